@@ -1,0 +1,98 @@
+"""The `branchbot` command line: parses arguments, reads settings, hands each command to its module."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from bot.settings import Settings, SettingsError
+
+# Each command lives in bot/commands/<module>.py and exposes `run(args, settings) -> int`.
+COMMAND_MODULES = {
+    "init": "init",
+    "roster": "roster",
+    "plan": "plan",
+    "run": "run",
+    "sandbox": "sandbox",
+    "invite": "invite",
+    "activity": "activity",
+    "parse-time": "parse_time",
+    "report": "report",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="branchbot",
+        description="branchbot：把党组织年度计划中的经常性工作变成定时提醒、签到与台账。",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("init", help="创建或升级数据库结构（可重复执行）")
+
+    roster = commands.add_parser("roster", help="导入或导出组织与党员名册")
+    roster_actions = roster.add_subparsers(dest="action", required=True, metavar="ACTION")
+    roster_import = roster_actions.add_parser("import", help="导入名册：文件夹（organizations.csv、members.csv）或 .xlsx")
+    roster_import.add_argument("path")
+    roster_import.add_argument("--dry-run", action="store_true", help="只检查并报告，不写入数据库")
+    roster_export = roster_actions.add_parser("export", help="导出名册（格式同导入）")
+    roster_export.add_argument("path")
+
+    plan = commands.add_parser("plan", help="显示一年的工作安排")
+    plan.add_argument("--year", type=int, required=True)
+    plan.add_argument("--org", help="组织编码；默认全部组织")
+    plan.add_argument("--member", help="党员编号：只看与该党员有关的安排")
+    plan.add_argument("--format", choices=["table", "json", "ics"], default="table")
+    plan.add_argument("--output", help="写入文件而不是标准输出")
+
+    commands.add_parser("run", help="运行机器人与定时任务（未设置 TELEGRAM_BOT_TOKEN 时运行沙盒）")
+    sandbox = commands.add_parser("sandbox", help="在本机浏览器中体验完整的机器人（无需 Telegram）")
+    sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.add_argument("--no-demo", action="store_true", help="数据库为空时也不载入演示名册")
+
+    invite = commands.add_parser("invite", help="为党员生成一次性绑定码和链接")
+    invite.add_argument("member_no")
+    invite.add_argument("--days", type=int, default=7, help="有效天数（默认 7 天）")
+
+    activity = commands.add_parser("activity", help="管理活动")
+    activity_actions = activity.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = activity_actions.add_parser("add", help="新增临时活动或调整后的活动")
+    add.add_argument("--org", required=True)
+    add.add_argument("--title", required=True)
+    add.add_argument("--at", required=True, help="时间：自然语言（如 下周三下午3点）或 ISO 8601")
+    add.add_argument("--obligation", help="对应的工作事项键，如 party_lecture")
+    add.add_argument("--remind", help="提前提醒，如 3d,1d,1h,30m")
+    add.add_argument("--place")
+    add.add_argument("--now", help=argparse.SUPPRESS)
+
+    parse_time = commands.add_parser("parse-time", help="把一句中文时间解析为具体时刻")
+    parse_time.add_argument("text")
+    parse_time.add_argument("--now", help="以此时刻为“现在”（ISO 8601）")
+
+    report = commands.add_parser("report", help="报表")
+    report_kinds = report.add_subparsers(dest="kind", required=True, metavar="KIND")
+    attendance = report_kinds.add_parser("attendance", help="出勤与完成情况")
+    attendance.add_argument("--org", required=True)
+    attendance.add_argument("--from", dest="date_from")
+    attendance.add_argument("--to", dest="date_to")
+    attendance.add_argument("--format", choices=["table", "json", "xlsx"], default="table")
+    attendance.add_argument("--output")
+    attendance.add_argument("--chart", help="同时写出出勤率图表（PNG）到此路径")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(f"bot.commands.{COMMAND_MODULES[args.command]}")
+    return int(module.run(args, settings) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
