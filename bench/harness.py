@@ -1,0 +1,59 @@
+"""Benchmark harness: time and peak memory of a piece of work, printed as one JSON line of figures."""
+
+from __future__ import annotations
+
+import json
+import platform
+import resource
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Measurement:
+    seconds: float = 0.0
+    peak_python_mb: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@contextmanager
+def measure(trace_memory: bool = True) -> Iterator[Measurement]:
+    """Wall time of the block and the peak memory Python allocated inside it."""
+    result = Measurement()
+    if trace_memory:
+        tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        yield result
+    finally:
+        result.seconds = time.perf_counter() - started
+        if trace_memory:
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            result.peak_python_mb = peak / 2**20
+
+
+def max_rss_mb() -> float:
+    """The process's peak resident set size so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def report(name: str, **figures: Any) -> dict[str, Any]:
+    """Print one JSON line: the benchmark's name, its figures and where it ran."""
+    line = {
+        "bench": name,
+        **{k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()},
+        "max_rss_mb": round(max_rss_mb(), 1),
+        "python": platform.python_version(),
+    }
+    print(json.dumps(line, ensure_ascii=False), flush=True)
+    return line
+
+
+def run_main(main: Callable[[list[str]], Any]) -> None:
+    main(sys.argv[1:])
