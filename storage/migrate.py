@@ -1,0 +1,139 @@
+"""Schema migrations in code: upgrade, downgrade and inspect a database through Alembic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+from sqlalchemy.pool import NullPool
+
+from storage.db import make_engine
+from storage.models import Base
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+VERSION_TABLE = "alembic_version"
+
+
+class SchemaMismatchError(RuntimeError):
+    """The database has tables but no migration history, and they do not match the models."""
+
+
+@dataclass(frozen=True)
+class SchemaChange:
+    """What `upgrade`/`ensure_schema` did: from which revision (None: empty) to which."""
+
+    before: str | None
+    after: str | None
+    adopted: bool = False  # tables made by create_all were stamped rather than migrated
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after or self.adopted
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic Config built in code: no alembic.ini is needed at runtime."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["database_url"] = url
+    return config
+
+
+def head() -> str:
+    """The newest revision shipped with this code."""
+    revision = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert revision is not None, "storage/migrations/versions holds no revision"
+    return revision
+
+
+def current(url: str) -> str | None:
+    """The revision the database is at; None for an empty (or never-migrated) database."""
+    engine = make_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def schema_differences(url: str) -> list[tuple]:
+    """Alembic's autogenerate diff between the database and the models; empty when they agree."""
+    engine = make_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            return [diff for diff in compare_metadata(context, Base.metadata) if not _is_version_table(diff)]
+    finally:
+        engine.dispose()
+
+
+def upgrade(url: str, revision: str = "head") -> SchemaChange:
+    """Migrate the database up to `revision` (default: the newest)."""
+    before = current(url)
+    command.upgrade(alembic_config(url), revision)
+    return SchemaChange(before, current(url))
+
+
+def downgrade(url: str, revision: str) -> SchemaChange:
+    """Migrate the database down to `revision` ("base" removes every table)."""
+    before = current(url)
+    command.downgrade(alembic_config(url), revision)
+    return SchemaChange(before, current(url))
+
+
+def ensure_schema(url: str) -> SchemaChange:
+    """Bring the schema to the newest revision; a no-op when it is there already.
+
+    A database whose tables were made by `Base.metadata.create_all` (tests, early prototypes) has no
+    version row; if its tables match the models it is stamped as current instead of failing on
+    "table already exists".
+    """
+    before = current(url)
+    if before is None and _has_application_tables(url):
+        differences = schema_differences(url)
+        if differences:
+            raise SchemaMismatchError(
+                f"数据库中已有数据表，但没有迁移记录，且与当前模型不一致（{len(differences)} 处差异）"
+            )
+        command.stamp(alembic_config(url), "head")
+        return SchemaChange(None, current(url), adopted=True)
+    if before == head():
+        return SchemaChange(before, before)
+    return upgrade(url)
+
+
+def _has_application_tables(url: str) -> bool:
+    engine = make_engine(url, poolclass=NullPool)
+    try:
+        names = set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    return bool(names & set(Base.metadata.tables))
+
+
+def _is_version_table(diff: tuple) -> bool:
+    table = getattr(diff[1], "name", None) if len(diff) > 1 else None
+    return diff[0] == "remove_table" and table == VERSION_TABLE
+
+
+def autogenerate_revision(message: str, scratch_url: str) -> None:
+    """Developer helper: migrate a scratch database to head, then write a revision with the models'
+    changes since then (review it before committing)."""
+    upgrade(scratch_url)
+    command.revision(alembic_config(scratch_url), message=message, autogenerate=True)
+
+
+if __name__ == "__main__":  # pragma: no cover - developer tool
+    import sys
+    import tempfile
+
+    if len(sys.argv) != 3 or sys.argv[1] != "revision":
+        sys.exit('usage: python -m storage.migrate revision "what changed"')
+    with tempfile.TemporaryDirectory() as scratch_dir:
+        autogenerate_revision(sys.argv[2], f"sqlite:///{scratch_dir}/scratch.db")
