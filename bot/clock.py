@@ -1,0 +1,119 @@
+"""The one source of "now" for the runtime: system time, a controllable clock for tests and the sandbox."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+# Testing/sandbox aid: an ISO 8601 instant (with offset) at which `branchbot run` starts its clock.
+# The clock then runs forward at normal speed from there. Never set it in production.
+CLOCK_START_ENV = "BRANCHBOT_CLOCK_START"
+
+
+class Clock(Protocol):
+    """Tells the time; every reading is an aware UTC datetime."""
+
+    def now(self) -> datetime: ...
+
+    def on_change(self, callback: Callable[[datetime], None]) -> None:
+        """Call `callback(new_now)` whenever the clock jumps (set/advance); real clocks never jump."""
+        ...
+
+
+def _require_aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment!r}: the clock only deals in aware datetimes")
+    return moment.astimezone(timezone.utc)
+
+
+class _Listeners:
+    def __init__(self) -> None:
+        self._callbacks: list[Callable[[datetime], None]] = []
+
+    def on_change(self, callback: Callable[[datetime], None]) -> None:
+        self._callbacks.append(callback)
+
+    def _notify(self, moment: datetime) -> None:
+        for callback in list(self._callbacks):
+            callback(moment)
+
+
+class SystemClock(_Listeners):
+    """Wall-clock time in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+class OffsetClock(_Listeners):
+    """Real time shifted so that it read `start` when created; it runs at normal speed.
+
+    Used when `BRANCHBOT_CLOCK_START` is set, so a `branchbot run` subprocess can live "in" a test's
+    chosen moment while still letting real seconds pass.
+    """
+
+    def __init__(self, start: datetime) -> None:
+        super().__init__()
+        self._offset = _require_aware(start) - datetime.now(timezone.utc)
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc) + self._offset
+
+
+class ManualClock(_Listeners):
+    """A clock that only moves when told to (`set`, `advance`), optionally also ticking with real time.
+
+    With `ticking=True` it behaves like `OffsetClock` between jumps, which is what the sandbox's time
+    control wants; tests use the default (frozen) so nothing depends on wall-clock time.
+    """
+
+    def __init__(self, start: datetime, *, ticking: bool = False) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._base = _require_aware(start)
+        self._ticking = ticking
+        self._mark = time.monotonic()
+
+    def now(self) -> datetime:
+        with self._lock:
+            if self._ticking:
+                return self._base + timedelta(seconds=time.monotonic() - self._mark)
+            return self._base
+
+    def set(self, moment: datetime) -> datetime:
+        with self._lock:
+            self._base = _require_aware(moment)
+            self._mark = time.monotonic()
+            new_now = self._base
+        self._notify(new_now)
+        return new_now
+
+    def advance(self, delta: timedelta | None = None, **units: float) -> datetime:
+        """Move forward by `delta` or by keyword units (`days=1`, `minutes=30`)."""
+        step = delta if delta is not None else timedelta(**units)
+        if step < timedelta(0):
+            raise ValueError("the clock does not run backwards")
+        return self.set(self.now() + step)
+
+
+# The sandbox's time control expects this name.
+SandboxClock = ManualClock
+
+
+def clock_from_env(environ: dict[str, str] | None = None) -> Clock:
+    """The clock `branchbot run` uses: system time, or an offset clock when BRANCHBOT_CLOCK_START is set."""
+    env = os.environ if environ is None else environ
+    start = env.get(CLOCK_START_ENV)
+    if not start:
+        return SystemClock()
+    try:
+        moment = datetime.fromisoformat(start)
+    except ValueError as exc:
+        raise ValueError(f"{CLOCK_START_ENV} 无效：{start!r} 不是带时区的 ISO 8601 时间") from exc
+    if moment.tzinfo is None:
+        raise ValueError(f"{CLOCK_START_ENV} 必须带时区偏移，例如 2025-03-14T09:00:00+08:00")
+    return OffsetClock(moment)

@@ -1,0 +1,1 @@
+"""The scheduler runtime: obligations become jobs, activities are materialised, reminders are delivered once."""
