@@ -1,0 +1,366 @@
+"""Pure completion rules: which required meetings each branch held in a period (met, late, missed, pending)."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+# --------------------------------------------------------------------------------------------------
+# Periods
+
+
+class Cadence(StrEnum):
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    YEARLY = "yearly"
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Period:
+    """A span of calendar days in the organisation's zone: `start` inclusive, `end` exclusive."""
+
+    start: date
+    end: date
+    label: str
+
+    def __post_init__(self) -> None:
+        if self.end <= self.start:
+            raise ValueError(f"empty period {self.start}..{self.end}")
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day < self.end
+
+    def bounds(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
+        """The period as aware instants: local midnight of `start` and of `end`."""
+        return _local_midnight(self.start, zone), _local_midnight(self.end, zone)
+
+    def is_over(self, now: datetime, zone: ZoneInfo) -> bool:
+        return now >= _local_midnight(self.end, zone)
+
+    @property
+    def last_day(self) -> date:
+        return self.end - timedelta(days=1)
+
+
+def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone)
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
+
+def month_period(year: int, month: int) -> Period:
+    start = date(year, month, 1)
+    return Period(start, _next_month(start), f"{year}-{month:02d}")
+
+
+def quarter_period(year: int, quarter: int) -> Period:
+    if not 1 <= quarter <= 4:
+        raise ValueError(f"quarter must be 1..4, not {quarter}")
+    start = date(year, 3 * quarter - 2, 1)
+    end = date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)
+    return Period(start, end, f"{year}Q{quarter}")
+
+
+def year_period(year: int) -> Period:
+    return Period(date(year, 1, 1), date(year + 1, 1, 1), str(year))
+
+
+def period_containing(cadence: Cadence, day: date) -> Period:
+    if cadence is Cadence.MONTHLY:
+        return month_period(day.year, day.month)
+    if cadence is Cadence.QUARTERLY:
+        return quarter_period(day.year, (day.month - 1) // 3 + 1)
+    return year_period(day.year)
+
+
+def periods_overlapping(cadence: Cadence, window: Period) -> list[Period]:
+    """Every cadence period that shares at least one day with `window`, in order."""
+    periods = []
+    current = period_containing(cadence, window.start)
+    while current.start < window.end:
+        periods.append(current)
+        current = period_containing(cadence, current.end)
+    return periods
+
+
+_PERIOD_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^(\d{4})\s*[-/年]?\s*[Qq第]\s*([1-4一二三四])\s*季?度?$"), "quarter"),
+    (re.compile(r"^(\d{4})\s*[-/年]\s*(\d{1,2})\s*月?$"), "month"),
+    (re.compile(r"^(\d{4})\s*年?$"), "year"),
+]
+_CHINESE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4}
+
+
+class PeriodError(ValueError):
+    """A period the user typed that we cannot read; the message is Chinese and says what works."""
+
+
+def parse_period(text: str, *, today: date) -> Period:
+    """Reads 本月/上月/本季度/上季度/今年/去年, `2025`, `2025-03`, `2025年3月`, `2025Q1`, `2025年第一季度`."""
+    cleaned = text.strip()
+    relative = {
+        "本月": lambda: month_period(today.year, today.month),
+        "上月": lambda: period_containing(Cadence.MONTHLY, date(today.year, today.month, 1) - timedelta(days=1)),
+        "本季度": lambda: period_containing(Cadence.QUARTERLY, today),
+        "上季度": lambda: period_containing(
+            Cadence.QUARTERLY, period_containing(Cadence.QUARTERLY, today).start - timedelta(days=1)
+        ),
+        "今年": lambda: year_period(today.year),
+        "本年": lambda: year_period(today.year),
+        "去年": lambda: year_period(today.year - 1),
+    }
+    if cleaned in relative:
+        return relative[cleaned]()
+    for pattern, kind in _PERIOD_PATTERNS:
+        match = pattern.match(cleaned)
+        if not match:
+            continue
+        year = int(match.group(1))
+        if kind == "year":
+            return year_period(year)
+        if kind == "quarter":
+            raw = match.group(2)
+            return quarter_period(year, _CHINESE_DIGITS.get(raw) or int(raw))
+        month = int(match.group(2))
+        if 1 <= month <= 12:
+            return month_period(year, month)
+    raise PeriodError(
+        f"无法识别的时间段：“{text}”。可以写：本月、上月、本季度、上季度、今年、去年、2025、2025-03、2025年3月、2025Q1、2025年第一季度"
+    )
+
+
+def year_to_date(today: date) -> Period:
+    """The default report period: 1 January to today, inclusive."""
+    return Period(date(today.year, 1, 1), today + timedelta(days=1), f"{today.year}年初至{today:%m月%d日}")
+
+
+# --------------------------------------------------------------------------------------------------
+# What is required
+
+
+class UnitKind(StrEnum):
+    BRANCH = "branch"  # 党支部
+    GROUP = "group"  # 党小组
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """An obligation a unit must hold at least once per cadence period."""
+
+    obligation: str
+    cadence: Cadence
+    unit: UnitKind
+    label: str
+    three_meetings_one_lecture: bool = False  # part of 三会一课
+
+
+# The defaults of shared/reference/obligations.md (条例: 支委会、党小组会每月, 党员大会、党课每季度).
+# Required slots come from this cadence table, NOT from which activities happen to be materialised:
+# a month in which the runtime never created a committee meeting is still a missed committee meeting.
+DEFAULT_REQUIREMENTS: tuple[Requirement, ...] = (
+    Requirement("committee_meeting", Cadence.MONTHLY, UnitKind.BRANCH, "支委会", True),
+    Requirement("group_meeting", Cadence.MONTHLY, UnitKind.GROUP, "党小组会", True),
+    Requirement("general_assembly", Cadence.QUARTERLY, UnitKind.BRANCH, "党员大会", True),
+    Requirement("party_lecture", Cadence.QUARTERLY, UnitKind.BRANCH, "党课", True),
+    Requirement("theme_party_day", Cadence.MONTHLY, UnitKind.BRANCH, "主题党日"),
+    Requirement("org_life_meeting", Cadence.YEARLY, UnitKind.BRANCH, "组织生活会"),
+)
+
+THREE_MEETINGS_ONE_LECTURE = tuple(r.obligation for r in DEFAULT_REQUIREMENTS if r.three_meetings_one_lecture)
+
+
+# --------------------------------------------------------------------------------------------------
+# Facts and verdicts
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A branch, or one of its 党小组, that owes meetings."""
+
+    code: str
+    name: str
+    kind: UnitKind
+    branch_code: str  # the branch itself, or the group's branch
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityFact:
+    """What the ledger says about one activity, as far as completion cares."""
+
+    activity_id: int
+    unit_code: str
+    obligation: str | None
+    starts_at: datetime
+    status: str  # storage.models.ActivityStatus value
+
+    def __post_init__(self) -> None:
+        if self.starts_at.tzinfo is None:
+            raise ValueError("ActivityFact.starts_at must be aware")
+
+
+class CompletionState(StrEnum):
+    MET = "met"  # held within its period
+    LATE = "late"  # not held in its period, made up by an extra meeting afterwards
+    MISSED = "missed"  # the period is over and nothing was held
+    PENDING = "pending"  # not held yet, but the period is not over
+
+    @property
+    def label(self) -> str:
+        return {"met": "已完成", "late": "补开", "missed": "未开展", "pending": "进行中"}[self.value]
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionCell:
+    unit: Unit
+    requirement: Requirement
+    period: Period
+    state: CompletionState
+    held_on: date | None = None
+    activity_id: int | None = None
+    # A scheduled activity exists in the period but the secretary has not confirmed it was held.
+    awaiting_confirmation: bool = False
+
+    @property
+    def branch_code(self) -> str:
+        return self.unit.branch_code
+
+
+def evaluate_completion(
+    units: Iterable[Unit],
+    facts: Iterable[ActivityFact],
+    *,
+    window: Period,
+    now: datetime,
+    zone: ZoneInfo,
+    requirements: Sequence[Requirement] = DEFAULT_REQUIREMENTS,
+) -> list[CompletionCell]:
+    """One verdict per unit, requirement and cadence period overlapping `window`.
+
+    Rules, in order, per unit and obligation:
+    1. A held activity (status `held`) counts for the cadence period containing its start → `met`.
+    2. A held activity in a period that an earlier held activity already met is a make-up: it turns
+       the earliest earlier missed period in the window into `late` (held_on = the make-up's date).
+    3. Otherwise a period that is over is `missed`; one that is not over is `pending`.
+    Activities that are scheduled, not held or cancelled never count; a scheduled one only marks the
+    verdict as awaiting confirmation. Periods starting after `now` are not listed.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be aware")
+    today = now.astimezone(zone).date()
+    held: dict[tuple[str, str], list[tuple[date, int]]] = defaultdict(list)
+    unconfirmed: dict[tuple[str, str], list[date]] = defaultdict(list)
+    for fact in facts:
+        if fact.obligation is None:
+            continue
+        day = fact.starts_at.astimezone(zone).date()
+        if fact.status == "held":
+            held[(fact.unit_code, fact.obligation)].append((day, fact.activity_id))
+        elif fact.status == "scheduled":
+            unconfirmed[(fact.unit_code, fact.obligation)].append(day)
+
+    cells: list[CompletionCell] = []
+    for unit in units:
+        for requirement in requirements:
+            if requirement.unit is not unit.kind:
+                continue
+            key = (unit.code, requirement.obligation)
+            periods = [p for p in periods_overlapping(requirement.cadence, window) if p.start <= today]
+            cells.extend(
+                _judge_periods(unit, requirement, periods, sorted(held.get(key, ())), unconfirmed.get(key, ()), now, zone)
+            )
+    return cells
+
+
+def _judge_periods(
+    unit: Unit,
+    requirement: Requirement,
+    periods: list[Period],
+    held: list[tuple[date, int]],
+    unconfirmed: Sequence[date],
+    now: datetime,
+    zone: ZoneInfo,
+) -> list[CompletionCell]:
+    met: dict[Period, tuple[date, int]] = {}
+    makeups: list[tuple[date, int]] = []
+    for day, activity_id in held:
+        period = next((p for p in periods if p.contains(day)), None)
+        if period is None:
+            continue
+        if period in met:
+            makeups.append((day, activity_id))
+        else:
+            met[period] = (day, activity_id)
+
+    late: dict[Period, tuple[date, int]] = {}
+    for day, activity_id in makeups:
+        owed = next((p for p in periods if p not in met and p not in late and p.end <= day), None)
+        if owed is not None:
+            late[owed] = (day, activity_id)
+
+    cells = []
+    for period in periods:
+        waiting = any(period.contains(day) for day in unconfirmed)
+        if period in met:
+            day, activity_id = met[period]
+            cells.append(CompletionCell(unit, requirement, period, CompletionState.MET, day, activity_id))
+        elif period in late:
+            day, activity_id = late[period]
+            cells.append(CompletionCell(unit, requirement, period, CompletionState.LATE, day, activity_id))
+        else:
+            state = CompletionState.MISSED if period.is_over(now, zone) else CompletionState.PENDING
+            cells.append(CompletionCell(unit, requirement, period, state, awaiting_confirmation=waiting))
+    return cells
+
+
+# --------------------------------------------------------------------------------------------------
+# Summaries the committee asks for
+
+
+@dataclass(frozen=True, slots=True)
+class BranchCompletion:
+    """Counts of verdicts for one branch (its groups included)."""
+
+    branch_code: str
+    met: int = 0
+    late: int = 0
+    missed: int = 0
+    pending: int = 0
+
+    @property
+    def due(self) -> int:
+        """Verdicts whose period is over or already satisfied: the denominator of the completion rate."""
+        return self.met + self.late + self.missed
+
+    @property
+    def rate(self) -> float | None:
+        return None if self.due == 0 else (self.met + self.late) / self.due
+
+
+def summarise_by_branch(cells: Iterable[CompletionCell], obligations: Iterable[str] | None = None) -> list[BranchCompletion]:
+    """Per-branch counts, in branch-code order (never ranked), optionally for some obligations only."""
+    wanted = None if obligations is None else set(obligations)
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"met": 0, "late": 0, "missed": 0, "pending": 0})
+    for cell in cells:
+        if wanted is not None and cell.requirement.obligation not in wanted:
+            continue
+        counts[cell.branch_code][cell.state.value] += 1
+    return [BranchCompletion(code, **counts[code]) for code in sorted(counts)]
+
+
+def branches_without(cells: Iterable[CompletionCell], obligation: str, period_label: str) -> list[str]:
+    """Branch codes that have not held `obligation` in the period labelled `period_label` (missed or pending)."""
+    lacking = {
+        cell.branch_code
+        for cell in cells
+        if cell.requirement.obligation == obligation
+        and cell.period.label == period_label
+        and cell.state in (CompletionState.MISSED, CompletionState.PENDING)
+    }
+    return sorted(lacking)

@@ -1,0 +1,1 @@
+"""Tests of the reports: completion rules, ledger queries, workbook, charts, calendar feeds, CLI."""
