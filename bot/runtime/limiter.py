@@ -1,0 +1,107 @@
+"""An async limiter for Telegram's limits: ~30 messages/s per bot, 1/s per chat, 20/min per group.
+
+Our own rather than PTB's `AIORateLimiter`: the dispatcher needs priority ordering (it pops the most
+time-critical message before asking for a slot), an injectable clock for tests, and per-chat pauses
+after a 429 that do not stall every other chat. Time comes from `monotonic()`/`sleep()` callables so
+tests move a fake clock instead of waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+import time
+
+TELEGRAM_GLOBAL_PER_SECOND = 30.0
+TELEGRAM_PRIVATE_INTERVAL = 1.0  # seconds between two messages to one chat
+TELEGRAM_GROUP_PER_MINUTE = 20
+
+
+@dataclass(frozen=True)
+class Limits:
+    global_per_second: float = TELEGRAM_GLOBAL_PER_SECOND
+    chat_interval: float = TELEGRAM_PRIVATE_INTERVAL
+    group_per_minute: int = TELEGRAM_GROUP_PER_MINUTE
+
+
+def is_group_chat(chat_id: int) -> bool:
+    """Telegram gives groups and channels negative ids; private chats are users' (positive) ids."""
+    return chat_id < 0
+
+
+class RateLimiter:
+    """Hands out send slots; `acquire(chat_id)` returns when a message to that chat may go out.
+
+    With `enabled=False` (a self-hosted Bot API server has no flood limits) only 429 pauses apply.
+    """
+
+    def __init__(
+        self,
+        limits: Limits = Limits(),
+        *,
+        enabled: bool = True,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.limits = limits
+        self.enabled = enabled
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._global_next = 0.0
+        self._global_paused_until = 0.0
+        self._chat_next: dict[int, float] = {}
+        self._group_sends: dict[int, deque[float]] = {}
+
+    def pause_chat(self, chat_id: int, seconds: float) -> None:
+        """Telegram answered 429 for this chat: nothing more to it until `retry_after` has passed."""
+        until = self._monotonic() + max(0.0, seconds)
+        self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), until)
+
+    def pause_all(self, seconds: float) -> None:
+        """Stop every send for `seconds` (a 429 that applies to the whole bot)."""
+        self._global_paused_until = max(self._global_paused_until, self._monotonic() + max(0.0, seconds))
+
+    def _chat_ready_at(self, chat_id: int) -> float:
+        ready = max(self._chat_next.get(chat_id, 0.0), self._global_paused_until)
+        if self.enabled and is_group_chat(chat_id):
+            window = self._group_sends.get(chat_id)
+            now = self._monotonic()
+            while window and window[0] <= now - 60.0:
+                window.popleft()
+            if window and len(window) >= self.limits.group_per_minute:
+                ready = max(ready, window[0] + 60.0)
+        return ready
+
+    async def acquire(self, chat_id: int) -> None:
+        # First wait until the chat itself may receive (without holding a global slot), then take the
+        # next global slot. All bookkeeping happens between awaits, so no lock is needed on one loop.
+        while True:
+            now = self._monotonic()
+            ready = self._chat_ready_at(chat_id)
+            if ready > now:
+                await self._sleep(ready - now)
+                continue
+            if not self.enabled:
+                slot = now
+            else:
+                slot = max(now, self._global_next)
+                self._global_next = slot + 1.0 / self.limits.global_per_second
+            self._chat_next[chat_id] = slot + (self.limits.chat_interval if self.enabled else 0.0)
+            if self.enabled and is_group_chat(chat_id):
+                window = self._group_sends.setdefault(chat_id, deque())
+                window.append(slot)
+                while window and window[0] <= slot - 60.0:
+                    window.popleft()
+            if slot > now:
+                await self._sleep(slot - now)
+            return
+
+    def forget_idle_chats(self) -> None:
+        """Drop bookkeeping for chats whose spacing has elapsed (keeps memory flat over years)."""
+        now = self._monotonic()
+        for chat_id in [c for c, t in self._chat_next.items() if t <= now]:
+            del self._chat_next[chat_id]
+        for chat_id in [c for c, w in self._group_sends.items() if not w or w[-1] <= now - 60.0]:
+            del self._group_sends[chat_id]

@@ -1,0 +1,242 @@
+"""Activities for the runtime: upsert planned occurrences by key, ad-hoc and moved activities (no commits)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from schedules.roster import Role
+from storage import models
+from storage.models import ActivityStatus
+
+PLAN_SOURCE = "plan"
+ADHOC_SOURCE = "adhoc"
+# A planned activity a secretary moved by hand; the plan no longer overwrites its time.
+MOVED_SOURCE = "moved"
+SECRETARY_ROLES = (Role.SECRETARY.value, Role.DEPUTY_SECRETARY.value, Role.ORGANIZATION_MEMBER.value)
+
+
+class OccurrenceLike(Protocol):
+    """The shape of `schedules.plan.Occurrence` this module reads (attributes, read with defaults)."""
+
+    key: str
+    obligation: str
+    title: str
+    org_code: str
+    starts_at: datetime
+
+
+def lead_minutes_of(leads: Iterable[Any]) -> tuple[int, ...]:
+    """Lead times as whole minutes, longest first: accepts timedeltas or minute counts."""
+    minutes = set()
+    for lead in leads or ():
+        value = int(lead.total_seconds() // 60) if isinstance(lead, timedelta) else int(lead)
+        if value >= 0:
+            minutes.add(value)
+    return tuple(sorted(minutes, reverse=True))
+
+
+def encode_leads(minutes: Iterable[int]) -> str:
+    return ",".join(str(m) for m in sorted(set(minutes), reverse=True))
+
+
+def decode_leads(text: str | None) -> tuple[int, ...]:
+    return tuple(sorted({int(part) for part in (text or "").split(",") if part.strip()}, reverse=True))
+
+
+def _checkin_window(occurrence: Any) -> tuple[datetime | None, datetime | None]:
+    window = getattr(occurrence, "checkin_window", None)
+    if window is not None and not isinstance(window, timedelta):
+        opens = getattr(window, "opens_at", None) or (window[0] if isinstance(window, tuple) else None)
+        closes = getattr(window, "closes_at", None) or (window[1] if isinstance(window, tuple) else None)
+        return opens, closes
+    return getattr(occurrence, "checkin_opens_at", None), getattr(occurrence, "checkin_closes_at", None)
+
+
+@dataclass
+class UpsertResult:
+    created: list[int] = field(default_factory=list)
+    moved: list[int] = field(default_factory=list)  # planned time changed: unsent reminders must be re-planned
+    unchanged: int = 0
+    skipped_unknown_org: int = 0
+
+
+def upsert_occurrences(session: Session, occurrences: Iterable[Any]) -> UpsertResult:
+    """Insert new occurrences and update planned ones by `occurrence_key`.
+
+    Activities a person changed (moved by hand, ad hoc, held, cancelled) keep what the person said.
+    """
+    occurrences = list(occurrences)
+    result = UpsertResult()
+    if not occurrences:
+        return result
+    org_ids = dict(session.execute(select(models.Organization.code, models.Organization.id)).all())
+    member_nos = {getattr(o, "member_no", None) for o in occurrences} - {None}
+    member_ids = dict(session.execute(
+        select(models.Member.member_no, models.Member.id).where(models.Member.member_no.in_(member_nos))
+    ).all()) if member_nos else {}
+    keys = [o.key for o in occurrences]
+    existing: dict[str, models.Activity] = {}
+    for start in range(0, len(keys), 500):
+        for row in session.scalars(select(models.Activity).where(models.Activity.occurrence_key.in_(keys[start:start + 500]))):
+            existing[row.occurrence_key] = row
+    new_rows: list[models.Activity] = []
+    for occurrence in occurrences:
+        org_id = org_ids.get(occurrence.org_code)
+        if org_id is None:
+            result.skipped_unknown_org += 1
+            continue
+        opens, closes = _checkin_window(occurrence)
+        values = {
+            "org_id": org_id,
+            "obligation": occurrence.obligation,
+            "kind": str(getattr(occurrence, "kind", None) or models.ActivityKind.MEETING),
+            "title": occurrence.title,
+            "starts_at": occurrence.starts_at,
+            "ends_at": getattr(occurrence, "ends_at", None),
+            "moved_from": getattr(occurrence, "moved_from", None),
+            "audience": str(getattr(occurrence, "audience", None) or "all_members"),
+            "member_id": member_ids.get(getattr(occurrence, "member_no", None)),
+            "requires_confirmation": bool(getattr(occurrence, "requires_confirmation", True)),
+            "checkin_opens_at": opens,
+            "checkin_closes_at": closes,
+            "reminder_leads": encode_leads(lead_minutes_of(getattr(occurrence, "reminder_leads", ()))),
+        }
+        row = existing.get(occurrence.key)
+        if row is None:
+            row = models.Activity(occurrence_key=occurrence.key, source=PLAN_SOURCE,
+                                  status=ActivityStatus.SCHEDULED.value, **values)
+            session.add(row)
+            existing[occurrence.key] = row
+            new_rows.append(row)
+            continue
+        if row.source != PLAN_SOURCE or row.status != ActivityStatus.SCHEDULED.value:
+            result.unchanged += 1
+            continue
+        changed = {k: v for k, v in values.items() if getattr(row, k) != v}
+        if not changed:
+            result.unchanged += 1
+            continue
+        moved = "starts_at" in changed or "reminder_leads" in changed
+        for name, value in changed.items():
+            setattr(row, name, value)
+        if moved:
+            result.moved.append(row.id)
+        else:
+            result.unchanged += 1
+    session.flush()
+    result.created = [row.id for row in new_rows]
+    return result
+
+
+def add_activity(
+    session: Session,
+    *,
+    org_id: int,
+    title: str,
+    starts_at: datetime,
+    lead_minutes: Sequence[int],
+    obligation: str | None = None,
+    place: str | None = None,
+    ends_at: datetime | None = None,
+    kind: str = models.ActivityKind.MEETING.value,
+    audience: str = "all_members",
+) -> models.Activity:
+    """A new ad-hoc activity (its own key, never touched by the plan)."""
+    row = models.Activity(
+        occurrence_key=f"adhoc:{uuid.uuid4().hex}",
+        org_id=org_id, obligation=obligation, kind=kind, title=title, starts_at=starts_at, ends_at=ends_at,
+        place=place, audience=audience, source=ADHOC_SOURCE, status=ActivityStatus.SCHEDULED.value,
+        reminder_leads=encode_leads(lead_minutes),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def planned_in_same_month(
+    session: Session, *, org_id: int, obligation: str, moment: datetime, zone: ZoneInfo
+) -> models.Activity | None:
+    """The still-scheduled planned activity of this obligation in the (local) month of `moment`."""
+    local = moment.astimezone(zone)
+    month_start = datetime(local.year, local.month, 1, tzinfo=zone)
+    next_month = datetime(local.year + (local.month == 12), local.month % 12 + 1, 1, tzinfo=zone)
+    return session.scalars(
+        select(models.Activity).where(
+            models.Activity.org_id == org_id, models.Activity.obligation == obligation,
+            models.Activity.status == ActivityStatus.SCHEDULED.value,
+            models.Activity.source.in_([PLAN_SOURCE, MOVED_SOURCE]),
+            models.Activity.member_id.is_(None),
+            models.Activity.starts_at >= month_start, models.Activity.starts_at < next_month,
+        ).order_by(models.Activity.starts_at).limit(1)
+    ).first()
+
+
+def move_activity(
+    session: Session, activity: models.Activity, *, starts_at: datetime, lead_minutes: Sequence[int] | None,
+    title: str | None = None, place: str | None = None, zone: ZoneInfo | None = None,
+) -> models.Activity:
+    """Reschedule a planned activity by hand; remembers the original date and stops the plan overriding it."""
+    if activity.moved_from is None:
+        original = activity.starts_at.astimezone(zone) if zone else activity.starts_at
+        activity.moved_from = original.date()
+    if activity.ends_at is not None:
+        activity.ends_at = starts_at + (activity.ends_at - activity.starts_at)
+    activity.starts_at = starts_at
+    activity.source = MOVED_SOURCE
+    if lead_minutes is not None:
+        activity.reminder_leads = encode_leads(lead_minutes)
+    if title:
+        activity.title = title
+    if place:
+        activity.place = place
+    session.flush()
+    return activity
+
+
+def scheduled_between(
+    session: Session, start: datetime, end: datetime, *, org_ids: Iterable[int] | None = None,
+    obligation: str | None = None, activity_ids: Iterable[int] | None = None,
+) -> list[models.Activity]:
+    """Scheduled activities starting in [start, end), soonest first."""
+    query = select(models.Activity).where(
+        models.Activity.status == ActivityStatus.SCHEDULED.value,
+        models.Activity.starts_at >= start, models.Activity.starts_at < end,
+    )
+    if org_ids is not None:
+        query = query.where(models.Activity.org_id.in_(list(org_ids)))
+    if obligation is not None:
+        query = query.where(models.Activity.obligation == obligation)
+    if activity_ids is not None:
+        query = query.where(models.Activity.id.in_(list(activity_ids)))
+    return list(session.scalars(query.order_by(models.Activity.starts_at, models.Activity.id)))
+
+
+def secretary_ids(session: Session, org_id: int) -> list[int]:
+    """Who is told about an organisation's problems: its 书记; failing that 副书记, then 组织委员."""
+    rows = session.execute(
+        select(models.MemberRole.member_id, models.MemberRole.role)
+        .join(models.Member, models.Member.id == models.MemberRole.member_id)
+        .where(models.MemberRole.org_id == org_id, models.MemberRole.role.in_(SECRETARY_ROLES),
+               models.Member.status == "active")
+    ).all()
+    for role in SECRETARY_ROLES:
+        chosen = sorted({member_id for member_id, seat in rows if seat == role})
+        if chosen:
+            return chosen
+    return []
+
+
+def org_zone(org: models.Organization, default: ZoneInfo) -> ZoneInfo:
+    return ZoneInfo(org.timezone) if org.timezone else default
+
+
+def local_date(moment: datetime, zone: ZoneInfo) -> date:
+    return moment.astimezone(zone).date()

@@ -1,0 +1,284 @@
+"""The reminder outbox: enqueue once, claim, mark sent, retry, and the downtime rule (no commits here)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, delete, exists, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, aliased
+
+from storage import models
+from storage.models import ActivityStatus, OutboxState
+
+REMINDER = "reminder"
+MISSED_SUMMARY = "missed_summary"
+UNREACHABLE_NOTICE = "unreachable_notice"
+# Rows per INSERT statement: stays below SQLite's bound-parameter limit with ~12 columns per row.
+_INSERT_CHUNK = 500
+
+
+def member_recipient(member_id: int) -> str:
+    return f"member:{member_id}"
+
+
+def chat_recipient(chat_id: int) -> str:
+    return f"chat:{chat_id}"
+
+
+def reminder_dedup_key(activity_id: int, recipient: str, lead_minutes: int, kind: str = REMINDER) -> str:
+    return f"{kind}:{activity_id}:{recipient}:{lead_minutes}"
+
+
+def reminder_priority(lead_minutes: int) -> int:
+    """Lower goes first: the shorter the lead, the more time-critical the reminder."""
+    return max(0, min(lead_minutes, 1_000_000))
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A row to enqueue; `dedup_key` makes enqueueing idempotent."""
+
+    dedup_key: str
+    recipient: str
+    due_at: datetime
+    kind: str = REMINDER
+    activity_id: int | None = None
+    member_id: int | None = None
+    chat_id: int | None = None
+    lead_minutes: int = 0
+    priority: int = 100
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "dedup_key": self.dedup_key, "recipient": self.recipient, "due_at": self.due_at,
+            "kind": self.kind, "activity_id": self.activity_id, "member_id": self.member_id,
+            "chat_id": self.chat_id, "lead_minutes": self.lead_minutes, "priority": self.priority,
+            "payload": self.payload, "state": OutboxState.PENDING.value, "attempts": 0,
+        }
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    """A claimed row as plain values: what the dispatcher needs to render and send it."""
+
+    id: int
+    kind: str
+    activity_id: int | None
+    member_id: int | None
+    chat_id: int | None
+    recipient: str
+    lead_minutes: int
+    due_at: datetime
+    priority: int
+    attempts: int
+    payload: dict[str, Any]
+
+
+def _insert_ignoring_duplicates(session: Session):
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(models.OutboxMessage).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(models.OutboxMessage).on_conflict_do_nothing()
+    raise NotImplementedError(f"outbox needs SQLite or PostgreSQL, not {dialect}")
+
+
+def enqueue(session: Session, messages: Iterable[NewMessage]) -> int:
+    """Insert messages whose dedup key (or activity/recipient/lead/kind) is new; returns how many were new."""
+    rows = [message.values() for message in messages]
+    created = 0
+    for start in range(0, len(rows), _INSERT_CHUNK):
+        chunk = rows[start:start + _INSERT_CHUNK]
+        result = session.execute(_insert_ignoring_duplicates(session).values(chunk))
+        created += max(result.rowcount or 0, 0)
+    return created
+
+
+_CLAIM_COLUMNS = (
+    models.OutboxMessage.id, models.OutboxMessage.kind, models.OutboxMessage.activity_id,
+    models.OutboxMessage.member_id, models.OutboxMessage.chat_id, models.OutboxMessage.recipient,
+    models.OutboxMessage.lead_minutes, models.OutboxMessage.due_at, models.OutboxMessage.priority,
+    models.OutboxMessage.attempts, models.OutboxMessage.payload,
+)
+
+
+def _due_condition(now: datetime):
+    row = models.OutboxMessage
+    return and_(
+        row.state == OutboxState.PENDING.value,
+        row.due_at <= now,
+        or_(row.next_attempt_at.is_(None), row.next_attempt_at <= now),
+    )
+
+
+def claim_due(session: Session, *, now: datetime, worker: str, limit: int) -> list[ClaimedMessage]:
+    """Claim up to `limit` due rows, most time-critical first.
+
+    PostgreSQL: the inner SELECT takes row locks with SKIP LOCKED, so concurrent claimers never get the
+    same row. SQLite has a single writer; the state guard on the UPDATE is what keeps a row single-claimed.
+    """
+    row = models.OutboxMessage
+    candidates = (
+        select(row.id).where(_due_condition(now))
+        .order_by(row.priority, row.due_at, row.id).limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(session.scalars(candidates))
+    if not ids:
+        return []
+    result = session.execute(
+        update(row)
+        .where(row.id.in_(ids), row.state == OutboxState.PENDING.value)
+        .values(state=OutboxState.CLAIMED.value, claimed_at=now, claimed_by=worker)
+        .returning(*_CLAIM_COLUMNS)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = [ClaimedMessage(*values) for values in result.all()]
+    claimed.sort(key=lambda m: (m.priority, m.due_at, m.id))
+    return claimed
+
+
+def mark_sent(session: Session, sent: Sequence[tuple[int, int | None]], *, now: datetime, worker: str) -> int:
+    """Record Telegram's message ids for rows this worker claimed and delivered: one UPDATE per batch."""
+    if not sent:
+        return 0
+    row = models.OutboxMessage
+    ids = [outbox_id for outbox_id, _ in sent]
+    message_id = case({outbox_id: message_id for outbox_id, message_id in sent}, value=row.id)
+    result = session.execute(
+        update(row)
+        .where(row.id.in_(ids), row.state == OutboxState.CLAIMED.value, row.claimed_by == worker)
+        .values(state=OutboxState.SENT.value, sent_at=now, telegram_message_id=message_id,
+                attempts=row.attempts + 1, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def release(session: Session, ids: Sequence[int], *, worker: str, next_attempt_at: datetime | None = None,
+            error: str | None = None, count_attempt: bool = False) -> int:
+    """Give claimed rows back to the queue (shutdown, or a retry after `next_attempt_at`)."""
+    if not ids:
+        return 0
+    row = models.OutboxMessage
+    values: dict[str, Any] = {"state": OutboxState.PENDING.value, "claimed_at": None, "claimed_by": None,
+                              "next_attempt_at": next_attempt_at}
+    if error is not None:
+        values["last_error"] = error[:2000]
+    if count_attempt:
+        values["attempts"] = row.attempts + 1
+    result = session.execute(
+        update(row).where(row.id.in_(list(ids)), row.state == OutboxState.CLAIMED.value, row.claimed_by == worker)
+        .values(**values).execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def finish(session: Session, ids: Sequence[int], state: OutboxState, *, reason: str | None = None,
+           worker: str | None = None) -> int:
+    """Close rows for good (SKIPPED, FAILED or MISSED); with `worker`, only rows that worker holds."""
+    if not ids:
+        return 0
+    row = models.OutboxMessage
+    query = update(row).where(row.id.in_(list(ids)))
+    if worker is not None:
+        query = query.where(row.state == OutboxState.CLAIMED.value, row.claimed_by == worker)
+    else:
+        query = query.where(row.state.in_([OutboxState.PENDING.value, OutboxState.CLAIMED.value]))
+    values: dict[str, Any] = {"state": state.value, "claimed_at": None, "claimed_by": None}
+    if reason is not None:
+        values["last_error"] = reason[:2000]
+    return session.execute(query.values(**values).execution_options(synchronize_session=False)).rowcount or 0
+
+
+def reclaim_abandoned(session: Session, *, worker: str, now: datetime, lease: timedelta | None = None) -> int:
+    """Put rows claimed by other (dead) workers back to PENDING.
+
+    Called by the leader when it takes over (`lease=None`: the previous holder is gone, since leadership
+    passes only when its lock is released) and periodically with a lease as a safety net. A row this
+    worker holds is never reclaimed: it may be in flight right now.
+    """
+    row = models.OutboxMessage
+    query = update(row).where(row.state == OutboxState.CLAIMED.value,
+                              or_(row.claimed_by.is_(None), row.claimed_by != worker))
+    if lease is not None:
+        query = query.where(row.claimed_at < now - lease)
+    result = session.execute(
+        query.values(state=OutboxState.PENDING.value, claimed_at=None, claimed_by=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+@dataclass(frozen=True)
+class MissedReminder:
+    outbox_id: int
+    activity_id: int
+    member_id: int | None
+    lead_minutes: int
+
+
+def resolve_overdue(session: Session, *, now: datetime) -> list[MissedReminder]:
+    """The downtime rule, as two UPDATEs over due, pending reminders.
+
+    1. A reminder whose activity has started (or is no longer scheduled) is useless: MISSED.
+    2. Of several due reminders for one (activity, recipient), only the smallest lead is still useful;
+       the longer ones become MISSED. The survivor is then delivered once.
+    Returns what was marked missed, so the caller can tell the secretaries.
+    """
+    row = models.OutboxMessage
+    activity = models.Activity
+    due_reminders = and_(row.state == OutboxState.PENDING.value, row.kind == REMINDER, row.due_at <= now)
+    started = exists().where(
+        activity.id == row.activity_id,
+        or_(activity.starts_at <= now, activity.status != ActivityStatus.SCHEDULED.value),
+    )
+    returning = (row.id, row.activity_id, row.member_id, row.lead_minutes)
+    missed = [MissedReminder(*values) for values in session.execute(
+        update(row).where(due_reminders, started)
+        .values(state=OutboxState.MISSED.value, last_error="activity started before the reminder went out")
+        .returning(*returning).execution_options(synchronize_session=False)
+    ).all()]
+    shorter = aliased(models.OutboxMessage)
+    superseded = exists().where(
+        shorter.activity_id == row.activity_id,
+        shorter.recipient == row.recipient,
+        shorter.kind == REMINDER,
+        shorter.state == OutboxState.PENDING.value,
+        shorter.due_at <= now,
+        shorter.lead_minutes < row.lead_minutes,
+    )
+    missed += [MissedReminder(*values) for values in session.execute(
+        update(row).where(due_reminders, superseded)
+        .values(state=OutboxState.MISSED.value, last_error="superseded by a shorter lead after downtime")
+        .returning(*returning).execution_options(synchronize_session=False)
+    ).all()]
+    return missed
+
+
+def next_due_at(session: Session) -> datetime | None:
+    """When the earliest pending row becomes claimable (for the dispatcher's sleep)."""
+    row = models.OutboxMessage
+    moment = func.coalesce(row.next_attempt_at, row.due_at)
+    return session.scalar(select(func.min(moment)).where(row.state == OutboxState.PENDING.value))
+
+
+def replan_pending(session: Session, activity_id: int) -> int:
+    """Forget unsent reminders of an activity whose time changed, so they can be enqueued afresh."""
+    row = models.OutboxMessage
+    result = session.execute(
+        delete(row).where(row.activity_id == activity_id, row.kind == REMINDER,
+                          row.state.in_([OutboxState.PENDING.value, OutboxState.MISSED.value]))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def counts_by_state(session: Session) -> dict[str, int]:
+    row = models.OutboxMessage
+    return dict(session.execute(select(row.state, func.count()).group_by(row.state)).all())
