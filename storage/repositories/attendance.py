@@ -1,0 +1,120 @@
+"""Activities as the chat sees them, attendance rows and the counts behind rolls and reports (no commits)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage import models
+
+
+def activity(session: Session, activity_id: int, *, for_update: bool = False) -> models.Activity | None:
+    query = select(models.Activity).where(models.Activity.id == activity_id)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalars(query).one_or_none()
+
+
+def attendance_row(session: Session, activity_id: int, member_id: int) -> models.Attendance | None:
+    return session.scalars(select(models.Attendance).where(
+        models.Attendance.activity_id == activity_id, models.Attendance.member_id == member_id
+    )).one_or_none()
+
+
+def attendance_by_member(session: Session, activity_id: int) -> dict[int, models.Attendance]:
+    rows = session.scalars(select(models.Attendance).where(models.Attendance.activity_id == activity_id))
+    return {row.member_id: row for row in rows}
+
+
+def insert_attendance(session: Session, row: models.Attendance) -> models.Attendance | None:
+    """Inserts the row; None when another request recorded this member first (the unique key won)."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return None
+    return row
+
+
+def status_counts(session: Session, activity_id: int) -> dict[str, int]:
+    rows = session.execute(
+        select(models.Attendance.status, func.count())
+        .where(models.Attendance.activity_id == activity_id)
+        .group_by(models.Attendance.status)
+    ).all()
+    return {status: count for status, count in rows}
+
+
+def activities_between(
+    session: Session, org_ids: Iterable[int], start: datetime, end: datetime, *,
+    kinds: Iterable[str] | None = None, statuses: Iterable[str] | None = None, member_id: int | None = None,
+) -> list[models.Activity]:
+    """Activities of these organisations (or for this member) starting in [start, end), earliest first."""
+    orgs = list(set(org_ids))
+    condition = models.Activity.org_id.in_(orgs)
+    if member_id is not None:
+        condition = condition | (models.Activity.member_id == member_id)
+    query = select(models.Activity).where(condition, models.Activity.starts_at >= start, models.Activity.starts_at < end)
+    if kinds is not None:
+        query = query.where(models.Activity.kind.in_(list(kinds)))
+    if statuses is not None:
+        query = query.where(models.Activity.status.in_(list(statuses)))
+    return list(session.scalars(query.order_by(models.Activity.starts_at, models.Activity.id)))
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRecord:
+    activity_id: int
+    status: str
+    leave_decision: str | None
+
+
+def records_for_member(session: Session, member_id: int, activity_ids: Iterable[int]) -> dict[int, MemberRecord]:
+    ids = list(set(activity_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(models.Attendance.activity_id, models.Attendance.status, models.Attendance.leave_decision)
+        .where(models.Attendance.member_id == member_id, models.Attendance.activity_id.in_(ids))
+    ).all()
+    return {row[0]: MemberRecord(*row) for row in rows}
+
+
+def records_for_activities(session: Session, activity_ids: Iterable[int]) -> list[models.Attendance]:
+    ids = list(set(activity_ids))
+    if not ids:
+        return []
+    return list(session.scalars(select(models.Attendance).where(models.Attendance.activity_id.in_(ids))))
+
+
+def add_attachment(
+    session: Session, *, activity_id: int, kind: str, telegram_file_id: str, caption: str | None,
+    member_id: int, now: datetime,
+) -> models.ActivityAttachment:
+    row = models.ActivityAttachment(
+        activity_id=activity_id, kind=kind, telegram_file_id=telegram_file_id, caption=caption,
+        added_by_member_id=member_id, added_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def add_audit(
+    session: Session, *, now: datetime, action: str, entity: str, entity_id: str | int | None,
+    actor_member_id: int | None = None, actor_telegram_id: int | None = None, actor_label: str | None = None,
+    details: dict | None = None,
+) -> None:
+    """One audit row: every write a person caused, every refused forged button."""
+    session.add(models.AuditEntry(
+        at=now, action=action, entity=entity, entity_id=None if entity_id is None else str(entity_id),
+        actor_member_id=actor_member_id, actor_telegram_id=actor_telegram_id, actor_label=actor_label,
+        details=details or {},
+    ))
+    session.flush()

@@ -1,0 +1,110 @@
+"""Telegram bindings, invite codes, failed binding attempts and pending chat inputs (no commits here)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from storage import models
+
+
+def binding_for_telegram(session: Session, telegram_user_id: int) -> models.TelegramBinding | None:
+    return session.scalars(
+        select(models.TelegramBinding).where(models.TelegramBinding.telegram_user_id == telegram_user_id)
+    ).one_or_none()
+
+
+def binding_for_member(session: Session, member_id: int) -> models.TelegramBinding | None:
+    return session.scalars(
+        select(models.TelegramBinding).where(models.TelegramBinding.member_id == member_id)
+    ).one_or_none()
+
+
+def bindings_for_members(session: Session, member_ids: Iterable[int]) -> dict[int, models.TelegramBinding]:
+    ids = list(set(member_ids))
+    if not ids:
+        return {}
+    rows = session.scalars(select(models.TelegramBinding).where(models.TelegramBinding.member_id.in_(ids)))
+    return {row.member_id: row for row in rows}
+
+
+def bind(
+    session: Session, *, member_id: int, telegram_user_id: int, private_chat_id: int | None,
+    username: str | None, now: datetime,
+) -> models.TelegramBinding:
+    """Binds the account to the member, replacing any earlier binding of either side."""
+    session.execute(delete(models.TelegramBinding).where(
+        (models.TelegramBinding.member_id == member_id)
+        | (models.TelegramBinding.telegram_user_id == telegram_user_id)
+    ))
+    session.flush()
+    binding = models.TelegramBinding(
+        member_id=member_id, telegram_user_id=telegram_user_id, private_chat_id=private_chat_id,
+        username=username, bound_at=now,
+    )
+    session.add(binding)
+    session.flush()
+    return binding
+
+
+def add_invite(
+    session: Session, *, code: str, member_id: int, now: datetime, expires_at: datetime,
+    created_by_member_id: int | None,
+) -> models.InviteCode:
+    invite = models.InviteCode(
+        code=code, member_id=member_id, created_at=now, expires_at=expires_at,
+        created_by_member_id=created_by_member_id,
+    )
+    session.add(invite)
+    session.flush()
+    return invite
+
+
+def invite_by_code(session: Session, code: str, *, for_update: bool = False) -> models.InviteCode | None:
+    query = select(models.InviteCode).where(models.InviteCode.code == code)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalars(query).one_or_none()
+
+
+def failed_attempts_since(session: Session, telegram_user_id: int, since: datetime) -> int:
+    return session.scalar(
+        select(func.count()).select_from(models.BindingAttempt).where(
+            models.BindingAttempt.telegram_user_id == telegram_user_id, models.BindingAttempt.at >= since
+        )
+    ) or 0
+
+
+def add_failed_attempt(session: Session, telegram_user_id: int, now: datetime) -> None:
+    session.add(models.BindingAttempt(telegram_user_id=telegram_user_id, at=now))
+    session.flush()
+
+
+def pending_input(session: Session, telegram_user_id: int, now: datetime) -> models.PendingInput | None:
+    """The live pending input of this account; an expired one counts as none."""
+    row = session.scalars(
+        select(models.PendingInput).where(models.PendingInput.telegram_user_id == telegram_user_id)
+    ).one_or_none()
+    if row is None or row.expires_at <= now:
+        return None
+    return row
+
+
+def set_pending_input(
+    session: Session, telegram_user_id: int, kind: str, payload: dict[str, Any], expires_at: datetime
+) -> models.PendingInput:
+    """Stores what the bot waits for from this account, replacing whatever it waited for before."""
+    clear_pending_input(session, telegram_user_id)
+    row = models.PendingInput(telegram_user_id=telegram_user_id, kind=kind, payload=payload, expires_at=expires_at)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def clear_pending_input(session: Session, telegram_user_id: int) -> None:
+    session.execute(delete(models.PendingInput).where(models.PendingInput.telegram_user_id == telegram_user_id))
+    session.flush()

@@ -1,0 +1,196 @@
+"""Who is acting: a roster member resolved from a Telegram account, with the seats that grant permissions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from schedules.roster import Category, MemberStatus, OrgType, Role
+from storage import models
+from storage.repositories import bindings as binding_repo
+from storage.services.errors import NotBound, NotFound, PermissionDenied
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    org_id: int
+    role: Role
+    upper: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """A bound, active member as the services see them."""
+
+    member_id: int
+    member_no: str
+    name: str
+    org_id: int
+    group_id: int | None
+    category: str
+    leading_cadre: bool
+    seats: frozenset[Seat]
+    telegram_user_id: int | None = None
+
+    @property
+    def is_party_member(self) -> bool:
+        try:
+            return Category(self.category).is_party_member
+        except ValueError:
+            return False
+
+    def manages(self, org_id: int) -> bool:
+        """Runs `org_id` directly: 书记/副书记/组织委员 of the branch, or 党小组长 of the group."""
+        return any(
+            seat.org_id == org_id and (seat.role.runs_branch or seat.role is Role.GROUP_LEADER)
+            for seat in self.seats
+        )
+
+    def sits_on_committee_of(self, org_id: int) -> bool:
+        return any(seat.org_id == org_id and seat.role.sits_on_committee for seat in self.seats)
+
+    @property
+    def is_secretary_anywhere(self) -> bool:
+        return any(not seat.upper and seat.role.runs_branch for seat in self.seats)
+
+    @property
+    def is_upper_committee_member(self) -> bool:
+        return any(seat.upper for seat in self.seats)
+
+    @property
+    def managed_org_ids(self) -> frozenset[int]:
+        return frozenset(
+            seat.org_id for seat in self.seats
+            if not seat.upper and (seat.role.runs_branch or seat.role is Role.GROUP_LEADER)
+        )
+
+
+def actor_from_member(member: models.Member, telegram_user_id: int | None = None) -> Actor:
+    seats = []
+    for row in member.roles:
+        try:
+            seats.append(Seat(row.org_id, Role(row.role), bool(row.upper)))
+        except ValueError:
+            continue  # an unknown role grants nothing
+    return Actor(
+        member_id=member.id,
+        member_no=member.member_no,
+        name=member.name,
+        org_id=member.org_id,
+        group_id=member.group_id,
+        category=member.category,
+        leading_cadre=bool(member.leading_cadre),
+        seats=frozenset(seats),
+        telegram_user_id=telegram_user_id,
+    )
+
+
+def actor_for_telegram(session: Session, telegram_user_id: int) -> Actor:
+    """The member bound to this Telegram account; refused for strangers and transferred-out members."""
+    binding = binding_repo.binding_for_telegram(session, telegram_user_id)
+    if binding is None:
+        raise NotBound(
+            "您还没有绑定党员身份。请向支部书记索取绑定码，然后发送 /start 绑定码。",
+            telegram_user_id=telegram_user_id,
+        )
+    member = binding.member
+    if member.status != MemberStatus.ACTIVE.value:
+        raise PermissionDenied("您的组织关系已转出，无法继续使用本机器人。", member_id=member.id)
+    return actor_from_member(member, telegram_user_id)
+
+
+def actor_for_member_no(session: Session, member_no: str) -> Actor:
+    member = session.scalars(select(models.Member).where(models.Member.member_no == member_no)).one_or_none()
+    if member is None:
+        raise NotFound(f"名册中没有党员编号 {member_no}。", member_no=member_no)
+    return actor_from_member(member)
+
+
+class OrgTree:
+    """The organisation tree by id, for "this organisation and everything below it" checks."""
+
+    def __init__(self, rows: Iterable[tuple[int, int | None, str, str, str]]) -> None:
+        self.parent: dict[int, int | None] = {}
+        self.type: dict[int, str] = {}
+        self.code: dict[int, str] = {}
+        self.name: dict[int, str] = {}
+        for org_id, parent_id, org_type, code, name in rows:
+            self.parent[org_id] = parent_id
+            self.type[org_id] = org_type
+            self.code[org_id] = code
+            self.name[org_id] = name
+        self.id_by_code = {code: org_id for org_id, code in self.code.items()}
+
+    @classmethod
+    def load(cls, session: Session) -> "OrgTree":
+        return cls(session.execute(select(
+            models.Organization.id, models.Organization.parent_id, models.Organization.type,
+            models.Organization.code, models.Organization.name,
+        )).all())
+
+    def ancestors(self, org_id: int) -> list[int]:
+        chain: list[int] = []
+        parent = self.parent.get(org_id)
+        while parent is not None and parent not in chain:
+            chain.append(parent)
+            parent = self.parent.get(parent)
+        return chain
+
+    def subtree(self, org_id: int) -> set[int]:
+        children: dict[int, list[int]] = {}
+        for child, parent in self.parent.items():
+            if parent is not None:
+                children.setdefault(parent, []).append(child)
+        result, stack = set(), [org_id]
+        while stack:
+            current = stack.pop()
+            if current in result:
+                continue
+            result.add(current)
+            stack.extend(children.get(current, ()))
+        return result
+
+    def is_branch(self, org_id: int) -> bool:
+        return self.type.get(org_id) == OrgType.BRANCH.value
+
+    def is_group(self, org_id: int) -> bool:
+        return self.type.get(org_id) == OrgType.GROUP.value
+
+    def branches(self) -> list[int]:
+        return sorted(org_id for org_id, kind in self.type.items() if kind == OrgType.BRANCH.value)
+
+
+def visible_org_ids(actor: Actor, tree: OrgTree) -> set[int]:
+    """Organisations whose members and figures the actor may see.
+
+    Upper committee seats see their organisation and everything below; a branch committee member sees
+    their own branch (and its 党小组); a 党小组长 sees their group. Plain members see no organisation.
+    """
+    visible: set[int] = set()
+    for seat in actor.seats:
+        if seat.upper or seat.role.sits_on_committee:
+            visible |= tree.subtree(seat.org_id)
+        elif seat.role is Role.GROUP_LEADER:
+            visible.add(seat.org_id)
+    return visible
+
+
+def require_visible(actor: Actor, tree: OrgTree, org_id: int) -> None:
+    if org_id not in visible_org_ids(actor, tree):
+        raise PermissionDenied(
+            "您只能查看本组织及下级组织的情况。", actor=actor.member_no, org=tree.code.get(org_id)
+        )
+
+
+def require_manager(actor: Actor, tree: OrgTree, org_id: int) -> None:
+    """Only the branch's secretary, deputy or 组织委员 (or, for a 党小组, its leader or its branch's) act."""
+    if actor.manages(org_id):
+        return
+    if tree.is_group(org_id):
+        parent = tree.parent.get(org_id)
+        if parent is not None and actor.manages(parent):
+            return
+    raise PermissionDenied("只有本支部书记或副书记可以进行此操作。", actor=actor.member_no, org=tree.code.get(org_id))

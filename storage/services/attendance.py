@@ -1,0 +1,429 @@
+"""Check-in, leave, 代签, the secretary's confirmation and roll: the rules of who may record what, and when."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from schedules.roster import Role
+from storage import models
+from storage.models import ActivityKind, ActivityStatus, AttendanceStatus, LeaveDecision
+from storage.repositories import attendance as attendance_repo
+from storage.repositories import bindings as binding_repo
+from storage.services.actors import Actor, OrgTree, require_manager, visible_org_ids
+from storage.services.audience import audience_members, in_audience
+from storage.services.errors import AlreadyHandled, InvalidInput, NotFound, OutsideWindow, PermissionDenied
+from storage.services.views import (
+    ActivityView,
+    CheckInResult,
+    ConfirmResult,
+    LeaveDecisionResult,
+    LeaveRequest,
+    Recipient,
+    Roll,
+    RollEntry,
+    Tally,
+    checkin_window,
+)
+
+LEAVE_REASON_MAX = 300
+PENDING_TTL = timedelta(hours=24)
+PENDING_LEAVE_REASON = "leave_reason"
+PENDING_ACTIVITY_FIELD = "activity_field"  # topic, lecturer or minutes of a held activity
+ACTIVITY_FIELDS = {"topic": 200, "lecturer": 100, "minutes": 10000}
+
+
+def _load_activity(session: Session, activity_id: int, *, for_update: bool = False) -> models.Activity:
+    activity = attendance_repo.activity(session, activity_id, for_update=for_update)
+    if activity is None:
+        raise NotFound("找不到这个活动，可能已被删除。", activity_id=activity_id)
+    return activity
+
+
+def _view(activity: models.Activity, tree: OrgTree) -> ActivityView:
+    return ActivityView.of(activity, tree.name.get(activity.org_id, ""))
+
+
+def _require_meeting_for(actor: Actor, activity: models.Activity, tree: OrgTree) -> None:
+    if activity.kind != ActivityKind.MEETING:
+        raise InvalidInput("这项工作不需要签到。", activity_id=activity.id)
+    if activity.status == ActivityStatus.CANCELLED:
+        raise InvalidInput(f"「{activity.title}」已取消。", activity_id=activity.id)
+    if not in_audience(actor, activity, tree):
+        raise PermissionDenied(
+            f"「{activity.title}」不是您需要参加的活动，无法为它签到或请假。",
+            actor=actor.member_no, activity_id=activity.id,
+        )
+
+
+def tally(session: Session, activity: models.Activity, tree: OrgTree) -> Tally:
+    counts = attendance_repo.status_counts(session, activity.id)
+    return Tally(
+        expected=len(audience_members(session, activity, tree)),
+        present=counts.get(AttendanceStatus.PRESENT, 0) + counts.get(AttendanceStatus.PROXY, 0),
+        leave=counts.get(AttendanceStatus.LEAVE, 0),
+    )
+
+
+def check_in(
+    session: Session, actor: Actor, activity_id: int, now: datetime, *, via: str = "private",
+    with_tally: bool = False,
+) -> CheckInResult:
+    """Records the actor as present: only for themself, only their own audience, only inside the window."""
+    tree = OrgTree.load(session)
+    activity = _load_activity(session, activity_id)
+    _require_meeting_for(actor, activity, tree)
+    opens, closes = checkin_window(activity)
+    local = activity.starts_at
+    if now < opens:
+        raise OutsideWindow(
+            f"「{activity.title}」的签到还没开始，开放时间为活动开始前 "
+            f"{int((local - opens).total_seconds() // 60)} 分钟。",
+            activity_id=activity.id, opens=opens.isoformat(),
+        )
+    if now >= closes or activity.status in (ActivityStatus.HELD, ActivityStatus.NOT_HELD):
+        raise OutsideWindow(f"「{activity.title}」的签到已经结束。如需补签，请联系支部书记。",
+                            activity_id=activity.id, closes=closes.isoformat())
+    already = False
+    row = attendance_repo.attendance_row(session, activity.id, actor.member_id)
+    if row is None:
+        inserted = attendance_repo.insert_attendance(session, models.Attendance(
+            activity_id=activity.id, member_id=actor.member_id, status=AttendanceStatus.PRESENT.value,
+            recorded_at=now, recorded_by_member_id=actor.member_id, via=via,
+        ))
+        if inserted is None:  # a second press raced the first one: the first one counts
+            already = True
+    elif row.status in (AttendanceStatus.PRESENT, AttendanceStatus.PROXY):
+        already = True
+    else:
+        # Came after all: a leave or an absence turns into presence; the leave reason stays on record.
+        row.status = AttendanceStatus.PRESENT.value
+        row.recorded_at = now
+        row.recorded_by_member_id = actor.member_id
+        row.via = via
+    return CheckInResult(
+        activity=_view(activity, tree), member_name=actor.name, status=AttendanceStatus.PRESENT.value,
+        already=already, tally=tally(session, activity, tree) if with_tally else None,
+    )
+
+
+def begin_leave(session: Session, actor: Actor, activity_id: int, now: datetime) -> ActivityView:
+    """Opens a leave request: the reason comes in the member's next message (kept in pending_inputs)."""
+    if actor.telegram_user_id is None:
+        raise InvalidInput("请在私聊中请假。")
+    tree = OrgTree.load(session)
+    activity = _load_activity(session, activity_id)
+    _require_meeting_for(actor, activity, tree)
+    if now >= checkin_window(activity)[1] or activity.status != ActivityStatus.SCHEDULED:
+        raise OutsideWindow(f"「{activity.title}」已经结束，不能再请假。", activity_id=activity.id)
+    row = attendance_repo.attendance_row(session, activity.id, actor.member_id)
+    if row is not None and row.status in (AttendanceStatus.PRESENT, AttendanceStatus.PROXY):
+        raise AlreadyHandled(f"您已在「{activity.title}」签到，无需请假。")
+    if row is not None and row.status == AttendanceStatus.LEAVE and row.leave_decision != LeaveDecision.REJECTED:
+        raise AlreadyHandled(f"您已为「{activity.title}」请过假，原因：{row.leave_reason}。")
+    binding_repo.set_pending_input(
+        session, actor.telegram_user_id, PENDING_LEAVE_REASON, {"activity_id": activity.id}, now + PENDING_TTL
+    )
+    return _view(activity, tree)
+
+
+def approvers_of(session: Session, org_id: int, tree: OrgTree) -> tuple[Recipient, ...]:
+    """Who decides for `org_id`: its 书记/副书记/组织委员 (for a 党小组: its leader and its branch's)."""
+    org_ids = {org_id}
+    if tree.is_group(org_id) and tree.parent.get(org_id) is not None:
+        org_ids.add(tree.parent[org_id])
+    roles = [r.value for r in Role if r.runs_branch] + [Role.GROUP_LEADER.value]
+    rows = session.execute(
+        select(models.Member.id, models.Member.name, models.MemberRole.role)
+        .join(models.MemberRole, models.MemberRole.member_id == models.Member.id)
+        .where(models.MemberRole.org_id.in_(org_ids), models.MemberRole.upper.is_(False),
+               models.MemberRole.role.in_(roles), models.Member.status == "active")
+        .order_by(models.Member.member_no)
+    ).all()
+    member_ids = list(dict.fromkeys(row[0] for row in rows))
+    names = {row[0]: row[1] for row in rows}
+    bindings = binding_repo.bindings_for_members(session, member_ids)
+    return tuple(
+        Recipient(member_id=m, name=names[m],
+                  chat_id=(bindings[m].private_chat_id or bindings[m].telegram_user_id) if m in bindings else None)
+        for m in member_ids
+    )
+
+
+def submit_pending_text(session: Session, actor: Actor, text: str, now: datetime) -> LeaveRequest | ActivityView | None:
+    """Feeds a free-text message to whatever the bot waits for; None when it waits for nothing."""
+    if actor.telegram_user_id is None:
+        return None
+    pending = binding_repo.pending_input(session, actor.telegram_user_id, now)
+    if pending is None:
+        return None
+    if pending.kind == PENDING_LEAVE_REASON:
+        return submit_leave_reason(session, actor, text, now, int(pending.payload["activity_id"]))
+    if pending.kind == PENDING_ACTIVITY_FIELD:
+        return set_activity_field(
+            session, actor, int(pending.payload["activity_id"]), str(pending.payload["field"]), text, now
+        )
+    binding_repo.clear_pending_input(session, actor.telegram_user_id)
+    return None
+
+
+def submit_leave_reason(session: Session, actor: Actor, reason: str, now: datetime, activity_id: int) -> LeaveRequest:
+    reason = " ".join(reason.split())
+    if not reason:
+        raise InvalidInput("请用一句话说明请假原因。")
+    if len(reason) > LEAVE_REASON_MAX:
+        raise InvalidInput(f"请假原因请控制在 {LEAVE_REASON_MAX} 字以内。")
+    tree = OrgTree.load(session)
+    activity = _load_activity(session, activity_id)
+    _require_meeting_for(actor, activity, tree)
+    if now >= checkin_window(activity)[1] or activity.status != ActivityStatus.SCHEDULED:
+        binding_repo.clear_pending_input(session, actor.telegram_user_id)  # type: ignore[arg-type]
+        raise OutsideWindow(f"「{activity.title}」已经结束，不能再请假。")
+    row = attendance_repo.attendance_row(session, activity.id, actor.member_id)
+    if row is None:
+        row = models.Attendance(activity_id=activity.id, member_id=actor.member_id, via="private")
+        session.add(row)
+    elif row.status in (AttendanceStatus.PRESENT, AttendanceStatus.PROXY):
+        binding_repo.clear_pending_input(session, actor.telegram_user_id)  # type: ignore[arg-type]
+        raise AlreadyHandled(f"您已在「{activity.title}」签到，无需请假。")
+    row.status = AttendanceStatus.LEAVE.value
+    row.leave_reason = reason
+    row.leave_decision = LeaveDecision.PENDING.value
+    row.decided_by_member_id = None
+    row.recorded_at = now
+    row.recorded_by_member_id = actor.member_id
+    binding_repo.clear_pending_input(session, actor.telegram_user_id)  # type: ignore[arg-type]
+    attendance_repo.add_audit(
+        session, now=now, action="leave.request", entity="activity", entity_id=activity.id,
+        actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id, details={"reason": reason},
+    )
+    return LeaveRequest(
+        activity=_view(activity, tree), member_id=actor.member_id, member_name=actor.name, reason=reason,
+        approvers=approvers_of(session, activity.org_id, tree),
+    )
+
+
+def decide_leave(
+    session: Session, actor: Actor, activity_id: int, member_id: int, approve: bool, now: datetime
+) -> LeaveDecisionResult:
+    """The secretary approves or rejects; a second decision (a replayed button) is refused."""
+    tree = OrgTree.load(session)
+    activity = _load_activity(session, activity_id)
+    require_manager(actor, tree, activity.org_id)
+    row = attendance_repo.attendance_row(session, activity.id, member_id)
+    if row is None or row.status != AttendanceStatus.LEAVE:
+        raise AlreadyHandled("这条请假已不存在（可能对方已签到）。", activity_id=activity_id, member_id=member_id)
+    if row.leave_decision != LeaveDecision.PENDING:
+        raise AlreadyHandled("这条请假已经处理过了。", activity_id=activity_id, member_id=member_id)
+    row.leave_decision = (LeaveDecision.APPROVED if approve else LeaveDecision.REJECTED).value
+    row.decided_by_member_id = actor.member_id
+    attendance_repo.add_audit(
+        session, now=now, action="leave.approve" if approve else "leave.reject", entity="attendance",
+        entity_id=row.id, actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id,
+        details={"activity_id": activity.id, "member_id": member_id},
+    )
+    member = session.get(models.Member, member_id)
+    binding = binding_repo.binding_for_member(session, member_id)
+    return LeaveDecisionResult(
+        activity=_view(activity, tree),
+        member=Recipient(member_id, member.name if member else "",
+                         (binding.private_chat_id or binding.telegram_user_id) if binding else None),
+        approved=approve, decided_by=actor.name,
+    )
+
+
+def proxy_sign(session: Session, actor: Actor, activity_id: int, member_id: int, now: datetime) -> RollEntry:
+    """代签: the secretary records a member without Telegram as present; audited as signed by the secretary."""
+    tree = OrgTree.load(session)
+    activity = _load_activity(session, activity_id)
+    require_manager(actor, tree, activity.org_id)
+    if activity.status in (ActivityStatus.CANCELLED, ActivityStatus.NOT_HELD):
+        raise InvalidInput(f"「{activity.title}」未召开，不能代签。")
+    if now < checkin_window(activity)[0]:
+        raise OutsideWindow(f"「{activity.title}」还没开始，不能代签。")
+    member = session.get(models.Member, member_id)
+    expected = {m.id for m in audience_members(session, activity, tree)}
+    if member is None or member_id not in expected:
+        raise PermissionDenied("此人不是该活动的参加对象，不能代签。", activity_id=activity_id, member_id=member_id)
+    row = attendance_repo.attendance_row(session, activity.id, member_id)
+    if row is not None and row.status in (AttendanceStatus.PRESENT, AttendanceStatus.PROXY):
+        raise AlreadyHandled(f"{member.name} 已经签到了。")
+    if row is None:
+        row = models.Attendance(activity_id=activity.id, member_id=member_id)
+        session.add(row)
+    row.status = AttendanceStatus.PROXY.value
+    row.via = "proxy"
+    row.recorded_at = now
+    row.recorded_by_member_id = actor.member_id
+    session.flush()
+    attendance_repo.add_audit(
+        session, now=now, action="attendance.proxy", entity="attendance", entity_id=row.id,
+        actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id,
+        details={"activity_id": activity.id, "member_id": member_id},
+    )
+    return RollEntry(member_id=member.id, member_no=member.member_no, name=member.name, status=row.status)
+
+
+def roll_for(session: Session, actor: Actor, activity_id: int, now: datetime) -> Roll:
+    """The secretary's list: present, on leave (with reasons), absent, unreachable."""
+    tree = OrgTree.load(session)
+    activity = _load_activity(session, activity_id)
+    if not actor.manages(activity.org_id) and activity.org_id not in visible_org_ids(actor, tree):
+        require_manager(actor, tree, activity.org_id)
+    return _roll(session, activity, tree)
+
+
+def _roll(session: Session, activity: models.Activity, tree: OrgTree) -> Roll:
+    members = audience_members(session, activity, tree)
+    records = attendance_repo.attendance_by_member(session, activity.id)
+    bindings = binding_repo.bindings_for_members(session, [m.id for m in members])
+    entries = []
+    for member in members:
+        record = records.get(member.id)
+        entries.append(RollEntry(
+            member_id=member.id, member_no=member.member_no, name=member.name,
+            status=record.status if record else None,
+            leave_reason=record.leave_reason if record else None,
+            leave_decision=record.leave_decision if record else None,
+            reachable=member.id in bindings and member.unreachable_since is None,
+        ))
+    return Roll(activity=_view(activity, tree), entries=tuple(entries))
+
+
+def roll_for_system(session: Session, activity_id: int) -> Roll:
+    """The same list for the scheduler's summary job (no actor: it goes to the branch's approvers)."""
+    tree = OrgTree.load(session)
+    return _roll(session, _load_activity(session, activity_id), tree)
+
+
+def current_roll(session: Session, actor: Actor, now: datetime) -> Roll:
+    """/absent: the roll of the branch's meeting that is open now, or else the next one."""
+    tree = OrgTree.load(session)
+    managed = set(actor.managed_org_ids)
+    managed |= {org for org, parent in tree.parent.items() if parent in managed and tree.is_group(org)}
+    if not managed:
+        raise PermissionDenied("只有支部书记、副书记或组织委员可以查看未答复名单。", actor=actor.member_no)
+    rows = attendance_repo.activities_between(
+        session, managed, now - timedelta(days=1), now + timedelta(days=60),
+        kinds=[ActivityKind.MEETING.value], statuses=[ActivityStatus.SCHEDULED.value],
+    )
+    for row in rows:
+        if checkin_window(row)[1] > now:
+            return _roll(session, row, tree)
+    raise NotFound("近期没有需要签到的活动。")
+
+
+def remind_unanswered(session: Session, actor: Actor, activity_id: int, now: datetime) -> list[Recipient]:
+    """Who the "remind them" button reaches: only members who have not answered and can be reached."""
+    tree = OrgTree.load(session)
+    activity = _load_activity(session, activity_id)
+    require_manager(actor, tree, activity.org_id)
+    if activity.status != ActivityStatus.SCHEDULED or now >= checkin_window(activity)[1]:
+        raise OutsideWindow(f"「{activity.title}」的签到已经结束，无需再提醒。")
+    roll = _roll(session, activity, tree)
+    bindings = binding_repo.bindings_for_members(session, [e.member_id for e in roll.absent])
+    recipients = [
+        Recipient(e.member_id, e.name, bindings[e.member_id].private_chat_id or bindings[e.member_id].telegram_user_id)
+        for e in roll.absent if e.status is None and e.member_id in bindings
+    ]
+    attendance_repo.add_audit(
+        session, now=now, action="activity.remind_unanswered", entity="activity", entity_id=activity.id,
+        actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id,
+        details={"members": [r.member_id for r in recipients]},
+    )
+    return recipients
+
+
+def confirm_activity(session: Session, actor: Actor, activity_id: int, held: bool, now: datetime) -> ConfirmResult:
+    """The secretary says the activity was held or not; whoever did not answer is recorded absent."""
+    tree = OrgTree.load(session)
+    activity = _load_activity(session, activity_id, for_update=True)
+    require_manager(actor, tree, activity.org_id)
+    if activity.status != ActivityStatus.SCHEDULED:
+        raise AlreadyHandled(f"「{activity.title}」已经确认过了。", activity_id=activity_id, status=activity.status)
+    if now < activity.starts_at:
+        raise OutsideWindow(f"「{activity.title}」还没开始，开始后才能确认。")
+    activity.status = (ActivityStatus.HELD if held else ActivityStatus.NOT_HELD).value
+    activity.confirmed_at = now
+    activity.confirmed_by_member_id = actor.member_id
+    marked = 0
+    if held and activity.kind == ActivityKind.MEETING:
+        records = attendance_repo.attendance_by_member(session, activity.id)
+        for member in audience_members(session, activity, tree):
+            if member.id not in records:
+                session.add(models.Attendance(
+                    activity_id=activity.id, member_id=member.id, status=AttendanceStatus.ABSENT.value,
+                    recorded_at=now, recorded_by_member_id=actor.member_id, via="summary",
+                ))
+                marked += 1
+    session.flush()
+    attendance_repo.add_audit(
+        session, now=now, action="activity.held" if held else "activity.not_held", entity="activity",
+        entity_id=activity.id, actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id,
+        details={"marked_absent": marked},
+    )
+    return ConfirmResult(activity=_view(activity, tree), held=held, marked_absent=marked)
+
+
+def begin_activity_field(session: Session, actor: Actor, activity_id: int, field: str, now: datetime) -> ActivityView:
+    """The secretary will type the topic, lecturer or minutes (photos too, for minutes) next."""
+    if field not in ACTIVITY_FIELDS:
+        raise InvalidInput("无法识别要记录的内容。", field=field)
+    if actor.telegram_user_id is None:
+        raise InvalidInput("请在私聊中记录。")
+    tree = OrgTree.load(session)
+    activity = _load_activity(session, activity_id)
+    require_manager(actor, tree, activity.org_id)
+    binding_repo.set_pending_input(
+        session, actor.telegram_user_id, PENDING_ACTIVITY_FIELD, {"activity_id": activity.id, "field": field},
+        now + PENDING_TTL,
+    )
+    return _view(activity, tree)
+
+
+def set_activity_field(
+    session: Session, actor: Actor, activity_id: int, field: str, text: str, now: datetime
+) -> ActivityView:
+    if field not in ACTIVITY_FIELDS:
+        raise InvalidInput("无法识别要记录的内容。", field=field)
+    value = text.strip()
+    if not value:
+        raise InvalidInput("内容不能为空，请重新发送。")
+    if len(value) > ACTIVITY_FIELDS[field]:
+        raise InvalidInput(f"内容太长了，请控制在 {ACTIVITY_FIELDS[field]} 字以内。")
+    tree = OrgTree.load(session)
+    activity = _load_activity(session, activity_id)
+    require_manager(actor, tree, activity.org_id)
+    setattr(activity, field, value)
+    if actor.telegram_user_id is not None:
+        binding_repo.clear_pending_input(session, actor.telegram_user_id)
+    attendance_repo.add_audit(
+        session, now=now, action=f"activity.{field}", entity="activity", entity_id=activity.id,
+        actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id, details={"length": len(value)},
+    )
+    return _view(activity, tree)
+
+
+def add_minutes_photo(
+    session: Session, actor: Actor, telegram_file_id: str, caption: str | None, now: datetime
+) -> ActivityView | None:
+    """A photo sent while the bot waits for minutes is attached to the activity; None if it waits for none."""
+    if actor.telegram_user_id is None:
+        return None
+    pending = binding_repo.pending_input(session, actor.telegram_user_id, now)
+    if pending is None or pending.kind != PENDING_ACTIVITY_FIELD or pending.payload.get("field") != "minutes":
+        return None
+    tree = OrgTree.load(session)
+    activity = _load_activity(session, int(pending.payload["activity_id"]))
+    require_manager(actor, tree, activity.org_id)
+    attendance_repo.add_attachment(
+        session, activity_id=activity.id, kind="photo", telegram_file_id=telegram_file_id, caption=caption,
+        member_id=actor.member_id, now=now,
+    )
+    attendance_repo.add_audit(
+        session, now=now, action="activity.minutes_photo", entity="activity", entity_id=activity.id,
+        actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id,
+    )
+    return _view(activity, tree)

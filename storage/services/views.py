@@ -1,0 +1,215 @@
+"""Typed, read-only results the services hand to the chat layer (no ORM objects leak out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from storage import models
+
+DEFAULT_OPENS_BEFORE = timedelta(minutes=30)
+DEFAULT_CLOSES_AFTER = timedelta(hours=2)
+
+
+def checkin_window(activity: models.Activity) -> tuple[datetime, datetime]:
+    """The activity's own window, or the default from 30 minutes before to 2 hours after the start."""
+    opens = activity.checkin_opens_at or activity.starts_at - DEFAULT_OPENS_BEFORE
+    closes = activity.checkin_closes_at or activity.starts_at + DEFAULT_CLOSES_AFTER
+    return opens, closes
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityView:
+    id: int
+    title: str
+    org_id: int
+    org_name: str
+    starts_at: datetime
+    ends_at: datetime | None
+    place: str | None
+    agenda: str | None
+    obligation: str | None
+    kind: str
+    status: str
+    checkin_opens_at: datetime
+    checkin_closes_at: datetime
+    requires_confirmation: bool
+
+    @classmethod
+    def of(cls, activity: models.Activity, org_name: str) -> "ActivityView":
+        opens, closes = checkin_window(activity)
+        return cls(
+            id=activity.id, title=activity.title, org_id=activity.org_id, org_name=org_name,
+            starts_at=activity.starts_at, ends_at=activity.ends_at, place=activity.place,
+            agenda=activity.agenda, obligation=activity.obligation, kind=activity.kind,
+            status=activity.status, checkin_opens_at=opens, checkin_closes_at=closes,
+            requires_confirmation=bool(activity.requires_confirmation),
+        )
+
+    def window_open(self, now: datetime) -> bool:
+        return self.checkin_opens_at <= now < self.checkin_closes_at
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Where to reach a member privately; chat_id is None when they never started the bot."""
+
+    member_id: int
+    name: str
+    chat_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RollEntry:
+    member_id: int
+    member_no: str
+    name: str
+    status: str | None  # present | leave | absent | proxy | None (no answer yet)
+    leave_reason: str | None = None
+    leave_decision: str | None = None
+    reachable: bool = True  # bound to Telegram and not blocked
+
+
+@dataclass(frozen=True)
+class Roll:
+    """Everyone an activity expects, sorted into the secretary's four lists."""
+
+    activity: ActivityView
+    entries: tuple[RollEntry, ...]
+
+    @property
+    def present(self) -> list[RollEntry]:
+        return [e for e in self.entries if e.status in ("present", "proxy")]
+
+    @property
+    def on_leave(self) -> list[RollEntry]:
+        return [e for e in self.entries if e.status == "leave"]
+
+    @property
+    def absent(self) -> list[RollEntry]:
+        """No answer (or recorded absent) but reachable in Telegram."""
+        return [e for e in self.entries if e.status in (None, "absent") and e.reachable]
+
+    @property
+    def unreachable(self) -> list[RollEntry]:
+        return [e for e in self.entries if e.status in (None, "absent") and not e.reachable]
+
+    @property
+    def unanswered(self) -> list[RollEntry]:
+        return [e for e in self.entries if e.status is None]
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    expected: int
+    present: int
+    leave: int
+
+    @property
+    def unanswered(self) -> int:
+        return max(self.expected - self.present - self.leave, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInResult:
+    activity: ActivityView
+    member_name: str
+    status: str
+    already: bool
+    tally: Tally | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveRequest:
+    activity: ActivityView
+    member_id: int
+    member_name: str
+    reason: str
+    approvers: tuple[Recipient, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveDecisionResult:
+    activity: ActivityView
+    member: Recipient
+    approved: bool
+    decided_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class BindingResult:
+    member_id: int
+    member_name: str
+    org_name: str
+    next_activity: ActivityView | None
+    is_secretary: bool
+    is_committee: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    code: str
+    member_no: str
+    member_name: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmResult:
+    activity: ActivityView
+    held: bool
+    marked_absent: int
+
+
+@dataclass(frozen=True)
+class MemberYear:
+    """/me: a member's year at a glance."""
+
+    name: str
+    org_name: str
+    year: int
+    expected: int
+    present: int
+    leave: int
+    absent: int
+    political_birthday: str | None  # "3月5日" style is the texts' job; this is MM-DD
+    party_age_years: int | None
+    owed: tuple[ActivityView, ...] = field(default=())  # missed meetings that call for a make-up study
+
+
+@dataclass(frozen=True, slots=True)
+class MemberAttendance:
+    member_no: str
+    name: str
+    org_name: str
+    expected: int
+    present: int
+    leave: int
+    absent: int
+
+    @property
+    def rate(self) -> float | None:
+        return None if self.expected == 0 else self.present / self.expected
+
+
+@dataclass(frozen=True, slots=True)
+class BranchCompletion:
+    org_code: str
+    org_name: str
+    held: dict[str, int]  # obligation key -> meetings confirmed held
+    missing: tuple[str, ...]  # 三会一课 keys with none held in the period
+    expected_seats: int
+    present_seats: int
+
+    @property
+    def rate(self) -> float | None:
+        return None if self.expected_seats == 0 else self.present_seats / self.expected_seats
+
+
+@dataclass(frozen=True)
+class AttendanceReport:
+    scope: str  # the organisation's or member's name
+    start: datetime
+    end: datetime
+    branches: tuple[BranchCompletion, ...] = ()
+    members: tuple[MemberAttendance, ...] = ()

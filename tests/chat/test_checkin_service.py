@@ -1,0 +1,89 @@
+"""Check-in rules: only oneself, only one's own audience, only inside the window; presses are idempotent."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from storage import models
+from storage.services import attendance as svc
+from storage.services.actors import actor_for_telegram
+from storage.services.errors import InvalidInput, NotBound, OutsideWindow, PermissionDenied
+from tests.chat.world import MEETING_START, build_world
+
+T = MEETING_START
+
+
+@pytest.mark.parametrize(("who", "activity", "now"), [
+    pytest.param("alice", "party_day", T - timedelta(minutes=30), id="window-opens-30-min-before"),
+    pytest.param("alice", "party_day", T + timedelta(hours=1, minutes=59), id="still-open-before-2h-after"),
+    pytest.param("bob", "group_meeting", T + timedelta(days=3), id="group-member-at-group-meeting"),
+    pytest.param("bob", "assembly", T + timedelta(days=10), id="probationary-at-general-assembly"),
+    pytest.param("deputy", "committee_meeting", T + timedelta(days=5), id="deputy-at-committee-meeting"),
+])
+def test_member_checks_in_inside_window(session, who, activity, now):
+    world = build_world(session)
+    actor = actor_for_telegram(session, world.telegram[who])
+    result = svc.check_in(session, actor, world.activities[activity], now)
+    assert (result.status, result.already) == ("present", False)
+    row = session.scalars(select(models.Attendance).where(
+        models.Attendance.activity_id == world.activities[activity])).one()
+    assert (row.member_id, row.status, row.recorded_at) == (world.members[who], "present", now)
+
+
+@pytest.mark.parametrize(("who", "activity", "now", "error", "fragment"), [
+    pytest.param("alice", "party_day", T - timedelta(minutes=31), OutsideWindow, "还没开始", id="too-early"),
+    pytest.param("alice", "party_day", T + timedelta(hours=2), OutsideWindow, "已经结束", id="too-late"),
+    pytest.param("other_member", "party_day", T, PermissionDenied, "不是您需要参加", id="other-branch"),
+    pytest.param("alice", "committee_meeting", T + timedelta(days=5), PermissionDenied, "不是您需要参加",
+                 id="not-on-committee"),
+    pytest.param("secretary", "group_meeting", T + timedelta(days=3), PermissionDenied, "不是您需要参加",
+                 id="not-in-that-group"),
+    pytest.param("activist", "assembly", T + timedelta(days=10), PermissionDenied, "不是您需要参加",
+                 id="activist-not-at-general-assembly"),
+    pytest.param("alice", "cancelled", T, InvalidInput, "已取消", id="cancelled"),
+    pytest.param("alice", "task", T, InvalidInput, "不需要签到", id="task-has-no-checkin"),
+])
+def test_check_in_is_refused(session, who, activity, now, error, fragment):
+    world = build_world(session)
+    actor = actor_for_telegram(session, world.telegram[who])
+    with pytest.raises(error) as refused:
+        svc.check_in(session, actor, world.activities[activity], now)
+    assert fragment in refused.value.message
+    assert session.scalars(select(models.Attendance)).all() == []
+
+
+def test_second_press_is_idempotent(session):
+    world = build_world(session)
+    actor = actor_for_telegram(session, world.telegram["alice"])
+    first = svc.check_in(session, actor, world.activities["party_day"], T)
+    second = svc.check_in(session, actor, world.activities["party_day"], T + timedelta(minutes=5))
+    assert (first.already, second.already) == (False, True)
+    rows = session.scalars(select(models.Attendance)).all()
+    assert [(r.status, r.recorded_at) for r in rows] == [("present", T)]
+
+
+def test_group_press_reports_the_tally(session):
+    world = build_world(session)
+    for who in ("alice", "bob"):
+        result = svc.check_in(session, actor_for_telegram(session, world.telegram[who]),
+                              world.activities["party_day"], T, via="group", with_tally=True)
+    # B01 expects 7 people: secretary, deputy, alice, bob, offline, activist and unbound.
+    assert (result.tally.expected, result.tally.present, result.tally.leave) == (7, 2, 0)
+
+
+def test_stranger_is_told_to_bind(session):
+    build_world(session)
+    with pytest.raises(NotBound) as refused:
+        actor_for_telegram(session, 999)
+    assert "绑定码" in refused.value.message
+
+
+def test_transferred_member_is_refused(session):
+    world = build_world(session)
+    session.get(models.Member, world.members["alice"]).status = "transferred_out"
+    session.flush()
+    with pytest.raises(PermissionDenied):
+        actor_for_telegram(session, world.telegram["alice"])
