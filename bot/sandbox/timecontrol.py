@@ -1,0 +1,183 @@
+"""The sandbox's time control: run the controllable clock forward, stopping at every due moment on the way."""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import ManualClock
+from storage import models
+from storage.db import transaction
+
+log = logging.getLogger(__name__)
+
+# "明天" lands at the start of a working morning; "月底" just before the month turns.
+MORNING = time(8, 0)
+MONTH_END = time(23, 59)
+# A jump never walks through more stops than this, so a runaway plan cannot hang the page.
+MAX_STOPS = 2_000
+_WEEKDAYS = "一二三四五六日"
+
+
+class Target(StrEnum):
+    NEXT = "next"
+    TOMORROW = "tomorrow"
+    MONTH_END = "month_end"
+
+
+def tomorrow_morning(now: datetime, zone: ZoneInfo) -> datetime:
+    """08:00 local on the day after `now`'s local date."""
+    local = now.astimezone(zone)
+    day = local.date() + timedelta(days=1)
+    return datetime.combine(day, MORNING, tzinfo=zone).astimezone(timezone.utc)
+
+
+def end_of_month(now: datetime, zone: ZoneInfo) -> datetime:
+    """23:59 local on the last day of `now`'s month, or of the next month when that moment has passed."""
+    local = now.astimezone(zone)
+    year, month = local.year, local.month
+    for _ in range(2):
+        last_day = calendar.monthrange(year, month)[1]
+        moment = datetime(year, month, last_day, MONTH_END.hour, MONTH_END.minute, tzinfo=zone)
+        if moment > local:
+            return moment.astimezone(timezone.utc)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    raise AssertionError("unreachable: next month's end is always ahead")
+
+
+def clock_label(moment: datetime, zone: ZoneInfo) -> str:
+    """How the page shows the sandbox time: `2025-03-14 周五 09:00`."""
+    local = moment.astimezone(zone)
+    return f"{local:%Y-%m-%d} 周{_WEEKDAYS[local.weekday()]} {local:%H:%M}"
+
+
+def next_pending_outbox_due(session: Session, after: datetime) -> datetime | None:
+    """The earliest moment after `after` at which a pending outbox row falls due (retries included)."""
+    due = func.coalesce(models.OutboxMessage.next_attempt_at, models.OutboxMessage.due_at)
+    return session.scalar(
+        select(func.min(due)).where(
+            models.OutboxMessage.state == models.OutboxState.PENDING.value,
+            due > after,
+        )
+    )
+
+
+def overdue_outbox_count(session: Session, now: datetime) -> int:
+    """Pending rows whose moment has come but which the dispatcher has not handled yet."""
+    due = func.coalesce(models.OutboxMessage.next_attempt_at, models.OutboxMessage.due_at)
+    return session.scalar(
+        select(func.count()).select_from(models.OutboxMessage).where(
+            models.OutboxMessage.state == models.OutboxState.PENDING.value,
+            due <= now,
+        )
+    ) or 0
+
+
+# Other sources of due moments (the scheduler's timers) plug in as: given "after", the earliest moment or None.
+DueSource = Callable[[datetime], datetime | None]
+
+
+@dataclass(frozen=True, slots=True)
+class AdvanceResult:
+    now: datetime
+    label: str
+    stops: int  # how many due moments the jump stopped at on its way
+    description: str  # Chinese, shown next to the clock
+
+
+class TimeControl:
+    """Moves the sandbox clock and lets the runtime do the work that fell due at every stop.
+
+    A jump to tomorrow or the month's end walks through every due moment in order (reminder,
+    summary, materialiser run …) instead of leaping over them, so the bot behaves as if the days
+    really passed; otherwise the runtime would rightly treat the leap as downtime and record
+    the skipped reminders as missed.
+    """
+
+    def __init__(
+        self,
+        clock: ManualClock,
+        zone: ZoneInfo,
+        session_factory: sessionmaker[Session],
+        *,
+        extra_sources: Iterable[DueSource] = (),
+        settle: Callable[[datetime], Awaitable[None]] | None = None,
+        settle_timeout: float = 10.0,
+    ) -> None:
+        self.clock = clock
+        self.zone = zone
+        self._sessions = session_factory
+        self._sources: list[DueSource] = list(extra_sources)
+        self._settle = settle
+        self._settle_timeout = settle_timeout
+        self._lock = asyncio.Lock()
+
+    def add_source(self, source: DueSource) -> None:
+        self._sources.append(source)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def label(self, moment: datetime | None = None) -> str:
+        return clock_label(moment or self.clock.now(), self.zone)
+
+    def next_due(self, after: datetime) -> datetime | None:
+        with transaction(self._sessions) as session:
+            candidates = [next_pending_outbox_due(session, after)]
+        for source in self._sources:
+            try:
+                candidates.append(source(after))
+            except Exception:  # noqa: BLE001 - a broken source must not freeze the clock
+                log.exception("due-moment source failed")
+        moments = [m for m in candidates if m is not None and m > after]
+        return min(moments) if moments else None
+
+    async def settle(self) -> None:
+        """Waits until the runtime has handled what is due now (bounded, so a stuck send cannot hang the page)."""
+        now = self.clock.now()
+        if self._settle is not None:
+            await asyncio.wait_for(self._settle(now), self._settle_timeout)
+            return
+        deadline = asyncio.get_running_loop().time() + self._settle_timeout
+        while asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+            with transaction(self._sessions) as session:
+                if overdue_outbox_count(session, now) == 0:
+                    return
+        log.warning("sandbox: the runtime left due outbox rows unhandled after %.0f s", self._settle_timeout)
+
+    async def _step_to(self, moment: datetime) -> None:
+        # A whole second past the due moment, so timers that compare "due <= now" all fire.
+        self.clock.set(max(moment, self.clock.now()))
+        await self.settle()
+
+    async def advance(self, target: Target | str) -> AdvanceResult:
+        target = Target(target)
+        async with self._lock:
+            now = self.clock.now()
+            if target is Target.NEXT:
+                moment = self.next_due(now)
+                if moment is None:
+                    return AdvanceResult(now, self.label(now), 0, "没有待发送的提醒或待执行的任务。")
+                await self._step_to(moment + timedelta(seconds=1))
+                return AdvanceResult(self.clock.now(), self.label(), 1, f"已到下一个提醒时刻：{self.label()}")
+            goal = tomorrow_morning(now, self.zone) if target is Target.TOMORROW else end_of_month(now, self.zone)
+            stops = 0
+            while stops < MAX_STOPS:
+                moment = self.next_due(self.clock.now())
+                if moment is None or moment > goal:
+                    break
+                await self._step_to(moment + timedelta(seconds=1))
+                stops += 1
+            await self._step_to(goal)
+            where = "明天早上" if target is Target.TOMORROW else "月底"
+            return AdvanceResult(self.clock.now(), self.label(), stops, f"已到{where}（{self.label()}），途中处理了 {stops} 个到期时刻。")

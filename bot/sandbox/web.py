@@ -1,0 +1,412 @@
+"""The sandbox page's HTTP endpoints and its Server-Sent Events stream (aiohttp, loopback only)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import resources
+from typing import Any, Protocol
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from bot.sandbox.people import Directory, Person
+from bot.sandbox.timecontrol import Target, TimeControl
+
+log = logging.getLogger(__name__)
+
+STATIC_FILES = {"index.html": "text/html", "app.css": "text/css", "app.js": "text/javascript"}
+# Comment lines keep proxies and the browser from timing the stream out while nothing happens.
+SSE_KEEPALIVE_SECONDS = 15.0
+MAX_TEXT_LENGTH = 4096  # Telegram's own limit for a message
+
+
+class PageError(Exception):
+    """A request from the page that cannot be carried out; the message is shown to the person."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    data: bytes
+    content_type: str
+    filename: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorldEvent:
+    """A change the page must show: a new, edited or deleted message, or the people list changed."""
+
+    type: str  # "message" | "edit" | "delete" | "people"
+    chat_id: int | None = None
+    message: dict[str, Any] | None = None  # a Telegram-shaped Message
+    message_id: int | None = None
+
+
+class SandboxBackend(Protocol):
+    """What the page needs from the running sandbox (bot/sandbox/app.py provides it)."""
+
+    zone: ZoneInfo
+    time: TimeControl
+
+    def directory(self) -> Directory: ...
+
+    def bot_name(self) -> str: ...
+
+    def chat_messages(self, chat_id: int) -> list[dict[str, Any]]: ...
+
+    async def user_sends(self, person: Person, chat_id: int, text: str) -> dict[str, Any]: ...
+
+    async def user_presses(self, person: Person, chat_id: int, message_id: int, data: str) -> None: ...
+
+    async def bind(self, person: Person) -> str: ...
+
+    def file(self, file_id: str) -> StoredFile | None: ...
+
+    def subscribe(self, callback: Callable[[WorldEvent], None]) -> None: ...
+
+
+# ---- views: what the page renders ------------------------------------------------------------
+
+def _display_name(user: dict[str, Any] | None) -> str:
+    if not user:
+        return ""
+    name = " ".join(part for part in (user.get("first_name"), user.get("last_name")) if part)
+    return name or user.get("username") or str(user.get("id", ""))
+
+
+def message_view(message: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
+    """A Telegram Message as the page draws it: sender, text with entities, keyboard, media links, edited flag."""
+    sender = message.get("from") or {}
+    moment = datetime.fromtimestamp(int(message.get("edit_date") or message.get("date") or 0), timezone.utc)
+    view: dict[str, Any] = {
+        "message_id": message["message_id"],
+        "chat_id": message["chat"]["id"],
+        "from": {"id": sender.get("id"), "name": _display_name(sender), "is_bot": bool(sender.get("is_bot"))},
+        "date": moment.isoformat(),
+        "time_label": moment.astimezone(zone).strftime("%m-%d %H:%M"),
+        "text": message.get("text"),
+        "entities": message.get("entities") or [],
+        "caption": message.get("caption"),
+        "caption_entities": message.get("caption_entities") or [],
+        "reply_markup": _keyboard_view(message.get("reply_markup")),
+        "edited": "edit_date" in message,
+        "photo_url": None,
+        "document": None,
+    }
+    photos = message.get("photo") or []
+    if photos:
+        largest = max(photos, key=lambda p: (p.get("width", 0) * p.get("height", 0), p.get("file_size", 0)))
+        view["photo_url"] = f"files/{largest['file_id']}"
+    document = message.get("document")
+    if document:
+        view["document"] = {"name": document.get("file_name") or "文件", "url": f"files/{document['file_id']}"}
+    return view
+
+
+def _keyboard_view(markup: Any) -> dict[str, Any] | None:
+    if isinstance(markup, str):  # some senders keep the JSON text as received
+        try:
+            markup = json.loads(markup)
+        except ValueError:
+            return None
+    if not isinstance(markup, dict) or "inline_keyboard" not in markup:
+        return None
+    rows = [
+        [{k: key[k] for k in ("text", "callback_data", "url") if k in key} for key in row]
+        for row in markup["inline_keyboard"]
+    ]
+    return {"inline_keyboard": rows}
+
+
+def chats_for(person: Person, directory: Directory) -> list[dict[str, Any]]:
+    """The private chat with the bot first, then every group the person belongs to."""
+    chats = [{"id": person.user_id, "type": "private", "title": "与机器人的私聊"}]
+    for chat_id in person.group_chat_ids:
+        group = directory.group(chat_id)
+        if group is not None:
+            chats.append({"id": group.chat_id, "type": "group", "title": group.title})
+    return chats
+
+
+# ---- the event hub ----------------------------------------------------------------------------
+
+class EventHub:
+    """Fans world events out to every open page, each seeing only its own person's chats."""
+
+    def __init__(self) -> None:
+        self._queues: dict[asyncio.Queue[dict[str, Any]], Callable[[dict[str, Any]], bool]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def open(self, wants: Callable[[dict[str, Any]], bool]) -> asyncio.Queue[dict[str, Any]]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
+        self._queues[queue] = wants
+        return queue
+
+    def close(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        self._queues.pop(queue, None)
+
+    @property
+    def listeners(self) -> int:
+        return len(self._queues)
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Safe to call from any thread (the clock may jump from a worker)."""
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._deliver(event)
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(self._deliver, event)
+
+    def _deliver(self, event: dict[str, Any]) -> None:
+        for queue, wants in list(self._queues.items()):
+            if not wants(event):
+                continue
+            try:
+                queue.put_nowait(event)
+            except asyncio.QueueFull:  # a stalled tab: tell it to reload instead of growing without bound
+                log.warning("sandbox page too slow; asking it to reload")
+
+
+# ---- the HTTP application -----------------------------------------------------------------------
+
+BACKEND_KEY = web.AppKey("sandbox_backend", object)
+HUB_KEY = web.AppKey("sandbox_hub", EventHub)
+
+
+def _backend(request: web.Request) -> SandboxBackend:
+    return request.app[BACKEND_KEY]  # type: ignore[return-value]
+
+
+def _person(backend: SandboxBackend, raw: Any) -> Person:
+    try:
+        user_id = int(raw)
+    except (TypeError, ValueError):
+        raise PageError("缺少或无效的用户编号（user）") from None
+    person = backend.directory().person(user_id)
+    if person is None:
+        raise PageError("名单中没有这个人", status=404)
+    return person
+
+
+def _int_field(body: dict[str, Any], name: str) -> int:
+    value = body.get(name)
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise PageError(f"缺少字段 {name}")
+    try:
+        return int(value)
+    except ValueError:
+        raise PageError(f"字段 {name} 应为整数") from None
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise PageError("请求体不是 JSON") from None
+    if not isinstance(body, dict):
+        raise PageError("请求体应为 JSON 对象")
+    return body
+
+
+def _may_use_chat(person: Person, chat_id: int) -> bool:
+    return chat_id == person.user_id or chat_id in person.group_chat_ids
+
+
+@web.middleware
+async def _errors(request: web.Request, handler):  # noqa: ANN001, ANN202 - aiohttp's middleware signature
+    try:
+        return await handler(request)
+    except PageError as exc:
+        return web.json_response({"ok": False, "error": exc.message}, status=exc.status)
+
+
+async def index(request: web.Request) -> web.Response:
+    return _static_response("index.html")
+
+
+async def static_file(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    if name not in STATIC_FILES:
+        raise web.HTTPNotFound()
+    return _static_response(name)
+
+
+def _static_response(name: str) -> web.Response:
+    data = resources.files("bot.sandbox").joinpath("static", name).read_bytes()
+    return web.Response(body=data, content_type=STATIC_FILES[name], charset="utf-8", headers={"Cache-Control": "no-cache"})
+
+
+async def people(request: web.Request) -> web.Response:
+    backend = _backend(request)
+    return web.json_response({"ok": True, "bot": backend.bot_name(), "people": [p.as_json() for p in backend.directory().people]})
+
+
+async def chats(request: web.Request) -> web.Response:
+    backend = _backend(request)
+    person = _person(backend, request.query.get("user"))
+    result = []
+    for chat in chats_for(person, backend.directory()):
+        messages = [message_view(m, backend.zone) for m in backend.chat_messages(chat["id"])]
+        result.append({**chat, "messages": messages})
+    return web.json_response({"ok": True, "person": person.as_json(), "chats": result})
+
+
+async def send(request: web.Request) -> web.Response:
+    backend = _backend(request)
+    body = await _json_body(request)
+    person = _person(backend, body.get("user_id"))
+    chat_id = _int_field(body, "chat_id")
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise PageError("消息不能为空")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise PageError(f"消息太长（最多 {MAX_TEXT_LENGTH} 个字符）")
+    if not _may_use_chat(person, chat_id):
+        raise PageError("此人不在这个聊天中", status=403)
+    message = await backend.user_sends(person, chat_id, text)
+    return web.json_response({"ok": True, "message": message_view(message, backend.zone)})
+
+
+async def press(request: web.Request) -> web.Response:
+    backend = _backend(request)
+    body = await _json_body(request)
+    person = _person(backend, body.get("user_id"))
+    chat_id = _int_field(body, "chat_id")
+    message_id = _int_field(body, "message_id")
+    data = body.get("data")
+    if not isinstance(data, str) or not data:
+        raise PageError("缺少按钮数据")
+    if not _may_use_chat(person, chat_id):
+        raise PageError("此人不在这个聊天中", status=403)
+    await backend.user_presses(person, chat_id, message_id, data)
+    return web.json_response({"ok": True})
+
+
+async def bind(request: web.Request) -> web.Response:
+    backend = _backend(request)
+    body = await _json_body(request)
+    person = _person(backend, body.get("user_id"))
+    if person.bound:
+        raise PageError(f"{person.name} 已经绑定")
+    code = await backend.bind(person)
+    return web.json_response({"ok": True, "code": code})
+
+
+def _clock_json(backend: SandboxBackend, moment: datetime | None = None) -> dict[str, Any]:
+    moment = moment or backend.time.now()
+    return {"ok": True, "now": moment.isoformat(), "label": backend.time.label(moment), "timezone": backend.zone.key}
+
+
+async def clock(request: web.Request) -> web.Response:
+    return web.json_response(_clock_json(_backend(request)))
+
+
+async def advance(request: web.Request) -> web.Response:
+    backend = _backend(request)
+    body = await _json_body(request)
+    try:
+        target = Target(body.get("to"))
+    except ValueError:
+        raise PageError("to 应为 next、tomorrow 或 month_end 之一") from None
+    result = await backend.time.advance(target)
+    return web.json_response({**_clock_json(backend, result.now), "stops": result.stops, "description": result.description})
+
+
+async def file(request: web.Request) -> web.Response:
+    stored = _backend(request).file(request.match_info["file_id"])
+    if stored is None:
+        raise web.HTTPNotFound()
+    disposition = "inline" if stored.content_type.startswith("image/") else "attachment"
+    return web.Response(
+        body=stored.data, content_type=stored.content_type,
+        headers={"Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(stored.filename, safe='')}"},
+    )
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    """One person's live stream: their chats' new and edited messages, the clock, the people list."""
+    backend = _backend(request)
+    person = _person(backend, request.query.get("user"))
+    hub = request.app[HUB_KEY]
+    chat_ids = {chat["id"] for chat in chats_for(person, backend.directory())}
+
+    def wants(event: dict[str, Any]) -> bool:
+        return event.get("chat_id") is None or event["chat_id"] in chat_ids
+
+    queue = hub.open(wants)
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
+    })
+    await response.prepare(request)
+    try:
+        await response.write(b": connected\n\n")
+        while True:
+            try:
+                event = await asyncio.wait_for(queue.get(), SSE_KEEPALIVE_SECONDS)
+            except asyncio.TimeoutError:
+                await response.write(b": keep-alive\n\n")
+                continue
+            payload = json.dumps(event, ensure_ascii=False)
+            await response.write(f"data: {payload}\n\n".encode())
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        hub.close(queue)
+    return response
+
+
+def event_json(event: WorldEvent, zone: ZoneInfo) -> dict[str, Any]:
+    """A world event as the page's stream carries it (messages already in view form)."""
+    data: dict[str, Any] = {"type": event.type, "chat_id": event.chat_id}
+    if event.message is not None:
+        data["message"] = message_view(event.message, zone)
+    if event.message_id is not None:
+        data["message_id"] = event.message_id
+    return data
+
+
+def build_web_app(backend: SandboxBackend) -> web.Application:
+    """The page's aiohttp application; events from the backend and clock jumps reach every open page."""
+    app = web.Application(middlewares=[_errors], client_max_size=64 * 1024)
+    hub = EventHub()
+    app[BACKEND_KEY] = backend
+    app[HUB_KEY] = hub
+
+    async def on_startup(_app: web.Application) -> None:
+        hub.bind_loop(asyncio.get_running_loop())
+
+    app.on_startup.append(on_startup)
+    backend.subscribe(lambda event: hub.publish(event_json(event, backend.zone)))
+    backend.time.clock.on_change(lambda moment: hub.publish({"type": "clock", "chat_id": None, **_clock_json(backend, moment)}))
+
+    app.router.add_get("/", index)
+    app.router.add_get("/static/{name}", static_file)
+    app.router.add_get("/api/people", people)
+    app.router.add_get("/api/chats", chats)
+    app.router.add_post("/api/send", send)
+    app.router.add_post("/api/press", press)
+    app.router.add_post("/api/bind", bind)
+    app.router.add_get("/api/clock", clock)
+    app.router.add_post("/api/clock/advance", advance)
+    app.router.add_get("/api/events", events)
+    app.router.add_get("/files/{file_id}", file)
+    return app
