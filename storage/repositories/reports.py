@@ -1,0 +1,547 @@
+"""Report queries: the attendance ledger, completion facts and calendar activities of an organisation subtree."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from schedules.completion import (
+    DEFAULT_REQUIREMENTS,
+    ActivityFact,
+    Cadence,
+    Period,
+    Requirement,
+    Unit,
+    UnitKind,
+    period_containing,
+)
+from schedules.roster import Role
+from storage import models
+from storage.services.actors import Actor, OrgTree, actor_from_member
+from storage.services.actors import Seat as ActorSeat
+from storage.services.audience import in_audience
+
+BRANCH_TYPE = "党支部"
+GROUP_TYPE = "党小组"
+UPPER_TYPES = ("党委", "党总支")
+COUNTED_AS_PRESENT = (models.AttendanceStatus.PRESENT.value, models.AttendanceStatus.PROXY.value)
+
+
+class UnknownOrganizationError(LookupError):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"没有编码为 {code} 的组织")
+        self.code = code
+
+
+class UnknownMemberError(LookupError):
+    def __init__(self, member_no: str) -> None:
+        super().__init__(f"没有编号为 {member_no} 的党员")
+        self.member_no = member_no
+
+
+@dataclass(frozen=True, slots=True)
+class OrgRef:
+    id: int
+    code: str
+    name: str
+    type: str
+    parent_id: int | None
+    timezone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRef:
+    id: int
+    member_no: str
+    name: str
+    org_id: int
+    group_id: int | None
+    category: str
+    leading_cadre: bool
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """One member's recorded answer for one activity."""
+
+    member_id: int
+    status: str  # storage.models.AttendanceStatus value
+    leave_reason: str | None = None
+    via: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    member_id: int
+    org_id: int
+    role: str
+    upper: bool
+
+
+@dataclass(frozen=True)
+class ActivityRecord:
+    id: int
+    occurrence_key: str
+    org_id: int
+    obligation: str | None
+    kind: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime | None
+    place: str | None
+    audience: str
+    status: str
+    member_id: int | None
+    confirmed_at: datetime | None
+    topic: str | None
+    lecturer: str | None
+    recorder: str | None
+    minutes: str | None
+    marks: tuple[Mark, ...] = ()
+
+    @property
+    def is_meeting(self) -> bool:
+        return self.kind == models.ActivityKind.MEETING.value
+
+    @property
+    def is_held(self) -> bool:
+        return self.status == models.ActivityStatus.HELD.value
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Counts for one held meeting: 应到 expected, 实到 present (including 代签), 请假 leave, 缺席 absent."""
+
+    expected: int
+    present: int
+    proxy: int
+    leave: int
+    absent: int
+
+    @property
+    def rate(self) -> float | None:
+        return None if self.expected == 0 else self.present / self.expected
+
+
+@dataclass(frozen=True)
+class AttendanceLedger:
+    """Everything a 台账 needs for one organisation subtree and one period, already loaded."""
+
+    root: OrgRef
+    window: Period
+    zone: ZoneInfo
+    orgs: dict[int, OrgRef]
+    members: dict[int, MemberRef]
+    seats: tuple[Seat, ...]
+    activities: tuple[ActivityRecord, ...]
+    _expected_cache: dict[int, list[int]] = field(default_factory=dict, repr=False, compare=False)
+
+    # --- organisation tree -------------------------------------------------------------------
+    @cached_property
+    def by_code(self) -> dict[str, OrgRef]:
+        return {org.code: org for org in self.orgs.values()}
+
+    def branch_of(self, org: OrgRef) -> OrgRef:
+        """The 党支部 an organisation belongs to (a group's parent), or the organisation itself."""
+        if org.type == GROUP_TYPE and org.parent_id in self.orgs:
+            return self.orgs[org.parent_id]
+        return org
+
+    @cached_property
+    def report_orgs(self) -> list[OrgRef]:
+        """Organisations that get their own record-book section: everything but 党小组, in code order."""
+        return sorted((o for o in self.orgs.values() if o.type != GROUP_TYPE), key=lambda o: o.code)
+
+    # --- people ------------------------------------------------------------------------------
+    @cached_property
+    def _seats_by_org(self) -> dict[int, list[Seat]]:
+        grouped: dict[int, list[Seat]] = defaultdict(list)
+        for seat in self.seats:
+            grouped[seat.org_id].append(seat)
+        return grouped
+
+    def host_of(self, activity: ActivityRecord) -> str | None:
+        """主持人: the lecturer of a 党课, otherwise the 书记 of the organisation holding it."""
+        if activity.lecturer:
+            return activity.lecturer
+        org = self.orgs[activity.org_id]
+        if org.type == GROUP_TYPE:
+            leaders = [s for s in self._seats_by_org.get(org.id, ()) if s.role == "党小组长"]
+            leaders = leaders or [s for s in self._seats_by_org.get(org.parent_id or -1, ()) if s.role == "书记"]
+        else:
+            leaders = [s for s in self._seats_by_org.get(org.id, ()) if s.role == "书记"]
+        names = sorted(self.members[s.member_id].name for s in leaders if s.member_id in self.members)
+        return "、".join(names) or None
+
+    @cached_property
+    def _tree(self) -> OrgTree:
+        return OrgTree((o.id, o.parent_id, o.type, o.code, o.name) for o in self.orgs.values())
+
+    @cached_property
+    def _actors(self) -> dict[int, Actor]:
+        seats: dict[int, set[ActorSeat]] = defaultdict(set)
+        for seat in self.seats:
+            try:
+                seats[seat.member_id].add(ActorSeat(seat.org_id, Role(seat.role), seat.upper))
+            except ValueError:
+                continue  # an unknown role grants nothing, as in the chat services
+        return {
+            m.id: Actor(m.id, m.member_no, m.name, m.org_id, m.group_id, m.category, m.leading_cadre,
+                        frozenset(seats.get(m.id, ())))
+            for m in self.members.values()
+        }
+
+    @cached_property
+    def _candidates_by_org(self) -> dict[int, set[int]]:
+        """Active members who might be expected at each organisation's meetings, before the audience rule."""
+        grouped: dict[int, set[int]] = defaultdict(set)
+        for member in self.members.values():
+            if member.status != "active":
+                continue
+            grouped[member.org_id].add(member.id)
+            if member.group_id is not None:
+                grouped[member.group_id].add(member.id)
+            if member.leading_cadre:
+                for ancestor in self._tree.ancestors(member.org_id):
+                    grouped[ancestor].add(member.id)
+        for seat in self.seats:
+            if seat.upper and seat.member_id in self.members:
+                grouped[seat.org_id].add(seat.member_id)
+        return grouped
+
+    def expected_ids(self, activity: ActivityRecord) -> list[int]:
+        """应到: whom the audience rule (storage.services.audience.in_audience, the one the chat uses)
+        expects, plus anyone who answered anyway. Leading cadres with 双重组织生活 are expected both in
+        their branch and in the committee above, so they appear in both ledgers."""
+        cached = self._expected_cache.get(activity.id)
+        if cached is not None:
+            return cached
+        if activity.member_id is not None:
+            candidates = {activity.member_id} & self.members.keys()
+        else:
+            candidates = self._candidates_by_org.get(activity.org_id, set())
+        expected = {mid for mid in candidates if in_audience(self._actors[mid], activity, self._tree)}
+        expected.update(mark.member_id for mark in activity.marks if mark.member_id in self.members)
+        result = sorted(expected, key=lambda mid: self.members[mid].member_no)
+        self._expected_cache[activity.id] = result
+        return result
+
+    def tally(self, activity: ActivityRecord) -> Tally:
+        marks = {mark.member_id: mark.status for mark in activity.marks}
+        expected = self.expected_ids(activity)
+        present = sum(1 for mid in expected if marks.get(mid) == models.AttendanceStatus.PRESENT.value)
+        proxy = sum(1 for mid in expected if marks.get(mid) == models.AttendanceStatus.PROXY.value)
+        leave = sum(1 for mid in expected if marks.get(mid) == models.AttendanceStatus.LEAVE.value)
+        # A held meeting with no answer from someone who was expected counts them absent.
+        return Tally(len(expected), present + proxy, proxy, leave, len(expected) - present - proxy - leave)
+
+    def status_of(self, activity: ActivityRecord, member_id: int) -> str | None:
+        """present / leave / absent / proxy for a held meeting (no answer → absent), else the answer or None."""
+        for mark in activity.marks:
+            if mark.member_id == member_id:
+                return mark.status
+        if activity.is_held and member_id in self.expected_ids(activity):
+            return models.AttendanceStatus.ABSENT.value
+        return None
+
+    # --- selections --------------------------------------------------------------------------
+    def meetings(self, org: OrgRef | None = None, *, held_only: bool = False) -> list[ActivityRecord]:
+        """Meetings (not tasks or notices) of the subtree, or of one organisation and its 党小组."""
+        chosen = []
+        for activity in self.activities:
+            if not activity.is_meeting or (held_only and not activity.is_held):
+                continue
+            if org is not None and self.branch_of(self.orgs[activity.org_id]).id != org.id:
+                continue
+            chosen.append(activity)
+        return chosen
+
+    def matrix_member_ids(self, org: OrgRef) -> list[int]:
+        """Rows of an organisation's attendance matrix, in member-number order (never ranked)."""
+        ids: set[int] = set()
+        for activity in self.meetings(org):
+            ids.update(self.expected_ids(activity))
+        return sorted(ids, key=lambda mid: self.members[mid].member_no)
+
+    def local_date(self, moment: datetime) -> date:
+        return moment.astimezone(self.zone).date()
+
+    def monthly_rates(self, org: OrgRef | None = None) -> dict[str, float | None]:
+        """Attendance rate (实到/应到 over held meetings) by month label, for one branch or the whole subtree."""
+        totals: dict[str, list[int]] = {}
+        month = period_containing(Cadence.MONTHLY, self.window.start)
+        while month.start < self.window.end:
+            totals[month.label] = [0, 0]
+            month = period_containing(Cadence.MONTHLY, month.end)
+        for activity in self.meetings(org, held_only=True):
+            label = period_containing(Cadence.MONTHLY, self.local_date(activity.starts_at)).label
+            tally = self.tally(activity)
+            bucket = totals.setdefault(label, [0, 0])
+            bucket[0] += tally.present
+            bucket[1] += tally.expected
+        return {label: (None if expected == 0 else present / expected) for label, (present, expected) in totals.items()}
+
+    def overall_rate(self, org: OrgRef | None = None) -> float | None:
+        present = expected = 0
+        for activity in self.meetings(org, held_only=True):
+            tally = self.tally(activity)
+            present += tally.present
+            expected += tally.expected
+        return None if expected == 0 else present / expected
+
+
+@dataclass(frozen=True)
+class CompletionInputs:
+    """What `schedules.completion.evaluate_completion` needs for one organisation subtree."""
+
+    root: OrgRef
+    units: tuple[Unit, ...]
+    facts: tuple[ActivityFact, ...]
+    branch_names: dict[str, str] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------------------------
+# Queries
+
+
+def find_organization(session: Session, code: str) -> OrgRef:
+    row = session.execute(_org_columns().where(models.Organization.code == code)).one_or_none()
+    if row is None:
+        raise UnknownOrganizationError(code)
+    return OrgRef(*row)
+
+
+def _org_columns() -> Select:
+    o = models.Organization
+    return select(o.id, o.code, o.name, o.type, o.parent_id, o.timezone)
+
+
+def _subtree_ids(root_id: int):
+    """A recursive CTE of the ids of `root_id` and every organisation below it (SQLite and PostgreSQL)."""
+    o = models.Organization
+    tree = select(o.id).where(o.id == root_id).cte("subtree", recursive=True)
+    child = aliased(o)
+    return tree.union_all(select(child.id).where(child.parent_id == tree.c.id))
+
+
+def subtree(session: Session, code: str) -> list[OrgRef]:
+    """The organisation `code` and everything below it."""
+    root = find_organization(session, code)
+    ids = _subtree_ids(root.id)
+    rows = session.execute(_org_columns().where(models.Organization.id.in_(select(ids.c.id))))
+    return [OrgRef(*row) for row in rows]
+
+
+def org_zone(org: OrgRef, default: ZoneInfo) -> ZoneInfo:
+    """The organisation's own zone when it has one, else the deployment's."""
+    return ZoneInfo(org.timezone) if org.timezone else default
+
+
+def _activity_columns() -> Select:
+    a = models.Activity
+    return select(
+        a.id, a.occurrence_key, a.org_id, a.obligation, a.kind, a.title, a.starts_at, a.ends_at, a.place,
+        a.audience, a.status, a.member_id, a.confirmed_at, a.topic, a.lecturer, a.recorder, a.minutes,
+    )
+
+
+def _load_marks(session: Session, activity_filter) -> dict[int, list[Mark]]:  # noqa: ANN001
+    at = models.Attendance
+    a = models.Activity
+    marks: dict[int, list[Mark]] = defaultdict(list)
+    query = (
+        select(at.activity_id, at.member_id, at.status, at.leave_reason, at.via)
+        .join(a, a.id == at.activity_id)
+        .where(activity_filter)
+    )
+    for activity_id, member_id, status, reason, via in session.execute(query):
+        marks[activity_id].append(Mark(member_id, status, reason, via))
+    return marks
+
+
+def _load_members(session: Session, org_ids: Sequence[int], extra_ids: Iterable[int], seat_ids: Iterable[int]) -> dict[int, MemberRef]:
+    m = models.Member
+    columns = select(m.id, m.member_no, m.name, m.org_id, m.group_id, m.category, m.leading_cadre, m.status)
+    members = {
+        row[0]: MemberRef(*row)
+        for row in session.execute(
+            columns.where(m.status == "active", or_(m.org_id.in_(org_ids), m.group_id.in_(org_ids)))
+        )
+    }
+    # Members outside the subtree who still appear: upper-committee seats (双重组织生活) and anyone who
+    # answered an activity here and has since been transferred.
+    missing = sorted(set(extra_ids).union(seat_ids) - members.keys())
+    for start in range(0, len(missing), 500):
+        for row in session.execute(columns.where(m.id.in_(missing[start : start + 500]))):
+            members[row[0]] = MemberRef(*row)
+    return members
+
+
+def load_ledger(
+    session: Session,
+    org_code: str,
+    window: Period,
+    zone: ZoneInfo,
+    *,
+    include_subtree: bool = True,
+) -> AttendanceLedger:
+    """The attendance ledger of `org_code` (and, by default, every organisation below it) for `window`."""
+    root = find_organization(session, org_code)
+    if include_subtree:
+        ids_cte = _subtree_ids(root.id)
+        orgs = [OrgRef(*row) for row in session.execute(_org_columns().where(models.Organization.id.in_(select(ids_cte.c.id))))]
+    else:
+        # The organisation and its 党小组, which hold meetings on its behalf.
+        o = models.Organization
+        orgs = [OrgRef(*row) for row in session.execute(
+            _org_columns().where(or_(o.id == root.id, and_(o.parent_id == root.id, o.type == GROUP_TYPE)))
+        )]
+    org_ids = [org.id for org in orgs]
+    start, end = window.bounds(zone)
+    a = models.Activity
+    in_scope = and_(a.org_id.in_(org_ids), a.starts_at >= start, a.starts_at < end)
+    marks = _load_marks(session, in_scope)
+    activities = tuple(
+        ActivityRecord(*row, marks=tuple(marks.get(row[0], ())))
+        for row in session.execute(_activity_columns().where(in_scope).order_by(a.starts_at, a.id))
+    )
+    r = models.MemberRole
+    seats = tuple(
+        Seat(*row)
+        for row in session.execute(select(r.member_id, r.org_id, r.role, r.upper).where(r.org_id.in_(org_ids)))
+    )
+    answered = {mark.member_id for activity in activities for mark in activity.marks}
+    members = _load_members(session, org_ids, answered, (s.member_id for s in seats))
+    return AttendanceLedger(
+        root=root,
+        window=window,
+        zone=zone,
+        orgs={org.id: org for org in orgs},
+        members=members,
+        seats=seats,
+        activities=activities,
+    )
+
+
+def load_completion_inputs(
+    session: Session,
+    org_code: str,
+    window: Period,
+    zone: ZoneInfo,
+    *,
+    requirements: Sequence[Requirement] = DEFAULT_REQUIREMENTS,
+) -> CompletionInputs:
+    """Branches and 党小组 under `org_code` as completion units, and their required activities in `window`."""
+    root = find_organization(session, org_code)
+    ids_cte = _subtree_ids(root.id)
+    orgs = [OrgRef(*row) for row in session.execute(_org_columns().where(models.Organization.id.in_(select(ids_cte.c.id))))]
+    by_id = {org.id: org for org in orgs}
+    units = []
+    for org in sorted(orgs, key=lambda o: o.code):
+        if org.type == BRANCH_TYPE:
+            units.append(Unit(org.code, org.name, UnitKind.BRANCH, org.code))
+        elif org.type == GROUP_TYPE and org.parent_id in by_id:
+            units.append(Unit(org.code, org.name, UnitKind.GROUP, by_id[org.parent_id].code))
+    start, end = window.bounds(zone)
+    a = models.Activity
+    query = select(a.id, a.org_id, a.obligation, a.starts_at, a.status).where(
+        a.org_id.in_(select(ids_cte.c.id)),
+        a.starts_at >= start,
+        a.starts_at < end,
+        a.obligation.in_(sorted({r.obligation for r in requirements})),
+    )
+    facts = tuple(
+        ActivityFact(activity_id, by_id[org_id].code, obligation, starts_at, status)
+        for activity_id, org_id, obligation, starts_at, status in session.execute(query)
+    )
+    names = {org.code: org.name for org in orgs if org.type == BRANCH_TYPE}
+    return CompletionInputs(root=root, units=tuple(units), facts=facts, branch_names=names)
+
+
+# ------------------------------------------------------------------------------------------------
+# Calendars and permissions
+
+
+def find_member(session: Session, member_no: str) -> MemberRef:
+    m = models.Member
+    row = session.execute(
+        select(m.id, m.member_no, m.name, m.org_id, m.group_id, m.category, m.leading_cadre, m.status).where(
+            m.member_no == member_no
+        )
+    ).one_or_none()
+    if row is None:
+        raise UnknownMemberError(member_no)
+    return MemberRef(*row)
+
+
+_LIVE = models.Activity.status != models.ActivityStatus.CANCELLED.value
+
+
+def member_calendar(session: Session, member_no: str, start: datetime, end: datetime) -> tuple[MemberRef, list[ActivityRecord]]:
+    """Activities between `start` and `end` that expect the member, by the chat's audience rule: their
+    branch's and 党小组's meetings, committee meetings where they hold a seat, the upper committee's for
+    leading cadres (双重组织生活), and their own items (political birthday …). Cancelled ones are left out."""
+    member = find_member(session, member_no)
+    row = session.get(models.Member, member.id)
+    actor = actor_from_member(row)
+    tree = OrgTree.load(session)
+    org_ids = {member.org_id, *(seat.org_id for seat in actor.seats if seat.upper)}
+    if member.group_id is not None:
+        org_ids.add(member.group_id)
+    if member.leading_cadre:
+        org_ids.update(tree.ancestors(member.org_id))
+    a = models.Activity
+    query = _activity_columns().where(
+        or_(and_(a.org_id.in_(sorted(org_ids)), a.member_id.is_(None)), a.member_id == member.id),
+        _LIVE,
+        a.starts_at >= start,
+        a.starts_at < end,
+    )
+    records = [ActivityRecord(*row) for row in session.execute(query.order_by(a.starts_at, a.id))]
+    return member, [record for record in records if in_audience(actor, record, tree)]
+
+
+def org_calendar(session: Session, org_code: str, start: datetime, end: datetime) -> tuple[OrgRef, list[ActivityRecord]]:
+    """The shared schedule of one organisation and its 党小组; members' personal items are left out."""
+    org = find_organization(session, org_code)
+    o = models.Organization
+    a = models.Activity
+    group_ids = select(o.id).where(o.parent_id == org.id, o.type == GROUP_TYPE)
+    query = _activity_columns().where(
+        or_(a.org_id == org.id, a.org_id.in_(group_ids)),
+        a.member_id.is_(None),
+        _LIVE,
+        a.starts_at >= start,
+        a.starts_at < end,
+    )
+    return org, [ActivityRecord(*row) for row in session.execute(query.order_by(a.starts_at, a.id))]
+
+
+__all__ = [
+    "ActivityRecord",
+    "AttendanceLedger",
+    "CompletionInputs",
+    "Mark",
+    "MemberRef",
+    "OrgRef",
+    "Seat",
+    "Tally",
+    "UnknownMemberError",
+    "UnknownOrganizationError",
+    "find_member",
+    "find_organization",
+    "load_completion_inputs",
+    "load_ledger",
+    "member_calendar",
+    "org_calendar",
+    "org_zone",
+    "subtree",
+]
