@@ -1,0 +1,156 @@
+"""Binding with one-time codes (expiry, reuse, throttling) and the read-only questions members ask."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from storage import models
+from storage.services import attendance as attendance_svc
+from storage.services import binding as svc
+from storage.services import queries
+from storage.services.actors import actor_for_member_no, actor_for_telegram
+from storage.services.errors import InvalidInput, NotFound, PermissionDenied, Throttled
+from storage.services.runner import run_in_transaction
+from tests.chat.world import MEETING_START, SHANGHAI, build_world
+
+T = MEETING_START
+NEW_ACCOUNT = 5005
+
+
+def redeem(session, code, now=T - timedelta(days=1), account=NEW_ACCOUNT):
+    return svc.redeem_invite(session, code, telegram_user_id=account, private_chat_id=account,
+                             username="newbie", now=now)
+
+
+def test_invite_binds_and_greets_with_branch_and_next_activity(session):
+    build_world(session)
+    invite = svc.create_invite(session, "P007", T - timedelta(days=2))
+    assert invite.expires_at == T + timedelta(days=5)
+    result = redeem(session, invite.code.lower())  # codes are typed by hand: case does not matter
+    assert (result.member_name, result.org_name, result.next_activity.title) == ("郑新", "第一党支部", "主题党日")
+    assert actor_for_telegram(session, NEW_ACCOUNT).member_no == "P007"
+
+
+@pytest.mark.parametrize(("setup", "fragment"), [
+    pytest.param("wrong", "绑定码不正确", id="wrong-code"),
+    pytest.param("used", "已经被使用过", id="used-by-someone-else"),
+    pytest.param("expired", "已过期", id="expired"),
+])
+def test_bad_codes_get_a_clear_answer_and_count_as_failures(session_factory, setup, fragment):
+    with session_factory.begin() as session:
+        build_world(session)
+        code = svc.create_invite(session, "P007", T - timedelta(days=8)).code
+        if setup == "used":
+            redeem(session, code, now=T - timedelta(days=7), account=7007)
+    attempt = {"wrong": "WRONGCODE1", "used": code, "expired": code}[setup]
+    with pytest.raises(Exception) as refused:
+        run_in_transaction(session_factory, lambda s: redeem(s, attempt, now=T))
+    assert fragment in refused.value.message
+    with session_factory() as session:
+        assert session.scalars(select(models.BindingAttempt.telegram_user_id)).all() == [NEW_ACCOUNT]
+        assert session.scalars(select(models.TelegramBinding.telegram_user_id).where(
+            models.TelegramBinding.telegram_user_id == NEW_ACCOUNT)).all() == []
+
+
+def test_repeated_wrong_codes_are_throttled_then_allowed_again(session_factory):
+    with session_factory.begin() as session:
+        build_world(session)
+        good = svc.create_invite(session, "P007", T - timedelta(days=1)).code
+    for minute in range(5):
+        with pytest.raises(NotFound):
+            run_in_transaction(session_factory, lambda s: redeem(s, f"BAD{minute}", now=T + timedelta(minutes=minute)))
+    with pytest.raises(Throttled):
+        run_in_transaction(session_factory, lambda s: redeem(s, good, now=T + timedelta(minutes=6)))
+    result = run_in_transaction(session_factory, lambda s: redeem(s, good, now=T + timedelta(minutes=20)))
+    assert result.member_name == "郑新"
+
+
+def test_secretary_invites_only_own_branch(session):
+    world = build_world(session)
+    secretary = actor_for_telegram(session, world.telegram["secretary"])
+    assert svc.create_invite(session, "P007", T, created_by=secretary).member_name == "郑新"
+    with pytest.raises(PermissionDenied):
+        svc.create_invite(session, "P102", T, created_by=secretary)
+    with pytest.raises(PermissionDenied):
+        svc.create_invite(session, "P007", T, created_by=actor_for_telegram(session, world.telegram["alice"]))
+
+
+@pytest.mark.parametrize(("member_no", "days", "error"), [
+    pytest.param("NOPE", 7, NotFound, id="unknown-member"),
+    pytest.param("P007", 0, InvalidInput, id="zero-days"),
+])
+def test_invite_input_is_validated(session, member_no, days, error):
+    build_world(session)
+    with pytest.raises(error):
+        svc.create_invite(session, member_no, T, days=days)
+
+
+@pytest.mark.parametrize(("who", "now", "expected"), [
+    pytest.param("alice", T - timedelta(days=1), ["主题党日", "党小组会", "支部党员大会"], id="member-in-a-group"),
+    pytest.param("deputy", T - timedelta(days=1), ["主题党日", "支委会", "支部党员大会"], id="committee-member"),
+    pytest.param("activist", T - timedelta(days=1), ["主题党日"], id="activist-skips-assembly"),
+    pytest.param("alice", T + timedelta(hours=3), ["党小组会", "支部党员大会"], id="closed-window-drops-out"),
+])
+def test_upcoming_lists_only_own_audience(session, who, now, expected):
+    world = build_world(session)
+    views = queries.upcoming_for(session, actor_for_telegram(session, world.telegram[who]), now)
+    assert [v.title for v in views] == expected
+
+
+def test_open_for_checkin_is_the_activity_in_its_window(session):
+    world = build_world(session)
+    alice = actor_for_telegram(session, world.telegram["alice"])
+    assert [v.title for v in queries.open_for_checkin(session, alice, T)] == ["主题党日"]
+    assert queries.open_for_checkin(session, alice, T - timedelta(hours=1)) == []
+
+
+def test_my_year_counts_and_owed_make_up_study(session):
+    world = build_world(session)
+    secretary = actor_for_telegram(session, world.telegram["secretary"])
+    attendance_svc.check_in(session, actor_for_telegram(session, world.telegram["bob"]),
+                            world.activities["party_day"], T)
+    attendance_svc.confirm_activity(session, secretary, world.activities["party_day"], True, T + timedelta(hours=2))
+    year = queries.my_year(session, actor_for_telegram(session, world.telegram["alice"]), T + timedelta(days=1), SHANGHAI)
+    assert (year.expected, year.present, year.absent, year.political_birthday) == (1, 0, 1, "03-20")
+    assert [v.title for v in year.owed] == ["主题党日"]
+    assert year.party_age_years == 4
+
+
+def test_attendance_report_for_committee_shows_branches_and_gaps(session):
+    world = build_world(session)
+    secretary = actor_for_telegram(session, world.telegram["secretary"])
+    attendance_svc.check_in(session, actor_for_telegram(session, world.telegram["alice"]),
+                            world.activities["party_day"], T)
+    attendance_svc.confirm_activity(session, secretary, world.activities["party_day"], True, T + timedelta(hours=2))
+    committee = actor_for_telegram(session, world.telegram["committee"])
+    start, end = datetime(2025, 1, 1, tzinfo=SHANGHAI), datetime(2025, 4, 1, tzinfo=SHANGHAI)
+    report = queries.attendance_report(session, committee, start=start, end=end, org_code="D01")
+    by_code = {b.org_code: b for b in report.branches}
+    assert sorted(by_code) == ["B01", "B02"]
+    assert (by_code["B01"].held, by_code["B01"].present_seats, by_code["B01"].expected_seats) == (
+        {"theme_party_day": 1}, 1, 7)
+    assert by_code["B02"].missing == ("general_assembly", "committee_meeting", "party_lecture")
+    member = queries.attendance_report(session, committee, start=start, end=end, member_no="P004")
+    assert (member.members[0].expected, member.members[0].absent) == (1, 1)
+
+
+@pytest.mark.parametrize(("who", "target"), [
+    pytest.param("alice", {"org_code": "B01"}, id="plain-member-sees-no-branch"),
+    pytest.param("committee", {"org_code": "X01B"}, id="other-organisation-tree"),
+    pytest.param("other_secretary", {"member_no": "P003"}, id="secretary-of-another-branch"),
+])
+def test_attendance_report_stays_inside_own_tree(session, who, target):
+    world = build_world(session)
+    with pytest.raises(PermissionDenied):
+        queries.attendance_report(session, actor_for_telegram(session, world.telegram[who]),
+                                  start=T - timedelta(days=30), end=T + timedelta(days=30), **target)
+
+
+def test_actor_for_member_no_is_found_or_refused(session):
+    build_world(session)
+    assert actor_for_member_no(session, "P001").name == "王书记"
+    with pytest.raises(NotFound):
+        actor_for_member_no(session, "P999")
