@@ -94,8 +94,9 @@ def enqueue(session: Session, messages: Iterable[NewMessage]) -> int:
     created = 0
     for start in range(0, len(rows), _INSERT_CHUNK):
         chunk = rows[start:start + _INSERT_CHUNK]
-        result = session.execute(_insert_ignoring_duplicates(session).values(chunk))
-        created += max(result.rowcount or 0, 0)
+        # RETURNING counts what was really inserted (rowcount is unreliable for multi-row inserts).
+        result = session.execute(_insert_ignoring_duplicates(session).values(chunk).returning(models.OutboxMessage.id))
+        created += len(result.all())
     return created
 
 

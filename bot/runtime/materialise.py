@@ -1,0 +1,177 @@
+"""Materialiser: upsert the plan's occurrences for a rolling horizon and enqueue their reminders."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours, deliverable_at
+from schedules.roster import Roster
+from storage import models
+from storage.repositories import activities as activity_repo
+from storage.repositories import outbox
+from storage.repositories.roster import load_roster
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HORIZON = timedelta(days=60)
+# The catalog's default lead times: 3 days, 1 day and 1 hour before.
+DEFAULT_LEAD_MINUTES = (3 * 24 * 60, 24 * 60, 60)
+
+
+class PlanSource(Protocol):
+    """Where occurrences come from (the pure plan in production, a table in tests)."""
+
+    def occurrences(self, roster: Roster, start: datetime, end: datetime) -> Iterable[Any]:
+        """Occurrences starting in [start, end), shaped like `schedules.plan.Occurrence`."""
+        ...
+
+    def obligations_by_org(self, roster: Roster) -> dict[str, set[str]]:
+        """For each organisation code, the catalog keys enabled for it (one scheduled job each)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    zone: ZoneInfo = ZoneInfo("Asia/Shanghai")
+    quiet: QuietHours = DEFAULT_QUIET_HOURS
+    default_leads: tuple[int, ...] = DEFAULT_LEAD_MINUTES
+
+
+def reminder_due_times(
+    starts_at: datetime, leads: Sequence[int], *, now: datetime, zone: ZoneInfo, quiet: QuietHours
+) -> dict[int, datetime]:
+    """For each lead (minutes) still worth a row, when its reminder may go out.
+
+    Leads whose moment is still ahead keep it (moved out of quiet hours). Of the leads already passed
+    when the row is first created, only the shortest is kept, due now: a member added late, or an
+    activity added at short notice, gets one timely reminder rather than a burst of stale ones.
+    """
+    if starts_at <= now:
+        return {}
+    ahead: dict[int, datetime] = {}
+    passed: list[int] = []
+    for lead in sorted(set(leads), reverse=True):
+        moment = deliverable_at(starts_at - timedelta(minutes=lead), starts_at, zone, quiet)
+        if moment >= now:
+            ahead[lead] = moment
+        else:
+            passed.append(lead)
+    if passed:
+        shortest = min(passed)
+        ahead[shortest] = now
+    return ahead
+
+
+@dataclass
+class MaterialiseReport:
+    occurrences: int = 0
+    created: int = 0
+    moved: int = 0
+    activities: int = 0
+    reminders_enqueued: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def _recipients(
+    session: Session, activity: models.Activity, tree: Any, bindings: dict[int, int]
+) -> list[tuple[int, int]]:
+    """(member id, chat id) of audience members who can be reached and have not answered yet."""
+    from storage.services.audience import audience_members
+
+    answered = set(session.scalars(
+        select(models.Attendance.member_id).where(models.Attendance.activity_id == activity.id)
+    ))
+    chosen = []
+    for member in audience_members(session, activity, tree):
+        chat_id = bindings.get(member.id)
+        if chat_id is None or member.id in answered or member.unreachable_since is not None:
+            continue
+        chosen.append((member.id, chat_id))
+    return chosen
+
+
+def _bindings(session: Session) -> dict[int, int]:
+    rows = session.execute(select(
+        models.TelegramBinding.member_id, models.TelegramBinding.private_chat_id,
+        models.TelegramBinding.telegram_user_id,
+    )).all()
+    return {member_id: private or user for member_id, private, user in rows}
+
+
+def enqueue_reminders(
+    session: Session, activities: Iterable[models.Activity], *, now: datetime, policy: ReminderPolicy,
+    tree: Any | None = None, bindings: dict[int, int] | None = None,
+) -> int:
+    """Outbox rows for each (activity, recipient, lead); existing rows are left as they are."""
+    from storage.services.actors import OrgTree
+
+    tree = tree or OrgTree.load(session)
+    bindings = _bindings(session) if bindings is None else bindings
+    zones: dict[int, ZoneInfo] = {}
+    messages: list[outbox.NewMessage] = []
+    for activity in activities:
+        if activity.status != models.ActivityStatus.SCHEDULED.value:
+            continue
+        leads = activity_repo.decode_leads(activity.reminder_leads) or policy.default_leads
+        if activity.org_id not in zones:
+            org = session.get(models.Organization, activity.org_id)
+            zones[activity.org_id] = activity_repo.org_zone(org, policy.zone) if org else policy.zone
+        due_times = reminder_due_times(activity.starts_at, leads, now=now, zone=zones[activity.org_id],
+                                       quiet=policy.quiet)
+        if not due_times:
+            continue
+        for member_id, chat_id in _recipients(session, activity, tree, bindings):
+            recipient = outbox.member_recipient(member_id)
+            for lead, due_at in due_times.items():
+                messages.append(outbox.NewMessage(
+                    dedup_key=outbox.reminder_dedup_key(activity.id, recipient, lead),
+                    recipient=recipient, due_at=due_at, activity_id=activity.id, member_id=member_id,
+                    chat_id=chat_id, lead_minutes=lead, priority=outbox.reminder_priority(lead),
+                ))
+    return outbox.enqueue(session, messages)
+
+
+def materialise(
+    session: Session,
+    *,
+    now: datetime,
+    policy: ReminderPolicy,
+    plan: PlanSource | None,
+    horizon: timedelta = DEFAULT_HORIZON,
+    org_codes: Iterable[str] | None = None,
+    obligation: str | None = None,
+) -> MaterialiseReport:
+    """Bring activities and reminders up to date for [now, now + horizon); idempotent.
+
+    `org_codes`/`obligation` narrow the work to one obligation job's share.
+    """
+    report = MaterialiseReport()
+    end = now + horizon
+    wanted_orgs = set(org_codes) if org_codes is not None else None
+    if plan is not None:
+        roster = load_roster(session)
+        occurrences = [
+            o for o in plan.occurrences(roster, now, end)
+            if (wanted_orgs is None or o.org_code in wanted_orgs)
+            and (obligation is None or o.obligation == obligation)
+        ]
+        report.occurrences = len(occurrences)
+        upserted = activity_repo.upsert_occurrences(session, occurrences)
+        report.created, report.moved = len(upserted.created), len(upserted.moved)
+        for activity_id in upserted.moved:
+            outbox.replan_pending(session, activity_id)
+    org_ids = None
+    if wanted_orgs is not None:
+        org_ids = list(session.scalars(select(models.Organization.id).where(models.Organization.code.in_(wanted_orgs))))
+    scheduled = activity_repo.scheduled_between(session, now, end, org_ids=org_ids, obligation=obligation)
+    report.activities = len(scheduled)
+    report.reminders_enqueued = enqueue_reminders(session, scheduled, now=now, policy=policy)
+    return report

@@ -1,0 +1,100 @@
+"""The one place where an outbox row becomes the text (and buttons) a person reads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from storage import models
+from storage.repositories import outbox
+from storage.repositories.outbox import ClaimedMessage
+
+_WEEKDAYS = "一二三四五六日"
+
+# Extension point for the chat layer: functions (session, row, activity) -> reply_markup or None,
+# tried in order; the first non-None answer is attached (e.g. ✅ 签到 / 📝 请假 buttons).
+REPLY_MARKUP_PROVIDERS: list[Any] = []
+
+
+def format_moment(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local.month}月{local.day}日（周{_WEEKDAYS[local.weekday()]}）{local:%H:%M}"
+
+
+def format_lead(minutes: int) -> str:
+    if minutes == 0:
+        return "现在"
+    if minutes % (24 * 60) == 0:
+        return f"{minutes // (24 * 60)}天后"
+    if minutes % 60 == 0:
+        return f"{minutes // 60}小时后"
+    return f"{minutes}分钟后"
+
+
+def _zone_for(session: Session, org_id: int | None, default: ZoneInfo) -> ZoneInfo:
+    org = session.get(models.Organization, org_id) if org_id else None
+    return ZoneInfo(org.timezone) if org is not None and org.timezone else default
+
+
+def _render_reminder(session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
+    activity = session.get(models.Activity, row.activity_id) if row.activity_id else None
+    if activity is None:
+        return row.payload.get("text", "提醒"), None
+    zone = _zone_for(session, activity.org_id, zone)
+    org = session.get(models.Organization, activity.org_id)
+    lines = [f"⏰ 活动提醒：{activity.title}"]
+    lines.append(f"时间：{format_moment(activity.starts_at, zone)}（{format_lead(row.lead_minutes)}）")
+    if org is not None:
+        lines.append(f"组织：{org.name}")
+    if activity.place:
+        lines.append(f"地点：{activity.place}")
+    if activity.moved_from:
+        lines.append(f"（原定 {activity.moved_from.month}月{activity.moved_from.day}日，已调整）")
+    if activity.kind == models.ActivityKind.MEETING.value:
+        lines.append("请按时参加；如不能参加，请提前请假。")
+    markup = None
+    for provider in REPLY_MARKUP_PROVIDERS:
+        markup = provider(session, row, activity)
+        if markup is not None:
+            break
+    return "\n".join(lines), markup
+
+
+def _render_missed_summary(session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
+    activity = session.get(models.Activity, row.activity_id) if row.activity_id else None
+    title = activity.title if activity else "活动"
+    when = format_moment(activity.starts_at, _zone_for(session, activity.org_id, zone)) if activity else ""
+    missed = row.payload.get("missed", [])
+    names = "、".join(entry["name"] for entry in missed[:30])
+    more = f" 等 {len(missed)} 人" if len(missed) > 30 else f"（共 {len(missed)} 人）"
+    text = (
+        f"⚠️ 系统停机期间，“{title}”（{when}）的部分提醒未能按时发出，已记为“错过”：\n"
+        f"{names}{more}\n请视情况另行通知。"
+    )
+    return text, None
+
+
+def _render_unreachable(session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
+    name = row.payload.get("name", "")
+    member_no = row.payload.get("member_no", "")
+    reason = row.payload.get("reason", "")
+    why = "已屏蔽机器人" if reason == "blocked" else "的聊天已不可用"
+    text = (
+        f"⚠️ 党员 {name}（{member_no}）{why}，提醒无法送达。\n"
+        "请当面或电话通知，必要时由书记代签；该党员重新与机器人对话后会自动恢复。"
+    )
+    return text, None
+
+
+def render_outbox_message(session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any | None]:
+    """(text, reply_markup or None) for a claimed outbox row; Chinese first."""
+    if row.kind == outbox.MISSED_SUMMARY:
+        return _render_missed_summary(session, row, zone)
+    if row.kind == outbox.UNREACHABLE_NOTICE:
+        return _render_unreachable(session, row, zone)
+    if row.kind == outbox.REMINDER:
+        return _render_reminder(session, row, zone)
+    return str(row.payload.get("text") or "通知"), None

@@ -1,0 +1,53 @@
+"""Small builders for runtime tests: an organisation with bound members and activities."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from storage import models
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def at(text: str) -> datetime:
+    """A Shanghai wall-clock time as an aware UTC datetime: at('2025-03-14 09:00')."""
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI).astimezone(timezone.utc)
+
+
+def make_branch(session: Session, code: str = "B01", *, members: int = 3, secretary: bool = True,
+                bound: bool = True, group_chat_id: int | None = None, first_chat_id: int = 1000) -> models.Organization:
+    """A 党支部 with `members` bound members M<code>-1…; the first one is its 书记 when `secretary`."""
+    org = models.Organization(code=code, name=f"第{code}党支部", type="党支部", group_chat_id=group_chat_id)
+    session.add(org)
+    session.flush()
+    for index in range(1, members + 1):
+        member = models.Member(member_no=f"{code}-{index}", name=f"党员{code}{index}", org_id=org.id, category="正式党员")
+        session.add(member)
+        session.flush()
+        if index == 1 and secretary:
+            session.add(models.MemberRole(member_id=member.id, org_id=org.id, role="书记"))
+        if bound:
+            chat = first_chat_id + index
+            session.add(models.TelegramBinding(member_id=member.id, telegram_user_id=chat, private_chat_id=chat))
+    session.flush()
+    return org
+
+
+def make_activity(session: Session, org: models.Organization, starts_at: datetime, *, key: str | None = None,
+                  leads: str = "4320,1440,60", title: str = "主题党日", status: str = "scheduled") -> models.Activity:
+    activity = models.Activity(
+        occurrence_key=key or f"theme_party_day:{org.code}:{starts_at:%Y-%m-%dT%H%M}", org_id=org.id,
+        obligation="theme_party_day", title=title, starts_at=starts_at, reminder_leads=leads, status=status,
+    )
+    session.add(activity)
+    session.flush()
+    return activity
+
+
+def members_of(session: Session, org: models.Organization) -> list[models.Member]:
+    from sqlalchemy import select
+
+    return list(session.scalars(select(models.Member).where(models.Member.org_id == org.id).order_by(models.Member.member_no)))
