@@ -1,0 +1,165 @@
+"""`branchbot roster import|export`: the organisation tree and members between files and the database."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bot.settings import Settings
+from storage.db import make_engine, make_session_factory, transaction
+from storage.migrate import current, ensure_schema
+from storage.repositories.roster import load_roster
+from storage.roster_io import ImportSummary, RosterError, export_roster, import_roster, read_roster
+from storage.roster_io.columns import MEMBERS, ORGANIZATIONS
+
+# Below this many members an import takes a blink; a progress bar would only flicker.
+PROGRESS_FROM_MEMBERS = 2000
+DETAIL_LINES = 30
+
+_FIELD_LABELS = {column.key: column.zh for column in (*ORGANIZATIONS.columns, *MEMBERS.columns)}
+_FIELD_LABELS |= {"status": "状态（重新转入）", "org_code": "所在支部", "group_code": "党小组"}
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "import":
+        return _import(Path(args.path), settings, dry_run=args.dry_run)
+    return _export(Path(args.path), settings)
+
+
+def _import(path: Path, settings: Settings, *, dry_run: bool) -> int:
+    now = datetime.now(timezone.utc)
+    today = now.astimezone(settings.timezone).date()
+    stdout, stderr = Console(file=sys.stdout, soft_wrap=True), Console(file=sys.stderr)
+    with _progress(stderr) as progress:
+        try:
+            roster = read_roster(path, today=today, progress=progress)
+        except RosterError as error:
+            progress.stop()
+            for problem in error.problems:
+                print(problem, file=sys.stderr)
+            print(f"名册有 {len(error.problems)} 处问题，未导入任何数据。", file=sys.stderr)
+            return 2
+        engine = make_engine(settings.database_url)
+        try:
+            if not dry_run:
+                ensure_schema(settings.database_url)
+            elif current(settings.database_url) is None:
+                progress.stop()
+                _print_summary(stdout, _dry_run_on_empty(roster), path)
+                return 0
+            with transaction(make_session_factory(engine)) as session:
+                summary = import_roster(
+                    session, roster, now=now, dry_run=dry_run, actor_label="cli", source=str(path), progress=progress
+                )
+                if dry_run:
+                    session.rollback()
+        finally:
+            engine.dispose()
+    _print_summary(stdout, summary, path)
+    return 0
+
+
+def _dry_run_on_empty(roster) -> ImportSummary:  # noqa: ANN001
+    """A dry run against a database that has no schema yet: everything would be added."""
+    return ImportSummary(
+        dry_run=True,
+        members_added=[m.member_no for m in roster.members],
+        orgs_added=[o.code for o in roster.organizations],
+    )
+
+
+def _export(path: Path, settings: Settings) -> int:
+    if current(settings.database_url) is None:
+        print("错误：数据库尚未初始化，请先运行 branchbot init 并导入名册。", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            roster = load_roster(session)
+    finally:
+        engine.dispose()
+    files = export_roster(roster, path)
+    print(f"已导出 {len(roster.organizations)} 个组织、{len(roster.members)} 名党员：")
+    for file in files:
+        print(f"  {file}")
+    return 0
+
+
+class _progress:
+    """A rich progress bar on stderr that appears only once the import turns out to be long."""
+
+    def __init__(self, console: Console) -> None:
+        self._bar = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=console, transient=False,
+        )
+        self._tasks: dict[str, int] = {}
+        self._started = False
+
+    def __enter__(self) -> "_progress":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self._started:
+            if total < PROGRESS_FROM_MEMBERS:
+                return
+            self._bar.start()
+            self._started = True
+        if stage not in self._tasks:
+            self._tasks[stage] = self._bar.add_task(stage, total=total)
+        self._bar.update(self._tasks[stage], completed=done, total=total)
+
+    def stop(self) -> None:
+        if self._started:
+            self._bar.stop()
+            self._started = False
+
+
+def _print_summary(console: Console, summary: ImportSummary, path: Path) -> None:
+    title = f"名册导入{'（试运行，未写入数据库）' if summary.dry_run else ''}：{path}"
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("项目")
+    table.add_column("数量", justify="right")
+    rows = [
+        ("新增党员", len(summary.members_added)),
+        ("信息变更的党员", len(summary.members_changed)),
+        ("其中重新转入", len(summary.members_reactivated)),
+        ("转出（不在新名册中，保留历史）", len(summary.members_transferred_out)),
+        ("未变化的党员", summary.members_unchanged),
+        ("新增组织", len(summary.orgs_added)),
+        ("信息变更的组织", len(summary.orgs_changed)),
+        ("删除的组织（不在新名册中）", len(summary.orgs_removed)),
+        ("保留的组织（不在新名册中，但仍有记录引用）", len(summary.orgs_kept)),
+        ("未变化的组织", summary.orgs_unchanged),
+    ]
+    for label, count in rows:
+        table.add_row(label, str(count))
+    console.print(table)
+
+    details: list[str] = []
+    details += [f"变更 {c.member_no} {c.name}：{_fields(c.fields)}" for c in summary.members_changed]
+    details += [f"转出 {member_no}" for member_no in summary.members_transferred_out]
+    details += [f"变更组织 {c.code} {c.name}：{_fields(c.fields)}" for c in summary.orgs_changed]
+    details += [f"删除组织 {code}" for code in summary.orgs_removed]
+    details += [f"保留组织 {code}（不在新名册中，仍被引用，请核实）" for code in summary.orgs_kept]
+    for line in details[:DETAIL_LINES]:
+        console.print(line, markup=False, highlight=False)
+    if len(details) > DETAIL_LINES:
+        console.print(f"……另有 {len(details) - DETAIL_LINES} 条", markup=False, highlight=False)
+    if summary.dry_run:
+        console.print("试运行：数据库没有任何改动。", markup=False, highlight=False)
+    elif not summary.changes_anything:
+        console.print("名册与数据库一致，没有改动。", markup=False, highlight=False)
+
+
+def _fields(names: tuple[str, ...]) -> str:
+    return "、".join(_FIELD_LABELS.get(name, name) for name in names)

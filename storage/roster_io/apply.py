@@ -1,0 +1,383 @@
+"""Compares a parsed roster with the database and applies the difference in bulk, in the caller's session.
+
+Members are matched by member number. Members missing from the new roster are marked transferred out
+(never deleted: their attendance history stays); one who comes back is re-activated. Organisations are
+upserted by code; one missing from the new roster is deleted when nothing refers to it, and kept (and
+reported) when members who left, activities or other records still point at it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from schedules.roster import Category, Member, MemberStatus, Organization, OrgType, Role, Roster, UpperRole
+from storage import models
+from storage.repositories import audit
+from storage.repositories.organizations import ids_by_code, referenced_org_ids
+
+ProgressCallback = Callable[[str, int, int], None]
+
+MEMBER_FIELDS = tuple(f.name for f in fields(Member) if f.name != "member_no")
+ORG_FIELDS = tuple(f.name for f in fields(Organization) if f.name != "code")
+_CHUNK = 2000  # rows per progress step and per IN (...) list
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class MemberChange:
+    member_no: str
+    name: str
+    fields: tuple[str, ...]  # MEMBER_FIELDS that differ; "status" means the member came back
+
+    @property
+    def reactivated(self) -> bool:
+        return "status" in self.fields
+
+
+@dataclass(frozen=True)
+class OrgChange:
+    code: str
+    name: str
+    fields: tuple[str, ...]
+
+
+@dataclass
+class ImportSummary:
+    """What an import did (or, for a dry run, would do)."""
+
+    dry_run: bool = False
+    members_added: list[str] = field(default_factory=list)
+    members_changed: list[MemberChange] = field(default_factory=list)
+    members_transferred_out: list[str] = field(default_factory=list)
+    members_unchanged: int = 0
+    orgs_added: list[str] = field(default_factory=list)
+    orgs_changed: list[OrgChange] = field(default_factory=list)
+    orgs_removed: list[str] = field(default_factory=list)
+    orgs_kept: list[str] = field(default_factory=list)  # missing from the file but still referenced
+    orgs_unchanged: int = 0
+
+    @property
+    def members_reactivated(self) -> list[str]:
+        return [change.member_no for change in self.members_changed if change.reactivated]
+
+    @property
+    def changes_anything(self) -> bool:
+        return bool(
+            self.members_added or self.members_changed or self.members_transferred_out
+            or self.orgs_added or self.orgs_changed or self.orgs_removed
+        )
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "members_added": len(self.members_added),
+            "members_changed": len(self.members_changed),
+            "members_reactivated": len(self.members_reactivated),
+            "members_transferred_out": len(self.members_transferred_out),
+            "members_unchanged": self.members_unchanged,
+            "orgs_added": len(self.orgs_added),
+            "orgs_changed": len(self.orgs_changed),
+            "orgs_removed": len(self.orgs_removed),
+            "orgs_kept": len(self.orgs_kept),
+            "orgs_unchanged": self.orgs_unchanged,
+        }
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A database row's id, its parent/org ids, and its value as a pure roster type."""
+
+    id: int
+    value: Any  # Organization or Member
+    refs: tuple[int | None, ...] = ()  # members: (org_id, group_id)
+
+
+@dataclass
+class ImportPlan:
+    """The difference between the database and a roster, computed without writing anything."""
+
+    roster: Roster
+    org_ids: dict[str, int]
+    orgs_added: list[Organization] = field(default_factory=list)
+    orgs_changed: list[tuple[int, Organization, tuple[str, ...]]] = field(default_factory=list)
+    orgs_removed: list[tuple[int, str]] = field(default_factory=list)
+    orgs_kept: list[str] = field(default_factory=list)
+    orgs_unchanged: int = 0
+    members_added: list[Member] = field(default_factory=list)
+    members_changed: list[tuple[int, Member, tuple[str, ...]]] = field(default_factory=list)
+    members_transferred: list[tuple[int, Member]] = field(default_factory=list)
+    members_unchanged: int = 0
+
+    def summary(self, *, dry_run: bool) -> ImportSummary:
+        return ImportSummary(
+            dry_run=dry_run,
+            members_added=[m.member_no for m in self.members_added],
+            members_changed=[MemberChange(m.member_no, m.name, f) for _, m, f in self.members_changed],
+            members_transferred_out=[m.member_no for _, m in self.members_transferred],
+            members_unchanged=self.members_unchanged,
+            orgs_added=[o.code for o in self.orgs_added],
+            orgs_changed=[OrgChange(o.code, o.name, f) for _, o, f in self.orgs_changed],
+            orgs_removed=[code for _, code in self.orgs_removed],
+            orgs_kept=self.orgs_kept,
+            orgs_unchanged=self.orgs_unchanged,
+        )
+
+
+def plan_import(session: Session, roster: Roster) -> ImportPlan:
+    """Reads the database and works out what importing `roster` changes; writes nothing."""
+    stored_orgs = _stored_organizations(session)
+    stored_members = _stored_members(session, {s.id: code for code, s in stored_orgs.items()})
+    plan = ImportPlan(roster, {code: s.id for code, s in stored_orgs.items()})
+
+    for org in roster.organizations:
+        stored = stored_orgs.get(org.code)
+        if stored is None:
+            plan.orgs_added.append(org)
+            continue
+        changed = _changed_fields(stored.value, org, ORG_FIELDS)
+        if changed:
+            plan.orgs_changed.append((stored.id, org, changed))
+        else:
+            plan.orgs_unchanged += 1
+
+    in_file = {m.member_no for m in roster.members}
+    for member in roster.members:
+        stored = stored_members.get(member.member_no)
+        if stored is None:
+            plan.members_added.append(member)
+            continue
+        changed = _changed_fields(stored.value, member, MEMBER_FIELDS)
+        if changed:
+            plan.members_changed.append((stored.id, member, changed))
+        else:
+            plan.members_unchanged += 1
+    staying_refs: set[int] = set()
+    for member_no, stored in stored_members.items():
+        if member_no in in_file:
+            continue
+        staying_refs.update(ref for ref in stored.refs if ref is not None)
+        if stored.value.status is MemberStatus.ACTIVE:
+            plan.members_transferred.append((stored.id, stored.value))
+
+    missing = {code: s for code, s in stored_orgs.items() if code not in roster.by_code}
+    if missing:
+        referenced = staying_refs | referenced_org_ids(
+            session, ignore_tables=frozenset({"organizations", "members", "member_roles"})
+        )
+        kept = {code for code, s in missing.items() if s.id in referenced}
+        # An organisation that stays keeps its ancestors: the tree must not dangle.
+        for code in list(kept):
+            parent = missing[code].value.parent_code
+            while parent in missing and parent not in kept:
+                kept.add(parent)
+                parent = missing[parent].value.parent_code
+        plan.orgs_kept = sorted(kept)
+        plan.orgs_removed = sorted((s.id, code) for code, s in missing.items() if code not in kept)
+    return plan
+
+
+def apply_import(
+    session: Session,
+    plan: ImportPlan,
+    *,
+    now: datetime,
+    actor_label: str = "cli",
+    source: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> ImportSummary:
+    """Writes the plan with bulk statements in the caller's transaction (no commit) and audits it."""
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    report = progress or (lambda *_: None)
+    org_ids = _write_organizations(session, plan, now)
+    report("写入组织", 1, 1)
+    member_ids = _write_members(session, plan, org_ids, now, report)
+    _write_roles(session, plan, org_ids, member_ids, report)
+    if plan.orgs_removed:
+        removed_ids = [org_id for org_id, _ in plan.orgs_removed]
+        for chunk in _chunks(removed_ids):
+            session.execute(update(models.Organization).where(models.Organization.id.in_(chunk)).values(parent_id=None))
+        for chunk in _chunks(removed_ids):
+            session.execute(delete(models.Organization).where(models.Organization.id.in_(chunk)))
+    summary = plan.summary(dry_run=False)
+    audit.record(
+        session, action="roster.import", entity="roster", at=now, actor_label=actor_label,
+        details={**summary.counts(), **({"source": source} if source else {})},
+    )
+    return summary
+
+
+def import_roster(
+    session: Session,
+    roster: Roster,
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    actor_label: str = "cli",
+    source: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> ImportSummary:
+    """Plan and (unless `dry_run`) apply: the one call the CLI and the sandbox make."""
+    plan = plan_import(session, roster)
+    if dry_run:
+        return plan.summary(dry_run=True)
+    return apply_import(session, plan, now=now, actor_label=actor_label, source=source, progress=progress)
+
+
+# --- reading the database -------------------------------------------------------------------------
+
+
+def _stored_organizations(session: Session) -> dict[str, _Stored]:
+    t = models.Organization
+    rows = session.execute(select(
+        t.id, t.code, t.name, t.type, t.parent_id, t.elected_on, t.term_years, t.group_chat_id, t.timezone
+    )).all()
+    code_by_id = {row.id: row.code for row in rows}
+    return {
+        row.code: _Stored(row.id, Organization(
+            code=row.code, name=row.name, type=OrgType(row.type), parent_code=code_by_id.get(row.parent_id),
+            elected_on=row.elected_on, term_years=row.term_years, group_chat_id=row.group_chat_id,
+            timezone=row.timezone,
+        ))
+        for row in rows
+    }
+
+
+def _stored_members(session: Session, code_by_id: dict[int, str]) -> dict[str, _Stored]:
+    seats: dict[int, tuple[set[Role], set[UpperRole]]] = {}
+    r = models.MemberRole
+    for member_id, org_id, role, upper in session.execute(select(r.member_id, r.org_id, r.role, r.upper)).tuples():
+        own, above = seats.setdefault(member_id, (set(), set()))
+        if upper:
+            above.add(UpperRole(code_by_id[org_id], Role(role)))
+        else:
+            own.add(Role(role))
+    t = models.Member
+    rows = session.execute(select(
+        t.id, t.member_no, t.name, t.org_id, t.group_id, t.category, t.joined_on, t.full_member_on,
+        t.activist_on, t.leading_cadre, t.telegram_username, t.status,
+    ))
+    stored: dict[str, _Stored] = {}
+    for row in rows:
+        own, above = seats.get(row.id, ((), ()))
+        stored[row.member_no] = _Stored(row.id, Member(
+            member_no=row.member_no, name=row.name, org_code=code_by_id[row.org_id],
+            group_code=code_by_id.get(row.group_id), category=Category(row.category),
+            joined_on=row.joined_on, full_member_on=row.full_member_on, activist_on=row.activist_on,
+            roles=frozenset(own), upper_roles=frozenset(above), leading_cadre=bool(row.leading_cadre),
+            telegram_username=row.telegram_username, status=MemberStatus(row.status),
+        ), (row.org_id, row.group_id))
+    return stored
+
+
+def _changed_fields(old: Any, new: Any, names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(name for name in names if getattr(old, name) != getattr(new, name))
+
+
+# --- writing --------------------------------------------------------------------------------------
+
+
+def _write_organizations(session: Session, plan: ImportPlan, now: datetime) -> dict[str, int]:
+    if plan.orgs_added:
+        session.execute(insert(models.Organization), [
+            {**_org_values(org), "parent_id": None, "created_at": now, "updated_at": now} for org in plan.orgs_added
+        ])
+    org_ids = ids_by_code(session)
+    # Parents are linked after every new row has an id, so the file's order does not matter.
+    updates = [
+        {"id": org_ids[org.code], "parent_id": org_ids.get(org.parent_code) if org.parent_code else None}
+        for org in plan.orgs_added if org.parent_code
+    ]
+    updates += [
+        {"id": org_id, **_org_values(org), "updated_at": now,
+         "parent_id": org_ids[org.parent_code] if org.parent_code else None}
+        for org_id, org, _ in plan.orgs_changed
+    ]
+    for same_keys in _group_by_keys(updates):
+        session.execute(update(models.Organization), same_keys)
+    return org_ids
+
+
+def _org_values(org: Organization) -> dict[str, Any]:
+    return {
+        "code": org.code, "name": org.name, "type": org.type.value, "elected_on": org.elected_on,
+        "term_years": org.term_years, "group_chat_id": org.group_chat_id, "timezone": org.timezone,
+    }
+
+
+def _member_values(member: Member, org_ids: dict[str, int], now: datetime) -> dict[str, Any]:
+    return {
+        "member_no": member.member_no, "name": member.name, "org_id": org_ids[member.org_code],
+        "group_id": org_ids[member.group_code] if member.group_code else None,
+        "category": member.category.value, "joined_on": member.joined_on,
+        "full_member_on": member.full_member_on, "activist_on": member.activist_on,
+        "leading_cadre": member.leading_cadre, "telegram_username": member.telegram_username,
+        "status": MemberStatus.ACTIVE.value, "transferred_out_at": None, "updated_at": now,
+    }
+
+
+def _write_members(
+    session: Session, plan: ImportPlan, org_ids: dict[str, int], now: datetime, report: ProgressCallback
+) -> dict[str, int]:
+    total = len(plan.members_added) + len(plan.members_changed) + len(plan.members_transferred)
+    done = 0
+    for chunk in _chunks(plan.members_added):
+        session.execute(insert(models.Member), [{**_member_values(m, org_ids, now), "created_at": now} for m in chunk])
+        done += len(chunk)
+        report("写入党员", done, total)
+    for chunk in _chunks(plan.members_changed):
+        session.execute(update(models.Member), [{"id": i, **_member_values(m, org_ids, now)} for i, m, _ in chunk])
+        done += len(chunk)
+        report("写入党员", done, total)
+    for chunk in _chunks(plan.members_transferred):
+        session.execute(update(models.Member), [
+            {"id": i, "status": MemberStatus.TRANSFERRED_OUT.value, "transferred_out_at": now, "updated_at": now}
+            for i, _ in chunk
+        ])
+        done += len(chunk)
+        report("写入党员", done, total)
+    if total == 0:
+        report("写入党员", 1, 1)
+    if not plan.members_added:
+        return {}
+    return dict(session.execute(select(models.Member.member_no, models.Member.id)).tuples().all())
+
+
+def _write_roles(
+    session: Session, plan: ImportPlan, org_ids: dict[str, int], new_ids: dict[str, int], report: ProgressCallback
+) -> None:
+    seat_fields = {"roles", "upper_roles", "org_code", "group_code"}
+    reseated = [(i, m) for i, m, changed in plan.members_changed if seat_fields & set(changed)]
+    cleared = [i for i, _ in reseated] + [i for i, _ in plan.members_transferred]  # who leaves gives up seats
+    rewrite = [(new_ids[m.member_no], m) for m in plan.members_added] + reseated
+    for chunk in _chunks(cleared):
+        session.execute(delete(models.MemberRole).where(models.MemberRole.member_id.in_(chunk)))
+    rows = [row for member_id, member in rewrite for row in _seat_rows(member_id, member, org_ids)]
+    for index, chunk in enumerate(_chunks(rows), start=1):
+        session.execute(insert(models.MemberRole), chunk)
+        report("写入职务", min(index * _CHUNK, len(rows)), len(rows))
+
+
+def _seat_rows(member_id: int, member: Member, org_ids: dict[str, int]) -> Iterator[dict[str, Any]]:
+    for role in sorted(member.roles):
+        seat_org = member.group_code if role is Role.GROUP_LEADER and member.group_code else member.org_code
+        yield {"member_id": member_id, "org_id": org_ids[seat_org], "role": role.value, "upper": False}
+    for seat in sorted(member.upper_roles, key=str):
+        yield {"member_id": member_id, "org_id": org_ids[seat.org_code], "role": seat.role.value, "upper": True}
+
+
+def _chunks(items: list[T], size: int = _CHUNK) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _group_by_keys(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    return list(groups.values())
