@@ -1,0 +1,359 @@
+"""Our own grammar for the Chinese time expressions dateparser misses, resolved deterministically against `now`.
+
+Rules a secretary can rely on (each is tested):
+
+- A day without a time of day is 09:00. A part of day alone is 上午 09:00, 早上 08:00, 中午 12:00, 下午 15:00,
+  傍晚 18:00, 晚上 19:00; 凌晨 alone is an error (nobody meets "some time before dawn").
+- No day at all ("下午3点", "9点"): today, or tomorrow when that time of day has already passed today.
+- 周五 / 星期五 alone: the coming Friday (today counts while the time is still ahead, otherwise next week).
+  本周/这周 = this calendar week, 下周 = next, 下下周 = the one after, 上周 = last (weeks run Monday to Sunday);
+  a day in a named week that has passed is an error, never silently moved to another week.
+- 15号 alone: the coming 15th (this month while still ahead, otherwise next month). 本月/下个月/下月 + 日/号 name the month.
+- 3月5日 without a year: this year; if that has passed, next year only when it is at most 92 days away (in December,
+  "1月5日" means next January); otherwise an error asking for the year.
+- An hour without 上午/下午 etc.: 7–12 are read as written (work hours: 9点 = 09:00, 12点 = noon), 13–23 and a
+  zero-padded hour (03:00) are 24-hour times, 0 is midnight. 1–6 are ERRORS with suggestions: "3点" is 03:00 or
+  15:00 and we do not guess which.
+- Part of day + hour: 下午3点 = 15:00, 下午15点 = 15:00, 晚上8点 = 20:00, 晚上12点 = midnight at the end of that day,
+  中午1点 = 13:00, 上午12点 = noon; contradictions such as 上午15点 or 晚上3点 are errors.
+- N小时后 / N分钟后 / 半小时后 / 一个半小时后 count real elapsed time from now (seconds dropped);
+  N天后 / N周后 / N个月后 count calendar days, weeks and months and then follow the day rules above.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from schedules.timeparse.model import (
+    ParsedTime,
+    TimeParseError,
+    describe_clock,
+    describe_day,
+    local_moment,
+)
+from schedules.timeparse.numerals import NUMBER_PATTERN as N
+from schedules.timeparse.numerals import parse_number
+
+# Full-width digits, letters, colon and space become ASCII one character for one, so spans stay aligned.
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def to_half_width(text: str) -> str:
+    return text.translate(_FULL_WIDTH)
+
+
+_SEPARATOR = r"[\s的,，]*"
+_PERIODS = "凌晨|早上|早晨|清晨|上午|中午|午后|下午|傍晚|晚上|晚间|夜里|夜间"
+
+EXPRESSION = re.compile(
+    rf"""
+    (?P<offset_time>
+        (?: (?P<offset_hours>{N})\s*(?P<offset_and_half>个半)?\s*个?\s*(?:小时|钟头)(?:\s*(?P<offset_hour_minutes>{N})\s*分钟?)?
+          | (?P<offset_half_hour>半)\s*个?\s*(?:小时|钟头)
+          | (?P<offset_minutes>{N})\s*分钟?
+        )\s*(?:以后|之后|后)
+    )
+    |
+    (?:
+        (?:
+            (?P<iso_year>\d{{4}})[-/.](?P<iso_month>\d{{1,2}})[-/.](?P<iso_day>\d{{1,2}})
+          | (?:(?P<year>\d{{4}}|[零〇一二三四五六七八九]{{4}})\s*年|(?P<year_word>今年|明年))?
+            \s*(?P<month>{N})\s*月份?\s*(?P<day>{N})\s*(?:日|号)
+          | (?P<offset_days>{N})\s*个?\s*(?P<offset_unit>天|日|周|星期|礼拜|月)\s*(?:以后|之后|后)
+          | (?P<day_period>今晚|今夜|今早|明早|明晨|明晚|昨晚)
+          | (?P<relative_day>大后天|今天|今日|明天|明日|后天|昨天|昨日|前天)
+          | (?P<week_word>本|这个?|下下个?|下个?|上上个?|上个?)?\s*(?:周|星期|礼拜)(?P<weekday>[一二三四五六日天1-7])
+          | (?P<month_word>本月|这个?月|下下个?月|下个?月)\s*(?P<month_day>{N})\s*(?:日|号)
+          | (?P<bare_day>{N})\s*(?:日|号)
+        )?
+        (?:{_SEPARATOR}(?P<period>{_PERIODS}))?
+        (?:{_SEPARATOR}
+            (?P<hour>{N})\s*
+            (?: (?:点钟|点|时)
+                (?: \s*(?P<half>半)
+                  | \s*(?P<quarter>一刻|三刻|1刻|3刻)
+                  | \s*(?P<minute>{N})\s*分
+                  | (?P<bare_minute>\d{{2}}|[零〇][一二三四五六七八九]|[一二三四五]?十[一二三四五六七八九]?)
+                )?
+                整?
+              | :(?P<colon_minute>\d{{2}})(?::\d{{2}})?
+            )
+        )?
+    )
+    """,
+    re.VERBOSE,
+)
+
+_RELATIVE_DAYS = {"前天": -2, "昨天": -1, "昨日": -1, "今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "大后天": 3}
+_DAY_PERIODS = {  # word: (days from today, implied part of day)
+    "今晚": (0, "晚上"), "今夜": (0, "晚上"), "昨晚": (-1, "晚上"), "明晚": (1, "晚上"),
+    "今早": (0, "早上"), "明早": (1, "早上"), "明晨": (1, "早上"),
+}
+_WEEK_OFFSETS = {"本": 0, "这": 0, "这个": 0, "下": 1, "下个": 1, "下下": 2, "下下个": 2,
+                 "上": -1, "上个": -1, "上上": -2, "上上个": -2}
+_MONTH_OFFSETS = {"本月": 0, "这月": 0, "这个月": 0, "下月": 1, "下个月": 1, "下下月": 2, "下下个月": 2}
+_WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
+             "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
+
+# A part of day alone: the hour a secretary means by it.
+_PERIOD_DEFAULT_HOUR = {"早上": 8, "早晨": 8, "清晨": 8, "上午": 9, "中午": 12, "午后": 15, "下午": 15,
+                        "傍晚": 18, "晚上": 19, "晚间": 19, "夜里": 19, "夜间": 19}
+# Part of day + written hour: (lowest, highest, hours to add) ranges that make sense.
+_PERIOD_HOUR_RANGES: dict[str, tuple[tuple[int, int, int], ...]] = {
+    "凌晨": ((0, 5, 0),),
+    "早上": ((4, 10, 0),),
+    "上午": ((0, 12, 0),),
+    "中午": ((11, 12, 0), (1, 2, 12), (13, 14, 0)),
+    "下午": ((1, 11, 12), (12, 12, 0), (13, 23, 0)),
+    "傍晚": ((4, 8, 12), (16, 20, 0)),
+    "晚上": ((6, 11, 12), (18, 23, 0)),
+}
+_PERIOD_FAMILY = {"早晨": "早上", "清晨": "早上", "午后": "下午", "晚间": "晚上", "夜里": "晚上", "夜间": "晚上"}
+_EVENING = "晚上"
+
+# A date without a year that has passed this year means next year only this close ahead (December → January).
+NEXT_YEAR_WINDOW = timedelta(days=92)
+
+
+def match_whole(text: str) -> re.Match[str] | None:
+    """The grammar's reading of the whole (half-width, stripped) text, or None."""
+    match = EXPRESSION.fullmatch(text)
+    return match if match and _is_time(match) else None
+
+
+def find_all(text: str) -> list[re.Match[str]]:
+    """Every non-empty stretch of `text` the grammar reads as a time, left to right."""
+    return [m for m in EXPRESSION.finditer(text) if _is_time(m)]
+
+
+def _is_time(match: re.Match[str]) -> bool:
+    g = match.groupdict()
+    return any(
+        g[name]
+        for name in ("offset_time", "iso_year", "month", "offset_days", "day_period", "relative_day",
+                     "weekday", "month_day", "bare_day", "period", "hour")
+    )
+
+
+@dataclass(frozen=True)
+class _TimeOfDay:
+    hour: int
+    minute: int
+    day_shift: int  # 1 for 晚上12点: midnight at the end of the named day
+    defaulted: bool  # the text named no hour; a convention filled it in
+
+
+@dataclass(frozen=True)
+class _DayChoice:
+    """Days the text may mean, in order of preference; the first whose moment is still ahead wins."""
+
+    days: tuple[date, ...]
+    labels: tuple[str, ...]  # how the text named each day ("下周三", "明天"); empty for a plain calendar date
+    accept_later: Callable[[datetime], bool] | None = None  # extra condition for candidates after the first
+    past_advice: tuple[str, tuple[str, ...]] | None = None  # what to tell the user when every candidate has passed
+
+
+def _single(day: date, label: str, advice: tuple[str, tuple[str, ...]] | None = None) -> _DayChoice:
+    return _DayChoice((day,), (label,), past_advice=advice)
+
+
+def resolve(match: re.Match[str], now: datetime, zone: ZoneInfo) -> ParsedTime:
+    """The moment a grammar match means, given aware `now` (already in `zone`)."""
+    g = match.groupdict()
+    matched = match.group(0).strip(" 的,，")
+    if g["offset_time"]:
+        return _resolve_elapsed(g, matched, now, zone)
+    time_of_day = _time_of_day(g)
+    choice = _day_choice(g, now.date())
+    for index, day in enumerate(choice.days):
+        moment = local_moment(day + timedelta(days=time_of_day.day_shift), time_of_day.hour, time_of_day.minute, zone)
+        if moment <= now:
+            continue
+        if index > 0 and choice.accept_later is not None and not choice.accept_later(moment):
+            break
+        return ParsedTime(at=moment, reading=_reading(choice.labels[index], day, time_of_day), matched=matched)
+    reading = _reading(choice.labels[0], choice.days[0], time_of_day)
+    advice, examples = choice.past_advice or ("不能安排在过去的时间", ("明天上午9点", "下周三下午3点"))
+    raise TimeParseError(f"{reading}已经过去了；{advice}", examples)
+
+
+def _reading(label: str, day: date, time_of_day: _TimeOfDay) -> str:
+    day_text = f"{label}（{describe_day(day)}）" if label else f"{describe_day(day)} "
+    clock = describe_clock(time_of_day.hour, time_of_day.minute)
+    if time_of_day.day_shift:
+        clock = f"夜里12点，即次日{clock}"
+    note = "（未写具体几点，按约定）" if time_of_day.defaulted else ""
+    return f"{day_text}{clock}{note}"
+
+
+def _resolve_elapsed(g: dict[str, str | None], matched: str, now: datetime, zone: ZoneInfo) -> ParsedTime:
+    if g["offset_half_hour"]:
+        minutes = 30
+    elif g["offset_hours"]:
+        minutes = _number(g["offset_hours"]) * 60
+        if g["offset_and_half"]:
+            minutes += 30
+        if g["offset_hour_minutes"]:
+            minutes += _number(g["offset_hour_minutes"])
+    else:
+        minutes = _number(g["offset_minutes"] or "0")
+    if minutes <= 0:
+        raise TimeParseError("“0分钟后”就是现在，请写一个将来的时间", ("30分钟后", "两小时后"))
+    # Real elapsed time: add in UTC so a DST change in between does not shift the result.
+    start = now.replace(second=0, microsecond=0)
+    moment = (start.astimezone(timezone.utc) + timedelta(minutes=minutes)).astimezone(zone)
+    reading = f"{matched}（{describe_day(moment.date())} {describe_clock(moment.hour, moment.minute)}）"
+    return ParsedTime(at=moment, reading=reading, matched=matched)
+
+
+def _number(token: str | None) -> int:
+    if token is None:
+        raise TimeParseError("缺少数字")
+    try:
+        return parse_number(token)
+    except ValueError as exc:
+        raise TimeParseError(f"看不懂数字“{token}”") from exc
+
+
+def _day_choice(g: dict[str, str | None], today: date) -> _DayChoice:
+    if g["iso_year"]:
+        return _single(_calendar_date(int(g["iso_year"]), int(g["iso_month"] or 0), int(g["iso_day"] or 0)), "")
+    if g["month"]:
+        return _month_day_choice(g, today)
+    if g["offset_days"]:
+        count, unit = _number(g["offset_days"]), g["offset_unit"] or "天"
+        if unit == "月":
+            target = _add_months(today, count, today.day)
+        else:
+            target = today + timedelta(days=count * (7 if unit in ("周", "星期", "礼拜") else 1))
+        return _single(target, _compact(g["offset_days"] or "") + ("个" if unit in ("月", "星期", "礼拜") else "") + unit + "后")
+    if g["day_period"]:
+        offset, _ = _DAY_PERIODS[g["day_period"]]
+        return _single(today + timedelta(days=offset), g["day_period"])
+    if g["relative_day"]:
+        return _single(today + timedelta(days=_RELATIVE_DAYS[g["relative_day"]]), g["relative_day"])
+    if g["weekday"]:
+        return _week_choice(g["week_word"], _WEEKDAYS[g["weekday"]], today)
+    if g["month_word"]:
+        word, day = _compact(g["month_word"]), _number(g["month_day"])
+        return _single(_add_months(today.replace(day=1), _MONTH_OFFSETS[word], day), f"{word}{day}日")
+    if g["bare_day"]:
+        day = _number(g["bare_day"])
+        this_month = _add_months(today.replace(day=1), 0, day)
+        try:
+            next_month = _add_months(today.replace(day=1), 1, day)
+        except TimeParseError:  # 31号 when next month has no 31st: only this month's can be meant
+            return _single(this_month, "")
+        return _DayChoice((this_month, next_month), ("", ""))
+    return _DayChoice((today, today + timedelta(days=1)), ("今天", "明天"))
+
+
+def _month_day_choice(g: dict[str, str | None], today: date) -> _DayChoice:
+    month, day = _number(g["month"]), _number(g["day"])
+    if g["year"]:
+        return _single(_calendar_date(_number(g["year"]), month, day), "")
+    if g["year_word"]:
+        year = today.year + (1 if g["year_word"] == "明年" else 0)
+        return _single(_calendar_date(year, month, day), g["year_word"])
+    this_year = _calendar_date(today.year, month, day)
+    try:
+        next_year = date(today.year + 1, month, day)
+    except ValueError:  # 2月29日 before a non-leap year: only this year's exists
+        return _single(this_year, "")
+    start_of_today = datetime.combine(today, datetime.min.time())
+    advice = ("如果指的是明年，请写明年份", (f"{next_year.year}年{month}月{day}日", f"明年{month}月{day}日"))
+    return _DayChoice(
+        (this_year, next_year),
+        ("", ""),
+        accept_later=lambda moment: moment.replace(tzinfo=None) - start_of_today <= NEXT_YEAR_WINDOW,
+        past_advice=advice,
+    )
+
+
+def _week_choice(word: str | None, weekday: int, today: date) -> _DayChoice:
+    monday = today - timedelta(days=today.weekday())
+    day_name = "日" if weekday == 6 else "一二三四五六"[weekday]
+    if word is None:  # 周五 alone: the coming Friday
+        this_week = monday + timedelta(days=weekday)
+        label = f"周{day_name}"
+        return _DayChoice((this_week, this_week + timedelta(days=7)), (label, label))
+    target = monday + timedelta(days=7 * _WEEK_OFFSETS[word] + weekday)
+    advice = None
+    if _WEEK_OFFSETS[word] == 0:
+        advice = (f"如果指的是下周，请写“下周{day_name}”", (f"下周{day_name}", f"下周{day_name}下午3点"))
+    return _single(target, f"{word}周{day_name}", advice)
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _calendar_date(year: int, month: int, day: int) -> date:
+    if not 1 <= month <= 12:
+        raise TimeParseError(f"{month}月不存在：月份只能是1到12", ("3月5日", "下个月5号"))
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise TimeParseError(f"{year}年{month}月{day}日不存在", ("3月5日", "下个月5号", "本月20日")) from None
+
+
+def _add_months(first: date, months: int, day: int) -> date:
+    index = first.year * 12 + (first.month - 1) + months
+    return _calendar_date(index // 12, index % 12 + 1, day)
+
+
+def _time_of_day(g: dict[str, str | None]) -> _TimeOfDay:
+    period = g["period"]
+    if g["day_period"]:
+        implied = _DAY_PERIODS[g["day_period"]][1]
+        if period is not None and _PERIOD_FAMILY.get(period, period) not in (implied, "上午" if implied == "早上" else implied):
+            raise TimeParseError(f"“{g['day_period']}”和“{period}”矛盾", ("今晚8点", "明早8点", "明天下午3点"))
+        period = period or implied
+    family = _PERIOD_FAMILY.get(period, period) if period else None
+    if g["hour"] is None:
+        if period is None:
+            return _TimeOfDay(9, 0, 0, defaulted=True)
+        if period == "凌晨":
+            raise TimeParseError("“凌晨”是几点？请写明具体时间", ("凌晨5点", "明天凌晨5点半"))
+        return _TimeOfDay(_PERIOD_DEFAULT_HOUR[period], 0, 0, defaulted=True)
+    written = _number(g["hour"])
+    minute = _minute(g)
+    zero_padded = g["hour"].startswith("0") and len(g["hour"]) == 2
+    if written > 23:
+        raise TimeParseError(f"{written}点不存在：一天只有0点到23点", ("晚上11点", "23:00", "明天0点"))
+    if family is None:
+        if 1 <= written <= 6 and not zero_padded:
+            hour_text = f"{written}点" if g["colon_minute"] is None else f"{written}:{minute:02d}"
+            raise TimeParseError(
+                f"“{hour_text}”不清楚是下午还是凌晨，请写明",
+                (f"下午{written}点", f"凌晨{written}点", f"{written + 12}:{minute:02d}"),
+            )
+        return _TimeOfDay(written, minute, 0, defaulted=False)
+    if family == _EVENING and written in (0, 12):
+        return _TimeOfDay(0, minute, 1, defaulted=False)
+    for low, high, add in _PERIOD_HOUR_RANGES[family]:
+        if low <= written <= high:
+            return _TimeOfDay(written + add, minute, 0, defaulted=False)
+    suggestions = {
+        "晚上": (f"凌晨{written}点", f"下午{written}点"),
+        "凌晨": (f"上午{written}点", f"晚上{written}点"),
+    }.get(family, (f"下午{written % 12 or 12}点", f"上午{written % 12 or 12}点"))
+    raise TimeParseError(f"“{period}{written}点”说法矛盾，请检查", (*suggestions, "15:00"))
+
+
+def _minute(g: dict[str, str | None]) -> int:
+    if g["half"]:
+        return 30
+    if g["quarter"]:
+        return 15 if g["quarter"] in ("一刻", "1刻") else 45
+    token = g["minute"] or g["bare_minute"] or g["colon_minute"]
+    if token is None:
+        return 0
+    minute = _number(token)
+    if minute > 59:
+        raise TimeParseError(f"{minute}分不存在：分钟只能是0到59", ("下午3点30分", "15:45"))
+    return minute
