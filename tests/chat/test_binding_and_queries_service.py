@@ -91,7 +91,7 @@ def test_invite_input_is_validated(session, member_no, days, error):
 @pytest.mark.parametrize(("who", "now", "expected"), [
     pytest.param("alice", T - timedelta(days=1), ["主题党日", "党小组会", "支部党员大会"], id="member-in-a-group"),
     pytest.param("deputy", T - timedelta(days=1), ["主题党日", "支委会", "支部党员大会"], id="committee-member"),
-    pytest.param("activist", T - timedelta(days=1), ["主题党日"], id="activist-skips-assembly"),
+    pytest.param("activist", T - timedelta(days=1), [], id="activist-is-not-expected"),
     pytest.param("alice", T + timedelta(hours=3), ["党小组会", "支部党员大会"], id="closed-window-drops-out"),
 ])
 def test_upcoming_lists_only_own_audience(session, who, now, expected):
@@ -131,7 +131,7 @@ def test_attendance_report_for_committee_shows_branches_and_gaps(session):
     by_code = {b.org_code: b for b in report.branches}
     assert sorted(by_code) == ["B01", "B02"]
     assert (by_code["B01"].held, by_code["B01"].present_seats, by_code["B01"].expected_seats) == (
-        {"theme_party_day": 1}, 1, 7)
+        {"theme_party_day": 1}, 1, 6)
     assert by_code["B02"].missing == ("general_assembly", "committee_meeting", "party_lecture")
     member = queries.attendance_report(session, committee, start=start, end=end, member_no="P004")
     assert (member.members[0].expected, member.members[0].absent) == (1, 1)
