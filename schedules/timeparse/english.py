@@ -71,7 +71,7 @@ def parse_english(text: str, now: datetime, zone: ZoneInfo) -> ParsedTime:
     parser = DateDataParser(languages=["en"], settings=dateparser_settings(now, zone))
     data = parser.get_date_data(lowered)
     if data.date_obj is None:
-        raise TimeParseError(f"看不懂“{text}”这个时间")
+        raise TimeParseError(f"看不懂“{text}”这个时间", (*ENGLISH_EXAMPLES, "明天上午9点", "下周三下午3点"))
     parsed_day = data.date_obj.date()
     period = data.period
     if period == "time":

@@ -1,0 +1,36 @@
+"""`branchbot parse-time TEXT [--now ISO]`: show how a natural-language time resolves, or why it cannot."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+
+from bot.settings import Settings
+from schedules.timeparse import TimeParseError, parse_time
+
+EXIT_UNREADABLE = 2
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    zone = settings.timezone
+    if args.now:
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError:
+            print(f"错误：--now “{args.now}”不是 ISO 8601 时间，例如 2025-03-03T10:00:00+08:00", file=sys.stderr)
+            return EXIT_UNREADABLE
+        if now.tzinfo is None:  # a naive --now is wall-clock time in the organisation's zone
+            now = now.replace(tzinfo=zone)
+    else:
+        now = datetime.now(zone)  # the only place this command reads the clock
+    try:
+        parsed = parse_time(args.text, now, zone)
+    except TimeParseError as exc:
+        print(f"无法确定时间：{exc.message}", file=sys.stderr)
+        if exc.examples:
+            print("可以这样写：" + "、".join(exc.examples), file=sys.stderr)
+        return EXIT_UNREADABLE
+    print(parsed.at.isoformat())
+    print(f"理解为：{parsed.reading}")
+    return 0
