@@ -227,7 +227,8 @@ class MissedReminder:
 def resolve_overdue(session: Session, *, now: datetime) -> list[MissedReminder]:
     """The downtime rule, as two UPDATEs over due, pending reminders.
 
-    1. A reminder whose activity has started (or is no longer scheduled) is useless: MISSED.
+    0. A reminder of a cancelled (or already held) activity is not needed: SKIPPED, not reported.
+    1. A reminder whose activity has started is useless: MISSED.
     2. Of several due reminders for one (activity, recipient), only the smallest lead is still useful;
        the longer ones become MISSED. The survivor is then delivered once.
     Returns what was marked missed, so the caller can tell the secretaries.
@@ -235,10 +236,15 @@ def resolve_overdue(session: Session, *, now: datetime) -> list[MissedReminder]:
     row = models.OutboxMessage
     activity = models.Activity
     due_reminders = and_(row.state == OutboxState.PENDING.value, row.kind == REMINDER, row.due_at <= now)
-    started = exists().where(
-        activity.id == row.activity_id,
-        or_(activity.starts_at <= now, activity.status != ActivityStatus.SCHEDULED.value),
+    no_longer_held = exists().where(
+        activity.id == row.activity_id, activity.status != ActivityStatus.SCHEDULED.value
     )
+    session.execute(
+        update(row).where(due_reminders, no_longer_held)
+        .values(state=OutboxState.SKIPPED.value, last_error="activity no longer scheduled")
+        .execution_options(synchronize_session=False)
+    )
+    started = exists().where(activity.id == row.activity_id, activity.starts_at <= now)
     returning = (row.id, row.activity_id, row.member_id, row.lead_minutes)
     missed = [MissedReminder(*values) for values in session.execute(
         update(row).where(due_reminders, started)

@@ -116,8 +116,10 @@ def test_downtime_rule(session, now, expected):
     assert sorted(m.lead_minutes for m in missed) == sorted(lead for lead, s in expected.items() if s == "missed")
 
 
-def test_downtime_rule_treats_cancelled_activities_as_over(session):
+def test_downtime_rule_skips_reminders_of_cancelled_activities_without_reporting_them(session):
     org = make_branch(session, members=1)
     activity = make_activity(session, org, at("2025-03-15 09:00"), status="cancelled")
-    outbox.enqueue(session, [reminder(activity, members_of(session, org)[0], 60, at("2025-03-15 08:00"))])
-    assert len(outbox.resolve_overdue(session, now=at("2025-03-15 08:10"))) == 1
+    member = members_of(session, org)[0]
+    outbox.enqueue(session, [reminder(activity, member, 60, at("2025-03-15 08:00"))])
+    assert outbox.resolve_overdue(session, now=at("2025-03-15 08:10")) == []
+    assert states(session) == {(member.id, 60): "skipped"}

@@ -1,0 +1,503 @@
+"""The dispatcher: claims due outbox rows, re-checks them, sends within Telegram's limits, marks them sent.
+
+Delivery guarantee. A row is claimed (state CLAIMED, claimed_by = this worker) in one transaction, sent,
+and marked SENT in a later short transaction. Marks are group-committed, but a worker waits for its
+mark to be durable before it takes the next row, so at any instant each of the `concurrency` workers
+holds at most one message that was sent but not yet recorded: a SIGKILL can duplicate at most
+`concurrency` messages. Rows claimed but not yet sent go back to PENDING when the next leader takes
+over (`reclaim_abandoned`) or at a clean shutdown, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.clock import Clock
+from bot.runtime.limiter import RateLimiter
+from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours, deliverable_at, is_quiet
+from bot.runtime.render import render_outbox_message
+from storage import models
+from storage.db import transaction
+from storage.models import ActivityStatus, OutboxState
+from storage.repositories import activities as activity_repo
+from storage.repositories import outbox
+from storage.repositories.outbox import ClaimedMessage
+
+log = logging.getLogger(__name__)
+
+# Sends `text` to `chat_id` and returns Telegram's message id; raises telegram.error exceptions.
+SendFunction = Callable[[int, str, Any], Awaitable[int]]
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = timedelta(seconds=2)
+BACKOFF_CAP = timedelta(minutes=10)
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential back-off for transient errors: 2 s, 4 s, 8 s … capped at 10 minutes."""
+    return min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(0, attempts)))
+
+
+def _seconds(value: Any) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _retry_after_seconds(error: RetryAfter) -> float:
+    raw = getattr(error, "_retry_after", None)
+    return _seconds(raw if raw is not None else error.retry_after)
+
+
+def is_chat_gone(error: BadRequest) -> bool:
+    text = str(error).lower()
+    return "chat not found" in text or "user not found" in text or "peer_id_invalid" in text
+
+
+@dataclass(order=True)
+class _Job:
+    sort_key: tuple
+    message: ClaimedMessage = field(compare=False)
+    chat_id: int = field(compare=False)
+    text: str = field(compare=False)
+    markup: Any = field(compare=False)
+
+
+@dataclass
+class DispatchStats:
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+    missed: int = 0
+
+
+class Dispatcher:
+    """Delivers due outbox rows until stopped. All database work runs in worker threads."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        send: SendFunction,
+        clock: Clock,
+        *,
+        worker: str,
+        limiter: RateLimiter | None = None,
+        concurrency: int = 8,
+        zone: ZoneInfo = ZoneInfo("Asia/Shanghai"),
+        quiet: QuietHours = DEFAULT_QUIET_HOURS,
+        poll_seconds: float = 30.0,
+        batch_size: int = 200,
+        lease: timedelta = timedelta(minutes=10),
+    ) -> None:
+        self._sessions = session_factory
+        self._send = send
+        self._clock = clock
+        self.worker = worker
+        self.limiter = limiter or RateLimiter()
+        self.concurrency = concurrency
+        self.zone = zone
+        self.quiet = quiet
+        self.poll_seconds = poll_seconds
+        self.batch_size = batch_size
+        self.lease = lease
+        self.stats = DispatchStats()
+        self._queue: asyncio.PriorityQueue[_Job] = asyncio.PriorityQueue()
+        self._held: set[int] = set()  # claimed by us and not yet finished
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._marks: list[tuple[int, int | None, asyncio.Future[None]]] = []
+        self._marks_ready = asyncio.Event()
+        self._sequence = itertools.count()
+        self._idle = asyncio.Event()
+        self._acquiring: set[asyncio.Task[Any]] = set()
+        self._idle_requested = 0
+        self._idle_seen = 0
+
+    # ---- control -------------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Look for due work now (after a clock jump, a new activity, a materialiser run); thread-safe."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
+
+    def stop(self) -> None:
+        """Stop claiming; sends in flight finish and are recorded, queued rows go back to PENDING."""
+        self._stopping = True
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            on_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            self._stop_on_loop()
+        else:
+            loop.call_soon_threadsafe(self._stop_on_loop)
+
+    def _stop_on_loop(self) -> None:
+        # Runs on the loop, so the tasks in `_acquiring` really are waiting for a slot (nothing sent).
+        self._room.set()
+        self._wake.set()
+        for task in list(self._acquiring):
+            task.cancel()
+
+    def held_count(self) -> int:
+        return len(self._held)
+
+    async def wait_idle(self) -> None:
+        """Until nothing due is left to claim and nothing is queued or in flight (used by the sandbox)."""
+        # Only a claim pass that starts after this request may report idleness (not one already running).
+        self._idle_requested += 1
+        wanted = self._idle_requested
+        while self._idle_seen < wanted:
+            self._idle.clear()
+            self.wake()
+            await self._idle.wait()
+
+    async def run(self) -> None:
+        """Claim, send and mark until `stop()`; then hand back what was claimed but not sent."""
+        self._loop = asyncio.get_running_loop()
+        self._clock.on_change(lambda _now: self.wake())
+        workers = [asyncio.create_task(self._worker(), name=f"dispatch-{i}") for i in range(self.concurrency)]
+        marker = asyncio.create_task(self._marker(), name="dispatch-marks")
+        try:
+            await self._claim_loop()
+        finally:
+            self._stopping = True
+            for task in list(self._acquiring):
+                task.cancel()
+            for _ in workers:
+                self._queue.put_nowait(_Job((float("inf"),), None, 0, "", None))  # type: ignore[arg-type]
+            await asyncio.gather(*workers, return_exceptions=True)
+            await self._flush_marks()
+            marker.cancel()
+            await asyncio.gather(marker, return_exceptions=True)
+            leftovers = [job.message.id for job in self._drain_queue() if job.message is not None]
+            leftovers += [i for i in self._held if i not in leftovers]
+            if leftovers:
+                await asyncio.to_thread(self._db_release, leftovers)
+            self._held.clear()
+
+    # ---- claiming ------------------------------------------------------------------------------
+
+    def _max_queued(self) -> int:
+        if self.limiter.enabled:
+            # At Telegram's pace keep about two seconds of work claimed, so the re-check before sending
+            # (answered? cancelled?) is never stale by more than that.
+            return max(self.concurrency * 2, int(self.limiter.limits.global_per_second * 2))
+        return self.batch_size
+
+    async def _claim_loop(self) -> None:
+        while not self._stopping:
+            room = self._max_queued() - self._queue.qsize()
+            if room <= 0:
+                self._room.clear()
+                await self._wait_for(self._room, None)
+                continue
+            self._wake.clear()
+            pass_generation = self._idle_requested
+            try:
+                prepared = await asyncio.to_thread(self._db_claim, room)
+            except Exception:  # noqa: BLE001 - a database hiccup must not kill the service
+                log.exception("dispatcher: claiming failed; retrying")
+                await self._wait_for(self._wake, 5.0)
+                continue
+            for job in prepared:
+                self._queue.put_nowait(job)
+            if len(prepared) >= room:
+                continue
+            if self._queue.empty() and not self._held:
+                self._idle_seen = max(self._idle_seen, pass_generation)
+                self._idle.set()
+            timeout = await asyncio.to_thread(self._seconds_until_next_due)
+            await self._wait_for(self._wake, timeout)
+
+    async def _wait_for(self, event: asyncio.Event, timeout: float | None) -> None:
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+
+    def _seconds_until_next_due(self) -> float:
+        with transaction(self._sessions) as session:
+            moment = outbox.next_due_at(session)
+        if moment is None:
+            return self.poll_seconds
+        # The clock may be a sandbox clock: only sleep the real-time equivalent, capped by the poll.
+        wait = (moment - self._clock.now()).total_seconds()
+        return min(self.poll_seconds, max(0.05, wait))
+
+    def _db_claim(self, limit: int) -> list[_Job]:
+        now = self._clock.now()
+        with transaction(self._sessions) as session:
+            missed = outbox.resolve_overdue(session, now=now)
+            if missed:
+                self.stats.missed += len(missed)
+                self._enqueue_missed_summaries(session, missed, now)
+            claimed = outbox.claim_due(session, now=now, worker=self.worker, limit=limit)
+            if not claimed:
+                return []
+            jobs = self._prepare(session, claimed, now)
+        self._held.update(job.message.id for job in jobs)
+        return jobs
+
+    def _prepare(self, session: Session, claimed: list[ClaimedMessage], now: datetime) -> list[_Job]:
+        """Re-check each claimed row against the database as it is now; render what still must go."""
+        activity_ids = {m.activity_id for m in claimed if m.activity_id}
+        member_ids = {m.member_id for m in claimed if m.member_id}
+        activities = {a.id: a for a in session.scalars(select(models.Activity).where(models.Activity.id.in_(activity_ids)))} if activity_ids else {}
+        org_ids = {a.org_id for a in activities.values()}
+        orgs = {o.id: o for o in session.scalars(select(models.Organization).where(models.Organization.id.in_(org_ids)))} if org_ids else {}
+        members = {m.id: m for m in session.scalars(select(models.Member).where(models.Member.id.in_(member_ids)))} if member_ids else {}
+        chats: dict[int, int] = {}
+        answered: set[tuple[int, int]] = set()
+        if member_ids:
+            for member_id, private, user in session.execute(select(
+                models.TelegramBinding.member_id, models.TelegramBinding.private_chat_id,
+                models.TelegramBinding.telegram_user_id,
+            ).where(models.TelegramBinding.member_id.in_(member_ids))):
+                chats[member_id] = private or user
+            if activity_ids:
+                answered = set(session.execute(select(models.Attendance.activity_id, models.Attendance.member_id).where(
+                    models.Attendance.activity_id.in_(activity_ids), models.Attendance.member_id.in_(member_ids),
+                )).all())
+        skip: dict[str, list[int]] = defaultdict(list)
+        deferred: dict[datetime, list[int]] = defaultdict(list)
+        jobs: list[_Job] = []
+        for message in claimed:
+            activity = activities.get(message.activity_id) if message.activity_id else None
+            member = members.get(message.member_id) if message.member_id else None
+            if message.kind == outbox.REMINDER:
+                if activity is None or activity.status != ActivityStatus.SCHEDULED.value:
+                    skip["activity cancelled or gone"].append(message.id)
+                    continue
+                if member is not None and (activity.id, member.id) in answered:
+                    skip["member already answered"].append(message.id)
+                    continue
+            if member is not None:
+                if member.status != "active":
+                    skip["member no longer active"].append(message.id)
+                    continue
+                if member.unreachable_since is not None:
+                    skip["member unreachable"].append(message.id)
+                    continue
+            chat_id = chats.get(member.id) if member is not None else message.chat_id
+            if chat_id is None:
+                skip["no Telegram chat"].append(message.id)
+                continue
+            org = orgs.get(activity.org_id) if activity is not None else None
+            zone = activity_repo.org_zone(org, self.zone) if org is not None else self.zone
+            if is_quiet(now, zone, self.quiet):
+                starts = activity.starts_at if (activity is not None and message.kind == outbox.REMINDER) else None
+                later = deliverable_at(now, starts, zone, self.quiet)
+                if later > now:
+                    deferred[later].append(message.id)
+                else:
+                    skip["activity starts before quiet hours end"].append(message.id)
+                continue
+            text, markup = render_outbox_message(session, message, self.zone)
+            key = (message.priority, message.due_at.timestamp(), next(self._sequence))
+            jobs.append(_Job(key, message, chat_id, text, markup))
+        for reason, ids in skip.items():
+            outbox.finish(session, ids, OutboxState.SKIPPED, reason=reason, worker=self.worker)
+            self.stats.skipped += len(ids)
+        for moment, ids in deferred.items():
+            outbox.release(session, ids, worker=self.worker, next_attempt_at=moment, error="quiet hours")
+        return jobs
+
+    def _enqueue_missed_summaries(self, session: Session, missed: list[outbox.MissedReminder], now: datetime) -> None:
+        """One notice per secretary per activity listing who was not reminded (never one per member)."""
+        by_activity: dict[int, list[outbox.MissedReminder]] = defaultdict(list)
+        for item in missed:
+            by_activity[item.activity_id].append(item)
+        member_ids = {m.member_id for m in missed if m.member_id}
+        names = dict(session.execute(select(models.Member.id, models.Member.name).where(models.Member.id.in_(member_ids))).all()) if member_ids else {}
+        notices = []
+        for activity_id, items in by_activity.items():
+            activity = session.get(models.Activity, activity_id)
+            if activity is None or activity.status == ActivityStatus.CANCELLED.value:
+                continue
+            people = sorted({names.get(i.member_id, "") for i in items if i.member_id})
+            payload = {"missed": [{"name": name} for name in people], "leads": sorted({i.lead_minutes for i in items})}
+            for secretary in activity_repo.secretary_ids(session, activity.org_id):
+                recipient = outbox.member_recipient(secretary)
+                notices.append(outbox.NewMessage(
+                    dedup_key=f"{outbox.MISSED_SUMMARY}:{activity_id}:{recipient}", recipient=recipient,
+                    due_at=now, kind=outbox.MISSED_SUMMARY, activity_id=activity_id, member_id=secretary,
+                    priority=50, payload=payload,
+                ))
+        outbox.enqueue(session, notices)
+
+    # ---- sending -------------------------------------------------------------------------------
+
+    def _drain_queue(self) -> list[_Job]:
+        jobs = []
+        while not self._queue.empty():
+            jobs.append(self._queue.get_nowait())
+        return jobs
+
+    async def _worker(self) -> None:
+        while True:
+            job = await self._queue.get()
+            self._room.set()
+            if job.message is None:
+                return
+            if self._stopping:
+                self._queue.put_nowait(job)  # handed back in run()'s cleanup
+                return
+            task = asyncio.current_task()
+            self._acquiring.add(task)
+            try:
+                await self.limiter.acquire(job.chat_id)
+            except asyncio.CancelledError:
+                self._queue.put_nowait(job)
+                return
+            finally:
+                self._acquiring.discard(task)
+            if self._stopping:
+                self._queue.put_nowait(job)
+                return
+            await self._deliver(job)
+            if self._queue.empty() and not self._held:
+                self.wake()
+
+    async def _deliver(self, job: _Job) -> None:
+        message = job.message
+        try:
+            message_id = await self._send(job.chat_id, job.text, job.markup)
+        except RetryAfter as error:
+            seconds = _retry_after_seconds(error)
+            self.stats.rate_limited += 1
+            log.warning("dispatcher: 429 for chat %s, pausing it %.0f s", job.chat_id, seconds)
+            self.limiter.pause_chat(job.chat_id, seconds)
+            self._queue.put_nowait(job)
+            return
+        except Forbidden as error:
+            await asyncio.to_thread(self._db_unreachable, message, "blocked", str(error))
+            return
+        except ChatMigrated as error:
+            await asyncio.to_thread(self._db_retry, message, f"chat migrated to {error.new_chat_id}", False)
+            return
+        except BadRequest as error:
+            if is_chat_gone(error):
+                await asyncio.to_thread(self._db_unreachable, message, "chat_not_found", str(error))
+            else:
+                await asyncio.to_thread(self._db_fail, message, f"bad request: {error}")
+            return
+        except (TimedOut, NetworkError) as error:
+            await asyncio.to_thread(self._db_retry, message, f"{type(error).__name__}: {error}", True)
+            return
+        except Exception as error:  # noqa: BLE001 - unknown failure: retry later rather than lose it
+            log.exception("dispatcher: unexpected error sending outbox row %s", message.id)
+            await asyncio.to_thread(self._db_retry, message, f"{type(error).__name__}: {error}", True)
+            return
+        await self._mark_sent(message.id, message_id)
+
+    async def _mark_sent(self, outbox_id: int, message_id: int | None) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._marks.append((outbox_id, message_id, future))
+        self._marks_ready.set()
+        await future
+
+    async def _marker(self) -> None:
+        while True:
+            await self._marks_ready.wait()
+            self._marks_ready.clear()
+            await self._flush_marks()
+
+    async def _flush_marks(self) -> None:
+        while self._marks:
+            batch, self._marks = self._marks, []
+            try:
+                await asyncio.to_thread(self._db_mark_sent, [(i, m) for i, m, _ in batch])
+            except Exception:  # noqa: BLE001
+                log.exception("dispatcher: recording sent messages failed; retrying")
+                self._marks = batch + self._marks
+                await asyncio.sleep(1.0)
+                continue
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_result(None)
+
+    # ---- short transactions after a send ---------------------------------------------------------
+
+    def _db_mark_sent(self, sent: list[tuple[int, int | None]]) -> None:
+        with transaction(self._sessions) as session:
+            outbox.mark_sent(session, sent, now=self._clock.now(), worker=self.worker)
+        self.stats.sent += len(sent)
+        self._held.difference_update(i for i, _ in sent)
+
+    def _db_release(self, ids: list[int]) -> None:
+        with transaction(self._sessions) as session:
+            outbox.release(session, ids, worker=self.worker)
+
+    def _db_retry(self, message: ClaimedMessage, error: str, transient: bool) -> None:
+        attempts = message.attempts + 1
+        with transaction(self._sessions) as session:
+            if attempts >= MAX_ATTEMPTS:
+                outbox.finish(session, [message.id], OutboxState.FAILED, reason=error, worker=self.worker)
+                self.stats.failed += 1
+                log.error("dispatcher: giving up on outbox row %s after %d attempts: %s", message.id, attempts, error)
+            else:
+                outbox.release(session, [message.id], worker=self.worker,
+                               next_attempt_at=self._clock.now() + backoff(attempts - 1), error=error,
+                               count_attempt=True)
+                self.stats.retried += 1
+        self._held.discard(message.id)
+
+    def _db_fail(self, message: ClaimedMessage, error: str) -> None:
+        with transaction(self._sessions) as session:
+            outbox.finish(session, [message.id], OutboxState.FAILED, reason=error, worker=self.worker)
+        self.stats.failed += 1
+        self._held.discard(message.id)
+
+    def _db_unreachable(self, message: ClaimedMessage, reason: str, error: str) -> None:
+        """403 / chat not found: the member is unreachable; their secretary is told once."""
+        now = self._clock.now()
+        with transaction(self._sessions) as session:
+            outbox.finish(session, [message.id], OutboxState.FAILED, reason=error, worker=self.worker)
+            member = session.get(models.Member, message.member_id) if message.member_id else None
+            if member is not None:
+                first_time = member.unreachable_since is None
+                if first_time:
+                    member.unreachable_since = now
+                notices = []
+                for secretary in activity_repo.secretary_ids(session, member.org_id):
+                    if secretary == member.id:
+                        continue
+                    recipient = outbox.member_recipient(secretary)
+                    since = (member.unreachable_since or now).strftime("%Y%m%d%H%M%S")
+                    notices.append(outbox.NewMessage(
+                        dedup_key=f"{outbox.UNREACHABLE_NOTICE}:{member.id}:{since}:{recipient}",
+                        recipient=recipient, due_at=now, kind=outbox.UNREACHABLE_NOTICE, member_id=secretary,
+                        priority=40, payload={"name": member.name, "member_no": member.member_no, "reason": reason,
+                                              "unreachable_member_id": member.id},
+                    ))
+                outbox.enqueue(session, notices)
+        self.stats.failed += 1
+        self._held.discard(message.id)
+        self.wake()
