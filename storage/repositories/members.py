@@ -14,7 +14,7 @@ def get_by_member_no(session: Session, member_no: str) -> models.Member | None:
 
 
 def ids_by_member_no(session: Session) -> dict[str, int]:
-    return dict(session.execute(select(models.Member.member_no, models.Member.id)).tuples().all())
+    return dict(session.execute(select(models.Member.member_no, models.Member.id)).all())
 
 
 def active_members_of(session: Session, org_id: int) -> list[models.Member]:

@@ -13,7 +13,7 @@ def get_by_code(session: Session, code: str) -> models.Organization | None:
 
 
 def ids_by_code(session: Session) -> dict[str, int]:
-    return dict(session.execute(select(models.Organization.code, models.Organization.id)).tuples().all())
+    return dict(session.execute(select(models.Organization.code, models.Organization.id)).all())
 
 
 def referenced_org_ids(session: Session, *, ignore_tables: frozenset[str] = frozenset()) -> set[int]:

@@ -251,7 +251,7 @@ def _stored_organizations(session: Session) -> dict[str, _Stored]:
 def _stored_members(session: Session, code_by_id: dict[int, str]) -> dict[str, _Stored]:
     seats: dict[int, tuple[set[Role], set[UpperRole]]] = {}
     r = models.MemberRole
-    for member_id, org_id, role, upper in session.execute(select(r.member_id, r.org_id, r.role, r.upper)).tuples():
+    for member_id, org_id, role, upper in session.execute(select(r.member_id, r.org_id, r.role, r.upper)):
         own, above = seats.setdefault(member_id, (set(), set()))
         if upper:
             above.add(UpperRole(code_by_id[org_id], Role(role)))
@@ -345,7 +345,7 @@ def _write_members(
         report("写入党员", 1, 1)
     if not plan.members_added:
         return {}
-    return dict(session.execute(select(models.Member.member_no, models.Member.id)).tuples().all())
+    return dict(session.execute(select(models.Member.member_no, models.Member.id)).all())
 
 
 def _write_roles(
