@@ -27,8 +27,8 @@ CALENDAR_CADENCES = ("weekly", "monthly", "quarterly", "semiannual", "yearly")
 HolidayPolicy = Literal["next_workday", "previous_workday", "keep", "skip"]
 OrgTypeName = Literal["党委", "党总支", "党支部", "党小组"]
 Audience = Literal[
-    "all_members",  # everyone in the organisation (members, probationary members, activists are not included)
-    "party_members",  # full and probationary members
+    "all_members",  # the organisation's party members (full and probationary); activists are not expected
+    "party_members",  # full and probationary members (kept apart where the regulations name them)
     "branch_committee",  # 书记、副书记、委员
     "group_members",  # the members of one 党小组
     "secretary",  # whoever runs the organisation (书记, then 副书记, 组织委员)

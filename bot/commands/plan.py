@@ -1,0 +1,189 @@
+"""`branchbot plan`: the year's schedule for every organisation and member, as a table, JSON or iCalendar."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta, timezone
+from itertools import groupby
+from pathlib import Path
+
+from icalendar import Calendar, Event
+from rich.console import Console
+from rich.table import Table
+
+from bot.settings import Settings
+from schedules.calendar import CalendarFileError, CalendarUnknownYear, load_official_calendar
+from schedules.catalog import CatalogError, load_catalog
+from schedules.plan import Occurrence, build_plan, occurrences_for_member, within_orgs
+from schedules.recurrence import WEEKDAY_NAMES_ZH
+from schedules.roster import Roster
+from storage.db import make_engine, make_session_factory, transaction
+from storage.repositories.roster import load_roster
+
+AUDIENCE_ZH = {
+    "all_members": "全体党员",
+    "party_members": "正式和预备党员",
+    "branch_committee": "支委会",
+    "group_members": "党小组成员",
+    "secretary": "书记",
+    "member": "本人",
+    "member_and_secretary": "本人、书记",
+    "secretary_and_contacts": "书记、培养联系人",
+    "secretary_and_upper_committee": "书记、上级党组织",
+    "committee_and_members": "支委与党员",
+    "upper_committee": "党委/党总支委员",
+    "branch_secretaries": "所属支部书记",
+    "branches": "所属各支部",
+}
+KIND_ZH = {"meeting": "会议", "task": "任务", "notice": "通知"}
+
+
+class PlanInputError(ValueError):
+    """A command-line value that names nothing in the roster."""
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        catalog = load_catalog(settings.config_dir)
+        calendar = load_official_calendar(settings.config_dir / "holidays")
+        engine = make_engine(settings.database_url)
+        try:
+            with transaction(make_session_factory(engine)) as session:
+                roster = load_roster(session)
+        finally:
+            engine.dispose()
+        occurrences = build_plan(catalog, roster, calendar, args.year, settings.timezone)
+        occurrences = select(occurrences, roster, org_code=args.org, member_no=getattr(args, "member", None))
+    except (CatalogError, CalendarFileError, CalendarUnknownYear, PlanInputError) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    if not calendar.knows(args.year + 1):
+        print(
+            f"提示：尚不知道 {args.year + 1} 年的节假日安排，{args.year + 1} 年元旦前的节假日廉政提醒未列入。",
+            file=sys.stderr,
+        )
+    title = f"{args.year} 年工作安排" + (f"（{args.org}）" if args.org else "")
+    if args.format == "json":
+        text = render_json(occurrences)
+    elif args.format == "ics":
+        text = render_ics(occurrences, roster, calendar_name=f"branchbot {title}")
+    else:
+        text = render_table(occurrences, roster, title, to_file=bool(args.output))
+    if args.output:
+        output = Path(args.output)
+        if args.format == "ics":
+            output.write_bytes(text.encode("utf-8"))
+        else:
+            output.write_text(text, encoding="utf-8")
+        print(f"已写入 {output}（{len(occurrences)} 项）", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    return 0
+
+
+def select(occurrences: list[Occurrence], roster: Roster, *, org_code: str | None, member_no: str | None) -> list[Occurrence]:
+    """Narrows the plan to an organisation's subtree and/or what concerns one member."""
+    if org_code:
+        if org_code not in roster.by_code:
+            raise PlanInputError(f"没有编码为 {org_code} 的组织")
+        occurrences = within_orgs(occurrences, roster, org_code)
+    if member_no:
+        try:
+            occurrences = occurrences_for_member(occurrences, roster, member_no)
+        except KeyError:
+            raise PlanInputError(f"没有编号为 {member_no} 的党员") from None
+    return occurrences
+
+
+def render_json(occurrences: Sequence[Occurrence]) -> str:
+    return json.dumps([o.to_json() for o in occurrences], ensure_ascii=False, indent=2) + "\n"
+
+
+def _when(occurrence: Occurrence) -> str:
+    start = occurrence.starts_at
+    day = f"{start.month}月{start.day}日 {WEEKDAY_NAMES_ZH[start.weekday()]}"
+    if occurrence.all_day:
+        return day
+    clock = start.strftime("%H:%M")
+    if occurrence.ends_at and occurrence.ends_at.date() == start.date():
+        clock += "–" + occurrence.ends_at.strftime("%H:%M")
+    return f"{day} {clock}"
+
+
+def render_table(occurrences: Sequence[Occurrence], roster: Roster, title: str, *, width: int | None = None,
+                 to_file: bool = False) -> str:
+    """Readable Chinese table, one section per month."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width or 140, force_terminal=not to_file and sys.stdout.isatty(),
+                      no_color=to_file)
+    console.print(f"[bold]{title}[/bold]（共 {len(occurrences)} 项）")
+    if not occurrences:
+        console.print("没有安排。")
+    for (year, month), items in groupby(occurrences, key=lambda o: (o.starts_at.year, o.starts_at.month)):
+        rows = list(items)
+        table = Table(title=f"{year}年{month}月（{len(rows)} 项）", title_justify="left", show_lines=False)
+        for header in ("时间", "组织", "事项", "类型", "对象", "说明"):
+            table.add_column(header, overflow="fold")
+        for o in rows:
+            org = roster.by_code.get(o.org_code)
+            notes = []
+            if o.moved_from:
+                notes.append(f"原定 {o.moved_from.month}月{o.moved_from.day}日，遇节假日调整")
+            if o.detail:
+                notes.append(o.detail)
+            if o.checklist:
+                notes.append("清单：" + "、".join(o.checklist))
+            table.add_row(
+                _when(o), f"{org.name if org else o.org_code}（{o.org_code}）", o.title, KIND_ZH.get(o.kind, o.kind),
+                AUDIENCE_ZH.get(o.audience, o.audience), "；".join(notes),
+            )
+        console.print(table)
+    return buffer.getvalue()
+
+
+def render_ics(occurrences: Sequence[Occurrence], roster: Roster, *, calendar_name: str,
+               now: datetime | None = None) -> str:
+    """An iCalendar file (RFC 5545) with VTIMEZONE components; date-only items become all-day events."""
+    stamp = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
+    cal = Calendar()
+    cal.add("prodid", "-//branchbot//plan//ZH")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", calendar_name)
+    for o in occurrences:
+        event = Event()
+        event.add("uid", f"{o.key}@branchbot")
+        event.add("dtstamp", stamp)
+        event.add("summary", o.title)
+        if o.all_day:
+            first = o.starts_at.date()
+            last = o.ends_at.date() if o.ends_at and o.ends_at.date() > first else first + timedelta(days=1)
+            event.add("dtstart", first)
+            event.add("dtend", last)
+        else:
+            event.add("dtstart", o.starts_at)
+            if o.ends_at:
+                event.add("dtend", o.ends_at)
+        org = roster.by_code.get(o.org_code)
+        lines = [f"组织：{org.name if org else o.org_code}（{o.org_code}）", f"对象：{AUDIENCE_ZH.get(o.audience, o.audience)}"]
+        if o.moved_from:
+            lines.append(f"原定 {o.moved_from.isoformat()}，遇节假日调整")
+        if o.detail:
+            lines.append(o.detail)
+        if o.checklist:
+            lines.append("清单：" + "、".join(o.checklist))
+        event.add("description", "\n".join(lines))
+        event.add("categories", [o.obligation])
+        cal.add_component(event)
+    if occurrences:
+        first_year = min(o.starts_at.year for o in occurrences)
+        last_year = max(o.starts_at.year for o in occurrences)
+        cal.add_missing_timezones(date(first_year - 1, 1, 1), date(last_year + 1, 12, 31))
+    return cal.to_ical().decode("utf-8")
+
+

@@ -1,0 +1,478 @@
+"""The plan: every occurrence of every enabled obligation for every organisation and member in a period (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from schedules.calendar import OfficialCalendar
+from schedules.catalog import CALENDAR_CADENCES, Catalog, Obligation
+from schedules.recurrence import (
+    Period,
+    add_months,
+    anniversary,
+    clamp_day,
+    last_day_of_month,
+    nth_weekday,
+    periods_of_year,
+    weeks_with_weekday,
+)
+from schedules.roster import Category, Member, Organization, Roster
+
+_MIDNIGHT = time(0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One planned occurrence of an obligation; `key` is its stable identity (unchanged by holiday moves)."""
+
+    key: str
+    obligation: str
+    title: str
+    org_code: str
+    starts_at: datetime  # aware, in the organisation's zone
+    ends_at: datetime | None
+    member_no: str | None
+    audience: str
+    moved_from: date | None  # the rule's date when the official calendar moved it
+    kind: str  # meeting | task | notice
+    requires_confirmation: bool
+    checkin: tuple[timedelta, timedelta] | None  # (opens, closes) relative to starts_at
+    reminder_leads: tuple[timedelta, ...]
+    all_day: bool = False
+    checklist: tuple[str, ...] = ()
+    detail: str | None = None
+
+    @property
+    def day(self) -> date:
+        return self.starts_at.date()
+
+    @property
+    def checkin_opens_at(self) -> datetime | None:
+        return None if self.checkin is None else self.starts_at + self.checkin[0]
+
+    @property
+    def checkin_closes_at(self) -> datetime | None:
+        return None if self.checkin is None else self.starts_at + self.checkin[1]
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's keys (obligation, title, org, starts_at, ends_at, member, audience, moved_from) and more."""
+        return {
+            "obligation": self.obligation,
+            "title": self.title,
+            "org": self.org_code,
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat() if self.ends_at else None,
+            "member": self.member_no,
+            "audience": self.audience,
+            "moved_from": self.moved_from.isoformat() if self.moved_from else None,
+            "key": self.key,
+            "kind": self.kind,
+            "all_day": self.all_day,
+            "requires_confirmation": self.requires_confirmation,
+            "checkin_opens_at": self.checkin_opens_at.isoformat() if self.checkin else None,
+            "checkin_closes_at": self.checkin_closes_at.isoformat() if self.checkin else None,
+            "reminder_leads_minutes": [int(lead.total_seconds() // 60) for lead in self.reminder_leads],
+            "checklist": list(self.checklist),
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    """A resolved date of an org-level obligation in one period, shared by every org with the same entry."""
+
+    label: str
+    day: date
+    moved_from: date | None
+    period: Period
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    """What an entry contributes to every occurrence, built once per (resolved) entry."""
+
+    title: str
+    reminder_leads: tuple[timedelta, ...]
+    checkin: tuple[timedelta, timedelta] | None
+    checklist: tuple[str, ...]
+
+
+class _Planner:
+    """Holds the caches of one planning run; every method is pure given its inputs."""
+
+    def __init__(self, catalog: Catalog, roster: Roster, calendar: OfficialCalendar, zone: ZoneInfo) -> None:
+        self.catalog = catalog
+        self.roster = roster
+        self.calendar = calendar
+        self.default_zone = zone
+        self._zones: dict[str | None, ZoneInfo] = {None: zone}
+        self._chains: dict[str, tuple[str, ...]] = {}
+        self._slots: dict[tuple[tuple[str, ...], str, int], list[_Slot]] = {}
+        self._templates: dict[int, _Template] = {}
+        self._starts: dict[tuple[int, date, ZoneInfo], tuple[datetime, datetime | None]] = {}
+
+    # -- per organisation ------------------------------------------------------------------------------
+
+    def zone_of(self, org: Organization) -> ZoneInfo:
+        zone = self._zones.get(org.timezone)
+        if zone is None:
+            zone = self._zones[org.timezone] = ZoneInfo(org.timezone)  # type: ignore[arg-type]
+        return zone
+
+    def chain_of(self, org_code: str) -> tuple[str, ...]:
+        chain = self._chains.get(org_code)
+        if chain is None:
+            if self.catalog.overrides:
+                lineage = [org.code for org in self.roster.ancestors(org_code)][::-1] + [org_code]
+                chain = self.catalog.override_chain(lineage)
+            else:
+                chain = ()
+            self._chains[org_code] = chain
+        return chain
+
+    def entries_of(self, org_code: str) -> dict[str, Obligation]:
+        return self.catalog.resolved(self.chain_of(org_code))
+
+    def template(self, entry: Obligation) -> _Template:
+        found = self._templates.get(id(entry))
+        if found is None:
+            checkin = (entry.checkin.opens, entry.checkin.closes) if entry.checkin else None
+            found = _Template(entry.name, tuple(entry.reminders), checkin, tuple(entry.checklist))
+            self._templates[id(entry)] = found
+        return found
+
+    # -- dates -----------------------------------------------------------------------------------------
+
+    def apply_policy(self, entry: Obligation, day: date, period: Period) -> date | None:
+        """Where the official calendar puts a meeting whose rule says `day`; None when it is skipped."""
+        if entry.holiday_policy == "keep" or self.calendar.is_workday(day):
+            return day
+        if entry.holiday_policy == "skip":
+            return None
+        forward = entry.holiday_policy == "next_workday"
+        # Moving never leaves the period (a monthly meeting stays in its month): try the other way instead.
+        return self._walk(day, forward, period) or self._walk(day, not forward, period)
+
+    def _walk(self, day: date, forward: bool, period: Period) -> date | None:
+        step = timedelta(days=1 if forward else -1)
+        day += step
+        while day in period:
+            if self.calendar.is_workday(day):
+                return day
+            day += step
+        return None
+
+    def nominal_in_month(self, entry: Obligation, year: int, month: int, entries: dict[str, Obligation]) -> date | None:
+        when = entry.when
+        if when.same_day_as is not None:
+            return self.nominal_in_month(entries[when.same_day_as], year, month, entries)
+        if when.day is not None:
+            return last_day_of_month(year, month) if when.day == "last" else clamp_day(year, month, when.day)
+        if when.weekday is not None:
+            return nth_weekday(year, month, entry.weekday_number or 0, when.nth or 1)
+        if when.workday is not None:
+            return self.calendar.nth_workday_of_month(year, month, when.workday)
+        return None
+
+    def slots(self, chain: tuple[str, ...], entry: Obligation, year: int) -> list[_Slot]:
+        """The dates of a calendar-cadence entry in `year` (cached: most organisations share them)."""
+        cache_key = (chain, entry.key, year)
+        found = self._slots.get(cache_key)
+        if found is not None:
+            return found
+        entries = self.catalog.resolved(chain)
+        result: list[_Slot] = []
+        if entry.cadence == "weekly":
+            candidates = [(period, day) for period, day in weeks_with_weekday(year, entry.weekday_number or 0)]
+        else:
+            candidates = []
+            for period in periods_of_year(entry.cadence, year):
+                y, m = period.month(entry.when.month_index) if entry.cadence != "monthly" else (year, period.first_day.month)
+                day = self.nominal_in_month(entry, y, m, entries)
+                if day is not None:
+                    candidates.append((period, day))
+        for period, nominal in candidates:
+            actual = self.apply_policy(entry, nominal, period)
+            if actual is not None:
+                result.append(_Slot(period.label, actual, None if actual == nominal else nominal, period))
+        self._slots[cache_key] = result
+        return result
+
+    def times(self, entry: Obligation, day: date, zone: ZoneInfo, period_end: date | None = None) -> tuple[datetime, datetime | None]:
+        cache_key = (id(entry), day, zone)
+        found = self._starts.get(cache_key)
+        if found is not None and entry.duration != "period":
+            return found
+        starts = datetime.combine(day, entry.time, tzinfo=zone)
+        ends: datetime | None
+        if entry.duration is None:
+            ends = None
+        elif entry.duration == "period":
+            ends = datetime.combine((period_end or day) + timedelta(days=1), _MIDNIGHT, tzinfo=zone)
+        elif entry.all_day:
+            ends = datetime.combine(day + timedelta(days=max(1, entry.duration.days)), _MIDNIGHT, tzinfo=zone)
+        else:
+            ends = starts + entry.duration
+        self._starts[cache_key] = (starts, ends)
+        return starts, ends
+
+    # -- generators ------------------------------------------------------------------------------------
+
+    def org_occurrences(self, org: Organization, year: int) -> Iterator[Occurrence]:
+        """Occurrences of `org`'s own obligations (not its members') whose local date falls in `year`."""
+        zone = self.zone_of(org)
+        chain = self.chain_of(org.code)
+        entries = self.catalog.resolved(chain)
+        org_type = org.type.value
+        for key, entry in entries.items():
+            if not entry.enabled or org_type not in entry.applies_to:
+                continue
+            cadence = entry.cadence
+            if cadence in CALENDAR_CADENCES:
+                template = self.template(entry)
+                prefix = f"{key}:{org.code}:"
+                for slot in self.slots(chain, entry, year):
+                    starts, ends = self.times(entry, slot.day, zone, slot.period.last_day)
+                    yield Occurrence(
+                        prefix + slot.label, key, template.title, org.code, starts, ends, None, entry.audience,
+                        slot.moved_from, entry.kind, entry.requires_confirmation, template.checkin,
+                        template.reminder_leads, entry.all_day, template.checklist, None,
+                    )
+            elif cadence == "holidays":
+                yield from self.holiday_occurrences(org, entry, zone, year)
+            elif cadence == "org_term":
+                yield from self.term_occurrences(org, entry, zone, year)
+
+    def holiday_occurrences(self, org: Organization, entry: Obligation, zone: ZoneInfo, year: int) -> Iterator[Occurrence]:
+        template = self.template(entry)
+        periods = self.calendar.holidays_in(year)
+        if self.calendar.knows(year + 1):
+            periods += self.calendar.holidays_in(year + 1)  # 元旦 of next year is announced in late December
+        seen: set[str] = set()
+        for holiday in periods:
+            label = f"{holiday.year}-{holiday.code}"
+            while label in seen:
+                label += "+"
+            seen.add(label)
+            day = self.calendar.workdays_before(holiday.first_day, entry.when.workdays_before or 0)
+            if day.year != year:
+                continue
+            starts, ends = self.times(entry, day, zone)
+            yield Occurrence(
+                f"{entry.key}:{org.code}:{label}", entry.key, f"{template.title}（{holiday.name}）", org.code,
+                starts, ends, None, entry.audience, None, entry.kind, entry.requires_confirmation,
+                template.checkin, template.reminder_leads, entry.all_day, template.checklist,
+                f"{holiday.name}：{holiday.first_day.isoformat()} 至 {holiday.last_day.isoformat()} 放假，共 {holiday.days} 天",
+            )
+
+    def term_occurrences(self, org: Organization, entry: Obligation, zone: ZoneInfo, year: int) -> Iterator[Occurrence]:
+        if org.elected_on is None or not org.term_years:
+            return
+        expiry = add_months(org.elected_on, 12 * org.term_years)
+        stages: list[tuple[str, date, str]] = [
+            (f"-{months}m", add_months(expiry, -months), f"任期将于 {expiry.isoformat()} 届满（还有 {months} 个月）")
+            for months in sorted(set(entry.notices_months_before), reverse=True)
+        ]
+        stages.append(("due", expiry, f"任期于 {expiry.isoformat()} 届满"))
+        if entry.overdue_every is not None:
+            step_days = max(1, entry.overdue_every.days)
+            first_k = max(1, (date(year, 1, 1) - expiry).days // step_days)
+            k = first_k
+            while True:
+                day = expiry + timedelta(days=k * step_days)
+                if day.year > year:
+                    break
+                stages.append((f"overdue-{k}", day, f"任期已于 {expiry.isoformat()} 届满，逾期未换届（第 {k} 次提醒）"))
+                k += 1
+        template = self.template(entry)
+        year_period = Period(str(year), date(year, 1, 1), date(year, 12, 31))
+        for label, nominal, detail in stages:
+            if nominal.year != year:
+                continue
+            actual = self.apply_policy(entry, nominal, year_period)
+            if actual is None:
+                continue
+            starts, ends = self.times(entry, actual, zone)
+            yield Occurrence(
+                f"{entry.key}:{org.code}:{expiry.isoformat()}:{label}", entry.key, f"{template.title}：{org.name}",
+                org.code, starts, ends, None, entry.audience, None if actual == nominal else nominal, entry.kind,
+                entry.requires_confirmation, template.checkin, template.reminder_leads, entry.all_day,
+                template.checklist, detail,
+            )
+
+    def member_occurrences(self, member: Member, year: int) -> Iterator[Occurrence]:
+        org = self.roster.by_code.get(member.org_code)
+        if org is None:
+            return
+        zone = self.zone_of(org)
+        year_period = Period(str(year), date(year, 1, 1), date(year, 12, 31))
+        for key, entry in self.entries_of(org.code).items():
+            if entry.cadence != "member_dates" or not entry.enabled:
+                continue
+            for label, nominal, detail in self.member_dates(entry, member, year):
+                actual = self.apply_policy(entry, nominal, year_period)
+                if actual is None:
+                    continue
+                template = self.template(entry)
+                starts, ends = self.times(entry, actual, zone)
+                leads = template.reminder_leads
+                if entry.secretary_notice_at_month_start and actual.day > 1:
+                    leads = (*leads, starts - datetime.combine(actual.replace(day=1), entry.time, tzinfo=zone))
+                yield Occurrence(
+                    f"{key}:{org.code}:{member.member_no}:{label}", key, f"{template.title}：{member.name}", org.code,
+                    starts, ends, member.member_no, entry.audience, None if actual == nominal else nominal,
+                    entry.kind, entry.requires_confirmation, template.checkin, leads, entry.all_day,
+                    template.checklist, detail,
+                )
+
+    def member_dates(self, entry: Obligation, member: Member, year: int) -> Iterator[tuple[str, date, str]]:
+        rule = entry.rule
+        if rule == "political_birthday":
+            if member.category.is_party_member and member.joined_on and year > member.joined_on.year:
+                day = anniversary(member.joined_on, year)
+                yield str(year), day, f"入党日期 {member.joined_on.isoformat()}，入党 {year - member.joined_on.year} 周年"
+        elif rule == "probation_end":
+            if member.category is Category.PROBATIONARY and member.joined_on and member.joined_on.year + 1 == year:
+                due = anniversary(member.joined_on, year)
+                yield due.isoformat(), due, f"{member.joined_on.isoformat()} 接收为预备党员，预备期满 {due.isoformat()}"
+        elif rule == "party_age":
+            full = member.full_member_on
+            if member.category is Category.FULL and full and entry.years and full.year + entry.years == year:
+                if entry.when.month is not None and (entry.when.day or entry.when.weekday or entry.when.workday):
+                    month = 12 if entry.when.month == "last" else entry.when.month
+                    day = self.nominal_in_month(entry, year, month, {}) or anniversary(full, year)
+                else:
+                    day = anniversary(full, year)
+                yield str(year), day, f"{full.isoformat()} 转正，党龄满 {entry.years} 年"
+        elif rule == "activist_review":
+            start = member.activist_on
+            every = entry.every_months or 6
+            if member.category in (Category.ACTIVIST, Category.CANDIDATE) and start:
+                months_to_year = (year - start.year) * 12 - start.month + 1
+                k = max(1, months_to_year // every)
+                while True:
+                    day = add_months(start, k * every)
+                    if day.year > year:
+                        break
+                    if day.year == year:
+                        yield day.isoformat(), day, f"{start.isoformat()} 确定为入党积极分子，第 {k} 次考察（每 {every} 个月）"
+                    k += 1
+
+
+def build_plan(
+    catalog: Catalog, roster: Roster, calendar: OfficialCalendar, year: int, zone: ZoneInfo
+) -> list[Occurrence]:
+    """Every occurrence whose local date (in its organisation's zone) falls in `year`, sorted by time.
+
+    Organisations without a timezone use `zone`. Raises `CalendarUnknownYear` for a year the calendar lacks.
+    """
+    calendar.require(year)
+    planner = _Planner(catalog, roster, calendar, zone)
+    occurrences: list[Occurrence] = []
+    for org in roster.organizations:
+        occurrences.extend(planner.org_occurrences(org, year))
+    for member in roster.members:
+        if member.is_active:
+            occurrences.extend(planner.member_occurrences(member, year))
+    occurrences.sort(key=_order)
+    return occurrences
+
+
+def plan_between(
+    catalog: Catalog, roster: Roster, calendar: OfficialCalendar, start: datetime, end: datetime, zone: ZoneInfo
+) -> list[Occurrence]:
+    """Occurrences with `start <= starts_at < end` (aware instants), e.g. the runtime's rolling horizon."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("plan_between needs aware datetimes")
+    if end <= start:
+        return []
+    zones = {zone} | {ZoneInfo(org.timezone) for org in roster.organizations if org.timezone}
+    first = min(start.astimezone(z).year for z in zones)
+    last = max((end - timedelta(microseconds=1)).astimezone(z).year for z in zones)
+    for year in range(first, last + 1):
+        calendar.require(year)
+    planner = _Planner(catalog, roster, calendar, zone)
+    occurrences: list[Occurrence] = []
+    for year in range(first, last + 1):
+        for org in roster.organizations:
+            occurrences.extend(o for o in planner.org_occurrences(org, year) if start <= o.starts_at < end)
+        for member in roster.members:
+            if member.is_active:
+                occurrences.extend(o for o in planner.member_occurrences(member, year) if start <= o.starts_at < end)
+    occurrences.sort(key=_order)
+    return occurrences
+
+
+def _order(occurrence: Occurrence) -> tuple[datetime, str]:
+    return occurrence.starts_at, occurrence.key
+
+
+# --- filters the CLI and the bot use ----------------------------------------------------------------------
+
+
+def within_orgs(occurrences: Iterable[Occurrence], roster: Roster, org_code: str) -> list[Occurrence]:
+    """The occurrences of `org_code` and every organisation below it."""
+    codes = roster.subtree_codes(org_code)
+    return [o for o in occurrences if o.org_code in codes]
+
+
+def concerns_member(occurrence: Occurrence, member: Member, roster: Roster) -> bool:
+    """Whether `member` is among the people an occurrence is for (attends, is greeted, or must act)."""
+    if occurrence.member_no is not None and occurrence.member_no == member.member_no:
+        return True
+    org_code = occurrence.org_code
+    audience = occurrence.audience
+    own_branch = org_code == member.org_code
+    if audience in ("all_members", "committee_and_members", "party_members"):
+        return own_branch and member.category.is_party_member
+    if audience == "group_members":
+        return org_code == member.group_code
+    if audience == "branch_committee":
+        return own_branch and member.sits_on_branch_committee
+    if audience in ("secretary", "member_and_secretary", "secretary_and_contacts", "secretary_and_upper_committee"):
+        if org_code in roster.by_code and _runs(member, org_code, roster):
+            return True
+        if audience == "secretary_and_upper_committee" and org_code in roster.by_code:
+            parent = roster.by_code[org_code].parent_code
+            return parent is not None and any(seat.org_code == parent for seat in member.upper_roles)
+        return False
+    if audience == "upper_committee":
+        return any(seat.org_code == org_code for seat in member.upper_roles)
+    if audience in ("branch_secretaries", "branches"):
+        branch = roster.by_code.get(member.org_code)
+        return (
+            branch is not None and org_code in roster.by_code
+            and member.org_code in roster.subtree_codes(org_code) and _runs(member, member.org_code, roster)
+        ) or any(seat.org_code == org_code for seat in member.upper_roles)
+    return False
+
+
+def _runs(member: Member, org_code: str, roster: Roster) -> bool:
+    secretaries = roster.secretaries_of(org_code)
+    return bool(secretaries) and secretaries[0].member_no == member.member_no
+
+
+def occurrences_for_member(occurrences: Iterable[Occurrence], roster: Roster, member_no: str) -> list[Occurrence]:
+    member = next((m for m in roster.members if m.member_no == member_no), None)
+    if member is None:
+        raise KeyError(member_no)
+    return [o for o in occurrences if concerns_member(o, member, roster)]
+
+
+def count_by_obligation(occurrences: Iterable[Occurrence]) -> dict[tuple[str, str], int]:
+    """How many occurrences each (organisation, obligation) owes: the reports' denominator."""
+    counts: dict[tuple[str, str], int] = {}
+    for occurrence in occurrences:
+        pair = (occurrence.org_code, occurrence.obligation)
+        counts[pair] = counts.get(pair, 0) + 1
+    return counts
+
+
+__all__: Sequence[str] = (
+    "Occurrence", "build_plan", "plan_between", "within_orgs", "concerns_member", "occurrences_for_member",
+    "count_by_obligation",
+)
