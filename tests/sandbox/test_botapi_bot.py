@@ -1,0 +1,148 @@
+"""A real telegram.Bot against the loopback server: sending, editing, answering, and what Telegram refuses."""
+
+from __future__ import annotations
+
+import pytest
+from telegram import Bot, BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, InvalidToken
+
+from bot.sandbox.botapi import BotApiServer
+from bot.sandbox.spec import load_spec
+
+from tests.sandbox.conftest import make_bot
+
+
+def keyboard(*datas: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(f"按钮{i}", callback_data=d) for i, d in enumerate(datas)]])
+
+
+async def test_get_me_is_the_sandbox_bot(server: BotApiServer, bot: Bot) -> None:
+    me = await bot.get_me()
+    assert (me.id, me.username, me.is_bot) == (server.bot_id, "branchbot_sandbox_bot", True)
+
+
+async def test_send_message_returns_a_real_message_and_lands_in_the_chat(server, bot, alice) -> None:
+    sent = await bot.send_message(alice["id"], "<b>主题党日</b> 提醒", parse_mode="HTML", reply_markup=keyboard("c:1"))
+
+    assert sent.text == "主题党日 提醒"
+    assert sent.entities[0].type == "bold" and (sent.entities[0].offset, sent.entities[0].length) == (0, 4)
+    assert sent.from_user.id == server.bot_id and sent.chat.id == alice["id"]
+    shown = server.chat(alice["id"]).last
+    assert shown["text"] == "主题党日 提醒"
+    assert server.chat(alice["id"]).buttons(shown) == [[{"text": "按钮0", "callback_data": "c:1"}]]
+    assert load_spec().validate_type("Message", shown) == []
+
+
+async def test_edits_apply_in_place_and_keep_history(server, bot, alice) -> None:
+    sent = await bot.send_message(alice["id"], "请签到", reply_markup=keyboard("c:1"))
+
+    await bot.edit_message_text("已签到 ✅", chat_id=alice["id"], message_id=sent.message_id)
+
+    chat = server.chat(alice["id"])
+    assert [m["text"] for m in chat.messages] == ["已签到 ✅"]
+    assert "reply_markup" not in chat.last, "editing text without reply_markup removes the keyboard, like Telegram"
+    assert [m["text"] for m in chat.edits[sent.message_id]] == ["请签到"]
+
+
+async def test_edit_reply_markup_replaces_only_the_keyboard(server, bot, alice) -> None:
+    sent = await bot.send_message(alice["id"], "请签到", reply_markup=keyboard("c:1"))
+
+    await bot.edit_message_reply_markup(alice["id"], sent.message_id, reply_markup=keyboard("c:2", "c:3"))
+
+    shown = server.chat(alice["id"]).last
+    assert shown["text"] == "请签到"
+    assert [b["callback_data"] for b in server.chat(alice["id"]).buttons(shown)[0]] == ["c:2", "c:3"]
+
+
+async def test_delete_message_hides_it(server, bot, alice) -> None:
+    sent = await bot.send_message(alice["id"], "临时")
+    assert await bot.delete_message(alice["id"], sent.message_id) is True
+    assert server.chat(alice["id"]).messages == [] and server.chat(alice["id"]).deleted_ids == [sent.message_id]
+
+
+async def test_answer_callback_query_records_the_answer_once(server, bot, alice) -> None:
+    sent = await bot.send_message(alice["id"], "请签到", reply_markup=keyboard("checkin:7"))
+    query_id = server.user_presses(alice["id"], alice["id"], sent.message_id, "checkin:7")
+
+    assert await bot.answer_callback_query(query_id, text="已签到") is True
+    assert server.callback_answers[query_id]["text"] == "已签到"
+    with pytest.raises(BadRequest, match="Query is too old"):
+        await bot.answer_callback_query(query_id, text="again")
+
+
+async def test_commands_are_kept_per_scope_and_language(server, bot, alice) -> None:
+    await bot.set_my_commands([BotCommand("upcoming", "近期活动")], language_code="zh")
+    await bot.set_my_commands([BotCommand("report", "报表")], scope=BotCommandScopeChat(alice["id"]))
+
+    assert [c.command for c in await bot.get_my_commands(language_code="zh")] == ["upcoming"]
+    assert [c.command for c in await bot.get_my_commands(scope=BotCommandScopeChat(alice["id"]))] == ["report"]
+    assert await bot.get_my_commands() == ()
+    await bot.delete_my_commands(language_code="zh")
+    assert server.my_commands(language_code="zh") == []
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        pytest.param(lambda bot, uid: bot.send_message(999999, "hi"), BadRequest, "Chat not found", id="unknown-chat"),
+        pytest.param(lambda bot, uid: bot.send_message(uid, "x" * 4097), BadRequest, "Message is too long",
+                     id="text-too-long"),
+        pytest.param(lambda bot, uid: bot.send_message(uid, "   "), BadRequest, "Message text is empty",
+                     id="text-only-spaces"),
+        pytest.param(lambda bot, uid: bot.send_message(uid, "hi", reply_markup=keyboard("x" * 65)), BadRequest,
+                     "Button_data_invalid", id="callback-data-over-64-bytes"),
+        pytest.param(lambda bot, uid: bot.send_message(uid, "hi", reply_markup=keyboard("签" * 22)), BadRequest,
+                     "Button_data_invalid", id="callback-data-66-utf8-bytes"),
+        pytest.param(lambda bot, uid: bot.send_message(uid, "<b>hi", parse_mode="HTML"), BadRequest,
+                     "Can't parse entities", id="unclosed-html-tag"),
+        pytest.param(lambda bot, uid: bot.send_message(uid, "hi.", parse_mode="MarkdownV2"), BadRequest,
+                     "reserved and must be escaped", id="markdown-v2-unescaped-dot"),
+        pytest.param(lambda bot, uid: bot.send_message(uid, "hi", parse_mode="Fancy"), BadRequest,
+                     "parse_mode", id="unknown-parse-mode"),
+        pytest.param(lambda bot, uid: bot.edit_message_text("x", chat_id=uid, message_id=404), BadRequest,
+                     "Message to edit not found", id="edit-missing-message"),
+        pytest.param(lambda bot, uid: bot.delete_message(uid, 404), BadRequest, "Message to delete not found",
+                     id="delete-missing-message"),
+        pytest.param(lambda bot, uid: bot.answer_callback_query("nope"), BadRequest, "Query is too old",
+                     id="unknown-callback-query"),
+        pytest.param(lambda bot, uid: bot.send_chat_action(uid, "dancing"), BadRequest, "Wrong parameter action",
+                     id="unknown-chat-action"),
+        pytest.param(lambda bot, uid: bot.set_my_commands([BotCommand("Bad-Name", "x")]), BadRequest,
+                     "Bot_command_invalid", id="command-name-invalid"),
+    ],
+)
+async def test_telegram_refuses(server, bot, alice, call, error, message) -> None:
+    with pytest.raises(error, match=message):
+        await call(bot, alice["id"])
+    assert server.requests[-1].status == 400
+
+
+async def test_identical_edit_is_not_modified(server, bot, alice) -> None:
+    sent = await bot.send_message(alice["id"], "同样", reply_markup=keyboard("c:1"))
+    with pytest.raises(BadRequest, match="Message is not modified"):
+        await bot.edit_message_text("同样", chat_id=alice["id"], message_id=sent.message_id, reply_markup=keyboard("c:1"))
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        pytest.param(lambda s: s.add_user(3001, "未开始"), "bot can't initiate conversation", id="never-started"),
+        pytest.param(lambda s: (s.add_user(3001, "拉黑", started=True), s.user_blocks_bot(3001)),
+                     "bot was blocked by the user", id="blocked-by-user"),
+        pytest.param(lambda s: (s.add_user(3001, "拉黑", started=True), s.faults.block(3001)),
+                     "bot was blocked by the user", id="blocked-via-faults"),
+    ],
+)
+async def test_private_chats_the_bot_may_not_write_to_are_forbidden(server, bot, setup, message) -> None:
+    setup(server)
+    with pytest.raises(Forbidden, match=message):
+        await bot.send_message(3001, "提醒")
+
+
+async def test_wrong_token_is_unauthorized(server) -> None:
+    async with make_bot(server) as good:
+        assert (await good.get_me()).id == server.bot_id
+    impostor = Bot("7000000001:wrong-secret", base_url=server.base_url)
+    with pytest.raises(InvalidToken):
+        await impostor.initialize()
+
