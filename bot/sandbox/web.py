@@ -42,16 +42,6 @@ class StoredFile:
     filename: str
 
 
-@dataclass(frozen=True, slots=True)
-class WorldEvent:
-    """A change the page must show: a new, edited or deleted message, or the people list changed."""
-
-    type: str  # "message" | "edit" | "delete" | "people"
-    chat_id: int | None = None
-    message: dict[str, Any] | None = None  # a Telegram-shaped Message
-    message_id: int | None = None
-
-
 class SandboxBackend(Protocol):
     """What the page needs from the running sandbox (bot/sandbox/app.py provides it)."""
 
@@ -72,7 +62,9 @@ class SandboxBackend(Protocol):
 
     def file(self, file_id: str) -> StoredFile | None: ...
 
-    def subscribe(self, callback: Callable[[WorldEvent], None]) -> None: ...
+    def subscribe(self, callback: Callable[[dict[str, Any]], None]) -> None:
+        """World events as the Bot API server emits them: message, edit, delete, callback_answer, people."""
+        ...
 
 
 # ---- views: what the page renders ------------------------------------------------------------
@@ -374,14 +366,19 @@ async def events(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def event_json(event: WorldEvent, zone: ZoneInfo) -> dict[str, Any]:
-    """A world event as the page's stream carries it (messages already in view form)."""
-    data: dict[str, Any] = {"type": event.type, "chat_id": event.chat_id}
-    if event.message is not None:
-        data["message"] = message_view(event.message, zone)
-    if event.message_id is not None:
-        data["message_id"] = event.message_id
-    return data
+def event_json(event: dict[str, Any], zone: ZoneInfo) -> dict[str, Any] | None:
+    """A world event as the page's stream carries it (messages in view form); None for what the page ignores."""
+    kind = event.get("type")
+    if kind in ("message", "edit"):
+        return {"type": kind, "chat_id": event["chat_id"], "message": message_view(event["message"], zone)}
+    if kind == "delete":
+        return {"type": "delete", "chat_id": event["chat_id"], "message_id": event["message_id"]}
+    if kind == "callback_answer":  # the little notice a client shows after a button press
+        return {"type": "notice", "chat_id": event.get("chat_id"), "user_id": event.get("user_id"),
+                "text": event.get("text") or "", "show_alert": bool(event.get("show_alert"))}
+    if kind == "people":
+        return {"type": "people", "chat_id": None}
+    return None
 
 
 def build_web_app(backend: SandboxBackend) -> web.Application:
@@ -395,7 +392,12 @@ def build_web_app(backend: SandboxBackend) -> web.Application:
         hub.bind_loop(asyncio.get_running_loop())
 
     app.on_startup.append(on_startup)
-    backend.subscribe(lambda event: hub.publish(event_json(event, backend.zone)))
+    def forward(event: dict[str, Any]) -> None:
+        page_event = event_json(event, backend.zone)
+        if page_event is not None:
+            hub.publish(page_event)
+
+    backend.subscribe(forward)
     backend.time.clock.on_change(lambda moment: hub.publish({"type": "clock", "chat_id": None, **_clock_json(backend, moment)}))
 
     app.router.add_get("/", index)

@@ -152,6 +152,17 @@ function showError(chatId, error) {
   setTimeout(() => toast.remove(), 6000);
 }
 
+// What a Telegram client shows after a button press: a short toast, or a dialog when the bot asks for one.
+function showNotice(notice) {
+  if (!state.me || notice.user_id !== state.me.user_id || !notice.text) return;
+  if (notice.show_alert) { alert(notice.text); return; }
+  const entry = state.chats.get(notice.chat_id) || state.chats.values().next().value;
+  if (!entry) return;
+  const toast = el("div", { className: "toast notice", role: "status", dataset: { testid: "notice" } }, notice.text);
+  $(".composer", entry.pane).before(toast);
+  setTimeout(() => toast.remove(), 5000);
+}
+
 // Telegram entity offsets count UTF-16 code units, which is exactly how JavaScript strings index.
 function renderEntities(text, entities) {
   const fragment = document.createDocumentFragment();
@@ -244,6 +255,7 @@ function listen() {
     if (change.type === "message" || change.type === "edit") upsertMessage(change.message);
     else if (change.type === "delete") removeMessage(change.chat_id, change.message_id);
     else if (change.type === "clock") showClock(change);
+    else if (change.type === "notice") showNotice(change);
     else if (change.type === "people") loadPeople();
     else if (change.type === "chats") loadChats();
   };
