@@ -1,0 +1,66 @@
+"""The rate limiter on a fake clock: global pace, per-chat spacing, group minute budget, 429 pauses."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.runtime.limiter import Limits, RateLimiter
+
+
+class FakeTime:
+    """Monotonic time that only moves when someone sleeps on it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+async def send_times(limiter: RateLimiter, clock: FakeTime, chats: list[int]) -> list[float]:
+    times = []
+    for chat in chats:
+        await limiter.acquire(chat)
+        times.append(round(clock.now, 4))
+    return times
+
+
+@pytest.mark.parametrize(
+    ("chats", "expected_last"),
+    [
+        pytest.param(list(range(1, 61)), 59 / 30, id="60-private-chats-take-2s-at-30-per-second"),
+        pytest.param([7, 7, 7], 2.0, id="one-private-chat-one-per-second"),
+        pytest.param([-100] * 21, 60.0, id="a-group-gets-20-per-minute"),
+    ],
+)
+async def test_pace(chats, expected_last):
+    clock = FakeTime()
+    limiter = RateLimiter(Limits(), monotonic=clock.monotonic, sleep=clock.sleep)
+    times = await send_times(limiter, clock, chats)
+    assert times[-1] == pytest.approx(expected_last, abs=1e-3)
+    assert times == sorted(times)
+
+
+async def test_a_429_pauses_only_that_chat():
+    clock = FakeTime()
+    limiter = RateLimiter(Limits(), monotonic=clock.monotonic, sleep=clock.sleep)
+    limiter.pause_chat(5, 10)
+    await limiter.acquire(6)
+    assert clock.now < 1
+    await limiter.acquire(5)
+    assert clock.now == pytest.approx(10)
+
+
+async def test_pause_all_and_disabled_limiter():
+    clock = FakeTime()
+    limiter = RateLimiter(enabled=False, monotonic=clock.monotonic, sleep=clock.sleep)
+    assert await send_times(limiter, clock, [1, 1, 1, -5, -5]) == [0, 0, 0, 0, 0]
+    limiter.pause_all(3)
+    await limiter.acquire(2)
+    assert clock.now == pytest.approx(3)
