@@ -34,7 +34,9 @@ _ISO = re.compile(
 )
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _TRAILING_PUNCTUATION = " \t\r\n。！？!?，,；;、"
-_EDGE = " \t\r\n，,。；;：:、（）()【】[]"
+_EDGE = " \u3000\t\r\n，,。；;：:、（）()【】[]"
+_ENGLISH_FILLER = {"on", "at", "in", "the", "by", "around", "from", "for", "a", "an", "of", "and", "to"}
+_TRAILING_PREPOSITION = re.compile(r"(?:\s+(?:on|at|by|around|from))+$", re.IGNORECASE)  # "meeting on | Friday"
 _BOT_COMMAND = re.compile(r"^/\w+(?:@\w+)?\s*")
 
 
@@ -81,7 +83,7 @@ def split_schedule_text(text: str, now: datetime, zone: ZoneInfo) -> ScheduleTex
         raise TimeParseError("没有找到时间：请按“活动名称 时间 地点”的顺序写", SCHEDULE_EXAMPLES)
     start, end = span
     parsed = parse_time(body[start:end], now, zone)
-    title = body[:start].strip(_EDGE)
+    title = _TRAILING_PREPOSITION.sub("", body[:start].strip(_EDGE)).strip(_EDGE)
     place = body[end:].strip(_EDGE) or None
     if not title:
         raise TimeParseError("请在时间前写上活动名称", SCHEDULE_EXAMPLES)
@@ -166,6 +168,9 @@ def _english_span(text: str, now: datetime, zone: ZoneInfo) -> tuple[int, int] |
     # Drop filler words ("on", "in the") at either end as long as the reading stays the same.
     for step in ("front", "back"):
         while first < last:
+            edge = words[first] if step == "front" else words[last]
+            if text[edge[0]:edge[1]].lower() not in _ENGLISH_FILLER:
+                break
             trial = (first + 1, last) if step == "front" else (first, last - 1)
             try:
                 same = parse_time(text[words[trial[0]][0]:words[trial[1]][1]], now, zone).at == target
