@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import CLOCK_START_ENV, ManualClock
+from bot.sandbox.botapi import BotApiServer, SandboxError
 from bot.sandbox.people import Directory, Person, assign_missing_group_chats, load_directory
 from bot.sandbox.timecontrol import TimeControl
 from bot.sandbox.web import PageError, StoredFile, build_web_app
@@ -108,20 +109,17 @@ def choose_start(options: SandboxOptions, saved: datetime | None, environ: dict[
 class SandboxBackend:
     """What the page drives: the Bot API world seen as the roster's people, invites, files and the clock."""
 
-    def __init__(self, *, world: Any, subscribe: Callable[[Callable[[dict[str, Any]], None]], Any],
-                 session_factory: sessionmaker[Session], zone: ZoneInfo, time: TimeControl,
-                 bot_username: str = SANDBOX_BOT_USERNAME) -> None:
-        self.world = world
-        self._subscribe = subscribe
+    def __init__(self, *, server: BotApiServer, session_factory: sessionmaker[Session], zone: ZoneInfo,
+                 time: TimeControl) -> None:
+        self.server = server
         self._sessions = session_factory
         self.zone = zone
         self.time = time
-        self._bot_username = bot_username
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
         self._known_users: set[int] = set()
         self._known_groups: dict[int, set[int]] = {}
         self._bound_seen: set[int] = set()
-        subscribe(self._on_world_event)
+        server.subscribe(self._on_world_event)
 
     # -- the roster, mirrored into the world ------------------------------------------------------
 
@@ -140,43 +138,40 @@ class SandboxBackend:
         """Every roster member is a Telegram user and every branch group a chat, before anyone acts."""
         for person in directory.people:
             if person.user_id not in self._known_users:
-                self.world.add_user(person.user_id, person.name, username=person.username)
+                self.server.add_user(person.user_id, person.name, username=person.username)
                 self._known_users.add(person.user_id)
         for group in directory.groups:
             members = set(group.member_user_ids)
             known = self._known_groups.get(group.chat_id)
             if known is None:
-                if group.chat_id not in self.world.chats:
-                    self.world.add_group(group.chat_id, group.title, sorted(members), supergroup=True)
-                else:
-                    for user_id in members:
-                        self.world.add_member(group.chat_id, user_id)
+                self.server.add_group(group.chat_id, group.title, sorted(members), supergroup=True)
             else:
                 for user_id in members - known:
-                    self.world.add_member(group.chat_id, user_id)
+                    self.server.add_member(group.chat_id, user_id)
             self._known_groups[group.chat_id] = members
 
     def bot_name(self) -> str:
-        return self._bot_username
+        return self.server.bot_username
 
     def chat_messages(self, chat_id: int) -> list[dict[str, Any]]:
-        if chat_id not in self.world.chats:
+        try:
+            return self.server.chat(chat_id).messages
+        except SandboxError:
             return []  # a private chat exists only once the person has written to the bot
-        return self.world.snapshot(chat_id).messages
 
     # -- acting as a person -----------------------------------------------------------------------
 
     async def user_sends(self, person: Person, chat_id: int, text: str) -> dict[str, Any]:
         self.directory()
         try:
-            return self.world.user_sends(person.user_id, text, chat_id)
-        except ValueError as exc:
+            return self.server.user_sends(person.user_id, text, chat_id)
+        except SandboxError as exc:
             raise PageError(f"无法发送：{exc}") from exc
 
     async def user_presses(self, person: Person, chat_id: int, message_id: int, data: str) -> None:
         try:
-            self.world.user_presses(person.user_id, chat_id, message_id, data)
-        except ValueError as exc:
+            self.server.user_presses(person.user_id, chat_id, message_id, data)
+        except SandboxError as exc:
             raise PageError(f"这个按钮已不可用：{exc}") from exc
 
     async def bind(self, person: Person) -> str:
@@ -200,7 +195,7 @@ class SandboxBackend:
     # -- files and events -------------------------------------------------------------------------
 
     def file(self, file_id: str) -> StoredFile | None:
-        stored = self.world.files.get(file_id)
+        stored = self.server.world.files.get(file_id)
         if stored is None:
             return None
         return StoredFile(data=stored.data, content_type=stored.mime_type, filename=stored.file_name)

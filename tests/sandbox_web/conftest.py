@@ -14,7 +14,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.clock import ManualClock
-from bot.sandbox.app import SANDBOX_BOT_USERNAME, SandboxBackend
+from bot.sandbox.app import SandboxBackend
+from bot.sandbox.botapi import BotApiServer
 from bot.sandbox.botapi.world import World
 from bot.sandbox.people import assign_missing_group_chats, load_directory
 from bot.sandbox.timecontrol import TimeControl
@@ -24,7 +25,6 @@ from storage.db import transaction
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START = datetime(2025, 3, 14, 9, 0, tzinfo=SHANGHAI)
-BOT_USER = {"id": 424242, "is_bot": True, "first_name": "支部助手", "username": SANDBOX_BOT_USERNAME}
 
 
 def add_roster(factory) -> None:  # noqa: ANN001
@@ -97,17 +97,15 @@ class EventStream:
 async def page(session_factory) -> AsyncIterator[PageWorld]:  # noqa: ANN001
     add_roster(session_factory)
     clock = ManualClock(START)
-    listeners: list = []
-    world = World(
-        BOT_USER, clock=lambda: clock.now().timestamp(),
-        emit=lambda event: [listener(event) for listener in list(listeners)], on_update=lambda: None,
-    )
+    server = BotApiServer(clock=clock)
+    await server.start()
     time = TimeControl(clock, SHANGHAI, session_factory, settle_timeout=0.5)
-    backend = SandboxBackend(world=world, subscribe=listeners.append, session_factory=session_factory, zone=SHANGHAI, time=time)
+    backend = SandboxBackend(server=server, session_factory=session_factory, zone=SHANGHAI, time=time)
     backend.mirror_roster()
     client = TestClient(TestServer(build_web_app(backend)))
     await client.start_server()
     try:
-        yield PageWorld(client, world, backend, clock, session_factory)
+        yield PageWorld(client, server.world, backend, clock, session_factory)
     finally:
         await client.close()
+        await server.stop()
