@@ -277,7 +277,7 @@ def _zh_problem(err: Mapping[str, Any]) -> str:
 def _field_path(loc: Sequence[Any]) -> str:
     # A union like `int | Literal["last"]` adds the branch name to loc; keep only the user's path.
     parts = [str(p) for p in loc if not (isinstance(p, str) and (p.startswith(("literal[", "function-")) or p in
-                                                                   ("int", "str", "bool", "list", "timedelta", "time", "none")))]
+                                                                   ("int", "str", "bool", "none")))]
     text = ".".join(parts)
     label = _FIELD_LABELS.get(parts[-1]) if parts and not parts[-1].isdigit() else None
     return f"{text}（{label}）" if label else text
