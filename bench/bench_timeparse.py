@@ -1,0 +1,96 @@
+"""Benchmark: warm parse time over every reference time expression, and the first parse in a fresh process."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bench.harness import report, run_main
+from schedules.timeparse import TimeParseError, parse_time
+
+PROJECT = Path(__file__).resolve().parent.parent
+REFERENCE = PROJECT.parent / "shared" / "reference" / "time-expressions.tsv"
+ZONE = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2025, 3, 3, 10, 0, tzinfo=ZONE)
+
+# Runs in a fresh interpreter: import the parser and parse one expression, timing both together.
+FIRST_PARSE_SCRIPT = """
+import json, sys, time
+started = time.perf_counter()
+from datetime import datetime
+from zoneinfo import ZoneInfo
+from schedules.timeparse import parse_time
+zone = ZoneInfo("Asia/Shanghai")
+parse_time(sys.argv[1], datetime(2025, 3, 3, 10, 0, tzinfo=zone), zone)
+print(json.dumps({"ms": (time.perf_counter() - started) * 1000}))
+"""
+
+
+def reference_expressions() -> list[str]:
+    lines = REFERENCE.read_text(encoding="utf-8").splitlines()
+    return [line.split("\t")[0] for line in lines if line.strip() and not line.startswith("#")]
+
+
+def parse_once(text: str) -> float:
+    """Milliseconds one parse takes; refusals are part of the work, so they are timed too."""
+    started = time.perf_counter()
+    try:
+        parse_time(text, NOW, ZONE)
+    except TimeParseError:
+        pass
+    return (time.perf_counter() - started) * 1000
+
+
+def first_parse_ms(text: str) -> float:
+    """Import + first parse of `text` in a new Python process (the cost a CLI call or a restarted bot pays)."""
+    output = subprocess.run(
+        [sys.executable, "-c", FIRST_PARSE_SCRIPT, text],
+        cwd=PROJECT, capture_output=True, text=True, check=True,
+    ).stdout
+    return float(json.loads(output)["ms"])
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=50, help="warm passes over the reference expressions")
+    parser.add_argument("--fresh-runs", type=int, default=3, help="fresh processes per first-parse figure (median)")
+    args = parser.parse_args(argv)
+
+    expressions = reference_expressions()
+    for text in expressions:  # warm up: dateparser's import and English locale load happen here
+        parse_once(text)
+    timings: dict[str, list[float]] = {text: [] for text in expressions}
+    for _ in range(args.rounds):
+        for text in expressions:
+            timings[text].append(parse_once(text))
+    all_timings = [ms for values in timings.values() for ms in values]
+    english = [ms for text, values in timings.items() if text.isascii() and not text[0].isdigit() for ms in values]
+    slowest_text = max(timings, key=lambda text: statistics.median(timings[text]))
+
+    first_chinese = statistics.median(first_parse_ms("下周三下午3点") for _ in range(args.fresh_runs))
+    first_english = statistics.median(first_parse_ms("tomorrow 9am") for _ in range(args.fresh_runs))
+    report(
+        "timeparse",
+        expressions=len(expressions),
+        rounds=args.rounds,
+        warm_median_ms=statistics.median(all_timings),
+        warm_p95_ms=statistics.quantiles(all_timings, n=20)[-1],
+        warm_english_median_ms=statistics.median(english),
+        slowest_expression=slowest_text,
+        slowest_median_ms=statistics.median(timings[slowest_text]),
+        first_parse_chinese_ms=first_chinese,
+        first_parse_english_ms=first_english,
+        target_warm_median_ms=5,
+        target_first_parse_ms=500,
+    )
+
+
+if __name__ == "__main__":
+    run_main(main)
