@@ -99,8 +99,10 @@ class BotApiServer:
         self._subscribers: list[Callable[[dict[str, Any]], Any]] = []
         self._event_seq = 0
         self._in_flight = 0
+        self.max_in_flight = 0  # peak of concurrent calls (getUpdates aside): observes dispatch concurrency
         self._activity = 0
         self._poll_generation = 0
+        self._polls_waiting = 0
         self._updates_signal: asyncio.Event | None = None
         self._activity_signal: asyncio.Event | None = None
         self._stopping: asyncio.Event | None = None
@@ -461,6 +463,28 @@ class BotApiServer:
                 continue
             await self._wait_activity(deadline, "the bot did not become idle")
 
+    async def wait_for_polling(self, timeout: float = 5.0) -> None:
+        """Until a getUpdates long poll is waiting on the server (the bot is up and listening)."""
+        await self._await_on_server(self._wait_for_polling(timeout))
+
+    def wait_for_polling_sync(self, timeout: float = 5.0) -> None:
+        self._await_blocking(self._wait_for_polling(timeout), timeout)
+
+    async def _wait_for_polling(self, timeout: float) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self._polls_waiting == 0:
+            await self._wait_activity(deadline, "no getUpdates long poll arrived")
+
+    @property
+    def in_flight(self) -> int:
+        """Calls being handled right now (getUpdates aside)."""
+        return self._in_flight
+
+    @property
+    def polls_waiting(self) -> int:
+        """How many getUpdates long polls are parked on the server right now."""
+        return self._polls_waiting
+
     def _touch(self) -> None:
         self._activity += 1
         if self._activity_signal is not None:
@@ -512,6 +536,7 @@ class BotApiServer:
         counted = method != "getUpdates"
         if counted:
             self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
             self._touch()
         params: dict[str, Any] = {}
         unknown: list[str] = []
@@ -598,10 +623,14 @@ class BotApiServer:
                 return updates
             signal = self._updates_signal
             assert signal is not None
+            self._polls_waiting += 1
+            self._touch()
             try:
                 await asyncio.wait_for(signal.wait(), remaining)
             except asyncio.TimeoutError:
                 pass
+            finally:
+                self._polls_waiting -= 1
 
     async def _handle_file(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
