@@ -16,10 +16,12 @@ from schedules.completion import (
     DEFAULT_REQUIREMENTS,
     ActivityFact,
     Cadence,
+    CompletionCell,
     Period,
     Requirement,
     Unit,
     UnitKind,
+    evaluate_completion,
     period_containing,
 )
 from schedules.roster import Role
@@ -466,6 +468,44 @@ def load_completion_inputs(
     return CompletionInputs(root=root, units=tuple(units), facts=facts, branch_names=names)
 
 
+@dataclass(frozen=True)
+class AttendanceReport:
+    """The attendance ledger of a subtree and period with its completion verdicts: what every format shows."""
+
+    ledger: AttendanceLedger
+    completion: tuple[CompletionCell, ...]
+    generated_at: datetime
+    branch_comparison: bool = False  # a branch-level comparison was enabled for this organisation's committee
+
+    @property
+    def root(self) -> OrgRef:
+        return self.ledger.root
+
+    @property
+    def window(self) -> Period:
+        return self.ledger.window
+
+    def completion_for(self, branch_code: str) -> list[CompletionCell]:
+        return [cell for cell in self.completion if cell.branch_code == branch_code]
+
+
+def load_report(
+    session: Session,
+    org_code: str,
+    window: Period,
+    zone: ZoneInfo,
+    now: datetime,
+    *,
+    branch_comparison: bool = False,
+    requirements: Sequence[Requirement] = DEFAULT_REQUIREMENTS,
+) -> AttendanceReport:
+    """The ledger of `org_code` and everything below it, judged against `requirements` as of `now`."""
+    ledger = load_ledger(session, org_code, window, zone)
+    inputs = load_completion_inputs(session, org_code, window, zone, requirements=requirements)
+    cells = evaluate_completion(inputs.units, inputs.facts, window=window, now=now, zone=zone, requirements=requirements)
+    return AttendanceReport(ledger, tuple(cells), now, branch_comparison)
+
+
 # ------------------------------------------------------------------------------------------------
 # Calendars and permissions
 
@@ -527,6 +567,7 @@ def org_calendar(session: Session, org_code: str, start: datetime, end: datetime
 
 __all__ = [
     "ActivityRecord",
+    "AttendanceReport",
     "AttendanceLedger",
     "CompletionInputs",
     "Mark",
@@ -536,12 +577,33 @@ __all__ = [
     "Tally",
     "UnknownMemberError",
     "UnknownOrganizationError",
+    "ancestor_codes",
     "find_member",
     "find_organization",
     "load_completion_inputs",
     "load_ledger",
+    "load_report",
     "member_calendar",
     "org_calendar",
     "org_zone",
+    "organization_names",
     "subtree",
 ]
+
+
+def organization_names(session: Session, org_ids: Iterable[int]) -> dict[int, str]:
+    """Names by id, for labelling calendar entries."""
+    ids = sorted(set(org_ids))
+    if not ids:
+        return {}
+    o = models.Organization
+    return {org_id: name for org_id, name in session.execute(select(o.id, o.name).where(o.id.in_(ids)))}
+
+
+def ancestor_codes(session: Session, org_code: str) -> list[str]:
+    """Codes of the organisations above `org_code`, nearest first (for settings that inherit downwards)."""
+    tree = OrgTree.load(session)
+    org_id = tree.id_by_code.get(org_code)
+    if org_id is None:
+        raise UnknownOrganizationError(org_code)
+    return [tree.code[a] for a in tree.ancestors(org_id)]

@@ -1,0 +1,1 @@
+"""The one place that formats reports: table, JSON, xlsx workbook, PNG charts and iCalendar feeds."""

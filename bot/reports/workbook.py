@@ -1,0 +1,272 @@
+"""The 台账 workbook (openpyxl): record-book sheets per meeting type, attendance matrices, completion, A4-ready."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from bot.reports.labels import (
+    ACTIVITY_STATUS_LABELS,
+    ATTENDANCE_MARKS,
+    obligation_label,
+    obligation_sort_key,
+    percent,
+)
+from bot.reports.summary import branch_comparison, completion_rows, org_summaries
+from schedules.completion import CompletionState
+from storage.repositories.reports import ActivityRecord, AttendanceLedger, AttendanceReport, OrgRef
+
+FONT_NAME = "宋体"  # SimSun: what printed Chinese ledgers use; Excel and WPS have it on every Chinese desktop
+BODY = Font(name=FONT_NAME, size=10)
+HEADER = Font(name=FONT_NAME, size=10, bold=True)
+TITLE = Font(name=FONT_NAME, size=14, bold=True)
+THIN = Side(style="thin", color="000000")
+BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
+WRAP = Alignment(wrap_text=True, vertical="top")
+CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+MARK_FILLS = {
+    "leave": PatternFill("solid", fgColor="FFF2CC"),
+    "absent": PatternFill("solid", fgColor="F8CBAD"),
+    "proxy": PatternFill("solid", fgColor="DDEBF7"),
+}
+STATE_FILLS = {
+    CompletionState.LATE: PatternFill("solid", fgColor="FFF2CC"),
+    CompletionState.MISSED: PatternFill("solid", fgColor="F8CBAD"),
+}
+SHEET_NAME_LIMIT = 31
+_FORBIDDEN_IN_SHEET_NAMES = re.compile(r"[\[\]:*?/\\]")
+
+RECORD_COLUMNS: Sequence[tuple[str, int]] = (
+    ("日期", 11), ("组织", 14), ("类型", 9), ("主题", 24), ("主持人", 9), ("记录人", 9), ("应到", 6),
+    ("实到", 6), ("请假人员及事由", 22), ("缺席人员", 16), ("会议记录", 36), ("状态", 8),
+)
+
+
+def _sheet_name(book: Workbook, wanted: str) -> str:
+    """A legal, unique sheet name: forbidden characters removed, at most 31 characters."""
+    base = _FORBIDDEN_IN_SHEET_NAMES.sub("", wanted)[:SHEET_NAME_LIMIT] or "Sheet"
+    name, n = base, 2
+    while name in book.sheetnames:
+        suffix = f"({n})"
+        name = base[: SHEET_NAME_LIMIT - len(suffix)] + suffix
+        n += 1
+    return name
+
+
+def _prepare_for_print(sheet: Worksheet, *, landscape: bool, header_rows: int, columns: int) -> None:
+    """A4, fit to one page wide, header rows repeated on every page, frozen below the header."""
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.orientation = sheet.ORIENTATION_LANDSCAPE if landscape else sheet.ORIENTATION_PORTRAIT
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0  # as many pages tall as needed
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = f"1:{header_rows}"
+    sheet.print_options.horizontalCentered = True
+    sheet.page_margins.left = sheet.page_margins.right = 0.4
+    sheet.page_margins.top = sheet.page_margins.bottom = 0.6
+    sheet.oddFooter.center.text = "第 &P 页，共 &N 页"
+    sheet.freeze_panes = sheet.cell(row=header_rows + 1, column=1)
+    sheet.print_area = f"A1:{get_column_letter(columns)}{max(sheet.max_row, header_rows)}"
+
+
+def _title(sheet: Worksheet, text: str, subtitle: str, columns: int) -> None:
+    sheet.cell(row=1, column=1, value=text).font = TITLE
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=columns)
+    sheet.cell(row=1, column=1).alignment = CENTER
+    sheet.row_dimensions[1].height = 24
+    sheet.cell(row=2, column=1, value=subtitle).font = BODY
+    sheet.merge_cells(start_row=2, start_column=1, end_row=2, end_column=columns)
+
+
+def _header(sheet: Worksheet, row: int, names: Sequence[str], widths: Sequence[float] | None = None) -> None:
+    for column, name in enumerate(names, start=1):
+        cell = sheet.cell(row=row, column=column, value=name)
+        cell.font, cell.border, cell.fill, cell.alignment = HEADER, BOX, HEADER_FILL, CENTER
+        if widths:
+            sheet.column_dimensions[get_column_letter(column)].width = widths[column - 1]
+
+
+def _body_row(sheet: Worksheet, row: int, values: Sequence[object], *, center_from: int | None = None) -> None:
+    for column, value in enumerate(values, start=1):
+        cell = sheet.cell(row=row, column=column, value=value)
+        cell.font, cell.border = BODY, BOX
+        cell.alignment = CENTER if center_from is not None and column >= center_from else WRAP
+
+
+def _period_text(report: AttendanceReport) -> str:
+    return f"{report.root.name}  {report.window.start:%Y年%m月%d日} 至 {report.window.last_day:%Y年%m月%d日}"
+
+
+# --- sheets -------------------------------------------------------------------------------------
+
+
+def _summary_sheet(book: Workbook, report: AttendanceReport) -> None:
+    sheet = book.active
+    sheet.title = "汇总"
+    names = ("组织编码", "组织名称", "类型", "已开会议", "出勤率", "三会一课完成", "补开", "未开展", "进行中", "缺项")
+    _title(sheet, "党组织活动台账汇总", _period_text(report) + f"    生成于 {report.generated_at.astimezone(report.ledger.zone):%Y-%m-%d %H:%M}", len(names))
+    _header(sheet, 3, names, (11, 22, 8, 9, 9, 12, 7, 8, 8, 48))
+    row = 4
+    for s in org_summaries(report):
+        _body_row(sheet, row, (s.org.code, s.org.name, s.org.type, s.meetings_held, percent(s.attendance_rate),
+                               s.met, s.late, s.missed, s.pending, "；".join(s.gaps) or "—"), center_from=3)
+        row += 1
+    note = sheet.cell(row=row + 1, column=1, value="说明：出勤率 = 实到（含代签）÷ 应到，只计已召开的会议；本台账不对党员个人排名。")
+    note.font = BODY
+    _prepare_for_print(sheet, landscape=True, header_rows=3, columns=len(names))
+
+
+def _people(ledger: AttendanceLedger, activity: ActivityRecord, status: str) -> list[str]:
+    return [
+        ledger.members[mid].name
+        for mid in ledger.expected_ids(activity)
+        if ledger.status_of(activity, mid) == status
+    ]
+
+
+def _record_sheets(book: Workbook, report: AttendanceReport) -> None:
+    """三会一课记录本: one sheet per meeting type, one row per meeting, cancelled ones left out."""
+    ledger = report.ledger
+    by_type: dict[str | None, list[ActivityRecord]] = defaultdict(list)
+    for activity in ledger.meetings():
+        if activity.status != "cancelled":
+            by_type[activity.obligation].append(activity)
+    for obligation in sorted(by_type, key=obligation_sort_key):
+        label = obligation_label(obligation)
+        sheet = book.create_sheet(_sheet_name(book, f"{label}记录"))
+        names = [name for name, _ in RECORD_COLUMNS]
+        _title(sheet, f"{label}记录", _period_text(report), len(names))
+        _header(sheet, 3, names, [width for _, width in RECORD_COLUMNS])
+        for row, activity in enumerate(by_type[obligation], start=4):
+            reasons = {mark.member_id: mark.leave_reason for mark in activity.marks}
+            if activity.is_held:
+                tally = ledger.tally(activity)
+                expected, present = tally.expected, tally.present
+                leave = "、".join(
+                    f"{ledger.members[mid].name}（{reasons.get(mid) or '未填事由'}）"
+                    for mid in ledger.expected_ids(activity) if ledger.status_of(activity, mid) == "leave"
+                )
+                absent = "、".join(_people(ledger, activity, "absent"))
+            else:
+                expected = present = None
+                leave = absent = ""
+            _body_row(sheet, row, (
+                ledger.local_date(activity.starts_at).isoformat(),
+                ledger.orgs[activity.org_id].name,
+                label,
+                activity.topic or activity.title,
+                ledger.host_of(activity) or "",
+                activity.recorder or "",
+                expected,
+                present,
+                leave or "",
+                absent or "",
+                activity.minutes or "",
+                ACTIVITY_STATUS_LABELS.get(activity.status, activity.status),
+            ))
+            for column in (7, 8, 12):
+                sheet.cell(row=row, column=column).alignment = CENTER
+        _prepare_for_print(sheet, landscape=True, header_rows=3, columns=len(names))
+
+
+def _matrix_sheet(book: Workbook, report: AttendanceReport, org: OrgRef) -> None:
+    """Members × meetings of one organisation (its 党小组 included); marks 出席/请假/缺席/代签."""
+    ledger = report.ledger
+    meetings = [a for a in ledger.meetings(org) if a.status != "cancelled"]
+    member_ids = ledger.matrix_member_ids(org)
+    if not meetings or not member_ids:
+        return
+    sheet = book.create_sheet(_sheet_name(book, f"出勤-{org.name}"))
+    columns = 2 + len(meetings) + 4
+    _title(sheet, f"{org.name}党员出勤登记表", _period_text(report), columns)
+    names = ["党员编号", "姓名"] + [
+        f"{ledger.local_date(a.starts_at):%m-%d}\n{obligation_label(a.obligation)}" for a in meetings
+    ] + ["出席", "请假", "缺席", "代签"]
+    _header(sheet, 3, names, [11, 9] + [7] * len(meetings) + [6, 6, 6, 6])
+    sheet.row_dimensions[3].height = 30
+    for row, member_id in enumerate(member_ids, start=4):
+        member = ledger.members[member_id]
+        statuses = [ledger.status_of(a, member_id) for a in meetings]
+        totals = [sum(1 for s in statuses if s == key) for key in ("present", "leave", "absent", "proxy")]
+        _body_row(sheet, row, [member.member_no, member.name] + [ATTENDANCE_MARKS.get(s or "", "") for s in statuses] + totals,
+                  center_from=3)
+        for offset, status in enumerate(statuses):
+            if status in MARK_FILLS:
+                sheet.cell(row=row, column=3 + offset).fill = MARK_FILLS[status]
+    legend_row = 4 + len(member_ids) + 1
+    sheet.cell(row=legend_row, column=1, value="说明：空白 = 不在该次会议应到范围或会议未召开；党员按编号排列。").font = BODY
+    _prepare_for_print(sheet, landscape=True, header_rows=3, columns=columns)
+    sheet.freeze_panes = "C4"
+
+
+def _completion_sheets(book: Workbook, report: AttendanceReport) -> None:
+    sheet = book.create_sheet("完成情况")
+    names = ("支部", "单位", "事项", "应开展（期）", "按期完成", "补开", "未开展", "进行中", "未开展的期间")
+    _title(sheet, "三会一课及主题党日完成情况", _period_text(report) + "（按目录规定的周期逐期核对）", len(names))
+    _header(sheet, 3, names, (10, 18, 10, 11, 9, 7, 8, 8, 40))
+    branch_names = {o.code: o.name for o in report.ledger.orgs.values()}
+    for row, values in enumerate(completion_rows(list(report.completion)), start=4):
+        branch, *rest = values
+        _body_row(sheet, row, (branch_names.get(branch, branch), *rest), center_from=4)
+        sheet.cell(row=row, column=9).alignment = WRAP
+        if values[6]:
+            sheet.cell(row=row, column=7).fill = STATE_FILLS[CompletionState.MISSED]
+    _prepare_for_print(sheet, landscape=False, header_rows=3, columns=len(names))
+
+    detail = book.create_sheet("完成明细")
+    names = ("支部", "单位", "事项", "期间", "结果", "开展日期", "备注")
+    _title(detail, "完成情况明细", _period_text(report), len(names))
+    _header(detail, 3, names, (16, 18, 10, 10, 8, 11, 18))
+    for row, cell in enumerate(report.completion, start=4):
+        _body_row(detail, row, (
+            branch_names.get(cell.branch_code, cell.branch_code), cell.unit.name, cell.requirement.label,
+            cell.period.label, cell.state.label, cell.held_on.isoformat() if cell.held_on else "",
+            "已安排，书记尚未确认" if cell.awaiting_confirmation else "",
+        ), center_from=4)
+        if cell.state in STATE_FILLS:
+            detail.cell(row=row, column=5).fill = STATE_FILLS[cell.state]
+    _prepare_for_print(detail, landscape=False, header_rows=3, columns=len(names))
+
+
+def _comparison_sheet(book: Workbook, report: AttendanceReport) -> None:
+    sheet = book.create_sheet("支部对比")
+    names = ("序号", "支部编码", "支部名称", "三会一课完成率", "出勤率", "未开展")
+    _title(sheet, "支部对比（本组织党委已开启）", _period_text(report), len(names))
+    _header(sheet, 3, names, (6, 11, 22, 14, 10, 8))
+    for row, (place, s) in enumerate(enumerate(branch_comparison(report), start=1), start=4):
+        _body_row(sheet, row, (place, s.org.code, s.org.name, percent(s.completion_rate), percent(s.attendance_rate),
+                               s.missed), center_from=4)
+    _prepare_for_print(sheet, landscape=False, header_rows=3, columns=len(names))
+
+
+def build_workbook(report: AttendanceReport) -> Workbook:
+    """汇总, one record sheet per meeting type, an attendance matrix per organisation, completion sheets,
+    and a branch comparison only when the organisation turned it on."""
+    book = Workbook()
+    _summary_sheet(book, report)
+    _record_sheets(book, report)
+    for org in report.ledger.report_orgs:
+        _matrix_sheet(book, report, org)
+    _completion_sheets(book, report)
+    if report.branch_comparison:
+        _comparison_sheet(book, report)
+    return book
+
+
+def workbook_bytes(report: AttendanceReport) -> bytes:
+    buffer = io.BytesIO()
+    build_workbook(report).save(buffer)
+    return buffer.getvalue()
+
+
+def write_workbook(report: AttendanceReport, path: Path) -> None:
+    Path(path).write_bytes(workbook_bytes(report))
