@@ -111,3 +111,22 @@ def test_user_errors_exit_2_with_a_chinese_reason(cli, args, message):
     code, _, err = cli(*args)
     assert code == 2
     assert message in err
+
+
+def test_a_long_import_shows_progress_on_stderr(cli, db_url, tmp_path):
+    from bench.bench_import import generate
+
+    members = generate(tmp_path / "big", branches=70, members_per_branch=30)
+    assert members == 2100
+
+    code, out, err = cli("roster", "import", str(tmp_path / "big"))
+
+    assert code == 0
+    assert "校验党员" in err and "写入党员" in err and "2100/2100" in err
+    assert re.search(r"新增党员\s*│\s*2100\s*│", out)
+    assert member_count(db_url) == 2100
+
+
+def test_a_short_import_shows_no_progress_bar(cli):
+    code, _, err = cli("roster", "import", str(BASIC))
+    assert code == 0 and err == ""
