@@ -427,3 +427,10 @@ def add_minutes_photo(
         actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id,
     )
     return _view(activity, tree)
+
+
+def announcement_state(session: Session, activity_id: int) -> tuple[ActivityView, Tally]:
+    """What the branch group's announcement shows: the activity and its live tally (no names)."""
+    tree = OrgTree.load(session)
+    activity = _load_activity(session, activity_id)
+    return _view(activity, tree), tally(session, activity, tree)

@@ -1,0 +1,57 @@
+"""`branchbot invite MEMBER_NO`: a one-time binding code and the t.me link that carries it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from datetime import datetime, timezone
+
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot import texts
+from bot.keyboards import start_link
+from bot.settings import Settings
+from storage.db import make_engine, make_session_factory
+from storage.services import binding as binding_svc
+from storage.services.errors import ServiceError
+from storage.services.runner import run_in_transaction
+
+log = logging.getLogger(__name__)
+
+
+def bot_username(settings: Settings) -> str | None:
+    """The bot's @name from Telegram (getMe); None when there is no token or Telegram cannot be reached."""
+    if not settings.telegram_token:
+        return None
+
+    async def ask() -> str | None:
+        kwargs = {"base_url": settings.telegram_api_base_url} if settings.telegram_api_base_url else {}
+        async with Bot(settings.telegram_token, **kwargs) as bot:
+            return bot.username
+
+    try:
+        return asyncio.run(ask())
+    except (TelegramError, OSError) as exc:
+        log.warning("getMe failed: %s", exc)
+        return None
+
+
+def run(args: argparse.Namespace, settings: Settings, *, now: datetime | None = None) -> int:
+    engine = make_engine(settings.database_url)
+    try:
+        invite = run_in_transaction(make_session_factory(engine), lambda session: binding_svc.create_invite(
+            session, args.member_no, now or datetime.now(timezone.utc), days=args.days))
+    except ServiceError as refused:
+        print(f"错误：{refused.message}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    username = bot_username(settings)
+    link = start_link(username, invite.code) if username else None
+    print(texts.invite_created(invite, link, settings.timezone))
+    if link is None:
+        print(f"（未能取得机器人用户名：请让本人在与机器人的私聊中发送 /start {invite.code}）")
+    return 0

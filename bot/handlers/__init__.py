@@ -1,0 +1,94 @@
+"""Chat handlers: `register(application, chat)` adds every command, button and message handler of the bot."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from telegram import BotCommandScopeDefault
+from telegram.error import TelegramError
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+
+from bot import texts
+from bot.handlers import buttons, committee, members, secretary
+from bot.handlers.common import ChatContext, edge
+from bot.handlers.outbox_views import OutboxViews
+from bot.runtime import render
+from storage.services import followup
+
+log = logging.getLogger("bot.handlers")
+
+FOLLOWUP_JOB_ID = "chat.followups"
+FOLLOWUP_INTERVAL = timedelta(minutes=1)
+
+COMMANDS = {
+    "start": members.start,
+    "help": members.help_command,
+    "upcoming": members.upcoming,
+    "checkin": members.checkin,
+    "leave": members.leave,
+    "me": members.me,
+    "plan": secretary.plan,
+    "absent": secretary.absent,
+    "invite": secretary.invite,
+    "attendance": committee.attendance,
+}
+
+
+def install_outbox_views(chat: ChatContext) -> OutboxViews:
+    """Hooks the chat's buttons and kinds into the runtime's one renderer (replacing an earlier install)."""
+    views = OutboxViews(chat.signer, chat.bot_username)
+    render.REPLY_MARKUP_PROVIDERS[:] = [
+        p for p in render.REPLY_MARKUP_PROVIDERS if not isinstance(getattr(p, "__self__", None), OutboxViews)
+    ]
+    render.REPLY_MARKUP_PROVIDERS.append(views.reminder_markup)
+    render.RENDERERS_BY_KIND.update(views.renderers())
+    return views
+
+
+async def publish_commands(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The default command menu (members); secretaries' and committees' menus are set per chat at binding."""
+    try:
+        await context.bot.set_my_commands(texts.MEMBER_COMMANDS, scope=BotCommandScopeDefault())
+    except TelegramError:
+        log.warning("could not publish the command menu", exc_info=True)
+
+
+def register(application: Application, chat: ChatContext, *, schedule_jobs: bool = True) -> None:
+    """Adds the chat handlers; `schedule_jobs` also starts the follow-up sweep and publishes the menu."""
+    private = filters.ChatType.PRIVATE
+    for name, handler in COMMANDS.items():
+        application.add_handler(CommandHandler(name, edge(chat, handler, name=f"/{name}")))
+    try:
+        from bot.handlers import schedule  # noqa: PLC0415 - optional until its time parser lands
+    except ImportError:  # pragma: no cover - keeps the core bot usable without /schedule
+        log.warning("/schedule is unavailable", exc_info=True)
+    else:
+        schedule.register(application, chat)
+    application.add_handler(CallbackQueryHandler(edge(chat, buttons.on_button, name="button")))
+    application.add_handler(MessageHandler(
+        private & (filters.PHOTO | filters.Document.IMAGE), edge(chat, members.photo_message, name="photo")))
+    application.add_handler(MessageHandler(
+        private & filters.TEXT & ~filters.COMMAND, edge(chat, members.text_message, name="text")))
+    views = install_outbox_views(chat)
+
+    async def sweep(context: ContextTypes.DEFAULT_TYPE) -> None:
+        if views.bot_username is None:
+            views.bot_username = chat.bot_username or context.bot.username
+        try:
+            created = await chat.db(lambda session, now: followup.enqueue_followups(session, now))
+        except Exception:  # noqa: BLE001 - the next run tries again; the log has the details
+            log.exception("follow-up sweep failed")
+            return
+        if created:
+            log.info("follow-up sweep queued %d messages", created)
+
+    if schedule_jobs and application.job_queue is not None:
+        application.job_queue.run_once(publish_commands, when=0, name="chat.publish_commands")
+        application.job_queue.run_repeating(
+            sweep, interval=FOLLOWUP_INTERVAL, first=5, name=FOLLOWUP_JOB_ID,
+            job_kwargs={"id": FOLLOWUP_JOB_ID, "replace_existing": True, "coalesce": True, "misfire_grace_time": 300},
+        )
+
+
+__all__ = ["ChatContext", "register"]

@@ -1,0 +1,231 @@
+"""Button presses: verify the signature, then let the services re-check everything against the database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from telegram import Update
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ContextTypes
+
+from bot import keyboards, texts
+from bot.callbacks import Action, Callback, ForgedCallback
+from bot.handlers.common import ChatContext, audit_refusal, is_private
+from bot.handlers.members import bot_username, notify_approvers
+from storage.services import attendance as attendance_svc
+from storage.services.errors import AlreadyHandled, NotBound, PermissionDenied
+
+log = logging.getLogger("bot.handlers")
+
+ButtonHandler = Callable[[Update, ContextTypes.DEFAULT_TYPE, ChatContext, Callback], Awaitable[None]]
+
+
+async def _append_stamp(update: Update, stamp: str, reply_markup=None) -> None:  # noqa: ANN001
+    """Updates the pressed message in place: its text plus the answer, buttons replaced."""
+    message = update.callback_query.message
+    text = (getattr(message, "text", None) or "").rstrip()
+    try:
+        await update.callback_query.edit_message_text(f"{text}\n\n{stamp}" if text else stamp,
+                                                      reply_markup=reply_markup)
+    except BadRequest as exc:  # "message is not modified" and the like: the answer was already shown
+        log.info("could not edit message: %s", exc)
+
+
+def schedule_group_edit(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, chat_id: int, message_id: int,
+                        activity_id: int) -> None:
+    """Coalesces presses: the group's announcement is edited at most once per `group_edit_delay`."""
+    key = (chat_id, message_id)
+    if key in chat._pending_edits:
+        return
+    chat._pending_edits[key] = asyncio.get_running_loop().create_task(
+        _edit_group_later(context, chat, key, activity_id)
+    )
+
+
+async def _edit_group_later(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, key: tuple[int, int],
+                            activity_id: int) -> None:
+    try:
+        await asyncio.sleep(chat.group_edit_delay)
+        # Presses from here on schedule the next edit; this one reads the tally as it is now.
+        chat._pending_edits.pop(key, None)
+        view, tally = await chat.db(lambda session, now: attendance_svc.announcement_state(session, activity_id))
+        await context.bot.edit_message_text(
+            texts.group_announcement(view, tally, chat.zone), chat_id=key[0], message_id=key[1],
+            reply_markup=keyboards.group_announcement(chat.signer, activity_id, bot_username(context, chat)),
+        )
+    except BadRequest as exc:
+        log.info("group announcement %s not edited: %s", key, exc)
+    except Exception:  # noqa: BLE001 - a background edit must never die silently
+        log.exception("group announcement %s could not be updated", key)
+    finally:
+        chat._pending_edits.pop(key, None)
+
+
+async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
+    query = update.callback_query
+    in_group = not is_private(update)
+    try:
+        result = await chat.as_member(update, lambda session, actor, now: (
+            attendance_svc.check_in(session, actor, cb.activity_id, now, via="group" if in_group else "private"),
+            now,
+        ))
+    except NotBound as refused:
+        username = bot_username(context, chat)
+        if in_group and username:
+            await query.answer(texts.start_chat_first(username), show_alert=True,
+                               url=keyboards.start_link(username, "join"))
+            return
+        raise refused
+    checked, now = result
+    await query.answer(texts.checked_in(checked, now, chat.zone))
+    if in_group:
+        schedule_group_edit(context, chat, query.message.chat_id, query.message.message_id, cb.activity_id)
+    elif not checked.already:
+        await _append_stamp(update, texts.checked_in_stamp(now, chat.zone))
+
+
+async def press_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
+    query = update.callback_query
+    activity = await chat.as_member(
+        update, lambda session, actor, now: attendance_svc.begin_leave(session, actor, cb.activity_id, now)
+    )
+    prompt = texts.ask_leave_reason(activity)
+    if is_private(update):
+        await query.answer()
+        await _append_stamp(update, prompt, reply_markup=keyboards.reminder(chat.signer, cb.activity_id))
+        return
+    try:
+        await context.bot.send_message(query.from_user.id, prompt)
+    except Forbidden:
+        username = bot_username(context, chat)
+        await query.answer(texts.LEAVE_IN_PRIVATE_FIRST, show_alert=True,
+                           url=keyboards.start_link(username, "join") if username else None)
+        return
+    await query.answer(texts.ASK_LEAVE_REASON_IN_PRIVATE, show_alert=True)
+
+
+async def press_leave_decision(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext,
+                               cb: Callback) -> None:
+    approve = cb.action is Action.APPROVE_LEAVE
+    result = await chat.as_member(update, lambda session, actor, now: attendance_svc.decide_leave(
+        session, actor, cb.activity_id, cb.arg, approve, now))
+    await update.callback_query.answer(texts.leave_decided_stamp(result))
+    await _append_stamp(update, texts.leave_decided_stamp(result))
+    if result.member.chat_id is not None:
+        try:
+            await context.bot.send_message(result.member.chat_id, texts.leave_decided_for_member(result))
+        except TelegramError:
+            log.warning("leave decision could not reach member %s", result.member.member_id, exc_info=True)
+
+
+async def press_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
+    held = cb.action is Action.HELD
+    result = await chat.as_member(update, lambda session, actor, now: attendance_svc.confirm_activity(
+        session, actor, cb.activity_id, held, now))
+    message = texts.confirmed(result.held, result.activity.title, result.marked_absent)
+    await update.callback_query.answer(message)
+    markup = keyboards.roll_actions(chat.signer, result.activity, closing=True)
+    # Once confirmed, only the record-keeping buttons stay.
+    markup_rows = [row for row in markup.inline_keyboard
+                   if not any(b.text in (texts.BUTTON_HELD, texts.BUTTON_NOT_HELD) for b in row)]
+    await _append_stamp(update, message, reply_markup=type(markup)(markup_rows))
+
+
+async def press_field(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
+    field = {Action.TOPIC: "topic", Action.LECTURER: "lecturer", Action.MINUTES: "minutes"}[cb.action]
+    activity = await chat.as_member(update, lambda session, actor, now: attendance_svc.begin_activity_field(
+        session, actor, cb.activity_id, field, now))
+    await update.callback_query.answer()
+    await context.bot.send_message(update.callback_query.from_user.id, texts.ask_activity_field(field, activity.title))
+
+
+async def press_proxy_menu(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
+    roll = await chat.as_member(update, lambda session, actor, now: attendance_svc.roll_for(
+        session, actor, cb.activity_id, now))
+    await update.callback_query.answer()
+    candidates = [e for e in roll.entries if e.status not in ("present", "proxy")]
+    if not candidates:
+        await context.bot.send_message(update.callback_query.from_user.id, texts.NOBODY_TO_PROXY)
+        return
+    await context.bot.send_message(
+        update.callback_query.from_user.id, texts.proxy_menu(roll.activity.title),
+        reply_markup=keyboards.proxy_candidates(chat.signer, cb.activity_id, candidates),
+    )
+
+
+async def press_proxy(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
+    def work(session, actor, now):  # noqa: ANN001, ANN202
+        entry = attendance_svc.proxy_sign(session, actor, cb.activity_id, cb.arg, now)
+        return entry, attendance_svc.roll_for(session, actor, cb.activity_id, now)
+
+    entry, roll = await chat.as_member(update, work)
+    await update.callback_query.answer(texts.proxy_done(entry.name))
+    remaining = [e for e in roll.entries if e.status not in ("present", "proxy")]
+    try:
+        await update.callback_query.edit_message_reply_markup(
+            keyboards.proxy_candidates(chat.signer, cb.activity_id, remaining) if remaining else None)
+    except BadRequest as exc:
+        log.info("proxy menu not updated: %s", exc)
+
+
+async def press_remind(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
+    def work(session, actor, now):  # noqa: ANN001, ANN202
+        recipients = attendance_svc.remind_unanswered(session, actor, cb.activity_id, now)
+        view, _ = attendance_svc.announcement_state(session, cb.activity_id)
+        return recipients, view
+
+    recipients, view = await chat.as_member(update, work)
+    reached = 0
+    for recipient in recipients:
+        try:
+            await context.bot.send_message(recipient.chat_id, texts.nudge(view, chat.zone),
+                                           reply_markup=keyboards.reminder(chat.signer, view.id))
+            reached += 1
+        except TelegramError:
+            log.warning("nudge could not reach member %s", recipient.member_id, exc_info=True)
+    await update.callback_query.answer(texts.reminded(reached), show_alert=True)
+
+
+BUTTONS: dict[Action, ButtonHandler] = {
+    Action.CHECKIN: press_checkin,
+    Action.LEAVE: press_leave,
+    Action.APPROVE_LEAVE: press_leave_decision,
+    Action.REJECT_LEAVE: press_leave_decision,
+    Action.HELD: press_confirm,
+    Action.NOT_HELD: press_confirm,
+    Action.TOPIC: press_field,
+    Action.LECTURER: press_field,
+    Action.MINUTES: press_field,
+    Action.PROXY_MENU: press_proxy_menu,
+    Action.PROXY: press_proxy,
+    Action.REMIND_UNANSWERED: press_remind,
+}
+
+
+def register_button(action: Action, handler: ButtonHandler) -> None:
+    BUTTONS[action] = handler
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
+    """Every press: a forged or unknown button is refused and logged; the rest go to their handler."""
+    query = update.callback_query
+    user_id = query.from_user.id
+    try:
+        cb = chat.signer.decode(query.data)
+        handler = BUTTONS[cb.action]
+    except (ForgedCallback, KeyError) as forged:
+        log.warning("forged or stale button from user %s: %s", user_id, forged)
+        await chat.db(lambda session, now: audit_refusal(
+            user_id, "callback.forged", {"data": (query.data or "")[:64], "reason": str(forged)}, now)(session))
+        await query.answer(texts.FORGED_BUTTON, show_alert=True)
+        return
+    try:
+        await handler(update, context, chat, cb)
+    except (PermissionDenied, AlreadyHandled) as refused:
+        # Someone pressed what is not theirs to press, or replayed a one-shot button: on the record.
+        await chat.db(lambda session, now: audit_refusal(
+            user_id, f"callback.refused.{refused.code}",
+            {"action": cb.action.value, "activity_id": cb.activity_id, "arg": cb.arg}, now)(session))
+        raise

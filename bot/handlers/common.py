@@ -1,0 +1,109 @@
+"""The edge of every chat update: one session and transaction, the clock's `now`, friendly errors, logs."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot import texts
+from bot.callbacks import CallbackSigner
+from bot.clock import Clock
+from storage.repositories import attendance as attendance_repo
+from storage.services.actors import Actor, actor_for_telegram
+from storage.services.errors import ServiceError
+from storage.services.runner import run_in_transaction
+
+log = logging.getLogger("bot.handlers")
+T = TypeVar("T")
+
+
+@dataclass
+class ChatContext:
+    """What every chat handler needs, handed to `register` by the runtime."""
+
+    session_factory: sessionmaker[Session]
+    clock: Clock
+    zone: ZoneInfo
+    signer: CallbackSigner
+    bot_username: str | None = None  # filled in from getMe at start-up when not given
+    # Group announcements are edited at most once per this many seconds (Telegram: 20 messages/min per group).
+    group_edit_delay: float = 3.0
+    # Database work runs in worker threads so slow queries do not stall other updates.
+    db_in_thread: bool = True
+    _pending_edits: dict[tuple[int, int], asyncio.Task] = field(default_factory=dict, repr=False)
+
+    async def db(self, work: Callable[[Session, datetime], T]) -> T:
+        """Runs `work(session, now)` in one transaction; refusal records survive a ServiceError."""
+        now = self.clock.now()
+        call = functools.partial(run_in_transaction, self.session_factory, lambda session: work(session, now))
+        if self.db_in_thread:
+            return await asyncio.to_thread(call)
+        return call()
+
+    async def as_member(self, update: Update, work: Callable[[Session, Actor, datetime], T]) -> T:
+        """Runs `work` for the member bound to the sender (NotBound if there is none)."""
+        user_id = update.effective_user.id  # type: ignore[union-attr]
+        return await self.db(lambda session, now: work(session, actor_for_telegram(session, user_id), now))
+
+
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE, ChatContext], Awaitable[Any]]
+
+
+def is_private(update: Update) -> bool:
+    return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
+
+
+async def tell(update: Update, text: str, *, alert: bool = True, url: str | None = None) -> None:
+    """Answers the user where they are: a toast/alert for a button, a reply for a message."""
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text[:200], show_alert=alert and len(text) > 0, url=url)
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(text)
+    except TelegramError:
+        log.warning("could not tell user %s: %s", update.effective_user and update.effective_user.id, text,
+                    exc_info=True)
+
+
+def edge(chat: ChatContext, handler: Handler, *, name: str):  # noqa: ANN201 - a PTB callback
+    """Wraps a handler: ServiceErrors become their Chinese sentence, anything else a generic apology."""
+
+    async def wrapped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            await handler(update, context, chat)
+        except ServiceError as refused:
+            log.info("%s refused for user %s: %s", name,
+                     update.effective_user and update.effective_user.id, refused)
+            await tell(update, refused.message)
+        except Exception:  # noqa: BLE001 - nobody gets a silent failure; the log gets the details
+            log.exception("%s failed for update %s", name, update.update_id)
+            await tell(update, texts.GENERIC_ERROR)
+
+    wrapped.__name__ = name
+    return wrapped
+
+
+def audit_refusal(
+    telegram_user_id: int | None, action: str, details: dict[str, Any], now: datetime
+) -> Callable[[Session], None]:
+    """A refusal record for the audit log (forged or replayed buttons, permission refusals on buttons)."""
+
+    def write(session: Session) -> None:
+        attendance_repo.add_audit(
+            session, now=now, action=action, entity="callback", entity_id=None,
+            actor_telegram_id=telegram_user_id, details=details,
+        )
+
+    return write

@@ -1,0 +1,183 @@
+"""Member commands: /start with a binding code, /help, /upcoming, /checkin, /leave, /me, and free-text answers."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommandScopeChat, Update
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot import keyboards, texts
+from bot.callbacks import Action
+from bot.handlers.common import ChatContext, is_private, tell
+from storage.repositories import bindings as binding_repo
+from storage.services import attendance as attendance_svc
+from storage.services import binding as binding_svc
+from storage.services import queries
+from storage.services.actors import actor_for_telegram
+from storage.services.errors import NotBound
+from storage.services.views import ActivityView, LeaveRequest
+
+log = logging.getLogger("bot.handlers")
+
+
+def bot_username(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> str | None:
+    return chat.bot_username or context.bot.username
+
+
+async def scope_commands(context: ContextTypes.DEFAULT_TYPE, chat_id: int, *, secretary: bool, committee: bool) -> None:
+    """Secretaries and committee members see their extra commands in this chat's menu."""
+    if not (secretary or committee):
+        return
+    commands = list(texts.MEMBER_COMMANDS)
+    if secretary:
+        commands += texts.SECRETARY_COMMANDS
+    if committee:
+        commands += texts.COMMITTEE_COMMANDS
+    try:
+        await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
+    except TelegramError:
+        log.warning("could not set the command menu of chat %s", chat_id, exc_info=True)
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
+    if not is_private(update):
+        await update.effective_message.reply_text(texts.PRIVATE_ONLY)
+        return
+    user = update.effective_user
+    code = context.args[0] if context.args else None
+    if code:
+        result = await chat.db(lambda session, now: binding_svc.redeem_invite(
+            session, code, telegram_user_id=user.id, private_chat_id=update.effective_chat.id,
+            username=user.username, now=now,
+        ))
+        await update.effective_message.reply_text(texts.welcome(result, chat.zone))
+        await scope_commands(context, update.effective_chat.id, secretary=result.is_secretary,
+                             committee=result.is_committee)
+        return
+
+    def greet(session, now):  # noqa: ANN001, ANN202
+        binding = binding_repo.binding_for_telegram(session, user.id)
+        if binding is None:
+            return None
+        # Talking to the bot again makes a member reachable again.
+        binding.member.unreachable_since = None
+        binding.private_chat_id = update.effective_chat.id
+        actor = actor_for_telegram(session, user.id)
+        upcoming = queries.upcoming_for(session, actor, now, limit=1)
+        return actor.name, upcoming
+
+    known = await chat.db(greet)
+    if known is None:
+        await update.effective_message.reply_text(texts.START_WITHOUT_CODE)
+        return
+    name, upcoming = known
+    await update.effective_message.reply_text(
+        f"您好，{name}同志！您已完成绑定。\n\n" + texts.upcoming(upcoming, chat.zone) + "\n\n发送 /help 查看可用的命令。"
+    )
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
+    try:
+        actor = await chat.as_member(update, lambda session, actor, now: actor)
+    except NotBound:
+        await update.effective_message.reply_text(texts.START_WITHOUT_CODE + "\n\n" + texts.HELP)
+        return
+    text = texts.HELP
+    if actor.is_secretary_anywhere:
+        text += texts.HELP_SECRETARY
+    if actor.is_upper_committee_member:
+        text += texts.HELP_COMMITTEE
+    await update.effective_message.reply_text(text)
+
+
+async def upcoming(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
+    views = await chat.as_member(update, lambda session, actor, now: queries.upcoming_for(session, actor, now))
+    await update.effective_message.reply_text(texts.upcoming(views, chat.zone))
+
+
+async def checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
+    def work(session, actor, now):  # noqa: ANN001, ANN202
+        open_now = queries.open_for_checkin(session, actor, now)
+        if len(open_now) == 1:
+            return attendance_svc.check_in(session, actor, open_now[0].id, now), open_now, now
+        return None, open_now, now
+
+    result, open_now, now = await chat.as_member(update, work)
+    if result is not None:
+        await update.effective_message.reply_text(texts.checked_in(result, now, chat.zone))
+    elif not open_now:
+        await update.effective_message.reply_text(texts.NO_OPEN_ACTIVITY)
+    else:
+        await update.effective_message.reply_text(
+            texts.CHOOSE_ACTIVITY_TO_CHECKIN, reply_markup=keyboards.choose_activity(chat.signer, Action.CHECKIN, open_now)
+        )
+
+
+async def leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
+    if not is_private(update):
+        await update.effective_message.reply_text(texts.PRIVATE_ONLY)
+        return
+
+    def work(session, actor, now):  # noqa: ANN001, ANN202
+        coming = queries.upcoming_for(session, actor, now)
+        if len(coming) == 1:
+            return attendance_svc.begin_leave(session, actor, coming[0].id, now), coming
+        return None, coming
+
+    asked, coming = await chat.as_member(update, work)
+    if asked is not None:
+        await update.effective_message.reply_text(texts.ask_leave_reason(asked))
+    elif not coming:
+        await update.effective_message.reply_text(texts.NO_UPCOMING)
+    else:
+        await update.effective_message.reply_text(
+            texts.CHOOSE_ACTIVITY_TO_LEAVE, reply_markup=keyboards.choose_activity(chat.signer, Action.LEAVE, coming)
+        )
+
+
+async def me(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
+    year = await chat.as_member(update, lambda session, actor, now: queries.my_year(session, actor, now, chat.zone))
+    await update.effective_message.reply_text(texts.my_year(year))
+
+
+async def notify_approvers(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, request: LeaveRequest) -> None:
+    """Each approver gets the request with 同意 / 不同意 buttons."""
+    markup = keyboards.leave_decision(chat.signer, request.activity.id, request.member_id)
+    for approver in request.approvers:
+        if approver.chat_id is None:
+            continue
+        try:
+            await context.bot.send_message(approver.chat_id, texts.leave_for_approval(request, chat.zone),
+                                           reply_markup=markup)
+        except TelegramError:
+            log.warning("leave request could not reach approver %s", approver.member_id, exc_info=True)
+
+
+async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
+    """A private text that is not a command answers whatever the bot asked for (leave reason, minutes …)."""
+    text = update.effective_message.text or ""
+    try:
+        result = await chat.as_member(
+            update, lambda session, actor, now: attendance_svc.submit_pending_text(session, actor, text, now)
+        )
+    except NotBound:
+        await update.effective_message.reply_text(texts.START_WITHOUT_CODE)
+        return
+    if isinstance(result, LeaveRequest):
+        await update.effective_message.reply_text(texts.leave_submitted(result))
+        await notify_approvers(context, chat, result)
+    elif isinstance(result, ActivityView):
+        await update.effective_message.reply_text(texts.activity_field_saved(result))
+    else:
+        await update.effective_message.reply_text(texts.UNKNOWN_TEXT)
+
+
+async def photo_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
+    """A photo sent while the bot waits for minutes is kept with the activity."""
+    message = update.effective_message
+    file_id = message.photo[-1].file_id if message.photo else message.document.file_id
+    saved = await chat.as_member(update, lambda session, actor, now: attendance_svc.add_minutes_photo(
+        session, actor, file_id, message.caption, now))
+    await tell(update, texts.MINUTES_PHOTO_SAVED if saved else texts.UNKNOWN_TEXT)

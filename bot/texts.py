@@ -1,0 +1,316 @@
+"""Every sentence a member, secretary or committee member reads in chat, and the formatting of values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from storage.services.views import (
+    ActivityView,
+    AttendanceReport,
+    BindingResult,
+    CheckInResult,
+    Invite,
+    LeaveDecisionResult,
+    LeaveRequest,
+    MemberYear,
+    Roll,
+    Tally,
+)
+
+WEEKDAYS = "一二三四五六日"
+OBLIGATION_NAMES = {
+    "committee_meeting": "支委会", "group_meeting": "党小组会", "general_assembly": "支部党员大会",
+    "party_lecture": "党课", "theme_party_day": "主题党日", "study_day": "集中学习日",
+}
+
+# --- buttons ------------------------------------------------------------------------------------------
+BUTTON_CHECKIN = "✅ 签到"
+BUTTON_LEAVE = "📝 请假"
+BUTTON_START_CHAT = "💬 先和我开始对话"
+BUTTON_APPROVE = "同意"
+BUTTON_REJECT = "不同意"
+BUTTON_HELD = "✅ 已召开"
+BUTTON_NOT_HELD = "❌ 未召开"
+BUTTON_TOPIC = "记录议题"
+BUTTON_LECTURER = "记录主讲人"
+BUTTON_MINUTES = "记录会议记录/照片"
+BUTTON_PROXY = "代签"
+BUTTON_REMIND = "🔔 提醒未答复的人"
+BUTTON_SCHEDULE_CONFIRM = "✅ 确认"
+BUTTON_SCHEDULE_EDIT = "✏️ 修改"
+BUTTON_SCHEDULE_CANCEL = "✖️ 取消"
+
+# --- commands (set_my_commands) ----------------------------------------------------------------------
+MEMBER_COMMANDS = [
+    ("upcoming", "我接下来的活动"),
+    ("checkin", "为正在进行的活动签到"),
+    ("leave", "请假"),
+    ("me", "我的出勤与政治生日"),
+    ("help", "使用说明"),
+]
+SECRETARY_COMMANDS = [
+    ("plan", "本支部近期安排"),
+    ("absent", "谁还没有答复"),
+    ("invite", "为党员生成绑定码"),
+    ("schedule", "安排一次活动"),
+    ("reschedule", "调整活动时间"),
+    ("cancel", "取消活动"),
+]
+COMMITTEE_COMMANDS = [("attendance", "出勤与三会一课完成情况")]
+
+# --- general ------------------------------------------------------------------------------------------
+GENERIC_ERROR = "抱歉，处理您的请求时出了点问题，我们已记录下来。请稍后再试。"
+FORGED_BUTTON = "这个按钮无效或已过期，请使用最新的消息。"
+PRIVATE_ONLY = "请在与我的私聊中使用这个命令。"
+UNKNOWN_TEXT = "我没有听懂。发送 /help 查看可用的命令。"
+START_WITHOUT_CODE = (
+    "您好！我是党支部工作助手。\n"
+    "请向支部书记索取绑定码，然后发送：/start 绑定码"
+)
+HELP = (
+    "📖 使用说明\n"
+    "/upcoming 我接下来的活动\n"
+    "/checkin 为正在进行的活动签到\n"
+    "/leave 请假（随后说明原因）\n"
+    "/me 我今年的出勤、政治生日和待补学内容\n"
+    "/help 显示本说明\n"
+    "收到活动提醒时，也可以直接点“✅ 签到”或“📝 请假”。"
+)
+HELP_SECRETARY = (
+    "\n\n书记、副书记可用：\n"
+    "/plan 本支部近几周的安排\n"
+    "/absent 当前活动还有谁没答复（可一键提醒）\n"
+    "/invite 党员编号 为党员生成绑定码\n"
+    "/schedule 标题 时间 地点 安排一次活动\n"
+    "/reschedule、/cancel 调整或取消活动"
+)
+HELP_COMMITTEE = (
+    "\n\n上级党组织委员可用：\n"
+    "/attendance [组织编码|党员编号] [本月|本季度|今年] 出勤与三会一课完成情况"
+)
+
+
+def moment(value: datetime, zone: ZoneInfo) -> str:
+    local = value.astimezone(zone)
+    return f"{local.month}月{local.day}日（周{WEEKDAYS[local.weekday()]}）{local:%H:%M}"
+
+
+def clock_time(value: datetime, zone: ZoneInfo) -> str:
+    return f"{value.astimezone(zone):%H:%M}"
+
+
+def activity_card(activity: ActivityView, zone: ZoneInfo) -> str:
+    lines = [f"📌 {activity.title}", f"时间：{moment(activity.starts_at, zone)}"]
+    if activity.place:
+        lines.append(f"地点：{activity.place}")
+    if activity.agenda:
+        lines.append(f"议程：{activity.agenda}")
+    lines.append(f"组织：{activity.org_name}")
+    return "\n".join(lines)
+
+
+def activity_line(activity: ActivityView, zone: ZoneInfo) -> str:
+    place = f"，{activity.place}" if activity.place else ""
+    return f"• {moment(activity.starts_at, zone)} {activity.title}{place}"
+
+
+# --- binding ------------------------------------------------------------------------------------------
+def welcome(result: BindingResult, zone: ZoneInfo) -> str:
+    text = f"欢迎您，{result.member_name}同志！您已绑定到{result.org_name}。"
+    if result.next_activity:
+        text += f"\n\n您接下来的活动：\n{activity_card(result.next_activity, zone)}"
+    else:
+        text += "\n\n近期没有需要您参加的活动。"
+    return text + "\n\n发送 /help 查看可用的命令。"
+
+
+def invite_created(invite: Invite, link: str | None, zone: ZoneInfo) -> str:
+    text = (
+        f"已为 {invite.member_name}（{invite.member_no}）生成绑定码：{invite.code}\n"
+        f"有效期至 {moment(invite.expires_at, zone)}，只能使用一次。"
+    )
+    if link:
+        text += f"\n请把这个链接发给本人：{link}"
+    return text
+
+
+INVITE_USAGE = "用法：/invite 党员编号，例如 /invite P003"
+
+
+# --- check-in and leave -------------------------------------------------------------------------------
+def checked_in(result: CheckInResult, now: datetime, zone: ZoneInfo) -> str:
+    if result.already:
+        return f"您已经签过到了：「{result.activity.title}」。"
+    return f"✅ 签到成功：「{result.activity.title}」，{clock_time(now, zone)}。"
+
+
+def checked_in_stamp(now: datetime, zone: ZoneInfo) -> str:
+    return f"✅ 已签到（{clock_time(now, zone)}）"
+
+
+def ask_leave_reason(activity: ActivityView) -> str:
+    return f"📝 您要为「{activity.title}」请假。请直接回复一句话说明原因："
+
+
+ASK_LEAVE_REASON_IN_PRIVATE = "请在私聊中说明请假原因，我已经给您发了消息。"
+LEAVE_IN_PRIVATE_FIRST = "请先点击下方按钮和我开始对话，然后再请假。"
+LEAVE_REASON_STAMP = "📝 已提出请假，等待书记审批"
+
+
+def leave_submitted(request: LeaveRequest) -> str:
+    return f"已提交请假：「{request.activity.title}」，原因：{request.reason}。书记审批后会通知您。"
+
+
+def leave_for_approval(request: LeaveRequest, zone: ZoneInfo) -> str:
+    return (
+        f"📝 请假申请\n{request.member_name} 申请不参加「{request.activity.title}」"
+        f"（{moment(request.activity.starts_at, zone)}）\n原因：{request.reason}"
+    )
+
+
+def leave_decided_for_member(result: LeaveDecisionResult) -> str:
+    verdict = "已同意" if result.approved else "未同意"
+    tail = "" if result.approved else "请尽量按时参加，如有困难请直接联系书记。"
+    return f"您为「{result.activity.title}」的请假，{result.decided_by}{verdict}。{tail}"
+
+
+def leave_decided_stamp(result: LeaveDecisionResult) -> str:
+    return f"{'✅ 已同意' if result.approved else '❌ 未同意'}（{result.decided_by}）"
+
+
+NO_OPEN_ACTIVITY = "现在没有正在签到的活动。发送 /upcoming 查看接下来的活动。"
+NO_UPCOMING = "近期没有需要您参加的活动。"
+CHOOSE_ACTIVITY_TO_CHECKIN = "现在有多项活动可以签到，请选择："
+CHOOSE_ACTIVITY_TO_LEAVE = "请选择要请假的活动："
+
+
+def upcoming(activities: list[ActivityView], zone: ZoneInfo) -> str:
+    if not activities:
+        return NO_UPCOMING
+    return "🗓 您接下来的活动：\n" + "\n".join(activity_line(a, zone) for a in activities)
+
+
+def my_year(year: MemberYear) -> str:
+    lines = [f"👤 {year.name}（{year.org_name}）", f"{year.year}年出勤：应参加 {year.expected} 次，"
+             f"出席 {year.present} 次，请假 {year.leave} 次，缺席 {year.absent} 次"]
+    if year.political_birthday:
+        month, day = year.political_birthday.split("-")
+        lines.append(f"🎂 政治生日：{int(month)}月{int(day)}日")
+    if year.party_age_years is not None:
+        lines.append(f"党龄：{year.party_age_years} 年")
+    if year.owed:
+        lines.append("需要补学：" + "、".join(f"「{a.title}」" for a in year.owed))
+    else:
+        lines.append("没有待补学的内容。")
+    return "\n".join(lines)
+
+
+# --- group announcement -------------------------------------------------------------------------------
+def group_announcement(activity: ActivityView, tally: Tally, zone: ZoneInfo) -> str:
+    return (
+        f"📣 {activity_card(activity, zone)}\n\n"
+        f"签到时间：{moment(activity.checkin_opens_at, zone)} 至 {clock_time(activity.checkin_closes_at, zone)}\n"
+        + group_tally(tally)
+    )
+
+
+def group_tally(tally: Tally) -> str:
+    return f"已签到 {tally.present} 人 · 请假 {tally.leave} 人 · 未答复 {tally.unanswered} 人"
+
+
+def start_chat_first(bot_username: str | None) -> str:
+    return "您还没有和我绑定。请点击群消息里的“先和我开始对话”，按提示绑定后再签到。"
+
+
+# --- secretary ----------------------------------------------------------------------------------------
+def roll(result: Roll, zone: ZoneInfo) -> str:
+    def names(entries) -> str:  # noqa: ANN001
+        return "、".join(e.name for e in entries) or "无"
+
+    leave_lines = [
+        f"  {e.name}：{e.leave_reason or '未说明'}"
+        f"{'（已同意）' if e.leave_decision == 'approved' else '（未同意）' if e.leave_decision == 'rejected' else ''}"
+        for e in result.on_leave
+    ]
+    return "\n".join([
+        f"📋 「{result.activity.title}」（{moment(result.activity.starts_at, zone)}）签到情况",
+        f"已签到（{len(result.present)}）：{names(result.present)}",
+        f"请假（{len(result.on_leave)}）：" + ("\n" + "\n".join(leave_lines) if leave_lines else "无"),
+        f"未签到（{len(result.absent)}）：{names(result.absent)}",
+        f"无法联系（未绑定或已屏蔽，{len(result.unreachable)}）：{names(result.unreachable)}",
+    ])
+
+
+def roll_closing(result: Roll, zone: ZoneInfo) -> str:
+    return roll(result, zone) + "\n\n签到已结束。请确认活动是否召开，并可记录议题、主讲人和会议记录。"
+
+
+def confirmed(held: bool, title: str, marked_absent: int) -> str:
+    if held:
+        return f"已确认「{title}」召开。{marked_absent} 人未答复，已记为缺席。"
+    return f"已记录「{title}」未召开。"
+
+
+def ask_activity_field(field: str, title: str) -> str:
+    what = {"topic": "议题", "lecturer": "主讲人", "minutes": "会议记录（文字，或直接发送照片）"}[field]
+    return f"请发送「{title}」的{what}："
+
+
+def activity_field_saved(activity: ActivityView) -> str:
+    return f"已记录到「{activity.title}」。"
+
+
+MINUTES_PHOTO_SAVED = "照片已保存到会议记录。可以继续发送，或发送文字记录。"
+
+
+def proxy_menu(title: str) -> str:
+    return f"为「{title}」代签：请选择未能自己签到的党员（记为由您代签，并留痕）。"
+
+
+def proxy_done(name: str) -> str:
+    return f"已为 {name} 代签。"
+
+
+NOBODY_TO_PROXY = "没有需要代签的人。"
+
+
+def reminded(count: int) -> str:
+    return f"已提醒 {count} 位尚未答复的党员。" if count else "没有需要提醒的人：可联系的党员都已答复。"
+
+
+def nudge(activity: ActivityView, zone: ZoneInfo) -> str:
+    return f"🔔 书记提醒您：「{activity.title}」（{moment(activity.starts_at, zone)}）请签到或请假。"
+
+
+def branch_plan(activities: list[ActivityView], zone: ZoneInfo) -> str:
+    if not activities:
+        return "本支部近四周没有安排的活动。"
+    return "🗓 本支部近四周的安排：\n" + "\n".join(activity_line(a, zone) for a in activities)
+
+
+# --- committee ----------------------------------------------------------------------------------------
+ATTENDANCE_USAGE = "用法：/attendance [组织编码|党员编号] [本月|本季度|今年|上季度]，例如 /attendance D01 本季度"
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def attendance_report(report: AttendanceReport, zone: ZoneInfo) -> str:
+    start = report.start.astimezone(zone).date()
+    end = report.end.astimezone(zone).date()
+    lines = [f"📊 {report.scope} 出勤情况（{start:%Y-%m-%d} 至 {end:%Y-%m-%d} 前）"]
+    for member in report.members:
+        lines.append(
+            f"{member.name}（{member.org_name}）：应参加 {member.expected} 次，出席 {member.present} 次，"
+            f"请假 {member.leave} 次，缺席 {member.absent} 次，出勤率 {percent(member.rate)}"
+        )
+    for branch in report.branches:
+        held = "、".join(f"{OBLIGATION_NAMES.get(k, k)}{v}次" for k, v in sorted(branch.held.items())) or "无"
+        missing = "、".join(OBLIGATION_NAMES.get(k, k) for k in branch.missing)
+        lines.append(f"• {branch.org_name}：出勤率 {percent(branch.rate)}；已召开：{held}"
+                     + (f"；⚠️ 未召开：{missing}" if missing else ""))
+    if not report.members and not report.branches:
+        lines.append("这段时间没有记录。")
+    return "\n".join(lines)

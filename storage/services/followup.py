@@ -1,0 +1,90 @@
+"""After the window closes: the roll to the secretary, reminders to confirm, escalation upwards, group notices.
+
+All of it is queued in the outbox with stable dedup keys, so running the sweep again changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage import models
+from storage.models import ActivityKind, ActivityStatus
+from storage.repositories import outbox
+from storage.services.actors import OrgTree
+from storage.services.attendance import approvers_of
+from storage.services.views import checkin_window
+
+ROLL_SUMMARY = "roll_summary"
+CONFIRM_NAG = "confirm_nag"
+CONFIRM_ESCALATION = "confirm_escalation"
+GROUP_ANNOUNCEMENT = "group_announcement"
+
+NAG_AFTER = timedelta(days=1)  # after the window closed, remind the secretary to confirm
+ESCALATE_AFTER = timedelta(days=3)  # then tell the upper organisation's committee
+ANNOUNCE_BEFORE = timedelta(days=1)  # the branch group's announcement goes out a day ahead
+LOOKBACK = timedelta(days=14)
+
+
+def upper_committee_ids(session: Session, org_id: int, tree: OrgTree) -> list[int]:
+    """Members with a seat on the nearest organisation above `org_id` that has any seated members."""
+    for ancestor in tree.ancestors(org_id):
+        ids = sorted(set(session.scalars(select(models.MemberRole.member_id).join(models.Member).where(
+            models.MemberRole.org_id == ancestor, models.MemberRole.upper.is_(True), models.Member.status == "active",
+        ))))
+        if ids:
+            return ids
+    return []
+
+
+def _to_member(kind: str, activity: models.Activity, member_id: int, due_at: datetime, priority: int,
+               payload: dict | None = None) -> outbox.NewMessage:
+    recipient = outbox.member_recipient(member_id)
+    return outbox.NewMessage(
+        dedup_key=f"{kind}:{activity.id}:{recipient}", recipient=recipient, due_at=due_at, kind=kind,
+        activity_id=activity.id, member_id=member_id, priority=priority, payload=payload or {},
+    )
+
+
+def enqueue_followups(session: Session, now: datetime) -> int:
+    """Queues what is due around activities; returns how many new outbox rows were created."""
+    tree = OrgTree.load(session)
+    activities = session.scalars(select(models.Activity).where(
+        models.Activity.kind == ActivityKind.MEETING.value,
+        models.Activity.status == ActivityStatus.SCHEDULED.value,
+        models.Activity.starts_at >= now - LOOKBACK,
+        models.Activity.starts_at < now + ANNOUNCE_BEFORE + timedelta(hours=1),
+    )).all()
+    group_chats = dict(session.execute(
+        select(models.Organization.id, models.Organization.group_chat_id).where(
+            models.Organization.group_chat_id.is_not(None))
+    ).all())
+    messages: list[outbox.NewMessage] = []
+    for activity in activities:
+        closes = checkin_window(activity)[1]
+        chat_id = group_chats.get(activity.org_id) or group_chats.get(tree.parent.get(activity.org_id))
+        if chat_id is not None and activity.member_id is None and now < closes:
+            recipient = outbox.chat_recipient(chat_id)
+            messages.append(outbox.NewMessage(
+                dedup_key=f"{GROUP_ANNOUNCEMENT}:{activity.id}:{recipient}", recipient=recipient,
+                due_at=max(now, activity.starts_at - ANNOUNCE_BEFORE), kind=GROUP_ANNOUNCEMENT,
+                activity_id=activity.id, chat_id=chat_id, priority=50,
+            ))
+        if now < closes:
+            continue
+        approvers = [a.member_id for a in approvers_of(session, activity.org_id, tree)]
+        if activity.summary_sent_at is None:
+            messages += [_to_member(ROLL_SUMMARY, activity, m, now, 10) for m in approvers]
+            activity.summary_sent_at = now
+        if not activity.requires_confirmation:
+            continue
+        if now >= closes + NAG_AFTER:
+            messages += [_to_member(CONFIRM_NAG, activity, m, now, 20) for m in approvers]
+        if now >= closes + ESCALATE_AFTER:
+            messages += [_to_member(CONFIRM_ESCALATION, activity, m, now, 20,
+                                    {"org": tree.name.get(activity.org_id, "")})
+                         for m in upper_committee_ids(session, activity.org_id, tree)]
+    session.flush()
+    return outbox.enqueue(session, messages) if messages else 0
