@@ -17,6 +17,9 @@ _WEEKDAYS = "一二三四五六日"
 # Extension point for the chat layer: functions (session, row, activity) -> reply_markup or None,
 # tried in order; the first non-None answer is attached (e.g. ✅ 签到 / 📝 请假 buttons).
 REPLY_MARKUP_PROVIDERS: list[Any] = []
+# Extension point for other outbox kinds (roll summaries, group announcements …):
+# kind -> function (session, row, zone) -> (text, reply_markup or None).
+RENDERERS_BY_KIND: dict[str, Any] = {}
 
 
 def format_moment(moment: datetime, zone: ZoneInfo) -> str:
@@ -51,6 +54,8 @@ def _render_reminder(session: Session, row: ClaimedMessage, zone: ZoneInfo) -> t
         lines.append(f"组织：{org.name}")
     if activity.place:
         lines.append(f"地点：{activity.place}")
+    if activity.agenda:
+        lines.append(f"议程：{activity.agenda}")
     if activity.moved_from:
         lines.append(f"（原定 {activity.moved_from.month}月{activity.moved_from.day}日，已调整）")
     if activity.kind == models.ActivityKind.MEETING.value:
@@ -91,6 +96,8 @@ def _render_unreachable(session: Session, row: ClaimedMessage, zone: ZoneInfo) -
 
 def render_outbox_message(session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any | None]:
     """(text, reply_markup or None) for a claimed outbox row; Chinese first."""
+    if row.kind in RENDERERS_BY_KIND:
+        return RENDERERS_BY_KIND[row.kind](session, row, zone)
     if row.kind == outbox.MISSED_SUMMARY:
         return _render_missed_summary(session, row, zone)
     if row.kind == outbox.UNREACHABLE_NOTICE:
