@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,8 @@ class CalendarEvent:
     location: str | None = None
     description: str | None = None
     cancelled: bool = False
+    all_day: bool = False  # a date (政治生日 …) rather than a meeting: DTSTART/DTEND become dates
+    categories: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for moment in (self.starts_at, self.ends_at):
@@ -50,19 +52,27 @@ def event_from_activity(activity: ActivityRecord, org_name: str = "") -> Calenda
         location=activity.place,
         description="\n".join(details),
         cancelled=activity.status == "cancelled",
+        categories=(activity.obligation,) if activity.obligation else (),
     )
 
 
-def event_from_occurrence(occurrence: Any) -> CalendarEvent:
-    """A planned occurrence from `schedules` (duck-typed: key/occurrence_key, title, org_code/org,
-    starts_at, ends_at, obligation), so `plan --format ics` and the bot's feeds share this formatter."""
+def event_from_occurrence(occurrence: Any, org_name: str | None = None) -> CalendarEvent:
+    """A planned occurrence from `schedules.plan` (duck-typed: key, obligation, title, org_code, starts_at,
+    ends_at, and optionally moved_from, all_day, detail, checklist), so `plan --format ics` and the bot's
+    feeds can share this formatter."""
     key = getattr(occurrence, "key", None) or getattr(occurrence, "occurrence_key")
     org = getattr(occurrence, "org_code", None) or getattr(occurrence, "org", "")
     obligation = getattr(occurrence, "obligation", None)
-    details = [f"类型：{obligation_label(obligation)}"] + ([f"组织：{org}"] if org else [])
+    details = [f"类型：{obligation_label(obligation)}"]
+    if org:
+        details.append(f"组织：{org_name}（{org}）" if org_name else f"组织：{org}")
     moved_from = getattr(occurrence, "moved_from", None)
     if moved_from:
         details.append(f"因节假日由 {moved_from} 调整")
+    if getattr(occurrence, "detail", None):
+        details.append(str(occurrence.detail))
+    if getattr(occurrence, "checklist", None):
+        details.append("清单：" + "、".join(occurrence.checklist))
     return CalendarEvent(
         uid=f"{key}@{UID_DOMAIN}",
         title=getattr(occurrence, "title"),
@@ -70,6 +80,8 @@ def event_from_occurrence(occurrence: Any) -> CalendarEvent:
         ends_at=getattr(occurrence, "ends_at", None),
         location=getattr(occurrence, "place", None),
         description="\n".join(details),
+        all_day=bool(getattr(occurrence, "all_day", False)),
+        categories=(obligation,) if obligation else (),
     )
 
 
@@ -84,22 +96,34 @@ def calendar_feed(events: Iterable[CalendarEvent], *, name: str, zone: ZoneInfo,
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", name)
     calendar.add("x-wr-timezone", zone.key)
+    years: set[int] = set()
     for item in events:
         event = Event()
         event.add("uid", item.uid)
-        event.add("dtstamp", stamp.astimezone(ZoneInfo("UTC")))
+        event.add("dtstamp", stamp.astimezone(ZoneInfo("UTC")).replace(microsecond=0))
         event.add("summary", item.title)
-        event.add("dtstart", item.starts_at.astimezone(zone))
-        if item.ends_at is not None:
-            event.add("dtend", item.ends_at.astimezone(zone))
+        start = item.starts_at.astimezone(zone)
+        years.add(start.year)
+        if item.all_day:
+            first = start.date()
+            end = item.ends_at.astimezone(zone).date() if item.ends_at else first
+            event.add("dtstart", first)
+            event.add("dtend", max(end, first + timedelta(days=1)))  # DTEND of a date is exclusive
+        else:
+            event.add("dtstart", start)
+            if item.ends_at is not None:
+                event.add("dtend", item.ends_at.astimezone(zone))
         if item.location:
             event.add("location", item.location)
         if item.description:
             event.add("description", item.description)
+        if item.categories:
+            event.add("categories", list(item.categories))
         event.add("status", "CANCELLED" if item.cancelled else "CONFIRMED")
         calendar.add_component(event)
-    if hasattr(calendar, "add_missing_timezones"):  # icalendar ≥ 6: VTIMEZONE for every TZID used
-        calendar.add_missing_timezones()
+    if years:
+        # VTIMEZONE for every TZID used, covering the years of the feed.
+        calendar.add_missing_timezones(date(min(years) - 1, 1, 1), date(max(years) + 1, 12, 31))
     return calendar.to_ical()
 
 

@@ -68,3 +68,15 @@ def test_plan_occurrences_use_the_same_formatter():
 def test_naive_times_are_refused():
     with pytest.raises(ValueError):
         CalendarEvent(uid="x", title="x", starts_at=datetime(2025, 1, 1))
+
+
+def test_all_day_occurrences_become_date_events():
+    occurrence = SimpleNamespace(key="political_birthday:M002:2025", obligation="political_birthday", title="政治生日",
+                                 org_code="B01", starts_at=datetime(2025, 6, 1, 9, tzinfo=SHANGHAI), ends_at=None,
+                                 all_day=True, checklist=("赠送政治生日贺卡", "开展一次谈心谈话"))
+    _, (event,) = parse(calendar_feed([event_from_occurrence(occurrence, "第一支部")], name="计划", zone=SHANGHAI,
+                                      stamp=STAMP))
+    assert event.decoded("DTSTART").isoformat() == "2025-06-01"
+    assert event.decoded("DTEND").isoformat() == "2025-06-02"
+    assert "清单：赠送政治生日贺卡、开展一次谈心谈话" in str(event["DESCRIPTION"])
+    assert "组织：第一支部（B01）" in str(event["DESCRIPTION"])
