@@ -1,0 +1,60 @@
+"""`branchbot run`: the bot and its scheduler with TELEGRAM_BOT_TOKEN; without one, the sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import signal
+import sys
+
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.telegram_token:
+        try:
+            sandbox = importlib.import_module("bot.commands.sandbox")
+        except ImportError:
+            sandbox = None
+        if sandbox is None or not hasattr(sandbox, "run"):
+            print("错误：需要设置环境变量 TELEGRAM_BOT_TOKEN（机器人令牌）才能运行机器人。", file=sys.stderr)
+            return 2
+        return int(sandbox.run(args, settings) or 0)
+    return run_bot(settings)
+
+
+def run_bot(settings: Settings) -> int:
+    from bot.clock import clock_from_env
+    from bot.runtime.app import options_from_env, serve
+    from bot.runtime.logs import configure_logging
+
+    configure_logging([settings.telegram_token or ""])
+    try:
+        clock = clock_from_env()
+        options = options_from_env(settings)
+    except ValueError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    try:
+        from bot.runtime.plan_source import CatalogPlan
+
+        plan = CatalogPlan(settings.config_dir, settings.timezone)
+    except Exception as exc:  # noqa: BLE001 - a broken catalog is reported, not a traceback
+        print(f"错误：无法读取工作事项目录：{exc}", file=sys.stderr)
+        return 2
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        return await serve(settings, clock, stop, options=options, plan=plan)
+
+    try:
+        return asyncio.run(main())
+    except KeyboardInterrupt:  # pragma: no cover - a second Ctrl-C during shutdown
+        return 130

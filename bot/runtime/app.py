@@ -1,0 +1,167 @@
+"""The bot process: the PTB Application (built in one place), leader election and the runtime, until a signal.
+
+Runtime tuning from the environment (all optional; read here because only `branchbot run` needs them):
+
+- `BRANCHBOT_RATE_LIMIT`: `on` (default; Telegram's 30/s, 1/s per chat, 20/min per group) or `off` (a
+  self-hosted Bot API server without flood limits; 429 answers are still honoured).
+- `BRANCHBOT_QUIET_HOURS`: default `22:00-08:00`; `off` disables.
+- `BRANCHBOT_HORIZON_DAYS`: how far ahead activities are materialised (default 60).
+- `BRANCHBOT_CONCURRENCY`: sends in flight at once (default 8).
+- `BRANCHBOT_LEADER_RETRY_SECONDS`: how often a standby tries to take over (default 5).
+- `BRANCHBOT_POLL_SECONDS`: the dispatcher's longest sleep between looks at the outbox (default 30).
+- `BRANCHBOT_CLOCK_START` (testing/sandbox aid only): start the clock at this ISO 8601 instant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from telegram.ext import Application, ApplicationBuilder, JobQueue
+
+from bot.clock import Clock
+from bot.runtime.leader import leader_lock_for, wait_for_leadership
+from bot.runtime.materialise import PlanSource
+from bot.runtime.quiet_hours import QuietHours
+from bot.runtime.service import Runtime, RuntimeOptions
+from bot.settings import Settings
+from storage.db import make_engine, make_session_factory
+
+log = logging.getLogger(__name__)
+
+# Extension point: functions called with the Application after it is built (the chat layer's handlers).
+APPLICATION_HOOKS: list[Callable[[Application], None]] = []
+
+
+@dataclass(frozen=True)
+class ServiceOptions:
+    runtime: RuntimeOptions
+    leader_retry_seconds: float = 5.0
+    leadership_check_seconds: float = 5.0
+
+
+def options_from_env(settings: Settings, environ: Mapping[str, str] | None = None) -> ServiceOptions:
+    env = os.environ if environ is None else environ
+    limiter = (env.get("BRANCHBOT_RATE_LIMIT") or "on").strip().lower() not in {"off", "0", "false", "no"}
+    runtime = RuntimeOptions(
+        zone=settings.timezone,
+        quiet=QuietHours.parse(env.get("BRANCHBOT_QUIET_HOURS") or "22:00-08:00"),
+        horizon=timedelta(days=float(env.get("BRANCHBOT_HORIZON_DAYS") or 60)),
+        concurrency=int(env.get("BRANCHBOT_CONCURRENCY") or 8),
+        limiter_enabled=limiter,
+        poll_seconds=float(env.get("BRANCHBOT_POLL_SECONDS") or 30),
+    )
+    retry = float(env.get("BRANCHBOT_LEADER_RETRY_SECONDS") or 5)
+    return ServiceOptions(runtime=runtime, leader_retry_seconds=retry, leadership_check_seconds=retry)
+
+
+def file_base_url(base_url: str) -> str:
+    """PTB's base_file_url for a Bot API base such as http://host:8081/bot → http://host:8081/file/bot."""
+    trimmed = base_url.rstrip("/")
+    if trimmed.endswith("/bot"):
+        return trimmed[: -len("/bot")] + "/file/bot"
+    return trimmed + "/file"
+
+
+def build_application(settings: Settings, clock: Clock, *, concurrency: int = 8) -> Application:
+    """The PTB Application: token, optional self-hosted Bot API, job queue, and the chat layer's handlers.
+
+    Handlers come from `bot.handlers.register(application)` when that module provides it, then from
+    `APPLICATION_HOOKS`. `application.bot_data["clock"]` is the runtime's clock.
+    """
+    if not settings.telegram_token:
+        raise ValueError("TELEGRAM_BOT_TOKEN is required for the real bot")
+    builder = ApplicationBuilder().token(settings.telegram_token).job_queue(JobQueue())
+    if settings.telegram_api_base_url:
+        builder = builder.base_url(settings.telegram_api_base_url).base_file_url(
+            file_base_url(settings.telegram_api_base_url))
+    # Sends run `concurrency` at a time next to the long poll; give each its own connection.
+    builder = builder.connection_pool_size(max(16, concurrency * 2)).pool_timeout(10.0)
+    application = builder.build()
+    application.bot_data["clock"] = clock
+    application.bot_data["settings"] = settings
+    try:
+        handlers = importlib.import_module("bot.handlers")
+    except ImportError:
+        handlers = None
+    register = getattr(handlers, "register", None)
+    if callable(register):
+        register(application)
+    for hook in APPLICATION_HOOKS:
+        hook(application)
+    return application
+
+
+def telegram_sender(application: Application) -> Callable[[int, str, Any], Any]:
+    async def send(chat_id: int, text: str, reply_markup: Any) -> int:
+        message = await application.bot.send_message(chat_id=chat_id, text=text, reply_markup=reply_markup)
+        return message.message_id
+
+    return send
+
+
+def _ensure_schema(url: str) -> None:
+    try:
+        from storage.migrate import ensure_schema
+    except ImportError:  # pragma: no cover - the migration module is part of the project
+        from storage.models import Base
+
+        engine = make_engine(url)
+        Base.metadata.create_all(engine)
+        engine.dispose()
+        return
+    ensure_schema(url)
+
+
+async def serve(
+    settings: Settings, clock: Clock, stop: asyncio.Event, *, options: ServiceOptions,
+    plan: PlanSource | None = None,
+) -> int:
+    """Wait to lead, then run the bot and its scheduler until `stop` is set. Returns the exit code."""
+    await asyncio.to_thread(_ensure_schema, settings.database_url)
+    engine = make_engine(settings.database_url)
+    lock = leader_lock_for(engine)
+    try:
+        if not await wait_for_leadership(lock, stop, options.leader_retry_seconds):
+            return 0
+        log.info("leader: this process runs the scheduler")
+        application = build_application(settings, clock, concurrency=options.runtime.concurrency)
+        async with application:
+            runtime = Runtime(
+                database_url=settings.database_url, session_factory=make_session_factory(engine), clock=clock,
+                send=telegram_sender(application), options=options.runtime, plan=plan,
+                scheduler=application.job_queue.scheduler,
+            )
+            application.bot_data["runtime"] = runtime
+            await runtime.start()
+            await application.start()
+            if application.handlers and application.updater is not None:
+                await application.updater.start_polling(drop_pending_updates=False)
+            lost = await _hold_until_stopped(lock, stop, options.leadership_check_seconds)
+            log.info("shutting down: %s", "leadership lost" if lost else "signal")
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            await runtime.stop()
+            await application.stop()
+        return 1 if lost else 0
+    finally:
+        await asyncio.to_thread(lock.release)
+        engine.dispose()
+
+
+async def _hold_until_stopped(lock: Any, stop: asyncio.Event, check_seconds: float) -> bool:
+    """Wait for `stop`; True if the leader lock was lost first (the process then exits to be restarted)."""
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), check_seconds)
+        except asyncio.TimeoutError:
+            if not await asyncio.to_thread(lock.still_held):
+                log.error("leader: lost the scheduler lock; stopping so nothing is sent twice")
+                return True
+    return False

@@ -1,0 +1,192 @@
+"""Persistent APScheduler jobs: stable ids, text-referenced functions, reconciled with catalog and roster.
+
+PTB's own `Job` objects wrap a callback bound to the application and cannot be pickled, so the
+runtime's jobs are plain APScheduler jobs in a separate job store ("branchbot", an SQLAlchemy job store
+in the application database). Each job's function is a module-level coroutine named by text
+(`bot.runtime.jobs:fire_obligation`) whose arguments are plain strings; when it fires it finds the
+running service through `ACTIVE` and reloads everything it needs from the database.
+
+`misfire_grace_time=None` and `coalesce=True` on every job, deliberately: APScheduler's default grace
+of one second would silently drop a run missed while the service was down, and without coalescing a
+long outage would replay every missed run. One late run is right because every job is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Protocol
+
+from apscheduler.job import Job
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from apscheduler.util import datetime_to_utc_timestamp
+from sqlalchemy import delete, select
+
+log = logging.getLogger(__name__)
+
+JOBSTORE_ALIAS = "branchbot"
+JOBSTORE_TABLE = "apscheduler_jobs"
+OBLIGATION_PREFIX = "obligation:"
+# Interval anchor; each obligation job is offset from it by a stable hash of its id so that a thousand
+# organisations' jobs spread over the day instead of firing together.
+_ANCHOR = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+class JobHost(Protocol):
+    """What the job functions call on the running service."""
+
+    async def materialise_now(self, *, org_codes: Iterable[str] | None = None, obligation: str | None = None) -> Any: ...
+
+    async def reconcile_if_changed(self) -> Any: ...
+
+    def wake_dispatcher(self) -> None: ...
+
+
+# The running service (set by the runtime when it becomes leader, cleared when it stops).
+ACTIVE: JobHost | None = None
+
+
+async def fire_obligation(obligation: str, org_code: str) -> None:
+    """Timer of one obligation of one organisation: bring its activities and reminders up to date."""
+    if ACTIVE is not None:
+        await ACTIVE.materialise_now(org_codes=[org_code], obligation=obligation)
+        ACTIVE.wake_dispatcher()
+
+
+async def fire_materialise() -> None:
+    if ACTIVE is not None:
+        await ACTIVE.materialise_now()
+        ACTIVE.wake_dispatcher()
+
+
+async def fire_reconcile() -> None:
+    if ACTIVE is not None:
+        await ACTIVE.reconcile_if_changed()
+
+
+async def fire_dispatch() -> None:
+    """A safety net: the dispatcher wakes itself for due rows; this nudges it regardless."""
+    if ACTIVE is not None:
+        ACTIVE.wake_dispatcher()
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    id: str
+    func: str  # "module:function"
+    args: tuple[str, ...]
+    trigger: BaseTrigger
+    name: str
+
+
+def _spread(job_id: str, period: timedelta) -> datetime:
+    offset = zlib.crc32(job_id.encode()) % max(1, int(period.total_seconds()))
+    return _ANCHOR + timedelta(seconds=offset)
+
+
+def obligation_job_id(obligation: str, org_code: str) -> str:
+    return f"{OBLIGATION_PREFIX}{obligation}:{org_code}"
+
+
+def desired_jobs(
+    obligations_by_org: Mapping[str, Iterable[str]],
+    *,
+    obligation_every: timedelta = timedelta(days=1),
+    materialise_every: timedelta = timedelta(hours=6),
+    reconcile_every: timedelta = timedelta(minutes=1),
+    dispatch_every: timedelta = timedelta(seconds=30),
+) -> dict[str, JobSpec]:
+    """The complete job set for a catalog and roster (pure): one job per enabled obligation per organisation."""
+    specs: dict[str, JobSpec] = {}
+
+    def every(period: timedelta, job_id: str) -> IntervalTrigger:
+        return IntervalTrigger(seconds=int(period.total_seconds()), start_date=_spread(job_id, period),
+                               timezone=timezone.utc)
+
+    for org_code in sorted(obligations_by_org):
+        for obligation in sorted(obligations_by_org[org_code]):
+            job_id = obligation_job_id(obligation, org_code)
+            specs[job_id] = JobSpec(job_id, f"{__name__}:fire_obligation", (obligation, org_code),
+                                    every(obligation_every, job_id), f"{obligation} @ {org_code}")
+    for job_id, func, period in (
+        ("materialise", "fire_materialise", materialise_every),
+        ("reconcile", "fire_reconcile", reconcile_every),
+        ("dispatch", "fire_dispatch", dispatch_every),
+    ):
+        specs[job_id] = JobSpec(job_id, f"{__name__}:{func}", (), every(period, job_id), job_id)
+    return specs
+
+
+class RuntimeJobStore(SQLAlchemyJobStore):
+    """APScheduler's SQLAlchemy store plus the bulk operations reconciliation needs.
+
+    Reconciling a thousand organisations one `add_job` at a time would be a thousand transactions and a
+    thousand unpickled jobs; here ids are compared as text and missing jobs inserted in one statement.
+    """
+
+    def __init__(self, url: str, **kwargs: Any) -> None:
+        super().__init__(url=url, tablename=JOBSTORE_TABLE, **kwargs)
+
+    def ensure_table(self) -> None:
+        self.jobs_t.create(self.engine, checkfirst=True)
+
+    def job_ids(self) -> set[str]:
+        with self.engine.begin() as connection:
+            return set(connection.execute(select(self.jobs_t.c.id)).scalars())
+
+    def add_jobs_bulk(self, jobs: list[Job]) -> None:
+        rows = [
+            {"id": job.id, "next_run_time": datetime_to_utc_timestamp(job.next_run_time),
+             "job_state": pickle.dumps(job.__getstate__(), self.pickle_protocol)}
+            for job in jobs
+        ]
+        with self.engine.begin() as connection:
+            for start in range(0, len(rows), 500):
+                connection.execute(self.jobs_t.insert(), rows[start:start + 500])
+
+    def remove_jobs_bulk(self, job_ids: Iterable[str]) -> None:
+        ids = list(job_ids)
+        with self.engine.begin() as connection:
+            for start in range(0, len(ids), 500):
+                connection.execute(delete(self.jobs_t).where(self.jobs_t.c.id.in_(ids[start:start + 500])))
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    added: int
+    removed: int
+    kept: int
+
+
+def reconcile_jobs(scheduler: Any, store: RuntimeJobStore, specs: Mapping[str, JobSpec], now: datetime) -> ReconcileResult:
+    """Make the store hold exactly `specs`: add the missing, remove orphans, keep the rest (idempotent).
+
+    A kept job keeps its next run time, so restarting never postpones (or repeats) a timer.
+    """
+    store.ensure_table()
+    existing = store.job_ids()
+    missing = [specs[job_id] for job_id in specs.keys() - existing]
+    orphans = existing - specs.keys()
+    jobs = []
+    for spec in missing:
+        job = Job(
+            scheduler, id=spec.id, func=spec.func, args=spec.args, kwargs={}, trigger=spec.trigger,
+            executor="default", name=spec.name, misfire_grace_time=None, coalesce=True, max_instances=1,
+            next_run_time=spec.trigger.get_next_fire_time(None, now),
+        )
+        jobs.append(job)
+    if jobs:
+        store.add_jobs_bulk(jobs)
+    if orphans:
+        store.remove_jobs_bulk(orphans)
+    if (jobs or orphans) and getattr(scheduler, "running", False):
+        scheduler.wakeup()
+    result = ReconcileResult(added=len(jobs), removed=len(orphans), kept=len(existing & specs.keys()))
+    log.info("jobs reconciled: %d added, %d removed, %d kept", result.added, result.removed, result.kept)
+    return result

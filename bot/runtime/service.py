@@ -1,0 +1,211 @@
+"""The runtime service: job reconciliation, materialisation and the dispatcher, run by the elected leader."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import Clock
+from bot.runtime import jobs as job_module
+from bot.runtime.dispatcher import Dispatcher, SendFunction
+from bot.runtime.jobs import JOBSTORE_ALIAS, ReconcileResult, RuntimeJobStore, desired_jobs, reconcile_jobs
+from bot.runtime.limiter import RateLimiter
+from bot.runtime.materialise import DEFAULT_HORIZON, MaterialiseReport, PlanSource, ReminderPolicy, materialise
+from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
+from storage import models
+from storage.db import transaction
+from storage.repositories import outbox
+from storage.repositories.roster import load_roster
+
+log = logging.getLogger(__name__)
+
+
+def default_worker_id() -> str:
+    """Names this process in `claimed_by`: host, pid and a random part (pids are reused across restarts)."""
+    return f"{socket.gethostname()[:24]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    zone: ZoneInfo = ZoneInfo("Asia/Shanghai")
+    quiet: QuietHours = DEFAULT_QUIET_HOURS
+    horizon: timedelta = DEFAULT_HORIZON
+    concurrency: int = 8
+    limiter_enabled: bool = True
+    poll_seconds: float = 30.0
+    lease: timedelta = timedelta(minutes=10)
+    worker: str = field(default_factory=default_worker_id)
+
+
+class Runtime:
+    """Everything the leader runs. `start()` assumes this process already holds the leader lock."""
+
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        session_factory: sessionmaker[Session],
+        clock: Clock,
+        send: SendFunction,
+        options: RuntimeOptions = RuntimeOptions(),
+        plan: PlanSource | None = None,
+        scheduler: Any | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self.database_url = database_url
+        self._sessions = session_factory
+        self.clock = clock
+        self.options = options
+        self.plan = plan
+        self.scheduler = scheduler
+        self.policy = ReminderPolicy(zone=options.zone, quiet=options.quiet)
+        self.dispatcher = Dispatcher(
+            session_factory, send, clock, worker=options.worker,
+            limiter=limiter or RateLimiter(enabled=options.limiter_enabled),
+            concurrency=options.concurrency, zone=options.zone, quiet=options.quiet,
+            poll_seconds=options.poll_seconds, lease=options.lease,
+        )
+        self.store: RuntimeJobStore | None = None
+        self._dispatch_task: asyncio.Task[None] | None = None
+        self._materialise_lock = asyncio.Lock()
+        self._roster_fingerprint: tuple | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self.last_reconcile: ReconcileResult | None = None
+
+    # ---- life cycle ------------------------------------------------------------------------------
+
+    async def start(self, *, materialise_first: bool = True) -> None:
+        self._loop = asyncio.get_running_loop()
+        job_module.ACTIVE = self
+        reclaimed = await asyncio.to_thread(self._reclaim_from_previous_leader)
+        if reclaimed:
+            log.warning("runtime: %d messages claimed by a previous scheduler were put back in the queue", reclaimed)
+        if self.scheduler is not None:
+            self.store = RuntimeJobStore(self.database_url)
+            await asyncio.to_thread(self.store.ensure_table)
+            self.scheduler.add_jobstore(self.store, alias=JOBSTORE_ALIAS)
+            await self.reconcile_now()
+        self.clock.on_change(self._on_clock_change)
+        self._dispatch_task = asyncio.create_task(self.dispatcher.run(), name="dispatcher")
+        if materialise_first:
+            self._spawn(self._materialise_and_wake())
+
+    async def stop(self) -> None:
+        """Stop sending (in-flight sends finish and are recorded; queued ones go back to the outbox)."""
+        if job_module.ACTIVE is self:
+            job_module.ACTIVE = None
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        self.dispatcher.stop()
+        if self._dispatch_task is not None:
+            await self._dispatch_task
+            self._dispatch_task = None
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _reclaim_from_previous_leader(self) -> int:
+        with transaction(self._sessions) as session:
+            return outbox.reclaim_abandoned(session, worker=self.options.worker, now=self.clock.now())
+
+    def _on_clock_change(self, _now: datetime) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        loop.call_soon_threadsafe(lambda: self._spawn(self._materialise_and_wake()))
+
+    async def _materialise_and_wake(self) -> None:
+        try:
+            await self.materialise_now()
+        except Exception:  # noqa: BLE001 - the next timer tries again
+            log.exception("runtime: materialising failed")
+        self.wake_dispatcher()
+
+    # ---- what the jobs call ----------------------------------------------------------------------
+
+    def wake_dispatcher(self) -> None:
+        self.dispatcher.wake()
+
+    async def materialise_now(
+        self, *, org_codes: Iterable[str] | None = None, obligation: str | None = None
+    ) -> MaterialiseReport:
+        codes = list(org_codes) if org_codes is not None else None
+        async with self._materialise_lock:
+            report = await asyncio.to_thread(self._materialise, codes, obligation)
+        if report.reminders_enqueued:
+            self.wake_dispatcher()
+        return report
+
+    def _materialise(self, org_codes: list[str] | None, obligation: str | None) -> MaterialiseReport:
+        with transaction(self._sessions) as session:
+            report = materialise(session, now=self.clock.now(), policy=self.policy, plan=self.plan,
+                                 horizon=self.options.horizon, org_codes=org_codes, obligation=obligation)
+        log.info("materialised: %d occurrences, %d new activities, %d moved, %d reminders enqueued",
+                 report.occurrences, report.created, report.moved, report.reminders_enqueued)
+        return report
+
+    def _desired(self) -> dict[str, job_module.JobSpec]:
+        with transaction(self._sessions) as session:
+            roster = load_roster(session)
+            self._roster_fingerprint = roster_fingerprint(session)
+        by_org = self.plan.obligations_by_org(roster) if self.plan is not None else {}
+        return desired_jobs(by_org)
+
+    async def reconcile_now(self) -> ReconcileResult | None:
+        if self.store is None:
+            return None
+        specs = await asyncio.to_thread(self._desired)
+        now = datetime.now(timezone.utc)  # APScheduler's timers run on real time
+        self.last_reconcile = await asyncio.to_thread(reconcile_jobs, self.scheduler, self.store, specs, now)
+        return self.last_reconcile
+
+    async def reconcile_if_changed(self) -> ReconcileResult | None:
+        """The roster or the catalog changed since the last reconcile: reconcile and re-materialise."""
+        reload = getattr(self.plan, "changed_on_disk", None)
+        files_changed = bool(reload and reload())
+        if files_changed:
+            await asyncio.to_thread(self.plan.reload)  # type: ignore[union-attr]
+        fingerprint = await asyncio.to_thread(self._current_fingerprint)
+        if not files_changed and fingerprint == self._roster_fingerprint:
+            return None
+        log.info("runtime: roster or catalog changed; reconciling jobs")
+        result = await self.reconcile_now()
+        await self._materialise_and_wake()
+        return result
+
+    def _current_fingerprint(self) -> tuple:
+        with transaction(self._sessions) as session:
+            return roster_fingerprint(session)
+
+    async def settle(self, _now: datetime | None = None) -> None:
+        """Handle everything due now (the sandbox's time control calls this after moving the clock)."""
+        await self.materialise_now()
+        await self.dispatcher.wait_idle()
+
+
+def roster_fingerprint(session: Session) -> tuple:
+    """Cheap aggregates that change whenever the roster, seats or bindings change."""
+    parts = []
+    for model, stamp in (
+        (models.Organization, models.Organization.updated_at),
+        (models.Member, models.Member.updated_at),
+    ):
+        parts.extend(session.execute(select(func.count(), func.max(stamp)).select_from(model)).one())
+    parts.append(session.scalar(select(func.count()).select_from(models.MemberRole)))
+    parts.append(session.scalar(select(func.count()).select_from(models.TelegramBinding)))
+    return tuple(parts)

@@ -1,0 +1,48 @@
+"""Logs never contain the bot token, however it reaches them (message, args, URL, traceback)."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+
+from bot.runtime.logs import configure_logging
+
+TOKEN = "123456789:AAE-secret-token-value"
+
+
+@pytest.fixture
+def captured():
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    configure_logging([TOKEN], stream=stream)
+    try:
+        yield stream
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+
+
+@pytest.mark.parametrize(
+    "emit",
+    [
+        pytest.param(lambda log: log.info("calling https://api.telegram.org/bot%s/sendMessage", TOKEN), id="url-in-args"),
+        pytest.param(lambda log: log.warning(f"token is {TOKEN}"), id="token-in-message"),
+        pytest.param(lambda log: log.error("request failed", exc_info=RuntimeError(f"POST /bot{TOKEN}/getMe")),
+                     id="token-in-traceback"),
+    ],
+)
+def test_the_token_is_redacted(captured, emit):
+    emit(logging.getLogger("telegram.ext.test"))
+    output = captured.getvalue()
+    assert TOKEN not in output
+    assert "<redacted>" in output
+    assert json.loads(output.splitlines()[0])["logger"] == "telegram.ext.test"
+
+
+def test_httpx_request_lines_are_quiet(captured):
+    logging.getLogger("httpx").info('HTTP Request: POST https://api.telegram.org/bot%s/getMe "200 OK"', TOKEN)
+    assert captured.getvalue() == ""
