@@ -1,17 +1,20 @@
-"""English (and other non-Chinese) time expressions through dateparser, with the readings it gets wrong corrected.
+"""English (and other non-Chinese) time expressions: our clock reading, dateparser's day reading, our checks.
 
-What dateparser returns on its own, and what we do about it (verified against dateparser 1.5):
-- "3pm" / "15:00" with PREFER_DATES_FROM='future' lands on TOMORROW even when 15:00 today is still ahead;
-  a time alone follows our rule instead (today, or tomorrow when passed).
-- "tomorrow" / "in 3 days" carry the current clock time (10:00) and "friday" gets 00:00; a day without a time
-  is 09:00 by our convention. "tomorrow evening" is 18:00; our 晚上 is 19:00 (morning 09:00, afternoon 15:00).
-- "tomorrow at 3" silently drops "at 3" → an hour without am/pm is an error, as in Chinese.
+What dateparser 1.5 returns on its own, and what we do about it (each case is a test):
+- It drops or misplaces clock times ("tomorrow 10 am" → 10:00 only by accident of `now`, "tomorrow at 3" →
+  the current time), so WE read the clock ("3pm", "2:30 pm", "7 o'clock pm", "15:00", "noon", "midnight") and give
+  dateparser only the rest ("tomorrow", "friday", "march 20", "in 2 hours"). A number left unexplained
+  ("tomorrow 3") is an error asking for am/pm; "3:30" without am/pm is ambiguous like 3点.
+- "3pm" with PREFER_DATES_FROM='future' lands on TOMORROW even when 15:00 today is still ahead; a time alone
+  follows our rule instead (today, or tomorrow when passed).
+- "tomorrow" / "in 3 days" carry the current clock time and "friday" gets 00:00; a day without a time is 09:00.
+  "tomorrow evening" is 18:00 to dateparser; our evening is 19:00 (morning 09:00, afternoon 15:00).
 - "next week" / "next month" fill in today's weekday/day → a partial reading, an error. "in 2 weeks" is fine.
-- "next friday" means the coming Friday to dateparser and Friday of next week to many people → an error that
-  shows both dates.
+- "next friday" is the coming Friday to dateparser and Friday of next week to many people → an error showing both.
 - "march 1" (passed) jumps to next year; our rule: next year only within 92 days, otherwise ask for the year.
+- "3/5" is month-first to some and day-first to others → refused; dates are "March 5", "2025-03-05" or 3月5日.
 dateparser is imported lazily and always called with `languages=['en']`: language detection is slow and
-guesses (it reads plenty of Chinese as partial dates), and the first call loads only the English locale.
+guesses, and the first call then loads only the English locale (first parse in a fresh process ~150 ms).
 """
 
 from __future__ import annotations
@@ -27,16 +30,27 @@ ENGLISH_EXAMPLES = ("tomorrow 9am", "Friday 8pm", "March 20 2:30pm", "in 2 hours
 NEXT_YEAR_WINDOW = timedelta(days=92)
 
 _WEEKDAY = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|rsday|urday)?"
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _NEXT_WEEKDAY = re.compile(rf"\bnext\s+({_WEEKDAY})\b")
-_HOUR_WITHOUT_MERIDIEM = re.compile(r"\b(?:at|@)\s*(\d{1,2})\b(?!\s*(?::|am|pm|a\.m|p\.m|o'?clock))")
-_TIME_ONLY = re.compile(
-    r"^(?:at\s+)?(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)|\d{1,2}:\d{2}|noon|midday|midnight)$"
+# The clock is read by us, not dateparser: it drops "10 am" from "tomorrow 10 am" and "3" from "tomorrow at 3".
+_CLOCK = re.compile(
+    r"(?:\b(?:at|@)\s*)?(?:"
+    r"\b(?P<hour12>\d{1,2})(?::(?P<minute12>\d{2}))?\s*(?:o'?clock\s*)?(?P<meridiem>am|pm|a\.m\.|p\.m\.)"
+    r"|\b(?P<hour24>\d{1,2}):(?P<minute24>\d{2})\b"
+    r"|\b(?P<word>noon|midday|midnight)\b)"
 )
+# Numbers that carry a date rather than an hour; whatever digits remain after these are unexplained.
+_DATE_NUMBERS = re.compile(
+    rf"\b\d{{4}}[-/.]\d{{1,2}}[-/.]\d{{1,2}}\b|\b\d{{4}}\b|\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}"
+    r"|\bin\s+\d+\s+(?:minute|min|hour|hr|day|week|month)s?\b"
+    r"|\b\d+\s+(?:minute|min|hour|hr|day|week|month)s?\s+(?:later|from\s+now)\b"
+)
+_NUMERIC_DATE = re.compile(r"(?<![\d/.\-])\d{1,2}\s*[/.\-]\s*\d{1,2}(?![\d/.\-])")  # 3/5: month or day first?
 _RELATIVE_OFFSET = re.compile(r"^in\s+(?:a|an|one|two|three|four|five|six|\d+)\s+(?:day|week|month)s?$")
-_MONTH_NAME = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b")
+_MONTH_NAME = re.compile(rf"\b{_MONTH}")
 _EXPLICIT_YEAR = re.compile(r"\b\d{4}\b")
-_PART_OF_DAY_HOURS = (("morning", 9), ("afternoon", 15), ("evening", 19), ("tonight", 19), ("night", 19),
-                      ("noon", 12), ("midday", 12))
+_FILLER = re.compile(r"\b(?:at|on|@)\b")
+_PART_OF_DAY_HOURS = (("morning", 9), ("afternoon", 15), ("evening", 19), ("tonight", 19), ("night", 19))
 _WEEKDAY_INDEX = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
 
@@ -49,47 +63,90 @@ def dateparser_settings(now: datetime, zone: ZoneInfo) -> dict[str, Any]:
         "RELATIVE_BASE": now.astimezone(zone).replace(tzinfo=None),  # dateparser wants naive wall time
         "RETURN_TIME_AS_PERIOD": True,  # tells us whether the text named a time of day
         "PREFER_DAY_OF_MONTH": "first",
-        "DATE_ORDER": "YMD",  # 2025/03/05 and 3/5 never silently read day-first
+        # Only month names or four-digit years reach dateparser (bare "3/5" is refused first), so this merely
+        # keeps "20 march" from being read as the year 2020's March.
+        "DATE_ORDER": "MDY",
     }
 
 
 def parse_english(text: str, now: datetime, zone: ZoneInfo) -> ParsedTime:
-    """`text` (stripped, any case) read by dateparser and checked against our conventions."""
-    from dateparser.date import DateDataParser  # lazy: importing dateparser costs ~50 ms
-
+    """`text` (stripped, any case): our clock reading + dateparser's day reading, checked against our conventions."""
     lowered = " ".join(text.lower().split())
+    if not re.search(r"[a-z]", lowered):  # "3/5", "3.5", "15": day-first or month-first? we do not guess
+        raise TimeParseError(f"看不懂“{text}”：请用“3月5日”这样的写法写日期", ("3月5日 14:30", "2025-03-05 14:30"))
     next_weekday = _NEXT_WEEKDAY.search(lowered)
     if next_weekday:
         ambiguity = _next_weekday_error(next_weekday.group(1), now)
         if ambiguity is not None:
             raise ambiguity
-    bare_hour = _HOUR_WITHOUT_MERIDIEM.search(lowered)
-    if bare_hour:
-        hour = int(bare_hour.group(1))
-        raise TimeParseError(f"“{text}”中的 {hour} 点不清楚是上午还是下午，请写明",
-                             (f"tomorrow {hour}pm", f"tomorrow {hour}am", f"tomorrow {hour}:00"))
+    clock, rest = _take_clock(text, lowered)
+    if _NUMERIC_DATE.search(rest):
+        raise TimeParseError(f"看不懂“{text}”中的日期：请用“3月5日”或“2025-03-05”这样的写法", ("3月5日 14:30", "2025-03-05 14:30"))
+    leftover = re.search(r"\d+", _DATE_NUMBERS.sub(" ", rest))
+    if leftover:
+        number = leftover.group(0)
+        suggestions = tuple(re.sub(rf"\b{number}\b", number + suffix, text, count=1) for suffix in ("pm", "am"))
+        raise TimeParseError(f"“{text}”中的“{number}”看不懂：如果是几点，请写明 am 或 pm", suggestions)
+    day_text = " ".join(_FILLER.sub(" ", rest).split())
+    if not day_text:  # a time of day alone: today, or tomorrow when it has passed (dateparser says tomorrow)
+        if clock is None:
+            raise TimeParseError(f"看不懂“{text}”这个时间", ENGLISH_EXAMPLES)
+        today = now.date()
+        moment = local_moment(today, *clock, zone)
+        if moment <= now:
+            moment = local_moment(today + timedelta(days=1), *clock, zone)
+        return _parsed(moment, text, defaulted=False)
+    if day_text == "today":
+        return _checked(now.date(), *(clock or (9, 0)), text, lowered, now, zone, defaulted=clock is None)
+
+    from dateparser.date import DateDataParser  # lazy: importing dateparser costs ~50 ms
+
     parser = DateDataParser(languages=["en"], settings=dateparser_settings(now, zone))
-    data = parser.get_date_data(lowered)
-    if data.date_obj is None:
+    data = parser.get_date_data(day_text)
+    if data.date_obj is None or (data.date_obj.year > now.year + 1 and not _EXPLICIT_YEAR.search(lowered)):
         raise TimeParseError(f"看不懂“{text}”这个时间", (*ENGLISH_EXAMPLES, "明天上午9点", "下周三下午3点"))
-    parsed_day = data.date_obj.date()
+    day = data.date_obj.date()
     period = data.period
-    if period == "time":
-        hour, minute = data.date_obj.hour, data.date_obj.minute
-        if _TIME_ONLY.match(lowered):  # no day given: today, or tomorrow when passed (dateparser says tomorrow)
-            today = now.date()
-            moment = local_moment(today, hour, minute, zone)
-            if moment <= now:
-                moment = local_moment(today + timedelta(days=1), hour, minute, zone)
-            return _parsed(moment, text, defaulted=False)
-        return _checked(parsed_day, hour, minute, text, lowered, now, zone, defaulted=False)
+    if period == "time":  # a relative time such as "in 2 hours": dateparser's moment is the answer
+        if clock is not None:
+            raise TimeParseError(f"“{text}”里有两个时间，请只写一个", ENGLISH_EXAMPLES)
+        wall = data.date_obj.replace(tzinfo=None)
+        return _checked(wall.date(), wall.hour, wall.minute, text, lowered, now, zone, defaulted=False)
+    if clock is not None and period in ("day", "part_of_day"):
+        return _checked(day, *clock, text, lowered, now, zone, defaulted=False)
     if period == "part_of_day":
         hour = next((h for word, h in _PART_OF_DAY_HOURS if word in lowered), data.date_obj.hour)
-        return _checked(parsed_day, hour, 0, text, lowered, now, zone, defaulted=True)
-    if period == "day" or (period in ("week", "month") and _RELATIVE_OFFSET.match(lowered)):
-        return _checked(parsed_day, 9, 0, text, lowered, now, zone, defaulted=True)
-    raise TimeParseError(f"“{text}”只说到了{ {'week': '哪一周', 'month': '哪个月', 'year': '哪一年'}.get(period or '', '大概的时间') }，"
-                         "请写明具体哪一天几点", ENGLISH_EXAMPLES)
+        return _checked(day, hour, 0, text, lowered, now, zone, defaulted=True)
+    if period == "day" or (period in ("week", "month") and _RELATIVE_OFFSET.match(day_text)):
+        return _checked(day, *(clock or (9, 0)), text, lowered, now, zone, defaulted=clock is None)
+    raise TimeParseError(f"“{text}”没有说清是哪一天，请写明", ENGLISH_EXAMPLES)
+
+
+def _take_clock(text: str, lowered: str) -> tuple[tuple[int, int] | None, str]:
+    """The (hour, minute) the text names, if any, and the text without it."""
+    matches = list(_CLOCK.finditer(lowered))
+    if not matches:
+        return None, lowered
+    if len(matches) > 1:
+        raise TimeParseError(f"“{text}”里有两个时刻，请只写一个", ENGLISH_EXAMPLES)
+    match = matches[0]
+    rest = lowered[: match.start()] + " " + lowered[match.end():]
+    if match.group("word"):
+        return ((0, 0) if match.group("word") == "midnight" else (12, 0)), rest
+    if match.group("meridiem"):
+        hour, minute = int(match.group("hour12")), int(match.group("minute12") or 0)
+        if not 1 <= hour <= 12:
+            raise TimeParseError(f"“{text}”中的 {hour}{match.group('meridiem')} 不存在", ENGLISH_EXAMPLES)
+        hour = hour % 12 + (12 if match.group("meridiem").startswith("p") else 0)
+    else:
+        hour, minute = int(match.group("hour24")), int(match.group("minute24"))
+        if 1 <= hour <= 6 and not match.group("hour24").startswith("0"):
+            raise TimeParseError(f"“{text}”中的 {hour}:{minute:02d} 不清楚是上午还是下午，请写明",
+                                 (f"tomorrow {hour}:{minute:02d}pm", f"tomorrow {hour}:{minute:02d}am",
+                                  f"tomorrow {hour + 12}:{minute:02d}"))
+    if hour > 23 or minute > 59:
+        raise TimeParseError(f"“{text}”中的时刻不存在", ENGLISH_EXAMPLES)
+    return (hour, minute), rest
 
 
 def _checked(day: date, hour: int, minute: int, text: str, lowered: str, now: datetime, zone: ZoneInfo,
