@@ -570,7 +570,7 @@ class BotApiServer:
         if checked.unknown and self.strict:
             raise bad_request(
                 f"unknown parameter(s) {', '.join(checked.unknown)} for {method} "
-                "(the sandbox is strict: Bot API {0} has no such field)".format(self.spec.version)
+                f"(the sandbox is strict: {self.spec.version} has no such field)"
             )
         decision = self.faults.decide(method)
         if decision is not None:
