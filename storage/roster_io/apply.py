@@ -8,7 +8,7 @@ reported) when members who left, activities or other records still point at it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, TypeVar
@@ -20,8 +20,7 @@ from schedules.roster import Category, Member, MemberStatus, Organization, OrgTy
 from storage import models
 from storage.repositories import audit
 from storage.repositories.organizations import ids_by_code, referenced_org_ids
-
-ProgressCallback = Callable[[str, int, int], None]
+from storage.roster_io.parse import ProgressCallback
 
 MEMBER_FIELDS = tuple(f.name for f in fields(Member) if f.name != "member_no")
 ORG_FIELDS = tuple(f.name for f in fields(Organization) if f.name != "code")

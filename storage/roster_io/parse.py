@@ -19,7 +19,6 @@ Rules a user can rely on (each message is Chinese, one per bad cell):
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Callable
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,6 +27,7 @@ from schedules.roster import Category, Member, Organization, OrgType, Role, Rost
 from storage.roster_io.problems import RosterError, RosterProblem
 from storage.roster_io.sources import RosterTables, Table
 
+# (stage in Chinese, done, total): the CLI turns these into a progress bar; tests may record them.
 ProgressCallback = Callable[[str, int, int], None]
 
 _DATE_FORMS = (
