@@ -74,12 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="报表")
     report_kinds = report.add_subparsers(dest="kind", required=True, metavar="KIND")
     attendance = report_kinds.add_parser("attendance", help="出勤与完成情况")
-    attendance.add_argument("--org", required=True)
-    attendance.add_argument("--from", dest="date_from")
-    attendance.add_argument("--to", dest="date_to")
+    attendance.add_argument("--org", required=True, help="组织编码；包含其下属全部组织")
+    attendance.add_argument("--from", dest="date_from", help="开始日期（如 2025-01-01），或单独给出时间段：2025、2025Q1、2025-03")
+    attendance.add_argument("--to", dest="date_to", help="结束日期（含当天）；默认今天")
     attendance.add_argument("--format", choices=["table", "json", "xlsx"], default="table")
-    attendance.add_argument("--output")
+    attendance.add_argument("--output", help="写入文件而不是标准输出（xlsx 必须指定）")
     attendance.add_argument("--chart", help="同时写出出勤率图表（PNG）到此路径")
+    attendance.add_argument("--completion-chart", help="同时写出三会一课完成情况图表（PNG）到此路径")
+    attendance.add_argument("--now", help=argparse.SUPPRESS)
     return parser
 
 
