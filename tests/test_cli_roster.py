@@ -130,3 +130,10 @@ def test_a_long_import_shows_progress_on_stderr(cli, db_url, tmp_path):
 def test_a_short_import_shows_no_progress_bar(cli):
     code, _, err = cli("roster", "import", str(BASIC))
     assert code == 0 and err == ""
+
+
+@pytest.mark.parametrize("args", [("init",), ("roster", "import", str(BASIC))], ids=["init", "import"])
+def test_an_unreachable_database_exits_1_with_a_reason(monkeypatch, capsys, args):
+    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:9/none")
+    assert main(list(args)) == 1
+    assert "错误：" in capsys.readouterr().err

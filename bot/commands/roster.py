@@ -10,8 +10,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import Settings
+from schedules.roster import Roster
 from storage.db import make_engine, make_session_factory, transaction
 from storage.migrate import current, ensure_schema
 from storage.repositories.roster import load_roster
@@ -27,9 +30,14 @@ _FIELD_LABELS |= {"status": "状态（重新转入）", "org_code": "所在支�
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.action == "import":
-        return _import(Path(args.path), settings, dry_run=args.dry_run)
-    return _export(Path(args.path), settings)
+    try:
+        if args.action == "import":
+            return _import(Path(args.path), settings, dry_run=args.dry_run)
+        return _export(Path(args.path), settings)
+    except SQLAlchemyError as exc:
+        shown_url = make_url(settings.database_url).render_as_string(hide_password=True)
+        print(f"错误：数据库 {shown_url} 出错，未做任何改动：{exc.__class__.__name__}: {exc}", file=sys.stderr)
+        return 1
 
 
 def _import(path: Path, settings: Settings, *, dry_run: bool) -> int:
@@ -65,7 +73,7 @@ def _import(path: Path, settings: Settings, *, dry_run: bool) -> int:
     return 0
 
 
-def _dry_run_on_empty(roster) -> ImportSummary:  # noqa: ANN001
+def _dry_run_on_empty(roster: Roster) -> ImportSummary:
     """A dry run against a database that has no schema yet: everything would be added."""
     return ImportSummary(
         dry_run=True,

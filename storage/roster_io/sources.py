@@ -40,6 +40,8 @@ def read_tables(path: Path) -> RosterTables:
         return _read_folder(path)
     if path.suffix.lower() == ".xlsx" and path.is_file():
         return _read_workbook(path)
+    if path.suffix.lower() == ".csv" and path.is_file():
+        return _read_folder(path.parent)  # pointed at one of the two files: read the pair beside it
     if not path.exists():
         raise RosterError([RosterProblem(str(path), 0, "", "找不到名册：路径不存在")])
     raise RosterError([RosterProblem(

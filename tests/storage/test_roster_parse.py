@@ -267,3 +267,7 @@ def test_workbook_sheets_may_have_chinese_names_and_date_cells(tmp_path):
     roster = read_roster(tmp_path / "book.xlsx", today=TODAY)
     assert {m.member_no: m.joined_on for m in roster.members} == {"2019001": date(2019, 7, 1), "2019002": date(2025, 12, 1)}
     assert roster.org("B01").group_chat_id == -1001000000101
+
+
+def test_pointing_at_one_csv_reads_the_pair_beside_it():
+    assert set(read_roster(BASIC / "members.csv", today=TODAY).members) == set(read_roster(BASIC, today=TODAY).members)
