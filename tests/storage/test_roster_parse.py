@@ -271,3 +271,14 @@ def test_workbook_sheets_may_have_chinese_names_and_date_cells(tmp_path):
 
 def test_pointing_at_one_csv_reads_the_pair_beside_it():
     assert set(read_roster(BASIC / "members.csv", today=TODAY).members) == set(read_roster(BASIC, today=TODAY).members)
+
+
+def test_the_demo_roster_is_valid_and_its_workbook_matches_the_csv_files():
+    demo = BASIC.parents[3] / "config" / "demo"
+    roster = read_roster(demo, today=TODAY)
+    assert set(read_roster(demo / "roster.xlsx", today=TODAY).members) == set(roster.members)
+    branches = roster.branches()
+    assert len(branches) == 3 and all(len(roster.children(b.code)) == 2 for b in branches)
+    assert all(roster.secretaries_of(code) for code in ("D01", "Z01", *(b.code for b in branches)))
+    categories = {m.category for m in roster.members}
+    assert categories == set(Category) and any(m.leading_cadre for m in roster.members)
