@@ -78,7 +78,10 @@ def split_schedule_text(text: str, now: datetime, zone: ZoneInfo) -> ScheduleTex
     _require_aware(now)
     body = _BOT_COMMAND.sub("", text.strip())
     half_width = chinese.to_half_width(body)
-    span = _best_chinese_span(half_width) or _english_span(half_width, now, zone)
+    span = _best_chinese_span(half_width)
+    if span is None or (not _standing_alone(half_width, span) and re.search(r"[A-Za-z]", half_width)):
+        # "周一例会 tomorrow 9am": a weekday glued into the title must not beat an English time.
+        span = _english_span(half_width, now, zone) or span
     if span is None:
         raise TimeParseError("没有找到时间：请按“活动名称 时间 地点”的顺序写", SCHEDULE_EXAMPLES)
     start, end = span
@@ -138,12 +141,13 @@ def _best_chinese_span(text: str) -> tuple[int, int] | None:
             spans.append((start, end))
     if not spans:
         return None
+    return max(spans, key=lambda span: (_standing_alone(text, span), span[1] - span[0], -span[0]))
 
-    def standing_alone(span: tuple[int, int]) -> bool:
-        start, end = span
-        return (start == 0 or text[start - 1] in _EDGE) and (end == len(text) or text[end] in _EDGE)
 
-    return max(spans, key=lambda s: (standing_alone(s), s[1] - s[0], -s[0]))
+def _standing_alone(text: str, span: tuple[int, int]) -> bool:
+    """True when the span is bounded by spaces, punctuation or the ends of the text."""
+    start, end = span
+    return (start == 0 or text[start - 1] in _EDGE) and (end == len(text) or text[end] in _EDGE)
 
 
 def _english_span(text: str, now: datetime, zone: ZoneInfo) -> tuple[int, int] | None:
@@ -154,17 +158,29 @@ def _english_span(text: str, now: datetime, zone: ZoneInfo) -> tuple[int, int] |
 
     settings = dateparser_settings(now, zone)
     settings.pop("RETURN_TIME_AS_PERIOD")
-    found = search_dates(text, languages=["en"], settings=settings) or []
+    found: list[tuple[int, str]] = []
+    # search_dates gives up on text that mixes in Chinese, so each run of non-Chinese text is searched alone.
+    for run in re.finditer(r"[^\u3400-\u9fff]+", text):
+        for piece, _ in search_dates(run.group(0), languages=["en"], settings=settings) or []:
+            found.append((run.start() + run.group(0).find(piece), piece))
     if not found:
         return None
-    substring = max((piece for piece, _ in found), key=len)
-    start = text.find(substring)
+    start, substring = max(found, key=lambda item: len(item[1]))
     words = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", substring)]
-    try:
-        target = parse_time(substring, now, zone).at
-    except TimeParseError:
-        return start, start + len(substring)  # parse_time will report why
-    first, last = 0, len(words) - 1
+
+    def reading(first: int, last: int) -> datetime | None:
+        try:
+            return parse_time(text[words[first][0]:words[last][1]], now, zone).at
+        except TimeParseError:
+            return None
+
+    # search_dates over-reaches ("tomorrow 9am 2" of "tomorrow 9am 2号楼"): take the longest run of its words
+    # that reads as a time; when none does, the whole of it goes to parse_time, which says why.
+    windows = [(first, first + size - 1) for size in range(len(words), 0, -1) for first in range(len(words) - size + 1)]
+    readable = next(((window, at) for window in windows if (at := reading(*window)) is not None), None)
+    if readable is None:
+        return start, start + len(substring)
+    (first, last), target = readable
     # Drop filler words ("on", "in the") at either end as long as the reading stays the same.
     for step in ("front", "back"):
         while first < last:
@@ -172,11 +188,7 @@ def _english_span(text: str, now: datetime, zone: ZoneInfo) -> tuple[int, int] |
             if text[edge[0]:edge[1]].lower() not in _ENGLISH_FILLER:
                 break
             trial = (first + 1, last) if step == "front" else (first, last - 1)
-            try:
-                same = parse_time(text[words[trial[0]][0]:words[trial[1]][1]], now, zone).at == target
-            except TimeParseError:
-                same = False
-            if not same:
+            if reading(*trial) != target:
                 break
             first, last = trial
     return words[first][0], words[last][1]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from schedules.timeparse.model import (
@@ -115,6 +115,9 @@ _PERIOD_HOUR_RANGES: dict[str, tuple[tuple[int, int, int], ...]] = {
 _PERIOD_FAMILY = {"早晨": "早上", "清晨": "早上", "午后": "下午", "晚间": "晚上", "夜里": "晚上", "夜间": "晚上"}
 _EVENING = "晚上"
 
+# Wall times this far behind now's wall time are past in any zone (DST moves clocks by at most 2 hours).
+_DST_MARGIN = timedelta(hours=3)
+
 # A date without a year that has passed this year means next year only this close ahead (December → January).
 NEXT_YEAR_WINDOW = timedelta(days=92)
 
@@ -170,7 +173,10 @@ def resolve(match: re.Match[str], now: datetime, zone: ZoneInfo) -> ParsedTime:
     time_of_day = _time_of_day(g)
     choice = _day_choice(g, now.date())
     for index, day in enumerate(choice.days):
-        moment = local_moment(day + timedelta(days=time_of_day.day_shift), time_of_day.hour, time_of_day.minute, zone)
+        wall_day = day + timedelta(days=time_of_day.day_shift)
+        if datetime.combine(wall_day, time(time_of_day.hour, time_of_day.minute)) < now.replace(tzinfo=None) - _DST_MARGIN:
+            continue  # long past: no need to ask whether that wall time existed (today's 02:30 on a DST day)
+        moment = local_moment(wall_day, time_of_day.hour, time_of_day.minute, zone)
         if moment <= now:
             continue
         if index > 0 and choice.accept_later is not None and not choice.accept_later(moment):

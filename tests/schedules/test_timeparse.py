@@ -304,6 +304,8 @@ def test_naive_now_is_refused() -> None:
                      id="a wall time skipped by spring-forward does not exist"),
         pytest.param("America/New_York", "明天凌晨1点半", "2025-11-01T10:00", None,
                      id="a wall time repeated by fall-back is ambiguous"),
+        pytest.param("America/New_York", "凌晨2点半", "2025-03-09T10:00", "2025-03-10T02:30:00-04:00",
+                     id="today's skipped 02:30 has passed anyway: tomorrow's is meant"),
     ],
 )
 def test_daylight_saving_zones(zone_name: str, text: str, now: str, expected: str | None) -> None:

@@ -37,6 +37,8 @@ MONDAY_10AM = datetime(2025, 3, 3, 10, 0, tzinfo=SHANGHAI)
                      id="full-width spaces and digits"),
         pytest.param("Party lecture tomorrow 9am Room 301", "Party lecture", "tomorrow 9am", "2025-03-04T09:00:00+08:00",
                      "Room 301", id="English"),
+        pytest.param("周一例会 tomorrow 9am 2号楼", "周一例会", "tomorrow 9am", "2025-03-04T09:00:00+08:00", "2号楼",
+                     id="an English time beats a weekday glued into the title"),
         pytest.param("Branch meeting on Friday 8pm in the hall", "Branch meeting", "Friday 8pm",
                      "2025-03-07T20:00:00+08:00", "in the hall", id="English filler words stay outside the time"),
     ],
