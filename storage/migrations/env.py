@@ -60,9 +60,19 @@ def run_migrations_online() -> None:
     engine = make_engine(_database_url(), poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:
+                # Batch mode rebuilds a table by copy-and-drop; with foreign keys on, SQLite's DROP TABLE
+                # would fire ON DELETE CASCADE and wipe e.g. attendance when `activities` is rebuilt.
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()
             _configure(connection)
             with context.begin_transaction():
                 context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migration left rows with dangling foreign keys: {broken[:5]}")
     finally:
         engine.dispose()
 
