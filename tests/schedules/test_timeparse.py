@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from schedules.timeparse import ParsedTime, TimeParseError, parse_time
+from schedules.timeparse.numerals import parse_number
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONDAY_10AM = datetime(2025, 3, 3, 10, 0, tzinfo=SHANGHAI)
@@ -322,3 +323,29 @@ def test_daylight_saving_zones(zone_name: str, text: str, now: str, expected: st
 
 def test_result_is_later_than_now_by_the_elapsed_time() -> None:
     assert parse_time("45分钟后", MONDAY_10AM, SHANGHAI).at - MONDAY_10AM == timedelta(minutes=45)
+
+
+@pytest.mark.parametrize(
+    ("token", "value"),
+    [
+        pytest.param("九", 9, id="digit"),
+        pytest.param("十", 10, id="ten"),
+        pytest.param("十二", 12, id="teens"),
+        pytest.param("二十", 20, id="tens"),
+        pytest.param("二十三", 23, id="tens and ones"),
+        pytest.param("两", 2, id="两"),
+        pytest.param("零五", 5, id="leading zero minute"),
+        pytest.param("二〇二五", 2025, id="year digit by digit"),
+        pytest.param("15", 15, id="arabic"),
+        pytest.param("十十", None, id="double ten"),
+        pytest.param("三四", None, id="two digits without ten"),
+        pytest.param("二十零", None, id="trailing zero after ten"),
+        pytest.param("两两", None, id="两 only alone"),
+    ],
+)
+def test_chinese_numerals(token: str, value: int | None) -> None:
+    if value is None:
+        with pytest.raises(ValueError):
+            parse_number(token)
+    else:
+        assert parse_number(token) == value
