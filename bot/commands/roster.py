@@ -61,12 +61,15 @@ def _import(path: Path, settings: Settings, *, dry_run: bool) -> int:
                 progress.stop()
                 _print_summary(stdout, _dry_run_on_empty(roster), path)
                 return 0
-            with transaction(make_session_factory(engine)) as session:
-                summary = import_roster(
-                    session, roster, now=now, dry_run=dry_run, actor_label="cli", source=str(path), progress=progress
-                )
-                if dry_run:
-                    session.rollback()
+            factory = make_session_factory(engine)
+            if dry_run:
+                with factory() as session:  # read only, rolled back on close
+                    summary = import_roster(session, roster, now=now, dry_run=True)
+            else:
+                with transaction(factory) as session:
+                    summary = import_roster(
+                        session, roster, now=now, actor_label="cli", source=str(path), progress=progress
+                    )
         finally:
             engine.dispose()
     _print_summary(stdout, summary, path)
