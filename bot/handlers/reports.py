@@ -1,0 +1,176 @@
+"""/report (台账 workbook and charts) and /calendar (.ics feed) in chat: choose, check permission, send."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+from telegram import InputFile, Update
+from telegram.ext import BaseHandler, CommandHandler, ContextTypes
+
+from bot.handlers.common import ChatContext, edge
+from bot.reports.charts import attendance_rate_chart, completion_chart
+from bot.reports.ics import activities_feed
+from bot.reports.settings import load_report_settings
+from bot.reports.summary import org_summaries
+from bot.reports.workbook import workbook_bytes
+from bot.settings import PROJECT_CONFIG_DIR
+from schedules.completion import Period, PeriodError, parse_period, year_to_date
+from storage.repositories import reports
+from storage.services.actors import Actor, OrgTree, visible_org_ids
+from storage.services.errors import InvalidInput, NotFound, PermissionDenied
+
+REPORT_USAGE = (
+    "用法：/report [组织编码] [时间段]\n"
+    "时间段可写：本月、上月、本季度、上季度、今年、去年、2025、2025-03、2025Q1；不写为今年以来。\n"
+    "例：/report B01 上季度"
+)
+CALENDAR_USAGE = "用法：/calendar 获取本人的活动日历；/calendar 组织编码 获取本组织的活动日历（.ics，可导入手机日历）。"
+CALENDAR_PAST = timedelta(days=31)
+CALENDAR_AHEAD = timedelta(days=366)
+# matplotlib's rc_context changes process-wide settings; chart rendering runs in worker threads.
+_CHART_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    caption: str
+    workbook_name: str
+    workbook: bytes
+    attendance_chart: bytes
+    completion_chart: bytes
+
+
+@dataclass(frozen=True)
+class CalendarFile:
+    filename: str
+    caption: str
+    data: bytes
+
+
+def _split_args(args: list[str], today: date) -> tuple[str | None, Period | None]:
+    """(organisation code, period) from the command's words, in either order; a word that reads as a
+    period is the period, anything else the organisation code."""
+    code = period = None
+    for word in args:
+        try:
+            period = parse_period(word, today=today)
+        except PeriodError:
+            if code is not None:
+                raise InvalidInput(f"无法识别“{word}”。\n" + REPORT_USAGE) from None
+            code = word
+    return code, period
+
+
+def _report_scope(actor: Actor, tree: OrgTree, code: str | None) -> str:
+    """The organisation to report on: the one asked for (if the actor may see it) or the actor's top one."""
+    visible = visible_org_ids(actor, tree)
+    if not visible:
+        raise PermissionDenied("报表只向支部委员和上级党组织委员提供。", actor=actor.member_no)
+    if code is None:
+        roots = sorted(tree.code[o] for o in visible if tree.parent.get(o) not in visible)
+        if len(roots) != 1:
+            raise InvalidInput("请指明组织编码：" + "、".join(roots) + "\n" + REPORT_USAGE)
+        return roots[0]
+    org_id = tree.id_by_code.get(code)
+    if org_id is None:
+        raise NotFound(f"没有组织编码 {code}。")
+    if org_id not in visible:
+        raise PermissionDenied("您只能查看本组织及下级组织的情况。", actor=actor.member_no, org=code)
+    return code
+
+
+def build_report_files(session: Session, actor: Actor, now: datetime, args: list[str], *,
+                       config_dir: Path, default_zone) -> ReportFiles:  # noqa: ANN001
+    """Everything /report sends, computed in one transaction (runs in a worker thread)."""
+    tree = OrgTree.load(session)
+    code, period = _split_args(args, now.astimezone(default_zone).date())
+    code = _report_scope(actor, tree, code)
+    root = reports.find_organization(session, code)
+    zone = reports.org_zone(root, default_zone)
+    window = period or year_to_date(now.astimezone(zone).date())
+    comparison = load_report_settings(config_dir).comparison_enabled(code, reports.ancestor_codes(session, code))
+    report = reports.load_report(session, code, window, zone, now, branch_comparison=comparison)
+    gaps = [f"{s.org.name}：{'；'.join(s.gaps)}" for s in org_summaries(report) if s.gaps]
+    caption = (
+        f"{root.name} 台账（{window.start:%Y-%m-%d} 至 {window.last_day:%Y-%m-%d}）\n"
+        + ("三会一课未开展：\n" + "\n".join(gaps[:10]) + ("\n……详见台账" if len(gaps) > 10 else "") if gaps
+           else "三会一课均已按期开展或仍在期内。")
+    )
+    with _CHART_LOCK:
+        rate_png = attendance_rate_chart(report)
+        done_png = completion_chart(report)
+    return ReportFiles(
+        caption=caption,
+        workbook_name=f"台账_{root.code}_{window.start:%Y%m%d}-{window.last_day:%Y%m%d}.xlsx",
+        workbook=workbook_bytes(report),
+        attendance_chart=rate_png,
+        completion_chart=done_png,
+    )
+
+
+def build_calendar_file(session: Session, actor: Actor, now: datetime, args: list[str], *, default_zone) -> CalendarFile:  # noqa: ANN001
+    """The member's own feed, or an organisation's feed if it is theirs or one they oversee."""
+    start, end = now - CALENDAR_PAST, now + CALENDAR_AHEAD
+    if not args:
+        member, items = reports.member_calendar(session, actor.member_no, start, end)
+        names = reports.organization_names(session, [a.org_id for a in items])
+        zone = default_zone
+        data = activities_feed(items, names, name=f"{member.name}的党组织活动", zone=zone, stamp=now)
+        return CalendarFile(f"calendar_{member.member_no}.ics", f"{member.name}的活动日历：用手机打开即可导入（共 {len(items)} 项）。", data)
+    code = args[0]
+    tree = OrgTree.load(session)
+    org_id = tree.id_by_code.get(code)
+    if org_id is None:
+        raise NotFound(f"没有组织编码 {code}。")
+    own = {actor.org_id, actor.group_id}
+    if org_id not in own and org_id not in visible_org_ids(actor, tree):
+        raise PermissionDenied("只能获取本人所在组织或所管理组织的日历。", actor=actor.member_no, org=code)
+    org, items = reports.org_calendar(session, code, start, end)
+    zone = reports.org_zone(org, default_zone)
+    data = activities_feed(items, {org.id: org.name, **reports.organization_names(session, [a.org_id for a in items])},
+                           name=f"{org.name}活动安排", zone=zone, stamp=now)
+    return CalendarFile(f"calendar_{org.code}.ics", f"{org.name}的活动日历：用手机打开即可导入（共 {len(items)} 项）。", data)
+
+
+def report_command(config_dir: Path = PROJECT_CONFIG_DIR):  # noqa: ANN201 - a chat handler
+    async def report(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
+        args = list(context.args or [])
+        if args and args[0] in ("help", "帮助"):
+            await update.effective_message.reply_text(REPORT_USAGE)  # type: ignore[union-attr]
+            return
+        files = await chat.as_member(
+            update, lambda session, actor, now: build_report_files(
+                session, actor, now, args, config_dir=config_dir, default_zone=chat.zone)
+        )
+        message = update.effective_message
+        assert message is not None
+        await message.reply_document(InputFile(files.workbook, filename=files.workbook_name), caption=files.caption[:1024])
+        await message.reply_photo(InputFile(files.attendance_chart, filename="attendance.png"), caption="按月出勤率")
+        await message.reply_photo(InputFile(files.completion_chart, filename="completion.png"), caption="三会一课完成情况")
+
+    return report
+
+
+async def calendar(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
+    args = list(context.args or [])
+    if args and args[0] in ("help", "帮助"):
+        await update.effective_message.reply_text(CALENDAR_USAGE)  # type: ignore[union-attr]
+        return
+    feed = await chat.as_member(
+        update, lambda session, actor, now: build_calendar_file(session, actor, now, args, default_zone=chat.zone)
+    )
+    message = update.effective_message
+    assert message is not None
+    await message.reply_document(InputFile(feed.data, filename=feed.filename), caption=feed.caption)
+
+
+def handlers(chat: ChatContext, *, config_dir: Path = PROJECT_CONFIG_DIR) -> list[BaseHandler]:
+    """/report and /calendar, wrapped by the chat's edge (one transaction, Chinese refusals)."""
+    return [
+        CommandHandler("report", edge(chat, report_command(config_dir), name="/report")),
+        CommandHandler("calendar", edge(chat, calendar, name="/calendar")),
+    ]

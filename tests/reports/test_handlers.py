@@ -1,0 +1,122 @@
+"""/report and /calendar through a real python-telegram-bot Application and the loopback Bot API server."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+from icalendar import Calendar
+from openpyxl import load_workbook
+from PIL import Image
+from telegram.ext import ApplicationBuilder
+
+from bot.callbacks import CallbackSigner
+from bot.clock import ManualClock
+from bot.handlers.common import ChatContext
+from bot.handlers.reports import handlers
+from bot.sandbox.botapi.server import BotApiServer
+from storage import models
+from storage.db import transaction
+from tests.reports.conftest import SHANGHAI, build_world, local
+
+# Telegram users bound to roster members: 王书记 (B01 书记, D01 委员), 李明 (plain member), 陈书记 (B02 书记).
+USERS = {"M001": 7001, "M002": 7002, "M010": 7010}
+
+
+@asynccontextmanager
+async def running_bot(session_factory, config_dir) -> AsyncIterator[BotApiServer]:
+    with transaction(session_factory) as session:
+        world = build_world(session)
+        for member_no, user_id in USERS.items():
+            session.add(models.TelegramBinding(member_id=world.members[member_no], telegram_user_id=user_id,
+                                               private_chat_id=user_id))
+    clock = ManualClock(local("2025-04-02T10:00"))
+    async with BotApiServer(strict=True, clock=clock) as server:
+        for member_no, user_id in USERS.items():
+            server.add_user(user_id, member_no, started=True)
+        app = ApplicationBuilder().token(server.token).base_url(server.base_url).base_file_url(server.base_file_url).build()
+        chat = ChatContext(session_factory=session_factory, clock=clock, zone=SHANGHAI,
+                           signer=CallbackSigner.from_token(server.token))
+        app.add_handlers(handlers(chat, config_dir=config_dir))
+        await app.initialize()
+        await app.start()
+        await app.updater.start_polling(poll_interval=0)
+        try:
+            yield server
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            await app.shutdown()
+
+
+async def sent_file(server: BotApiServer, method: str, key: str) -> tuple[bytes, dict]:
+    record = await server.next_bot_request(method=method, timeout=30)
+    assert record.ok, record.outcome
+    message = record.result
+    file_id = message[key][-1]["file_id"] if key == "photo" else message[key]["file_id"]
+    return server.file_bytes(file_id), message
+
+
+async def said(server: BotApiServer, text: str) -> None:
+    record = await server.next_bot_request(method="sendMessage", timeout=30)
+    assert text in record.params["text"], record.params["text"]
+
+
+@pytest.fixture
+def config_dir(tmp_path):
+    path = tmp_path / "config"
+    path.mkdir()
+    return path
+
+
+async def test_secretary_gets_the_workbook_and_two_charts(session_factory, config_dir):
+    async with running_bot(session_factory, config_dir) as server:
+        server.user_sends(USERS["M001"], "/report B01 2025Q1")
+        workbook, message = await sent_file(server, "sendDocument", "document")
+        assert message["document"]["file_name"] == "台账_B01_20250101-20250331.xlsx"
+        assert "三会一课未开展" in message["caption"] and "党员大会 2025Q1" in message["caption"]
+        book = load_workbook(io.BytesIO(workbook))
+        assert "出勤-第一支部" in book.sheetnames
+        assert [c.value for c in book["主题党日记录"][4]][:8] == ["2025-01-15", "第一支部", "主题党日",
+                                                            "学习二十届三中全会精神", "王书记", "李明", 4, 2]
+        for _ in range(2):
+            png, _ = await sent_file(server, "sendPhoto", "photo")
+            assert Image.open(io.BytesIO(png)).format == "PNG"
+
+
+@pytest.mark.parametrize(
+    ("who", "command", "answer"),
+    [
+        pytest.param("M002", "/report", "报表只向支部委员和上级党组织委员提供", id="plain-member-gets-no-report"),
+        pytest.param("M010", "/report B01", "您只能查看本组织及下级组织的情况", id="other-branch-is-refused"),
+        pytest.param("M001", "/report B01 下辈子", "无法识别", id="unreadable-period"),
+        pytest.param("M002", "/calendar B02", "只能获取本人所在组织或所管理组织的日历", id="foreign-calendar-refused"),
+        pytest.param("M001", "/calendar X99", "没有组织编码 X99", id="unknown-org"),
+    ],
+)
+async def test_refusals_are_clear_and_send_nothing(session_factory, config_dir, who, command, answer):
+    async with running_bot(session_factory, config_dir) as server:
+        server.user_sends(USERS[who], command)
+        await said(server, answer)
+        assert server.calls("sendDocument") == [] and server.calls("sendPhoto") == []
+
+
+async def test_member_gets_their_own_calendar_file(session_factory, config_dir):
+    async with running_bot(session_factory, config_dir) as server:
+        server.user_sends(USERS["M002"], "/calendar")
+        data, message = await sent_file(server, "sendDocument", "document")
+        assert message["document"]["file_name"] == "calendar_M002.ics"
+        events = Calendar.from_ical(data).walk("VEVENT")
+        # From a month back (2 March 2025) to a year ahead: February is gone, next January is in.
+        assert [str(e["SUMMARY"]) for e in events] == ["李明的政治生日", "2026年一月主题党日"]
+
+
+async def test_member_gets_their_branch_calendar(session_factory, config_dir):
+    async with running_bot(session_factory, config_dir) as server:
+        server.user_sends(USERS["M002"], "/calendar B01")
+        data, message = await sent_file(server, "sendDocument", "document")
+        calendar = Calendar.from_ical(data)
+        assert str(calendar["X-WR-CALNAME"]) == "第一支部活动安排"
+        assert "李明的政治生日" not in [str(e["SUMMARY"]) for e in calendar.walk("VEVENT")]
