@@ -47,7 +47,7 @@ def to_half_width(text: str) -> str:
 
 
 _SEPARATOR = r"[\s的,，]*"
-_PERIODS = "凌晨|早上|早晨|清晨|上午|中午|午后|下午|傍晚|晚上|晚间|夜里|夜间"
+_PERIODS = "凌晨|早上|早晨|清晨|上午|中午|午后|下午|傍晚|晚上|晚间|夜里|夜间|早|晚"  # 早8点, 晚7点
 
 EXPRESSION = re.compile(
     rf"""
@@ -70,6 +70,7 @@ EXPRESSION = re.compile(
           | (?P<month_word>本月|这个?月|下下个?月|下个?月)\s*(?P<month_day>{N})\s*(?:日|号)
           | (?P<bare_day>{N})\s*(?:日|号)
         )?
+        (?:\s*[（(]\s*(?:周|星期|礼拜)(?P<stated_weekday>[一二三四五六日天])\s*[)）])?  # 3月5日（周三）: checked
         (?:{_SEPARATOR}(?P<period>{_PERIODS}))?
         (?:{_SEPARATOR}
             (?P<hour>{N})\s*
@@ -100,8 +101,8 @@ _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 
              "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
 
 # A part of day alone: the hour a secretary means by it.
-_PERIOD_DEFAULT_HOUR = {"早上": 8, "早晨": 8, "清晨": 8, "上午": 9, "中午": 12, "午后": 15, "下午": 15,
-                        "傍晚": 18, "晚上": 19, "晚间": 19, "夜里": 19, "夜间": 19}
+_PERIOD_DEFAULT_HOUR = {"早上": 8, "早晨": 8, "清晨": 8, "早": 8, "上午": 9, "中午": 12, "午后": 15, "下午": 15,
+                        "傍晚": 18, "晚上": 19, "晚间": 19, "夜里": 19, "夜间": 19, "晚": 19}
 # Part of day + written hour: (lowest, highest, hours to add) ranges that make sense.
 _PERIOD_HOUR_RANGES: dict[str, tuple[tuple[int, int, int], ...]] = {
     "凌晨": ((0, 5, 0),),
@@ -112,7 +113,8 @@ _PERIOD_HOUR_RANGES: dict[str, tuple[tuple[int, int, int], ...]] = {
     "傍晚": ((4, 8, 12), (16, 20, 0)),
     "晚上": ((6, 11, 12), (18, 23, 0)),
 }
-_PERIOD_FAMILY = {"早晨": "早上", "清晨": "早上", "午后": "下午", "晚间": "晚上", "夜里": "晚上", "夜间": "晚上"}
+_PERIOD_FAMILY = {"早晨": "早上", "清晨": "早上", "早": "早上", "午后": "下午",
+                  "晚间": "晚上", "夜里": "晚上", "夜间": "晚上", "晚": "晚上"}
 _EVENING = "晚上"
 
 # Wall times this far behind now's wall time are past in any zone (DST moves clocks by at most 2 hours).
@@ -181,10 +183,22 @@ def resolve(match: re.Match[str], now: datetime, zone: ZoneInfo) -> ParsedTime:
             continue
         if index > 0 and choice.accept_later is not None and not choice.accept_later(moment):
             break
+        if g["stated_weekday"] is not None:
+            _check_stated_weekday(day, _WEEKDAYS[g["stated_weekday"]], matched)
         return ParsedTime(at=moment, reading=_reading(choice.labels[index], day, time_of_day), matched=matched)
     reading = _reading(choice.labels[0], choice.days[0], time_of_day)
     advice, examples = choice.past_advice or ("不能安排在过去的时间", ("明天上午9点", "下周三下午3点"))
     raise TimeParseError(f"{reading}已经过去了；{advice}", examples)
+
+
+def _check_stated_weekday(day: date, stated: int, matched: str) -> None:
+    """'3月5日（周四）' when 3月5日 is a Wednesday: one of the two is a typo, and we cannot tell which."""
+    if day.weekday() != stated:
+        names = "一二三四五六日"
+        raise TimeParseError(
+            f"“{matched}”前后矛盾：{day.month}月{day.day}日是星期{names[day.weekday()]}，不是星期{names[stated]}",
+            (f"{day.month}月{day.day}日（周{names[day.weekday()]}）", f"下周{names[stated]}"),
+        )
 
 
 def _reading(label: str, day: date, time_of_day: _TimeOfDay) -> str:

@@ -67,6 +67,10 @@ def resolved(text: str, now: datetime = MONDAY_10AM) -> str:
         pytest.param("明晚8点", at("2025-03-04 20:00"), id="明晚"),
         pytest.param("明早", at("2025-03-04 08:00"), id="明早 alone"),
         pytest.param("明天早上8点半", at("2025-03-04 08:30"), id="早上8点半"),
+        pytest.param("明天早8点", at("2025-03-04 08:00"), id="早 short for 早上"),
+        pytest.param("明天晚7点", at("2025-03-04 19:00"), id="晚 short for 晚上"),
+        pytest.param("3月5日（周三）下午3点", at("2025-03-05 15:00"), id="weekday in brackets agrees"),
+        pytest.param("15号(星期六)", at("2025-03-15 09:00"), id="weekday in ASCII brackets agrees"),
         # relative days
         pytest.param("明天", at("2025-03-04 09:00"), id="bare 明天 is 9:00"),
         pytest.param("明日下午", at("2025-03-04 15:00"), id="明日"),
@@ -219,6 +223,7 @@ def test_form_depends_on_now(text: str, now: datetime, expected: str | None) -> 
         pytest.param("4月31号", "不存在", "3月5日", id="4月31号"),
         pytest.param("2025-02-30 10:00", "不存在", "2025-03-12 15:00", id="ISO impossible date"),
         pytest.param("上午15点", "说法矛盾", "15:00", id="上午15点 contradicts"),
+        pytest.param("3月5日（周四）下午3点", "3月5日是星期三，不是星期四", "3月5日（周三）", id="weekday in brackets disagrees"),
         pytest.param("明天晚上3点", "说法矛盾", "凌晨3点", id="晚上3点 contradicts"),
         pytest.param("今晚上午9点", "矛盾", "今晚8点", id="今晚 with 上午 contradicts"),
         pytest.param("明天凌晨", "凌晨", "凌晨5点", id="凌晨 alone"),
