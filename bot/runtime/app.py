@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
 from telegram.ext import Application, ApplicationBuilder, JobQueue
 
 from bot.clock import Clock
@@ -69,11 +70,14 @@ def file_base_url(base_url: str) -> str:
     return trimmed + "/file"
 
 
-def build_application(settings: Settings, clock: Clock, *, concurrency: int = 8) -> Application:
+def build_application(
+    settings: Settings, clock: Clock, *, session_factory: sessionmaker[Session] | None = None,
+    concurrency: int = 8, schedule_chat_jobs: bool = True,
+) -> Application:
     """The PTB Application: token, optional self-hosted Bot API, job queue, and the chat layer's handlers.
 
-    Handlers come from `bot.handlers.register(application)` when that module provides it, then from
-    `APPLICATION_HOOKS`. `application.bot_data["clock"]` is the runtime's clock.
+    Handlers come from `bot.handlers.register(application, chat)` (given a `ChatContext` on
+    `session_factory`), then from `APPLICATION_HOOKS`. `application.bot_data["clock"]` is the clock.
     """
     if not settings.telegram_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is required for the real bot")
@@ -91,8 +95,14 @@ def build_application(settings: Settings, clock: Clock, *, concurrency: int = 8)
     except ImportError:
         handlers = None
     register = getattr(handlers, "register", None)
-    if callable(register):
-        register(application)
+    if callable(register) and session_factory is not None:
+        from bot.callbacks import CallbackSigner
+        from bot.handlers.common import ChatContext
+
+        chat = ChatContext(session_factory=session_factory, clock=clock, zone=settings.timezone,
+                           signer=CallbackSigner.from_token(settings.telegram_token))
+        application.bot_data["chat"] = chat
+        register(application, chat, schedule_jobs=schedule_chat_jobs)
     for hook in APPLICATION_HOOKS:
         hook(application)
     return application
@@ -131,10 +141,12 @@ async def serve(
         if not await wait_for_leadership(lock, stop, options.leader_retry_seconds):
             return 0
         log.info("leader: this process runs the scheduler")
-        application = build_application(settings, clock, concurrency=options.runtime.concurrency)
+        sessions = make_session_factory(engine)
+        application = build_application(settings, clock, session_factory=sessions,
+                                        concurrency=options.runtime.concurrency)
         async with application:
             runtime = Runtime(
-                database_url=settings.database_url, session_factory=make_session_factory(engine), clock=clock,
+                database_url=settings.database_url, session_factory=sessions, clock=clock,
                 send=telegram_sender(application), options=options.runtime, plan=plan,
                 scheduler=application.job_queue.scheduler,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,9 +15,13 @@ from storage.repositories.outbox import ClaimedMessage
 
 _WEEKDAYS = "一二三四五六日"
 
-# Extension point for the chat layer: functions (session, row, activity) -> reply_markup or None,
-# tried in order; the first non-None answer is attached (e.g. ✅ 签到 / 📝 请假 buttons).
+# Extension points for the chat layer.
+# Functions (session, row, activity) -> reply_markup or None, tried in order; the first non-None answer is
+# attached to a reminder (e.g. ✅ 签到 / 📝 请假 buttons).
 REPLY_MARKUP_PROVIDERS: list[Any] = []
+# Renderers for outbox kinds the chat layer owns: kind -> (session, row, zone) -> (text, reply_markup | None).
+# They take precedence over the built-in ones below.
+RENDERERS_BY_KIND: dict[str, Callable[[Session, ClaimedMessage, ZoneInfo], tuple[str, Any]]] = {}
 # Extension point for other outbox kinds (roll summaries, group announcements …):
 # kind -> function (session, row, zone) -> (text, reply_markup or None).
 RENDERERS_BY_KIND: dict[str, Any] = {}
@@ -96,6 +101,9 @@ def _render_unreachable(session: Session, row: ClaimedMessage, zone: ZoneInfo) -
 
 def render_outbox_message(session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any | None]:
     """(text, reply_markup or None) for a claimed outbox row; Chinese first."""
+    custom = RENDERERS_BY_KIND.get(row.kind)
+    if custom is not None:
+        return custom(session, row, zone)
     if row.kind in RENDERERS_BY_KIND:
         return RENDERERS_BY_KIND[row.kind](session, row, zone)
     if row.kind == outbox.MISSED_SUMMARY:

@@ -1,0 +1,105 @@
+"""End-to-end helpers: a seeded database, the loopback Bot API server, `branchbot run` as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from bot.runtime.materialise import ReminderPolicy, enqueue_reminders
+from bot.sandbox.botapi import BotApiServer
+from storage import models
+from storage.db import make_engine, make_session_factory, transaction
+from tests.runtime.factories import SHANGHAI, make_activity, make_branch
+
+PROJECT = Path(__file__).resolve().parents[2]
+FIRST_CHAT = 5_000_000
+SAFETY_TIMEOUT = 60.0
+
+
+def seed(url: str, *, members: int, starts: datetime, now: datetime, leads: str) -> int:
+    """Schema, one branch of bound members (chats FIRST_CHAT+1…), one activity with reminders; returns its id."""
+    from bot.runtime.app import _ensure_schema
+
+    _ensure_schema(url)
+    engine = make_engine(url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            org = make_branch(session, "E01", members=members, first_chat_id=FIRST_CHAT)
+            activity = make_activity(session, org, starts, leads=leads, title="支部党员大会")
+            enqueue_reminders(session, [activity], now=now, policy=ReminderPolicy(zone=SHANGHAI))
+            return activity.id
+    finally:
+        engine.dispose()
+
+
+def start_server(members: int, *, latency: float = 0.0) -> BotApiServer:
+    server = BotApiServer(latency=latency).start_in_thread()
+    for index in range(1, members + 1):
+        server.add_user(FIRST_CHAT + index, f"党员{index}", started=True)
+    return server
+
+
+def spawn(url: str, server: BotApiServer, clock_start: datetime, tmp: Path, name: str, **env: str) -> subprocess.Popen:
+    environment = {
+        **os.environ,
+        "BRANCHBOT_DATABASE_URL": url,
+        "TELEGRAM_BOT_TOKEN": server.token,
+        "TELEGRAM_API_BASE_URL": server.base_url,
+        "BRANCHBOT_CLOCK_START": clock_start.isoformat(),
+        # Only the seeded activity matters here: keep the catalog's own activities out of the window.
+        "BRANCHBOT_HORIZON_DAYS": "0.0001",
+        "BRANCHBOT_LEADER_RETRY_SECONDS": "0.3",
+        "BRANCHBOT_POLL_SECONDS": "0.5",
+        "BRANCHBOT_RATE_LIMIT": "off",
+        **env,
+    }
+    log = open(tmp / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=PROJECT, env=environment,
+                            stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_until(condition: Callable[[], bool], what: str, *, alive: subprocess.Popen | None = None,
+               timeout: float = SAFETY_TIMEOUT) -> None:
+    """Poll an observable condition (server requests, database rows); the timeout is only a safety net."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if alive is not None and alive.poll() is not None:
+            raise AssertionError(f"branchbot run exited with {alive.returncode} while waiting for {what}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def sends_per_chat(server: BotApiServer) -> Counter[int]:
+    return Counter(int(r.params["chat_id"]) for r in server.calls("sendMessage") if r.ok)
+
+
+def outbox_states(url: str, activity_id: int | None = None) -> Counter[str]:
+    engine = make_engine(url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            query = select(models.OutboxMessage.state, func.count()).group_by(models.OutboxMessage.state)
+            if activity_id is not None:
+                query = query.where(models.OutboxMessage.activity_id == activity_id)
+            return Counter(dict(session.execute(query).all()))
+    finally:
+        engine.dispose()
+
+
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = SAFETY_TIMEOUT) -> int:
+    if process.poll() is None:
+        process.send_signal(sig)
+    return process.wait(timeout)
+
+
+def log_text(tmp: Path, name: str) -> str:
+    return (tmp / f"{name}.log").read_text()
