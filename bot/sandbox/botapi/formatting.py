@@ -276,6 +276,8 @@ def parse_formatted(text: str, parse_mode: str | None) -> tuple[str, list[dict[s
     if parse_mode is None or parse_mode == "":
         return text, []
     if parse_mode == "HTML":
+        if "<" not in text and "&" not in text:
+            return text, []
         builder = _parse_html(text)
     elif parse_mode == "MarkdownV2":
         builder = _parse_markdown_v2(text)

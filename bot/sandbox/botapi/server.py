@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import inspect
 import json
 import logging
@@ -391,7 +392,10 @@ class BotApiServer:
 
     def _emit(self, event: dict[str, Any]) -> None:
         self._event_seq += 1
-        event = {"seq": self._event_seq, "at": self.clock(), **event}
+        if not self._subscribers:
+            return
+        # Subscribers may keep or change what they get; the world's own dicts stay untouched.
+        event = copy.deepcopy({"seq": self._event_seq, "at": self.clock(), **event})
         for callback in list(self._subscribers):
             try:
                 outcome = callback(event)

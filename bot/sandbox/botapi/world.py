@@ -58,6 +58,8 @@ def forbidden(description: str) -> TelegramError:
 
 @dataclass
 class StoredMessage:
+    # Message dicts are never changed once stored (an edit stores a new dict), so the hot path shares them
+    # with responses and events; everything handed to test code is a deep copy.
     message: dict[str, Any]
     history: list[dict[str, Any]] = field(default_factory=list)  # earlier versions, oldest first
     deleted: bool = False
@@ -283,7 +285,7 @@ class World:
 
     def _store(self, state: ChatState, message: dict[str, Any]) -> dict[str, Any]:
         state.messages[message["message_id"]] = StoredMessage(message=message)
-        self.emit({"type": "message", "chat_id": state.chat["id"], "message": copy.deepcopy(message)})
+        self.emit({"type": "message", "chat_id": state.chat["id"], "message": message})
         return message
 
     def _new_message(self, state: ChatState, sender: dict[str, Any], **content: Any) -> dict[str, Any]:
@@ -540,7 +542,7 @@ class World:
         if params.get("message_thread_id") is not None and state.chat["type"] != "supergroup":
             raise bad_request("message thread not found")
         message = self._new_message(state, self.bot_sender, **content)
-        return copy.deepcopy(self._store(state, message))
+        return self._store(state, message)
 
     def upload(self, value: UploadedFile | str, folder: str, default_name: str,
                default_mime: str) -> StoredFile:
@@ -603,9 +605,8 @@ class World:
         new["edit_date"] = self.now()
         stored.history.append(previous)
         stored.message = new
-        self.emit({"type": "edit", "chat_id": state.chat["id"], "message": copy.deepcopy(new),
-                   "previous": copy.deepcopy(previous)})
-        return copy.deepcopy(new)
+        self.emit({"type": "edit", "chat_id": state.chat["id"], "message": new, "previous": previous})
+        return new
 
     @staticmethod
     def _comparable(message: dict[str, Any]) -> dict[str, Any]:
@@ -816,7 +817,7 @@ class World:
         wanted = allowed if allowed is not None else set(UPDATE_TYPES) - _OPT_IN_UPDATES
         # Telegram drops what the bot did not subscribe to rather than keeping it forever.
         self.updates = [u for u in self.updates if next(k for k in u if k != "update_id") in wanted]
-        return copy.deepcopy(self.updates[:limit])
+        return self.updates[:limit]
 
 
 # Bot API method name -> World method; everything else in the spec is validated and then refused explicitly.
