@@ -1,0 +1,163 @@
+"""Runs chat dialogs through a real python-telegram-bot Application against the loopback Bot API server.
+
+A dialog is a table of steps (who, what they say or press, a fragment of what the bot answers). The
+harness waits for the bot's matching request (no sleeping) and fails with everything the bot did instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from telegram.ext import Application, ApplicationBuilder
+
+from bot.callbacks import CallbackSigner
+from bot.clock import ManualClock
+from bot.handlers import ChatContext, register
+from bot.runtime.render import render_outbox_message
+from bot.sandbox.botapi import BotApiServer
+from storage import models
+from storage.db import transaction
+from storage.repositories.outbox import ClaimedMessage
+from storage.services import followup
+from tests.chat.world import MEMBERS, SHANGHAI, World
+
+TEXT_METHODS = {"sendMessage", "editMessageText", "answerCallbackQuery", "editMessageReplyMarkup"}
+
+
+@dataclass(frozen=True)
+class Press:
+    """Pressing the button labelled `label` on the newest message that has it, in `chat` (default: private)."""
+
+    label: str
+    chat: str | None = None  # "group" for the actor's branch group
+
+
+def press(label: str, chat: str | None = None) -> Press:
+    return Press(label, chat)
+
+
+def said(record: Any) -> str:
+    params = record.params
+    text = params.get("text") or ""
+    if record.method == "editMessageReplyMarkup":
+        text = str(params.get("reply_markup"))
+    return f"{record.method}[{params.get('chat_id', params.get('callback_query_id', ''))}]: {text}"
+
+
+class Dialog:
+    """The world of one test: the server, the running bot, the roster's Telegram users and the clock."""
+
+    def __init__(self, server: BotApiServer, app: Application, chat: ChatContext, world: World,
+                 factory: sessionmaker[Session], clock: ManualClock) -> None:
+        self.server, self.app, self.chat, self.world = server, app, chat, world
+        self.factory, self.clock = factory, clock
+        self.names = {key: MEMBERS[key][1] for key in MEMBERS}
+
+    def user(self, who: str) -> int:
+        return self.world.telegram[who] if who in self.world.telegram else int(who)
+
+    def group_chat(self, org: str = "B01") -> int:
+        with transaction(self.factory) as session:
+            return session.scalars(select(models.Organization.group_chat_id).where(
+                models.Organization.code == org)).one()
+
+    def find_button(self, chat_id: int, label: str) -> tuple[int, str]:
+        for message in reversed(self.server.chat(chat_id).messages):
+            for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+                for button in row:
+                    if button["text"] == label and "callback_data" in button:
+                        return message["message_id"], button["callback_data"]
+        raise AssertionError(f"no button {label!r} in chat {chat_id}: {self.server.chat(chat_id).messages}")
+
+    async def step(self, who: str, action: str | Press, expected: str) -> Any:
+        """Acts as `who` and waits for the bot's request whose text contains `expected`."""
+        user_id = self.user(who)
+        if isinstance(action, Press):
+            chat_id = self.group_chat() if action.chat == "group" else user_id
+            message_id, data = self.find_button(chat_id, action.label)
+            self.server.user_presses(user_id, chat_id, message_id, data)
+        else:
+            self.server.user_sends(user_id, action)
+        return await self.expect(expected)
+
+    async def expect(self, expected: str) -> Any:
+        seen: list[str] = []
+
+        def matches(record: Any) -> bool:
+            if record.method not in TEXT_METHODS:
+                return False
+            seen.append(said(record))
+            return expected in said(record)
+
+        try:
+            return await self.server.next_bot_request(matches, timeout=10)
+        except TimeoutError:
+            raise AssertionError(f"the bot never said {expected!r}; it said: {seen}") from None
+
+    async def run(self, steps: list[tuple[str, str | Press, str]]) -> None:
+        for who, action, expected in steps:
+            await self.step(who, action, expected)
+
+    async def deliver(self, kind: str, activity: str, *, to: str | None = None, lead: int = 60) -> dict:
+        """Sends an outbox message through the runtime's renderer, as the dispatcher would."""
+        activity_id = self.world.activities[activity]
+        chat_id = self.group_chat() if to is None else self.user(to)
+        member_id = None if to is None else self.world.members[to]
+        row = ClaimedMessage(
+            id=0, kind=kind, activity_id=activity_id, member_id=member_id, chat_id=chat_id,
+            recipient=f"member:{member_id}" if member_id else f"chat:{chat_id}", lead_minutes=lead,
+            due_at=self.clock.now(), priority=0, attempts=0, payload={},
+        )
+        with transaction(self.factory) as session:
+            text, markup = render_outbox_message(session, row, SHANGHAI)
+        sent = await self.app.bot.send_message(chat_id, text, reply_markup=markup)
+        return sent.to_dict()
+
+    async def remind(self, who: str, activity: str) -> dict:
+        return await self.deliver("reminder", activity, to=who)
+
+    async def announce(self, activity: str) -> dict:
+        return await self.deliver(followup.GROUP_ANNOUNCEMENT, activity)
+
+    def set_now(self, moment: datetime) -> None:
+        self.clock.set(moment)
+
+    def private_texts(self, who: str) -> list[str]:
+        return [m.get("text", "") for m in self.server.chat(self.user(who)).messages]
+
+
+@asynccontextmanager
+async def running_bot(factory: sessionmaker[Session], world: World, now: datetime, *,
+                      started: tuple[str, ...] | None = None) -> AsyncIterator[Dialog]:
+    """A loopback server with the roster's users (and B01's group), and the bot polling it."""
+    clock = ManualClock(now)
+    async with BotApiServer(strict=True, clock=clock) as server:
+        for key, (_, name, org, *_rest) in MEMBERS.items():
+            if key in world.telegram:
+                server.add_user(world.telegram[key], name,
+                                started=started is None or key in started)
+        server.add_user(5005, "新用户", started=True)
+        with transaction(factory) as session:
+            groups = dict(session.execute(select(models.Organization.code, models.Organization.group_chat_id)).all())
+        b01 = [world.telegram[k] for k, spec in MEMBERS.items() if spec[2] == "B01" and k in world.telegram]
+        server.add_group(groups["B01"], "第一党支部群", b01)
+        app = (ApplicationBuilder().token(server.token).base_url(server.base_url)
+               .base_file_url(server.base_file_url).build())
+        chat = ChatContext(session_factory=factory, clock=clock, zone=SHANGHAI,
+                           signer=CallbackSigner.from_token(server.token), group_edit_delay=0)
+        register(app, chat, schedule_jobs=False)
+        await app.initialize()
+        await app.start()
+        await app.updater.start_polling(poll_interval=0)
+        try:
+            yield Dialog(server, app, chat, world, factory, clock)
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            await app.shutdown()
