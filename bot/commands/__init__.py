@@ -1,0 +1,1 @@
+"""Each `branchbot` subcommand: a module exposing `run(args, settings) -> int`."""
