@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from telegram import Bot, BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, InvalidToken
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken
 
 from bot.sandbox.botapi import BotApiServer
 from bot.sandbox.spec import load_spec
@@ -146,3 +146,39 @@ async def test_wrong_token_is_unauthorized(server) -> None:
     with pytest.raises(InvalidToken):
         await impostor.initialize()
 
+
+
+async def test_a_kicked_bot_is_forbidden_and_told_so(server, bot, alice) -> None:
+    server.add_group(-5001, "第一党支部", [alice["id"]])
+    server.remove_bot_from_group(-5001, by_user_id=alice["id"])
+
+    with pytest.raises(Forbidden, match="bot was kicked from the group chat"):
+        await bot.send_message(-5001, "通知")
+    (update,) = await bot.get_updates()
+    assert (update.my_chat_member.chat.id, update.my_chat_member.new_chat_member.status) == (-5001, "kicked")
+
+
+async def test_an_upgraded_group_answers_with_its_new_id(server, bot, alice) -> None:
+    server.add_group(-5001, "第一党支部", [alice["id"]])
+    supergroup = server.migrate_group(-5001)
+
+    with pytest.raises(ChatMigrated) as caught:
+        await bot.send_message(-5001, "通知")
+    assert caught.value.new_chat_id == supergroup["id"] == -1000000005001
+    await bot.send_message(supergroup["id"], "通知")
+    assert [m["text"] for m in server.chat(supergroup["id"]).messages] == ["通知"]
+
+
+async def test_a_log_limit_keeps_recent_records_and_waiting_still_works() -> None:
+    async with BotApiServer(log_limit=5) as server:
+        user = server.add_user(2001, "张三", started=True)
+        async with make_bot(server) as bot:
+            for n in range(20):
+                await bot.send_message(user["id"], f"第{n}条")
+            server.user_sends(user["id"], "你好")
+            await bot.send_message(user["id"], "回复")
+            reply = await server.next_bot_request(method="sendMessage")
+
+        assert reply.params["text"] == "回复" and reply.index == 21  # getMe, 20 sends, the reply
+        assert 5 <= len(server.requests) <= 10
+        assert server.requests[-1] is reply

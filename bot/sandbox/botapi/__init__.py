@@ -31,7 +31,7 @@ Public API (stable)
 -------------------
 BotApiServer(*, token=DEFAULT_TOKEN, host="127.0.0.1", port=0, strict=True, spec=None, clock=None,
              rate_limits=None, bot_username="branchbot_sandbox_bot", bot_name=..., privacy_mode=True,
-             callback_query_ttl=900.0, latency=0.0)
+             callback_query_ttl=900.0, latency=0.0, log_limit=None)
   lifecycle:   await start() / await stop() / `async with`; start_in_thread() -> self / stop_thread() (also
                `with server:`), for a bot in a subprocess (TELEGRAM_API_BASE_URL=server.base_url) or another
                loop; then every method below is safe to call from any thread.
@@ -55,7 +55,9 @@ BotApiServer(*, token=DEFAULT_TOKEN, host="127.0.0.1", port=0, strict=True, spec
                mime_type); user_presses(user_id, chat_id, message_id, callback_data) -> callback query id
                (SandboxError when no such button is on that message); inject_update(dict) -> update (raw,
                e.g. forged callback data; its callback query can be answered); user_blocks_bot(user_id);
-               user_unblocks_bot(user_id).
+               user_unblocks_bot(user_id); remove_bot_from_group(chat_id, by_user_id=None) (403 "bot was
+               kicked" + a my_chat_member update); migrate_group(chat_id) -> supergroup Chat dict (the old id
+               answers 400 with parameters.migrate_to_chat_id, PTB's ChatMigrated).
   observation: chat(chat_id) -> ChatSnapshot(.chat, .messages (edits applied, reply_markup included),
                .edits, .deleted_ids, .reply_keyboard, .last, .message(id), ChatSnapshot.buttons(msg));
                sent_to(chat_id) -> the bot's messages; requests -> [RequestRecord(index, method, params,
@@ -63,17 +65,24 @@ BotApiServer(*, token=DEFAULT_TOKEN, host="127.0.0.1", port=0, strict=True, spec
                callback_answers -> {query id: {text, show_alert, url, chat_id, message_id, user_id}};
                my_commands(scope=None, language_code=""); file_bytes(file_id); pending_updates(); users;
                clear_requests(); subscribe(callback) -> unsubscribe (events: message, edit, delete,
-               callback_answer, chat_action, user_blocked; called on the server's loop).
+               callback_answer, chat_action, user_blocked; each a deep copy with "seq" and "at"; called on
+               the server's loop); in_flight, max_in_flight (peak concurrent calls: dispatch concurrency),
+               polls_waiting. `log_limit=N` keeps only about the last N..2N records (long sandbox sessions).
   waiting:     await next_bot_request(predicate=None, *, method=None, timeout=5.0) -> RequestRecord: the first
                call after the latest user action (or after the record it last returned) that matches;
-               getUpdates skipped unless asked for. await wait_idle(timeout=5.0, settle=0.02). From a thread
-               while the server runs in its own: next_bot_request_sync(...), wait_idle_sync(...).
+               getUpdates skipped unless asked for. await wait_for_polling(timeout=5.0): until the bot's
+               getUpdates long poll is parked here (the bot is up). await wait_idle(timeout=5.0, settle=0.02).
+               From a thread while the server runs in its own: next_bot_request_sync(...),
+               wait_for_polling_sync(...), wait_idle_sync(...).
                Timeouts are safety nets that raise TimeoutError, never the way a test waits.
 
 getUpdates long-polls on asyncio events (an injected update wakes the poll at once), honours offset,
 limit, timeout and allowed_updates, answers 409 while a webhook is set, and a newer poll terminates an older
 one with 409 Conflict, like Telegram when two bot instances run. Files: sendPhoto/sendDocument store the
 upload; getFile gives a file_path downloadable under base_file_url + token.
+
+A bot in a subprocess: TELEGRAM_BOT_TOKEN=server.token, TELEGRAM_API_BASE_URL=server.base_url (PTB's
+base_url; downloads need base_file_url, which is base_url with "/bot" replaced by "/file/bot").
 
 Standalone: `python -m bot.sandbox.botapi --port 8081 [--token T] [--lenient] [--rate-limits]`.
 """

@@ -70,7 +70,8 @@ class BotApiServer:
     def __init__(self, *, token: str = DEFAULT_TOKEN, host: str = "127.0.0.1", port: int = 0, strict: bool = True,
                  spec: ApiSpec | None = None, clock: Any = None, rate_limits: RateLimits | None = None,
                  bot_username: str = DEFAULT_BOT_USERNAME, bot_name: str = DEFAULT_BOT_NAME,
-                 privacy_mode: bool = True, callback_query_ttl: float = 15 * 60, latency: float = 0.0) -> None:
+                 privacy_mode: bool = True, callback_query_ttl: float = 15 * 60, latency: float = 0.0,
+                 log_limit: int | None = None) -> None:
         bot_id, _, secret = token.partition(":")
         if not bot_id.isdigit() or not secret:
             raise ValueError("token must look like Telegram's: '<bot id digits>:<secret>'")
@@ -95,7 +96,11 @@ class BotApiServer:
         self.app.router.add_route("*", "/bot{token}/{method}", self._handle_method)
         self.app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         self._runner: web.AppRunner | None = None
+        # The request log; with `log_limit` only about the last log_limit records are kept (long sandbox
+        # sessions, benchmarks). Record indexes and the cursor count from the very first request.
         self._log: list[RequestRecord] = []
+        self._log_dropped = 0
+        self._log_limit = log_limit
         self._cursor = 0
         self._subscribers: list[Callable[[dict[str, Any]], Any]] = []
         self._event_seq = 0
@@ -262,7 +267,7 @@ class BotApiServer:
 
     def _acted(self) -> None:
         """A user did something: the bot's next reaction is what comes after this point."""
-        self._cursor = len(self._log)
+        self._cursor = self._log_dropped + len(self._log)
 
     def add_user(self, user_id: int | None = None, first_name: str = "测试用户", *, username: str | None = None,
                  last_name: str | None = None, language_code: str | None = "zh-hans",
@@ -282,6 +287,17 @@ class BotApiServer:
 
     def remove_member(self, chat_id: int, user_id: int) -> None:
         self._run(self.world.remove_member, chat_id, user_id)
+
+    def remove_bot_from_group(self, chat_id: int, by_user_id: int | None = None) -> None:
+        """Kick the bot: sends to the group answer 403 "bot was kicked", and a my_chat_member update is queued."""
+        def act() -> None:
+            self._acted()
+            self.world.remove_bot_from_group(chat_id, by_user_id)
+        self._run(act)
+
+    def migrate_group(self, chat_id: int) -> dict[str, Any]:
+        """Upgrade a basic group to a supergroup; the old id then answers 400 with migrate_to_chat_id."""
+        return self._run(self.world.migrate_group, chat_id)
 
     def user_sends(self, user_id: int, text: str, chat_id: int | None = None, *,
                    reply_to_message_id: int | None = None) -> dict[str, Any]:
@@ -371,8 +387,9 @@ class BotApiServer:
 
     def clear_requests(self) -> None:
         def clear() -> None:
+            self._log_dropped += len(self._log)
             self._log.clear()
-            self._cursor = 0
+            self._cursor = self._log_dropped
         self._run(clear)
 
     def subscribe(self, callback: Callable[[dict[str, Any]], Any]) -> Callable[[], None]:
@@ -425,8 +442,9 @@ class BotApiServer:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            for index in range(self._cursor, len(self._log)):
-                record = self._log[index]
+            for position in range(max(self._cursor - self._log_dropped, 0), len(self._log)):
+                record = self._log[position]
+                index = record.index
                 if method is not None and record.method != method:
                     continue
                 if method is None and record.method == "getUpdates":
@@ -556,10 +574,14 @@ class BotApiServer:
         finally:
             if counted:
                 self._in_flight -= 1
-        record = RequestRecord(index=len(self._log), method=method, params=params,
+        record = RequestRecord(index=self._log_dropped + len(self._log), method=method, params=params,
                                outcome="ok" if status == 200 else body["description"], status=status,
                                result=result, at=self.clock(), unknown=unknown)
         self._log.append(record)
+        if self._log_limit is not None and len(self._log) > 2 * self._log_limit:
+            dropped = len(self._log) - self._log_limit
+            del self._log[:dropped]
+            self._log_dropped += dropped
         self._touch()
         if status != 200 and status != 429 and method != "getUpdates":
             log.debug("sandbox Bot API %s -> %s %s", method, status, body["description"])

@@ -73,6 +73,8 @@ class ChatState:
     next_message_id: int = 1
     reply_keyboard: dict[str, Any] | None = None  # the custom keyboard the user currently sees
     menu_button: dict[str, Any] | None = None
+    bot_removed: bool = False
+    migrated_to: int | None = None  # a group upgraded to this supergroup
 
     @property
     def is_group(self) -> bool:
@@ -261,6 +263,28 @@ class World:
 
     def remove_member(self, chat_id: int, user_id: int) -> None:
         self._group(chat_id).member_ids.discard(user_id)
+
+    def remove_bot_from_group(self, chat_id: int, by_user_id: int | None = None) -> None:
+        """The bot is kicked: sends answer 403, and the bot gets a my_chat_member update."""
+        state = self._group(chat_id)
+        state.bot_removed = True
+        actor = self.users.get(by_user_id) if by_user_id is not None else None
+        self._enqueue("my_chat_member", {
+            "chat": dict(state.chat), "from": dict(actor or self.bot_sender), "date": self.now(),
+            "old_chat_member": {"status": "member", "user": dict(self.bot_sender)},
+            "new_chat_member": {"status": "kicked", "user": dict(self.bot_sender), "until_date": 0},
+        })
+
+    def migrate_group(self, chat_id: int) -> dict[str, Any]:
+        """Upgrade a group to a supergroup: the old id answers 400 with migrate_to_chat_id, like Telegram."""
+        old = self._group(chat_id)
+        if old.chat["type"] != "group":
+            raise SandboxError(f"chat {chat_id} is not a basic group")
+        new_id = -1_000_000_000_000 + chat_id  # Telegram's supergroup ids are -100xxxxxxxxxx
+        new_chat = {**old.chat, "id": new_id, "type": "supergroup"}
+        self.chats[new_id] = ChatState(chat=new_chat, member_ids=set(old.member_ids))
+        old.migrated_to = new_id
+        return copy.deepcopy(new_chat)
 
     def _user(self, user_id: int) -> dict[str, Any]:
         user = self.users.get(user_id)
@@ -466,6 +490,11 @@ class World:
 
     def writable_chat(self, chat_id: int | str) -> ChatState:
         state = self.resolve_chat(chat_id)
+        if state.migrated_to is not None:
+            raise TelegramError(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                                {"migrate_to_chat_id": state.migrated_to})
+        if state.bot_removed:
+            raise forbidden(f"bot was kicked from the {'supergroup' if state.chat['type'] == 'supergroup' else 'group'} chat")
         if not state.is_group:
             user_id = state.chat["id"]
             if user_id in self.blocked:
