@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 # --------------------------------------------------------------------------------------------------
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 class Cadence(StrEnum):
     MONTHLY = "monthly"
     QUARTERLY = "quarterly"
+    SEMIANNUAL = "semiannual"
     YEARLY = "yearly"
 
 
@@ -68,6 +70,12 @@ def quarter_period(year: int, quarter: int) -> Period:
     return Period(start, end, f"{year}Q{quarter}")
 
 
+def half_year_period(year: int, half: int) -> Period:
+    if half == 1:
+        return Period(date(year, 1, 1), date(year, 7, 1), f"{year}H1")
+    return Period(date(year, 7, 1), date(year + 1, 1, 1), f"{year}H2")
+
+
 def year_period(year: int) -> Period:
     return Period(date(year, 1, 1), date(year + 1, 1, 1), str(year))
 
@@ -77,6 +85,8 @@ def period_containing(cadence: Cadence, day: date) -> Period:
         return month_period(day.year, day.month)
     if cadence is Cadence.QUARTERLY:
         return quarter_period(day.year, (day.month - 1) // 3 + 1)
+    if cadence is Cadence.SEMIANNUAL:
+        return half_year_period(day.year, 1 if day.month <= 6 else 2)
     return year_period(day.year)
 
 
@@ -174,6 +184,30 @@ DEFAULT_REQUIREMENTS: tuple[Requirement, ...] = (
 )
 
 THREE_MEETINGS_ONE_LECTURE = tuple(r.obligation for r in DEFAULT_REQUIREMENTS if r.three_meetings_one_lecture)
+_DEFAULTS_BY_KEY = {r.obligation: r for r in DEFAULT_REQUIREMENTS}
+_UNIT_OF_ORG_TYPE = {"党支部": UnitKind.BRANCH, "党小组": UnitKind.GROUP}
+
+
+def requirements_from_catalog(entries: Mapping[str, Any]) -> tuple[Requirement, ...]:
+    """The requirements one organisation owes according to its resolved catalog entries
+    (`Catalog.for_org(lineage)`): the tracked obligations (those of DEFAULT_REQUIREMENTS) that are enabled
+    there, with the catalog's cadence and organisation type. An organisation whose override disables the
+    theme party day, or moves the committee meeting to quarterly, is judged by that."""
+    result = []
+    for key, default in _DEFAULTS_BY_KEY.items():
+        entry = entries.get(key)
+        if entry is None or not getattr(entry, "enabled", True):
+            continue
+        try:
+            cadence = Cadence(getattr(entry, "cadence", default.cadence.value))
+        except ValueError:
+            continue  # weekly or date-driven entries are not judged per period
+        for org_type in getattr(entry, "applies_to", ()):
+            unit = _UNIT_OF_ORG_TYPE.get(org_type)
+            if unit is not None:
+                label = default.label
+                result.append(Requirement(key, cadence, unit, label, default.three_meetings_one_lecture))
+    return tuple(result)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -240,8 +274,12 @@ def evaluate_completion(
     now: datetime,
     zone: ZoneInfo,
     requirements: Sequence[Requirement] = DEFAULT_REQUIREMENTS,
+    requirements_for: Callable[[Unit], Sequence[Requirement]] | None = None,
 ) -> list[CompletionCell]:
     """One verdict per unit, requirement and cadence period overlapping `window`.
+
+    `requirements_for(unit)`, when given, replaces `requirements` per unit (catalog overrides per
+    organisation, see `requirements_from_catalog`).
 
     Rules, in order, per unit and obligation:
     1. A held activity (status `held`) counts for the cadence period containing its start → `met`.
@@ -267,7 +305,7 @@ def evaluate_completion(
 
     cells: list[CompletionCell] = []
     for unit in units:
-        for requirement in requirements:
+        for requirement in requirements if requirements_for is None else requirements_for(unit):
             if requirement.unit is not unit.kind:
                 continue
             key = (unit.code, requirement.obligation)

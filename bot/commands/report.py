@@ -9,10 +9,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from bot.reports.charts import attendance_rate_chart, completion_chart
+from bot.reports.requirements import requirements_for_org
 from bot.reports.settings import ReportSettingsError, load_report_settings
 from bot.reports.text import report_json, report_table
 from bot.reports.workbook import workbook_bytes
 from bot.settings import Settings
+from schedules.catalog import CatalogError
 from schedules.completion import Period, PeriodError, parse_period, year_to_date
 from storage.db import make_engine, make_session_factory, transaction
 from storage.repositories import reports
@@ -75,8 +77,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             zone = reports.org_zone(root, settings.timezone)
             window = resolve_window(args.date_from, args.date_to, now.astimezone(zone).date())
             comparison = report_settings.comparison_enabled(args.org, reports.ancestor_codes(session, args.org))
-            report = reports.load_report(session, args.org, window, zone, now, branch_comparison=comparison)
-    except (ReportInputError, ReportSettingsError, reports.UnknownOrganizationError, ValueError) as exc:
+            requirements_for = requirements_for_org(session, settings.config_dir, args.org)
+            report = reports.load_report(session, args.org, window, zone, now, branch_comparison=comparison,
+                                         requirements_for=requirements_for)
+    except (ReportInputError, ReportSettingsError, CatalogError, reports.UnknownOrganizationError, ValueError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
     finally:

@@ -14,6 +14,7 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes
 from bot.handlers.common import ChatContext, edge
 from bot.reports.charts import attendance_rate_chart, completion_chart
 from bot.reports.ics import activities_feed
+from bot.reports.requirements import requirements_for_org
 from bot.reports.settings import load_report_settings
 from bot.reports.summary import org_summaries
 from bot.reports.workbook import workbook_bytes
@@ -93,7 +94,8 @@ def build_report_files(session: Session, actor: Actor, now: datetime, args: list
     zone = reports.org_zone(root, default_zone)
     window = period or year_to_date(now.astimezone(zone).date())
     comparison = load_report_settings(config_dir).comparison_enabled(code, reports.ancestor_codes(session, code))
-    report = reports.load_report(session, code, window, zone, now, branch_comparison=comparison)
+    report = reports.load_report(session, code, window, zone, now, branch_comparison=comparison,
+                                 requirements_for=requirements_for_org(session, config_dir, code))
     gaps = [f"{s.org.name}：{'；'.join(s.gaps)}" for s in org_summaries(report) if s.gaps]
     caption = (
         f"{root.name} 台账（{window.start:%Y-%m-%d} 至 {window.last_day:%Y-%m-%d}）\n"

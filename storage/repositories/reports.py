@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -458,7 +458,7 @@ def load_completion_inputs(
         a.org_id.in_(select(ids_cte.c.id)),
         a.starts_at >= start,
         a.starts_at < end,
-        a.obligation.in_(sorted({r.obligation for r in requirements})),
+        a.obligation.in_(sorted({r.obligation for r in (*requirements, *DEFAULT_REQUIREMENTS)})),
     )
     facts = tuple(
         ActivityFact(activity_id, by_id[org_id].code, obligation, starts_at, status)
@@ -498,11 +498,14 @@ def load_report(
     *,
     branch_comparison: bool = False,
     requirements: Sequence[Requirement] = DEFAULT_REQUIREMENTS,
+    requirements_for: Callable[[Unit], Sequence[Requirement]] | None = None,
 ) -> AttendanceReport:
-    """The ledger of `org_code` and everything below it, judged against `requirements` as of `now`."""
+    """The ledger of `org_code` and everything below it, judged as of `now` against `requirements`, or
+    per unit against `requirements_for(unit)` (the catalog with each organisation's overrides)."""
     ledger = load_ledger(session, org_code, window, zone)
     inputs = load_completion_inputs(session, org_code, window, zone, requirements=requirements)
-    cells = evaluate_completion(inputs.units, inputs.facts, window=window, now=now, zone=zone, requirements=requirements)
+    cells = evaluate_completion(inputs.units, inputs.facts, window=window, now=now, zone=zone,
+                                requirements=requirements, requirements_for=requirements_for)
     return AttendanceReport(ledger, tuple(cells), now, branch_comparison)
 
 
@@ -583,6 +586,7 @@ __all__ = [
     "load_completion_inputs",
     "load_ledger",
     "load_report",
+    "lineages",
     "member_calendar",
     "org_calendar",
     "org_zone",
@@ -607,3 +611,16 @@ def ancestor_codes(session: Session, org_code: str) -> list[str]:
     if org_id is None:
         raise UnknownOrganizationError(org_code)
     return [tree.code[a] for a in tree.ancestors(org_id)]
+
+
+def lineages(session: Session, org_code: str) -> dict[str, tuple[str, ...]]:
+    """For `org_code` and every organisation below it: the codes from the top of the tree down to it,
+    which is how the catalog resolves per-organisation overrides (`Catalog.for_org(lineage)`)."""
+    tree = OrgTree.load(session)
+    root_id = tree.id_by_code.get(org_code)
+    if root_id is None:
+        raise UnknownOrganizationError(org_code)
+    return {
+        tree.code[org_id]: tuple(tree.code[a] for a in reversed(tree.ancestors(org_id))) + (tree.code[org_id],)
+        for org_id in tree.subtree(root_id)
+    }

@@ -6,12 +6,15 @@ import io
 import json
 from datetime import date
 
+import shutil
+
 import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
 from bot.cli import main
 from bot.commands.report import ReportInputError, resolve_window
+from bot.settings import PROJECT_CONFIG_DIR
 from storage.db import transaction
 from tests.reports.conftest import build_world
 
@@ -24,6 +27,7 @@ def cli(db_url, engine, session_factory, monkeypatch, tmp_path, capsys):
         build_world(session)
     config = tmp_path / "config"
     config.mkdir()
+    shutil.copy(PROJECT_CONFIG_DIR / "catalog.yaml", config / "catalog.yaml")
     monkeypatch.setenv("BRANCHBOT_DATABASE_URL", db_url)
     monkeypatch.setenv("BRANCHBOT_CONFIG_DIR", str(config))
     monkeypatch.setenv("BRANCHBOT_TIMEZONE", "Asia/Shanghai")
@@ -93,6 +97,26 @@ def test_branch_comparison_comes_from_config_reports_yaml_and_inherits_downwards
 def test_bad_input_exits_2_with_a_chinese_message(cli, argv, message):
     code, out, err = cli(*argv, *NOW)
     assert code == 2 and out == "" and message in err
+
+
+def test_completion_follows_each_organisations_catalog_overrides(cli):
+    overrides = cli.config / "overrides"
+    overrides.mkdir()
+    (overrides / "B02.yaml").write_text(
+        "theme_party_day:\n  enabled: false\ncommittee_meeting:\n  cadence: quarterly\n  when: {month: 1, weekday: tuesday, nth: first}\n",
+        encoding="utf-8",
+    )
+    _, out, err = cli("--org", "D01", "--from", "2025Q1", "--format", "json", *NOW)
+    owed = {(c["org"], c["obligation"], c["period"]) for c in json.loads(out)["completion"]}
+    assert ("B02", "committee_meeting", "2025Q1") in owed and ("B02", "committee_meeting", "2025-01") not in owed
+    assert not any(org == "B02" and what == "theme_party_day" for org, what, _ in owed)
+    assert ("B01", "committee_meeting", "2025-01") in owed and ("B01", "theme_party_day", "2025-03") in owed
+
+
+def test_a_broken_catalog_is_refused(cli):
+    (cli.config / "catalog.yaml").write_text("obligations: nope\n", encoding="utf-8")
+    code, _, err = cli("--org", "D01", *NOW)
+    assert code == 2 and "工作事项目录" in err
 
 
 def test_bad_reports_yaml_is_reported(cli):

@@ -188,3 +188,47 @@ def test_year_to_date_and_overlapping_periods():
     window = year_to_date(date(2025, 5, 20))
     assert (window.start, window.last_day) == (date(2025, 1, 1), date(2025, 5, 20))
     assert [p.label for p in periods_overlapping(Cadence.QUARTERLY, window)] == ["2025Q1", "2025Q2"]
+
+
+def entry(cadence: str, applies_to: list[str], enabled: bool = True):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(cadence=cadence, applies_to=applies_to, enabled=enabled)
+
+
+@pytest.mark.parametrize(
+    ("entries", "expected"),
+    [
+        pytest.param(
+            {"committee_meeting": entry("monthly", ["党支部"]), "group_meeting": entry("monthly", ["党小组"])},
+            {("committee_meeting", "monthly", "branch"), ("group_meeting", "monthly", "group")},
+            id="catalog-defaults",
+        ),
+        pytest.param(
+            {"committee_meeting": entry("quarterly", ["党支部"]), "theme_party_day": entry("monthly", ["党支部"], False)},
+            {("committee_meeting", "quarterly", "branch")},
+            id="override-changes-cadence-and-disables",
+        ),
+        pytest.param(
+            {"study_day": entry("monthly", ["党支部"]), "party_lecture": entry("weekly", ["党支部"])},
+            set(),
+            id="untracked-keys-and-unjudgeable-cadences-are-skipped",
+        ),
+    ],
+)
+def test_requirements_from_catalog(entries, expected):
+    from schedules.completion import requirements_from_catalog
+
+    got = {(r.obligation, r.cadence.value, r.unit.value) for r in requirements_from_catalog(entries)}
+    assert got == expected
+
+
+def test_requirements_per_unit_replace_the_default_table():
+    cells = evaluate_completion(
+        [BRANCH, Unit("B02", "第二支部", UnitKind.BRANCH, "B02")], [], window=quarter_period(2025, 1),
+        now=at("2025-04-10T00:00"), zone=SHANGHAI,
+        requirements_for=lambda unit: [COMMITTEE_MONTHLY] if unit.code == "B01" else [ASSEMBLY_QUARTERLY],
+    )
+    assert {(c.unit.code, c.period.label) for c in cells} == {
+        ("B01", "2025-01"), ("B01", "2025-02"), ("B01", "2025-03"), ("B02", "2025Q1"),
+    }

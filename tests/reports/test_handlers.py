@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,6 +18,7 @@ from bot.clock import ManualClock
 from bot.handlers.common import ChatContext
 from bot.handlers.reports import handlers
 from bot.sandbox.botapi.server import BotApiServer
+from bot.settings import PROJECT_CONFIG_DIR
 from storage import models
 from storage.db import transaction
 from tests.reports.conftest import SHANGHAI, build_world, local
@@ -68,6 +70,7 @@ async def said(server: BotApiServer, text: str) -> None:
 def config_dir(tmp_path):
     path = tmp_path / "config"
     path.mkdir()
+    shutil.copy(PROJECT_CONFIG_DIR / "catalog.yaml", path / "catalog.yaml")
     return path
 
 
