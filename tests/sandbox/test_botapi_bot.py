@@ -182,3 +182,14 @@ async def test_a_log_limit_keeps_recent_records_and_waiting_still_works() -> Non
         assert reply.params["text"] == "回复" and reply.index == 21  # getMe, 20 sends, the reply
         assert 5 <= len(server.requests) <= 10
         assert server.requests[-1] is reply
+
+
+async def test_an_expired_callback_query_cannot_be_answered() -> None:
+    async with BotApiServer(callback_query_ttl=0) as server:  # every query is already too old
+        user = server.add_user(2001, "张三", started=True)
+        async with make_bot(server) as bot:
+            sent = await bot.send_message(user["id"], "请签到", reply_markup=keyboard("c:1"))
+            query_id = server.user_presses(user["id"], user["id"], sent.message_id, "c:1")
+            with pytest.raises(BadRequest, match="Query is too old"):
+                await bot.answer_callback_query(query_id)
+        assert server.callback_answers == {}

@@ -40,7 +40,7 @@ BotApiServer(*, token=DEFAULT_TOKEN, host="127.0.0.1", port=0, strict=True, spec
   settings:    strict, latency (seconds added to every call but getUpdates), rate_limits (RateLimits:
                .enabled, per_chat_per_second=1, per_group_per_minute=20, global_per_second=30 -> 429 with
                parameters.retry_after), clock (`() -> epoch seconds` or a bot.clock.Clock; used for message
-               dates, rate limits and callback query expiry).
+               dates and rate limits; callback queries expire after callback_query_ttl seconds of real time).
   faults:      server.faults.fail_next(method, status=429, retry_after=3, times=2) (method "*" = any but
                getUpdates; 5xx, 403, 400 alike), .delay_next(method, seconds, times=1) (answered late, then
                executed: a client timeout), .random(rate_429=0.01, rate_5xx=0.01, rate_403=0, seed=1),

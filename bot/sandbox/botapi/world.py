@@ -7,6 +7,7 @@ import hashlib
 import itertools
 import json
 import mimetypes
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -181,6 +182,9 @@ class World:
         self.on_update = on_update
         self.privacy_mode = privacy_mode
         self.callback_query_ttl = callback_query_ttl
+        # Query expiry follows real elapsed time, not the business clock: a sandbox clock jump between a press
+        # and the bot's answer must not expire the query.
+        self.elapsed = time.monotonic
         self.users: dict[int, dict[str, Any]] = {}
         self.chats: dict[int, ChatState] = {}
         self.started: set[int] = set()
@@ -407,7 +411,7 @@ class World:
             "id": query_id, "from": dict(self.users[user_id]), "message": copy.deepcopy(message),
             "chat_instance": self._chat_instance(chat_id), "data": callback_data,
         }
-        self.callback_queries[query_id] = (self.clock(), {"chat_id": chat_id, "message_id": message_id,
+        self.callback_queries[query_id] = (self.elapsed(), {"chat_id": chat_id, "message_id": message_id,
                                                           "user_id": user_id})
         self._enqueue("callback_query", query)
         return query_id
@@ -438,7 +442,7 @@ class World:
         query = update.get("callback_query")
         if isinstance(query, dict) and "id" in query:  # the bot may answer forged queries like real ones
             origin = query.get("message") or {}
-            self.callback_queries[str(query["id"])] = (self.clock(), {
+            self.callback_queries[str(query["id"])] = (self.elapsed(), {
                 "chat_id": (origin.get("chat") or {}).get("id"), "message_id": origin.get("message_id"),
                 "user_id": (query.get("from") or {}).get("id")})
         self.updates.append(update)
@@ -746,7 +750,7 @@ class World:
     def answer_callback_query(self, params: dict[str, Any]) -> Any:
         query_id = params["callback_query_id"]
         entry = self.callback_queries.pop(query_id, None)
-        if entry is None or self.clock() - entry[0] > self.callback_query_ttl:
+        if entry is None or self.elapsed() - entry[0] >= self.callback_query_ttl:
             raise bad_request(QUERY_TOO_OLD)
         text = params.get("text")
         if text is not None and len(text) > 200:
