@@ -64,4 +64,5 @@ def configure_logging(secrets: Iterable[str], *, level: int = logging.INFO, stre
     # httpx logs every request URL at INFO, and Bot API URLs contain the token: keep it at WARNING.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     return handler

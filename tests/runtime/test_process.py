@@ -100,21 +100,22 @@ def test_after_downtime_only_the_latest_lead_goes_out_and_the_secretary_gets_one
 
 
 def test_two_schedulers_on_one_database_only_one_sends_and_the_standby_takes_over(db_url, tmp_path, server_factory, processes):
-    members = 60
+    members = 120
     activity = seed(db_url, members=members, starts=STARTS, now=NOW - timedelta(days=1), leads="4320")
-    server = server_factory(members, latency=0.05)
+    server = server_factory(members, latency=0.25)  # slow enough that the leader is still busy when killed
     first = spawn(db_url, server, NOW, tmp_path, "first")
     processes.append(first)
     wait_until(lambda: sum(sends_per_chat(server).values()) >= 1, "the leader's first send", alive=first)
     second = spawn(db_url, server, NOW, tmp_path, "second")
     processes.append(second)
-    wait_until(lambda: "waiting to take over" in log_text(tmp_path, "second"), "the standby to wait")
-    wait_until(lambda: sum(sends_per_chat(server).values()) >= 20, "more sends")
+    wait_until(lambda: "waiting to take over" in log_text(tmp_path, "second"), "the standby to wait", alive=second)
+    sent_before_kill = sum(sends_per_chat(server).values())
     first.kill()
     first.wait(30)
+    assert sent_before_kill < members, "the leader should still have had work when killed"
+    wait_until(lambda: "this process runs the scheduler" in log_text(tmp_path, "second"), "the take-over", alive=second)
     wait_until(lambda: outbox_states(db_url, activity)["sent"] == members, "the standby to finish the work", alive=second)
     assert stop(second) == 0
     per_chat = sends_per_chat(server)
     assert len(per_chat) == members
     assert sum(count - 1 for count in per_chat.values()) <= CONCURRENCY
-    assert "this process runs the scheduler" in log_text(tmp_path, "second")
