@@ -1,0 +1,155 @@
+"""`branchbot activity add`: an ad-hoc or rescheduled activity whose reminders enter the same outbox."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.runtime.materialise import DEFAULT_LEAD_MINUTES, ReminderPolicy, enqueue_reminders
+from bot.runtime.quiet_hours import QuietHours
+from bot.runtime.render import format_moment
+from bot.settings import Settings
+from storage import models
+from storage.db import make_engine, make_session_factory, transaction
+from storage.repositories import activities as activity_repo
+from storage.repositories import outbox
+
+EXIT_INVALID = 2
+_LEAD = re.compile(r"^\s*(\d+)\s*(d|h|m|天|小时|分钟?)\s*$", re.IGNORECASE)
+_UNIT_MINUTES = {"d": 1440, "天": 1440, "h": 60, "小时": 60, "m": 1, "分": 1, "分钟": 1}
+AT_EXAMPLES = ("2025-03-20T15:00+08:00", "2025-03-20 15:00", "下周三下午3点", "明天上午9点")
+
+
+class InputError(ValueError):
+    """A bad argument; the message is Chinese and is printed as is."""
+
+
+def parse_leads(text: str) -> tuple[int, ...]:
+    """'3d,1d,1h,30m' → (4320, 1440, 60, 30) minutes, longest first."""
+    minutes = set()
+    for part in re.split(r"[,，、\s]+", text.strip()):
+        if not part:
+            continue
+        match = _LEAD.match(part)
+        if not match:
+            raise InputError(f"--remind 中的“{part}”无法识别：请用天（d）、小时（h）、分钟（m），例如 3d,1d,1h,30m")
+        minutes.add(int(match.group(1)) * _UNIT_MINUTES[match.group(2).lower()])
+    if not minutes:
+        raise InputError("--remind 为空：例如 3d,1d,1h,30m")
+    return tuple(sorted(minutes, reverse=True))
+
+
+def parse_now(text: str | None, zone: ZoneInfo) -> datetime:
+    if not text:
+        return datetime.now(zone)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"--now “{text}”不是 ISO 8601 时间，例如 2025-03-03T10:00:00+08:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def parse_at(text: str, now: datetime, zone: ZoneInfo) -> tuple[datetime, str | None]:
+    """ISO 8601 first (a naive time is the organisation's wall clock), then natural language."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        moment = None
+    if moment is not None:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=zone)), None
+    try:
+        from schedules.timeparse import TimeParseError, parse_time
+    except ImportError:  # pragma: no cover - natural language is optional
+        raise InputError(f"--at “{text}”不是 ISO 8601 时间；例如：{'、'.join(AT_EXAMPLES[:2])}") from None
+    try:
+        parsed = parse_time(text, now, zone)
+    except TimeParseError as exc:
+        examples = "、".join(exc.examples or AT_EXAMPLES)
+        raise InputError(f"无法确定时间“{text}”：{exc.message}\n可以这样写：{examples}") from None
+    return parsed.at, parsed.reading
+
+
+def _catalog_leads(settings: Settings, obligation: str) -> tuple[int, ...] | None:
+    """The catalog's reminder leads for `obligation`; InputError when the key is unknown."""
+    try:
+        from schedules.catalog import load_catalog
+
+        catalog = load_catalog(settings.config_dir)
+    except Exception:  # noqa: BLE001 - without a readable catalog, fall back to the defaults
+        return None
+    if obligation not in catalog:
+        raise InputError(f"--obligation “{obligation}”不是目录中的事项；可用：{'、'.join(catalog.keys)}")
+    leads = activity_repo.lead_minutes_of(catalog[obligation].reminders)
+    return leads or None
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action != "add":  # pragma: no cover - argparse only offers "add"
+        return EXIT_INVALID
+    try:
+        return add(args, settings)
+    except InputError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return EXIT_INVALID
+
+
+def add(args: argparse.Namespace, settings: Settings) -> int:
+    title = (args.title or "").strip()
+    if not title:
+        raise InputError("--title 不能为空")
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            org = session.scalars(select(models.Organization).where(models.Organization.code == args.org)).one_or_none()
+            if org is None:
+                raise InputError(f"没有编码为 {args.org} 的组织；请先导入名册（branchbot roster import）")
+            zone = activity_repo.org_zone(org, settings.timezone)
+            now = parse_now(args.now, zone)
+            starts_at, reading = parse_at(args.at, now, zone)
+            if starts_at <= now:
+                raise InputError(f"时间 {format_moment(starts_at, zone)} 已经过去，请写一个将来的时间")
+            leads = parse_leads(args.remind) if args.remind else None
+            if args.obligation:
+                catalog_leads = _catalog_leads(settings, args.obligation)
+                leads = leads or catalog_leads
+            leads = leads or DEFAULT_LEAD_MINUTES
+            moved = None
+            if args.obligation:
+                moved = activity_repo.planned_in_same_month(
+                    session, org_id=org.id, obligation=args.obligation, moment=starts_at, zone=zone)
+            if moved is not None:
+                before = moved.starts_at
+                activity = activity_repo.move_activity(session, moved, starts_at=starts_at, lead_minutes=leads,
+                                                       title=title, place=args.place, zone=zone)
+                outbox.replan_pending(session, activity.id)
+            else:
+                before = None
+                activity = activity_repo.add_activity(session, org_id=org.id, title=title, starts_at=starts_at,
+                                                      lead_minutes=leads, obligation=args.obligation, place=args.place)
+            policy = ReminderPolicy(zone=settings.timezone, quiet=QuietHours())
+            created = enqueue_reminders(session, [activity], now=now, policy=policy)
+            activity_id = activity.id
+    finally:
+        engine.dispose()
+    when = format_moment(starts_at, zone)
+    if before is not None:
+        print(f"已调整活动：{title}（编号 {activity_id}），由 {format_moment(before, zone)} 改为 {when}")
+    else:
+        print(f"已新增活动：{title}（编号 {activity_id}），时间 {when}")
+    if reading:
+        print(f"时间理解为：{reading}")
+    print(f"已安排提醒 {created} 条（提前 {'、'.join(_lead_label(m) for m in leads)}）")
+    return 0
+
+
+def _lead_label(minutes: int) -> str:
+    if minutes % 1440 == 0:
+        return f"{minutes // 1440}天"
+    if minutes % 60 == 0:
+        return f"{minutes // 60}小时"
+    return f"{minutes}分钟"
