@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -21,13 +22,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import CLOCK_START_ENV, ManualClock
 from bot.sandbox.botapi import BotApiServer, SandboxError
+from bot.sandbox.bot_runtime import BotRuntime, SandboxBusyError, start_bot
+from bot.sandbox.demo import DemoLoad, load_demo_if_empty
 from bot.sandbox.people import Directory, Person, assign_missing_group_chats, load_directory
 from bot.sandbox.timecontrol import TimeControl
 from bot.sandbox.web import PageError, StoredFile, build_web_app
 from bot.settings import Settings
 from storage import models
 from storage.db import DEFAULT_DATABASE_URL, make_engine, make_session_factory, transaction
+from storage.migrate import ensure_schema
 from storage.repositories import bindings as binding_repo
+from storage.roster_io import RosterError
 from storage.services.binding import create_invite
 from storage.services.errors import ServiceError
 from storage.services.runner import run_in_transaction
@@ -40,6 +45,7 @@ LOOPBACK = "127.0.0.1"
 # The bot token the real bot uses against the loopback server; it never leaves this machine.
 SANDBOX_BOT_TOKEN = "123456789:SANDBOX-branchbot-loopback-token"
 SANDBOX_BOT_USERNAME = "branchbot_sandbox_bot"
+SANDBOX_BOT_NAME = "支部助手（沙盒）"
 
 
 class SandboxStartError(RuntimeError):
@@ -222,3 +228,151 @@ class SandboxBackend:
     def _is_bound(self, telegram_user_id: int) -> bool:
         with transaction(self._sessions) as session:
             return binding_repo.binding_for_telegram(session, telegram_user_id) is not None
+
+
+# ---- the running sandbox ------------------------------------------------------------------------------
+
+
+class Sandbox:
+    """The whole sandbox in one process: database, clock, Bot API server, the real bot and the page."""
+
+    def __init__(self, settings: Settings, options: SandboxOptions | None = None,
+                 environ: dict[str, str] | None = None) -> None:
+        self.settings = settings
+        self.options = options or SandboxOptions()
+        self._environ = dict(os.environ if environ is None else environ)
+        self.database_url = sandbox_database_url(settings)
+        self.database_path = sqlite_path(self.database_url)
+        self.zone = settings.timezone
+        self.clock: ManualClock | None = None
+        self.server: BotApiServer | None = None
+        self.backend: SandboxBackend | None = None
+        self.demo: DemoLoad | None = None
+        self.bot: BotRuntime | None = None
+        self._saved_clock = SavedClock(self.database_path)
+        self._engine = None
+        self._web_runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.options.host}:{self.port}/"
+
+    async def start(self) -> str:
+        """Starts everything and returns the page's address."""
+        try:
+            await asyncio.to_thread(ensure_schema, self.database_url)
+        except Exception as exc:  # noqa: BLE001 - any failure here is a start failure the user must see
+            raise SandboxStartError(f"无法准备沙盒数据库 {self.database_url}：{exc}") from exc
+        self._engine = make_engine(self.database_url)
+        factory = make_session_factory(self._engine)
+
+        start = choose_start(self.options, self._saved_clock.load(), self._environ, datetime.now(timezone.utc))
+        self.clock = ManualClock(start, ticking=True)
+        self.clock.on_change(self._saved_clock.save)
+
+        if self.options.load_demo:
+            try:
+                self.demo = load_demo_if_empty(factory, self.settings.config_dir, now=self.clock.now(), zone=self.zone)
+            except RosterError as exc:
+                raise SandboxStartError(f"演示名册无法导入：\n{exc}") from exc
+        with transaction(factory) as session:
+            assign_missing_group_chats(session)
+
+        self.server = BotApiServer(
+            token=SANDBOX_BOT_TOKEN, host=LOOPBACK, port=0, clock=self.clock, bot_username=SANDBOX_BOT_USERNAME,
+            bot_name=SANDBOX_BOT_NAME,
+        )
+        await self.server.start()
+        time_control = TimeControl(self.clock, self.zone, factory, settle=self._settle)
+        self.backend = SandboxBackend(server=self.server, session_factory=factory, zone=self.zone, time=time_control)
+        self.backend.mirror_roster()
+
+        bot_settings = replace(
+            self.settings, database_url=self.database_url, telegram_token=SANDBOX_BOT_TOKEN,
+            telegram_api_base_url=self.server.base_url,
+        )
+        try:
+            self.bot = await start_bot(bot_settings, self.clock)
+        except SandboxBusyError as exc:
+            await self.stop()
+            raise SandboxStartError(str(exc)) from exc
+        for source in self.bot.due_sources:
+            time_control.add_source(source)
+
+        self._web_runner = web.AppRunner(build_web_app(self.backend), access_log=None, shutdown_timeout=1.0)
+        await self._web_runner.setup()
+        port = DEFAULT_PORT if self.options.port is None else self.options.port
+        site = web.TCPSite(self._web_runner, self.options.host, port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await self.stop()
+            raise SandboxStartError(f"端口 {port} 已被占用或不可用（{exc.strerror}）；请用 --port 指定其他端口，或 --port 0 自动选择") from exc
+        sockets = site._server.sockets if site._server is not None else ()  # noqa: SLF001 - aiohttp has no public port
+        self.port = sockets[0].getsockname()[1] if sockets else port
+        return self.url
+
+    async def _settle(self, now: datetime) -> None:
+        """After a clock jump: let the bot's timers and dispatcher do what fell due, and the bot answer."""
+        assert self.bot is not None and self.server is not None
+        await self.bot.settle()
+        await self.server.wait_idle(timeout=10.0)
+
+    async def stop(self) -> None:
+        if self.clock is not None:
+            self._saved_clock.save(self.clock.now())
+        if self._web_runner is not None:
+            await self._web_runner.cleanup()
+            self._web_runner = None
+        if self.bot is not None:
+            await self.bot.stop()
+            self.bot = None
+        if self.server is not None:
+            await self.server.stop()
+            self.server = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+
+def describe_start(sandbox: Sandbox) -> str:
+    """What `branchbot sandbox` prints: the address first, in Chinese and English, then the facts behind it."""
+    assert sandbox.clock is not None
+    lines = [
+        f"branchbot 沙盒已启动，请在浏览器中打开：{sandbox.url}",
+        f"branchbot sandbox is running; open {sandbox.url} in a browser",
+        f"沙盒数据库：{sandbox.database_path or sandbox.database_url}（拨动沙盒时钟只影响这个数据库）",
+        f"沙盒时间：{sandbox.backend.time.label() if sandbox.backend else sandbox.clock.now().isoformat()}（{sandbox.zone.key}）",
+    ]
+    if sandbox.demo is not None and sandbox.demo.loaded:
+        lines.append(f"已载入演示名册：{sandbox.demo.organizations} 个组织、{sandbox.demo.members} 名党员（{sandbox.demo.source}）")
+    if sandbox.settings.database_url != sandbox.database_url:
+        lines.append(f"注意：未使用 {sandbox.settings.database_url}，沙盒从不在正式数据库上运行。")
+    lines.append("按 Ctrl-C 停止。 Press Ctrl-C to stop.")
+    return "\n".join(lines)
+
+
+async def serve_until_stopped(settings: Settings, options: SandboxOptions) -> int:
+    """Runs the sandbox until Ctrl-C or SIGTERM, then shuts everything down in order."""
+    sandbox = Sandbox(settings, options)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or a platform without signals
+            pass
+    try:
+        await sandbox.start()
+        print(describe_start(sandbox), flush=True)
+        await stop.wait()
+        print("正在停止沙盒… Stopping the sandbox…", flush=True)
+    finally:
+        await sandbox.stop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.remove_signal_handler(signum)
+            except (NotImplementedError, RuntimeError):
+                pass
+    return 0

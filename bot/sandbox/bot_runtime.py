@@ -1,0 +1,131 @@
+"""Runs the real bot (the runtime's Application, handlers, scheduler, dispatcher) against the sandbox's Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+from telegram.ext import Application
+
+from bot.clock import ManualClock
+from bot.runtime.app import build_application, options_from_env, telegram_sender
+from bot.runtime.leader import leader_lock_for
+from bot.runtime.service import Runtime
+from bot.sandbox.timecontrol import DueSource
+from bot.settings import Settings
+from storage import models
+from storage.db import make_engine, make_session_factory, transaction
+from storage.models import ActivityKind, ActivityStatus
+
+log = logging.getLogger(__name__)
+
+
+class SandboxBusyError(RuntimeError):
+    """Another process already runs the scheduler on this sandbox database."""
+
+
+def followup_moments(session: Session, after: datetime) -> datetime | None:
+    """The next moment the chat's follow-up sweep has something to queue: a group announcement a day ahead,
+    the roll when the check-in window closes, the nag a day later, the escalation three days later.
+
+    The sweep itself runs on a real-time interval, so the time control must stop at these moments and run
+    it, or a jump would pass a window's close without the secretary ever getting the roll in time.
+    """
+    from storage.services import followup  # noqa: PLC0415 - the chat layer's module, read for its timings
+    from storage.services.views import checkin_window  # noqa: PLC0415
+
+    activities = session.scalars(select(models.Activity).where(
+        models.Activity.kind == ActivityKind.MEETING.value,
+        models.Activity.status == ActivityStatus.SCHEDULED.value,
+        models.Activity.starts_at > after - followup.LOOKBACK,
+        models.Activity.starts_at <= after + timedelta(days=400),
+    ).order_by(models.Activity.starts_at).limit(500)).all()
+    best: datetime | None = None
+    for activity in activities:
+        closes = checkin_window(activity)[1]
+        moments = [activity.starts_at - followup.ANNOUNCE_BEFORE, closes]
+        if activity.requires_confirmation:
+            moments += [closes + followup.NAG_AFTER, closes + followup.ESCALATE_AFTER]
+        for moment in moments:
+            if moment > after and (best is None or moment < best):
+                best = moment
+    return best
+
+
+@dataclass
+class BotRuntime:
+    """The started bot: its Application and Runtime, and how the time control waits for them."""
+
+    application: Application
+    runtime: Runtime
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    lock: object
+    due_sources: list[DueSource] = field(default_factory=list)
+
+    async def run_sweeps(self) -> None:
+        """Runs the application's periodic jobs now (the follow-up sweep …): they run on real-time intervals."""
+        job_queue = self.application.job_queue
+        if job_queue is None:
+            return
+        for job in job_queue.jobs():
+            if isinstance(job.trigger, IntervalTrigger) and job.enabled:
+                try:
+                    await job.run(self.application)
+                except Exception:  # noqa: BLE001 - one failing sweep must not stop the clock
+                    log.exception("sandbox: job %s failed", job.name)
+
+    async def settle(self) -> None:
+        """Everything due at the clock's new time: materialise, sweep, and deliver until the outbox is idle."""
+        await self.runtime.materialise_now()
+        await self.run_sweeps()
+        await self.runtime.dispatcher.wait_idle()
+
+    async def stop(self) -> None:
+        application = self.application
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        await self.runtime.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+        await asyncio.to_thread(self.lock.release)  # type: ignore[attr-defined]
+        self.engine.dispose()
+
+
+async def start_bot(settings: Settings, clock: ManualClock, *, plan: object | None = None) -> BotRuntime:
+    """Builds the bot exactly as `branchbot run` does, but on the sandbox clock and Bot API, and starts it."""
+    engine = make_engine(settings.database_url)
+    lock = leader_lock_for(engine)
+    if not await asyncio.to_thread(lock.try_acquire):
+        engine.dispose()
+        raise SandboxBusyError("另一个沙盒（或 branchbot run）正在使用这个数据库；请先停止它，或设置另一个 BRANCHBOT_DATABASE_URL")
+    factory = make_session_factory(engine)
+    if plan is None:
+        from bot.runtime.plan_source import CatalogPlan  # noqa: PLC0415 - reads the catalog from disk
+
+        plan = CatalogPlan(settings.config_dir, settings.timezone)
+    options = options_from_env(settings)
+    application = build_application(settings, clock, session_factory=factory, concurrency=options.runtime.concurrency)
+    await application.initialize()
+    runtime = Runtime(
+        database_url=settings.database_url, session_factory=factory, clock=clock,
+        send=telegram_sender(application), options=options.runtime, plan=plan,  # type: ignore[arg-type]
+        scheduler=application.job_queue.scheduler if application.job_queue else None,
+    )
+    application.bot_data["runtime"] = runtime
+    await runtime.start()
+    await application.start()
+    if application.updater is not None:
+        await application.updater.start_polling(poll_interval=0.0, drop_pending_updates=False)
+
+    def next_followup(after: datetime) -> datetime | None:
+        with transaction(factory) as session:
+            return followup_moments(session, after)
+
+    return BotRuntime(application, runtime, engine, factory, lock, due_sources=[next_followup])
