@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -114,6 +115,9 @@ class _Planner:
         self._slots: dict[tuple[tuple[str, ...], str, int], list[_Slot]] = {}
         self._templates: dict[int, _Template] = {}
         self._starts: dict[tuple[int, date, ZoneInfo], tuple[datetime, datetime | None]] = {}
+        self._member_entries: dict[tuple[str, ...], list[Obligation]] = {}
+        self._org_entries: dict[tuple[tuple[str, ...], str], list[Obligation]] = {}
+        self._year_periods: dict[int, Period] = {}
 
     # -- per organisation ------------------------------------------------------------------------------
 
@@ -136,6 +140,31 @@ class _Planner:
 
     def entries_of(self, org_code: str) -> dict[str, Obligation]:
         return self.catalog.resolved(self.chain_of(org_code))
+
+    def org_entries(self, chain: tuple[str, ...], org_type: str) -> list[Obligation]:
+        """The enabled organisation-level entries that apply to this type of organisation."""
+        found = self._org_entries.get((chain, org_type))
+        if found is None:
+            found = [
+                e for e in self.catalog.resolved(chain).values()
+                if e.enabled and org_type in e.applies_to and e.cadence != "member_dates"
+            ]
+            self._org_entries[(chain, org_type)] = found
+        return found
+
+    def member_entries(self, chain: tuple[str, ...]) -> list[Obligation]:
+        """The enabled member-date entries for organisations with this override chain."""
+        found = self._member_entries.get(chain)
+        if found is None:
+            found = [e for e in self.catalog.resolved(chain).values() if e.enabled and e.cadence == "member_dates"]
+            self._member_entries[chain] = found
+        return found
+
+    def year_period(self, year: int) -> Period:
+        found = self._year_periods.get(year)
+        if found is None:
+            found = self._year_periods[year] = Period(str(year), date(year, 1, 1), date(year, 12, 31))
+        return found
 
     def template(self, entry: Obligation) -> _Template:
         found = self._templates.get(id(entry))
@@ -226,11 +255,8 @@ class _Planner:
         """Occurrences of `org`'s own obligations (not its members') whose local date falls in `year`."""
         zone = self.zone_of(org)
         chain = self.chain_of(org.code)
-        entries = self.catalog.resolved(chain)
-        org_type = org.type.value
-        for key, entry in entries.items():
-            if not entry.enabled or org_type not in entry.applies_to:
-                continue
+        for entry in self.org_entries(chain, org.type.value):
+            key = entry.key
             cadence = entry.cadence
             if cadence in CALENDAR_CADENCES:
                 template = self.template(entry)
@@ -289,7 +315,7 @@ class _Planner:
                 stages.append((f"overdue-{k}", day, f"任期已于 {expiry.isoformat()} 届满，逾期未换届（第 {k} 次提醒）"))
                 k += 1
         template = self.template(entry)
-        year_period = Period(str(year), date(year, 1, 1), date(year, 12, 31))
+        year_period = self.year_period(year)
         for label, nominal, detail in stages:
             if nominal.year != year:
                 continue
@@ -309,10 +335,9 @@ class _Planner:
         if org is None:
             return
         zone = self.zone_of(org)
-        year_period = Period(str(year), date(year, 1, 1), date(year, 12, 31))
-        for key, entry in self.entries_of(org.code).items():
-            if entry.cadence != "member_dates" or not entry.enabled:
-                continue
+        year_period = self.year_period(year)
+        for entry in self.member_entries(self.chain_of(org.code)):
+            key = entry.key
             for label, nominal, detail in self.member_dates(entry, member, year):
                 actual = self.apply_policy(entry, nominal, year_period)
                 if actual is None:
@@ -378,7 +403,7 @@ def build_plan(
     for member in roster.members:
         if member.is_active:
             occurrences.extend(planner.member_occurrences(member, year))
-    occurrences.sort(key=_order)
+    _sort(occurrences)
     return occurrences
 
 
@@ -403,12 +428,14 @@ def plan_between(
         for member in roster.members:
             if member.is_active:
                 occurrences.extend(o for o in planner.member_occurrences(member, year) if start <= o.starts_at < end)
-    occurrences.sort(key=_order)
+    _sort(occurrences)
     return occurrences
 
 
-def _order(occurrence: Occurrence) -> tuple[datetime, str]:
-    return occurrence.starts_at, occurrence.key
+def _sort(occurrences: list[Occurrence]) -> None:
+    """By start, ties by key; two stable passes are cheaper than building a tuple key per occurrence."""
+    occurrences.sort(key=attrgetter("key"))
+    occurrences.sort(key=attrgetter("starts_at"))
 
 
 # --- filters the CLI and the bot use ----------------------------------------------------------------------

@@ -45,6 +45,8 @@ def last_day_of_month(year: int, month: int) -> date:
 
 def clamp_day(year: int, month: int, day: int) -> date:
     """Day `day` of the month, or the month's last day when the month is shorter (31 → 30/28/29)."""
+    if day <= 28:  # every month has it; the common case needs no month-length look-up
+        return date(year, month, day)
     return date(year, month, min(day, _stdlib_calendar.monthrange(year, month)[1]))
 
 
