@@ -1,0 +1,192 @@
+"""Benchmark: 300 members press ✅ 签到 within one second, through PTB and the loopback Bot API server.
+
+Compares the real chat stack (signature check, one transaction per press, permission and window checks,
+answer + in-place edit) with a bare python-telegram-bot handler making the same two Telegram calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, text
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes
+from telegram.request import HTTPXRequest
+
+from bench.harness import report, run_main
+from bot import keyboards
+from bot.callbacks import CallbackSigner
+from bot.clock import ManualClock
+from bot.handlers import ChatContext, register
+from bot.sandbox.botapi import BotApiServer
+from storage import models
+from storage.db import make_engine, make_session_factory, transaction
+
+ZONE = ZoneInfo("Asia/Shanghai")
+START = datetime(2025, 3, 15, 9, 0, tzinfo=ZONE)
+FIRST_USER = 20_000
+
+
+def seed(url: str, members: int) -> int:
+    """One branch, `members` bound members, one meeting whose window is open; returns its id."""
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    models.Base.metadata.create_all(engine)
+    with transaction(make_session_factory(engine)) as session:
+        branch = models.Organization(code="B01", name="第一党支部", type="党支部", group_chat_id=-1001)
+        session.add(branch)
+        session.flush()
+        for n in range(members):
+            member = models.Member(member_no=f"M{n:04d}", name=f"党员{n}", org_id=branch.id, category="正式党员")
+            session.add(member)
+            session.flush()
+            session.add(models.TelegramBinding(member_id=member.id, telegram_user_id=FIRST_USER + n,
+                                               private_chat_id=FIRST_USER + n))
+        activity = models.Activity(occurrence_key="bench:1", org_id=branch.id, title="主题党日", starts_at=START)
+        session.add(activity)
+        session.flush()
+        activity_id = activity.id
+    engine.dispose()
+    return activity_id
+
+
+def build_app(server: BotApiServer, concurrency: int) -> Application:
+    return (ApplicationBuilder().token(server.token).base_url(server.base_url).base_file_url(server.base_file_url)
+            .request(HTTPXRequest(connection_pool_size=concurrency + 4))
+            .concurrent_updates(concurrency).build())
+
+
+async def press_all(server: BotApiServer, app: Application, users: list[int], markup, spread: float) -> dict:  # noqa: ANN001
+    """Sends each user a reminder, then every user presses ✅ 签到 within `spread` seconds."""
+    messages = {}
+    for user in users:
+        sent = await app.bot.send_message(user, "⏰ 活动提醒：主题党日", reply_markup=markup)
+        messages[user] = sent.message_id
+    data = markup.inline_keyboard[0][0].callback_data
+    answered: dict[str, float] = {}
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_event(event: dict) -> None:
+        if event["type"] == "callback_answer":
+            answered[event["callback_query_id"]] = time.perf_counter()
+            if len(answered) == len(users):
+                loop.call_soon_threadsafe(done.set)
+
+    unsubscribe = server.subscribe(on_event)
+    pressed: dict[str, float] = {}
+
+    def presses() -> None:
+        """The members' side, in its own thread: presses paced evenly over `spread` seconds."""
+        for index, user in enumerate(users):
+            delay = first + spread * index / len(users) - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            at = time.perf_counter()
+            pressed[server.user_presses(user, user, messages[user], data)] = at
+
+    first = time.perf_counter()
+    await asyncio.to_thread(presses)
+    press_seconds = time.perf_counter() - first
+    await asyncio.wait_for(done.wait(), timeout=60)
+    unsubscribe()
+    latencies = sorted(answered[q] - pressed[q] for q in pressed)
+    elapsed = max(answered.values()) - first
+    return {
+        "answered": len(answered),
+        "press_seconds": press_seconds,
+        "seconds": elapsed,
+        "updates_per_s": len(users) / elapsed,
+        "p50_s": statistics.median(latencies),
+        "p99_s": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+    }
+
+
+async def with_polling(app: Application, work: Callable[[], Awaitable[dict]]) -> dict:
+    await app.initialize()
+    await app.start()
+    await app.updater.start_polling(poll_interval=0)
+    try:
+        return await work()
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+
+
+async def bare_handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The baseline: the same two Telegram calls, no database and no checks."""
+    query = update.callback_query
+    await query.answer("✅ 签到成功")
+    await query.edit_message_text(f"{query.message.text}\n\n✅ 已签到")
+
+
+async def run(args: argparse.Namespace, url: str) -> None:
+    activity_id = seed(url, args.members)
+    engine = make_engine(url, pool_size=args.concurrency + 2) if url.startswith("postgresql") else make_engine(url)
+    factory = make_session_factory(engine)
+    server = BotApiServer().start_in_thread()
+    try:
+        users = [server.add_user(FIRST_USER + n, f"党员{n}", started=True)["id"] for n in range(args.members)]
+        signer = CallbackSigner.from_token(server.token)
+
+        app = build_app(server, args.concurrency)
+        chat = ChatContext(session_factory=factory, clock=ManualClock(START), zone=ZONE, signer=signer)
+        register(app, chat, schedule_jobs=False)
+        ours = await with_polling(app, lambda: press_all(
+            server, app, users, keyboards.reminder(signer, activity_id), args.spread))
+
+        bare_app = build_app(server, args.concurrency)
+        bare_app.add_handler(CallbackQueryHandler(bare_handler))
+        bare = await with_polling(bare_app, lambda: press_all(
+            server, bare_app, users, keyboards.reminder(signer, activity_id), args.spread))
+    finally:
+        server.stop_thread()
+    with transaction(factory) as session:
+        recorded = session.scalar(select(func.count()).select_from(models.Attendance))
+    engine.dispose()
+    assert recorded == args.members, f"{recorded} check-ins recorded for {args.members} presses"
+    report(
+        "checkin",
+        database=engine.dialect.name,
+        members=args.members,
+        spread_s=args.spread,
+        concurrency=args.concurrency,
+        answered=ours["answered"],
+        presses_took_s=ours["press_seconds"],
+        recorded=recorded,
+        updates_per_s=ours["updates_per_s"],
+        p50_s=ours["p50_s"],
+        p99_s=ours["p99_s"],
+        bare_updates_per_s=bare["updates_per_s"],
+        bare_p99_s=bare["p99_s"],
+        ratio_to_bare=ours["updates_per_s"] / bare["updates_per_s"],
+    )
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--members", type=int, default=300)
+    parser.add_argument("--spread", type=float, default=0.0,
+                        help="seconds over which the presses arrive (0: all at once, the harder case)")
+    parser.add_argument("--concurrency", type=int, default=32, help="PTB concurrent_updates")
+    parser.add_argument("--database-url", help="default: a temporary SQLite file")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as folder:
+        url = args.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
+        asyncio.run(run(args, url))
+
+
+if __name__ == "__main__":
+    run_main(main)
