@@ -16,12 +16,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, text
 
 from bench.harness import measure, report, run_main
+from bot.reports.workbook import workbook_bytes
 from schedules.completion import evaluate_completion, quarter_period, summarise_by_branch, year_period
 from storage import models
 from storage.db import make_engine, make_session_factory, transaction
 from storage.repositories import reports
 
 ZONE = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 1, 10, tzinfo=ZONE)
 DEFAULT_SQLITE = Path("/tmp/branchbot-bench/reports.sqlite")
 DEFAULT_PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_DATABASE = "branchbot_bench_reports"
@@ -261,27 +263,27 @@ def _attendance_rows(url: str) -> int:
         engine.dispose()
 
 
-def branch_year_report(session, code: str, year: int) -> int:
-    """What the branch-year workbook needs, computed: ledger, tallies, monthly rates and completion."""
-    ledger = reports.load_ledger(session, code, year_period(year), ZONE, include_subtree=False)
+def branch_year_report(session, code: str, year: int) -> tuple[reports.AttendanceReport, int]:
+    """What the branch-year 台账 shows, computed: ledger, completion, every tally, the whole matrix, rates."""
+    report = reports.load_report(session, code, year_period(year), ZONE, NOW)
+    ledger = report.ledger
     branch = ledger.by_code[code]
     cells = 0
-    for activity in ledger.meetings(branch):
+    meetings = ledger.meetings(branch)
+    for activity in meetings:
         ledger.tally(activity)
     for member_id in ledger.matrix_member_ids(branch):
-        for activity in ledger.meetings(branch):
+        for activity in meetings:
             ledger.status_of(activity, member_id)
             cells += 1
     ledger.monthly_rates(branch)
-    inputs = reports.load_completion_inputs(session, code, year_period(year), ZONE)
-    evaluate_completion(inputs.units, inputs.facts, window=year_period(year), now=datetime(2026, 1, 10, tzinfo=ZONE), zone=ZONE)
-    return cells
+    return report, cells
 
 
 def org_quarter_completion(session, code: str, year: int, quarter: int) -> int:
     window = quarter_period(year, quarter)
     inputs = reports.load_completion_inputs(session, code, window, ZONE)
-    cells = evaluate_completion(inputs.units, inputs.facts, window=window, now=datetime(2026, 1, 10, tzinfo=ZONE), zone=ZONE)
+    cells = evaluate_completion(inputs.units, inputs.facts, window=window, now=NOW, zone=ZONE)
     summarise_by_branch(cells)
     return len(cells)
 
@@ -292,13 +294,18 @@ def time_backend(backend: str, url: str, shape: Shape, repeats: int, generated: 
     rng = random.Random(7)
     year = shape.years[-2] if len(shape.years) > 1 else shape.years[0]
     branch_times = []
+    xlsx_times = []
     cells = 0
-    for _ in range(repeats):
+    for n in range(repeats):
         code = f"B{rng.randrange(shape.branches):04d}"
         with transaction(factory) as session:
             started = time.perf_counter()
-            cells = branch_year_report(session, code, year)
+            report_data, cells = branch_year_report(session, code, year)
             branch_times.append(time.perf_counter() - started)
+        if n < 3:  # formatting is the same on every backend; a few samples are enough
+            started = time.perf_counter()
+            workbook_bytes(report_data)
+            xlsx_times.append(time.perf_counter() - started)
     quarter_times = []
     units = 0
     for quarter in (1, 2, 3, 4):
@@ -318,6 +325,7 @@ def time_backend(backend: str, url: str, shape: Shape, repeats: int, generated: 
         branch_year_median_ms=statistics.median(branch_times) * 1000,
         branch_year_max_ms=max(branch_times) * 1000,
         branch_year_matrix_cells=cells,
+        branch_year_xlsx_median_ms=statistics.median(xlsx_times) * 1000,
         org_quarter_median_ms=statistics.median(quarter_times) * 1000,
         org_quarter_max_ms=max(quarter_times) * 1000,
         org_quarter_verdicts=units,

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -80,6 +81,7 @@ def year_period(year: int) -> Period:
     return Period(date(year, 1, 1), date(year + 1, 1, 1), str(year))
 
 
+@lru_cache(maxsize=8192)  # pure; a ledger asks about the same few hundred days thousands of times
 def period_containing(cadence: Cadence, day: date) -> Period:
     if cadence is Cadence.MONTHLY:
         return month_period(day.year, day.month)
@@ -303,32 +305,48 @@ def evaluate_completion(
         elif fact.status == "scheduled":
             unconfirmed[(fact.unit_code, fact.obligation)].append(day)
 
+    # Periods, and whether each is over, are the same for every unit: computed once per cadence.
+    schedule: dict[Cadence, _Periods] = {}
     cells: list[CompletionCell] = []
     for unit in units:
         for requirement in requirements if requirements_for is None else requirements_for(unit):
             if requirement.unit is not unit.kind:
                 continue
+            periods = schedule.get(requirement.cadence)
+            if periods is None:
+                periods = schedule[requirement.cadence] = _Periods.of(requirement.cadence, window, today, now, zone)
             key = (unit.code, requirement.obligation)
-            periods = [p for p in periods_overlapping(requirement.cadence, window) if p.start <= today]
-            cells.extend(
-                _judge_periods(unit, requirement, periods, sorted(held.get(key, ())), unconfirmed.get(key, ()), now, zone)
-            )
+            cells.extend(_judge_periods(unit, requirement, periods, sorted(held.get(key, ())), unconfirmed.get(key, ())))
     return cells
+
+
+@dataclass(frozen=True)
+class _Periods:
+    cadence: Cadence
+    ordered: tuple[Period, ...]
+    over: frozenset[Period]
+
+    @classmethod
+    def of(cls, cadence: Cadence, window: Period, today: date, now: datetime, zone: ZoneInfo) -> "_Periods":
+        ordered = tuple(p for p in periods_overlapping(cadence, window) if p.start <= today)
+        return cls(cadence, ordered, frozenset(p for p in ordered if p.is_over(now, zone)))
+
+    def containing(self, day: date) -> Period | None:
+        period = period_containing(self.cadence, day)
+        return period if period in self.over or period in self.ordered else None
 
 
 def _judge_periods(
     unit: Unit,
     requirement: Requirement,
-    periods: list[Period],
+    periods: _Periods,
     held: list[tuple[date, int]],
     unconfirmed: Sequence[date],
-    now: datetime,
-    zone: ZoneInfo,
 ) -> list[CompletionCell]:
     met: dict[Period, tuple[date, int]] = {}
     makeups: list[tuple[date, int]] = []
     for day, activity_id in held:
-        period = next((p for p in periods if p.contains(day)), None)
+        period = periods.containing(day)
         if period is None:
             continue
         if period in met:
@@ -338,13 +356,13 @@ def _judge_periods(
 
     late: dict[Period, tuple[date, int]] = {}
     for day, activity_id in makeups:
-        owed = next((p for p in periods if p not in met and p not in late and p.end <= day), None)
+        owed = next((p for p in periods.ordered if p not in met and p not in late and p.end <= day), None)
         if owed is not None:
             late[owed] = (day, activity_id)
 
+    waiting = {periods.containing(day) for day in unconfirmed}
     cells = []
-    for period in periods:
-        waiting = any(period.contains(day) for day in unconfirmed)
+    for period in periods.ordered:
         if period in met:
             day, activity_id = met[period]
             cells.append(CompletionCell(unit, requirement, period, CompletionState.MET, day, activity_id))
@@ -352,8 +370,8 @@ def _judge_periods(
             day, activity_id = late[period]
             cells.append(CompletionCell(unit, requirement, period, CompletionState.LATE, day, activity_id))
         else:
-            state = CompletionState.MISSED if period.is_over(now, zone) else CompletionState.PENDING
-            cells.append(CompletionCell(unit, requirement, period, state, awaiting_confirmation=waiting))
+            state = CompletionState.MISSED if period in periods.over else CompletionState.PENDING
+            cells.append(CompletionCell(unit, requirement, period, state, awaiting_confirmation=period in waiting))
     return cells
 
 
