@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
-from telegram.ext import Application
+from telegram.ext import Application, Job
 
 from bot.clock import ManualClock
 from bot.runtime.app import build_application, options_from_env, telegram_sender
@@ -73,12 +73,17 @@ class BotRuntime:
         job_queue = self.application.job_queue
         if job_queue is None:
             return
-        for job in job_queue.jobs():
-            if isinstance(job.trigger, IntervalTrigger) and job.enabled:
-                try:
-                    await job.run(self.application)
-                except Exception:  # noqa: BLE001 - one failing sweep must not stop the clock
-                    log.exception("sandbox: job %s failed", job.name)
+        # PTB's own jobs live in APScheduler's default store; the runtime's persistent jobs have their own.
+        for aps_job in job_queue.scheduler.get_jobs(jobstore="default"):
+            if not isinstance(aps_job.trigger, IntervalTrigger) or len(aps_job.args) < 2:
+                continue
+            job = Job.from_aps_job(aps_job)
+            if not job.enabled:
+                continue
+            try:
+                await job.run(self.application)
+            except Exception:  # noqa: BLE001 - one failing sweep must not stop the clock
+                log.exception("sandbox: job %s failed", job.name)
 
     async def settle(self) -> None:
         """Everything due at the clock's new time: materialise, sweep, and deliver until the outbox is idle."""

@@ -40,7 +40,7 @@ class UploadedFile:
 
     filename: str
     content_type: str
-    data: bytes
+    data: bytes = field(repr=False)
 
 
 @dataclass

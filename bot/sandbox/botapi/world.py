@@ -195,7 +195,7 @@ class World:
         self.callback_queries: dict[str, tuple[float, dict[str, Any]]] = {}
         self.callback_answers: dict[str, dict[str, Any]] = {}
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        self.default_menu_button: dict[str, Any] = {"type": "commands"}
+        self.default_menu_button: dict[str, Any] = {"type": "default"}
         self.webhook: dict[str, Any] | None = None
         self.allowed_updates: set[str] | None = None
         self._user_ids = itertools.count(1_000_001)
