@@ -88,6 +88,18 @@ def report_json(report: AttendanceReport) -> dict[str, Any]:
             for s in summaries
         ],
     }
+    result["dual_organisational_life"] = [
+        {
+            "member_no": ledger.members[entry.member_id].member_no,
+            "name": ledger.members[entry.member_id].name,
+            "org": entry.org_name,
+            "occurrence_key": entry.activity.occurrence_key,
+            "title": entry.activity.title,
+            "starts_at": entry.activity.starts_at.astimezone(zone).isoformat(),
+            "status": entry.status,
+        }
+        for entry in ledger.dual_life
+    ]
     if report.branch_comparison:
         result["branch_comparison"] = [s.org.code for s in branch_comparison(report)]
     return result

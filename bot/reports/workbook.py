@@ -208,6 +208,25 @@ def _matrix_sheet(book: Workbook, report: AttendanceReport, org: OrgRef) -> None
     sheet.freeze_panes = "C4"
 
 
+def _dual_life_sheet(book: Workbook, report: AttendanceReport) -> None:
+    """双重组织生活: this subtree's leading cadres at the meetings of the committees above it."""
+    ledger = report.ledger
+    if not ledger.dual_life:
+        return
+    sheet = book.create_sheet("双重组织生活")
+    names = ("党员编号", "姓名", "日期", "组织", "类型", "会议", "出勤")
+    _title(sheet, "领导干部双重组织生活登记", _period_text(report), len(names))
+    _header(sheet, 3, names, (11, 9, 11, 16, 10, 26, 8))
+    for row, entry in enumerate(ledger.dual_life, start=4):
+        member = ledger.members[entry.member_id]
+        _body_row(sheet, row, (
+            member.member_no, member.name, ledger.local_date(entry.activity.starts_at).isoformat(), entry.org_name,
+            obligation_label(entry.activity.obligation), entry.activity.title,
+            ATTENDANCE_MARKS.get(entry.status or "", ACTIVITY_STATUS_LABELS.get(entry.activity.status, "")),
+        ), center_from=7)
+    _prepare_for_print(sheet, landscape=False, header_rows=3, columns=len(names))
+
+
 def _completion_sheets(book: Workbook, report: AttendanceReport) -> None:
     sheet = book.create_sheet("完成情况")
     names = ("支部", "单位", "事项", "应开展（期）", "按期完成", "补开", "未开展", "进行中", "未开展的期间")
@@ -256,6 +275,7 @@ def build_workbook(report: AttendanceReport) -> Workbook:
     _record_sheets(book, report)
     for org in report.ledger.report_orgs:
         _matrix_sheet(book, report, org)
+    _dual_life_sheet(book, report)
     _completion_sheets(book, report)
     if report.branch_comparison:
         _comparison_sheet(book, report)

@@ -133,6 +133,17 @@ class Tally:
         return None if self.expected == 0 else self.present / self.expected
 
 
+@dataclass(frozen=True, slots=True)
+class DualLifeEntry:
+    """双重组织生活: a leading cadre or upper-committee member of this subtree at a meeting of a committee
+    above it, so the branch ledger shows their attendance in both places."""
+
+    member_id: int
+    org_name: str
+    activity: ActivityRecord
+    status: str | None  # present / leave / absent / proxy; None while the meeting is not confirmed held
+
+
 @dataclass(frozen=True)
 class AttendanceLedger:
     """Everything a 台账 needs for one organisation subtree and one period, already loaded."""
@@ -144,6 +155,7 @@ class AttendanceLedger:
     members: dict[int, MemberRef]
     seats: tuple[Seat, ...]
     activities: tuple[ActivityRecord, ...]
+    dual_life: tuple[DualLifeEntry, ...] = ()
     _expected_cache: dict[int, list[int]] = field(default_factory=dict, repr=False, compare=False)
 
     # --- organisation tree -------------------------------------------------------------------
@@ -430,7 +442,58 @@ def load_ledger(
         members=members,
         seats=seats,
         activities=activities,
+        dual_life=_load_dual_life(session, org_ids, members, start, end),
     )
+
+
+def _load_dual_life(
+    session: Session, org_ids: Sequence[int], members: dict[int, MemberRef], start: datetime, end: datetime
+) -> tuple[DualLifeEntry, ...]:
+    """Meetings of committees above the subtree that expect its leading cadres or upper-seat holders."""
+    inside = set(org_ids)
+    own = [m for m in members.values() if m.org_id in inside and m.status == "active"]
+    r = models.MemberRole
+    upper_seats = session.execute(
+        select(r.member_id, r.org_id, r.role, r.upper).where(
+            r.upper.is_(True), r.member_id.in_([m.id for m in own] or [-1]), r.org_id.not_in(org_ids)
+        )
+    ).all()
+    cadres = [m for m in own if m.leading_cadre]
+    if not upper_seats and not cadres:
+        return ()
+    tree = OrgTree.load(session)
+    seats_of: dict[int, set[ActorSeat]] = defaultdict(set)
+    for member_id, org_id, role, upper in session.execute(
+        select(r.member_id, r.org_id, r.role, r.upper).where(r.member_id.in_([m.id for m in own]))
+    ):
+        try:
+            seats_of[member_id].add(ActorSeat(org_id, Role(role), upper))
+        except ValueError:
+            continue
+    outside = {org_id for _, org_id, _, _ in upper_seats}
+    for cadre in cadres:
+        outside.update(a for a in tree.ancestors(cadre.org_id) if a not in inside)
+    if not outside:
+        return ()
+    a = models.Activity
+    scope = and_(a.org_id.in_(sorted(outside)), a.member_id.is_(None), a.kind == models.ActivityKind.MEETING.value,
+                 a.status != models.ActivityStatus.CANCELLED.value, a.starts_at >= start, a.starts_at < end)
+    marks = _load_marks(session, scope)
+    actors = {
+        m.id: Actor(m.id, m.member_no, m.name, m.org_id, m.group_id, m.category, m.leading_cadre,
+                    frozenset(seats_of.get(m.id, ())))
+        for m in own
+    }
+    entries = []
+    for row in session.execute(_activity_columns().where(scope).order_by(a.starts_at, a.id)):
+        record = ActivityRecord(*row, marks=tuple(marks.get(row[0], ())))
+        answers = {mark.member_id: mark.status for mark in record.marks}
+        for member_id, actor in actors.items():
+            if member_id not in answers and not in_audience(actor, record, tree):
+                continue
+            status = answers.get(member_id) or (models.AttendanceStatus.ABSENT.value if record.is_held else None)
+            entries.append(DualLifeEntry(member_id, tree.name.get(record.org_id, ""), record, status))
+    return tuple(sorted(entries, key=lambda e: (members[e.member_id].member_no, e.activity.starts_at)))
 
 
 def load_completion_inputs(
@@ -573,6 +636,7 @@ __all__ = [
     "AttendanceReport",
     "AttendanceLedger",
     "CompletionInputs",
+    "DualLifeEntry",
     "Mark",
     "MemberRef",
     "OrgRef",

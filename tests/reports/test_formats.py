@@ -69,3 +69,10 @@ def test_table_shows_the_same_figures(report):
 def test_year_report_counts_a_meeting_just_after_midnight_new_year(session, world):
     data = report_json(reports.load_report(session, "B02", year_period(2025), SHANGHAI, NOW))
     assert [a["occurrence_key"] for a in data["activities"]] == ["general_assembly:B02:2025Q1"]
+
+
+def test_json_lists_dual_organisational_life_of_a_branch(session, world):
+    data = report_json(reports.load_report(session, "B02", quarter_period(2025, 1), SHANGHAI, NOW))
+    assert [(d["member_no"], d["title"], d["status"]) for d in data["dual_organisational_life"]] == [
+        ("M020", "党委书记讲党课", "present"),
+    ]

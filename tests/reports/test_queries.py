@@ -136,3 +136,15 @@ def test_unknown_codes_raise_clear_errors(session, world):
         reports.load_ledger(session, "X99", YEAR, SHANGHAI)
     with pytest.raises(reports.UnknownMemberError, match="M999"):
         reports.member_calendar(session, "M999", datetime(2025, 1, 1, tzinfo=SHANGHAI), datetime(2026, 1, 1, tzinfo=SHANGHAI))
+
+
+def test_branch_ledger_shows_its_leading_cadre_at_the_committee_above(session, world):
+    ledger = reports.load_ledger(session, "B01", YEAR, SHANGHAI)
+    assert [(ledger.members[e.member_id].name, e.org_name, e.activity.title, e.status) for e in ledger.dual_life] == [
+        ("王书记", "机关党委", "党委书记讲党课", "present"),
+        ("王书记", "机关党委", "机关党委组织生活会", None),  # not yet held
+    ]
+
+
+def test_subtree_ledgers_have_no_dual_life_section_for_meetings_already_inside(session, world):
+    assert reports.load_ledger(session, "D01", YEAR, SHANGHAI).dual_life == ()

@@ -92,3 +92,9 @@ def test_branch_comparison_sheet_only_when_enabled(session, world, comparison, p
     assert ("支部对比" in book.sheetnames) is present
     if present:
         assert [r[2] for r in rows(book["支部对比"])] == ["第一支部", "第二支部"]
+
+
+def test_branch_workbook_records_dual_organisational_life(session, world):
+    book = open_report(session, "B01")
+    assert rows(book["双重组织生活"]) == [["M001", "王书记", "2025-03-20", "机关党委", "党课", "党委书记讲党课", "出席"]]
+    assert "双重组织生活" not in open_report(session, "D01").sheetnames  # the committee's meetings are in its own matrix
