@@ -392,6 +392,14 @@ class Catalog:
         """Entries for the organisation whose codes from the top down to itself are `lineage`."""
         return self.resolved(self.override_chain(lineage))
 
+    def unknown_override_orgs(self, known_codes: Iterable[str]) -> list[str]:
+        """Chinese warnings for overrides naming organisations that are not in the roster (they do nothing)."""
+        known = set(known_codes)
+        return [
+            f"{override.source_name}：名册中没有组织 {code}，这些覆盖不会生效"
+            for code, override in self.overrides.items() if code not in known
+        ]
+
     def with_override(self, override: Override) -> "Catalog":
         """A catalog that also carries `override`, validated against the base entries."""
         problems = []

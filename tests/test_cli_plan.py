@@ -125,7 +125,7 @@ def test_ics_imports_as_a_valid_calendar(cli, tmp_path):
     assert party_day.decoded("DTSTART") == datetime(2025, 2, 17, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
     assert party_day["DTSTART"].params["TZID"] == "Asia/Shanghai"
     assert "DTSTAMP" in party_day and str(party_day["SUMMARY"]) == "主题党日"
-    assert "遇节假日调整" in str(party_day["DESCRIPTION"])
+    assert "2025-02-15" in str(party_day["DESCRIPTION"]) and "调整" in str(party_day["DESCRIPTION"])
     birthday = events["political_birthday:B01:M001:2025@branchbot"]
     assert birthday.decoded("DTSTART") == date(2025, 2, 28) and birthday.decoded("DTEND") == date(2025, 3, 1)
 
@@ -163,3 +163,25 @@ def test_override_file_moves_the_branch_theme_party_day(cli, tmp_path, monkeypat
     code, out, _ = cli("plan", "--year", "2025", "--format", "json", "--org", "B01")
     days = [item["starts_at"][:10] for item in json.loads(out) if item["obligation"] == "theme_party_day"]
     assert code == 0 and days[:3] == ["2025-01-10", "2025-02-10", "2025-03-10"]
+
+
+def test_ics_goes_to_stdout_without_output(cli):
+    code, out, _ = cli("plan", "--year", "2025", "--org", "G01", "--format", "ics")
+    assert code == 0
+    events = Calendar.from_ical(out.replace("\n", "\r\n").replace("\r\r", "\r")).walk("VEVENT")
+    assert len(events) == 12 and {str(e["SUMMARY"]) for e in events} == {"党小组会"}
+
+
+def test_override_for_an_organisation_not_in_the_roster_is_reported(cli, tmp_path, monkeypatch):
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    (config / "overrides" / "X99.yaml").write_text("theme_party_day:\n  when: {day: 10}\n", encoding="utf-8")
+    monkeypatch.setenv("BRANCHBOT_CONFIG_DIR", str(config))
+    code, _, err = cli("plan", "--year", "2025", "--format", "json")
+    assert code == 0 and "X99.yaml：名册中没有组织 X99" in err
+
+
+def test_a_database_without_schema_is_refused_with_a_hint(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    code = main(["plan", "--year", "2025"])
+    assert code == 2 and "请先运行 branchbot init" in capsys.readouterr().err

@@ -7,14 +7,16 @@ import io
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 from itertools import groupby
 from pathlib import Path
 
-from icalendar import Calendar, Event
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 from rich.table import Table
 
+from bot.reports.ics import calendar_feed, event_from_occurrence
 from bot.settings import Settings
 from schedules.calendar import CalendarFileError, CalendarUnknownYear, load_official_calendar
 from schedules.catalog import CatalogError, load_catalog
@@ -43,19 +45,20 @@ KIND_ZH = {"meeting": "会议", "task": "任务", "notice": "通知"}
 
 
 class PlanInputError(ValueError):
-    """A command-line value that names nothing in the roster."""
+    """A command-line value that names nothing in the roster, or a roster that cannot be read."""
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         catalog = load_catalog(settings.config_dir)
         calendar = load_official_calendar(settings.config_dir / "holidays")
-        engine = make_engine(settings.database_url)
-        try:
-            with transaction(make_session_factory(engine)) as session:
-                roster = load_roster(session)
-        finally:
-            engine.dispose()
+        roster = _read_roster(settings.database_url)
+        if args.org and args.org not in roster.by_code:
+            raise PlanInputError(f"没有编码为 {args.org} 的组织")
+        for warning in catalog.unknown_override_orgs(roster.by_code):
+            print(f"提示：{warning}", file=sys.stderr)
+        if not roster.organizations:
+            print("提示：名册中还没有组织，请先运行 branchbot roster import 导入名册。", file=sys.stderr)
         occurrences = build_plan(catalog, roster, calendar, args.year, settings.timezone)
         occurrences = select(occurrences, roster, org_code=args.org, member_no=getattr(args, "member", None))
     except (CatalogError, CalendarFileError, CalendarUnknownYear, PlanInputError) as exc:
@@ -70,20 +73,36 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.format == "json":
         text = render_json(occurrences)
     elif args.format == "ics":
-        text = render_ics(occurrences, roster, calendar_name=f"branchbot {title}")
+        text = render_ics(occurrences, roster, calendar_name=f"branchbot {title}", zone=settings.timezone)
     else:
         text = render_table(occurrences, roster, title, to_file=bool(args.output))
     if args.output:
         output = Path(args.output)
-        if args.format == "ics":
-            output.write_bytes(text.encode("utf-8"))
+        if isinstance(text, bytes):
+            output.write_bytes(text)
         else:
             output.write_text(text, encoding="utf-8")
         print(f"已写入 {output}（{len(occurrences)} 项）", file=sys.stderr)
+    elif isinstance(text, bytes):
+        sys.stdout.buffer.write(text)
+        sys.stdout.flush()
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
     return 0
+
+
+def _read_roster(database_url: str) -> Roster:
+    engine = make_engine(database_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            return load_roster(session)
+    except SQLAlchemyError as exc:
+        raise PlanInputError(
+            f"无法从数据库读取名册（{type(exc).__name__}）。请先运行 branchbot init 并导入名册。"
+        ) from None
+    finally:
+        engine.dispose()
 
 
 def select(occurrences: list[Occurrence], roster: Roster, *, org_code: str | None, member_no: str | None) -> list[Occurrence]:
@@ -146,44 +165,12 @@ def render_table(occurrences: Sequence[Occurrence], roster: Roster, title: str, 
     return buffer.getvalue()
 
 
-def render_ics(occurrences: Sequence[Occurrence], roster: Roster, *, calendar_name: str,
-               now: datetime | None = None) -> str:
-    """An iCalendar file (RFC 5545) with VTIMEZONE components; date-only items become all-day events."""
-    stamp = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
-    cal = Calendar()
-    cal.add("prodid", "-//branchbot//plan//ZH")
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", calendar_name)
-    for o in occurrences:
-        event = Event()
-        event.add("uid", f"{o.key}@branchbot")
-        event.add("dtstamp", stamp)
-        event.add("summary", o.title)
-        if o.all_day:
-            first = o.starts_at.date()
-            last = o.ends_at.date() if o.ends_at and o.ends_at.date() > first else first + timedelta(days=1)
-            event.add("dtstart", first)
-            event.add("dtend", last)
-        else:
-            event.add("dtstart", o.starts_at)
-            if o.ends_at:
-                event.add("dtend", o.ends_at)
-        org = roster.by_code.get(o.org_code)
-        lines = [f"组织：{org.name if org else o.org_code}（{o.org_code}）", f"对象：{AUDIENCE_ZH.get(o.audience, o.audience)}"]
-        if o.moved_from:
-            lines.append(f"原定 {o.moved_from.isoformat()}，遇节假日调整")
-        if o.detail:
-            lines.append(o.detail)
-        if o.checklist:
-            lines.append("清单：" + "、".join(o.checklist))
-        event.add("description", "\n".join(lines))
-        event.add("categories", [o.obligation])
-        cal.add_component(event)
-    if occurrences:
-        first_year = min(o.starts_at.year for o in occurrences)
-        last_year = max(o.starts_at.year for o in occurrences)
-        cal.add_missing_timezones(date(first_year - 1, 1, 1), date(last_year + 1, 12, 31))
-    return cal.to_ical().decode("utf-8")
-
-
+def render_ics(occurrences: Sequence[Occurrence], roster: Roster, *, calendar_name: str, zone: ZoneInfo,
+               now: datetime | None = None) -> bytes:
+    """An iCalendar file through the project's one formatter (bot.reports.ics): VTIMEZONE, stable UIDs, all-day dates."""
+    stamp = now or datetime.now(timezone.utc)
+    events = (
+        event_from_occurrence(o, roster.by_code[o.org_code].name if o.org_code in roster.by_code else None)
+        for o in occurrences
+    )
+    return calendar_feed(events, name=calendar_name, zone=zone, stamp=stamp)
