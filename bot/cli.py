@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     attendance.add_argument("--output", help="写入文件而不是标准输出（xlsx 必须指定）")
     attendance.add_argument("--chart", help="同时写出出勤率图表（PNG）到此路径")
     attendance.add_argument("--completion-chart", help="同时写出三会一课完成情况图表（PNG）到此路径")
+    attendance.add_argument("--member", help="党员编号：只看该党员（须属于 --org 及其下级组织）的出勤")
     attendance.add_argument("--now", help=argparse.SUPPRESS)
     return parser
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.reports.charts import attendance_rate_chart, completion_chart
 from bot.reports.requirements import requirements_for_org
 from bot.reports.settings import ReportSettingsError, load_report_settings
-from bot.reports.text import report_json, report_table
+from bot.reports.text import member_json, member_table, report_json, report_table
 from bot.reports.workbook import workbook_bytes
 from bot.settings import Settings
 from schedules.catalog import CatalogError
@@ -61,6 +61,36 @@ def _now(args: argparse.Namespace, settings: Settings) -> datetime:
     return datetime.now(settings.timezone)
 
 
+def _run_member(args: argparse.Namespace, settings: Settings) -> int:
+    """One member's attendance, within --org's subtree (table or JSON)."""
+    if args.format == "xlsx" or args.chart or args.completion_chart:
+        print("错误：--member 只支持 --format table 或 json", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database_url)
+    try:
+        now = _now(args, settings)
+        with transaction(make_session_factory(engine)) as session:
+            root = reports.find_organization(session, args.org)
+            zone = reports.org_zone(root, settings.timezone)
+            window = resolve_window(args.date_from, args.date_to, now.astimezone(zone).date())
+            record = reports.load_member_record(session, args.member, window, zone)
+            if record.org.code not in reports.lineages(session, args.org):
+                raise ReportInputError(f"党员 {args.member} 不属于 {args.org} 及其下级组织")
+    except (ReportInputError, reports.UnknownOrganizationError, reports.UnknownMemberError, ValueError) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    text = (json.dumps(member_json(record), ensure_ascii=False, indent=2) + "\n" if args.format == "json"
+            else member_table(record))
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"已写入 {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.kind != "attendance":  # pragma: no cover - argparse only offers attendance
         print(f"错误：不支持的报表 {args.kind}", file=sys.stderr)
@@ -68,6 +98,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.format == "xlsx" and not args.output:
         print("错误：--format xlsx 需要 --output 文件路径（如 台账.xlsx）", file=sys.stderr)
         return 2
+    if args.member:
+        return _run_member(args, settings)
     engine = make_engine(settings.database_url)
     try:
         report_settings = load_report_settings(settings.config_dir)

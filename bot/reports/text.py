@@ -8,9 +8,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bot.reports.labels import ACTIVITY_STATUS_LABELS, obligation_label, percent
+from bot.reports.labels import ACTIVITY_STATUS_LABELS, ATTENDANCE_MARKS, obligation_label, percent
 from bot.reports.summary import branch_comparison, org_summaries
-from storage.repositories.reports import AttendanceReport
+from storage.repositories.reports import AttendanceReport, MemberRecord
 
 
 def _iso(moment) -> str | None:  # noqa: ANN001
@@ -141,4 +141,52 @@ def report_table(report: AttendanceReport, *, width: int = 120) -> str:
             ranked.add_row(str(place), s.org.name, percent(s.completion_rate), percent(s.attendance_rate))
         console.print(ranked)
     console.print("说明：出勤率 = 实到（含代签）÷ 应到，只计已召开的会议；不对党员个人排名。")
+    return buffer.getvalue()
+
+
+def member_json(record: MemberRecord) -> dict[str, Any]:
+    """One member's meetings and their own attendance rate (shown to them or their committee, never ranked)."""
+    return {
+        "member_no": record.member.member_no,
+        "name": record.member.name,
+        "org": record.org.code,
+        "from": record.window.start.isoformat(),
+        "to": record.window.last_day.isoformat(),
+        "attendance_rate": None if record.rate is None else round(record.rate, 4),
+        "counts": record.counts(),
+        "activities": [
+            {
+                "occurrence_key": m.activity.occurrence_key,
+                "obligation": m.activity.obligation,
+                "title": m.activity.title,
+                "org": m.org_name,
+                "starts_at": m.activity.starts_at.astimezone(record.zone).isoformat(),
+                "activity_status": m.activity.status,
+                "status": m.status,
+            }
+            for m in record.meetings
+        ],
+    }
+
+
+def member_table(record: MemberRecord, *, width: int = 100) -> str:
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, highlight=False)
+    counts = record.counts()
+    console.print(
+        f"{record.member.name}（{record.member.member_no}，{record.org.name}）"
+        f"{record.window.start:%Y-%m-%d} 至 {record.window.last_day:%Y-%m-%d}："
+        f"出勤率 {percent(record.rate)}；出席 {counts['present']}，代签 {counts['proxy']}，"
+        f"请假 {counts['leave']}，缺席 {counts['absent']}"
+    )
+    table = Table()
+    for column in ("日期", "组织", "类型", "会议", "出勤"):
+        table.add_column(column, overflow="fold")
+    for m in record.meetings:
+        table.add_row(
+            f"{m.activity.starts_at.astimezone(record.zone):%Y-%m-%d}", m.org_name, obligation_label(m.activity.obligation),
+            m.activity.title,
+            ATTENDANCE_MARKS.get(m.status or "", ACTIVITY_STATUS_LABELS.get(m.activity.status, m.activity.status)),
+        )
+    console.print(table)
     return buffer.getvalue()

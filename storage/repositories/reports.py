@@ -572,6 +572,53 @@ def load_report(
     return AttendanceReport(ledger, tuple(cells), now, branch_comparison)
 
 
+@dataclass(frozen=True, slots=True)
+class MemberMeeting:
+    org_name: str
+    activity: ActivityRecord
+    status: str | None  # None: not (yet) confirmed held
+
+
+@dataclass(frozen=True)
+class MemberRecord:
+    """One member's meetings in a period: their branch's and 党小组's, and the committees' above (双重组织生活)."""
+
+    member: MemberRef
+    org: OrgRef
+    window: Period
+    zone: ZoneInfo
+    meetings: tuple[MemberMeeting, ...]
+
+    def counts(self) -> dict[str, int]:
+        result = {status.value: 0 for status in models.AttendanceStatus}
+        for meeting in self.meetings:
+            if meeting.status in result:
+                result[meeting.status] += 1
+        return result
+
+    @property
+    def rate(self) -> float | None:
+        """实到（含代签）÷ 应到 over held meetings."""
+        counts = self.counts()
+        held = sum(counts.values())
+        return None if held == 0 else (counts["present"] + counts["proxy"]) / held
+
+
+def load_member_record(session: Session, member_no: str, window: Period, zone: ZoneInfo) -> MemberRecord:
+    member = find_member(session, member_no)
+    o = models.Organization
+    branch_code = session.execute(select(o.code).where(o.id == member.org_id)).scalar_one()
+    ledger = load_ledger(session, branch_code, window, zone, include_subtree=False)
+    meetings = [
+        MemberMeeting(ledger.orgs[a.org_id].name, a, ledger.status_of(a, member.id))
+        for a in ledger.meetings()
+        if a.status != models.ActivityStatus.CANCELLED.value and member.id in ledger.expected_ids(a)
+    ]
+    meetings += [MemberMeeting(e.org_name, e.activity, e.status) for e in ledger.dual_life if e.member_id == member.id]
+    meetings.sort(key=lambda m: (m.activity.starts_at, m.activity.id))
+    return MemberRecord(member, ledger.root, window, zone, tuple(meetings))
+
+
 # ------------------------------------------------------------------------------------------------
 # Calendars and permissions
 
@@ -638,6 +685,8 @@ __all__ = [
     "CompletionInputs",
     "DualLifeEntry",
     "Mark",
+    "MemberMeeting",
+    "MemberRecord",
     "MemberRef",
     "OrgRef",
     "Seat",
@@ -649,6 +698,7 @@ __all__ = [
     "find_organization",
     "load_completion_inputs",
     "load_ledger",
+    "load_member_record",
     "load_report",
     "lineages",
     "member_calendar",

@@ -144,3 +144,24 @@ def test_resolve_window(date_from, date_to, expected):
 def test_resolve_window_refuses_nonsense():
     with pytest.raises(ReportInputError):
         resolve_window("2025-13-01", None, date(2025, 5, 20))
+
+
+def test_one_members_attendance_includes_dual_organisational_life(cli):
+    code, out, err = cli("--org", "D01", "--member", "M001", "--from", "2025Q1", "--format", "json", *NOW)
+    assert code == 0, err
+    data = json.loads(out)
+    assert [(a["title"], a["status"]) for a in data["activities"]] == [
+        ("一月支委会", "present"), ("一月主题党日", "present"), ("二月党小组会", "present"), ("党委书记讲党课", "present"),
+    ]
+    assert (data["attendance_rate"], data["counts"]["present"]) == (1.0, 4)
+
+
+def test_one_members_table_shows_leave_and_absence(cli):
+    code, out, _ = cli("--org", "B01", "--member", "M004", "--from", "2025Q1", *NOW)
+    assert code == 0
+    assert "赵强（M004，第一支部）2025-01-01 至 2025-03-31：出勤率 0.0%" in out and "缺席" in out
+
+
+def test_a_member_outside_the_organisation_is_refused(cli):
+    code, _, err = cli("--org", "B01", "--member", "M010", *NOW)
+    assert code == 2 and "不属于 B01" in err
