@@ -326,6 +326,9 @@ class ApiSpec:
                 returns=tuple(definition.get("returns") or ()),
             )
         self._by_lower = {name.lower(): name for name in self.methods}
+        self._returns: dict[str, Validator] = {
+            name: compiler.union(spec.returns) for name, spec in self.methods.items() if spec.returns
+        }
         self.type_validators: dict[str, Validator] = {
             name: compiler.expression(name) for name in raw_types if name not in PRIMITIVES
         }
@@ -357,6 +360,14 @@ class ApiSpec:
                 value = _decode_text_value(value, field_spec, form_encoded)
             result.params[name] = field_spec.validator(value, name, result.unknown)
         return result
+
+    def check_result(self, method: str, result: Any) -> list[str]:
+        """Check what a method answered against its spec'd return type; returns fields the spec lacks."""
+        unknown: list[str] = []
+        check = self._returns.get(method)
+        if check is not None:
+            check(result, "result", unknown)
+        return unknown
 
     def validate_type(self, type_name: str, value: Any, path: str = "value") -> list[str]:
         """Check one object against a spec type (used for what the server itself sends); returns unknown fields."""

@@ -121,7 +121,7 @@ async def test_get_updates_queue(server, bot, alice, calls, expected) -> None:
         pytest.param(lambda s: s.user_sends(2001, "hi", chat_id=-42), "no sandbox group -42", id="unknown-group"),
         pytest.param(lambda s: s.user_sends(2001, "   "), "empty messages", id="empty-text"),
         pytest.param(lambda s: s.user_presses(2001, 2001, 77, "c:1"), "no message 77", id="press-missing-message"),
-        pytest.param(lambda s: s.inject_update({"message": {}, "callback_query": {}}), "exactly one",
+        pytest.param(lambda s: s.inject_update({"message": {}, "callback_query": {}}), "never sends such an update",
                      id="update-with-two-kinds"),
         pytest.param(lambda s: s.chat(-42), "no chat -42", id="observe-unknown-chat"),
     ],
@@ -129,3 +129,8 @@ async def test_get_updates_queue(server, bot, alice, calls, expected) -> None:
 def test_impossible_user_actions_are_refused(server, alice, act, message) -> None:
     with pytest.raises(SandboxError, match=message):
         act(server)
+
+
+def test_an_injected_update_must_have_telegrams_shape(server, alice) -> None:
+    with pytest.raises(SandboxError, match='"update.callback_query.chat_instance" is required'):
+        server.inject_update({"callback_query": {"id": "1", "from": alice, "data": "forged"}})

@@ -337,6 +337,11 @@ class BotApiServer:
 
     def inject_update(self, update: dict[str, Any]) -> dict[str, Any]:
         """Queue a raw update exactly as given (e.g. a callback_query with forged data)."""
+        try:
+            self.spec.validate_type("Update", {"update_id": 1, **update}, "update")
+        except ValidationError as exc:
+            raise SandboxError(f"Telegram never sends such an update: {exc.description}") from None
+
         def act() -> dict[str, Any]:
             self._acted()
             return self.world.inject_update(update)
@@ -607,6 +612,7 @@ class BotApiServer:
         if self.latency > 0 and method != "getUpdates":
             await self._pause(self.latency)
         if method == "getUpdates":
+            # Updates are checked where they enter the world (inject_update), not on the way out.
             return params, checked.unknown, await self._get_updates(params)
         handler = METHODS.get(method)
         if handler is None:
@@ -616,7 +622,19 @@ class BotApiServer:
             refusal = self._limiter.check(state.chat["id"], state.is_group)
             if refusal is not None:
                 raise refusal
-        return params, checked.unknown, handler(self.world, params)
+        result = handler(self.world, params)
+        if self.strict:
+            self._check_result(method, result)
+        return params, checked.unknown, result
+
+    def _check_result(self, method: str, result: Any) -> None:
+        """Strict mode also holds the sandbox to the spec: an answer PTB could misread is a sandbox bug."""
+        try:
+            unknown = self.spec.check_result(method, result)
+        except ValidationError as exc:
+            raise RuntimeError(f"sandbox answered {method} with an invalid result: {exc.description}") from None
+        if unknown:
+            raise RuntimeError(f"sandbox answered {method} with fields the spec lacks: {', '.join(unknown)}")
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but end early when the server stops (no request outlives the server)."""
