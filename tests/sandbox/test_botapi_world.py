@@ -134,3 +134,25 @@ def test_impossible_user_actions_are_refused(server, alice, act, message) -> Non
 def test_an_injected_update_must_have_telegrams_shape(server, alice) -> None:
     with pytest.raises(SandboxError, match='"update.callback_query.chat_instance" is required'):
         server.inject_update({"callback_query": {"id": "1", "from": alice, "data": "forged"}})
+
+
+@pytest.mark.parametrize(
+    "act",
+    [
+        pytest.param(lambda s, uid, mid: s.user_sends(uid, "/start ABC"), id="command"),
+        pytest.param(lambda s, uid, mid: s.user_sends(uid, "回复", reply_to_message_id=mid), id="reply"),
+        pytest.param(lambda s, uid, mid: s.user_sends_photo(uid, b"\xff\xd8jpeg", caption="照片"), id="photo"),
+        pytest.param(lambda s, uid, mid: s.user_sends_document(uid, b"x", "a.pdf"), id="document"),
+        pytest.param(lambda s, uid, mid: s.user_presses(uid, uid, mid, "c:1"), id="button-press"),
+        pytest.param(lambda s, uid, mid: (s.add_group(-5001, "支部群", [uid]), s.remove_bot_from_group(-5001, uid)),
+                     id="bot-kicked"),
+    ],
+)
+async def test_updates_the_world_produces_have_telegrams_shape(server, bot, alice, act) -> None:
+    from bot.sandbox.spec import load_spec
+
+    sent = await bot.send_message(alice["id"], "请签到", reply_markup=InlineKeyboardMarkup(
+        [[InlineKeyboardButton("✅ 签到", callback_data="c:1")]]))
+    act(server, alice["id"], sent.message_id)
+    (update,) = server.world.take_updates(None, 100, None)
+    assert load_spec().validate_type("Update", update) == []
