@@ -115,7 +115,7 @@ class When(_Strict):
     def _one_rule(self) -> "When":
         rules = [name for name in ("day", "weekday", "workday", "same_day_as", "workdays_before")
                  if getattr(self, name) is not None]
-        if len(rules) > 1 and not (rules == ["weekday"]):
+        if len(rules) > 1:
             raise ValueError(f"只能用一种方式指定日期，现在同时写了 {'、'.join(rules)}")
         if isinstance(self.day, int) and not 1 <= self.day <= 31:
             raise ValueError(f"day 应在 1 到 31 之间（或 last），而不是 {self.day}")

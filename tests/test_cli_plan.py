@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import date, datetime
 from pathlib import Path
@@ -108,6 +109,7 @@ def test_table_is_grouped_by_month_with_chinese_headers(cli):
     for header in ("时间", "组织", "事项", "对象"):
         assert header in out
     assert "原定 2月15日，遇节假日调整" in out
+    assert re.search(r"1月26日 周日（调休上班） 09:00 +第一党支部（B01） +节假日廉政提醒（春节）", out)
 
 
 def test_ics_imports_as_a_valid_calendar(cli, tmp_path):
