@@ -378,29 +378,34 @@ class ApiSpec:
 
 def _decode_text_value(value: str, field_spec: FieldSpec, form_encoded: bool) -> Any:
     """A text value for a non-String field: JSON text for numbers, booleans, objects and arrays."""
-    allows_string = "String" in field_spec.types
     stripped = value.strip()
     if not stripped:
         return value
     looks_structured = stripped[0] in "[{"
     if not form_encoded and not looks_structured:
         return value  # in a JSON body, "123" for an Integer field stays a string and fails the type check
+    allows_string = "String" in field_spec.types
     try:
         decoded = json.loads(stripped)
     except ValueError:
-        if allows_string:
-            return value
-        if looks_structured:
+        if looks_structured and not allows_string:
             raise ValidationError(f'can\'t parse field "{field_spec.name}" as JSON') from None
-        lowered = stripped.lower()
-        if lowered in ("true", "false") and "Boolean" in field_spec.types:
-            return lowered == "true"
+        if not allows_string and stripped.lower() in ("true", "false") and "Boolean" in field_spec.types:
+            return stripped.lower() == "true"
         return value
-    if allows_string and not isinstance(decoded, (int, float, bool, list, dict)):
-        return value
-    if allows_string and isinstance(decoded, (bool, float)) and "Boolean" not in field_spec.types:
-        return value
+    if allows_string and not _field_accepts(field_spec.types, _kind_of(decoded)):
+        return value  # e.g. a file_id of digits for "InputFile or String" stays the string it is
     return decoded
+
+
+def _field_accepts(types: tuple[str, ...], kind: str) -> bool:
+    if kind in ("Boolean", "Integer", "Float"):
+        return kind in types or (kind == "Integer" and "Float" in types)
+    if kind == "Array":
+        return any(t.startswith("Array of ") for t in types)
+    if kind == "Object":
+        return any(t not in PRIMITIVES and t != "InputFile" and not t.startswith("Array of ") for t in types)
+    return False
 
 
 def load_spec_file(path: Path) -> ApiSpec:

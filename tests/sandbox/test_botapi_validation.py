@@ -169,3 +169,22 @@ def test_a_missing_configured_spec_is_an_error(tmp_path: Path) -> None:
 def test_the_spec_is_loaded_once() -> None:
     assert load_spec() is load_spec()
     assert load_spec().version == "Bot API 10.1"
+
+
+@pytest.mark.parametrize(
+    ("method", "form", "expected"),
+    [
+        pytest.param("sendMessage", {"chat_id": "2001", "text": "123"}, {"chat_id": 2001, "text": "123"},
+                     id="integer-or-string-digits-become-integer"),
+        pytest.param("sendMessage", {"chat_id": "@branch", "text": "true"}, {"chat_id": "@branch", "text": "true"},
+                     id="username-stays-string-and-text-is-never-decoded"),
+        pytest.param("sendPhoto", {"chat_id": "1", "photo": "12345"}, {"chat_id": 1, "photo": "12345"},
+                     id="digit-file-id-stays-string"),
+        pytest.param("getUpdates", {"offset": "-1", "allowed_updates": '["message"]'},
+                     {"offset": -1, "allowed_updates": ["message"]}, id="array-from-json-text"),
+        pytest.param("sendMessage", {"chat_id": "1", "text": "x", "disable_notification": "True"},
+                     {"chat_id": 1, "text": "x", "disable_notification": True}, id="boolean-any-case"),
+    ],
+)
+def test_form_values_decode_by_the_fields_types(method, form, expected) -> None:
+    assert load_spec().validate(method, form, form_encoded=True).params == expected

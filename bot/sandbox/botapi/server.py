@@ -11,7 +11,6 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -683,7 +682,3 @@ class BotApiServer:
         if stored is None:
             return self._json({"ok": False, "error_code": 404, "description": "Not Found"}, 404)
         return web.Response(body=stored.data, content_type=stored.mime_type)
-
-    def message_time(self, message: dict[str, Any]) -> datetime:
-        """A message's `date` as an aware UTC datetime (for readable assertions)."""
-        return datetime.fromtimestamp(message["date"], tz=timezone.utc)
