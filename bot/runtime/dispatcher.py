@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 SendFunction = Callable[[int, str, Any], Awaitable[int]]
 
 MAX_ATTEMPTS = 8
+RESOLVE_EVERY_SECONDS = 60.0
 BACKOFF_BASE = timedelta(seconds=2)
 BACKOFF_CAP = timedelta(minutes=10)
 
@@ -126,6 +128,8 @@ class Dispatcher:
         self._acquiring: set[asyncio.Task[Any]] = set()
         self._idle_requested = 0
         self._idle_seen = 0
+        self._resolve_needed = True
+        self._next_resolve = 0.0
 
     # ---- control -------------------------------------------------------------------------------
 
@@ -142,6 +146,10 @@ class Dispatcher:
             self._wake.set()
         else:
             loop.call_soon_threadsafe(self._wake.set)
+
+    def _on_clock_change(self, _now: datetime) -> None:
+        self._resolve_needed = True
+        self.wake()
 
     def stop(self) -> None:
         """Stop claiming; sends in flight finish and are recorded, queued rows go back to PENDING."""
@@ -181,7 +189,7 @@ class Dispatcher:
     async def run(self) -> None:
         """Claim, send and mark until `stop()`; then hand back what was claimed but not sent."""
         self._loop = asyncio.get_running_loop()
-        self._clock.on_change(lambda _now: self.wake())
+        self._clock.on_change(self._on_clock_change)
         workers = [asyncio.create_task(self._worker(), name=f"dispatch-{i}") for i in range(self.concurrency)]
         marker = asyncio.create_task(self._marker(), name="dispatch-marks")
         try:
@@ -214,9 +222,10 @@ class Dispatcher:
     async def _claim_loop(self) -> None:
         while not self._stopping:
             room = self._max_queued() - self._queue.qsize()
-            if room <= 0:
+            if self._queue.qsize() > self._max_queued() // 2:
+                # Refill only below the low-water mark: one claim transaction per batch, not per free slot.
                 self._room.clear()
-                await self._wait_for(self._room, None)
+                await self._wait_for(self._room, 1.0)
                 continue
             self._wake.clear()
             pass_generation = self._idle_requested
@@ -254,10 +263,15 @@ class Dispatcher:
     def _db_claim(self, limit: int) -> list[_Job]:
         now = self._clock.now()
         with transaction(self._sessions) as session:
-            missed = outbox.resolve_overdue(session, now=now)
-            if missed:
-                self.stats.missed += len(missed)
-                self._enqueue_missed_summaries(session, missed, now)
+            if self._resolve_needed or time.monotonic() >= self._next_resolve:
+                # The downtime rule scans every due reminder: run it at start, after clock jumps and once a
+                # minute, not on every claim (a started activity is also caught row by row in _prepare).
+                self._resolve_needed = False
+                self._next_resolve = time.monotonic() + RESOLVE_EVERY_SECONDS
+                missed = outbox.resolve_overdue(session, now=now)
+                if missed:
+                    self.stats.missed += len(missed)
+                    self._enqueue_missed_summaries(session, missed, now)
             claimed = outbox.claim_due(session, now=now, worker=self.worker, limit=limit)
             if not claimed:
                 return []
@@ -286,6 +300,7 @@ class Dispatcher:
                     models.Attendance.activity_id.in_(activity_ids), models.Attendance.member_id.in_(member_ids),
                 )).all())
         skip: dict[str, list[int]] = defaultdict(list)
+        started: list[ClaimedMessage] = []
         deferred: dict[datetime, list[int]] = defaultdict(list)
         jobs: list[_Job] = []
         for message in claimed:
@@ -294,6 +309,9 @@ class Dispatcher:
             if message.kind == outbox.REMINDER:
                 if activity is None or activity.status != ActivityStatus.SCHEDULED.value:
                     skip["activity cancelled or gone"].append(message.id)
+                    continue
+                if activity.starts_at <= now:
+                    started.append(message)
                     continue
                 if member is not None and (activity.id, member.id) in answered:
                     skip["member already answered"].append(message.id)
@@ -327,6 +345,12 @@ class Dispatcher:
             self.stats.skipped += len(ids)
         for moment, ids in deferred.items():
             outbox.release(session, ids, worker=self.worker, next_attempt_at=moment, error="quiet hours")
+        if started:
+            outbox.finish(session, [m.id for m in started], OutboxState.MISSED,
+                          reason="activity started before the reminder went out", worker=self.worker)
+            self.stats.missed += len(started)
+            self._enqueue_missed_summaries(session, [
+                outbox.MissedReminder(m.id, m.activity_id, m.member_id, m.lead_minutes) for m in started], now)
         return jobs
 
     def _enqueue_missed_summaries(self, session: Session, missed: list[outbox.MissedReminder], now: datetime) -> None:
@@ -363,7 +387,8 @@ class Dispatcher:
     async def _worker(self) -> None:
         while True:
             job = await self._queue.get()
-            self._room.set()
+            if self._queue.qsize() <= self._max_queued() // 2:
+                self._room.set()
             if job.message is None:
                 return
             if self._stopping:

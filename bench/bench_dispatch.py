@@ -1,0 +1,200 @@
+"""Benchmark: N reminders to N members through the loopback Bot API server, limited and unlimited, vs bare PTB.
+
+Scenarios (all against one server, in one run):
+- `limited`: our limiter at Telegram's 30/s, the server enforcing Telegram's limits too, 1% injected 429 and
+  1% injected 502; figure: delivered per second as a share of the 30/s cap.
+- `unlimited_sqlite` / `unlimited_postgresql`: limiter off (a self-hosted Bot API server), no faults.
+- `bare_ptb`: python-telegram-bot's `send_message` in a loop with the same concurrency, no database.
+Every scenario checks that each member got exactly one message and the outbox says so.
+
+    .venv/bin/python -m bench.bench_dispatch [--members 6000] [--scenarios limited,unlimited_sqlite,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import time
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, insert, select, text
+from telegram.ext import ApplicationBuilder
+
+from bench.harness import report, run_main
+from bot.clock import SystemClock
+from bot.runtime.app import telegram_sender
+from bot.runtime.dispatcher import Dispatcher
+from bot.runtime.limiter import RateLimiter
+from bot.runtime.quiet_hours import QuietHours
+from bot.sandbox.botapi import BotApiServer
+from storage import models
+from storage.db import make_engine, make_session_factory, transaction
+from storage.models import Base
+
+ZONE = ZoneInfo("Asia/Shanghai")
+FIRST_CHAT = 7_000_000
+CONCURRENCY = 8
+PG_ADMIN_URL = os.environ.get("BRANCHBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+ALL_SCENARIOS = ("bare_ptb", "unlimited_sqlite", "unlimited_postgresql", "limited")
+
+
+def seed(url: str, members: int, branch_size: int = 100) -> None:
+    """Branches of `branch_size` bound members, one activity each, one due reminder per member."""
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    now = datetime.now(timezone.utc)
+    with transaction(make_session_factory(engine)) as session:
+        branches = (members + branch_size - 1) // branch_size
+        session.execute(insert(models.Organization), [
+            {"id": b + 1, "code": f"P{b:04d}", "name": f"第{b}党支部", "type": "党支部"} for b in range(branches)])
+        session.execute(insert(models.Member), [
+            {"id": m + 1, "member_no": f"M{m:06d}", "name": f"党员{m}", "org_id": m // branch_size + 1,
+             "category": "正式党员"} for m in range(members)])
+        session.execute(insert(models.TelegramBinding), [
+            {"member_id": m + 1, "telegram_user_id": FIRST_CHAT + m, "private_chat_id": FIRST_CHAT + m}
+            for m in range(members)])
+        session.execute(insert(models.Activity), [
+            {"id": b + 1, "occurrence_key": f"bench:{b}", "org_id": b + 1, "obligation": "theme_party_day",
+             "title": "主题党日", "starts_at": now + timedelta(days=2), "reminder_leads": "1440"}
+            for b in range(branches)])
+        session.execute(insert(models.OutboxMessage), [
+            {"dedup_key": f"reminder:{m // branch_size + 1}:member:{m + 1}:1440", "activity_id": m // branch_size + 1,
+             "kind": "reminder", "recipient": f"member:{m + 1}", "member_id": m + 1, "chat_id": FIRST_CHAT + m,
+             "lead_minutes": 1440, "due_at": now - timedelta(minutes=1), "priority": 1440, "payload": {},
+             "state": "pending", "attempts": 0} for m in range(members)])
+    engine.dispose()
+
+
+def sent_count(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            return session.scalar(select(func.count()).select_from(models.OutboxMessage)
+                                  .where(models.OutboxMessage.state == "sent"))
+    finally:
+        engine.dispose()
+
+
+def sends_per_chat(server: BotApiServer, since: int) -> Counter[int]:
+    return Counter(int(r.params["chat_id"]) for r in server.requests[since:] if r.method == "sendMessage" and r.ok)
+
+
+async def run_dispatcher(url: str, server: BotApiServer, members: int, *, limited: bool) -> dict:
+    seed(url, members)
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    application = (ApplicationBuilder().token(server.token).base_url(server.base_url)
+                   .connection_pool_size(32).pool_timeout(30).build())
+    since = len(server.requests)
+    async with application:
+        dispatcher = Dispatcher(sessions, telegram_sender(application), SystemClock(), worker="bench",
+                                limiter=RateLimiter(enabled=limited), concurrency=CONCURRENCY, zone=ZONE,
+                                quiet=QuietHours.parse("off"), poll_seconds=0.2)
+        started = time.perf_counter()
+        task = asyncio.create_task(dispatcher.run())
+        while dispatcher.stats.sent < members:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        elapsed = time.perf_counter() - started
+        dispatcher.stop()
+        await task
+    engine.dispose()
+    per_chat = sends_per_chat(server, since)
+    delivered = sum(per_chat.values())
+    return {
+        "seconds": elapsed,
+        "per_second": members / elapsed,
+        "lost": members - len(per_chat),
+        "doubled": delivered - len(per_chat),
+        "outbox_sent": sent_count(url),
+        "rate_limited_429": dispatcher.stats.rate_limited,
+        "retried": dispatcher.stats.retried,
+    }
+
+
+async def run_bare(server: BotApiServer, members: int) -> dict:
+    application = (ApplicationBuilder().token(server.token).base_url(server.base_url)
+                   .connection_pool_size(32).pool_timeout(30).build())
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(chat_id: int) -> None:
+        async with gate:
+            await application.bot.send_message(chat_id=chat_id, text="⏰ 活动提醒：主题党日\n时间：3月15日（周六）09:00")
+
+    async with application:
+        started = time.perf_counter()
+        await asyncio.gather(*(one(FIRST_CHAT + m) for m in range(members)))
+        elapsed = time.perf_counter() - started
+    return {"seconds": elapsed, "per_second": members / elapsed}
+
+
+class PostgresDatabase:
+    """A throw-away database on the test server."""
+
+    def __enter__(self) -> str:
+        self.admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        self.name = f"branchbot_bench_{uuid.uuid4().hex[:8]}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+        return self.admin.url.set(database=self.name).render_as_string(hide_password=False)
+
+    def __exit__(self, *exc: object) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+async def main_async(members: int, scenarios: list[str]) -> dict:
+    server = BotApiServer(strict=False).start_in_thread()
+    figures: dict = {"members": members, "concurrency": CONCURRENCY}
+    try:
+        for m in range(members):
+            server.add_user(FIRST_CHAT + m, f"党员{m}", started=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            for scenario in scenarios:
+                server.faults.clear()
+                server.rate_limits.enabled = False
+                if scenario == "bare_ptb":
+                    result = await run_bare(server, members)
+                elif scenario == "unlimited_sqlite":
+                    result = await run_dispatcher(f"sqlite:///{Path(tmp) / 'unlimited.db'}", server, members, limited=False)
+                elif scenario == "unlimited_postgresql":
+                    with PostgresDatabase() as url:
+                        result = await run_dispatcher(url, server, members, limited=False)
+                elif scenario == "limited":
+                    server.rate_limits.enabled = True  # the server refuses what Telegram would refuse
+                    server.faults.random(rate_429=0.01, rate_5xx=0.01, seed=7)
+                    result = await run_dispatcher(f"sqlite:///{Path(tmp) / 'limited.db'}", server, members, limited=True)
+                    result["share_of_cap"] = result["per_second"] / 30.0
+                else:
+                    raise SystemExit(f"unknown scenario {scenario}")
+                for key, value in result.items():
+                    figures[f"{scenario}_{key}"] = value
+        if "bare_ptb_per_second" in figures:
+            for db in ("sqlite", "postgresql"):
+                ours = figures.get(f"unlimited_{db}_per_second")
+                if ours:
+                    figures[f"unlimited_{db}_vs_bare"] = ours / figures["bare_ptb_per_second"]
+    finally:
+        server.stop_thread()
+    return figures
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=6000)
+    parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS))
+    args = parser.parse_args(argv)
+    figures = asyncio.run(main_async(args.members, [s for s in args.scenarios.split(",") if s]))
+    report("dispatch", **figures)
+
+
+if __name__ == "__main__":
+    run_main(main)
