@@ -125,6 +125,7 @@ class SandboxBackend:
         self._known_users: set[int] = set()
         self._known_groups: dict[int, set[int]] = {}
         self._bound_seen: set[int] = set()
+        self._bot_messages = 0
         server.subscribe(self._on_world_event)
 
     # -- the roster, mirrored into the world ------------------------------------------------------
@@ -216,7 +217,13 @@ class SandboxBackend:
             except Exception:  # noqa: BLE001 - one broken page must not stop the others
                 log.exception("sandbox page listener failed")
 
+    def bot_message_count(self) -> int:
+        """How many messages and edits the bot has made so far (the time control watches it)."""
+        return self._bot_messages
+
     def _on_world_event(self, event: dict[str, Any]) -> None:
+        if event.get("type") in ("message", "edit") and (event["message"].get("from") or {}).get("is_bot"):
+            self._bot_messages += 1
         self._publish(event)
         # The bot answers `/start CODE` after binding: that is when the pages' people lists must catch up.
         if event.get("type") == "message" and event["chat_id"] > 0 and (event["message"].get("from") or {}).get("is_bot"):
@@ -287,6 +294,7 @@ class Sandbox:
         time_control = TimeControl(self.clock, self.zone, factory, settle=self._settle)
         self.backend = SandboxBackend(server=self.server, session_factory=factory, zone=self.zone, time=time_control)
         self.backend.mirror_roster()
+        time_control.progress_probe = self.backend.bot_message_count
 
         bot_settings = replace(
             self.settings, database_url=self.database_url, telegram_token=SANDBOX_BOT_TOKEN,
@@ -299,6 +307,8 @@ class Sandbox:
             raise SandboxStartError(str(exc)) from exc
         for source in self.bot.due_sources:
             time_control.add_source(source)
+        for source in self.bot.landmarks:
+            time_control.add_source(source, landmark=True)
 
         self._web_runner = web.AppRunner(build_web_app(self.backend), access_log=None, shutdown_timeout=1.0)
         await self._web_runner.setup()

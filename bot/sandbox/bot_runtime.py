@@ -29,9 +29,22 @@ class SandboxBusyError(RuntimeError):
     """Another process already runs the scheduler on this sandbox database."""
 
 
-def followup_moments(session: Session, after: datetime) -> datetime | None:
-    """The next moment the chat's follow-up sweep has something to queue: a group announcement a day ahead,
-    the roll when the check-in window closes, the nag a day later, the escalation three days later.
+def checkin_openings(session: Session, after: datetime) -> datetime | None:
+    """The next moment a meeting's check-in window opens (the person may press 签到 from then on)."""
+    from storage.services.views import checkin_window  # noqa: PLC0415
+
+    activities = session.scalars(select(models.Activity).where(
+        models.Activity.kind == ActivityKind.MEETING.value,
+        models.Activity.status == ActivityStatus.SCHEDULED.value,
+        models.Activity.starts_at > after,
+    ).order_by(models.Activity.starts_at).limit(50)).all()
+    openings = [checkin_window(a)[0] for a in activities]
+    return min((m for m in openings if m > after), default=None)
+
+
+def activity_moments(session: Session, after: datetime) -> datetime | None:
+    """The next moment something happens around a meeting: a group announcement a day ahead, the check-in
+    window opening, the roll when it closes, the nag a day later, the escalation three days later.
 
     The sweep itself runs on a real-time interval, so the time control must stop at these moments and run
     it, or a jump would pass a window's close without the secretary ever getting the roll in time.
@@ -47,8 +60,8 @@ def followup_moments(session: Session, after: datetime) -> datetime | None:
     ).order_by(models.Activity.starts_at).limit(500)).all()
     best: datetime | None = None
     for activity in activities:
-        closes = checkin_window(activity)[1]
-        moments = [activity.starts_at - followup.ANNOUNCE_BEFORE, closes]
+        opens, closes = checkin_window(activity)
+        moments = [activity.starts_at - followup.ANNOUNCE_BEFORE, opens, closes]
         if activity.requires_confirmation:
             moments += [closes + followup.NAG_AFTER, closes + followup.ESCALATE_AFTER]
         for moment in moments:
@@ -67,6 +80,7 @@ class BotRuntime:
     session_factory: sessionmaker[Session]
     lock: object
     due_sources: list[DueSource] = field(default_factory=list)
+    landmarks: list[DueSource] = field(default_factory=list)
 
     async def run_sweeps(self) -> None:
         """Runs the application's periodic jobs now (the follow-up sweep …): they run on real-time intervals."""
@@ -131,6 +145,11 @@ async def start_bot(settings: Settings, clock: ManualClock, *, plan: object | No
 
     def next_followup(after: datetime) -> datetime | None:
         with transaction(factory) as session:
-            return followup_moments(session, after)
+            return activity_moments(session, after)
 
-    return BotRuntime(application, runtime, engine, factory, lock, due_sources=[next_followup])
+    def next_opening(after: datetime) -> datetime | None:
+        with transaction(factory) as session:
+            return checkin_openings(session, after)
+
+    return BotRuntime(application, runtime, engine, factory, lock, due_sources=[next_followup],
+                      landmarks=[next_opening])

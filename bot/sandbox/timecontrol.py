@@ -25,6 +25,8 @@ MORNING = time(8, 0)
 MONTH_END = time(23, 59)
 # A jump never walks through more stops than this, so a runaway plan cannot hang the page.
 MAX_STOPS = 2_000
+# "下一个提醒" looks this many due moments ahead for one that makes the bot say something.
+MAX_NEXT_STOPS = 200
 _WEEKDAYS = "一二三四五六日"
 
 
@@ -117,12 +119,19 @@ class TimeControl:
         self.zone = zone
         self._sessions = session_factory
         self._sources: list[DueSource] = list(extra_sources)
+        self._landmarks: list[DueSource] = []
         self._settle = settle
         self._settle_timeout = settle_timeout
         self._lock = asyncio.Lock()
+        # Counts what people can see (the bot's messages); "next" keeps going until it changes.
+        self.progress_probe: Callable[[], int] | None = None
 
-    def add_source(self, source: DueSource) -> None:
+    def add_source(self, source: DueSource, *, landmark: bool = False) -> None:
+        """Another kind of due moment; a landmark (e.g. a check-in window opening) ends "下一个提醒" even
+        when the bot says nothing there, because a person may act at that moment."""
         self._sources.append(source)
+        if landmark:
+            self._landmarks.append(source)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -133,13 +142,20 @@ class TimeControl:
     def next_due(self, after: datetime) -> datetime | None:
         with transaction(self._sessions) as session:
             candidates = [next_pending_outbox_due(session, after)]
-        for source in self._sources:
-            try:
-                candidates.append(source(after))
-            except Exception:  # noqa: BLE001 - a broken source must not freeze the clock
-                log.exception("due-moment source failed")
+        candidates += [self._ask(source, after) for source in self._sources]
         moments = [m for m in candidates if m is not None and m > after]
         return min(moments) if moments else None
+
+    def _is_landmark(self, moment: datetime) -> bool:
+        return any(self._ask(source, moment - timedelta(microseconds=1)) == moment for source in self._landmarks)
+
+    @staticmethod
+    def _ask(source: DueSource, after: datetime) -> datetime | None:
+        try:
+            return source(after)
+        except Exception:  # noqa: BLE001 - a broken source must not freeze the clock
+            log.exception("due-moment source failed")
+            return None
 
     async def settle(self) -> None:
         """Waits until the runtime has handled what is due now (bounded, so a stuck send cannot hang the page)."""
@@ -165,16 +181,28 @@ class TimeControl:
         self.clock.set(max(moment, self.clock.now()))
         await self.settle()
 
+    async def _next_visible(self, now: datetime) -> AdvanceResult:
+        """Steps from due moment to due moment until the bot has said something (or nothing is left)."""
+        seen = self.progress_probe() if self.progress_probe else None
+        stops = 0
+        while stops < MAX_NEXT_STOPS:
+            moment = self.next_due(self.clock.now())
+            if moment is None:
+                break
+            await self._step_to(moment + timedelta(seconds=1))
+            stops += 1
+            if seen is None or self.progress_probe() != seen or self._is_landmark(moment):  # type: ignore[misc]
+                return AdvanceResult(self.clock.now(), self.label(), stops, f"已到下一个提醒时刻：{self.label()}")
+        if stops == 0:
+            return AdvanceResult(now, self.label(now), 0, "没有待发送的提醒或待执行的任务。")
+        return AdvanceResult(self.clock.now(), self.label(), stops, f"已到 {self.label()}，途中没有新的消息。")
+
     async def advance(self, target: Target | str) -> AdvanceResult:
         target = Target(target)
         async with self._lock:
             now = self.clock.now()
             if target is Target.NEXT:
-                moment = self.next_due(now)
-                if moment is None:
-                    return AdvanceResult(now, self.label(now), 0, "没有待发送的提醒或待执行的任务。")
-                await self._step_to(moment + timedelta(seconds=1))
-                return AdvanceResult(self.clock.now(), self.label(), 1, f"已到下一个提醒时刻：{self.label()}")
+                return await self._next_visible(now)
             goal = tomorrow_morning(now, self.zone) if target is Target.TOMORROW else end_of_month(now, self.zone)
             stops = 0
             while stops < MAX_STOPS:

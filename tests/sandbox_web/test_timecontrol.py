@@ -144,3 +144,44 @@ async def test_timers_outside_the_outbox_are_stops_too(session_factory, start: d
     await control.advance(Target.TOMORROW)
 
     assert seen == [nightly + timedelta(seconds=1), local("2025-03-15 08:00")]
+
+
+async def test_next_keeps_going_past_silent_moments_until_the_bot_speaks(session_factory, start: datetime) -> None:
+    """A window closing with nothing to report is not worth a click: "下一个提醒" walks on to a message."""
+    with transaction(session_factory) as session:
+        _add_outbox(session, local("2025-03-14 10:00"), "silent")
+        _add_outbox(session, local("2025-03-14 11:00"), "speaks")
+    clock = ManualClock(start)
+    said: list[datetime] = []
+
+    async def settle(now: datetime) -> None:
+        if now >= local("2025-03-14 11:00"):
+            said.append(now)
+
+    control = TimeControl(clock, SHANGHAI, session_factory, settle=settle)
+    control.progress_probe = lambda: len(said)
+
+    result = await control.advance(Target.NEXT)
+
+    assert clock.now() == local("2025-03-14 11:00:01")
+    assert result.stops == 2
+
+
+async def test_next_stops_at_a_landmark_even_when_the_bot_is_silent(session_factory, start: datetime) -> None:
+    """A check-in window opening is a moment to act, so the jump ends there."""
+    with transaction(session_factory) as session:
+        _add_outbox(session, local("2025-03-14 11:00"), "later-reminder")
+    clock = ManualClock(start)
+
+    async def settle(now: datetime) -> None:
+        return None
+
+    opening = local("2025-03-14 09:30")
+    control = TimeControl(clock, SHANGHAI, session_factory, settle=settle)
+    control.progress_probe = lambda: 0
+    control.add_source(lambda after: opening if after < opening else None, landmark=True)
+
+    result = await control.advance(Target.NEXT)
+
+    assert clock.now() == opening + timedelta(seconds=1)
+    assert result.stops == 1
