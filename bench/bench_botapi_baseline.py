@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import time
+from pathlib import Path
 
 import aiohttp
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.request import HTTPXRequest
 
 from bench.harness import measure, report, run_main
-from bot.sandbox.botapi import BotApiServer
+from bot.sandbox.botapi import DEFAULT_TOKEN, BotApiServer
+from bot.sandbox.botapi.__main__ import FIRST_USER_ID
 
 KEYBOARD = {"inline_keyboard": [[{"text": "✅ 签到", "callback_data": "checkin:1"},
                                  {"text": "📝 请假", "callback_data": "leave:1"}]]}
@@ -54,6 +57,23 @@ async def ptb_bot(server: BotApiServer, user_ids: list[int], total: int, concurr
         return total / (time.perf_counter() - started)
 
 
+async def separate_process(args: argparse.Namespace) -> float:
+    """The server alone in its own process (python -m bot.sandbox.botapi): its throughput without our client."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.sandbox.botapi", "--port", "0", "--users", str(args.users),
+        stdout=asyncio.subprocess.PIPE, cwd=str(Path(__file__).resolve().parents[1]),
+    )
+    try:
+        assert process.stdout is not None
+        base_url = (await process.stdout.readline()).decode().split()[2]
+        server = argparse.Namespace(base_url=base_url, token=DEFAULT_TOKEN)
+        user_ids = [FIRST_USER_ID + n for n in range(args.users)]
+        return await raw_http(server, user_ids, args.requests, args.concurrency)  # type: ignore[arg-type]
+    finally:
+        process.terminate()
+        await process.wait()
+
+
 async def run(args: argparse.Namespace) -> None:
     async with BotApiServer() as server:
         user_ids = [server.add_user(10_000 + n, f"成员{n}", started=True)["id"] for n in range(args.users)]
@@ -62,11 +82,13 @@ async def run(args: argparse.Namespace) -> None:
         with measure(trace_memory=False) as ptb:
             ptb_rps = await ptb_bot(server, user_ids, args.ptb_requests, args.concurrency)
         assert len(server.requests) == args.requests + args.ptb_requests + 1  # + PTB's getMe
+    separate_rps = await separate_process(args)
     report(
         "botapi_baseline",
         raw_requests=args.requests,
         raw_requests_per_s=raw_rps,
         raw_seconds=raw.seconds,
+        server_process_requests_per_s=separate_rps,
         ptb_requests=args.ptb_requests,
         ptb_requests_per_s=ptb_rps,
         ptb_seconds=ptb.seconds,

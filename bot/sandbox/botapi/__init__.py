@@ -84,7 +84,8 @@ upload; getFile gives a file_path downloadable under base_file_url + token.
 A bot in a subprocess: TELEGRAM_BOT_TOKEN=server.token, TELEGRAM_API_BASE_URL=server.base_url (PTB's
 base_url; downloads need base_file_url, which is base_url with "/bot" replaced by "/file/bot").
 
-Standalone: `python -m bot.sandbox.botapi --port 8081 [--token T] [--lenient] [--rate-limits]`.
+Standalone: `python -m bot.sandbox.botapi --port 8081 [--token T] [--lenient] [--rate-limits] [--users N]`
+(--users N: N users who started the bot, ids 100001...; the first line printed names the base URL).
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from bot.sandbox.botapi.faults import RateLimits
 from bot.sandbox.botapi.server import DEFAULT_TOKEN, BotApiServer
 
+FIRST_USER_ID = 100_001
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot.sandbox.botapi",
@@ -19,12 +21,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--token", default=DEFAULT_TOKEN)
     parser.add_argument("--lenient", action="store_true", help="ignore unknown parameters like Telegram does")
     parser.add_argument("--rate-limits", action="store_true", help="enforce Telegram's sending limits (429)")
+    parser.add_argument("--users", type=int, default=0, metavar="N",
+                        help=f"create N users who started the bot, ids {FIRST_USER_ID}, {FIRST_USER_ID + 1}, ...")
+    parser.add_argument("--log-limit", type=int, default=10_000, help="keep about this many logged requests")
     return parser
 
 
 async def serve(args: argparse.Namespace) -> None:
     server = BotApiServer(token=args.token, host=args.host, port=args.port, strict=not args.lenient,
-                          rate_limits=RateLimits(enabled=args.rate_limits))
+                          rate_limits=RateLimits(enabled=args.rate_limits), log_limit=args.log_limit)
+    for n in range(args.users):
+        server.add_user(FIRST_USER_ID + n, f"用户{n + 1}", started=True)
     async with server:
         print(f"Bot API: {server.base_url}  token: {server.token}", flush=True)
         print(f"TELEGRAM_API_BASE_URL={server.base_url} TELEGRAM_BOT_TOKEN={server.token}", flush=True)
