@@ -156,3 +156,16 @@ async def test_updates_the_world_produces_have_telegrams_shape(server, bot, alic
     act(server, alice["id"], sent.message_id)
     (update,) = server.world.take_updates(None, 100, None)
     assert load_spec().validate_type("Update", update) == []
+
+
+async def test_a_user_edit_reaches_the_bot_as_edited_message(server, bot, alice) -> None:
+    sent = server.user_sends(alice["id"], "明天请假")
+    await bot.get_updates()
+
+    server.user_edits(alice["id"], alice["id"], sent["message_id"], "后天请假")
+
+    updates = await bot.get_updates(offset=2)
+    assert [(u.edited_message.message_id, u.edited_message.text) for u in updates] == [(sent["message_id"], "后天请假")]
+    assert server.chat(alice["id"]).edits[sent["message_id"]][0]["text"] == "明天请假"
+    with pytest.raises(SandboxError, match="no text message"):
+        server.user_edits(alice["id"], alice["id"], 999, "x")

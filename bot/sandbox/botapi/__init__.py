@@ -52,7 +52,8 @@ BotApiServer(*, token=DEFAULT_TOKEN, host="127.0.0.1", port=0, strict=True, spec
                chat by default, which also "starts" the bot; groups deliver only what privacy mode lets
                through: commands, replies to the bot, mentions); user_sends_photo(user_id, data, chat_id=None,
                *, caption, filename); user_sends_document(user_id, data, filename, chat_id=None, *, caption,
-               mime_type); user_presses(user_id, chat_id, message_id, callback_data) -> callback query id
+               mime_type); user_edits(user_id, chat_id, message_id, text) -> Message dict (edited_message
+               update); user_presses(user_id, chat_id, message_id, callback_data) -> callback query id
                (SandboxError when no such button is on that message); inject_update(dict) -> update (raw,
                e.g. forged callback data; its callback query can be answered); user_blocks_bot(user_id);
                user_unblocks_bot(user_id); remove_bot_from_group(chat_id, by_user_id=None) (403 "bot was

@@ -321,6 +321,13 @@ class BotApiServer:
                                                   mime_type=mime_type)
         return self._run(act)
 
+    def user_edits(self, user_id: int, chat_id: int, message_id: int, text: str) -> dict[str, Any]:
+        """The user edits one of their text messages; the bot gets an edited_message update."""
+        def act() -> dict[str, Any]:
+            self._acted()
+            return self.world.user_edits(user_id, chat_id, message_id, text)
+        return self._run(act)
+
     def user_presses(self, user_id: int, chat_id: int, message_id: int, callback_data: str) -> str:
         """The user presses an inline button that exists on that message; returns the callback query id."""
         def act() -> str:

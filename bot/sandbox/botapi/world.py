@@ -394,6 +394,26 @@ class World:
             self._enqueue("message", copy.deepcopy(message))
         return copy.deepcopy(message)
 
+    def user_edits(self, user_id: int, chat_id: int, message_id: int, text: str) -> dict[str, Any]:
+        """The user edits their own text message; the bot gets an edited_message update."""
+        state = self._chat_for_user(user_id, chat_id)
+        stored = state.messages.get(message_id)
+        if stored is None or stored.deleted or stored.message["from"]["id"] != user_id or "text" not in stored.message:
+            raise SandboxError(f"user {user_id} has no text message {message_id} in chat {chat_id} to edit")
+        if not text.strip():
+            raise SandboxError("Telegram clients do not send empty messages")
+        new = {k: v for k, v in stored.message.items() if k not in ("text", "entities", "edit_date")}
+        new["text"] = text
+        entities = command_entities(text)
+        if entities:
+            new["entities"] = entities
+        if new == {k: v for k, v in stored.message.items() if k != "edit_date"}:
+            raise SandboxError("the text did not change")
+        edited = self._apply_edit(state, stored, new)
+        if self._bot_should_see(state, edited):
+            self._enqueue("edited_message", copy.deepcopy(edited))
+        return copy.deepcopy(edited)
+
     def user_presses(self, user_id: int, chat_id: int, message_id: int, callback_data: str) -> str:
         state = self._chat_for_user(user_id, chat_id)
         stored = state.messages.get(message_id)
