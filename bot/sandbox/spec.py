@@ -22,6 +22,10 @@ _DISCRIMINATOR_FIELDS = ("type", "source", "status")
 _DISCRIMINATOR_VALUE = re.compile(r"""(?:must be|always)\s+["“]?([a-z_]+)""")
 
 
+# Telegram's own words for the missing parameters people meet most.
+_MISSING_WORDING = {"text": "message text is empty"}
+
+
 class SpecError(RuntimeError):
     """The spec file is missing or not shaped like api.json."""
 
@@ -346,7 +350,7 @@ class ApiSpec:
         spec = self.methods[method]
         for name in spec.required:
             if name not in params or params[name] is None or params[name] == "":
-                raise ValidationError(f"parameter \"{name}\" is required")
+                raise ValidationError(_MISSING_WORDING.get(name, f"parameter \"{name}\" is required"))
         result = ValidatedCall(params={})
         for name, value in params.items():
             field_spec = spec.fields.get(name)

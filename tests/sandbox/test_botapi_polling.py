@@ -92,7 +92,7 @@ async def test_pressing_a_button_reaches_the_handler_and_the_answer_and_edit_com
     await server.next_bot_request(method="editMessageText")
 
     assert server.callback_answers[query_id]["text"] == "收到 checkin:XYZ"
-    assert [m["text"] for m in server.chat(user["id"]).messages] == ["/start XYZ", "已处理 checkin:XYZ"]
+    assert server.chat(user["id"]).texts == ["/start XYZ", "已处理 checkin:XYZ"]
 
 
 async def test_a_button_that_is_not_on_the_message_cannot_be_pressed(server, app) -> None:

@@ -37,7 +37,7 @@ async def post_form(http, server: BotApiServer, method: str, params: dict):
         pytest.param("sendMessag", {"chat_id": 2001, "text": "x"}, 404, "Not Found", id="unknown-method"),
         pytest.param("sendMessage", {"text": "x"}, 400, 'Bad Request: parameter "chat_id" is required',
                      id="missing-chat-id"),
-        pytest.param("sendMessage", {"chat_id": 2001}, 400, 'Bad Request: parameter "text" is required',
+        pytest.param("sendMessage", {"chat_id": 2001}, 400, "Bad Request: message text is empty",
                      id="missing-text"),
         pytest.param("sendMessage", {"chat_id": True, "text": "x"}, 400,
                      'Bad Request: field "chat_id" must be Integer or String, got Boolean', id="chat-id-boolean"),

@@ -60,7 +60,7 @@ BotApiServer(*, token=DEFAULT_TOKEN, host="127.0.0.1", port=0, strict=True, spec
                kicked" + a my_chat_member update); migrate_group(chat_id) -> supergroup Chat dict (the old id
                answers 400 with parameters.migrate_to_chat_id, PTB's ChatMigrated).
   observation: chat(chat_id) -> ChatSnapshot(.chat, .messages (edits applied, reply_markup included),
-               .edits, .deleted_ids, .reply_keyboard, .last, .message(id), ChatSnapshot.buttons(msg));
+               .edits, .deleted_ids, .reply_keyboard, .texts, .last, .message(id), ChatSnapshot.buttons(msg));
                sent_to(chat_id) -> the bot's messages; requests -> [RequestRecord(index, method, params,
                outcome ("ok" or the error description), status, result, at, unknown)]; calls(method);
                callback_answers -> {query id: {text, show_alert, url, chat_id, message_id, user_id}};

@@ -104,6 +104,11 @@ class ChatSnapshot:
     member_ids: frozenset[int]
 
     @property
+    def texts(self) -> list[str]:
+        """Each message's text (or caption), in order: the chat as one reads it."""
+        return [m.get("text", m.get("caption", "")) for m in self.messages]
+
+    @property
     def last(self) -> dict[str, Any] | None:
         return self.messages[-1] if self.messages else None
 
