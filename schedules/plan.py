@@ -28,7 +28,19 @@ _MIDNIGHT = time(0, 0)
 
 @dataclass(frozen=True, slots=True)
 class Occurrence:
-    """One planned occurrence of an obligation; `key` is its stable identity (unchanged by holiday moves)."""
+    """One planned occurrence of an obligation; `key` is its stable identity (unchanged by holiday moves).
+
+    Keys, by cadence (the runtime stores them as the activity's unique `occurrence_key`):
+      calendar cadences   obligation:ORG:PERIOD      theme_party_day:B01:2025-03, general_assembly:B01:2025-Q1,
+                                                     semiannual_review:D01:2025-H2, july_first:B01:2025,
+                                                     weekly_study:B01:2025-W07 (ISO week)
+      holidays            obligation:ORG:YEAR-CODE   holiday_integrity_reminder:B01:2026-new_years_day
+      member dates        obligation:BRANCH:MEMBER:WHEN   political_birthday:B01:M001:2025,
+                                                     probation_conversion:B01:M002:2025-06-30 (the due date)
+      term                term_expiry:ORG:EXPIRY:STAGE    term_expiry:B01:2026-03-14:-6m | due | overdue-3
+    A member admitted on 29 February has the political birthday on 28 February in common years; month
+    steps (probation, reviews, terms) that land on a missing day take the month's last day.
+    """
 
     key: str
     obligation: str

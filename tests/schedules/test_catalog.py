@@ -167,3 +167,12 @@ def test_load_catalog_reads_override_files(tmp_path):
 def test_missing_catalog_file_is_refused(tmp_path):
     with pytest.raises(CatalogError, match="找不到工作事项目录文件"):
         load_catalog(tmp_path)
+
+
+def test_overrides_may_also_live_inline_in_the_catalog():
+    text = SHIPPED + "\noverrides:\n  B01:\n    theme_party_day:\n      when: {day: 10}\n"
+    catalog = parse_catalog(text, "catalog.yaml")
+    assert catalog.for_org(["D01", "B01"])["theme_party_day"].when.day == 10
+    assert catalog["theme_party_day"].when.day == 15
+    with pytest.raises(CatalogError, match="catalog.yaml overrides.B01，条目 theme_party_day"):
+        parse_catalog(text.replace("{day: 10}", "{day: 99}"), "catalog.yaml")

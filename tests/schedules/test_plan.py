@@ -399,3 +399,14 @@ def test_every_occurrence_is_aware_in_its_year_and_ends_after_it_starts(catalog,
         assert occurrence.ends_at is None or occurrence.ends_at > occurrence.starts_at
         if occurrence.moved_from is not None:
             assert occurrence.moved_from != occurrence.day and not calendar.is_workday(occurrence.moved_from)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(start=st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2026, 10, 1)),
+       length=st.integers(min_value=1, max_value=90))
+def test_any_window_is_the_slice_of_the_yearly_plans(catalog, calendar, start, length):
+    start = start.replace(tzinfo=SHANGHAI)
+    end = start + timedelta(days=length)
+    window = plan_between(catalog, ROSTER, calendar, start, end, SHANGHAI)
+    expected = [o for year in (2025, 2026) for o in plan(catalog, calendar, year) if start <= o.starts_at < end]
+    assert [o.key for o in window] == [o.key for o in sorted(expected, key=lambda o: (o.starts_at, o.key))]
