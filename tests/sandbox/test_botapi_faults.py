@@ -174,3 +174,10 @@ async def test_latency_makes_dispatch_concurrency_observable(server, bot, latenc
             await bot.send_message(user["id"], "提醒")
     assert server.max_in_flight == expected_peak
     assert all(len(server.sent_to(u["id"])) == 1 for u in users)
+
+
+async def test_failed_calls_are_logged_with_typed_params(server, bot, alice) -> None:
+    server.faults.fail_next("sendMessage", status=502)
+    with pytest.raises(NetworkError):
+        await bot.send_message(alice["id"], "提醒")
+    assert server.calls("sendMessage")[0].params == {"chat_id": alice["id"], "text": "提醒"}

@@ -51,6 +51,14 @@ class RequestRecord:
         return iter((self.method, self.params, self.outcome))
 
 
+@dataclass
+class _Seen:
+    """What one call carried, as far as it was understood: raw params until validated, typed after."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    unknown: list[str] = field(default_factory=list)
+
+
 def _clock_callable(clock: Any) -> Callable[[], float]:
     """Accept a `() -> float` epoch-seconds callable or a bot.clock.Clock (aware `now()`)."""
     if clock is None:
@@ -571,11 +579,11 @@ class BotApiServer:
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
             self._touch()
-        params: dict[str, Any] = {}
-        unknown: list[str] = []
+        seen = _Seen()
         try:
-            params, form_encoded = await self._read_params(request)
-            params, unknown, result = await self._call(method, params, form_encoded)
+            raw, form_encoded = await self._read_params(request)
+            seen.params = raw
+            result = await self._call(method, raw, form_encoded, seen)
             status, body = 200, {"ok": True, "result": result}
         except TelegramError as error:
             status, body, result = error.status, error.body(), None
@@ -585,9 +593,9 @@ class BotApiServer:
         finally:
             if counted:
                 self._in_flight -= 1
-        record = RequestRecord(index=self._log_dropped + len(self._log), method=method, params=params,
+        record = RequestRecord(index=self._log_dropped + len(self._log), method=method, params=seen.params,
                                outcome="ok" if status == 200 else body["description"], status=status,
-                               result=result, at=self.clock(), unknown=unknown)
+                               result=result, at=self.clock(), unknown=seen.unknown)
         self._log.append(record)
         if self._log_limit is not None and len(self._log) > 2 * self._log_limit:
             dropped = len(self._log) - self._log_limit
@@ -598,12 +606,13 @@ class BotApiServer:
             log.debug("sandbox Bot API %s -> %s %s", method, status, body["description"])
         return self._json(body, status)
 
-    async def _call(self, method: str, params: dict[str, Any], form_encoded: bool) -> tuple[dict[str, Any], list[str], Any]:
+    async def _call(self, method: str, raw: dict[str, Any], form_encoded: bool, seen: _Seen) -> Any:
         try:
-            checked = self.spec.validate(method, params, form_encoded=form_encoded)
+            checked = self.spec.validate(method, raw, form_encoded=form_encoded)
         except ValidationError as exc:
             raise bad_request(exc.description) from None
-        params = checked.params
+        params = seen.params = checked.params  # from here on the log shows typed values, failures included
+        seen.unknown = checked.unknown
         if checked.unknown and self.strict:
             raise bad_request(
                 f"unknown parameter(s) {', '.join(checked.unknown)} for {method} "
@@ -619,7 +628,7 @@ class BotApiServer:
             await self._pause(self.latency)
         if method == "getUpdates":
             # Updates are checked where they enter the world (inject_update), not on the way out.
-            return params, checked.unknown, await self._get_updates(params)
+            return await self._get_updates(params)
         handler = METHODS.get(method)
         if handler is None:
             raise bad_request(f"method not supported by the sandbox ({method})")
@@ -631,7 +640,7 @@ class BotApiServer:
         result = handler(self.world, params)
         if self.strict:
             self._check_result(method, result)
-        return params, checked.unknown, result
+        return result
 
     def _check_result(self, method: str, result: Any) -> None:
         """Strict mode also holds the sandbox to the spec: an answer PTB could misread is a sandbox bug."""
