@@ -25,7 +25,8 @@ entity parsing (HTML, MarkdownV2, Markdown parsed for real), callback_data 1-64 
 inline button, "chat not found", "message to edit not found", "message is not modified", "query is too old...",
 403 "bot was blocked by the user" / "bot can't initiate conversation with a user". Spec methods the sandbox does
 not implement are validated and then refused with 400 "Bad Request: method not supported by the sandbox".
-Responses are real Telegram objects, so PTB deserialises them.
+Responses are real Telegram objects, so PTB deserialises them; in strict mode the server checks its own answers
+against the spec's return types too, and inject_update() refuses an update whose shape Telegram never sends.
 
 Public API (stable)
 -------------------

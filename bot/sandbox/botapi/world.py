@@ -453,7 +453,7 @@ class World:
         self.blocked.discard(user_id)
 
     def inject_update(self, update: dict[str, Any]) -> dict[str, Any]:
-        """Queue a raw update (forged callback data, odd shapes); update_id is assigned when missing."""
+        """Queue a raw update (e.g. forged callback data); update_id is assigned when missing."""
         update = copy.deepcopy(update)
         kinds = [key for key in update if key != "update_id"]
         if len(kinds) != 1 or kinds[0] not in UPDATE_TYPES:
