@@ -150,9 +150,6 @@ class _Planner:
             self._chains[org_code] = chain
         return chain
 
-    def entries_of(self, org_code: str) -> dict[str, Obligation]:
-        return self.catalog.resolved(self.chain_of(org_code))
-
     def org_entries(self, chain: tuple[str, ...], org_type: str) -> list[Obligation]:
         """The enabled organisation-level entries that apply to this type of organisation."""
         found = self._org_entries.get((chain, org_type))

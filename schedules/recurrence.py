@@ -89,14 +89,18 @@ def periods_of_year(cadence: str, year: int) -> list[Period]:
 
 
 def weeks_with_weekday(year: int, weekday: int) -> list[tuple[Period, date]]:
-    """Every ISO week whose `weekday` falls in `year`, with that day; labels are ISO week numbers."""
-    first = date(year, 1, 1)
+    """Every ISO week whose `weekday` falls in `year`, with that day; labels are ISO week numbers.
+
+    A week that straddles New Year is cut at the year's edge, so a holiday move never changes the year.
+    """
+    first, last = date(year, 1, 1), date(year, 12, 31)
     day = first + timedelta(days=(weekday - first.weekday()) % 7)
     weeks = []
     while day.year == year:
         iso_year, iso_week, _ = day.isocalendar()
         monday = day - timedelta(days=day.weekday())
-        weeks.append((Period(f"{iso_year}-W{iso_week:02d}", monday, monday + timedelta(days=6)), day))
+        period = Period(f"{iso_year}-W{iso_week:02d}", max(monday, first), min(monday + timedelta(days=6), last))
+        weeks.append((period, day))
         day += timedelta(days=7)
     return weeks
 

@@ -410,3 +410,14 @@ def test_any_window_is_the_slice_of_the_yearly_plans(catalog, calendar, start, l
     window = plan_between(catalog, ROSTER, calendar, start, end, SHANGHAI)
     expected = [o for year in (2025, 2026) for o in plan(catalog, calendar, year) if start <= o.starts_at < end]
     assert [o.key for o in window] == [o.key for o in sorted(expected, key=lambda o: (o.starts_at, o.key))]
+
+
+def test_weekly_move_never_leaves_the_year(catalog, calendar):
+    # 2021-01-01 is a Friday and a holiday (ISO week 2020-W53); moving back would land in 2020. The week is cut
+    # at New Year and its 2021 part (1–3 January) is all holiday, so that week's study is dropped, not moved.
+    catalog = parse_override(catalog, "B01", "weekly_study:\n  enabled: true\n  holiday_policy: previous_workday\n",
+                             "B01.yaml")
+    fridays = of(plan(catalog, calendar, 2021), "weekly_study", "B01")
+    assert all(o.day.year == 2021 for o in fridays)
+    assert fridays[0].key == "weekly_study:B01:2021-W01" and fridays[0].day == D(2021, 1, 8)
+    assert "weekly_study:B01:2020-W53" not in {o.key for o in fridays}
