@@ -142,7 +142,8 @@ async def run(args: argparse.Namespace, url: str) -> None:
         signer = CallbackSigner.from_token(server.token)
 
         app = build_app(server, args.concurrency)
-        chat = ChatContext(session_factory=factory, clock=ManualClock(START), zone=ZONE, signer=signer)
+        chat = ChatContext(session_factory=factory, clock=ManualClock(START), zone=ZONE, signer=signer,
+                           db_in_thread=not args.db_inline)
         register(app, chat, schedule_jobs=False)
         ours = await with_polling(app, lambda: press_all(
             server, app, users, keyboards.reminder(signer, activity_id), args.spread))
@@ -182,6 +183,7 @@ def main(argv: list[str]) -> None:
                         help="seconds over which the presses arrive (0: all at once, the harder case)")
     parser.add_argument("--concurrency", type=int, default=32, help="PTB concurrent_updates")
     parser.add_argument("--database-url", help="default: a temporary SQLite file")
+    parser.add_argument("--db-inline", action="store_true", help="run database work on the event loop")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         url = args.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"

@@ -6,6 +6,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -43,14 +44,28 @@ class ChatContext:
     # Database work runs in worker threads so slow queries do not stall other updates.
     db_in_thread: bool = True
     _pending_edits: dict[tuple[int, int], asyncio.Task] = field(default_factory=dict, repr=False)
+    _executor: ThreadPoolExecutor | None = field(default=None, repr=False)
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            # SQLite has one writer: parallel writers only meet its busy handler, which sleeps. One thread
+            # keeps SQLite busy without waiting; PostgreSQL gets a few connections' worth.
+            sqlite = self.session_factory.kw["bind"].dialect.name == "sqlite"
+            self._executor = ThreadPoolExecutor(max_workers=1 if sqlite else 8, thread_name_prefix="chat-db")
+        return self._executor
 
     async def db(self, work: Callable[[Session, datetime], T]) -> T:
         """Runs `work(session, now)` in one transaction; refusal records survive a ServiceError."""
         now = self.clock.now()
         call = functools.partial(run_in_transaction, self.session_factory, lambda session: work(session, now))
         if self.db_in_thread:
-            return await asyncio.to_thread(call)
+            return await asyncio.get_running_loop().run_in_executor(self._pool(), call)
         return call()
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None
 
     async def as_member(self, update: Update, work: Callable[[Session, Actor, datetime], T]) -> T:
         """Runs `work` for the member bound to the sender (NotBound if there is none)."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage import models
@@ -31,15 +31,22 @@ def attendance_by_member(session: Session, activity_id: int) -> dict[int, models
     return {row.member_id: row for row in rows}
 
 
-def insert_attendance(session: Session, row: models.Attendance) -> models.Attendance | None:
-    """Inserts the row; None when another request recorded this member first (the unique key won)."""
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        return None
-    return row
+def insert_attendance_if_absent(session: Session, **values: object) -> bool:
+    """One INSERT that does nothing when the member already has a row for the activity; True if inserted.
+
+    Two presses racing each other both reach this statement; the unique key lets exactly one win,
+    without a savepoint or a read first.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        statement = postgresql.insert(models.Attendance)
+    elif dialect == "sqlite":
+        statement = sqlite.insert(models.Attendance)
+    else:  # pragma: no cover - the project supports SQLite and PostgreSQL only
+        raise NotImplementedError(dialect)
+    statement = statement.values(**values).on_conflict_do_nothing(index_elements=["activity_id", "member_id"])
+    inserted = session.execute(statement.returning(models.Attendance.id)).first()
+    return inserted is not None
 
 
 def status_counts(session: Session, activity_id: int) -> dict[str, int]:

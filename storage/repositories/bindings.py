@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from storage import models
 
@@ -16,6 +16,16 @@ def binding_for_telegram(session: Session, telegram_user_id: int) -> models.Tele
     return session.scalars(
         select(models.TelegramBinding).where(models.TelegramBinding.telegram_user_id == telegram_user_id)
     ).one_or_none()
+
+
+def member_for_telegram(session: Session, telegram_user_id: int) -> models.Member | None:
+    """The bound member with their seats, in one query (this runs on every update)."""
+    return session.scalars(
+        select(models.Member)
+        .join(models.TelegramBinding, models.TelegramBinding.member_id == models.Member.id)
+        .where(models.TelegramBinding.telegram_user_id == telegram_user_id)
+        .options(joinedload(models.Member.roles))
+    ).unique().one_or_none()
 
 
 def binding_for_member(session: Session, member_id: int) -> models.TelegramBinding | None:

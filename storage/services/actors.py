@@ -90,13 +90,12 @@ def actor_from_member(member: models.Member, telegram_user_id: int | None = None
 
 def actor_for_telegram(session: Session, telegram_user_id: int) -> Actor:
     """The member bound to this Telegram account; refused for strangers and transferred-out members."""
-    binding = binding_repo.binding_for_telegram(session, telegram_user_id)
-    if binding is None:
+    member = binding_repo.member_for_telegram(session, telegram_user_id)
+    if member is None:
         raise NotBound(
             "您还没有绑定党员身份。请向支部书记索取绑定码，然后发送 /start 绑定码。",
             telegram_user_id=telegram_user_id,
         )
-    member = binding.member
     if member.status != MemberStatus.ACTIVE.value:
         raise PermissionDenied("您的组织关系已转出，无法继续使用本机器人。", member_id=member.id)
     return actor_from_member(member, telegram_user_id)

@@ -87,22 +87,20 @@ def check_in(
         raise OutsideWindow(f"「{activity.title}」的签到已经结束。如需补签，请联系支部书记。",
                             activity_id=activity.id, closes=closes.isoformat())
     already = False
-    row = attendance_repo.attendance_row(session, activity.id, actor.member_id)
-    if row is None:
-        inserted = attendance_repo.insert_attendance(session, models.Attendance(
-            activity_id=activity.id, member_id=actor.member_id, status=AttendanceStatus.PRESENT.value,
-            recorded_at=now, recorded_by_member_id=actor.member_id, via=via,
-        ))
-        if inserted is None:  # a second press raced the first one: the first one counts
+    inserted = attendance_repo.insert_attendance_if_absent(
+        session, activity_id=activity.id, member_id=actor.member_id, status=AttendanceStatus.PRESENT.value,
+        recorded_at=now, recorded_by_member_id=actor.member_id, via=via,
+    )
+    if not inserted:
+        row = attendance_repo.attendance_row(session, activity.id, actor.member_id)
+        if row is None or row.status in (AttendanceStatus.PRESENT, AttendanceStatus.PROXY):
             already = True
-    elif row.status in (AttendanceStatus.PRESENT, AttendanceStatus.PROXY):
-        already = True
-    else:
-        # Came after all: a leave or an absence turns into presence; the leave reason stays on record.
-        row.status = AttendanceStatus.PRESENT.value
-        row.recorded_at = now
-        row.recorded_by_member_id = actor.member_id
-        row.via = via
+        else:
+            # Came after all: a leave or an absence turns into presence; the leave reason stays on record.
+            row.status = AttendanceStatus.PRESENT.value
+            row.recorded_at = now
+            row.recorded_by_member_id = actor.member_id
+            row.via = via
     return CheckInResult(
         activity=_view(activity, tree), member_name=actor.name, status=AttendanceStatus.PRESENT.value,
         already=already, tally=tally(session, activity, tree) if with_tally else None,
