@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -42,6 +42,11 @@ STATE_FILLS = {
     CompletionState.LATE: PatternFill("solid", fgColor="FFF2CC"),
     CompletionState.MISSED: PatternFill("solid", fgColor="F8CBAD"),
 }
+# Named styles: assigning one to a cell copies a small index tuple, while assigning Font/Border/Alignment
+# objects one by one makes openpyxl hash each of them per cell (seconds for a 100-branch workbook).
+STYLE_TEXT, STYLE_CENTER, STYLE_HEADER = "台账正文", "台账居中", "台账表头"
+MARK_STYLES = {"leave": "台账请假", "absent": "台账缺席", "proxy": "台账代签"}
+STATE_STYLES = {CompletionState.LATE: "台账补开", CompletionState.MISSED: "台账未开展"}
 SHEET_NAME_LIMIT = 31
 _FORBIDDEN_IN_SHEET_NAMES = re.compile(r"[\[\]:*?/\\]")
 
@@ -49,6 +54,22 @@ RECORD_COLUMNS: Sequence[tuple[str, int]] = (
     ("日期", 11), ("组织", 14), ("类型", 9), ("主题", 24), ("主持人", 9), ("记录人", 9), ("应到", 6),
     ("实到", 6), ("请假人员及事由", 22), ("缺席人员", 16), ("会议记录", 36), ("状态", 8),
 )
+
+
+def _register_styles(book: Workbook) -> None:
+    def style(name: str, font: Font, alignment: Alignment, fill: PatternFill | None = None) -> NamedStyle:
+        named = NamedStyle(name=name, font=font, border=BOX, alignment=alignment)
+        if fill is not None:
+            named.fill = fill
+        return named
+
+    book.add_named_style(style(STYLE_TEXT, BODY, WRAP))
+    book.add_named_style(style(STYLE_CENTER, BODY, CENTER))
+    book.add_named_style(style(STYLE_HEADER, HEADER, CENTER, HEADER_FILL))
+    for status, name in MARK_STYLES.items():
+        book.add_named_style(style(name, BODY, CENTER, MARK_FILLS[status]))
+    for state, name in STATE_STYLES.items():
+        book.add_named_style(style(name, BODY, CENTER, STATE_FILLS[state]))
 
 
 def _sheet_name(book: Workbook, wanted: str) -> str:
@@ -90,7 +111,7 @@ def _title(sheet: Worksheet, text: str, subtitle: str, columns: int) -> None:
 def _header(sheet: Worksheet, row: int, names: Sequence[str], widths: Sequence[float] | None = None) -> None:
     for column, name in enumerate(names, start=1):
         cell = sheet.cell(row=row, column=column, value=name)
-        cell.font, cell.border, cell.fill, cell.alignment = HEADER, BOX, HEADER_FILL, CENTER
+        cell.style = STYLE_HEADER
         if widths:
             sheet.column_dimensions[get_column_letter(column)].width = widths[column - 1]
 
@@ -98,8 +119,7 @@ def _header(sheet: Worksheet, row: int, names: Sequence[str], widths: Sequence[f
 def _body_row(sheet: Worksheet, row: int, values: Sequence[object], *, center_from: int | None = None) -> None:
     for column, value in enumerate(values, start=1):
         cell = sheet.cell(row=row, column=column, value=value)
-        cell.font, cell.border = BODY, BOX
-        cell.alignment = CENTER if center_from is not None and column >= center_from else WRAP
+        cell.style = STYLE_CENTER if center_from is not None and column >= center_from else STYLE_TEXT
 
 
 def _period_text(report: AttendanceReport) -> str:
@@ -174,7 +194,7 @@ def _record_sheets(book: Workbook, report: AttendanceReport) -> None:
                 ACTIVITY_STATUS_LABELS.get(activity.status, activity.status),
             ))
             for column in (7, 8, 12):
-                sheet.cell(row=row, column=column).alignment = CENTER
+                sheet.cell(row=row, column=column).style = STYLE_CENTER
         _prepare_for_print(sheet, landscape=True, header_rows=3, columns=len(names))
 
 
@@ -200,8 +220,8 @@ def _matrix_sheet(book: Workbook, report: AttendanceReport, org: OrgRef) -> None
         _body_row(sheet, row, [member.member_no, member.name] + [ATTENDANCE_MARKS.get(s or "", "") for s in statuses] + totals,
                   center_from=3)
         for offset, status in enumerate(statuses):
-            if status in MARK_FILLS:
-                sheet.cell(row=row, column=3 + offset).fill = MARK_FILLS[status]
+            if status in MARK_STYLES:
+                sheet.cell(row=row, column=3 + offset).style = MARK_STYLES[status]
     legend_row = 4 + len(member_ids) + 1
     sheet.cell(row=legend_row, column=1, value="说明：空白 = 不在该次会议应到范围或会议未召开；党员按编号排列。").font = BODY
     _prepare_for_print(sheet, landscape=True, header_rows=3, columns=columns)
@@ -236,9 +256,9 @@ def _completion_sheets(book: Workbook, report: AttendanceReport) -> None:
     for row, values in enumerate(completion_rows(list(report.completion)), start=4):
         branch, *rest = values
         _body_row(sheet, row, (branch_names.get(branch, branch), *rest), center_from=4)
-        sheet.cell(row=row, column=9).alignment = WRAP
+        sheet.cell(row=row, column=9).style = STYLE_TEXT
         if values[6]:
-            sheet.cell(row=row, column=7).fill = STATE_FILLS[CompletionState.MISSED]
+            sheet.cell(row=row, column=7).style = STATE_STYLES[CompletionState.MISSED]
     _prepare_for_print(sheet, landscape=False, header_rows=3, columns=len(names))
 
     detail = book.create_sheet("完成明细")
@@ -251,8 +271,8 @@ def _completion_sheets(book: Workbook, report: AttendanceReport) -> None:
             cell.period.label, cell.state.label, cell.held_on.isoformat() if cell.held_on else "",
             "已安排，书记尚未确认" if cell.awaiting_confirmation else "",
         ), center_from=4)
-        if cell.state in STATE_FILLS:
-            detail.cell(row=row, column=5).fill = STATE_FILLS[cell.state]
+        if cell.state in STATE_STYLES:
+            detail.cell(row=row, column=5).style = STATE_STYLES[cell.state]
     _prepare_for_print(detail, landscape=False, header_rows=3, columns=len(names))
 
 
@@ -271,6 +291,7 @@ def build_workbook(report: AttendanceReport) -> Workbook:
     """汇总, one record sheet per meeting type, an attendance matrix per organisation, completion sheets,
     and a branch comparison only when the organisation turned it on."""
     book = Workbook()
+    _register_styles(book)
     _summary_sheet(book, report)
     _record_sheets(book, report)
     for org in report.ledger.report_orgs:

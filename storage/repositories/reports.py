@@ -157,6 +157,7 @@ class AttendanceLedger:
     activities: tuple[ActivityRecord, ...]
     dual_life: tuple[DualLifeEntry, ...] = ()
     _expected_cache: dict[int, list[int]] = field(default_factory=dict, repr=False, compare=False)
+    _answers_cache: dict[int, dict[int, str]] = field(default_factory=dict, repr=False, compare=False)
 
     # --- organisation tree -------------------------------------------------------------------
     @cached_property
@@ -257,11 +258,17 @@ class AttendanceLedger:
         # A held meeting with no answer from someone who was expected counts them absent.
         return Tally(len(expected), present + proxy, proxy, leave, len(expected) - present - proxy - leave)
 
+    def _answers(self, activity: ActivityRecord) -> dict[int, str]:
+        answers = self._answers_cache.get(activity.id)
+        if answers is None:
+            answers = self._answers_cache[activity.id] = {mark.member_id: mark.status for mark in activity.marks}
+        return answers
+
     def status_of(self, activity: ActivityRecord, member_id: int) -> str | None:
         """present / leave / absent / proxy for a held meeting (no answer → absent), else the answer or None."""
-        for mark in activity.marks:
-            if mark.member_id == member_id:
-                return mark.status
+        answer = self._answers(activity).get(member_id)
+        if answer is not None:
+            return answer
         if activity.is_held and member_id in self.expected_ids(activity):
             return models.AttendanceStatus.ABSENT.value
         return None
@@ -269,14 +276,19 @@ class AttendanceLedger:
     # --- selections --------------------------------------------------------------------------
     def meetings(self, org: OrgRef | None = None, *, held_only: bool = False) -> list[ActivityRecord]:
         """Meetings (not tasks or notices) of the subtree, or of one organisation and its 党小组."""
-        chosen = []
-        for activity in self.activities:
-            if not activity.is_meeting or (held_only and not activity.is_held):
-                continue
-            if org is not None and self.branch_of(self.orgs[activity.org_id]).id != org.id:
-                continue
-            chosen.append(activity)
-        return chosen
+        pool = self._all_meetings if org is None else self._meetings_by_branch.get(org.id, [])
+        return [a for a in pool if a.is_held] if held_only else list(pool)
+
+    @cached_property
+    def _all_meetings(self) -> list[ActivityRecord]:
+        return [a for a in self.activities if a.is_meeting]
+
+    @cached_property
+    def _meetings_by_branch(self) -> dict[int, list[ActivityRecord]]:
+        grouped: dict[int, list[ActivityRecord]] = defaultdict(list)
+        for activity in self._all_meetings:
+            grouped[self.branch_of(self.orgs[activity.org_id]).id].append(activity)
+        return grouped
 
     def matrix_member_ids(self, org: OrgRef) -> list[int]:
         """Rows of an organisation's attendance matrix, in member-number order (never ranked)."""

@@ -31,7 +31,8 @@ def test_matplotlib_resolves_the_cjk_family_to_the_shipped_font_file():
 
 
 def test_the_shipped_font_has_a_glyph_for_every_character_the_charts_draw(report):
-    cmap = TTFont(charts.cjk_font_path(), lazy=True).getBestCmap()
+    with TTFont(charts.cjk_font_path(), lazy=True) as font:
+        cmap = font.getBestCmap()
     texts = charts.chart_texts(report) + ["一二三四五六七八九十月年至合计期次支委会党小组会党员大会党课按季度"]
     missing = sorted({ch for text in texts for ch in text if not ch.isspace() and ord(ch) not in cmap})
     assert missing == []
@@ -51,6 +52,7 @@ def test_missing_glyph_detection_works_on_a_latin_only_font():
 def test_charts_render_without_missing_glyphs_and_are_real_images(report, draw):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # "Glyph ... missing from font(s)" would fail here
+        warnings.simplefilter("ignore", ResourceWarning)  # other tests' files being collected is not our concern
         png = draw(report)
     image = Image.open(io.BytesIO(png))
     assert image.format == "PNG" and image.width >= 800 and image.height >= 300
