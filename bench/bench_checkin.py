@@ -181,7 +181,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--members", type=int, default=300)
     parser.add_argument("--spread", type=float, default=0.0,
                         help="seconds over which the presses arrive (0: all at once, the harder case)")
-    parser.add_argument("--concurrency", type=int, default=32, help="PTB concurrent_updates")
+    parser.add_argument("--concurrency", type=int, default=8, help="PTB concurrent_updates")
     parser.add_argument("--database-url", help="default: a temporary SQLite file")
     parser.add_argument("--db-inline", action="store_true", help="run database work on the event loop")
     args = parser.parse_args(argv)
