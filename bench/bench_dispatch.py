@@ -7,6 +7,9 @@ Scenarios (all against one server, in one run):
 - `bare_ptb`: python-telegram-bot's `send_message` in a loop with the same concurrency, no database.
 Every scenario checks that each member got exactly one message and the outbox says so.
 
+The loopback server runs in a child process (this module with `--serve PORT`), so the server's work does not
+share the benchmark's interpreter lock; the parent controls it and reads its counts over two extra routes.
+
     .venv/bin/python -m bench.bench_dispatch [--members 6000] [--scenarios limited,unlimited_sqlite,...]
 """
 
@@ -14,8 +17,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import socket
+import subprocess
+import sys
 import tempfile
+import urllib.parse
+import urllib.request
 import time
 import uuid
 from collections import Counter
@@ -32,7 +41,6 @@ from bot.runtime.app import telegram_sender
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.limiter import RateLimiter
 from bot.runtime.quiet_hours import QuietHours
-from bot.sandbox.botapi import BotApiServer
 from storage import models
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import Base
@@ -41,6 +49,7 @@ ZONE = ZoneInfo("Asia/Shanghai")
 FIRST_CHAT = 7_000_000
 CONCURRENCY = 8
 PG_ADMIN_URL = os.environ.get("BRANCHBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SWITCH_INTERVAL = 0.0005
 ALL_SCENARIOS = ("bare_ptb", "unlimited_sqlite", "unlimited_postgresql", "limited")
 
 
@@ -81,17 +90,76 @@ def sent_count(url: str) -> int:
         engine.dispose()
 
 
-def sends_per_chat(server: BotApiServer, since: int) -> Counter[int]:
-    return Counter(int(r.params["chat_id"]) for r in server.requests[since:] if r.method == "sendMessage" and r.ok)
+class RemoteServer:
+    """The loopback server in a child process, driven over HTTP."""
+
+    def __init__(self, members: int) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.process = subprocess.Popen([sys.executable, "-m", "bench.bench_dispatch", "--serve", str(self.port),
+                                         "--members", str(members)], stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()  # "ready <token>"
+        if not line.startswith("ready "):
+            raise RuntimeError(f"loopback server did not start: {line!r}")
+        self.token = line.split()[1]
+        self.base_url = f"http://127.0.0.1:{self.port}/bot"
+
+    def control(self, action: str, **params: object) -> dict:
+        query = urllib.parse.urlencode(params)
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/bench/{action}?{query}", timeout=60) as answer:
+            return json.loads(answer.read())
+
+    def sends_per_chat(self) -> Counter[int]:
+        return Counter({int(chat): count for chat, count in self.control("stats").items()})
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(30)
 
 
-async def run_dispatcher(url: str, server: BotApiServer, members: int, *, limited: bool) -> dict:
+def serve(port: int, members: int) -> None:
+    """Child mode: a loopback server with `members` started users and the two control routes."""
+    from aiohttp import web
+
+    from bot.sandbox.botapi import BotApiServer
+
+    
+    async def main() -> None:
+        server = BotApiServer(port=port)
+        marks = {"since": 0}
+
+        async def control(request: web.Request) -> web.Response:
+            action = request.match_info["action"]
+            if action == "reset":
+                marks["since"] = len(server._log)  # noqa: SLF001 - same process, read-only use
+                server.faults.clear()
+                server.rate_limits.enabled = request.query.get("limits") == "on"
+                rate_429 = float(request.query.get("rate_429", 0))
+                rate_5xx = float(request.query.get("rate_5xx", 0))
+                if rate_429 or rate_5xx:
+                    server.faults.random(rate_429=rate_429, rate_5xx=rate_5xx, seed=7)
+                return web.json_response({})
+            counts = Counter(int(r.params["chat_id"]) for r in list(server._log)[marks["since"]:]  # noqa: SLF001
+                             if r.method == "sendMessage" and r.status == 200)
+            return web.json_response({str(k): v for k, v in counts.items()})
+
+        server.app.router.add_get("/bench/{action}", control)
+        await server.start()
+        for m in range(members):
+            server.add_user(FIRST_CHAT + m, f"党员{m}", started=True)
+        print(f"ready {server.token}", flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+async def run_dispatcher(url: str, server: RemoteServer, members: int, *, limited: bool) -> dict:
     seed(url, members)
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     application = (ApplicationBuilder().token(server.token).base_url(server.base_url)
                    .connection_pool_size(32).pool_timeout(30).build())
-    since = len(server.requests)
     async with application:
         dispatcher = Dispatcher(sessions, telegram_sender(application), SystemClock(), worker="bench",
                                 limiter=RateLimiter(enabled=limited), concurrency=CONCURRENCY, zone=ZONE,
@@ -106,7 +174,7 @@ async def run_dispatcher(url: str, server: BotApiServer, members: int, *, limite
         dispatcher.stop()
         await task
     engine.dispose()
-    per_chat = sends_per_chat(server, since)
+    per_chat = server.sends_per_chat()
     delivered = sum(per_chat.values())
     return {
         "seconds": elapsed,
@@ -119,7 +187,7 @@ async def run_dispatcher(url: str, server: BotApiServer, members: int, *, limite
     }
 
 
-async def run_bare(server: BotApiServer, members: int) -> dict:
+async def run_bare(server: RemoteServer, members: int) -> dict:
     application = (ApplicationBuilder().token(server.token).base_url(server.base_url)
                    .connection_pool_size(32).pool_timeout(30).build())
     gate = asyncio.Semaphore(CONCURRENCY)
@@ -132,7 +200,8 @@ async def run_bare(server: BotApiServer, members: int) -> dict:
         started = time.perf_counter()
         await asyncio.gather(*(one(FIRST_CHAT + m) for m in range(members)))
         elapsed = time.perf_counter() - started
-    return {"seconds": elapsed, "per_second": members / elapsed}
+    per_chat = server.sends_per_chat()
+    return {"seconds": elapsed, "per_second": members / elapsed, "lost": members - len(per_chat)}
 
 
 class PostgresDatabase:
@@ -151,39 +220,54 @@ class PostgresDatabase:
         self.admin.dispose()
 
 
-async def main_async(members: int, scenarios: list[str]) -> dict:
-    server = BotApiServer(strict=False).start_in_thread()
-    figures: dict = {"members": members, "concurrency": CONCURRENCY}
+async def run_scenario(scenario: str, server: RemoteServer, members: int, tmp: Path, round_no: int) -> dict:
+    if scenario == "limited":
+        # The server refuses what Telegram would refuse, and fails 1% with 429 and 1% with 502.
+        server.control("reset", limits="on", rate_429=0.01, rate_5xx=0.01)
+    else:
+        server.control("reset")
+    if scenario == "bare_ptb":
+        return await run_bare(server, members)
+    if scenario == "unlimited_sqlite":
+        return await run_dispatcher(f"sqlite:///{tmp / f'unlimited{round_no}.db'}", server, members, limited=False)
+    if scenario == "unlimited_postgresql":
+        with PostgresDatabase() as url:
+            return await run_dispatcher(url, server, members, limited=False)
+    if scenario == "limited":
+        result = await run_dispatcher(f"sqlite:///{tmp / 'limited.db'}", server, members, limited=True)
+        result["share_of_cap"] = result["per_second"] / 30.0
+        return result
+    raise SystemExit(f"unknown scenario {scenario}")
+
+
+async def main_async(members: int, scenarios: list[str], rounds: int) -> dict:
+    """Unlimited scenarios alternate over `rounds` (the machine is shared: best of each is reported)."""
+    server = RemoteServer(members)
+    figures: dict = {"members": members, "concurrency": CONCURRENCY, "server": "child process", "rounds": rounds}
+    best: dict[str, dict] = {}
     try:
-        for m in range(members):
-            server.add_user(FIRST_CHAT + m, f"党员{m}", started=True)
         with tempfile.TemporaryDirectory() as tmp:
-            for scenario in scenarios:
-                server.faults.clear()
-                server.rate_limits.enabled = False
-                if scenario == "bare_ptb":
-                    result = await run_bare(server, members)
-                elif scenario == "unlimited_sqlite":
-                    result = await run_dispatcher(f"sqlite:///{Path(tmp) / 'unlimited.db'}", server, members, limited=False)
-                elif scenario == "unlimited_postgresql":
-                    with PostgresDatabase() as url:
-                        result = await run_dispatcher(url, server, members, limited=False)
-                elif scenario == "limited":
-                    server.rate_limits.enabled = True  # the server refuses what Telegram would refuse
-                    server.faults.random(rate_429=0.01, rate_5xx=0.01, seed=7)
-                    result = await run_dispatcher(f"sqlite:///{Path(tmp) / 'limited.db'}", server, members, limited=True)
-                    result["share_of_cap"] = result["per_second"] / 30.0
-                else:
-                    raise SystemExit(f"unknown scenario {scenario}")
-                for key, value in result.items():
-                    figures[f"{scenario}_{key}"] = value
-        if "bare_ptb_per_second" in figures:
+            repeated = [s for s in scenarios if s != "limited"]
+            for round_no in range(rounds):
+                for scenario in repeated:
+                    result = await run_scenario(scenario, server, members, Path(tmp), round_no)
+                    figures.setdefault(f"{scenario}_per_second_all", []).append(round(result["per_second"], 1))
+                    for key in ("lost", "doubled"):
+                        if key in result:
+                            figures[f"{scenario}_{key}_total"] = figures.get(f"{scenario}_{key}_total", 0) + result[key]
+                    if scenario not in best or result["per_second"] > best[scenario]["per_second"]:
+                        best[scenario] = result
+            if "limited" in scenarios:
+                best["limited"] = await run_scenario("limited", server, members, Path(tmp), 0)
+        for scenario, result in best.items():
+            for key, value in result.items():
+                figures[f"{scenario}_{key}"] = value
+        if "bare_ptb" in best:
             for db in ("sqlite", "postgresql"):
-                ours = figures.get(f"unlimited_{db}_per_second")
-                if ours:
-                    figures[f"unlimited_{db}_vs_bare"] = ours / figures["bare_ptb_per_second"]
+                if f"unlimited_{db}" in best:
+                    figures[f"unlimited_{db}_vs_bare"] = best[f"unlimited_{db}"]["per_second"] / best["bare_ptb"]["per_second"]
     finally:
-        server.stop_thread()
+        server.close()
     return figures
 
 
@@ -191,8 +275,16 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=6000)
     parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS))
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    figures = asyncio.run(main_async(args.members, [s for s in args.scenarios.split(",") if s]))
+    if args.serve:
+        serve(args.serve, args.members)
+        return
+    # The dispatcher hands database work to threads; a short switch interval keeps those hand-offs from
+    # waiting out the default 5 ms GIL slice (the same setting `branchbot run` uses; bare PTB runs with it too).
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    figures = asyncio.run(main_async(args.members, [s for s in args.scenarios.split(",") if s], args.rounds))
     report("dispatch", **figures)
 
 

@@ -18,6 +18,7 @@ import asyncio
 import importlib
 import logging
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -109,9 +110,23 @@ def build_application(
 
 
 def telegram_sender(application: Application) -> Callable[[int, str, Any], Any]:
+    """Sends through PTB's request layer (its errors, retries of connections, timeouts, base_url).
+
+    The reply is used only for its message id, so it is read as the raw JSON result rather than turned
+    into a `telegram.Message` — building that object costs about as much CPU as the send itself.
+    """
+    bot = application.bot
+    post = getattr(bot, "_post", None)  # PTB's internal request method (stable through v22)
+
     async def send(chat_id: int, text: str, reply_markup: Any) -> int:
-        message = await application.bot.send_message(chat_id=chat_id, text=text, reply_markup=reply_markup)
-        return message.message_id
+        if post is None:  # pragma: no cover - a future PTB without it
+            message = await bot.send_message(chat_id=chat_id, text=text, reply_markup=reply_markup)
+            return message.message_id
+        data: dict[str, Any] = {"chat_id": chat_id, "text": text}
+        if reply_markup is not None:
+            data["reply_markup"] = reply_markup
+        result = await post("sendMessage", data)
+        return int(result["message_id"])
 
     return send
 
@@ -134,6 +149,9 @@ async def serve(
     plan: PlanSource | None = None,
 ) -> int:
     """Wait to lead, then run the bot and its scheduler until `stop` is set. Returns the exit code."""
+    # Database work runs in threads next to the event loop; a short GIL slice keeps each hand-off from
+    # costing up to the default 5 ms (this process is I/O bound, so the extra switching is cheap).
+    sys.setswitchinterval(0.0005)
     await asyncio.to_thread(_ensure_schema, settings.database_url)
     engine = make_engine(settings.database_url)
     lock = leader_lock_for(engine)
