@@ -32,6 +32,14 @@ def entity(kind: str, offset: int, length: int, **extra: object) -> dict:
         pytest.param("[链接](https://t.me/x)", "MarkdownV2", "链接", [entity("text_link", 0, 2, url="https://t.me/x")],
                      id="mdv2-link"),
         pytest.param("`a.b`", "MarkdownV2", "a.b", [entity("code", 0, 3)], id="mdv2-code-needs-no-escapes"),
+        pytest.param('<tg-time unix="1647531900" format="wDT">明天 22:45</tg-time>', "HTML", "明天 22:45",
+                     [entity("date_time", 0, 8, unix_time=1647531900, date_time_format="wDT")], id="html-date-time"),
+        pytest.param("a&nbsp;b &#20826; &#x515A;", "HTML", "a&nbsp;b 党 党", [], id="html-only-four-named-entities"),
+        pytest.param("![22:45](tg://time?unix=1647531900&format=t)", "MarkdownV2", "22:45",
+                     [entity("date_time", 0, 5, unix_time=1647531900, date_time_format="t")], id="mdv2-date-time"),
+        pytest.param("**>折叠的引用\n>第二行||", "MarkdownV2", "折叠的引用\n第二行",
+                     [entity("expandable_blockquote", 0, 9)], id="mdv2-expandable-quote"),
+        pytest.param(">引用\n正文", "MarkdownV2", "引用\n正文", [entity("blockquote", 0, 3)], id="mdv2-quote"),
         pytest.param("*粗* _斜_ `码`", "Markdown", "粗 斜 码",
                      [entity("bold", 0, 1), entity("italic", 2, 1), entity("code", 4, 1)], id="markdown-legacy"),
     ],
@@ -49,6 +57,10 @@ def test_parse_formatted(source, mode, text, entities) -> None:
         pytest.param("会议于10:00开始.", "MarkdownV2", "Character '.' is reserved", id="mdv2-unescaped-dot"),
         pytest.param("签到-请假", "MarkdownV2", "Character '-' is reserved", id="mdv2-unescaped-dash"),
         pytest.param("*粗", "MarkdownV2", "Can't find end of the entity starting at byte offset 0", id="mdv2-unclosed"),
+        pytest.param('<tg-time unix="x">t</tg-time>', "HTML", "Invalid Unix time", id="html-date-time-bad-unix"),
+        pytest.param('<tg-time unix="1" format="q">t</tg-time>', "HTML", 'Invalid date-time format "q"',
+                     id="html-date-time-bad-format"),
+        pytest.param("<!-- note -->x", "HTML", "Unsupported start tag", id="html-comment"),
         pytest.param("*粗", "Markdown", "Can't find end of the entity starting at byte offset 0", id="markdown-unclosed"),
     ],
 )
@@ -78,3 +90,10 @@ def test_command_entities(text, commands) -> None:
 
 def test_utf16_length_counts_surrogate_pairs() -> None:
     assert (utf16_length("党"), utf16_length("😀")) == (1, 2)
+
+
+def test_links_to_known_users_become_text_mentions() -> None:
+    zhang = {"id": 2001, "is_bot": False, "first_name": "张三"}
+    text, entities = parse_formatted('<a href="tg://user?id=2001">张三</a> 请签到', "HTML", {2001: zhang})
+    assert (text, entities) == ("张三 请签到", [entity("text_mention", 0, 2, user=zhang)])
+    assert parse_formatted('<a href="tg://user?id=9">某人</a>', "HTML", {2001: zhang})[1][0]["type"] == "text_link"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from html.parser import HTMLParser
 from typing import Any
 
@@ -58,13 +59,28 @@ _HTML_TAGS = {
     "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline", "ins": "underline",
     "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough", "tg-spoiler": "spoiler",
     "code": "code", "pre": "pre", "a": "text_link", "span": "spoiler", "blockquote": "blockquote",
-    "tg-emoji": "custom_emoji",
+    "tg-emoji": "custom_emoji", "tg-time": "date_time",
 }
+# Telegram knows only these named entities; numeric ones all work. Anything else stays as typed.
+_NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_DATE_TIME_FORMAT = re.compile(r"r|w?[dD]?[tT]?")
+_USER_LINK = re.compile(r"tg://user\?id=(\d+)$")
+
+
+def _date_time(unix: str | None, date_format: str | None, where: str) -> dict[str, Any]:
+    if unix is None or not unix.lstrip("-").isdigit():
+        raise _parse_error(f"Invalid Unix time specified {where}")
+    extra: dict[str, Any] = {"unix_time": int(unix)}
+    if date_format:
+        if not _DATE_TIME_FORMAT.fullmatch(date_format):
+            raise _parse_error(f"Invalid date-time format \"{date_format}\" specified {where}")
+        extra["date_time_format"] = date_format
+    return extra
 
 
 class _TelegramHtml(HTMLParser):
     def __init__(self, source: str) -> None:
-        super().__init__(convert_charrefs=True)
+        super().__init__(convert_charrefs=False)
         self.source = source
         self.builder = _Builder()
         self.stack: list[tuple[str, dict[str, Any]]] = []
@@ -89,6 +105,9 @@ class _TelegramHtml(HTMLParser):
             entity_type = "expandable_blockquote"
         elif tag == "tg-emoji":
             extra["custom_emoji_id"] = attributes.get("emoji-id") or ""
+        elif tag == "tg-time":
+            extra.update(_date_time(attributes.get("unix"), attributes.get("format"),
+                                    f"at byte offset {self._offset()}"))
         elif tag == "code" and self.stack and self.stack[-1][0] == "pre":
             language = (attributes.get("class") or "").removeprefix("language-")
             if language:
@@ -113,6 +132,22 @@ class _TelegramHtml(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         self.builder.add(data)
+
+    def handle_entityref(self, name: str) -> None:
+        self.builder.add(_NAMED_ENTITIES.get(name, f"&{name};"))
+
+    def handle_charref(self, name: str) -> None:
+        try:
+            code = int(name[1:], 16) if name[:1] in "xX" else int(name)
+            self.builder.add(chr(code))
+        except (ValueError, OverflowError):
+            raise _parse_error(f"Invalid numeric HTML entity &#{name}; at byte offset {self._offset()}") from None
+
+    def handle_comment(self, data: str) -> None:
+        raise _parse_error(f"Unsupported start tag \"!--\" at byte offset {self._offset()}")
+
+    def handle_decl(self, decl: str) -> None:
+        raise _parse_error(f"Unsupported start tag \"!{decl.split()[0] if decl else ''}\" at byte offset {self._offset()}")
 
     def finish(self) -> _Builder:
         self.close()
@@ -142,7 +177,13 @@ def _parse_markdown_v2(source: str) -> _Builder:
         char = source[i]
         if at_line_start:
             at_line_start = False
-            if char == ">" :
+            if source.startswith("**>", i):
+                if quote is not None:
+                    builder.close(quote)
+                quote = builder.open("expandable_blockquote")
+                i += 3
+                continue
+            if char == ">":
                 if quote is None:
                     quote = builder.open("blockquote")
                 i += 1
@@ -181,6 +222,10 @@ def _parse_markdown_v2(source: str) -> _Builder:
             i += len(marker)
             builder.close(entity)
             continue
+        if char == "!" and source.startswith("![", i):
+            link_stack.append((builder.open("custom_emoji"), i))
+            i += 2
+            continue
         if char == "[":
             link_stack.append((builder.open("text_link"), i))
             i += 1
@@ -198,9 +243,19 @@ def _parse_markdown_v2(source: str) -> _Builder:
                 end += 1
             if end >= n:
                 raise _parse_error(f"Can't find end of a URL at byte offset {_byte_offset(source, i)}")
-            entity["url"] = "".join(url_chars)
+            url = "".join(url_chars)
+            if entity["type"] == "custom_emoji":
+                entity.update(_special_link(url, f"at byte offset {_byte_offset(source, start)}"))
+            else:
+                entity["url"] = url
             builder.close(entity)
             i = end + 1
+            continue
+        if (quote is not None and quote["type"] == "expandable_blockquote" and source.startswith("||", i)
+                and "||" not in open_marks and (i + 2 == n or source[i + 2] == "\n")):
+            builder.close(quote)  # "||" at the end of an expandable quotation marks where it folds
+            quote = None
+            i += 2
             continue
         mark = None
         for candidate in ("__", "||", "*", "_", "~"):
@@ -229,6 +284,16 @@ def _parse_markdown_v2(source: str) -> _Builder:
         starts = [start for _, start in open_marks.values()] + [start for _, start in link_stack]
         raise _parse_error(f"Can't find end of the entity starting at byte offset {_byte_offset(source, min(starts))}")
     return builder
+
+
+def _special_link(url: str, where: str) -> dict[str, Any]:
+    """The target of "![alt](tg://emoji?id=...)" or "![alt](tg://time?unix=...&format=...)"."""
+    if url.startswith("tg://emoji?id="):
+        return {"custom_emoji_id": url.removeprefix("tg://emoji?id=")}
+    if url.startswith("tg://time?"):
+        query = dict(part.partition("=")[::2] for part in url.removeprefix("tg://time?").split("&"))
+        return {"type": "date_time", **_date_time(query.get("unix"), query.get("format"), where)}
+    raise _parse_error(f"Unsupported URL \"{url}\" of a custom emoji or date-time entity {where}")
 
 
 _LEGACY_NAMES = {"*": "bold", "_": "italic"}
@@ -271,8 +336,12 @@ def _parse_markdown(source: str) -> _Builder:
     return builder
 
 
-def parse_formatted(text: str, parse_mode: str | None) -> tuple[str, list[dict[str, Any]]]:
-    """The text a user sees and its entities; raises ValidationError like Telegram for bad markup."""
+def parse_formatted(text: str, parse_mode: str | None,
+                    users: Mapping[int, dict[str, Any]] | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """The text a user sees and its entities; raises ValidationError like Telegram for bad markup.
+
+    Links to tg://user?id=N of a user in `users` become text_mention entities, as Telegram makes them.
+    """
     if parse_mode is None or parse_mode == "":
         return text, []
     if parse_mode == "HTML":
@@ -285,7 +354,14 @@ def parse_formatted(text: str, parse_mode: str | None) -> tuple[str, list[dict[s
         builder = _parse_markdown(text)
     else:
         raise ValidationError(f"unsupported parse_mode {parse_mode!r}")
-    return builder.text(), sorted(builder.entities, key=lambda e: (e["offset"], -e["length"]))
+    entities = sorted(builder.entities, key=lambda e: (e["offset"], -e["length"]))
+    if users:
+        for entity in entities:
+            match = _USER_LINK.match(entity.get("url", "")) if entity["type"] == "text_link" else None
+            if match and int(match.group(1)) in users:
+                del entity["url"]
+                entity.update(type="text_mention", user=dict(users[int(match.group(1))]))
+    return builder.text(), entities
 
 
 def strip_text(text: str, entities: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:

@@ -537,7 +537,7 @@ class World:
         if parse_mode is not None and parse_mode not in PARSE_MODES:
             raise bad_request(f"unsupported parse_mode \"{parse_mode}\"; use HTML, MarkdownV2 or Markdown")
         try:
-            plain, parsed = parse_formatted(text, parse_mode)
+            plain, parsed = parse_formatted(text, parse_mode, self.users)
         except ValidationError as exc:
             raise bad_request(exc.description) from None
         if entities:
