@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from operator import attrgetter
@@ -117,8 +117,10 @@ class _Template:
 class _Planner:
     """Holds the caches of one planning run; every method is pure given its inputs."""
 
-    def __init__(self, catalog: Catalog, roster: Roster, calendar: OfficialCalendar, zone: ZoneInfo) -> None:
+    def __init__(self, catalog: Catalog, roster: Roster, calendar: OfficialCalendar, zone: ZoneInfo,
+                 window: tuple[datetime, datetime] | None = None) -> None:
         self.catalog = catalog
+        self.window = window  # only build occurrences starting in [start, end)
         self.roster = roster
         self.calendar = calendar
         self.default_zone = zone
@@ -272,6 +274,8 @@ class _Planner:
                 prefix = f"{key}:{org.code}:"
                 for slot in self.slots(chain, entry, year):
                     starts, ends = self.times(entry, slot.day, zone, slot.period.last_day)
+                    if self.window is not None and not self.window[0] <= starts < self.window[1]:
+                        continue
                     yield Occurrence(
                         prefix + slot.label, key, template.title, org.code, starts, ends, None, entry.audience,
                         slot.moved_from, entry.kind, entry.requires_confirmation, template.checkin,
@@ -297,6 +301,8 @@ class _Planner:
             if day.year != year:
                 continue
             starts, ends = self.times(entry, day, zone)
+            if self.window is not None and not self.window[0] <= starts < self.window[1]:
+                continue
             yield Occurrence(
                 f"{entry.key}:{org.code}:{label}", entry.key, f"{template.title}（{holiday.name}）", org.code,
                 starts, ends, None, entry.audience, None, entry.kind, entry.requires_confirmation,
@@ -332,6 +338,8 @@ class _Planner:
             if actual is None:
                 continue
             starts, ends = self.times(entry, actual, zone)
+            if self.window is not None and not self.window[0] <= starts < self.window[1]:
+                continue
             yield Occurrence(
                 f"{entry.key}:{org.code}:{expiry.isoformat()}:{label}", entry.key, f"{template.title}：{org.name}",
                 org.code, starts, ends, None, entry.audience, None if actual == nominal else nominal, entry.kind,
@@ -353,6 +361,8 @@ class _Planner:
                     continue
                 template = self.template(entry)
                 starts, ends = self.times(entry, actual, zone)
+                if self.window is not None and not self.window[0] <= starts < self.window[1]:
+                    continue
                 leads = template.reminder_leads
                 if entry.secretary_notice_at_month_start and actual.day > 1:
                     leads = (*leads, starts - datetime.combine(actual.replace(day=1), entry.time, tzinfo=zone))
@@ -429,14 +439,14 @@ def plan_between(
     last = max((end - timedelta(microseconds=1)).astimezone(z).year for z in zones)
     for year in range(first, last + 1):
         calendar.require(year)
-    planner = _Planner(catalog, roster, calendar, zone)
+    planner = _Planner(catalog, roster, calendar, zone, window=(start, end))
     occurrences: list[Occurrence] = []
     for year in range(first, last + 1):
         for org in roster.organizations:
-            occurrences.extend(o for o in planner.org_occurrences(org, year) if start <= o.starts_at < end)
+            occurrences.extend(planner.org_occurrences(org, year))
         for member in roster.members:
             if member.is_active:
-                occurrences.extend(o for o in planner.member_occurrences(member, year) if start <= o.starts_at < end)
+                occurrences.extend(planner.member_occurrences(member, year))
     _sort(occurrences)
     return occurrences
 
@@ -508,7 +518,7 @@ def count_by_obligation(occurrences: Iterable[Occurrence]) -> dict[tuple[str, st
     return counts
 
 
-__all__: Sequence[str] = (
+__all__ = [
     "Occurrence", "build_plan", "plan_between", "within_orgs", "concerns_member", "occurrences_for_member",
     "count_by_obligation",
-)
+]
