@@ -9,7 +9,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -47,7 +47,7 @@ class RequestRecord:
     def ok(self) -> bool:
         return self.status == 200
 
-    def __iter__(self):  # `method, params, outcome = record`
+    def __iter__(self) -> Iterator[Any]:  # `method, params, outcome = record`
         return iter((self.method, self.params, self.outcome))
 
 
