@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes
 
-from bot.handlers.common import ChatContext, edge
+from bot.handlers.common import ChatContext, edge, is_private
 from bot.reports.charts import attendance_rate_chart, completion_chart
 from bot.reports.ics import activities_feed
 from bot.reports.requirements import requirements_for_org
@@ -30,6 +30,8 @@ REPORT_USAGE = (
     "例：/report B01 上季度"
 )
 CALENDAR_USAGE = "用法：/calendar 获取本人的活动日历；/calendar 组织编码 获取本组织的活动日历（.ics，可导入手机日历）。"
+PRIVATE_ONLY = "台账含党员个人的出勤情况，请在与我的私聊中发送 /report。"
+PERSONAL_PRIVATE_ONLY = "个人日历请在与我的私聊中发送 /calendar 获取。"
 CALENDAR_PAST = timedelta(days=31)
 CALENDAR_AHEAD = timedelta(days=366)
 # matplotlib's rc_context changes process-wide settings; chart rendering runs in worker threads.
@@ -144,6 +146,9 @@ def report_command(config_dir: Path = PROJECT_CONFIG_DIR):  # noqa: ANN201 - a c
         if args and args[0] in ("help", "帮助"):
             await update.effective_message.reply_text(REPORT_USAGE)  # type: ignore[union-attr]
             return
+        if not is_private(update):
+            await update.effective_message.reply_text(PRIVATE_ONLY)  # type: ignore[union-attr]
+            return
         files = await chat.as_member(
             update, lambda session, actor, now: build_report_files(
                 session, actor, now, args, config_dir=config_dir, default_zone=chat.zone)
@@ -161,6 +166,9 @@ async def calendar(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: Cha
     args = list(context.args or [])
     if args and args[0] in ("help", "帮助"):
         await update.effective_message.reply_text(CALENDAR_USAGE)  # type: ignore[union-attr]
+        return
+    if not args and not is_private(update):
+        await update.effective_message.reply_text(PERSONAL_PRIVATE_ONLY)  # type: ignore[union-attr]
         return
     feed = await chat.as_member(
         update, lambda session, actor, now: build_calendar_file(session, actor, now, args, default_zone=chat.zone)

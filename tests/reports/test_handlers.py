@@ -25,6 +25,7 @@ from tests.reports.conftest import SHANGHAI, build_world, local
 
 # Telegram users bound to roster members: 王书记 (B01 书记, D01 委员), 李明 (plain member), 陈书记 (B02 书记).
 USERS = {"M001": 7001, "M002": 7002, "M010": 7010}
+GROUP = -1007001
 
 
 @asynccontextmanager
@@ -38,6 +39,7 @@ async def running_bot(session_factory, config_dir) -> AsyncIterator[BotApiServer
     async with BotApiServer(strict=True, clock=clock) as server:
         for member_no, user_id in USERS.items():
             server.add_user(user_id, member_no, started=True)
+        server.add_group(GROUP, "第一支部群", list(USERS.values()))
         app = ApplicationBuilder().token(server.token).base_url(server.base_url).base_file_url(server.base_file_url).build()
         chat = ChatContext(session_factory=session_factory, clock=clock, zone=SHANGHAI,
                            signer=CallbackSigner.from_token(server.token))
@@ -123,3 +125,24 @@ async def test_member_gets_their_branch_calendar(session_factory, config_dir):
         calendar = Calendar.from_ical(data)
         assert str(calendar["X-WR-CALNAME"]) == "第一支部活动安排"
         assert "李明的政治生日" not in [str(e["SUMMARY"]) for e in calendar.walk("VEVENT")]
+
+
+@pytest.mark.parametrize(
+    ("command", "answer"),
+    [
+        pytest.param("/report B01", "请在与我的私聊中发送 /report", id="ledger-never-in-a-group"),
+        pytest.param("/calendar", "个人日历请在与我的私聊中发送", id="personal-calendar-never-in-a-group"),
+    ],
+)
+async def test_personal_data_is_not_sent_to_groups(session_factory, config_dir, command, answer):
+    async with running_bot(session_factory, config_dir) as server:
+        server.user_sends(USERS["M001"], command, chat_id=GROUP)
+        await said(server, answer)
+        assert server.calls("sendDocument") == []
+
+
+async def test_branch_calendar_may_be_shared_in_the_group(session_factory, config_dir):
+    async with running_bot(session_factory, config_dir) as server:
+        server.user_sends(USERS["M001"], "/calendar B01", chat_id=GROUP)
+        _, message = await sent_file(server, "sendDocument", "document")
+        assert message["chat"]["id"] == GROUP and message["document"]["file_name"] == "calendar_B01.ics"
