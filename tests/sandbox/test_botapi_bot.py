@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from telegram import Bot, BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    MessageEntity,
+    ReplyKeyboardMarkup,
+    ReplyParameters,
+)
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken
 
 from bot.sandbox.botapi import BotApiServer
@@ -193,3 +204,36 @@ async def test_an_expired_callback_query_cannot_be_answered() -> None:
             with pytest.raises(BadRequest, match="Query is too old"):
                 await bot.answer_callback_query(query_id)
         assert server.callback_answers == {}
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param(lambda bot, uid, mid: bot.send_message(
+            uid, "<b>提醒</b>", parse_mode="HTML", disable_notification=True, protect_content=True,
+            link_preview_options=LinkPreviewOptions(is_disabled=True), reply_parameters=ReplyParameters(mid),
+            reply_markup=keyboard("c:1")), id="send-message-every-common-option"),
+        pytest.param(lambda bot, uid, mid: bot.send_message(
+            uid, "提醒", entities=[MessageEntity(MessageEntity.BOLD, 0, 2)]), id="explicit-entities"),
+        pytest.param(lambda bot, uid, mid: bot.edit_message_text(
+            "改", chat_id=uid, message_id=mid, parse_mode="MarkdownV2",
+            link_preview_options=LinkPreviewOptions(is_disabled=True)), id="edit-with-options"),
+        pytest.param(lambda bot, uid, mid: bot.send_photo(
+            uid, b"\x89PNG\r\n\x1a\n" + b"\x00" * 16, caption="<i>照片</i>", parse_mode="HTML", has_spoiler=True,
+            show_caption_above_media=True), id="photo-with-options"),
+        pytest.param(lambda bot, uid, mid: bot.send_document(
+            uid, b"data", filename="a.txt", disable_content_type_detection=True), id="document-with-options"),
+        pytest.param(lambda bot, uid, mid: bot.send_message(
+            uid, "选择", reply_markup=ReplyKeyboardMarkup([["签到", "请假"]], resize_keyboard=True,
+                                                         one_time_keyboard=True, input_field_placeholder="请选择")),
+                     id="reply-keyboard-options"),
+        pytest.param(lambda bot, uid, mid: bot.set_my_commands(
+            [BotCommand("checkin", "签到")], scope=BotCommandScopeAllPrivateChats(), language_code="zh"),
+                     id="commands-scope-language"),
+        pytest.param(lambda bot, uid, mid: bot.delete_webhook(drop_pending_updates=True), id="delete-webhook-drop"),
+    ],
+)
+async def test_ptb_serialisation_passes_the_strict_server(server, bot, alice, call) -> None:
+    first = await bot.send_message(alice["id"], "第一条")
+    await call(bot, alice["id"], first.message_id)
+    assert server.requests[-1].ok and server.requests[-1].unknown == []
