@@ -80,3 +80,21 @@ def test_all_day_occurrences_become_date_events():
     assert event.decoded("DTEND").isoformat() == "2025-06-02"
     assert "清单：赠送政治生日贺卡、开展一次谈心谈话" in str(event["DESCRIPTION"])
     assert "组织：第一支部（B01）" in str(event["DESCRIPTION"])
+
+
+def test_the_plan_engineers_occurrence_type_is_accepted():
+    from datetime import date
+
+    from schedules.plan import Occurrence
+
+    occurrence = Occurrence(
+        key="theme_party_day:B01:2025-10", obligation="theme_party_day", title="十月主题党日", org_code="B01",
+        starts_at=datetime(2025, 10, 9, 9, tzinfo=SHANGHAI), ends_at=datetime(2025, 10, 9, 11, tzinfo=SHANGHAI),
+        member_no=None, audience="all_members", moved_from=date(2025, 10, 1), kind="meeting",
+        requires_confirmation=True, checkin=None, reminder_leads=(),
+    )
+    _, (event,) = parse(calendar_feed([event_from_occurrence(occurrence, "第一支部")], name="计划", zone=SHANGHAI,
+                                      stamp=STAMP))
+    assert str(event["UID"]) == "theme_party_day:B01:2025-10@branchbot"
+    assert event.decoded("DTSTART") == datetime(2025, 10, 9, 9, tzinfo=SHANGHAI)
+    assert "因节假日由 2025-10-01 调整" in str(event["DESCRIPTION"])
