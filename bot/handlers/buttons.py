@@ -22,7 +22,7 @@ log = logging.getLogger("bot.handlers")
 ButtonHandler = Callable[[Update, ContextTypes.DEFAULT_TYPE, ChatContext, Callback], Awaitable[None]]
 
 
-async def _append_stamp(update: Update, stamp: str, reply_markup=None) -> None:  # noqa: ANN001
+async def append_stamp(update: Update, stamp: str, reply_markup=None) -> None:  # noqa: ANN001
     """Updates the pressed message in place: its text plus the answer, buttons replaced."""
     message = update.callback_query.message
     text = (getattr(message, "text", None) or "").rstrip()
@@ -83,7 +83,7 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
     if in_group:
         schedule_group_edit(context, chat, query.message.chat_id, query.message.message_id, cb.activity_id)
     elif not checked.already:
-        await _append_stamp(update, texts.checked_in_stamp(now, chat.zone))
+        await append_stamp(update, texts.checked_in_stamp(now, chat.zone))
 
 
 async def press_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
@@ -94,7 +94,7 @@ async def press_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: 
     prompt = texts.ask_leave_reason(activity)
     if is_private(update):
         await query.answer()
-        await _append_stamp(update, prompt, reply_markup=keyboards.reminder(chat.signer, cb.activity_id))
+        await append_stamp(update, prompt, reply_markup=keyboards.reminder(chat.signer, cb.activity_id))
         return
     try:
         await context.bot.send_message(query.from_user.id, prompt)
@@ -112,7 +112,7 @@ async def press_leave_decision(update: Update, context: ContextTypes.DEFAULT_TYP
     result = await chat.as_member(update, lambda session, actor, now: attendance_svc.decide_leave(
         session, actor, cb.activity_id, cb.arg, approve, now))
     await update.callback_query.answer(texts.leave_decided_stamp(result))
-    await _append_stamp(update, texts.leave_decided_stamp(result))
+    await append_stamp(update, texts.leave_decided_stamp(result))
     if result.member.chat_id is not None:
         try:
             await context.bot.send_message(result.member.chat_id, texts.leave_decided_for_member(result))
@@ -130,7 +130,7 @@ async def press_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
     # Once confirmed, only the record-keeping buttons stay.
     markup_rows = [row for row in markup.inline_keyboard
                    if not any(b.text in (texts.BUTTON_HELD, texts.BUTTON_NOT_HELD) for b in row)]
-    await _append_stamp(update, message, reply_markup=type(markup)(markup_rows))
+    await append_stamp(update, message, reply_markup=type(markup)(markup_rows))
 
 
 async def press_field(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:

@@ -1,0 +1,222 @@
+"""/schedule, /reschedule and /cancel: a secretary's draft, its warnings, and the confirmed change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage import models
+from storage.models import ActivityKind, ActivityStatus, OutboxState
+from storage.repositories import activities as activity_repo
+from storage.repositories import attendance as attendance_repo
+from storage.repositories import bindings as binding_repo
+from storage.repositories import outbox
+from storage.services.actors import Actor, OrgTree, require_manager
+from storage.services.errors import AlreadyHandled, InvalidInput, NotFound, PermissionDenied
+from storage.services.views import ActivityView
+
+PENDING_SCHEDULE = "schedule_draft"
+DRAFT_TTL = timedelta(hours=2)
+WORK_START, WORK_END = time(8, 30), time(18, 0)
+CLASH_WINDOW = timedelta(hours=2)
+CHANGE_NOTICE = "change_notice"
+
+NEW, MOVE, CANCEL = "new", "move", "cancel"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A change waiting for the secretary's ✅: what it is, the resolved time, and what to watch out for."""
+
+    pending_id: int
+    operation: str  # new | move | cancel
+    title: str
+    starts_at: datetime | None
+    place: str | None
+    org_name: str
+    activity: ActivityView | None  # the existing activity for move / cancel
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Applied:
+    operation: str
+    activity: ActivityView
+    before: datetime | None
+    told: int  # members who had been reminded and are now told of the change
+
+
+# is_workday(day) -> True / False, or None when the official calendar does not know that year.
+WorkdayCheck = Callable[[date], bool | None]
+
+
+def _short(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def managed_branch(actor: Actor, tree: OrgTree) -> int:
+    """The branch (or 党小组) the secretary schedules for: the first organisation they run."""
+    orgs = sorted(actor.managed_org_ids, key=lambda org: (not tree.is_branch(org), org))
+    if not orgs:
+        raise PermissionDenied("只有支部书记、副书记或组织委员可以安排活动。", actor=actor.member_no)
+    return orgs[0]
+
+
+def _warnings(session: Session, org_id: int, starts_at: datetime, zone: ZoneInfo, is_workday: WorkdayCheck,
+              tree: OrgTree, exclude: int | None) -> tuple[str, ...]:
+    local = starts_at.astimezone(zone)
+    found = []
+    workday = is_workday(local.date())
+    if workday is None:
+        found.append(f"⚠️ 系统还不知道 {local.year} 年的法定节假日安排，无法判断这天是否上班。")
+    elif not workday:
+        found.append("⚠️ 这天是节假日或周末（按国家调休安排不上班）。")
+    if not (WORK_START <= local.time() <= WORK_END):
+        found.append(f"⚠️ 时间在工作时间（{WORK_START:%H:%M}–{WORK_END:%H:%M}）之外。")
+    related = {org_id} | {org for org, parent in tree.parent.items() if parent == org_id}
+    for other in attendance_repo.activities_between(
+        session, related, starts_at - CLASH_WINDOW, starts_at + CLASH_WINDOW,
+        kinds=[ActivityKind.MEETING.value], statuses=[ActivityStatus.SCHEDULED.value],
+    ):
+        if other.id != exclude:
+            found.append(f"⚠️ 与「{other.title}」（{_short(other.starts_at, zone)}）时间冲突。")
+    return tuple(found)
+
+
+def _find_activity(session: Session, org_id: int, tree: OrgTree, title: str, now: datetime) -> models.Activity:
+    """The branch's next scheduled activity whose title contains `title`."""
+    related = {org_id} | {org for org, parent in tree.parent.items() if parent == org_id}
+    candidates = [
+        a for a in attendance_repo.activities_between(
+            session, related, now - timedelta(hours=2), now + timedelta(days=400),
+            statuses=[ActivityStatus.SCHEDULED.value])
+        if title in a.title
+    ]
+    if not candidates:
+        raise NotFound(f"没有找到名为“{title}”的待开展活动。发送 /plan 查看本支部的安排。", title=title)
+    return candidates[0]
+
+
+def draft(
+    session: Session, actor: Actor, operation: str, now: datetime, zone: ZoneInfo, is_workday: WorkdayCheck, *,
+    title: str, starts_at: datetime | None = None, place: str | None = None,
+) -> Draft:
+    """Checks a /schedule, /reschedule or /cancel and keeps it as the secretary's pending draft."""
+    if actor.telegram_user_id is None:
+        raise InvalidInput("请在私聊中安排活动。")
+    title = title.strip()
+    if not title:
+        raise InvalidInput("请写明活动名称。")
+    if len(title) > 200:
+        raise InvalidInput("活动名称太长了（最多 200 字）。")
+    if starts_at is not None and starts_at <= now:
+        raise InvalidInput("这个时间已经过去了，请写一个将来的时间。")
+    tree = OrgTree.load(session)
+    org_id = managed_branch(actor, tree)
+    existing = None
+    if operation in (MOVE, CANCEL):
+        existing = _find_activity(session, org_id, tree, title, now)
+        require_manager(actor, tree, existing.org_id)
+        title = existing.title
+        place = place or existing.place
+    warnings: tuple[str, ...] = ()
+    if starts_at is not None:
+        warnings = _warnings(session, org_id, starts_at, zone, is_workday, tree, existing.id if existing else None)
+    payload = {
+        "operation": operation, "title": title, "place": place, "org_id": existing.org_id if existing else org_id,
+        "starts_at": starts_at.isoformat() if starts_at else None, "activity_id": existing.id if existing else None,
+    }
+    pending = binding_repo.set_pending_input(session, actor.telegram_user_id, PENDING_SCHEDULE, payload,
+                                             now + DRAFT_TTL)
+    return Draft(
+        pending_id=pending.id, operation=operation, title=title, starts_at=starts_at, place=place,
+        org_name=tree.name.get(payload["org_id"], ""),
+        activity=ActivityView.of(existing, tree.name.get(existing.org_id, "")) if existing else None,
+        warnings=warnings,
+    )
+
+
+def discard(session: Session, actor: Actor, pending_id: int, now: datetime) -> None:
+    _take(session, actor, pending_id, now)
+    binding_repo.clear_pending_input(session, actor.telegram_user_id)  # type: ignore[arg-type]
+
+
+def _take(session: Session, actor: Actor, pending_id: int, now: datetime) -> models.PendingInput:
+    if actor.telegram_user_id is None:
+        raise InvalidInput("请在私聊中操作。")
+    pending = binding_repo.pending_input(session, actor.telegram_user_id, now)
+    if pending is None or pending.id != pending_id or pending.kind != PENDING_SCHEDULE:
+        raise AlreadyHandled("这张确认卡已经处理过或已失效，请重新发送命令。", pending_id=pending_id)
+    return pending
+
+
+def apply(
+    session: Session, actor: Actor, pending_id: int, now: datetime, zone: ZoneInfo, *,
+    lead_minutes: tuple[int, ...],
+) -> Applied:
+    """Carries out the confirmed draft; members who had been reminded of a moved or cancelled activity are told."""
+    pending = _take(session, actor, pending_id, now)
+    data = dict(pending.payload)
+    tree = OrgTree.load(session)
+    require_manager(actor, tree, int(data["org_id"]))
+    starts_at = datetime.fromisoformat(data["starts_at"]) if data.get("starts_at") else None
+    if starts_at is not None and starts_at <= now:
+        raise InvalidInput("这个时间已经过去了，请重新安排。")
+    before = None
+    if data["operation"] == NEW:
+        activity = activity_repo.add_activity(
+            session, org_id=int(data["org_id"]), title=data["title"], starts_at=starts_at, lead_minutes=lead_minutes,
+            place=data.get("place"),
+        )
+    else:
+        activity = attendance_repo.activity(session, int(data["activity_id"]), for_update=True)
+        if activity is None or activity.status != ActivityStatus.SCHEDULED.value:
+            raise AlreadyHandled("这个活动已经不在安排中了。")
+        before = activity.starts_at
+        if data["operation"] == MOVE:
+            activity_repo.move_activity(session, activity, starts_at=starts_at, lead_minutes=None,
+                                        place=data.get("place"), zone=zone)
+            outbox.replan_pending(session, activity.id)
+        else:
+            activity.status = ActivityStatus.CANCELLED.value
+    binding_repo.clear_pending_input(session, actor.telegram_user_id)  # type: ignore[arg-type]
+    attendance_repo.add_audit(
+        session, now=now, action=f"activity.{data['operation']}", entity="activity", entity_id=activity.id,
+        actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id,
+        details={"starts_at": data.get("starts_at"), "before": before.isoformat() if before else None},
+    )
+    view = ActivityView.of(activity, tree.name.get(activity.org_id, ""))
+    told = _tell_reminded(session, activity, view, data["operation"], before, now, zone) if before else 0
+    return Applied(operation=data["operation"], activity=view, before=before, told=told)
+
+
+def _tell_reminded(session: Session, activity: models.Activity, view: ActivityView, operation: str,
+                   before: datetime, now: datetime, zone: ZoneInfo) -> int:
+    """Queues a notice for every member who already got a reminder of this activity."""
+    reminded = sorted(set(session.scalars(select(models.OutboxMessage.member_id).where(
+        models.OutboxMessage.activity_id == activity.id, models.OutboxMessage.kind == outbox.REMINDER,
+        models.OutboxMessage.state == OutboxState.SENT.value, models.OutboxMessage.member_id.is_not(None),
+    ))))
+    when = _short(before, zone)
+    if operation == CANCEL:
+        text = f"📢 通知：原定 {when} 的「{view.title}」已取消。"
+    else:
+        text = (f"📢 通知：「{view.title}」由 {when} 改为 {_short(view.starts_at, zone)}"
+                + (f"，地点：{view.place}" if view.place else "") + "。")
+    stamp = view.starts_at.isoformat() if operation == MOVE else "cancelled"
+    return outbox.enqueue(session, [
+        outbox.NewMessage(
+            dedup_key=f"{CHANGE_NOTICE}:{activity.id}:{member_id}:{stamp}", recipient=outbox.member_recipient(member_id),
+            due_at=now, kind=CHANGE_NOTICE, activity_id=activity.id, member_id=member_id, priority=5,
+            # lead_minutes is part of the outbox's unique key: here it tells notices of different new times apart.
+            lead_minutes=0 if operation == CANCEL else int(view.starts_at.timestamp() // 60) % 1_000_000,
+            payload={"text": text},
+        )
+        for member_id in reminded
+    ])

@@ -1,0 +1,96 @@
+"""/schedule, /reschedule and /cancel: the card with its warnings, confirmation, and notices to the reminded."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from storage import models
+from storage.db import transaction
+from storage.services import scheduling
+from storage.services.actors import actor_for_telegram
+from storage.services.errors import AlreadyHandled, PermissionDenied
+from tests.chat.dialog import press, running_bot
+from tests.chat.world import MEETING_START, SHANGHAI, build_world
+
+NOW = MEETING_START - timedelta(days=1)  # Friday 14 March 2025, 09:00
+
+
+def weekdays_only(day: date) -> bool:
+    return day.weekday() < 5
+
+
+@pytest.mark.parametrize(("starts_at", "expected"), [
+    pytest.param(datetime(2025, 3, 19, 15, 0, tzinfo=SHANGHAI), [], id="wednesday-afternoon-no-warning"),
+    pytest.param(datetime(2025, 3, 16, 10, 0, tzinfo=SHANGHAI), ["节假日或周末"], id="sunday"),
+    pytest.param(datetime(2025, 3, 19, 20, 0, tzinfo=SHANGHAI), ["工作时间"], id="evening"),
+    pytest.param(datetime(2025, 3, 15, 10, 0, tzinfo=SHANGHAI), ["节假日或周末", "与「主题党日」"],
+                 id="clashes-with-party-day"),
+])
+def test_draft_warnings(session, starts_at, expected):
+    world = build_world(session)
+    secretary = actor_for_telegram(session, world.telegram["secretary"])
+    draft = scheduling.draft(session, secretary, scheduling.NEW, NOW, SHANGHAI, weekdays_only,
+                             title="专题党课", starts_at=starts_at, place="三楼会议室")
+    assert [w for w in expected if not any(w in found for found in draft.warnings)] == []
+    assert len(draft.warnings) == len(expected)
+
+
+def test_unknown_year_is_a_warning_not_a_guess(session):
+    world = build_world(session)
+    secretary = actor_for_telegram(session, world.telegram["secretary"])
+    draft = scheduling.draft(session, secretary, scheduling.NEW, NOW, SHANGHAI, lambda day: None,
+                             title="党课", starts_at=datetime(2025, 3, 19, 15, 0, tzinfo=SHANGHAI))
+    assert "不知道 2025 年的法定节假日" in draft.warnings[0]
+
+
+def test_members_cannot_schedule(session):
+    world = build_world(session)
+    with pytest.raises(PermissionDenied):
+        scheduling.draft(session, actor_for_telegram(session, world.telegram["alice"]), scheduling.NEW, NOW,
+                         SHANGHAI, weekdays_only, title="党课", starts_at=NOW + timedelta(days=5))
+
+
+def test_reschedule_tells_members_who_were_reminded_and_card_is_one_shot(session):
+    world = build_world(session)
+    party_day = world.activities["party_day"]
+    session.add(models.OutboxMessage(
+        dedup_key="reminder:x", activity_id=party_day, kind="reminder", recipient=f"member:{world.members['alice']}",
+        member_id=world.members["alice"], due_at=NOW, state="sent", lead_minutes=1440))
+    session.flush()
+    secretary = actor_for_telegram(session, world.telegram["secretary"])
+    new_time = datetime(2025, 3, 18, 9, 0, tzinfo=SHANGHAI)
+    draft = scheduling.draft(session, secretary, scheduling.MOVE, NOW, SHANGHAI, weekdays_only,
+                             title="主题党日", starts_at=new_time)
+    applied = scheduling.apply(session, secretary, draft.pending_id, NOW, SHANGHAI, lead_minutes=(60,))
+    assert (applied.activity.starts_at, applied.before, applied.told) == (new_time, MEETING_START, 1)
+    notice = session.scalars(select(models.OutboxMessage).where(models.OutboxMessage.kind == "change_notice")).one()
+    assert notice.payload["text"] == "📢 通知：「主题党日」由 3月15日 09:00 改为 3月18日 09:00，地点：三楼会议室。"
+    with pytest.raises(AlreadyHandled):
+        scheduling.apply(session, secretary, draft.pending_id, NOW, SHANGHAI, lead_minutes=(60,))
+
+
+async def test_schedule_dialog(session_factory):
+    with transaction(session_factory) as session:
+        world = build_world(session)
+    async with running_bot(session_factory, world, NOW) as chat:
+        await chat.run([
+            ("secretary", "/schedule 专题党课 下周三下午3点 三楼会议室", "时间：3月19日（周三）15:00"),
+            ("secretary", press("✅ 确认"), "已安排「专题党课」：3月19日（周三）15:00"),
+            ("secretary", press("✅ 确认"), "这张确认卡已经处理过或已失效"),
+            ("secretary", "/schedule 学习会 明天上午10点 活动室", "与「主题党日」"),
+            ("secretary", press("✏️ 修改"), "请重新发送命令"),
+            ("secretary", "/schedule 没有时间的活动", "没有找到时间"),
+            ("alice", "/schedule 专题党课 下周三下午3点", "只有支部书记、副书记或组织委员可以安排活动"),
+            ("secretary", "/cancel 支委会", "✖️ 取消活动"),
+            ("secretary", press("✅ 确认"), "已取消「支委会」"),
+        ])
+    with transaction(session_factory) as session:
+        lecture = session.scalars(select(models.Activity).where(models.Activity.title == "专题党课")).one()
+        assert (lecture.place, lecture.starts_at) == ("三楼会议室", datetime(2025, 3, 19, 15, 0, tzinfo=SHANGHAI))
+        reminders = session.scalars(select(models.OutboxMessage.member_id).where(
+            models.OutboxMessage.activity_id == lecture.id)).all()
+        assert len(set(reminders)) == 4  # bound party members of B01: secretary, deputy, alice, bob
+        assert session.get(models.Activity, world.activities["committee_meeting"]).status == "cancelled"
