@@ -421,3 +421,17 @@ def test_weekly_move_never_leaves_the_year(catalog, calendar):
     assert all(o.day.year == 2021 for o in fridays)
     assert fridays[0].key == "weekly_study:B01:2021-W01" and fridays[0].day == D(2021, 1, 8)
     assert "weekly_study:B01:2020-W53" not in {o.key for o in fridays}
+
+
+@pytest.mark.parametrize("enabled", [pytest.param(True, id="collector-on"), pytest.param(False, id="collector-off")])
+def test_planning_leaves_the_garbage_collector_as_it_found_it(catalog, calendar, enabled):
+    import gc
+
+    (gc.enable if enabled else gc.disable)()
+    try:
+        plan(catalog, calendar)
+        with pytest.raises(CalendarUnknownYear):
+            plan_between(catalog, ROSTER, calendar, on(D(2026, 12, 1)), on(D(2027, 2, 1)), SHANGHAI)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
