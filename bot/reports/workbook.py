@@ -48,6 +48,9 @@ STYLE_TEXT, STYLE_CENTER, STYLE_HEADER = "台账正文", "台账居中", "台账
 MARK_STYLES = {"leave": "台账请假", "absent": "台账缺席", "proxy": "台账代签"}
 STATE_STYLES = {CompletionState.LATE: "台账补开", CompletionState.MISSED: "台账未开展"}
 SHEET_NAME_LIMIT = 31
+# A 党委 over hundreds of branches would get hundreds of matrix sheets nobody prints; beyond this the
+# summary says to export each branch on its own.
+MAX_MATRIX_SHEETS = 60
 _FORBIDDEN_IN_SHEET_NAMES = re.compile(r"[\[\]:*?/\\]")
 
 RECORD_COLUMNS: Sequence[tuple[str, int]] = (
@@ -83,7 +86,7 @@ def _sheet_name(book: Workbook, wanted: str) -> str:
     return name
 
 
-def _prepare_for_print(sheet: Worksheet, *, landscape: bool, header_rows: int, columns: int) -> None:
+def _prepare_for_print(sheet: Worksheet, *, landscape: bool, header_rows: int) -> None:
     """A4, fit to one page wide, header rows repeated on every page, frozen below the header."""
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
     sheet.page_setup.orientation = sheet.ORIENTATION_LANDSCAPE if landscape else sheet.ORIENTATION_PORTRAIT
@@ -96,7 +99,6 @@ def _prepare_for_print(sheet: Worksheet, *, landscape: bool, header_rows: int, c
     sheet.page_margins.top = sheet.page_margins.bottom = 0.6
     sheet.oddFooter.center.text = "第 &P 页，共 &N 页"
     sheet.freeze_panes = sheet.cell(row=header_rows + 1, column=1)
-    sheet.print_area = f"A1:{get_column_letter(columns)}{max(sheet.max_row, header_rows)}"
 
 
 def _title(sheet: Worksheet, text: str, subtitle: str, columns: int) -> None:
@@ -142,7 +144,7 @@ def _summary_sheet(book: Workbook, report: AttendanceReport) -> None:
         row += 1
     note = sheet.cell(row=row + 1, column=1, value="说明：出勤率 = 实到（含代签）÷ 应到，只计已召开的会议；本台账不对党员个人排名。")
     note.font = BODY
-    _prepare_for_print(sheet, landscape=True, header_rows=3, columns=len(names))
+    _prepare_for_print(sheet, landscape=True, header_rows=3))
 
 
 def _people(ledger: AttendanceLedger, activity: ActivityRecord, status: str) -> list[str]:
@@ -195,7 +197,7 @@ def _record_sheets(book: Workbook, report: AttendanceReport) -> None:
             ))
             for column in (7, 8, 12):
                 sheet.cell(row=row, column=column).style = STYLE_CENTER
-        _prepare_for_print(sheet, landscape=True, header_rows=3, columns=len(names))
+        _prepare_for_print(sheet, landscape=True, header_rows=3))
 
 
 def _matrix_sheet(book: Workbook, report: AttendanceReport, org: OrgRef) -> None:
@@ -224,7 +226,7 @@ def _matrix_sheet(book: Workbook, report: AttendanceReport, org: OrgRef) -> None
                 sheet.cell(row=row, column=3 + offset).style = MARK_STYLES[status]
     legend_row = 4 + len(member_ids) + 1
     sheet.cell(row=legend_row, column=1, value="说明：空白 = 不在该次会议应到范围或会议未召开；党员按编号排列。").font = BODY
-    _prepare_for_print(sheet, landscape=True, header_rows=3, columns=columns)
+    _prepare_for_print(sheet, landscape=True, header_rows=3)
     sheet.freeze_panes = "C4"
 
 
@@ -244,7 +246,7 @@ def _dual_life_sheet(book: Workbook, report: AttendanceReport) -> None:
             obligation_label(entry.activity.obligation), entry.activity.title,
             ATTENDANCE_MARKS.get(entry.status or "", ACTIVITY_STATUS_LABELS.get(entry.activity.status, "")),
         ), center_from=7)
-    _prepare_for_print(sheet, landscape=False, header_rows=3, columns=len(names))
+    _prepare_for_print(sheet, landscape=False, header_rows=3))
 
 
 def _completion_sheets(book: Workbook, report: AttendanceReport) -> None:
@@ -259,7 +261,7 @@ def _completion_sheets(book: Workbook, report: AttendanceReport) -> None:
         sheet.cell(row=row, column=9).style = STYLE_TEXT
         if values[6]:
             sheet.cell(row=row, column=7).style = STATE_STYLES[CompletionState.MISSED]
-    _prepare_for_print(sheet, landscape=False, header_rows=3, columns=len(names))
+    _prepare_for_print(sheet, landscape=False, header_rows=3))
 
     detail = book.create_sheet("完成明细")
     names = ("支部", "单位", "事项", "期间", "结果", "开展日期", "备注")
@@ -273,7 +275,7 @@ def _completion_sheets(book: Workbook, report: AttendanceReport) -> None:
         ), center_from=4)
         if cell.state in STATE_STYLES:
             detail.cell(row=row, column=5).style = STATE_STYLES[cell.state]
-    _prepare_for_print(detail, landscape=False, header_rows=3, columns=len(names))
+    _prepare_for_print(detail, landscape=False, header_rows=3))
 
 
 def _comparison_sheet(book: Workbook, report: AttendanceReport) -> None:
@@ -284,7 +286,7 @@ def _comparison_sheet(book: Workbook, report: AttendanceReport) -> None:
     for row, (place, s) in enumerate(enumerate(branch_comparison(report), start=1), start=4):
         _body_row(sheet, row, (place, s.org.code, s.org.name, percent(s.completion_rate), percent(s.attendance_rate),
                                s.missed), center_from=4)
-    _prepare_for_print(sheet, landscape=False, header_rows=3, columns=len(names))
+    _prepare_for_print(sheet, landscape=False, header_rows=3))
 
 
 def build_workbook(report: AttendanceReport) -> Workbook:
@@ -294,8 +296,17 @@ def build_workbook(report: AttendanceReport) -> Workbook:
     _register_styles(book)
     _summary_sheet(book, report)
     _record_sheets(book, report)
-    for org in report.ledger.report_orgs:
-        _matrix_sheet(book, report, org)
+    orgs = report.ledger.report_orgs
+    if len(orgs) <= MAX_MATRIX_SHEETS:
+        for org in orgs:
+            _matrix_sheet(book, report, org)
+    else:
+        summary = book["汇总"]
+        note = summary.cell(row=summary.max_row + 1, column=1, value=(
+            f"本报表包含 {len(orgs)} 个组织，出勤登记表（党员×会议）未逐一列出；"
+            f"请按支部导出，例如 branchbot report attendance --org {orgs[0].code} --format xlsx --output 台账.xlsx。"
+        ))
+        note.font = BODY
     _dual_life_sheet(book, report)
     _completion_sheets(book, report)
     if report.branch_comparison:

@@ -98,3 +98,13 @@ def test_branch_workbook_records_dual_organisational_life(session, world):
     book = open_report(session, "B01")
     assert rows(book["双重组织生活"]) == [["M001", "王书记", "2025-03-20", "机关党委", "党课", "党委书记讲党课", "出席"]]
     assert "双重组织生活" not in open_report(session, "D01").sheetnames  # the committee's meetings are in its own matrix
+
+
+def test_very_large_organisations_get_no_matrix_sheets_but_a_note(session, world, monkeypatch):
+    from bot.reports import workbook
+
+    monkeypatch.setattr(workbook, "MAX_MATRIX_SHEETS", 2)
+    book = open_report(session)
+    assert not any(name.startswith("出勤-") for name in book.sheetnames)
+    notes = [r[0] for r in book["汇总"].iter_rows(values_only=True) if r[0] and "出勤登记表" in str(r[0])]
+    assert notes and "请按支部导出" in notes[0]
