@@ -140,11 +140,12 @@ class RuntimeJobStore(SQLAlchemyJobStore):
         with self.engine.begin() as connection:
             return set(connection.execute(select(self.jobs_t.c.id)).scalars())
 
-    def add_jobs_bulk(self, jobs: list[Job]) -> None:
+    def add_jobs_bulk(self, states: list[dict[str, Any]]) -> None:
+        """Insert jobs given as APScheduler job states (what `Job.__getstate__()` returns)."""
         rows = [
-            {"id": job.id, "next_run_time": datetime_to_utc_timestamp(job.next_run_time),
-             "job_state": pickle.dumps(job.__getstate__(), self.pickle_protocol)}
-            for job in jobs
+            {"id": state["id"], "next_run_time": datetime_to_utc_timestamp(state["next_run_time"]),
+             "job_state": pickle.dumps(state, self.pickle_protocol)}
+            for state in states
         ]
         with self.engine.begin() as connection:
             for start in range(0, len(rows), 500):
@@ -173,20 +174,28 @@ def reconcile_jobs(scheduler: Any, store: RuntimeJobStore, specs: Mapping[str, J
     existing = store.job_ids()
     missing = [specs[job_id] for job_id in specs.keys() - existing]
     orphans = existing - specs.keys()
-    jobs = []
+    # Building an APScheduler Job validates the function's signature (inspect) each time; that dominates
+    # a first start with tens of thousands of jobs. Build one Job per function and derive the others'
+    # states from it: the state is plain data (ids, args, trigger), exactly what the store pickles.
+    templates: dict[str, dict[str, Any]] = {}
+    states = []
     for spec in missing:
-        job = Job(
-            scheduler, id=spec.id, func=spec.func, args=spec.args, kwargs={}, trigger=spec.trigger,
-            executor="default", name=spec.name, misfire_grace_time=None, coalesce=True, max_instances=1,
-            next_run_time=spec.trigger.get_next_fire_time(None, now),
-        )
-        jobs.append(job)
-    if jobs:
-        store.add_jobs_bulk(jobs)
+        template = templates.get(spec.func)
+        if template is None:
+            template = Job(
+                scheduler, id=spec.id, func=spec.func, args=spec.args, kwargs={}, trigger=spec.trigger,
+                executor="default", name=spec.name, misfire_grace_time=None, coalesce=True, max_instances=1,
+                next_run_time=spec.trigger.get_next_fire_time(None, now),
+            ).__getstate__()
+            templates[spec.func] = template
+        states.append({**template, "id": spec.id, "args": tuple(spec.args), "trigger": spec.trigger,
+                       "name": spec.name, "next_run_time": spec.trigger.get_next_fire_time(None, now)})
+    if states:
+        store.add_jobs_bulk(states)
     if orphans:
         store.remove_jobs_bulk(orphans)
-    if (jobs or orphans) and getattr(scheduler, "running", False):
+    if (states or orphans) and getattr(scheduler, "running", False):
         scheduler.wakeup()
-    result = ReconcileResult(added=len(jobs), removed=len(orphans), kept=len(existing & specs.keys()))
+    result = ReconcileResult(added=len(states), removed=len(orphans), kept=len(existing & specs.keys()))
     log.info("jobs reconciled: %d added, %d removed, %d kept", result.added, result.removed, result.kept)
     return result
