@@ -144,7 +144,7 @@ def _summary_sheet(book: Workbook, report: AttendanceReport) -> None:
         row += 1
     note = sheet.cell(row=row + 1, column=1, value="说明：出勤率 = 实到（含代签）÷ 应到，只计已召开的会议；本台账不对党员个人排名。")
     note.font = BODY
-    _prepare_for_print(sheet, landscape=True, header_rows=3))
+    _prepare_for_print(sheet, landscape=True, header_rows=3)
 
 
 def _people(ledger: AttendanceLedger, activity: ActivityRecord, status: str) -> list[str]:
@@ -197,7 +197,7 @@ def _record_sheets(book: Workbook, report: AttendanceReport) -> None:
             ))
             for column in (7, 8, 12):
                 sheet.cell(row=row, column=column).style = STYLE_CENTER
-        _prepare_for_print(sheet, landscape=True, header_rows=3))
+        _prepare_for_print(sheet, landscape=True, header_rows=3)
 
 
 def _matrix_sheet(book: Workbook, report: AttendanceReport, org: OrgRef) -> None:
@@ -246,7 +246,7 @@ def _dual_life_sheet(book: Workbook, report: AttendanceReport) -> None:
             obligation_label(entry.activity.obligation), entry.activity.title,
             ATTENDANCE_MARKS.get(entry.status or "", ACTIVITY_STATUS_LABELS.get(entry.activity.status, "")),
         ), center_from=7)
-    _prepare_for_print(sheet, landscape=False, header_rows=3))
+    _prepare_for_print(sheet, landscape=False, header_rows=3)
 
 
 def _completion_sheets(book: Workbook, report: AttendanceReport) -> None:
@@ -261,7 +261,7 @@ def _completion_sheets(book: Workbook, report: AttendanceReport) -> None:
         sheet.cell(row=row, column=9).style = STYLE_TEXT
         if values[6]:
             sheet.cell(row=row, column=7).style = STATE_STYLES[CompletionState.MISSED]
-    _prepare_for_print(sheet, landscape=False, header_rows=3))
+    _prepare_for_print(sheet, landscape=False, header_rows=3)
 
     detail = book.create_sheet("完成明细")
     names = ("支部", "单位", "事项", "期间", "结果", "开展日期", "备注")
@@ -275,7 +275,7 @@ def _completion_sheets(book: Workbook, report: AttendanceReport) -> None:
         ), center_from=4)
         if cell.state in STATE_STYLES:
             detail.cell(row=row, column=5).style = STATE_STYLES[cell.state]
-    _prepare_for_print(detail, landscape=False, header_rows=3))
+    _prepare_for_print(detail, landscape=False, header_rows=3)
 
 
 def _comparison_sheet(book: Workbook, report: AttendanceReport) -> None:
@@ -286,7 +286,7 @@ def _comparison_sheet(book: Workbook, report: AttendanceReport) -> None:
     for row, (place, s) in enumerate(enumerate(branch_comparison(report), start=1), start=4):
         _body_row(sheet, row, (place, s.org.code, s.org.name, percent(s.completion_rate), percent(s.attendance_rate),
                                s.missed), center_from=4)
-    _prepare_for_print(sheet, landscape=False, header_rows=3))
+    _prepare_for_print(sheet, landscape=False, header_rows=3)
 
 
 def build_workbook(report: AttendanceReport) -> Workbook:
