@@ -1,0 +1,87 @@
+"""After the window closes: the roll goes to the secretaries once, then a nag, then the upper committee."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.callbacks import CallbackSigner
+from bot.handlers import install_outbox_views
+from bot.handlers.common import ChatContext
+from bot.clock import ManualClock
+from bot.runtime.render import render_outbox_message
+from storage import models
+from storage.repositories.outbox import ClaimedMessage
+from storage.services import followup
+from storage.services.attendance import check_in
+from storage.services.actors import actor_for_telegram
+from tests.chat.world import MEETING_START, SHANGHAI, build_world
+
+T = MEETING_START
+CLOSES = T + timedelta(hours=2)
+
+
+def queued(session):
+    rows = session.scalars(select(models.OutboxMessage).order_by(models.OutboxMessage.id)).all()
+    names = {m.id: m.name for m in session.scalars(select(models.Member))}
+    titles = {a.id: a.title for a in session.scalars(select(models.Activity))}
+    return [(r.kind, titles.get(r.activity_id), names.get(r.member_id) or r.chat_id) for r in rows]
+
+
+@pytest.mark.parametrize(("now", "expected"), [
+    pytest.param(T - timedelta(days=1, hours=1), [], id="nothing-yet"),
+    pytest.param(T - timedelta(hours=12), [
+        ("group_announcement", "主题党日", -100001), ("group_announcement", "第二支部主题党日", -100003),
+    ], id="group-announcements-a-day-ahead"),
+    pytest.param(CLOSES, [
+        ("roll_summary", "主题党日", "王书记"), ("roll_summary", "主题党日", "李副书记"),
+        ("roll_summary", "第二支部主题党日", "孙书记"),
+    ], id="window-closed-roll-to-secretaries"),
+    pytest.param(CLOSES + timedelta(days=3), [
+        ("roll_summary", "主题党日", "王书记"), ("roll_summary", "主题党日", "李副书记"),
+        ("confirm_nag", "主题党日", "王书记"), ("confirm_nag", "主题党日", "李副书记"),
+        ("confirm_escalation", "主题党日", "吴委员"),
+        ("roll_summary", "第二支部主题党日", "孙书记"), ("confirm_nag", "第二支部主题党日", "孙书记"),
+        ("confirm_escalation", "第二支部主题党日", "吴委员"),
+        # The 党小组会 three days later has just closed too: its roll goes to the branch's secretaries.
+        ("roll_summary", "党小组会", "王书记"), ("roll_summary", "党小组会", "李副书记"),
+    ], id="three-days-unconfirmed-escalates-upwards"),
+])
+def test_followups_by_time(session, now, expected):
+    build_world(session)
+    followup.enqueue_followups(session, now)
+    assert queued(session) == expected
+
+
+def test_sweep_is_idempotent_and_confirmed_activities_are_left_alone(session):
+    world = build_world(session)
+    followup.enqueue_followups(session, CLOSES)
+    first = queued(session)
+    assert followup.enqueue_followups(session, CLOSES + timedelta(minutes=1)) == 0
+    session.get(models.Activity, world.activities["party_day"]).status = "held"
+    session.get(models.Activity, world.activities["other_branch"]).status = "held"
+    session.flush()
+    followup.enqueue_followups(session, CLOSES + timedelta(days=4))
+    later = [row for row in queued(session)[len(first):] if row[1] in ("主题党日", "第二支部主题党日")]
+    assert later == [], "confirmed activities get no nag and no escalation"
+
+
+def test_roll_summary_renders_through_the_runtime_renderer_with_buttons(session_factory):
+    with session_factory.begin() as session:
+        world = build_world(session)
+        check_in(session, actor_for_telegram(session, world.telegram["alice"]), world.activities["party_day"], T)
+        followup.enqueue_followups(session, CLOSES)
+    chat = ChatContext(session_factory=session_factory, clock=ManualClock(CLOSES), zone=SHANGHAI,
+                       signer=CallbackSigner.from_token("1:TEST"), bot_username="branchbot_test_bot")
+    install_outbox_views(chat)
+    with session_factory() as session:
+        row = session.scalars(select(models.OutboxMessage).where(models.OutboxMessage.kind == "roll_summary")).first()
+        claimed = ClaimedMessage(id=row.id, kind=row.kind, activity_id=row.activity_id, member_id=row.member_id,
+                                 chat_id=None, recipient=row.recipient, lead_minutes=0, due_at=row.due_at,
+                                 priority=row.priority, attempts=0, payload=row.payload)
+        text, markup = render_outbox_message(session, claimed, SHANGHAI)
+    assert "已签到（1）：张三" in text and "签到已结束" in text
+    labels = [button.text for row in markup.inline_keyboard for button in row]
+    assert labels == ["✅ 已召开", "❌ 未召开", "记录议题", "记录主讲人", "记录会议记录/照片", "代签"]
