@@ -91,20 +91,23 @@ async def test_secretary_gets_the_workbook_and_two_charts(session_factory, confi
             assert Image.open(io.BytesIO(png)).format == "PNG"
 
 
-@pytest.mark.parametrize(
-    ("who", "command", "answer"),
-    [
-        pytest.param("M002", "/report", "报表只向支部委员和上级党组织委员提供", id="plain-member-gets-no-report"),
-        pytest.param("M010", "/report B01", "您只能查看本组织及下级组织的情况", id="other-branch-is-refused"),
-        pytest.param("M001", "/report B01 下辈子", "无法识别", id="unreadable-period"),
-        pytest.param("M002", "/calendar B02", "只能获取本人所在组织或所管理组织的日历", id="foreign-calendar-refused"),
-        pytest.param("M001", "/calendar X99", "没有组织编码 X99", id="unknown-org"),
-    ],
-)
-async def test_refusals_are_clear_and_send_nothing(session_factory, config_dir, who, command, answer):
+REFUSALS = [
+    # (who, where, says, bot answers)
+    ("M002", "private", "/report", "报表只向支部委员和上级党组织委员提供"),
+    ("M010", "private", "/report B01", "您只能查看本组织及下级组织的情况"),
+    ("M001", "private", "/report B01 下辈子", "无法识别"),
+    ("M002", "private", "/calendar B02", "只能获取本人所在组织或所管理组织的日历"),
+    ("M001", "private", "/calendar X99", "没有组织编码 X99"),
+    ("M001", "group", "/report B01", "请在与我的私聊中发送 /report"),
+    ("M001", "group", "/calendar", "个人日历请在与我的私聊中发送"),
+]
+
+
+async def test_refusals_are_clear_and_send_nothing(session_factory, config_dir):
     async with running_bot(session_factory, config_dir) as server:
-        server.user_sends(USERS[who], command)
-        await said(server, answer)
+        for who, where, says, answer in REFUSALS:
+            server.user_sends(USERS[who], says, chat_id=GROUP if where == "group" else None)
+            await said(server, answer)
         assert server.calls("sendDocument") == [] and server.calls("sendPhoto") == []
 
 
@@ -125,20 +128,6 @@ async def test_member_gets_their_branch_calendar(session_factory, config_dir):
         calendar = Calendar.from_ical(data)
         assert str(calendar["X-WR-CALNAME"]) == "第一支部活动安排"
         assert "李明的政治生日" not in [str(e["SUMMARY"]) for e in calendar.walk("VEVENT")]
-
-
-@pytest.mark.parametrize(
-    ("command", "answer"),
-    [
-        pytest.param("/report B01", "请在与我的私聊中发送 /report", id="ledger-never-in-a-group"),
-        pytest.param("/calendar", "个人日历请在与我的私聊中发送", id="personal-calendar-never-in-a-group"),
-    ],
-)
-async def test_personal_data_is_not_sent_to_groups(session_factory, config_dir, command, answer):
-    async with running_bot(session_factory, config_dir) as server:
-        server.user_sends(USERS["M001"], command, chat_id=GROUP)
-        await said(server, answer)
-        assert server.calls("sendDocument") == []
 
 
 async def test_branch_calendar_may_be_shared_in_the_group(session_factory, config_dir):
