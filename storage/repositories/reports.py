@@ -32,8 +32,6 @@ from storage.services.audience import in_audience
 
 BRANCH_TYPE = "党支部"
 GROUP_TYPE = "党小组"
-UPPER_TYPES = ("党委", "党总支")
-COUNTED_AS_PRESENT = (models.AttendanceStatus.PRESENT.value, models.AttendanceStatus.PROXY.value)
 
 
 class UnknownOrganizationError(LookupError):
