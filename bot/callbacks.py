@@ -29,6 +29,8 @@ class Action(StrEnum):
     SCHEDULE_CONFIRM = "sc"  # activity id 0; arg: the pending draft's id
     SCHEDULE_CANCEL = "sx"
     SCHEDULE_EDIT = "se"
+    TICK_ITEM = "tk"  # arg: checklist item id
+    TASK_DONE = "td"
 
 
 class ForgedCallback(ValueError):

@@ -56,6 +56,7 @@ SECRETARY_COMMANDS = [
     ("schedule", "安排一次活动"),
     ("reschedule", "调整活动时间"),
     ("cancel", "取消活动"),
+    ("tasks", "待办任务（政治生日、转正、换届）"),
 ]
 COMMITTEE_COMMANDS = [("attendance", "出勤与三会一课完成情况")]
 
@@ -83,7 +84,8 @@ HELP_SECRETARY = (
     "/absent 当前活动还有谁没答复（可一键提醒）\n"
     "/invite 党员编号 为党员生成绑定码\n"
     "/schedule 标题 时间 地点 安排一次活动\n"
-    "/reschedule、/cancel 调整或取消活动"
+    "/reschedule、/cancel 调整或取消活动\n"
+    "/tasks 待办任务：政治生日“五个一”、转正、换届等，逐项勾选"
 )
 HELP_COMMITTEE = (
     "\n\n上级党组织委员可用：\n"
@@ -313,4 +315,19 @@ def attendance_report(report: AttendanceReport, zone: ZoneInfo) -> str:
                      + (f"；⚠️ 未召开：{missing}" if missing else ""))
     if not report.members and not report.branches:
         lines.append("这段时间没有记录。")
+    return "\n".join(lines)
+
+
+# --- tasks --------------------------------------------------------------------------------------------
+NO_TASKS = "目前没有待办任务。"
+BUTTON_TASK_DONE = "✅ 已办结"
+
+
+def task_card(task, zone: ZoneInfo) -> str:  # noqa: ANN001 - storage.services.tasks.TaskView
+    who = f"（{task.member_name}）" if task.member_name else ""
+    lines = [f"📝 {task.activity.title}{who}", f"日期：{moment(task.activity.starts_at, zone)}"]
+    for item in task.items:
+        lines.append(f"{'☑' if item.done else '☐'} {item.label}")
+    if task.done:
+        lines.append("✅ 已全部完成")
     return "\n".join(lines)

@@ -10,7 +10,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot import texts
-from bot.handlers import buttons, committee, members, secretary
+from bot.handlers import buttons, committee, members, schedule, secretary, tasks
 from bot.handlers.common import ChatContext, edge
 from bot.handlers.outbox_views import OutboxViews
 from bot.runtime import render
@@ -59,12 +59,8 @@ def register(application: Application, chat: ChatContext, *, schedule_jobs: bool
     private = filters.ChatType.PRIVATE
     for name, handler in COMMANDS.items():
         application.add_handler(CommandHandler(name, edge(chat, handler, name=f"/{name}")))
-    try:
-        from bot.handlers import schedule  # noqa: PLC0415 - optional until its time parser lands
-    except ImportError:  # pragma: no cover - keeps the core bot usable without /schedule
-        log.warning("/schedule is unavailable", exc_info=True)
-    else:
-        schedule.register(application, chat)
+    schedule.register(application, chat)
+    tasks.register(application, chat)
     application.add_handler(CallbackQueryHandler(edge(chat, buttons.on_button, name="button")))
     application.add_handler(MessageHandler(
         private & (filters.PHOTO | filters.Document.IMAGE), edge(chat, members.photo_message, name="photo")))

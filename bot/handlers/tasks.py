@@ -1,0 +1,78 @@
+"""/tasks: the secretary's checklists (政治生日 "五个一", 转正, 换届 …), ticked off with buttons."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CommandHandler, ContextTypes
+
+from bot import texts
+from bot.callbacks import Action, Callback
+from bot.handlers import buttons
+from bot.handlers.common import ChatContext, edge
+from bot.settings import PROJECT_CONFIG_DIR
+from storage.services import tasks as task_svc
+
+log = logging.getLogger("bot.handlers")
+
+
+@lru_cache(maxsize=4)
+def _checklists(config_dir: Path) -> dict[str, tuple[str, ...]]:
+    try:
+        from schedules.catalog import load_catalog
+
+        catalog = load_catalog(config_dir)
+    except Exception:  # noqa: BLE001 - without a catalog, tasks simply have no checklist
+        log.warning("catalog unreadable; tasks get no checklists", exc_info=True)
+        return {}
+    return {key: tuple(catalog[key].checklist) for key in catalog.keys}
+
+
+def checklist_for(obligation: str | None) -> Sequence[str]:
+    return _checklists(PROJECT_CONFIG_DIR).get(obligation or "", ())
+
+
+def task_buttons(chat: ChatContext, task: task_svc.TaskView) -> InlineKeyboardMarkup | None:
+    if task.done:
+        return None
+    rows = [[InlineKeyboardButton(f"☐ {item.label}", callback_data=chat.signer.button(
+        Action.TICK_ITEM, task.activity.id, item.id))] for item in task.items if not item.done]
+    if not task.items:
+        rows = [[InlineKeyboardButton(texts.BUTTON_TASK_DONE, callback_data=chat.signer.button(
+            Action.TASK_DONE, task.activity.id))]]
+    return InlineKeyboardMarkup(rows)
+
+
+async def list_tasks(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
+    found = await chat.as_member(update, lambda session, actor, now: task_svc.open_tasks(
+        session, actor, now, checklist_for))
+    if not found:
+        await update.effective_message.reply_text(texts.NO_TASKS)
+        return
+    for task in found:
+        await update.effective_message.reply_text(texts.task_card(task, chat.zone), reply_markup=task_buttons(chat, task))
+
+
+async def press_tick(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
+    if cb.action is Action.TICK_ITEM:
+        task = await chat.as_member(update, lambda session, actor, now: task_svc.tick(
+            session, actor, cb.arg, now, checklist_for))
+    else:
+        task = await chat.as_member(update, lambda session, actor, now: task_svc.complete(
+            session, actor, cb.activity_id, now, checklist_for))
+    await update.callback_query.answer("已完成" if task.done else "已勾选")
+    try:
+        await update.callback_query.edit_message_text(texts.task_card(task, chat.zone),
+                                                      reply_markup=task_buttons(chat, task))
+    except Exception as exc:  # noqa: BLE001 - the answer was given; a failed edit is only logged
+        log.info("task card not edited: %s", exc)
+
+
+def register(application: Application, chat: ChatContext) -> None:
+    application.add_handler(CommandHandler("tasks", edge(chat, list_tasks, name="/tasks")))
+    buttons.register_button(Action.TICK_ITEM, press_tick)
+    buttons.register_button(Action.TASK_DONE, press_tick)
