@@ -134,7 +134,7 @@ class Dialog:
 
 @asynccontextmanager
 async def running_bot(factory: sessionmaker[Session], world: World, now: datetime, *,
-                      started: tuple[str, ...] | None = None) -> AsyncIterator[Dialog]:
+                      started: tuple[str, ...] | None = None, schedule_jobs: bool = False) -> AsyncIterator[Dialog]:
     """A loopback server with the roster's users (and B01's group), and the bot polling it."""
     clock = ManualClock(now)
     async with BotApiServer(strict=True, clock=clock) as server:
@@ -151,7 +151,7 @@ async def running_bot(factory: sessionmaker[Session], world: World, now: datetim
                .base_file_url(server.base_file_url).build())
         chat = ChatContext(session_factory=factory, clock=clock, zone=SHANGHAI,
                            signer=CallbackSigner.from_token(server.token), group_edit_delay=0)
-        register(app, chat, schedule_jobs=False)
+        register(app, chat, schedule_jobs=schedule_jobs)
         await app.initialize()
         await app.start()
         await app.updater.start_polling(poll_interval=0)

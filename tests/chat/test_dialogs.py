@@ -175,3 +175,17 @@ async def test_committee_attendance_and_member_commands(session_factory, world):
             ("alice", "你好", "我没有听懂"),
             ("5005", "/upcoming", "您还没有绑定党员身份"),
         ])
+
+
+async def test_command_menus_default_and_per_role(session_factory, world):
+    code = new_code(session_factory, member_no="P002")  # the deputy secretary, on a new account
+    async with running_bot(session_factory, world, T - timedelta(hours=1), schedule_jobs=True) as chat:
+        await chat.server.next_bot_request(method="setMyCommands")
+        default = [c["command"] for c in chat.server.my_commands()]
+        assert default == ["upcoming", "checkin", "leave", "me", "help"]
+        assert all(c["description"] for c in chat.server.my_commands())
+        await chat.run([("5005", f"/start {code}", "欢迎您，李副书记同志")])
+        await chat.server.next_bot_request(method="setMyCommands")
+        scoped = [c["command"] for c in chat.server.my_commands({"type": "chat", "chat_id": 5005})]
+        assert scoped[:5] == default and {"plan", "absent", "invite", "schedule", "tasks"} <= set(scoped)
+        assert "attendance" not in scoped
