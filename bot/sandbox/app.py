@@ -305,6 +305,8 @@ class Sandbox:
         except SandboxBusyError as exc:
             await self.stop()
             raise SandboxStartError(str(exc)) from exc
+        # The first plan is in the database before the address is printed, so "下一个提醒" finds it at once.
+        await self.bot.runtime.materialise_now()
         for source in self.bot.due_sources:
             time_control.add_source(source)
         for source in self.bot.landmarks:

@@ -89,11 +89,10 @@ class BotRuntime:
             return
         # PTB's own jobs live in APScheduler's default store; the runtime's persistent jobs have their own.
         for aps_job in job_queue.scheduler.get_jobs(jobstore="default"):
-            if not isinstance(aps_job.trigger, IntervalTrigger) or len(aps_job.args) < 2:
+            # A paused job has no next run time (PTB's own `enabled` flag is not kept on the stored copy).
+            if not isinstance(aps_job.trigger, IntervalTrigger) or len(aps_job.args) < 2 or aps_job.next_run_time is None:
                 continue
             job = Job.from_aps_job(aps_job)
-            if not job.enabled:
-                continue
             try:
                 await job.run(self.application)
             except Exception:  # noqa: BLE001 - one failing sweep must not stop the clock

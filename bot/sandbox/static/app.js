@@ -6,6 +6,7 @@ const state = {
   me: null,          // the chosen person (from api/people)
   chats: new Map(),  // chat id -> {chat, pane, list}
   events: null,      // the EventSource for the chosen person
+  advancing: false,  // this tab is moving the clock
 };
 
 const $ = (selector, root = document) => root.querySelector(selector);
@@ -153,14 +154,22 @@ function showError(chatId, error) {
 }
 
 // What a Telegram client shows after a button press: a short toast, or a dialog when the bot asks for one.
+// The dialog is drawn in the page (not window.alert) so one tab never blocks the others' live updates.
 function showNotice(notice) {
   if (!state.me || notice.user_id !== state.me.user_id || !notice.text) return;
-  if (notice.show_alert) { alert(notice.text); return; }
   const entry = state.chats.get(notice.chat_id) || state.chats.values().next().value;
   if (!entry) return;
-  const toast = el("div", { className: "toast notice", role: "status", dataset: { testid: "notice" } }, notice.text);
+  const toast = el(
+    "div",
+    { className: `toast notice${notice.show_alert ? " alert" : ""}`, role: notice.show_alert ? "alert" : "status", dataset: { testid: "notice" } },
+    notice.text,
+  );
+  if (notice.show_alert) {
+    toast.append(el("button", { type: "button", onclick: () => toast.remove() }, "好"));
+  } else {
+    setTimeout(() => toast.remove(), 5000);
+  }
   $(".composer", entry.pane).before(toast);
-  setTimeout(() => toast.remove(), 5000);
 }
 
 // Telegram entity offsets count UTF-16 code units, which is exactly how JavaScript strings index.
@@ -254,7 +263,10 @@ function listen() {
     const change = JSON.parse(event.data);
     if (change.type === "message" || change.type === "edit") upsertMessage(change.message);
     else if (change.type === "delete") removeMessage(change.chat_id, change.message_id);
-    else if (change.type === "clock") showClock(change);
+    else if (change.type === "clock") {
+      showClock(change);
+      if (!state.advancing) $("#clock-status").textContent = "";  // another tab moved the clock
+    }
     else if (change.type === "notice") showNotice(change);
     else if (change.type === "people") loadPeople();
     else if (change.type === "chats") loadChats();
@@ -276,6 +288,7 @@ async function refreshClock() {
 
 async function advance(target, button) {
   const status = $("#clock-status");
+  state.advancing = true;
   for (const b of document.querySelectorAll("[data-advance]")) b.disabled = true;
   status.textContent = "时间推进中…";
   try {
@@ -285,6 +298,7 @@ async function advance(target, button) {
   } catch (error) {
     status.textContent = error.message;
   } finally {
+    state.advancing = false;
     for (const b of document.querySelectorAll("[data-advance]")) b.disabled = false;
   }
 }
