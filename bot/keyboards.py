@@ -11,6 +11,10 @@ from bot.callbacks import Action, CallbackSigner
 from storage.services.views import ActivityView, RollEntry
 
 
+# The /start payload of "start a chat with me" links: not a binding code, just an open door.
+START_CHAT_PAYLOAD = "join"
+
+
 def start_link(bot_username: str, payload: str | None = None) -> str:
     return f"https://t.me/{bot_username}" + (f"?start={payload}" if payload else "")
 

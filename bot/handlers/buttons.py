@@ -75,7 +75,7 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
         username = bot_username(context, chat)
         if in_group and username:
             await query.answer(texts.start_chat_first(username), show_alert=True,
-                               url=keyboards.start_link(username, "join"))
+                               url=keyboards.start_link(username, keyboards.START_CHAT_PAYLOAD))
             return
         raise refused
     checked, now = result
@@ -101,7 +101,7 @@ async def press_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: 
     except Forbidden:
         username = bot_username(context, chat)
         await query.answer(texts.LEAVE_IN_PRIVATE_FIRST, show_alert=True,
-                           url=keyboards.start_link(username, "join") if username else None)
+                           url=keyboards.start_link(username, keyboards.START_CHAT_PAYLOAD) if username else None)
         return
     await query.answer(texts.ASK_LEAVE_REASON_IN_PRIVATE, show_alert=True)
 

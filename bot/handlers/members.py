@@ -47,7 +47,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatCo
         return
     user = update.effective_user
     code = context.args[0] if context.args else None
-    if code:
+    if code and code != keyboards.START_CHAT_PAYLOAD:
         result = await chat.db(lambda session, now: binding_svc.redeem_invite(
             session, code, telegram_user_id=user.id, private_chat_id=update.effective_chat.id,
             username=user.username, now=now,

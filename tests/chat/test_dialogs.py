@@ -189,3 +189,34 @@ async def test_command_menus_default_and_per_role(session_factory, world):
         scoped = [c["command"] for c in chat.server.my_commands({"type": "chat", "chat_id": 5005})]
         assert scoped[:5] == default and {"plan", "absent", "invite", "schedule", "tasks"} <= set(scoped)
         assert "attendance" not in scoped
+
+
+async def test_leave_command_and_minutes_photo(session_factory, world):
+    async with running_bot(session_factory, world, T + timedelta(days=2)) as chat:
+        # Alice's next meetings: the 党小组会 and the general assembly, so she is asked which one.
+        await chat.run([
+            ("alice", "/leave", "请选择要请假的活动"),
+            ("alice", press("党小组会"), "您要为「党小组会」请假"),
+            ("alice", "很" * 301, "请假原因请控制在 300 字以内"),
+            ("alice", "去外地培训", "已提交请假：「党小组会」"),
+            ("alice", "/checkin", "现在没有正在签到的活动"),
+        ])
+        chat.set_now(T + timedelta(days=3, hours=2))
+        summary = await chat.deliver("roll_summary", "group_meeting", to="secretary")
+        assert "张三：去外地培训" in summary["text"]
+        await chat.run([("secretary", press("记录会议记录/照片"), "直接发送照片")])
+        chat.server.user_sends_photo(chat.user("secretary"), b"\xff\xd8\xff\xe0fake-jpeg", caption="签到表")
+        await chat.expect("照片已保存到会议记录")
+    with transaction(session_factory) as session:
+        photo = session.scalars(select(models.ActivityAttachment)).one()
+        assert (photo.activity_id, photo.caption) == (world.activities["group_meeting"], "签到表")
+
+
+async def test_group_leave_from_a_member_who_never_started_the_bot(session_factory, world):
+    async with running_bot(session_factory, world, T, started=("secretary",)) as chat:
+        await chat.announce("party_day")
+        record = await chat.step("bob", press("📝 请假", chat="group"), "请先点击下方按钮和我开始对话")
+        assert record.params["show_alert"] is True
+        assert record.params["url"] == "https://t.me/branchbot_sandbox_bot?start=join"
+        # Following the link opens the chat: a greeting, not a wrong-code refusal.
+        await chat.run([("bob", "/start join", "您好，李四同志！您已完成绑定")])
