@@ -42,6 +42,30 @@ async def test_binding_dialog(session_factory, world):
         assert "3月15日（周六）09:00" in welcome and "三楼会议室" in welcome
 
 
+async def test_secretary_invites_in_chat(session_factory, world):
+    async with running_bot(session_factory, world, T - timedelta(hours=1)) as chat:
+        await chat.run([
+            ("alice", "/invite P007", "只有本支部书记或副书记可以进行此操作"),
+            ("secretary", "/invite P102", "只有本支部书记或副书记可以进行此操作"),
+            ("secretary", "/invite", "用法：/invite 党员编号"),
+        ])
+        record = await chat.step("secretary", "/invite P007", "https://t.me/branchbot_sandbox_bot?start=")
+        code = record.params["text"].split("?start=")[1].split()[0]
+        await chat.run([("5005", f"/start {code}", "欢迎您，郑新同志")])
+
+
+async def test_unexpected_errors_get_a_friendly_sentence(session_factory, world, monkeypatch, caplog):
+    from storage.services import queries
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(queries, "upcoming_for", broken)
+    async with running_bot(session_factory, world, T) as chat:
+        await chat.run([("alice", "/upcoming", "抱歉，处理您的请求时出了点问题")])
+    assert "database on fire" in caplog.text
+
+
 async def test_wrong_codes_are_throttled(session_factory, world):
     async with running_bot(session_factory, world, T) as chat:
         await chat.run([("5005", f"/start BAD{i}", "绑定码不正确") for i in range(5)]
