@@ -4,16 +4,44 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 
 from bot.settings import Settings
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.sandbox.app import SandboxOptions, SandboxStartError, serve_until_stopped
+class OncePerMessage(logging.Filter):
+    """Lets each distinct warning through once: a jump to the month's end must not repeat one line 50 times."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: set[tuple[str, str]] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.getMessage())
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
+
+
+def configure_console_logging() -> None:
+    """Warnings and errors, readable, on stderr; the page is where the person looks."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    handler.addFilter(OncePerMessage())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.sandbox.app import DEFAULT_PORT, SandboxOptions, SandboxStartError, serve_until_stopped
+
+    configure_console_logging()
+    port = getattr(args, "port", None)
     options = SandboxOptions(
-        port=getattr(args, "port", None),
+        port=DEFAULT_PORT if port is None else port,
         load_demo=not getattr(args, "no_demo", False),
     )
     try:

@@ -359,8 +359,10 @@ def describe_start(sandbox: Sandbox) -> str:
     ]
     if sandbox.demo is not None and sandbox.demo.loaded:
         lines.append(f"已载入演示名册：{sandbox.demo.organizations} 个组织、{sandbox.demo.members} 名党员（{sandbox.demo.source}）")
-    if sandbox.settings.database_url != sandbox.database_url:
-        lines.append(f"注意：未使用 {sandbox.settings.database_url}，沙盒从不在正式数据库上运行。")
+    configured = sandbox.settings.database_url
+    if configured != sandbox.database_url and configured != DEFAULT_DATABASE_URL:
+        lines.append(f"注意：BRANCHBOT_DATABASE_URL（{make_url(configured).render_as_string(hide_password=True)}）不是 SQLite，"
+                     "沙盒不会在正式数据库上运行，已改用上面的沙盒数据库。")
     lines.append("按 Ctrl-C 停止。 Press Ctrl-C to stop.")
     return "\n".join(lines)
 
