@@ -112,6 +112,13 @@ def _completion_groups(report: AttendanceReport) -> list[tuple[str, dict[Complet
     by_code = ledger.by_code
     counts: dict[str, dict[CompletionState, int]] = defaultdict(lambda: {s: 0 for s in CompletionState})
     branch_codes = sorted({c.branch_code for c in report.completion})
+    if len(branch_codes) == 1:
+        # One branch: a bar per meeting type (and per 党小组), which is what its secretary needs to see.
+        for cell in report.completion:
+            if cell.requirement.obligation in THREE_MEETINGS_ONE_LECTURE:
+                unit = "" if cell.unit.code == cell.branch_code else f"（{cell.unit.name}）"
+                counts[f"{cell.requirement.label}{unit}"][cell.state] += 1
+        return list(counts.items())
     if len(branch_codes) <= MAX_BARS:
         key_of = {code: by_code[code].name if code in by_code else code for code in branch_codes}
     else:
@@ -150,5 +157,5 @@ def completion_chart(report: AttendanceReport) -> bytes:
 
 def chart_texts(report: AttendanceReport) -> list[str]:
     """The Chinese strings the charts draw, so tests can check the font covers every one of them."""
-    names = [report.root.name, *(s.org.name for s in org_summaries(report))]
+    names = [report.root.name, *(s.org.name for s in org_summaries(report)), *(n for n, _ in _completion_groups(report))]
     return names + [state.label for state in CompletionState] + ["出勤率", "按月出勤率", "三会一课完成情况", "合计"]

@@ -58,3 +58,14 @@ def test_charts_render_without_missing_glyphs_and_are_real_images(report, draw):
     assert image.format == "PNG" and image.width >= 800 and image.height >= 300
     colours = image.convert("RGB").getcolors(maxcolors=1_000_000)
     assert colours is not None and len(colours) > 50  # text, lines and bars, not a blank canvas
+
+
+def test_a_branch_completion_chart_has_a_bar_per_meeting_type(session, world):
+    report = reports.load_report(session, "B01", quarter_period(2025, 1), SHANGHAI, local("2025-04-02T10:00"))
+    groups = dict(charts._completion_groups(report))
+    assert list(groups) == ["支委会", "党员大会", "党课", "党小组会（第一党小组）"]
+    assert groups["支委会"][charts.CompletionState.MET] == 1 and groups["支委会"][charts.CompletionState.MISSED] == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", ResourceWarning)
+        assert Image.open(io.BytesIO(charts.completion_chart(report))).format == "PNG"
