@@ -181,6 +181,16 @@ class SandboxBackend:
         except SandboxError as exc:
             raise PageError(f"这个按钮已不可用：{exc}") from exc
 
+    async def user_sends_file(self, person: Person, chat_id: int, *, data: bytes, filename: str,
+                              content_type: str, caption: str | None, as_photo: bool) -> dict[str, Any]:
+        try:
+            if as_photo:
+                return self.server.user_sends_photo(person.user_id, data, chat_id, caption=caption, filename=filename)
+            return self.server.user_sends_document(person.user_id, data, filename, chat_id, caption=caption,
+                                                   mime_type=content_type)
+        except SandboxError as exc:
+            raise PageError(f"无法发送文件：{exc}") from exc
+
     async def bind(self, person: Person) -> str:
         """Creates an invite code as the secretary would, then sends `/start CODE` as the person."""
         now = self.time.now()

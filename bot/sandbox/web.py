@@ -24,6 +24,10 @@ STATIC_FILES = {"index.html": "text/html", "app.css": "text/css", "app.js": "tex
 # Comment lines keep proxies and the browser from timing the stream out while nothing happens.
 SSE_KEEPALIVE_SECONDS = 15.0
 MAX_TEXT_LENGTH = 4096  # Telegram's own limit for a message
+MAX_CAPTION_LENGTH = 1024
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # what a bot may download from Telegram
+# Sent as a photo (shown inline); anything else goes as a document, as Telegram clients do.
+PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp"}
 
 
 class PageError(Exception):
@@ -57,6 +61,9 @@ class SandboxBackend(Protocol):
     async def user_sends(self, person: Person, chat_id: int, text: str) -> dict[str, Any]: ...
 
     async def user_presses(self, person: Person, chat_id: int, message_id: int, data: str) -> None: ...
+
+    async def user_sends_file(self, person: Person, chat_id: int, *, data: bytes, filename: str,
+                              content_type: str, caption: str | None, as_photo: bool) -> dict[str, Any]: ...
 
     async def bind(self, person: Person) -> str: ...
 
@@ -278,6 +285,34 @@ async def send(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "message": message_view(message, backend.zone)})
 
 
+async def upload(request: web.Request) -> web.Response:
+    """A photo or document from the person's computer, as a Telegram client would send it."""
+    backend = _backend(request)
+    if not request.content_type.startswith("multipart/"):
+        raise PageError("请以 multipart/form-data 上传文件")
+    form = await request.post()
+    person = _person(backend, form.get("user_id"))
+    chat_id = _int_field(dict(form), "chat_id")
+    if not _may_use_chat(person, chat_id):
+        raise PageError("此人不在这个聊天中", status=403)
+    part = form.get("file")
+    if not isinstance(part, web.FileField):
+        raise PageError("缺少文件")
+    data = part.file.read()
+    if not data:
+        raise PageError("文件是空的")
+    caption = form.get("caption")
+    caption = caption.strip() if isinstance(caption, str) and caption.strip() else None
+    if caption and len(caption) > MAX_CAPTION_LENGTH:
+        raise PageError(f"说明太长（最多 {MAX_CAPTION_LENGTH} 个字符）")
+    content_type = part.content_type or "application/octet-stream"
+    message = await backend.user_sends_file(
+        person, chat_id, data=data, filename=part.filename or "file", content_type=content_type,
+        caption=caption, as_photo=content_type in PHOTO_TYPES,
+    )
+    return web.json_response({"ok": True, "message": message_view(message, backend.zone)})
+
+
 async def press(request: web.Request) -> web.Response:
     backend = _backend(request)
     body = await _json_body(request)
@@ -383,7 +418,7 @@ def event_json(event: dict[str, Any], zone: ZoneInfo) -> dict[str, Any] | None:
 
 def build_web_app(backend: SandboxBackend) -> web.Application:
     """The page's aiohttp application; events from the backend and clock jumps reach every open page."""
-    app = web.Application(middlewares=[_errors], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[_errors], client_max_size=MAX_UPLOAD_BYTES + 64 * 1024)
     hub = EventHub()
     app[BACKEND_KEY] = backend
     app[HUB_KEY] = hub
@@ -406,6 +441,7 @@ def build_web_app(backend: SandboxBackend) -> web.Application:
     app.router.add_get("/api/chats", chats)
     app.router.add_post("/api/send", send)
     app.router.add_post("/api/press", press)
+    app.router.add_post("/api/upload", upload)
     app.router.add_post("/api/bind", bind)
     app.router.add_get("/api/clock", clock)
     app.router.add_post("/api/clock/advance", advance)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from aiohttp import FormData
 from sqlalchemy import select
 
 from bot.sandbox.spec import UploadedFile
@@ -198,3 +199,54 @@ async def test_clock_advance_moves_to_the_next_reminder_and_tells_every_page(pag
 async def test_clock_advance_refuses_unknown_targets(page: PageWorld) -> None:
     status, body = await page.post("/api/clock/advance", {"to": "yesterday"})
     assert status == 400 and "month_end" in body["error"]
+
+
+# The smallest valid PNG: 1×1 pixel.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+@pytest.mark.parametrize(
+    ("filename", "content_type", "data", "shown_as"),
+    [
+        pytest.param("会议记录.png", "image/png", PNG, "photo", id="image-goes-as-a-photo"),
+        pytest.param("会议纪要.pdf", "application/pdf", b"%PDF-1.4 minutes", "document", id="pdf-goes-as-a-document"),
+    ],
+)
+async def test_upload_sends_photos_and_documents_as_the_person(
+    page: PageWorld, filename: str, content_type: str, data: bytes, shown_as: str,
+) -> None:
+    secretary = page.person("M001")
+    form = FormData()
+    form.add_field("user_id", str(secretary.user_id))
+    form.add_field("chat_id", str(secretary.user_id))
+    form.add_field("caption", "主题党日会议记录")
+    form.add_field("file", data, filename=filename, content_type=content_type)
+
+    response = await page.client.post("/api/upload", data=form)
+    body = await response.json()
+
+    assert response.status == 200, body
+    view = body["message"]
+    url = view["photo_url"] if shown_as == "photo" else view["document"]["url"]
+    assert url is not None and view["caption"] == "主题党日会议记录"
+    served = await page.client.get("/" + url)
+    assert await served.read() == data
+    # The bot receives it like any Telegram message with a photo or a document.
+    update = page.world.updates[-1]["message"]
+    assert (shown_as in update) and update["from"]["id"] == secretary.user_id
+
+
+async def test_upload_refuses_chats_the_person_is_not_in(page: PageWorld) -> None:
+    outsider = page.person("M003")
+    form = FormData()
+    form.add_field("user_id", str(outsider.user_id))
+    form.add_field("chat_id", str(page.person("M001").group_chat_ids[0]))
+    form.add_field("file", PNG, filename="x.png", content_type="image/png")
+
+    response = await page.client.post("/api/upload", data=form)
+
+    assert response.status == 403 and "不在这个聊天" in (await response.json())["error"]
+    assert page.world.updates == []

@@ -112,9 +112,13 @@ async function loadChats() {
     pane.dataset.chatType = chat.type;
     $(".chat-title", pane).textContent = chat.title;
     const list = $(".messages", pane);
-    $(".composer", pane).addEventListener("submit", (event) => {
+    const composer = $(".composer", pane);
+    composer.addEventListener("submit", (event) => {
       event.preventDefault();
       send(chat.id, event.target.elements.text);
+    });
+    composer.elements.file.addEventListener("change", (event) => {
+      upload(chat.id, event.target, composer.elements.text);
     });
     state.chats.set(chat.id, { chat, pane, list });
     panes.append(pane);
@@ -131,6 +135,27 @@ async function send(chatId, input) {
   } catch (error) {
     showError(chatId, error);
     input.value = text;
+  }
+}
+
+// A photo or document; the text box, if filled, becomes its caption (as in Telegram's clients).
+async function upload(chatId, fileInput, captionInput) {
+  const file = fileInput.files[0];
+  if (!file) return;
+  const form = new FormData();
+  form.append("user_id", state.me.user_id);
+  form.append("chat_id", chatId);
+  form.append("caption", captionInput.value.trim());
+  form.append("file", file, file.name);
+  try {
+    const response = await fetch("api/upload", { method: "POST", body: form });
+    const payload = await response.json().catch(() => ({}));
+    if (!response.ok || payload.ok === false) throw new Error(payload.error || `上传失败（HTTP ${response.status}）`);
+    captionInput.value = "";
+  } catch (error) {
+    showError(chatId, error);
+  } finally {
+    fileInput.value = "";
   }
 }
 
