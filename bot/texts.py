@@ -222,7 +222,7 @@ def group_tally(tally: Tally) -> str:
 
 
 def start_chat_first(bot_username: str | None) -> str:
-    return "您还没有和我绑定。请点击群消息里的“先和我开始对话”，按提示绑定后再签到。"
+    return "您还没有和我绑定。请先和我开始对话，按提示用绑定码绑定后再签到或请假。"
 
 
 # --- secretary ----------------------------------------------------------------------------------------
@@ -278,7 +278,7 @@ NOBODY_TO_PROXY = "没有需要代签的人。"
 
 
 def reminded(count: int) -> str:
-    return f"已提醒 {count} 位尚未答复的党员。" if count else "没有需要提醒的人：可联系的党员都已答复。"
+    return f"已安排提醒 {count} 位尚未答复的党员。" if count else "没有需要提醒的人：可联系的党员都已答复。"
 
 
 def nudge(activity: ActivityView, zone: ZoneInfo) -> str:

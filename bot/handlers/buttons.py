@@ -63,6 +63,16 @@ async def _edit_group_later(context: ContextTypes.DEFAULT_TYPE, chat: ChatContex
         chat._pending_edits.pop(key, None)
 
 
+async def answer_stranger(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext,
+                          refused: NotBound) -> None:
+    """Someone in the group who is not bound: a link that opens a private chat with the bot."""
+    username = bot_username(context, chat)
+    if is_private(update) or not username:
+        raise refused
+    await update.callback_query.answer(texts.start_chat_first(username), show_alert=True,
+                                       url=keyboards.start_link(username, keyboards.START_CHAT_PAYLOAD))
+
+
 async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
     query = update.callback_query
     in_group = not is_private(update)
@@ -72,12 +82,8 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
             now,
         ))
     except NotBound as refused:
-        username = bot_username(context, chat)
-        if in_group and username:
-            await query.answer(texts.start_chat_first(username), show_alert=True,
-                               url=keyboards.start_link(username, keyboards.START_CHAT_PAYLOAD))
-            return
-        raise refused
+        await answer_stranger(update, context, chat, refused)
+        return
     checked, now = result
     await query.answer(texts.checked_in(checked, now, chat.zone))
     if in_group:
@@ -88,9 +94,13 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
 
 async def press_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
     query = update.callback_query
-    activity = await chat.as_member(
-        update, lambda session, actor, now: attendance_svc.begin_leave(session, actor, cb.activity_id, now)
-    )
+    try:
+        activity = await chat.as_member(
+            update, lambda session, actor, now: attendance_svc.begin_leave(session, actor, cb.activity_id, now)
+        )
+    except NotBound as refused:
+        await answer_stranger(update, context, chat, refused)
+        return
     prompt = texts.ask_leave_reason(activity)
     if is_private(update):
         await query.answer()
@@ -171,21 +181,9 @@ async def press_proxy(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: 
 
 
 async def press_remind(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
-    def work(session, actor, now):  # noqa: ANN001, ANN202
-        recipients = attendance_svc.remind_unanswered(session, actor, cb.activity_id, now)
-        view, _ = attendance_svc.announcement_state(session, cb.activity_id)
-        return recipients, view
-
-    recipients, view = await chat.as_member(update, work)
-    reached = 0
-    for recipient in recipients:
-        try:
-            await context.bot.send_message(recipient.chat_id, texts.nudge(view, chat.zone),
-                                           reply_markup=keyboards.reminder(chat.signer, view.id))
-            reached += 1
-        except TelegramError:
-            log.warning("nudge could not reach member %s", recipient.member_id, exc_info=True)
-    await update.callback_query.answer(texts.reminded(reached), show_alert=True)
+    recipients = await chat.as_member(update, lambda session, actor, now: attendance_svc.remind_unanswered(
+        session, actor, cb.activity_id, now))
+    await update.callback_query.answer(texts.reminded(len(recipients)), show_alert=True)
 
 
 BUTTONS: dict[Action, ButtonHandler] = {

@@ -51,8 +51,13 @@ class OutboxViews:
         return (texts.group_announcement(view, tally, zone),
                 keyboards.group_announcement(self.signer, view.id, self.bot_username))
 
+    def nudge(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
+        view, _ = attendance_svc.announcement_state(session, row.activity_id)
+        return texts.nudge(view, zone), keyboards.reminder(self.signer, view.id)
+
     def renderers(self) -> dict[str, Any]:
         return {
+            followup.NUDGE: self.nudge,
             followup.ROLL_SUMMARY: self.roll_summary,
             followup.CONFIRM_NAG: self.confirm_nag,
             followup.CONFIRM_ESCALATION: self.confirm_escalation,

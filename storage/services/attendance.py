@@ -12,6 +12,7 @@ from storage import models
 from storage.models import ActivityKind, ActivityStatus, AttendanceStatus, LeaveDecision
 from storage.repositories import attendance as attendance_repo
 from storage.repositories import bindings as binding_repo
+from storage.repositories import outbox
 from storage.services.actors import Actor, OrgTree, require_manager, visible_org_ids
 from storage.services.audience import audience_members, in_audience
 from storage.services.errors import AlreadyHandled, InvalidInput, NotFound, OutsideWindow, PermissionDenied
@@ -31,7 +32,8 @@ from storage.services.views import (
 LEAVE_REASON_MAX = 300
 PENDING_TTL = timedelta(hours=24)
 PENDING_LEAVE_REASON = "leave_reason"
-PENDING_ACTIVITY_FIELD = "activity_field"  # topic, lecturer or minutes of a held activity
+PENDING_ACTIVITY_FIELD = "activity_field"
+NUDGE = "nudge"  # outbox kind: the secretary's "remind them" to one member who has not answered  # topic, lecturer or minutes of a held activity
 ACTIVITY_FIELDS = {"topic": 200, "lecturer": 100, "minutes": 10000}
 
 
@@ -326,6 +328,17 @@ def remind_unanswered(session: Session, actor: Actor, activity_id: int, now: dat
         Recipient(e.member_id, e.name, bindings[e.member_id].private_chat_id or bindings[e.member_id].telegram_user_id)
         for e in roll.absent if e.status is None and e.member_id in bindings
     ]
+    minute = int(now.timestamp() // 60)
+    # Through the outbox, so Telegram's limits hold however large the branch; a second press within the
+    # same minute queues nothing new.
+    outbox.enqueue(session, [
+        outbox.NewMessage(
+            dedup_key=f"{NUDGE}:{activity.id}:{r.member_id}:{minute}", recipient=outbox.member_recipient(r.member_id),
+            due_at=now, kind=NUDGE, activity_id=activity.id, member_id=r.member_id, chat_id=r.chat_id,
+            lead_minutes=minute % 1_000_000, priority=15,
+        )
+        for r in recipients
+    ])
     attendance_repo.add_audit(
         session, now=now, action="activity.remind_unanswered", entity="activity", entity_id=activity.id,
         actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id,

@@ -14,13 +14,14 @@ from storage import models
 from storage.models import ActivityKind, ActivityStatus
 from storage.repositories import outbox
 from storage.services.actors import OrgTree
-from storage.services.attendance import approvers_of
+from storage.services.attendance import NUDGE, approvers_of
 from storage.services.views import checkin_window
 
 ROLL_SUMMARY = "roll_summary"
 CONFIRM_NAG = "confirm_nag"
 CONFIRM_ESCALATION = "confirm_escalation"
 GROUP_ANNOUNCEMENT = "group_announcement"
+__all__ = ["NUDGE", "ROLL_SUMMARY", "CONFIRM_NAG", "CONFIRM_ESCALATION", "GROUP_ANNOUNCEMENT", "enqueue_followups"]
 
 NAG_AFTER = timedelta(days=1)  # after the window closed, remind the secretary to confirm
 ESCALATE_AFTER = timedelta(days=3)  # then tell the upper organisation's committee
