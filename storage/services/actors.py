@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from schedules.roster import Category, MemberStatus, OrgType, Role
@@ -108,6 +108,9 @@ def actor_for_member_no(session: Session, member_no: str) -> Actor:
     return actor_from_member(member)
 
 
+_TREE_CACHE: dict[str, tuple[tuple, "OrgTree"]] = {}
+
+
 class OrgTree:
     """The organisation tree by id, for "this organisation and everything below it" checks."""
 
@@ -122,13 +125,34 @@ class OrgTree:
             self.code[org_id] = code
             self.name[org_id] = name
         self.id_by_code = {code: org_id for org_id, code in self.code.items()}
+        self.children: dict[int, list[int]] = {}
+        for child, parent in self.parent.items():
+            if parent is not None:
+                self.children.setdefault(parent, []).append(child)
 
     @classmethod
     def load(cls, session: Session) -> "OrgTree":
-        return cls(session.execute(select(
+        """The tree as the database has it now; reused while the organisations table is unchanged.
+
+        Every update reads the tree, and a big organisation has thousands of rows: one aggregate query
+        (count, latest change, sum of parent ids) tells whether the tree cached for this database is
+        still the same, so the rows are read again only after a roster change.
+        """
+        fingerprint = tuple(session.execute(select(
+            func.count(), func.max(models.Organization.updated_at),
+            func.coalesce(func.sum(func.coalesce(models.Organization.parent_id, 0)), 0),
+            func.coalesce(func.sum(func.length(models.Organization.name)), 0),
+        )).one())
+        key = str(session.get_bind().url)
+        cached = _TREE_CACHE.get(key)
+        if cached is not None and cached[0] == fingerprint:
+            return cached[1]
+        tree = cls(session.execute(select(
             models.Organization.id, models.Organization.parent_id, models.Organization.type,
             models.Organization.code, models.Organization.name,
         )).all())
+        _TREE_CACHE[key] = (fingerprint, tree)
+        return tree
 
     def ancestors(self, org_id: int) -> list[int]:
         chain: list[int] = []
@@ -139,10 +163,7 @@ class OrgTree:
         return chain
 
     def subtree(self, org_id: int) -> set[int]:
-        children: dict[int, list[int]] = {}
-        for child, parent in self.parent.items():
-            if parent is not None:
-                children.setdefault(parent, []).append(child)
+        children = self.children
         result, stack = set(), [org_id]
         while stack:
             current = stack.pop()
