@@ -397,7 +397,7 @@ class Dispatcher:
             task = asyncio.current_task()
             self._acquiring.add(task)
             try:
-                await self.limiter.acquire(job.chat_id)
+                slot = await self.limiter.acquire(job.chat_id)
             except asyncio.CancelledError:
                 self._queue.put_nowait(job)
                 return
@@ -406,15 +406,16 @@ class Dispatcher:
             if self._stopping:
                 self._queue.put_nowait(job)
                 return
-            await self._deliver(job)
+            await self._deliver(job, slot)
             if self._queue.empty() and not self._held:
                 self.wake()
 
-    async def _deliver(self, job: _Job) -> None:
+    async def _deliver(self, job: _Job, slot: float) -> None:
         message = job.message
         try:
             message_id = await self._send(job.chat_id, job.text, job.markup)
         except RetryAfter as error:
+            self.limiter.refund(slot)
             seconds = _retry_after_seconds(error)
             self.stats.rate_limited += 1
             log.warning("dispatcher: 429 for chat %s, pausing it %.0f s", job.chat_id, seconds)
@@ -434,6 +435,8 @@ class Dispatcher:
                 await asyncio.to_thread(self._db_fail, message, f"bad request: {error}")
             return
         except (TimedOut, NetworkError) as error:
+            if not isinstance(error, TimedOut):  # a 5xx answer: nothing was sent (a timeout may have been)
+                self.limiter.refund(slot)
             await asyncio.to_thread(self._db_retry, message, f"{type(error).__name__}: {error}", True)
             return
         except Exception as error:  # noqa: BLE001 - unknown failure: retry later rather than lose it

@@ -22,6 +22,9 @@ TELEGRAM_GROUP_PER_MINUTE = 20
 @dataclass(frozen=True)
 class Limits:
     global_per_second: float = TELEGRAM_GLOBAL_PER_SECOND
+    # Our window is this much longer than Telegram's second, so network jitter cannot push 31 sends into
+    # one of Telegram's windows.
+    window_margin: float = 0.03
     chat_interval: float = TELEGRAM_PRIVATE_INTERVAL
     group_per_minute: int = TELEGRAM_GROUP_PER_MINUTE
 
@@ -50,6 +53,7 @@ class RateLimiter:
         self._monotonic = monotonic
         self._sleep = sleep
         self._global_next = 0.0
+        self._global_sends: deque[float] = deque()
         self._global_paused_until = 0.0
         self._chat_next: dict[int, float] = {}
         self._group_sends: dict[int, deque[float]] = {}
@@ -74,7 +78,24 @@ class RateLimiter:
                 ready = max(ready, window[0] + 60.0)
         return ready
 
-    async def acquire(self, chat_id: int) -> None:
+    def _global_slot(self, now: float) -> float:
+        """The earliest moment >= now at which one more send keeps every global window within the cap.
+
+        A sliding window (at most `global_per_second` sends in any `1 s + margin`) rather than fixed
+        spacing: after an event-loop hiccup the limiter may catch up instead of losing the time, while
+        a minimum gap of half the nominal spacing avoids micro-bursts.
+        """
+        window = self._global_sends
+        span = 1.0 + self.limits.window_margin
+        while window and window[0] <= now - span:
+            window.popleft()
+        slot = max(now, self._global_next)
+        if len(window) >= self.limits.global_per_second:
+            slot = max(slot, window[len(window) - int(self.limits.global_per_second)] + span)
+        return slot
+
+    async def acquire(self, chat_id: int) -> float:
+        """Wait for a slot to `chat_id`; returns the slot (give it back with `refund` if the send failed)."""
         # First wait until the chat itself may receive (without holding a global slot), then take the
         # next global slot. All bookkeeping happens between awaits, so no lock is needed on one loop.
         while True:
@@ -86,8 +107,9 @@ class RateLimiter:
             if not self.enabled:
                 slot = now
             else:
-                slot = max(now, self._global_next)
-                self._global_next = slot + 1.0 / self.limits.global_per_second
+                slot = self._global_slot(now)
+                self._global_next = slot + 0.5 / self.limits.global_per_second
+                self._global_sends.append(slot)
             self._chat_next[chat_id] = slot + (self.limits.chat_interval if self.enabled else 0.0)
             if self.enabled and is_group_chat(chat_id):
                 window = self._group_sends.setdefault(chat_id, deque())
@@ -96,7 +118,14 @@ class RateLimiter:
                     window.popleft()
             if slot > now:
                 await self._sleep(slot - now)
-            return
+            return slot
+
+    def refund(self, slot: float) -> None:
+        """A send that Telegram refused (429, 5xx) delivered nothing: its global slot may be reused."""
+        try:
+            self._global_sends.remove(slot)
+        except ValueError:
+            pass
 
     def forget_idle_chats(self) -> None:
         """Drop bookkeeping for chats whose spacing has elapsed (keeps memory flat over years)."""
