@@ -35,9 +35,18 @@ COMMANDS = {
 }
 
 
-def install_outbox_views(chat: ChatContext) -> OutboxViews:
+def install_outbox_views(chat: ChatContext, application: Application | None = None) -> OutboxViews:
     """Hooks the chat's buttons and kinds into the runtime's one renderer (replacing an earlier install)."""
-    views = OutboxViews(chat.signer, chat.bot_username)
+
+    def username() -> str | None:
+        if chat.bot_username is None and application is not None:
+            try:
+                chat.bot_username = application.bot.username  # known once the application is initialised
+            except RuntimeError:
+                return None
+        return chat.bot_username
+
+    views = OutboxViews(chat.signer, username)
     render.REPLY_MARKUP_PROVIDERS[:] = [
         p for p in render.REPLY_MARKUP_PROVIDERS if not isinstance(getattr(p, "__self__", None), OutboxViews)
     ]
@@ -46,8 +55,9 @@ def install_outbox_views(chat: ChatContext) -> OutboxViews:
     return views
 
 
-async def publish_commands(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def publish_commands(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
     """The default command menu (members); secretaries' and committees' menus are set per chat at binding."""
+    chat.bot_username = chat.bot_username or context.bot.username
     try:
         await context.bot.set_my_commands(texts.MEMBER_COMMANDS, scope=BotCommandScopeDefault())
     except TelegramError:
@@ -66,11 +76,13 @@ def register(application: Application, chat: ChatContext, *, schedule_jobs: bool
         private & (filters.PHOTO | filters.Document.IMAGE), edge(chat, members.photo_message, name="photo")))
     application.add_handler(MessageHandler(
         private & filters.TEXT & ~filters.COMMAND, edge(chat, members.text_message, name="text")))
-    views = install_outbox_views(chat)
+    install_outbox_views(chat, application)
+
+    async def startup(context: ContextTypes.DEFAULT_TYPE) -> None:
+        await publish_commands(context, chat)
 
     async def sweep(context: ContextTypes.DEFAULT_TYPE) -> None:
-        if views.bot_username is None:
-            views.bot_username = chat.bot_username or context.bot.username
+        chat.bot_username = chat.bot_username or context.bot.username
         try:
             created = await chat.db(lambda session, now: followup.enqueue_followups(session, now))
         except Exception:  # noqa: BLE001 - the next run tries again; the log has the details
@@ -80,7 +92,7 @@ def register(application: Application, chat: ChatContext, *, schedule_jobs: bool
             log.info("follow-up sweep queued %d messages", created)
 
     if schedule_jobs and application.job_queue is not None:
-        application.job_queue.run_once(publish_commands, when=0, name="chat.publish_commands")
+        application.job_queue.run_once(startup, when=0, name="chat.publish_commands")
         application.job_queue.run_repeating(
             sweep, interval=FOLLOWUP_INTERVAL, first=5, name=FOLLOWUP_JOB_ID,
             job_kwargs={"id": FOLLOWUP_JOB_ID, "replace_existing": True, "coalesce": True, "misfire_grace_time": 300},

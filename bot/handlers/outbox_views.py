@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,9 +19,13 @@ from storage.services import followup
 class OutboxViews:
     """Renderers bound to this deployment's signer and bot name (buttons need both)."""
 
-    def __init__(self, signer: CallbackSigner, bot_username: str | None) -> None:
+    def __init__(self, signer: CallbackSigner, bot_username: Callable[[], str | None]) -> None:
         self.signer = signer
-        self.bot_username = bot_username
+        self._bot_username = bot_username  # known once the bot has called getMe
+
+    @property
+    def bot_username(self) -> str | None:
+        return self._bot_username()
 
     def reminder_markup(self, session: Session, row: ClaimedMessage, activity: models.Activity) -> Any:
         """✅ 签到 / 📝 请假 under a private reminder of a meeting (签到 is re-checked against the window on press)."""
