@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -128,7 +129,11 @@ async def start_bot(settings: Settings, clock: ManualClock, *, plan: object | No
         from bot.runtime.plan_source import CatalogPlan  # noqa: PLC0415 - reads the catalog from disk
 
         plan = CatalogPlan(settings.config_dir, settings.timezone)
-    options = options_from_env(settings)
+    # The loopback server enforces no flood limits, and pacing sends at 1/s per chat in real seconds would
+    # make a month's jump crawl; BRANCHBOT_RATE_LIMIT=on still turns the bot's limiter on when wanted.
+    environ = {**os.environ}
+    environ.setdefault("BRANCHBOT_RATE_LIMIT", "off")
+    options = options_from_env(settings, environ)
     application = build_application(settings, clock, session_factory=factory, concurrency=options.runtime.concurrency)
     await application.initialize()
     runtime = Runtime(
