@@ -27,9 +27,10 @@ def reminder(signer: CallbackSigner, activity_id: int) -> InlineKeyboardMarkup:
     ]])
 
 
-def leave_only(signer: CallbackSigner, activity_id: int) -> InlineKeyboardMarkup:
+def checkin_only(signer: CallbackSigner, activity_id: int) -> InlineKeyboardMarkup:
+    """After a leave request: a member who comes after all can still check in."""
     return InlineKeyboardMarkup([[
-        InlineKeyboardButton(texts.BUTTON_LEAVE, callback_data=signer.button(Action.LEAVE, activity_id)),
+        InlineKeyboardButton(texts.BUTTON_CHECKIN, callback_data=signer.button(Action.CHECKIN, activity_id)),
     ]])
 
 

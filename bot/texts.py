@@ -157,7 +157,10 @@ def ask_leave_reason(activity: ActivityView) -> str:
 
 ASK_LEAVE_REASON_IN_PRIVATE = "请在私聊中说明请假原因，我已经给您发了消息。"
 LEAVE_IN_PRIVATE_FIRST = "请先点击下方按钮和我开始对话，然后再请假。"
-LEAVE_REASON_STAMP = "📝 已提出请假，等待书记审批"
+
+
+def leave_requested_stamp(request: LeaveRequest) -> str:
+    return f"📝 已请假（原因：{request.reason}），等待书记审批"
 
 
 def leave_submitted(request: LeaveRequest) -> str:

@@ -94,10 +94,12 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
 
 async def press_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
     query = update.callback_query
+    private = is_private(update)
+    origin = (query.message.chat_id, query.message.message_id) if private else None
+    origin_text = getattr(query.message, "text", None) if private else None
     try:
-        activity = await chat.as_member(
-            update, lambda session, actor, now: attendance_svc.begin_leave(session, actor, cb.activity_id, now)
-        )
+        activity = await chat.as_member(update, lambda session, actor, now: attendance_svc.begin_leave(
+            session, actor, cb.activity_id, now, origin=origin, origin_text=origin_text))
     except NotBound as refused:
         await answer_stranger(update, context, chat, refused)
         return

@@ -155,6 +155,21 @@ async def notify_approvers(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext
             log.warning("leave request could not reach approver %s", approver.member_id, exc_info=True)
 
 
+async def mark_reminder(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, request: LeaveRequest) -> None:
+    """The reminder where 📝 请假 was pressed now shows the request; ✅ 签到 stays, in case they come after all."""
+    if request.origin is None:
+        return
+    chat_id, message_id = request.origin
+    base = (request.origin_text or "").rstrip()
+    stamp = texts.leave_requested_stamp(request)
+    try:
+        await context.bot.edit_message_text(
+            f"{base}\n\n{stamp}" if base else stamp, chat_id=chat_id, message_id=message_id,
+            reply_markup=keyboards.checkin_only(chat.signer, request.activity.id))
+    except TelegramError:
+        log.info("reminder %s not marked", request.origin, exc_info=True)
+
+
 async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
     """A private text that is not a command answers whatever the bot asked for (leave reason, minutes …)."""
     text = update.effective_message.text or ""
@@ -167,6 +182,7 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat:
         return
     if isinstance(result, LeaveRequest):
         await update.effective_message.reply_text(texts.leave_submitted(result))
+        await mark_reminder(context, chat, result)
         await notify_approvers(context, chat, result)
     elif isinstance(result, ActivityView):
         await update.effective_message.reply_text(texts.activity_field_saved(result))

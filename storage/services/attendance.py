@@ -109,8 +109,14 @@ def check_in(
     )
 
 
-def begin_leave(session: Session, actor: Actor, activity_id: int, now: datetime) -> ActivityView:
-    """Opens a leave request: the reason comes in the member's next message (kept in pending_inputs)."""
+def begin_leave(
+    session: Session, actor: Actor, activity_id: int, now: datetime, *, origin: tuple[int, int] | None = None,
+    origin_text: str | None = None,
+) -> ActivityView:
+    """Opens a leave request: the reason comes in the member's next message (kept in pending_inputs).
+
+    `origin` is the private message whose button was pressed, so it can show the outcome later.
+    """
     if actor.telegram_user_id is None:
         raise InvalidInput("请在私聊中请假。")
     tree = OrgTree.load(session)
@@ -123,9 +129,11 @@ def begin_leave(session: Session, actor: Actor, activity_id: int, now: datetime)
         raise AlreadyHandled(f"您已在「{activity.title}」签到，无需请假。")
     if row is not None and row.status == AttendanceStatus.LEAVE and row.leave_decision != LeaveDecision.REJECTED:
         raise AlreadyHandled(f"您已为「{activity.title}」请过假，原因：{row.leave_reason}。")
-    binding_repo.set_pending_input(
-        session, actor.telegram_user_id, PENDING_LEAVE_REASON, {"activity_id": activity.id}, now + PENDING_TTL
-    )
+    payload: dict = {"activity_id": activity.id}
+    if origin is not None:
+        payload["origin"] = list(origin)
+        payload["origin_text"] = (origin_text or "")[:4000]
+    binding_repo.set_pending_input(session, actor.telegram_user_id, PENDING_LEAVE_REASON, payload, now + PENDING_TTL)
     return _view(activity, tree)
 
 
@@ -160,7 +168,10 @@ def submit_pending_text(session: Session, actor: Actor, text: str, now: datetime
     if pending is None:
         return None
     if pending.kind == PENDING_LEAVE_REASON:
-        return submit_leave_reason(session, actor, text, now, int(pending.payload["activity_id"]))
+        origin = pending.payload.get("origin")
+        return submit_leave_reason(session, actor, text, now, int(pending.payload["activity_id"]),
+                                   origin=(int(origin[0]), int(origin[1])) if origin else None,
+                                   origin_text=pending.payload.get("origin_text"))
     if pending.kind == PENDING_ACTIVITY_FIELD:
         return set_activity_field(
             session, actor, int(pending.payload["activity_id"]), str(pending.payload["field"]), text, now
@@ -169,7 +180,10 @@ def submit_pending_text(session: Session, actor: Actor, text: str, now: datetime
     return None
 
 
-def submit_leave_reason(session: Session, actor: Actor, reason: str, now: datetime, activity_id: int) -> LeaveRequest:
+def submit_leave_reason(
+    session: Session, actor: Actor, reason: str, now: datetime, activity_id: int, *,
+    origin: tuple[int, int] | None = None, origin_text: str | None = None,
+) -> LeaveRequest:
     reason = " ".join(reason.split())
     if not reason:
         raise InvalidInput("请用一句话说明请假原因。")
@@ -201,7 +215,7 @@ def submit_leave_reason(session: Session, actor: Actor, reason: str, now: dateti
     )
     return LeaveRequest(
         activity=_view(activity, tree), member_id=actor.member_id, member_name=actor.name, reason=reason,
-        approvers=approvers_of(session, activity.org_id, tree),
+        approvers=approvers_of(session, activity.org_id, tree), origin=origin, origin_text=origin_text,
     )
 
 

@@ -126,6 +126,8 @@ class LeaveRequest:
     member_name: str
     reason: str
     approvers: tuple[Recipient, ...]
+    origin: tuple[int, int] | None = None  # (chat id, message id) of the reminder where 📝 请假 was pressed
+    origin_text: str | None = None  # that reminder's text, to show the request under it
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,11 +88,15 @@ async def test_private_reminder_checkin_updates_in_place(session_factory, world)
 
 async def test_leave_dialog_with_secretary_decision(session_factory, world):
     async with running_bot(session_factory, world, T - timedelta(days=1)) as chat:
-        await chat.remind("bob", "party_day", )
+        reminder = await chat.remind("bob", "party_day")
         await chat.run([
             ("bob", press("📝 请假"), "请直接回复一句话说明原因"),
             ("bob", "单位值班", "已提交请假：「主题党日」，原因：单位值班"),
         ])
+        await chat.expect("📝 已请假（原因：单位值班），等待书记审批")
+        shown = chat.server.chat(chat.user("bob")).message(reminder["message_id"])
+        assert shown["text"].startswith("⏰ 活动提醒：主题党日") and "请直接回复" not in shown["text"]
+        assert [b["text"] for row in shown["reply_markup"]["inline_keyboard"] for b in row] == ["✅ 签到"]
         await chat.expect("李四 申请不参加「主题党日」")
         await chat.run([
             ("secretary", press("同意"), "已同意（王书记）"),
