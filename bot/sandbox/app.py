@@ -12,23 +12,20 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-
-from aiohttp import web
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from aiohttp import web
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import CLOCK_START_ENV, ManualClock
-from bot.sandbox.botapi import BotApiServer, SandboxError
 from bot.sandbox.bot_runtime import BotRuntime, SandboxBusyError, start_bot
+from bot.sandbox.botapi import BotApiServer, SandboxError
 from bot.sandbox.demo import DemoLoad, load_demo_if_empty
 from bot.sandbox.people import Directory, Person, assign_missing_group_chats, load_directory
 from bot.sandbox.timecontrol import TimeControl
 from bot.sandbox.web import PageError, StoredFile, build_web_app
 from bot.settings import Settings
-from storage import models
 from storage.db import DEFAULT_DATABASE_URL, make_engine, make_session_factory, transaction
 from storage.migrate import ensure_schema
 from storage.repositories import bindings as binding_repo

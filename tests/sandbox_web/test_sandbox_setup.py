@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox.app import SANDBOX_DATABASE_URL, SandboxOptions, SandboxStartError, SavedClock, choose_start, sandbox_database_url
+from bot.sandbox.app import (
+    SANDBOX_DATABASE_URL,
+    SandboxOptions,
+    SandboxStartError,
+    SavedClock,
+    choose_start,
+    sandbox_database_url,
+)
 from bot.settings import Settings
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
