@@ -13,7 +13,7 @@ from telegram.ext import ContextTypes
 from bot import keyboards, texts
 from bot.callbacks import Action, Callback, ForgedCallback
 from bot.handlers.common import ChatContext, audit_refusal, is_private
-from bot.handlers.members import bot_username, notify_approvers
+from bot.handlers.members import bot_username
 from storage.services import attendance as attendance_svc
 from storage.services.errors import AlreadyHandled, NotBound, PermissionDenied
 
@@ -217,15 +217,15 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: Ch
         handler = BUTTONS[cb.action]
     except (ForgedCallback, KeyError) as forged:
         log.warning("forged or stale button from user %s: %s", user_id, forged)
-        await chat.db(lambda session, now: audit_refusal(
-            user_id, "callback.forged", {"data": (query.data or "")[:64], "reason": str(forged)}, now)(session))
+        details = {"data": (query.data or "")[:64], "reason": str(forged)}
+        await chat.db(lambda session, now: audit_refusal(user_id, "callback.forged", details, now)(session))
         await query.answer(texts.FORGED_BUTTON, show_alert=True)
         return
     try:
         await handler(update, context, chat, cb)
     except (PermissionDenied, AlreadyHandled) as refused:
         # Someone pressed what is not theirs to press, or replayed a one-shot button: on the record.
-        await chat.db(lambda session, now: audit_refusal(
-            user_id, f"callback.refused.{refused.code}",
-            {"action": cb.action.value, "activity_id": cb.activity_id, "arg": cb.arg}, now)(session))
+        action = f"callback.refused.{refused.code}"
+        details = {"action": cb.action.value, "activity_id": cb.activity_id, "arg": cb.arg}
+        await chat.db(lambda session, now: audit_refusal(user_id, action, details, now)(session))
         raise

@@ -32,9 +32,9 @@ from storage.services.views import (
 LEAVE_REASON_MAX = 300
 PENDING_TTL = timedelta(hours=24)
 PENDING_LEAVE_REASON = "leave_reason"
-PENDING_ACTIVITY_FIELD = "activity_field"
-NUDGE = "nudge"  # outbox kind: the secretary's "remind them" to one member who has not answered  # topic, lecturer or minutes of a held activity
-ACTIVITY_FIELDS = {"topic": 200, "lecturer": 100, "minutes": 10000}
+PENDING_ACTIVITY_FIELD = "activity_field"  # topic, lecturer or minutes of a held activity
+NUDGE = "nudge"  # outbox kind: the secretary's "remind them" to one member who has not answered
+ACTIVITY_FIELDS = {"topic": 200, "lecturer": 100, "minutes": 10000}  # field -> longest text accepted
 
 
 def _load_activity(session: Session, activity_id: int, *, for_update: bool = False) -> models.Activity:

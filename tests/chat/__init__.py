@@ -1,0 +1,1 @@
+"""Chat flows: services, handlers and dialogs through the loopback Bot API server."""

@@ -138,7 +138,7 @@ async def running_bot(factory: sessionmaker[Session], world: World, now: datetim
     """A loopback server with the roster's users (and B01's group), and the bot polling it."""
     clock = ManualClock(now)
     async with BotApiServer(strict=True, clock=clock) as server:
-        for key, (_, name, org, *_rest) in MEMBERS.items():
+        for key, (_, name, *_rest) in MEMBERS.items():
             if key in world.telegram:
                 server.add_user(world.telegram[key], name,
                                 started=started is None or key in started)

@@ -60,8 +60,9 @@ def test_repeated_wrong_codes_are_throttled_then_allowed_again(session_factory):
         build_world(session)
         good = svc.create_invite(session, "P007", T - timedelta(days=1)).code
     for minute in range(5):
+        wrong, at = f"BAD{minute}", T + timedelta(minutes=minute)
         with pytest.raises(NotFound):
-            run_in_transaction(session_factory, lambda s: redeem(s, f"BAD{minute}", now=T + timedelta(minutes=minute)))
+            run_in_transaction(session_factory, lambda s, wrong=wrong, at=at: redeem(s, wrong, now=at))
     with pytest.raises(Throttled):
         run_in_transaction(session_factory, lambda s: redeem(s, good, now=T + timedelta(minutes=6)))
     result = run_in_transaction(session_factory, lambda s: redeem(s, good, now=T + timedelta(minutes=20)))
