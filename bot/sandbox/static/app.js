@@ -296,7 +296,14 @@ function listen() {
     else if (change.type === "people") loadPeople();
     else if (change.type === "chats") loadChats();
   };
-  source.onopen = () => { document.body.dataset.live = "1"; };
+  let opened = false;
+  source.onopen = () => {
+    document.body.dataset.live = "1";
+    // After a dropped connection (sandbox restarted, laptop slept) reload what may have been missed.
+    if (opened) loadChats().then(refreshClock).catch(() => {});
+    opened = true;
+  };
+  source.onerror = () => { document.body.dataset.live = "0"; };
 }
 
 // ---- the clock ------------------------------------------------------------------------------

@@ -1,0 +1,68 @@
+"""The moments around a meeting where the sandbox clock must stop: announcement, window open and close, nag, escalation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.sandbox.bot_runtime import activity_moments, checkin_openings
+from storage import models
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def local(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def meeting(session):  # noqa: ANN001, ANN201
+    """主题党日 on 2025-03-14 at 10:00 with the default window (09:30 to 12:00)."""
+    org = models.Organization(code="B01", name="第一党支部", type="党支部")
+    session.add(org)
+    session.flush()
+    activity = models.Activity(
+        occurrence_key="theme_party_day:B01:2025-03", org_id=org.id, obligation="theme_party_day",
+        kind=models.ActivityKind.MEETING.value, title="主题党日", starts_at=local("2025-03-14 10:00"),
+        requires_confirmation=True,
+    )
+    session.add(activity)
+    session.flush()
+    return activity
+
+
+@pytest.mark.parametrize(
+    ("after", "expected"),
+    [
+        pytest.param("2025-03-10 08:00", "2025-03-13 10:00", id="group-announcement-a-day-ahead"),
+        pytest.param("2025-03-13 10:00", "2025-03-14 09:30", id="check-in-window-opens"),
+        pytest.param("2025-03-14 09:30", "2025-03-14 12:00", id="window-closes-and-the-roll-goes-out"),
+        pytest.param("2025-03-14 12:00", "2025-03-15 12:00", id="secretary-nagged-a-day-later"),
+        pytest.param("2025-03-15 12:00", "2025-03-17 12:00", id="escalated-three-days-later"),
+        pytest.param("2025-03-17 12:00", None, id="nothing-after-the-escalation"),
+    ],
+)
+def test_activity_moments_walk_through_a_meetings_follow_ups(session, meeting, after: str, expected: str | None) -> None:  # noqa: ANN001
+    moment = activity_moments(session, local(after))
+    assert moment == (local(expected) if expected else None)
+
+
+def test_a_confirmed_or_cancelled_meeting_has_no_more_moments(session, meeting) -> None:  # noqa: ANN001
+    meeting.status = models.ActivityStatus.CANCELLED.value
+    session.flush()
+    assert activity_moments(session, local("2025-03-10 08:00")) is None
+    assert checkin_openings(session, local("2025-03-10 08:00")) is None
+
+
+@pytest.mark.parametrize(
+    ("after", "expected"),
+    [
+        pytest.param("2025-03-14 08:00", "2025-03-14 09:30", id="before-the-window"),
+        pytest.param("2025-03-14 09:30", None, id="already-open"),
+    ],
+)
+def test_checkin_openings(session, meeting, after: str, expected: str | None) -> None:  # noqa: ANN001
+    moment = checkin_openings(session, local(after))
+    assert moment == (local(expected) if expected else None)
