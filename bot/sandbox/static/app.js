@@ -65,6 +65,11 @@ function renderPeople() {
   const filter = $("#people-filter").value.trim();
   const list = $("#people-list");
   list.replaceChildren();
+  if (state.people.length === 0) {
+    list.append(el("li", { className: "hint" },
+      "沙盒数据库中还没有名册。请先用 branchbot roster import 导入名册，或不带 --no-demo 启动以载入演示名册。"));
+    return;
+  }
   let lastOrg = null;
   for (const person of state.people) {
     const haystack = `${person.name} ${person.member_no} ${person.title} ${person.org_name}`;
