@@ -1,0 +1,102 @@
+"""The whole sandbox in-process (real bot, runtime and page) driven over HTTP, without a browser."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.sandbox.app import Sandbox, SandboxOptions
+from bot.settings import Settings
+
+START = datetime.fromisoformat("2026-11-16T07:00:00+08:00")  # the demo branch's 主题党日 and 党课 day
+
+
+@pytest.fixture
+async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
+    settings = Settings.from_env({"BRANCHBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'sandbox.db'}"})
+    running = Sandbox(settings, SandboxOptions(port=0, clock_start=START), environ={})
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+class Page:
+    """What one browser tab does: HTTP calls and one event stream, for one person."""
+
+    def __init__(self, http: aiohttp.ClientSession, url: str, user_id: int) -> None:
+        self.http, self.url, self.user_id = http, url, user_id
+        self.stream: aiohttp.ClientResponse | None = None
+
+    async def open(self) -> None:
+        self.stream = await self.http.get(f"{self.url}api/events?user={self.user_id}")
+
+    async def post(self, path: str, body: dict) -> dict:
+        async with self.http.post(self.url + path, json={"user_id": self.user_id, **body}) as response:
+            payload = await response.json()
+            assert response.status == 200, payload
+            return payload
+
+    async def next_event(self, wanted, limit: int = 200) -> dict:  # noqa: ANN001 - a predicate on the event
+        assert self.stream is not None
+        for _ in range(limit):
+            line = (await self.stream.content.readline()).decode()
+            if line.startswith("data: "):
+                event = json.loads(line[6:])
+                if wanted(event):
+                    return event
+        raise AssertionError("the awaited event never came")
+
+
+def bot_message(text: str):  # noqa: ANN201
+    return lambda e: e["type"] in ("message", "edit") and e["message"]["from"]["is_bot"] and text in (e["message"]["text"] or "")
+
+
+async def test_bind_remind_check_in_and_the_roll_reaches_the_secretary(sandbox: Sandbox) -> None:
+    directory = sandbox.backend.directory()
+    member_no = {p.member_no: p for p in directory.people}
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+        member = Page(http, sandbox.url, member_no["1007"].user_id)
+        secretary = Page(http, sandbox.url, member_no["1002"].user_id)
+        await member.open()
+        await secretary.open()
+
+        await member.post("api/bind", {})
+        assert "欢迎您，杨帆同志" in (await member.next_event(bot_message("欢迎")))["message"]["text"]
+        await member.next_event(lambda e: e["type"] == "people")  # every page learns of the binding
+        await secretary.post("api/bind", {})
+        await secretary.next_event(bot_message("欢迎"))
+
+        # Run the clock on until a ✅ 签到 is accepted.
+        answer = ""
+        for _ in range(10):
+            await member.post("api/clock/advance", {"to": "next"})
+            async with http.get(f"{sandbox.url}api/chats?user={member.user_id}") as response:
+                private = (await response.json())["chats"][0]
+            buttons = [(m["message_id"], key["callback_data"]) for m in private["messages"]
+                       for row in (m["reply_markup"] or {}).get("inline_keyboard", []) for key in row
+                       if "签到" in key["text"]]
+            if not buttons:
+                continue
+            message_id, data = buttons[-1]
+            await member.post("api/press", {"chat_id": member.user_id, "message_id": message_id, "data": data})
+            answer = (await member.next_event(lambda e: e["type"] == "notice"))["text"]
+            if "签到成功" in answer:
+                break
+        assert "签到成功" in answer
+
+        title = answer.split("「")[1].split("」")[0]
+        for _ in range(10):
+            await secretary.post("api/clock/advance", {"to": "next"})
+            async with http.get(f"{sandbox.url}api/chats?user={secretary.user_id}") as response:
+                texts = [m["text"] or "" for m in (await response.json())["chats"][0]["messages"]]
+            rolls = [t for t in texts if f"「{title}」" in t and "签到情况" in t]
+            if rolls:
+                break
+        assert rolls and "已签到（1）：杨帆" in rolls[-1]
