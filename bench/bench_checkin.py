@@ -33,10 +33,11 @@ from storage.db import make_engine, make_session_factory, transaction
 ZONE = ZoneInfo("Asia/Shanghai")
 START = datetime(2025, 3, 15, 9, 0, tzinfo=ZONE)
 FIRST_USER = 20_000
+WARM_UP = 30  # presses before the measured round, so neither side pays for first-use caches
 
 
-def seed(url: str, members: int) -> int:
-    """One branch, `members` bound members, one meeting whose window is open; returns its id."""
+def seed(url: str, members: int) -> tuple[int, int]:
+    """One branch, `members` bound members, two meetings whose windows are open (warm-up, measured)."""
     engine = make_engine(url)
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
@@ -53,12 +54,13 @@ def seed(url: str, members: int) -> int:
             session.flush()
             session.add(models.TelegramBinding(member_id=member.id, telegram_user_id=FIRST_USER + n,
                                                private_chat_id=FIRST_USER + n))
+        warm_up = models.Activity(occurrence_key="bench:0", org_id=branch.id, title="集中学习日", starts_at=START)
         activity = models.Activity(occurrence_key="bench:1", org_id=branch.id, title="主题党日", starts_at=START)
-        session.add(activity)
+        session.add_all([warm_up, activity])
         session.flush()
-        activity_id = activity.id
+        ids = warm_up.id, activity.id
     engine.dispose()
-    return activity_id
+    return ids
 
 
 def build_app(server: BotApiServer, concurrency: int) -> Application:
@@ -133,7 +135,7 @@ async def bare_handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def run(args: argparse.Namespace, url: str) -> None:
-    activity_id = seed(url, args.members)
+    warm_up_id, activity_id = seed(url, args.members)
     engine = make_engine(url, pool_size=args.concurrency + 2) if url.startswith("postgresql") else make_engine(url)
     factory = make_session_factory(engine)
     server = BotApiServer().start_in_thread()
@@ -143,19 +145,29 @@ async def run(args: argparse.Namespace, url: str) -> None:
 
         app = build_app(server, args.concurrency)
         chat = ChatContext(session_factory=factory, clock=ManualClock(START), zone=ZONE, signer=signer,
-                           db_in_thread=not args.db_inline)
+                           db_in_thread=args.db_thread)
         register(app, chat, schedule_jobs=False)
-        ours = await with_polling(app, lambda: press_all(
-            server, app, users, keyboards.reminder(signer, activity_id), args.spread))
+        warm = users[:WARM_UP]
+
+        async def ours_measured() -> dict:
+            await press_all(server, app, warm, keyboards.reminder(signer, warm_up_id), 0.0)
+            return await press_all(server, app, users, keyboards.reminder(signer, activity_id), args.spread)
+
+        ours = await with_polling(app, ours_measured)
 
         bare_app = build_app(server, args.concurrency)
         bare_app.add_handler(CallbackQueryHandler(bare_handler))
-        bare = await with_polling(bare_app, lambda: press_all(
-            server, bare_app, users, keyboards.reminder(signer, activity_id), args.spread))
+
+        async def bare_measured() -> dict:
+            await press_all(server, bare_app, warm, keyboards.reminder(signer, warm_up_id), 0.0)
+            return await press_all(server, bare_app, users, keyboards.reminder(signer, activity_id), args.spread)
+
+        bare = await with_polling(bare_app, bare_measured)
     finally:
         server.stop_thread()
     with transaction(factory) as session:
-        recorded = session.scalar(select(func.count()).select_from(models.Attendance))
+        recorded = session.scalar(select(func.count()).select_from(models.Attendance).where(
+            models.Attendance.activity_id == activity_id))
     engine.dispose()
     assert recorded == args.members, f"{recorded} check-ins recorded for {args.members} presses"
     report(
@@ -164,6 +176,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
         members=args.members,
         spread_s=args.spread,
         concurrency=args.concurrency,
+        db_in_thread=chat.db_in_thread,
         answered=ours["answered"],
         presses_took_s=ours["press_seconds"],
         recorded=recorded,
@@ -183,7 +196,10 @@ def main(argv: list[str]) -> None:
                         help="seconds over which the presses arrive (0: all at once, the harder case)")
     parser.add_argument("--concurrency", type=int, default=8, help="PTB concurrent_updates")
     parser.add_argument("--database-url", help="default: a temporary SQLite file")
-    parser.add_argument("--db-inline", action="store_true", help="run database work on the event loop")
+    parser.add_argument("--db-thread", dest="db_thread", action="store_true", default=None,
+                        help="force database work into worker threads (default: threads for PostgreSQL only)")
+    parser.add_argument("--db-inline", dest="db_thread", action="store_false",
+                        help="force database work onto the event loop")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         url = args.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"

@@ -41,8 +41,10 @@ class ChatContext:
     bot_username: str | None = None  # filled in from getMe at start-up when not given
     # Group announcements are edited at most once per this many seconds (Telegram: 20 messages/min per group).
     group_edit_delay: float = 3.0
-    # Database work runs in worker threads so slow queries do not stall other updates.
-    db_in_thread: bool = True
+    # Where database work runs. None: PostgreSQL in worker threads (network round trips overlap), SQLite on
+    # the event loop (a local file answers in about a millisecond, and thread hand-offs cost more than that:
+    # measured with bench/bench_checkin.py).
+    db_in_thread: bool | None = None
     _pending_edits: dict[tuple[int, int], asyncio.Task] = field(default_factory=dict, repr=False)
     _executor: ThreadPoolExecutor | None = field(default=None, repr=False)
 
@@ -50,17 +52,25 @@ class ChatContext:
         if self._executor is None:
             # SQLite has one writer: parallel writers only meet its busy handler, which sleeps. One thread
             # keeps SQLite busy without waiting; PostgreSQL gets a few connections' worth.
-            sqlite = self.session_factory.kw["bind"].dialect.name == "sqlite"
-            self._executor = ThreadPoolExecutor(max_workers=1 if sqlite else 8, thread_name_prefix="chat-db")
+            workers = 1 if self._is_sqlite() else 8
+            self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chat-db")
         return self._executor
 
     async def db(self, work: Callable[[Session, datetime], T]) -> T:
         """Runs `work(session, now)` in one transaction; refusal records survive a ServiceError."""
         now = self.clock.now()
         call = functools.partial(run_in_transaction, self.session_factory, lambda session: work(session, now))
-        if self.db_in_thread:
+        if self._threaded():
             return await asyncio.get_running_loop().run_in_executor(self._pool(), call)
         return call()
+
+    def _threaded(self) -> bool:
+        if self.db_in_thread is None:
+            self.db_in_thread = not self._is_sqlite()
+        return self.db_in_thread
+
+    def _is_sqlite(self) -> bool:
+        return self.session_factory.kw["bind"].dialect.name == "sqlite"
 
     def close(self) -> None:
         if self._executor is not None:
