@@ -55,6 +55,7 @@ class SandboxOptions:
     host: str = LOOPBACK
     load_demo: bool = True
     clock_start: datetime | None = None  # None: $BRANCHBOT_CLOCK_START, the saved sandbox time, or now
+    clock_ticking: bool = True  # real seconds pass between jumps; tests freeze it
 
 
 def sandbox_database_url(settings: Settings) -> str:
@@ -282,7 +283,7 @@ class Sandbox:
         factory = make_session_factory(self._engine)
 
         start = choose_start(self.options, self._saved_clock.load(), self._environ, datetime.now(timezone.utc))
-        self.clock = ManualClock(start, ticking=True)
+        self.clock = ManualClock(start, ticking=self.options.clock_ticking)
         self.clock.on_change(self._saved_clock.save)
 
         if self.options.load_demo:

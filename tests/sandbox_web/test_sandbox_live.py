@@ -19,7 +19,7 @@ START = datetime.fromisoformat("2026-11-16T07:00:00+08:00")  # the demo branch's
 @pytest.fixture
 async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
     settings = Settings.from_env({"BRANCHBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'sandbox.db'}"})
-    running = Sandbox(settings, SandboxOptions(port=0, clock_start=START), environ={})
+    running = Sandbox(settings, SandboxOptions(port=0, clock_start=START, clock_ticking=False), environ={})
     await running.start()
     try:
         yield running
