@@ -43,6 +43,8 @@ SendFunction = Callable[[int, str, Any], Awaitable[int]]
 
 MAX_ATTEMPTS = 8
 RESOLVE_EVERY_SECONDS = 60.0
+# A worker waits for a chat's next slot itself only when it is this close; longer waits are parked.
+CHAT_WAIT_IN_WORKER = 0.05
 BACKOFF_BASE = timedelta(seconds=2)
 BACKOFF_CAP = timedelta(minutes=10)
 
@@ -394,6 +396,12 @@ class Dispatcher:
             if self._stopping:
                 self._queue.put_nowait(job)  # handed back in run()'s cleanup
                 return
+            wait = self.limiter.chat_wait(job.chat_id)
+            if wait > CHAT_WAIT_IN_WORKER:
+                # This chat is paused (a 429, or its one-per-second spacing): park the message instead of
+                # letting a worker sit idle while other chats could be served.
+                self._park(job, wait)
+                continue
             task = asyncio.current_task()
             self._acquiring.add(task)
             try:
@@ -410,6 +418,16 @@ class Dispatcher:
             if self._queue.empty() and not self._held:
                 self.wake()
 
+    def _park(self, job: _Job, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+
+        def back() -> None:
+            if not self._stopping:
+                self._queue.put_nowait(job)
+            # When stopping, the row is still in `_held` and is released with the rest.
+
+        loop.call_later(seconds, back)
+
     async def _deliver(self, job: _Job, slot: float) -> None:
         message = job.message
         try:
@@ -420,7 +438,7 @@ class Dispatcher:
             self.stats.rate_limited += 1
             log.warning("dispatcher: 429 for chat %s, pausing it %.0f s", job.chat_id, seconds)
             self.limiter.pause_chat(job.chat_id, seconds)
-            self._queue.put_nowait(job)
+            self._park(job, seconds)
             return
         except Forbidden as error:
             await asyncio.to_thread(self._db_unreachable, message, "blocked", str(error))

@@ -78,6 +78,10 @@ class RateLimiter:
                 ready = max(ready, window[0] + 60.0)
         return ready
 
+    def chat_wait(self, chat_id: int) -> float:
+        """Seconds until `chat_id` may receive again (0 when it may now), ignoring the global cap."""
+        return max(0.0, self._chat_ready_at(chat_id) - self._monotonic())
+
     def _global_slot(self, now: float) -> float:
         """The earliest moment >= now at which one more send keeps every global window within the cap.
 
