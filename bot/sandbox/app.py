@@ -103,7 +103,10 @@ def choose_start(options: SandboxOptions, saved: datetime | None, environ: dict[
         return options.clock_start
     configured = environ.get(CLOCK_START_ENV)
     if configured:
-        moment = datetime.fromisoformat(configured)
+        try:
+            moment = datetime.fromisoformat(configured)
+        except ValueError:
+            raise SandboxStartError(f"{CLOCK_START_ENV} 无效：{configured!r} 不是 ISO 8601 时间") from None
         if moment.tzinfo is None:
             raise SandboxStartError(f"{CLOCK_START_ENV} 必须带时区偏移，例如 2025-03-14T09:00:00+08:00")
         return moment

@@ -53,9 +53,16 @@ def test_clock_start(option: datetime | None, env: dict, saved: datetime | None,
     assert choose_start(SandboxOptions(clock_start=option), saved, env, NOW) == expected
 
 
-def test_clock_start_refuses_a_naive_environment_time() -> None:
-    with pytest.raises(SandboxStartError, match="时区"):
-        choose_start(SandboxOptions(), None, {"BRANCHBOT_CLOCK_START": "2025-03-14T09:00:00"}, NOW)
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        pytest.param("2025-03-14T09:00:00", "时区", id="naive"),
+        pytest.param("下周三", "ISO 8601", id="not-iso"),
+    ],
+)
+def test_clock_start_refuses_bad_environment_times_in_chinese(value: str, message: str) -> None:
+    with pytest.raises(SandboxStartError, match=message):
+        choose_start(SandboxOptions(), None, {"BRANCHBOT_CLOCK_START": value}, NOW)
 
 
 def test_saved_clock_round_trips_beside_the_database(tmp_path: Path) -> None:
