@@ -394,9 +394,9 @@ async def events(request: web.Request) -> web.StreamResponse:
                 continue
             payload = json.dumps(event, ensure_ascii=False)
             await response.write(f"data: {payload}\n\n".encode())
-    except (ConnectionResetError, asyncio.CancelledError):
+    except ConnectionResetError:  # the tab was closed
         pass
-    finally:
+    finally:  # also on cancellation, when the sandbox shuts down
         hub.close(queue)
     return response
 
