@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.sandbox.app import Sandbox, SandboxOptions
+from bot.sandbox.app import Sandbox, SandboxOptions, SandboxStartError
 from bot.settings import Settings
 
 START = datetime.fromisoformat("2026-11-16T07:00:00+08:00")  # the demo branch's 主题党日 and 党课 day
@@ -100,3 +101,30 @@ async def test_bind_remind_check_in_and_the_roll_reaches_the_secretary(sandbox: 
             if rolls:
                 break
         assert rolls and "已签到（1）：杨帆" in rolls[-1]
+
+
+async def test_tomorrow_lands_at_eight_and_every_page_sees_the_new_time(sandbox: Sandbox) -> None:
+    person = sandbox.backend.directory().people[0]
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+        page = Page(http, sandbox.url, person.user_id)
+        await page.open()
+
+        result = await page.post("api/clock/advance", {"to": "tomorrow"})
+
+        assert result["label"] == "2026-11-17 周二 08:00"
+        assert result["stops"] > 0, "the 16th's reminders, windows and rolls were played on the way"
+        clock = await page.next_event(lambda e: e["type"] == "clock" and e["label"] == result["label"])
+        assert clock["timezone"] == "Asia/Shanghai"
+
+
+async def test_a_busy_port_is_refused_in_chinese_and_nothing_is_left_running(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = Settings.from_env({"BRANCHBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'sandbox.db'}"})
+        sandbox = Sandbox(settings, SandboxOptions(port=port, clock_start=START, clock_ticking=False), environ={})
+        with pytest.raises(SandboxStartError, match="端口"):
+            await sandbox.start()
+    assert sandbox.server is None and sandbox.bot is None
+    await sandbox.stop()  # stopping again is harmless
