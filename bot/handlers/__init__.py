@@ -11,7 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from bot import texts
 from bot.handlers import buttons, committee, members, schedule, secretary, tasks
-from bot.handlers.common import ChatContext, edge
+from bot.handlers.common import ChatContext, edge, private_only
 from bot.handlers.outbox_views import OutboxViews
 from bot.runtime import render
 from storage.services import followup
@@ -33,6 +33,10 @@ COMMANDS = {
     "invite": secretary.invite,
     "attendance": committee.attendance,
 }
+
+
+# Commands that make sense in a branch group; the rest answer personal questions and belong in private.
+GROUP_COMMANDS = {"help"}
 
 
 def install_outbox_views(chat: ChatContext, application: Application | None = None) -> OutboxViews:
@@ -68,6 +72,8 @@ def register(application: Application, chat: ChatContext, *, schedule_jobs: bool
     """Adds the chat handlers; `schedule_jobs` also starts the follow-up sweep and publishes the menu."""
     private = filters.ChatType.PRIVATE
     for name, handler in COMMANDS.items():
+        if name not in GROUP_COMMANDS:
+            handler = private_only(handler)
         application.add_handler(CommandHandler(name, edge(chat, handler, name=f"/{name}")))
     schedule.register(application, chat)
     tasks.register(application, chat)

@@ -102,6 +102,18 @@ async def tell(update: Update, text: str, *, alert: bool = True, url: str | None
                     exc_info=True)
 
 
+def private_only(handler: Handler) -> Handler:
+    """Personal commands sent in a group get one short pointer to the private chat, not the answer."""
+
+    async def wrapped(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
+        if not is_private(update):
+            await update.effective_message.reply_text(texts.PRIVATE_ONLY)
+            return
+        await handler(update, context, chat)
+
+    return wrapped
+
+
 def edge(chat: ChatContext, handler: Handler, *, name: str):  # noqa: ANN201 - a PTB callback
     """Wraps a handler: ServiceErrors become their Chinese sentence, anything else a generic apology."""
 

@@ -13,7 +13,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 from bot import texts
 from bot.callbacks import Action, Callback
 from bot.handlers import buttons
-from bot.handlers.common import ChatContext, edge
+from bot.handlers.common import ChatContext, edge, private_only
 from bot.settings import PROJECT_CONFIG_DIR
 from storage.services import tasks as task_svc
 
@@ -73,6 +73,6 @@ async def press_tick(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: C
 
 
 def register(application: Application, chat: ChatContext) -> None:
-    application.add_handler(CommandHandler("tasks", edge(chat, list_tasks, name="/tasks")))
+    application.add_handler(CommandHandler("tasks", edge(chat, private_only(list_tasks), name="/tasks")))
     buttons.register_button(Action.TICK_ITEM, press_tick)
     buttons.register_button(Action.TASK_DONE, press_tick)

@@ -252,3 +252,13 @@ async def test_group_leave_from_a_member_who_never_started_the_bot(session_facto
         assert record.params["url"] == "https://t.me/branchbot_sandbox_bot?start=join"
         # Following the link opens the chat: a greeting, not a wrong-code refusal.
         await chat.run([("bob", "/start join", "您好，李四同志！您已完成绑定")])
+
+
+async def test_personal_commands_in_the_group_point_to_the_private_chat(session_factory, world):
+    async with running_bot(session_factory, world, T) as chat:
+        group = chat.group_chat()
+        chat.server.user_sends(chat.user("alice"), "/me", group)
+        record = await chat.expect("请在与我的私聊中使用这个命令")
+        assert record.params["chat_id"] == group
+        chat.server.user_sends(chat.user("alice"), "/help", group)
+        await chat.expect("📖 使用说明")
