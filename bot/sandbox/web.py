@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 STATIC_FILES = {"index.html": "text/html", "app.css": "text/css", "app.js": "text/javascript"}
 # Comment lines keep proxies and the browser from timing the stream out while nothing happens.
 SSE_KEEPALIVE_SECONDS = 15.0
+MAX_QUEUED_EVENTS = 1000  # per open page; beyond this the page is told to reload instead
 MAX_TEXT_LENGTH = 4096  # Telegram's own limit for a message
 MAX_CAPTION_LENGTH = 1024
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # what a bot may download from Telegram
@@ -150,16 +151,12 @@ class EventHub:
         self._loop = loop
 
     def open(self, wants: Callable[[dict[str, Any]], bool]) -> asyncio.Queue[dict[str, Any]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=MAX_QUEUED_EVENTS)
         self._queues[queue] = wants
         return queue
 
     def close(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
         self._queues.pop(queue, None)
-
-    @property
-    def listeners(self) -> int:
-        return len(self._queues)
 
     def publish(self, event: dict[str, Any]) -> None:
         """Safe to call from any thread (the clock may jump from a worker)."""
@@ -181,8 +178,12 @@ class EventHub:
                 continue
             try:
                 queue.put_nowait(event)
-            except asyncio.QueueFull:  # a stalled tab: tell it to reload instead of growing without bound
-                log.warning("sandbox page too slow; asking it to reload")
+            except asyncio.QueueFull:
+                # A stalled tab: drop its backlog and have it reload its chats rather than grow without bound.
+                log.warning("sandbox page too slow; asking it to reload its chats")
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait({"type": "chats", "chat_id": None})
 
 
 # ---- the HTTP application -----------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 import pytest
@@ -9,7 +10,7 @@ from aiohttp import FormData
 from sqlalchemy import select
 
 from bot.sandbox.spec import UploadedFile
-from bot.sandbox.web import message_view
+from bot.sandbox.web import MAX_QUEUED_EVENTS, EventHub, message_view
 from storage import models
 from storage.db import transaction
 from tests.sandbox_web.conftest import SHANGHAI, EventStream, PageWorld
@@ -250,3 +251,16 @@ async def test_upload_refuses_chats_the_person_is_not_in(page: PageWorld) -> Non
 
     assert response.status == 403 and "不在这个聊天" in (await response.json())["error"]
     assert page.world.updates == []
+
+
+async def test_a_stalled_page_is_told_to_reload_instead_of_queueing_forever() -> None:
+    hub = EventHub()
+    hub.bind_loop(asyncio.get_running_loop())
+    queue = hub.open(lambda event: True)
+
+    for number in range(MAX_QUEUED_EVENTS + 5):
+        hub.publish({"type": "message", "chat_id": 1, "n": number})
+
+    backlog = [queue.get_nowait() for _ in range(queue.qsize())]
+    assert backlog[0] == {"type": "chats", "chat_id": None}
+    assert len(backlog) < MAX_QUEUED_EVENTS
