@@ -66,16 +66,19 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatCo
         binding.private_chat_id = update.effective_chat.id
         actor = actor_for_telegram(session, user.id)
         upcoming = queries.upcoming_for(session, actor, now, limit=1)
-        return actor.name, upcoming
+        return actor, upcoming
 
     known = await chat.db(greet)
     if known is None:
         await update.effective_message.reply_text(texts.START_WITHOUT_CODE)
         return
-    name, upcoming = known
+    actor, upcoming = known
     await update.effective_message.reply_text(
-        f"您好，{name}同志！您已完成绑定。\n\n" + texts.upcoming(upcoming, chat.zone) + "\n\n发送 /help 查看可用的命令。"
+        f"您好，{actor.name}同志！您已完成绑定。\n\n" + texts.upcoming(upcoming, chat.zone) + "\n\n发送 /help 查看可用的命令。"
     )
+    # Seats change with the roster: a returning secretary gets the menu of what they may do now.
+    await scope_commands(context, update.effective_chat.id, secretary=actor.is_secretary_anywhere,
+                         committee=actor.is_upper_committee_member)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:

@@ -221,6 +221,11 @@ async def test_command_menus_default_and_per_role(session_factory, world):
         scoped = [c["command"] for c in chat.server.my_commands({"type": "chat", "chat_id": 5005})]
         assert scoped[:5] == default and {"plan", "absent", "invite", "schedule", "tasks"} <= set(scoped)
         assert "attendance" not in scoped
+        # A committee member who was bound before the menus existed gets theirs on their next /start.
+        await chat.run([("committee", "/start", "您好，吴委员同志")])
+        await chat.server.next_bot_request(method="setMyCommands")
+        committee_menu = [c["command"] for c in chat.server.my_commands({"type": "chat", "chat_id": 1201})]
+        assert "attendance" in committee_menu and "absent" not in committee_menu
 
 
 async def test_leave_command_and_minutes_photo(session_factory, world):
