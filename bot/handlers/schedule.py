@@ -46,7 +46,7 @@ class Workdays:
 WORKDAYS = Workdays()
 
 
-def card(draft: scheduling.Draft, chat: ChatContext) -> str:
+def card(draft: scheduling.Draft, chat: ChatContext, reading: str | None = None) -> str:
     lines = [HEADINGS[draft.operation], f"活动：{draft.title}（{draft.org_name}）"]
     if draft.activity is not None and draft.operation == scheduling.MOVE:
         lines.append(f"原定：{texts.moment(draft.activity.starts_at, chat.zone)}")
@@ -54,6 +54,8 @@ def card(draft: scheduling.Draft, chat: ChatContext) -> str:
         lines.append(f"时间：{texts.moment(draft.starts_at, chat.zone)}")
     elif draft.activity is not None:
         lines.append(f"时间：{texts.moment(draft.activity.starts_at, chat.zone)}")
+    if reading:
+        lines.append(f"（时间理解为：{reading}）")
     if draft.place:
         lines.append(f"地点：{draft.place}")
     lines += list(draft.warnings)
@@ -70,16 +72,16 @@ def card_buttons(chat: ChatContext, pending_id: int) -> InlineKeyboardMarkup:
 
 
 def _parse(operation: str, text: str, now, zone):  # noqa: ANN001, ANN202
-    """(title, starts_at, place) from the command's text; TimeParseError becomes a friendly InvalidInput."""
+    """(title, starts_at, place, reading) from the command's text; TimeParseError becomes a friendly InvalidInput."""
     if operation == scheduling.CANCEL:
-        return text.strip(), None, None
+        return text.strip(), None, None, None
     try:
         parsed = split_schedule_text(text, now, zone)
         if parsed.parsed.at is None:  # pragma: no cover - the parser always resolves or raises
             raise TimeParseError("没有找到时间")
     except TimeParseError as exc:
         raise InvalidInput(f"{exc.message}\n例如：{'、'.join(exc.examples or SCHEDULE_EXAMPLES)}\n{USAGE[operation]}") from None
-    return parsed.title, parsed.parsed.at, parsed.place
+    return parsed.title, parsed.parsed.at, parsed.place, parsed.parsed.reading
 
 
 def command(operation: str):  # noqa: ANN201
@@ -95,12 +97,13 @@ def command(operation: str):  # noqa: ANN201
 
         def work(session, now):  # noqa: ANN001, ANN202
             actor = actor_for_telegram(session, user_id)
-            title, starts_at, place = _parse(operation, text, now, chat.zone)
+            title, starts_at, place, reading = _parse(operation, text, now, chat.zone)
             return scheduling.draft(session, actor, operation, now, chat.zone, WORKDAYS,
-                                    title=title, starts_at=starts_at, place=place)
+                                    title=title, starts_at=starts_at, place=place), reading
 
-        draft = await chat.db(work)
-        await update.effective_message.reply_text(card(draft, chat), reply_markup=card_buttons(chat, draft.pending_id))
+        draft, reading = await chat.db(work)
+        await update.effective_message.reply_text(card(draft, chat, reading),
+                                                  reply_markup=card_buttons(chat, draft.pending_id))
 
     return handle
 

@@ -94,3 +94,24 @@ async def test_schedule_dialog(session_factory):
             models.OutboxMessage.activity_id == lecture.id)).all()
         assert len(set(reminders)) == 4  # bound party members of B01: secretary, deputy, alice, bob
         assert session.get(models.Activity, world.activities["committee_meeting"]).status == "cancelled"
+
+
+async def test_reschedule_dialog_tells_the_reminded(session_factory):
+    with transaction(session_factory) as session:
+        world = build_world(session)
+        session.add(models.OutboxMessage(
+            dedup_key="reminder:sent", activity_id=world.activities["party_day"], kind="reminder",
+            recipient=f"member:{world.members['bob']}", member_id=world.members["bob"], due_at=NOW, state="sent",
+            lead_minutes=1440))
+    async with running_bot(session_factory, world, NOW) as chat:
+        await chat.run([
+            ("secretary", "/reschedule 主题党日 下周二上午9点 二楼会议室", "原定：3月15日（周六）09:00"),
+            ("secretary", press("✅ 确认"), "已将「主题党日」改到 3月18日（周二）09:00。已通知之前收到提醒的 1 位党员"),
+            ("secretary", "/reschedule 不存在的会 下周二上午9点", "没有找到名为“不存在的会”的待开展活动"),
+        ])
+        card = [t for t in chat.private_texts("secretary") if t.startswith("🔁")][0]
+        assert "时间理解为：下周二（2025年3月18日 星期二）上午9点（09:00）" in card and "地点：二楼会议室" in card
+    with transaction(session_factory) as session:
+        notice = session.scalars(select(models.OutboxMessage).where(models.OutboxMessage.kind == "change_notice")).one()
+        assert (notice.member_id, notice.payload["text"]) == (
+            world.members["bob"], "📢 通知：「主题党日」由 3月15日 09:00 改为 3月18日 09:00，地点：二楼会议室。")
