@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,11 +23,24 @@ from bot.clock import CLOCK_START_ENV, ManualClock
 from bot.sandbox.bot_runtime import BotRuntime, SandboxBusyError, start_bot
 from bot.sandbox.botapi import BotApiServer, SandboxError
 from bot.sandbox.demo import DemoLoad, load_demo_if_empty
-from bot.sandbox.people import Directory, Person, assign_missing_group_chats, load_directory
+from bot.sandbox.people import (
+    SANDBOX_USER_ID_BASE,
+    SANDBOX_USER_ID_SPAN,
+    Directory,
+    Person,
+    assign_missing_group_chats,
+    load_directory,
+)
 from bot.sandbox.timecontrol import TimeControl
 from bot.sandbox.web import PageError, StoredFile, build_web_app
 from bot.settings import Settings
-from storage.db import DEFAULT_DATABASE_URL, make_engine, make_session_factory, transaction
+from storage import models
+from storage.db import (
+    DEFAULT_DATABASE_URL,
+    make_engine,
+    make_session_factory,
+    transaction,
+)
 from storage.migrate import ensure_schema
 from storage.repositories import bindings as binding_repo
 from storage.roster_io import RosterError
@@ -75,6 +89,14 @@ def sqlite_path(url: str) -> Path | None:
     if not database or database == ":memory:":
         return None
     return Path(database).resolve()
+
+
+def real_accounts_bound(session: Session) -> int:
+    """Bindings to Telegram accounts outside the sandbox's id range: a sign the database served a real bot."""
+    user_id = models.TelegramBinding.telegram_user_id
+    return session.scalar(select(func.count()).select_from(models.TelegramBinding).where(
+        (user_id < SANDBOX_USER_ID_BASE) | (user_id >= SANDBOX_USER_ID_BASE + SANDBOX_USER_ID_SPAN)
+    )) or 0
 
 
 class SavedClock:
@@ -284,6 +306,14 @@ class Sandbox:
             raise SandboxStartError(f"无法准备沙盒数据库 {self.database_url}：{exc}") from exc
         self._engine = make_engine(self.database_url)
         factory = make_session_factory(self._engine)
+        with transaction(factory) as session:
+            real = real_accounts_bound(session)
+        if real:
+            await self.stop()
+            raise SandboxStartError(
+                f"{self.database_path or self.database_url} 中有 {real} 个真实 Telegram 账号的绑定，看起来是正式数据库；"
+                "沙盒会拨动时钟并发送提醒，不能在它上面运行。请把 BRANCHBOT_DATABASE_URL 设为另一个 SQLite 文件。"
+            )
 
         start = choose_start(self.options, self._saved_clock.load(), self._environ, datetime.now(timezone.utc))
         self.clock = ManualClock(start, ticking=self.options.clock_ticking)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import aiohttp
@@ -13,6 +13,9 @@ import pytest
 
 from bot.sandbox.app import Sandbox, SandboxOptions, SandboxStartError
 from bot.settings import Settings
+from storage import models
+from storage.db import make_engine, make_session_factory, transaction
+from storage.migrate import ensure_schema
 
 START = datetime.fromisoformat("2026-11-16T07:00:00+08:00")  # the demo branch's 主题党日 and 党课 day
 
@@ -128,3 +131,24 @@ async def test_a_busy_port_is_refused_in_chinese_and_nothing_is_left_running(tmp
             await sandbox.start()
     assert sandbox.server is None and sandbox.bot is None
     await sandbox.stop()  # stopping again is harmless
+
+
+async def test_a_database_with_real_telegram_accounts_is_refused(tmp_path: Path) -> None:
+    """An explicitly configured SQLite file that served a real bot must not have its clock moved."""
+    url = f"sqlite:///{tmp_path / 'real.db'}"
+    ensure_schema(url)
+    engine = make_engine(url)
+    with transaction(make_session_factory(engine)) as session:
+        org = models.Organization(code="B01", name="第一党支部", type="党支部")
+        session.add(org)
+        session.flush()
+        member = models.Member(member_no="1", name="张三", org_id=org.id, category="正式党员", joined_on=date(2010, 1, 1))
+        session.add(member)
+        session.flush()
+        session.add(models.TelegramBinding(member_id=member.id, telegram_user_id=123456789))
+    engine.dispose()
+
+    sandbox = Sandbox(Settings.from_env({"BRANCHBOT_DATABASE_URL": url}), SandboxOptions(port=0, clock_start=START), environ={})
+    with pytest.raises(SandboxStartError, match="真实 Telegram 账号"):
+        await sandbox.start()
+    assert sandbox.server is None
