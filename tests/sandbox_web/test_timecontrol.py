@@ -8,7 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.clock import ManualClock
-from bot.sandbox.timecontrol import Target, TimeControl, clock_label, end_of_month, tomorrow_morning
+from bot.sandbox.timecontrol import (
+    Target,
+    TimeControl,
+    clock_label,
+    end_of_month,
+    tomorrow_morning,
+)
 from storage import models
 from storage.db import transaction
 
