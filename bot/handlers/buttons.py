@@ -26,6 +26,8 @@ async def append_stamp(update: Update, stamp: str, reply_markup=None) -> None:  
     """Updates the pressed message in place: its text plus the answer, buttons replaced."""
     message = update.callback_query.message
     text = (getattr(message, "text", None) or "").rstrip()
+    if text.endswith(stamp):  # pressed again: the message already says so
+        return
     try:
         await update.callback_query.edit_message_text(f"{text}\n\n{stamp}" if text else stamp,
                                                       reply_markup=reply_markup)
