@@ -1,4 +1,12 @@
-"""Chat handlers: `register(application, chat)` adds every command, button and message handler of the bot."""
+"""Chat handlers: `register(application, chat)` adds every command, button and message handler of the bot.
+
+The runtime calls `register(application, ChatContext(...), schedule_jobs=...)` once per Application.
+Besides the handlers it installs the chat's outbox kinds into `bot.runtime.render` (reminder buttons, roll
+summaries, confirmation nags and escalations, group announcements, nudges) and, with `schedule_jobs`,
+publishes the default command menu and runs the follow-up sweep (`chat.followups`, every minute) that
+queues those kinds. Each handler is thin: parse, call a `storage.services` use-case in one transaction
+(`ChatContext.db`), format with `bot.texts`, answer.
+"""
 
 from __future__ import annotations
 
