@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, select
@@ -22,6 +23,8 @@ from bot.settings import Settings
 from storage import models
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import ActivityKind, ActivityStatus
+from storage.services import followup
+from storage.services.views import checkin_window
 
 log = logging.getLogger(__name__)
 
@@ -30,37 +33,44 @@ class SandboxBusyError(RuntimeError):
     """Another process already runs the scheduler on this sandbox database."""
 
 
+def _scheduled_meetings(session: Session, starting_after: datetime, page: int = 500) -> Iterator[models.Activity]:
+    """Scheduled meetings in order of start, read a page at a time (the caller stops when it has its answer)."""
+    offset = 0
+    while True:
+        rows = session.scalars(select(models.Activity).where(
+            models.Activity.kind == ActivityKind.MEETING.value,
+            models.Activity.status == ActivityStatus.SCHEDULED.value,
+            models.Activity.starts_at > starting_after,
+        ).order_by(models.Activity.starts_at, models.Activity.id).offset(offset).limit(page)).all()
+        yield from rows
+        if len(rows) < page:
+            return
+        offset += page
+
+
 def checkin_openings(session: Session, after: datetime) -> datetime | None:
     """The next moment a meeting's check-in window opens (the person may press 签到 from then on)."""
-    from storage.services.views import checkin_window  # noqa: PLC0415
-
-    activities = session.scalars(select(models.Activity).where(
-        models.Activity.kind == ActivityKind.MEETING.value,
-        models.Activity.status == ActivityStatus.SCHEDULED.value,
-        models.Activity.starts_at > after,
-    ).order_by(models.Activity.starts_at).limit(50)).all()
-    openings = [checkin_window(a)[0] for a in activities]
-    return min((m for m in openings if m > after), default=None)
+    best: datetime | None = None
+    for activity in _scheduled_meetings(session, after):
+        if best is not None and activity.starts_at - followup.ANNOUNCE_BEFORE > best:
+            break  # windows open at most a day ahead of the start
+        opens = checkin_window(activity)[0]
+        if opens > after and (best is None or opens < best):
+            best = opens
+    return best
 
 
 def activity_moments(session: Session, after: datetime) -> datetime | None:
     """The next moment something happens around a meeting: a group announcement a day ahead, the check-in
     window opening, the roll when it closes, the nag a day later, the escalation three days later.
 
-    The sweep itself runs on a real-time interval, so the time control must stop at these moments and run
-    it, or a jump would pass a window's close without the secretary ever getting the roll in time.
+    The chat's follow-up sweep runs on a real-time interval, so the time control stops at these moments and
+    runs it, or a jump would pass a window's close without the secretary ever getting the roll in time.
     """
-    from storage.services import followup  # noqa: PLC0415 - the chat layer's module, read for its timings
-    from storage.services.views import checkin_window  # noqa: PLC0415
-
-    activities = session.scalars(select(models.Activity).where(
-        models.Activity.kind == ActivityKind.MEETING.value,
-        models.Activity.status == ActivityStatus.SCHEDULED.value,
-        models.Activity.starts_at > after - followup.LOOKBACK,
-        models.Activity.starts_at <= after + timedelta(days=400),
-    ).order_by(models.Activity.starts_at).limit(500)).all()
     best: datetime | None = None
-    for activity in activities:
+    for activity in _scheduled_meetings(session, after - followup.LOOKBACK):
+        if best is not None and activity.starts_at - followup.ANNOUNCE_BEFORE > best:
+            break  # every later meeting's moments come after this one
         opens, closes = checkin_window(activity)
         moments = [activity.starts_at - followup.ANNOUNCE_BEFORE, opens, closes]
         if activity.requires_confirmation:

@@ -66,3 +66,27 @@ def test_a_confirmed_or_cancelled_meeting_has_no_more_moments(session, meeting) 
 def test_checkin_openings(session, meeting, after: str, expected: str | None) -> None:  # noqa: ANN001
     moment = checkin_openings(session, local(after))
     assert moment == (local(expected) if expected else None)
+
+
+def test_the_earliest_moment_across_meetings_wins(session, meeting) -> None:  # noqa: ANN001
+    """An earlier meeting's escalation and a later meeting's announcement interleave; order by time, not by meeting."""
+    later = models.Activity(
+        occurrence_key="party_lecture:B01:2025-03", org_id=meeting.org_id, obligation="party_lecture",
+        kind=models.ActivityKind.MEETING.value, title="党课", starts_at=local("2025-03-18 15:00"),
+    )
+    session.add(later)
+    session.flush()
+
+    walk, after = [], local("2025-03-15 12:00")
+    while (moment := activity_moments(session, after)) is not None:
+        walk.append(moment)
+        after = moment
+
+    assert walk == [
+        local("2025-03-17 12:00"),  # 主题党日 escalated
+        local("2025-03-17 15:00"),  # 党课 announced in the group
+        local("2025-03-18 14:30"),  # 党课 check-in opens
+        local("2025-03-18 17:00"),  # closes: the roll
+        local("2025-03-19 17:00"),  # nag
+        local("2025-03-21 17:00"),  # escalation
+    ]
