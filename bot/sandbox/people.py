@@ -49,7 +49,7 @@ class Person:
     is_secretary: bool
     is_committee: bool
     bound: bool
-    group_chat_ids: tuple[int, ...]  # the branch (and 党小组) groups this person sits in
+    group_chat_ids: tuple[int, ...]  # the branch, 党小组 and upper committee groups this person sits in
 
     @property
     def username(self) -> str:
@@ -137,11 +137,13 @@ def load_directory(session: Session) -> Directory:
         taken.add(user_id)
         title, is_secretary, is_committee = _title(member, org_by_id)
         org = org_by_id[member.org_id]
-        groups = tuple(
+        # Their branch and 党小组, then the group of every upper committee they sit on.
+        seat_orgs = [r.org_id for r in member.roles if r.upper]
+        groups = tuple(dict.fromkeys(
             org_by_id[org_id].group_chat_id
-            for org_id in (member.org_id, member.group_id)
+            for org_id in (member.org_id, member.group_id, *seat_orgs)
             if org_id is not None and org_by_id[org_id].group_chat_id is not None
-        )
+        ))
         people.append(Person(
             user_id=user_id, member_id=member.id, member_no=member.member_no, name=member.name,
             org_code=org.code, org_name=org.name, title=title, is_secretary=is_secretary,

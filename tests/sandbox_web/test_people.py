@@ -36,7 +36,7 @@ def _member(session, no: str, name: str, org, roles=(), group=None) -> models.Me
 
 @pytest.fixture
 def branch_world(session):  # noqa: ANN001, ANN201
-    committee = _org(session, "D01", "机关党委", "党委")
+    committee = _org(session, "D01", "机关党委", "党委", chat=-100999)
     branch = _org(session, "B01", "第一党支部", "党支部", parent=committee, chat=-100123)
     group = _org(session, "B01G1", "第一党小组", "党小组", parent=branch)
     plain = _member(session, "M003", "王五", branch, group=group)
@@ -73,8 +73,18 @@ def test_every_branch_and_group_gets_a_stable_group_chat(session, branch_world) 
     assert changed == 1, "only the 党小组 lacked a chat; the branch keeps its roster chat id"
     directory = load_directory(session)
     titles = {g.title: g.chat_id for g in directory.groups}
-    assert titles == {"第一党支部群": -100123, "第一党小组群": sandbox_group_chat_id("B01G1")}
+    assert titles == {"机关党委群": -100999, "第一党支部群": -100123, "第一党小组群": sandbox_group_chat_id("B01G1")}
     plain = next(p for p in directory.people if p.member_no == "M003")
     assert plain.group_chat_ids == (-100123, sandbox_group_chat_id("B01G1"))
     branch_group = directory.group(-100123)
     assert set(branch_group.member_user_ids) == {p.user_id for p in directory.people}
+
+
+def test_committee_members_also_see_their_committees_group(session, branch_world) -> None:  # noqa: ANN001
+    directory = load_directory(session)
+    upper = next(p for p in directory.people if p.member_no == "M002")
+    plain = next(p for p in directory.people if p.member_no == "M001")
+
+    assert upper.group_chat_ids == (-100123, -100999)
+    assert -100999 not in plain.group_chat_ids
+    assert directory.group(-100999).member_user_ids == (upper.user_id,)
