@@ -122,7 +122,27 @@ class RateLimiter:
                     window.popleft()
             if slot > now:
                 await self._sleep(slot - now)
-            return slot
+            if not self.enabled:
+                return slot
+            # Record when the send really starts: a late wake-up (a busy event loop) must count at its real
+            # time, or the next sends would be planned too close behind it and break Telegram's window.
+            actual = self._monotonic()
+            if actual > slot:
+                self._replace_global(slot, actual)
+            return max(actual, slot)
+
+    def _replace_global(self, planned: float, actual: float) -> None:
+        window = self._global_sends
+        try:
+            window.remove(planned)
+        except ValueError:
+            return
+        window.append(actual)
+        if len(window) > 1 and window[-2] > actual:
+            ordered = sorted(window)
+            window.clear()
+            window.extend(ordered)
+        self._global_next = max(self._global_next, actual + 0.5 / self.limits.global_per_second)
 
     def refund(self, slot: float) -> None:
         """A send that Telegram refused (429, 5xx) delivered nothing: its global slot may be reused."""
