@@ -82,3 +82,21 @@ async def test_pause_all_and_disabled_limiter():
     limiter.pause_all(3)
     await limiter.acquire(2)
     assert clock.now == pytest.approx(3)
+
+
+async def test_late_wake_ups_still_never_put_31_sends_in_one_second():
+    class LaggyTime(FakeTime):
+        """A busy event loop: every sleep overshoots by a varying few milliseconds."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls = 0
+
+        async def sleep(self, seconds: float) -> None:
+            self.calls += 1
+            await super().sleep(seconds + (self.calls % 7) * 0.009)
+
+    clock = LaggyTime()
+    limiter = RateLimiter(Limits(window_margin=0.0), monotonic=clock.monotonic, sleep=clock.sleep)
+    times = await send_times(limiter, clock, list(range(1, 301)))
+    assert max(sum(1 for t in times if start <= t < start + 1.0) for start in times) <= 30
