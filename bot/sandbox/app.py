@@ -165,10 +165,14 @@ class SandboxBackend:
         return self.directory()
 
     def _mirror(self, directory: Directory) -> None:
-        """Every roster member is a Telegram user and every branch group a chat, before anyone acts."""
+        """Every roster member is a Telegram user and every branch group a chat, before anyone acts.
+
+        The world lives in memory; after a restart the database still has the bindings, so someone already
+        bound has "started" the bot before and the bot may write to them (else every send would be a 403).
+        """
         for person in directory.people:
             if person.user_id not in self._known_users:
-                self.server.add_user(person.user_id, person.name, username=person.username)
+                self.server.add_user(person.user_id, person.name, username=person.username, started=person.bound)
                 self._known_users.add(person.user_id)
         for group in directory.groups:
             members = set(group.member_user_ids)

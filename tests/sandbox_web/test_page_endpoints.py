@@ -9,11 +9,22 @@ import pytest
 from aiohttp import FormData
 from sqlalchemy import select
 
+from bot.clock import ManualClock
+from bot.sandbox.app import SandboxBackend
+from bot.sandbox.botapi import BotApiServer
+from bot.sandbox.people import load_directory
 from bot.sandbox.spec import UploadedFile
+from bot.sandbox.timecontrol import TimeControl
 from bot.sandbox.web import MAX_QUEUED_EVENTS, EventHub, message_view
 from storage import models
 from storage.db import transaction
-from tests.sandbox_web.conftest import SHANGHAI, EventStream, PageWorld
+from tests.sandbox_web.conftest import (
+    SHANGHAI,
+    START,
+    EventStream,
+    PageWorld,
+    add_roster,
+)
 
 CHECKIN_KEYBOARD = {"inline_keyboard": [[
     {"text": "✅ 签到", "callback_data": "ci:1"}, {"text": "📝 请假", "callback_data": "lv:1"},
@@ -264,3 +275,20 @@ async def test_a_stalled_page_is_told_to_reload_instead_of_queueing_forever() ->
     backlog = [queue.get_nowait() for _ in range(queue.qsize())]
     assert backlog[0] == {"type": "chats", "chat_id": None}
     assert len(backlog) < MAX_QUEUED_EVENTS
+
+
+async def test_after_a_restart_people_already_bound_can_be_written_to(session_factory) -> None:  # noqa: ANN001
+    """The world is in memory, the bindings are not: a bound member's private chat exists from the start."""
+    add_roster(session_factory)
+    with transaction(session_factory) as session:
+        bound = next(p for p in load_directory(session).people if p.member_no == "M002")
+        session.add(models.TelegramBinding(member_id=bound.member_id, telegram_user_id=bound.user_id))
+    clock = ManualClock(START)
+    async with BotApiServer(clock=clock) as server:
+        backend = SandboxBackend(server=server, session_factory=session_factory, zone=SHANGHAI,
+                                 time=TimeControl(clock, SHANGHAI, session_factory))
+        backend.mirror_roster()
+
+        sent = server.world.send_message({"chat_id": bound.user_id, "text": "⏰ 活动提醒"})
+
+        assert backend.chat_messages(bound.user_id) == [sent]
