@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -63,56 +65,106 @@ def seed(url: str, members: int) -> tuple[int, int]:
     return ids
 
 
-def build_app(server: BotApiServer, concurrency: int) -> Application:
+def build_app(server: "Members", concurrency: int) -> Application:
     return (ApplicationBuilder().token(server.token).base_url(server.base_url).base_file_url(server.base_file_url)
             .request(HTTPXRequest(connection_pool_size=concurrency + 4))
             .concurrent_updates(concurrency).build())
 
 
-async def press_all(server: BotApiServer, app: Application, users: list[int], markup, spread: float) -> dict:  # noqa: ANN001
-    """Sends each user a reminder, then every user presses ✅ 签到 within `spread` seconds."""
-    messages = {}
-    for user in users:
-        sent = await app.bot.send_message(user, "⏰ 活动提醒：主题党日", reply_markup=markup)
-        messages[user] = sent.message_id
-    data = markup.inline_keyboard[0][0].callback_data
-    answered: dict[str, float] = {}
-    done = asyncio.Event()
-    loop = asyncio.get_running_loop()
+class Members:
+    """The loopback server and the members' thumbs: presses paced over `spread` seconds, answers timed.
 
-    def on_event(event: dict) -> None:
+    Runs in this process or, by default, in a child process of its own: Telegram's servers are not
+    inside the bot's process, and sharing one interpreter lock would charge the server's work to the bot.
+    """
+
+    def __init__(self, members: int) -> None:
+        self.server = BotApiServer().start_in_thread()
+        self.token, self.base_url, self.base_file_url = (
+            self.server.token, self.server.base_url, self.server.base_file_url)
+        for n in range(members):
+            self.server.add_user(FIRST_USER + n, f"党员{n}", started=True)
+        self.answered: dict[str, float] = {}
+        self.server.subscribe(self._on_event)
+
+    def _on_event(self, event: dict) -> None:
         if event["type"] == "callback_answer":
-            answered[event["callback_query_id"]] = time.perf_counter()
-            if len(answered) == len(users):
-                loop.call_soon_threadsafe(done.set)
+            self.answered[event["callback_query_id"]] = time.perf_counter()
 
-    unsubscribe = server.subscribe(on_event)
-    pressed: dict[str, float] = {}
-
-    def presses() -> None:
-        """The members' side, in its own thread: presses paced evenly over `spread` seconds."""
-        for index, user in enumerate(users):
-            delay = first + spread * index / len(users) - time.perf_counter()
+    def press(self, presses: list[tuple[int, int, str]], spread: float, timeout: float = 60) -> dict:
+        """Each (user, message id, data) is pressed in the user's private chat; returns the timings."""
+        pressed: dict[str, float] = {}
+        first = time.perf_counter()
+        for index, (user, message_id, data) in enumerate(presses):
+            delay = first + spread * index / len(presses) - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
             at = time.perf_counter()
-            pressed[server.user_presses(user, user, messages[user], data)] = at
+            pressed[self.server.user_presses(user, user, message_id, data)] = at
+        press_seconds = time.perf_counter() - first
+        deadline = time.perf_counter() + timeout
+        while any(q not in self.answered for q in pressed):
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"{sum(q in self.answered for q in pressed)} of {len(pressed)} presses answered")
+            time.sleep(0.005)
+        latencies = sorted(self.answered[q] - pressed[q] for q in pressed)
+        elapsed = max(self.answered[q] for q in pressed) - first
+        return {
+            "answered": len(pressed),
+            "press_seconds": press_seconds,
+            "seconds": elapsed,
+            "updates_per_s": len(presses) / elapsed,
+            "p50_s": statistics.median(latencies),
+            "p99_s": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        }
 
-    first = time.perf_counter()
-    await asyncio.to_thread(presses)
-    press_seconds = time.perf_counter() - first
-    await asyncio.wait_for(done.wait(), timeout=60)
-    unsubscribe()
-    latencies = sorted(answered[q] - pressed[q] for q in pressed)
-    elapsed = max(answered.values()) - first
-    return {
-        "answered": len(answered),
-        "press_seconds": press_seconds,
-        "seconds": elapsed,
-        "updates_per_s": len(users) / elapsed,
-        "p50_s": statistics.median(latencies),
-        "p99_s": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
-    }
+    def stop(self) -> None:
+        self.server.stop_thread()
+
+
+def _members_process(conn: Connection, members: int) -> None:
+    """The child process: serves the Bot API and presses on request from the bench."""
+    world = Members(members)
+    conn.send((world.token, world.base_url, world.base_file_url))
+    while True:
+        command, argument = conn.recv()
+        if command == "press":
+            conn.send(world.press(*argument))
+        else:
+            world.stop()
+            conn.send(None)
+            return
+
+
+class RemoteMembers:
+    """`Members` in a child process, driven through a pipe."""
+
+    def __init__(self, members: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_members_process, args=(child, members), daemon=True)
+        self._process.start()
+        self.token, self.base_url, self.base_file_url = self._conn.recv()
+
+    def press(self, presses: list[tuple[int, int, str]], spread: float) -> dict:
+        self._conn.send(("press", (presses, spread)))
+        return self._conn.recv()
+
+    def stop(self) -> None:
+        self._conn.send(("stop", None))
+        self._conn.recv()
+        self._process.join(timeout=10)
+
+
+async def press_all(world: Members | RemoteMembers, app: Application, users: list[int], markup,  # noqa: ANN001
+                    spread: float) -> dict:
+    """Sends each user a reminder, then every user presses ✅ 签到 within `spread` seconds."""
+    data = markup.inline_keyboard[0][0].callback_data
+    presses = []
+    for user in users:
+        sent = await app.bot.send_message(user, "⏰ 活动提醒：主题党日", reply_markup=markup)
+        presses.append((user, sent.message_id, data))
+    return await asyncio.to_thread(world.press, presses, spread)
 
 
 async def with_polling(app: Application, work: Callable[[], Awaitable[dict]]) -> dict:
@@ -138,9 +190,9 @@ async def run(args: argparse.Namespace, url: str) -> None:
     warm_up_id, activity_id = seed(url, args.members)
     engine = make_engine(url, pool_size=args.concurrency + 2) if url.startswith("postgresql") else make_engine(url)
     factory = make_session_factory(engine)
-    server = BotApiServer().start_in_thread()
+    server = Members(args.members) if args.in_process else RemoteMembers(args.members)
     try:
-        users = [server.add_user(FIRST_USER + n, f"党员{n}", started=True)["id"] for n in range(args.members)]
+        users = [FIRST_USER + n for n in range(args.members)]
         signer = CallbackSigner.from_token(server.token)
 
         app = build_app(server, args.concurrency)
@@ -164,7 +216,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
 
         bare = await with_polling(bare_app, bare_measured)
     finally:
-        server.stop_thread()
+        server.stop()
     with transaction(factory) as session:
         recorded = session.scalar(select(func.count()).select_from(models.Attendance).where(
             models.Attendance.activity_id == activity_id))
@@ -176,6 +228,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
         members=args.members,
         spread_s=args.spread,
         concurrency=args.concurrency,
+        server="in-process" if args.in_process else "child process",
         db_in_thread=chat.db_in_thread,
         answered=ours["answered"],
         presses_took_s=ours["press_seconds"],
@@ -200,6 +253,8 @@ def main(argv: list[str]) -> None:
                         help="force database work into worker threads (default: threads for PostgreSQL only)")
     parser.add_argument("--db-inline", dest="db_thread", action="store_false",
                         help="force database work onto the event loop")
+    parser.add_argument("--in-process", action="store_true",
+                        help="run the loopback server in this process (it then shares the interpreter lock)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         url = args.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session
 
 from storage import models
 
@@ -18,14 +19,25 @@ def binding_for_telegram(session: Session, telegram_user_id: int) -> models.Tele
     ).one_or_none()
 
 
-def member_for_telegram(session: Session, telegram_user_id: int) -> models.Member | None:
-    """The bound member with their seats, in one query (this runs on every update)."""
-    return session.scalars(
-        select(models.Member)
+_MEMBER_COLUMNS = (
+    models.Member.id, models.Member.member_no, models.Member.name, models.Member.org_id, models.Member.group_id,
+    models.Member.category, models.Member.leading_cadre, models.Member.status,
+)
+_SEAT_COLUMNS = (models.MemberRole.org_id, models.MemberRole.role, models.MemberRole.upper)
+
+
+def member_seats_for_telegram(session: Session, telegram_user_id: int) -> list[Row]:
+    """The bound member's columns with one row per seat (seat columns None when they hold none).
+
+    One plain query instead of ORM objects: it runs on every update, and building entities costs more
+    than the query itself.
+    """
+    return list(session.execute(
+        select(*_MEMBER_COLUMNS, *_SEAT_COLUMNS)
         .join(models.TelegramBinding, models.TelegramBinding.member_id == models.Member.id)
+        .outerjoin(models.MemberRole, models.MemberRole.member_id == models.Member.id)
         .where(models.TelegramBinding.telegram_user_id == telegram_user_id)
-        .options(joinedload(models.Member.roles))
-    ).unique().one_or_none()
+    ))
 
 
 def binding_for_member(session: Session, member_id: int) -> models.TelegramBinding | None:

@@ -90,15 +90,27 @@ def actor_from_member(member: models.Member, telegram_user_id: int | None = None
 
 def actor_for_telegram(session: Session, telegram_user_id: int) -> Actor:
     """The member bound to this Telegram account; refused for strangers and transferred-out members."""
-    member = binding_repo.member_for_telegram(session, telegram_user_id)
-    if member is None:
+    rows = binding_repo.member_seats_for_telegram(session, telegram_user_id)
+    if not rows:
         raise NotBound(
             "您还没有绑定党员身份。请向支部书记索取绑定码，然后发送 /start 绑定码。",
             telegram_user_id=telegram_user_id,
         )
-    if member.status != MemberStatus.ACTIVE.value:
-        raise PermissionDenied("您的组织关系已转出，无法继续使用本机器人。", member_id=member.id)
-    return actor_from_member(member, telegram_user_id)
+    member_id, member_no, name, org_id, group_id, category, leading_cadre, status = rows[0][:8]
+    if status != MemberStatus.ACTIVE.value:
+        raise PermissionDenied("您的组织关系已转出，无法继续使用本机器人。", member_id=member_id)
+    seats = []
+    for seat_org, role, upper in (row[8:] for row in rows):
+        if seat_org is None:
+            continue
+        try:
+            seats.append(Seat(seat_org, Role(role), bool(upper)))
+        except ValueError:
+            continue  # an unknown role grants nothing
+    return Actor(
+        member_id=member_id, member_no=member_no, name=name, org_id=org_id, group_id=group_id, category=category,
+        leading_cadre=bool(leading_cadre), seats=frozenset(seats), telegram_user_id=telegram_user_id,
+    )
 
 
 def actor_for_member_no(session: Session, member_no: str) -> Actor:
