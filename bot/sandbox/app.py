@@ -281,8 +281,10 @@ class Sandbox:
     """The whole sandbox in one process: database, clock, Bot API server, the real bot and the page."""
 
     def __init__(self, settings: Settings, options: SandboxOptions | None = None,
-                 environ: dict[str, str] | None = None) -> None:
+                 environ: dict[str, str] | None = None,
+                 wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
         self.settings = settings
+        self._wall_clock = wall_clock  # real time, only to decide where the sandbox clock starts
         self.options = options or SandboxOptions()
         self._environ = dict(os.environ if environ is None else environ)
         self.database_url = sandbox_database_url(settings)
@@ -319,7 +321,7 @@ class Sandbox:
                 "沙盒会拨动时钟并发送提醒，不能在它上面运行。请把 BRANCHBOT_DATABASE_URL 设为另一个 SQLite 文件。"
             )
 
-        start = choose_start(self.options, self._saved_clock.load(), self._environ, datetime.now(timezone.utc))
+        start = choose_start(self.options, self._saved_clock.load(), self._environ, self._wall_clock())
         self.clock = ManualClock(start, ticking=self.options.clock_ticking)
         self.clock.on_change(self._saved_clock.save)
 

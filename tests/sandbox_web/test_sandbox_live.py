@@ -152,3 +152,30 @@ async def test_a_database_with_real_telegram_accounts_is_refused(tmp_path: Path)
     with pytest.raises(SandboxStartError, match="真实 Telegram 账号"):
         await sandbox.start()
     assert sandbox.server is None
+
+
+async def test_a_restarted_sandbox_keeps_its_time_bindings_and_keeps_reminding(tmp_path: Path) -> None:
+    settings = Settings.from_env({"BRANCHBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'sandbox.db'}"})
+    first = Sandbox(settings, SandboxOptions(port=0, clock_start=START, clock_ticking=False), environ={})
+    await first.start()
+    try:
+        member = next(p for p in first.backend.directory().people if p.member_no == "1007")
+        await first.backend.bind(member)
+        await first.server.next_bot_request(method="sendMessage", timeout=20)  # the welcome
+        await first.backend.time.advance("next")
+        moved_to = first.clock.now()
+    finally:
+        await first.stop()
+
+    # No explicit start this time, and the real clock reads earlier than the sandbox had got to: it continues.
+    again = Sandbox(settings, SandboxOptions(port=0, clock_ticking=False), environ={}, wall_clock=lambda: START)
+    await again.start()
+    try:
+        assert again.clock.now() == moved_to
+        person = next(p for p in again.backend.directory().people if p.member_no == "1007")
+        assert person.bound
+        await again.backend.time.advance("next")
+        reminders = [m for m in again.server.chat(person.user_id).messages if "活动提醒" in (m.get("text") or "")]
+        assert reminders, "the bound member's private chat works after the restart"
+    finally:
+        await again.stop()
