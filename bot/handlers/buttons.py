@@ -87,11 +87,15 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
         await answer_stranger(update, context, chat, refused)
         return
     checked, now = result
-    await query.answer(texts.checked_in(checked, now, chat.zone))
     if in_group:
+        await query.answer(texts.checked_in(checked, now, chat.zone))
         schedule_group_edit(context, chat, query.message.chat_id, query.message.message_id, cb.activity_id)
-    elif not checked.already:
-        await append_stamp(update, texts.checked_in_stamp(now, chat.zone))
+    elif checked.already:
+        await query.answer(texts.checked_in(checked, now, chat.zone))
+    else:
+        # The toast and the edit are independent: send both at once, the member sees the answer sooner.
+        await asyncio.gather(query.answer(texts.checked_in(checked, now, chat.zone)),
+                             append_stamp(update, texts.checked_in_stamp(now, chat.zone)))
 
 
 async def press_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
