@@ -16,10 +16,12 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 if [ "$want_tests" = 1 ]; then
   .venv/bin/python -m pip install --quiet -e '.[test]'
-  # Browser tests drive Debian's Chromium; install it where we may (root on Debian), else they skip.
-  if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
-      || echo "note: could not install chromium; browser tests will be skipped" >&2
+  # Browser tests drive Debian's Chromium (with CJK and emoji fonts for readable screenshots); install them
+  # where we may (root on Debian), else those tests skip with the reason.
+  browser_packages="chromium fonts-noto-cjk fonts-noto-color-emoji"
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && ! dpkg -s $browser_packages >/dev/null 2>&1; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $browser_packages >/dev/null) \
+      || echo "note: could not install $browser_packages; browser tests will be skipped" >&2
   fi
   # PostgreSQL cases run when a server answers on 127.0.0.1:5432; start the local one if it is installed but down.
   if command -v pg_ctlcluster >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
