@@ -47,6 +47,7 @@ MEMBER_COMMANDS = [
     ("checkin", "为正在进行的活动签到"),
     ("leave", "请假"),
     ("me", "我的出勤与政治生日"),
+    ("calendar", "我的活动日历（可导入手机日历）"),
     ("help", "使用说明"),
 ]
 SECRETARY_COMMANDS = [
@@ -57,8 +58,9 @@ SECRETARY_COMMANDS = [
     ("reschedule", "调整活动时间"),
     ("cancel", "取消活动"),
     ("tasks", "待办任务（政治生日、转正、换届）"),
+    ("report", "台账与出勤图表"),
 ]
-COMMITTEE_COMMANDS = [("attendance", "出勤与三会一课完成情况")]
+COMMITTEE_COMMANDS = [("attendance", "出勤与三会一课完成情况"), ("report", "台账与出勤图表")]
 
 # --- general ------------------------------------------------------------------------------------------
 GENERIC_ERROR = "抱歉，处理您的请求时出了点问题，我们已记录下来。请稍后再试。"
@@ -75,6 +77,7 @@ HELP = (
     "/checkin 为正在进行的活动签到\n"
     "/leave 请假（随后说明原因）\n"
     "/me 我今年的出勤、政治生日和待补学内容\n"
+    "/calendar 我的活动日历（.ics，可导入手机日历）\n"
     "/help 显示本说明\n"
     "收到活动提醒时，也可以直接点“✅ 签到”或“📝 请假”。"
 )
@@ -89,7 +92,8 @@ HELP_SECRETARY = (
 )
 HELP_COMMITTEE = (
     "\n\n上级党组织委员可用：\n"
-    "/attendance [组织编码|党员编号] [本月|本季度|今年] 出勤与三会一课完成情况"
+    "/attendance [组织编码|党员编号] [本月|本季度|今年] 出勤与三会一课完成情况\n"
+    "/report [组织编码] [时间段] 台账（Excel）与出勤图表"
 )
 
 

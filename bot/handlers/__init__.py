@@ -85,6 +85,10 @@ def register(application: Application, chat: ChatContext, *, schedule_jobs: bool
         application.add_handler(CommandHandler(name, edge(chat, handler, name=f"/{name}")))
     schedule.register(application, chat)
     tasks.register(application, chat)
+    from bot.handlers import reports  # noqa: PLC0415 - the reports engineer's /report and /calendar
+
+    for handler in reports.handlers(chat):
+        application.add_handler(handler)
     application.add_handler(CallbackQueryHandler(edge(chat, buttons.on_button, name="button")))
     application.add_handler(MessageHandler(
         private & (filters.PHOTO | filters.Document.IMAGE), edge(chat, members.photo_message, name="photo")))

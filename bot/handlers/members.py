@@ -35,6 +35,10 @@ async def scope_commands(context: ContextTypes.DEFAULT_TYPE, chat_id: int, *, se
         commands += texts.SECRETARY_COMMANDS
     if committee:
         commands += texts.COMMITTEE_COMMANDS
+    unique: dict[str, str] = {}
+    for name, description in commands:
+        unique.setdefault(name, description)  # one entry per command, in menu order
+    commands = list(unique.items())
     try:
         await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
     except TelegramError:

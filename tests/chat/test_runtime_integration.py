@@ -33,3 +33,18 @@ async def test_build_application_serves_the_chat(db_url, session_factory):
                 await app.updater.stop()
                 await app.stop()
         assert [c["command"] for c in server.my_commands()][:2] == ["upcoming", "checkin"]
+
+
+def test_register_adds_every_command_once(session_factory):
+    from telegram.ext import ApplicationBuilder, CommandHandler
+
+    from bot.callbacks import CallbackSigner
+    from bot.handlers import ChatContext, register
+
+    app = ApplicationBuilder().token("1:TEST").build()
+    register(app, ChatContext(session_factory=session_factory, clock=ManualClock(MEETING_START), zone=SHANGHAI,
+                              signer=CallbackSigner.from_token("1:TEST")), schedule_jobs=False)
+    commands = [c for h in app.handlers[0] if isinstance(h, CommandHandler) for c in h.commands]
+    assert sorted(commands) == sorted(set(commands))
+    assert {"start", "help", "upcoming", "checkin", "leave", "me", "plan", "absent", "invite", "attendance",
+            "schedule", "reschedule", "cancel", "tasks", "report", "calendar"} == set(commands)
