@@ -87,3 +87,38 @@ def test_transferred_member_is_refused(session):
     session.flush()
     with pytest.raises(PermissionDenied):
         actor_for_telegram(session, world.telegram["alice"])
+
+
+def test_two_racing_presses_record_one_check_in(session_factory):
+    """The second press waits for the first one's transaction and then finds the member already present."""
+    import threading
+
+    from storage.db import transaction
+
+    with transaction(session_factory) as session:
+        world = build_world(session)
+    activity_id, user = world.activities["party_day"], world.telegram["alice"]
+    first_inserted, results = threading.Event(), {}
+
+    def first() -> None:
+        with transaction(session_factory) as session:
+            results["first"] = svc.check_in(session, actor_for_telegram(session, user), activity_id, T).already
+            first_inserted.set()
+            second_started.wait(timeout=10)
+
+    def second() -> None:
+        first_inserted.wait(timeout=10)
+        with transaction(session_factory) as session:
+            actor = actor_for_telegram(session, user)
+            second_started.set()
+            results["second"] = svc.check_in(session, actor, activity_id, T + timedelta(seconds=1)).already
+
+    second_started = threading.Event()
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert results == {"first": False, "second": True}
+    with transaction(session_factory) as session:
+        assert len(session.scalars(select(models.Attendance)).all()) == 1
