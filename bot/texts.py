@@ -171,17 +171,24 @@ def leave_submitted(request: LeaveRequest) -> str:
     return f"已提交请假：「{request.activity.title}」，原因：{request.reason}。书记审批后会通知您。"
 
 
-def leave_for_approval(request: LeaveRequest, zone: ZoneInfo) -> str:
+def leave_for_approval(member_name: str, activity: ActivityView, reason: str, zone: ZoneInfo) -> str:
     return (
-        f"📝 请假申请\n{request.member_name} 申请不参加「{request.activity.title}」"
-        f"（{moment(request.activity.starts_at, zone)}）\n原因：{request.reason}"
+        f"📝 请假申请\n{member_name} 申请不参加「{activity.title}」"
+        f"（{moment(activity.starts_at, zone)}）\n原因：{reason}"
     )
 
 
-def leave_decided_for_member(result: LeaveDecisionResult) -> str:
-    verdict = "已同意" if result.approved else "未同意"
-    tail = "" if result.approved else "请尽量按时参加，如有困难请直接联系书记。"
-    return f"您为「{result.activity.title}」的请假，{result.decided_by}{verdict}。{tail}"
+LEAVE_WITHDRAWN = "（这条请假已不再需要审批：对方已签到或已撤回。）"
+
+
+def leave_already_decided(approved: bool) -> str:
+    return f"（这条请假已经处理：{'已同意' if approved else '未同意'}。）"
+
+
+def leave_decided_for_member(title: str, approved: bool, decided_by: str) -> str:
+    verdict = "已同意" if approved else "未同意"
+    tail = "" if approved else "请尽量按时参加，如有困难请直接联系书记。"
+    return f"您为「{title}」的请假，{decided_by}{verdict}。{tail}"
 
 
 def leave_decided_stamp(result: LeaveDecisionResult) -> str:

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
 from bot import keyboards, texts
@@ -129,13 +129,9 @@ async def press_leave_decision(update: Update, context: ContextTypes.DEFAULT_TYP
     approve = cb.action is Action.APPROVE_LEAVE
     result = await chat.as_member(update, lambda session, actor, now: attendance_svc.decide_leave(
         session, actor, cb.activity_id, cb.arg, approve, now))
+    # The member hears of it through the outbox (quiet hours and Telegram's limits apply there).
     await update.callback_query.answer(texts.leave_decided_stamp(result))
     await append_stamp(update, texts.leave_decided_stamp(result))
-    if result.member.chat_id is not None:
-        try:
-            await context.bot.send_message(result.member.chat_id, texts.leave_decided_for_member(result))
-        except TelegramError:
-            log.warning("leave decision could not reach member %s", result.member.member_id, exc_info=True)
 
 
 async def press_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:

@@ -149,19 +149,6 @@ async def me(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatConte
     await update.effective_message.reply_text(texts.my_year(year))
 
 
-async def notify_approvers(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, request: LeaveRequest) -> None:
-    """Each approver gets the request with 同意 / 不同意 buttons."""
-    markup = keyboards.leave_decision(chat.signer, request.activity.id, request.member_id)
-    for approver in request.approvers:
-        if approver.chat_id is None:
-            continue
-        try:
-            await context.bot.send_message(approver.chat_id, texts.leave_for_approval(request, chat.zone),
-                                           reply_markup=markup)
-        except TelegramError:
-            log.warning("leave request could not reach approver %s", approver.member_id, exc_info=True)
-
-
 async def mark_reminder(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, request: LeaveRequest) -> None:
     """The reminder where 📝 请假 was pressed now shows the request; ✅ 签到 stays, in case they come after all."""
     if request.origin is None:
@@ -190,7 +177,6 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat:
     if isinstance(result, LeaveRequest):
         await update.effective_message.reply_text(texts.leave_submitted(result))
         await mark_reminder(context, chat, result)
-        await notify_approvers(context, chat, result)
     elif isinstance(result, ActivityView):
         await update.effective_message.reply_text(texts.activity_field_saved(result))
     else:

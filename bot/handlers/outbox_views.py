@@ -12,6 +12,7 @@ from bot import keyboards, texts
 from bot.callbacks import CallbackSigner
 from storage import models
 from storage.repositories.outbox import ClaimedMessage
+from storage.repositories import attendance as attendance_repo
 from storage.services import attendance as attendance_svc
 from storage.services import followup
 
@@ -60,8 +61,29 @@ class OutboxViews:
         view, _ = attendance_svc.announcement_state(session, row.activity_id)
         return texts.nudge(view, zone), keyboards.reminder(self.signer, view.id)
 
+    def leave_request(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
+        """Rendered when sent, so an approver never gets buttons for a request that was already decided."""
+        activity_id, member_id = int(row.payload["activity_id"]), int(row.payload["member_id"])
+        view, _ = attendance_svc.announcement_state(session, activity_id)
+        record = attendance_repo.attendance_row(session, activity_id, member_id)
+        member = session.get(models.Member, member_id)
+        reason = record.leave_reason if record is not None else ""
+        text = texts.leave_for_approval(member.name if member else "", view, reason or "", zone)
+        if record is None or record.status != models.AttendanceStatus.LEAVE.value:
+            return f"{text}\n{texts.LEAVE_WITHDRAWN}", None
+        if record.leave_decision != models.LeaveDecision.PENDING.value:
+            return f"{text}\n{texts.leave_already_decided(record.leave_decision == 'approved')}", None
+        return text, keyboards.leave_decision(self.signer, activity_id, member_id)
+
+    def leave_decision(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
+        activity = session.get(models.Activity, int(row.payload["activity_id"]))
+        title = activity.title if activity else "活动"
+        return texts.leave_decided_for_member(title, bool(row.payload["approved"]), str(row.payload["decided_by"])), None
+
     def renderers(self) -> dict[str, Any]:
         return {
+            attendance_svc.LEAVE_REQUEST: self.leave_request,
+            attendance_svc.LEAVE_DECISION: self.leave_decision,
             followup.NUDGE: self.nudge,
             followup.ROLL_SUMMARY: self.roll_summary,
             followup.CONFIRM_NAG: self.confirm_nag,

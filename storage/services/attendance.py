@@ -34,6 +34,8 @@ PENDING_TTL = timedelta(hours=24)
 PENDING_LEAVE_REASON = "leave_reason"
 PENDING_ACTIVITY_FIELD = "activity_field"  # topic, lecturer or minutes of a held activity
 NUDGE = "nudge"  # outbox kind: the secretary's "remind them" to one member who has not answered
+LEAVE_REQUEST = "leave_request"  # outbox kind: a member's leave request, to each approver, with 同意 / 不同意
+LEAVE_DECISION = "leave_decision"  # outbox kind: the approver's decision, to the member
 ACTIVITY_FIELDS = {"topic": 200, "lecturer": 100, "minutes": 10000}  # field -> longest text accepted
 
 
@@ -213,10 +215,29 @@ def submit_leave_reason(
         session, now=now, action="leave.request", entity="activity", entity_id=activity.id,
         actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id, details={"reason": reason},
     )
+    approvers = approvers_of(session, activity.org_id, tree)
+    _notify(session, now, LEAVE_REQUEST, [a.member_id for a in approvers],
+            {"activity_id": activity.id, "member_id": actor.member_id}, f"{activity.id}:{actor.member_id}")
     return LeaveRequest(
         activity=_view(activity, tree), member_id=actor.member_id, member_name=actor.name, reason=reason,
-        approvers=approvers_of(session, activity.org_id, tree), origin=origin, origin_text=origin_text,
+        approvers=approvers, origin=origin, origin_text=origin_text,
     )
+
+
+def _notify(session: Session, now: datetime, kind: str, member_ids: list[int], payload: dict, key: str) -> None:
+    """Queues a notice per member in the outbox: sent within Telegram's limits and outside quiet hours.
+
+    The rows carry no activity_id: the outbox's (activity, recipient, lead, kind) key is made for reminders,
+    and two members' requests to the same approver must not collapse into one; the dedup key decides.
+    """
+    stamp = int(now.timestamp())
+    outbox.enqueue(session, [
+        outbox.NewMessage(
+            dedup_key=f"{kind}:{key}:{member_id}:{stamp}", recipient=outbox.member_recipient(member_id),
+            due_at=now, kind=kind, member_id=member_id, priority=10, payload=payload,
+        )
+        for member_id in member_ids
+    ])
 
 
 def decide_leave(
@@ -240,6 +261,8 @@ def decide_leave(
     )
     member = session.get(models.Member, member_id)
     binding = binding_repo.binding_for_member(session, member_id)
+    _notify(session, now, LEAVE_DECISION, [member_id],
+            {"activity_id": activity.id, "approved": approve, "decided_by": actor.name}, f"{activity.id}")
     return LeaveDecisionResult(
         activity=_view(activity, tree),
         member=Recipient(member_id, member.name if member else "",

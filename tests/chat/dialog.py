@@ -119,6 +119,27 @@ class Dialog:
         sent = await self.app.bot.send_message(chat_id, text, reply_markup=markup)
         return sent.to_dict()
 
+    async def dispatch(self, kind: str, to: str) -> list[dict]:
+        """Sends the queued outbox rows of `kind` for `who`, rendered as the dispatcher renders them."""
+        member_id = self.world.members[to]
+        with transaction(self.factory) as session:
+            rows = session.scalars(select(models.OutboxMessage).where(
+                models.OutboxMessage.kind == kind, models.OutboxMessage.member_id == member_id,
+                models.OutboxMessage.state == "pending").order_by(models.OutboxMessage.id)).all()
+            rendered = []
+            for row in rows:
+                claimed = ClaimedMessage(
+                    id=row.id, kind=row.kind, activity_id=row.activity_id, member_id=member_id, chat_id=None,
+                    recipient=row.recipient, lead_minutes=row.lead_minutes, due_at=row.due_at, priority=row.priority,
+                    attempts=0, payload=row.payload)
+                rendered.append(render_outbox_message(session, claimed, SHANGHAI))
+                row.state = "sent"
+        sent = []
+        for text, markup in rendered:
+            message = await self.app.bot.send_message(self.user(to), text, reply_markup=markup)
+            sent.append(message.to_dict())
+        return sent
+
     async def remind(self, who: str, activity: str) -> dict:
         return await self.deliver("reminder", activity, to=who)
 

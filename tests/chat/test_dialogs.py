@@ -97,11 +97,15 @@ async def test_leave_dialog_with_secretary_decision(session_factory, world):
         shown = chat.server.chat(chat.user("bob")).message(reminder["message_id"])
         assert shown["text"].startswith("⏰ 活动提醒：主题党日") and "请直接回复" not in shown["text"]
         assert [b["text"] for row in shown["reply_markup"]["inline_keyboard"] for b in row] == ["✅ 签到"]
-        await chat.expect("李四 申请不参加「主题党日」")
+        # The request reaches both approvers through the outbox (quiet hours and rate limits apply there).
+        [request] = await chat.dispatch("leave_request", to="secretary")
+        assert request["text"].startswith("📝 请假申请\n李四 申请不参加「主题党日」") and "原因：单位值班" in request["text"]
+        await chat.dispatch("leave_request", to="deputy")
         await chat.run([
             ("secretary", press("同意"), "已同意（王书记）"),
         ])
-        await chat.expect("您为「主题党日」的请假，王书记已同意")
+        [decision] = await chat.dispatch("leave_decision", to="bob")
+        assert decision["text"] == "您为「主题党日」的请假，王书记已同意。"
         # The deputy got the same request; pressing it now is a replay of a one-shot decision.
         await chat.run([("deputy", press("不同意"), "这条请假已经处理过了")])
     with transaction(session_factory) as session:

@@ -85,3 +85,37 @@ def test_roll_summary_renders_through_the_runtime_renderer_with_buttons(session_
     assert "已签到（1）：张三" in text and "签到已结束" in text
     labels = [button.text for row in markup.inline_keyboard for button in row]
     assert labels == ["✅ 已召开", "❌ 未召开", "记录议题", "记录主讲人", "记录会议记录/照片", "代签"]
+
+
+def render_queued(session, kind, member_id):
+    row = session.scalars(select(models.OutboxMessage).where(
+        models.OutboxMessage.kind == kind, models.OutboxMessage.member_id == member_id)).one()
+    claimed = ClaimedMessage(id=row.id, kind=row.kind, activity_id=row.activity_id, member_id=member_id, chat_id=None,
+                             recipient=row.recipient, lead_minutes=0, due_at=row.due_at, priority=row.priority,
+                             attempts=0, payload=row.payload)
+    return render_outbox_message(session, claimed, SHANGHAI)
+
+
+@pytest.mark.parametrize(("then", "expected_tail", "has_buttons"), [
+    pytest.param("nothing", "原因：出差", True, id="pending-request-has-buttons"),
+    pytest.param("decided", "这条请假已经处理：已同意", False, id="decided-before-it-went-out"),
+    pytest.param("checked_in", "对方已签到或已撤回", False, id="member-came-after-all"),
+])
+def test_leave_request_is_rendered_as_it_stands_when_sent(session, then, expected_tail, has_buttons):
+    from storage.services import attendance as svc
+
+    world = build_world(session)
+    chat = ChatContext(session_factory=None, clock=ManualClock(T), zone=SHANGHAI,  # type: ignore[arg-type]
+                       signer=CallbackSigner.from_token("1:TEST"), bot_username="branchbot_test_bot")
+    install_outbox_views(chat)
+    alice = actor_for_telegram(session, world.telegram["alice"])
+    svc.begin_leave(session, alice, world.activities["party_day"], T - timedelta(days=1))
+    svc.submit_pending_text(session, alice, "出差", T - timedelta(days=1))
+    if then == "decided":
+        svc.decide_leave(session, actor_for_telegram(session, world.telegram["secretary"]),
+                         world.activities["party_day"], world.members["alice"], True, T - timedelta(hours=20))
+    elif then == "checked_in":
+        check_in(session, alice, world.activities["party_day"], T)
+    text, markup = render_queued(session, "leave_request", world.members["deputy"])
+    assert text.startswith("📝 请假申请\n张三 申请不参加「主题党日」") and expected_tail in text.splitlines()[-1]
+    assert (markup is not None) == has_buttons
