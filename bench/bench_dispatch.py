@@ -276,6 +276,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--members", type=int, default=6000)
     parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS))
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
@@ -284,6 +285,7 @@ def main(argv: list[str]) -> None:
     # The dispatcher hands database work to threads; a short switch interval keeps those hand-offs from
     # waiting out the default 5 ms GIL slice (the same setting `branchbot run` uses; bare PTB runs with it too).
     sys.setswitchinterval(SWITCH_INTERVAL)
+    globals()["CONCURRENCY"] = args.concurrency
     figures = asyncio.run(main_async(args.members, [s for s in args.scenarios.split(",") if s], args.rounds))
     report("dispatch", **figures)
 

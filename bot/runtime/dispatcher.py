@@ -45,12 +45,12 @@ MAX_ATTEMPTS = 8
 RESOLVE_EVERY_SECONDS = 60.0
 # A worker waits for a chat's next slot itself only when it is this close; longer waits are parked.
 CHAT_WAIT_IN_WORKER = 0.05
-BACKOFF_BASE = timedelta(seconds=2)
+BACKOFF_BASE = timedelta(seconds=0.5)
 BACKOFF_CAP = timedelta(minutes=10)
 
 
 def backoff(attempts: int) -> timedelta:
-    """Exponential back-off for transient errors: 2 s, 4 s, 8 s … capped at 10 minutes."""
+    """Exponential back-off for transient errors: 0.5 s, 1 s, 2 s … capped at 10 minutes."""
     return min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(0, attempts)))
 
 

@@ -24,7 +24,7 @@ class Limits:
     global_per_second: float = TELEGRAM_GLOBAL_PER_SECOND
     # Our window is this much longer than Telegram's second, so network jitter cannot push 31 sends into
     # one of Telegram's windows.
-    window_margin: float = 0.03
+    window_margin: float = 0.01
     chat_interval: float = TELEGRAM_PRIVATE_INTERVAL
     group_per_minute: int = TELEGRAM_GROUP_PER_MINUTE
 
