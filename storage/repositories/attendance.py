@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from storage import models
 
@@ -18,6 +18,13 @@ def activity(session: Session, activity_id: int, *, for_update: bool = False) ->
     if for_update:
         query = query.with_for_update()
     return session.scalars(query).one_or_none()
+
+
+def activity_with_org(session: Session, activity_id: int) -> models.Activity | None:
+    """The activity with its organisation in the same query."""
+    return session.scalars(
+        select(models.Activity).where(models.Activity.id == activity_id).options(joinedload(models.Activity.org))
+    ).one_or_none()
 
 
 def attendance_row(session: Session, activity_id: int, member_id: int) -> models.Attendance | None:

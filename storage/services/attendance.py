@@ -7,14 +7,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from schedules.roster import Role
+from schedules.roster import OrgType, Role
 from storage import models
 from storage.models import ActivityKind, ActivityStatus, AttendanceStatus, LeaveDecision
 from storage.repositories import attendance as attendance_repo
 from storage.repositories import bindings as binding_repo
 from storage.repositories import outbox
 from storage.services.actors import Actor, OrgTree, require_manager, visible_org_ids
-from storage.services.audience import audience_members, in_audience
+from storage.services.audience import BRANCH_SECRETARY_AUDIENCES, audience_members, in_audience
 from storage.services.errors import AlreadyHandled, InvalidInput, NotFound, OutsideWindow, PermissionDenied
 from storage.services.views import (
     ActivityView,
@@ -44,6 +44,19 @@ def _load_activity(session: Session, activity_id: int, *, for_update: bool = Fal
     if activity is None:
         raise NotFound("找不到这个活动，可能已被删除。", activity_id=activity_id)
     return activity
+
+
+def _tree_for(session: Session, activity: models.Activity) -> OrgTree:
+    """Enough of the tree to judge this activity's audience.
+
+    A branch's or 党小组's own meeting needs only its organisation (already loaded with the activity);
+    the hot path of 300 presses a second then skips reading the tree. Upper organisations' meetings and
+    audiences that span the tree get the whole tree.
+    """
+    org = activity.org
+    if org.type in (OrgType.BRANCH.value, OrgType.GROUP.value) and activity.audience not in BRANCH_SECRETARY_AUDIENCES:
+        return OrgTree([(org.id, org.parent_id, org.type, org.code, org.name)])
+    return OrgTree.load(session)
 
 
 def _view(activity: models.Activity, tree: OrgTree) -> ActivityView:
@@ -76,8 +89,10 @@ def check_in(
     with_tally: bool = False,
 ) -> CheckInResult:
     """Records the actor as present: only for themself, only their own audience, only inside the window."""
-    tree = OrgTree.load(session)
-    activity = _load_activity(session, activity_id)
+    activity = attendance_repo.activity_with_org(session, activity_id)
+    if activity is None:
+        raise NotFound("找不到这个活动，可能已被删除。", activity_id=activity_id)
+    tree = _tree_for(session, activity)
     _require_meeting_for(actor, activity, tree)
     opens, closes = checkin_window(activity)
     local = activity.starts_at
