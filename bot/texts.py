@@ -306,7 +306,10 @@ def branch_plan(activities: list[ActivityView], zone: ZoneInfo) -> str:
 
 
 # --- committee ----------------------------------------------------------------------------------------
-ATTENDANCE_USAGE = "用法：/attendance [组织编码|党员编号] [本月|本季度|今年|上季度]，例如 /attendance D01 本季度"
+ATTENDANCE_USAGE = (
+    "用法：/attendance [组织编码|党员编号] [时间段]，例如 /attendance D01 本季度\n"
+    "时间段可写：本月、上月、本季度、上季度、今年、去年、2025、2025-03、2025Q1；不写为本季度。"
+)
 
 
 def percent(value: float | None) -> str:

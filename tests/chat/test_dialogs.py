@@ -205,6 +205,7 @@ async def test_committee_attendance_and_member_commands(session_factory, world):
             ("committee", "/attendance X01B", "您只能查看本组织及下级组织的情况"),
             ("alice", "/attendance B01", "您只能查看本组织及下级组织的情况"),
             ("committee", "/attendance D01 明年", "用法：/attendance"),
+            ("committee", "/attendance P004 2025Q1", "李四（第一党支部）：应参加 0 次"),
             ("alice", "/help", "/checkin"),
             ("secretary", "/plan", "支委会"),
             ("alice", "/me", "政治生日：3月20日"),
