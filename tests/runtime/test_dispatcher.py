@@ -18,6 +18,9 @@ from storage.db import transaction
 from storage.repositories import outbox
 from tests.runtime.factories import SHANGHAI, at, make_activity, make_branch, members_of
 
+# PTB warns when a RetryAfter is built with seconds; the dispatcher reads either form.
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+
 
 class RecordingTelegram:
     """Answers sends like Telegram would; `fail[chat_id]` holds errors to raise, one per attempt."""
