@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import select
 
 from storage import models
-from storage.models import OutboxState
 from storage.repositories import outbox
 from tests.runtime.factories import at, make_activity, make_branch, members_of
 
