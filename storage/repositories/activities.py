@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -52,11 +52,7 @@ def decode_leads(text: str | None) -> tuple[int, ...]:
 
 
 def _checkin_window(occurrence: Any) -> tuple[datetime | None, datetime | None]:
-    window = getattr(occurrence, "checkin_window", None)
-    if window is not None and not isinstance(window, timedelta):
-        opens = getattr(window, "opens_at", None) or (window[0] if isinstance(window, tuple) else None)
-        closes = getattr(window, "closes_at", None) or (window[1] if isinstance(window, tuple) else None)
-        return opens, closes
+    """The occurrence's check-in window as instants (`schedules.plan.Occurrence` derives them from its start)."""
     return getattr(occurrence, "checkin_opens_at", None), getattr(occurrence, "checkin_closes_at", None)
 
 
@@ -237,6 +233,3 @@ def secretary_ids(session: Session, org_id: int) -> list[int]:
 def org_zone(org: models.Organization, default: ZoneInfo) -> ZoneInfo:
     return ZoneInfo(org.timezone) if org.timezone else default
 
-
-def local_date(moment: datetime, zone: ZoneInfo) -> date:
-    return moment.astimezone(zone).date()
