@@ -83,6 +83,7 @@ class Runtime:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self.last_reconcile: ReconcileResult | None = None
+        self._materialise_queued = False
 
     # ---- life cycle ------------------------------------------------------------------------------
 
@@ -127,9 +128,18 @@ class Runtime:
         loop = self._loop
         if loop is None or loop.is_closed():
             return
-        loop.call_soon_threadsafe(lambda: self._spawn(self._materialise_and_wake()))
+        loop.call_soon_threadsafe(self._schedule_materialise)
+
+    def _schedule_materialise(self) -> None:
+        # Coalesce: many clock steps in a row (the sandbox walking through a month) need one run after
+        # the last of them, not one run each.
+        if self._materialise_queued:
+            return
+        self._materialise_queued = True
+        self._spawn(self._materialise_and_wake())
 
     async def _materialise_and_wake(self) -> None:
+        self._materialise_queued = False
         try:
             await self.materialise_now()
         except Exception:  # noqa: BLE001 - the next timer tries again
