@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from storage import models
 from storage.models import ActivityStatus, OutboxState
@@ -225,47 +225,56 @@ class MissedReminder:
 
 
 def resolve_overdue(session: Session, *, now: datetime) -> list[MissedReminder]:
-    """The downtime rule, as two UPDATEs over due, pending reminders.
+    """The downtime rule over due, pending reminders.
 
     0. A reminder of a cancelled (or already held) activity is not needed: SKIPPED, not reported.
     1. A reminder whose activity has started is useless: MISSED.
     2. Of several due reminders for one (activity, recipient), only the smallest lead is still useful;
        the longer ones become MISSED. The survivor is then delivered once.
-    Returns what was marked missed, so the caller can tell the secretaries.
+    Returns what was marked missed, so the caller can tell the secretaries. One read of the due rows,
+    decided here, then UPDATEs by id: a correlated "is there a shorter lead?" subquery per row would
+    be quadratic after a long outage.
     """
     row = models.OutboxMessage
     activity = models.Activity
-    due_reminders = and_(row.state == OutboxState.PENDING.value, row.kind == REMINDER, row.due_at <= now)
-    no_longer_held = exists().where(
-        activity.id == row.activity_id, activity.status != ActivityStatus.SCHEDULED.value
-    )
-    session.execute(
-        update(row).where(due_reminders, no_longer_held)
-        .values(state=OutboxState.SKIPPED.value, last_error="activity no longer scheduled")
-        .execution_options(synchronize_session=False)
-    )
-    started = exists().where(activity.id == row.activity_id, activity.starts_at <= now)
-    returning = (row.id, row.activity_id, row.member_id, row.lead_minutes)
-    missed = [MissedReminder(*values) for values in session.execute(
-        update(row).where(due_reminders, started)
-        .values(state=OutboxState.MISSED.value, last_error="activity started before the reminder went out")
-        .returning(*returning).execution_options(synchronize_session=False)
-    ).all()]
-    shorter = aliased(models.OutboxMessage)
-    superseded = exists().where(
-        shorter.activity_id == row.activity_id,
-        shorter.recipient == row.recipient,
-        shorter.kind == REMINDER,
-        shorter.state == OutboxState.PENDING.value,
-        shorter.due_at <= now,
-        shorter.lead_minutes < row.lead_minutes,
-    )
-    missed += [MissedReminder(*values) for values in session.execute(
-        update(row).where(due_reminders, superseded)
-        .values(state=OutboxState.MISSED.value, last_error="superseded by a shorter lead after downtime")
-        .returning(*returning).execution_options(synchronize_session=False)
-    ).all()]
-    return missed
+    due = session.execute(
+        select(row.id, row.activity_id, row.recipient, row.member_id, row.lead_minutes,
+               activity.starts_at, activity.status)
+        .join(activity, activity.id == row.activity_id)
+        .where(row.state == OutboxState.PENDING.value, row.kind == REMINDER, row.due_at <= now)
+    ).all()
+    not_needed: list[int] = []
+    missed: list[MissedReminder] = []
+    shortest: dict[tuple[int, str], tuple[int, int]] = {}
+    candidates: list[tuple[int, int, str, int | None, int]] = []
+    for outbox_id, activity_id, recipient, member_id, lead, starts_at, status in due:
+        if status != ActivityStatus.SCHEDULED.value:
+            not_needed.append(outbox_id)
+        elif starts_at <= now:
+            missed.append(MissedReminder(outbox_id, activity_id, member_id, lead))
+        else:
+            candidates.append((outbox_id, activity_id, recipient, member_id, lead))
+            key = (activity_id, recipient)
+            if key not in shortest or lead < shortest[key][0]:
+                shortest[key] = (lead, outbox_id)
+    superseded = [MissedReminder(outbox_id, activity_id, member_id, lead)
+                  for outbox_id, activity_id, recipient, member_id, lead in candidates
+                  if shortest[(activity_id, recipient)][1] != outbox_id]
+    _close_pending(session, not_needed, OutboxState.SKIPPED, "activity no longer scheduled")
+    _close_pending(session, [m.outbox_id for m in missed], OutboxState.MISSED,
+                   "activity started before the reminder went out")
+    _close_pending(session, [m.outbox_id for m in superseded], OutboxState.MISSED,
+                   "superseded by a shorter lead after downtime")
+    return missed + superseded
+
+
+def _close_pending(session: Session, ids: list[int], state: OutboxState, reason: str) -> None:
+    row = models.OutboxMessage
+    for start in range(0, len(ids), _INSERT_CHUNK):
+        session.execute(
+            update(row).where(row.id.in_(ids[start:start + _INSERT_CHUNK]), row.state == OutboxState.PENDING.value)
+            .values(state=state.value, last_error=reason).execution_options(synchronize_session=False)
+        )
 
 
 def next_due_at(session: Session) -> datetime | None:
