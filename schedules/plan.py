@@ -433,16 +433,7 @@ def build_plan(
     Organisations without a timezone use `zone`. Raises `CalendarUnknownYear` for a year the calendar lacks.
     """
     calendar.require(year)
-    planner = _Planner(catalog, roster, calendar, zone)
-    occurrences: list[Occurrence] = []
-    with _collector_paused():
-        for org in roster.organizations:
-            occurrences.extend(planner.org_occurrences(org, year))
-        for member in roster.members:
-            if member.is_active:
-                occurrences.extend(planner.member_occurrences(member, year))
-        _sort(occurrences)
-    return occurrences
+    return _occurrences(_Planner(catalog, roster, calendar, zone), roster, range(year, year + 1))
 
 
 def plan_between(
@@ -458,10 +449,14 @@ def plan_between(
     last = max((end - timedelta(microseconds=1)).astimezone(z).year for z in zones)
     for year in range(first, last + 1):
         calendar.require(year)
-    planner = _Planner(catalog, roster, calendar, zone, window=(start, end))
+    return _occurrences(_Planner(catalog, roster, calendar, zone, window=(start, end)), roster, range(first, last + 1))
+
+
+def _occurrences(planner: _Planner, roster: Roster, years: range) -> list[Occurrence]:
+    """Every organisation's and active member's occurrences in `years`, sorted by time."""
     occurrences: list[Occurrence] = []
     with _collector_paused():
-        for year in range(first, last + 1):
+        for year in years:
             for org in roster.organizations:
                 occurrences.extend(planner.org_occurrences(org, year))
             for member in roster.members:
