@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
@@ -132,6 +132,8 @@ class Dispatcher:
         self._idle_seen = 0
         self._resolve_needed = True
         self._next_resolve = 0.0
+        self._marks_conn: Connection | None = None
+        self._flush_lock = asyncio.Lock()
 
     # ---- control -------------------------------------------------------------------------------
 
@@ -206,6 +208,7 @@ class Dispatcher:
             await self._flush_marks()
             marker.cancel()
             await asyncio.gather(marker, return_exceptions=True)
+            await asyncio.to_thread(self._close_marks)
             leftovers = [job.message.id for job in self._drain_queue() if job.message is not None]
             leftovers += [i for i in self._held if i not in leftovers]
             if leftovers:
@@ -476,12 +479,14 @@ class Dispatcher:
             await self._flush_marks()
 
     async def _flush_marks(self) -> None:
+        async with self._flush_lock:  # the marker task and shutdown may both flush; one at a time
+            await self._flush_marks_locked()
+
+    async def _flush_marks_locked(self) -> None:
         while self._marks:
             batch, self._marks = self._marks, []
             try:
-                # On the loop thread, deliberately: a few-row UPDATE and commit is quicker than the hand-off
-                # to a worker thread, and every sender is waiting for exactly this.
-                self._db_mark_sent([(i, m) for i, m, _ in batch])
+                await asyncio.to_thread(self._db_mark_sent, [(i, m) for i, m, _ in batch])
             except Exception:  # noqa: BLE001
                 log.exception("dispatcher: recording sent messages failed; retrying")
                 self._marks = batch + self._marks
@@ -493,16 +498,34 @@ class Dispatcher:
 
     # ---- short transactions after a send ---------------------------------------------------------
 
+    def _mark_connection(self) -> Connection:
+        """A connection of our own for recording sends, in autocommit mode (one statement = one commit)."""
+        if self._marks_conn is None or self._marks_conn.closed:
+            engine = self._sessions.kw["bind"]
+            connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            if connection.dialect.name == "postgresql":
+                # The record must be durable against *our* death, which a committed statement is even
+                # before PostgreSQL flushes its WAL (it does so within a fraction of a second); only a
+                # crash of the database server in that instant could let a message go out twice.
+                connection.execute(text("SET synchronous_commit TO OFF"))
+            self._marks_conn = connection
+        return self._marks_conn
+
     def _db_mark_sent(self, sent: list[tuple[int, int | None]]) -> None:
-        with transaction(self._sessions) as session:
-            if session.get_bind().dialect.name == "postgresql":
-                # The record must be durable against *our* death, which a committed transaction is even
-                # before PostgreSQL flushes its WAL (the server flushes within a fraction of a second).
-                # Only a crash of the database server itself in that instant could re-send a message.
-                session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-            outbox.mark_sent(session, sent, now=self._clock.now(), worker=self.worker)
+        try:
+            self._mark_connection().execute(outbox.mark_sent_statement(sent, now=self._clock.now(), worker=self.worker))
+        except Exception:
+            if self._marks_conn is not None:
+                self._marks_conn.invalidate()
+                self._marks_conn = None
+            raise
         self.stats.sent += len(sent)
         self._held.difference_update(i for i, _ in sent)
+
+    def _close_marks(self) -> None:
+        if self._marks_conn is not None:
+            self._marks_conn.close()
+            self._marks_conn = None
 
     def _db_release(self, ids: list[int]) -> None:
         with transaction(self._sessions) as session:

@@ -144,20 +144,29 @@ def claim_due(session: Session, *, now: datetime, worker: str, limit: int) -> li
     return claimed
 
 
-def mark_sent(session: Session, sent: Sequence[tuple[int, int | None]], *, now: datetime, worker: str) -> int:
-    """Record Telegram's message ids for rows this worker claimed and delivered: one UPDATE per batch."""
-    if not sent:
-        return 0
+def mark_sent_statement(sent: Sequence[tuple[int, int | None]], *, now: datetime, worker: str):
+    """One UPDATE recording Telegram's message ids for rows this worker claimed and delivered.
+
+    A single statement is atomic on its own, so the dispatcher runs it on an autocommit connection:
+    one round trip per batch instead of begin, update and commit.
+    """
     row = models.OutboxMessage
     ids = [outbox_id for outbox_id, _ in sent]
     message_id = case({outbox_id: message_id for outbox_id, message_id in sent}, value=row.id)
-    result = session.execute(
+    return (
         update(row)
         .where(row.id.in_(ids), row.state == OutboxState.CLAIMED.value, row.claimed_by == worker)
         .values(state=OutboxState.SENT.value, sent_at=now, telegram_message_id=message_id,
                 attempts=row.attempts + 1, last_error=None)
-        .execution_options(synchronize_session=False)
     )
+
+
+def mark_sent(session: Session, sent: Sequence[tuple[int, int | None]], *, now: datetime, worker: str) -> int:
+    """`mark_sent_statement` inside the caller's transaction."""
+    if not sent:
+        return 0
+    result = session.execute(mark_sent_statement(sent, now=now, worker=worker)
+                             .execution_options(synchronize_session=False))
     return result.rowcount or 0
 
 
