@@ -49,7 +49,7 @@ ZONE = ZoneInfo("Asia/Shanghai")
 FIRST_CHAT = 7_000_000
 CONCURRENCY = 8
 PG_ADMIN_URL = os.environ.get("BRANCHBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-SWITCH_INTERVAL = 0.0005
+SWITCH_INTERVAL = float(os.environ.get("BENCH_SWITCH_INTERVAL", "0.0005"))
 ALL_SCENARIOS = ("bare_ptb", "unlimited_sqlite", "unlimited_postgresql", "limited")
 
 

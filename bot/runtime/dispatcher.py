@@ -134,6 +134,7 @@ class Dispatcher:
         self._next_resolve = 0.0
         self._marks_conn: Connection | None = None
         self._flush_lock = asyncio.Lock()
+        self._marks_inline = session_factory.kw["bind"].dialect.name == "sqlite"
 
     # ---- control -------------------------------------------------------------------------------
 
@@ -291,7 +292,10 @@ class Dispatcher:
         activities = {a.id: a for a in session.scalars(select(models.Activity).where(models.Activity.id.in_(activity_ids)))} if activity_ids else {}
         org_ids = {a.org_id for a in activities.values()}
         orgs = {o.id: o for o in session.scalars(select(models.Organization).where(models.Organization.id.in_(org_ids)))} if org_ids else {}
-        members = {m.id: m for m in session.scalars(select(models.Member).where(models.Member.id.in_(member_ids)))} if member_ids else {}
+        # Plain columns, not Member objects: loading those would also load every member's roles.
+        members = {row.id: row for row in session.execute(select(
+            models.Member.id, models.Member.status, models.Member.unreachable_since,
+        ).where(models.Member.id.in_(member_ids)))} if member_ids else {}
         chats: dict[int, int] = {}
         answered: set[tuple[int, int]] = set()
         if member_ids:
@@ -485,8 +489,15 @@ class Dispatcher:
     async def _flush_marks_locked(self) -> None:
         while self._marks:
             batch, self._marks = self._marks, []
+            sent = [(i, m) for i, m, _ in batch]
             try:
-                await asyncio.to_thread(self._db_mark_sent, [(i, m) for i, m, _ in batch])
+                if self._marks_inline:
+                    # SQLite: one local autocommit UPDATE is quicker than handing it to a worker thread,
+                    # and every sender in the batch is waiting for exactly this.
+                    self._db_mark_sent(sent)
+                else:
+                    # PostgreSQL: a network round trip; do not hold the event loop for it.
+                    await asyncio.to_thread(self._db_mark_sent, sent)
             except Exception:  # noqa: BLE001
                 log.exception("dispatcher: recording sent messages failed; retrying")
                 self._marks = batch + self._marks
