@@ -524,7 +524,8 @@ class Dispatcher:
 
     def _db_mark_sent(self, sent: list[tuple[int, int | None]]) -> None:
         try:
-            self._mark_connection().execute(outbox.mark_sent_statement(sent, now=self._clock.now(), worker=self.worker))
+            statement, params = outbox.mark_sent_statement(sent, now=self._clock.now(), worker=self.worker)
+            self._mark_connection().execute(statement, params)
         except Exception:
             if self._marks_conn is not None:
                 self._marks_conn.invalidate()
