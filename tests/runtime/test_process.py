@@ -100,9 +100,9 @@ def test_after_downtime_only_the_latest_lead_goes_out_and_the_secretary_gets_one
 
 
 def test_two_schedulers_on_one_database_only_one_sends_and_the_standby_takes_over(db_url, tmp_path, server_factory, processes):
-    members = 120
+    members = 160
     activity = seed(db_url, members=members, starts=STARTS, now=NOW - timedelta(days=1), leads="4320")
-    server = server_factory(members, latency=0.25)  # slow enough that the leader is still busy when killed
+    server = server_factory(members, latency=0.3)  # slow enough that the leader is still busy when killed
     first = spawn(db_url, server, NOW, tmp_path, "first")
     processes.append(first)
     wait_until(lambda: sum(sends_per_chat(server).values()) >= 1, "the leader's first send", alive=first)
