@@ -132,6 +132,7 @@ class Dispatcher:
         self._idle_seen = 0
         self._resolve_needed = True
         self._next_resolve = 0.0
+        self._next_tidy = 0.0
         self._marks_conn: Connection | None = None
         self._flush_lock = asyncio.Lock()
         self._marks_inline = session_factory.kw["bind"].dialect.name == "sqlite"
@@ -234,6 +235,9 @@ class Dispatcher:
                 await self._wait_for(self._room, 1.0)
                 continue
             self._wake.clear()
+            if time.monotonic() >= self._next_tidy:
+                self._next_tidy = time.monotonic() + RESOLVE_EVERY_SECONDS
+                self.limiter.forget_idle_chats()  # keeps the per-chat bookkeeping flat over years
             pass_generation = self._idle_requested
             try:
                 prepared = await asyncio.to_thread(self._db_claim, room)
