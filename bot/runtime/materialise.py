@@ -80,22 +80,24 @@ class MaterialiseReport:
     warnings: list[str] = field(default_factory=list)
 
 
-def _recipients(
-    session: Session, activity: models.Activity, tree: Any, bindings: dict[int, int]
-) -> list[tuple[int, int]]:
-    """(member id, chat id) of audience members who can be reached and have not answered yet."""
+def _audience(session: Session, activity: models.Activity, tree: Any, cache: dict) -> list[tuple[int, bool]]:
+    """(member id, unreachable) of the activity's audience; shared by activities with the same audience."""
     from storage.services.audience import audience_members
 
-    answered = set(session.scalars(
-        select(models.Attendance.member_id).where(models.Attendance.activity_id == activity.id)
-    ))
-    chosen = []
-    for member in audience_members(session, activity, tree):
-        chat_id = bindings.get(member.id)
-        if chat_id is None or member.id in answered or member.unreachable_since is not None:
-            continue
-        chosen.append((member.id, chat_id))
-    return chosen
+    key = (activity.org_id, activity.audience, activity.member_id)
+    found = cache.get(key)
+    if found is None:
+        found = [(m.id, m.unreachable_since is not None) for m in audience_members(session, activity, tree)]
+        cache[key] = found
+    return found
+
+
+def _answered(session: Session, activity_ids: list[int]) -> set[tuple[int, int]]:
+    answered: set[tuple[int, int]] = set()
+    for start in range(0, len(activity_ids), 500):
+        answered.update(session.execute(select(models.Attendance.activity_id, models.Attendance.member_id).where(
+            models.Attendance.activity_id.in_(activity_ids[start:start + 500]))).all())
+    return answered
 
 
 def _bindings(session: Session) -> dict[int, int]:
@@ -115,11 +117,14 @@ def enqueue_reminders(
 
     tree = tree or OrgTree.load(session)
     bindings = _bindings(session) if bindings is None else bindings
+    activities = [a for a in activities if a.status == models.ActivityStatus.SCHEDULED.value]
+    if not bindings:
+        return 0  # nobody can be reached yet
+    answered = _answered(session, [a.id for a in activities])
+    audiences: dict[tuple, list[tuple[int, bool]]] = {}
     zones: dict[int, ZoneInfo] = {}
     messages: list[outbox.NewMessage] = []
     for activity in activities:
-        if activity.status != models.ActivityStatus.SCHEDULED.value:
-            continue
         leads = activity_repo.decode_leads(activity.reminder_leads) or policy.default_leads
         if activity.org_id not in zones:
             org = session.get(models.Organization, activity.org_id)
@@ -128,7 +133,11 @@ def enqueue_reminders(
                                        quiet=policy.quiet)
         if not due_times:
             continue
-        for member_id, chat_id in _recipients(session, activity, tree, bindings):
+        for member_id, unreachable in _audience(session, activity, tree, audiences):
+            # Only members who can be reached and have not answered (nobody is nagged after answering).
+            chat_id = bindings.get(member_id)
+            if chat_id is None or unreachable or (activity.id, member_id) in answered:
+                continue
             recipient = outbox.member_recipient(member_id)
             for lead, due_at in due_times.items():
                 messages.append(outbox.NewMessage(
@@ -137,6 +146,18 @@ def enqueue_reminders(
                     chat_id=chat_id, lead_minutes=lead, priority=outbox.reminder_priority(lead),
                 ))
     return outbox.enqueue(session, messages)
+
+
+def roster_around(roster: Roster, org_codes: set[str]) -> Roster:
+    """Just what planning `org_codes` needs: those organisations, their ancestors (whose overrides they
+    inherit) and their members — so one obligation job does not plan every organisation."""
+    keep = set(org_codes)
+    for code in org_codes:
+        if code in roster.by_code:
+            keep.update(org.code for org in roster.ancestors(code))
+    organizations = [org for org in roster.organizations if org.code in keep]
+    members = [m for m in roster.members if m.org_code in org_codes or m.group_code in org_codes]
+    return Roster.of(organizations, members)
 
 
 def materialise(
@@ -158,6 +179,8 @@ def materialise(
     wanted_orgs = set(org_codes) if org_codes is not None else None
     if plan is not None:
         roster = load_roster(session)
+        if wanted_orgs is not None:
+            roster = roster_around(roster, wanted_orgs)
         occurrences = [
             o for o in plan.occurrences(roster, now, end)
             if (wanted_orgs is None or o.org_code in wanted_orgs)

@@ -18,7 +18,7 @@ from storage.types import UTCDateTime
 REMINDER = "reminder"
 MISSED_SUMMARY = "missed_summary"
 UNREACHABLE_NOTICE = "unreachable_notice"
-# Rows per INSERT statement: stays below SQLite's bound-parameter limit with ~12 columns per row.
+# Ids per IN (...) list in bulk updates.
 _INSERT_CHUNK = 500
 
 
@@ -82,22 +82,28 @@ class ClaimedMessage:
 
 def _insert_ignoring_duplicates(session: Session):
     dialect = session.get_bind().dialect.name
+    table = models.OutboxMessage.__table__
     if dialect == "postgresql":
-        return postgresql.insert(models.OutboxMessage).on_conflict_do_nothing()
+        return postgresql.insert(table).on_conflict_do_nothing()
     if dialect == "sqlite":
-        return sqlite.insert(models.OutboxMessage).on_conflict_do_nothing()
+        return sqlite.insert(table).on_conflict_do_nothing()
     raise NotImplementedError(f"outbox needs SQLite or PostgreSQL, not {dialect}")
 
 
 def enqueue(session: Session, messages: Iterable[NewMessage]) -> int:
-    """Insert messages whose dedup key (or activity/recipient/lead/kind) is new; returns how many were new."""
+    """Insert messages whose dedup key (or activity/recipient/lead/kind) is new; returns how many were new.
+
+    One statement executed over all rows (SQLAlchemy batches them into multi-row INSERTs); RETURNING
+    counts what was really inserted, since rowcount is unreliable for batched inserts.
+    """
     rows = [message.values() for message in messages]
+    if not rows:
+        return 0
+    statement = _insert_ignoring_duplicates(session).returning(models.OutboxMessage.__table__.c.id)
     created = 0
-    for start in range(0, len(rows), _INSERT_CHUNK):
-        chunk = rows[start:start + _INSERT_CHUNK]
-        # RETURNING counts what was really inserted (rowcount is unreliable for multi-row inserts).
-        result = session.execute(_insert_ignoring_duplicates(session).values(chunk).returning(models.OutboxMessage.id))
-        created += len(result.all())
+    connection = session.connection()
+    for start in range(0, len(rows), 5000):
+        created += len(connection.execute(statement, rows[start:start + 5000]).all())
     return created
 
 
