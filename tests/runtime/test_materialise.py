@@ -109,3 +109,28 @@ def test_the_real_catalog_plans_a_branch_and_names_its_obligation_jobs(session):
     keys = set(session.scalars(select(models.Activity.occurrence_key)))
     assert "theme_party_day:B01:2025-03" in keys
     assert report.reminders_enqueued > 0
+
+
+def test_an_obligation_job_materialises_only_its_own_organisation(session):
+    make_branch(session, "B01", members=1)
+    make_branch(session, "B02", members=1, first_chat_id=2000)
+    plan = TablePlan([occurrence(), occurrence(key="theme_party_day:B02:2025-03", org_code="B02"),
+                      occurrence(key="committee_meeting:B01:2025-03", obligation="committee_meeting")])
+    report = materialise(session, now=at("2025-03-01 09:00"), policy=POLICY, plan=plan,
+                         org_codes=["B01"], obligation="theme_party_day")
+    assert report.created == 1
+    assert list(session.scalars(select(models.Activity.occurrence_key))) == ["theme_party_day:B01:2025-03"]
+
+
+def test_roster_around_keeps_ancestors_and_own_members_only():
+    from bot.runtime.materialise import roster_around
+    from schedules.roster import Category, Member, Organization, OrgType, Roster
+
+    roster = Roster.of(
+        [Organization("D01", "党委", OrgType.COMMITTEE), Organization("B01", "一支部", OrgType.BRANCH, "D01"),
+         Organization("B02", "二支部", OrgType.BRANCH, "D01")],
+        [Member("1", "甲", "B01", Category.FULL), Member("2", "乙", "B02", Category.FULL)],
+    )
+    narrowed = roster_around(roster, {"B01"})
+    assert [o.code for o in narrowed.organizations] == ["D01", "B01"]
+    assert [m.member_no for m in narrowed.members] == ["1"]
