@@ -4,7 +4,9 @@ Scenarios (all against one server, in one run):
 - `limited`: our limiter at Telegram's 30/s, the server enforcing Telegram's limits too, 1% injected 429 and
   1% injected 502; figure: delivered per second as a share of the 30/s cap.
 - `unlimited_sqlite` / `unlimited_postgresql`: limiter off (a self-hosted Bot API server), no faults.
-- `bare_ptb`: python-telegram-bot's `send_message` in a loop with the same concurrency, no database.
+- `bare_ptb`: python-telegram-bot's `send_message` (its default httpx transport) in a loop with the same
+  concurrency, no database. The dispatcher sends through PTB too, with the aiohttp transport of
+  `bot.runtime.transport` that `branchbot run` uses.
 Every scenario checks that each member got exactly one message and the outbox says so.
 
 The loopback server runs in a child process (this module with `--serve PORT`), so the server's work does not
@@ -37,7 +39,8 @@ from telegram.ext import ApplicationBuilder
 
 from bench.harness import report, run_main
 from bot.clock import SystemClock
-from bot.runtime.app import telegram_sender
+from bot.runtime.app import outbox_bot, telegram_sender
+from bot.settings import Settings
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.limiter import RateLimiter
 from bot.runtime.quiet_hours import QuietHours
@@ -160,8 +163,10 @@ async def run_dispatcher(url: str, server: RemoteServer, members: int, *, limite
     sessions = make_session_factory(engine)
     application = (ApplicationBuilder().token(server.token).base_url(server.base_url)
                    .connection_pool_size(32).pool_timeout(30).build())
-    async with application:
-        dispatcher = Dispatcher(sessions, telegram_sender(application), SystemClock(), worker="bench",
+    settings = Settings(telegram_token=server.token, telegram_api_base_url=server.base_url)
+    sender_bot = outbox_bot(settings, concurrency=CONCURRENCY)  # what `branchbot run` sends with
+    async with application, sender_bot:
+        dispatcher = Dispatcher(sessions, telegram_sender(application, sender_bot), SystemClock(), worker="bench",
                                 limiter=RateLimiter(enabled=limited), concurrency=CONCURRENCY, zone=ZONE,
                                 quiet=QuietHours.parse("off"), poll_seconds=0.2)
         started = time.perf_counter()

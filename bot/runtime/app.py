@@ -25,6 +25,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
+from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder, JobQueue
 
 from bot.clock import Clock
@@ -109,18 +110,30 @@ def build_application(
     return application
 
 
-def telegram_sender(application: Application) -> Callable[[int, str, Any], Any]:
-    """Sends through PTB's request layer (its errors, retries of connections, timeouts, base_url).
+def outbox_bot(settings: Settings, *, concurrency: int = 8) -> Bot:
+    """The Bot the dispatcher sends with: same token and Bot API, PTB's errors, an aiohttp transport."""
+    from bot.runtime.transport import AiohttpRequest
+
+    kwargs: dict[str, Any] = {}
+    if settings.telegram_api_base_url:
+        kwargs["base_url"] = settings.telegram_api_base_url
+        kwargs["base_file_url"] = file_base_url(settings.telegram_api_base_url)
+    return Bot(settings.telegram_token or "", request=AiohttpRequest(connection_pool_size=max(4, concurrency + 2)),
+               **kwargs)
+
+
+def telegram_sender(application: Application, bot: Bot | None = None) -> Callable[[int, str, Any], Any]:
+    """Sends through PTB's request layer (its errors, timeouts, base_url) of `bot` (default: the app's).
 
     The reply is used only for its message id, so it is read as the raw JSON result rather than turned
     into a `telegram.Message` — building that object costs about as much CPU as the send itself.
     """
-    bot = application.bot
-    post = getattr(bot, "_post", None)  # PTB's internal request method (stable through v22)
+    sender = bot or application.bot
+    post = getattr(sender, "_post", None)  # PTB's internal request method (stable through v22)
 
     async def send(chat_id: int, text: str, reply_markup: Any) -> int:
         if post is None:  # pragma: no cover - a future PTB without it
-            message = await bot.send_message(chat_id=chat_id, text=text, reply_markup=reply_markup)
+            message = await sender.send_message(chat_id=chat_id, text=text, reply_markup=reply_markup)
             return message.message_id
         data: dict[str, Any] = {"chat_id": chat_id, "text": text}
         if reply_markup is not None:
@@ -162,10 +175,11 @@ async def serve(
         sessions = make_session_factory(engine)
         application = build_application(settings, clock, session_factory=sessions,
                                         concurrency=options.runtime.concurrency)
-        async with application:
+        sender_bot = outbox_bot(settings, concurrency=options.runtime.concurrency)
+        async with application, sender_bot:
             runtime = Runtime(
                 database_url=settings.database_url, session_factory=sessions, clock=clock,
-                send=telegram_sender(application), options=options.runtime, plan=plan,
+                send=telegram_sender(application, sender_bot), options=options.runtime, plan=plan,
                 scheduler=application.job_queue.scheduler,
             )
             application.bot_data["runtime"] = runtime

@@ -239,6 +239,9 @@ class Dispatcher:
                 self._next_tidy = time.monotonic() + RESOLVE_EVERY_SECONDS
                 self.limiter.forget_idle_chats()  # keeps the per-chat bookkeeping flat over years
             pass_generation = self._idle_requested
+            # Idle only if nothing was in our hands when this pass began: work finishing during the
+            # pass (a send's follow-up notice, say) may have enqueued rows this pass did not see.
+            busy_before = bool(self._held) or not self._queue.empty()
             try:
                 prepared = await asyncio.to_thread(self._db_claim, room)
             except Exception:  # noqa: BLE001 - a database hiccup must not kill the service
@@ -249,7 +252,7 @@ class Dispatcher:
                 self._queue.put_nowait(job)
             if len(prepared) >= room:
                 continue
-            if self._queue.empty() and not self._held:
+            if self._queue.empty() and not self._held and not busy_before:
                 self._idle_seen = max(self._idle_seen, pass_generation)
                 self._idle.set()
             timeout = await asyncio.to_thread(self._seconds_until_next_due)

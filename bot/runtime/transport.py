@@ -1,0 +1,81 @@
+"""An aiohttp transport for python-telegram-bot, used for the outbox's sends.
+
+PTB's default transport (httpx) spends more CPU per request than the send itself needs; with a
+self-hosted Bot API server (no flood limits) that CPU is the ceiling of delivery. This implements PTB's
+documented `BaseRequest.do_request` contract on aiohttp (already a dependency), so PTB keeps doing
+everything else: building parameters, and turning statuses into `Forbidden`, `RetryAfter`, `BadRequest`.
+Only the dispatcher's bot uses it; the chat handlers keep PTB's default.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, RequestData
+from telegram._utils.defaultvalue import DefaultValue
+
+
+class AiohttpRequest(BaseRequest):
+    def __init__(self, *, connection_pool_size: int = 16, read_timeout: float = 10.0,
+                 connect_timeout: float = 5.0, pool_timeout: float = 10.0, write_timeout: float = 10.0) -> None:
+        self._pool_size = connection_pool_size
+        self._read_timeout = read_timeout
+        self._connect_timeout = connect_timeout
+        self._pool_timeout = pool_timeout
+        self._write_timeout = write_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self._pool_size, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(connector=connector, headers={"User-Agent": self.USER_AGENT})
+
+    async def shutdown(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: float | DefaultValue | None = BaseRequest.DEFAULT_NONE,
+        write_timeout: float | DefaultValue | None = BaseRequest.DEFAULT_NONE,
+        connect_timeout: float | DefaultValue | None = BaseRequest.DEFAULT_NONE,
+        pool_timeout: float | DefaultValue | None = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        if self._session is None or self._session.closed:
+            raise RuntimeError("AiohttpRequest is not initialized")
+        read = self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
+        connect = self._connect_timeout if isinstance(connect_timeout, DefaultValue) else connect_timeout
+        write = self._write_timeout if isinstance(write_timeout, DefaultValue) else write_timeout
+        pool = self._pool_timeout if isinstance(pool_timeout, DefaultValue) else pool_timeout
+        total = None if read is None else read + (write or 0.0) + (connect or 0.0) + (pool or 0.0)
+        timeout = aiohttp.ClientTimeout(total=total, connect=pool, sock_connect=connect, sock_read=read)
+        data: aiohttp.FormData | dict[str, str] | None = None
+        if request_data is not None:
+            files = request_data.multipart_data
+            if files:
+                form = aiohttp.FormData()
+                for name, value in request_data.json_parameters.items():
+                    form.add_field(name, value)
+                for name, part in files.items():
+                    filename, content, *rest = part
+                    form.add_field(name, content, filename=filename, content_type=rest[0] if rest else None)
+                data = form
+            else:
+                data = request_data.json_parameters
+        try:
+            async with self._session.request(method, url, data=data, timeout=timeout) as response:
+                return response.status, await response.read()
+        except asyncio.TimeoutError as error:
+            raise TimedOut from error
+        except aiohttp.ClientError as error:
+            raise NetworkError(f"aiohttp.{error.__class__.__name__}: {error}") from error
