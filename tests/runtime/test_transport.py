@@ -1,0 +1,49 @@
+"""The aiohttp transport speaks the Bot API like PTB's own: results, errors, uploads, base_url."""
+
+from __future__ import annotations
+
+import pytest
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+
+from bot.runtime.app import outbox_bot, telegram_sender
+from bot.runtime.transport import AiohttpRequest
+from bot.sandbox.botapi import BotApiServer
+from bot.settings import Settings
+
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+
+
+@pytest.fixture
+async def server():
+    async with BotApiServer() as server:
+        server.add_user(501, "党员甲", started=True)
+        yield server
+
+
+async def test_sends_and_errors_map_to_ptb_exceptions(server):
+    bot = outbox_bot(Settings(telegram_token=server.token, telegram_api_base_url=server.base_url))
+    async with bot:
+        send = telegram_sender(None, bot)  # type: ignore[arg-type]
+        message_id = await send(501, "⏰ 活动提醒", None)
+        assert server.chat(501).last["message_id"] == message_id
+        server.faults.fail_next("sendMessage", status=429, retry_after=3)
+        with pytest.raises(RetryAfter):
+            await send(501, "再试", None)
+        server.faults.fail_next("sendMessage", status=403)
+        with pytest.raises(Forbidden):
+            await send(501, "被屏蔽", None)
+        server.faults.fail_next("sendMessage", status=502)
+        with pytest.raises(NetworkError):
+            await send(501, "网关错误", None)
+        with pytest.raises(BadRequest, match="(?i)chat not found"):
+            await send(999, "没有这个人", None)
+
+
+async def test_uploads_go_as_multipart(server):
+    bot = Bot(server.token, base_url=server.base_url, base_file_url=server.base_file_url,
+              request=AiohttpRequest())
+    async with bot:
+        message = await bot.send_document(501, document=b"minutes", filename="minutes.txt", caption="会议记录")
+    assert message.document.file_name == "minutes.txt"
+    assert server.file_bytes(message.document.file_id) == b"minutes"
