@@ -1,0 +1,44 @@
+"""Clocks: aware UTC readings, manual jumps notify listeners, and the start-instant testing aid."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from bot.clock import CLOCK_START_ENV, ManualClock, OffsetClock, SystemClock, clock_from_env
+from tests.runtime.factories import at
+
+
+def test_manual_clock_moves_only_when_told_and_tells_listeners():
+    clock = ManualClock(at("2025-03-14 09:00"))
+    seen = []
+    clock.on_change(seen.append)
+    assert clock.now() == at("2025-03-14 09:00") and clock.now().tzinfo == timezone.utc
+    clock.advance(hours=2)
+    clock.set(at("2025-03-20 08:00"))
+    assert seen == [at("2025-03-14 11:00"), at("2025-03-20 08:00")]
+    with pytest.raises(ValueError):
+        clock.advance(timedelta(minutes=-1))
+    with pytest.raises(ValueError):
+        clock.set(datetime(2025, 3, 20, 8, 0))  # naive
+
+
+@pytest.mark.parametrize(
+    ("environ", "kind"),
+    [
+        pytest.param({}, SystemClock, id="default-system-time"),
+        pytest.param({CLOCK_START_ENV: "2025-03-14T09:00:00+08:00"}, OffsetClock, id="start-instant"),
+    ],
+)
+def test_clock_from_env(environ, kind):
+    clock = clock_from_env(environ)
+    assert isinstance(clock, kind)
+    if kind is OffsetClock:
+        assert abs(clock.now() - at("2025-03-14 09:00")) < timedelta(seconds=5)
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2025-03-14T09:00:00"])
+def test_a_bad_or_naive_start_instant_is_refused(value):
+    with pytest.raises(ValueError, match=CLOCK_START_ENV):
+        clock_from_env({CLOCK_START_ENV: value})
