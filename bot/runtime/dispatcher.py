@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
@@ -458,7 +458,8 @@ class Dispatcher:
             await asyncio.to_thread(self._db_unreachable, message, "blocked", str(error))
             return
         except ChatMigrated as error:
-            await asyncio.to_thread(self._db_retry, message, f"chat migrated to {error.new_chat_id}", False)
+            self.limiter.refund(slot)
+            await asyncio.to_thread(self._db_migrated, message, job.chat_id, int(error.new_chat_id))
             return
         except BadRequest as error:
             if is_chat_gone(error):
@@ -563,6 +564,20 @@ class Dispatcher:
                                count_attempt=True)
                 self.stats.retried += 1
         self._held.discard(message.id)
+
+    def _db_migrated(self, message: ClaimedMessage, old_chat_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: remember its new id everywhere and send again at once."""
+        with transaction(self._sessions) as session:
+            session.execute(
+                update(models.Organization).where(models.Organization.group_chat_id == old_chat_id)
+                .values(group_chat_id=new_chat_id).execution_options(synchronize_session=False))
+            session.execute(
+                update(models.OutboxMessage)
+                .where(models.OutboxMessage.chat_id == old_chat_id, models.OutboxMessage.member_id.is_(None))
+                .values(chat_id=new_chat_id).execution_options(synchronize_session=False))
+            outbox.release(session, [message.id], worker=self.worker, error=f"chat migrated to {new_chat_id}")
+        self._held.discard(message.id)
+        self.wake()
 
     def _db_fail(self, message: ClaimedMessage, error: str) -> None:
         with transaction(self._sessions) as session:

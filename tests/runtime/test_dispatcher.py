@@ -221,3 +221,22 @@ async def test_stop_hands_back_everything_claimed_but_unsent(session_factory, te
     states = [state for _, _, state in outbox_states(session_factory)]
     assert "claimed" not in states
     assert states.count("sent") == len(telegram.sent) <= 4
+
+
+async def test_a_group_that_became_a_supergroup_is_followed_to_its_new_id(session_factory, telegram):
+    from telegram.error import ChatMigrated
+
+    clock = ManualClock(at("2025-03-12 09:00"))
+    with transaction(session_factory) as session:
+        org = make_branch(session, members=1, group_chat_id=-100)
+        activity = make_activity(session, org, at("2025-03-15 09:00"))
+        outbox.enqueue(session, [outbox.NewMessage(
+            dedup_key="announce", recipient=outbox.chat_recipient(-100), due_at=at("2025-03-12 09:00"),
+            kind="notice", activity_id=activity.id, chat_id=-100, payload={"text": "群通知"})])
+        org_id = org.id
+    telegram.fail = {-100: [ChatMigrated(-1009)]}
+    async with Running(build(session_factory, telegram, clock)) as dispatcher:
+        await settle(dispatcher)
+    assert telegram.sent == [(-1009, "群通知")]
+    with transaction(session_factory) as session:
+        assert session.get(models.Organization, org_id).group_chat_id == -1009
