@@ -169,16 +169,18 @@ def materialise(
     horizon: timedelta = DEFAULT_HORIZON,
     org_codes: Iterable[str] | None = None,
     obligation: str | None = None,
+    roster: Roster | None = None,
 ) -> MaterialiseReport:
     """Bring activities and reminders up to date for [now, now + horizon); idempotent.
 
-    `org_codes`/`obligation` narrow the work to one obligation job's share.
+    `org_codes`/`obligation` narrow the work to one obligation job's share; `roster` may be passed when
+    the caller knows it is current (the runtime caches it between jobs).
     """
     report = MaterialiseReport()
     end = now + horizon
     wanted_orgs = set(org_codes) if org_codes is not None else None
     if plan is not None:
-        roster = load_roster(session)
+        roster = roster if roster is not None else load_roster(session)
         if wanted_orgs is not None:
             roster = roster_around(roster, wanted_orgs)
         occurrences = [

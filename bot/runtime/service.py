@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,9 +27,12 @@ from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
 from storage import models
 from storage.db import transaction
 from storage.repositories import outbox
+from schedules.roster import Roster
 from storage.repositories.roster import load_roster
 
 log = logging.getLogger(__name__)
+
+ROSTER_CACHE_SECONDS = 300
 
 
 def default_worker_id() -> str:
@@ -84,6 +88,7 @@ class Runtime:
         self._background: set[asyncio.Task[Any]] = set()
         self.last_reconcile: ReconcileResult | None = None
         self._materialise_queued = False
+        self._roster_cache: tuple[tuple, Roster] | None = None
 
     # ---- life cycle ------------------------------------------------------------------------------
 
@@ -161,10 +166,20 @@ class Runtime:
             self.wake_dispatcher()
         return report
 
+    def _current_roster(self, session: Session) -> Roster:
+        """The roster, reloaded only when its fingerprint changed (obligation jobs fire thousands of times a day)."""
+        # The fingerprint misses a same-count seat swap, so the cache also expires after a few minutes.
+        fingerprint = (roster_fingerprint(session), int(time.monotonic() // ROSTER_CACHE_SECONDS))
+        if self._roster_cache is None or self._roster_cache[0] != fingerprint:
+            self._roster_cache = (fingerprint, load_roster(session))
+        return self._roster_cache[1]
+
     def _materialise(self, org_codes: list[str] | None, obligation: str | None) -> MaterialiseReport:
         with transaction(self._sessions) as session:
+            roster = self._current_roster(session) if self.plan is not None else None
             report = materialise(session, now=self.clock.now(), policy=self.policy, plan=self.plan,
-                                 horizon=self.options.horizon, org_codes=org_codes, obligation=obligation)
+                                 horizon=self.options.horizon, org_codes=org_codes, obligation=obligation,
+                                 roster=roster)
         log.info("materialised: %d occurrences, %d new activities, %d moved, %d reminders enqueued",
                  report.occurrences, report.created, report.moved, report.reminders_enqueued)
         return report
