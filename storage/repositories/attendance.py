@@ -6,11 +6,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Executable, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
 from storage import models
+
+# Statements on the check-in path (every press) are built once: building and cache-keying a statement
+# costs more CPU than SQLite takes to run it. Values arrive as bound parameters.
+_ACTIVITY_WITH_ORG = (select(models.Activity).where(models.Activity.id == bindparam("activity_id"))
+                      .options(joinedload(models.Activity.org)))
+_attendance = models.Attendance.__table__
+_INSERT_ATTENDANCE_IF_ABSENT: dict[str, Executable] = {
+    # A Core INSERT on the table: the ORM's bulk-insert machinery adds nothing for one row.
+    name: dialect.insert(_attendance).on_conflict_do_nothing(index_elements=["activity_id", "member_id"])
+    .returning(_attendance.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 def activity(session: Session, activity_id: int, *, for_update: bool = False) -> models.Activity | None:
@@ -22,9 +34,7 @@ def activity(session: Session, activity_id: int, *, for_update: bool = False) ->
 
 def activity_with_org(session: Session, activity_id: int) -> models.Activity | None:
     """The activity with its organisation in the same query."""
-    return session.scalars(
-        select(models.Activity).where(models.Activity.id == activity_id).options(joinedload(models.Activity.org))
-    ).one_or_none()
+    return session.scalars(_ACTIVITY_WITH_ORG, {"activity_id": activity_id}).one_or_none()
 
 
 def attendance_row(session: Session, activity_id: int, member_id: int) -> models.Attendance | None:
@@ -45,15 +55,10 @@ def insert_attendance_if_absent(session: Session, **values: object) -> bool:
     without a savepoint or a read first.
     """
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        statement = postgresql.insert(models.Attendance)
-    elif dialect == "sqlite":
-        statement = sqlite.insert(models.Attendance)
-    else:  # pragma: no cover - the project supports SQLite and PostgreSQL only
+    statement = _INSERT_ATTENDANCE_IF_ABSENT.get(dialect)
+    if statement is None:  # pragma: no cover - the project supports SQLite and PostgreSQL only
         raise NotImplementedError(dialect)
-    statement = statement.values(**values).on_conflict_do_nothing(index_elements=["activity_id", "member_id"])
-    inserted = session.execute(statement.returning(models.Attendance.id)).first()
-    return inserted is not None
+    return session.execute(statement, values).first() is not None
 
 
 def status_counts(session: Session, activity_id: int) -> dict[str, int]:
