@@ -18,6 +18,8 @@ from storage.models import Base
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "alembic_version"
+# Tables that other libraries own in our database: APScheduler's job store creates and migrates its own.
+FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
 
 
 class SchemaMismatchError(RuntimeError):
@@ -62,12 +64,17 @@ def current(url: str) -> str | None:
         engine.dispose()
 
 
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Comparisons see only our tables, so autogenerate never proposes dropping the job store."""
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
 def schema_differences(url: str) -> list[tuple]:
     """Alembic's autogenerate diff between the database and the models; empty when they agree."""
     engine = make_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": include_name})
             return [diff for diff in compare_metadata(context, Base.metadata) if not _is_version_table(diff)]
     finally:
         engine.dispose()

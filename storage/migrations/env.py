@@ -9,6 +9,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from storage.db import make_engine
+from storage.migrate import include_name
 from storage.models import Base
 from storage.types import UTCDateTime
 
@@ -35,6 +36,7 @@ def _configure(connection: Connection) -> None:
         # SQLite cannot ALTER most things; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         render_item=render_item,
+        include_name=include_name,
         compare_type=True,
     )
 

@@ -45,3 +45,17 @@ def test_a_database_made_by_create_all_is_adopted_not_recreated(engine, db_url):
     adopted = migrate.ensure_schema(db_url)
     assert adopted.adopted and adopted.after == migrate.head()
     assert not migrate.ensure_schema(db_url).changed
+
+
+def test_the_job_stores_own_table_is_not_ours_to_migrate(db_url):
+    migrate.ensure_schema(db_url)
+    engine = make_engine(db_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TABLE apscheduler_jobs (id VARCHAR(191) PRIMARY KEY, next_run_time FLOAT, job_state BYTEA)"
+            if engine.dialect.name == "postgresql"
+            else "CREATE TABLE apscheduler_jobs (id VARCHAR(191) PRIMARY KEY, next_run_time FLOAT, job_state BLOB)"
+        )
+    engine.dispose()
+    assert migrate.schema_differences(db_url) == []
+    assert not migrate.ensure_schema(db_url).changed
