@@ -70,6 +70,17 @@ def test_a_bad_roster_imports_nothing_and_lists_every_problem(cli, db_url, tmp_p
     assert member_count(db_url) == 0
 
 
+def test_a_members_file_with_no_rows_does_not_empty_the_roster(cli, db_url, tmp_path):
+    cli("roster", "import", str(BASIC))
+    orgs, _ = basic_rows()
+
+    code, _, err = cli("roster", "import", str(write_roster(tmp_path / "empty", orgs, [])))
+
+    assert code == 2
+    assert "全部标为转出" in err and "未导入任何数据" in err
+    assert member_count(db_url) == 8
+
+
 def test_dry_run_reports_and_writes_nothing(cli, db_url):
     cli("init")
     code, out, _ = cli("roster", "import", str(BASIC), "--dry-run")

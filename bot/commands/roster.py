@@ -47,33 +47,39 @@ def _import(path: Path, settings: Settings, *, dry_run: bool) -> int:
     with _progress(stderr) as progress:
         try:
             roster = read_roster(path, today=today, progress=progress)
+            summary = _apply(roster, settings, path, now=now, dry_run=dry_run, progress=progress)
         except RosterError as error:
             progress.stop()
-            for problem in error.problems:
-                print(problem, file=sys.stderr)
-            print(f"名册有 {len(error.problems)} 处问题，未导入任何数据。", file=sys.stderr)
+            _print_problems(error)
             return 2
-        engine = make_engine(settings.database_url)
-        try:
-            if not dry_run:
-                ensure_schema(settings.database_url)
-            elif current(settings.database_url) is None:
-                progress.stop()
-                _print_summary(stdout, _dry_run_on_empty(roster), path)
-                return 0
-            factory = make_session_factory(engine)
-            if dry_run:
-                with factory() as session:  # read only, rolled back on close
-                    summary = import_roster(session, roster, now=now, dry_run=True)
-            else:
-                with transaction(factory) as session:
-                    summary = import_roster(
-                        session, roster, now=now, actor_label="cli", source=str(path), progress=progress
-                    )
-        finally:
-            engine.dispose()
     _print_summary(stdout, summary, path)
     return 0
+
+
+def _print_problems(error: RosterError) -> None:
+    for problem in error.problems:
+        print(problem, file=sys.stderr)
+    print(f"名册有 {len(error.problems)} 处问题，未导入任何数据。", file=sys.stderr)
+
+
+def _apply(roster: Roster, settings: Settings, path: Path, *, now: datetime, dry_run: bool,
+           progress: _progress) -> ImportSummary:
+    """Check the roster against the database and, unless a dry run, write it in one transaction."""
+    if not dry_run:
+        ensure_schema(settings.database_url)
+    elif current(settings.database_url) is None:
+        progress.stop()
+        return _dry_run_on_empty(roster)
+    engine = make_engine(settings.database_url)
+    try:
+        factory = make_session_factory(engine)
+        if dry_run:
+            with factory() as session:  # read only, rolled back on close
+                return import_roster(session, roster, now=now, dry_run=True)
+        with transaction(factory) as session:
+            return import_roster(session, roster, now=now, actor_label="cli", source=str(path), progress=progress)
+    finally:
+        engine.dispose()
 
 
 def _dry_run_on_empty(roster: Roster) -> ImportSummary:

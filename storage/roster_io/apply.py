@@ -21,6 +21,7 @@ from storage import models
 from storage.repositories import audit
 from storage.repositories.organizations import ids_by_code, referenced_org_ids
 from storage.roster_io.parse import ProgressCallback
+from storage.roster_io.problems import RosterError, RosterProblem
 
 MEMBER_FIELDS = tuple(f.name for f in fields(Member) if f.name != "member_no")
 ORG_FIELDS = tuple(f.name for f in fields(Organization) if f.name != "code")
@@ -162,6 +163,14 @@ def plan_import(session: Session, roster: Roster) -> ImportPlan:
         staying_refs.update(ref for ref in stored.refs if ref is not None)
         if stored.value.status is MemberStatus.ACTIVE:
             plan.members_transferred.append((stored.id, stored.value))
+
+    if not roster.members and plan.members_transferred:
+        # An empty members sheet is far likelier a wrong file than a whole organisation leaving at once.
+        raise RosterError([RosterProblem(
+            "members", 0, "",
+            f"新名册中没有任何党员，导入会把现有的 {len(plan.members_transferred)} 名党员全部标为转出。"
+            "请检查是否选错了文件；如确需全部转出，请逐个在名册中删除后分批导入。",
+        )])
 
     missing = {code: s for code, s in stored_orgs.items() if code not in roster.by_code}
     if missing:

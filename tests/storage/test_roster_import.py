@@ -12,7 +12,7 @@ from schedules.roster import Category, MemberStatus, Role, Roster
 from storage import models
 from storage.repositories import audit
 from storage.repositories.roster import load_roster
-from storage.roster_io import export_roster, import_roster, plan_import, read_roster
+from storage.roster_io import RosterError, export_roster, import_roster, plan_import, read_roster
 from tests.storage.roster_files import BASIC
 
 TODAY = date(2026, 6, 1)
@@ -95,6 +95,21 @@ def test_a_member_who_left_keeps_their_attendance_and_can_come_back(session, bas
     assert (returned.status, returned.transferred_out_at) == ("active", None)
     assert {m.member_no: m for m in load_roster(session).members}["M003"].roles == {
         Role.ORGANIZATION_MEMBER, Role.GROUP_LEADER}
+
+
+@pytest.mark.parametrize("dry_run", [pytest.param(False, id="import"), pytest.param(True, id="dry-run")])
+def test_a_roster_without_members_cannot_transfer_everyone_out(session, basic, dry_run):
+    import_roster(session, basic, now=NOW)
+    with pytest.raises(RosterError) as refused:
+        import_roster(session, Roster.of(basic.organizations, []), now=LATER, dry_run=dry_run)
+    assert "8 名党员全部标为转出" in str(refused.value)
+    assert count(session, models.Member) == 8
+    assert all(m.status is MemberStatus.ACTIVE for m in load_roster(session).members)
+
+
+def test_an_organisation_tree_alone_imports_into_an_empty_database(session, basic):
+    summary = import_roster(session, Roster.of(basic.organizations, []), now=NOW)
+    assert (len(summary.orgs_added), len(summary.members_added)) == (7, 0)
 
 
 def test_role_changes_replace_the_seats(session, basic):
