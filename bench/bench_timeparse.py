@@ -16,7 +16,11 @@ from bench.harness import report, run_main
 from schedules.timeparse import TimeParseError, parse_time
 
 PROJECT = Path(__file__).resolve().parent.parent
-REFERENCE = PROJECT.parent / "shared" / "reference" / "time-expressions.tsv"
+REFERENCE = next(
+    path for path in (PROJECT.parent / "shared" / "reference" / "time-expressions.tsv",
+                      PROJECT / "tests" / "fixtures" / "reference" / "time-expressions.tsv")
+    if path.exists()
+)
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=ZONE)
 

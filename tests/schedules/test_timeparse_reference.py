@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from schedules.timeparse import TimeParseError, parse_time
+from tests.reference import reference_file
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "time-expressions.tsv"
+REFERENCE = reference_file("time-expressions.tsv")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 REFERENCE_NOW = datetime(2025, 3, 3, 10, 0, tzinfo=SHANGHAI)  # a Monday, as the file's header says
 
