@@ -18,12 +18,12 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bench.harness import report, run_main
+from bench.harness import report, run_main, scratch_postgres
 from bot import keyboards
 from bot.callbacks import CallbackSigner
 from bot.clock import ManualClock
@@ -42,10 +42,6 @@ WARM_UP = 30  # presses before the measured round, so neither side pays for firs
 def seed(url: str, members: int) -> tuple[int, int]:
     """One branch, `members` bound members, two meetings whose windows are open (warm-up, measured)."""
     engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
     models.Base.metadata.create_all(engine)
     with transaction(make_session_factory(engine)) as session:
         branch = models.Organization(code="B01", name="第一党支部", type="党支部", group_chat_id=-1001)
@@ -269,7 +265,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--spread", type=float, default=0.0,
                         help="seconds over which the presses arrive (0: all at once, the harder case)")
     parser.add_argument("--concurrency", type=int, default=8, help="PTB concurrent_updates")
-    parser.add_argument("--database-url", help="default: a temporary SQLite file")
+    parser.add_argument("--postgres", action="store_true",
+                        help="run on a throw-away PostgreSQL database (default: a temporary SQLite file)")
     parser.add_argument("--db-thread", dest="db_thread", action="store_true", default=None,
                         help="force database work into worker threads (default: threads for PostgreSQL only)")
     parser.add_argument("--db-inline", dest="db_thread", action="store_false",
@@ -277,9 +274,12 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--in-process", action="store_true",
                         help="run the loopback server in this process (it then shares the interpreter lock)")
     args = parser.parse_args(argv)
+    if args.postgres:
+        with scratch_postgres("bench_checkin") as url:
+            asyncio.run(run(args, url))
+        return
     with tempfile.TemporaryDirectory() as folder:
-        url = args.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
-        asyncio.run(run(args, url))
+        asyncio.run(run(args, f"sqlite:///{Path(folder) / 'bench.db'}"))
 
 
 if __name__ == "__main__":

@@ -28,16 +28,15 @@ import tempfile
 import urllib.parse
 import urllib.request
 import time
-import uuid
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 from telegram.ext import ApplicationBuilder
 
-from bench.harness import report, run_main
+from bench.harness import report, run_main, scratch_postgres
 from bot.clock import SystemClock
 from bot.runtime.app import outbox_bot, telegram_sender
 from bot.settings import Settings
@@ -51,7 +50,6 @@ from storage.models import Base
 ZONE = ZoneInfo("Asia/Shanghai")
 FIRST_CHAT = 7_000_000
 CONCURRENCY = 8
-PG_ADMIN_URL = os.environ.get("BRANCHBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SWITCH_INTERVAL = float(os.environ.get("BENCH_SWITCH_INTERVAL", "0.0005"))
 ALL_SCENARIOS = ("bare_ptb", "unlimited_sqlite", "unlimited_postgresql", "limited")
 
@@ -209,22 +207,6 @@ async def run_bare(server: RemoteServer, members: int) -> dict:
     return {"seconds": elapsed, "per_second": members / elapsed, "lost": members - len(per_chat)}
 
 
-class PostgresDatabase:
-    """A throw-away database on the test server."""
-
-    def __enter__(self) -> str:
-        self.admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        self.name = f"branchbot_bench_{uuid.uuid4().hex[:8]}"
-        with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
-        return self.admin.url.set(database=self.name).render_as_string(hide_password=False)
-
-    def __exit__(self, *exc: object) -> None:
-        with self.admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-        self.admin.dispose()
-
-
 async def run_scenario(scenario: str, server: RemoteServer, members: int, tmp: Path, round_no: int) -> dict:
     if scenario == "limited":
         # The server refuses what Telegram would refuse, and fails 1% with 429 and 1% with 502.
@@ -236,7 +218,7 @@ async def run_scenario(scenario: str, server: RemoteServer, members: int, tmp: P
     if scenario == "unlimited_sqlite":
         return await run_dispatcher(f"sqlite:///{tmp / f'unlimited{round_no}.db'}", server, members, limited=False)
     if scenario == "unlimited_postgresql":
-        with PostgresDatabase() as url:
+        with scratch_postgres() as url:
             return await run_dispatcher(url, server, members, limited=False)
     if scenario == "limited":
         result = await run_dispatcher(f"sqlite:///{tmp / 'limited.db'}", server, members, limited=True)

@@ -9,7 +9,7 @@ import tempfile
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from bench.harness import measure, report, run_main
+from bench.harness import measure, report, run_main, scratch_postgres
 from storage.db import make_engine, make_session_factory, transaction
 from storage.migrate import ensure_schema
 from storage.roster_io import import_roster, read_roster
@@ -81,35 +81,6 @@ def bench(url: str, backend: str, folder: Path, members: int) -> None:
            **again)
 
 
-def _postgres_url() -> str | None:
-    import uuid
-
-    from sqlalchemy import text
-
-    admin = make_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test", isolation_level="AUTOCOMMIT",
-                        connect_args={"connect_timeout": 3})
-    try:
-        name = f"bench_import_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    except Exception:  # noqa: BLE001 - no PostgreSQL here: the SQLite figures stand alone
-        return None
-    finally:
-        admin.dispose()
-
-
-def _drop_postgres(url: str) -> None:
-    from sqlalchemy import text
-
-    admin = make_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test", isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
-
-
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--branches", type=int, default=1000)
@@ -121,12 +92,8 @@ def main(argv: list[str]) -> None:
         members = generate(folder, branches=args.branches, members_per_branch=args.members_per_branch)
         bench(f"sqlite:///{scratch}/bench.db", "sqlite", folder, members)
         if args.postgres:
-            url = _postgres_url()
-            if url is not None:
-                try:
-                    bench(url, "postgresql", folder, members)
-                finally:
-                    _drop_postgres(url)
+            with scratch_postgres("bench_import") as url:
+                bench(url, "postgresql", folder, members)
 
 
 if __name__ == "__main__":

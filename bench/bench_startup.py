@@ -20,8 +20,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import insert
 
-from bench.bench_dispatch import PostgresDatabase
-from bench.harness import report, run_main
+from bench.harness import report, run_main, scratch_postgres
 from bot.clock import SystemClock
 from bot.runtime.limiter import RateLimiter
 from bot.runtime.plan_source import CatalogPlan
@@ -101,7 +100,7 @@ def main(argv: list[str]) -> None:
                 result = asyncio.run(measure(f"sqlite:///{Path(tmp) / 'startup.db'}", args.orgs,
                                              args.members_per_org, args.materialise))
         else:
-            with PostgresDatabase() as url:
+            with scratch_postgres() as url:
                 result = asyncio.run(measure(url, args.orgs, args.members_per_org, args.materialise))
         figures.update({f"{database}_{k}": v for k, v in result.items()})
     report("startup", **figures)

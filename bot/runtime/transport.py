@@ -1,10 +1,10 @@
-"""An aiohttp transport for python-telegram-bot, used for the outbox's sends.
+"""An aiohttp transport for python-telegram-bot, used for the bot's sends (outbox and handler replies).
 
 PTB's default transport (httpx) spends more CPU per request than the send itself needs; with a
 self-hosted Bot API server (no flood limits) that CPU is the ceiling of delivery. This implements PTB's
 documented `BaseRequest.do_request` contract on aiohttp (already a dependency), so PTB keeps doing
 everything else: building parameters, and turning statuses into `Forbidden`, `RetryAfter`, `BadRequest`.
-Only the dispatcher's bot uses it; the chat handlers keep PTB's default.
+The outbox bot and the Application's handler replies use it; only the long poll (getUpdates) keeps PTB's own request.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
@@ -29,15 +29,18 @@ _SEAT_COLUMNS = (models.MemberRole.org_id, models.MemberRole.role, models.Member
 def member_seats_for_telegram(session: Session, telegram_user_id: int) -> list[Row]:
     """The bound member's columns with one row per seat (seat columns None when they hold none).
 
-    One plain query instead of ORM objects: it runs on every update, and building entities costs more
-    than the query itself.
+    One plain, prebuilt query instead of ORM objects: it runs on every update, and building entities (or
+    even the statement) costs more than the query itself.
     """
-    return list(session.execute(
-        select(*_MEMBER_COLUMNS, *_SEAT_COLUMNS)
-        .join(models.TelegramBinding, models.TelegramBinding.member_id == models.Member.id)
-        .outerjoin(models.MemberRole, models.MemberRole.member_id == models.Member.id)
-        .where(models.TelegramBinding.telegram_user_id == telegram_user_id)
-    ))
+    return list(session.execute(_MEMBER_SEATS_FOR_TELEGRAM, {"telegram_user_id": telegram_user_id}))
+
+
+_MEMBER_SEATS_FOR_TELEGRAM = (
+    select(*_MEMBER_COLUMNS, *_SEAT_COLUMNS)
+    .join(models.TelegramBinding, models.TelegramBinding.member_id == models.Member.id)
+    .outerjoin(models.MemberRole, models.MemberRole.member_id == models.Member.id)
+    .where(models.TelegramBinding.telegram_user_id == bindparam("telegram_user_id"))
+)
 
 
 def binding_for_member(session: Session, member_id: int) -> models.TelegramBinding | None:
