@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 
-from bench.harness import measure, report, run_main
+from bench.harness import PG_ADMIN_URL, measure, report, run_main
 from bot.reports.workbook import workbook_bytes
 from schedules.completion import evaluate_completion, quarter_period, summarise_by_branch, year_period
 from storage import models
@@ -25,7 +25,6 @@ from storage.repositories import reports
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 1, 10, tzinfo=ZONE)
 DEFAULT_SQLITE = Path("/tmp/branchbot-bench/reports.sqlite")
-DEFAULT_PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_DATABASE = "branchbot_bench_reports"
 STATUS_WEIGHTS = (("present", 90), ("leave", 6), ("absent", 3), ("proxy", 1))
 MEMBERS_PER_BRANCH = 45
@@ -340,7 +339,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--branches", type=int, default=1000)
     parser.add_argument("--years", type=int, default=5)
     parser.add_argument("--sqlite", type=Path, default=DEFAULT_SQLITE)
-    parser.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN)
+    parser.add_argument("--pg-admin-url", default=PG_ADMIN_URL)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--regenerate", action="store_true", help="rebuild the data even if it looks complete")
     parser.add_argument("--repeats", type=int, default=20)

@@ -12,7 +12,7 @@ import tracemalloc
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -20,7 +20,6 @@ from typing import Any
 class Measurement:
     seconds: float = 0.0
     peak_python_mb: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @contextmanager
