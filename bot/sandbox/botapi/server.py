@@ -272,9 +272,12 @@ class BotApiServer:
 
     # ----- driving the world ----------------------------------------------------------------------------
 
-    def _acted(self) -> None:
-        """A user did something: the bot's next reaction is what comes after this point."""
-        self._cursor = self._log_dropped + len(self._log)
+    def _as_user(self, action: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a world action a user takes: the bot's next reaction is what comes after this point."""
+        def act() -> T:
+            self._cursor = self._log_dropped + len(self._log)
+            return action(*args, **kwargs)
+        return self._run(act)
 
     def add_user(self, user_id: int | None = None, first_name: str = "测试用户", *, username: str | None = None,
                  last_name: str | None = None, language_code: str | None = "zh-hans",
@@ -297,10 +300,7 @@ class BotApiServer:
 
     def remove_bot_from_group(self, chat_id: int, by_user_id: int | None = None) -> None:
         """Kick the bot: sends to the group answer 403 "bot was kicked", and a my_chat_member update is queued."""
-        def act() -> None:
-            self._acted()
-            self.world.remove_bot_from_group(chat_id, by_user_id)
-        self._run(act)
+        self._as_user(self.world.remove_bot_from_group, chat_id, by_user_id)
 
     def migrate_group(self, chat_id: int) -> dict[str, Any]:
         """Upgrade a basic group to a supergroup; the old id then answers 400 with migrate_to_chat_id."""
@@ -309,39 +309,26 @@ class BotApiServer:
     def user_sends(self, user_id: int, text: str, chat_id: int | None = None, *,
                    reply_to_message_id: int | None = None) -> dict[str, Any]:
         """The user types `text` (private chat unless chat_id); commands get bot_command entities."""
-        def act() -> dict[str, Any]:
-            self._acted()
-            return self.world.user_sends(user_id, text, chat_id, reply_to_message_id=reply_to_message_id)
-        return self._run(act)
+        return self._as_user(self.world.user_sends, user_id, text, chat_id,
+                             reply_to_message_id=reply_to_message_id)
 
     def user_sends_photo(self, user_id: int, data: bytes, chat_id: int | None = None, *,
                          caption: str | None = None, filename: str = "photo.jpg") -> dict[str, Any]:
-        def act() -> dict[str, Any]:
-            self._acted()
-            return self.world.user_sends_photo(user_id, data, chat_id, caption=caption, filename=filename)
-        return self._run(act)
+        return self._as_user(self.world.user_sends_photo, user_id, data, chat_id, caption=caption,
+                             filename=filename)
 
     def user_sends_document(self, user_id: int, data: bytes, filename: str, chat_id: int | None = None, *,
                             caption: str | None = None, mime_type: str | None = None) -> dict[str, Any]:
-        def act() -> dict[str, Any]:
-            self._acted()
-            return self.world.user_sends_document(user_id, data, filename, chat_id, caption=caption,
-                                                  mime_type=mime_type)
-        return self._run(act)
+        return self._as_user(self.world.user_sends_document, user_id, data, filename, chat_id, caption=caption,
+                             mime_type=mime_type)
 
     def user_edits(self, user_id: int, chat_id: int, message_id: int, text: str) -> dict[str, Any]:
         """The user edits one of their text messages; the bot gets an edited_message update."""
-        def act() -> dict[str, Any]:
-            self._acted()
-            return self.world.user_edits(user_id, chat_id, message_id, text)
-        return self._run(act)
+        return self._as_user(self.world.user_edits, user_id, chat_id, message_id, text)
 
     def user_presses(self, user_id: int, chat_id: int, message_id: int, callback_data: str) -> str:
         """The user presses an inline button that exists on that message; returns the callback query id."""
-        def act() -> str:
-            self._acted()
-            return self.world.user_presses(user_id, chat_id, message_id, callback_data)
-        return self._run(act)
+        return self._as_user(self.world.user_presses, user_id, chat_id, message_id, callback_data)
 
     def user_blocks_bot(self, user_id: int) -> None:
         self._run(self.world.user_blocks_bot, user_id)
@@ -355,11 +342,7 @@ class BotApiServer:
             self.spec.validate_type("Update", {"update_id": 1, **update}, "update")
         except ValidationError as exc:
             raise SandboxError(f"Telegram never sends such an update: {exc.description}") from None
-
-        def act() -> dict[str, Any]:
-            self._acted()
-            return self.world.inject_update(update)
-        return self._run(act)
+        return self._as_user(self.world.inject_update, update)
 
     # ----- observation ---------------------------------------------------------------------------------
 
