@@ -22,7 +22,6 @@ STATUTORY_HOLIDAYS: dict[str, str] = {
     "mid_autumn_festival": "中秋",
     "national_day": "国庆",
 }
-_CODE_BY_NAME = {name: code for code, name in STATUTORY_HOLIDAYS.items()}
 
 # How the packages spell the holidays (English names from chinesecalendar and holidays' en_US locale),
 # and the Chinese spellings people write in override files.

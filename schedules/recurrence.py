@@ -6,7 +6,6 @@ import calendar as _stdlib_calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WEEKDAY_NAMES_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
 
@@ -104,6 +103,3 @@ def weeks_with_weekday(year: int, weekday: int) -> list[tuple[Period, date]]:
         day += timedelta(days=7)
     return weeks
 
-
-def days_in_year(year: int) -> int:
-    return 366 if _stdlib_calendar.isleap(year) else 365
