@@ -354,6 +354,13 @@ class World:
             return True
         return f"@{self.bot_user['username']}".lower() in text.lower()
 
+    def _user_message(self, state: ChatState, user_id: int, content: dict[str, Any]) -> dict[str, Any]:
+        """Store what the user sent and queue it for the bot when privacy mode lets it through."""
+        message = self._store(state, self._new_message(state, self.users[user_id], **content))
+        if self._bot_should_see(state, message):
+            self._enqueue("message", copy.deepcopy(message))
+        return copy.deepcopy(message)
+
     def user_sends(self, user_id: int, text: str, chat_id: int | None = None, *,
                    reply_to_message_id: int | None = None) -> dict[str, Any]:
         if not text.strip():
@@ -366,10 +373,7 @@ class World:
         reply = self._reply_target(state, reply_to_message_id)
         if reply is not None:
             content["reply_to_message"] = copy.deepcopy(reply)
-        message = self._store(state, self._new_message(state, self.users[user_id], **content))
-        if self._bot_should_see(state, message):
-            self._enqueue("message", copy.deepcopy(message))
-        return copy.deepcopy(message)
+        return self._user_message(state, user_id, content)
 
     def user_sends_photo(self, user_id: int, data: bytes, chat_id: int | None = None, *,
                          caption: str | None = None, filename: str = "photo.jpg") -> dict[str, Any]:
@@ -381,10 +385,7 @@ class World:
             entities = command_entities(caption)
             if entities:
                 content["caption_entities"] = entities
-        message = self._store(state, self._new_message(state, self.users[user_id], **content))
-        if self._bot_should_see(state, message):
-            self._enqueue("message", copy.deepcopy(message))
-        return copy.deepcopy(message)
+        return self._user_message(state, user_id, content)
 
     def user_sends_document(self, user_id: int, data: bytes, filename: str, chat_id: int | None = None, *,
                             caption: str | None = None, mime_type: str | None = None) -> dict[str, Any]:
@@ -394,10 +395,7 @@ class World:
         content: dict[str, Any] = {"document": self._document(stored)}
         if caption:
             content["caption"] = caption
-        message = self._store(state, self._new_message(state, self.users[user_id], **content))
-        if self._bot_should_see(state, message):
-            self._enqueue("message", copy.deepcopy(message))
-        return copy.deepcopy(message)
+        return self._user_message(state, user_id, content)
 
     def user_edits(self, user_id: int, chat_id: int, message_id: int, text: str) -> dict[str, Any]:
         """The user edits their own text message; the bot gets an edited_message update."""
@@ -412,7 +410,7 @@ class World:
         entities = command_entities(text)
         if entities:
             new["entities"] = entities
-        if new == {k: v for k, v in stored.message.items() if k != "edit_date"}:
+        if new == self._comparable(stored.message):
             raise SandboxError("the text did not change")
         edited = self._apply_edit(state, stored, new)
         if self._bot_should_see(state, edited):
@@ -654,7 +652,7 @@ class World:
         return state, stored
 
     def _apply_edit(self, state: ChatState, stored: StoredMessage, new: dict[str, Any]) -> dict[str, Any]:
-        if new == stored.message:
+        if self._comparable(new) == self._comparable(stored.message):
             raise bad_request(
                 "message is not modified: specified new message content and reply markup are exactly the same "
                 "as a current content and reply markup of the message"
@@ -737,8 +735,6 @@ class World:
         new = {k: v for k, v in stored.message.items() if k not in ("text", "entities", "reply_markup", "edit_date")}
         new.update(self._message_content(params))
         self._attach_markup(state, new, params)
-        if self._comparable(new) == self._comparable(stored.message):
-            new = stored.message
         return self._apply_edit(state, stored, new)
 
     def edit_message_caption(self, params: dict[str, Any]) -> Any:
@@ -749,16 +745,12 @@ class World:
                if k not in ("caption", "caption_entities", "reply_markup", "edit_date")}
         new.update(self._caption_content(params))
         self._attach_markup(state, new, params)
-        if self._comparable(new) == self._comparable(stored.message):
-            new = stored.message
         return self._apply_edit(state, stored, new)
 
     def edit_message_reply_markup(self, params: dict[str, Any]) -> Any:
         state, stored = self._editable(params)
         new = {k: v for k, v in stored.message.items() if k not in ("reply_markup", "edit_date")}
         self._attach_markup(state, new, params)
-        if self._comparable(new) == self._comparable(stored.message):
-            new = stored.message
         return self._apply_edit(state, stored, new)
 
     def delete_message(self, params: dict[str, Any]) -> Any:
