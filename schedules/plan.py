@@ -179,6 +179,10 @@ class _Planner:
             found = self._year_periods[year] = Period(str(year), date(year, 1, 1), date(year, 12, 31))
         return found
 
+    def outside_window(self, starts: datetime) -> bool:
+        """Whether an occurrence starting at `starts` falls outside the requested window (if any)."""
+        return self.window is not None and not self.window[0] <= starts < self.window[1]
+
     def template(self, entry: Obligation) -> _Template:
         found = self._templates.get(id(entry))
         if found is None:
@@ -229,11 +233,11 @@ class _Planner:
         entries = self.catalog.resolved(chain)
         result: list[_Slot] = []
         if entry.cadence == "weekly":
-            candidates = [(period, day) for period, day in weeks_with_weekday(year, entry.weekday_number or 0)]
+            candidates = weeks_with_weekday(year, entry.weekday_number or 0)
         else:
             candidates = []
             for period in periods_of_year(entry.cadence, year):
-                y, m = period.month(entry.when.month_index) if entry.cadence != "monthly" else (year, period.first_day.month)
+                y, m = period.month(entry.when.month_index)  # a month is its own first month
                 day = self.nominal_in_month(entry, y, m, entries)
                 if day is not None:
                     candidates.append((period, day))
@@ -276,7 +280,7 @@ class _Planner:
                 prefix = f"{key}:{org.code}:"
                 for slot in self.slots(chain, entry, year):
                     starts, ends = self.times(entry, slot.day, zone, slot.period.last_day)
-                    if self.window is not None and not self.window[0] <= starts < self.window[1]:
+                    if self.outside_window(starts):
                         continue
                     yield Occurrence(
                         prefix + slot.label, key, template.title, org.code, starts, ends, None, entry.audience,
@@ -303,7 +307,7 @@ class _Planner:
             if day.year != year:
                 continue
             starts, ends = self.times(entry, day, zone)
-            if self.window is not None and not self.window[0] <= starts < self.window[1]:
+            if self.outside_window(starts):
                 continue
             yield Occurrence(
                 f"{entry.key}:{org.code}:{label}", entry.key, f"{template.title}（{holiday.name}）", org.code,
@@ -340,7 +344,7 @@ class _Planner:
             if actual is None:
                 continue
             starts, ends = self.times(entry, actual, zone)
-            if self.window is not None and not self.window[0] <= starts < self.window[1]:
+            if self.outside_window(starts):
                 continue
             yield Occurrence(
                 f"{entry.key}:{org.code}:{expiry.isoformat()}:{label}", entry.key, f"{template.title}：{org.name}",
@@ -357,13 +361,13 @@ class _Planner:
         year_period = self.year_period(year)
         for entry in self.member_entries(self.chain_of(org.code)):
             key = entry.key
+            template = self.template(entry)
             for label, nominal, detail in self.member_dates(entry, member, year):
                 actual = self.apply_policy(entry, nominal, year_period)
                 if actual is None:
                     continue
-                template = self.template(entry)
                 starts, ends = self.times(entry, actual, zone)
-                if self.window is not None and not self.window[0] <= starts < self.window[1]:
+                if self.outside_window(starts):
                     continue
                 leads = template.reminder_leads
                 if entry.secretary_notice_at_month_start and actual.day > 1:
