@@ -23,6 +23,7 @@ from schedules.completion import (
     UnitKind,
     evaluate_completion,
     period_containing,
+    periods_overlapping,
 )
 from schedules.roster import Role
 from storage import models
@@ -142,6 +143,19 @@ class DualLifeEntry:
     status: str | None  # present / leave / absent / proxy; None while the meeting is not confirmed held
 
 
+def _actor(member: MemberRef, seats: Iterable[tuple[int, str, bool]]) -> Actor:
+    """The chat services' Actor for a member and their (org_id, role, upper) seats, so the ledger applies
+    the same audience rule; an unknown role grants nothing, as in the chat services."""
+    parsed = set()
+    for org_id, role, upper in seats:
+        try:
+            parsed.add(ActorSeat(org_id, Role(role), bool(upper)))
+        except ValueError:
+            continue
+    return Actor(member.id, member.member_no, member.name, member.org_id, member.group_id, member.category,
+                 member.leading_cadre, frozenset(parsed))
+
+
 @dataclass(frozen=True)
 class AttendanceLedger:
     """Everything a 台账 needs for one organisation subtree and one period, already loaded."""
@@ -200,17 +214,10 @@ class AttendanceLedger:
 
     @cached_property
     def _actors(self) -> dict[int, Actor]:
-        seats: dict[int, set[ActorSeat]] = defaultdict(set)
+        seats: dict[int, list[tuple[int, str, bool]]] = defaultdict(list)
         for seat in self.seats:
-            try:
-                seats[seat.member_id].add(ActorSeat(seat.org_id, Role(seat.role), seat.upper))
-            except ValueError:
-                continue  # an unknown role grants nothing, as in the chat services
-        return {
-            m.id: Actor(m.id, m.member_no, m.name, m.org_id, m.group_id, m.category, m.leading_cadre,
-                        frozenset(seats.get(m.id, ())))
-            for m in self.members.values()
-        }
+            seats[seat.member_id].append((seat.org_id, seat.role, seat.upper))
+        return {m.id: _actor(m, seats.get(m.id, ())) for m in self.members.values()}
 
     @cached_property
     def _candidates_by_org(self) -> dict[int, set[int]]:
@@ -248,7 +255,7 @@ class AttendanceLedger:
         return result
 
     def tally(self, activity: ActivityRecord) -> Tally:
-        marks = {mark.member_id: mark.status for mark in activity.marks}
+        marks = self._answers(activity)
         expected = self.expected_ids(activity)
         present = sum(1 for mid in expected if marks.get(mid) == models.AttendanceStatus.PRESENT.value)
         proxy = sum(1 for mid in expected if marks.get(mid) == models.AttendanceStatus.PROXY.value)
@@ -300,11 +307,7 @@ class AttendanceLedger:
 
     def monthly_rates(self, org: OrgRef | None = None) -> dict[str, float | None]:
         """Attendance rate (实到/应到 over held meetings) by month label, for one branch or the whole subtree."""
-        totals: dict[str, list[int]] = {}
-        month = period_containing(Cadence.MONTHLY, self.window.start)
-        while month.start < self.window.end:
-            totals[month.label] = [0, 0]
-            month = period_containing(Cadence.MONTHLY, month.end)
+        totals = {month.label: [0, 0] for month in periods_overlapping(Cadence.MONTHLY, self.window)}
         for activity in self.meetings(org, held_only=True):
             label = period_containing(Cadence.MONTHLY, self.local_date(activity.starts_at)).label
             tally = self.tally(activity)
@@ -463,24 +466,18 @@ def _load_dual_life(
     inside = set(org_ids)
     own = [m for m in members.values() if m.org_id in inside and m.status == "active"]
     r = models.MemberRole
-    upper_seats = session.execute(
-        select(r.member_id, r.org_id, r.role, r.upper).where(
-            r.upper.is_(True), r.member_id.in_([m.id for m in own] or [-1]), r.org_id.not_in(org_ids)
-        )
-    ).all()
+    # Every seat of the subtree's members, in one query: the upper ones outside the subtree say which
+    # committees to look at, and all of them feed the audience rule.
+    seats_of: dict[int, list[tuple[int, str, bool]]] = defaultdict(list)
+    for member_id, org_id, role, upper in session.execute(
+        select(r.member_id, r.org_id, r.role, r.upper).where(r.member_id.in_([m.id for m in own] or [-1]))
+    ):
+        seats_of[member_id].append((org_id, role, upper))
+    outside = {org_id for seats in seats_of.values() for org_id, _, upper in seats if upper and org_id not in inside}
     cadres = [m for m in own if m.leading_cadre]
-    if not upper_seats and not cadres:
+    if not outside and not cadres:
         return ()
     tree = OrgTree.load(session)
-    seats_of: dict[int, set[ActorSeat]] = defaultdict(set)
-    for member_id, org_id, role, upper in session.execute(
-        select(r.member_id, r.org_id, r.role, r.upper).where(r.member_id.in_([m.id for m in own]))
-    ):
-        try:
-            seats_of[member_id].add(ActorSeat(org_id, Role(role), upper))
-        except ValueError:
-            continue
-    outside = {org_id for _, org_id, _, _ in upper_seats}
     for cadre in cadres:
         outside.update(a for a in tree.ancestors(cadre.org_id) if a not in inside)
     if not outside:
@@ -489,11 +486,7 @@ def _load_dual_life(
     scope = and_(a.org_id.in_(sorted(outside)), a.member_id.is_(None), a.kind == models.ActivityKind.MEETING.value,
                  a.status != models.ActivityStatus.CANCELLED.value, a.starts_at >= start, a.starts_at < end)
     marks = _load_marks(session, scope)
-    actors = {
-        m.id: Actor(m.id, m.member_no, m.name, m.org_id, m.group_id, m.category, m.leading_cadre,
-                    frozenset(seats_of.get(m.id, ())))
-        for m in own
-    }
+    actors = {m.id: _actor(m, seats_of.get(m.id, ())) for m in own}
     entries = []
     for row in session.execute(_activity_columns().where(scope).order_by(a.starts_at, a.id)):
         record = ActivityRecord(*row, marks=tuple(marks.get(row[0], ())))
