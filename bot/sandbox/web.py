@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot.sandbox.botapi.formatting import MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH
 from bot.sandbox.people import Directory, Person
 from bot.sandbox.timecontrol import Target, TimeControl
 
@@ -24,8 +25,6 @@ STATIC_FILES = {"index.html": "text/html", "app.css": "text/css", "app.js": "tex
 # Comment lines keep proxies and the browser from timing the stream out while nothing happens.
 SSE_KEEPALIVE_SECONDS = 15.0
 MAX_QUEUED_EVENTS = 1000  # per open page; beyond this the page is told to reload instead
-MAX_TEXT_LENGTH = 4096  # Telegram's own limit for a message
-MAX_CAPTION_LENGTH = 1024
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # what a bot may download from Telegram
 # Sent as a photo (shown inline); anything else goes as a document, as Telegram clients do.
 PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp"}
