@@ -25,7 +25,6 @@ class Action(StrEnum):
     LECTURER = "lc"
     MINUTES = "mn"
     REMIND_UNANSWERED = "ru"
-    ROLL = "rl"
     SCHEDULE_CONFIRM = "sc"  # activity id 0; arg: the pending draft's id
     SCHEDULE_CANCEL = "sx"
     SCHEDULE_EDIT = "se"

@@ -45,10 +45,6 @@ def group_announcement(signer: CallbackSigner, activity_id: int, bot_username: s
     return InlineKeyboardMarkup(rows)
 
 
-def start_chat(bot_username: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(texts.BUTTON_START_CHAT, url=start_link(bot_username))]])
-
-
 def choose_activity(signer: CallbackSigner, action: Action, activities: Iterable[ActivityView]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([
         [InlineKeyboardButton(activity.title, callback_data=signer.button(action, activity.id))]
@@ -63,14 +59,17 @@ def leave_decision(signer: CallbackSigner, activity_id: int, member_id: int) -> 
     ]])
 
 
-def roll_actions(signer: CallbackSigner, activity: ActivityView, *, closing: bool) -> InlineKeyboardMarkup:
-    """The secretary's buttons under a roll: confirm (once closed), record details, 代签, remind."""
+def roll_actions(
+    signer: CallbackSigner, activity: ActivityView, *, closing: bool, confirmed: bool = False
+) -> InlineKeyboardMarkup:
+    """The secretary's buttons under a roll: confirm (once closed, until `confirmed`), record details, 代签, remind."""
     rows = []
-    if closing:
+    if closing and not confirmed:
         rows.append([
             InlineKeyboardButton(texts.BUTTON_HELD, callback_data=signer.button(Action.HELD, activity.id)),
             InlineKeyboardButton(texts.BUTTON_NOT_HELD, callback_data=signer.button(Action.NOT_HELD, activity.id)),
         ])
+    if closing:
         rows.append([
             InlineKeyboardButton(texts.BUTTON_TOPIC, callback_data=signer.button(Action.TOPIC, activity.id)),
             InlineKeyboardButton(texts.BUTTON_LECTURER, callback_data=signer.button(Action.LECTURER, activity.id)),

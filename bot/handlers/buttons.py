@@ -112,7 +112,7 @@ async def press_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: 
         await answer_stranger(update, context, chat, refused)
         return
     prompt = texts.ask_leave_reason(activity)
-    if is_private(update):
+    if private:
         await query.answer()
         await append_stamp(update, prompt, reply_markup=keyboards.reminder(chat.signer, cb.activity_id))
         return
@@ -142,11 +142,9 @@ async def press_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
         session, actor, cb.activity_id, held, now))
     message = texts.confirmed(result.held, result.activity.title, result.marked_absent)
     await update.callback_query.answer(message)
-    markup = keyboards.roll_actions(chat.signer, result.activity, closing=True)
     # Once confirmed, only the record-keeping buttons stay.
-    markup_rows = [row for row in markup.inline_keyboard
-                   if not any(b.text in (texts.BUTTON_HELD, texts.BUTTON_NOT_HELD) for b in row)]
-    await append_stamp(update, message, reply_markup=type(markup)(markup_rows))
+    await append_stamp(update, message,
+                       reply_markup=keyboards.roll_actions(chat.signer, result.activity, closing=True, confirmed=True))
 
 
 async def press_field(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
