@@ -97,6 +97,9 @@ HELP_COMMITTEE = (
 )
 
 
+ACTIVITY_FALLBACK = "活动"  # an activity's title when the activity is gone
+
+
 def moment(value: datetime, zone: ZoneInfo) -> str:
     local = value.astimezone(zone)
     return f"{local.month}月{local.day}日（周{WEEKDAYS[local.weekday()]}）{local:%H:%M}"
@@ -122,6 +125,11 @@ def activity_line(activity: ActivityView, zone: ZoneInfo) -> str:
 
 
 # --- binding ------------------------------------------------------------------------------------------
+def welcome_back(name: str, activities: list[ActivityView], zone: ZoneInfo) -> str:
+    """/start from a member who is already bound."""
+    return f"您好，{name}同志！您已完成绑定。\n\n" + upcoming(activities, zone) + "\n\n发送 /help 查看可用的命令。"
+
+
 def welcome(result: BindingResult, zone: ZoneInfo) -> str:
     text = f"欢迎您，{result.member_name}同志！您已绑定到{result.org_name}。"
     if result.next_activity:
@@ -179,6 +187,15 @@ def leave_for_approval(member_name: str, activity: ActivityView, reason: str, zo
 
 
 LEAVE_WITHDRAWN = "（这条请假已不再需要审批：对方已签到或已撤回。）"
+
+
+def confirm_nag(activity: ActivityView, zone: ZoneInfo) -> str:
+    return f"⏰ 「{activity.title}」（{moment(activity.starts_at, zone)}）还没有确认是否召开，请确认。"
+
+
+def confirm_escalation(org_name: str, title: str | None, starts_at: datetime | None, zone: ZoneInfo) -> str:
+    when = moment(starts_at, zone) if starts_at else ""
+    return f"⚠️ {org_name}的「{title or ACTIVITY_FALLBACK}」（{when}）已结束三天，支部仍未确认是否召开，请督促。"
 
 
 def leave_already_decided(approved: bool) -> str:
@@ -337,6 +354,8 @@ def attendance_report(report: AttendanceReport, zone: ZoneInfo) -> str:
 
 # --- tasks --------------------------------------------------------------------------------------------
 NO_TASKS = "目前没有待办任务。"
+TASK_DONE = "已完成"
+TASK_TICKED = "已勾选"
 BUTTON_TASK_DONE = "✅ 已办结"
 
 

@@ -10,12 +10,10 @@ from telegram.ext import ContextTypes
 
 from bot import keyboards, texts
 from bot.callbacks import Action
-from bot.handlers.common import ChatContext, is_private, tell
-from storage.repositories import bindings as binding_repo
+from bot.handlers.common import ChatContext, tell
 from storage.services import attendance as attendance_svc
 from storage.services import binding as binding_svc
 from storage.services import queries
-from storage.services.actors import actor_for_telegram
 from storage.services.errors import NotBound
 from storage.services.views import ActivityView, LeaveRequest
 
@@ -46,9 +44,6 @@ async def scope_commands(context: ContextTypes.DEFAULT_TYPE, chat_id: int, *, se
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
-    if not is_private(update):
-        await update.effective_message.reply_text(texts.PRIVATE_ONLY)
-        return
     user = update.effective_user
     code = context.args[0] if context.args else None
     if code and code != keyboards.START_CHAT_PAYLOAD:
@@ -61,25 +56,13 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatCo
                              committee=result.is_committee)
         return
 
-    def greet(session, now):  # noqa: ANN001, ANN202
-        binding = binding_repo.binding_for_telegram(session, user.id)
-        if binding is None:
-            return None
-        # Talking to the bot again makes a member reachable again.
-        binding.member.unreachable_since = None
-        binding.private_chat_id = update.effective_chat.id
-        actor = actor_for_telegram(session, user.id)
-        upcoming = queries.upcoming_for(session, actor, now, limit=1)
-        return actor, upcoming
-
-    known = await chat.db(greet)
+    known = await chat.db(lambda session, now: binding_svc.resume_binding(
+        session, user.id, update.effective_chat.id, now))
     if known is None:
         await update.effective_message.reply_text(texts.START_WITHOUT_CODE)
         return
     actor, upcoming = known
-    await update.effective_message.reply_text(
-        f"您好，{actor.name}同志！您已完成绑定。\n\n" + texts.upcoming(upcoming, chat.zone) + "\n\n发送 /help 查看可用的命令。"
-    )
+    await update.effective_message.reply_text(texts.welcome_back(actor.name, upcoming, chat.zone))
     # Seats change with the roster: a returning secretary gets the menu of what they may do now.
     await scope_commands(context, update.effective_chat.id, secretary=actor.is_secretary_anywhere,
                          committee=actor.is_upper_committee_member)
@@ -104,6 +87,16 @@ async def upcoming(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: Cha
     await update.effective_message.reply_text(texts.upcoming(views, chat.zone))
 
 
+async def offer_choice(update: Update, chat: ChatContext, action: Action, activities: list[ActivityView],
+                       none_text: str, choose_text: str) -> None:
+    """/checkin and /leave when not exactly one activity fits: say there is none, or a button per activity."""
+    if not activities:
+        await update.effective_message.reply_text(none_text)
+        return
+    await update.effective_message.reply_text(
+        choose_text, reply_markup=keyboards.choose_activity(chat.signer, action, activities))
+
+
 async def checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
     def work(session, actor, now):  # noqa: ANN001, ANN202
         open_now = queries.open_for_checkin(session, actor, now)
@@ -114,19 +107,12 @@ async def checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: Chat
     result, open_now, now = await chat.as_member(update, work)
     if result is not None:
         await update.effective_message.reply_text(texts.checked_in(result, now, chat.zone))
-    elif not open_now:
-        await update.effective_message.reply_text(texts.NO_OPEN_ACTIVITY)
     else:
-        await update.effective_message.reply_text(
-            texts.CHOOSE_ACTIVITY_TO_CHECKIN, reply_markup=keyboards.choose_activity(chat.signer, Action.CHECKIN, open_now)
-        )
+        await offer_choice(update, chat, Action.CHECKIN, open_now, texts.NO_OPEN_ACTIVITY,
+                           texts.CHOOSE_ACTIVITY_TO_CHECKIN)
 
 
 async def leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
-    if not is_private(update):
-        await update.effective_message.reply_text(texts.PRIVATE_ONLY)
-        return
-
     def work(session, actor, now):  # noqa: ANN001, ANN202
         coming = queries.upcoming_for(session, actor, now)
         if len(coming) == 1:
@@ -136,12 +122,8 @@ async def leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatCo
     asked, coming = await chat.as_member(update, work)
     if asked is not None:
         await update.effective_message.reply_text(texts.ask_leave_reason(asked))
-    elif not coming:
-        await update.effective_message.reply_text(texts.NO_UPCOMING)
     else:
-        await update.effective_message.reply_text(
-            texts.CHOOSE_ACTIVITY_TO_LEAVE, reply_markup=keyboards.choose_activity(chat.signer, Action.LEAVE, coming)
-        )
+        await offer_choice(update, chat, Action.LEAVE, coming, texts.NO_UPCOMING, texts.CHOOSE_ACTIVITY_TO_LEAVE)
 
 
 async def me(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:

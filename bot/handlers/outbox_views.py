@@ -42,15 +42,12 @@ class OutboxViews:
 
     def confirm_nag(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
         roll = attendance_svc.roll_for_system(session, row.activity_id)
-        text = f"⏰ 「{roll.activity.title}」（{texts.moment(roll.activity.starts_at, zone)}）还没有确认是否召开，请确认。"
-        return text, keyboards.roll_actions(self.signer, roll.activity, closing=True)
+        return texts.confirm_nag(roll.activity, zone), keyboards.roll_actions(self.signer, roll.activity, closing=True)
 
     def confirm_escalation(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
         activity = session.get(models.Activity, row.activity_id)
-        org = row.payload.get("org", "")
-        when = texts.moment(activity.starts_at, zone) if activity else ""
-        title = activity.title if activity else "活动"
-        return f"⚠️ {org}的「{title}」（{when}）已结束三天，支部仍未确认是否召开，请督促。", None
+        return texts.confirm_escalation(row.payload.get("org", ""), activity and activity.title,
+                                        activity and activity.starts_at, zone), None
 
     def group_announcement(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
         view, tally = attendance_svc.announcement_state(session, row.activity_id)
@@ -77,7 +74,7 @@ class OutboxViews:
 
     def leave_decision(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
         activity = session.get(models.Activity, int(row.payload["activity_id"]))
-        title = activity.title if activity else "活动"
+        title = activity.title if activity else texts.ACTIVITY_FALLBACK
         return texts.leave_decided_for_member(title, bool(row.payload["approved"]), str(row.payload["decided_by"])), None
 
     def renderers(self) -> dict[str, Any]:

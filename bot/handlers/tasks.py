@@ -64,7 +64,7 @@ async def press_tick(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: C
     else:
         task = await chat.as_member(update, lambda session, actor, now: task_svc.complete(
             session, actor, cb.activity_id, now, checklist_for))
-    await update.callback_query.answer("已完成" if task.done else "已勾选")
+    await update.callback_query.answer(texts.TASK_DONE if task.done else texts.TASK_TICKED)
     try:
         await update.callback_query.edit_message_text(texts.task_card(task, chat.zone),
                                                       reply_markup=task_buttons(chat, task))

@@ -12,10 +12,10 @@ from schedules.roster import MemberStatus
 from storage import models
 from storage.repositories import attendance as attendance_repo
 from storage.repositories import bindings as binding_repo
-from storage.services.actors import Actor, OrgTree, actor_from_member, require_manager
+from storage.services.actors import Actor, OrgTree, actor_for_telegram, actor_from_member, require_manager
 from storage.services.errors import InvalidInput, NotFound, PermissionDenied, ServiceError, Throttled
 from storage.services.queries import upcoming_for
-from storage.services.views import BindingResult, Invite
+from storage.services.views import ActivityView, BindingResult, Invite
 
 DEFAULT_INVITE_DAYS = 7
 THROTTLE_WINDOW = timedelta(minutes=15)
@@ -103,3 +103,19 @@ def redeem_invite(
         next_activity=upcoming[0] if upcoming else None,
         is_secretary=actor.is_secretary_anywhere, is_committee=actor.is_upper_committee_member,
     )
+
+
+def resume_binding(
+    session: Session, telegram_user_id: int, private_chat_id: int, now: datetime
+) -> tuple[Actor, list[ActivityView]] | None:
+    """/start without a code: a bound member is reachable again at this chat and sees their next activity.
+
+    None when the account is bound to nobody.
+    """
+    binding = binding_repo.binding_for_telegram(session, telegram_user_id)
+    if binding is None:
+        return None
+    binding.member.unreachable_since = None
+    binding.private_chat_id = private_chat_id
+    actor = actor_for_telegram(session, telegram_user_id)
+    return actor, upcoming_for(session, actor, now, limit=1)
