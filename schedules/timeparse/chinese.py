@@ -29,6 +29,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from schedules.timeparse.model import (
+    NEXT_YEAR_WINDOW,
+    WEEKDAY_DIGITS,
     ParsedTime,
     TimeParseError,
     describe_clock,
@@ -120,9 +122,6 @@ _EVENING = "晚上"
 # Wall times this far behind now's wall time are past in any zone (DST moves clocks by at most 2 hours).
 _DST_MARGIN = timedelta(hours=3)
 
-# A date without a year that has passed this year means next year only this close ahead (December → January).
-NEXT_YEAR_WINDOW = timedelta(days=92)
-
 
 def match_whole(text: str) -> re.Match[str] | None:
     """The grammar's reading of the whole (half-width, stripped) text, or None."""
@@ -194,10 +193,10 @@ def resolve(match: re.Match[str], now: datetime, zone: ZoneInfo) -> ParsedTime:
 def _check_stated_weekday(day: date, stated: int, matched: str) -> None:
     """'3月5日（周四）' when 3月5日 is a Wednesday: one of the two is a typo, and we cannot tell which."""
     if day.weekday() != stated:
-        names = "一二三四五六日"
+        actual, said = WEEKDAY_DIGITS[day.weekday()], WEEKDAY_DIGITS[stated]
         raise TimeParseError(
-            f"“{matched}”前后矛盾：{day.month}月{day.day}日是星期{names[day.weekday()]}，不是星期{names[stated]}",
-            (f"{day.month}月{day.day}日（周{names[day.weekday()]}）", f"下周{names[stated]}"),
+            f"“{matched}”前后矛盾：{day.month}月{day.day}日是星期{actual}，不是星期{said}",
+            (f"{day.month}月{day.day}日（周{actual}）", f"下周{said}"),
         )
 
 
@@ -296,7 +295,7 @@ def _month_day_choice(g: dict[str, str | None], today: date) -> _DayChoice:
 
 def _week_choice(word: str | None, weekday: int, today: date) -> _DayChoice:
     monday = today - timedelta(days=today.weekday())
-    day_name = "日" if weekday == 6 else "一二三四五六"[weekday]
+    day_name = WEEKDAY_DIGITS[weekday]
     if word is None:  # 周五 alone: the coming Friday
         this_week = monday + timedelta(days=weekday)
         label = f"周{day_name}"

@@ -24,10 +24,17 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from schedules.timeparse.model import ParsedTime, TimeParseError, describe_clock, describe_day, local_moment
+from schedules.timeparse.model import (
+    NEXT_YEAR_WINDOW,
+    WEEKDAY_DIGITS,
+    ParsedTime,
+    TimeParseError,
+    describe_clock,
+    describe_day,
+    local_moment,
+)
 
 ENGLISH_EXAMPLES = ("tomorrow 9am", "Friday 8pm", "March 20 2:30pm", "in 2 hours")
-NEXT_YEAR_WINDOW = timedelta(days=92)
 
 _WEEKDAY = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|rsday|urday)?"
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
@@ -180,5 +187,5 @@ def _next_weekday_error(weekday_word: str, now: datetime) -> TimeParseError | No
     name = weekday_word.capitalize()
     return TimeParseError(
         f"“next {weekday_word}”有两种理解：{coming.month}月{coming.day}日或{next_week.month}月{next_week.day}日，请写明",
-        (f"this {name}", f"{name} {next_week.strftime('%B')} {next_week.day}", f"下周{'一二三四五六日'[weekday]}"),
+        (f"this {name}", f"{name} {next_week.strftime('%B')} {next_week.day}", f"下周{WEEKDAY_DIGITS[weekday]}"),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 # Shown whenever we cannot read a text: one example of each family of forms a secretary can use.
@@ -15,7 +15,11 @@ GENERAL_EXAMPLES: tuple[str, ...] = (
     "2025-03-12 15:00",
 )
 
-WEEKDAY_NAMES = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
+WEEKDAY_DIGITS = "一二三四五六日"  # Monday first, as in 周一 … 周日
+WEEKDAY_NAMES = tuple(f"星期{digit}" for digit in WEEKDAY_DIGITS)
+
+# A date without a year that has passed this year means next year only this close ahead (December → January).
+NEXT_YEAR_WINDOW = timedelta(days=92)
 
 
 @dataclass(frozen=True)
