@@ -7,9 +7,9 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 from itertools import groupby
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from rich.cells import cell_len
 from sqlalchemy.exc import SQLAlchemyError
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if not roster.organizations:
             print("提示：名册中还没有组织，请先运行 branchbot roster import 导入名册。", file=sys.stderr)
         occurrences = build_plan(catalog, roster, calendar, args.year, settings.timezone)
-        occurrences = select(occurrences, roster, org_code=args.org, member_no=getattr(args, "member", None))
+        occurrences = select(occurrences, roster, org_code=args.org, member_no=args.member)
     except (CatalogError, CalendarFileError, CalendarUnknownYear, PlanInputError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
@@ -71,7 +71,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.format == "json":
         text = render_json(occurrences)
     elif args.format == "ics":
-        text = render_ics(occurrences, roster, calendar_name=f"branchbot {title}", zone=settings.timezone)
+        text = render_ics(occurrences, roster, calendar_name=f"branchbot {title}", zone=settings.timezone,
+                          stamp=datetime.now(timezone.utc))  # the command's one read of the clock
     else:
         text = render_table(occurrences, roster, title, calendar)
     if args.output:
@@ -104,10 +105,8 @@ def _read_roster(database_url: str) -> Roster:
 
 
 def select(occurrences: list[Occurrence], roster: Roster, *, org_code: str | None, member_no: str | None) -> list[Occurrence]:
-    """Narrows the plan to an organisation's subtree and/or what concerns one member."""
+    """Narrows the plan to an organisation's subtree (a code `run` has checked) and/or what concerns one member."""
     if org_code:
-        if org_code not in roster.by_code:
-            raise PlanInputError(f"没有编码为 {org_code} 的组织")
         occurrences = within_orgs(occurrences, roster, org_code)
     if member_no:
         try:
@@ -121,11 +120,10 @@ def render_json(occurrences: Sequence[Occurrence]) -> str:
     return json.dumps([o.to_json() for o in occurrences], ensure_ascii=False, indent=2) + "\n"
 
 
-def _when(occurrence: Occurrence, calendar: OfficialCalendar | None = None) -> str:
+def _when(occurrence: Occurrence, calendar: OfficialCalendar) -> str:
     start = occurrence.starts_at
     day = f"{start.month}月{start.day}日 {WEEKDAY_NAMES_ZH[start.weekday()]}"
-    if start.weekday() >= 5 and calendar is not None and calendar.knows(start.year) \
-            and calendar.is_makeup_workday(start.date()):
+    if start.weekday() >= 5 and calendar.knows(start.year) and calendar.is_makeup_workday(start.date()):
         day += "（调休上班）"
     if occurrence.all_day:
         return day
@@ -138,7 +136,7 @@ def _when(occurrence: Occurrence, calendar: OfficialCalendar | None = None) -> s
 TABLE_HEADERS = ("时间", "组织", "事项", "类型", "对象", "说明")
 
 
-def _row(o: Occurrence, roster: Roster, calendar: OfficialCalendar | None) -> tuple[str, ...]:
+def _row(o: Occurrence, roster: Roster, calendar: OfficialCalendar) -> tuple[str, ...]:
     org = roster.by_code.get(o.org_code)
     notes = []
     if o.moved_from:
@@ -157,8 +155,7 @@ def _pad(text: str, width: int) -> str:
     return text + " " * (width - cell_len(text))
 
 
-def render_table(occurrences: Sequence[Occurrence], roster: Roster, title: str,
-                 calendar: OfficialCalendar | None = None) -> str:
+def render_table(occurrences: Sequence[Occurrence], roster: Roster, title: str, calendar: OfficialCalendar) -> str:
     """Readable Chinese table, one section per month, columns aligned by display width (CJK counts double).
 
     Hand-aligned rather than a rich Table: a year for a thousand branches has 100,000+ rows, which rich
@@ -180,9 +177,8 @@ def render_table(occurrences: Sequence[Occurrence], roster: Roster, title: str,
 
 
 def render_ics(occurrences: Sequence[Occurrence], roster: Roster, *, calendar_name: str, zone: ZoneInfo,
-               now: datetime | None = None) -> bytes:
+               stamp: datetime) -> bytes:
     """An iCalendar file through the project's one formatter (bot.reports.ics): VTIMEZONE, stable UIDs, all-day dates."""
-    stamp = now or datetime.now(timezone.utc)
     events = (
         event_from_occurrence(o, roster.by_code[o.org_code].name if o.org_code in roster.by_code else None)
         for o in occurrences
