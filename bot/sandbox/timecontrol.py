@@ -73,17 +73,6 @@ def next_pending_outbox_due(session: Session, after: datetime) -> datetime | Non
     )
 
 
-def overdue_outbox_count(session: Session, now: datetime) -> int:
-    """Pending rows whose moment has come but which the dispatcher has not handled yet."""
-    due = func.coalesce(models.OutboxMessage.next_attempt_at, models.OutboxMessage.due_at)
-    return session.scalar(
-        select(func.count()).select_from(models.OutboxMessage).where(
-            models.OutboxMessage.state == models.OutboxState.PENDING.value,
-            due <= now,
-        )
-    ) or 0
-
-
 # Other sources of due moments (the scheduler's timers) plug in as: given "after", the earliest moment or None.
 DueSource = Callable[[datetime], datetime | None]
 
@@ -158,28 +147,27 @@ class TimeControl:
             return None
 
     async def settle(self) -> None:
-        """Waits until the runtime has handled what is due now (bounded, so a stuck send cannot hang the page)."""
-        now = self.clock.now()
-        if self._settle is not None:
-            try:
-                await asyncio.wait_for(self._settle(now), self._settle_timeout)
-            except asyncio.TimeoutError:
-                log.warning("sandbox: the bot was still busy %.0f s after the clock moved", self._settle_timeout)
-            except Exception:  # noqa: BLE001 - the clock has moved either way; the page must not break
-                log.exception("sandbox: handling the work due at %s failed", now.isoformat())
+        """Waits until the runtime has handled what is due now (bounded, so a stuck send cannot hang the page).
+
+        Without a `settle` callback there is no runtime to wait for, and the clock just moves.
+        """
+        if self._settle is None:
             return
-        deadline = asyncio.get_running_loop().time() + self._settle_timeout
-        while asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.05)
-            with transaction(self._sessions) as session:
-                if overdue_outbox_count(session, now) == 0:
-                    return
-        log.warning("sandbox: the runtime left due outbox rows unhandled after %.0f s", self._settle_timeout)
+        now = self.clock.now()
+        try:
+            await asyncio.wait_for(self._settle(now), self._settle_timeout)
+        except asyncio.TimeoutError:
+            log.warning("sandbox: the bot was still busy %.0f s after the clock moved", self._settle_timeout)
+        except Exception:  # noqa: BLE001 - the clock has moved either way; the page must not break
+            log.exception("sandbox: handling the work due at %s failed", now.isoformat())
 
     async def _step_to(self, moment: datetime) -> None:
-        # A whole second past the due moment, so timers that compare "due <= now" all fire.
         self.clock.set(max(moment, self.clock.now()))
         await self.settle()
+
+    async def _step_past(self, due: datetime) -> None:
+        # A whole second past the due moment, so timers that compare "due <= now" all fire.
+        await self._step_to(due + timedelta(seconds=1))
 
     async def _next_visible(self, now: datetime) -> AdvanceResult:
         """Steps from due moment to due moment until the bot has said something (or nothing is left)."""
@@ -189,7 +177,7 @@ class TimeControl:
             moment = self.next_due(self.clock.now())
             if moment is None:
                 break
-            await self._step_to(moment + timedelta(seconds=1))
+            await self._step_past(moment)
             stops += 1
             if seen is None or self.progress_probe() != seen or self._is_landmark(moment):  # type: ignore[misc]
                 return AdvanceResult(self.clock.now(), self.label(), stops, f"已到下一个提醒时刻：{self.label()}")
@@ -209,7 +197,7 @@ class TimeControl:
                 moment = self.next_due(self.clock.now())
                 if moment is None or moment > goal:
                     break
-                await self._step_to(moment + timedelta(seconds=1))
+                await self._step_past(moment)
                 stops += 1
             await self._step_to(goal)
             where = "明天早上" if target is Target.TOMORROW else "月底"
