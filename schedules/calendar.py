@@ -12,6 +12,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
+from schedules.config_errors import zh_problem
+
 # The seven statutory holidays in the order of the year; the codes go into occurrence keys.
 STATUTORY_HOLIDAYS: dict[str, str] = {
     "new_years_day": "元旦",
@@ -321,7 +323,7 @@ def parse_holiday_file(data: Any, source_name: str) -> YearArrangement:
         parsed = _HolidayFile.model_validate(data)
     except ValidationError as exc:
         problems = "；".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '文件'}：{_zh_error(err)}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or '文件'}：{zh_problem(err)}" for err in exc.errors()
         )
         raise CalendarFileError(f"{source_name}：{problems}") from None
     expected = Path(source_name).stem
@@ -339,19 +341,6 @@ def parse_holiday_file(data: Any, source_name: str) -> YearArrangement:
     if clash:
         raise CalendarFileError(f"{source_name}：{clash[0]} 既是放假日又是调休上班日")
     return YearArrangement(parsed.year, days_off, makeup, source_name)
-
-
-def _zh_error(err: Mapping[str, Any]) -> str:
-    kind = err["type"]
-    if kind == "missing":
-        return "缺少此项"
-    if kind == "extra_forbidden":
-        return "不认识的字段"
-    if kind.startswith("date"):
-        return f"应为日期（如 2027-10-01），而不是 {err.get('input')!r}"
-    if kind == "value_error":
-        return str(err["ctx"]["error"]) if "ctx" in err else err["msg"]
-    return f"{err['msg']}（输入 {err.get('input')!r}）"
 
 
 def load_official_calendar(holidays_dir: Path | None) -> OfficialCalendar:

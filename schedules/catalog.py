@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 
+from schedules.config_errors import zh_problem
+
 CATALOG_FILE = "catalog.yaml"
 OVERRIDES_DIR = "overrides"
 
@@ -247,33 +249,6 @@ _FIELD_LABELS = {
 }
 
 
-def _zh_problem(err: Mapping[str, Any]) -> str:
-    kind: str = err["type"]
-    given = err.get("input")
-    if kind == "missing":
-        return "缺少此项"
-    if kind == "extra_forbidden":
-        return f"不认识的字段（值 {given!r}）；请检查拼写"
-    if kind == "literal_error":
-        expected = str(err.get("ctx", {}).get("expected", "")).replace(" or ", ", ")
-        return f"取值 {given!r} 无效，应为 {expected}"
-    if kind in ("bool_type", "bool_parsing"):
-        return f"应为 true 或 false，而不是 {given!r}"
-    if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"应为整数，而不是 {given!r}"
-    if kind in ("string_type",):
-        return f"应为文字，而不是 {given!r}"
-    if kind in ("list_type",):
-        return f"应为列表（如 [3d, 1d, 1h]），而不是 {given!r}"
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return f"应为键值对，而不是 {given!r}"
-    if kind == "value_error":
-        return str(err.get("ctx", {}).get("error", err["msg"])).removeprefix("Value error, ")
-    if kind == "frozen_instance":
-        return "不可修改"
-    return f"{err['msg']}（输入 {given!r}）"
-
-
 def _field_path(loc: Sequence[Any]) -> str:
     # A union like `int | Literal["last"]` adds the branch name to loc; keep only the user's path.
     parts = [str(p) for p in loc if not (isinstance(p, str) and (p.startswith(("literal[", "function-")) or p in
@@ -288,7 +263,7 @@ def _describe(exc: ValidationError, source_name: str, entry: str) -> list[str]:
     seen: set[str] = set()
     for err in exc.errors():
         path = _field_path(err["loc"])
-        message = f"{source_name}，条目 {entry}" + (f"，字段 {path}" if path else "") + f"：{_zh_problem(err)}"
+        message = f"{source_name}，条目 {entry}" + (f"，字段 {path}" if path else "") + f"：{zh_problem(err)}"
         if message not in seen:
             seen.add(message)
             problems.append(message)
