@@ -6,7 +6,6 @@ import io
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
@@ -318,7 +317,3 @@ def workbook_bytes(report: AttendanceReport) -> bytes:
     buffer = io.BytesIO()
     build_workbook(report).save(buffer)
     return buffer.getvalue()
-
-
-def write_workbook(report: AttendanceReport, path: Path) -> None:
-    Path(path).write_bytes(workbook_bytes(report))

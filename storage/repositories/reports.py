@@ -332,7 +332,6 @@ class CompletionInputs:
     root: OrgRef
     units: tuple[Unit, ...]
     facts: tuple[ActivityFact, ...]
-    branch_names: dict[str, str] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -359,12 +358,10 @@ def _subtree_ids(root_id: int):
     return tree.union_all(select(child.id).where(child.parent_id == tree.c.id))
 
 
-def subtree(session: Session, code: str) -> list[OrgRef]:
-    """The organisation `code` and everything below it."""
-    root = find_organization(session, code)
-    ids = _subtree_ids(root.id)
-    rows = session.execute(_org_columns().where(models.Organization.id.in_(select(ids.c.id))))
-    return [OrgRef(*row) for row in rows]
+def _subtree_orgs(session: Session, root_id: int) -> list[OrgRef]:
+    """`root_id` and every organisation below it."""
+    ids = _subtree_ids(root_id)
+    return [OrgRef(*row) for row in session.execute(_org_columns().where(models.Organization.id.in_(select(ids.c.id))))]
 
 
 def org_zone(org: OrgRef, default: ZoneInfo) -> ZoneInfo:
@@ -423,8 +420,7 @@ def load_ledger(
     """The attendance ledger of `org_code` (and, by default, every organisation below it) for `window`."""
     root = find_organization(session, org_code)
     if include_subtree:
-        ids_cte = _subtree_ids(root.id)
-        orgs = [OrgRef(*row) for row in session.execute(_org_columns().where(models.Organization.id.in_(select(ids_cte.c.id))))]
+        orgs = _subtree_orgs(session, root.id)
     else:
         # The organisation and its 党小组, which hold meetings on its behalf.
         o = models.Organization
@@ -509,8 +505,7 @@ def load_completion_inputs(
 ) -> CompletionInputs:
     """Branches and 党小组 under `org_code` as completion units, and their required activities in `window`."""
     root = find_organization(session, org_code)
-    ids_cte = _subtree_ids(root.id)
-    orgs = [OrgRef(*row) for row in session.execute(_org_columns().where(models.Organization.id.in_(select(ids_cte.c.id))))]
+    orgs = _subtree_orgs(session, root.id)
     by_id = {org.id: org for org in orgs}
     units = []
     for org in sorted(orgs, key=lambda o: o.code):
@@ -521,7 +516,7 @@ def load_completion_inputs(
     start, end = window.bounds(zone)
     a = models.Activity
     query = select(a.id, a.org_id, a.obligation, a.starts_at, a.status).where(
-        a.org_id.in_(select(ids_cte.c.id)),
+        a.org_id.in_(select(_subtree_ids(root.id).c.id)),  # the subquery, not thousands of bound ids
         a.starts_at >= start,
         a.starts_at < end,
         a.obligation.in_(sorted({r.obligation for r in (*requirements, *DEFAULT_REQUIREMENTS)})),
@@ -530,8 +525,7 @@ def load_completion_inputs(
         ActivityFact(activity_id, by_id[org_id].code, obligation, starts_at, status)
         for activity_id, org_id, obligation, starts_at, status in session.execute(query)
     )
-    names = {org.code: org.name for org in orgs if org.type == BRANCH_TYPE}
-    return CompletionInputs(root=root, units=tuple(units), facts=facts, branch_names=names)
+    return CompletionInputs(root=root, units=tuple(units), facts=facts)
 
 
 @dataclass(frozen=True)
@@ -550,9 +544,6 @@ class AttendanceReport:
     @property
     def window(self) -> Period:
         return self.ledger.window
-
-    def completion_for(self, branch_code: str) -> list[CompletionCell]:
-        return [cell for cell in self.completion if cell.branch_code == branch_code]
 
 
 def load_report(
@@ -708,7 +699,6 @@ __all__ = [
     "org_calendar",
     "org_zone",
     "organization_names",
-    "subtree",
 ]
 
 
