@@ -470,7 +470,7 @@ def parse_override(catalog: Catalog, org_code: str, data: str | Mapping[str, Any
 
 
 def load_catalog(config_dir: Path) -> Catalog:
-    """Reads config/catalog.yaml and config/overrides/<ORG_CODE>.yaml (the only file I/O of this layer)."""
+    """Reads config/catalog.yaml and config/overrides/<ORG_CODE>.yaml; called at the edge (parsing stays pure)."""
     path = Path(config_dir) / CATALOG_FILE
     if not path.is_file():
         raise CatalogError([f"{path}：找不到工作事项目录文件"])
