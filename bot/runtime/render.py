@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from storage import models
+from storage.repositories import activities as activity_repo
 from storage.repositories import outbox
 from storage.repositories.outbox import ClaimedMessage
 
@@ -19,12 +20,9 @@ _WEEKDAYS = "一二三四五六日"
 # Functions (session, row, activity) -> reply_markup or None, tried in order; the first non-None answer is
 # attached to a reminder (e.g. ✅ 签到 / 📝 请假 buttons).
 REPLY_MARKUP_PROVIDERS: list[Any] = []
-# Renderers for outbox kinds the chat layer owns: kind -> (session, row, zone) -> (text, reply_markup | None).
-# They take precedence over the built-in ones below.
+# Renderers for outbox kinds the chat layer owns (roll summaries, group announcements …):
+# kind -> (session, row, zone) -> (text, reply_markup | None). They take precedence over the built-in ones below.
 RENDERERS_BY_KIND: dict[str, Callable[[Session, ClaimedMessage, ZoneInfo], tuple[str, Any]]] = {}
-# Extension point for other outbox kinds (roll summaries, group announcements …):
-# kind -> function (session, row, zone) -> (text, reply_markup or None).
-RENDERERS_BY_KIND: dict[str, Any] = {}
 
 
 def format_moment(moment: datetime, zone: ZoneInfo) -> str:
@@ -32,27 +30,31 @@ def format_moment(moment: datetime, zone: ZoneInfo) -> str:
     return f"{local.month}月{local.day}日（周{_WEEKDAYS[local.weekday()]}）{local:%H:%M}"
 
 
-def format_lead(minutes: int) -> str:
-    if minutes == 0:
-        return "现在"
+def format_duration(minutes: int) -> str:
+    """A lead time in words: 3天, 1小时, 30分钟."""
     if minutes % (24 * 60) == 0:
-        return f"{minutes // (24 * 60)}天后"
+        return f"{minutes // (24 * 60)}天"
     if minutes % 60 == 0:
-        return f"{minutes // 60}小时后"
-    return f"{minutes}分钟后"
+        return f"{minutes // 60}小时"
+    return f"{minutes}分钟"
+
+
+def format_lead(minutes: int) -> str:
+    """How far off the activity is, as a reminder says it: 3天后, 1小时后, 现在."""
+    return "现在" if minutes == 0 else f"{format_duration(minutes)}后"
 
 
 def _zone_for(session: Session, org_id: int | None, default: ZoneInfo) -> ZoneInfo:
     org = session.get(models.Organization, org_id) if org_id else None
-    return ZoneInfo(org.timezone) if org is not None and org.timezone else default
+    return activity_repo.org_zone(org, default) if org is not None else default
 
 
 def _render_reminder(session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
     activity = session.get(models.Activity, row.activity_id) if row.activity_id else None
     if activity is None:
         return row.payload.get("text", "提醒"), None
-    zone = _zone_for(session, activity.org_id, zone)
     org = session.get(models.Organization, activity.org_id)
+    zone = activity_repo.org_zone(org, zone) if org is not None else zone
     lines = [f"⏰ 活动提醒：{activity.title}"]
     lines.append(f"时间：{format_moment(activity.starts_at, zone)}（{format_lead(row.lead_minutes)}）")
     if org is not None:
@@ -104,8 +106,6 @@ def render_outbox_message(session: Session, row: ClaimedMessage, zone: ZoneInfo)
     custom = RENDERERS_BY_KIND.get(row.kind)
     if custom is not None:
         return custom(session, row, zone)
-    if row.kind in RENDERERS_BY_KIND:
-        return RENDERERS_BY_KIND[row.kind](session, row, zone)
     if row.kind == outbox.MISSED_SUMMARY:
         return _render_missed_summary(session, row, zone)
     if row.kind == outbox.UNREACHABLE_NOTICE:
