@@ -13,14 +13,18 @@ from storage import models
 
 def load_roster(session: Session, *, include_transferred: bool = False) -> Roster:
     """The whole roster as typed values; transferred-out members only when asked for."""
-    org_rows = session.execute(select(models.Organization)).scalars().all()
+    # Plain column rows, not ORM objects: a roster of 30,000 members is read on every import and reload.
+    o = models.Organization
+    org_rows = session.execute(select(
+        o.id, o.code, o.name, o.type, o.parent_id, o.elected_on, o.term_years, o.group_chat_id, o.timezone
+    )).all()
     code_by_id = {row.id: row.code for row in org_rows}
     organizations = [
         Organization(
             code=row.code,
             name=row.name,
             type=OrgType(row.type),
-            parent_code=code_by_id.get(row.parent_id) if row.parent_id else None,
+            parent_code=code_by_id.get(row.parent_id),
             elected_on=row.elected_on,
             term_years=row.term_years,
             group_chat_id=row.group_chat_id,
@@ -29,24 +33,27 @@ def load_roster(session: Session, *, include_transferred: bool = False) -> Roste
         for row in org_rows
     ]
 
+    r = models.MemberRole
     roles_by_member: dict[int, list[tuple[int, str, bool]]] = defaultdict(list)
-    for member_id, org_id, role, upper in session.execute(
-        select(models.MemberRole.member_id, models.MemberRole.org_id, models.MemberRole.role, models.MemberRole.upper)
-    ):
+    for member_id, org_id, role, upper in session.execute(select(r.member_id, r.org_id, r.role, r.upper)):
         roles_by_member[member_id].append((org_id, role, upper))
 
-    query = select(models.Member).execution_options(populate_existing=False)
+    m = models.Member
+    query = select(
+        m.id, m.member_no, m.name, m.org_id, m.group_id, m.category, m.joined_on, m.full_member_on,
+        m.activist_on, m.leading_cadre, m.telegram_username, m.status,
+    )
     if not include_transferred:
-        query = query.where(models.Member.status == MemberStatus.ACTIVE.value)
+        query = query.where(m.status == MemberStatus.ACTIVE.value)
     members = []
-    for row in session.execute(query.order_by(models.Member.member_no)).scalars():
+    for row in session.execute(query.order_by(m.member_no)):
         seats = roles_by_member.get(row.id, [])
         members.append(
             Member(
                 member_no=row.member_no,
                 name=row.name,
                 org_code=code_by_id[row.org_id],
-                group_code=code_by_id.get(row.group_id) if row.group_id else None,
+                group_code=code_by_id.get(row.group_id),
                 category=Category(row.category),
                 joined_on=row.joined_on,
                 full_member_on=row.full_member_on,
