@@ -8,18 +8,20 @@ reported) when members who left, activities or other records still point at it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.orm import Session
 
-from schedules.roster import Category, Member, MemberStatus, Organization, OrgType, Role, Roster, UpperRole
+from schedules.roster import Member, MemberStatus, Organization, Role, Roster
 from storage import models
 from storage.repositories import audit
+from storage.repositories.members import ids_by_member_no
 from storage.repositories.organizations import ids_by_code, referenced_org_ids
+from storage.repositories.roster import load_roster
 from storage.roster_io.parse import ProgressCallback
 from storage.roster_io.problems import RosterError, RosterProblem
 
@@ -88,15 +90,6 @@ class ImportSummary:
         }
 
 
-@dataclass(frozen=True)
-class _Stored:
-    """A database row's id, its parent/org ids, and its value as a pure roster type."""
-
-    id: int
-    value: Any  # Organization or Member
-    refs: tuple[int | None, ...] = ()  # members: (org_id, group_id)
-
-
 @dataclass
 class ImportPlan:
     """The difference between the database and a roster, computed without writing anything."""
@@ -130,39 +123,26 @@ class ImportPlan:
 
 def plan_import(session: Session, roster: Roster) -> ImportPlan:
     """Reads the database and works out what importing `roster` changes; writes nothing."""
-    stored_orgs = _stored_organizations(session)
-    stored_members = _stored_members(session, {s.id: code for code, s in stored_orgs.items()})
-    plan = ImportPlan(roster, {code: s.id for code, s in stored_orgs.items()})
-
-    for org in roster.organizations:
-        stored = stored_orgs.get(org.code)
-        if stored is None:
-            plan.orgs_added.append(org)
-            continue
-        changed = _changed_fields(stored.value, org, ORG_FIELDS)
-        if changed:
-            plan.orgs_changed.append((stored.id, org, changed))
-        else:
-            plan.orgs_unchanged += 1
+    stored = load_roster(session, include_transferred=True)
+    org_ids = ids_by_code(session)
+    member_ids = ids_by_member_no(session)
+    stored_members = {m.member_no: m for m in stored.members}
+    plan = ImportPlan(roster, org_ids)
+    plan.orgs_added, plan.orgs_changed, plan.orgs_unchanged = _compare(
+        roster.organizations, stored.by_code, org_ids, key=lambda org: org.code, names=ORG_FIELDS
+    )
+    plan.members_added, plan.members_changed, plan.members_unchanged = _compare(
+        roster.members, stored_members, member_ids, key=lambda member: member.member_no, names=MEMBER_FIELDS
+    )
 
     in_file = {m.member_no for m in roster.members}
-    for member in roster.members:
-        stored = stored_members.get(member.member_no)
-        if stored is None:
-            plan.members_added.append(member)
-            continue
-        changed = _changed_fields(stored.value, member, MEMBER_FIELDS)
-        if changed:
-            plan.members_changed.append((stored.id, member, changed))
-        else:
-            plan.members_unchanged += 1
     staying_refs: set[int] = set()
-    for member_no, stored in stored_members.items():
-        if member_no in in_file:
+    for member in stored.members:
+        if member.member_no in in_file:
             continue
-        staying_refs.update(ref for ref in stored.refs if ref is not None)
-        if stored.value.status is MemberStatus.ACTIVE:
-            plan.members_transferred.append((stored.id, stored.value))
+        staying_refs.update(org_ids[code] for code in (member.org_code, member.group_code) if code)
+        if member.is_active:
+            plan.members_transferred.append((member_ids[member.member_no], member))
 
     if not roster.members and plan.members_transferred:
         # An empty members sheet is far likelier a wrong file than a whole organisation leaving at once.
@@ -172,20 +152,20 @@ def plan_import(session: Session, roster: Roster) -> ImportPlan:
             "请检查是否选错了文件；如确需全部转出，请逐个在名册中删除后分批导入。",
         )])
 
-    missing = {code: s for code, s in stored_orgs.items() if code not in roster.by_code}
+    missing = {code: org for code, org in stored.by_code.items() if code not in roster.by_code}
     if missing:
         referenced = staying_refs | referenced_org_ids(
             session, ignore_tables=frozenset({"organizations", "members", "member_roles"})
         )
-        kept = {code for code, s in missing.items() if s.id in referenced}
+        kept = {code for code in missing if org_ids[code] in referenced}
         # An organisation that stays keeps its ancestors: the tree must not dangle.
         for code in list(kept):
-            parent = missing[code].value.parent_code
+            parent = missing[code].parent_code
             while parent in missing and parent not in kept:
                 kept.add(parent)
-                parent = missing[parent].value.parent_code
+                parent = missing[parent].parent_code
         plan.orgs_kept = sorted(kept)
-        plan.orgs_removed = sorted((s.id, code) for code, s in missing.items() if code not in kept)
+        plan.orgs_removed = sorted((org_ids[code], code) for code in missing if code not in kept)
     return plan
 
 
@@ -237,50 +217,25 @@ def import_roster(
     return apply_import(session, plan, now=now, actor_label=actor_label, source=source, progress=progress)
 
 
-# --- reading the database -------------------------------------------------------------------------
+# --- comparing -----------------------------------------------------------------------------------
 
 
-def _stored_organizations(session: Session) -> dict[str, _Stored]:
-    t = models.Organization
-    rows = session.execute(select(
-        t.id, t.code, t.name, t.type, t.parent_id, t.elected_on, t.term_years, t.group_chat_id, t.timezone
-    )).all()
-    code_by_id = {row.id: row.code for row in rows}
-    return {
-        row.code: _Stored(row.id, Organization(
-            code=row.code, name=row.name, type=OrgType(row.type), parent_code=code_by_id.get(row.parent_id),
-            elected_on=row.elected_on, term_years=row.term_years, group_chat_id=row.group_chat_id,
-            timezone=row.timezone,
-        ))
-        for row in rows
-    }
-
-
-def _stored_members(session: Session, code_by_id: dict[int, str]) -> dict[str, _Stored]:
-    seats: dict[int, tuple[set[Role], set[UpperRole]]] = {}
-    r = models.MemberRole
-    for member_id, org_id, role, upper in session.execute(select(r.member_id, r.org_id, r.role, r.upper)):
-        own, above = seats.setdefault(member_id, (set(), set()))
-        if upper:
-            above.add(UpperRole(code_by_id[org_id], Role(role)))
+def _compare(
+    new: Iterable[T], stored: dict[str, T], ids: dict[str, int], *, key: Callable[[T], str], names: tuple[str, ...]
+) -> tuple[list[T], list[tuple[int, T, tuple[str, ...]]], int]:
+    """Rows of the new roster split into (added, changed with their stored id and fields, unchanged count)."""
+    added: list[T] = []
+    changed: list[tuple[int, T, tuple[str, ...]]] = []
+    unchanged = 0
+    for item in new:
+        old = stored.get(key(item))
+        if old is None:
+            added.append(item)
+        elif differing := _changed_fields(old, item, names):
+            changed.append((ids[key(item)], item, differing))
         else:
-            own.add(Role(role))
-    t = models.Member
-    rows = session.execute(select(
-        t.id, t.member_no, t.name, t.org_id, t.group_id, t.category, t.joined_on, t.full_member_on,
-        t.activist_on, t.leading_cadre, t.telegram_username, t.status,
-    ))
-    stored: dict[str, _Stored] = {}
-    for row in rows:
-        own, above = seats.get(row.id, ((), ()))
-        stored[row.member_no] = _Stored(row.id, Member(
-            member_no=row.member_no, name=row.name, org_code=code_by_id[row.org_id],
-            group_code=code_by_id.get(row.group_id), category=Category(row.category),
-            joined_on=row.joined_on, full_member_on=row.full_member_on, activist_on=row.activist_on,
-            roles=frozenset(own), upper_roles=frozenset(above), leading_cadre=bool(row.leading_cadre),
-            telegram_username=row.telegram_username, status=MemberStatus(row.status),
-        ), (row.org_id, row.group_id))
-    return stored
+            unchanged += 1
+    return added, changed, unchanged
 
 
 def _changed_fields(old: Any, new: Any, names: Iterable[str]) -> tuple[str, ...]:
@@ -298,7 +253,7 @@ def _write_organizations(session: Session, plan: ImportPlan, now: datetime) -> d
     org_ids = ids_by_code(session)
     # Parents are linked after every new row has an id, so the file's order does not matter.
     updates = [
-        {"id": org_ids[org.code], "parent_id": org_ids.get(org.parent_code) if org.parent_code else None}
+        {"id": org_ids[org.code], "parent_id": org_ids[org.parent_code]}
         for org in plan.orgs_added if org.parent_code
     ]
     updates += [
@@ -353,7 +308,7 @@ def _write_members(
         report("写入党员", 1, 1)
     if not plan.members_added:
         return {}
-    return dict(session.execute(select(models.Member.member_no, models.Member.id)).all())
+    return ids_by_member_no(session)
 
 
 def _write_roles(
