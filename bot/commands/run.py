@@ -58,3 +58,8 @@ def run_bot(settings: Settings) -> int:
         return asyncio.run(main())
     except KeyboardInterrupt:  # pragma: no cover - a second Ctrl-C during shutdown
         return 130
+    except Exception:  # noqa: BLE001 - through the redacting log: a raw traceback could show the token
+        # (aiohttp names the whole request URL, /bot<token>/..., in some errors).
+        log.exception("branchbot run stopped by an error")
+        print("错误：机器人因错误停止，详情见上方日志。", file=sys.stderr)
+        return 1

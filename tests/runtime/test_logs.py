@@ -8,6 +8,7 @@ import logging
 
 import pytest
 
+from bot.cli import main
 from bot.runtime.logs import configure_logging
 
 TOKEN = "123456789:AAE-secret-token-value"
@@ -46,3 +47,14 @@ def test_the_token_is_redacted(captured, emit):
 def test_httpx_request_lines_are_quiet(captured):
     logging.getLogger("httpx").info('HTTP Request: POST https://api.telegram.org/bot%s/getMe "200 OK"', TOKEN)
     assert captured.getvalue() == ""
+
+
+def test_an_error_that_ends_branchbot_run_is_logged_redacted(captured, tmp_path, monkeypatch, capfd):
+    # aiohttp refuses this URL and names it whole in the error, token included, before any message is sent.
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", "http://127.0.0.1:99999/bot")
+    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
+    assert main(["run"]) == 1
+    out, err = capfd.readouterr()
+    assert TOKEN not in out + err
+    assert "<redacted>" in err and "机器人因错误停止" in err
