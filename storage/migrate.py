@@ -17,7 +17,6 @@ from storage.db import make_engine
 from storage.models import Base
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-VERSION_TABLE = "alembic_version"
 # Tables that other libraries own in our database: APScheduler's job store creates and migrates its own.
 FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
 
@@ -75,7 +74,8 @@ def schema_differences(url: str) -> list[tuple]:
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": include_name})
-            return [diff for diff in compare_metadata(context, Base.metadata) if not _is_version_table(diff)]
+            # compare_metadata itself leaves out Alembic's version table.
+            return compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()
 
@@ -122,11 +122,6 @@ def _has_application_tables(url: str) -> bool:
     finally:
         engine.dispose()
     return bool(names & set(Base.metadata.tables))
-
-
-def _is_version_table(diff: tuple) -> bool:
-    table = getattr(diff[1], "name", None) if len(diff) > 1 else None
-    return diff[0] == "remove_table" and table == VERSION_TABLE
 
 
 def autogenerate_revision(message: str, scratch_url: str) -> None:
