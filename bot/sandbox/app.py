@@ -55,8 +55,6 @@ SANDBOX_DATABASE_URL = "sqlite:///branchbot-sandbox.db"
 LOOPBACK = "127.0.0.1"
 # The bot token the real bot uses against the loopback server; it never leaves this machine.
 SANDBOX_BOT_TOKEN = "123456789:SANDBOX-branchbot-loopback-token"
-SANDBOX_BOT_USERNAME = "branchbot_sandbox_bot"
-SANDBOX_BOT_NAME = "支部助手（沙盒）"
 
 
 class SandboxStartError(RuntimeError):
@@ -333,10 +331,8 @@ class Sandbox:
         with transaction(factory) as session:
             assign_missing_group_chats(session)
 
-        self.server = BotApiServer(
-            token=SANDBOX_BOT_TOKEN, host=LOOPBACK, port=0, clock=self.clock, bot_username=SANDBOX_BOT_USERNAME,
-            bot_name=SANDBOX_BOT_NAME,
-        )
+        # The server's default bot identity (branchbot_sandbox_bot, 支部助手（沙盒）) is the sandbox's bot.
+        self.server = BotApiServer(token=SANDBOX_BOT_TOKEN, host=LOOPBACK, port=0, clock=self.clock)
         await self.server.start()
         time_control = TimeControl(self.clock, self.zone, factory, settle=self._settle)
         self.backend = SandboxBackend(server=self.server, session_factory=factory, zone=self.zone, time=time_control)

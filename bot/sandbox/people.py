@@ -109,7 +109,7 @@ def _title(member: models.Member, org_by_id: dict[int, models.Organization]) -> 
     own = {Role(r.role) for r in member.roles if not r.upper and r.role in Role._value2member_map_}
     upper = [(org_by_id[r.org_id], Role(r.role)) for r in member.roles if r.upper and r.role in Role._value2member_map_]
     parts = [role.value for role in _ROLE_ORDER if role in own]
-    parts += [f"{org.type}{role.value}" for org, role in upper if org is not None]
+    parts += [f"{org.type}{role.value}" for org, role in upper]
     is_secretary = any(role.runs_branch for role in own)
     is_committee = bool(upper)
     return "、".join(parts[:2]), is_secretary, is_committee
