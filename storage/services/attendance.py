@@ -15,7 +15,14 @@ from storage.repositories import bindings as binding_repo
 from storage.repositories import outbox
 from storage.services.actors import Actor, OrgTree, require_manager, visible_org_ids
 from storage.services.audience import BRANCH_SECRETARY_AUDIENCES, audience_members, in_audience
-from storage.services.errors import AlreadyHandled, InvalidInput, NotFound, OutsideWindow, PermissionDenied
+from storage.services.errors import (
+    AlreadyHandled,
+    InvalidInput,
+    NotFound,
+    OutsideWindow,
+    PermissionDenied,
+    ServiceError,
+)
 from storage.services.views import (
     ActivityView,
     CheckInResult,
@@ -95,11 +102,10 @@ def check_in(
     tree = _tree_for(session, activity)
     _require_meeting_for(actor, activity, tree)
     opens, closes = checkin_window(activity)
-    local = activity.starts_at
     if now < opens:
         raise OutsideWindow(
             f"「{activity.title}」的签到还没开始，开放时间为活动开始前 "
-            f"{int((local - opens).total_seconds() // 60)} 分钟。",
+            f"{int((activity.starts_at - opens).total_seconds() // 60)} 分钟。",
             activity_id=activity.id, opens=opens.isoformat(),
         )
     if now >= closes or activity.status in (ActivityStatus.HELD, ActivityStatus.NOT_HELD):
@@ -197,6 +203,15 @@ def submit_pending_text(session: Session, actor: Actor, text: str, now: datetime
     return None
 
 
+def _ending_the_wait(refusal: ServiceError, actor: Actor) -> ServiceError:
+    """A refusal no second answer can mend: the pending leave reason is cleared even though the request
+    rolls back, so the member's next message is an ordinary one again."""
+    telegram_user_id = actor.telegram_user_id
+    if telegram_user_id is None:
+        return refusal
+    return refusal.keep(lambda session: binding_repo.clear_pending_input(session, telegram_user_id))
+
+
 def submit_leave_reason(
     session: Session, actor: Actor, reason: str, now: datetime, activity_id: int, *,
     origin: tuple[int, int] | None = None, origin_text: str | None = None,
@@ -210,15 +225,13 @@ def submit_leave_reason(
     activity = _load_activity(session, activity_id)
     _require_meeting_for(actor, activity, tree)
     if now >= checkin_window(activity)[1] or activity.status != ActivityStatus.SCHEDULED:
-        binding_repo.clear_pending_input(session, actor.telegram_user_id)  # type: ignore[arg-type]
-        raise OutsideWindow(f"「{activity.title}」已经结束，不能再请假。")
+        raise _ending_the_wait(OutsideWindow(f"「{activity.title}」已经结束，不能再请假。"), actor)
     row = attendance_repo.attendance_row(session, activity.id, actor.member_id)
     if row is None:
         row = models.Attendance(activity_id=activity.id, member_id=actor.member_id, via="private")
         session.add(row)
     elif row.status in (AttendanceStatus.PRESENT, AttendanceStatus.PROXY):
-        binding_repo.clear_pending_input(session, actor.telegram_user_id)  # type: ignore[arg-type]
-        raise AlreadyHandled(f"您已在「{activity.title}」签到，无需请假。")
+        raise _ending_the_wait(AlreadyHandled(f"您已在「{activity.title}」签到，无需请假。"), actor)
     row.status = AttendanceStatus.LEAVE.value
     row.leave_reason = reason
     row.leave_decision = LeaveDecision.PENDING.value
@@ -322,8 +335,8 @@ def roll_for(session: Session, actor: Actor, activity_id: int, now: datetime) ->
     """The secretary's list: present, on leave (with reasons), absent, unreachable."""
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id)
-    if not actor.manages(activity.org_id) and activity.org_id not in visible_org_ids(actor, tree):
-        require_manager(actor, tree, activity.org_id)
+    if activity.org_id not in visible_org_ids(actor, tree):
+        require_manager(actor, tree, activity.org_id)  # a 党小组 is also its branch's managers' to see
     return _roll(session, activity, tree)
 
 

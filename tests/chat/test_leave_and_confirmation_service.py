@@ -11,6 +11,7 @@ from storage import models
 from storage.services import attendance as svc
 from storage.services.actors import actor_for_telegram
 from storage.services.errors import AlreadyHandled, InvalidInput, OutsideWindow, PermissionDenied
+from storage.services.runner import run_in_transaction
 from tests.chat.world import MEETING_START, build_world
 
 T = MEETING_START
@@ -112,6 +113,25 @@ def test_leave_after_the_window_is_refused(session):
     world = build_world(session)
     with pytest.raises(OutsideWindow):
         svc.begin_leave(session, actor(session, world, "alice"), world.activities["party_day"], T + timedelta(hours=3))
+
+
+@pytest.mark.parametrize(("checked_in", "at", "refusal"), [
+    pytest.param(False, T + timedelta(hours=3), OutsideWindow, id="window-closed-meanwhile"),
+    pytest.param(True, T, AlreadyHandled, id="checked-in-meanwhile"),
+])
+def test_a_reason_that_can_no_longer_count_ends_the_wait(session_factory, checked_in, at, refusal):
+    with session_factory.begin() as session:
+        world = build_world(session)
+        svc.begin_leave(session, actor(session, world, "alice"), world.activities["party_day"], T - timedelta(hours=1))
+        if checked_in:
+            svc.check_in(session, actor(session, world, "alice"), world.activities["party_day"], T)
+    alice = world.telegram["alice"]
+    with pytest.raises(refusal):
+        run_in_transaction(session_factory, lambda s: svc.submit_pending_text(
+            s, actor_for_telegram(s, alice), "出差在外", at))
+    # The refused request rolled back, yet the bot no longer waits: the next message is an ordinary one.
+    with session_factory.begin() as session:
+        assert svc.submit_pending_text(session, actor_for_telegram(session, alice), "你好", at) is None
 
 
 def test_roll_sorts_everyone_into_four_lists(session):
