@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 from telegram import InputFile, Update
@@ -16,12 +16,12 @@ from bot.reports.charts import attendance_rate_chart, completion_chart
 from bot.reports.ics import activities_feed
 from bot.reports.requirements import requirements_for_org
 from bot.reports.settings import load_report_settings
-from bot.reports.summary import org_summaries
+from bot.reports.text import report_caption
 from bot.reports.workbook import workbook_bytes
 from bot.settings import PROJECT_CONFIG_DIR
 from schedules.completion import Period, PeriodError, parse_period, year_to_date
 from storage.repositories import reports
-from storage.services.actors import Actor, OrgTree, visible_org_ids
+from storage.services.actors import Actor, OrgTree, require_visible, visible_org_ids
 from storage.services.errors import InvalidInput, NotFound, PermissionDenied
 
 REPORT_USAGE = (
@@ -34,8 +34,6 @@ PRIVATE_ONLY = "台账含党员个人的出勤情况，请在与我的私聊中�
 PERSONAL_PRIVATE_ONLY = "个人日历请在与我的私聊中发送 /calendar 获取。"
 CALENDAR_PAST = timedelta(days=31)
 CALENDAR_AHEAD = timedelta(days=366)
-# matplotlib's rc_context changes process-wide settings; chart rendering runs in worker threads.
-_CHART_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -81,13 +79,12 @@ def _report_scope(actor: Actor, tree: OrgTree, code: str | None) -> str:
     org_id = tree.id_by_code.get(code)
     if org_id is None:
         raise NotFound(f"没有组织编码 {code}。")
-    if org_id not in visible:
-        raise PermissionDenied("您只能查看本组织及下级组织的情况。", actor=actor.member_no, org=code)
+    require_visible(actor, tree, org_id)
     return code
 
 
 def build_report_files(session: Session, actor: Actor, now: datetime, args: list[str], *,
-                       config_dir: Path, default_zone) -> ReportFiles:  # noqa: ANN001
+                       config_dir: Path, default_zone: ZoneInfo) -> ReportFiles:
     """Everything /report sends, computed in one transaction (runs in a worker thread)."""
     tree = OrgTree.load(session)
     code, period = _split_args(args, now.astimezone(default_zone).date())
@@ -98,25 +95,17 @@ def build_report_files(session: Session, actor: Actor, now: datetime, args: list
     comparison = load_report_settings(config_dir).comparison_enabled(code, reports.ancestor_codes(session, code))
     report = reports.load_report(session, code, window, zone, now, branch_comparison=comparison,
                                  requirements_for=requirements_for_org(session, config_dir, code))
-    gaps = [f"{s.org.name}：{'；'.join(s.gaps)}" for s in org_summaries(report) if s.gaps]
-    caption = (
-        f"{root.name} 台账（{window.start:%Y-%m-%d} 至 {window.last_day:%Y-%m-%d}）\n"
-        + ("三会一课未开展：\n" + "\n".join(gaps[:10]) + ("\n……详见台账" if len(gaps) > 10 else "") if gaps
-           else "三会一课均已按期开展或仍在期内。")
-    )
-    with _CHART_LOCK:
-        rate_png = attendance_rate_chart(report)
-        done_png = completion_chart(report)
     return ReportFiles(
-        caption=caption,
+        caption=report_caption(report),
         workbook_name=f"台账_{root.code}_{window.start:%Y%m%d}-{window.last_day:%Y%m%d}.xlsx",
         workbook=workbook_bytes(report),
-        attendance_chart=rate_png,
-        completion_chart=done_png,
+        attendance_chart=attendance_rate_chart(report),
+        completion_chart=completion_chart(report),
     )
 
 
-def build_calendar_file(session: Session, actor: Actor, now: datetime, args: list[str], *, default_zone) -> CalendarFile:  # noqa: ANN001
+def build_calendar_file(session: Session, actor: Actor, now: datetime, args: list[str], *,
+                        default_zone: ZoneInfo) -> CalendarFile:
     """The member's own feed, or an organisation's feed if it is theirs or one they oversee."""
     start, end = now - CALENDAR_PAST, now + CALENDAR_AHEAD
     if not args:

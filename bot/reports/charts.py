@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 from collections import defaultdict
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +31,10 @@ STATE_COLOURS = {
     CompletionState.MISSED: "#C0392B",
     CompletionState.PENDING: "#BFBFBF",
 }
+
+
+# rc_context changes matplotlib's process-wide settings, and the bot renders charts in worker threads.
+_RENDER_LOCK = threading.Lock()
 
 
 class FontMissingError(RuntimeError):
@@ -85,7 +90,7 @@ def _series_orgs(report: AttendanceReport) -> list[OrgRef | None]:
 def attendance_rate_chart(report: AttendanceReport) -> bytes:
     """Attendance rate by month (实到/应到 of held meetings) as a PNG."""
     ledger = report.ledger
-    with matplotlib.rc_context(_style()):
+    with _RENDER_LOCK, matplotlib.rc_context(_style()):
         figure = _figure(9, 4.8)
         axes = figure.add_subplot()
         labels: list[str] = []
@@ -138,7 +143,7 @@ def _completion_groups(report: AttendanceReport) -> list[tuple[str, dict[Complet
 def completion_chart(report: AttendanceReport) -> bytes:
     """三会一课 verdicts per branch for the period as stacked horizontal bars (code order, not ranked)."""
     groups = _completion_groups(report)
-    with matplotlib.rc_context(_style()):
+    with _RENDER_LOCK, matplotlib.rc_context(_style()):
         figure = _figure(9, max(3.0, 0.45 * len(groups) + 1.6))
         axes = figure.add_subplot()
         names = [name for name, _ in groups] or ["（无支部）"]

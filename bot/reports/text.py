@@ -1,4 +1,4 @@
-"""The table and JSON forms of an attendance report (CLI output and chat text)."""
+"""The table, JSON and chat-caption forms of an attendance report (CLI output and chat text)."""
 
 from __future__ import annotations
 
@@ -103,6 +103,15 @@ def report_json(report: AttendanceReport) -> dict[str, Any]:
     if report.branch_comparison:
         result["branch_comparison"] = [s.org.code for s in branch_comparison(report)]
     return result
+
+
+def report_caption(report: AttendanceReport, *, max_gaps: int = 10) -> str:
+    """The chat caption sent with the workbook: the period and the organisations with missed 三会一课."""
+    gaps = [f"{s.org.name}：{'；'.join(s.gaps)}" for s in org_summaries(report) if s.gaps]
+    head = f"{report.root.name} 台账（{report.window.start:%Y-%m-%d} 至 {report.window.last_day:%Y-%m-%d}）\n"
+    if not gaps:
+        return head + "三会一课均已按期开展或仍在期内。"
+    return head + "三会一课未开展：\n" + "\n".join(gaps[:max_gaps]) + ("\n……详见台账" if len(gaps) > max_gaps else "")
 
 
 def report_table(report: AttendanceReport, *, width: int = 120) -> str:
