@@ -134,28 +134,21 @@ def _check_float(value: Any, path: str, unknown: list[str]) -> Any:
     raise _wrong_type(path, "Float", value)
 
 
-def _check_boolean(value: Any, path: str, unknown: list[str]) -> Any:
-    if isinstance(value, bool):
-        return value
-    raise _wrong_type(path, "Boolean", value)
+def _instance_check(kind: type, expected: str) -> Validator:
+    """A check that passes values of `kind` through unchanged and refuses anything else."""
+
+    def check(value: Any, path: str, unknown: list[str]) -> Any:
+        if isinstance(value, kind):
+            return value
+        raise _wrong_type(path, expected, value)
+
+    return check
 
 
-def _check_string(value: Any, path: str, unknown: list[str]) -> Any:
-    if isinstance(value, str):
-        return value
-    raise _wrong_type(path, "String", value)
-
-
-def _check_input_file(value: Any, path: str, unknown: list[str]) -> Any:
-    if isinstance(value, UploadedFile):
-        return value
-    raise _wrong_type(path, "InputFile (a multipart file upload)", value)
-
-
-def _accept_any_object(value: Any, path: str, unknown: list[str]) -> Any:
-    if isinstance(value, dict):
-        return value
-    raise _wrong_type(path, "Object", value)
+_check_boolean = _instance_check(bool, "Boolean")
+_check_string = _instance_check(str, "String")
+_check_input_file = _instance_check(UploadedFile, "InputFile (a multipart file upload)")
+_accept_any_object = _instance_check(dict, "Object")
 
 
 _PRIMITIVE_CHECKS: dict[str, Validator] = {
