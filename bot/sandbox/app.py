@@ -303,7 +303,14 @@ class Sandbox:
         return f"http://{self.options.host}:{self.port}/"
 
     async def start(self) -> str:
-        """Starts everything and returns the page's address."""
+        """Starts everything and returns the page's address; a failed start leaves nothing running."""
+        try:
+            return await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> str:
         try:
             await asyncio.to_thread(ensure_schema, self.database_url)
         except Exception as exc:  # noqa: BLE001 - any failure here is a start failure the user must see
@@ -313,7 +320,6 @@ class Sandbox:
         with transaction(factory) as session:
             real = real_accounts_bound(session)
         if real:
-            await self.stop()
             raise SandboxStartError(
                 f"{self.database_path or self.database_url} 中有 {real} 个真实 Telegram 账号的绑定，看起来是正式数据库；"
                 "沙盒会拨动时钟并发送提醒，不能在它上面运行。请把 BRANCHBOT_DATABASE_URL 设为另一个 SQLite 文件。"
@@ -346,7 +352,6 @@ class Sandbox:
         try:
             self.bot = await start_bot(bot_settings, self.clock)
         except SandboxBusyError as exc:
-            await self.stop()
             raise SandboxStartError(str(exc)) from exc
         # The first plan is in the database before the address is printed, so "下一个提醒" finds it at once.
         await self.bot.runtime.materialise_now()
@@ -362,7 +367,6 @@ class Sandbox:
         try:
             await site.start()
         except OSError as exc:
-            await self.stop()
             raise SandboxStartError(f"端口 {port} 已被占用或不可用（{exc.strerror}）；请用 --port 指定其他端口，或 --port 0 自动选择") from exc
         sockets = site._server.sockets if site._server is not None else ()  # noqa: SLF001 - aiohttp has no public port
         self.port = sockets[0].getsockname()[1] if sockets else port
