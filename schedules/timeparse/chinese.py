@@ -29,13 +29,13 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from schedules.timeparse.model import (
-    NEXT_YEAR_WINDOW,
     WEEKDAY_DIGITS,
     ParsedTime,
     TimeParseError,
     describe_clock,
     describe_day,
     local_moment,
+    within_next_year_window,
 )
 from schedules.timeparse.numerals import NUMBER_PATTERN as N
 from schedules.timeparse.numerals import parse_number
@@ -283,12 +283,11 @@ def _month_day_choice(g: dict[str, str | None], today: date) -> _DayChoice:
         next_year = date(today.year + 1, month, day)
     except ValueError:  # 2月29日 before a non-leap year: only this year's exists
         return _single(this_year, "")
-    start_of_today = datetime.combine(today, datetime.min.time())
     advice = ("如果指的是明年，请写明年份", (f"{next_year.year}年{month}月{day}日", f"明年{month}月{day}日"))
     return _DayChoice(
         (this_year, next_year),
         ("", ""),
-        accept_later=lambda moment: moment.replace(tzinfo=None) - start_of_today <= NEXT_YEAR_WINDOW,
+        accept_later=lambda moment: within_next_year_window(moment.date(), today),
         past_advice=advice,
     )
 

@@ -25,13 +25,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from schedules.timeparse.model import (
-    NEXT_YEAR_WINDOW,
     WEEKDAY_DIGITS,
     ParsedTime,
     TimeParseError,
     describe_clock,
     describe_day,
     local_moment,
+    within_next_year_window,
 )
 
 ENGLISH_EXAMPLES = ("tomorrow 9am", "Friday 8pm", "March 20 2:30pm", "in 2 hours")
@@ -163,7 +163,7 @@ def _checked(day: date, hour: int, minute: int, text: str, lowered: str, now: da
         raise TimeParseError(f"“{text}”是 {describe_day(day)} {describe_clock(hour, minute)}，已经过去了",
                              ENGLISH_EXAMPLES)
     rolled_to_next_year = day.year > now.year and not _EXPLICIT_YEAR.search(lowered) and _MONTH_NAME.search(lowered)
-    if rolled_to_next_year and moment.replace(tzinfo=None) - now.replace(tzinfo=None) > NEXT_YEAR_WINDOW:
+    if rolled_to_next_year and not within_next_year_window(day, now.date()):
         raise TimeParseError(
             f"“{text}”今年的那一天已经过去了；如果指的是{day.year}年，请写明年份",
             (f"{text} {day.year}",),

@@ -22,6 +22,11 @@ WEEKDAY_NAMES = tuple(f"星期{digit}" for digit in WEEKDAY_DIGITS)
 NEXT_YEAR_WINDOW = timedelta(days=92)
 
 
+def within_next_year_window(day: date, today: date) -> bool:
+    """Whether a yearless date read as next year's `day` is close enough ahead of `today` to mean that (in days)."""
+    return day - today <= NEXT_YEAR_WINDOW
+
+
 @dataclass(frozen=True)
 class ParsedTime:
     """A resolved moment: `at` is aware and in the organisation's zone."""
