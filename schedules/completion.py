@@ -12,6 +12,8 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from schedules.roster import OrgType
+
 # --------------------------------------------------------------------------------------------------
 # Periods
 
@@ -187,7 +189,7 @@ DEFAULT_REQUIREMENTS: tuple[Requirement, ...] = (
 
 THREE_MEETINGS_ONE_LECTURE = tuple(r.obligation for r in DEFAULT_REQUIREMENTS if r.three_meetings_one_lecture)
 _DEFAULTS_BY_KEY = {r.obligation: r for r in DEFAULT_REQUIREMENTS}
-_UNIT_OF_ORG_TYPE = {"党支部": UnitKind.BRANCH, "党小组": UnitKind.GROUP}
+_UNIT_OF_ORG_TYPE = {OrgType.BRANCH.value: UnitKind.BRANCH, OrgType.GROUP.value: UnitKind.GROUP}
 
 
 def requirements_from_catalog(entries: Mapping[str, Any]) -> tuple[Requirement, ...]:

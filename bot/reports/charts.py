@@ -19,6 +19,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
 
 from bot.reports.summary import org_summaries  # noqa: E402
 from schedules.completion import THREE_MEETINGS_ONE_LECTURE, CompletionState  # noqa: E402
+from schedules.roster import OrgType  # noqa: E402
 from storage.repositories.reports import AttendanceReport, OrgRef  # noqa: E402
 
 # Noto Sans CJK SC from the `mplfonts` wheel on PyPI: a fresh machine gets Chinese glyphs from
@@ -79,8 +80,8 @@ def _style() -> dict[str, object]:
 def _series_orgs(report: AttendanceReport) -> list[OrgRef | None]:
     """Lines to draw: the root's own figure (None = whole subtree), each branch only where that is no
     comparison (a single-branch report) or the organisation enabled branch comparison."""
-    branches = [o for o in report.ledger.report_orgs if o.type == "党支部"]
-    if report.root.type == "党支部":
+    branches = [o for o in report.ledger.report_orgs if o.type == OrgType.BRANCH]
+    if report.root.type == OrgType.BRANCH:
         return [report.root]
     if report.branch_comparison and len(branches) <= 12:
         return [None, *branches]

@@ -6,7 +6,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from bot.reports.labels import obligation_label, obligation_sort_key
-from schedules.completion import THREE_MEETINGS_ONE_LECTURE, CompletionCell, CompletionState, summarise_by_branch
+from schedules.completion import (
+    THREE_MEETINGS_ONE_LECTURE,
+    BranchCompletion,
+    CompletionCell,
+    CompletionState,
+    summarise_by_branch,
+)
+from schedules.roster import OrgType
 from storage.repositories.reports import AttendanceReport, OrgRef
 
 
@@ -17,16 +24,28 @@ class OrgSummary:
     org: OrgRef
     meetings_held: int
     attendance_rate: float | None
-    met: int
-    late: int
-    missed: int
-    pending: int
+    completion: BranchCompletion  # 三会一课 verdict counts, judged by schedules.completion
     gaps: tuple[str, ...]  # "党员大会 2025Q1、2025Q2" … for missed 三会一课
 
     @property
+    def met(self) -> int:
+        return self.completion.met
+
+    @property
+    def late(self) -> int:
+        return self.completion.late
+
+    @property
+    def missed(self) -> int:
+        return self.completion.missed
+
+    @property
+    def pending(self) -> int:
+        return self.completion.pending
+
+    @property
     def completion_rate(self) -> float | None:
-        due = self.met + self.late + self.missed
-        return None if due == 0 else (self.met + self.late) / due
+        return self.completion.rate
 
 
 def org_summaries(report: AttendanceReport) -> list[OrgSummary]:
@@ -43,17 +62,12 @@ def org_summaries(report: AttendanceReport) -> list[OrgSummary]:
     }
     summaries = []
     for org in ledger.report_orgs:
-        held = ledger.meetings(org, held_only=True)
-        count = counts.get(org.code)
         summaries.append(
             OrgSummary(
                 org=org,
-                meetings_held=len(held),
+                meetings_held=len(ledger.meetings(org, held_only=True)),
                 attendance_rate=ledger.overall_rate(org),
-                met=count.met if count else 0,
-                late=count.late if count else 0,
-                missed=count.missed if count else 0,
-                pending=count.pending if count else 0,
+                completion=counts.get(org.code) or BranchCompletion(org.code),
                 gaps=tuple(gaps.get(org.code, ())),
             )
         )
@@ -64,7 +78,7 @@ def branch_comparison(report: AttendanceReport) -> list[OrgSummary]:
     """Branches ranked by 三会一课 completion, then attendance: ONLY when the committee turned it on."""
     if not report.branch_comparison:
         raise PermissionError("branch comparison is not enabled for this organisation")
-    branches = [s for s in org_summaries(report) if s.org.type == "党支部"]
+    branches = [s for s in org_summaries(report) if s.org.type == OrgType.BRANCH]
     return sorted(branches, key=lambda s: (-(s.completion_rate or 0.0), -(s.attendance_rate or 0.0), s.org.code))
 
 

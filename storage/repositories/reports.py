@@ -25,14 +25,14 @@ from schedules.completion import (
     period_containing,
     periods_overlapping,
 )
-from schedules.roster import Role
+from schedules.roster import OrgType, Role
 from storage import models
 from storage.services.actors import Actor, OrgTree, actor_from_member
 from storage.services.actors import Seat as ActorSeat
 from storage.services.audience import in_audience
 
-BRANCH_TYPE = "党支部"
-GROUP_TYPE = "党小组"
+BRANCH_TYPE = OrgType.BRANCH.value
+GROUP_TYPE = OrgType.GROUP.value
 
 
 class UnknownOrganizationError(LookupError):
