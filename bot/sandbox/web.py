@@ -113,11 +113,7 @@ def message_view(message: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
 
 
 def _keyboard_view(markup: Any) -> dict[str, Any] | None:
-    if isinstance(markup, str):  # some senders keep the JSON text as received
-        try:
-            markup = json.loads(markup)
-        except ValueError:
-            return None
+    # The Bot API server stores reply_markup decoded (spec validation turns JSON text into objects).
     if not isinstance(markup, dict) or "inline_keyboard" not in markup:
         return None
     rows = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pytest
 from aiohttp import FormData
@@ -157,7 +157,7 @@ async def test_chats_show_keyboards_url_buttons_edits_and_documents(page: PageWo
 
 def test_message_view_keeps_entities_and_both_kinds_of_buttons() -> None:
     message = {
-        "message_id": 7, "chat": {"id": -5}, "date": int(datetime(2025, 3, 14, 1, 0).timestamp()),
+        "message_id": 7, "chat": {"id": -5}, "date": int(datetime(2025, 3, 14, 1, 0, tzinfo=timezone.utc).timestamp()),
         "from": {"id": 1, "is_bot": True, "first_name": "支部助手"},
         "text": "主题党日", "entities": [{"type": "bold", "offset": 0, "length": 4}],
         "reply_markup": CHECKIN_KEYBOARD,
