@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from schedules.roster import Member, Organization, Roster
+from schedules.roster import Member, Organization, Role, Roster
 from storage.roster_io.columns import MEMBERS, ORGANIZATIONS, TableSpec
 
 LIST_SEPARATOR = "、"
@@ -57,20 +57,14 @@ def export_roster(roster: Roster, path: Path, *, chinese_headers: bool = True) -
 
 def _tree_order(roster: Roster) -> list[Organization]:
     """Parents before children, siblings by code: the order a person reads an org chart in."""
-    ordered: list[Organization] = []
-    roots = sorted((o for o in roster.organizations if o.parent_code not in roster.by_code), key=lambda o: o.code)
-    for root in roots:
-        ordered.append(root)
-        stack = sorted(roster.children(root.code), key=lambda o: o.code, reverse=True)
-        while stack:
-            org = stack.pop()
-            ordered.append(org)
-            stack.extend(sorted(roster.children(org.code), key=lambda o: o.code, reverse=True))
-    return ordered
+    # Roster keeps children in the order it was given, so a roster sorted by code walks siblings by code.
+    by_code = Roster.of(sorted(roster.organizations, key=lambda o: o.code))
+    roots = [o for o in by_code.organizations if o.parent_code not in by_code.by_code]
+    return [org for root in roots for org in (root, *by_code.descendants(root.code))]
 
 
-def _role_rank(role) -> int:  # noqa: ANN001
-    return list(type(role)).index(role)
+def _role_rank(role: Role) -> int:
+    return list(Role).index(role)
 
 
 def _headers(spec: TableSpec, chinese: bool) -> list[str]:
