@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from bot.cli import main
 from storage import models
 from storage.db import make_engine
-from tests.storage.roster_files import BASIC, basic_rows, member, write_roster
+from tests.storage.roster_files import BASIC, basic_rows, member, org, write_roster
 
 
 @pytest.fixture
@@ -92,6 +92,7 @@ def test_reimport_lists_who_changed_and_who_left(cli, tmp_path):
     cli("roster", "import", str(BASIC))
     orgs, members = basic_rows()
     member(members, "M004").update(category="正式党员", full_member_on="2026-03-06")
+    org(orgs, "B01").update(name="第一党支部（新）")
     folder = write_roster(tmp_path / "next", orgs, [m for m in members if m["member_no"] != "M008"])
 
     code, out, _ = cli("roster", "import", str(folder))
@@ -99,6 +100,7 @@ def test_reimport_lists_who_changed_and_who_left(cli, tmp_path):
     assert code == 0
     assert "变更 M004 赵敏：人员类别、转正日期" in out
     assert "转出 M008" in out
+    assert "变更组织 B01 第一党支部（新）：组织名称" in out
 
 
 @pytest.mark.parametrize("target", ["out", "out.xlsx"])

@@ -25,8 +25,9 @@ from storage.roster_io.columns import MEMBERS, ORGANIZATIONS
 PROGRESS_FROM_MEMBERS = 2000
 DETAIL_LINES = 30
 
-_FIELD_LABELS = {column.key: column.zh for column in (*ORGANIZATIONS.columns, *MEMBERS.columns)}
-_FIELD_LABELS |= {"status": "状态（重新转入）", "org_code": "所在支部", "group_code": "党小组"}
+# Per table: "name" is 组织名称 for an organisation but 姓名 for a member.
+_ORG_LABELS = {column.key: column.zh for column in ORGANIZATIONS.columns}
+_MEMBER_LABELS = {column.key: column.zh for column in MEMBERS.columns} | {"status": "状态（重新转入）"}
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -163,9 +164,9 @@ def _print_summary(console: Console, summary: ImportSummary, path: Path) -> None
     console.print(table)
 
     details: list[str] = []
-    details += [f"变更 {c.member_no} {c.name}：{_fields(c.fields)}" for c in summary.members_changed]
+    details += [f"变更 {c.member_no} {c.name}：{_fields(c.fields, _MEMBER_LABELS)}" for c in summary.members_changed]
     details += [f"转出 {member_no}" for member_no in summary.members_transferred_out]
-    details += [f"变更组织 {c.code} {c.name}：{_fields(c.fields)}" for c in summary.orgs_changed]
+    details += [f"变更组织 {c.code} {c.name}：{_fields(c.fields, _ORG_LABELS)}" for c in summary.orgs_changed]
     details += [f"删除组织 {code}" for code in summary.orgs_removed]
     details += [f"保留组织 {code}（不在新名册中，仍被引用，请核实）" for code in summary.orgs_kept]
     for line in details[:DETAIL_LINES]:
@@ -178,5 +179,5 @@ def _print_summary(console: Console, summary: ImportSummary, path: Path) -> None
         console.print("名册与数据库一致，没有改动。", markup=False, highlight=False)
 
 
-def _fields(names: tuple[str, ...]) -> str:
-    return "、".join(_FIELD_LABELS.get(name, name) for name in names)
+def _fields(names: tuple[str, ...], labels: dict[str, str]) -> str:
+    return "、".join(labels.get(name, name) for name in names)
