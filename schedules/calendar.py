@@ -233,18 +233,15 @@ def arrangements_from_chinesecalendar() -> dict[int, YearArrangement]:
     from chinese_calendar.constants import holidays as cc_holidays
     from chinese_calendar.constants import workdays as cc_workdays
 
-    years: dict[int, tuple[dict[date, str], set[date]]] = {}
     first, last = min(cc_holidays).year, max(cc_holidays).year
-    for year in range(first, last + 1):
-        years[year] = ({}, set())
+    years: dict[int, tuple[dict[date, str], set[date]]] = {year: ({}, set()) for year in range(first, last + 1)}
     for day, name in cc_holidays.items():
         years[day.year][0][day] = holiday_code(name) or ""
     for day in cc_workdays:
-        years.setdefault(day.year, ({}, set()))[1].add(day)
+        if day.year in years:  # the workday table may run past the last year with published holidays
+            years[day.year][1].add(day)
     return {
-        year: YearArrangement(year, days, frozenset(makeup), "chinesecalendar")
-        for year, (days, makeup) in years.items()
-        if first <= year <= last
+        year: YearArrangement(year, days, frozenset(makeup), "chinesecalendar") for year, (days, makeup) in years.items()
     }
 
 
