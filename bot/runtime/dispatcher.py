@@ -27,7 +27,8 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 
 from bot.clock import Clock
 from bot.runtime.limiter import RateLimiter
-from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours, deliverable_at, is_quiet
+from bot.runtime.loops import call_on_loop
+from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours, deliverable_at
 from bot.runtime.render import render_outbox_message
 from storage import models
 from storage.db import transaction
@@ -103,7 +104,6 @@ class Dispatcher:
         quiet: QuietHours = DEFAULT_QUIET_HOURS,
         poll_seconds: float = 30.0,
         batch_size: int = 200,
-        lease: timedelta = timedelta(minutes=10),
     ) -> None:
         self._sessions = session_factory
         self._send = send
@@ -115,7 +115,6 @@ class Dispatcher:
         self.quiet = quiet
         self.poll_seconds = poll_seconds
         self.batch_size = batch_size
-        self.lease = lease
         self.stats = DispatchStats()
         self._queue: asyncio.PriorityQueue[_Job] = asyncio.PriorityQueue()
         self._held: set[int] = set()  # claimed by us and not yet finished
@@ -141,17 +140,7 @@ class Dispatcher:
 
     def wake(self) -> None:
         """Look for due work now (after a clock jump, a new activity, a materialiser run); thread-safe."""
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            self._wake.set()
-        else:
-            loop.call_soon_threadsafe(self._wake.set)
+        call_on_loop(self._loop, self._wake.set)
 
     def _on_clock_change(self, _now: datetime) -> None:
         self._resolve_needed = True
@@ -160,17 +149,7 @@ class Dispatcher:
     def stop(self) -> None:
         """Stop claiming; sends in flight finish and are recorded, queued rows go back to PENDING."""
         self._stopping = True
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        try:
-            on_loop = asyncio.get_running_loop() is loop
-        except RuntimeError:
-            on_loop = False
-        if on_loop:
-            self._stop_on_loop()
-        else:
-            loop.call_soon_threadsafe(self._stop_on_loop)
+        call_on_loop(self._loop, self._stop_on_loop)
 
     def _stop_on_loop(self) -> None:
         # Runs on the loop, so the tasks in `_acquiring` really are waiting for a slot (nothing sent).
@@ -345,13 +324,15 @@ class Dispatcher:
                 continue
             org = orgs.get(activity.org_id) if activity is not None else None
             zone = activity_repo.org_zone(org, self.zone) if org is not None else self.zone
-            if is_quiet(now, zone, self.quiet):
-                starts = activity.starts_at if (activity is not None and message.kind == outbox.REMINDER) else None
-                later = deliverable_at(now, starts, zone, self.quiet)
-                if later > now:
-                    deferred[later].append(message.id)
-                else:
-                    skip["activity starts before quiet hours end"].append(message.id)
+            starts = activity.starts_at if (activity is not None and message.kind == outbox.REMINDER) else None
+            # Now, unless it is quiet hours: then the morning, or (the activity starts before the morning)
+            # the evening before, which has passed, so the reminder is dropped.
+            deliver_at = deliverable_at(now, starts, zone, self.quiet)
+            if deliver_at > now:
+                deferred[deliver_at].append(message.id)
+                continue
+            if deliver_at < now:
+                skip["activity starts before quiet hours end"].append(message.id)
                 continue
             text, markup = render_outbox_message(session, message, self.zone)
             key = (message.priority, message.due_at.timestamp(), next(self._sequence))
@@ -470,11 +451,11 @@ class Dispatcher:
         except (TimedOut, NetworkError) as error:
             if not isinstance(error, TimedOut):  # a 5xx answer: nothing was sent (a timeout may have been)
                 self.limiter.refund(slot)
-            await asyncio.to_thread(self._db_retry, message, f"{type(error).__name__}: {error}", True)
+            await asyncio.to_thread(self._db_retry, message, f"{type(error).__name__}: {error}")
             return
         except Exception as error:  # noqa: BLE001 - unknown failure: retry later rather than lose it
             log.exception("dispatcher: unexpected error sending outbox row %s", message.id)
-            await asyncio.to_thread(self._db_retry, message, f"{type(error).__name__}: {error}", True)
+            await asyncio.to_thread(self._db_retry, message, f"{type(error).__name__}: {error}")
             return
         await self._mark_sent(message.id, message_id)
 
@@ -551,7 +532,7 @@ class Dispatcher:
         with transaction(self._sessions) as session:
             outbox.release(session, ids, worker=self.worker)
 
-    def _db_retry(self, message: ClaimedMessage, error: str, transient: bool) -> None:
+    def _db_retry(self, message: ClaimedMessage, error: str) -> None:
         attempts = message.attempts + 1
         with transaction(self._sessions) as session:
             if attempts >= MAX_ATTEMPTS:

@@ -48,7 +48,6 @@ class RuntimeOptions:
     concurrency: int = 8
     limiter_enabled: bool = True
     poll_seconds: float = 30.0
-    lease: timedelta = timedelta(minutes=10)
     worker: str = field(default_factory=default_worker_id)
 
 
@@ -78,7 +77,7 @@ class Runtime:
             session_factory, send, clock, worker=options.worker,
             limiter=limiter or RateLimiter(enabled=options.limiter_enabled),
             concurrency=options.concurrency, zone=options.zone, quiet=options.quiet,
-            poll_seconds=options.poll_seconds, lease=options.lease,
+            poll_seconds=options.poll_seconds,
         )
         self.store: RuntimeJobStore | None = None
         self._dispatch_task: asyncio.Task[None] | None = None
