@@ -88,3 +88,12 @@ def proxy_candidates(signer: CallbackSigner, activity_id: int, entries: Iterable
                               callback_data=signer.button(Action.PROXY, activity_id, entry.member_id))]
         for entry in entries
     ])
+
+
+def schedule_card(signer: CallbackSigner, pending_id: int) -> InlineKeyboardMarkup:
+    """Under a /schedule, /reschedule or /cancel card: confirm, change or drop the pending draft."""
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(texts.BUTTON_SCHEDULE_CONFIRM, callback_data=signer.button(Action.SCHEDULE_CONFIRM, 0, pending_id)),
+        InlineKeyboardButton(texts.BUTTON_SCHEDULE_EDIT, callback_data=signer.button(Action.SCHEDULE_EDIT, 0, pending_id)),
+        InlineKeyboardButton(texts.BUTTON_SCHEDULE_CANCEL, callback_data=signer.button(Action.SCHEDULE_CANCEL, 0, pending_id)),
+    ]])

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from schedules.timeparse import SCHEDULE_EXAMPLES
+from storage.services import scheduling
 from storage.services.views import (
     ActivityView,
     AttendanceReport,
@@ -367,3 +369,48 @@ def task_card(task, zone: ZoneInfo) -> str:  # noqa: ANN001 - storage.services.t
     if task.done:
         lines.append("✅ 已全部完成")
     return "\n".join(lines)
+
+
+# /schedule, /reschedule, /cancel
+SCHEDULE_USAGE = {
+    scheduling.NEW: "用法：/schedule 活动名称 时间 地点，例如 /schedule " + SCHEDULE_EXAMPLES[0],
+    scheduling.MOVE: "用法：/reschedule 活动名称 新时间 [地点]，例如 /reschedule 主题党日 下周五上午9点",
+    scheduling.CANCEL: "用法：/cancel 活动名称，例如 /cancel 主题党日",
+}
+SCHEDULE_HEADINGS = {scheduling.NEW: "🗓 新活动", scheduling.MOVE: "🔁 调整活动时间", scheduling.CANCEL: "✖️ 取消活动"}
+SCHEDULE_DISCARDED = "已放弃，没有做任何改动。"
+SCHEDULE_EDIT_AGAIN = "已放弃这张确认卡。请重新发送命令，写上新的时间或地点。"
+
+
+def schedule_unreadable(operation: str, message: str, examples: tuple[str, ...]) -> str:
+    """The time parser's Chinese complaint, what works instead, and the command's usage."""
+    return f"{message}\n例如：{'、'.join(examples or SCHEDULE_EXAMPLES)}\n{SCHEDULE_USAGE[operation]}"
+
+
+def schedule_card(draft: scheduling.Draft, zone: ZoneInfo, reading: str | None = None) -> str:
+    lines = [SCHEDULE_HEADINGS[draft.operation], f"活动：{draft.title}（{draft.org_name}）"]
+    if draft.activity is not None and draft.operation == scheduling.MOVE:
+        lines.append(f"原定：{moment(draft.activity.starts_at, zone)}")
+    if draft.starts_at is not None:
+        lines.append(f"时间：{moment(draft.starts_at, zone)}")
+    elif draft.activity is not None:
+        lines.append(f"时间：{moment(draft.activity.starts_at, zone)}")
+    if reading:
+        lines.append(f"（时间理解为：{reading}）")
+    if draft.place:
+        lines.append(f"地点：{draft.place}")
+    lines += list(draft.warnings)
+    lines.append("请确认：")
+    return "\n".join(lines)
+
+
+def schedule_applied(applied: scheduling.Applied, zone: ZoneInfo) -> str:
+    title, when = applied.activity.title, moment(applied.activity.starts_at, zone)
+    done = {
+        scheduling.NEW: f"✅ 已安排「{title}」：{when}。届时会提醒参加的党员。",
+        scheduling.MOVE: f"✅ 已将「{title}」改到 {when}。",
+        scheduling.CANCEL: f"✅ 已取消「{title}」。",
+    }[applied.operation]
+    if applied.told:
+        done += f"已通知之前收到提醒的 {applied.told} 位党员。"
+    return done
