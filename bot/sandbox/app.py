@@ -257,11 +257,13 @@ class SandboxBackend:
         return self._bot_messages
 
     def _on_world_event(self, event: dict[str, Any]) -> None:
-        if event.get("type") in ("message", "edit") and (event["message"].get("from") or {}).get("is_bot"):
+        kind = event.get("type")
+        from_bot = kind in ("message", "edit") and bool((event["message"].get("from") or {}).get("is_bot"))
+        if from_bot:
             self._bot_messages += 1
         self._publish(event)
         # The bot answers `/start CODE` after binding: that is when the pages' people lists must catch up.
-        if event.get("type") == "message" and event["chat_id"] > 0 and (event["message"].get("from") or {}).get("is_bot"):
+        if from_bot and kind == "message" and event["chat_id"] > 0:
             user_id = event["chat_id"]
             if user_id not in self._bound_seen and self._is_bound(user_id):
                 self._bound_seen.add(user_id)
