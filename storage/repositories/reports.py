@@ -570,7 +570,7 @@ def load_report(
 class MemberMeeting:
     org_name: str
     activity: ActivityRecord
-    status: str | None  # None: not (yet) confirmed held
+    status: str | None  # the member's answer; absent when silent at a held meeting; None otherwise
 
 
 @dataclass(frozen=True)
@@ -584,9 +584,11 @@ class MemberRecord:
     meetings: tuple[MemberMeeting, ...]
 
     def counts(self) -> dict[str, int]:
+        """Answers at held meetings only, like the ledger's tally: a leave request for a meeting that is
+        not yet confirmed (or was not held) is listed but not counted."""
         result = {status.value: 0 for status in models.AttendanceStatus}
         for meeting in self.meetings:
-            if meeting.status in result:
+            if meeting.activity.is_held and meeting.status in result:
                 result[meeting.status] += 1
         return result
 

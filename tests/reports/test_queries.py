@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from schedules.completion import evaluate_completion, quarter_period, year_period
+from storage import models
 from storage.repositories import reports
 from tests.reports.conftest import SHANGHAI, local
 
@@ -148,3 +149,19 @@ def test_branch_ledger_shows_its_leading_cadre_at_the_committee_above(session, w
 
 def test_subtree_ledgers_have_no_dual_life_section_for_meetings_already_inside(session, world):
     assert reports.load_ledger(session, "D01", YEAR, SHANGHAI).dual_life == ()
+
+
+def test_member_rate_counts_held_meetings_only(session, world):
+    from tests.reports.conftest import add_activity, mark
+
+    b01 = session.get(models.Organization, world.orgs["B01"])
+    li = session.get(models.Member, world.members["M002"])
+    march = add_activity(session, "theme_party_day:B01:2025-03", b01, "theme_party_day", "2025-03-15T09:00",
+                         status="scheduled", title="三月主题党日")
+    mark(session, march, li, "leave", "出差")
+    session.flush()
+    record = reports.load_member_record(session, "M002", quarter_period(2025, 1), SHANGHAI)
+    assert [(m.activity.title, m.status) for m in record.meetings] == [
+        ("一月主题党日", "leave"), ("二月党小组会", "present"), ("三月主题党日", "leave"),
+    ]
+    assert (record.counts()["present"], record.counts()["leave"], record.rate) == (1, 1, 0.5)
