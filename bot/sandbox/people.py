@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from schedules.roster import OrgType, Role
 from storage import models
+from storage.services.actors import actor_from_member
 
 # Sandbox user ids live in their own range so they are easy to recognise in the database and logs.
 SANDBOX_USER_ID_BASE = 7_000_000_000
@@ -106,13 +107,14 @@ def assign_missing_group_chats(session: Session) -> int:
 
 
 def _title(member: models.Member, org_by_id: dict[int, models.Organization]) -> tuple[str, bool, bool]:
-    own = {Role(r.role) for r in member.roles if not r.upper and r.role in Role._value2member_map_}
-    upper = [(org_by_id[r.org_id], Role(r.role)) for r in member.roles if r.upper and r.role in Role._value2member_map_]
+    """The seats shown next to the name (two at most), and whether the person is a secretary / committee member."""
+    actor = actor_from_member(member)  # the services' reading of the seats: unknown roles grant nothing
+    own = {seat.role for seat in actor.seats if not seat.upper}
+    upper = sorted((seat for seat in actor.seats if seat.upper),
+                   key=lambda seat: (org_by_id[seat.org_id].code, _ROLE_ORDER.index(seat.role)))
     parts = [role.value for role in _ROLE_ORDER if role in own]
-    parts += [f"{org.type}{role.value}" for org, role in upper]
-    is_secretary = any(role.runs_branch for role in own)
-    is_committee = bool(upper)
-    return "、".join(parts[:2]), is_secretary, is_committee
+    parts += [f"{org_by_id[seat.org_id].type}{seat.role.value}" for seat in upper]
+    return "、".join(parts[:2]), actor.is_secretary_anywhere, actor.is_upper_committee_member
 
 
 def load_directory(session: Session) -> Directory:
