@@ -58,6 +58,29 @@ def test_custom_leads_a_naive_time_quiet_hours_and_a_lead_already_passed(cli, ca
     }
 
 
+def test_quiet_hours_are_the_bots_setting(cli, monkeypatch):
+    monkeypatch.setenv("BRANCHBOT_QUIET_HOURS", "off")
+    assert main(["activity", "add", "--org", "B01", "--title", "支委会", "--at", "2025-03-11 08:30",
+                 "--remind", "2h", "--now", NOW]) == 0
+    with transaction(cli) as session:
+        dues = set(session.scalars(select(models.OutboxMessage.due_at)))
+    assert dues == {at("2025-03-11 06:30")}  # not moved to 08:00: quiet hours are off
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes"),
+    [
+        pytest.param("3d,1d,1h,30m", (4320, 1440, 60, 30), id="letters"),
+        pytest.param("3天、1小时、30分钟", (4320, 60, 30), id="chinese-units"),
+        pytest.param("1h, 1H，60m", (60,), id="duplicates-and-case"),
+    ],
+)
+def test_parse_leads(text, minutes):
+    from bot.commands.activity import parse_leads
+
+    assert parse_leads(text) == minutes
+
+
 def test_natural_language_time(cli, capsys):
     assert main(["activity", "add", "--org", "B01", "--title", "党课", "--at", "下周三下午3点", "--now", NOW]) == 0
     out = capsys.readouterr().out

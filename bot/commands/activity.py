@@ -5,23 +5,24 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from bot.runtime.materialise import DEFAULT_LEAD_MINUTES, ReminderPolicy, enqueue_reminders
-from bot.runtime.quiet_hours import QuietHours
-from bot.runtime.render import format_moment
+from bot.runtime.quiet_hours import QuietHours, quiet_hours_from_env
+from bot.runtime.render import format_duration, format_moment
 from bot.settings import Settings
+from schedules.catalog import parse_duration
 from storage import models
 from storage.db import make_engine, make_session_factory, transaction
 from storage.repositories import activities as activity_repo
 from storage.repositories import outbox
 
 EXIT_INVALID = 2
-_LEAD = re.compile(r"^\s*(\d+)\s*(d|h|m|天|小时|分钟?)\s*$", re.IGNORECASE)
-_UNIT_MINUTES = {"d": 1440, "天": 1440, "h": 60, "小时": 60, "m": 1, "分": 1, "分钟": 1}
+# Chinese units accepted in --remind, spelled the catalog's way before parsing ("分钟" before "分").
+_CHINESE_UNITS = (("分钟", "m"), ("小时", "h"), ("天", "d"), ("分", "m"))
 AT_EXAMPLES = ("2025-03-20T15:00+08:00", "2025-03-20 15:00", "下周三下午3点", "明天上午9点")
 
 
@@ -30,18 +31,24 @@ class InputError(ValueError):
 
 
 def parse_leads(text: str) -> tuple[int, ...]:
-    """'3d,1d,1h,30m' → (4320, 1440, 60, 30) minutes, longest first."""
-    minutes = set()
+    """'3d,1d,1h,30m' (or 3天、1小时、30分钟) → (4320, 1440, 60, 30) minutes, longest first."""
+    leads = []
     for part in re.split(r"[,，、\s]+", text.strip()):
         if not part:
             continue
-        match = _LEAD.match(part)
-        if not match:
+        spelled = part.lower()
+        for chinese, unit in _CHINESE_UNITS:
+            spelled = spelled.replace(chinese, unit)
+        try:
+            lead = parse_duration(spelled)  # the catalog's own reading of 3d / 1h / 30m
+        except ValueError:
+            lead = None
+        if lead is None or lead < timedelta(0):
             raise InputError(f"--remind 中的“{part}”无法识别：请用天（d）、小时（h）、分钟（m），例如 3d,1d,1h,30m")
-        minutes.add(int(match.group(1)) * _UNIT_MINUTES[match.group(2).lower()])
-    if not minutes:
+        leads.append(lead)
+    if not leads:
         raise InputError("--remind 为空：例如 3d,1d,1h,30m")
-    return tuple(sorted(minutes, reverse=True))
+    return activity_repo.lead_minutes_of(leads)
 
 
 def parse_now(text: str | None, zone: ZoneInfo) -> datetime:
@@ -131,7 +138,7 @@ def add(args: argparse.Namespace, settings: Settings) -> int:
                 before = None
                 activity = activity_repo.add_activity(session, org_id=org.id, title=title, starts_at=starts_at,
                                                       lead_minutes=leads, obligation=args.obligation, place=args.place)
-            policy = ReminderPolicy(zone=settings.timezone, quiet=QuietHours())
+            policy = ReminderPolicy(zone=settings.timezone, quiet=quiet_hours())
             created = enqueue_reminders(session, [activity], now=now, policy=policy)
             activity_id = activity.id
     finally:
@@ -143,13 +150,13 @@ def add(args: argparse.Namespace, settings: Settings) -> int:
         print(f"已新增活动：{title}（编号 {activity_id}），时间 {when}")
     if reading:
         print(f"时间理解为：{reading}")
-    print(f"已安排提醒 {created} 条（提前 {'、'.join(_lead_label(m) for m in leads)}）")
+    print(f"已安排提醒 {created} 条（提前 {'、'.join(format_duration(m) for m in leads)}）")
     return 0
 
 
-def _lead_label(minutes: int) -> str:
-    if minutes % 1440 == 0:
-        return f"{minutes // 1440}天"
-    if minutes % 60 == 0:
-        return f"{minutes // 60}小时"
-    return f"{minutes}分钟"
+def quiet_hours() -> QuietHours:
+    """The same quiet hours `branchbot run` keeps (BRANCHBOT_QUIET_HOURS)."""
+    try:
+        return quiet_hours_from_env()
+    except ValueError as exc:
+        raise InputError(str(exc)) from None

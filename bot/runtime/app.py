@@ -31,7 +31,7 @@ from telegram.ext import Application, ApplicationBuilder, JobQueue
 from bot.clock import Clock
 from bot.runtime.leader import leader_lock_for, wait_for_leadership
 from bot.runtime.materialise import PlanSource
-from bot.runtime.quiet_hours import QuietHours
+from bot.runtime.quiet_hours import quiet_hours_from_env
 from bot.runtime.service import Runtime, RuntimeOptions
 from bot.runtime.transport import AiohttpRequest
 from bot.settings import Settings
@@ -55,7 +55,7 @@ def options_from_env(settings: Settings, environ: Mapping[str, str] | None = Non
     limiter = (env.get("BRANCHBOT_RATE_LIMIT") or "on").strip().lower() not in {"off", "0", "false", "no"}
     runtime = RuntimeOptions(
         zone=settings.timezone,
-        quiet=QuietHours.parse(env.get("BRANCHBOT_QUIET_HOURS") or "22:00-08:00"),
+        quiet=quiet_hours_from_env(env),
         horizon=timedelta(days=float(env.get("BRANCHBOT_HORIZON_DAYS") or 60)),
         concurrency=int(env.get("BRANCHBOT_CONCURRENCY") or 8),
         limiter_enabled=limiter,

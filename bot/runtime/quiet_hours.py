@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+# Configures quiet hours for everything that schedules reminders (`branchbot run`, `activity add`).
+QUIET_HOURS_ENV = "BRANCHBOT_QUIET_HOURS"
 
 # How long before quiet hours a reminder is placed when it cannot wait until they end.
 BEFORE_QUIET_MARGIN = timedelta(minutes=1)
@@ -23,7 +28,10 @@ class QuietHours:
         if not text or text.strip().lower() in {"off", "none", "0"}:
             return cls(time(0, 0), time(0, 0))
         begin, _, finish = text.replace("–", "-").partition("-")
-        return cls(time.fromisoformat(begin.strip()), time.fromisoformat(finish.strip()))
+        try:
+            return cls(time.fromisoformat(begin.strip()), time.fromisoformat(finish.strip()))
+        except ValueError:
+            raise ValueError(f"免打扰时段“{text}”无法识别：应写作 22:00-08:00，或 off 表示不设") from None
 
     @property
     def enabled(self) -> bool:
@@ -53,6 +61,12 @@ class QuietHours:
 
 
 DEFAULT_QUIET_HOURS = QuietHours()
+
+
+def quiet_hours_from_env(environ: Mapping[str, str] | None = None) -> QuietHours:
+    """The configured quiet hours: BRANCHBOT_QUIET_HOURS, default 22:00-08:00; `off` disables them."""
+    env = os.environ if environ is None else environ
+    return QuietHours.parse(env.get(QUIET_HOURS_ENV) or "22:00-08:00")
 
 
 def deliverable_at(
