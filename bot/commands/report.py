@@ -52,13 +52,23 @@ def resolve_window(date_from: str | None, date_to: str | None, today: date) -> P
 
 def _now(args: argparse.Namespace, settings: Settings) -> datetime:
     """The clock is read here, at the edge; `--now` (hidden) pins it for tests and reproducible ledgers."""
-    raw = getattr(args, "now", None)
+    raw = args.now
     if raw:
         moment = datetime.fromisoformat(raw)
         if moment.tzinfo is None:
             raise ReportInputError("--now 必须带时区偏移，例如 2025-04-01T09:00:00+08:00")
         return moment
     return datetime.now(settings.timezone)
+
+
+def _emit(text: str, output: str | None) -> None:
+    """Text output to --output when given, else to stdout."""
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        print(f"已写入 {output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
 
 
 def _run_member(args: argparse.Namespace, settings: Settings) -> int:
@@ -81,13 +91,8 @@ def _run_member(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     finally:
         engine.dispose()
-    text = (json.dumps(member_json(record), ensure_ascii=False, indent=2) + "\n" if args.format == "json"
-            else member_table(record))
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-        print(f"已写入 {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
+    _emit(json.dumps(member_json(record), ensure_ascii=False, indent=2) + "\n" if args.format == "json"
+          else member_table(record), args.output)
     return 0
 
 
@@ -122,21 +127,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         Path(args.output).write_bytes(workbook_bytes(report))
         print(f"已写入台账 {args.output}", file=sys.stderr)
     else:
-        text = (
-            json.dumps(report_json(report), ensure_ascii=False, indent=2) + "\n"
-            if args.format == "json"
-            else report_table(report)
-        )
-        if args.output:
-            Path(args.output).write_text(text, encoding="utf-8")
-            print(f"已写入 {args.output}", file=sys.stderr)
-        else:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+        _emit(json.dumps(report_json(report), ensure_ascii=False, indent=2) + "\n" if args.format == "json"
+              else report_table(report), args.output)
     if args.chart:
         Path(args.chart).write_bytes(attendance_rate_chart(report))
         print(f"已写入出勤率图表 {args.chart}", file=sys.stderr)
-    if getattr(args, "completion_chart", None):
+    if args.completion_chart:
         Path(args.completion_chart).write_bytes(completion_chart(report))
         print(f"已写入三会一课完成情况图表 {args.completion_chart}", file=sys.stderr)
     return 0
