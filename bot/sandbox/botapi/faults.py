@@ -155,7 +155,8 @@ class Faults:
     @property
     def pending(self) -> int:
         """How many planned one-shot failures and delays are still waiting for their request."""
-        return sum(p.times for p in self._planned)
+        with self._lock:  # the server's loop may be consuming them in another thread
+            return sum(p.times for p in self._planned)
 
     def decide(self, method: str) -> FaultDecision | None:
         with self._lock:
