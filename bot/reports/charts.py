@@ -17,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
 
-from bot.reports.summary import org_summaries  # noqa: E402
+from bot.reports.summary import org_summaries, requirement_label  # noqa: E402
 from schedules.completion import THREE_MEETINGS_ONE_LECTURE, CompletionState  # noqa: E402
 from schedules.roster import OrgType  # noqa: E402
 from storage.repositories.reports import AttendanceReport, OrgRef  # noqa: E402
@@ -122,8 +122,7 @@ def _completion_groups(report: AttendanceReport) -> list[tuple[str, dict[Complet
         # One branch: a bar per meeting type (and per 党小组), which is what its secretary needs to see.
         for cell in report.completion:
             if cell.requirement.obligation in THREE_MEETINGS_ONE_LECTURE:
-                unit = "" if cell.unit.code == cell.branch_code else f"（{cell.unit.name}）"
-                counts[f"{cell.requirement.label}{unit}"][cell.state] += 1
+                counts[requirement_label(cell)][cell.state] += 1
         return list(counts.items())
     if len(branch_codes) <= MAX_BARS:
         key_of = {code: by_code[code].name if code in by_code else code for code in branch_codes}

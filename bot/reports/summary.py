@@ -48,6 +48,12 @@ class OrgSummary:
         return self.completion.rate
 
 
+def requirement_label(cell: CompletionCell) -> str:
+    """The meeting type of a verdict, with the 党小组 named when a group owes it: 党小组会（第一党小组）."""
+    unit = "" if cell.unit.code == cell.branch_code else f"（{cell.unit.name}）"
+    return f"{cell.requirement.label}{unit}"
+
+
 def org_summaries(report: AttendanceReport) -> list[OrgSummary]:
     """Every organisation of the report that holds meetings, in code order (never ranked)."""
     ledger = report.ledger
@@ -55,8 +61,7 @@ def org_summaries(report: AttendanceReport) -> list[OrgSummary]:
     missed: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for cell in report.completion:
         if cell.requirement.three_meetings_one_lecture and cell.state is CompletionState.MISSED:
-            unit = "" if cell.unit.code == cell.branch_code else f"（{cell.unit.name}）"
-            missed[cell.branch_code][f"{cell.requirement.label}{unit}"].append(cell.period.label)
+            missed[cell.branch_code][requirement_label(cell)].append(cell.period.label)
     gaps = {
         code: [f"{what} {'、'.join(periods)}" for what, periods in by_what.items()] for code, by_what in missed.items()
     }
