@@ -8,6 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import texts
 from bot.callbacks import Action, CallbackSigner
+from storage.services.tasks import TaskView
 from storage.services.views import ActivityView, RollEntry
 
 
@@ -97,3 +98,16 @@ def schedule_card(signer: CallbackSigner, pending_id: int) -> InlineKeyboardMark
         InlineKeyboardButton(texts.BUTTON_SCHEDULE_EDIT, callback_data=signer.button(Action.SCHEDULE_EDIT, 0, pending_id)),
         InlineKeyboardButton(texts.BUTTON_SCHEDULE_CANCEL, callback_data=signer.button(Action.SCHEDULE_CANCEL, 0, pending_id)),
     ]])
+
+
+def task(signer: CallbackSigner, task: TaskView) -> InlineKeyboardMarkup | None:
+    """A /tasks card: a button per unticked checklist item, or one ✅ 已办结 for a task without a checklist."""
+    if task.done:
+        return None
+    if not task.items:
+        return InlineKeyboardMarkup([[InlineKeyboardButton(
+            texts.BUTTON_TASK_DONE, callback_data=signer.button(Action.TASK_DONE, task.activity.id))]])
+    return InlineKeyboardMarkup([
+        [InlineKeyboardButton(f"☐ {item.label}", callback_data=signer.button(Action.TICK_ITEM, task.activity.id, item.id))]
+        for item in task.items if not item.done
+    ])

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
-from bot import texts
+from bot import keyboards, texts
 from bot.callbacks import Action, Callback
 from bot.handlers import buttons
 from bot.handlers.common import ChatContext, edge, private_only
@@ -36,17 +36,6 @@ def checklist_for(obligation: str | None) -> Sequence[str]:
     return _checklists(PROJECT_CONFIG_DIR).get(obligation or "", ())
 
 
-def task_buttons(chat: ChatContext, task: task_svc.TaskView) -> InlineKeyboardMarkup | None:
-    if task.done:
-        return None
-    rows = [[InlineKeyboardButton(f"☐ {item.label}", callback_data=chat.signer.button(
-        Action.TICK_ITEM, task.activity.id, item.id))] for item in task.items if not item.done]
-    if not task.items:
-        rows = [[InlineKeyboardButton(texts.BUTTON_TASK_DONE, callback_data=chat.signer.button(
-            Action.TASK_DONE, task.activity.id))]]
-    return InlineKeyboardMarkup(rows)
-
-
 async def list_tasks(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
     found = await chat.as_member(update, lambda session, actor, now: task_svc.open_tasks(
         session, actor, now, checklist_for))
@@ -54,7 +43,7 @@ async def list_tasks(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: C
         await update.effective_message.reply_text(texts.NO_TASKS)
         return
     for task in found:
-        await update.effective_message.reply_text(texts.task_card(task, chat.zone), reply_markup=task_buttons(chat, task))
+        await update.effective_message.reply_text(texts.task_card(task, chat.zone), reply_markup=keyboards.task(chat.signer, task))
 
 
 async def press_tick(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
@@ -67,7 +56,7 @@ async def press_tick(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: C
     await update.callback_query.answer(texts.TASK_DONE if task.done else texts.TASK_TICKED)
     try:
         await update.callback_query.edit_message_text(texts.task_card(task, chat.zone),
-                                                      reply_markup=task_buttons(chat, task))
+                                                      reply_markup=keyboards.task(chat.signer, task))
     except Exception as exc:  # noqa: BLE001 - the answer was given; a failed edit is only logged
         log.info("task card not edited: %s", exc)
 
