@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot.runtime.loops import call_on_loop
 from bot.sandbox.botapi.formatting import MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH
 from bot.sandbox.people import Directory, Person
 from bot.sandbox.timecontrol import Target, TimeControl
@@ -155,17 +156,7 @@ class EventHub:
 
     def publish(self, event: dict[str, Any]) -> None:
         """Safe to call from any thread (the clock may jump from a worker)."""
-        loop = self._loop
-        if loop is None:
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            self._deliver(event)
-        elif not loop.is_closed():
-            loop.call_soon_threadsafe(self._deliver, event)
+        call_on_loop(self._loop, self._deliver, event)
 
     def _deliver(self, event: dict[str, Any]) -> None:
         for queue, wants in list(self._queues.items()):
