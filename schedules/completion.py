@@ -37,9 +37,6 @@ class Period:
         if self.end <= self.start:
             raise ValueError(f"empty period {self.start}..{self.end}")
 
-    def contains(self, day: date) -> bool:
-        return self.start <= day < self.end
-
     def bounds(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
         """The period as aware instants: local midnight of `start` and of `end`."""
         return _local_midnight(self.start, zone), _local_midnight(self.end, zone)
@@ -209,8 +206,7 @@ def requirements_from_catalog(entries: Mapping[str, Any]) -> tuple[Requirement, 
         for org_type in getattr(entry, "applies_to", ()):
             unit = _UNIT_OF_ORG_TYPE.get(org_type)
             if unit is not None:
-                label = default.label
-                result.append(Requirement(key, cadence, unit, label, default.three_meetings_one_lecture))
+                result.append(Requirement(key, cadence, unit, default.label, default.three_meetings_one_lecture))
     return tuple(result)
 
 
@@ -324,18 +320,22 @@ def evaluate_completion(
 
 @dataclass(frozen=True)
 class _Periods:
+    """The cadence periods judged in a window (those begun by today), in order, and which of them are over."""
+
     cadence: Cadence
     ordered: tuple[Period, ...]
+    listed: frozenset[Period]
     over: frozenset[Period]
 
     @classmethod
     def of(cls, cadence: Cadence, window: Period, today: date, now: datetime, zone: ZoneInfo) -> "_Periods":
         ordered = tuple(p for p in periods_overlapping(cadence, window) if p.start <= today)
-        return cls(cadence, ordered, frozenset(p for p in ordered if p.is_over(now, zone)))
+        return cls(cadence, ordered, frozenset(ordered), frozenset(p for p in ordered if p.is_over(now, zone)))
 
     def containing(self, day: date) -> Period | None:
+        """The judged period containing `day`, or None when the day falls outside them."""
         period = period_containing(self.cadence, day)
-        return period if period in self.over or period in self.ordered else None
+        return period if period in self.listed else None
 
 
 def _judge_periods(
