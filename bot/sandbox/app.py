@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import CLOCK_START_ENV, ManualClock
 from bot.sandbox.bot_runtime import BotRuntime, SandboxBusyError, start_bot
 from bot.sandbox.botapi import BotApiServer, SandboxError
+from bot.sandbox.botapi.world import StoredFile
 from bot.sandbox.demo import DemoLoad, load_demo_if_empty
 from bot.sandbox.people import (
     SANDBOX_USER_ID_BASE,
@@ -32,7 +33,7 @@ from bot.sandbox.people import (
     load_directory,
 )
 from bot.sandbox.timecontrol import TimeControl
-from bot.sandbox.web import PageError, StoredFile, build_web_app
+from bot.sandbox.web import PageError, build_web_app
 from bot.settings import Settings
 from storage import models
 from storage.db import (
@@ -237,10 +238,7 @@ class SandboxBackend:
     # -- files and events -------------------------------------------------------------------------
 
     def file(self, file_id: str) -> StoredFile | None:
-        stored = self.server.world.files.get(file_id)
-        if stored is None:
-            return None
-        return StoredFile(data=stored.data, content_type=stored.mime_type, filename=stored.file_name)
+        return self.server.world.files.get(file_id)
 
     def subscribe(self, callback: Callable[[dict[str, Any]], None]) -> None:
         self._listeners.append(callback)

@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import resources
 from typing import Any, Protocol
@@ -17,6 +16,7 @@ from aiohttp import web
 
 from bot.runtime.loops import call_on_loop
 from bot.sandbox.botapi.formatting import MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH
+from bot.sandbox.botapi.world import StoredFile
 from bot.sandbox.people import Directory, Person
 from bot.sandbox.timecontrol import Target, TimeControl
 
@@ -38,13 +38,6 @@ class PageError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
-
-
-@dataclass(frozen=True, slots=True)
-class StoredFile:
-    data: bytes
-    content_type: str
-    filename: str
 
 
 class SandboxBackend(Protocol):
@@ -349,10 +342,10 @@ async def file(request: web.Request) -> web.Response:
     stored = _backend(request).file(request.match_info["file_id"])
     if stored is None:
         raise web.HTTPNotFound()
-    disposition = "inline" if stored.content_type.startswith("image/") else "attachment"
+    disposition = "inline" if stored.mime_type.startswith("image/") else "attachment"
     return web.Response(
-        body=stored.data, content_type=stored.content_type,
-        headers={"Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(stored.filename, safe='')}"},
+        body=stored.data, content_type=stored.mime_type,
+        headers={"Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(stored.file_name, safe='')}"},
     )
 
 
