@@ -160,6 +160,13 @@ def begin_leave(
     return _view(activity, tree)
 
 
+def _private_chat(binding: models.TelegramBinding | None) -> int | None:
+    """Where the bot writes to a bound member: their private chat (a user's id doubles as it); None if unbound."""
+    if binding is None:
+        return None
+    return binding.private_chat_id or binding.telegram_user_id
+
+
 def approvers_of(session: Session, org_id: int, tree: OrgTree) -> tuple[Recipient, ...]:
     """Who decides for `org_id`: its 书记/副书记/组织委员 (for a 党小组: its leader and its branch's)."""
     org_ids = {org_id}
@@ -178,7 +185,7 @@ def approvers_of(session: Session, org_id: int, tree: OrgTree) -> tuple[Recipien
     bindings = binding_repo.bindings_for_members(session, member_ids)
     return tuple(
         Recipient(member_id=m, name=names[m],
-                  chat_id=(bindings[m].private_chat_id or bindings[m].telegram_user_id) if m in bindings else None)
+                  chat_id=_private_chat(bindings.get(m)))
         for m in member_ids
     )
 
@@ -294,7 +301,7 @@ def decide_leave(
     return LeaveDecisionResult(
         activity=_view(activity, tree),
         member=Recipient(member_id, member.name if member else "",
-                         (binding.private_chat_id or binding.telegram_user_id) if binding else None),
+                         _private_chat(binding)),
         approved=approve, decided_by=actor.name,
     )
 
@@ -390,7 +397,7 @@ def remind_unanswered(session: Session, actor: Actor, activity_id: int, now: dat
     roll = _roll(session, activity, tree)
     bindings = binding_repo.bindings_for_members(session, [e.member_id for e in roll.absent])
     recipients = [
-        Recipient(e.member_id, e.name, bindings[e.member_id].private_chat_id or bindings[e.member_id].telegram_user_id)
+        Recipient(e.member_id, e.name, _private_chat(bindings[e.member_id]))
         for e in roll.absent if e.status is None and e.member_id in bindings
     ]
     minute = int(now.timestamp() // 60)
