@@ -6,31 +6,22 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from schedules.roster import Role
+from schedules.roster import MemberStatus, Role
 from storage import models
 from storage.models import ActivityStatus
+from storage.repositories.organizations import ids_by_code
 
 PLAN_SOURCE = "plan"
 ADHOC_SOURCE = "adhoc"
 # A planned activity a secretary moved by hand; the plan no longer overwrites its time.
 MOVED_SOURCE = "moved"
 SECRETARY_ROLES = (Role.SECRETARY.value, Role.DEPUTY_SECRETARY.value, Role.ORGANIZATION_MEMBER.value)
-
-
-class OccurrenceLike(Protocol):
-    """The shape of `schedules.plan.Occurrence` this module reads (attributes, read with defaults)."""
-
-    key: str
-    obligation: str
-    title: str
-    org_code: str
-    starts_at: datetime
 
 
 def lead_minutes_of(leads: Iterable[Any]) -> tuple[int, ...]:
@@ -73,7 +64,7 @@ def upsert_occurrences(session: Session, occurrences: Iterable[Any]) -> UpsertRe
     result = UpsertResult()
     if not occurrences:
         return result
-    org_ids = dict(session.execute(select(models.Organization.code, models.Organization.id)).all())
+    org_ids = ids_by_code(session)
     member_nos = {getattr(o, "member_no", None) for o in occurrences} - {None}
     member_ids = dict(session.execute(
         select(models.Member.member_no, models.Member.id).where(models.Member.member_no.in_(member_nos))
@@ -221,7 +212,7 @@ def secretary_ids(session: Session, org_id: int) -> list[int]:
         select(models.MemberRole.member_id, models.MemberRole.role)
         .join(models.Member, models.Member.id == models.MemberRole.member_id)
         .where(models.MemberRole.org_id == org_id, models.MemberRole.role.in_(SECRETARY_ROLES),
-               models.Member.status == "active")
+               models.Member.status == MemberStatus.ACTIVE.value)
     ).all()
     for role in SECRETARY_ROLES:
         chosen = sorted({member_id for member_id, seat in rows if seat == role})
