@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
 from storage import models
+from storage.repositories import audit
 
 # Statements on the check-in path (every press) are built once: building and cache-keying a statement
 # costs more CPU than SQLite takes to run it. Values arrive as bound parameters.
@@ -130,10 +131,8 @@ def add_audit(
     actor_member_id: int | None = None, actor_telegram_id: int | None = None, actor_label: str | None = None,
     details: dict | None = None,
 ) -> None:
-    """One audit row: every write a person caused, every refused forged button."""
-    session.add(models.AuditEntry(
-        at=now, action=action, entity=entity, entity_id=None if entity_id is None else str(entity_id),
-        actor_member_id=actor_member_id, actor_telegram_id=actor_telegram_id, actor_label=actor_label,
-        details=details or {},
-    ))
-    session.flush()
+    """One audit row: every write a person caused, every refused forged button (see `audit.record`)."""
+    audit.record(
+        session, action=action, entity=entity, at=now, entity_id=entity_id, details=details,
+        actor_label=actor_label, actor_member_id=actor_member_id, actor_telegram_id=actor_telegram_id,
+    )
