@@ -27,7 +27,7 @@ from schedules.completion import (
 )
 from schedules.roster import OrgType, Role
 from storage import models
-from storage.services.actors import Actor, OrgTree, actor_from_member
+from storage.services.actors import Actor, OrgTree
 from storage.services.actors import Seat as ActorSeat
 from storage.services.audience import in_audience
 
@@ -639,8 +639,8 @@ def member_calendar(session: Session, member_no: str, start: datetime, end: date
     branch's and 党小组's meetings, committee meetings where they hold a seat, the upper committee's for
     leading cadres (双重组织生活), and their own items (political birthday …). Cancelled ones are left out."""
     member = find_member(session, member_no)
-    row = session.get(models.Member, member.id)
-    actor = actor_from_member(row)
+    r = models.MemberRole
+    actor = _actor(member, session.execute(select(r.org_id, r.role, r.upper).where(r.member_id == member.id)))
     tree = OrgTree.load(session)
     org_ids = {member.org_id, *(seat.org_id for seat in actor.seats if seat.upper)}
     if member.group_id is not None:
