@@ -75,8 +75,8 @@ def event_from_occurrence(occurrence: Any, org_name: str | None = None) -> Calen
         details.append("清单：" + "、".join(occurrence.checklist))
     return CalendarEvent(
         uid=f"{key}@{UID_DOMAIN}",
-        title=getattr(occurrence, "title"),
-        starts_at=getattr(occurrence, "starts_at"),
+        title=occurrence.title,
+        starts_at=occurrence.starts_at,
         ends_at=getattr(occurrence, "ends_at", None),
         location=getattr(occurrence, "place", None),
         description="\n".join(details),
