@@ -19,7 +19,7 @@ REMINDER = "reminder"
 MISSED_SUMMARY = "missed_summary"
 UNREACHABLE_NOTICE = "unreachable_notice"
 # Ids per IN (...) list in bulk updates.
-_INSERT_CHUNK = 500
+_IN_LIST_CHUNK = 500
 
 
 def member_recipient(member_id: int) -> str:
@@ -292,9 +292,9 @@ def resolve_overdue(session: Session, *, now: datetime) -> list[MissedReminder]:
 
 def _close_pending(session: Session, ids: list[int], state: OutboxState, reason: str) -> None:
     row = models.OutboxMessage
-    for start in range(0, len(ids), _INSERT_CHUNK):
+    for start in range(0, len(ids), _IN_LIST_CHUNK):
         session.execute(
-            update(row).where(row.id.in_(ids[start:start + _INSERT_CHUNK]), row.state == OutboxState.PENDING.value)
+            update(row).where(row.id.in_(ids[start:start + _IN_LIST_CHUNK]), row.state == OutboxState.PENDING.value)
             .values(state=state.value, last_error=reason).execution_options(synchronize_session=False)
         )
 
