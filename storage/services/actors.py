@@ -68,13 +68,20 @@ class Actor:
         )
 
 
-def actor_from_member(member: models.Member, telegram_user_id: int | None = None) -> Actor:
+def _seats(rows: Iterable[tuple[int | None, str, bool]]) -> frozenset[Seat]:
+    """Seats from (organisation, role, upper) rows; an unknown role, or no organisation, grants nothing."""
     seats = []
-    for row in member.roles:
+    for org_id, role, upper in rows:
+        if org_id is None:
+            continue
         try:
-            seats.append(Seat(row.org_id, Role(row.role), bool(row.upper)))
+            seats.append(Seat(org_id, Role(role), bool(upper)))
         except ValueError:
-            continue  # an unknown role grants nothing
+            continue
+    return frozenset(seats)
+
+
+def actor_from_member(member: models.Member, telegram_user_id: int | None = None) -> Actor:
     return Actor(
         member_id=member.id,
         member_no=member.member_no,
@@ -83,7 +90,7 @@ def actor_from_member(member: models.Member, telegram_user_id: int | None = None
         group_id=member.group_id,
         category=member.category,
         leading_cadre=bool(member.leading_cadre),
-        seats=frozenset(seats),
+        seats=_seats((row.org_id, row.role, row.upper) for row in member.roles),
         telegram_user_id=telegram_user_id,
     )
 
@@ -99,17 +106,9 @@ def actor_for_telegram(session: Session, telegram_user_id: int) -> Actor:
     member_id, member_no, name, org_id, group_id, category, leading_cadre, status = rows[0][:8]
     if status != MemberStatus.ACTIVE.value:
         raise PermissionDenied("您的组织关系已转出，无法继续使用本机器人。", member_id=member_id)
-    seats = []
-    for seat_org, role, upper in (row[8:] for row in rows):
-        if seat_org is None:
-            continue
-        try:
-            seats.append(Seat(seat_org, Role(role), bool(upper)))
-        except ValueError:
-            continue  # an unknown role grants nothing
     return Actor(
         member_id=member_id, member_no=member_no, name=name, org_id=org_id, group_id=group_id, category=category,
-        leading_cadre=bool(leading_cadre), seats=frozenset(seats), telegram_user_id=telegram_user_id,
+        leading_cadre=bool(leading_cadre), seats=_seats(row[8:] for row in rows), telegram_user_id=telegram_user_id,
     )
 
 

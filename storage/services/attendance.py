@@ -132,6 +132,11 @@ def check_in(
     )
 
 
+def _leave_closed(activity: models.Activity, now: datetime) -> bool:
+    """Leave is asked for until the check-in window closes, and only while the activity is still scheduled."""
+    return now >= checkin_window(activity)[1] or activity.status != ActivityStatus.SCHEDULED
+
+
 def begin_leave(
     session: Session, actor: Actor, activity_id: int, now: datetime, *, origin: tuple[int, int] | None = None,
     origin_text: str | None = None,
@@ -145,7 +150,7 @@ def begin_leave(
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id)
     _require_meeting_for(actor, activity, tree)
-    if now >= checkin_window(activity)[1] or activity.status != ActivityStatus.SCHEDULED:
+    if _leave_closed(activity, now):
         raise OutsideWindow(f"「{activity.title}」已经结束，不能再请假。", activity_id=activity.id)
     row = attendance_repo.attendance_row(session, activity.id, actor.member_id)
     if row is not None and row.status in (AttendanceStatus.PRESENT, AttendanceStatus.PROXY):
@@ -231,8 +236,8 @@ def submit_leave_reason(
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id)
     _require_meeting_for(actor, activity, tree)
-    if now >= checkin_window(activity)[1] or activity.status != ActivityStatus.SCHEDULED:
-        raise _ending_the_wait(OutsideWindow(f"「{activity.title}」已经结束，不能再请假。"), actor)
+    if _leave_closed(activity, now):
+        raise _ending_the_wait(OutsideWindow(f"「{activity.title}」已经结束，不能再请假。", activity_id=activity.id), actor)
     row = attendance_repo.attendance_row(session, activity.id, actor.member_id)
     if row is None:
         row = models.Attendance(activity_id=activity.id, member_id=actor.member_id, via="private")
