@@ -120,8 +120,6 @@ def build_application(
 
 def outbox_bot(settings: Settings, *, concurrency: int = 8) -> Bot:
     """The Bot the dispatcher sends with: same token and Bot API, PTB's errors, an aiohttp transport."""
-    from bot.runtime.transport import AiohttpRequest
-
     kwargs: dict[str, Any] = {}
     if settings.telegram_api_base_url:
         kwargs["base_url"] = settings.telegram_api_base_url

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +122,7 @@ class NoLock:
 
 
 def leader_lock_for(engine: Engine) -> LeaderLock:
-    url = make_url(str(engine.url.render_as_string(hide_password=False)))
+    url = engine.url
     if url.get_backend_name() == "postgresql":
         return PostgresAdvisoryLock(engine)
     database = url.database

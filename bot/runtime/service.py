@@ -200,8 +200,8 @@ class Runtime:
 
     async def reconcile_if_changed(self) -> ReconcileResult | None:
         """The roster or the catalog changed since the last reconcile: reconcile and re-materialise."""
-        reload = getattr(self.plan, "changed_on_disk", None)
-        files_changed = bool(reload and reload())
+        changed_on_disk = getattr(self.plan, "changed_on_disk", None)
+        files_changed = bool(changed_on_disk and changed_on_disk())
         if files_changed:
             await asyncio.to_thread(self.plan.reload)  # type: ignore[union-attr]
         fingerprint = await asyncio.to_thread(self._current_fingerprint)

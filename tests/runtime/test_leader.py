@@ -29,10 +29,18 @@ async def test_a_standby_waits_and_takes_over(db_url):
     first_engine, second_engine = make_engine(db_url), make_engine(db_url)
     first, second = leader_lock_for(first_engine), leader_lock_for(second_engine)
     stop = asyncio.Event()
+    attempts = []
+    try_acquire = second.try_acquire
+    second.try_acquire = lambda: attempts.append(1) or try_acquire()  # type: ignore[method-assign]
     try:
         assert first.try_acquire()
         standby = asyncio.create_task(wait_for_leadership(second, stop, retry_seconds=0.05))
-        await asyncio.sleep(0.2)
+
+        async def refused_twice() -> None:  # a third try means the first two were refused
+            while len(attempts) < 3:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(refused_twice(), 10)
         assert not standby.done()
         first.release()
         assert await asyncio.wait_for(standby, 10) is True
