@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
+from enum import Enum
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from schedules.roster import Category, Member, Organization, OrgType, Role, Roster, UpperRole
@@ -29,6 +31,7 @@ from storage.roster_io.sources import RosterTables, Table
 
 # (stage in Chinese, done, total): the CLI turns these into a progress bar; tests may record them.
 ProgressCallback = Callable[[str, int, int], None]
+E = TypeVar("E", bound=Enum)
 
 _DATE_FORMS = (
     re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"),
@@ -109,7 +112,7 @@ class _Row:
             self.problem(key, f"{message}：{value}")
             return None
 
-    def choice(self, key: str, enum, label: str):  # noqa: ANN001, ANN201 - an Enum type and its member
+    def choice(self, key: str, enum: type[E], label: str) -> E | None:
         value = self.text(key, required=True)
         if value is None:
             return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -134,7 +135,9 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _table(spec: TableSpec, label: str, records) -> tuple[Table, list[RosterProblem]]:  # noqa: ANN001
+def _table(
+    spec: TableSpec, label: str, records: Iterable[tuple[int, list[str]]]
+) -> tuple[Table, list[RosterProblem]]:
     table = Table(label)
     problems: list[RosterProblem] = []
     columns: list[Column | None] = []
