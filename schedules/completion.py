@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from schedules.roster import OrgType
+
+if TYPE_CHECKING:
+    from schedules.catalog import Catalog
 
 # --------------------------------------------------------------------------------------------------
 # Periods
@@ -208,6 +211,21 @@ def requirements_from_catalog(entries: Mapping[str, Any]) -> tuple[Requirement, 
             if unit is not None:
                 result.append(Requirement(key, cadence, unit, default.label, default.three_meetings_one_lecture))
     return tuple(result)
+
+
+def catalog_requirements(catalog: Catalog, lineages: Mapping[str, tuple[str, ...]]) -> Callable[[Unit], Sequence[Requirement]]:
+    """`requirements_for(unit)` for `evaluate_completion`: each unit judged by the catalog resolved along
+    its lineage (top-down organisation codes), memoised per override chain (thousands of branches
+    usually share one or two chains)."""
+    cache: dict[tuple[str, ...], tuple[Requirement, ...]] = {}
+
+    def requirements_for(unit: Unit) -> Sequence[Requirement]:
+        chain = catalog.override_chain(lineages.get(unit.code, (unit.code,)))
+        if chain not in cache:
+            cache[chain] = requirements_from_catalog(catalog.resolved(chain))
+        return cache[chain]
+
+    return requirements_for
 
 
 # --------------------------------------------------------------------------------------------------
