@@ -601,6 +601,8 @@ class MemberRecord:
 
 
 def load_member_record(session: Session, member_no: str, window: Period, zone: ZoneInfo) -> MemberRecord:
+    """One member's meetings in `window`: their branch's and 党小组's that expect them (cancelled ones left
+    out), and the committees' above them (双重组织生活), in time order."""
     member = find_member(session, member_no)
     o = models.Organization
     branch_code = session.execute(select(o.code).where(o.id == member.org_id)).scalar_one()
@@ -620,6 +622,7 @@ def load_member_record(session: Session, member_no: str, window: Period, zone: Z
 
 
 def find_member(session: Session, member_no: str) -> MemberRef:
+    """The member with this number, active or transferred out; UnknownMemberError otherwise."""
     m = models.Member
     row = session.execute(
         select(m.id, m.member_no, m.name, m.org_id, m.group_id, m.category, m.leading_cadre, m.status).where(
