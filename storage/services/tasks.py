@@ -78,11 +78,11 @@ def open_tasks(session: Session, actor: Actor, now: datetime, checklist_for: Che
     return [_task_view(session, row, tree, checklist_for) for row in rows[:limit]]
 
 
-def _finish_if_complete(activity: models.Activity, items: list[models.ChecklistItem], actor: Actor, now: datetime) -> None:
-    if items and all(i.done_at is not None for i in items):
-        activity.status = ActivityStatus.HELD.value
-        activity.confirmed_at = now
-        activity.confirmed_by_member_id = actor.member_id
+def _finish(activity: models.Activity, actor: Actor, now: datetime) -> None:
+    """A task is done: recorded like a meeting confirmed as held, by whom and when."""
+    activity.status = ActivityStatus.HELD.value
+    activity.confirmed_at = now
+    activity.confirmed_by_member_id = actor.member_id
 
 
 def tick(session: Session, actor: Actor, item_id: int, now: datetime, checklist_for: ChecklistSource) -> TaskView:
@@ -98,7 +98,8 @@ def tick(session: Session, actor: Actor, item_id: int, now: datetime, checklist_
     item.done_at = now
     item.done_by_member_id = actor.member_id
     items = _ensure_items(session, activity, checklist_for)
-    _finish_if_complete(activity, items, actor, now)
+    if all(i.done_at is not None for i in items):
+        _finish(activity, actor, now)
     attendance_repo.add_audit(
         session, now=now, action="task.tick", entity="checklist_item", entity_id=item.id,
         actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id,
@@ -119,9 +120,7 @@ def complete(session: Session, actor: Actor, activity_id: int, now: datetime, ch
     items = _ensure_items(session, activity, checklist_for)
     if items and not all(i.done_at for i in items):
         raise AlreadyHandled("请逐项勾选清单，全部完成后任务自动办结。", activity_id=activity_id)
-    activity.status = ActivityStatus.HELD.value
-    activity.confirmed_at = now
-    activity.confirmed_by_member_id = actor.member_id
+    _finish(activity, actor, now)
     attendance_repo.add_audit(
         session, now=now, action="task.complete", entity="activity", entity_id=activity.id,
         actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id,
