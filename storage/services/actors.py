@@ -184,6 +184,12 @@ class OrgTree:
             stack.extend(children.get(current, ()))
         return result
 
+    def with_groups(self, org_ids: Iterable[int]) -> set[int]:
+        """These organisations and the 党小组 directly under them: a branch's business includes its groups'."""
+        result = set(org_ids)
+        groups = {child for org_id in result for child in self.children.get(org_id, ()) if self.is_group(child)}
+        return result | groups
+
     def is_branch(self, org_id: int) -> bool:
         return self.type.get(org_id) == OrgType.BRANCH.value
 

@@ -378,8 +378,7 @@ def roll_for_system(session: Session, activity_id: int) -> Roll:
 def current_roll(session: Session, actor: Actor, now: datetime) -> Roll:
     """/absent: the roll of the branch's meeting that is open now, or else the next one."""
     tree = OrgTree.load(session)
-    managed = set(actor.managed_org_ids)
-    managed |= {org for org, parent in tree.parent.items() if parent in managed and tree.is_group(org)}
+    managed = tree.with_groups(actor.managed_org_ids)
     if not managed:
         raise PermissionDenied("只有支部书记、副书记或组织委员可以查看未答复名单。", actor=actor.member_no)
     rows = attendance_repo.activities_between(

@@ -65,8 +65,7 @@ def open_for_checkin(session: Session, actor: Actor, now: datetime) -> list[Acti
 def branch_plan(session: Session, actor: Actor, now: datetime, *, weeks: int = 4) -> list[ActivityView]:
     """/plan: everything the actor's branch (and its groups) has scheduled in the next weeks."""
     tree = OrgTree.load(session)
-    org_ids = {actor.org_id} | {org for org, parent in tree.parent.items() if parent == actor.org_id}
-    org_ids |= actor.managed_org_ids
+    org_ids = tree.with_groups([actor.org_id]) | actor.managed_org_ids
     rows = attendance_repo.activities_between(
         session, org_ids, now - timedelta(hours=2), now + timedelta(weeks=weeks),
         statuses=[ActivityStatus.SCHEDULED.value],
@@ -167,7 +166,7 @@ def attendance_report(
         scope_name = "、".join(sorted({tree.name[o] for o in scope_ids if tree.parent.get(o) not in scope_ids}))
     branches = []
     for branch_id in [b for b in tree.branches() if b in scope_ids]:
-        org_ids = {branch_id} | {o for o, p in tree.parent.items() if p == branch_id}
+        org_ids = tree.with_groups([branch_id])
         held = attendance_repo.activities_between(
             session, org_ids, start, end, kinds=[ActivityKind.MEETING.value], statuses=[ActivityStatus.HELD.value]
         )

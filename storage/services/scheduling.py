@@ -79,7 +79,7 @@ def _warnings(session: Session, org_id: int, starts_at: datetime, zone: ZoneInfo
         found.append("⚠️ 这天是节假日或周末（按国家调休安排不上班）。")
     if not (WORK_START <= local.time() <= WORK_END):
         found.append(f"⚠️ 时间在工作时间（{WORK_START:%H:%M}–{WORK_END:%H:%M}）之外。")
-    related = {org_id} | {org for org, parent in tree.parent.items() if parent == org_id}
+    related = tree.with_groups([org_id])
     for other in attendance_repo.activities_between(
         session, related, starts_at - CLASH_WINDOW, starts_at + CLASH_WINDOW,
         kinds=[ActivityKind.MEETING.value], statuses=[ActivityStatus.SCHEDULED.value],
@@ -91,7 +91,7 @@ def _warnings(session: Session, org_id: int, starts_at: datetime, zone: ZoneInfo
 
 def _find_activity(session: Session, org_id: int, tree: OrgTree, title: str, now: datetime) -> models.Activity:
     """The branch's next scheduled activity whose title contains `title`."""
-    related = {org_id} | {org for org, parent in tree.parent.items() if parent == org_id}
+    related = tree.with_groups([org_id])
     candidates = [
         a for a in attendance_repo.activities_between(
             session, related, now - timedelta(hours=2), now + timedelta(days=400),

@@ -67,10 +67,9 @@ def open_tasks(session: Session, actor: Actor, now: datetime, checklist_for: Che
                limit: int = 10) -> list[TaskView]:
     """The secretary's tasks around now that are not done yet, earliest first."""
     tree = OrgTree.load(session)
-    managed = set(actor.managed_org_ids)
-    if not managed:
+    if not actor.managed_org_ids:
         raise PermissionDenied("只有支部书记、副书记或组织委员有待办任务清单。", actor=actor.member_no)
-    managed |= {org for org, parent in tree.parent.items() if parent in managed}
+    managed = tree.with_groups(actor.managed_org_ids)
     rows = attendance_repo.activities_between(
         session, managed, now - LOOK_BACK, now + LOOK_AHEAD,
         kinds=[ActivityKind.TASK.value], statuses=[ActivityStatus.SCHEDULED.value],
