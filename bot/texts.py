@@ -15,9 +15,9 @@ from storage.services.views import (
     Invite,
     LeaveDecisionResult,
     LeaveRequest,
+    LiveTally,
     MemberYear,
     Roll,
-    Tally,
 )
 
 WEEKDAYS = "一二三四五六日"
@@ -242,7 +242,7 @@ def my_year(year: MemberYear) -> str:
 
 
 # --- group announcement -------------------------------------------------------------------------------
-def group_announcement(activity: ActivityView, tally: Tally, zone: ZoneInfo) -> str:
+def group_announcement(activity: ActivityView, tally: LiveTally, zone: ZoneInfo) -> str:
     return (
         f"📣 {activity_card(activity, zone)}\n\n"
         f"签到时间：{moment(activity.checkin_opens_at, zone)} 至 {clock_time(activity.checkin_closes_at, zone)}\n"
@@ -250,7 +250,7 @@ def group_announcement(activity: ActivityView, tally: Tally, zone: ZoneInfo) -> 
     )
 
 
-def group_tally(tally: Tally) -> str:
+def group_tally(tally: LiveTally) -> str:
     return f"已签到 {tally.present} 人 · 请假 {tally.leave} 人 · 未答复 {tally.unanswered} 人"
 
 

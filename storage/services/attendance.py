@@ -29,10 +29,10 @@ from storage.services.views import (
     ConfirmResult,
     LeaveDecisionResult,
     LeaveRequest,
+    LiveTally,
     Recipient,
     Roll,
     RollEntry,
-    Tally,
     checkin_window,
 )
 
@@ -82,9 +82,9 @@ def _require_meeting_for(actor: Actor, activity: models.Activity, tree: OrgTree)
         )
 
 
-def tally(session: Session, activity: models.Activity, tree: OrgTree) -> Tally:
+def tally(session: Session, activity: models.Activity, tree: OrgTree) -> LiveTally:
     counts = attendance_repo.status_counts(session, activity.id)
-    return Tally(
+    return LiveTally(
         expected=len(audience_members(session, activity, tree)),
         present=counts.get(AttendanceStatus.PRESENT, 0) + counts.get(AttendanceStatus.PROXY, 0),
         leave=counts.get(AttendanceStatus.LEAVE, 0),
@@ -516,7 +516,7 @@ def add_minutes_photo(
     return _view(activity, tree)
 
 
-def announcement_state(session: Session, activity_id: int) -> tuple[ActivityView, Tally]:
+def announcement_state(session: Session, activity_id: int) -> tuple[ActivityView, LiveTally]:
     """What the branch group's announcement shows: the activity and its live tally (no names)."""
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id)

@@ -100,7 +100,10 @@ class Roll:
 
 
 @dataclass(frozen=True, slots=True)
-class Tally:
+class LiveTally:
+    """Answers so far to a meeting still open (the group announcement's counts); a held meeting's final
+    counts are storage.repositories.reports.Tally."""
+
     expected: int
     present: int
     leave: int
@@ -116,7 +119,7 @@ class CheckInResult:
     member_name: str
     status: str
     already: bool
-    tally: Tally | None = None
+    tally: LiveTally | None = None
 
 
 @dataclass(frozen=True, slots=True)
