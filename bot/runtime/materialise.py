@@ -22,7 +22,8 @@ from storage.repositories.roster import load_roster
 log = logging.getLogger(__name__)
 
 DEFAULT_HORIZON = timedelta(days=60)
-# The catalog's default lead times: 3 days, 1 day and 1 hour before.
+# Lead times for activities created outside the plan (ad hoc, by chat) when none are given: the catalog's
+# defaults, 3 days, 1 day and 1 hour before. Planned activities carry their own (possibly none).
 DEFAULT_LEAD_MINUTES = (3 * 24 * 60, 24 * 60, 60)
 
 
@@ -42,7 +43,6 @@ class PlanSource(Protocol):
 class ReminderPolicy:
     zone: ZoneInfo = ZoneInfo("Asia/Shanghai")
     quiet: QuietHours = DEFAULT_QUIET_HOURS
-    default_leads: tuple[int, ...] = DEFAULT_LEAD_MINUTES
 
 
 def reminder_due_times(
@@ -125,7 +125,8 @@ def enqueue_reminders(
     zones: dict[int, ZoneInfo] = {}
     messages: list[outbox.NewMessage] = []
     for activity in activities:
-        leads = activity_repo.decode_leads(activity.reminder_leads) or policy.default_leads
+        # An activity's own leads, as stored: empty means none (the catalog's `reminders: []`).
+        leads = activity_repo.decode_leads(activity.reminder_leads)
         if activity.org_id not in zones:
             org = session.get(models.Organization, activity.org_id)
             zones[activity.org_id] = activity_repo.org_zone(org, policy.zone) if org else policy.zone

@@ -84,6 +84,14 @@ def test_a_plan_change_moves_the_activity_and_replans_unsent_reminders(session):
     assert dues == [at("2025-03-14 09:00"), at("2025-03-16 09:00"), at("2025-03-17 08:00")]
 
 
+def test_an_obligation_without_reminders_gets_none(session):
+    make_branch(session, members=2)
+    report = materialise(session, now=at("2025-03-01 09:00"), policy=POLICY,
+                         plan=TablePlan([occurrence(reminder_leads=())]))  # the catalog's `reminders: []`
+    assert (report.created, report.reminders_enqueued) == (1, 0)
+    assert count(session, models.OutboxMessage) == 0
+
+
 def test_members_who_answered_get_no_new_reminders(session):
     org = make_branch(session, members=2)
     materialise(session, now=at("2025-03-01 09:00"), policy=POLICY, plan=TablePlan([occurrence()]))
