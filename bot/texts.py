@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from schedules.timeparse import SCHEDULE_EXAMPLES
 from storage.services import scheduling
+from storage.services.tasks import TaskView
 from storage.services.views import (
     ActivityView,
     AttendanceReport,
@@ -361,7 +362,7 @@ TASK_TICKED = "已勾选"
 BUTTON_TASK_DONE = "✅ 已办结"
 
 
-def task_card(task, zone: ZoneInfo) -> str:  # noqa: ANN001 - storage.services.tasks.TaskView
+def task_card(task: TaskView, zone: ZoneInfo) -> str:
     who = f"（{task.member_name}）" if task.member_name else ""
     lines = [f"📝 {task.activity.title}{who}", f"日期：{moment(task.activity.starts_at, zone)}"]
     for item in task.items:
