@@ -213,8 +213,12 @@ async def test_stop_hands_back_everything_claimed_but_unsent(session_factory, te
     dispatcher = Dispatcher(session_factory, slow_send, clock, worker="w", limiter=RateLimiter(enabled=False),
                             concurrency=4, zone=SHANGHAI, poll_seconds=0.5)
     task = asyncio.create_task(dispatcher.run())
-    while dispatcher.held_count() < 10:
-        await asyncio.sleep(0.01)
+
+    async def claimed_ten() -> None:
+        while dispatcher.held_count() < 10:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(claimed_ten(), 20)  # only a safety net: the claim is what is awaited
     dispatcher.stop()
     gate.set()
     await asyncio.wait_for(task, 20)
