@@ -13,7 +13,7 @@ from storage import models
 from storage.models import ActivityKind, ActivityStatus
 from storage.repositories import attendance as attendance_repo
 from storage.services.actors import Actor, OrgTree, require_manager
-from storage.services.errors import AlreadyHandled, NotFound, PermissionDenied
+from storage.services.errors import AlreadyHandled, InvalidInput, NotFound, PermissionDenied
 from storage.services.views import ActivityView
 
 LOOK_BACK = timedelta(days=90)  # overdue tasks stay on the list for a quarter
@@ -118,7 +118,7 @@ def complete(session: Session, actor: Actor, activity_id: int, now: datetime, ch
         raise AlreadyHandled(f"「{activity.title}」已经完成了。", activity_id=activity_id)
     items = _ensure_items(session, activity, checklist_for)
     if items and not all(i.done_at for i in items):
-        raise AlreadyHandled("请逐项勾选清单，全部完成后任务自动办结。", activity_id=activity_id)
+        raise InvalidInput("请逐项勾选清单，全部完成后任务自动办结。", activity_id=activity_id)
     _finish(activity, actor, now)
     attendance_repo.add_audit(
         session, now=now, action="task.complete", entity="activity", entity_id=activity.id,
