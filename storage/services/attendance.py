@@ -398,12 +398,9 @@ def remind_unanswered(session: Session, actor: Actor, activity_id: int, now: dat
     require_manager(actor, tree, activity.org_id)
     if activity.status != ActivityStatus.SCHEDULED or now >= checkin_window(activity)[1]:
         raise OutsideWindow(f"「{activity.title}」的签到已经结束，无需再提醒。")
-    roll = _roll(session, activity, tree)
-    bindings = binding_repo.bindings_for_members(session, [e.member_id for e in roll.absent])
-    recipients = [
-        Recipient(e.member_id, e.name, _private_chat(bindings[e.member_id]))
-        for e in roll.absent if e.status is None and e.member_id in bindings
-    ]
+    waiting = [e for e in _roll(session, activity, tree).unanswered if e.reachable]
+    bindings = binding_repo.bindings_for_members(session, [e.member_id for e in waiting])
+    recipients = [Recipient(e.member_id, e.name, _private_chat(bindings[e.member_id])) for e in waiting]
     minute = int(now.timestamp() // 60)
     # Through the outbox, so Telegram's limits hold however large the branch; a second press within the
     # same minute queues nothing new.
