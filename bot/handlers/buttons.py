@@ -12,8 +12,7 @@ from telegram.ext import ContextTypes
 
 from bot import keyboards, texts
 from bot.callbacks import Action, Callback, ForgedCallback
-from bot.handlers.common import ChatContext, audit_refusal, is_private
-from bot.handlers.members import bot_username
+from bot.handlers.common import ChatContext, audit_refusal, bot_username, is_private
 from storage.services import attendance as attendance_svc
 from storage.services.errors import AlreadyHandled, NotBound, PermissionDenied
 

@@ -86,6 +86,11 @@ class ChatContext:
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE, ChatContext], Awaitable[Any]]
 
 
+def bot_username(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> str | None:
+    """The bot's @name for t.me links: configured, or learnt from getMe at start-up."""
+    return chat.bot_username or context.bot.username
+
+
 def is_private(update: Update) -> bool:
     return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
 

@@ -20,10 +20,6 @@ from storage.services.views import ActivityView, LeaveRequest
 log = logging.getLogger("bot.handlers")
 
 
-def bot_username(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> str | None:
-    return chat.bot_username or context.bot.username
-
-
 async def scope_commands(context: ContextTypes.DEFAULT_TYPE, chat_id: int, *, secretary: bool, committee: bool) -> None:
     """Secretaries and committee members see their extra commands in this chat's menu."""
     if not (secretary or committee):

@@ -8,8 +8,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot import keyboards, texts
-from bot.handlers.common import ChatContext
-from bot.handlers.members import bot_username
+from bot.handlers.common import ChatContext, bot_username
 from storage.services import attendance as attendance_svc
 from storage.services import binding as binding_svc
 from storage.services import queries
