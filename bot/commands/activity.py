@@ -14,7 +14,8 @@ from bot.runtime.materialise import DEFAULT_LEAD_MINUTES, ReminderPolicy, enqueu
 from bot.runtime.quiet_hours import QuietHours, quiet_hours_from_env
 from bot.runtime.render import format_duration, format_moment
 from bot.settings import Settings
-from schedules.catalog import parse_duration
+from schedules.catalog import CatalogError, load_catalog, parse_duration
+from schedules.timeparse import TimeParseError, parse_time
 from storage import models
 from storage.db import make_engine, make_session_factory, transaction
 from storage.repositories import activities as activity_repo
@@ -61,18 +62,8 @@ def parse_now(text: str | None, zone: ZoneInfo) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
-def parse_at(text: str, now: datetime, zone: ZoneInfo) -> tuple[datetime, str | None]:
-    """ISO 8601 first (a naive time is the organisation's wall clock), then natural language."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        moment = None
-    if moment is not None:
-        return (moment if moment.tzinfo else moment.replace(tzinfo=zone)), None
-    try:
-        from schedules.timeparse import TimeParseError, parse_time
-    except ImportError:  # pragma: no cover - natural language is optional
-        raise InputError(f"--at “{text}”不是 ISO 8601 时间；例如：{'、'.join(AT_EXAMPLES[:2])}") from None
+def parse_at(text: str, now: datetime, zone: ZoneInfo) -> tuple[datetime, str]:
+    """ISO 8601 or natural language, through the one parser: a past or non-existent time is refused either way."""
     try:
         parsed = parse_time(text, now, zone)
     except TimeParseError as exc:
@@ -81,18 +72,15 @@ def parse_at(text: str, now: datetime, zone: ZoneInfo) -> tuple[datetime, str | 
     return parsed.at, parsed.reading
 
 
-def _catalog_leads(settings: Settings, obligation: str) -> tuple[int, ...] | None:
-    """The catalog's reminder leads for `obligation`; InputError when the key is unknown."""
+def _catalog_leads(settings: Settings, obligation: str) -> tuple[int, ...]:
+    """The catalog's reminder leads for `obligation`; InputError when the key is unknown or the catalog is bad."""
     try:
-        from schedules.catalog import load_catalog
-
         catalog = load_catalog(settings.config_dir)
-    except Exception:  # noqa: BLE001 - without a readable catalog, fall back to the defaults
-        return None
+    except CatalogError as exc:
+        raise InputError(str(exc)) from None
     if obligation not in catalog:
         raise InputError(f"--obligation “{obligation}”不是目录中的事项；可用：{'、'.join(catalog.keys)}")
-    leads = activity_repo.lead_minutes_of(catalog[obligation].reminders)
-    return leads or None
+    return activity_repo.lead_minutes_of(catalog[obligation].reminders)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -118,13 +106,8 @@ def add(args: argparse.Namespace, settings: Settings) -> int:
             zone = activity_repo.org_zone(org, settings.timezone)
             now = parse_now(args.now, zone)
             starts_at, reading = parse_at(args.at, now, zone)
-            if starts_at <= now:
-                raise InputError(f"时间 {format_moment(starts_at, zone)} 已经过去，请写一个将来的时间")
-            leads = parse_leads(args.remind) if args.remind else None
-            if args.obligation:
-                catalog_leads = _catalog_leads(settings, args.obligation)
-                leads = leads or catalog_leads
-            leads = leads or DEFAULT_LEAD_MINUTES
+            catalog_leads = _catalog_leads(settings, args.obligation) if args.obligation else DEFAULT_LEAD_MINUTES
+            leads = parse_leads(args.remind) if args.remind else catalog_leads
             moved = None
             if args.obligation:
                 moved = activity_repo.planned_in_same_month(
@@ -148,9 +131,11 @@ def add(args: argparse.Namespace, settings: Settings) -> int:
         print(f"已调整活动：{title}（编号 {activity_id}），由 {format_moment(before, zone)} 改为 {when}")
     else:
         print(f"已新增活动：{title}（编号 {activity_id}），时间 {when}")
-    if reading:
-        print(f"时间理解为：{reading}")
-    print(f"已安排提醒 {created} 条（提前 {'、'.join(format_duration(m) for m in leads)}）")
+    print(f"时间理解为：{reading}")
+    if leads:
+        print(f"已安排提醒 {created} 条（提前 {'、'.join(format_duration(m) for m in leads)}）")
+    else:
+        print("该事项按目录不发提醒")
     return 0
 
 
