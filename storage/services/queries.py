@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -73,10 +73,6 @@ def branch_plan(session: Session, actor: Actor, now: datetime, *, weeks: int = 4
     return [ActivityView.of(row, tree.name.get(row.org_id, "")) for row in rows]
 
 
-def _year_bounds(year: int, zone) -> tuple[datetime, datetime]:  # noqa: ANN001 - a tzinfo
-    return datetime(year, 1, 1, tzinfo=zone), datetime(year + 1, 1, 1, tzinfo=zone)
-
-
 def _expected_meetings(
     session: Session, actor: Actor, tree: OrgTree, start: datetime, end: datetime
 ) -> list[models.Activity]:
@@ -88,11 +84,11 @@ def _expected_meetings(
     return [row for row in rows if in_audience(actor, row, tree)]
 
 
-def my_year(session: Session, actor: Actor, now: datetime, zone) -> MemberYear:  # noqa: ANN001 - a tzinfo
+def my_year(session: Session, actor: Actor, now: datetime, zone: tzinfo) -> MemberYear:
     """/me: this year's attendance so far, the political birthday, and the make-up studies still owed."""
     tree = OrgTree.load(session)
     local_now = now.astimezone(zone)
-    start, _ = _year_bounds(local_now.year, zone)
+    start = datetime(local_now.year, 1, 1, tzinfo=zone)
     # Only meetings whose window has closed count; a meeting still to come is owed nothing yet.
     meetings = [m for m in _expected_meetings(session, actor, tree, start, now) if checkin_window(m)[1] <= now]
     records = attendance_repo.records_for_member(session, actor.member_id, [m.id for m in meetings])
