@@ -158,7 +158,7 @@ async def press_proxy_menu(update: Update, context: ContextTypes.DEFAULT_TYPE, c
     roll = await chat.as_member(update, lambda session, actor, now: attendance_svc.roll_for(
         session, actor, cb.activity_id, now))
     await update.callback_query.answer()
-    candidates = [e for e in roll.entries if e.status not in ("present", "proxy")]
+    candidates = roll.not_present
     if not candidates:
         await context.bot.send_message(update.callback_query.from_user.id, texts.NOBODY_TO_PROXY)
         return
@@ -175,7 +175,7 @@ async def press_proxy(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: 
 
     entry, roll = await chat.as_member(update, work)
     await update.callback_query.answer(texts.proxy_done(entry.name))
-    remaining = [e for e in roll.entries if e.status not in ("present", "proxy")]
+    remaining = roll.not_present
     try:
         await update.callback_query.edit_message_reply_markup(
             keyboards.proxy_candidates(chat.signer, cb.activity_id, remaining) if remaining else None)

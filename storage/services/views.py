@@ -98,6 +98,11 @@ class Roll:
     def unanswered(self) -> list[RollEntry]:
         return [e for e in self.entries if e.status is None]
 
+    @property
+    def not_present(self) -> list[RollEntry]:
+        """Everyone 代签 could still record: on leave, absent or silent."""
+        return [e for e in self.entries if e.status not in ("present", "proxy")]
+
 
 @dataclass(frozen=True, slots=True)
 class LiveTally:
