@@ -334,7 +334,7 @@ class Dispatcher:
             if deliver_at < now:
                 skip["activity starts before quiet hours end"].append(message.id)
                 continue
-            text, markup = render_outbox_message(session, message, self.zone)
+            text, markup = render_outbox_message(session, message, self.zone, now)
             key = (message.priority, message.due_at.timestamp(), next(self._sequence))
             jobs.append(_Job(key, message, chat_id, text, markup))
         for reason, ids in skip.items():

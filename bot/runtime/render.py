@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,9 +40,21 @@ def format_duration(minutes: int) -> str:
     return f"{minutes}分钟"
 
 
-def format_lead(minutes: int) -> str:
-    """How far off the activity is, as a reminder says it: 3天后, 1小时后, 现在."""
-    return "现在" if minutes == 0 else f"{format_duration(minutes)}后"
+def format_until(remaining: timedelta) -> str:
+    """How far off the activity is when the reminder goes out: 3天后, 1小时后, 25分钟后, 现在.
+
+    Counted from the actual send, not from the lead: a reminder delivered late (after downtime, to a member
+    bound late, out of quiet hours) must not say 3天后 for a meeting two days away.
+    """
+    minutes = remaining.total_seconds() / 60
+    if minutes < 1:
+        return "现在"
+    if math.ceil(minutes) < 60:
+        return f"{math.ceil(minutes)}分钟后"  # rounded up: never tell someone they have more time than they do
+    hours = round(minutes / 60)
+    if hours < 24:
+        return f"{hours}小时后"
+    return f"{round(minutes / (24 * 60))}天后"
 
 
 def _zone_for(session: Session, org_id: int | None, default: ZoneInfo) -> ZoneInfo:
@@ -49,14 +62,14 @@ def _zone_for(session: Session, org_id: int | None, default: ZoneInfo) -> ZoneIn
     return activity_repo.org_zone(org, default) if org is not None else default
 
 
-def _render_reminder(session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
+def _render_reminder(session: Session, row: ClaimedMessage, zone: ZoneInfo, now: datetime) -> tuple[str, Any]:
     activity = session.get(models.Activity, row.activity_id) if row.activity_id else None
     if activity is None:
         return row.payload.get("text", "提醒"), None
     org = session.get(models.Organization, activity.org_id)
     zone = activity_repo.org_zone(org, zone) if org is not None else zone
     lines = [f"⏰ 活动提醒：{activity.title}"]
-    lines.append(f"时间：{format_moment(activity.starts_at, zone)}（{format_lead(row.lead_minutes)}）")
+    lines.append(f"时间：{format_moment(activity.starts_at, zone)}（{format_until(activity.starts_at - now)}）")
     if org is not None:
         lines.append(f"组织：{org.name}")
     if activity.place:
@@ -101,8 +114,10 @@ def _render_unreachable(session: Session, row: ClaimedMessage, zone: ZoneInfo) -
     return text, None
 
 
-def render_outbox_message(session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any | None]:
-    """(text, reply_markup or None) for a claimed outbox row; Chinese first."""
+def render_outbox_message(
+    session: Session, row: ClaimedMessage, zone: ZoneInfo, now: datetime | None = None
+) -> tuple[str, Any | None]:
+    """(text, reply_markup or None) for a claimed outbox row sent at `now` (default: when it was due)."""
     custom = RENDERERS_BY_KIND.get(row.kind)
     if custom is not None:
         return custom(session, row, zone)
@@ -111,5 +126,5 @@ def render_outbox_message(session: Session, row: ClaimedMessage, zone: ZoneInfo)
     if row.kind == outbox.UNREACHABLE_NOTICE:
         return _render_unreachable(session, row, zone)
     if row.kind == outbox.REMINDER:
-        return _render_reminder(session, row, zone)
+        return _render_reminder(session, row, zone, now or row.due_at)
     return str(row.payload.get("text") or "通知"), None

@@ -177,7 +177,8 @@ async def test_after_downtime_only_the_latest_lead_goes_out_and_the_secretary_ge
         await settle(dispatcher)
     reminders = [text for _, text in telegram.sent if "活动提醒" in text]
     summaries = [(chat, text) for chat, text in telegram.sent if "停机" in text]
-    assert len(reminders) == 3 and all("1小时后" in text for text in reminders)
+    # Sent at 08:30 for a 09:00 start: the text counts from the real send, not from the 1-hour lead.
+    assert len(reminders) == 3 and all("30分钟后" in text for text in reminders)
     assert [chat for chat, _ in summaries] == [1001]
     assert "党员B011" in summaries[0][1] and "共 3 人" in summaries[0][1]
     assert sorted(state for _, lead, state in outbox_states(session_factory)) == ["missed"] * 6 + ["sent"] * 3

@@ -93,7 +93,8 @@ def test_after_downtime_only_the_latest_lead_goes_out_and_the_secretary_gets_one
     assert stop(process) == 0
     texts = {chat: [m["text"] for m in server.sent_to(chat)] for chat in sends_per_chat(server)}
     reminders = [t for chat_texts in texts.values() for t in chat_texts if "活动提醒" in t]
-    assert len(reminders) == members and all("1小时后" in t for t in reminders)
+    # Sent 40 minutes before the start: the text counts from the real send, not from the 1-hour lead.
+    assert len(reminders) == members and all("40分钟后" in t for t in reminders)
     secretary = FIRST_CHAT + 1
     assert sum("停机" in t for t in texts[secretary]) == 1
     assert outbox_states(db_url)["missed"] == 2 * members
