@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,6 +22,8 @@ from telegram.ext import ContextTypes
 from bot import texts
 from bot.callbacks import CallbackSigner
 from bot.clock import Clock
+from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
+from bot.settings import PROJECT_CONFIG_DIR
 from storage.repositories import attendance as attendance_repo
 from storage.services.actors import Actor, actor_for_telegram
 from storage.services.errors import ServiceError
@@ -39,6 +42,8 @@ class ChatContext:
     zone: ZoneInfo
     signer: CallbackSigner
     bot_username: str | None = None  # filled in from getMe at start-up when not given
+    config_dir: Path = PROJECT_CONFIG_DIR  # the deployment's catalog and holiday files (BRANCHBOT_CONFIG_DIR)
+    quiet: QuietHours = DEFAULT_QUIET_HOURS  # reminders queued from chat honour the deployment's quiet hours
     # Group announcements are edited at most once per this many seconds (Telegram: 20 messages/min per group).
     group_edit_delay: float = 3.0
     # Where database work runs. None: PostgreSQL in worker threads (network round trips overlap), SQLite on

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from functools import cached_property
+import functools
+from collections.abc import Callable
+from pathlib import Path
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
@@ -13,7 +15,6 @@ from bot.callbacks import Action, Callback
 from bot.handlers import buttons
 from bot.handlers.common import ChatContext, edge, private_only
 from bot.runtime.materialise import DEFAULT_LEAD_MINUTES, ReminderPolicy, enqueue_reminders
-from bot.settings import PROJECT_CONFIG_DIR
 from schedules.calendar import CalendarUnknownYear, load_official_calendar
 from schedules.timeparse import TimeParseError, split_schedule_text
 from storage import models
@@ -22,21 +23,19 @@ from storage.services.actors import actor_for_telegram
 from storage.services.errors import InvalidInput
 
 
-class Workdays:
-    """The official calendar, loaded once on first use (chinesecalendar + config overrides)."""
+@functools.cache
+def workdays(config_dir: Path) -> Callable[[date], bool | None]:
+    """The official calendar of the deployment's config (chinesecalendar + its holiday files), loaded once;
+    None for a day of a year no source knows (the draft then warns instead of guessing)."""
+    calendar = load_official_calendar(config_dir / "holidays")
 
-    @cached_property
-    def calendar(self):  # noqa: ANN201
-        return load_official_calendar(PROJECT_CONFIG_DIR / "holidays")
-
-    def __call__(self, day: date) -> bool | None:
+    def is_workday(day: date) -> bool | None:
         try:
-            return self.calendar.is_workday(day)
+            return calendar.is_workday(day)
         except CalendarUnknownYear:
             return None
 
-
-WORKDAYS = Workdays()
+    return is_workday
 
 
 def _parse(operation: str, text: str, now, zone):  # noqa: ANN001, ANN202
@@ -61,7 +60,7 @@ def command(operation: str):  # noqa: ANN201
         def work(session, now):  # noqa: ANN001, ANN202
             actor = actor_for_telegram(session, user_id)
             title, starts_at, place, reading = _parse(operation, text, now, chat.zone)
-            return scheduling.draft(session, actor, operation, now, chat.zone, WORKDAYS,
+            return scheduling.draft(session, actor, operation, now, chat.zone, workdays(chat.config_dir),
                                     title=title, starts_at=starts_at, place=place), reading
 
         draft, reading = await chat.db(work)
@@ -76,7 +75,7 @@ async def press_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
         applied = scheduling.apply(session, actor, cb.arg, now, chat.zone, lead_minutes=DEFAULT_LEAD_MINUTES)
         if applied.operation != scheduling.CANCEL:
             activity = session.get(models.Activity, applied.activity.id)
-            enqueue_reminders(session, [activity], now=now, policy=ReminderPolicy(zone=chat.zone))
+            enqueue_reminders(session, [activity], now=now, policy=ReminderPolicy(zone=chat.zone, quiet=chat.quiet))
         return applied
 
     applied = await chat.as_member(update, work)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,7 +14,6 @@ from bot import keyboards, texts
 from bot.callbacks import Action, Callback
 from bot.handlers import buttons
 from bot.handlers.common import ChatContext, edge, private_only
-from bot.settings import PROJECT_CONFIG_DIR
 from storage.services import tasks as task_svc
 
 log = logging.getLogger("bot.handlers")
@@ -32,13 +31,14 @@ def _checklists(config_dir: Path) -> dict[str, tuple[str, ...]]:
     return {key: tuple(catalog[key].checklist) for key in catalog.keys}
 
 
-def checklist_for(obligation: str | None) -> Sequence[str]:
-    return _checklists(PROJECT_CONFIG_DIR).get(obligation or "", ())
+def checklists(chat: ChatContext) -> Callable[[str | None], Sequence[str]]:
+    """The catalog's checklist for an obligation, from the deployment's config."""
+    return lambda obligation: _checklists(chat.config_dir).get(obligation or "", ())
 
 
 async def list_tasks(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
     found = await chat.as_member(update, lambda session, actor, now: task_svc.open_tasks(
-        session, actor, now, checklist_for))
+        session, actor, now, checklists(chat)))
     if not found:
         await update.effective_message.reply_text(texts.NO_TASKS)
         return
@@ -49,10 +49,10 @@ async def list_tasks(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: C
 async def press_tick(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
     if cb.action is Action.TICK_ITEM:
         task = await chat.as_member(update, lambda session, actor, now: task_svc.tick(
-            session, actor, cb.arg, now, checklist_for))
+            session, actor, cb.arg, now, checklists(chat)))
     else:
         task = await chat.as_member(update, lambda session, actor, now: task_svc.complete(
-            session, actor, cb.activity_id, now, checklist_for))
+            session, actor, cb.activity_id, now, checklists(chat)))
     await update.callback_query.answer(texts.TASK_DONE if task.done else texts.TASK_TICKED)
     try:
         await update.callback_query.edit_message_text(texts.task_card(task, chat.zone),

@@ -110,7 +110,8 @@ def build_application(
         from bot.handlers.common import ChatContext
 
         chat = ChatContext(session_factory=session_factory, clock=clock, zone=settings.timezone,
-                           signer=CallbackSigner.from_token(settings.telegram_token))
+                           signer=CallbackSigner.from_token(settings.telegram_token),
+                           config_dir=settings.config_dir, quiet=quiet_hours_from_env())
         application.bot_data["chat"] = chat
         register(application, chat, schedule_jobs=schedule_chat_jobs)
     for hook in APPLICATION_HOOKS:

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from bot.settings import PROJECT_CONFIG_DIR as PROJECT_CONFIG
 from storage import models
 from storage.db import transaction
 from storage.services import scheduling
@@ -115,3 +116,14 @@ async def test_reschedule_dialog_tells_the_reminded(session_factory):
         notice = session.scalars(select(models.OutboxMessage).where(models.OutboxMessage.kind == "change_notice")).one()
         assert (notice.member_id, notice.payload["text"]) == (
             world.members["bob"], "📢 通知：「主题党日」由 3月15日 09:00 改为 3月18日 09:00，地点：二楼会议室。")
+
+
+def test_the_cards_calendar_is_the_deployments_own(tmp_path):
+    from bot.handlers.schedule import workdays
+
+    (tmp_path / "holidays").mkdir()
+    template = (PROJECT_CONFIG / "holidays" / "TEMPLATE.yaml").read_text(encoding="utf-8")
+    # An operator supplies a year no package knows yet: the card then judges that year's days by the file.
+    (tmp_path / "holidays" / "2099.yaml").write_text(template.replace("2026", "2099"), encoding="utf-8")
+    assert workdays(tmp_path)(date(2099, 10, 2)) is False
+    assert workdays(PROJECT_CONFIG)(date(2099, 10, 2)) is None
