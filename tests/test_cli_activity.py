@@ -53,7 +53,8 @@ def test_custom_leads_a_naive_time_quiet_hours_and_a_lead_already_passed(cli, ca
         by_lead = {row.lead_minutes: row.due_at for row in session.scalars(select(models.OutboxMessage))}
     assert by_lead == {
         1440: at("2025-03-10 09:00"),  # 08:30 on the 10th had passed when it was added: it goes out now
-        120: at("2025-03-11 08:00"),  # 06:30 is in quiet hours: moved to 08:00, still before the start
+        # 2h (06:30) is in quiet hours and moves to 08:00, where the 30-minute reminder is already due:
+        # one reminder then, not two at once.
         30: at("2025-03-11 08:00"),
     }
 

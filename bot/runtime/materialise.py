@@ -52,7 +52,8 @@ def reminder_due_times(
 
     Leads whose moment is still ahead keep it (moved out of quiet hours). Of the leads already passed
     when the row is first created, only the shortest is kept, due now: a member added late, or an
-    activity added at short notice, gets one timely reminder rather than a burst of stale ones.
+    activity added at short notice, gets one timely reminder rather than a burst of stale ones. Leads that
+    end up at the same moment likewise keep only the shortest.
     """
     if starts_at <= now:
         return {}
@@ -67,7 +68,12 @@ def reminder_due_times(
     if passed:
         shortest = min(passed)
         ahead[shortest] = now
-    return ahead
+    # Quiet hours can move several leads onto one moment (2h and 30m before an 08:30 start both become 08:00):
+    # the member gets one reminder then, the shortest lead's, not a burst.
+    by_moment: dict[datetime, int] = {}
+    for lead, moment in ahead.items():
+        by_moment[moment] = min(lead, by_moment.get(moment, lead))
+    return {lead: moment for moment, lead in by_moment.items()}
 
 
 @dataclass

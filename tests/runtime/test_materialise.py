@@ -61,6 +61,20 @@ def test_reminder_due_times(now, expected):
     assert due == {lead: at(moment) for lead, moment in expected.items()}
 
 
+@pytest.mark.parametrize(
+    ("starts", "leads", "expected"),
+    [
+        pytest.param("2025-03-15 08:30", (120, 30), {30: "2025-03-15 08:00"},
+                     id="two-leads-moved-to-one-morning-remind-once"),
+        pytest.param("2025-03-15 10:00", (180, 120, 30), {120: "2025-03-15 08:00", 30: "2025-03-15 09:30"},
+                     id="the-shorter-of-the-moved-leads-stays"),
+    ],
+)
+def test_leads_that_land_on_one_moment_send_one_reminder(starts, leads, expected):
+    due = reminder_due_times(at(starts), leads, now=at("2025-03-10 09:00"), zone=SHANGHAI, quiet=POLICY.quiet)
+    assert due == {lead: at(moment) for lead, moment in expected.items()}
+
+
 def test_materialise_is_idempotent_and_only_reminds_bound_members(session):
     org = make_branch(session, members=3)
     session.add(models.Member(member_no="B01-9", name="未绑定", org_id=org.id, category="正式党员"))
