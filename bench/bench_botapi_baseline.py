@@ -13,8 +13,8 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.request import HTTPXRequest
 
 from bench.harness import measure, report, run_main
-from bot.sandbox.botapi import DEFAULT_TOKEN, BotApiServer
-from bot.sandbox.botapi.__main__ import FIRST_USER_ID
+from loopback import DEFAULT_TOKEN, BotApiServer
+from loopback.__main__ import FIRST_USER_ID
 
 KEYBOARD = {"inline_keyboard": [[{"text": "✅ 签到", "callback_data": "checkin:1"},
                                  {"text": "📝 请假", "callback_data": "leave:1"}]]}
@@ -58,9 +58,9 @@ async def ptb_bot(server: BotApiServer, user_ids: list[int], total: int, concurr
 
 
 async def separate_process(args: argparse.Namespace) -> float:
-    """The server alone in its own process (python -m bot.sandbox.botapi): its throughput without our client."""
+    """The server alone in its own process (python -m loopback): its throughput without our client."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.sandbox.botapi", "--port", "0", "--users", str(args.users),
+        sys.executable, "-m", "loopback", "--port", "0", "--users", str(args.users),
         stdout=asyncio.subprocess.PIPE, cwd=str(Path(__file__).resolve().parents[1]),
     )
     try:

@@ -29,7 +29,7 @@ from bot.callbacks import CallbackSigner
 from bot.clock import ManualClock
 from bot.handlers import ChatContext, register
 from bot.runtime.transport import AiohttpRequest
-from bot.sandbox.botapi import BotApiServer
+from loopback import BotApiServer
 from storage import models
 from storage.db import make_engine, make_session_factory, transaction
 

@@ -123,7 +123,7 @@ def serve(port: int, members: int) -> None:
     """Child mode: a loopback server with `members` started users and the two control routes."""
     from aiohttp import web
 
-    from bot.sandbox.botapi import BotApiServer
+    from loopback import BotApiServer
 
     
     async def main() -> None:

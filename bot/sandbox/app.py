@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import CLOCK_START_ENV, ManualClock
 from bot.sandbox.bot_runtime import BotRuntime, SandboxBusyError, start_bot
-from bot.sandbox.botapi import BotApiServer, SandboxError
-from bot.sandbox.botapi.world import StoredFile
+from loopback import BotApiServer, SandboxError
+from loopback.world import StoredFile
 from bot.sandbox.demo import DemoLoad, load_demo_if_empty
 from bot.sandbox.people import (
     SANDBOX_USER_ID_BASE,

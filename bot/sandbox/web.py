@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot.runtime.loops import call_on_loop
-from bot.sandbox.botapi.formatting import MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH
-from bot.sandbox.botapi.world import StoredFile
+from loopback.formatting import MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH
+from loopback.world import StoredFile
 from bot.sandbox.people import Directory, Person
 from bot.sandbox.timecontrol import Target, TimeControl
 

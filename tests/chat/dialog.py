@@ -20,7 +20,7 @@ from bot.callbacks import CallbackSigner
 from bot.clock import ManualClock
 from bot.handlers import ChatContext, register
 from bot.runtime.render import render_outbox_message
-from bot.sandbox.botapi import BotApiServer
+from loopback import BotApiServer
 from storage import models
 from storage.db import transaction
 from storage.repositories.outbox import ClaimedMessage

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.clock import ManualClock
 from bot.runtime.app import build_application
-from bot.sandbox.botapi import BotApiServer
+from loopback import BotApiServer
 from bot.settings import Settings
 from storage.db import transaction
 from tests.chat.world import MEETING_START, SHANGHAI, build_world

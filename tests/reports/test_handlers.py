@@ -17,7 +17,7 @@ from bot.callbacks import CallbackSigner
 from bot.clock import ManualClock
 from bot.handlers.common import ChatContext
 from bot.handlers.reports import handlers
-from bot.sandbox.botapi.server import BotApiServer
+from loopback.server import BotApiServer
 from bot.settings import PROJECT_CONFIG_DIR
 from storage import models
 from storage.db import transaction

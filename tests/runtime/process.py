@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bot.runtime.materialise import ReminderPolicy, enqueue_reminders
-from bot.sandbox.botapi import BotApiServer
+from loopback import BotApiServer
 from storage import models
 from storage.db import make_engine, make_session_factory, transaction
 from tests.runtime.factories import SHANGHAI, make_activity, make_branch

@@ -8,7 +8,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.runtime.app import outbox_bot, telegram_sender
 from bot.runtime.transport import AiohttpRequest
-from bot.sandbox.botapi import BotApiServer
+from loopback import BotApiServer
 from bot.settings import Settings
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")

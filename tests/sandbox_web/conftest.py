@@ -15,8 +15,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.clock import ManualClock
 from bot.sandbox.app import SandboxBackend
-from bot.sandbox.botapi import BotApiServer
-from bot.sandbox.botapi.world import World
+from loopback import BotApiServer
+from loopback.world import World
 from bot.sandbox.people import assign_missing_group_chats, load_directory
 from bot.sandbox.timecontrol import TimeControl
 from bot.sandbox.web import build_web_app

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.sandbox.app import SandboxBackend
-from bot.sandbox.botapi import BotApiServer
+from loopback import BotApiServer
 from bot.sandbox.people import load_directory
-from bot.sandbox.spec import UploadedFile
+from loopback.spec import UploadedFile
 from bot.sandbox.timecontrol import TimeControl
 from bot.sandbox.web import MAX_QUEUED_EVENTS, EventHub, message_view
 from storage import models

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox.botapi import BotApiServer
+from loopback import BotApiServer
 
-from tests.sandbox.conftest import make_bot
+from tests.loopback.conftest import make_bot
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -91,7 +91,7 @@ def test_stop_thread_releases_a_waiting_long_poll(threaded: BotApiServer) -> Non
 def test_standalone_module_serves_the_bot_api() -> None:
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.sandbox.botapi", "--port", "0", "--token", "123:abc"],
+        [sys.executable, "-m", "loopback", "--port", "0", "--token", "123:abc"],
         cwd=PROJECT, env=env, stdout=subprocess.PIPE, text=True,
     )
     try:

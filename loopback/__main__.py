@@ -1,4 +1,4 @@
-"""Run the loopback Bot API server on its own: `python -m bot.sandbox.botapi --port 8081`."""
+"""Run the loopback Bot API server on its own: `python -m loopback --port 8081`."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from bot.sandbox.botapi.faults import RateLimits
-from bot.sandbox.botapi.server import DEFAULT_TOKEN, BotApiServer
+from loopback.faults import RateLimits
+from loopback.server import DEFAULT_TOKEN, BotApiServer
 
 FIRST_USER_ID = 100_001
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot.sandbox.botapi",
+    parser = argparse.ArgumentParser(prog="python -m loopback",
                                      description="本机 Telegram Bot API 模拟服务器（测试与沙盒用）")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081, help="0 = any free port")

@@ -14,7 +14,7 @@ from typing import Any
 SPEC_ENV = "BRANCHBOT_BOTAPI_SPEC"
 PACKAGED_SPEC = Path(__file__).resolve().parent / "api.json"
 # <project>/../shared/telegram-bot-api/api.json, the team's copy; the packaged one travels with the wheel.
-SHARED_SPEC = Path(__file__).resolve().parents[3] / "shared" / "telegram-bot-api" / "api.json"
+SHARED_SPEC = Path(__file__).resolve().parents[2] / "shared" / "telegram-bot-api" / "api.json"
 
 PRIMITIVES = ("Integer", "Float", "Boolean", "String")
 # Fields whose value tells which concrete subtype an abstract type (BotCommandScope, MenuButton, ...) is.

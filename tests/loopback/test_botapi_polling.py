@@ -11,9 +11,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import Conflict
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.sandbox.botapi import BotApiServer, SandboxError
+from loopback import BotApiServer, SandboxError
 
-from tests.sandbox.conftest import make_bot
+from tests.loopback.conftest import make_bot
 
 
 def build_app(server: BotApiServer) -> Application:

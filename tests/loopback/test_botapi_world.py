@@ -15,7 +15,7 @@ from telegram import (
 )
 from telegram.constants import ChatAction, ChatMemberStatus
 
-from bot.sandbox.botapi import BotApiServer, SandboxError
+from loopback import BotApiServer, SandboxError
 
 
 async def test_subscribers_see_every_change_in_order(server: BotApiServer, bot: Bot, alice) -> None:
@@ -149,7 +149,7 @@ def test_an_injected_update_must_have_telegrams_shape(server, alice) -> None:
     ],
 )
 async def test_updates_the_world_produces_have_telegrams_shape(server, bot, alice, act) -> None:
-    from bot.sandbox.spec import load_spec
+    from loopback.spec import load_spec
 
     sent = await bot.send_message(alice["id"], "请签到", reply_markup=InlineKeyboardMarkup(
         [[InlineKeyboardButton("✅ 签到", callback_data="c:1")]]))

@@ -17,10 +17,10 @@ from telegram import (
 )
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken
 
-from bot.sandbox.botapi import BotApiServer
-from bot.sandbox.spec import load_spec
+from loopback import BotApiServer
+from loopback.spec import load_spec
 
-from tests.sandbox.conftest import make_bot
+from tests.loopback.conftest import make_bot
 
 
 def keyboard(*datas: str) -> InlineKeyboardMarkup:

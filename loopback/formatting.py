@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from html.parser import HTMLParser
 from typing import Any
 
-from bot.sandbox.spec import ValidationError
+from loopback.spec import ValidationError
 
 PARSE_MODES = ("HTML", "MarkdownV2", "Markdown")
 MAX_TEXT_LENGTH = 4096

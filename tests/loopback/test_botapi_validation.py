@@ -9,8 +9,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.sandbox.botapi import BotApiServer
-from bot.sandbox.spec import PACKAGED_SPEC, SHARED_SPEC, SpecError, find_spec_path, load_spec
+from loopback import BotApiServer
+from loopback.spec import PACKAGED_SPEC, SHARED_SPEC, SpecError, find_spec_path, load_spec
 
 KEYBOARD = {"inline_keyboard": [[{"text": "✅ 签到", "callback_data": "checkin:1"}]]}
 

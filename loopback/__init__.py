@@ -1,4 +1,4 @@
-"""A loopback Telegram Bot API server that checks every request against api.json: for tests, benchmarks, the sandbox.
+"""loopback: a generic loopback Telegram Bot API server that checks every request against api.json (tests, benchmarks, the sandbox).
 
 How tests use it
 ----------------
@@ -86,20 +86,20 @@ upload; getFile gives a file_path downloadable under base_file_url + token.
 A bot in a subprocess: TELEGRAM_BOT_TOKEN=server.token, TELEGRAM_API_BASE_URL=server.base_url (PTB's
 base_url; downloads need base_file_url, which is base_url with "/bot" replaced by "/file/bot").
 
-Standalone: `python -m bot.sandbox.botapi --port 8081 [--token T] [--lenient] [--rate-limits] [--users N]`
+Standalone: `python -m loopback --port 8081 [--token T] [--lenient] [--rate-limits] [--users N]`
 (--users N: N users who started the bot, ids 100001...; the first line printed names the base URL).
 """
 
 from __future__ import annotations
 
-from bot.sandbox.botapi.faults import Faults, RateLimits, TelegramError
-from bot.sandbox.botapi.server import (
+from loopback.faults import Faults, RateLimits, TelegramError
+from loopback.server import (
     DEFAULT_BOT_USERNAME,
     DEFAULT_TOKEN,
     BotApiServer,
     RequestRecord,
 )
-from bot.sandbox.botapi.world import ChatSnapshot, SandboxError
+from loopback.world import ChatSnapshot, SandboxError
 
 __all__ = [
     "DEFAULT_BOT_USERNAME",

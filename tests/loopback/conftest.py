@@ -8,7 +8,7 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.sandbox.botapi import BotApiServer
+from loopback import BotApiServer
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from bot.sandbox.botapi.faults import SENDING_METHODS, Faults, RateLimiter, RateLimits, TelegramError
-from bot.sandbox.botapi.world import METHODS, ChatSnapshot, SandboxError, World, bad_request
-from bot.sandbox.spec import ApiSpec, UploadedFile, ValidationError, load_spec
+from loopback.faults import SENDING_METHODS, Faults, RateLimiter, RateLimits, TelegramError
+from loopback.world import METHODS, ChatSnapshot, SandboxError, World, bad_request
+from loopback.spec import ApiSpec, UploadedFile, ValidationError, load_spec
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def _clock_callable(clock: Any) -> Callable[[], float]:
 
 
 class BotApiServer:
-    """The loopback Bot API server; see bot.sandbox.botapi for the public API and how tests use it."""
+    """The loopback Bot API server; see loopback for the public API and how tests use it."""
 
     def __init__(self, *, token: str = DEFAULT_TOKEN, host: str = "127.0.0.1", port: int = 0, strict: bool = True,
                  spec: ApiSpec | None = None, clock: Any = None, rate_limits: RateLimits | None = None,

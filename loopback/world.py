@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.sandbox.botapi.faults import TelegramError
-from bot.sandbox.botapi.formatting import (
+from loopback.faults import TelegramError
+from loopback.formatting import (
     MAX_CALLBACK_DATA_BYTES,
     MAX_CAPTION_LENGTH,
     MAX_TEXT_LENGTH,
@@ -23,7 +23,7 @@ from bot.sandbox.botapi.formatting import (
     strip_text,
     utf16_length,
 )
-from bot.sandbox.spec import UploadedFile, ValidationError
+from loopback.spec import UploadedFile, ValidationError
 
 # Every optional field of InlineKeyboardButton except these names the button's action; exactly one must be set.
 _BUTTON_DECORATIONS = {"text", "icon_custom_emoji_id", "style"}

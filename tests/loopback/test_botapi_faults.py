@@ -10,9 +10,9 @@ import pytest
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.sandbox.botapi import BotApiServer, RateLimits
+from loopback import BotApiServer, RateLimits
 
-from tests.sandbox.conftest import make_bot
+from tests.loopback.conftest import make_bot
 
 
 def seconds(error: RetryAfter) -> float:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.sandbox.botapi.formatting import command_entities, parse_formatted, strip_text, utf16_length
-from bot.sandbox.spec import ValidationError
+from loopback.formatting import command_entities, parse_formatted, strip_text, utf16_length
+from loopback.spec import ValidationError
 
 
 def entity(kind: str, offset: int, length: int, **extra: object) -> dict:
