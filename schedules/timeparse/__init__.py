@@ -2,7 +2,9 @@
 
 Pure: every function takes `now` (aware) and the organisation's `zone`; nothing reads the clock.
 Order of reading: ISO 8601 → our Chinese grammar (schedules.timeparse.chinese, which documents every
-convention) → dateparser for English (schedules.timeparse.english) → validation. Chinese text that our grammar
+convention) → dateparser for English (schedules.timeparse.english) → validation. Days that depend on the official
+calendar (清明节后第一个工作日, 3个工作日后) are read from the calendar passed in (schedules.timeparse.holidays);
+deadlines (本月底前, 周五前) have their own reading (schedules.timeparse.deadline). Chinese text that our grammar
 cannot read completely is an error: dateparser's Chinese support fills missing parts from `now` ("下个月" → the
 same day next month) and skips words it does not know, which is exactly the silent wrong date we refuse.
 """
@@ -15,6 +17,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from schedules.timeparse import chinese
+from schedules.timeparse.deadline import Deadline, parse_deadline
+from schedules.timeparse.holidays import WorkCalendar
 from schedules.timeparse.english import ENGLISH_EXAMPLES, dateparser_settings, parse_english
 from schedules.timeparse.model import (
     GENERAL_EXAMPLES,
@@ -25,7 +29,8 @@ from schedules.timeparse.model import (
     local_moment,
 )
 
-__all__ = ["ParsedTime", "ScheduleText", "TimeParseError", "parse_time", "split_schedule_text"]
+__all__ = ["Deadline", "ParsedTime", "ScheduleText", "TimeParseError", "WorkCalendar", "parse_deadline", "parse_time",
+           "split_schedule_text"]
 
 SCHEDULE_EXAMPLES = ("专题党课 下周三下午3点 三楼会议室", "支委会 明天上午9点 党员活动室", "主题党日 3月5日 14:30")
 
@@ -38,6 +43,16 @@ _EDGE = " \u3000\t\r\n，,。；;：:、（）()【】[]"
 _ENGLISH_FILLER = {"on", "at", "in", "the", "by", "around", "from", "for", "a", "an", "of", "and", "to"}
 _TRAILING_PREPOSITION = re.compile(r"(?:\s+(?:on|at|by|around|from))+$", re.IGNORECASE)  # "meeting on | Friday"
 _BOT_COMMAND = re.compile(r"^/\w+(?:@\w+)?\s*")
+_LEADING_PLACE_WORD = re.compile(r"^(?:在|到|于)(?![\d一二三四五六七八九十两]+\s*[点时:])")  # "3点到党员活动室"
+_DEADLINE_WORDS = re.compile(r"(?:月|年)(?:底|末|初|中)|(?:之|以)?前$|为止$|截止|以内$|之内$|内$")
+# Words that only appear in times; left over at the end of a title or the start of a place they mean a time
+# the grammar did not read.
+_TIMEISH = (r"(?:本|这个?|下下?个?|上上?个?)(?:月|周|星期|礼拜)|第\s*[0-9一二三四五六七八九十]+\s*个|最后一个|倒数第"
+            r"|工作日|节[前后]|月[底末初]|年[底末]|[0-9一二三四五六七八九十两]+\s*(?:点钟?|时|分钟|小时|个半)"
+            r"|上午|下午|中午|晚上|早上|凌晨|傍晚|今晚|明早|明晚|大?后天|明天|今天|(?:周|星期|礼拜)[一二三四五六日天]"
+            r"|(?:到|至|~|-|—)\s*[0-9一二三四五六七八九十两]+\s*(?:点|时|:|日|号)")
+_TRAILING_TIMEISH = re.compile(rf"(?:(?:{_TIMEISH})[的\s]*)+$")
+_LEADING_TIMEISH = re.compile(rf"^(?:[的\s]*(?:{_TIMEISH}))+")
 
 
 @dataclass(frozen=True)
@@ -49,8 +64,9 @@ class ScheduleText:
     place: str | None
 
 
-def parse_time(text: str, now: datetime, zone: ZoneInfo) -> ParsedTime:
-    """The one future moment `text` names, in `zone`; TimeParseError (Chinese message + examples) otherwise."""
+def parse_time(text: str, now: datetime, zone: ZoneInfo, calendar: WorkCalendar | None = None) -> ParsedTime:
+    """The one future moment (or range: `.end`) `text` names, in `zone`; TimeParseError (Chinese message + examples)
+    otherwise. `calendar` is the official (or provisional) calendar, needed only for days it defines."""
     _require_aware(now)
     now = now.astimezone(zone)
     cleaned = chinese.to_half_width(text).strip(_TRAILING_PUNCTUATION)
@@ -59,21 +75,23 @@ def parse_time(text: str, now: datetime, zone: ZoneInfo) -> ParsedTime:
     if _ISO.fullmatch(cleaned):
         parsed = _parse_iso(cleaned, zone)
     elif (match := chinese.match_whole(cleaned)) is not None:
-        parsed = chinese.resolve(match, now, zone)
+        parsed = chinese.resolve(match, now, zone, calendar)
     elif _CJK.search(cleaned):
         raise _unreadable_chinese(cleaned)
     else:
         parsed = parse_english(cleaned, now, zone)
     if parsed.at <= now:
         raise TimeParseError(f"{parsed.reading}已经过去了，不能安排在过去的时间", ("明天上午9点", "下周三下午3点"))
-    return ParsedTime(at=parsed.at, reading=parsed.reading, matched=text.strip(_TRAILING_PUNCTUATION))
+    return ParsedTime(at=parsed.at, reading=parsed.reading, matched=text.strip(_TRAILING_PUNCTUATION), end=parsed.end)
 
 
-def split_schedule_text(text: str, now: datetime, zone: ZoneInfo) -> ScheduleText:
+def split_schedule_text(text: str, now: datetime, zone: ZoneInfo, calendar: WorkCalendar | None = None) -> ScheduleText:
     """Find the time anywhere in `text`: before it is the title, after it the place (None when empty).
 
     A leading bot command ("/schedule") is dropped. When several stretches read as times, the one standing
-    between spaces wins, then the longest, then the first. A missing title or time is a TimeParseError.
+    between spaces wins, then the longest, then the first. A missing title or time is a TimeParseError, and so
+    is time-like text left over beside the time ("集中学习 下个月第一个"), which is never folded into the title or
+    the place. A passed yearless date comes back as an error whose `.suggestion` is the whole text with the year.
     """
     _require_aware(now)
     body = _BOT_COMMAND.sub("", text.strip())
@@ -83,14 +101,37 @@ def split_schedule_text(text: str, now: datetime, zone: ZoneInfo) -> ScheduleTex
         # "周一例会 tomorrow 9am": a weekday glued into the title must not beat an English time.
         span = _english_span(half_width, now, zone) or span
     if span is None:
+        if (timeish := re.search(rf"(?:(?:{_TIMEISH})\S*)+", half_width)) is not None:
+            raise TimeParseError(f"“{body[timeish.start():timeish.end()]}”看起来是时间，但看不懂", SCHEDULE_EXAMPLES)
         raise TimeParseError("没有找到时间：请按“活动名称 时间 地点”的顺序写", SCHEDULE_EXAMPLES)
     start, end = span
-    parsed = parse_time(body[start:end], now, zone)
+    try:
+        parsed = parse_time(body[start:end], now, zone, calendar)
+    except TimeParseError as exc:
+        if exc.suggestion is not None:
+            exc.suggestion = f"{body[:start]}{exc.suggestion}{body[end:]}"
+        raise
     title = _TRAILING_PREPOSITION.sub("", body[:start].strip(_EDGE)).strip(_EDGE)
-    place = body[end:].strip(_EDGE) or None
+    place = _LEADING_PLACE_WORD.sub("", body[end:].strip(_EDGE)).strip(_EDGE) or None
     if not title:
         raise TimeParseError("请在时间前写上活动名称", SCHEDULE_EXAMPLES)
+    _refuse_leftover_time(title, place, parsed.matched)
     return ScheduleText(title=title, parsed=parsed, place=place)
+
+
+def _refuse_leftover_time(title: str, place: str | None, matched: str) -> None:
+    """Time words beside the time that the grammar did not read would silently become part of the title or the
+    place ("到4点 党员活动室"): say what was read and what was not."""
+    leftover = None
+    if (tail := _TRAILING_TIMEISH.search(title)) is not None:
+        leftover = tail.group(0).strip(_EDGE)
+    elif place and (head := _LEADING_TIMEISH.match(place)) is not None:
+        leftover = head.group(0).strip(_EDGE)
+    if leftover:
+        raise TimeParseError(
+            f"只看懂了时间“{matched}”，旁边的“{leftover}”看起来也是时间，但看不懂；请把时间写在一处",
+            SCHEDULE_EXAMPLES + ("党员大会 12月20日下午2点到4点 党员活动室", "集中学习 下个月第一个周五上午9点"),
+        )
 
 
 def _require_aware(now: datetime) -> None:
@@ -116,6 +157,15 @@ def _parse_iso(text: str, zone: ZoneInfo) -> ParsedTime:
 
 
 def _unreadable_chinese(text: str) -> TimeParseError:
+    if _DEADLINE_WORDS.search(text):
+        return TimeParseError(f"“{text}”是一个期限，不是具体时间；活动请写明哪天几点（期限请用 --deadline 或整改事项的期限栏）",
+                              ("3月31日上午9点", "本月最后一个工作日上午9点", "周五下午3点"))
+    if re.search(r"节[前后]", text) and not re.search(chinese.HOLIDAY_PATTERN, text):
+        return TimeParseError(f"“{text}”是哪个节日？请写明", ("国庆节后第一个工作日上午9点", "清明节前最后一个工作日"))
+    if re.search(r"第\s*[0-9一二三四五]\s*个\s*(周|星期|礼拜|工作日)", text) and not re.search(r"月", text):
+        return TimeParseError(f"“{text}”是哪个月的？请写明月份", ("下个月第一个周一上午9点", "本月第三个周五"))
+    if re.search(chinese.HOLIDAY_PATTERN + r"\s*(前|后|之前|之后)$", text):
+        return TimeParseError(f"“{text}”没有说是哪一天，请写明", ("国庆节后第一个工作日上午9点", "国庆节前最后一个工作日"))
     if re.search(r"(本|这个?|下下?个?)月$", text) or re.fullmatch(r"\d{1,2}月", text):
         return TimeParseError(f"“{text}”没有写几号，请写明日期", ("下个月5号", "本月20日上午10点", "3月5日"))
     if "周末" in text:
@@ -124,24 +174,31 @@ def _unreadable_chinese(text: str) -> TimeParseError:
         return TimeParseError(f"“{text}”没有写星期几，请写明", ("下周三下午3点", "本周五上午9点"))
     partial = chinese.find_all(text)
     if partial:
-        piece = partial[0].group(0).strip(" 的,，")
-        return TimeParseError(f"只看懂了“{piece}”，“{text}”的其余部分看不懂，请只写时间", GENERAL_EXAMPLES)
+        best = max(partial, key=lambda match: len(match.group(0).strip(" 的,，")))
+        start, end = chinese.span_of(best)
+        piece = text[start:end].strip(" 的,，")
+        unread = (text[:start] + " " + text[end:]).strip(" 的,，")
+        return TimeParseError(f"只看懂了“{piece}”，看不懂“{unread}”，请只写时间", GENERAL_EXAMPLES)
     return TimeParseError(f"看不懂“{text}”这个时间", GENERAL_EXAMPLES)
 
 
 def _best_chinese_span(text: str) -> tuple[int, int] | None:
     spans = []
-    for match in [*chinese.find_all(text), *_ISO.finditer(text)]:
-        start, end = match.span()
+    for match in chinese.find_all(text):
+        spans.append(chinese.span_of(match))
+    for match in _ISO.finditer(text):
+        spans.append(match.span())
+    trimmed = []
+    for start, end in spans:
         while start < end and text[start] in " 的,，\t":
             start += 1
         while end > start and text[end - 1] in " ,，\t":
             end -= 1
         if start < end:
-            spans.append((start, end))
-    if not spans:
+            trimmed.append((start, end))
+    if not trimmed:
         return None
-    return max(spans, key=lambda span: (_standing_alone(text, span), span[1] - span[0], -span[0]))
+    return max(trimmed, key=lambda span: (_standing_alone(text, span), span[1] - span[0], -span[0]))
 
 
 def _standing_alone(text: str, span: tuple[int, int]) -> bool:

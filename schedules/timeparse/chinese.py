@@ -22,6 +22,7 @@ Rules a secretary can rely on (each is tested):
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,18 @@ from schedules.timeparse.model import (
     local_moment,
     within_next_year_window,
 )
+from schedules.timeparse.holidays import (
+    HOLIDAY_PATTERN,
+    WorkCalendar,
+    festival_day,
+    holiday,
+    holiday_span,
+    nth_weekday_of_month,
+    nth_workday_of_month,
+    require_calendar,
+    workday_after,
+    workday_before,
+)
 from schedules.timeparse.numerals import NUMBER_PATTERN as N
 from schedules.timeparse.numerals import parse_number
 
@@ -50,29 +63,47 @@ def to_half_width(text: str) -> str:
 
 _SEPARATOR = r"[\s的,，]*"
 _PERIODS = "凌晨|早上|早晨|清晨|上午|中午|午后|下午|傍晚|晚上|晚间|夜里|夜间|早|晚"  # 早8点, 晚7点
+# What joins the two ends of a range: 下午3点到5点, 14:00-16:00, 3月5日至7日.
+CONNECTOR = r"到|至|——|—|–|-|~|〜"
+_WEEK = r"(?:周|星期|礼拜)"
+_WEEKDAY = r"[一二三四五六日天1-7]"
 
-EXPRESSION = re.compile(
-    rf"""
+_OFFSET_TIME = rf"""
     (?P<offset_time>
-        (?: (?P<offset_hours>{N})\s*(?P<offset_and_half>个半)?\s*个?\s*(?:小时|钟头)(?:\s*(?P<offset_hour_minutes>{N})\s*分钟?)?
+        (?: (?P<offset_decimal>\d{{1,2}}\.5)\s*个?\s*(?:小时|钟头)
+          | (?P<offset_hours>{N})\s*(?P<offset_and_half>个半)?\s*个?\s*(?:小时|钟头)(?:\s*(?P<offset_hour_minutes>{N})\s*分钟?)?
           | (?P<offset_half_hour>半)\s*个?\s*(?:小时|钟头)
           | (?P<offset_minutes>{N})\s*分钟?
         )\s*(?:以后|之后|后)
     )
-    |
-    (?:
+"""
+
+# One moment: a day (any of the forms below, or none), a part of day, an hour. The range's end is the same
+# grammar with every group prefixed "end_" (see EXPRESSION).
+_DAY_AND_TIME = rf"""
         (?:
-            (?P<iso_year>\d{{4}})[-/.](?P<iso_month>\d{{1,2}})[-/.](?P<iso_day>\d{{1,2}})
+            (?P<hol_year>今年|明年|\d{{4}}\s*年)?\s*(?P<hol_rel>{HOLIDAY_PATTERN})\s*(?:小长假|长假|假期|放假)?\s*
+                (?P<hol_side>之前|以前|前|之后|以后|后)\s*的?\s*
+                (?:第\s*(?P<hol_n>{N})\s*个|(?P<hol_last>最后一?个)|首个|头一个)?\s*(?:工作日|上班日)
+          | (?:(?P<ord_year>\d{{4}})\s*年)?\s*(?P<ord_month>本月|这个?月|下下个?月|下个?月|{N}\s*月份?)\s*的?\s*
+                (?:第\s*(?P<ord_n>{N})\s*个?|(?P<ord_last>最后一?个|倒数第一个))\s*
+                (?:{_WEEK}(?P<ord_weekday>{_WEEKDAY})|(?P<ord_workday>工作日))
+          | (?P<weeks_ahead>{N})\s*个?\s*{_WEEK}\s*(?:以后|之后|后)\s*的?\s*{_WEEK}(?P<weeks_ahead_weekday>{_WEEKDAY})
+          | (?P<workdays_ahead>{N})\s*个\s*工作日\s*(?:以后|之后|后)
+          | (?P<next_workday>下一?个工作日)
+          | (?P<iso_year>\d{{4}})[-/.](?P<iso_month>\d{{1,2}})[-/.](?P<iso_day>\d{{1,2}})(?:\s*[日号])?
+          | (?P<compact_month>\d{{1,2}})[./-](?P<compact_day>\d{{1,2}})(?:\s*[日号])?(?![\d.]|\s*(?:[点时:]|分钟|小时))
           | (?:(?P<year>\d{{4}}|[零〇一二三四五六七八九]{{4}})\s*年|(?P<year_word>今年|明年))?
-            \s*(?P<month>{N})\s*月份?\s*(?P<day>{N})\s*(?:日|号)
+            \s*(?P<month>{N})\s*月份?\s*(?P<day>{N})\s*(?:日|号|(?![\d点时分:.]))
           | (?P<offset_days>{N})\s*个?\s*(?P<offset_unit>天|日|周|星期|礼拜|月)\s*(?:以后|之后|后)
           | (?P<day_period>今晚|今夜|今早|明早|明晨|明晚|昨晚)
           | (?P<relative_day>大后天|今天|今日|明天|明日|后天|昨天|昨日|前天)
-          | (?P<week_word>本|这个?|下下个?|下个?|上上个?|上个?)?\s*(?:周|星期|礼拜)\s*(?P<weekday>[一二三四五六日天1-7])
+          | (?P<week_word>本|这个?|下下个?|下个?|上上个?|上个?)?\s*{_WEEK}\s*(?P<weekday>{_WEEKDAY})
           | (?P<month_word>本月|这个?月|下下个?月|下个?月)\s*(?P<month_day>{N})\s*(?:日|号)
+          | (?P<holiday_year>今年|明年|\d{{4}}\s*年)?\s*(?P<holiday_date>{HOLIDAY_PATTERN})(?:当天|那天)?
           | (?P<bare_day>{N})\s*(?:日|号)
         )?
-        (?:\s*[（(]\s*(?:周|星期|礼拜)(?P<stated_weekday>[一二三四五六日天])\s*[)）])?  # 3月5日（周三）: checked
+        (?:\s*[（(]\s*{_WEEK}(?P<stated_weekday>[一二三四五六日天])\s*[)）])?  # 3月5日（周三）: checked
         (?:{_SEPARATOR}(?P<period>{_PERIODS}))?
         (?:{_SEPARATOR}
             (?P<hour>{N})\s*
@@ -84,12 +115,31 @@ EXPRESSION = re.compile(
                 )?
                 整?
               | :(?P<colon_minute>\d{{2}})(?::\d{{2}})?
+              | (?=\s*(?:{CONNECTOR})\s*(?:{_PERIODS})?\s*{N}\s*(?:点|时|:))  # 下午2-4点: the unit comes at the end
             )
         )?
+"""
+
+_END_PREFIX = "end_"
+_END_DAY_AND_TIME = re.sub(r"\(\?P<(\w+)>", rf"(?P<{_END_PREFIX}\1>", _DAY_AND_TIME)
+EXPRESSION = re.compile(
+    rf"""
+    {_OFFSET_TIME}
+    |
+    (?:
+        {_DAY_AND_TIME}
+        (?: \s*(?P<connector>{CONNECTOR})\s* {_END_DAY_AND_TIME} )?
+        (?:\s*(?:准时)?(?:开始|召开|举行))?
     )
     """,
     re.VERBOSE,
 )
+
+# The groups that make a stretch of text a time (a day, a part of day or an hour), for either end of a range.
+_TIME_GROUPS = ("iso_year", "month", "compact_month", "offset_days", "day_period", "relative_day", "weekday",
+                "month_day", "bare_day", "hol_rel", "ord_month", "weeks_ahead", "workdays_ahead", "next_workday",
+                "holiday_date", "period", "hour")
+_DAY_GROUPS = tuple(name for name in _TIME_GROUPS if name not in ("period", "hour"))
 
 _RELATIVE_DAYS = {"前天": -2, "昨天": -1, "昨日": -1, "今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "大后天": 3}
 _DAY_PERIODS = {  # word: (days from today, implied part of day)
@@ -119,6 +169,10 @@ _PERIOD_FAMILY = {"早晨": "早上", "清晨": "早上", "早": "早上", "午�
                   "晚间": "晚上", "夜里": "晚上", "夜间": "晚上", "晚": "晚上"}
 _EVENING = "晚上"
 
+_ORDINAL_WORDS = {1: "一", 2: "二", 3: "三", 4: "四", 5: "五"}
+_DAY_DEFAULT = (9, 0)  # a day named without a time
+_END_OF_DAY = (17, 0)  # the end of a range of days named without a time (3月5日至7日)
+
 # Wall times this far behind now's wall time are past in any zone (DST moves clocks by at most 2 hours).
 _DST_MARGIN = timedelta(hours=3)
 
@@ -134,13 +188,34 @@ def find_all(text: str) -> list[re.Match[str]]:
     return [m for m in EXPRESSION.finditer(text) if _is_time(m)]
 
 
+def span_of(match: re.Match[str]) -> tuple[int, int]:
+    """The stretch a match covers; a connector with no end after it ("3点到党员活动室") is not part of it."""
+    if match.group("connector") and not _has_end(match.groupdict()):
+        return match.start(), match.start("connector")
+    return match.span()
+
+
 def _is_time(match: re.Match[str]) -> bool:
     g = match.groupdict()
-    return any(
-        g[name]
-        for name in ("offset_time", "iso_year", "month", "offset_days", "day_period", "relative_day",
-                     "weekday", "month_day", "bare_day", "period", "hour")
-    )
+    return bool(g["offset_time"]) or any(g[name] for name in _TIME_GROUPS)
+
+
+def _has_end(g: dict[str, str | None]) -> bool:
+    return any(g[_END_PREFIX + name] for name in _TIME_GROUPS)
+
+
+def _end_groups(g: dict[str, str | None]) -> dict[str, str | None]:
+    return {name[len(_END_PREFIX):]: value for name, value in g.items() if name.startswith(_END_PREFIX)}
+
+
+def has_clock(match: re.Match[str]) -> bool:
+    """Whether the text named a part of day or an hour (a deadline without one runs to the end of the day)."""
+    g = match.groupdict()
+    return bool(g["offset_time"] or g["period"] or g["hour"] or g["day_period"])
+
+
+def is_range(match: re.Match[str]) -> bool:
+    return bool(match.group("connector")) and _has_end(match.groupdict())
 
 
 @dataclass(frozen=True)
@@ -151,29 +226,70 @@ class _TimeOfDay:
     defaulted: bool  # the text named no hour; a convention filled it in
 
 
+# A candidate day, or a way to compute one only when it is needed (next year's holiday may be unknown).
+DayCandidate = date | Callable[[], date]
+
+
 @dataclass(frozen=True)
 class _DayChoice:
     """Days the text may mean, in order of preference; the first whose moment is still ahead wins."""
 
-    days: tuple[date, ...]
+    days: tuple[DayCandidate, ...]
     labels: tuple[str, ...]  # how the text named each day ("下周三", "明天"); empty for a plain calendar date
     accept_later: Callable[[datetime], bool] | None = None  # extra condition for candidates after the first
     past_advice: tuple[str, tuple[str, ...]] | None = None  # what to tell the user when every candidate has passed
+    next_year: date | None = None  # the yearless date a year on, offered as a question when both have passed
 
 
-def _single(day: date, label: str, advice: tuple[str, tuple[str, ...]] | None = None) -> _DayChoice:
+@dataclass(frozen=True)
+class _Point:
+    """One end of what the text says, resolved."""
+
+    at: datetime
+    day: date
+    time_of_day: _TimeOfDay
+    label: str
+
+
+def _single(day: DayCandidate, label: str, advice: tuple[str, tuple[str, ...]] | None = None) -> _DayChoice:
     return _DayChoice((day,), (label,), past_advice=advice)
 
 
-def resolve(match: re.Match[str], now: datetime, zone: ZoneInfo) -> ParsedTime:
-    """The moment a grammar match means, given aware `now` (already in `zone`)."""
+def _day_of(candidate: DayCandidate) -> date:
+    return candidate() if callable(candidate) else candidate
+
+
+def resolve(match: re.Match[str], now: datetime, zone: ZoneInfo, calendar: WorkCalendar | None = None, *,
+            default_clock: tuple[int, int] | None = None) -> ParsedTime:
+    """The moment (or range) a grammar match means, given aware `now` (already in `zone`).
+
+    `default_clock` replaces the 09:00 of a day named without a time (deadlines run to the end of the day).
+    """
     g = match.groupdict()
     matched = match.group(0).strip(" 的,，")
     if g["offset_time"]:
         return _resolve_elapsed(g, matched, now, zone)
-    time_of_day = _time_of_day(g)
-    choice = _day_choice(g, now.date())
-    for index, day in enumerate(choice.days):
+    if g["connector"] and not _has_end(g):
+        raise TimeParseError(f"“{matched}”的“{g['connector']}”后面没有写结束时间", ("下午3点到5点", "14:00-16:00"))
+    start = _resolve_point(g, match, matched, now, zone, calendar, default_clock)
+    if not g["connector"]:
+        return ParsedTime(at=start.at, reading=_reading(start.label, start.day, start.time_of_day), matched=matched)
+    end = _resolve_end(_end_groups(g), g, start, now, zone, calendar, matched)
+    same_day = end.day == start.day
+    end_reading = (describe_clock(end.time_of_day.hour, end.time_of_day.minute) if same_day
+                   else _reading(end.label, end.day, end.time_of_day))
+    reading = f"{_reading(start.label, start.day, start.time_of_day)} 至 {end_reading}"
+    return ParsedTime(at=start.at, reading=reading, matched=matched, end=end.at)
+
+
+def _resolve_point(g: dict[str, str | None], match: re.Match[str], matched: str, now: datetime, zone: ZoneInfo,
+                   calendar: WorkCalendar | None, default_clock: tuple[int, int] | None) -> _Point:
+    time_of_day = _time_of_day(g, default_clock)
+    choice = _day_choice(g, now.date(), calendar, matched)
+    first_day = None
+    for index, candidate in enumerate(choice.days):
+        day = _day_of(candidate)
+        first_day = first_day or day
         wall_day = day + timedelta(days=time_of_day.day_shift)
         if datetime.combine(wall_day, time(time_of_day.hour, time_of_day.minute)) < now.replace(tzinfo=None) - _DST_MARGIN:
             continue  # long past: no need to ask whether that wall time existed (today's 02:30 on a DST day)
@@ -184,10 +300,93 @@ def resolve(match: re.Match[str], now: datetime, zone: ZoneInfo) -> ParsedTime:
             break
         if g["stated_weekday"] is not None:
             _check_stated_weekday(day, _WEEKDAYS[g["stated_weekday"]], matched)
-        return ParsedTime(at=moment, reading=_reading(choice.labels[index], day, time_of_day), matched=matched)
-    reading = _reading(choice.labels[0], choice.days[0], time_of_day)
+        return _Point(moment, day, time_of_day, choice.labels[index])
+    reading = _reading(choice.labels[0], first_day, time_of_day)  # type: ignore[arg-type]
+    if choice.next_year is not None:
+        later = choice.next_year
+        fixed = _with_year(match, later.year)
+        raise TimeParseError(f"{reading}已经过去了。是指 {later.year}年{later.month}月{later.day}日 吗？"
+                             "如果指的是明年，请写明年份",
+                             (fixed,), suggestion=fixed)
     advice, examples = choice.past_advice or ("不能安排在过去的时间", ("明天上午9点", "下周三下午3点"))
     raise TimeParseError(f"{reading}已经过去了；{advice}", examples)
+
+
+def _with_year(match: re.Match[str], year: int) -> str:
+    """The matched text with `year` written into its yearless date: "3月8号下午3点" → "2027年3月8号下午3点"."""
+    text, base = match.group(0), match.start()
+    if match.group("compact_month"):
+        start, end = match.start("compact_month") - base, match.end("compact_day") - base
+        return f"{text[:start]}{year}年{match.group('compact_month')}月{match.group('compact_day')}日{text[end:]}"
+    start = match.start("month") - base
+    return f"{text[:start]}{year}年{text[start:]}".strip(" 的,，")
+
+
+def _resolve_end(ge: dict[str, str | None], g: dict[str, str | None], start: _Point, now: datetime,
+                 zone: ZoneInfo, calendar: WorkCalendar | None, matched: str) -> _Point:
+    """The end of a range, read against its start: "到5点" keeps the start's day and part of day."""
+    has_day = any(ge[name] for name in _DAY_GROUPS)
+    day, label = (_end_day(ge, start.day, now.date(), calendar, matched) if has_day else (start.day, ""))
+    if ge["hour"] is None and ge["period"] is None:
+        candidates = [_TimeOfDay(*_END_OF_DAY, 0, defaulted=True)]  # 3月5日至7日: the last day's working hours
+    else:
+        candidates = _end_clock_candidates(ge, g, ambiguous_allowed=day == start.day)
+    moment = None
+    for time_of_day in candidates:
+        wall_day = day + timedelta(days=time_of_day.day_shift)
+        moment = local_moment(wall_day, time_of_day.hour, time_of_day.minute, zone)
+        if moment > start.at:
+            return _Point(moment, day, time_of_day, label)
+    assert moment is not None
+    raise TimeParseError(
+        f"“{matched}”的结束时间（{describe_day(moment.date())} {describe_clock(moment.hour, moment.minute)}）"
+        f"不晚于开始时间（{describe_clock(start.at.hour, start.at.minute)}），请检查",
+        ("下午3点到5点", "14:00-16:00", "3月5日至7日"),
+    )
+
+
+def _end_clock_candidates(ge: dict[str, str | None], g: dict[str, str | None], *,
+                          ambiguous_allowed: bool) -> list[_TimeOfDay]:
+    """Readings of the end's hour, most likely first. With no part of day of its own it takes the start's
+    (下午3点到5点 = 17:00); on the start's day an hour 1–6 may also mean the afternoon (上午11点到1点 = 13:00)."""
+    if ge["period"] is not None or ge["day_period"]:
+        return [_time_of_day(ge)]
+    inherited = g["period"] or (_DAY_PERIODS[g["day_period"]][1] if g["day_period"] else None)
+    written = _number(ge["hour"])
+    afternoon = ambiguous_allowed and 1 <= written <= 6
+    if inherited is not None:
+        try:
+            first = _time_of_day({**ge, "period": inherited})
+        except TimeParseError:
+            first = None  # 上午9点到15点: the end's own hour is a 24-hour time
+        if first is not None:
+            return [first] + ([_TimeOfDay(first.hour + 12, first.minute, 0, False)]
+                              if afternoon and first.hour < 12 else [])
+    if afternoon and not (ge["hour"] or "").startswith("0"):
+        minute = _minute(ge)
+        return [_TimeOfDay(written, minute, 0, False), _TimeOfDay(written + 12, minute, 0, False)]
+    return [_time_of_day(ge)]
+
+
+def _end_day(ge: dict[str, str | None], start: date, today: date, calendar: WorkCalendar | None,
+             matched: str) -> tuple[date, str]:
+    """The end's day: a day number, a month-day or a weekday alone follow the start (3月30日至4月2日, 周三至周五)."""
+    if ge["bare_day"]:
+        number = _number(ge["bare_day"])
+        day = _add_months(start.replace(day=1), 0 if number >= start.day else 1, number)
+        return day, ""
+    month_text, day_text = ((ge["month"], ge["day"]) if ge["month"]
+                            else (ge["compact_month"], ge["compact_day"]) if ge["compact_month"] else (None, None))
+    if month_text and not (ge["year"] or ge["year_word"]):
+        month, number = _number(month_text), _number(day_text)
+        day = _calendar_date(start.year, month, number)
+        return (day if day >= start else _calendar_date(start.year + 1, month, number)), ""
+    if ge["weekday"] and not ge["week_word"]:
+        weekday = _WEEKDAYS[ge["weekday"]]
+        day = start + timedelta(days=(weekday - start.weekday()) % 7)
+        return day, f"周{WEEKDAY_DIGITS[weekday]}"
+    choice = _day_choice(ge, today, calendar, matched)
+    return _day_of(choice.days[0]), choice.labels[0]
 
 
 def _check_stated_weekday(day: date, stated: int, matched: str) -> None:
@@ -210,7 +409,9 @@ def _reading(label: str, day: date, time_of_day: _TimeOfDay) -> str:
 
 
 def _resolve_elapsed(g: dict[str, str | None], matched: str, now: datetime, zone: ZoneInfo) -> ParsedTime:
-    if g["offset_half_hour"]:
+    if g["offset_decimal"]:
+        minutes = round(float(g["offset_decimal"]) * 60)
+    elif g["offset_half_hour"]:
         minutes = 30
     elif g["offset_hours"]:
         minutes = _number(g["offset_hours"]) * 60
@@ -238,9 +439,34 @@ def _number(token: str | None) -> int:
         raise TimeParseError(f"看不懂数字“{token}”") from exc
 
 
-def _day_choice(g: dict[str, str | None], today: date) -> _DayChoice:
+def _day_choice(g: dict[str, str | None], today: date, calendar: WorkCalendar | None, matched: str) -> _DayChoice:
+    if g["hol_rel"]:
+        return _holiday_relative_choice(g, today, calendar)
+    if g["ord_month"]:
+        return _ordinal_choice(g, today, calendar, matched)
+    if g["weeks_ahead"]:
+        weeks = _number(g["weeks_ahead"])
+        if weeks < 1:
+            raise TimeParseError(f"“{matched}”：请写几周后", ("两周后的周三", "下周三"))
+        weekday = _WEEKDAYS[g["weeks_ahead_weekday"]]
+        monday = today - timedelta(days=today.weekday())
+        return _single(monday + timedelta(days=7 * weeks + weekday),
+                       f"{_compact(g['weeks_ahead'])}周后的周{WEEKDAY_DIGITS[weekday]}")
+    if g["workdays_ahead"] or g["next_workday"]:
+        count = _number(g["workdays_ahead"]) if g["workdays_ahead"] else 1
+        if count < 1:
+            raise TimeParseError(f"“{matched}”：请写几个工作日后", ("3个工作日后", "下一个工作日"))
+        work = require_calendar(calendar, matched)
+        return _single(workday_after(work, today, count), f"{count}个工作日后" if g["workdays_ahead"] else "下一个工作日")
+    if g["holiday_date"]:
+        found = holiday(g["holiday_date"])
+        years = _holiday_years(g["holiday_year"], today)
+        return _DayChoice(tuple(functools.partial(festival_day, found, year) for year in years),
+                          tuple(found.name for _ in years))
     if g["iso_year"]:
         return _single(_calendar_date(int(g["iso_year"]), int(g["iso_month"] or 0), int(g["iso_day"] or 0)), "")
+    if g["compact_month"]:
+        return _yearless_choice(_number(g["compact_month"]), _number(g["compact_day"]), today)
     if g["month"]:
         return _month_day_choice(g, today)
     if g["offset_days"]:
@@ -271,6 +497,71 @@ def _day_choice(g: dict[str, str | None], today: date) -> _DayChoice:
     return _DayChoice((today, today + timedelta(days=1)), ("今天", "明天"))
 
 
+def _holiday_years(word: str | None, today: date) -> tuple[int, ...]:
+    """今年/明年/2026年 name the year; without one the coming holiday is meant (this year's, else next year's)."""
+    if word is None:
+        return today.year, today.year + 1
+    word = _compact(word)
+    if word == "今年":
+        return (today.year,)
+    if word == "明年":
+        return (today.year + 1,)
+    return (int(word.rstrip("年")),)
+
+
+def _holiday_relative_choice(g: dict[str, str | None], today: date, calendar: WorkCalendar | None) -> _DayChoice:
+    """清明节后第一个工作日, 国庆节前最后一个工作日: counted in workdays from the holiday's days off."""
+    found = holiday(g["hol_rel"])
+    after = "后" in (g["hol_side"] or "")
+    if after and g["hol_last"]:
+        raise TimeParseError(f"“{found.name}后最后一个工作日”是哪一天？", (f"{found.name}后第一个工作日",))
+    nth = _number(g["hol_n"]) if g["hol_n"] else 1
+    if nth < 1:
+        raise TimeParseError(f"第{nth}个工作日不存在", (f"{found.name}后第一个工作日",))
+    work = require_calendar(calendar, found.name)
+
+    def day_in(year: int) -> date:
+        first, last = holiday_span(found, year, calendar)
+        return workday_after(work, last, nth) if after else workday_before(work, first, nth)
+
+    side = "后" if after else "前"
+    which = "最后一个" if not after and (g["hol_last"] or not g["hol_n"]) else f"第{_ORDINAL_WORDS.get(nth, nth)}个"
+    label = f"{found.name}{side}{which}工作日"
+    years = _holiday_years(g["hol_year"], today)
+    return _DayChoice(tuple(functools.partial(day_in, year) for year in years), tuple(label for _ in years))
+
+
+def _ordinal_choice(g: dict[str, str | None], today: date, calendar: WorkCalendar | None, matched: str) -> _DayChoice:
+    """下个月第一个周一, 本月最后一个工作日, 4月第二个星期四."""
+    nth = -1 if g["ord_last"] else _number(g["ord_n"])
+    if nth == 0 or nth > 5:
+        raise TimeParseError(f"“{matched}”：一个月里最多有5个同一星期几", ("下个月第一个周一", "本月最后一个周五"))
+    word = _compact(g["ord_month"] or "")
+    which = "最后一个" if nth < 0 else f"第{_ORDINAL_WORDS.get(nth, nth)}个"
+    if g["ord_workday"]:
+        work = require_calendar(calendar, matched)
+        pick: Callable[[int, int], date] = lambda year, month: nth_workday_of_month(work, year, month, nth)  # noqa: E731
+        what = "工作日"
+    else:
+        weekday = _WEEKDAYS[g["ord_weekday"]]
+        pick = lambda year, month: nth_weekday_of_month(year, month, weekday, nth)  # noqa: E731
+        what = f"周{WEEKDAY_DIGITS[weekday]}"
+    if word in _MONTH_OFFSETS:
+        first = _add_months(today.replace(day=1), _MONTH_OFFSETS[word], 1)
+        return _single(functools.partial(pick, first.year, first.month), f"{word}{which}{what}")
+    month = _number(word.rstrip("月份").rstrip("月"))
+    if not 1 <= month <= 12:
+        raise TimeParseError(f"{month}月不存在：月份只能是1到12", ("下个月第一个周一",))
+    label = f"{month}月{which}{what}"
+    if g["ord_year"]:
+        return _single(functools.partial(pick, int(g["ord_year"]), month), label)
+    return _DayChoice(
+        (functools.partial(pick, today.year, month), functools.partial(pick, today.year + 1, month)), (label, label),
+        accept_later=lambda moment: within_next_year_window(moment.date(), today),
+        past_advice=("如果指的是明年，请写明年份", (f"{today.year + 1}年{month}月{which}{what}",)),
+    )
+
+
 def _month_day_choice(g: dict[str, str | None], today: date) -> _DayChoice:
     month, day = _number(g["month"]), _number(g["day"])
     if g["year"]:
@@ -278,6 +569,11 @@ def _month_day_choice(g: dict[str, str | None], today: date) -> _DayChoice:
     if g["year_word"]:
         year = today.year + (1 if g["year_word"] == "明年" else 0)
         return _single(_calendar_date(year, month, day), g["year_word"])
+    return _yearless_choice(month, day, today)
+
+
+def _yearless_choice(month: int, day: int, today: date) -> _DayChoice:
+    """3月5日 without a year: this year's; next year's only when that is close (December → January)."""
     this_year = _calendar_date(today.year, month, day)
     try:
         next_year = date(today.year + 1, month, day)
@@ -289,6 +585,7 @@ def _month_day_choice(g: dict[str, str | None], today: date) -> _DayChoice:
         ("", ""),
         accept_later=lambda moment: within_next_year_window(moment.date(), today),
         past_advice=advice,
+        next_year=next_year,
     )
 
 
@@ -324,7 +621,7 @@ def _add_months(first: date, months: int, day: int) -> date:
     return _calendar_date(index // 12, index % 12 + 1, day)
 
 
-def _time_of_day(g: dict[str, str | None]) -> _TimeOfDay:
+def _time_of_day(g: dict[str, str | None], default_clock: tuple[int, int] | None = None) -> _TimeOfDay:
     period = g["period"]
     if g["day_period"]:
         implied = _DAY_PERIODS[g["day_period"]][1]
@@ -334,7 +631,7 @@ def _time_of_day(g: dict[str, str | None]) -> _TimeOfDay:
     family = _PERIOD_FAMILY.get(period, period) if period else None
     if g["hour"] is None:
         if period is None:
-            return _TimeOfDay(9, 0, 0, defaulted=True)
+            return _TimeOfDay(*(default_clock or _DAY_DEFAULT), 0, defaulted=True)
         if period == "凌晨":
             raise TimeParseError("“凌晨”是几点？请写明具体时间", ("凌晨5点", "明天凌晨5点半"))
         return _TimeOfDay(_PERIOD_DEFAULT_HOUR[period], 0, 0, defaulted=True)

@@ -34,14 +34,21 @@ class ParsedTime:
     at: datetime
     reading: str  # Chinese account of how the text was read, e.g. "下周三（2025年3月12日 星期三）下午3点（15:00）"
     matched: str  # the substring of the input that was the time
+    end: datetime | None = None  # the end of a range ("下午3点到5点"), always after `at`; None for one moment
 
 
 class TimeParseError(ValueError):
-    """A text that does not name one future moment; `.message` is Chinese, `.examples` show what works."""
+    """A text that does not name one future moment; `.message` is Chinese, `.examples` show what works.
 
-    def __init__(self, message: str, examples: tuple[str, ...] = GENERAL_EXAMPLES) -> None:
+    `.suggestion`, when set, is the whole text rewritten to what the user most likely meant ("2027年3月8日" for a
+    3月8日 that has passed): a question to put to them, never an answer to use without asking.
+    """
+
+    def __init__(self, message: str, examples: tuple[str, ...] = GENERAL_EXAMPLES, *,
+                 suggestion: str | None = None) -> None:
         self.message = message
         self.examples = tuple(examples)
+        self.suggestion = suggestion
         super().__init__(message)
 
     def __str__(self) -> str:
