@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     parse_time = commands.add_parser("parse-time", help="把一句中文时间解析为具体时刻")
     parse_time.add_argument("text")
     parse_time.add_argument("--now", help="以此时刻为“现在”（ISO 8601）")
+    parse_time.add_argument("--deadline", action="store_true", help="按期限解读（本月底前、周五前、国庆节前），输出截止时刻")
 
     report = commands.add_parser("report", help="报表")
     report_kinds = report.add_subparsers(dest="kind", required=True, metavar="KIND")

@@ -108,6 +108,15 @@ def moment(value: datetime, zone: ZoneInfo) -> str:
     return f"{local.month}月{local.day}日（周{WEEKDAYS[local.weekday()]}）{local:%H:%M}"
 
 
+def moment_range(start: datetime, end: datetime | None, zone: ZoneInfo) -> str:
+    """'3月12日（周三）15:00至17:00'; an end on another day is written in full; no end: the start alone."""
+    if end is None:
+        return moment(start, zone)
+    if end.astimezone(zone).date() == start.astimezone(zone).date():
+        return f"{moment(start, zone)}至{clock_time(end, zone)}"
+    return f"{moment(start, zone)} 至 {moment(end, zone)}"
+
+
 def clock_time(value: datetime, zone: ZoneInfo) -> str:
     return f"{value.astimezone(zone):%H:%M}"
 
@@ -388,12 +397,18 @@ def schedule_unreadable(operation: str, message: str, examples: tuple[str, ...])
     return f"{message}\n例如：{'、'.join(examples or SCHEDULE_EXAMPLES)}\n{SCHEDULE_USAGE[operation]}"
 
 
+def schedule_year_question(starts_at: datetime, zone: ZoneInfo) -> str:
+    """Asked above the card when the written date had passed this year and is read as next year's."""
+    local = starts_at.astimezone(zone)
+    return f"❓ 今年的这一天已经过去了。是指 {local.year}年{local.month}月{local.day}日 吗？是的话请按 ✅ 确认。"
+
+
 def schedule_card(draft: scheduling.Draft, zone: ZoneInfo, reading: str | None = None) -> str:
     lines = [SCHEDULE_HEADINGS[draft.operation], f"活动：{draft.title}（{draft.org_name}）"]
     if draft.activity is not None and draft.operation == scheduling.MOVE:
         lines.append(f"原定：{moment(draft.activity.starts_at, zone)}")
     if draft.starts_at is not None:
-        lines.append(f"时间：{moment(draft.starts_at, zone)}")
+        lines.append(f"时间：{moment_range(draft.starts_at, draft.ends_at, zone)}")
     elif draft.activity is not None:
         lines.append(f"时间：{moment(draft.activity.starts_at, zone)}")
     if reading:
@@ -406,7 +421,7 @@ def schedule_card(draft: scheduling.Draft, zone: ZoneInfo, reading: str | None =
 
 
 def schedule_applied(applied: scheduling.Applied, zone: ZoneInfo) -> str:
-    title, when = applied.activity.title, moment(applied.activity.starts_at, zone)
+    title, when = applied.activity.title, moment_range(applied.activity.starts_at, applied.activity.ends_at, zone)
     done = {
         scheduling.NEW: f"✅ 已安排「{title}」：{when}。届时会提醒参加的党员。",
         scheduling.MOVE: f"✅ 已将「{title}」改到 {when}。",

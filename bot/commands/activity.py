@@ -14,8 +14,9 @@ from bot.runtime.materialise import DEFAULT_LEAD_MINUTES, ReminderPolicy, enqueu
 from bot.runtime.quiet_hours import QuietHours, quiet_hours_from_env
 from bot.runtime.render import format_duration, format_moment
 from bot.settings import Settings
+from schedules.calendar import CalendarFileError, OfficialCalendar, load_official_calendar
 from schedules.catalog import CatalogError, load_catalog, parse_duration
-from schedules.timeparse import TimeParseError, parse_time
+from schedules.timeparse import ParsedTime, TimeParseError, WorkCalendar, parse_time
 from storage import models
 from storage.db import make_engine, make_session_factory, transaction
 from storage.repositories import activities as activity_repo
@@ -62,14 +63,21 @@ def parse_now(text: str | None, zone: ZoneInfo) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
-def parse_at(text: str, now: datetime, zone: ZoneInfo) -> tuple[datetime, str]:
-    """ISO 8601 or natural language, through the one parser: a past or non-existent time is refused either way."""
+def parse_at(text: str, now: datetime, zone: ZoneInfo, calendar: WorkCalendar | None = None) -> ParsedTime:
+    """ISO 8601 or natural language, through the one parser: a past or non-existent time is refused either way;
+    a range ("下周三下午3点到5点") gives the activity's end too."""
     try:
-        parsed = parse_time(text, now, zone)
+        return parse_time(text, now, zone, calendar)
     except TimeParseError as exc:
         examples = "、".join(exc.examples or AT_EXAMPLES)
         raise InputError(f"无法确定时间“{text}”：{exc.message}\n可以这样写：{examples}") from None
-    return parsed.at, parsed.reading
+
+
+def _calendar(settings: Settings) -> OfficialCalendar:
+    try:
+        return load_official_calendar(settings.config_dir / "holidays")
+    except CalendarFileError as exc:
+        raise InputError(str(exc)) from None
 
 
 def _catalog_leads(settings: Settings, obligation: str) -> tuple[int, ...]:
@@ -105,7 +113,8 @@ def add(args: argparse.Namespace, settings: Settings) -> int:
                 raise InputError(f"没有编码为 {args.org} 的组织；请先导入名册（branchbot roster import）")
             zone = activity_repo.org_zone(org, settings.timezone)
             now = parse_now(args.now, zone)
-            starts_at, reading = parse_at(args.at, now, zone)
+            parsed = parse_at(args.at, now, zone, _calendar(settings))
+            starts_at, ends_at, reading = parsed.at, parsed.end, parsed.reading
             catalog_leads = _catalog_leads(settings, args.obligation) if args.obligation else DEFAULT_LEAD_MINUTES
             leads = parse_leads(args.remind) if args.remind else catalog_leads
             moved = None
@@ -116,17 +125,23 @@ def add(args: argparse.Namespace, settings: Settings) -> int:
                 before = moved.starts_at
                 activity = activity_repo.move_activity(session, moved, starts_at=starts_at, lead_minutes=leads,
                                                        title=title, place=args.place, zone=zone)
+                if ends_at is not None:
+                    activity.ends_at = ends_at
                 outbox.replan_pending(session, activity.id)
             else:
                 before = None
                 activity = activity_repo.add_activity(session, org_id=org.id, title=title, starts_at=starts_at,
-                                                      lead_minutes=leads, obligation=args.obligation, place=args.place)
+                                                      lead_minutes=leads, obligation=args.obligation, place=args.place,
+                                                      ends_at=ends_at)
             policy = ReminderPolicy(zone=settings.timezone, quiet=quiet_hours())
             created = enqueue_reminders(session, [activity], now=now, policy=policy)
             activity_id = activity.id
     finally:
         engine.dispose()
     when = format_moment(starts_at, zone)
+    if ends_at is not None:
+        same_day = ends_at.astimezone(zone).date() == starts_at.astimezone(zone).date()
+        when += f"至{ends_at.astimezone(zone):%H:%M}" if same_day else f" 至 {format_moment(ends_at, zone)}"
     if before is not None:
         print(f"已调整活动：{title}（编号 {activity_id}），由 {format_moment(before, zone)} 改为 {when}")
     else:

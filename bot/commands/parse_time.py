@@ -1,4 +1,4 @@
-"""`branchbot parse-time TEXT [--now ISO]`: show how a natural-language time resolves, or why it cannot."""
+"""`branchbot parse-time TEXT [--now ISO] [--deadline]`: show how a natural-language time resolves, or why it cannot."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import sys
 from datetime import datetime
 
 from bot.settings import Settings
-from schedules.timeparse import TimeParseError, parse_time
+from schedules.calendar import CalendarFileError, load_official_calendar
+from schedules.timeparse import TimeParseError, parse_deadline, parse_time
 
 EXIT_UNREADABLE = 2
 
@@ -25,12 +26,22 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     else:
         now = datetime.now(zone)  # the only place this command reads the clock
     try:
-        parsed = parse_time(args.text, now, zone)
+        calendar = load_official_calendar(settings.config_dir / "holidays")
+    except CalendarFileError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    try:
+        if args.deadline:
+            deadline = parse_deadline(args.text, now, zone, calendar)
+            lines = [deadline.due.isoformat(), f"理解为：{deadline.reading}"]
+        else:
+            parsed = parse_time(args.text, now, zone, calendar)
+            lines = [parsed.at.isoformat(), *([parsed.end.isoformat()] if parsed.end else []),
+                     f"理解为：{parsed.reading}"]
     except TimeParseError as exc:
         print(f"无法确定时间：{exc.message}", file=sys.stderr)
         if exc.examples:
             print("可以这样写：" + "、".join(exc.examples), file=sys.stderr)
         return EXIT_UNREADABLE
-    print(parsed.at.isoformat())
-    print(f"理解为：{parsed.reading}")
+    print("\n".join(lines))
     return 0

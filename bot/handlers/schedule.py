@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
@@ -15,7 +17,7 @@ from bot.callbacks import Action, Callback
 from bot.handlers import buttons
 from bot.handlers.common import ChatContext, edge, private_only
 from bot.runtime.materialise import DEFAULT_LEAD_MINUTES, ReminderPolicy, enqueue_reminders
-from schedules.calendar import CalendarUnknownYear, load_official_calendar
+from schedules.calendar import CalendarUnknownYear, OfficialCalendar, load_official_calendar
 from schedules.timeparse import TimeParseError, split_schedule_text
 from storage import models
 from storage.services import scheduling
@@ -24,10 +26,16 @@ from storage.services.errors import InvalidInput
 
 
 @functools.cache
+def official_calendar(config_dir: Path) -> OfficialCalendar:
+    """The official calendar of the deployment's config (chinesecalendar + its holiday files), loaded once."""
+    return load_official_calendar(config_dir / "holidays")
+
+
+@functools.cache
 def workdays(config_dir: Path) -> Callable[[date], bool | None]:
-    """The official calendar of the deployment's config (chinesecalendar + its holiday files), loaded once;
-    None for a day of a year no source knows (the draft then warns instead of guessing)."""
-    calendar = load_official_calendar(config_dir / "holidays")
+    """The official calendar's working days; None for a day of a year no source knows (the draft then warns
+    instead of guessing)."""
+    calendar = official_calendar(config_dir)
 
     def is_workday(day: date) -> bool | None:
         try:
@@ -38,15 +46,33 @@ def workdays(config_dir: Path) -> Callable[[date], bool | None]:
     return is_workday
 
 
-def _parse(operation: str, text: str, now, zone):  # noqa: ANN001, ANN202
-    """(title, starts_at, place, reading) from the command's text; TimeParseError becomes a friendly InvalidInput."""
+@dataclass(frozen=True)
+class _Reading:
+    title: str
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    place: str | None = None
+    reading: str | None = None
+    question: str | None = None  # "是指 2027年3月8日 吗？": the card then asks before it is confirmed
+
+
+def _parse(operation: str, text: str, now: datetime, zone: ZoneInfo, calendar: OfficialCalendar) -> _Reading:
+    """What the command's text says; TimeParseError becomes a friendly InvalidInput. A passed yearless date is
+    read as next year's, but only as a question on the card (its ✅ is the answer), never silently."""
     if operation == scheduling.CANCEL:
-        return text.strip(), None, None, None
+        return _Reading(text.strip())
+    question = None
     try:
-        parsed = split_schedule_text(text, now, zone)
+        parsed = split_schedule_text(text, now, zone, calendar)
     except TimeParseError as exc:
-        raise InvalidInput(texts.schedule_unreadable(operation, exc.message, exc.examples)) from None
-    return parsed.title, parsed.parsed.at, parsed.place, parsed.parsed.reading
+        if exc.suggestion is None:
+            raise InvalidInput(texts.schedule_unreadable(operation, exc.message, exc.examples)) from None
+        try:
+            parsed = split_schedule_text(exc.suggestion, now, zone, calendar)
+        except TimeParseError:
+            raise InvalidInput(texts.schedule_unreadable(operation, exc.message, exc.examples)) from None
+        question = texts.schedule_year_question(parsed.parsed.at, zone)
+    return _Reading(parsed.title, parsed.parsed.at, parsed.parsed.end, parsed.place, parsed.parsed.reading, question)
 
 
 def command(operation: str):  # noqa: ANN201
@@ -59,12 +85,14 @@ def command(operation: str):  # noqa: ANN201
 
         def work(session, now):  # noqa: ANN001, ANN202
             actor = actor_for_telegram(session, user_id)
-            title, starts_at, place, reading = _parse(operation, text, now, chat.zone)
+            read = _parse(operation, text, now, chat.zone, official_calendar(chat.config_dir))
             return scheduling.draft(session, actor, operation, now, chat.zone, workdays(chat.config_dir),
-                                    title=title, starts_at=starts_at, place=place), reading
+                                    title=read.title, starts_at=read.starts_at, place=read.place,
+                                    ends_at=read.ends_at), read
 
-        draft, reading = await chat.db(work)
-        await update.effective_message.reply_text(texts.schedule_card(draft, chat.zone, reading),
+        draft, read = await chat.db(work)
+        card = texts.schedule_card(draft, chat.zone, read.reading)
+        await update.effective_message.reply_text(f"{read.question}\n{card}" if read.question else card,
                                                   reply_markup=keyboards.schedule_card(chat.signer, draft.pending_id))
 
     return handle

@@ -41,6 +41,7 @@ class Draft:
     org_name: str
     activity: ActivityView | None  # the existing activity for move / cancel
     warnings: tuple[str, ...]
+    ends_at: datetime | None = None  # the end, when the secretary wrote a range (下午3点到5点)
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def _find_activity(session: Session, org_id: int, tree: OrgTree, title: str, now
 
 def draft(
     session: Session, actor: Actor, operation: str, now: datetime, zone: ZoneInfo, is_workday: WorkdayCheck, *,
-    title: str, starts_at: datetime | None = None, place: str | None = None,
+    title: str, starts_at: datetime | None = None, place: str | None = None, ends_at: datetime | None = None,
 ) -> Draft:
     """Checks a /schedule, /reschedule or /cancel and keeps it as the secretary's pending draft."""
     if actor.telegram_user_id is None:
@@ -131,11 +132,12 @@ def draft(
     payload = {
         "operation": operation, "title": title, "place": place, "org_id": existing.org_id if existing else org_id,
         "starts_at": starts_at.isoformat() if starts_at else None, "activity_id": existing.id if existing else None,
+        "ends_at": ends_at.isoformat() if ends_at else None,
     }
     pending = binding_repo.set_pending_input(session, actor.telegram_user_id, PENDING_SCHEDULE, payload,
                                              now + DRAFT_TTL)
     return Draft(
-        pending_id=pending.id, operation=operation, title=title, starts_at=starts_at, place=place,
+        pending_id=pending.id, operation=operation, title=title, starts_at=starts_at, place=place, ends_at=ends_at,
         org_name=tree.name.get(payload["org_id"], ""),
         activity=ActivityView.of(existing, tree.name.get(existing.org_id, "")) if existing else None,
         warnings=warnings,
@@ -166,13 +168,14 @@ def apply(
     tree = OrgTree.load(session)
     require_manager(actor, tree, int(data["org_id"]))
     starts_at = datetime.fromisoformat(data["starts_at"]) if data.get("starts_at") else None
+    ends_at = datetime.fromisoformat(data["ends_at"]) if data.get("ends_at") else None
     if starts_at is not None and starts_at <= now:
         raise InvalidInput("这个时间已经过去了，请重新安排。")
     before = None
     if data["operation"] == NEW:
         activity = activity_repo.add_activity(
             session, org_id=int(data["org_id"]), title=data["title"], starts_at=starts_at, lead_minutes=lead_minutes,
-            place=data.get("place"),
+            place=data.get("place"), ends_at=ends_at,
         )
     else:
         activity = attendance_repo.activity(session, int(data["activity_id"]), for_update=True)
@@ -182,6 +185,8 @@ def apply(
         if data["operation"] == MOVE:
             activity_repo.move_activity(session, activity, starts_at=starts_at, lead_minutes=None,
                                         place=data.get("place"), zone=zone)
+            if ends_at is not None:  # a new range replaces the old end; otherwise the duration is kept
+                activity.ends_at = ends_at
             outbox.replan_pending(session, activity.id)
         else:
             activity.status = ActivityStatus.CANCELLED.value
