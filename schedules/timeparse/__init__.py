@@ -47,12 +47,13 @@ _LEADING_PLACE_WORD = re.compile(r"^(?:在|到|于)(?![\d一二三四五六七�
 _DEADLINE_WORDS = re.compile(r"(?:月|年)(?:底|末|初|中)|(?:之|以)?前$|为止$|截止|以内$|之内$|内$")
 # Words that only appear in times; left over at the end of a title or the start of a place they mean a time
 # the grammar did not read.
-_TIMEISH = (r"(?:本|这个?|下下?个?|上上?个?)(?:月|周|星期|礼拜)|第\s*[0-9一二三四五六七八九十]+\s*个|最后一个|倒数第"
+_TIMEISH = (r"(?:本|这个?|下下?个?|上上?个?)(?:月|周|星期|礼拜)[初底末中旬]?|第\s*[0-9一二三四五六七八九十]+\s*个|最后一个|倒数第"
             r"|工作日|节[前后]|月[底末初]|年[底末]|[0-9一二三四五六七八九十两]+\s*(?:点钟?|时|分钟|小时|个半)"
             r"|上午|下午|中午|晚上|早上|凌晨|傍晚|今晚|明早|明晚|大?后天|明天|今天|(?:周|星期|礼拜)[一二三四五六日天]"
             r"|(?:到|至|~|-|—)\s*[0-9一二三四五六七八九十两]+\s*(?:点|时|:|日|号)")
 _TRAILING_TIMEISH = re.compile(rf"(?:(?:{_TIMEISH})[的\s]*)+$")
-_LEADING_TIMEISH = re.compile(rf"^(?:[的\s]*(?:{_TIMEISH}))+")
+# A place never starts with words that qualify a time ("左右 党员活动室").
+_LEADING_TIMEISH = re.compile(rf"^(?:[的\s]*(?:{_TIMEISH}|左右|前后|以前|之前|以后|之后|结束))+")
 
 
 @dataclass(frozen=True)
