@@ -1,4 +1,5 @@
-"""Benchmark: warm parse time over every reference time expression, and the first parse in a fresh process."""
+"""Benchmark: warm parse time over every reference time expression (the shared file and the notice forms of
+tests/schedules/notice-time-expressions.tsv, with the official calendar), and the first parse in a fresh process."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bench.harness import report, run_main
-from schedules.timeparse import TimeParseError, parse_time
+from schedules.calendar import load_official_calendar
+from schedules.timeparse import TimeParseError, parse_deadline, parse_time
 
 PROJECT = Path(__file__).resolve().parent.parent
 REFERENCE = next(
@@ -21,6 +23,8 @@ REFERENCE = next(
                       PROJECT / "tests" / "fixtures" / "reference" / "time-expressions.tsv")
     if path.exists()
 )
+NOTICES = PROJECT / "tests" / "schedules" / "notice-time-expressions.tsv"
+CALENDAR = load_official_calendar(PROJECT / "config" / "holidays")
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=ZONE)
 
@@ -42,11 +46,20 @@ def reference_expressions() -> list[str]:
     return [line.split("\t")[0] for line in lines if line.strip() and not line.startswith("#")]
 
 
-def parse_once(text: str) -> float:
+def notice_expressions() -> list[tuple[str, str]]:
+    """(mode, text) of the notice forms; deadlines are parsed with parse_deadline."""
+    lines = NOTICES.read_text(encoding="utf-8").splitlines()
+    return [(line.split("\t")[0], line.split("\t")[1]) for line in lines if line.strip() and not line.startswith("#")]
+
+
+def parse_once(text: str, mode: str = "time") -> float:
     """Milliseconds one parse takes; refusals are part of the work, so they are timed too."""
     started = time.perf_counter()
     try:
-        parse_time(text, NOW, ZONE)
+        if mode == "deadline":
+            parse_deadline(text, NOW, ZONE, CALENDAR)
+        else:
+            parse_time(text, NOW, ZONE, CALENDAR)
     except TimeParseError:
         pass
     return (time.perf_counter() - started) * 1000
@@ -68,12 +81,20 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
 
     expressions = reference_expressions()
+    notices = notice_expressions()
     for text in expressions:  # warm up: dateparser's import and English locale load happen here
         parse_once(text)
+    for mode, text in notices:  # and the lunar festival tables
+        parse_once(text, mode)
     timings: dict[str, list[float]] = {text: [] for text in expressions}
+    notice_timings: dict[tuple[str, str], list[float]] = {row: [] for row in notices}
     for _ in range(args.rounds):
         for text in expressions:
             timings[text].append(parse_once(text))
+        for mode, text in notices:
+            notice_timings[(mode, text)].append(parse_once(text, mode))
+    all_notice = [ms for values in notice_timings.values() for ms in values]
+    slowest_notice = max(notice_timings, key=lambda row: statistics.median(notice_timings[row]))
     all_timings = [ms for values in timings.values() for ms in values]
     english = [ms for text, values in timings.items() if text.isascii() and not text[0].isdigit() for ms in values]
     slowest_text = max(timings, key=lambda text: statistics.median(timings[text]))
@@ -89,6 +110,11 @@ def main(argv: list[str]) -> None:
         warm_english_median_ms=statistics.median(english),
         slowest_expression=slowest_text,
         slowest_median_ms=statistics.median(timings[slowest_text]),
+        notice_expressions=len(notices),
+        notice_warm_median_ms=statistics.median(all_notice),
+        notice_warm_p95_ms=statistics.quantiles(all_notice, n=20)[-1],
+        notice_slowest_expression=slowest_notice[1],
+        notice_slowest_median_ms=statistics.median(notice_timings[slowest_notice]),
         first_parse_chinese_ms=first_chinese,
         first_parse_english_ms=first_english,
         target_warm_median_ms=5,
