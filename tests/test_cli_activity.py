@@ -124,3 +124,21 @@ def test_refusals_exit_2_with_a_chinese_reason_and_change_nothing(cli, capsys, e
     with transaction(cli) as session:
         assert session.scalar(select(func.count()).select_from(models.Activity)) == 0
         assert session.scalar(select(func.count()).select_from(models.OutboxMessage)) == 0
+
+
+def test_a_range_sets_the_activitys_end(cli, capsys):
+    assert main(["activity", "add", "--org", "B01", "--title", "专题党课", "--at", "下周三下午3点到5点",
+                 "--now", NOW]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "已新增活动：专题党课（编号 1），时间 3月19日（周三）15:00至17:00"
+    with transaction(cli) as session:
+        activity = session.scalars(select(models.Activity)).one()
+        assert (activity.starts_at, activity.ends_at) == (at("2025-03-19 15:00"), at("2025-03-19 17:00"))
+
+
+def test_a_range_that_ends_before_it_starts_adds_nothing(cli, capsys):
+    assert main(["activity", "add", "--org", "B01", "--title", "专题党课", "--at", "下周三下午5点到3点",
+                 "--now", NOW]) == 2
+    assert "不晚于开始时间" in capsys.readouterr().err
+    with transaction(cli) as session:
+        assert session.scalars(select(models.Activity)).all() == []
