@@ -397,6 +397,12 @@ def schedule_unreadable(operation: str, message: str, examples: tuple[str, ...])
     return f"{message}\n例如：{'、'.join(examples or SCHEDULE_EXAMPLES)}\n{SCHEDULE_USAGE[operation]}"
 
 
+def unknown_command(name: str, nearest: str | None) -> str:
+    """The answer to a command the bot does not have."""
+    guess = f"您要找的是不是 /{nearest}？\n" if nearest else ""
+    return f"没有“/{name}”这个命令。{guess}发送 /help 查看全部命令。"
+
+
 def schedule_year_question(starts_at: datetime, zone: ZoneInfo) -> str:
     """Asked above the card when the written date had passed this year and is read as next year's."""
     local = starts_at.astimezone(zone)

@@ -18,7 +18,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot import texts
-from bot.handlers import buttons, committee, members, schedule, secretary, tasks
+from bot.handlers import buttons, committee, members, schedule, secretary, tasks, unknown_command
 from bot.handlers.common import ChatContext, edge, private_only
 from bot.handlers.outbox_views import OutboxViews
 from bot.runtime import render
@@ -94,6 +94,7 @@ def register(application: Application, chat: ChatContext, *, schedule_jobs: bool
         private & (filters.PHOTO | filters.Document.IMAGE), edge(chat, members.photo_message, name="photo")))
     application.add_handler(MessageHandler(
         private & filters.TEXT & ~filters.COMMAND, edge(chat, members.text_message, name="text")))
+    unknown_command.register(application, chat)  # last: only commands no handler above took
     install_outbox_views(chat, application)
 
     async def startup(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -112,8 +112,10 @@ async def press_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: 
         return
     prompt = texts.ask_leave_reason(activity)
     if private:
+        # Asked at the bottom of the chat, where the answer will be typed; the reminder (perhaps far up) is
+        # marked only once the request is in (members.mark_reminder).
         await query.answer()
-        await append_stamp(update, prompt, reply_markup=keyboards.reminder(chat.signer, cb.activity_id))
+        await context.bot.send_message(query.message.chat_id, prompt)
         return
     try:
         await context.bot.send_message(query.from_user.id, prompt)

@@ -1,0 +1,60 @@
+"""Smaller chat wording and flow points of issue 12: unknown commands (9), the leave reason asked at the bottom (15)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from storage.db import transaction
+from tests.chat.dialog import press, running_bot
+from tests.chat.world import MEETING_START, build_world
+
+T = MEETING_START
+
+
+@pytest.fixture
+def world(session_factory):
+    with transaction(session_factory) as session:
+        return build_world(session)
+
+
+@pytest.mark.parametrize(
+    ("command", "reply"),
+    [
+        pytest.param("/attendence", "没有“/attendence”这个命令。您要找的是不是 /attendance？\n发送 /help 查看全部命令。",
+                     id="a typo gets the nearest command"),
+        pytest.param("/shedule 党课 明天上午9点", "没有“/shedule”这个命令。您要找的是不是 /schedule？\n发送 /help 查看全部命令。",
+                     id="with arguments"),
+        pytest.param("/foo", "没有“/foo”这个命令。发送 /help 查看全部命令。", id="nothing close: /help"),
+    ],
+)
+async def test_unknown_commands_are_answered(session_factory, world, command, reply):
+    async with running_bot(session_factory, world, T - timedelta(days=1)) as chat:
+        answer = await chat.step("secretary", command, "这个命令")
+        assert (answer.method, answer.params["text"]) == ("sendMessage", reply)
+
+
+async def test_unknown_commands_in_the_group_are_answered_only_when_addressed_to_us(session_factory, world):
+    async with running_bot(session_factory, world, T - timedelta(days=1)) as chat:
+        group = chat.group_chat()
+        username = (await chat.app.bot.get_me()).username
+        chat.server.user_sends(chat.user("alice"), "/foo@some_other_bot", chat_id=group)
+        chat.server.user_sends(chat.user("alice"), f"/foo@{username}", chat_id=group)
+        answer = await chat.expect("这个命令")
+        assert answer.params["text"] == "没有“/foo”这个命令。发送 /help 查看全部命令。"
+        assert [m["text"] for m in chat.server.sent_to(group)] == ["没有“/foo”这个命令。发送 /help 查看全部命令。"]
+
+
+async def test_the_leave_reason_is_asked_at_the_bottom_of_the_chat(session_factory, world):
+    async with running_bot(session_factory, world, T - timedelta(days=1)) as chat:
+        reminder = await chat.remind("bob", "party_day")
+        asked = await chat.step("bob", press("📝 请假"), "请直接回复一句话说明原因")
+        assert (asked.method, asked.params["text"]) == ("sendMessage", "📝 您要为「主题党日」请假。请直接回复一句话说明原因：")
+        bob = chat.server.chat(chat.user("bob"))
+        assert bob.last["text"] == "📝 您要为「主题党日」请假。请直接回复一句话说明原因："
+        assert bob.message(reminder["message_id"])["text"] == reminder["text"]  # the reminder is left as it was
+        submitted = await chat.step("bob", "单位值班", "已提交请假")
+        assert submitted.params["text"].startswith("已提交请假：「主题党日」，原因：单位值班")
+        marked = await chat.expect("📝 已请假（原因：单位值班），等待书记审批")
+        assert marked.params["message_id"] == reminder["message_id"]
