@@ -122,7 +122,7 @@ def clock_time(value: datetime, zone: ZoneInfo) -> str:
 
 
 def activity_card(activity: ActivityView, zone: ZoneInfo) -> str:
-    lines = [f"📌 {activity.title}", f"时间：{moment(activity.starts_at, zone)}"]
+    lines = [f"📌 {activity.label}", f"时间：{moment(activity.starts_at, zone)}"]
     if activity.place:
         lines.append(f"地点：{activity.place}")
     if activity.agenda:
@@ -133,7 +133,7 @@ def activity_card(activity: ActivityView, zone: ZoneInfo) -> str:
 
 def activity_line(activity: ActivityView, zone: ZoneInfo) -> str:
     place = f"，{activity.place}" if activity.place else ""
-    return f"• {moment(activity.starts_at, zone)} {activity.title}{place}"
+    return f"• {moment(activity.starts_at, zone)} {activity.label}{place}"
 
 
 # --- binding ------------------------------------------------------------------------------------------
@@ -167,8 +167,8 @@ INVITE_USAGE = "用法：/invite 党员编号，例如 /invite P003"
 # --- check-in and leave -------------------------------------------------------------------------------
 def checked_in(result: CheckInResult, now: datetime, zone: ZoneInfo) -> str:
     if result.already:
-        return f"您已经签过到了：「{result.activity.title}」。"
-    return f"✅ 签到成功：「{result.activity.title}」，{clock_time(now, zone)}。"
+        return f"您已经签过到了：「{result.activity.label}」。"
+    return f"✅ 签到成功：「{result.activity.label}」，{clock_time(now, zone)}。"
 
 
 def checked_in_stamp(now: datetime, zone: ZoneInfo) -> str:
@@ -176,7 +176,7 @@ def checked_in_stamp(now: datetime, zone: ZoneInfo) -> str:
 
 
 def ask_leave_reason(activity: ActivityView) -> str:
-    return f"📝 您要为「{activity.title}」请假。请直接回复一句话说明原因："
+    return f"📝 您要为「{activity.label}」请假。请直接回复一句话说明原因："
 
 
 ASK_LEAVE_REASON_IN_PRIVATE = "请在私聊中说明请假原因，我已经给您发了消息。"
@@ -188,12 +188,12 @@ def leave_requested_stamp(request: LeaveRequest) -> str:
 
 
 def leave_submitted(request: LeaveRequest) -> str:
-    return f"已提交请假：「{request.activity.title}」，原因：{request.reason}。书记审批后会通知您。"
+    return f"已提交请假：「{request.activity.label}」，原因：{request.reason}。书记审批后会通知您。"
 
 
 def leave_for_approval(member_name: str, activity: ActivityView, reason: str, zone: ZoneInfo) -> str:
     return (
-        f"📝 请假申请\n{member_name} 申请不参加「{activity.title}」"
+        f"📝 请假申请\n{member_name} 申请不参加「{activity.label}」"
         f"（{moment(activity.starts_at, zone)}）\n原因：{reason}"
     )
 
@@ -202,7 +202,7 @@ LEAVE_WITHDRAWN = "（这条请假已不再需要审批：对方已签到或已�
 
 
 def confirm_nag(activity: ActivityView, zone: ZoneInfo) -> str:
-    return f"⏰ 「{activity.title}」（{moment(activity.starts_at, zone)}）还没有确认是否召开，请确认。"
+    return f"⏰ 「{activity.label}」（{moment(activity.starts_at, zone)}）还没有确认是否召开，请确认。"
 
 
 def confirm_escalation(org_name: str, title: str | None, starts_at: datetime | None, zone: ZoneInfo) -> str:
@@ -279,7 +279,7 @@ def roll(result: Roll, zone: ZoneInfo) -> str:
         for e in result.on_leave
     ]
     return "\n".join([
-        f"📋 「{result.activity.title}」（{moment(result.activity.starts_at, zone)}）签到情况",
+        f"📋 「{result.activity.label}」（{moment(result.activity.starts_at, zone)}）签到情况",
         f"已签到（{len(result.present)}）：{names(result.present)}",
         f"请假（{len(result.on_leave)}）：" + ("\n" + "\n".join(leave_lines) if leave_lines else "无"),
         f"未签到（{len(result.absent)}）：{names(result.absent)}",
@@ -303,7 +303,7 @@ def ask_activity_field(field: str, title: str) -> str:
 
 
 def activity_field_saved(activity: ActivityView) -> str:
-    return f"已记录到「{activity.title}」。"
+    return f"已记录到「{activity.label}」。"
 
 
 MINUTES_PHOTO_SAVED = "照片已保存到会议记录。可以继续发送，或发送文字记录。"
@@ -325,7 +325,7 @@ def reminded(count: int) -> str:
 
 
 def nudge(activity: ActivityView, zone: ZoneInfo) -> str:
-    return f"🔔 书记提醒您：「{activity.title}」（{moment(activity.starts_at, zone)}）请签到或请假。"
+    return f"🔔 书记提醒您：「{activity.label}」（{moment(activity.starts_at, zone)}）请签到或请假。"
 
 
 def branch_plan(activities: list[ActivityView], zone: ZoneInfo) -> str:

@@ -141,7 +141,7 @@ async def press_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
     held = cb.action is Action.HELD
     result = await chat.as_member(update, lambda session, actor, now: attendance_svc.confirm_activity(
         session, actor, cb.activity_id, held, now))
-    message = texts.confirmed(result.held, result.activity.title, result.marked_absent)
+    message = texts.confirmed(result.held, result.activity.label, result.marked_absent)
     await update.callback_query.answer(message)
     # Once confirmed, only the record-keeping buttons stay.
     await append_stamp(update, message,
@@ -153,7 +153,7 @@ async def press_field(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: 
     activity = await chat.as_member(update, lambda session, actor, now: attendance_svc.begin_activity_field(
         session, actor, cb.activity_id, field, now))
     await update.callback_query.answer()
-    await context.bot.send_message(update.callback_query.from_user.id, texts.ask_activity_field(field, activity.title))
+    await context.bot.send_message(update.callback_query.from_user.id, texts.ask_activity_field(field, activity.label))
 
 
 async def press_proxy_menu(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
@@ -165,7 +165,7 @@ async def press_proxy_menu(update: Update, context: ContextTypes.DEFAULT_TYPE, c
         await context.bot.send_message(update.callback_query.from_user.id, texts.NOBODY_TO_PROXY)
         return
     await context.bot.send_message(
-        update.callback_query.from_user.id, texts.proxy_menu(roll.activity.title),
+        update.callback_query.from_user.id, texts.proxy_menu(roll.activity.label),
         reply_markup=keyboards.proxy_candidates(chat.signer, cb.activity_id, candidates),
     )
 

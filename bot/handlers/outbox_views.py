@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from bot import keyboards, texts
 from bot.callbacks import CallbackSigner
 from storage import models
+from storage.services.views import display_title
 from storage.repositories.outbox import ClaimedMessage
 from storage.repositories import attendance as attendance_repo
 from storage.services import attendance as attendance_svc
@@ -46,7 +47,7 @@ class OutboxViews:
 
     def confirm_escalation(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
         activity = session.get(models.Activity, row.activity_id)
-        return texts.confirm_escalation(row.payload.get("org", ""), activity and activity.title,
+        return texts.confirm_escalation(row.payload.get("org", ""), activity and display_title(activity),
                                         activity and activity.starts_at, zone), None
 
     def group_announcement(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
@@ -74,7 +75,7 @@ class OutboxViews:
 
     def leave_decision(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
         activity = session.get(models.Activity, int(row.payload["activity_id"]))
-        title = activity.title if activity else texts.ACTIVITY_FALLBACK
+        title = display_title(activity) if activity else texts.ACTIVITY_FALLBACK
         return texts.leave_decided_for_member(title, bool(row.payload["approved"]), str(row.payload["decided_by"])), None
 
     def renderers(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from storage import models
 from storage.repositories import activities as activity_repo
 from storage.repositories import outbox
 from storage.repositories.outbox import ClaimedMessage
+from storage.services.views import display_title
 
 _WEEKDAYS = "一二三四五六日"
 
@@ -68,7 +69,7 @@ def _render_reminder(session: Session, row: ClaimedMessage, zone: ZoneInfo, now:
         return row.payload.get("text", "提醒"), None
     org = session.get(models.Organization, activity.org_id)
     zone = activity_repo.org_zone(org, zone) if org is not None else zone
-    lines = [f"⏰ 活动提醒：{activity.title}"]
+    lines = [f"⏰ 活动提醒：{display_title(activity)}"]
     lines.append(f"时间：{format_moment(activity.starts_at, zone)}（{format_until(activity.starts_at - now)}）")
     if org is not None:
         lines.append(f"组织：{org.name}")
@@ -90,7 +91,7 @@ def _render_reminder(session: Session, row: ClaimedMessage, zone: ZoneInfo, now:
 
 def _render_missed_summary(session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
     activity = session.get(models.Activity, row.activity_id) if row.activity_id else None
-    title = activity.title if activity else "活动"
+    title = display_title(activity) if activity else "活动"
     when = format_moment(activity.starts_at, _zone_for(session, activity.org_id, zone)) if activity else ""
     missed = row.payload.get("missed", [])
     names = "、".join(entry["name"] for entry in missed[:30])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from schedules.roster import OrgType
 from storage import models
 
 DEFAULT_OPENS_BEFORE = timedelta(minutes=30)
@@ -16,6 +17,15 @@ def checkin_window(activity: models.Activity) -> tuple[datetime, datetime]:
     opens = activity.checkin_opens_at or activity.starts_at - DEFAULT_OPENS_BEFORE
     closes = activity.checkin_closes_at or activity.starts_at + DEFAULT_CLOSES_AFTER
     return opens, closes
+
+
+def display_title(activity: models.Activity) -> str:
+    """How an activity is named to people: a 党小组's activity carries its group ("党小组会（第一党小组）"), so the
+    rolls, reminders and nags of two groups' meetings never read alike."""
+    org = activity.org
+    if org is not None and org.type == OrgType.GROUP.value and org.name not in activity.title:
+        return f"{activity.title}（{org.name}）"
+    return activity.title
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +44,11 @@ class ActivityView:
     checkin_opens_at: datetime
     checkin_closes_at: datetime
     requires_confirmation: bool
+    label: str = ""  # display_title: what messages call it (the title when not given)
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", self.title)
 
     @classmethod
     def of(cls, activity: models.Activity, org_name: str) -> "ActivityView":
@@ -43,7 +58,7 @@ class ActivityView:
             starts_at=activity.starts_at, ends_at=activity.ends_at, place=activity.place,
             agenda=activity.agenda, obligation=activity.obligation, kind=activity.kind,
             status=activity.status, checkin_opens_at=opens, checkin_closes_at=closes,
-            requires_confirmation=bool(activity.requires_confirmation),
+            requires_confirmation=bool(activity.requires_confirmation), label=display_title(activity),
         )
 
     def window_open(self, now: datetime) -> bool:

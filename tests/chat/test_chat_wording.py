@@ -58,3 +58,17 @@ async def test_the_leave_reason_is_asked_at_the_bottom_of_the_chat(session_facto
         assert submitted.params["text"].startswith("已提交请假：「主题党日」，原因：单位值班")
         marked = await chat.expect("📝 已请假（原因：单位值班），等待书记审批")
         assert marked.params["message_id"] == reminder["message_id"]
+
+
+async def test_a_group_meetings_roll_and_reminder_say_which_group(session_factory, world):
+    async with running_bot(session_factory, world, T + timedelta(days=3, hours=-1)) as chat:
+        reminder = await chat.remind("alice", "group_meeting")
+        assert reminder["text"] == (
+            "⏰ 活动提醒：党小组会（第一党小组）\n"
+            "时间：3月18日（周二）09:00（1小时后）\n"
+            "组织：第一党小组\n"
+            "请按时参加；如不能参加，请提前请假。"
+        )
+        chat.set_now(T + timedelta(days=3, hours=2))
+        roll = await chat.deliver("roll_summary", "group_meeting", to="secretary")
+        assert roll["text"].split("\n")[0] == "📋 「党小组会（第一党小组）」（3月18日（周二）09:00）签到情况"

@@ -239,9 +239,9 @@ async def test_leave_command_and_minutes_photo(session_factory, world):
         # Alice's next meetings: the 党小组会 and the general assembly, so she is asked which one.
         await chat.run([
             ("alice", "/leave", "请选择要请假的活动"),
-            ("alice", press("党小组会"), "您要为「党小组会」请假"),
+            ("alice", press("党小组会"), "您要为「党小组会（第一党小组）」请假"),
             ("alice", "很" * 301, "请假原因请控制在 300 字以内"),
-            ("alice", "去外地培训", "已提交请假：「党小组会」"),
+            ("alice", "去外地培训", "已提交请假：「党小组会（第一党小组）」"),
             ("alice", "/checkin", "现在没有正在签到的活动"),
         ])
         chat.set_now(T + timedelta(days=3, hours=2))
