@@ -91,23 +91,27 @@ def proxy_candidates(signer: CallbackSigner, activity_id: int, entries: Iterable
     ])
 
 
-def schedule_card(signer: CallbackSigner, pending_id: int) -> InlineKeyboardMarkup:
-    """Under a /schedule, /reschedule or /cancel card: confirm, change or drop the pending draft."""
+def schedule_card(signer: CallbackSigner, pending_id: int, cancelling: bool = False) -> InlineKeyboardMarkup:
+    """Under a /schedule, /reschedule or /cancel card: carry out the pending draft, or drop it (each button says
+    which: under a /cancel card "取消" alone could mean either)."""
+    confirm = texts.BUTTON_SCHEDULE_CONFIRM_CANCEL if cancelling else texts.BUTTON_SCHEDULE_CONFIRM
+    drop = texts.BUTTON_SCHEDULE_KEEP if cancelling else texts.BUTTON_SCHEDULE_DISCARD
     return InlineKeyboardMarkup([[
-        InlineKeyboardButton(texts.BUTTON_SCHEDULE_CONFIRM, callback_data=signer.button(Action.SCHEDULE_CONFIRM, 0, pending_id)),
-        InlineKeyboardButton(texts.BUTTON_SCHEDULE_EDIT, callback_data=signer.button(Action.SCHEDULE_EDIT, 0, pending_id)),
-        InlineKeyboardButton(texts.BUTTON_SCHEDULE_CANCEL, callback_data=signer.button(Action.SCHEDULE_CANCEL, 0, pending_id)),
+        InlineKeyboardButton(confirm, callback_data=signer.button(Action.SCHEDULE_CONFIRM, 0, pending_id)),
+        InlineKeyboardButton(drop, callback_data=signer.button(Action.SCHEDULE_CANCEL, 0, pending_id)),
     ]])
 
 
 def task(signer: CallbackSigner, task: TaskView) -> InlineKeyboardMarkup | None:
-    """A /tasks card: a button per unticked checklist item, or one ✅ 已办结 for a task without a checklist."""
-    if task.done:
-        return None
+    """A /tasks card: a button per checklist item, ☐ or ☑, that ticks or unticks it (even once all are done, so a
+    slip can be undone); or one ✅ 已办结 for a task without a checklist."""
     if not task.items:
+        if task.done:
+            return None
         return InlineKeyboardMarkup([[InlineKeyboardButton(
             texts.BUTTON_TASK_DONE, callback_data=signer.button(Action.TASK_DONE, task.activity.id))]])
     return InlineKeyboardMarkup([
-        [InlineKeyboardButton(f"☐ {item.label}", callback_data=signer.button(Action.TICK_ITEM, task.activity.id, item.id))]
-        for item in task.items if not item.done
+        [InlineKeyboardButton(f"{'☑' if item.done else '☐'} {item.label}",
+                              callback_data=signer.button(Action.TICK_ITEM, task.activity.id, item.id))]
+        for item in task.items
     ])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.period_text import period_text_exclusive
 from schedules.timeparse import SCHEDULE_EXAMPLES
 from storage.services import scheduling
 from storage.services.tasks import TaskView
@@ -41,8 +42,10 @@ BUTTON_MINUTES = "记录会议记录/照片"
 BUTTON_PROXY = "代签"
 BUTTON_REMIND = "🔔 提醒未答复的人"
 BUTTON_SCHEDULE_CONFIRM = "✅ 确认"
-BUTTON_SCHEDULE_EDIT = "✏️ 修改"
-BUTTON_SCHEDULE_CANCEL = "✖️ 取消"
+BUTTON_SCHEDULE_CONFIRM_CANCEL = "✅ 确认取消活动"
+# The card's other button drops the draft and says so; "✖️ 取消" under a /cancel card read as "cancel the activity".
+BUTTON_SCHEDULE_DISCARD = "🚫 放弃，不做改动"
+BUTTON_SCHEDULE_KEEP = "↩️ 不取消，保留活动"
 
 # --- commands (set_my_commands) ----------------------------------------------------------------------
 MEMBER_COMMANDS = [
@@ -121,8 +124,8 @@ def clock_time(value: datetime, zone: ZoneInfo) -> str:
     return f"{value.astimezone(zone):%H:%M}"
 
 
-def activity_card(activity: ActivityView, zone: ZoneInfo) -> str:
-    lines = [f"📌 {activity.label}", f"时间：{moment(activity.starts_at, zone)}"]
+def activity_card(activity: ActivityView, zone: ZoneInfo, mark: str = "📌") -> str:
+    lines = [f"{mark} {activity.label}", f"时间：{moment(activity.starts_at, zone)}"]
     if activity.place:
         lines.append(f"地点：{activity.place}")
     if activity.agenda:
@@ -161,7 +164,7 @@ def invite_created(invite: Invite, link: str | None, zone: ZoneInfo) -> str:
     return text
 
 
-INVITE_USAGE = "用法：/invite 党员编号，例如 /invite P003"
+INVITE_USAGE = "用法：/invite 党员编号（名册中的编号），例如 /invite 1009"
 
 
 # --- check-in and leave -------------------------------------------------------------------------------
@@ -254,7 +257,7 @@ def my_year(year: MemberYear) -> str:
 # --- group announcement -------------------------------------------------------------------------------
 def group_announcement(activity: ActivityView, tally: LiveTally, zone: ZoneInfo) -> str:
     return (
-        f"📣 {activity_card(activity, zone)}\n\n"
+        f"{activity_card(activity, zone, mark='📣')}\n\n"
         f"签到时间：{moment(activity.checkin_opens_at, zone)} 至 {clock_time(activity.checkin_closes_at, zone)}\n"
         + group_tally(tally)
     )
@@ -348,7 +351,7 @@ def percent(value: float | None) -> str:
 def attendance_report(report: AttendanceReport, zone: ZoneInfo) -> str:
     start = report.start.astimezone(zone).date()
     end = report.end.astimezone(zone).date()
-    lines = [f"📊 {report.scope} 出勤情况（{start:%Y-%m-%d} 至 {end:%Y-%m-%d} 前）"]
+    lines = [f"📊 {report.scope} 出勤情况（{period_text_exclusive(start, end)}）"]
     for member in report.members:
         lines.append(
             f"{member.name}（{member.org_name}）：应参加 {member.expected} 次，出席 {member.present} 次，"
@@ -368,14 +371,16 @@ def attendance_report(report: AttendanceReport, zone: ZoneInfo) -> str:
 NO_TASKS = "目前没有待办任务。"
 TASK_DONE = "已完成"
 TASK_TICKED = "已勾选"
+TASK_UNTICKED = "已取消勾选"
 BUTTON_TASK_DONE = "✅ 已办结"
 
 
 def task_card(task: TaskView, zone: ZoneInfo) -> str:
     who = f"（{task.member_name}）" if task.member_name else ""
     lines = [f"📝 {task.activity.title}{who}", f"日期：{moment(task.activity.starts_at, zone)}"]
-    for item in task.items:
-        lines.append(f"{'☑' if item.done else '☐'} {item.label}")
+    if task.items:  # the items themselves are the buttons below: listed once, there
+        ticked = sum(item.done for item in task.items)
+        lines.append(f"清单：已完成 {ticked}/{len(task.items)} 项；点按下方一项勾选，再点一次取消勾选")
     if task.done:
         lines.append("✅ 已全部完成")
     return "\n".join(lines)
@@ -388,7 +393,7 @@ SCHEDULE_USAGE = {
     scheduling.CANCEL: "用法：/cancel 活动名称，例如 /cancel 主题党日",
 }
 SCHEDULE_HEADINGS = {scheduling.NEW: "🗓 新活动", scheduling.MOVE: "🔁 调整活动时间", scheduling.CANCEL: "✖️ 取消活动"}
-SCHEDULE_DISCARDED = "已放弃，没有做任何改动。"
+SCHEDULE_DISCARDED = "已放弃，没有做任何改动。如需修改，请重新发送命令。"
 SCHEDULE_EDIT_AGAIN = "已放弃这张确认卡。请重新发送命令，写上新的时间或地点。"
 
 

@@ -93,7 +93,9 @@ def command(operation: str):  # noqa: ANN201
         draft, read = await chat.db(work)
         card = texts.schedule_card(draft, chat.zone, read.reading)
         await update.effective_message.reply_text(f"{read.question}\n{card}" if read.question else card,
-                                                  reply_markup=keyboards.schedule_card(chat.signer, draft.pending_id))
+                                                  reply_markup=keyboards.schedule_card(
+                                                      chat.signer, draft.pending_id,
+                                                      cancelling=draft.operation == scheduling.CANCEL))
 
     return handle
 

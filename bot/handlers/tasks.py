@@ -48,12 +48,15 @@ async def list_tasks(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: C
 
 async def press_tick(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
     if cb.action is Action.TICK_ITEM:
-        task = await chat.as_member(update, lambda session, actor, now: task_svc.tick(
+        task = await chat.as_member(update, lambda session, actor, now: task_svc.toggle(
             session, actor, cb.arg, now, checklists(chat)))
+        ticked = next((item.done for item in task.items if item.id == cb.arg), True)
+        answer = texts.TASK_DONE if task.done else texts.TASK_TICKED if ticked else texts.TASK_UNTICKED
     else:
         task = await chat.as_member(update, lambda session, actor, now: task_svc.complete(
             session, actor, cb.activity_id, now, checklists(chat)))
-    await update.callback_query.answer(texts.TASK_DONE if task.done else texts.TASK_TICKED)
+        answer = texts.TASK_DONE
+    await update.callback_query.answer(answer)
     try:
         await update.callback_query.edit_message_text(texts.task_card(task, chat.zone),
                                                       reply_markup=keyboards.task(chat.signer, task))

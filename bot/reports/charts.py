@@ -17,6 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
 
+from bot.period_text import period_text  # noqa: E402
 from bot.reports.summary import org_summaries, requirement_label  # noqa: E402
 from schedules.completion import THREE_MEETINGS_ONE_LECTURE, CompletionState  # noqa: E402
 from schedules.roster import OrgType  # noqa: E402
@@ -105,7 +106,7 @@ def attendance_rate_chart(report: AttendanceReport) -> bytes:
         axes.set_ylim(0, 1.05)
         axes.yaxis.set_major_formatter(PercentFormatter(1.0))
         axes.set_ylabel("出勤率")
-        axes.set_xlabel(f"{report.window.start:%Y年%m月} 至 {report.window.last_day:%Y年%m月}")
+        axes.set_xlabel(period_text(report.window.start, report.window.last_day))
         axes.set_title(f"{report.root.name} 按月出勤率")
         axes.grid(axis="y", alpha=0.3)
         axes.legend(loc="lower left", fontsize=8)
@@ -154,7 +155,7 @@ def completion_chart(report: AttendanceReport) -> bytes:
             left = [a + b for a, b in zip(left, values)]
         axes.invert_yaxis()
         axes.set_xlabel("期次（支委会、党小组会按月，党员大会、党课按季度）")
-        axes.set_title(f"{report.root.name} 三会一课完成情况  {report.window.start:%Y-%m-%d} 至 {report.window.last_day:%Y-%m-%d}")
+        axes.set_title(f"{report.root.name} 三会一课完成情况  {period_text(report.window.start, report.window.last_day)}")
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         figure.legend(loc="outside lower center", fontsize=8, ncols=4)
         return _png(figure)

@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bot.period_text import period_text
 from bot.reports.labels import ACTIVITY_STATUS_LABELS, ATTENDANCE_MARKS, obligation_label, percent
 from bot.reports.summary import branch_comparison, org_summaries
 from storage.repositories.reports import AttendanceReport, MemberRecord
@@ -108,7 +109,7 @@ def report_json(report: AttendanceReport) -> dict[str, Any]:
 def report_caption(report: AttendanceReport, *, max_gaps: int = 10) -> str:
     """The chat caption sent with the workbook: the period and the organisations with missed 三会一课."""
     gaps = [f"{s.org.name}：{'；'.join(s.gaps)}" for s in org_summaries(report) if s.gaps]
-    head = f"{report.root.name} 台账（{report.window.start:%Y-%m-%d} 至 {report.window.last_day:%Y-%m-%d}）\n"
+    head = f"{report.root.name} 台账（{period_text(report.window.start, report.window.last_day)}）\n"
     if not gaps:
         return head + "三会一课均已按期开展或仍在期内。"
     return head + "三会一课未开展：\n" + "\n".join(gaps[:max_gaps]) + ("\n……详见台账" if len(gaps) > max_gaps else "")
@@ -120,7 +121,7 @@ def report_table(report: AttendanceReport, *, width: int = 120) -> str:
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, color_system=None, highlight=False)
     console.print(f"{report.root.name}（{report.root.code}）出勤与完成情况  "
-                  f"{report.window.start:%Y-%m-%d} 至 {report.window.last_day:%Y-%m-%d}")
+                  f"{period_text(report.window.start, report.window.last_day)}")
     summary = Table(title="三会一课完成情况与出勤率", show_lines=False)
     for column in ("组织", "名称", "已开会议", "出勤率", "完成", "补开", "未开展", "进行中", "缺项"):
         summary.add_column(column, overflow="fold")
@@ -184,7 +185,7 @@ def member_table(record: MemberRecord, *, width: int = 100) -> str:
     counts = record.counts()
     console.print(
         f"{record.member.name}（{record.member.member_no}，{record.org.name}）"
-        f"{record.window.start:%Y-%m-%d} 至 {record.window.last_day:%Y-%m-%d}："
+        f"{period_text(record.window.start, record.window.last_day)}："
         f"出勤率 {percent(record.rate)}；出席 {counts['present']}，代签 {counts['proxy']}，"
         f"请假 {counts['leave']}，缺席 {counts['absent']}"
     )

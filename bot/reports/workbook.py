@@ -12,6 +12,7 @@ from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Si
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from bot.period_text import period_text
 from bot.reports.labels import (
     ACTIVITY_STATUS_LABELS,
     ATTENDANCE_MARKS,
@@ -124,7 +125,7 @@ def _body_row(sheet: Worksheet, row: int, values: Sequence[object], *, center_fr
 
 
 def _period_text(report: AttendanceReport) -> str:
-    return f"{report.root.name}  {report.window.start:%Y年%m月%d日} 至 {report.window.last_day:%Y年%m月%d日}"
+    return f"{report.root.name}  {period_text(report.window.start, report.window.last_day)}"
 
 
 # --- sheets -------------------------------------------------------------------------------------

@@ -84,27 +84,45 @@ def _finish(activity: models.Activity, actor: Actor, now: datetime) -> None:
     activity.confirmed_by_member_id = actor.member_id
 
 
-def tick(session: Session, actor: Actor, item_id: int, now: datetime, checklist_for: ChecklistSource) -> TaskView:
-    """Ticks one checklist item; the task is done when every item is."""
+def tick(session: Session, actor: Actor, item_id: int, now: datetime, checklist_for: ChecklistSource, *,
+         done: bool = True) -> TaskView:
+    """Ticks one checklist item (done=False unticks it: a tap by mistake is undone); the task is done when every
+    item is, and open again when one is unticked."""
     item = session.get(models.ChecklistItem, item_id)
     if item is None:
         raise NotFound("找不到这一项，可能已被删除。", item_id=item_id)
     activity = attendance_repo.activity(session, item.activity_id, for_update=True)
     tree = OrgTree.load(session)
     require_manager(actor, tree, activity.org_id)
-    if item.done_at is not None:
-        raise AlreadyHandled(f"“{item.label}”已经勾选过了。", item_id=item_id)
-    item.done_at = now
-    item.done_by_member_id = actor.member_id
+    if (item.done_at is not None) == done:
+        raise AlreadyHandled(f"“{item.label}”已经{'勾选' if done else '取消勾选'}过了。", item_id=item_id)
+    item.done_at = now if done else None
+    item.done_by_member_id = actor.member_id if done else None
     items = _ensure_items(session, activity, checklist_for)
-    if all(i.done_at is not None for i in items):
+    if done and all(i.done_at is not None for i in items):
         _finish(activity, actor, now)
+    elif not done and activity.status == ActivityStatus.HELD.value:
+        _reopen(activity)
     attendance_repo.add_audit(
-        session, now=now, action="task.tick", entity="checklist_item", entity_id=item.id,
+        session, now=now, action="task.tick" if done else "task.untick", entity="checklist_item", entity_id=item.id,
         actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id,
         details={"activity_id": activity.id, "label": item.label},
     )
     return _task_view(session, activity, tree, checklist_for)
+
+
+def toggle(session: Session, actor: Actor, item_id: int, now: datetime, checklist_for: ChecklistSource) -> TaskView:
+    """The checklist button: ticks an unticked item, unticks a ticked one."""
+    item = session.get(models.ChecklistItem, item_id)
+    if item is None:
+        raise NotFound("找不到这一项，可能已被删除。", item_id=item_id)
+    return tick(session, actor, item_id, now, checklist_for, done=item.done_at is None)
+
+
+def _reopen(activity: models.Activity) -> None:
+    activity.status = ActivityStatus.SCHEDULED.value
+    activity.confirmed_at = None
+    activity.confirmed_by_member_id = None
 
 
 def complete(session: Session, actor: Actor, activity_id: int, now: datetime, checklist_for: ChecklistSource) -> TaskView:

@@ -72,3 +72,50 @@ async def test_a_group_meetings_roll_and_reminder_say_which_group(session_factor
         chat.set_now(T + timedelta(days=3, hours=2))
         roll = await chat.deliver("roll_summary", "group_meeting", to="secretary")
         assert roll["text"].split("\n")[0] == "📋 「党小组会（第一党小组）」（3月18日（周二）09:00）签到情况"
+
+
+def buttons(message: dict) -> list[str]:
+    return [b["text"] for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+
+
+async def test_schedule_and_cancel_cards_say_what_each_button_does(session_factory, world):
+    async with running_bot(session_factory, world, T - timedelta(days=1)) as chat:
+        card = await chat.step("secretary", "/schedule 专题党课 下周三下午3点 三楼会议室", "🗓 新活动")
+        assert buttons(card.params) == ["✅ 确认", "🚫 放弃，不做改动"]
+        dropped = await chat.step("secretary", press("🚫 放弃，不做改动"), "已放弃")
+        assert dropped.params["text"].endswith("\n\n已放弃，没有做任何改动。如需修改，请重新发送命令。")
+        card = await chat.step("secretary", "/cancel 支委会", "✖️ 取消活动")
+        assert buttons(card.params) == ["✅ 确认取消活动", "↩️ 不取消，保留活动"]
+
+
+async def test_invite_usage_shows_a_member_number_of_the_roster_kind(session_factory, world):
+    async with running_bot(session_factory, world, T - timedelta(days=1)) as chat:
+        usage = await chat.step("secretary", "/invite", "用法")
+        assert usage.params["text"] == "用法：/invite 党员编号（名册中的编号），例如 /invite 1009"
+
+
+async def test_group_announcement_starts_with_one_mark(session_factory, world):
+    async with running_bot(session_factory, world, T, started=("alice", "bob", "secretary")) as chat:
+        announcement = await chat.announce("party_day")
+        assert announcement["text"].split("\n")[:2] == ["📣 主题党日", "时间：3月15日（周六）09:00"]
+
+
+async def test_a_checklist_is_listed_once_and_a_tick_can_be_undone(session_factory):
+    from tests.chat.world import add_activity
+
+    with transaction(session_factory) as session:
+        world = build_world(session)
+        add_activity(session, world, "birthday", "B01", "政治生日", T + timedelta(days=5), kind="task",
+                     obligation="political_birthday", member_id=world.members["alice"])
+    five = ["建立政治生日台账", "赠送政治生日贺卡", "开展一次谈心谈话", "重温一次入党誓词", "进行一次走访慰问"]
+    async with running_bot(session_factory, world, T) as chat:
+        card = await chat.step("secretary", "/tasks", "📝 政治生日（张三）")
+        assert card.params["text"] == (
+            "📝 政治生日（张三）\n日期：3月20日（周四）09:00\n清单：已完成 0/5 项；点按下方一项勾选，再点一次取消勾选")
+        assert buttons(card.params) == [f"☐ {label}" for label in five]
+        ticked = await chat.step("secretary", press("☐ 赠送政治生日贺卡"), "清单：已完成 1/5 项")
+        assert buttons(ticked.params) == [f"{'☑' if label == '赠送政治生日贺卡' else '☐'} {label}" for label in five]
+        answer = await chat.step("secretary", press("☑ 赠送政治生日贺卡"), "已取消勾选")
+        assert answer.method == "answerCallbackQuery"
+        unticked = await chat.expect("清单：已完成 0/5 项")
+        assert buttons(unticked.params) == [f"☐ {label}" for label in five]

@@ -82,11 +82,11 @@ async def test_schedule_dialog(session_factory):
             ("secretary", press("✅ 确认"), "已安排「专题党课」：3月19日（周三）15:00"),
             ("secretary", press("✅ 确认"), "这张确认卡已经处理过或已失效"),
             ("secretary", "/schedule 学习会 明天上午10点 活动室", "与「主题党日」"),
-            ("secretary", press("✏️ 修改"), "请重新发送命令"),
+            ("secretary", press("🚫 放弃，不做改动"), "请重新发送命令"),
             ("secretary", "/schedule 没有时间的活动", "没有找到时间"),
             ("alice", "/schedule 专题党课 下周三下午3点", "只有支部书记、副书记或组织委员可以安排活动"),
             ("secretary", "/cancel 支委会", "✖️ 取消活动"),
-            ("secretary", press("✅ 确认"), "已取消「支委会」"),
+            ("secretary", press("✅ 确认取消活动"), "已取消「支委会」"),
         ])
     with transaction(session_factory) as session:
         lecture = session.scalars(select(models.Activity).where(models.Activity.title == "专题党课")).one()

@@ -65,7 +65,7 @@ async def test_tasks_dialog(session_factory):
             # The checklist comes from the project's catalog (config/catalog.yaml).
             ("secretary", press("☐ 赠送政治生日贺卡"), "已勾选"),
         ])
-        await chat.expect("☑ 赠送政治生日贺卡")
+        await chat.expect("清单：已完成 1/5 项")
     with transaction(session_factory) as session:
         assert session.get(models.Activity, world.activities["task"]).status == "held"
         assert session.scalars(select(models.AuditEntry.action).where(
