@@ -84,11 +84,15 @@ _DAY_AND_TIME = rf"""
         (?:
             (?P<hol_year>今年|明年|\d{{4}}\s*年)?\s*(?P<hol_rel>{HOLIDAY_PATTERN})\s*(?:小长假|长假|假期|放假)?\s*
                 (?P<hol_side>之前|以前|前|之后|以后|后)\s*的?\s*
-                (?:第\s*(?P<hol_n>{N})\s*个|(?P<hol_last>最后一?个)|首个|头一个)?\s*(?:工作日|上班日)
-          | (?:(?P<ord_year>\d{{4}})\s*年)?\s*(?P<ord_month>本月|这个?月|下下个?月|下个?月|{N}\s*月份?)\s*的?\s*
-                (?:第\s*(?P<ord_n>{N})\s*个?|(?P<ord_last>最后一?个|倒数第一个))\s*
+                (?: (?:第\s*(?P<hol_n>{N})\s*个|(?P<hol_last>最后一?个)|首个|头一个)?\s*(?:工作日|上班日)
+                  | 上班(?:第一天|首日)|第一天上班
+                  | (?P<hol_days>{N})\s*天 )
+          | (?:(?P<ord_year>\d{{4}})\s*年|(?P<ord_year_word>今年|明年))?\s*
+                (?P<ord_month>本月|这个?月|下下个?月|下个?月|{N}\s*月份?)\s*的?\s*
+                (?:第\s*(?P<ord_n>{N})\s*个?|(?P<ord_last>最后一?个)|倒数第\s*(?P<ord_back>{N})\s*个)\s*
                 (?:{_WEEK}(?P<ord_weekday>{_WEEKDAY})|(?P<ord_workday>工作日))
           | (?P<weeks_ahead>{N})\s*个?\s*{_WEEK}\s*(?:以后|之后|后)\s*的?\s*{_WEEK}(?P<weeks_ahead_weekday>{_WEEKDAY})
+          | (?P<week_workday>本|这个?|下下个?|下个?)\s*(?:周|星期|礼拜)\s*的?\s*(?:(?P<week_workday_last>最后一个)|第一个|首个)\s*工作日
           | (?P<workdays_ahead>{N})\s*个\s*工作日\s*(?:以后|之后|后)
           | (?P<next_workday>下一?个工作日)
           | (?P<iso_year>\d{{4}})[-/.](?P<iso_month>\d{{1,2}})[-/.](?P<iso_day>\d{{1,2}})(?:\s*[日号])?
@@ -127,8 +131,9 @@ EXPRESSION = re.compile(
     {_OFFSET_TIME}
     |
     (?:
+        (?:(?:定|拟|兹定)?于|从|自|在)?\s*  # 定于3月5日上午9点, 从下午3点到5点
         {_DAY_AND_TIME}
-        (?: \s*(?P<connector>{CONNECTOR})\s* {_END_DAY_AND_TIME} )?
+        (?: \s*(?P<connector>{CONNECTOR})\s* {_END_DAY_AND_TIME} (?:\s*之间)? )?
         (?:\s*(?:准时)?(?:开始|召开|举行))?
     )
     """,
@@ -138,7 +143,7 @@ EXPRESSION = re.compile(
 # The groups that make a stretch of text a time (a day, a part of day or an hour), for either end of a range.
 _TIME_GROUPS = ("iso_year", "month", "compact_month", "offset_days", "day_period", "relative_day", "weekday",
                 "month_day", "bare_day", "hol_rel", "ord_month", "weeks_ahead", "workdays_ahead", "next_workday",
-                "holiday_date", "period", "hour")
+                "holiday_date", "week_workday", "period", "hour")
 _DAY_GROUPS = tuple(name for name in _TIME_GROUPS if name not in ("period", "hour"))
 
 _RELATIVE_DAYS = {"前天": -2, "昨天": -1, "昨日": -1, "今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "大后天": 3}
@@ -452,6 +457,15 @@ def _day_choice(g: dict[str, str | None], today: date, calendar: WorkCalendar | 
         monday = today - timedelta(days=today.weekday())
         return _single(monday + timedelta(days=7 * weeks + weekday),
                        f"{_compact(g['weeks_ahead'])}周后的周{WEEKDAY_DIGITS[weekday]}")
+    if g["week_workday"]:
+        work = require_calendar(calendar, matched)
+        word = _compact(g["week_workday"])
+        monday = today - timedelta(days=today.weekday()) + timedelta(days=7 * _WEEK_OFFSETS[word])
+        last = bool(g["week_workday_last"])
+        day = (workday_before(work, monday + timedelta(days=7)) if last else workday_after(work, monday - timedelta(days=1)))
+        if not monday <= day < monday + timedelta(days=7):
+            raise TimeParseError(f"“{matched}”：那一周没有工作日", ("下周一上午9点",))
+        return _single(day, f"{word}周{'最后一个' if last else '第一个'}工作日")
     if g["workdays_ahead"] or g["next_workday"]:
         count = _number(g["workdays_ahead"]) if g["workdays_ahead"] else 1
         if count < 1:
@@ -518,6 +532,15 @@ def _holiday_relative_choice(g: dict[str, str | None], today: date, calendar: Wo
     nth = _number(g["hol_n"]) if g["hol_n"] else 1
     if nth < 1:
         raise TimeParseError(f"第{nth}个工作日不存在", (f"{found.name}后第一个工作日",))
+    if g["hol_days"]:  # 国庆节前一天: counted in calendar days from the festival itself
+        days = _number(g["hol_days"])
+        if not 1 <= days <= 7:
+            raise TimeParseError(f"“{found.name}{g['hol_side']}{days}天”请写具体日期", ("10月1日", "9月30日"))
+        shift = timedelta(days=days if after else -days)
+        label = f"{found.name}{'后' if after else '前'}{days}天"
+        years = _holiday_years(g["hol_year"], today)
+        return _DayChoice(tuple(functools.partial(lambda y: festival_day(found, y) + shift, year) for year in years),
+                          tuple(label for _ in years))
     work = require_calendar(calendar, found.name)
 
     def day_in(year: int) -> date:
@@ -533,11 +556,12 @@ def _holiday_relative_choice(g: dict[str, str | None], today: date, calendar: Wo
 
 def _ordinal_choice(g: dict[str, str | None], today: date, calendar: WorkCalendar | None, matched: str) -> _DayChoice:
     """下个月第一个周一, 本月最后一个工作日, 4月第二个星期四."""
-    nth = -1 if g["ord_last"] else _number(g["ord_n"])
-    if nth == 0 or nth > 5:
+    nth = -1 if g["ord_last"] else -_number(g["ord_back"]) if g["ord_back"] else _number(g["ord_n"])
+    if nth == 0 or abs(nth) > (23 if g["ord_workday"] else 5):
         raise TimeParseError(f"“{matched}”：一个月里最多有5个同一星期几", ("下个月第一个周一", "本月最后一个周五"))
     word = _compact(g["ord_month"] or "")
-    which = "最后一个" if nth < 0 else f"第{_ORDINAL_WORDS.get(nth, nth)}个"
+    which = ("最后一个" if nth == -1 else f"倒数第{_ORDINAL_WORDS.get(-nth, -nth)}个" if nth < 0
+             else f"第{_ORDINAL_WORDS.get(nth, nth)}个")
     if g["ord_workday"]:
         work = require_calendar(calendar, matched)
         pick: Callable[[int, int], date] = lambda year, month: nth_workday_of_month(work, year, month, nth)  # noqa: E731
@@ -553,8 +577,9 @@ def _ordinal_choice(g: dict[str, str | None], today: date, calendar: WorkCalenda
     if not 1 <= month <= 12:
         raise TimeParseError(f"{month}月不存在：月份只能是1到12", ("下个月第一个周一",))
     label = f"{month}月{which}{what}"
-    if g["ord_year"]:
-        return _single(functools.partial(pick, int(g["ord_year"]), month), label)
+    if g["ord_year"] or g["ord_year_word"]:
+        year = int(g["ord_year"]) if g["ord_year"] else today.year + (g["ord_year_word"] == "明年")
+        return _single(functools.partial(pick, year, month), f"{year}年{label}")
     return _DayChoice(
         (functools.partial(pick, today.year, month), functools.partial(pick, today.year + 1, month)), (label, label),
         accept_later=lambda moment: within_next_year_window(moment.date(), today),

@@ -6,7 +6,9 @@ Rules (each is tested; `rect`'s 整改 items and the 五个一 checklists call `
   ("X日前" in a notice includes X日). A time of day is kept: "周五下午5点前" is due 17:00.
 - 月底 / 本月底前 / 本月内: the last day of this month; 下个月底, 3月底: of that month. 年底 / 年底前 / 今年内: 31 December.
 - A holiday: before its first day off ("国庆节前" 2025: 9月30日 23:59:59; "七一前": 6月30日), the coming one.
-- N天内: the end of the Nth day after today; N个工作日内: the end of the Nth workday after today (official calendar).
+- N天内 / N周内 / N个月内: the end of that many days, weeks or months after today; N个工作日内: the end of the Nth
+  workday after today (official calendar). 本季度末: the quarter's last day. "3月15日24时前" is the end of the 15th.
+- Words notices put around a deadline are dropped: 截至/于/请于 before it, 完成/报送/上报/提交 after it.
 - Anything else must read as a time under the ordinary grammar; a range, a past day and unread words are errors.
 """
 
@@ -30,7 +32,12 @@ _MONTH_END = re.compile(
     rf"(?P<which>本月|这个?月|当月|下下个?月|下个?月|(?P<month>{N})\s*月份?)?\s*(?:月?(?:底|末)|(?<=月)内|(?<=月份)内){_BEFORE}"
 )
 _YEAR_END = re.compile(rf"(?P<which>今年|本年|明年|(?P<year>\d{{4}})\s*年)?\s*(?:年底|年末|年内|(?<=年)(?:底|末|内)){_BEFORE}")
-_WITHIN_DAYS = re.compile(rf"(?P<count>{N})\s*(?P<workdays>个\s*工作日|天|日)\s*(?:之内|以内|内)")
+_WITHIN_DAYS = re.compile(rf"(?P<count>{N})\s*(?P<workdays>个\s*工作日|天|日|个?星期|周|个月)\s*(?:之内|以内|内)")
+_QUARTER_END = re.compile(rf"(?P<which>本|这个?|下个?)?季度(?:末|底|内){_BEFORE}")
+# What notices put around a deadline: "截至3月15日", "3月15日前完成", "于月底前报送".
+_LEAD_WORDS = re.compile(r"^(?:请于|请在|须于|需于|应于|于|在|截止到?|截至)")
+_TAIL_WORDS = re.compile(r"(?:完成|报送|上报|提交|办结|整改到位|到位|报到)$")
+_MIDNIGHT = re.compile(r"(?:24|二十四)\s*(?:时|点|:00)(?=(?:之前|以前|前|为止|截止)?$)")
 _GENERAL = re.compile(rf"(?P<body>.*?)\s*(?P<before>之前|以前|前|为止|截止)?")
 _TRAILING_PUNCTUATION = " \t\r\n。！？!?，,；;、"
 
@@ -51,6 +58,8 @@ def parse_deadline(text: str, now: datetime, zone: ZoneInfo, calendar: WorkCalen
     now = now.astimezone(zone)
     original = text.strip(_TRAILING_PUNCTUATION)
     cleaned = re.sub(r"\s+", "", chinese.to_half_width(original))
+    cleaned = _TAIL_WORDS.sub("", _LEAD_WORDS.sub("", cleaned))
+    cleaned = _MIDNIGHT.sub("", cleaned)  # 3月15日24时前: the end of the 15th, as a day alone means
     if not cleaned:
         raise TimeParseError("请写一个期限", DEADLINE_EXAMPLES)
     deadline = _read(cleaned, now, zone, calendar)
@@ -79,14 +88,26 @@ def _read(text: str, now: datetime, zone: ZoneInfo, calendar: WorkCalendar | Non
         which = match.group("which")
         year = int(match.group("year")) if match.group("year") else today.year + (1 if which == "明年" else 0)
         return _end_of(date(year, 12, 31), f"{year}年底", text, zone)
+    if (match := _QUARTER_END.fullmatch(text)) is not None:
+        offset = 1 if (match.group("which") or "").startswith("下") else 0
+        index = today.year * 4 + (today.month - 1) // 3 + offset
+        year, quarter = index // 4, index % 4 + 1
+        return _end_of(_last_day_of_month(year, quarter * 3), f"{year}年第{'一二三四'[quarter - 1]}季度末", text, zone)
     if (match := _WITHIN_DAYS.fullmatch(text)) is not None:
         count = _number(match.group("count"))
+        unit = match.group("workdays")
         if count < 1:
             raise TimeParseError(f"“{text}”：请至少写1天", DEADLINE_EXAMPLES)
-        if "工作日" in match.group("workdays"):
+        if "工作日" in unit:
             day = workday_after(require_calendar(calendar, text), today, count)
             return _end_of(day, f"{count}个工作日内", text, zone)
-        return _end_of(today + timedelta(days=count), f"{count}天内", text, zone)
+        if "月" in unit:
+            index = today.year * 12 + today.month - 1 + count
+            year, month = index // 12, index % 12 + 1
+            day = min(today.day, _last_day_of_month(year, month).day)
+            return _end_of(date(year, month, day), f"{count}个月内", text, zone)
+        days = count * (7 if ("周" in unit or "星期" in unit) else 1)
+        return _end_of(today + timedelta(days=days), f"{count}{unit}内", text, zone)
     general = _GENERAL.fullmatch(text)
     assert general is not None  # the pattern accepts any text
     body = general.group("body")
@@ -140,6 +161,10 @@ def _number(token: str) -> int:
 
 
 def _unreadable(text: str, body: str) -> TimeParseError:
+    if re.fullmatch(r"(?:本|这)(?:周|星期|礼拜)内", text):
+        return TimeParseError(f"“{text}”是到周五还是周日？请写明", ("本周五前", "本周日前"))
+    if re.search(r"节[前后]", text) and not re.search(chinese.HOLIDAY_PATTERN, text):
+        return TimeParseError(f"“{text}”是哪个节日？请写明", ("国庆节前", "春节前", "七一前"))
     partial = chinese.find_all(body)
     if partial:
         best = max(partial, key=lambda match: len(match.group(0)))
