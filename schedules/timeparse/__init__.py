@@ -161,7 +161,7 @@ def _unreadable_chinese(text: str) -> TimeParseError:
     if _DEADLINE_WORDS.search(text):
         return TimeParseError(f"“{text}”是一个期限，不是具体时间；活动请写明哪天几点（期限请用 --deadline 或整改事项的期限栏）",
                               ("3月31日上午9点", "本月最后一个工作日上午9点", "周五下午3点"))
-    if re.search(r"节[前后]", text) and not re.search(chinese.HOLIDAY_PATTERN, text):
+    if re.search(r"节(?:假日?)?[前后]", text) and not re.search(chinese.HOLIDAY_PATTERN, text):
         return TimeParseError(f"“{text}”是哪个节日？请写明", ("国庆节后第一个工作日上午9点", "清明节前最后一个工作日"))
     if re.search(r"第\s*[0-9一二三四五]\s*个\s*(周|星期|礼拜|工作日)", text) and not re.search(r"月", text):
         return TimeParseError(f"“{text}”是哪个月的？请写明月份", ("下个月第一个周一上午9点", "本月第三个周五"))

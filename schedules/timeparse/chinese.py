@@ -175,6 +175,8 @@ _PERIOD_FAMILY = {"早晨": "早上", "清晨": "早上", "早": "早上", "午�
 _EVENING = "晚上"
 
 _ORDINAL_WORDS = {1: "一", 2: "二", 3: "三", 4: "四", 5: "五"}
+_LONGEST_RANGE = timedelta(days=31)
+_LONGEST_WRAP_DAYS = 14
 _DAY_DEFAULT = (9, 0)  # a day named without a time
 _END_OF_DAY = (17, 0)  # the end of a range of days named without a time (3月5日至7日)
 
@@ -280,6 +282,9 @@ def resolve(match: re.Match[str], now: datetime, zone: ZoneInfo, calendar: WorkC
     if not g["connector"]:
         return ParsedTime(at=start.at, reading=_reading(start.label, start.day, start.time_of_day), matched=matched)
     end = _resolve_end(_end_groups(g), g, start, now, zone, calendar, matched)
+    if end.at - start.at > _LONGEST_RANGE:  # 3月5日至3日: a slip of the pen, not a month-long meeting
+        raise TimeParseError(f"“{matched}”从{describe_day(start.day)}到{describe_day(end.day)}，超过{_LONGEST_RANGE.days}天，"
+                             "请检查结束日期", ("3月5日至7日", "下午3点到5点"))
     same_day = end.day == start.day
     end_reading = (describe_clock(end.time_of_day.hour, end.time_of_day.minute) if same_day
                    else _reading(end.label, end.day, end.time_of_day))
@@ -379,19 +384,29 @@ def _end_day(ge: dict[str, str | None], start: date, today: date, calendar: Work
     if ge["bare_day"]:
         number = _number(ge["bare_day"])
         day = _add_months(start.replace(day=1), 0 if number >= start.day else 1, number)
-        return day, ""
+        return _unless_far_wrap(day, start, number < start.day, matched), ""
     month_text, day_text = ((ge["month"], ge["day"]) if ge["month"]
                             else (ge["compact_month"], ge["compact_day"]) if ge["compact_month"] else (None, None))
     if month_text and not (ge["year"] or ge["year_word"]):
         month, number = _number(month_text), _number(day_text)
         day = _calendar_date(start.year, month, number)
-        return (day if day >= start else _calendar_date(start.year + 1, month, number)), ""
+        if day >= start:
+            return day, ""
+        return _unless_far_wrap(_calendar_date(start.year + 1, month, number), start, True, matched), ""
     if ge["weekday"] and not ge["week_word"]:
         weekday = _WEEKDAYS[ge["weekday"]]
         day = start + timedelta(days=(weekday - start.weekday()) % 7)
         return day, f"周{WEEKDAY_DIGITS[weekday]}"
     choice = _day_choice(ge, today, calendar, matched)
     return _day_of(choice.days[0]), choice.labels[0]
+
+
+def _unless_far_wrap(day: date, start: date, wrapped: bool, matched: str) -> date:
+    """An end written smaller than the start runs into the next month or year only across a short turn
+    (3月30日至2日, 12月30日至1月2日); "3月5日至3日" is a slip, and we do not turn it into a month."""
+    if wrapped and (day - start).days > _LONGEST_WRAP_DAYS:
+        raise TimeParseError(f"“{matched}”的结束日期早于开始日期，请检查", ("3月5日至7日", "3月30日至4月2日"))
+    return day
 
 
 def _check_stated_weekday(day: date, stated: int, matched: str) -> None:
