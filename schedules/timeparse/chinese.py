@@ -66,7 +66,7 @@ _PERIODS = "凌晨|早上|早晨|清晨|上午|中午|午后|下午|傍晚|晚�
 # What joins the two ends of a range: 下午3点到5点, 14:00-16:00, 3月5日至7日.
 CONNECTOR = r"到|至|——|—|–|-|~|〜"
 _WEEK = r"(?:周|星期|礼拜)"
-_WEEKDAY = r"[一二三四五六日天1-7]"
+_WEEKDAY = r"(?:[一二三四五六日天]|[1-7](?![\d.:]))"  # 周3, but not the 3 of "一周 3.15"
 
 _OFFSET_TIME = rf"""
     (?P<offset_time>
@@ -131,7 +131,7 @@ EXPRESSION = re.compile(
     {_OFFSET_TIME}
     |
     (?:
-        (?:(?:定|拟|兹定)?于|从|自|在)?\s*  # 定于3月5日上午9点, 从下午3点到5点
+        (?:(?:定|拟|兹定)?于|从|自)?  # 定于3月5日上午9点, 从下午3点到5点 (glued: "不少于 下周三" keeps its 于)
         {_DAY_AND_TIME}
         (?: \s*(?P<connector>{CONNECTOR})\s* {_END_DAY_AND_TIME} (?:\s*之间)? )?
         (?:\s*(?:准时)?(?:开始|召开|举行))?
@@ -192,7 +192,19 @@ def match_whole(text: str) -> re.Match[str] | None:
 
 def find_all(text: str) -> list[re.Match[str]]:
     """Every non-empty stretch of `text` the grammar reads as a time, left to right."""
-    return [m for m in EXPRESSION.finditer(text) if _is_time(m)]
+    found, position = [], 0
+    while position <= len(text):
+        match = EXPRESSION.search(text, position)
+        if match is None:
+            break
+        if _is_time(match):
+            found.append(match)
+        elif match.group("connector"):
+            # "认识到 下周三上午9点": nothing before the 到 was a time, so it belongs to the text; read on after it.
+            position = match.start("connector") + len(match.group("connector"))
+            continue
+        position = max(match.end(), position + 1)
+    return found
 
 
 def span_of(match: re.Match[str]) -> tuple[int, int]:

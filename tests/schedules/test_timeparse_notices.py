@@ -108,6 +108,12 @@ def test_a_year_the_calendar_does_not_know_is_refused_with_its_reason() -> None:
                      id="holiday-relative day"),
         pytest.param("支委会 3.15 14:00-16:00 二楼", "支委会", "2025-03-15T14:00:00+08:00", "2025-03-15T16:00:00+08:00",
                      "二楼", id="compact date and range"),
+        pytest.param("推动发展遇到 下周三上午9点 三楼", "推动发展遇到", "2025-03-12T09:00:00+08:00", None, "三楼",
+                     id="a title ending in 到 is not the start of a range"),
+        pytest.param("农村驻点工作一周 3.15 14:00 三楼", "农村驻点工作一周", "2025-03-15T14:00:00+08:00", None, "三楼",
+                     id="the 3 of a compact date is not a weekday after 一周"),
+        pytest.param("表彰优秀党员不少于 下周三上午9点 三楼", "表彰优秀党员不少于", "2025-03-12T09:00:00+08:00", None, "三楼",
+                     id="a title ending in 于 keeps it"),
     ],
 )
 def test_schedule_text_with_notice_forms(text: str, title: str, start: str, end: str | None, place: str | None) -> None:
