@@ -118,6 +118,8 @@ def draft(
         raise InvalidInput("活动名称太长了（最多 200 字）。")
     if starts_at is not None and starts_at <= now:
         raise InvalidInput("这个时间已经过去了，请写一个将来的时间。")
+    if ends_at is not None and (starts_at is None or ends_at <= starts_at):
+        raise InvalidInput("结束时间必须晚于开始时间。")
     tree = OrgTree.load(session)
     org_id = managed_branch(actor, tree)
     existing = None
