@@ -64,7 +64,7 @@ def test_default_period_is_the_current_year_to_date_in_the_org_zone(cli):
 def test_table_is_the_default_format(cli):
     code, out, _ = cli("--org", "D01", "--from", "2025Q1", *NOW)
     assert code == 0
-    assert "机关党委（D01）出勤与完成情况  2025-01-01 至 2025-03-31" in out
+    assert "机关党委（D01）出勤与完成情况  2025年第一季度" in out
     assert "第二支部" in out
 
 
@@ -159,7 +159,7 @@ def test_one_members_attendance_includes_dual_organisational_life(cli):
 def test_one_members_table_shows_leave_and_absence(cli):
     code, out, _ = cli("--org", "B01", "--member", "M004", "--from", "2025Q1", *NOW)
     assert code == 0
-    assert "赵强（M004，第一支部）2025-01-01 至 2025-03-31：出勤率 0.0%" in out and "缺席" in out
+    assert "赵强（M004，第一支部）2025年第一季度：出勤率 0.0%" in out and "缺席" in out
 
 
 def test_a_member_outside_the_organisation_is_refused(cli):

@@ -60,7 +60,7 @@ def test_branch_comparison_ranks_branches_when_the_organisation_enabled_it(sessi
 
 def test_table_shows_the_same_figures(report):
     table = report_table(report)
-    assert "机关党委（D01）出勤与完成情况  2025-01-01 至 2025-03-31" in table
+    assert "机关党委（D01）出勤与完成情况  2025年第一季度" in table
     assert "一月主题党日" in table and "已取消" in table
     assert "支部对比" not in table
     assert "不对党员个人排名" in table
