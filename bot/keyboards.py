@@ -111,3 +111,46 @@ def task(signer: CallbackSigner, task: TaskView) -> InlineKeyboardMarkup | None:
         [InlineKeyboardButton(f"☐ {item.label}", callback_data=signer.button(Action.TICK_ITEM, task.activity.id, item.id))]
         for item in task.items if not item.done
     ])
+
+
+def rectify_sources(signer: CallbackSigner, sources) -> InlineKeyboardMarkup:  # noqa: ANN001
+    """/rectify step 2: one button per source (组织生活会, 民主生活会, 巡察, 党建督查, 述职评议)."""
+    buttons = [InlineKeyboardButton(str(s), callback_data=signer.button(Action.RECTIFY_SOURCE, 0, i))
+               for i, s in enumerate(sources)]
+    return InlineKeyboardMarkup([buttons[i:i + 3] for i in range(0, len(buttons), 3)])
+
+
+def rectify_owners(signer: CallbackSigner, candidates) -> InlineKeyboardMarkup:  # noqa: ANN001
+    """/rectify step 4: members of the branch (chosen ones ticked) and 完成."""
+    buttons = [InlineKeyboardButton(("☑️ " if chosen else "") + name,
+                                    callback_data=signer.button(Action.RECTIFY_OWNER, 0, member_id))
+               for member_id, name, chosen in candidates]
+    rows = [buttons[i:i + 3] for i in range(0, len(buttons), 3)]
+    rows.append([InlineKeyboardButton(texts.BUTTON_RECTIFY_DONE, callback_data=signer.button(Action.RECTIFY_OWNERS_DONE, 0))])
+    return InlineKeyboardMarkup(rows)
+
+
+_RECTIFY_ACTIONS = {
+    "note": (texts.BUTTON_RECTIFY_NOTE, Action.RECTIFY_NOTE),
+    "close": (texts.BUTTON_RECTIFY_CLOSE, Action.RECTIFY_CLOSE),
+    "reopen": (texts.BUTTON_RECTIFY_REOPEN, Action.RECTIFY_REOPEN),
+}
+
+
+def rectification(signer: CallbackSigner, item_id: int, actions) -> InlineKeyboardMarkup | None:  # noqa: ANN001
+    """An item's card: the actions its reader may take (each checked again on press)."""
+    if not actions:
+        return None
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(_RECTIFY_ACTIONS[a][0], callback_data=signer.button(_RECTIFY_ACTIONS[a][1], item_id))
+        for a in actions
+    ]])
+
+
+def talks_owed(signer: CallbackSigner, owed, limit: int = 30) -> InlineKeyboardMarkup | None:  # noqa: ANN001
+    """The Q4 reminder: one button per person still owed, recording a talk held today."""
+    buttons = [InlineKeyboardButton(texts.talk_held_button(p.name), callback_data=signer.button(
+        Action.TALK_HELD_TODAY, 0, p.member_id)) for p in list(owed)[:limit]]
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([buttons[i:i + 2] for i in range(0, len(buttons), 2)])

@@ -10,6 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot import keyboards, texts
 from bot.callbacks import Action
+from bot.handlers import rectify
 from bot.handlers.common import ChatContext, tell
 from storage.services import attendance as attendance_svc
 from storage.services import binding as binding_svc
@@ -143,16 +144,23 @@ async def mark_reminder(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, r
 
 
 async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
-    """A private text that is not a command answers whatever the bot asked for (leave reason, minutes …)."""
+    """A private text that is not a command answers whatever the bot asked for (leave reason, minutes, 整改 …)."""
     text = update.effective_message.text or ""
+
+    def work(session, actor, now):  # noqa: ANN001, ANN202
+        answered = rectify.answer_text(session, actor, text, now, chat.zone)
+        if answered is not None:
+            return answered, now
+        return attendance_svc.submit_pending_text(session, actor, text, now), now
+
     try:
-        result = await chat.as_member(
-            update, lambda session, actor, now: attendance_svc.submit_pending_text(session, actor, text, now)
-        )
+        result, now = await chat.as_member(update, work)
     except NotBound:
         await update.effective_message.reply_text(texts.START_WITHOUT_CODE)
         return
-    if isinstance(result, LeaveRequest):
+    if rectify.is_answer(result):
+        await rectify.reply_to_answer(update, chat, result, now)
+    elif isinstance(result, LeaveRequest):
         await update.effective_message.reply_text(texts.leave_submitted(result))
         await mark_reminder(context, chat, result)
     elif isinstance(result, ActivityView):
@@ -162,9 +170,22 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat:
 
 
 async def photo_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
-    """A photo sent while the bot waits for minutes is kept with the activity."""
+    """A photo or file sent while the bot waits for one: a 整改 progress note, or the minutes of an activity."""
     message = update.effective_message
-    file_id = message.photo[-1].file_id if message.photo else message.document.file_id
-    saved = await chat.as_member(update, lambda session, actor, now: attendance_svc.add_minutes_photo(
-        session, actor, file_id, message.caption, now))
-    await tell(update, texts.MINUTES_PHOTO_SAVED if saved else texts.UNKNOWN_TEXT)
+    is_photo = bool(message.photo)
+    file_id = message.photo[-1].file_id if is_photo else message.document.file_id
+    is_image = is_photo or (message.document.mime_type or "").startswith("image/")
+
+    def work(session, actor, now):  # noqa: ANN001, ANN202
+        answered = rectify.answer_file(session, actor, file_id, message.caption, is_photo, now)
+        if answered is not None:
+            return answered, now
+        if not is_image:
+            return None, now
+        return attendance_svc.add_minutes_photo(session, actor, file_id, message.caption, now), now
+
+    result, now = await chat.as_member(update, work)
+    if rectify.is_answer(result):
+        await rectify.reply_to_answer(update, chat, result, now)
+        return
+    await tell(update, texts.MINUTES_PHOTO_SAVED if result else texts.UNKNOWN_TEXT)

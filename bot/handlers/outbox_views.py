@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot import keyboards, texts
 from bot.callbacks import CallbackSigner
+from bot.handlers.rectify import NoticeViews
 from storage import models
 from storage.repositories.outbox import ClaimedMessage
 from storage.repositories import attendance as attendance_repo
@@ -86,5 +87,6 @@ class OutboxViews:
             followup.CONFIRM_NAG: self.confirm_nag,
             followup.CONFIRM_ESCALATION: self.confirm_escalation,
             followup.GROUP_ANNOUNCEMENT: self.group_announcement,
+            **NoticeViews(self.signer).renderers(),  # 整改 and 谈心谈话 notices
         }
 
