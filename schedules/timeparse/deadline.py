@@ -132,7 +132,7 @@ def parse_past_day(text: str, today: date) -> ParsedDay:
             if day > today:
                 earlier = _date(today.year - 1, month, number, PAST_DAY_EXAMPLES)
                 if today - earlier > timedelta(days=92):
-                    raise TimeParseError(f"{cleaned}还没到", PAST_DAY_EXAMPLES)
+                    raise TimeParseError(f"{cleaned}（{describe_day(day)}）还没到", PAST_DAY_EXAMPLES)
                 day = earlier
     elif match := _DAY_OF_MONTH.fullmatch(cleaned):
         day = _date(today.year, today.month, _number(match["day"], PAST_DAY_EXAMPLES), PAST_DAY_EXAMPLES)
