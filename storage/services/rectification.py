@@ -84,6 +84,7 @@ class ItemView:
     closed_by: str | None
     evidence: str | None
     notes: tuple[Note, ...]
+    created_at: datetime
 
     @property
     def is_open(self) -> bool:
@@ -132,6 +133,7 @@ def _views(session: Session, rows: Sequence[models.Rectification], tree: OrgTree
         closed_by=names.get(r.closed_by_member_id) if r.closed_by_member_id else None, evidence=r.evidence,
         notes=tuple(Note(n.kind, n.text, names.get(n.member_id, "") if n.member_id else "", n.at,
                          n.telegram_file_id is not None) for n in notes.get(r.id, [])),
+        created_at=r.created_at,
     ) for r in rows]
 
 

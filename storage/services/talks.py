@@ -71,6 +71,7 @@ class Coverage:
 @dataclass(frozen=True)
 class TalkRecord:
     held_on: date
+    org_name: str
     committee_name: str
     member_name: str
     topic: str | None
@@ -143,7 +144,8 @@ def records(session: Session, org_ids: Sequence[int], year: int) -> list[TalkRec
         r.recorded_by_member_id for r in rows if r.recorded_by_member_id}
     names = dict(session.execute(select(models.Member.id, models.Member.name).where(models.Member.id.in_(ids))).all()) \
         if ids else {}
-    return [TalkRecord(r.held_on, names.get(r.committee_member_id, ""), names.get(r.member_id, ""), r.topic,
+    tree = OrgTree.load(session)
+    return [TalkRecord(r.held_on, tree.name.get(r.org_id, ""), names.get(r.committee_member_id, ""), names.get(r.member_id, ""), r.topic,
                        names.get(r.recorded_by_member_id, "") if r.recorded_by_member_id else "") for r in rows]
 
 
