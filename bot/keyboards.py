@@ -20,27 +20,31 @@ def start_link(bot_username: str, payload: str | None = None) -> str:
     return f"https://t.me/{bot_username}" + (f"?start={payload}" if payload else "")
 
 
-def reminder(signer: CallbackSigner, activity_id: int) -> InlineKeyboardMarkup:
-    """The private reminder's buttons: ✅ 签到 and 📝 请假 (the server checks the window on press)."""
+def _answers(signer: CallbackSigner, activity_id: int, self_checkin: bool) -> list[InlineKeyboardButton]:
+    buttons = [InlineKeyboardButton(texts.BUTTON_CHECKIN, callback_data=signer.button(Action.CHECKIN, activity_id))]
+    buttons.append(InlineKeyboardButton(texts.BUTTON_LEAVE, callback_data=signer.button(Action.LEAVE, activity_id)))
+    return buttons if self_checkin else buttons[1:]
+
+
+def reminder(signer: CallbackSigner, activity_id: int, *, self_checkin: bool = True) -> InlineKeyboardMarkup:
+    """The private reminder's buttons: ✅ 签到 and 📝 请假 (the server checks the window on press); 请假 alone
+    where the organisation switched self check-in off."""
+    return InlineKeyboardMarkup([_answers(signer, activity_id, self_checkin)])
+
+
+def checkin_only(signer: CallbackSigner, activity_id: int, *, self_checkin: bool = True) -> InlineKeyboardMarkup | None:
+    """After a leave request: a member who comes after all can still check in (nothing without self check-in)."""
+    if not self_checkin:
+        return None
     return InlineKeyboardMarkup([[
         InlineKeyboardButton(texts.BUTTON_CHECKIN, callback_data=signer.button(Action.CHECKIN, activity_id)),
-        InlineKeyboardButton(texts.BUTTON_LEAVE, callback_data=signer.button(Action.LEAVE, activity_id)),
     ]])
 
 
-def checkin_only(signer: CallbackSigner, activity_id: int) -> InlineKeyboardMarkup:
-    """After a leave request: a member who comes after all can still check in."""
-    return InlineKeyboardMarkup([[
-        InlineKeyboardButton(texts.BUTTON_CHECKIN, callback_data=signer.button(Action.CHECKIN, activity_id)),
-    ]])
-
-
-def group_announcement(signer: CallbackSigner, activity_id: int, bot_username: str | None) -> InlineKeyboardMarkup:
+def group_announcement(signer: CallbackSigner, activity_id: int, bot_username: str | None, *,
+                       self_checkin: bool = True) -> InlineKeyboardMarkup:
     """One message serves the whole group; members who never started the bot get a link to do so."""
-    rows = [[
-        InlineKeyboardButton(texts.BUTTON_CHECKIN, callback_data=signer.button(Action.CHECKIN, activity_id)),
-        InlineKeyboardButton(texts.BUTTON_LEAVE, callback_data=signer.button(Action.LEAVE, activity_id)),
-    ]]
+    rows = [_answers(signer, activity_id, self_checkin)]
     if bot_username:
         rows.append([InlineKeyboardButton(texts.BUTTON_START_CHAT, url=start_link(bot_username))])
     return InlineKeyboardMarkup(rows)

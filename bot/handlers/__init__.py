@@ -58,7 +58,7 @@ def install_outbox_views(chat: ChatContext, application: Application | None = No
                 return None
         return chat.bot_username
 
-    views = OutboxViews(chat.signer, username)
+    views = OutboxViews(chat.signer, username, chat.self_checkin_for)
     render.REPLY_MARKUP_PROVIDERS[:] = [
         p for p in render.REPLY_MARKUP_PROVIDERS if not isinstance(getattr(p, "__self__", None), OutboxViews)
     ]

@@ -98,7 +98,8 @@ async def checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: Chat
     def work(session, actor, now):  # noqa: ANN001, ANN202
         open_now = queries.open_for_checkin(session, actor, now)
         if len(open_now) == 1:
-            return attendance_svc.check_in(session, actor, open_now[0].id, now), open_now, now
+            return (attendance_svc.check_in(session, actor, open_now[0].id, now, self_checkin=chat.self_checkin_for),
+                    open_now, now)
         return None, open_now, now
 
     result, open_now, now = await chat.as_member(update, work)
@@ -135,10 +136,11 @@ async def mark_reminder(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, r
     chat_id, message_id = request.origin
     base = (request.origin_text or "").rstrip()
     stamp = texts.leave_requested_stamp(request)
+    self_checkin = await chat.db(lambda session, now: chat.self_checkin_for(session, request.activity.org_id))
     try:
         await context.bot.edit_message_text(
             f"{base}\n\n{stamp}" if base else stamp, chat_id=chat_id, message_id=message_id,
-            reply_markup=keyboards.checkin_only(chat.signer, request.activity.id))
+            reply_markup=keyboards.checkin_only(chat.signer, request.activity.id, self_checkin=self_checkin))
     except TelegramError:
         log.info("reminder %s not marked", request.origin, exc_info=True)
 
