@@ -61,3 +61,14 @@ async def test_reminders_carry_leave_only_and_check_in_is_refused(session_factor
         attendance_svc.proxy_sign(session, secretary, world.activities["party_day"], world.members["alice"], T)
         rows = session.execute(select(models.Attendance.member_id, models.Attendance.status)).all()
         assert sorted(rows) == sorted([(world.members["alice"], "proxy"), (world.members["bob"], "leave")])
+
+
+def test_confirming_a_meeting_needs_no_photo_minutes_or_check_in(session_factory, world):
+    """The rules forbid making photos or records a required proof: the secretary's word confirms a meeting."""
+    with transaction(session_factory) as session:
+        secretary = actor_for_telegram(session, world.telegram["secretary"])
+        result = attendance_svc.confirm_activity(session, secretary, world.activities["party_day"], True,
+                                                 T + timedelta(hours=3))
+        activity = session.get(models.Activity, world.activities["party_day"])
+        attachments = session.scalars(select(models.ActivityAttachment)).all()
+        assert (result.held, activity.status, activity.minutes, attachments) == (True, "held", None, [])
