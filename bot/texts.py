@@ -494,8 +494,18 @@ def rectification_answered(answered, today) -> str:  # noqa: ANN001 - rectificat
     if answered.kind == "rectification_close":
         return f"✔️ 已销号：整改 #{item.id}「{item.problem}」，依据：{item.evidence}"
     if answered.kind == "rectification_reopen":
-        return f"↩️ 已重新打开：整改 #{item.id}「{item.problem}」，书记和责任人会看到理由。"
+        return f"↩️ 已重新打开：整改 #{item.id}「{item.problem}」，已告知支部书记和责任人。"
     return f"✅ 已记录整改 #{item.id} 的进展（共 {len(item.progress)} 条）。"
+
+
+def rectification_closed_notice(item) -> str:  # noqa: ANN001 - to the upper committee that raised it
+    return (f"✔️ {item.org_name}已销号：整改 #{item.id}「{item.problem}」\n销号人：{item.closed_by}；依据：{item.evidence}\n"
+            "如整改不到位，可点“重新打开”并写明理由。")
+
+
+def rectification_reopened_notice(item, reason: str) -> str:  # noqa: ANN001 - to the branch and the owners
+    return (f"↩️ 整改 #{item.id}「{item.problem}」已被上级党组织（{item.raised_by_code}）重新打开\n理由：{reason}\n"
+            f"时限：{day(item.due_on)}（{item.deadline_text}）。请继续整改，完成后由书记重新销号。")
 
 
 def rectifications_header(count: int) -> str:

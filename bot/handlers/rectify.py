@@ -236,6 +236,13 @@ class NoticeViews:
         overdue = rect_svc.overdue_by_branch(session, tree.subtree(org_id), today)
         return texts.rectification_supervision(tree.name.get(org_id, ""), overdue, tree.name, today), None
 
+    def changed(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
+        item = self._item(session, row)
+        if row.payload.get("event") == "closed":
+            markup = keyboards.rectification(self.signer, item.id, (rect_svc.ACTION_REOPEN,)) if not item.is_open else None
+            return texts.rectification_closed_notice(item), markup
+        return texts.rectification_reopened_notice(item, str(row.payload.get("reason", ""))), None
+
     def talk_owed(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
         year, org_id = int(row.payload["year"]), int(row.payload["org_id"])
         mine = talk_svc.coverage(session, org_id, year).owed_by(row.member_id or 0)
@@ -248,6 +255,7 @@ class NoticeViews:
             rect_svc.OVERDUE: self.overdue,
             rect_svc.ESCALATION: self.escalation,
             rect_svc.SUPERVISION: self.supervision,
+            rect_svc.CHANGED: self.changed,
             talk_svc.OWED_REMINDER: self.talk_owed,
         }
 

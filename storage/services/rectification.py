@@ -32,7 +32,8 @@ DUE_SOON = "rectification_due"  # to each owner, at each lead before the deadlin
 OVERDUE = "rectification_overdue"  # to the branch's secretary, when overdue and again every `overdue_every`
 ESCALATION = "rectification_escalation"  # to the upper committee, `escalate_after` past the deadline
 SUPERVISION = "rectification_supervision"  # 每季一督导: the overdue items of every branch below
-KINDS = (DUE_SOON, OVERDUE, ESCALATION, SUPERVISION)
+CHANGED = "rectification_changed"  # 销号 told to the upper committee that raised it; reopening told to the branch
+KINDS = (DUE_SOON, OVERDUE, ESCALATION, SUPERVISION, CHANGED)
 
 SOURCES: tuple[RectificationSource, ...] = tuple(RectificationSource)
 NOTICE_TIME = time(9, 0)  # reminders about a day go out at 09:00 local
@@ -325,8 +326,30 @@ def close(session: Session, actor: Actor, item_id: int, evidence: str, now: date
                                          text=row.evidence, member_id=actor.member_id, at=now))
     _skip_pending_reminders(session, row.id)
     session.flush()
+    if row.raised_by_org_id != row.org_id:  # the committee that raised it checks the evidence (and may reopen)
+        _tell(session, row, "closed", _committee_of(session, row.raised_by_org_id), now)
     _audit(session, actor, now, "rectification.close", row.id, {"evidence": row.evidence})
     return _views(session, [row], tree)[0]
+
+
+def _committee_of(session: Session, org_id: int) -> list[int]:
+    """Active members with a seat on the committee of an upper organisation."""
+    return sorted(set(session.scalars(select(models.MemberRole.member_id).join(models.Member).where(
+        models.MemberRole.org_id == org_id, models.MemberRole.upper.is_(True),
+        models.Member.status == MemberStatus.ACTIVE.value))))
+
+
+def _tell(session: Session, row: models.Rectification, event: str, member_ids: Iterable[int], now: datetime,
+          **payload: str) -> None:
+    """One notice per person about a 销号 or a reopening (dedup: item, round, event, recipient)."""
+    messages = []
+    for member_id in dict.fromkeys(member_ids):
+        recipient = outbox.member_recipient(member_id)
+        messages.append(outbox.NewMessage(
+            dedup_key=f"{CHANGED}:{row.id}:{row.reopen_count}:{event}:{recipient}", recipient=recipient, due_at=now,
+            kind=CHANGED, member_id=member_id, priority=30, payload={"item_id": row.id, "event": event, **payload},
+        ))
+    outbox.enqueue(session, messages)
 
 
 def _require_raiser(actor: Actor, row: models.Rectification) -> None:
@@ -355,6 +378,8 @@ def reopen(session: Session, actor: Actor, item_id: int, reason: str, now: datet
     session.add(models.RectificationNote(rectification_id=row.id, kind=RectificationNoteKind.REOPENED.value,
                                          text=reason, member_id=actor.member_id, at=now))
     session.flush()
+    managers = [r.member_id for r in approvers_of(session, row.org_id, tree)]
+    _tell(session, row, "reopened", [*managers, *(o.member_id for o in row.owners)], now, reason=reason)
     _audit(session, actor, now, "rectification.reopen", row.id, {"reason": reason, "due_on": row.due_on.isoformat()})
     return _views(session, [row], tree)[0]
 
@@ -500,10 +525,7 @@ def supervision_messages(session: Session, now: datetime, tree: OrgTree) -> list
     )).all()
     messages: list[outbox.NewMessage] = []
     for activity in activities:
-        members = sorted(set(session.scalars(select(models.MemberRole.member_id).join(models.Member).where(
-            models.MemberRole.org_id == activity.org_id, models.MemberRole.upper.is_(True),
-            models.Member.status == MemberStatus.ACTIVE.value))))
-        for member_id in members:
+        for member_id in _committee_of(session, activity.org_id):
             recipient = outbox.member_recipient(member_id)
             messages.append(outbox.NewMessage(
                 dedup_key=f"{SUPERVISION}:{activity.id}:{recipient}", recipient=recipient, due_at=now,

@@ -45,6 +45,10 @@ def add_item(factory, world, *, owners=("alice",), due=date(2025, 3, 31), who="s
         return item.id
 
 
+def labels(message: dict) -> list[str]:
+    return [b["text"] for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+
+
 async def press_close_on_a_card(chat, who: str, item_id: int, action: Action = Action.RECTIFY_CLOSE) -> None:
     markup = keyboards.rectification(chat.chat.signer, item_id, ("reopen" if action is Action.RECTIFY_REOPEN else "close",))
     sent = await chat.app.bot.send_message(chat.user(who), "整改卡片", reply_markup=markup)
@@ -179,12 +183,20 @@ async def test_upper_committee_raises_and_reopens_with_a_reason(session_factory,
         await press_close_on_a_card(chat, "secretary", item_id, action=Action.RECTIFY_REOPEN)
         refused = await chat.expect("只有提出该整改事项的上级党组织委员可以重新打开")
         assert refused.params["text"] == "只有提出该整改事项的上级党组织委员可以重新打开。"
-        await chat.step("committee", "/rectifications", "📋 整改清单：共 1 项")
+        [closed] = await chat.dispatch(rect_svc.CHANGED, to="committee")  # the raiser hears of the 销号
+        assert closed["text"] == ("✔️ 第一党支部已销号：整改 #1「发展党员程序不完整」\n销号人：王书记；依据：已补齐材料\n"
+                                  "如整改不到位，可点“重新打开”并写明理由。")
+        await chat.step("committee", "/rectifications", "📋 整改清单：共 1 项")  # the upper committee sees closed ones too
         card = await chat.expect("📋 整改 #1")
         assert card.params["text"].endswith("\n✔️ 已销号（王书记）：已补齐材料")
+        assert labels(card.params) == ["↩️ 重新打开"]
         await says(chat, "committee", press("↩️ 重新打开"), "整改 #1「发展党员程序不完整」\n请写明重新打开的理由。")
         await says(chat, "committee", "缺少支委会讨论记录",
-                   "↩️ 已重新打开：整改 #1「发展党员程序不完整」，书记和责任人会看到理由。")
+                   "↩️ 已重新打开：整改 #1「发展党员程序不完整」，已告知支部书记和责任人。")
+        [told] = await chat.dispatch(rect_svc.CHANGED, to="bob")
+        assert told["text"] == ("↩️ 整改 #1「发展党员程序不完整」已被上级党组织（D01）重新打开\n理由：缺少支委会讨论记录\n"
+                                "时限：3月31日（本月底前）。请继续整改，完成后由书记重新销号。")
+        assert len(await chat.dispatch(rect_svc.CHANGED, to="secretary")) == 1
     with transaction(session_factory) as session:
         item = session.get(models.Rectification, item_id)
         assert (item.closed_at, item.reopen_count, item.raised_by_org_id) == (None, 1, world.orgs["D01"])
