@@ -99,7 +99,7 @@ def load_extras(session: Session, root_code: str, window: Period, zone: ZoneInfo
     talks = tuple(t for year in years for t in talk_svc.records(session, branches, year)
                   if window.start <= t.held_on <= window.last_day)
     coverage_year = min(window.last_day, now.astimezone(zone).date()).year
-    coverages = tuple(talk_svc.coverage(session, b, coverage_year) for b in branches)
+    coverages = tuple(talk_svc.coverages(session, branches, coverage_year))
     return LedgerExtras(tree.name.get(root_id, root_code), window, now.astimezone(zone).date(), zone, items, talks,
                         coverages)
 

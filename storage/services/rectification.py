@@ -485,6 +485,8 @@ def reminder_messages(session: Session, now: datetime, rules: DeadlineRules, def
     rows = session.scalars(select(models.Rectification).where(models.Rectification.closed_at.is_(None))).all()
     messages: list[outbox.NewMessage] = []
     zones: dict[int, ZoneInfo] = {}
+    secretaries: dict[int, list[int]] = {}  # per organisation, read once per sweep
+    uppers: dict[int, list[int]] = {}
     for item in rows:
         if item.org_id not in zones:
             org = session.get(models.Organization, item.org_id)
@@ -508,11 +510,13 @@ def reminder_messages(session: Session, now: datetime, rules: DeadlineRules, def
                 nth += 1
         tag = _latest_passed(overdue, now)
         if tag is not None:
-            messages += [_message(OVERDUE, item, r.member_id, tag, now)
-                         for r in approvers_of(session, item.org_id, tree)]
+            if item.org_id not in secretaries:
+                secretaries[item.org_id] = [r.member_id for r in approvers_of(session, item.org_id, tree)]
+            messages += [_message(OVERDUE, item, m, tag, now) for m in secretaries[item.org_id]]
         if rules.escalate_after is not None and now >= end + rules.escalate_after:
-            messages += [_message(ESCALATION, item, m, "escalate", now)
-                         for m in upper_committee_ids(session, item.org_id, tree)]
+            if item.org_id not in uppers:
+                uppers[item.org_id] = upper_committee_ids(session, item.org_id, tree)
+            messages += [_message(ESCALATION, item, m, "escalate", now) for m in uppers[item.org_id]]
     return messages
 
 

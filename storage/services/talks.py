@@ -26,6 +26,7 @@ from storage.services.errors import AlreadyHandled, InvalidInput, NotFound, Perm
 OWED_REMINDER = "talk_owed"  # outbox kind: the fourth-quarter reminder to a committee member who still owes talks
 # The one reminder goes out on this day of the fourth quarter (after the National Day holiday), at 09:00.
 REMINDER_MONTH, REMINDER_DAY, REMINDER_TIME = 10, 15, time(9, 0)
+REMINDER_WINDOW = timedelta(days=7)  # still sent this long after its moment (downtime), never later
 MAX_TOPIC = 100
 
 
@@ -89,28 +90,54 @@ def _person(member: models.Member) -> Person:
     return Person(member.id, member.name, member.member_no)
 
 
-def _branch_people(session: Session, org_id: int) -> tuple[list[models.Member], list[models.Member]]:
-    """(committee members, party members) of the branch, active, in roster order."""
+def _people_by_branch(session: Session, branch_ids: Sequence[int]) -> dict[int, tuple[list, list]]:
+    """(committee members, party members) of each branch, active, in roster order: one query for all."""
     tree = OrgTree.load(session)
-    members = list(session.scalars(select(models.Member).where(
-        models.Member.status == MemberStatus.ACTIVE.value, models.Member.org_id.in_(tree.with_groups([org_id])),
-    ).order_by(models.Member.member_no)))
-    committee = [m for m in members if actor_from_member(m).sits_on_committee_of(org_id)]
-    party = [m for m in members if m.category in PARTY_CATEGORIES or m in committee]
-    return committee, party
+    branch_of = {org: branch for branch in branch_ids for org in tree.with_groups([branch])}
+    members = session.scalars(select(models.Member).where(
+        models.Member.status == MemberStatus.ACTIVE.value, models.Member.org_id.in_(branch_of),
+    ).order_by(models.Member.member_no)).all()
+    people: dict[int, tuple[list, list]] = {branch: ([], []) for branch in branch_ids}
+    for member in members:
+        branch = branch_of[member.org_id]
+        committee, party = people[branch]
+        on_committee = actor_from_member(member).sits_on_committee_of(branch)
+        if on_committee:
+            committee.append(member)
+        if on_committee or member.category in PARTY_CATEGORIES:
+            party.append(member)
+    return people
 
 
-def _talked_pairs(session: Session, org_id: int, year: int) -> set[frozenset[int]]:
-    rows = session.execute(select(models.HeartToHeartTalk.committee_member_id, models.HeartToHeartTalk.member_id)
-                           .where(models.HeartToHeartTalk.org_id == org_id, models.HeartToHeartTalk.year == year))
-    return {frozenset(row) for row in rows}
+def _branch_people(session: Session, org_id: int) -> tuple[list[models.Member], list[models.Member]]:
+    return _people_by_branch(session, [org_id])[org_id]
+
+
+def _talked_pairs(session: Session, org_ids: Sequence[int], year: int) -> dict[int, set[frozenset[int]]]:
+    rows = session.execute(select(models.HeartToHeartTalk.org_id, models.HeartToHeartTalk.committee_member_id,
+                                  models.HeartToHeartTalk.member_id)
+                           .where(models.HeartToHeartTalk.org_id.in_(org_ids), models.HeartToHeartTalk.year == year))
+    pairs: dict[int, set[frozenset[int]]] = {org_id: set() for org_id in org_ids}
+    for org_id, committee_id, member_id in rows:
+        pairs[org_id].add(frozenset((committee_id, member_id)))
+    return pairs
 
 
 def coverage(session: Session, org_id: int, year: int) -> Coverage:
     """Who still owes a talk with whom this year in the branch."""
+    return coverages(session, [org_id], year)[0]
+
+
+def coverages(session: Session, org_ids: Sequence[int], year: int) -> list[Coverage]:
+    """`coverage` of several branches with a fixed number of queries (the sweep and the 台账 ask for all)."""
+    people = _people_by_branch(session, org_ids)
+    talked = _talked_pairs(session, org_ids, year)
+    return [_coverage(session, org_id, year, *people[org_id], talked[org_id]) for org_id in org_ids]
+
+
+def _coverage(session: Session, org_id: int, year: int, committee: list, party: list,
+              talked: set[frozenset[int]]) -> Coverage:
     tree = OrgTree.load(session)
-    committee, party = _branch_people(session, org_id)
-    talked = _talked_pairs(session, org_id, year)
     progress = []
     for seat in committee:
         others = [m for m in party if m.id != seat.id]
@@ -220,23 +247,42 @@ def reminder_moment(year: int, zone: ZoneInfo) -> datetime:
 
 
 def enqueue_owed_reminders(session: Session, now: datetime, default_zone: ZoneInfo) -> int:
-    """In the fourth quarter, once a year, each committee member who still owes talks is told whom."""
+    """In the fourth quarter, once a year, each committee member who still owes talks is told whom.
+
+    Looked for during the week from the reminder's moment (so downtime on the day does not lose it), and
+    only for branches whose committee members have not all been reminded yet.
+    """
     tree = OrgTree.load(session)
-    messages: list[outbox.NewMessage] = []
-    for org_id in tree.branches():
-        org = session.get(models.Organization, org_id)
-        zone = activity_repo.org_zone(org, default_zone) if org is not None else default_zone
+    due: dict[int, list[int]] = {}
+    zones = {org.id: activity_repo.org_zone(org, default_zone) for org in session.scalars(
+        select(models.Organization).where(models.Organization.id.in_(tree.branches())))}
+    for org_id, zone in zones.items():
         local = now.astimezone(zone)
-        if local < reminder_moment(local.year, zone):
-            continue
-        year = local.year
-        for progress in coverage(session, org_id, year).committee:
-            if not progress.owed:
-                continue
-            recipient = outbox.member_recipient(progress.person.member_id)
-            messages.append(outbox.NewMessage(
-                dedup_key=f"{OWED_REMINDER}:{year}:{recipient}", recipient=recipient, due_at=now,
-                kind=OWED_REMINDER, member_id=progress.person.member_id, priority=60,
-                payload={"year": year, "org_id": org_id},
-            ))
+        start = reminder_moment(local.year, zone)
+        if start <= local < start + REMINDER_WINDOW:
+            due.setdefault(local.year, []).append(org_id)
+    messages: list[outbox.NewMessage] = []
+    for year, org_ids in due.items():
+        sent = set(session.scalars(select(models.OutboxMessage.member_id).where(
+            models.OutboxMessage.kind == OWED_REMINDER, models.OutboxMessage.dedup_key.like(f"{OWED_REMINDER}:{year}:%"))))
+        people = _people_by_branch(session, org_ids)
+        pending = [o for o in org_ids if any(m.id not in sent for m in people[o][0])]
+        talked = _talked_pairs(session, pending, year) if pending else {}
+        for org_id in pending:
+            messages += _owed_messages(_coverage(session, org_id, year, *people[org_id], talked[org_id]), now)
     return outbox.enqueue(session, messages) if messages else 0
+
+
+def _owed_messages(coverage: Coverage, now: datetime) -> list[outbox.NewMessage]:
+    """One reminder per committee member who still owes talks (dedup: the year and the recipient)."""
+    messages = []
+    for progress in coverage.committee:
+        if not progress.owed:
+            continue
+        recipient = outbox.member_recipient(progress.person.member_id)
+        messages.append(outbox.NewMessage(
+            dedup_key=f"{OWED_REMINDER}:{coverage.year}:{recipient}", recipient=recipient, due_at=now,
+            kind=OWED_REMINDER, member_id=progress.person.member_id, priority=60,
+            payload={"year": coverage.year, "org_id": coverage.org_id},
+        ))
+    return messages

@@ -92,3 +92,13 @@ async def test_one_gentle_reminder_in_the_fourth_quarter(session_factory, world)
         await chat.step("deputy", press("今天已与张三谈话"), "✅ 已记录：10月15日与张三谈心谈话。")
         edited = await chat.expect("💬 谈心谈话提醒（2025年）")
         assert edited.params["text"].split("\n")[1] == "今年您还没有与以下同志谈心谈话：王书记、李四、赵老、郑新"
+
+
+@pytest.mark.parametrize("moment, created", [
+    pytest.param(datetime(2025, 10, 20, 14, 0, tzinfo=SHANGHAI), 3, id="after-downtime-on-the-day"),
+    pytest.param(datetime(2025, 10, 22, 9, 0, tzinfo=SHANGHAI), 0, id="a-week-later-it-is-not-sent"),
+    pytest.param(datetime(2026, 1, 5, 9, 0, tzinfo=SHANGHAI), 0, id="not-in-the-new-year"),
+])
+def test_the_reminder_is_looked_for_one_week(session_factory, world, moment, created):
+    with transaction(session_factory) as session:
+        assert talk_svc.enqueue_owed_reminders(session, moment, SHANGHAI) == created
