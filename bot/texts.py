@@ -508,8 +508,9 @@ def rectification_reopened_notice(item, reason: str) -> str:  # noqa: ANN001 - t
             f"时限：{day(item.due_on)}（{item.deadline_text}）。请继续整改，完成后由书记重新销号。")
 
 
-def rectifications_header(count: int) -> str:
-    return f"📋 整改清单：共 {count} 项"
+def rectifications_header(count: int, *, shown: int) -> str:
+    more = f"（显示前 {shown} 项，全部见 /report 台账的“整改清单”）" if count > shown else ""
+    return f"📋 整改清单：共 {count} 项{more}"
 
 
 def rectification_due(item, today) -> str:  # noqa: ANN001 - to an owner before the deadline

@@ -26,6 +26,7 @@ from storage.services import talks as talk_svc
 from storage.services.actors import Actor, OrgTree
 
 log = logging.getLogger("bot.handlers")
+MAX_CARDS = 20  # cards per /rectifications; the rest are in the 台账's 整改清单
 
 
 @lru_cache(maxsize=4)
@@ -107,8 +108,8 @@ async def rectifications(update: Update, context: ContextTypes.DEFAULT_TYPE, cha
         await update.effective_message.reply_text(texts.NO_RECTIFICATIONS)
         return
     today = _today(now, chat)
-    await update.effective_message.reply_text(texts.rectifications_header(len(cards)))
-    for item, actions in cards[:20]:
+    await update.effective_message.reply_text(texts.rectifications_header(len(cards), shown=MAX_CARDS))
+    for item, actions in cards[:MAX_CARDS]:
         await update.effective_message.reply_text(texts.rectification_card(item, today),
                                                   reply_markup=keyboards.rectification(chat.signer, item.id, actions))
 

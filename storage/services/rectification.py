@@ -678,4 +678,5 @@ def actions_for(actor: Actor, tree: OrgTree, item: ItemView) -> tuple[str, ...]:
 def cards_for(session: Session, actor: Actor, *, include_closed: bool = False) -> list[tuple[ItemView, tuple[str, ...]]]:
     """/rectifications: the items the actor may see, each with the actions the actor may take."""
     tree = OrgTree.load(session)
-    return [(item, actions_for(actor, tree, item)) for item in visible_items(session, actor, include_closed=include_closed)]
+    items = sorted(visible_items(session, actor, include_closed=include_closed), key=lambda i: (not i.is_open, i.due_on))
+    return [(item, actions_for(actor, tree, item)) for item in items]
