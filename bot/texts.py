@@ -572,5 +572,12 @@ def talk_owed_reminder(year: int, owed) -> str:  # noqa: ANN001 - a sequence of 
             + "\n谈过后请发送 /talk 姓名 日期，或点下面的按钮记录今天的谈话。")
 
 
+def talk_year_start(year: int, owed) -> str:  # noqa: ANN001 - with the year's 谈心谈话 occurrence
+    if not owed:
+        return f"💬 {year}年的谈心谈话您已全部完成，谢谢！"
+    return (f"💬 {year}年谈心谈话\n今年请与以下 {len(owed)} 位同志各谈心谈话至少一次：" + "、".join(p.name for p in owed)
+            + "\n谈过后请发送 /talk 姓名 日期，或点下面的按钮记录今天的谈话。")
+
+
 def talk_held_button(name: str) -> str:
     return f"今天已与{name}谈话"

@@ -248,7 +248,9 @@ class NoticeViews:
         year, org_id = int(row.payload["year"]), int(row.payload["org_id"])
         mine = talk_svc.coverage(session, org_id, year).owed_by(row.member_id or 0)
         owed = mine.owed if mine else ()
-        return texts.talk_owed_reminder(year, owed), keyboards.talks_owed(self.signer, owed)
+        text = (texts.talk_year_start(year, owed) if row.payload.get("moment") == talk_svc.YEAR_START
+                else texts.talk_owed_reminder(year, owed))
+        return text, keyboards.talks_owed(self.signer, owed)
 
     def renderers(self) -> dict[str, Any]:
         return {

@@ -246,43 +246,62 @@ def reminder_moment(year: int, zone: ZoneInfo) -> datetime:
     return datetime(year, REMINDER_MONTH, REMINDER_DAY, REMINDER_TIME.hour, REMINDER_TIME.minute, tzinfo=zone)
 
 
-def enqueue_owed_reminders(session: Session, now: datetime, default_zone: ZoneInfo) -> int:
-    """In the fourth quarter, once a year, each committee member who still owes talks is told whom.
+YEAR_START, FOURTH_QUARTER = "year", "q4"  # the two moments a committee member hears whom they owe
 
-    Looked for during the week from the reminder's moment (so downtime on the day does not lose it), and
-    only for branches whose committee members have not all been reminded yet.
+
+def _due_branches(session: Session, tree: OrgTree, now: datetime, default_zone: ZoneInfo) -> dict[tuple[int, str], list[int]]:
+    """(year, moment) → branches for which that reminder is due now.
+
+    The year's reminder comes with the 谈心谈话 obligation's own yearly occurrence (catalog `heart_to_heart`), the
+    fourth-quarter one on 15 October; each is looked for during a week from its moment, so downtime on the day
+    does not lose it.
     """
-    tree = OrgTree.load(session)
-    due: dict[int, list[int]] = {}
+    due: dict[tuple[int, str], list[int]] = {}
     zones = {org.id: activity_repo.org_zone(org, default_zone) for org in session.scalars(
         select(models.Organization).where(models.Organization.id.in_(tree.branches())))}
     for org_id, zone in zones.items():
         local = now.astimezone(zone)
         start = reminder_moment(local.year, zone)
         if start <= local < start + REMINDER_WINDOW:
-            due.setdefault(local.year, []).append(org_id)
+            due.setdefault((local.year, FOURTH_QUARTER), []).append(org_id)
+    yearly = session.execute(select(models.Activity.org_id, models.Activity.starts_at).where(
+        models.Activity.obligation == "heart_to_heart", models.Activity.status == models.ActivityStatus.SCHEDULED.value,
+        models.Activity.starts_at <= now, models.Activity.starts_at > now - REMINDER_WINDOW,
+    )).all()
+    for org_id, starts_at in yearly:
+        if org_id in zones:
+            due.setdefault((starts_at.astimezone(zones[org_id]).year, YEAR_START), []).append(org_id)
+    return due
+
+
+def enqueue_owed_reminders(session: Session, now: datetime, default_zone: ZoneInfo) -> int:
+    """Tells each committee member whom they still owe a talk: at the year's 谈心谈话 and once in the fourth
+    quarter (only those who still owe any). Idempotent; branches whose reminders all went out are skipped."""
+    tree = OrgTree.load(session)
     messages: list[outbox.NewMessage] = []
-    for year, org_ids in due.items():
+    for (year, moment), org_ids in _due_branches(session, tree, now, default_zone).items():
+        prefix = f"{OWED_REMINDER}:{year}:{moment}:"
         sent = set(session.scalars(select(models.OutboxMessage.member_id).where(
-            models.OutboxMessage.kind == OWED_REMINDER, models.OutboxMessage.dedup_key.like(f"{OWED_REMINDER}:{year}:%"))))
+            models.OutboxMessage.kind == OWED_REMINDER, models.OutboxMessage.dedup_key.like(f"{prefix}%"))))
         people = _people_by_branch(session, org_ids)
         pending = [o for o in org_ids if any(m.id not in sent for m in people[o][0])]
         talked = _talked_pairs(session, pending, year) if pending else {}
         for org_id in pending:
-            messages += _owed_messages(_coverage(session, org_id, year, *people[org_id], talked[org_id]), now)
+            coverage = _coverage(session, org_id, year, *people[org_id], talked[org_id])
+            messages += _owed_messages(coverage, moment, now)
     return outbox.enqueue(session, messages) if messages else 0
 
 
-def _owed_messages(coverage: Coverage, now: datetime) -> list[outbox.NewMessage]:
-    """One reminder per committee member who still owes talks (dedup: the year and the recipient)."""
+def _owed_messages(coverage: Coverage, moment: str, now: datetime) -> list[outbox.NewMessage]:
+    """One reminder per committee member who still owes talks (dedup: year, moment, recipient)."""
     messages = []
     for progress in coverage.committee:
         if not progress.owed:
             continue
         recipient = outbox.member_recipient(progress.person.member_id)
         messages.append(outbox.NewMessage(
-            dedup_key=f"{OWED_REMINDER}:{coverage.year}:{recipient}", recipient=recipient, due_at=now,
+            dedup_key=f"{OWED_REMINDER}:{coverage.year}:{moment}:{recipient}", recipient=recipient, due_at=now,
             kind=OWED_REMINDER, member_id=progress.person.member_id, priority=60,
-            payload={"year": coverage.year, "org_id": coverage.org_id},
+            payload={"year": coverage.year, "org_id": coverage.org_id, "moment": moment},
         ))
     return messages

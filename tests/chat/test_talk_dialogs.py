@@ -3,7 +3,7 @@ fourth-quarter reminder lists whom, with a button that records today's talk."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -102,3 +102,24 @@ async def test_one_gentle_reminder_in_the_fourth_quarter(session_factory, world)
 def test_the_reminder_is_looked_for_one_week(session_factory, world, moment, created):
     with transaction(session_factory) as session:
         assert talk_svc.enqueue_owed_reminders(session, moment, SHANGHAI) == created
+
+
+async def test_the_years_talks_open_with_a_reminder_that_records_by_button(session_factory, world):
+    start = datetime(2025, 1, 8, 9, 0, tzinfo=SHANGHAI)  # the catalog's heart_to_heart: the 5th workday of January
+    with transaction(session_factory) as session:
+        session.add(models.Activity(occurrence_key="test:heart_to_heart", org_id=world.orgs["B01"], title="谈心谈话",
+                                    obligation="heart_to_heart", kind="task", audience="committee_and_members",
+                                    starts_at=start))
+    async with running_bot(session_factory, world, start) as chat:
+        with transaction(session_factory) as session:
+            assert talk_svc.enqueue_owed_reminders(session, start - timedelta(minutes=1), SHANGHAI) == 0
+            assert talk_svc.enqueue_owed_reminders(session, start, SHANGHAI) == 2  # B01's 书记 and 副书记
+            assert talk_svc.enqueue_owed_reminders(session, start + timedelta(hours=1), SHANGHAI) == 0
+        [opening] = await chat.dispatch(talk_svc.OWED_REMINDER, to="secretary")
+        assert opening["text"] == ("💬 2025年谈心谈话\n今年请与以下 5 位同志各谈心谈话至少一次：李副书记、张三、李四、赵老、郑新\n"
+                                   "谈过后请发送 /talk 姓名 日期，或点下面的按钮记录今天的谈话。")
+        record = await chat.step("secretary", press("今天已与赵老谈话"), "✅ 已记录：1月8日与赵老谈心谈话。")
+        assert record.params["text"] == "✅ 已记录：1月8日与赵老谈心谈话。"
+    with transaction(session_factory) as session:
+        [talk] = session.scalars(select(models.HeartToHeartTalk)).all()
+        assert (talk.member_id, talk.held_on, talk.topic) == (world.members["offline"], start.date(), None)
