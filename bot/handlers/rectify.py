@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,6 @@ from bot import keyboards, texts
 from bot.callbacks import Action, Callback, CallbackSigner
 from bot.handlers import buttons
 from bot.handlers.common import ChatContext, edge, private_only
-from storage import models
 from storage.models import RectificationNoteKind
 from storage.repositories.outbox import ClaimedMessage
 from storage.services import rectification as rect_svc
