@@ -30,6 +30,13 @@ class Action(StrEnum):
     SCHEDULE_EDIT = "se"
     TICK_ITEM = "tk"  # arg: checklist item id
     TASK_DONE = "td"
+    RECTIFY_SOURCE = "rs"  # arg: index of the source
+    RECTIFY_OWNER = "ro"  # arg: member id (toggles)
+    RECTIFY_OWNERS_DONE = "rd"
+    RECTIFY_NOTE = "rn"  # activity id slot: the item's id
+    RECTIFY_CLOSE = "rc"  # activity id slot: the item's id
+    RECTIFY_REOPEN = "rr"  # activity id slot: the item's id
+    TALK_HELD_TODAY = "tt"  # arg: the other member's id
 
 
 class ForgedCallback(ValueError):

@@ -20,6 +20,7 @@ COMMAND_MODULES = {
     "activity": "activity",
     "parse-time": "parse_time",
     "report": "report",
+    "rectification": "rectification",
 }
 
 
@@ -84,6 +85,30 @@ def build_parser() -> argparse.ArgumentParser:
     attendance.add_argument("--completion-chart", help="同时写出三会一课完成情况图表（PNG）到此路径")
     attendance.add_argument("--member", help="党员编号：只看该党员（须属于 --org 及其下级组织）的出勤")
     attendance.add_argument("--now", help=argparse.SUPPRESS)
+
+    rectification = commands.add_parser("rectification", help="问题整改（销号管理）：登记、查看、销号、导出")
+    rect_actions = rectification.add_subparsers(dest="action", required=True, metavar="ACTION")
+    rect_add = rect_actions.add_parser("add", help="登记整改事项")
+    rect_add.add_argument("--org", required=True, help="整改的党支部编码")
+    rect_add.add_argument("--problem", required=True, help="存在的问题")
+    rect_add.add_argument("--source", required=True, help="问题来源：组织生活会、民主生活会、巡察、党建督查、述职评议")
+    rect_add.add_argument("--measures", required=True, help="整改措施")
+    rect_add.add_argument("--owner", action="append", required=True, help="责任人党员编号（可重复）")
+    rect_add.add_argument("--deadline", required=True, help="整改时限，如 本月底前、6月30日前、2025-06-30")
+    rect_add.add_argument("--by", required=True, help="登记人党员编号（本支部书记或上级党组织委员）")
+    rect_list = rect_actions.add_parser("list", help="列出整改事项")
+    rect_list.add_argument("--org", required=True, help="组织编码；包含其下属全部支部")
+    rect_list.add_argument("--all", action="store_true", help="包括已销号的事项")
+    rect_list.add_argument("--format", choices=["table", "json"], default="table")
+    rect_close = rect_actions.add_parser("close", help="销号（只有本支部书记、副书记或组织委员）")
+    rect_close.add_argument("item", type=int, help="整改事项编号")
+    rect_close.add_argument("--evidence", required=True, help="销号依据")
+    rect_close.add_argument("--by", required=True, help="销号人党员编号")
+    rect_export = rect_actions.add_parser("export", help="导出整改清单（xlsx）")
+    rect_export.add_argument("--org", required=True)
+    rect_export.add_argument("--output", required=True, help="如 整改清单.xlsx")
+    for sub in (rect_add, rect_list, rect_close, rect_export):
+        sub.add_argument("--now", help=argparse.SUPPRESS)
     return parser
 
 

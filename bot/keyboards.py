@@ -20,27 +20,31 @@ def start_link(bot_username: str, payload: str | None = None) -> str:
     return f"https://t.me/{bot_username}" + (f"?start={payload}" if payload else "")
 
 
-def reminder(signer: CallbackSigner, activity_id: int) -> InlineKeyboardMarkup:
-    """The private reminder's buttons: ✅ 签到 and 📝 请假 (the server checks the window on press)."""
+def _answers(signer: CallbackSigner, activity_id: int, self_checkin: bool) -> list[InlineKeyboardButton]:
+    buttons = [InlineKeyboardButton(texts.BUTTON_CHECKIN, callback_data=signer.button(Action.CHECKIN, activity_id))]
+    buttons.append(InlineKeyboardButton(texts.BUTTON_LEAVE, callback_data=signer.button(Action.LEAVE, activity_id)))
+    return buttons if self_checkin else buttons[1:]
+
+
+def reminder(signer: CallbackSigner, activity_id: int, *, self_checkin: bool = True) -> InlineKeyboardMarkup:
+    """The private reminder's buttons: ✅ 签到 and 📝 请假 (the server checks the window on press); 请假 alone
+    where the organisation switched self check-in off."""
+    return InlineKeyboardMarkup([_answers(signer, activity_id, self_checkin)])
+
+
+def checkin_only(signer: CallbackSigner, activity_id: int, *, self_checkin: bool = True) -> InlineKeyboardMarkup | None:
+    """After a leave request: a member who comes after all can still check in (nothing without self check-in)."""
+    if not self_checkin:
+        return None
     return InlineKeyboardMarkup([[
         InlineKeyboardButton(texts.BUTTON_CHECKIN, callback_data=signer.button(Action.CHECKIN, activity_id)),
-        InlineKeyboardButton(texts.BUTTON_LEAVE, callback_data=signer.button(Action.LEAVE, activity_id)),
     ]])
 
 
-def checkin_only(signer: CallbackSigner, activity_id: int) -> InlineKeyboardMarkup:
-    """After a leave request: a member who comes after all can still check in."""
-    return InlineKeyboardMarkup([[
-        InlineKeyboardButton(texts.BUTTON_CHECKIN, callback_data=signer.button(Action.CHECKIN, activity_id)),
-    ]])
-
-
-def group_announcement(signer: CallbackSigner, activity_id: int, bot_username: str | None) -> InlineKeyboardMarkup:
+def group_announcement(signer: CallbackSigner, activity_id: int, bot_username: str | None, *,
+                       self_checkin: bool = True) -> InlineKeyboardMarkup:
     """One message serves the whole group; members who never started the bot get a link to do so."""
-    rows = [[
-        InlineKeyboardButton(texts.BUTTON_CHECKIN, callback_data=signer.button(Action.CHECKIN, activity_id)),
-        InlineKeyboardButton(texts.BUTTON_LEAVE, callback_data=signer.button(Action.LEAVE, activity_id)),
-    ]]
+    rows = [_answers(signer, activity_id, self_checkin)]
     if bot_username:
         rows.append([InlineKeyboardButton(texts.BUTTON_START_CHAT, url=start_link(bot_username))])
     return InlineKeyboardMarkup(rows)
@@ -115,3 +119,46 @@ def task(signer: CallbackSigner, task: TaskView) -> InlineKeyboardMarkup | None:
                               callback_data=signer.button(Action.TICK_ITEM, task.activity.id, item.id))]
         for item in task.items
     ])
+
+
+def rectify_sources(signer: CallbackSigner, sources) -> InlineKeyboardMarkup:  # noqa: ANN001
+    """/rectify step 2: one button per source (组织生活会, 民主生活会, 巡察, 党建督查, 述职评议)."""
+    buttons = [InlineKeyboardButton(str(s), callback_data=signer.button(Action.RECTIFY_SOURCE, 0, i))
+               for i, s in enumerate(sources)]
+    return InlineKeyboardMarkup([buttons[i:i + 3] for i in range(0, len(buttons), 3)])
+
+
+def rectify_owners(signer: CallbackSigner, candidates) -> InlineKeyboardMarkup:  # noqa: ANN001
+    """/rectify step 4: members of the branch (chosen ones ticked) and 完成."""
+    buttons = [InlineKeyboardButton(("☑️ " if chosen else "") + name,
+                                    callback_data=signer.button(Action.RECTIFY_OWNER, 0, member_id))
+               for member_id, name, chosen in candidates]
+    rows = [buttons[i:i + 3] for i in range(0, len(buttons), 3)]
+    rows.append([InlineKeyboardButton(texts.BUTTON_RECTIFY_DONE, callback_data=signer.button(Action.RECTIFY_OWNERS_DONE, 0))])
+    return InlineKeyboardMarkup(rows)
+
+
+_RECTIFY_ACTIONS = {
+    "note": (texts.BUTTON_RECTIFY_NOTE, Action.RECTIFY_NOTE),
+    "close": (texts.BUTTON_RECTIFY_CLOSE, Action.RECTIFY_CLOSE),
+    "reopen": (texts.BUTTON_RECTIFY_REOPEN, Action.RECTIFY_REOPEN),
+}
+
+
+def rectification(signer: CallbackSigner, item_id: int, actions) -> InlineKeyboardMarkup | None:  # noqa: ANN001
+    """An item's card: the actions its reader may take (each checked again on press)."""
+    if not actions:
+        return None
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(_RECTIFY_ACTIONS[a][0], callback_data=signer.button(_RECTIFY_ACTIONS[a][1], item_id))
+        for a in actions
+    ]])
+
+
+def talks_owed(signer: CallbackSigner, owed, limit: int = 30) -> InlineKeyboardMarkup | None:  # noqa: ANN001
+    """The Q4 reminder: one button per person still owed, recording a talk held today."""
+    buttons = [InlineKeyboardButton(texts.talk_held_button(p.name), callback_data=signer.button(
+        Action.TALK_HELD_TODAY, 0, p.member_id)) for p in list(owed)[:limit]]
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([buttons[i:i + 2] for i in range(0, len(buttons), 2)])

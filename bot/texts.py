@@ -54,6 +54,8 @@ MEMBER_COMMANDS = [
     ("leave", "请假"),
     ("me", "我的出勤与政治生日"),
     ("calendar", "我的活动日历（可导入手机日历）"),
+    ("talk", "记录一次谈心谈话"),
+    ("rectifications", "我负责的整改事项"),
     ("help", "使用说明"),
 ]
 SECRETARY_COMMANDS = [
@@ -64,9 +66,13 @@ SECRETARY_COMMANDS = [
     ("reschedule", "调整活动时间"),
     ("cancel", "取消活动"),
     ("tasks", "待办任务（政治生日、转正、换届）"),
+    ("rectify", "登记整改事项"),
+    ("rectifications", "整改清单（进展、销号）"),
+    ("talks", "谈心谈话进度"),
     ("report", "台账与出勤图表"),
 ]
-COMMITTEE_COMMANDS = [("attendance", "出勤与三会一课完成情况"), ("report", "台账与出勤图表")]
+COMMITTEE_COMMANDS = [("attendance", "出勤与三会一课完成情况"), ("report", "台账与出勤图表"),
+                      ("rectify", "为下级支部登记整改事项"), ("rectifications", "整改清单")]
 
 # --- general ------------------------------------------------------------------------------------------
 GENERIC_ERROR = "抱歉，处理您的请求时出了点问题，我们已记录下来。请稍后再试。"
@@ -84,6 +90,8 @@ HELP = (
     "/leave 请假（随后说明原因）\n"
     "/me 我今年的出勤、政治生日和待补学内容\n"
     "/calendar 我的活动日历（.ics，可导入手机日历）\n"
+    "/talk 姓名 日期 [话题] 记录一次谈心谈话（不记录谈话内容）\n"
+    "/rectifications 我负责的整改事项（可添加进展、照片和文件）\n"
     "/help 显示本说明\n"
     "收到活动提醒时，也可以直接点“✅ 签到”或“📝 请假”。"
 )
@@ -94,12 +102,16 @@ HELP_SECRETARY = (
     "/invite 党员编号 为党员生成绑定码\n"
     "/schedule 标题 时间 地点 安排一次活动\n"
     "/reschedule、/cancel 调整或取消活动\n"
-    "/tasks 待办任务：政治生日“五个一”、转正、换届等，逐项勾选"
+    "/tasks 待办任务：政治生日“五个一”、转正、换届等，逐项勾选\n"
+    "/rectify 登记整改事项（问题、来源、措施、责任人、时限）；/rectifications 整改清单与销号\n"
+    "/talks 本支部谈心谈话进度（谁还需与谁谈话）"
 )
 HELP_COMMITTEE = (
     "\n\n上级党组织委员可用：\n"
     "/attendance [组织编码|党员编号] [本月|本季度|今年] 出勤与三会一课完成情况\n"
-    "/report [组织编码] [时间段] 台账（Excel）与出勤图表"
+    "/report [组织编码] [时间段] 台账（Excel）与出勤图表\n"
+    "/rectify 支部编码 为下级支部登记整改事项；/rectifications 整改清单（可重新打开本组织提出的事项）\n"
+    "/talks 支部编码 下级支部谈心谈话进度"
 )
 
 
@@ -441,3 +453,157 @@ def schedule_applied(applied: scheduling.Applied, zone: ZoneInfo) -> str:
     if applied.told:
         done += f"已通知之前收到提醒的 {applied.told} 位党员。"
     return done
+
+
+# --- 问题整改 (/rectify, /rectifications) and 谈心谈话 (/talk, /talks) --------------------------------------
+BUTTON_RECTIFY_DONE = "完成"
+BUTTON_RECTIFY_NOTE = "📝 添加进展"
+BUTTON_RECTIFY_CLOSE = "✔️ 销号"
+BUTTON_RECTIFY_REOPEN = "↩️ 重新打开"
+RECTIFY_ASK_SOURCE = "第2步：请选择问题来源。"
+RECTIFY_ASK_MEASURES = "第3步：请写出整改措施。"
+RECTIFY_ASK_OWNERS = "第4步：请选择责任人（可多选），选好后点“完成”。"
+RECTIFY_ASK_DEADLINE = "第5步：请写整改时限，例如：本月底前、6月30日前。"
+RECTIFY_ASK_NOTE = "请发送整改进展：一句话、照片或文件都可以（可连续发送多张照片）。"
+RECTIFY_ASK_EVIDENCE = "请用一句话写明销号依据（如：整改报告已报党委、制度已印发）。"
+RECTIFY_ASK_REOPEN = "请写明重新打开的理由。"
+NO_RECTIFICATIONS = "目前没有未销号的整改事项。"
+TALK_USAGE = "用法：/talk 姓名 [日期] [话题]，例如：/talk 张三 12月5日 工作思想交流\n只记录谈话日期、双方和一句话题，不记录谈话内容。"
+
+
+def day(value) -> str:  # noqa: ANN001 - a date
+    return f"{value.month}月{value.day}日"
+
+
+def rectify_ask_problem(org_name: str) -> str:
+    return f"📋 登记整改事项（{org_name}）\n第1步：请用一句话写出存在的问题。"
+
+
+def rectify_step(draft) -> str:  # noqa: ANN001 - rectification.DraftView
+    """The prompt for the draft's current step, with what was given so far."""
+    if draft.step == "source":
+        return f"问题：{draft.problem}\n{RECTIFY_ASK_SOURCE}"
+    if draft.step == "measures":
+        return f"来源：{draft.source}\n{RECTIFY_ASK_MEASURES}"
+    if draft.step == "owners":
+        chosen = "、".join(name for _, name, on in draft.candidates if on) or "（尚未选择）"
+        return f"{RECTIFY_ASK_OWNERS}\n已选：{chosen}"
+    if draft.step == "deadline":
+        return RECTIFY_ASK_DEADLINE
+    return rectify_ask_problem(draft.org_name)
+
+
+def rectification_card(item, today) -> str:  # noqa: ANN001 - rectification.ItemView, date
+    lines = [f"📋 整改 #{item.id}（{item.org_name}）", f"问题：{item.problem}", f"来源：{item.source}",
+             f"措施：{item.measures}", f"责任人：{item.owner_names}"]
+    deadline = f"时限：{day(item.due_on)}（{item.deadline_text}）"
+    late = item.overdue_days(today)
+    lines.append(deadline + (f"，已逾期 {late} 天" if late else ""))
+    progress = item.progress
+    if progress:
+        last = progress[-1]
+        shown = last.text or ("照片" if last.kind == "photo" else "文件")
+        lines.append(f"进展：{len(progress)} 条（最近：{last.member_name}：{shown}）")
+    if item.raised_by_upper:
+        lines.append(f"提出：上级党组织（{item.raised_by_code}）")
+    if item.closed_at is not None:
+        lines.append(f"✔️ 已销号（{item.closed_by}）：{item.evidence}")
+    return "\n".join(lines)
+
+
+def rectification_recorded(item, today) -> str:  # noqa: ANN001
+    return "✅ 已登记。责任人会在时限前 7 天和 1 天收到提醒。\n\n" + rectification_card(item, today)
+
+
+def rectification_answered(answered, today) -> str:  # noqa: ANN001 - rectification.Answered
+    item = answered.item
+    if answered.kind == "rectification_close":
+        return f"✔️ 已销号：整改 #{item.id}「{item.problem}」，依据：{item.evidence}"
+    if answered.kind == "rectification_reopen":
+        return f"↩️ 已重新打开：整改 #{item.id}「{item.problem}」，已告知支部书记和责任人。"
+    return f"✅ 已记录整改 #{item.id} 的进展（共 {len(item.progress)} 条）。"
+
+
+def rectification_closed_notice(item) -> str:  # noqa: ANN001 - to the upper committee that raised it
+    return (f"✔️ {item.org_name}已销号：整改 #{item.id}「{item.problem}」\n销号人：{item.closed_by}；依据：{item.evidence}\n"
+            "如整改不到位，可点“重新打开”并写明理由。")
+
+
+def rectification_reopened_notice(item, reason: str) -> str:  # noqa: ANN001 - to the branch and the owners
+    return (f"↩️ 整改 #{item.id}「{item.problem}」已被上级党组织（{item.raised_by_code}）重新打开\n理由：{reason}\n"
+            f"时限：{day(item.due_on)}（{item.deadline_text}）。请继续整改，完成后由书记重新销号。")
+
+
+def rectifications_header(count: int, *, shown: int) -> str:
+    more = f"（显示前 {shown} 项，全部见 /report 台账的“整改清单”）" if count > shown else ""
+    return f"📋 整改清单：共 {count} 项{more}"
+
+
+def rectification_due(item, today) -> str:  # noqa: ANN001 - to an owner before the deadline
+    left = (item.due_on - today).days
+    when = "今天到期" if left <= 0 else f"还有 {left} 天"
+    return (f"⏰ 整改提醒：「{item.problem}」\n时限：{day(item.due_on)}（{item.deadline_text}），{when}\n"
+            f"措施：{item.measures}\n请点“添加进展”记录进展，书记核实后销号。")
+
+
+def rectification_overdue(item, today) -> str:  # noqa: ANN001 - to the branch's secretary
+    return (f"⚠️ 整改逾期：{item.org_name}「{item.problem}」\n时限：{day(item.due_on)}，已逾期 {item.overdue_days(today)} 天\n"
+            f"责任人：{item.owner_names}\n进展：{len(item.progress)} 条。核实完成后请点“销号”并写明依据。")
+
+
+def rectification_escalation(item, today) -> str:  # noqa: ANN001 - to the upper committee
+    return (f"⚠️ 整改逾期已超过一周：{item.org_name}「{item.problem}」\n时限：{day(item.due_on)}，"
+            f"已逾期 {item.overdue_days(today)} 天\n责任人：{item.owner_names}；来源：{item.source}\n请督促该支部整改。")
+
+
+def rectification_supervision(org_name: str, overdue: dict, names: dict, today) -> str:  # noqa: ANN001
+    """每季一督导: the overdue items per branch below the committee."""
+    if not overdue:
+        return f"📋 每季一督导（{org_name}）：各支部没有逾期未销号的整改事项。"
+    lines = [f"📋 每季一督导（{org_name}）：逾期未销号的整改事项"]
+    for org_id in sorted(overdue, key=lambda o: names.get(o, "")):
+        lines.append(f"{names.get(org_id, '')}：{len(overdue[org_id])} 项")
+        lines += [f"  · {i.problem}（时限{day(i.due_on)}，逾期 {i.overdue_days(today)} 天，责任人：{i.owner_names}）"
+                  for i in overdue[org_id]]
+    return "\n".join(lines)
+
+
+def talk_recorded(recorded, me_id: int) -> str:  # noqa: ANN001 - talks.Recorded
+    text = f"✅ 已记录：{day(recorded.held_on)}与{recorded.other.name}谈心谈话。"
+    mine = recorded.coverage.owed_by(me_id)
+    if mine is None:
+        return text
+    if not mine.owed:
+        return text + f"\n{recorded.held_on.year}年您已与本支部全体党员谈过话。"
+    return text + f"\n{recorded.held_on.year}年您还需与 {len(mine.owed)} 位同志谈话：" + "、".join(p.name for p in mine.owed)
+
+
+def talk_progress(coverage) -> str:  # noqa: ANN001 - talks.Coverage
+    lines = [f"💬 {coverage.org_name} {coverage.year}年谈心谈话进度"]
+    for c in coverage.committee:
+        if c.owed:
+            owed = "、".join(p.name for p in c.owed)
+            lines.append(f"{c.person.name}：已谈 {len(c.done)} 人，待谈 {len(c.owed)} 人（{owed}）")
+        else:
+            lines.append(f"{c.person.name}：已谈 {len(c.done)} 人，全部完成 ✅")
+    if not coverage.committee:
+        lines.append("本支部名册中没有支委。")
+    return "\n".join(lines)
+
+
+def talk_owed_reminder(year: int, owed) -> str:  # noqa: ANN001 - a sequence of talks.Person
+    if not owed:
+        return f"💬 {year}年的谈心谈话您已全部完成，谢谢！"
+    return (f"💬 谈心谈话提醒（{year}年）\n今年您还没有与以下同志谈心谈话：" + "、".join(p.name for p in owed)
+            + "\n谈过后请发送 /talk 姓名 日期，或点下面的按钮记录今天的谈话。")
+
+
+def talk_year_start(year: int, owed) -> str:  # noqa: ANN001 - with the year's 谈心谈话 occurrence
+    if not owed:
+        return f"💬 {year}年的谈心谈话您已全部完成，谢谢！"
+    return (f"💬 {year}年谈心谈话\n今年请与以下 {len(owed)} 位同志各谈心谈话至少一次：" + "、".join(p.name for p in owed)
+            + "\n谈过后请发送 /talk 姓名 日期，或点下面的按钮记录今天的谈话。")
+
+
+def talk_held_button(name: str) -> str:
+    return f"今天已与{name}谈话"

@@ -155,6 +155,17 @@ class CheckinWindow(_Strict):
 
 _MONTHS_IN_PERIOD = {"quarterly": 3, "semiannual": 6, "yearly": 12}
 
+# The reserved entry of an override file that holds settings of the organisation rather than of an obligation.
+ORGANIZATION_ENTRY = "organization"
+
+
+class OrgSettings(_Strict):
+    """An organisation's own settings (`organization:` in its override file), inherited down the tree."""
+
+    # Members check themselves in (✅ 签到). Off: only the secretary's roll and 代签 record presence, and
+    # reminders carry 📝 请假 alone — the 2024 rules against 指尖上的形式主义 forbid making 打卡 compulsory.
+    self_checkin: bool = True
+
 
 class Obligation(_Strict):
     """One catalog entry, after defaults and any organisation's overrides are applied."""
@@ -305,6 +316,7 @@ class Override:
     org_code: str
     entries: Mapping[str, Mapping[str, Any]]
     source_name: str
+    settings: Mapping[str, Any] = field(default_factory=dict)  # the `organization:` entry, validated as OrgSettings
 
 
 @dataclass(frozen=True, eq=False)
@@ -367,6 +379,17 @@ class Catalog:
         """Entries for the organisation whose codes from the top down to itself are `lineage`."""
         return self.resolved(self.override_chain(lineage))
 
+    def org_settings(self, lineage: Iterable[str]) -> OrgSettings:
+        """The settings of the organisation whose codes from the top down to itself are `lineage`."""
+        merged: dict[str, Any] = {}
+        for code in self.override_chain(lineage):
+            merged.update(self.overrides[code].settings)
+        return OrgSettings.model_validate(merged) if merged else OrgSettings()
+
+    def any_org_setting(self, name: str, value: Any) -> bool:
+        """Whether some override sets organisation setting `name` to `value` (lets callers skip the tree)."""
+        return any(o.settings.get(name, not value) == value for o in self.overrides.values())
+
     def unknown_override_orgs(self, known_codes: Iterable[str]) -> list[str]:
         """Chinese warnings for overrides naming organisations that are not in the roster (they do nothing)."""
         known = set(known_codes)
@@ -385,6 +408,11 @@ class Catalog:
                 problems.append(f"{override.source_name}，条目 {key}：应为要修改的字段（键值对），而不是 {change!r}")
             elif "key" in change:
                 problems.append(f"{override.source_name}，条目 {key}：不能修改 key")
+        if override.settings:
+            try:
+                OrgSettings.model_validate(dict(override.settings))
+            except ValidationError as exc:
+                problems.extend(_describe(exc, override.source_name, ORGANIZATION_ENTRY))
         if problems:
             raise CatalogError(problems)
         overrides = {**self.overrides, override.org_code: override}
@@ -457,7 +485,12 @@ def _override(org_code: str, data: Any, source_name: str) -> Override:
         data = {}
     if not isinstance(data, Mapping):
         raise CatalogError([f"{source_name}：应为 事项键 → 要修改的字段 的键值对"])
-    return Override(org_code, {str(k): v for k, v in data.items()}, source_name)
+    settings = data.get(ORGANIZATION_ENTRY)
+    settings = {} if settings is None else settings
+    if not isinstance(settings, Mapping):
+        raise CatalogError([f"{source_name}，条目 {ORGANIZATION_ENTRY}：应为组织设置（键值对），如 self_checkin: false"])
+    entries = {str(k): v for k, v in data.items() if k != ORGANIZATION_ENTRY}
+    return Override(org_code, entries, source_name, dict(settings))
 
 
 def parse_override(catalog: Catalog, org_code: str, data: str | Mapping[str, Any] | None, source_name: str) -> Catalog:

@@ -300,33 +300,92 @@ class ChecklistItem(Base):
     done_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
 
 
+class RectificationSource(StrEnum):
+    """Where a 整改 item was raised (the five sources the plans name)."""
+
+    ORGANIZATIONAL_LIFE = "组织生活会"
+    DEMOCRATIC_LIFE = "民主生活会"
+    INSPECTION = "巡察"
+    SUPERVISION = "党建督查"
+    APPRAISAL = "述职评议"
+
+
+class RectificationNoteKind(StrEnum):
+    PROGRESS = "progress"  # an owner's (or the secretary's) note of progress
+    PHOTO = "photo"
+    DOCUMENT = "document"
+    CLOSED = "closed"  # 销号, with the evidence as text
+    REOPENED = "reopened"  # the upper committee's reason
+
+
 class Rectification(Base):
-    """问题整改: an item with an owner and a deadline, closed (销号) only by the secretary."""
+    """问题整改: a problem, its measures, owners and deadline; closed (销号) only by the branch's secretary."""
 
     __tablename__ = "rectifications"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
-    title: Mapped[str] = mapped_column(String(200))
-    owner_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
-    deadline: Mapped[datetime]
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)  # the branch that rectifies
+    # The organisation that raised it: the branch itself, or an upper committee (which alone may reopen it).
+    raised_by_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    problem: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    measures: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[date] = mapped_column(Date)  # the last day, in the organisation's zone
+    deadline_text: Mapped[str] = mapped_column(String(64))  # as the secretary wrote it: 本月底前
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)  # a new round of reminders after each reopening
     closed_at: Mapped[datetime | None]
     closed_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     evidence: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+
+    owners: Mapped[list[RectificationOwner]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="RectificationOwner.id"
+    )
+
+
+class RectificationOwner(Base):
+    __tablename__ = "rectification_owners"
+    __table_args__ = (UniqueConstraint("rectification_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rectification_id: Mapped[int] = mapped_column(ForeignKey("rectifications.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+
+
+class RectificationNote(Base):
+    """The item's history as its people see it: progress notes, photos and files, 销号 and reopening."""
+
+    __tablename__ = "rectification_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rectification_id: Mapped[int] = mapped_column(ForeignKey("rectifications.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text)
+    telegram_file_id: Mapped[str | None] = mapped_column(String(256))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class HeartToHeartTalk(Base):
-    """谈心谈话 held between a committee member and a member in a year."""
+    """One 谈心谈话 that took place: the date, the two people and at most a line of topic (never its content).
+
+    `committee_member_id` is the committee side; when both sit on the committee it is the smaller id, so a
+    pair has one spelling. Recording the same talk twice (both sides on the same day) is refused.
+    """
 
     __tablename__ = "heart_to_heart_talks"
-    __table_args__ = (UniqueConstraint("year", "committee_member_id", "member_id"),)
+    __table_args__ = (UniqueConstraint("committee_member_id", "member_id", "held_on"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    year: Mapped[int] = mapped_column(Integer)
-    committee_member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    committee_member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     held_on: Mapped[date] = mapped_column(Date)
+    topic: Mapped[str | None] = mapped_column(String(100))
+    recorded_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class PendingInput(Base):

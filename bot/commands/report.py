@@ -12,6 +12,7 @@ from bot.reports.charts import attendance_rate_chart, completion_chart
 from bot.reports.requirements import requirements_for_org
 from bot.reports.settings import ReportSettingsError, load_report_settings
 from bot.reports.text import member_json, member_table, report_json, report_table
+from bot.reports.ledger_sheets import load_extras
 from bot.reports.workbook import workbook_bytes
 from bot.settings import Settings
 from schedules.catalog import CatalogError
@@ -117,6 +118,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             requirements_for = requirements_for_org(session, settings.config_dir, args.org)
             report = reports.load_report(session, args.org, window, zone, now, branch_comparison=comparison,
                                          requirements_for=requirements_for)
+            extras = load_extras(session, args.org, window, zone, now) if args.format == "xlsx" else None
     except (ReportInputError, ReportSettingsError, CatalogError, reports.UnknownOrganizationError, ValueError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
@@ -124,7 +126,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         engine.dispose()
 
     if args.format == "xlsx":
-        Path(args.output).write_bytes(workbook_bytes(report))
+        Path(args.output).write_bytes(workbook_bytes(report, extras.writers() if extras else ()))
         print(f"已写入台账 {args.output}", file=sys.stderr)
     else:
         _emit(json.dumps(report_json(report), ensure_ascii=False, indent=2) + "\n" if args.format == "json"

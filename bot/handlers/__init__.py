@@ -18,7 +18,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot import texts
-from bot.handlers import buttons, committee, members, schedule, secretary, tasks, unknown_command
+from bot.handlers import buttons, committee, members, rectify, schedule, secretary, tasks, unknown_command
 from bot.handlers.common import ChatContext, edge, private_only
 from bot.handlers.outbox_views import OutboxViews
 from bot.runtime import render
@@ -58,7 +58,7 @@ def install_outbox_views(chat: ChatContext, application: Application | None = No
                 return None
         return chat.bot_username
 
-    views = OutboxViews(chat.signer, username)
+    views = OutboxViews(chat.signer, username, chat.self_checkin_for)
     render.REPLY_MARKUP_PROVIDERS[:] = [
         p for p in render.REPLY_MARKUP_PROVIDERS if not isinstance(getattr(p, "__self__", None), OutboxViews)
     ]
@@ -85,13 +85,14 @@ def register(application: Application, chat: ChatContext, *, schedule_jobs: bool
         application.add_handler(CommandHandler(name, edge(chat, handler, name=f"/{name}")))
     schedule.register(application, chat)
     tasks.register(application, chat)
+    rectify.register(application, chat)
     from bot.handlers import reports  # noqa: PLC0415 - the reports engineer's /report and /calendar
 
     for handler in reports.handlers(chat, config_dir=chat.config_dir):
         application.add_handler(handler)
     application.add_handler(CallbackQueryHandler(edge(chat, buttons.on_button, name="button")))
     application.add_handler(MessageHandler(
-        private & (filters.PHOTO | filters.Document.IMAGE), edge(chat, members.photo_message, name="photo")))
+        private & (filters.PHOTO | filters.Document.ALL), edge(chat, members.photo_message, name="photo")))
     application.add_handler(MessageHandler(
         private & filters.TEXT & ~filters.COMMAND, edge(chat, members.text_message, name="text")))
     unknown_command.register(application, chat)  # last: only commands no handler above took
@@ -103,7 +104,8 @@ def register(application: Application, chat: ChatContext, *, schedule_jobs: bool
     async def sweep(context: ContextTypes.DEFAULT_TYPE) -> None:
         chat.bot_username = chat.bot_username or context.bot.username
         try:
-            created = await chat.db(lambda session, now: followup.enqueue_followups(session, now))
+            created = await chat.db(lambda session, now: followup.enqueue_followups(session, now)
+                                    + rectify.enqueue_notices(session, now, chat))
         except Exception:  # noqa: BLE001 - the next run tries again; the log has the details
             log.exception("follow-up sweep failed")
             return

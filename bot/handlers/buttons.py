@@ -51,10 +51,15 @@ async def _edit_group_later(context: ContextTypes.DEFAULT_TYPE, chat: ChatContex
         await asyncio.sleep(chat.group_edit_delay)
         # Presses from here on schedule the next edit; this one reads the tally as it is now.
         chat._pending_edits.pop(key, None)
-        view, tally = await chat.db(lambda session, now: attendance_svc.announcement_state(session, activity_id))
+        def state(session, now):  # noqa: ANN001, ANN202
+            view, tally = attendance_svc.announcement_state(session, activity_id)
+            return view, tally, chat.self_checkin_for(session, view.org_id)
+
+        view, tally, self_checkin = await chat.db(state)
         await context.bot.edit_message_text(
             texts.group_announcement(view, tally, chat.zone), chat_id=key[0], message_id=key[1],
-            reply_markup=keyboards.group_announcement(chat.signer, activity_id, bot_username(context, chat)),
+            reply_markup=keyboards.group_announcement(chat.signer, activity_id, bot_username(context, chat),
+                                                      self_checkin=self_checkin),
         )
     except BadRequest as exc:
         log.info("group announcement %s not edited: %s", key, exc)
@@ -79,7 +84,8 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
     in_group = not is_private(update)
     try:
         result = await chat.as_member(update, lambda session, actor, now: (
-            attendance_svc.check_in(session, actor, cb.activity_id, now, via="group" if in_group else "private"),
+            attendance_svc.check_in(session, actor, cb.activity_id, now, via="group" if in_group else "private",
+                                    self_checkin=chat.self_checkin_for),
             now,
         ))
     except NotBound as refused:

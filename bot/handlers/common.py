@@ -6,6 +6,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,7 +26,8 @@ from bot.clock import Clock
 from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
 from bot.settings import PROJECT_CONFIG_DIR
 from storage.repositories import attendance as attendance_repo
-from storage.services.actors import Actor, actor_for_telegram
+from schedules.catalog import Catalog, load_catalog
+from storage.services.actors import Actor, OrgTree, actor_for_telegram
 from storage.services.errors import ServiceError
 from storage.services.runner import run_in_transaction
 
@@ -77,6 +79,15 @@ class ChatContext:
     def _is_sqlite(self) -> bool:
         return self.session_factory.kw["bind"].dialect.name == "sqlite"
 
+    def self_checkin_for(self, session: Session, org_id: int) -> bool:
+        """Whether members of the organisation check themselves in: the deployment's config
+        (`organization.self_checkin` in config/overrides, inherited down the tree). Without any override
+        turning it off no tree is read: this runs on every ✅ 签到 press."""
+        catalog = _catalog(self.config_dir)
+        if catalog is None or not catalog.any_org_setting("self_checkin", False):
+            return True
+        return catalog.org_settings(OrgTree.load(session).lineage_codes(org_id)).self_checkin
+
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=False)
@@ -86,6 +97,15 @@ class ChatContext:
         """Runs `work` for the member bound to the sender (NotBound if there is none)."""
         user_id = update.effective_user.id  # type: ignore[union-attr]
         return await self.db(lambda session, now: work(session, actor_for_telegram(session, user_id), now))
+
+
+@lru_cache(maxsize=4)
+def _catalog(config_dir: Path) -> Catalog | None:
+    try:
+        return load_catalog(config_dir)
+    except Exception:  # noqa: BLE001 - the start-up check refuses a bad catalog; tests may run without one
+        log.warning("catalog unreadable; every organisation keeps self check-in", exc_info=True)
+        return None
 
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE, ChatContext], Awaitable[Any]]

@@ -10,6 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot import keyboards, texts
 from bot.callbacks import Action
+from bot.handlers import rectify
 from bot.handlers.common import ChatContext, tell
 from storage.services import attendance as attendance_svc
 from storage.services import binding as binding_svc
@@ -97,7 +98,8 @@ async def checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: Chat
     def work(session, actor, now):  # noqa: ANN001, ANN202
         open_now = queries.open_for_checkin(session, actor, now)
         if len(open_now) == 1:
-            return attendance_svc.check_in(session, actor, open_now[0].id, now), open_now, now
+            return (attendance_svc.check_in(session, actor, open_now[0].id, now, self_checkin=chat.self_checkin_for),
+                    open_now, now)
         return None, open_now, now
 
     result, open_now, now = await chat.as_member(update, work)
@@ -134,25 +136,33 @@ async def mark_reminder(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, r
     chat_id, message_id = request.origin
     base = (request.origin_text or "").rstrip()
     stamp = texts.leave_requested_stamp(request)
+    self_checkin = await chat.db(lambda session, now: chat.self_checkin_for(session, request.activity.org_id))
     try:
         await context.bot.edit_message_text(
             f"{base}\n\n{stamp}" if base else stamp, chat_id=chat_id, message_id=message_id,
-            reply_markup=keyboards.checkin_only(chat.signer, request.activity.id))
+            reply_markup=keyboards.checkin_only(chat.signer, request.activity.id, self_checkin=self_checkin))
     except TelegramError:
         log.info("reminder %s not marked", request.origin, exc_info=True)
 
 
 async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
-    """A private text that is not a command answers whatever the bot asked for (leave reason, minutes …)."""
+    """A private text that is not a command answers whatever the bot asked for (leave reason, minutes, 整改 …)."""
     text = update.effective_message.text or ""
+
+    def work(session, actor, now):  # noqa: ANN001, ANN202
+        answered = rectify.answer_text(session, actor, text, now, chat.zone)
+        if answered is not None:
+            return answered, now
+        return attendance_svc.submit_pending_text(session, actor, text, now), now
+
     try:
-        result = await chat.as_member(
-            update, lambda session, actor, now: attendance_svc.submit_pending_text(session, actor, text, now)
-        )
+        result, now = await chat.as_member(update, work)
     except NotBound:
         await update.effective_message.reply_text(texts.START_WITHOUT_CODE)
         return
-    if isinstance(result, LeaveRequest):
+    if rectify.is_answer(result):
+        await rectify.reply_to_answer(update, chat, result, now)
+    elif isinstance(result, LeaveRequest):
         await update.effective_message.reply_text(texts.leave_submitted(result))
         await mark_reminder(context, chat, result)
     elif isinstance(result, ActivityView):
@@ -162,9 +172,22 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat:
 
 
 async def photo_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
-    """A photo sent while the bot waits for minutes is kept with the activity."""
+    """A photo or file sent while the bot waits for one: a 整改 progress note, or the minutes of an activity."""
     message = update.effective_message
-    file_id = message.photo[-1].file_id if message.photo else message.document.file_id
-    saved = await chat.as_member(update, lambda session, actor, now: attendance_svc.add_minutes_photo(
-        session, actor, file_id, message.caption, now))
-    await tell(update, texts.MINUTES_PHOTO_SAVED if saved else texts.UNKNOWN_TEXT)
+    is_photo = bool(message.photo)
+    file_id = message.photo[-1].file_id if is_photo else message.document.file_id
+    is_image = is_photo or (message.document.mime_type or "").startswith("image/")
+
+    def work(session, actor, now):  # noqa: ANN001, ANN202
+        answered = rectify.answer_file(session, actor, file_id, message.caption, is_photo, now)
+        if answered is not None:
+            return answered, now
+        if not is_image:
+            return None, now
+        return attendance_svc.add_minutes_photo(session, actor, file_id, message.caption, now), now
+
+    result, now = await chat.as_member(update, work)
+    if rectify.is_answer(result):
+        await rectify.reply_to_answer(update, chat, result, now)
+        return
+    await tell(update, texts.MINUTES_PHOTO_SAVED if result else texts.UNKNOWN_TEXT)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot import keyboards, texts
 from bot.callbacks import CallbackSigner
+from bot.handlers.rectify import NoticeViews
 from storage import models
 from storage.services.views import display_title
 from storage.repositories.outbox import ClaimedMessage
@@ -21,9 +22,15 @@ from storage.services import followup
 class OutboxViews:
     """Renderers bound to this deployment's signer and bot name (buttons need both)."""
 
-    def __init__(self, signer: CallbackSigner, bot_username: Callable[[], str | None]) -> None:
+    def __init__(self, signer: CallbackSigner, bot_username: Callable[[], str | None],
+                 self_checkin: Callable[[Session, int], bool] | None = None) -> None:
         self.signer = signer
         self._bot_username = bot_username  # known once the bot has called getMe
+        # Whether an organisation's members check themselves in (ChatContext.self_checkin_for); None: everywhere.
+        self._self_checkin = self_checkin
+
+    def self_checkin(self, session: Session, org_id: int) -> bool:
+        return True if self._self_checkin is None else self._self_checkin(session, org_id)
 
     @property
     def bot_username(self) -> str | None:
@@ -33,7 +40,7 @@ class OutboxViews:
         """✅ 签到 / 📝 请假 under a private reminder of a meeting (签到 is re-checked against the window on press)."""
         if activity.kind != models.ActivityKind.MEETING.value or row.member_id is None:
             return None
-        return keyboards.reminder(self.signer, activity.id)
+        return keyboards.reminder(self.signer, activity.id, self_checkin=self.self_checkin(session, activity.org_id))
 
     def roll_summary(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
         roll = attendance_svc.roll_for_system(session, row.activity_id)
@@ -53,11 +60,13 @@ class OutboxViews:
     def group_announcement(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
         view, tally = attendance_svc.announcement_state(session, row.activity_id)
         return (texts.group_announcement(view, tally, zone),
-                keyboards.group_announcement(self.signer, view.id, self.bot_username))
+                keyboards.group_announcement(self.signer, view.id, self.bot_username,
+                                             self_checkin=self.self_checkin(session, view.org_id)))
 
     def nudge(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
         view, _ = attendance_svc.announcement_state(session, row.activity_id)
-        return texts.nudge(view, zone), keyboards.reminder(self.signer, view.id)
+        return texts.nudge(view, zone), keyboards.reminder(self.signer, view.id,
+                                                           self_checkin=self.self_checkin(session, view.org_id))
 
     def leave_request(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
         """Rendered when sent, so an approver never gets buttons for a request that was already decided."""
@@ -87,5 +96,6 @@ class OutboxViews:
             followup.CONFIRM_NAG: self.confirm_nag,
             followup.CONFIRM_ESCALATION: self.confirm_escalation,
             followup.GROUP_ANNOUNCEMENT: self.group_announcement,
+            **NoticeViews(self.signer).renderers(),  # 整改 and 谈心谈话 notices
         }
 

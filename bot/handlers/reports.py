@@ -17,6 +17,7 @@ from bot.reports.ics import activities_feed
 from bot.reports.requirements import requirements_for_org
 from bot.reports.settings import load_report_settings
 from bot.reports.text import report_caption
+from bot.reports.ledger_sheets import load_extras, rectification_caption
 from bot.reports.workbook import workbook_bytes
 from bot.settings import PROJECT_CONFIG_DIR
 from schedules.completion import Period, PeriodError, parse_period, year_to_date
@@ -95,10 +96,11 @@ def build_report_files(session: Session, actor: Actor, now: datetime, args: list
     comparison = load_report_settings(config_dir).comparison_enabled(code, reports.ancestor_codes(session, code))
     report = reports.load_report(session, code, window, zone, now, branch_comparison=comparison,
                                  requirements_for=requirements_for_org(session, config_dir, code))
+    extras = load_extras(session, code, window, zone, now)
     return ReportFiles(
-        caption=report_caption(report),
+        caption=report_caption(report) + rectification_caption(extras),
         workbook_name=f"台账_{root.code}_{window.start:%Y%m%d}-{window.last_day:%Y%m%d}.xlsx",
-        workbook=workbook_bytes(report),
+        workbook=workbook_bytes(report, extras.writers()),
         attendance_chart=attendance_rate_chart(report),
         completion_chart=completion_chart(report),
     )

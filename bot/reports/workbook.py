@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
@@ -289,9 +289,9 @@ def _comparison_sheet(book: Workbook, report: AttendanceReport) -> None:
     _prepare_for_print(sheet, landscape=False, header_rows=3)
 
 
-def build_workbook(report: AttendanceReport) -> Workbook:
+def build_workbook(report: AttendanceReport, extra_sheets: Sequence[Callable[[Workbook], None]] = ()) -> Workbook:
     """汇总, one record sheet per meeting type, an attendance matrix per organisation, completion sheets,
-    and a branch comparison only when the organisation turned it on."""
+    a branch comparison only when the organisation turned it on, then `extra_sheets` (整改清单, 谈心谈话记录)."""
     book = Workbook()
     _register_styles(book)
     _summary_sheet(book, report)
@@ -311,10 +311,12 @@ def build_workbook(report: AttendanceReport) -> Workbook:
     _completion_sheets(book, report)
     if report.branch_comparison:
         _comparison_sheet(book, report)
+    for write in extra_sheets:
+        write(book)
     return book
 
 
-def workbook_bytes(report: AttendanceReport) -> bytes:
+def workbook_bytes(report: AttendanceReport, extra_sheets: Sequence[Callable[[Workbook], None]] = ()) -> bytes:
     buffer = io.BytesIO()
-    build_workbook(report).save(buffer)
+    build_workbook(report, extra_sheets).save(buffer)
     return buffer.getvalue()

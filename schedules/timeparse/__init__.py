@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from schedules.timeparse import chinese
 from schedules.timeparse.deadline import Deadline, parse_deadline
 from schedules.timeparse.holidays import WorkCalendar
+from schedules.timeparse.past_day import PAST_DAY_EXAMPLES, ParsedDay, parse_past_day
 from schedules.timeparse.english import ENGLISH_EXAMPLES, dateparser_settings, parse_english
 from schedules.timeparse.model import (
     GENERAL_EXAMPLES,
@@ -29,8 +30,10 @@ from schedules.timeparse.model import (
     local_moment,
 )
 
-__all__ = ["Deadline", "ParsedTime", "ScheduleText", "TimeParseError", "WorkCalendar", "parse_deadline", "parse_time",
-           "split_schedule_text"]
+__all__ = [
+    "PAST_DAY_EXAMPLES", "Deadline", "ParsedDay", "ParsedTime", "ScheduleText", "TimeParseError", "WorkCalendar",
+    "parse_deadline", "parse_past_day", "parse_time", "split_schedule_text",
+]
 
 SCHEDULE_EXAMPLES = ("专题党课 下周三下午3点 三楼会议室", "支委会 明天上午9点 党员活动室", "主题党日 3月5日 14:30")
 

@@ -173,6 +173,10 @@ class OrgTree:
             parent = self.parent.get(parent)
         return chain
 
+    def lineage_codes(self, org_id: int) -> tuple[str, ...]:
+        """Codes from the top of the tree down to `org_id` (how configuration overrides are inherited)."""
+        return tuple(self.code[o] for o in [*reversed(self.ancestors(org_id)), org_id] if o in self.code)
+
     def subtree(self, org_id: int) -> set[int]:
         children = self.children
         result, stack = set(), [org_id]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -91,16 +92,25 @@ def tally(session: Session, activity: models.Activity, tree: OrgTree) -> LiveTal
     )
 
 
+# Whether the members of an organisation (by id) check themselves in: configuration
+# (`organization.self_checkin` in config/overrides, see schedules.catalog.OrgSettings), read at the edge.
+SelfCheckinPolicy = Callable[[Session, int], bool]
+SELF_CHECKIN_OFF = "本支部不使用党员自助签到：出席情况由书记点名登记（含代签）。如不能参加，请点“📝 请假”。"
+
+
 def check_in(
     session: Session, actor: Actor, activity_id: int, now: datetime, *, via: str = "private",
-    with_tally: bool = False,
+    with_tally: bool = False, self_checkin: SelfCheckinPolicy | None = None,
 ) -> CheckInResult:
-    """Records the actor as present: only for themself, only their own audience, only inside the window."""
+    """Records the actor as present: only for themself, only their own audience, only inside the window,
+    and only where the organisation lets members check themselves in (`self_checkin`; None: everywhere)."""
     activity = attendance_repo.activity_with_org(session, activity_id)
     if activity is None:
         raise NotFound("找不到这个活动，可能已被删除。", activity_id=activity_id)
     tree = _tree_for(session, activity)
     _require_meeting_for(actor, activity, tree)
+    if self_checkin is not None and not self_checkin(session, activity.org_id):
+        raise PermissionDenied(SELF_CHECKIN_OFF, activity_id=activity.id, actor=actor.member_no)
     opens, closes = checkin_window(activity)
     if now < opens:
         raise OutsideWindow(

@@ -219,12 +219,13 @@ async def test_command_menus_default_and_per_role(session_factory, world):
     async with running_bot(session_factory, world, T - timedelta(hours=1), schedule_jobs=True) as chat:
         await chat.server.next_bot_request(method="setMyCommands")
         default = [c["command"] for c in chat.server.my_commands()]
-        assert default == ["upcoming", "checkin", "leave", "me", "calendar", "help"]
+        assert default == ["upcoming", "checkin", "leave", "me", "calendar", "talk", "rectifications", "help"]
         assert all(c["description"] for c in chat.server.my_commands())
         await chat.run([("5005", f"/start {code}", "欢迎您，李副书记同志")])
         await chat.server.next_bot_request(method="setMyCommands")
         scoped = [c["command"] for c in chat.server.my_commands({"type": "chat", "chat_id": 5005})]
-        assert scoped[:6] == default and {"plan", "absent", "invite", "schedule", "tasks", "report"} <= set(scoped)
+        assert scoped[:8] == default and {"plan", "absent", "invite", "schedule", "tasks", "report", "rectify",
+                                          "talks"} <= set(scoped)
         assert len(scoped) == len(set(scoped))
         assert "attendance" not in scoped
         # A committee member who was bound before the menus existed gets theirs on their next /start.

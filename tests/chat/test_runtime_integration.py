@@ -47,4 +47,5 @@ def test_register_adds_every_command_once(session_factory):
     commands = [c for h in app.handlers[0] if isinstance(h, CommandHandler) for c in h.commands]
     assert sorted(commands) == sorted(set(commands))
     assert {"start", "help", "upcoming", "checkin", "leave", "me", "plan", "absent", "invite", "attendance",
-            "schedule", "reschedule", "cancel", "tasks", "report", "calendar"} == set(commands)
+            "schedule", "reschedule", "cancel", "tasks", "report", "calendar", "rectify", "rectifications", "talk",
+            "talks"} == set(commands)
