@@ -14,7 +14,8 @@ from storage.repositories import attendance as attendance_repo
 from storage.repositories import bindings as binding_repo
 from storage.repositories import outbox
 from storage.services.actors import Actor, OrgTree, require_manager, visible_org_ids
-from storage.services.audience import BRANCH_SECRETARY_AUDIENCES, audience_members, in_audience
+from schedules.audience import Audience
+from storage.services.audience import audience_members, in_audience
 from storage.services.errors import (
     AlreadyHandled,
     InvalidInput,
@@ -61,7 +62,7 @@ def _tree_for(session: Session, activity: models.Activity) -> OrgTree:
     audiences that span the tree get the whole tree.
     """
     org = activity.org
-    if org.type in (OrgType.BRANCH.value, OrgType.GROUP.value) and activity.audience not in BRANCH_SECRETARY_AUDIENCES:
+    if org.type in (OrgType.BRANCH.value, OrgType.GROUP.value) and not Audience.of(activity.audience).spans_subtree:
         return OrgTree([(org.id, org.parent_id, org.type, org.code, org.name)])
     return OrgTree.load(session)
 
@@ -70,12 +71,12 @@ def _view(activity: models.Activity, tree: OrgTree) -> ActivityView:
     return ActivityView.of(activity, tree.name.get(activity.org_id, ""))
 
 
-def _require_meeting_for(actor: Actor, activity: models.Activity, tree: OrgTree) -> None:
+def _require_meeting_for(session: Session, actor: Actor, activity: models.Activity, tree: OrgTree) -> None:
     if activity.kind != ActivityKind.MEETING:
         raise InvalidInput("这项工作不需要签到。", activity_id=activity.id)
     if activity.status == ActivityStatus.CANCELLED:
         raise InvalidInput(f"「{activity.title}」已取消。", activity_id=activity.id)
-    if not in_audience(actor, activity, tree):
+    if not in_audience(session, actor, activity, tree):
         raise PermissionDenied(
             f"「{activity.title}」不是您需要参加的活动，无法为它签到或请假。",
             actor=actor.member_no, activity_id=activity.id,
@@ -100,7 +101,7 @@ def check_in(
     if activity is None:
         raise NotFound("找不到这个活动，可能已被删除。", activity_id=activity_id)
     tree = _tree_for(session, activity)
-    _require_meeting_for(actor, activity, tree)
+    _require_meeting_for(session, actor, activity, tree)
     opens, closes = checkin_window(activity)
     if now < opens:
         raise OutsideWindow(
@@ -149,7 +150,7 @@ def begin_leave(
         raise InvalidInput("请在私聊中请假。")
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id)
-    _require_meeting_for(actor, activity, tree)
+    _require_meeting_for(session, actor, activity, tree)
     if _leave_closed(activity, now):
         raise OutsideWindow(f"「{activity.title}」已经结束，不能再请假。", activity_id=activity.id)
     row = attendance_repo.attendance_row(session, activity.id, actor.member_id)
@@ -235,7 +236,7 @@ def submit_leave_reason(
         raise InvalidInput(f"请假原因请控制在 {LEAVE_REASON_MAX} 字以内。")
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id)
-    _require_meeting_for(actor, activity, tree)
+    _require_meeting_for(session, actor, activity, tree)
     if _leave_closed(activity, now):
         raise _ending_the_wait(OutsideWindow(f"「{activity.title}」已经结束，不能再请假。", activity_id=activity.id), actor)
     row = attendance_repo.attendance_row(session, activity.id, actor.member_id)

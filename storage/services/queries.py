@@ -35,7 +35,7 @@ def candidate_org_ids(actor: Actor, tree: OrgTree) -> set[int]:
     orgs = {actor.org_id}
     if actor.group_id is not None:
         orgs.add(actor.group_id)
-    orgs |= {seat.org_id for seat in actor.seats if seat.upper}
+    orgs |= {seat.org for seat in actor.seats if seat.upper}
     if actor.leading_cadre:
         orgs |= set(tree.ancestors(actor.org_id))
     return orgs
@@ -50,7 +50,7 @@ def upcoming_for(session: Session, actor: Actor, now: datetime, *, limit: int = 
     )
     result = []
     for row in rows:
-        if checkin_window(row)[1] > now and in_audience(actor, row, tree):
+        if checkin_window(row)[1] > now and in_audience(session, actor, row, tree):
             result.append(ActivityView.of(row, tree.name.get(row.org_id, "")))
             if len(result) >= limit:
                 break
@@ -81,7 +81,7 @@ def _expected_meetings(
         session, candidate_org_ids(actor, tree), start, end, kinds=[ActivityKind.MEETING.value],
         statuses=[ActivityStatus.HELD.value, ActivityStatus.SCHEDULED.value], member_id=actor.member_id,
     )
-    return [row for row in rows if in_audience(actor, row, tree)]
+    return [row for row in rows if in_audience(session, actor, row, tree)]
 
 
 def my_year(session: Session, actor: Actor, now: datetime, zone: tzinfo) -> MemberYear:
