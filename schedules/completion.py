@@ -104,20 +104,35 @@ def periods_overlapping(cadence: Cadence, window: Period) -> list[Period]:
     return periods
 
 
-_PERIOD_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^(\d{4})\s*[-/年]?\s*[Qq第]\s*([1-4一二三四])\s*季?度?$"), "quarter"),
-    (re.compile(r"^(\d{4})\s*[-/年]\s*(\d{1,2})\s*月?$"), "month"),
-    (re.compile(r"^(\d{4})\s*年?$"), "year"),
-]
 _CHINESE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4}
+_MONTH_WORDS = {"十二": 12, "十一": 11, "十": 10, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
+                "八": 8, "九": 9}
+_YEAR = r"(19[5-9]\d|20\d\d)"  # a plausible year, so a member number such as 1007 is not one
+_PERIOD_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(rf"^{_YEAR}\s*[-/年]?\s*[Qq第]\s*([1-4一二三四])\s*季?度?$"), "quarter"),
+    (re.compile(rf"^{_YEAR}\s*[-/年]?\s*(上半年|下半年|[Hh][12])$"), "half"),
+    (re.compile(rf"^{_YEAR}\s*[-/年]\s*(\d{{1,2}})\s*月?$"), "month"),
+    (re.compile(rf"^{_YEAR}\s*年?$"), "year"),
+    # Without a year: the latest such period that has begun (一季度 in May is this year's; 12月 in May is last year's).
+    (re.compile(r"^()(?:[Qq]|第)?\s*([1-4一二三四])\s*季度$|^()[Qq]([1-4])$"), "quarter"),
+    (re.compile(r"^()(上半年|下半年)$"), "half"),
+    (re.compile(r"^()(\d{1,2}|十[一二]?|[一二三四五六七八九])\s*月(?:份)?$"), "month"),
+]
 
 
 class PeriodError(ValueError):
     """A period the user typed that we cannot read; the message is Chinese and says what works."""
 
 
+def _latest_begun(make: Callable[[int], Period], today: date) -> Period:
+    period = make(today.year)
+    return period if period.start <= today else make(today.year - 1)
+
+
 def parse_period(text: str, *, today: date) -> Period:
-    """Reads 本月/上月/本季度/上季度/今年/去年, `2025`, `2025-03`, `2025年3月`, `2025Q1`, `2025年第一季度`."""
+    """Reads 本月/上月/本季度/上季度/今年/去年/上半年/下半年, 一季度, 12月, `2025`, `2025年`, `2025-03`,
+    `2025年3月`, `2025Q1`, `2025年第一季度`, `2025H1`, `2025年上半年`. A period without its year is the
+    latest one that has begun by `today`."""
     cleaned = text.strip()
     relative = {
         "本月": lambda: month_period(today.year, today.month),
@@ -136,18 +151,43 @@ def parse_period(text: str, *, today: date) -> Period:
         match = pattern.match(cleaned)
         if not match:
             continue
-        year = int(match.group(1))
+        groups = [g for g in match.groups() if g is not None]
+        year_text, raw = (groups + [""])[:2] if kind != "year" else (groups[0], "")
         if kind == "year":
-            return year_period(year)
+            return year_period(int(year_text))
         if kind == "quarter":
-            raw = match.group(2)
-            return quarter_period(year, _CHINESE_DIGITS.get(raw) or int(raw))
-        month = int(match.group(2))
-        if 1 <= month <= 12:
-            return month_period(year, month)
+            number = _CHINESE_DIGITS.get(raw) or int(raw)
+            make: Callable[[int], Period] = lambda year: quarter_period(year, number)  # noqa: E731
+        elif kind == "half":
+            half = 1 if raw in ("上半年", "H1", "h1") else 2
+            make = lambda year: half_year_period(year, half)  # noqa: E731
+        else:
+            month = _MONTH_WORDS.get(raw) or (int(raw) if raw.isdigit() else 0)
+            if not 1 <= month <= 12:
+                continue
+            make = lambda year: month_period(year, month)  # noqa: E731
+        return make(int(year_text)) if year_text else _latest_begun(make, today)
     raise PeriodError(
-        f"无法识别的时间段：“{text}”。可以写：本月、上月、本季度、上季度、今年、去年、2025、2025-03、2025年3月、2025Q1、2025年第一季度"
+        f"无法识别的时间段：“{text}”。可以写：本月、上月、本季度、上季度、一季度、12月、上半年、今年、去年、2025、2025年、"
+        "2025-03、2025年3月、2025Q1、2025年第一季度"
     )
+
+
+def period_title(period: Period) -> str:
+    """How chat names a period: 2025年第一季度, 2025年3月, 2025年上半年, 2025年, else 3月1日至5月20日."""
+    start, end = period.start, period.end
+    if start.month == 1 and start.day == 1 and end == date(start.year + 1, 1, 1):
+        return f"{start.year}年"
+    if start.day == 1 and end == _next_month(start):
+        return f"{start.year}年{start.month}月"
+    if start.day == 1 and start.month in (1, 4, 7, 10) and period == quarter_period(start.year, (start.month + 2) // 3):
+        return f"{start.year}年第{'一二三四'[(start.month - 1) // 3]}季度"
+    if start.day == 1 and start.month in (1, 7) and period == half_year_period(start.year, 1 if start.month == 1 else 2):
+        return f"{start.year}年{'上' if start.month == 1 else '下'}半年"
+    last = period.last_day
+    head = f"{start.year}年{start.month}月{start.day}日"
+    tail = f"{last.month}月{last.day}日" if last.year == start.year else f"{last.year}年{last.month}月{last.day}日"
+    return f"{head}至{tail}"
 
 
 def year_to_date(today: date) -> Period:

@@ -596,6 +596,11 @@ class MemberRecord:
                 result[meeting.status] += 1
         return result
 
+    def awaiting_confirmation(self, now: datetime) -> int:
+        """Meetings that have started but that the secretary has not yet confirmed held: counted neither way."""
+        return sum(1 for m in self.meetings
+                   if m.activity.status == models.ActivityStatus.SCHEDULED.value and m.activity.starts_at <= now)
+
     @property
     def rate(self) -> float | None:
         """实到（含代签）÷ 应到 over held meetings."""

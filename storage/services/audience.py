@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from schedules import roles
 from schedules.audience import Audience, Part, Target, part_of
 from schedules.roster import MemberStatus
 from storage import models
+from storage.repositories import members as member_repo
 from storage.services.actors import Actor, OrgTree, actor_from_member
 
 
 def target_of(activity: models.Activity) -> Target[int, int]:
     """The stored activity as the audience rule sees it; an audience key the catalog lacks is refused."""
     return Target(Audience.of(activity.audience), activity.org_id, activity.member_id)
-
-
-def secretary_ids(session: Session, org_ids: Iterable[int]) -> dict[int, list[int]]:
-    """"The secretary" (schedules.roles.secretaries) of each organisation, among its active members' seats."""
-    wanted = sorted(set(org_ids))
-    if not wanted:
-        return {}
-    r = models.MemberRole
-    seats: dict[int, list[tuple[int, str, bool]]] = {}
-    for member_id, org_id, role, upper in session.execute(
-        select(r.member_id, r.org_id, r.role, r.upper)
-        .join(models.Member, models.Member.id == r.member_id)
-        .where(r.org_id.in_(wanted), r.role.in_([role.value for role in roles.RUNNING_ORDER]),
-               models.Member.status == MemberStatus.ACTIVE.value)
-    ):
-        seats.setdefault(member_id, []).append((org_id, role, upper))
-    holders = [(member_id, roles.parse_seats(rows)) for member_id, rows in seats.items()]
-    return {org_id: roles.secretaries(holders, org_id) for org_id in wanted}
 
 
 class StoredAudience:
@@ -48,7 +28,7 @@ class StoredAudience:
     def secretaries_of(self, org_id: int) -> list[int]:
         found = self._secretaries.get(org_id)
         if found is None:
-            found = self._secretaries[org_id] = secretary_ids(self.session, [org_id]).get(org_id, [])
+            found = self._secretaries[org_id] = member_repo.secretary_ids(self.session, [org_id]).get(org_id, [])
         return found
 
     def _secretaries_for(self, target: Target[int, int]) -> list[int]:
@@ -60,7 +40,7 @@ class StoredAudience:
     def _preload(self, target: Target[int, int]) -> None:
         missing = [o for o in self._secretaries_for(target) if o not in self._secretaries]
         if missing:
-            self._secretaries.update(secretary_ids(self.session, missing))
+            self._secretaries.update(member_repo.secretary_ids(self.session, missing))
 
     def part(self, actor: Actor, activity: models.Activity) -> Part | None:
         target = target_of(activity)
