@@ -181,7 +181,8 @@ def leave_requested_stamp(request: LeaveRequest) -> str:
 
 
 def leave_submitted(request: LeaveRequest) -> str:
-    return f"已提交请假：「{request.activity.title}」，原因：{request.reason}。书记审批后会通知您。"
+    who = "、".join(a.name for a in request.approvers) or "书记"
+    return f"已提交请假：「{request.activity.title}」，原因：{request.reason}。{who}审批后会通知您。"
 
 
 def leave_for_approval(member_name: str, activity: ActivityView, reason: str, zone: ZoneInfo) -> str:

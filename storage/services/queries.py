@@ -59,7 +59,7 @@ def open_for_checkin(session: Session, actor: Actor, now: datetime) -> list[Acti
 
 def branch_plan(session: Session, actor: Actor, now: datetime, *, weeks: int = 4) -> list[ActivityView]:
     """/plan: what the actor's branch (and its groups) has scheduled in the next weeks; an item about one
-    member (政治生日, 转正 …) only for the people it is for (schedules.audience)."""
+    member (政治生日, 转正 …) only for that member and the people it is for (schedules.audience)."""
     tree = OrgTree.load(session)
     org_ids = tree.with_groups([actor.org_id]) | actor.managed_org_ids
     rows = attendance_repo.activities_between(
@@ -68,7 +68,7 @@ def branch_plan(session: Session, actor: Actor, now: datetime, *, weeks: int = 4
     )
     audience = StoredAudience(session, tree)
     return [ActivityView.of(row, tree.name.get(row.org_id, "")) for row in rows
-            if row.member_id is None or audience.includes(actor, row)]
+            if row.member_id in (None, actor.member_id) or audience.includes(actor, row)]
 
 
 def my_year(session: Session, actor: Actor, now: datetime, zone: ZoneInfo) -> MemberYear:

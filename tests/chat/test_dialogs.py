@@ -203,11 +203,11 @@ async def test_absent_list_reminds_only_the_unanswered(session_factory, world):
 async def test_committee_attendance_and_member_commands(session_factory, world):
     async with running_bot(session_factory, world, T - timedelta(days=1)) as chat:
         await chat.run([
-            ("committee", "/attendance D01 本季度", "第二党支部：出勤率 —；已召开：无；⚠️ 未召开：支部党员大会、支委会、党课"),
+            ("committee", "/attendance D01 本季度", "• 第二党支部（B02）：已召开会议 0 次，出勤率 —；三会一课 完成 0、补开 0、未开展 2、进行中 3"),
             ("committee", "/attendance X01B", "您只能查看本组织及下级组织的情况"),
             ("alice", "/attendance B01", "您只能查看本组织及下级组织的情况"),
             ("committee", "/attendance D01 明年", "用法：/attendance"),
-            ("committee", "/attendance P004 2025Q1", "李四（第一党支部）：应参加 0 次"),
+            ("committee", "/attendance P004 2025Q1", "👤 李四（P004，第一党支部）2025年第一季度：应参加 0 次"),
             ("alice", "/help", "/checkin"),
             ("secretary", "/plan", "支委会"),
             ("alice", "/me", "政治生日：3月20日"),
