@@ -302,10 +302,11 @@ class CompletionState(StrEnum):
     LATE = "late"  # not held in its period, made up by an extra meeting afterwards
     MISSED = "missed"  # the period is over and nothing was held
     PENDING = "pending"  # not held yet, but the period is not over
+    NO_RECORD = "no_record"  # over before the branch has any record in the ledger (e.g. before deployment)
 
     @property
     def label(self) -> str:
-        return {"met": "已完成", "late": "补开", "missed": "未开展", "pending": "进行中"}[self.value]
+        return {"met": "已完成", "late": "补开", "missed": "未开展", "pending": "进行中", "no_record": "无记录"}[self.value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +334,7 @@ def evaluate_completion(
     zone: ZoneInfo,
     requirements: Sequence[Requirement] = DEFAULT_REQUIREMENTS,
     requirements_for: Callable[[Unit], Sequence[Requirement]] | None = None,
+    records_from: Mapping[str, date] | None = None,
 ) -> list[CompletionCell]:
     """One verdict per unit, requirement and cadence period overlapping `window`.
 
@@ -344,6 +346,9 @@ def evaluate_completion(
     2. A held activity in a period that an earlier held activity already met is a make-up: it turns
        the earliest earlier missed period in the window into `late` (held_on = the make-up's date).
     3. Otherwise a period that is over is `missed`; one that is not over is `pending`.
+    4. When `records_from` is given (branch code → the first day the ledger has anything for the branch or
+       its groups), a period over before that day is `no_record`, not `missed`: the ledger cannot know;
+       a branch absent from it has no record at all.
     Activities that are scheduled, not held or cancelled never count; a scheduled one only marks the
     verdict as awaiting confirmation. Periods starting after `now` are not listed.
     """
@@ -372,7 +377,9 @@ def evaluate_completion(
             if periods is None:
                 periods = schedule[requirement.cadence] = _Periods.of(requirement.cadence, window, today, now, zone)
             key = (unit.code, requirement.obligation)
-            cells.extend(_judge_periods(unit, requirement, periods, sorted(held.get(key, ())), unconfirmed.get(key, ())))
+            begins = None if records_from is None else records_from.get(unit.branch_code, date.max)
+            cells.extend(_judge_periods(unit, requirement, periods, sorted(held.get(key, ())), unconfirmed.get(key, ()),
+                                        begins))
     return cells
 
 
@@ -402,6 +409,7 @@ def _judge_periods(
     periods: _Periods,
     held: list[tuple[date, int]],
     unconfirmed: Sequence[date],
+    records_begin: date | None = None,
 ) -> list[CompletionCell]:
     met: dict[Period, tuple[date, int]] = {}
     makeups: list[tuple[date, int]] = []
@@ -430,7 +438,12 @@ def _judge_periods(
             day, activity_id = late[period]
             cells.append(CompletionCell(unit, requirement, period, CompletionState.LATE, day, activity_id))
         else:
-            state = CompletionState.MISSED if period in periods.over else CompletionState.PENDING
+            if period not in periods.over:
+                state = CompletionState.PENDING
+            elif records_begin is not None and period.end <= records_begin:
+                state = CompletionState.NO_RECORD
+            else:
+                state = CompletionState.MISSED
             cells.append(CompletionCell(unit, requirement, period, state, awaiting_confirmation=period in waiting))
     return cells
 
@@ -448,6 +461,7 @@ class BranchCompletion:
     late: int = 0
     missed: int = 0
     pending: int = 0
+    no_record: int = 0  # periods over before the ledger has anything for the branch: not counted as due
 
     @property
     def due(self) -> int:
@@ -462,7 +476,7 @@ class BranchCompletion:
 def summarise_by_branch(cells: Iterable[CompletionCell], obligations: Iterable[str] | None = None) -> list[BranchCompletion]:
     """Per-branch counts, in branch-code order (never ranked), optionally for some obligations only."""
     wanted = None if obligations is None else set(obligations)
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"met": 0, "late": 0, "missed": 0, "pending": 0})
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: {state.value: 0 for state in CompletionState})
     for cell in cells:
         if wanted is not None and cell.requirement.obligation not in wanted:
             continue

@@ -31,6 +31,7 @@ STATE_COLOURS = {
     CompletionState.LATE: "#EDB120",
     CompletionState.MISSED: "#C0392B",
     CompletionState.PENDING: "#BFBFBF",
+    CompletionState.NO_RECORD: "#EEEEEE",
 }
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from schedules.completion import (
@@ -333,6 +333,7 @@ class CompletionInputs:
     root: OrgRef
     units: tuple[Unit, ...]
     facts: tuple[ActivityFact, ...]
+    records_from: dict[str, date] = field(default_factory=dict)  # branch code → the first day it has any record
 
 
 # ------------------------------------------------------------------------------------------------
@@ -529,7 +530,24 @@ def load_completion_inputs(
         ActivityFact(activity_id, by_id[org_id].code, obligation, starts_at, status)
         for activity_id, org_id, obligation, starts_at, status in session.execute(query)
     )
-    return CompletionInputs(root=root, units=tuple(units), facts=facts)
+    # The first record of each branch (its groups' included), at any time: periods before it are 无记录.
+    records_from: dict[str, date] = {}
+    first = select(a.org_id, func.min(a.starts_at)).where(
+        a.org_id.in_(select(_subtree_ids(root.id).c.id))).group_by(a.org_id)
+    for org_id, starts_at in session.execute(first):
+        org = by_id[org_id]
+        branch = by_id[org.parent_id] if org.type == GROUP_TYPE and org.parent_id in by_id else org
+        day = _aware(starts_at).astimezone(zone).date()
+        if branch.code not in records_from or day < records_from[branch.code]:
+            records_from[branch.code] = day
+    return CompletionInputs(root=root, units=tuple(units), facts=facts, records_from=records_from)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands aggregates back without the column type's conversion: naive UTC, or ISO text."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -566,7 +584,8 @@ def load_report(
     ledger = load_ledger(session, org_code, window, zone)
     inputs = load_completion_inputs(session, org_code, window, zone, requirements=requirements)
     cells = evaluate_completion(inputs.units, inputs.facts, window=window, now=now, zone=zone,
-                                requirements=requirements, requirements_for=requirements_for)
+                                requirements=requirements, requirements_for=requirements_for,
+                                records_from=inputs.records_from)
     return AttendanceReport(ledger, tuple(cells), now, branch_comparison)
 
 
