@@ -393,6 +393,18 @@ def member_record_line(record: MemberRecord, title: str, waiting: int = 0) -> st
     return line + (f"；另有 {waiting} 次待书记确认" if waiting else "")
 
 
+def supervision_digest(digest: queries.SupervisionDigest) -> str:
+    """What a supervision step brings along: the period's 三会一课 figures and who has gaps (never ranked)."""
+    summaries = [s for s in org_summaries(digest.report)
+                 if s.org.type == "党支部" and (digest.branch_code is None or s.org.code == digest.branch_code)]
+    totals = BranchCompletion("", *(sum(getattr(s.completion, k) for s in summaries)
+                                    for k in ("met", "late", "missed", "pending")))
+    lines = [f"📊 {period_title(digest.period)}：{_verdicts(totals)}"]
+    gaps = [f"⚠️ {s.org.name}：{'；'.join(s.gaps)}" for s in summaries if s.gaps]
+    lines += gaps or ["✅ 三会一课均已按期开展或仍在期内。"]
+    return "\n".join(lines)
+
+
 # --- tasks --------------------------------------------------------------------------------------------
 NO_TASKS = "目前没有待办任务。"
 TASK_DONE = "已完成"

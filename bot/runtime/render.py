@@ -16,6 +16,8 @@ from storage import models
 from storage.repositories import activities as activity_repo
 from storage.repositories import outbox
 from storage.repositories.outbox import ClaimedMessage
+from bot import texts
+from storage.services import queries
 from storage.services.actors import OrgTree, actor_from_member
 from storage.services.audience import StoredAudience, target_of
 
@@ -86,6 +88,9 @@ def _render_reminder(session: Session, row: ClaimedMessage, zone: ZoneInfo, now:
         lines.append(f"议程：{activity.agenda}")
     if activity.moved_from:
         lines.append(f"（原定 {activity.moved_from.month}月{activity.moved_from.day}日，已调整）")
+    digest = queries.supervision_digest(session, activity, row.member_id, zone)
+    if digest is not None:
+        lines.append(texts.supervision_digest(digest))  # the cycle's figures: the one completion computation
     if activity.kind == models.ActivityKind.MEETING.value:
         lines.append("请按时参加；如不能参加，请提前请假。")
     markup = None

@@ -10,13 +10,23 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from schedules.completion import Period, PeriodError, Requirement, Unit, parse_period, period_title
+from schedules import roles
+from schedules.completion import (
+    Cadence,
+    Period,
+    PeriodError,
+    Requirement,
+    Unit,
+    parse_period,
+    period_containing,
+    period_title,
+)
 from schedules.roster import MemberStatus
 from storage import models
 from storage.models import ActivityKind, ActivityStatus
 from storage.repositories import attendance as attendance_repo
 from storage.repositories import reports
-from storage.services.actors import Actor, OrgTree, require_visible, visible_org_ids
+from storage.services.actors import Actor, OrgTree, actor_from_member, require_visible, visible_org_ids
 from storage.services.audience import StoredAudience
 from storage.services.errors import InvalidInput, PermissionDenied
 from storage.services.views import ActivityView, MemberYear, checkin_window
@@ -234,3 +244,49 @@ def attendance(session: Session, actor: Actor, words: Sequence[str], now: dateti
 def _zone_of(session: Session, org_id: int, default: ZoneInfo) -> ZoneInfo:
     org = session.get(models.Organization, org_id)
     return ZoneInfo(org.timezone) if org is not None and org.timezone else default
+
+
+# --- the supervision cycle (每月一提醒、每季一督导、半年一研究、全年一考核) ---------------------------------
+
+
+def _supervised_period(obligation: str, day: date) -> Period | None:
+    """What each step of the cycle looks at: last month, this quarter, this half-year, this year."""
+    if obligation == "monthly_reminder":
+        return period_containing(Cadence.MONTHLY, date(day.year, day.month, 1) - timedelta(days=1))
+    cadence = {"quarterly_supervision": Cadence.QUARTERLY, "semiannual_review": Cadence.SEMIANNUAL,
+               "annual_assessment": Cadence.YEARLY}.get(obligation)
+    return None if cadence is None else period_containing(cadence, day)
+
+
+@dataclass(frozen=True)
+class SupervisionDigest:
+    """The completion figures a supervision step brings along: the one report /report and /attendance use."""
+
+    period: Period
+    report: reports.AttendanceReport
+    branch_code: str | None  # a branch secretary sees their own branch; the committee sees every branch
+
+
+def supervision_digest(session: Session, activity: models.Activity, recipient_id: int | None, zone: ZoneInfo, *,
+                       requirements_of: RequirementsOf | None = None) -> SupervisionDigest | None:
+    """For a 每月一提醒/每季一督导/半年一研究/全年一考核 item: the completion of the organisation below it."""
+    if activity.obligation is None:
+        return None
+    org = session.get(models.Organization, activity.org_id)
+    if org is None:
+        return None
+    org_zone = _zone_of(session, org.id, zone)
+    period = _supervised_period(activity.obligation, activity.starts_at.astimezone(org_zone).date())
+    if period is None:
+        return None
+    now = activity.starts_at
+    report = reports.load_report(session, org.code, period, org_zone, now,
+                                 requirements_for=requirements_of(session, org.code) if requirements_of else None)
+    branch_code = None
+    recipient = session.get(models.Member, recipient_id) if recipient_id is not None else None
+    if recipient is not None and recipient.org_id != org.id:
+        tree = OrgTree.load(session)
+        seats = actor_from_member(recipient).seats
+        if not roles.sits_on_committee(seats, org.id):
+            branch_code = tree.code.get(recipient.org_id)
+    return SupervisionDigest(period, report, branch_code)
