@@ -10,13 +10,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot import texts
 from schedules.audience import Audience, Part
-
 from storage import models
 from storage.repositories import activities as activity_repo
 from storage.repositories import outbox
 from storage.repositories.outbox import ClaimedMessage
-from bot import texts
 from storage.services import queries
 from storage.services.actors import OrgTree, actor_from_member
 from storage.services.audience import StoredAudience, target_of

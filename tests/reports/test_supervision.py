@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.runtime.render import render_outbox_message
 from storage import models
 from storage.repositories.outbox import ClaimedMessage
-from tests.reports.conftest import SHANGHAI, add_activity, local, world  # noqa: F401 - the fixture
+from tests.reports.conftest import SHANGHAI, add_activity, world  # noqa: F401 - the fixture
 
 
 def rendered(session, world, activity, member_no: str) -> str:  # noqa: F811

@@ -6,7 +6,6 @@ import json
 import random
 import re
 from datetime import date, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
