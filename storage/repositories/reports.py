@@ -179,10 +179,18 @@ class AttendanceLedger:
         return sorted((o for o in self.orgs.values() if o.type != GROUP_TYPE), key=lambda o: o.code)
 
     # --- people ------------------------------------------------------------------------------
+    @cached_property
+    def _holders_by_org(self) -> dict[int, list[tuple[int, frozenset[RoleSeat[int]]]]]:
+        grouped: dict[int, list[tuple[int, frozenset[RoleSeat[int]]]]] = defaultdict(list)
+        for mid, seats in self.seats.items():
+            if mid in self.members and self.members[mid].status == "active":
+                for org_id in {seat.org for seat in seats}:
+                    grouped[org_id].append((mid, seats))
+        return grouped
+
     def _holders(self, org_id: int) -> list[tuple[int, frozenset[RoleSeat[int]]]]:
-        return [(mid, seats) for mid, seats in self.seats.items()
-                if mid in self.members and self.members[mid].status == "active"
-                and any(seat.org == org_id for seat in seats)]
+        """Active members holding a seat in `org_id`, with all their seats."""
+        return self._holders_by_org.get(org_id, [])
 
     def secretaries_of(self, org_id: int) -> list[int]:
         """"The secretary" of an organisation (schedules.roles.secretaries), among the ledger's members."""
@@ -532,9 +540,12 @@ def load_completion_inputs(
     )
     # The first record of each branch (its groups' included), at any time: periods before it are 无记录.
     records_from: dict[str, date] = {}
-    first = select(a.org_id, func.min(a.starts_at)).where(
-        a.org_id.in_(select(_subtree_ids(root.id).c.id))).group_by(a.org_id)
+    # One index seek per organisation (ix_activities_org_starts), not a scan of every year's activities.
+    earliest = select(func.min(a.starts_at)).where(a.org_id == models.Organization.id).scalar_subquery()
+    first = select(models.Organization.id, earliest).where(models.Organization.id.in_(list(by_id)))
     for org_id, starts_at in session.execute(first):
+        if starts_at is None:
+            continue
         org = by_id[org_id]
         branch = by_id[org.parent_id] if org.type == GROUP_TYPE and org.parent_id in by_id else org
         day = _aware(starts_at).astimezone(zone).date()
