@@ -349,8 +349,9 @@ def percent(value: float | None) -> str:
 
 
 def _verdicts(completion: BranchCompletion) -> str:
-    return (f"三会一课 完成 {completion.met}、补开 {completion.late}、未开展 {completion.missed}、"
+    text = (f"三会一课 完成 {completion.met}、补开 {completion.late}、未开展 {completion.missed}、"
             f"进行中 {completion.pending}")
+    return text + (f"、无记录 {completion.no_record}" if completion.no_record else "")
 
 
 def attendance_answer(answer: queries.AttendanceAnswer) -> str:
@@ -365,7 +366,7 @@ def attendance_answer(answer: queries.AttendanceAnswer) -> str:
     report = answer.report
     summaries = org_summaries(report)
     totals = BranchCompletion(report.root.code, *(sum(getattr(s.completion, k) for s in summaries)
-                                                   for k in ("met", "late", "missed", "pending")))
+                                                   for k in ("met", "late", "missed", "pending", "no_record")))
     ledger = report.ledger
     lines = [f"📊 {report.root.name}（{report.root.code}）{title}",
              f"合计：已召开会议 {len(ledger.meetings(held_only=True))} 次，出勤率 {percent(ledger.overall_rate())}；"
@@ -398,7 +399,7 @@ def supervision_digest(digest: queries.SupervisionDigest) -> str:
     summaries = [s for s in org_summaries(digest.report)
                  if s.org.type == "党支部" and (digest.branch_code is None or s.org.code == digest.branch_code)]
     totals = BranchCompletion("", *(sum(getattr(s.completion, k) for s in summaries)
-                                    for k in ("met", "late", "missed", "pending")))
+                                    for k in ("met", "late", "missed", "pending", "no_record")))
     lines = [f"📊 {period_title(digest.period)}：{_verdicts(totals)}"]
     gaps = [f"⚠️ {s.org.name}：{'；'.join(s.gaps)}" for s in summaries if s.gaps]
     lines += gaps or ["✅ 三会一课均已按期开展或仍在期内。"]

@@ -83,7 +83,8 @@ def report_json(report: AttendanceReport) -> dict[str, Any]:
                 "type": s.org.type,
                 "meetings_held": s.meetings_held,
                 "attendance_rate": None if s.attendance_rate is None else round(s.attendance_rate, 4),
-                "three_meetings_one_lecture": {"met": s.met, "late": s.late, "missed": s.missed, "pending": s.pending},
+                "three_meetings_one_lecture": {"met": s.met, "late": s.late, "missed": s.missed, "pending": s.pending,
+                                               "no_record": s.completion.no_record},
                 "gaps": list(s.gaps),
             }
             for s in summaries

@@ -41,11 +41,9 @@ def add_personal_items(session_factory, world) -> None:
                      obligation="probation_conversion", audience="branch_committee", member_id=world.members["bob"])
 
 
-B01_Q1 = (
-    "• 第一党支部（B01）：已召开会议 0 次，出勤率 —；三会一课 完成 0、补开 0、未开展 4、进行中 4\n"
-    "  ⚠️ 未开展：支委会 2025-01、2025-02；党小组会（第一党小组） 2025-01、2025-02\n"
-)
-B02_Q1_GAPS = "  ⚠️ 未开展：支委会 2025-01、2025-02"
+# The ledger begins on 15 March (the first activity): January and February are 无记录, not missed.
+B01_Q1 = "• 第一党支部（B01）：已召开会议 0 次，出勤率 —；三会一课 完成 0、补开 0、未开展 0、进行中 4、无记录 4\n"
+B02_Q1 = "已召开会议 0 次，出勤率 —；三会一课 完成 0、补开 0、未开展 0、进行中 3、无记录 2"
 
 
 async def test_attendance_reads_a_member_an_organisation_and_a_period_in_any_order(session_factory, world):
@@ -55,15 +53,13 @@ async def test_attendance_reads_a_member_an_organisation_and_a_period_in_any_ord
         menu = await reply(chat, "committee", "/attendance", "📊")
         assert menu["text"] == (
             "📊 机关党委（D01）2025年第一季度\n"
-            "合计：已召开会议 0 次，出勤率 —；三会一课 完成 0、补开 0、未开展 6、进行中 7\n" + B01_Q1
-            + "• 第二党支部（B02）：已召开会议 0 次，出勤率 —；三会一课 完成 0、补开 0、未开展 2、进行中 3\n"
-            + B02_Q1_GAPS + "\n查看下级组织：第一党支部（B01）、第二党支部（B02）"
+            "合计：已召开会议 0 次，出勤率 —；三会一课 完成 0、补开 0、未开展 0、进行中 7、无记录 6\n" + B01_Q1
+            + "• 第二党支部（B02）：" + B02_Q1 + "\n查看下级组织：第一党支部（B01）、第二党支部（B02）"
         )
         assert keyboard(menu) == ["/attendance B01 2025Q1", "/attendance B02 2025Q1"]
         by_name = await reply(chat, "committee", "/attendance 一季度 第二党支部", "📊")
         assert by_name["text"] == (
-            "📊 第二党支部（B02）2025年第一季度\n"
-            "合计：已召开会议 0 次，出勤率 —；三会一课 完成 0、补开 0、未开展 2、进行中 3\n" + B02_Q1_GAPS
+            "📊 第二党支部（B02）2025年第一季度\n合计：" + B02_Q1
         )
         number = await reply(chat, "committee", "/attendance 1007", "👤")
         assert number["text"] == ("👤 冯七（1007，第二党支部）2025年第一季度：应参加 0 次，出席 0 次（含代签 0 次），"

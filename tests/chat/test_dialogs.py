@@ -203,7 +203,7 @@ async def test_absent_list_reminds_only_the_unanswered(session_factory, world):
 async def test_committee_attendance_and_member_commands(session_factory, world):
     async with running_bot(session_factory, world, T - timedelta(days=1)) as chat:
         await chat.run([
-            ("committee", "/attendance D01 本季度", "• 第二党支部（B02）：已召开会议 0 次，出勤率 —；三会一课 完成 0、补开 0、未开展 2、进行中 3"),
+            ("committee", "/attendance D01 本季度", "• 第二党支部（B02）：已召开会议 0 次，出勤率 —；三会一课 完成 0、补开 0、未开展 0、进行中 3、无记录 2"),
             ("committee", "/attendance X01B", "您只能查看本组织及下级组织的情况"),
             ("alice", "/attendance B01", "您只能查看本组织及下级组织的情况"),
             ("committee", "/attendance D01 明年", "用法：/attendance"),

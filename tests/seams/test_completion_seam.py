@@ -36,7 +36,8 @@ NOW = datetime(2025, 10, 15, 10, tzinfo=SHANGHAI)
 PERIODS = [("2025Q1", "2025-01-01", "2025-03-31"), ("2025-07", "2025-07-01", "2025-07-31"),
            ("2025Q4", "2025-10-01", "2025-12-31"), ("2025", "2025-01-01", "2025-12-31")]
 FIGURES = re.compile(r"^(?:• .+?（(?P<code>[^）]+)）|合计)：已召开会议 (?P<held>\d+) 次，出勤率 (?P<rate>\S+?)；"
-                     r"三会一课 完成 (?P<met>\d+)、补开 (?P<late>\d+)、未开展 (?P<missed>\d+)、进行中 (?P<pending>\d+)$")
+                     r"三会一课 完成 (?P<met>\d+)、补开 (?P<late>\d+)、未开展 (?P<missed>\d+)、进行中 (?P<pending>\d+)"
+                     r"(?:、无记录 (?P<no_record>\d+))?$")
 
 
 def generated_roster(rng: random.Random) -> Roster:
@@ -106,13 +107,13 @@ def test_attendance_json_and_workbook_give_the_same_figures(seed, db_url, sessio
                 shown = by_code[org["org"]]
                 verdicts = org["three_meetings_one_lecture"]
                 assert (int(shown["held"]), shown["rate"], int(shown["met"]), int(shown["late"]), int(shown["missed"]),
-                        int(shown["pending"])) == (org["meetings_held"], texts.percent(org["attendance_rate"]),
-                                                   verdicts["met"], verdicts["late"], verdicts["missed"],
-                                                   verdicts["pending"]), (code, label, org["org"], chat)
+                        int(shown["pending"]), int(shown["no_record"] or 0)) == (
+                    org["meetings_held"], texts.percent(org["attendance_rate"]), verdicts["met"], verdicts["late"],
+                    verdicts["missed"], verdicts["pending"], verdicts["no_record"]), (code, label, org["org"], chat)
                 compared += 1
             sums = {k: sum(o["three_meetings_one_lecture"][k] for o in data["organizations"])
-                    for k in ("met", "late", "missed", "pending")}
-            assert {k: int(total[k]) for k in sums} == sums, (code, label, chat)
+                    for k in ("met", "late", "missed", "pending", "no_record")}
+            assert {k: int(total[k] or 0) for k in sums} == sums, (code, label, chat)
             held = [a for a in data["activities"] if a["kind"] == "meeting" and a["status"] == "held"]
             expected = sum(a["expected"] for a in held)
             assert total["rate"] == texts.percent(sum(a["present"] for a in held) / expected if expected else None)
