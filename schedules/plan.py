@@ -501,7 +501,11 @@ def audience_of(occurrence: Occurrence, roster: Roster | RosterAudience) -> list
 
 
 def concerns_member(occurrence: Occurrence, member: Member, roster: Roster | RosterAudience) -> bool:
-    """Whether `member` is among the people an occurrence is for (attends, is greeted, or must act)."""
+    """Whether the occurrence is about `member` (its subject) or for them (attends, is greeted, must act).
+
+    A member's plan lists their own 转正 although its reminders go to the branch committee."""
+    if occurrence.member_no == member.member_no:
+        return True
     rule = roster if isinstance(roster, RosterAudience) else RosterAudience(roster)
     return rule.part(target_of(occurrence), member) is not None
 
