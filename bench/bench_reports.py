@@ -33,7 +33,7 @@ COMMITTEE_SIZE = 5
 # (obligation, months it happens in, who attends). About 1,800 attendance rows per branch-year.
 SCHEDULE = (
     ("theme_party_day", range(1, 13), "all"),
-    ("committee_meeting", range(1, 13), "committee"),
+    ("committee_meeting", range(1, 13), "branch_committee"),
     ("group_meeting", range(1, 13), "group"),
     ("general_assembly", (3, 6, 9, 12), "all"),
     ("party_lecture", (2, 5, 8, 11), "all"),
@@ -116,7 +116,7 @@ class Rows:
                 for obligation, months, who in SCHEDULE:
                     for month in months:
                         hosts = [(g, self.group_members[g]) for g in self.groups_of[branch]] if who == "group" else [
-                            (branch, self.committee[branch] if who == "committee" else members)
+                            (branch, self.committee[branch] if who == "branch_committee" else members)
                         ]
                         for org, audience in hosts:
                             activity_id += 1
@@ -126,7 +126,7 @@ class Rows:
                             activity = (
                                 activity_id, f"{obligation}:{code}:{org}:{year}-{month:02d}", org, obligation,
                                 f"{year}年{month}月{obligation}", starts, "held" if held else "not_held",
-                                "committee" if who == "committee" else "all_members",
+                                "branch_committee" if who == "branch_committee" else "all_members",
                             )
                             marks = (
                                 [(activity_id, m, statuses[rng.randrange(100)]) for m in audience] if held else []

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.period_text import period_text_exclusive
+from schedules.period_text import period_text_exclusive
 from schedules.timeparse import SCHEDULE_EXAMPLES
-from storage.services import scheduling
+from bot.reports.summary import org_summaries
+from schedules.completion import BranchCompletion
+from storage.repositories.reports import MemberRecord
+from storage.services import queries, scheduling
 from storage.services.tasks import TaskView
 from storage.services.views import (
     ActivityView,
-    AttendanceReport,
     BindingResult,
     CheckInResult,
     Invite,
@@ -203,7 +205,8 @@ def leave_requested_stamp(request: LeaveRequest) -> str:
 
 
 def leave_submitted(request: LeaveRequest) -> str:
-    return f"已提交请假：「{request.activity.label}」，原因：{request.reason}。书记审批后会通知您。"
+    who = "、".join(a.name for a in request.approvers) or "书记"
+    return f"已提交请假：「{request.activity.label}」，原因：{request.reason}。{who}审批后会通知您。"
 
 
 def leave_for_approval(member_name: str, activity: ActivityView, reason: str, zone: ZoneInfo) -> str:
@@ -259,8 +262,10 @@ def my_year(year: MemberYear) -> str:
         lines.append(f"🎂 政治生日：{int(month)}月{int(day)}日")
     if year.party_age_years is not None:
         lines.append(f"党龄：{year.party_age_years} 年")
+    if year.awaiting_confirmation:
+        lines.append(f"另有 {year.awaiting_confirmation} 次活动待书记确认是否召开，确认后计入。")
     if year.owed:
-        lines.append("需要补学：" + "、".join(f"「{a.title}」" for a in year.owed))
+        lines.append("需要补学：" + "、".join(f"「{title}」" for title in year.owed))
     else:
         lines.append("没有待补学的内容。")
     return "\n".join(lines)
@@ -303,12 +308,22 @@ def roll(result: Roll, zone: ZoneInfo) -> str:
 
 
 def roll_closing(result: Roll, zone: ZoneInfo) -> str:
-    return roll(result, zone) + "\n\n签到已结束。请确认活动是否召开，并可记录议题、主讲人和会议记录。"
+    text = roll(result, zone) + "\n\n签到已结束。请确认活动是否召开，并可记录议题、主讲人和会议记录。"
+    silent = result.unanswered
+    if silent:
+        text += (f"\n确认召开后，未答复的 {len(silent)} 人将记为缺席：{'、'.join(e.name for e in silent)}。"
+                 f"到场的请先点“{BUTTON_PROXY}”。")
+    return text
 
 
-def confirmed(held: bool, title: str, marked_absent: int) -> str:
+def confirmed(held: bool, title: str, marked_absent: int, absent_names: tuple[str, ...] = ()) -> str:
+    if held and marked_absent:
+        # Also the button's toast, which Telegram caps at 200 characters: name at most ten.
+        who = f"：{'、'.join(absent_names[:10])}{'等' if len(absent_names) > 10 else ''}" if absent_names else ""
+        return (f"已确认「{title}」召开。{marked_absent} 人未答复，已记为缺席{who}。"
+                f"如有人到场，可点“{BUTTON_PROXY}”改为出席。")
     if held:
-        return f"已确认「{title}」召开。{marked_absent} 人未答复，已记为缺席。"
+        return f"已确认「{title}」召开。"
     return f"已记录「{title}」未召开。"
 
 
@@ -350,32 +365,68 @@ def branch_plan(activities: list[ActivityView], zone: ZoneInfo) -> str:
 
 
 # --- committee ----------------------------------------------------------------------------------------
-ATTENDANCE_USAGE = (
-    "用法：/attendance [组织编码|党员编号] [时间段]，例如 /attendance D01 本季度\n"
-    "时间段可写：本月、上月、本季度、上季度、今年、去年、2025、2025-03、2025Q1；不写为本季度。"
-)
+ATTENDANCE_USAGE = queries.ATTENDANCE_USAGE
 
 
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
 
 
-def attendance_report(report: AttendanceReport, zone: ZoneInfo) -> str:
-    start = report.start.astimezone(zone).date()
-    end = report.end.astimezone(zone).date()
-    lines = [f"📊 {report.scope} 出勤情况（{period_text_exclusive(start, end)}）"]
-    for member in report.members:
-        lines.append(
-            f"{member.name}（{member.org_name}）：应参加 {member.expected} 次，出席 {member.present} 次，"
-            f"请假 {member.leave} 次，缺席 {member.absent} 次，出勤率 {percent(member.rate)}"
-        )
-    for branch in report.branches:
-        held = "、".join(f"{OBLIGATION_NAMES.get(k, k)}{v}次" for k, v in sorted(branch.held.items())) or "无"
-        missing = "、".join(OBLIGATION_NAMES.get(k, k) for k in branch.missing)
-        lines.append(f"• {branch.org_name}：出勤率 {percent(branch.rate)}；已召开：{held}"
-                     + (f"；⚠️ 未召开：{missing}" if missing else ""))
-    if not report.members and not report.branches:
-        lines.append("这段时间没有记录。")
+def _verdicts(completion: BranchCompletion) -> str:
+    text = (f"三会一课 完成 {completion.met}、补开 {completion.late}、未开展 {completion.missed}、"
+            f"进行中 {completion.pending}")
+    return text + (f"、无记录 {completion.no_record}" if completion.no_record else "")
+
+
+def attendance_answer(answer: queries.AttendanceAnswer) -> str:
+    """/attendance: the figures of `report attendance` and /report (bot.reports.summary), in a few lines."""
+    title = period_text_exclusive(answer.period.start, answer.period.end)
+    if answer.ambiguous is not None:
+        return f"“{answer.ambiguous}”可能指以下几项，请点选：\n" + "\n".join(f"• {c.label}" for c in answer.choices)
+    if answer.member is not None:
+        return member_record_line(answer.member, title, answer.member_waiting)
+    if answer.report is None:
+        return f"📊 {title}：请选择要查看的组织：\n" + "\n".join(f"• {c.label}" for c in answer.menu)
+    report = answer.report
+    summaries = org_summaries(report)
+    totals = BranchCompletion(report.root.code, *(sum(getattr(s.completion, k) for s in summaries)
+                                                   for k in ("met", "late", "missed", "pending", "no_record")))
+    ledger = report.ledger
+    lines = [f"📊 {report.root.name}（{report.root.code}）{title}",
+             f"合计：已召开会议 {len(ledger.meetings(held_only=True))} 次，出勤率 {percent(ledger.overall_rate())}；"
+             + _verdicts(totals)]
+    for summary in summaries:
+        if summary.org.id == report.root.id and len(summaries) > 1:
+            continue
+        if len(summaries) > 1:
+            lines.append(f"• {summary.org.name}（{summary.org.code}）：已召开会议 {summary.meetings_held} 次，"
+                         f"出勤率 {percent(summary.attendance_rate)}；{_verdicts(summary.completion)}")
+        if summary.gaps:
+            lines.append(f"  ⚠️ 未开展：{'；'.join(summary.gaps)}")
+    if answer.menu:
+        lines.append("查看下级组织：" + "、".join(c.label for c in answer.menu))
+    return "\n".join(lines)
+
+
+def member_record_line(record: MemberRecord, title: str, waiting: int = 0) -> str:
+    """One member's figures, as the ledger counts them (held meetings only)."""
+    counts = record.counts()
+    held = sum(counts.values())
+    line = (f"👤 {record.member.name}（{record.member.member_no}，{record.org.name}）{title}：应参加 {held} 次，"
+            f"出席 {counts['present'] + counts['proxy']} 次（含代签 {counts['proxy']} 次），请假 {counts['leave']} 次，"
+            f"缺席 {counts['absent']} 次，出勤率 {percent(record.rate)}")
+    return line + (f"；另有 {waiting} 次待书记确认" if waiting else "")
+
+
+def supervision_digest(digest: queries.SupervisionDigest) -> str:
+    """What a supervision step brings along: the period's 三会一课 figures and who has gaps (never ranked)."""
+    summaries = [s for s in org_summaries(digest.report)
+                 if s.org.type == "党支部" and (digest.branch_code is None or s.org.code == digest.branch_code)]
+    totals = BranchCompletion("", *(sum(getattr(s.completion, k) for s in summaries)
+                                    for k in ("met", "late", "missed", "pending", "no_record")))
+    lines = [f"📊 {period_text_exclusive(digest.period.start, digest.period.end)}：{_verdicts(totals)}"]
+    gaps = [f"⚠️ {s.org.name}：{'；'.join(s.gaps)}" for s in summaries if s.gaps]
+    lines += gaps or ["✅ 三会一课均已按期开展或仍在期内。"]
     return "\n".join(lines)
 
 

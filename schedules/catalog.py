@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 
+from schedules.audience import Audience
 from schedules.config_errors import zh_problem
 
 CATALOG_FILE = "catalog.yaml"
@@ -28,21 +29,8 @@ Cadence = Literal[
 CALENDAR_CADENCES = ("weekly", "monthly", "quarterly", "semiannual", "yearly")
 HolidayPolicy = Literal["next_workday", "previous_workday", "keep", "skip"]
 OrgTypeName = Literal["党委", "党总支", "党支部", "党小组"]
-Audience = Literal[
-    "all_members",  # the organisation's party members (full and probationary); activists are not expected
-    "party_members",  # full and probationary members (kept apart where the regulations name them)
-    "branch_committee",  # 书记、副书记、委员
-    "group_members",  # the members of one 党小组
-    "secretary",  # whoever runs the organisation (书记, then 副书记, 组织委员)
-    "member",  # the member the item is about
-    "member_and_secretary",  # the member (greeting) and the secretary (checklist)
-    "secretary_and_contacts",  # the secretary and an activist's 培养联系人
-    "secretary_and_upper_committee",  # the secretary and the committee one level up
-    "committee_and_members",  # committee members towards each member (谈心谈话)
-    "upper_committee",  # the committee of a 党委/党总支
-    "branch_secretaries",  # the secretaries of every branch under a 党委/党总支
-    "branches",  # every branch under a 党委/党总支 reports upwards
-]
+# The audience keys are defined once, in schedules.audience.Audience (each with its rule and label).
+AudienceKey = Literal[tuple(a.value for a in Audience)]  # type: ignore[valid-type]
 MemberRule = Literal["political_birthday", "probation_end", "party_age", "activist_review"]
 WEEKDAY_NUMBERS = {
     "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6,
@@ -180,7 +168,7 @@ class Obligation(_Strict):
     duration: Duration | Literal["period"] | None = None  # "period": lasts until the period ends
     all_day: bool = False  # a date rather than a meeting; `time` is when the notice goes out
     applies_to: list[OrgTypeName]
-    audience: Audience
+    audience: AudienceKey
     reminders: list[Duration] = []
     checkin: CheckinWindow | None = None
     requires_confirmation: bool = False

@@ -104,20 +104,35 @@ def periods_overlapping(cadence: Cadence, window: Period) -> list[Period]:
     return periods
 
 
-_PERIOD_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^(\d{4})\s*[-/年]?\s*[Qq第]\s*([1-4一二三四])\s*季?度?$"), "quarter"),
-    (re.compile(r"^(\d{4})\s*[-/年]\s*(\d{1,2})\s*月?$"), "month"),
-    (re.compile(r"^(\d{4})\s*年?$"), "year"),
-]
 _CHINESE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4}
+_MONTH_WORDS = {"十二": 12, "十一": 11, "十": 10, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
+                "八": 8, "九": 9}
+_YEAR = r"(19[5-9]\d|20\d\d)"  # a plausible year, so a member number such as 1007 is not one
+_PERIOD_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(rf"^{_YEAR}\s*[-/年]?\s*[Qq第]\s*([1-4一二三四])\s*季?度?$"), "quarter"),
+    (re.compile(rf"^{_YEAR}\s*[-/年]?\s*(上半年|下半年|[Hh][12])$"), "half"),
+    (re.compile(rf"^{_YEAR}\s*[-/年]\s*(\d{{1,2}})\s*月?$"), "month"),
+    (re.compile(rf"^{_YEAR}\s*年?$"), "year"),
+    # Without a year: the latest such period that has begun (一季度 in May is this year's; 12月 in May is last year's).
+    (re.compile(r"^()(?:[Qq]|第)?\s*([1-4一二三四])\s*季度$|^()[Qq]([1-4])$"), "quarter"),
+    (re.compile(r"^()(上半年|下半年)$"), "half"),
+    (re.compile(r"^()(\d{1,2}|十[一二]?|[一二三四五六七八九])\s*月(?:份)?$"), "month"),
+]
 
 
 class PeriodError(ValueError):
     """A period the user typed that we cannot read; the message is Chinese and says what works."""
 
 
+def _latest_begun(make: Callable[[int], Period], today: date) -> Period:
+    period = make(today.year)
+    return period if period.start <= today else make(today.year - 1)
+
+
 def parse_period(text: str, *, today: date) -> Period:
-    """Reads 本月/上月/本季度/上季度/今年/去年, `2025`, `2025-03`, `2025年3月`, `2025Q1`, `2025年第一季度`."""
+    """Reads 本月/上月/本季度/上季度/今年/去年/上半年/下半年, 一季度, 12月, `2025`, `2025年`, `2025-03`,
+    `2025年3月`, `2025Q1`, `2025年第一季度`, `2025H1`, `2025年上半年`. A period without its year is the
+    latest one that has begun by `today`."""
     cleaned = text.strip()
     relative = {
         "本月": lambda: month_period(today.year, today.month),
@@ -136,17 +151,25 @@ def parse_period(text: str, *, today: date) -> Period:
         match = pattern.match(cleaned)
         if not match:
             continue
-        year = int(match.group(1))
+        groups = [g for g in match.groups() if g is not None]
+        year_text, raw = (groups + [""])[:2] if kind != "year" else (groups[0], "")
         if kind == "year":
-            return year_period(year)
+            return year_period(int(year_text))
         if kind == "quarter":
-            raw = match.group(2)
-            return quarter_period(year, _CHINESE_DIGITS.get(raw) or int(raw))
-        month = int(match.group(2))
-        if 1 <= month <= 12:
-            return month_period(year, month)
+            number = _CHINESE_DIGITS.get(raw) or int(raw)
+            make: Callable[[int], Period] = lambda year: quarter_period(year, number)  # noqa: E731
+        elif kind == "half":
+            half = 1 if raw in ("上半年", "H1", "h1") else 2
+            make = lambda year: half_year_period(year, half)  # noqa: E731
+        else:
+            month = _MONTH_WORDS.get(raw) or (int(raw) if raw.isdigit() else 0)
+            if not 1 <= month <= 12:
+                continue
+            make = lambda year: month_period(year, month)  # noqa: E731
+        return make(int(year_text)) if year_text else _latest_begun(make, today)
     raise PeriodError(
-        f"无法识别的时间段：“{text}”。可以写：本月、上月、本季度、上季度、今年、去年、2025、2025-03、2025年3月、2025Q1、2025年第一季度"
+        f"无法识别的时间段：“{text}”。可以写：本月、上月、本季度、上季度、一季度、12月、上半年、今年、去年、2025、2025年、"
+        "2025-03、2025年3月、2025Q1、2025年第一季度"
     )
 
 
@@ -262,10 +285,11 @@ class CompletionState(StrEnum):
     LATE = "late"  # not held in its period, made up by an extra meeting afterwards
     MISSED = "missed"  # the period is over and nothing was held
     PENDING = "pending"  # not held yet, but the period is not over
+    NO_RECORD = "no_record"  # over before the branch has any record in the ledger (e.g. before deployment)
 
     @property
     def label(self) -> str:
-        return {"met": "已完成", "late": "补开", "missed": "未开展", "pending": "进行中"}[self.value]
+        return {"met": "已完成", "late": "补开", "missed": "未开展", "pending": "进行中", "no_record": "无记录"}[self.value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +317,7 @@ def evaluate_completion(
     zone: ZoneInfo,
     requirements: Sequence[Requirement] = DEFAULT_REQUIREMENTS,
     requirements_for: Callable[[Unit], Sequence[Requirement]] | None = None,
+    records_from: Mapping[str, date] | None = None,
 ) -> list[CompletionCell]:
     """One verdict per unit, requirement and cadence period overlapping `window`.
 
@@ -304,6 +329,9 @@ def evaluate_completion(
     2. A held activity in a period that an earlier held activity already met is a make-up: it turns
        the earliest earlier missed period in the window into `late` (held_on = the make-up's date).
     3. Otherwise a period that is over is `missed`; one that is not over is `pending`.
+    4. When `records_from` is given (branch code → the first day the ledger has anything for the branch or
+       its groups), a period over before that day is `no_record`, not `missed`: the ledger cannot know;
+       a branch absent from it has no record at all.
     Activities that are scheduled, not held or cancelled never count; a scheduled one only marks the
     verdict as awaiting confirmation. Periods starting after `now` are not listed.
     """
@@ -332,7 +360,9 @@ def evaluate_completion(
             if periods is None:
                 periods = schedule[requirement.cadence] = _Periods.of(requirement.cadence, window, today, now, zone)
             key = (unit.code, requirement.obligation)
-            cells.extend(_judge_periods(unit, requirement, periods, sorted(held.get(key, ())), unconfirmed.get(key, ())))
+            begins = None if records_from is None else records_from.get(unit.branch_code, date.max)
+            cells.extend(_judge_periods(unit, requirement, periods, sorted(held.get(key, ())), unconfirmed.get(key, ()),
+                                        begins))
     return cells
 
 
@@ -362,6 +392,7 @@ def _judge_periods(
     periods: _Periods,
     held: list[tuple[date, int]],
     unconfirmed: Sequence[date],
+    records_begin: date | None = None,
 ) -> list[CompletionCell]:
     met: dict[Period, tuple[date, int]] = {}
     makeups: list[tuple[date, int]] = []
@@ -390,7 +421,12 @@ def _judge_periods(
             day, activity_id = late[period]
             cells.append(CompletionCell(unit, requirement, period, CompletionState.LATE, day, activity_id))
         else:
-            state = CompletionState.MISSED if period in periods.over else CompletionState.PENDING
+            if period not in periods.over:
+                state = CompletionState.PENDING
+            elif records_begin is not None and period.end <= records_begin:
+                state = CompletionState.NO_RECORD
+            else:
+                state = CompletionState.MISSED
             cells.append(CompletionCell(unit, requirement, period, state, awaiting_confirmation=period in waiting))
     return cells
 
@@ -408,6 +444,7 @@ class BranchCompletion:
     late: int = 0
     missed: int = 0
     pending: int = 0
+    no_record: int = 0  # periods over before the ledger has anything for the branch: not counted as due
 
     @property
     def due(self) -> int:
@@ -422,7 +459,7 @@ class BranchCompletion:
 def summarise_by_branch(cells: Iterable[CompletionCell], obligations: Iterable[str] | None = None) -> list[BranchCompletion]:
     """Per-branch counts, in branch-code order (never ranked), optionally for some obligations only."""
     wanted = None if obligations is None else set(obligations)
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"met": 0, "late": 0, "missed": 0, "pending": 0})
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: {state.value: 0 for state in CompletionState})
     for cell in cells:
         if wanted is not None and cell.requirement.obligation not in wanted:
             continue

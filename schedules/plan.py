@@ -11,6 +11,7 @@ from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from schedules.audience import Audience, Part, RosterAudience, Target
 from schedules.calendar import OfficialCalendar
 from schedules.catalog import CALENDAR_CADENCES, Catalog, Obligation
 from schedules.recurrence import (
@@ -370,8 +371,11 @@ class _Planner:
                 if self.outside_window(starts):
                     continue
                 leads = template.reminder_leads
-                if entry.secretary_notice_at_month_start and actual.day > 1:
-                    leads = (*leads, starts - datetime.combine(actual.replace(day=1), entry.time, tzinfo=zone))
+                if entry.secretary_notice_at_month_start:
+                    # The secretary hears on the 1st (a lead of 0 when the day is the 1st); the member is greeted
+                    # on the day itself (schedules.audience.reminder_leads).
+                    month_start = datetime.combine(actual.replace(day=1), entry.time, tzinfo=zone)
+                    leads = tuple(sorted({*leads, starts - month_start}, reverse=True))
                 yield Occurrence(
                     f"{key}:{org.code}:{member.member_no}:{label}", key, f"{template.title}：{member.name}", org.code,
                     starts, ends, member.member_no, entry.audience, None if actual == nominal else nominal,
@@ -485,47 +489,33 @@ def within_orgs(occurrences: Iterable[Occurrence], roster: Roster, org_code: str
     return [o for o in occurrences if o.org_code in codes]
 
 
-def concerns_member(occurrence: Occurrence, member: Member, roster: Roster) -> bool:
-    """Whether `member` is among the people an occurrence is for (attends, is greeted, or must act)."""
-    if occurrence.member_no is not None and occurrence.member_no == member.member_no:
+def target_of(occurrence: Occurrence) -> Target[str, str]:
+    """The occurrence as the audience rule sees it (its organisation, audience key and subject)."""
+    return Target(Audience.of(occurrence.audience), occurrence.org_code, occurrence.member_no)
+
+
+def audience_of(occurrence: Occurrence, roster: Roster | RosterAudience) -> list[tuple[Member, Part]]:
+    """Everyone the occurrence is for, with their part (schedules.audience), in member-number order."""
+    rule = roster if isinstance(roster, RosterAudience) else RosterAudience(roster)
+    return rule.recipients(target_of(occurrence))
+
+
+def concerns_member(occurrence: Occurrence, member: Member, roster: Roster | RosterAudience) -> bool:
+    """Whether the occurrence is about `member` (its subject) or for them (attends, is greeted, must act).
+
+    A member's plan lists their own 转正 although its reminders go to the branch committee."""
+    if occurrence.member_no == member.member_no:
         return True
-    org_code = occurrence.org_code
-    audience = occurrence.audience
-    own_branch = org_code == member.org_code
-    if audience in ("all_members", "committee_and_members", "party_members"):
-        return own_branch and member.category.is_party_member
-    if audience == "group_members":
-        return org_code == member.group_code
-    if audience == "branch_committee":
-        return own_branch and member.sits_on_branch_committee
-    if audience in ("secretary", "member_and_secretary", "secretary_and_contacts", "secretary_and_upper_committee"):
-        if org_code in roster.by_code and _runs(member, org_code, roster):
-            return True
-        if audience == "secretary_and_upper_committee" and org_code in roster.by_code:
-            parent = roster.by_code[org_code].parent_code
-            return parent is not None and any(seat.org_code == parent for seat in member.upper_roles)
-        return False
-    if audience == "upper_committee":
-        return any(seat.org_code == org_code for seat in member.upper_roles)
-    if audience in ("branch_secretaries", "branches"):
-        branch = roster.by_code.get(member.org_code)
-        return (
-            branch is not None and org_code in roster.by_code
-            and member.org_code in roster.subtree_codes(org_code) and _runs(member, member.org_code, roster)
-        ) or any(seat.org_code == org_code for seat in member.upper_roles)
-    return False
-
-
-def _runs(member: Member, org_code: str, roster: Roster) -> bool:
-    secretaries = roster.secretaries_of(org_code)
-    return bool(secretaries) and secretaries[0].member_no == member.member_no
+    rule = roster if isinstance(roster, RosterAudience) else RosterAudience(roster)
+    return rule.part(target_of(occurrence), member) is not None
 
 
 def occurrences_for_member(occurrences: Iterable[Occurrence], roster: Roster, member_no: str) -> list[Occurrence]:
     member = next((m for m in roster.members if m.member_no == member_no), None)
     if member is None:
         raise KeyError(member_no)
-    return [o for o in occurrences if concerns_member(o, member, roster)]
+    rule = RosterAudience(roster)
+    return [o for o in occurrences if concerns_member(o, member, rule)]
 
 
 def count_by_obligation(occurrences: Iterable[Occurrence]) -> dict[tuple[str, str], int]:
@@ -539,5 +529,6 @@ def count_by_obligation(occurrences: Iterable[Occurrence]) -> dict[tuple[str, st
 
 __all__ = [
     "Occurrence", "build_plan", "plan_between", "within_orgs", "concerns_member", "occurrences_for_member",
+    "audience_of", "target_of",
     "count_by_obligation",
 ]

@@ -9,6 +9,8 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Iterable, Iterator
 
+from schedules.roles import Role, runners, seats_of_member, sits_on_committee
+
 
 class OrgType(StrEnum):
     COMMITTEE = "党委"
@@ -31,25 +33,6 @@ class Category(StrEnum):
     @property
     def is_party_member(self) -> bool:
         return self in (Category.FULL, Category.PROBATIONARY)
-
-
-class Role(StrEnum):
-    SECRETARY = "书记"
-    DEPUTY_SECRETARY = "副书记"
-    ORGANIZATION_MEMBER = "组织委员"
-    PROPAGANDA_MEMBER = "宣传委员"
-    DISCIPLINE_MEMBER = "纪检委员"
-    COMMITTEE_MEMBER = "委员"
-    GROUP_LEADER = "党小组长"
-
-    @property
-    def sits_on_committee(self) -> bool:
-        return self is not Role.GROUP_LEADER
-
-    @property
-    def runs_branch(self) -> bool:
-        """书记, 副书记 and 组织委员 may confirm activities and manage the roster of their branch."""
-        return self in (Role.SECRETARY, Role.DEPUTY_SECRETARY, Role.ORGANIZATION_MEMBER)
 
 
 class MemberStatus(StrEnum):
@@ -173,26 +156,11 @@ class Roster:
 
     def committee_of(self, code: str) -> list[Member]:
         """Members who sit on the committee of organisation `code` (own roles or upper seats)."""
-        org = self.by_code[code]
-        if org.type.is_upper:
-            return [
-                m for m in self.members
-                if m.is_active and any(seat.org_code == code for seat in m.upper_roles)
-            ]
-        return [m for m in self.members_of(code) if m.org_code == code and m.sits_on_branch_committee]
+        pool = self.members if self.by_code[code].type.is_upper else self.members_of(code)
+        return [m for m in pool if m.is_active and sits_on_committee(seats_of_member(m), code)]
 
     def secretaries_of(self, code: str) -> list[Member]:
-        """Whoever runs organisation `code`: its 书记 first, then 副书记 and 组织委员."""
-        org = self.by_code[code]
-        order = {Role.SECRETARY: 0, Role.DEPUTY_SECRETARY: 1, Role.ORGANIZATION_MEMBER: 2}
-        if org.type.is_upper:
-            ranked = [
-                (order[seat.role], m) for m in self.members if m.is_active
-                for seat in m.upper_roles if seat.org_code == code and seat.role in order
-            ]
-        else:
-            ranked = [
-                (min(order[r] for r in m.roles if r in order), m)
-                for m in self.members_of(code) if m.org_code == code and any(r.runs_branch for r in m.roles)
-            ]
-        return [m for _, m in sorted(ranked, key=lambda pair: (pair[0], pair[1].member_no))]
+        """Whoever runs organisation `code` (schedules.roles.runners): its 书记 first, then 副书记 and 组织委员."""
+        pool = self.members if self.by_code[code].type.is_upper else self.members_of(code)
+        by_no = {m.member_no: m for m in pool if m.is_active}
+        return [by_no[no] for no in runners(((m.member_no, seats_of_member(m)) for m in by_no.values()), code)]

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.reports.ics import calendar_feed, event_from_occurrence
 from bot.settings import Settings
+from schedules.audience import Audience
 from schedules.calendar import CalendarFileError, CalendarUnknownYear, OfficialCalendar, load_official_calendar
 from schedules.catalog import CatalogError, load_catalog
 from schedules.plan import Occurrence, build_plan, occurrences_for_member, within_orgs
@@ -24,21 +25,6 @@ from schedules.roster import Roster
 from storage.db import make_engine, make_session_factory, transaction
 from storage.repositories.roster import load_roster
 
-AUDIENCE_ZH = {
-    "all_members": "全体党员",
-    "party_members": "正式和预备党员",
-    "branch_committee": "支委会",
-    "group_members": "党小组成员",
-    "secretary": "书记",
-    "member": "本人",
-    "member_and_secretary": "本人、书记",
-    "secretary_and_contacts": "书记、培养联系人",
-    "secretary_and_upper_committee": "书记、上级党组织",
-    "committee_and_members": "支委与党员",
-    "upper_committee": "党委/党总支委员",
-    "branch_secretaries": "所属支部书记",
-    "branches": "所属各支部",
-}
 KIND_ZH = {"meeting": "会议", "task": "任务", "notice": "通知"}
 
 
@@ -147,7 +133,7 @@ def _row(o: Occurrence, roster: Roster, calendar: OfficialCalendar) -> tuple[str
         notes.append("清单：" + "、".join(o.checklist))
     return (
         _when(o, calendar), f"{org.name if org else o.org_code}（{o.org_code}）", o.title, KIND_ZH.get(o.kind, o.kind),
-        AUDIENCE_ZH.get(o.audience, o.audience), "；".join(notes),
+        Audience.of(o.audience).label, "；".join(notes),
     )
 
 

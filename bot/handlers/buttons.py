@@ -147,7 +147,7 @@ async def press_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
     held = cb.action is Action.HELD
     result = await chat.as_member(update, lambda session, actor, now: attendance_svc.confirm_activity(
         session, actor, cb.activity_id, held, now))
-    message = texts.confirmed(result.held, result.activity.label, result.marked_absent)
+    message = texts.confirmed(result.held, result.activity.label, result.marked_absent, result.absent_names)
     await update.callback_query.answer(message)
     # Once confirmed, only the record-keeping buttons stay.
     await append_stamp(update, message,

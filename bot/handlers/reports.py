@@ -146,7 +146,7 @@ def report_command(config_dir: Path = PROJECT_CONFIG_DIR):  # noqa: ANN201 - a c
         )
         message = update.effective_message
         assert message is not None
-        await message.reply_document(InputFile(files.workbook, filename=files.workbook_name), caption=files.caption[:1024])
+        await message.reply_document(InputFile(files.workbook, filename=files.workbook_name), caption=files.caption)
         await message.reply_photo(InputFile(files.attendance_chart, filename="attendance.png"), caption="按月出勤率")
         await message.reply_photo(InputFile(files.completion_chart, filename="completion.png"), caption="三会一课完成情况")
 

@@ -17,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
 
-from bot.period_text import period_text  # noqa: E402
+from schedules.period_text import period_text  # noqa: E402
 from bot.reports.summary import org_summaries, requirement_label  # noqa: E402
 from schedules.completion import THREE_MEETINGS_ONE_LECTURE, CompletionState  # noqa: E402
 from schedules.roster import OrgType  # noqa: E402
@@ -32,6 +32,7 @@ STATE_COLOURS = {
     CompletionState.LATE: "#EDB120",
     CompletionState.MISSED: "#C0392B",
     CompletionState.PENDING: "#BFBFBF",
+    CompletionState.NO_RECORD: "#EEEEEE",
 }
 
 

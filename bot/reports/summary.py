@@ -88,7 +88,8 @@ def branch_comparison(report: AttendanceReport) -> list[OrgSummary]:
 
 
 def completion_rows(cells: list[CompletionCell]) -> list[tuple[str, str, str, int, int, int, int, int, str]]:
-    """Per unit and obligation: branch, unit, obligation, owed, met, late, missed, pending, missed periods."""
+    """Per unit and obligation: branch, unit, obligation, owed, met, late, missed, pending, missed periods
+    (periods before the branch has any record, 无记录, are not owed)."""
     grouped: dict[tuple[str, str, str], list[CompletionCell]] = defaultdict(list)
     for cell in cells:
         grouped[(cell.branch_code, cell.unit.code, cell.requirement.obligation)].append(cell)
@@ -99,7 +100,7 @@ def completion_rows(cells: list[CompletionCell]) -> list[tuple[str, str, str, in
         by_state = {state: sum(1 for c in group if c.state is state) for state in CompletionState}
         missed = "、".join(c.period.label for c in group if c.state is CompletionState.MISSED)
         rows.append((
-            branch, group[0].unit.name, obligation_label(obligation), len(group),
+            branch, group[0].unit.name, obligation_label(obligation), len(group) - by_state[CompletionState.NO_RECORD],
             by_state[CompletionState.MET], by_state[CompletionState.LATE], by_state[CompletionState.MISSED],
             by_state[CompletionState.PENDING], missed,
         ))

@@ -8,9 +8,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bot.period_text import period_text
+from schedules.period_text import period_text
 from bot.reports.labels import ACTIVITY_STATUS_LABELS, ATTENDANCE_MARKS, obligation_label, percent
 from bot.reports.summary import branch_comparison, org_summaries
+from schedules.completion import CompletionState
 from storage.repositories.reports import AttendanceReport, MemberRecord
 
 
@@ -83,7 +84,8 @@ def report_json(report: AttendanceReport) -> dict[str, Any]:
                 "type": s.org.type,
                 "meetings_held": s.meetings_held,
                 "attendance_rate": None if s.attendance_rate is None else round(s.attendance_rate, 4),
-                "three_meetings_one_lecture": {"met": s.met, "late": s.late, "missed": s.missed, "pending": s.pending},
+                "three_meetings_one_lecture": {"met": s.met, "late": s.late, "missed": s.missed, "pending": s.pending,
+                                               "no_record": s.completion.no_record},
                 "gaps": list(s.gaps),
             }
             for s in summaries
@@ -106,13 +108,26 @@ def report_json(report: AttendanceReport) -> dict[str, Any]:
     return result
 
 
-def report_caption(report: AttendanceReport, *, max_gaps: int = 10) -> str:
-    """The chat caption sent with the workbook: the period and the organisations with missed 三会一课."""
+CAPTION_LIMIT = 1024  # Telegram's limit on a document's caption
+
+
+def report_caption(report: AttendanceReport, *, limit: int = CAPTION_LIMIT) -> str:
+    """The chat caption sent with the workbook: the period and the organisations with missed 三会一课, whole
+    lines only (never cut inside a name or a period) within Telegram's caption limit."""
     gaps = [f"{s.org.name}：{'；'.join(s.gaps)}" for s in org_summaries(report) if s.gaps]
     head = f"{report.root.name} 台账（{period_text(report.window.start, report.window.last_day)}）\n"
     if not gaps:
+        if report.completion and all(c.state is CompletionState.NO_RECORD for c in report.completion):
+            return head + "这段时间台账尚无记录（开始使用本系统之前的期间记为“无记录”，不计为未开展）。"
         return head + "三会一课均已按期开展或仍在期内。"
-    return head + "三会一课未开展：\n" + "\n".join(gaps[:max_gaps]) + ("\n……详见台账" if len(gaps) > max_gaps else "")
+    more = "\n……其余详见台账"
+    text = head + "三会一课未开展："
+    for shown, line in enumerate(gaps):
+        rest = more if shown < len(gaps) - 1 else ""
+        if len(text) + 1 + len(line) + len(rest) > limit:
+            return text + more
+        text += "\n" + line
+    return text
 
 
 def report_table(report: AttendanceReport, *, width: int = 120) -> str:

@@ -12,7 +12,7 @@ from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Si
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot.period_text import period_text
+from schedules.period_text import period_text
 from bot.reports.labels import (
     ACTIVITY_STATUS_LABELS,
     ATTENDANCE_MARKS,
@@ -22,6 +22,7 @@ from bot.reports.labels import (
 )
 from bot.reports.summary import branch_comparison, completion_rows, org_summaries
 from schedules.completion import CompletionState
+from schedules.roster import OrgType
 from storage.repositories.reports import ActivityRecord, AttendanceLedger, AttendanceReport, OrgRef
 
 FONT_NAME = "宋体"  # SimSun: what printed Chinese ledgers use; Excel and WPS have it on every Chinese desktop
@@ -200,6 +201,13 @@ def _record_sheets(book: Workbook, report: AttendanceReport) -> None:
         _prepare_for_print(sheet, landscape=True, header_rows=3)
 
 
+def meeting_label(ledger: AttendanceLedger, activity: ActivityRecord) -> str:
+    """The meeting type, with the 党小组 named when a group held it: two groups' meetings on one day differ."""
+    org = ledger.orgs[activity.org_id]
+    label = obligation_label(activity.obligation)
+    return f"{label}（{org.name}）" if org.type == OrgType.GROUP.value else label
+
+
 def _matrix_sheet(book: Workbook, report: AttendanceReport, org: OrgRef) -> None:
     """Members × meetings of one organisation (its 党小组 included); marks 出席/请假/缺席/代签."""
     ledger = report.ledger
@@ -211,7 +219,7 @@ def _matrix_sheet(book: Workbook, report: AttendanceReport, org: OrgRef) -> None
     columns = 2 + len(meetings) + 4
     _title(sheet, f"{org.name}党员出勤登记表", _period_text(report), columns)
     names = ["党员编号", "姓名"] + [
-        f"{ledger.local_date(a.starts_at):%m-%d}\n{obligation_label(a.obligation)}" for a in meetings
+        f"{ledger.local_date(a.starts_at):%m-%d}\n{meeting_label(ledger, a)}" for a in meetings
     ] + ["出席", "请假", "缺席", "代签"]
     _header(sheet, 3, names, [11, 9] + [7] * len(meetings) + [6, 6, 6, 6])
     sheet.row_dimensions[3].height = 30

@@ -34,6 +34,7 @@ from storage import models
 from storage.db import transaction
 from storage.models import ActivityStatus, OutboxState
 from storage.repositories import activities as activity_repo
+from storage.repositories import members as member_repo
 from storage.repositories import outbox
 from storage.repositories.outbox import ClaimedMessage
 
@@ -48,6 +49,15 @@ RESOLVE_EVERY_SECONDS = 60.0
 CHAT_WAIT_IN_WORKER = 0.05
 BACKOFF_BASE = timedelta(seconds=0.5)
 BACKOFF_CAP = timedelta(minutes=10)
+
+
+# A reminder "on the day" (lead 0, e.g. a political birthday greeting) is due when the item starts; it is
+# still timely for a while after, where a reminder with a lead is pointless once the activity has begun.
+ON_THE_DAY_GRACE = timedelta(hours=12)
+
+
+def on_time_grace(lead_minutes: int | None) -> timedelta:
+    return ON_THE_DAY_GRACE if not lead_minutes else timedelta(0)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -305,7 +315,7 @@ class Dispatcher:
                 if activity is None or activity.status != ActivityStatus.SCHEDULED.value:
                     skip["activity cancelled or gone"].append(message.id)
                     continue
-                if activity.starts_at <= now:
+                if activity.starts_at + on_time_grace(message.lead_minutes) <= now:
                     started.append(message)
                     continue
                 if member is not None and (activity.id, member.id) in answered:
@@ -364,7 +374,7 @@ class Dispatcher:
                 continue
             people = sorted({names.get(i.member_id, "") for i in items if i.member_id})
             payload = {"missed": [{"name": name} for name in people], "leads": sorted({i.lead_minutes for i in items})}
-            for secretary in activity_repo.secretary_ids(session, activity.org_id):
+            for secretary in member_repo.secretary_ids(session, [activity.org_id])[activity.org_id]:
                 recipient = outbox.member_recipient(secretary)
                 notices.append(outbox.NewMessage(
                     dedup_key=f"{outbox.MISSED_SUMMARY}:{activity_id}:{recipient}", recipient=recipient,
@@ -577,7 +587,7 @@ class Dispatcher:
                 if first_time:
                     member.unreachable_since = now
                 notices = []
-                for secretary in activity_repo.secretary_ids(session, member.org_id):
+                for secretary in member_repo.secretary_ids(session, [member.org_id])[member.org_id]:
                     if secretary == member.id:
                         continue
                     recipient = outbox.member_recipient(secretary)

@@ -13,11 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours, deliverable_at
+from schedules.audience import Part, reminder_leads
 from schedules.roster import Roster
 from storage import models
 from storage.repositories import activities as activity_repo
 from storage.repositories import outbox
 from storage.repositories.roster import load_roster
+from storage.services.actors import OrgTree
+from storage.services.audience import StoredAudience, target_of
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +89,12 @@ class MaterialiseReport:
     warnings: list[str] = field(default_factory=list)
 
 
-def _audience(session: Session, activity: models.Activity, tree: Any, cache: dict) -> list[tuple[int, bool]]:
-    """(member id, unreachable) of the activity's audience; shared by activities with the same audience."""
-    from storage.services.audience import audience_members
-
+def _audience(rule: StoredAudience, activity: models.Activity, cache: dict) -> list[tuple[int, bool, Part]]:
+    """(member id, unreachable, part) of the activity's audience; shared by activities with the same audience."""
     key = (activity.org_id, activity.audience, activity.member_id)
     found = cache.get(key)
     if found is None:
-        found = [(m.id, m.unreachable_since is not None) for m in audience_members(session, activity, tree)]
+        found = [(m.id, m.unreachable_since is not None, part) for m, part in rule.members(activity)]
         cache[key] = found
     return found
 
@@ -119,15 +120,14 @@ def enqueue_reminders(
     tree: Any | None = None, bindings: dict[int, int] | None = None,
 ) -> int:
     """Outbox rows for each (activity, recipient, lead); existing rows are left as they are."""
-    from storage.services.actors import OrgTree
-
     tree = tree or OrgTree.load(session)
     bindings = _bindings(session) if bindings is None else bindings
     activities = [a for a in activities if a.status == models.ActivityStatus.SCHEDULED.value]
     if not bindings:
         return 0  # nobody can be reached yet
     answered = _answered(session, [a.id for a in activities])
-    audiences: dict[tuple, list[tuple[int, bool]]] = {}
+    rule = StoredAudience(session, tree)
+    audiences: dict[tuple, list[tuple[int, bool, Part]]] = {}
     zones: dict[int, ZoneInfo] = {}
     messages: list[outbox.NewMessage] = []
     for activity in activities:
@@ -136,17 +136,20 @@ def enqueue_reminders(
         if activity.org_id not in zones:
             org = session.get(models.Organization, activity.org_id)
             zones[activity.org_id] = activity_repo.org_zone(org, policy.zone) if org else policy.zone
-        due_times = reminder_due_times(activity.starts_at, leads, now=now, zone=zones[activity.org_id],
-                                       quiet=policy.quiet)
-        if not due_times:
-            continue
-        for member_id, unreachable in _audience(session, activity, tree, audiences):
+        target = target_of(activity)
+        due_by_part: dict[Part, dict[int, datetime]] = {}
+        for member_id, unreachable, part in _audience(rule, activity, audiences):
             # Only members who can be reached and have not answered (nobody is nagged after answering).
             chat_id = bindings.get(member_id)
             if chat_id is None or unreachable or (activity.id, member_id) in answered:
                 continue
+            if part not in due_by_part:
+                # Each part hears at its own leads (a political birthday greets its member on the day).
+                due_by_part[part] = reminder_due_times(
+                    activity.starts_at, reminder_leads(target, part, leads), now=now, zone=zones[activity.org_id],
+                    quiet=policy.quiet)
             recipient = outbox.member_recipient(member_id)
-            for lead, due_at in due_times.items():
+            for lead, due_at in due_by_part[part].items():
                 messages.append(outbox.NewMessage(
                     dedup_key=outbox.reminder_dedup_key(activity.id, recipient, lead),
                     recipient=recipient, due_at=due_at, activity_id=activity.id, member_id=member_id,

@@ -10,11 +10,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot import texts
+from schedules.audience import Audience, Part
 from storage import models
 from storage.repositories import activities as activity_repo
 from storage.repositories import outbox
 from storage.repositories.outbox import ClaimedMessage
 from storage.services.views import display_title
+from storage.services import queries
+from storage.services.actors import OrgTree, actor_from_member
+from storage.services.audience import StoredAudience, target_of
 
 _WEEKDAYS = "一二三四五六日"
 
@@ -69,6 +74,10 @@ def _render_reminder(session: Session, row: ClaimedMessage, zone: ZoneInfo, now:
         return row.payload.get("text", "提醒"), None
     org = session.get(models.Organization, activity.org_id)
     zone = activity_repo.org_zone(org, zone) if org is not None else zone
+    if activity.member_id is not None and row.member_id is not None:
+        personal = _render_personal_item(session, row, activity, org, zone)
+        if personal is not None:
+            return personal, None
     lines = [f"⏰ 活动提醒：{display_title(activity)}"]
     lines.append(f"时间：{format_moment(activity.starts_at, zone)}（{format_until(activity.starts_at - now)}）")
     if org is not None:
@@ -79,6 +88,9 @@ def _render_reminder(session: Session, row: ClaimedMessage, zone: ZoneInfo, now:
         lines.append(f"议程：{activity.agenda}")
     if activity.moved_from:
         lines.append(f"（原定 {activity.moved_from.month}月{activity.moved_from.day}日，已调整）")
+    digest = queries.supervision_digest(session, activity, row.member_id, zone)
+    if digest is not None:
+        lines.append(texts.supervision_digest(digest))  # the cycle's figures: the one completion computation
     if activity.kind == models.ActivityKind.MEETING.value:
         lines.append("请按时参加；如不能参加，请提前请假。")
     markup = None
@@ -87,6 +99,33 @@ def _render_reminder(session: Session, row: ClaimedMessage, zone: ZoneInfo, now:
         if markup is not None:
             break
     return "\n".join(lines), markup
+
+
+def _render_personal_item(session: Session, row: ClaimedMessage, activity: models.Activity,
+                          org: models.Organization | None, zone: ZoneInfo) -> str | None:
+    """A political birthday is a greeting to its member on the day, and the "五个一" to the secretary at
+    the start of the month (schedules.audience decides who is which); other per-member items read as
+    reminders (None)."""
+    recipient = session.get(models.Member, row.member_id)
+    subject = session.get(models.Member, activity.member_id)
+    if recipient is None or subject is None or subject.joined_on is None:
+        return None
+    target = target_of(activity)
+    if target.audience is not Audience.MEMBER_AND_SECRETARY:
+        return None
+    part = StoredAudience(session, OrgTree.load(session)).part(actor_from_member(recipient), activity)
+    day = activity.starts_at.astimezone(zone).date()
+    joined = subject.joined_on
+    years = day.year - joined.year
+    if part is Part.SUBJECT:
+        where = f"{org.name}" if org is not None else "党组织"
+        return (f"🎂 {subject.name}同志，今天是您的政治生日！\n"
+                f"{joined.year}年{joined.month}月{joined.day}日，您光荣地加入中国共产党，至今已 {years} 年。"
+                f"{where}祝您政治生日快乐：不忘初心，牢记使命。")
+    if part is Part.SECRETARY:
+        return (f"📝 本月政治生日：{subject.name}（{day.month}月{day.day}日，入党 {years} 周年）\n"
+                "请按“五个一”清单落实，发送 /tasks 逐项勾选。")
+    return None
 
 
 def _render_missed_summary(session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:

@@ -111,9 +111,9 @@ def _title(member: models.Member, org_by_id: dict[int, models.Organization]) -> 
     actor = actor_from_member(member)  # the services' reading of the seats: unknown roles grant nothing
     own = {seat.role for seat in actor.seats if not seat.upper}
     upper = sorted((seat for seat in actor.seats if seat.upper),
-                   key=lambda seat: (org_by_id[seat.org_id].code, _ROLE_ORDER.index(seat.role)))
+                   key=lambda seat: (org_by_id[seat.org].code, _ROLE_ORDER.index(seat.role)))
     parts = [role.value for role in _ROLE_ORDER if role in own]
-    parts += [f"{org_by_id[seat.org_id].type}{seat.role.value}" for seat in upper]
+    parts += [f"{org_by_id[seat.org].type}{seat.role.value}" for seat in upper]
     return "、".join(parts[:2]), actor.is_secretary_anywhere, actor.is_upper_committee_member
 
 

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from schedules.roster import MemberStatus, Role
 from storage import models
 from storage.models import ActivityStatus
 from storage.repositories.organizations import ids_by_code
@@ -21,7 +20,6 @@ PLAN_SOURCE = "plan"
 ADHOC_SOURCE = "adhoc"
 # A planned activity a secretary moved by hand; the plan no longer overwrites its time.
 MOVED_SOURCE = "moved"
-SECRETARY_ROLES = (Role.SECRETARY.value, Role.DEPUTY_SECRETARY.value, Role.ORGANIZATION_MEMBER.value)
 
 
 def lead_minutes_of(leads: Iterable[Any]) -> tuple[int, ...]:
@@ -204,21 +202,6 @@ def scheduled_between(
     if activity_ids is not None:
         query = query.where(models.Activity.id.in_(list(activity_ids)))
     return list(session.scalars(query.order_by(models.Activity.starts_at, models.Activity.id)))
-
-
-def secretary_ids(session: Session, org_id: int) -> list[int]:
-    """Who is told about an organisation's problems: its 书记; failing that 副书记, then 组织委员."""
-    rows = session.execute(
-        select(models.MemberRole.member_id, models.MemberRole.role)
-        .join(models.Member, models.Member.id == models.MemberRole.member_id)
-        .where(models.MemberRole.org_id == org_id, models.MemberRole.role.in_(SECRETARY_ROLES),
-               models.Member.status == MemberStatus.ACTIVE.value)
-    ).all()
-    for role in SECRETARY_ROLES:
-        chosen = sorted({member_id for member_id, seat in rows if seat == role})
-        if chosen:
-            return chosen
-    return []
 
 
 def org_zone(org: models.Organization, default: ZoneInfo) -> ZoneInfo:

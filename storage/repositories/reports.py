@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from schedules.completion import (
@@ -25,11 +25,13 @@ from schedules.completion import (
     period_containing,
     periods_overlapping,
 )
-from schedules.roster import OrgType, Role
+from schedules import roles
+from schedules.audience import Audience, Person, Target, part_of
+from schedules.roles import Seat as RoleSeat
+from schedules.roster import Category, OrgType
 from storage import models
-from storage.services.actors import Actor, OrgTree
-from storage.services.actors import Seat as ActorSeat
-from storage.services.audience import in_audience
+from storage.services.actors import OrgTree
+from storage.services.audience import StoredAudience
 
 BRANCH_TYPE = OrgType.BRANCH.value
 GROUP_TYPE = OrgType.GROUP.value
@@ -77,14 +79,6 @@ class Mark:
     status: str  # storage.models.AttendanceStatus value
     leave_reason: str | None = None
     via: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Seat:
-    member_id: int
-    org_id: int
-    role: str
-    upper: bool
 
 
 @dataclass(frozen=True)
@@ -143,17 +137,13 @@ class DualLifeEntry:
     status: str | None  # present / leave / absent / proxy; None while the meeting is not confirmed held
 
 
-def _actor(member: MemberRef, seats: Iterable[tuple[int, str, bool]]) -> Actor:
-    """The chat services' Actor for a member and their (org_id, role, upper) seats, so the ledger applies
-    the same audience rule; an unknown role grants nothing, as in the chat services."""
-    parsed = set()
-    for org_id, role, upper in seats:
-        try:
-            parsed.add(ActorSeat(org_id, Role(role), bool(upper)))
-        except ValueError:
-            continue
-    return Actor(member.id, member.member_no, member.name, member.org_id, member.group_id, member.category,
-                 member.leading_cadre, frozenset(parsed))
+def _person(member: MemberRef, seats: frozenset[RoleSeat[int]]) -> Person[int, int]:
+    """A member as the audience rule (schedules.audience) sees them, the same as chat's Actor.person."""
+    try:
+        party_member = Category(member.category).is_party_member
+    except ValueError:
+        party_member = False
+    return Person(member.id, member.org_id, member.group_id, party_member, bool(member.leading_cadre), seats)
 
 
 @dataclass(frozen=True)
@@ -165,11 +155,12 @@ class AttendanceLedger:
     zone: ZoneInfo
     orgs: dict[int, OrgRef]
     members: dict[int, MemberRef]
-    seats: tuple[Seat, ...]
+    seats: Mapping[int, frozenset[RoleSeat[int]]]  # member id -> seats held in the subtree
     activities: tuple[ActivityRecord, ...]
     dual_life: tuple[DualLifeEntry, ...] = ()
     _expected_cache: dict[int, list[int]] = field(default_factory=dict, repr=False, compare=False)
     _answers_cache: dict[int, dict[int, str]] = field(default_factory=dict, repr=False, compare=False)
+    _secretaries_cache: dict[int, list[int]] = field(default_factory=dict, repr=False, compare=False)
 
     # --- organisation tree -------------------------------------------------------------------
     @cached_property
@@ -189,23 +180,38 @@ class AttendanceLedger:
 
     # --- people ------------------------------------------------------------------------------
     @cached_property
-    def _seats_by_org(self) -> dict[int, list[Seat]]:
-        grouped: dict[int, list[Seat]] = defaultdict(list)
-        for seat in self.seats:
-            grouped[seat.org_id].append(seat)
+    def _holders_by_org(self) -> dict[int, list[tuple[int, frozenset[RoleSeat[int]]]]]:
+        grouped: dict[int, list[tuple[int, frozenset[RoleSeat[int]]]]] = defaultdict(list)
+        for mid, seats in self.seats.items():
+            if mid in self.members and self.members[mid].status == "active":
+                for org_id in {seat.org for seat in seats}:
+                    grouped[org_id].append((mid, seats))
         return grouped
 
+    def _holders(self, org_id: int) -> list[tuple[int, frozenset[RoleSeat[int]]]]:
+        """Active members holding a seat in `org_id`, with all their seats."""
+        return self._holders_by_org.get(org_id, [])
+
+    def secretaries_of(self, org_id: int) -> list[int]:
+        """"The secretary" of an organisation (schedules.roles.secretaries), among the ledger's members."""
+        found = self._secretaries_cache.get(org_id)
+        if found is None:
+            found = self._secretaries_cache[org_id] = roles.secretaries(self._holders(org_id), org_id)
+        return found
+
     def host_of(self, activity: ActivityRecord) -> str | None:
-        """主持人: the lecturer of a 党课, otherwise the 书记 of the organisation holding it."""
+        """主持人: the lecturer of a 党课, otherwise whoever runs the organisation holding it (a 党小组: its
+        leader, else its branch's secretary)."""
         if activity.lecturer:
             return activity.lecturer
         org = self.orgs[activity.org_id]
+        hosts: list[int] = []
         if org.type == GROUP_TYPE:
-            leaders = [s for s in self._seats_by_org.get(org.id, ()) if s.role == "党小组长"]
-            leaders = leaders or [s for s in self._seats_by_org.get(org.parent_id or -1, ()) if s.role == "书记"]
+            hosts = [mid for mid, seats in self._holders(org.id) if roles.leads_group(seats, org.id)]
+            hosts = hosts or (self.secretaries_of(org.parent_id) if org.parent_id is not None else [])
         else:
-            leaders = [s for s in self._seats_by_org.get(org.id, ()) if s.role == "书记"]
-        names = sorted(self.members[s.member_id].name for s in leaders if s.member_id in self.members)
+            hosts = self.secretaries_of(org.id)
+        names = sorted(self.members[mid].name for mid in hosts if mid in self.members)
         return "、".join(names) or None
 
     @cached_property
@@ -213,11 +219,8 @@ class AttendanceLedger:
         return OrgTree((o.id, o.parent_id, o.type, o.code, o.name) for o in self.orgs.values())
 
     @cached_property
-    def _actors(self) -> dict[int, Actor]:
-        seats: dict[int, list[tuple[int, str, bool]]] = defaultdict(list)
-        for seat in self.seats:
-            seats[seat.member_id].append((seat.org_id, seat.role, seat.upper))
-        return {m.id: _actor(m, seats.get(m.id, ())) for m in self.members.values()}
+    def _people(self) -> dict[int, Person[int, int]]:
+        return {m.id: _person(m, self.seats.get(m.id, frozenset())) for m in self.members.values()}
 
     @cached_property
     def _candidates_by_org(self) -> dict[int, set[int]]:
@@ -229,26 +232,32 @@ class AttendanceLedger:
             grouped[member.org_id].add(member.id)
             if member.group_id is not None:
                 grouped[member.group_id].add(member.id)
-            if member.leading_cadre:
+            if member.leading_cadre or member.id in self.secretaries_of(member.org_id):
                 for ancestor in self._tree.ancestors(member.org_id):
-                    grouped[ancestor].add(member.id)
-        for seat in self.seats:
-            if seat.upper and seat.member_id in self.members:
-                grouped[seat.org_id].add(seat.member_id)
+                    grouped[ancestor].add(member.id)  # 双重组织生活, and branch secretaries told from above
+        for member_id, seats in self.seats.items():
+            if member_id in self.members and self.members[member_id].status == "active":
+                for seat in seats:
+                    grouped[seat.org].add(member_id)
         return grouped
 
     def expected_ids(self, activity: ActivityRecord) -> list[int]:
-        """应到: whom the audience rule (storage.services.audience.in_audience, the one the chat uses)
-        expects, plus anyone who answered anyway. Leading cadres with 双重组织生活 are expected both in
-        their branch and in the committee above, so they appear in both ledgers."""
+        """应到: whom the audience rule (schedules.audience, the one plan, reminders and chat use) names,
+        plus anyone who answered anyway. Leading cadres with 双重组织生活 are expected both in their
+        branch and in the committee above, so they appear in both ledgers."""
         cached = self._expected_cache.get(activity.id)
         if cached is not None:
             return cached
-        if activity.member_id is not None:
-            candidates = {activity.member_id} & self.members.keys()
-        else:
-            candidates = self._candidates_by_org.get(activity.org_id, set())
-        expected = {mid for mid in candidates if in_audience(self._actors[mid], activity, self._tree)}
+        target = Target(Audience.of(activity.audience), activity.org_id, activity.member_id)
+        candidates = set(self._candidates_by_org.get(activity.org_id, ()))
+        if activity.member_id is not None and activity.member_id in self.members:
+            candidates.add(activity.member_id)
+        parent = self._tree.parent_of(activity.org_id)
+        if target.audience is Audience.SECRETARY_AND_UPPER_COMMITTEE and parent is not None:
+            candidates |= self._candidates_by_org.get(parent, set())
+        people = self._people
+        expected = {mid for mid in candidates
+                    if part_of(target, people[mid], self._tree, self.secretaries_of) is not None}
         expected.update(mark.member_id for mark in activity.marks if mark.member_id in self.members)
         result = sorted(expected, key=lambda mid: self.members[mid].member_no)
         self._expected_cache[activity.id] = result
@@ -332,6 +341,7 @@ class CompletionInputs:
     root: OrgRef
     units: tuple[Unit, ...]
     facts: tuple[ActivityFact, ...]
+    records_from: dict[str, date] = field(default_factory=dict)  # branch code → the first day it has any record
 
 
 # ------------------------------------------------------------------------------------------------
@@ -437,12 +447,13 @@ def load_ledger(
         for row in session.execute(_activity_columns().where(in_scope).order_by(a.starts_at, a.id))
     )
     r = models.MemberRole
-    seats = tuple(
-        Seat(*row)
-        for row in session.execute(select(r.member_id, r.org_id, r.role, r.upper).where(r.org_id.in_(org_ids)))
-    )
+    seat_rows: dict[int, list[tuple[int, str, bool]]] = defaultdict(list)
+    for member_id, org_id, role, upper in session.execute(
+            select(r.member_id, r.org_id, r.role, r.upper).where(r.org_id.in_(org_ids))):
+        seat_rows[member_id].append((org_id, role, upper))
+    seats = {member_id: roles.parse_seats(rows) for member_id, rows in seat_rows.items()}
     answered = {mark.member_id for activity in activities for mark in activity.marks}
-    members = _load_members(session, org_ids, answered, (s.member_id for s in seats))
+    members = _load_members(session, org_ids, answered, seats)
     return AttendanceLedger(
         root=root,
         window=window,
@@ -482,13 +493,15 @@ def _load_dual_life(
     scope = and_(a.org_id.in_(sorted(outside)), a.member_id.is_(None), a.kind == models.ActivityKind.MEETING.value,
                  a.status != models.ActivityStatus.CANCELLED.value, a.starts_at >= start, a.starts_at < end)
     marks = _load_marks(session, scope)
-    actors = {m.id: _actor(m, seats_of.get(m.id, ())) for m in own}
+    people = {m.id: _person(m, roles.parse_seats(seats_of.get(m.id, ()))) for m in own}
+    audience = StoredAudience(session, tree)
     entries = []
     for row in session.execute(_activity_columns().where(scope).order_by(a.starts_at, a.id)):
         record = ActivityRecord(*row, marks=tuple(marks.get(row[0], ())))
         answers = {mark.member_id: mark.status for mark in record.marks}
-        for member_id, actor in actors.items():
-            if member_id not in answers and not in_audience(actor, record, tree):
+        target = Target(Audience.of(record.audience), record.org_id, record.member_id)
+        for member_id, person in people.items():
+            if member_id not in answers and part_of(target, person, tree, audience.secretaries_of) is None:
                 continue
             status = answers.get(member_id) or (models.AttendanceStatus.ABSENT.value if record.is_held else None)
             entries.append(DualLifeEntry(member_id, tree.name.get(record.org_id, ""), record, status))
@@ -525,7 +538,27 @@ def load_completion_inputs(
         ActivityFact(activity_id, by_id[org_id].code, obligation, starts_at, status)
         for activity_id, org_id, obligation, starts_at, status in session.execute(query)
     )
-    return CompletionInputs(root=root, units=tuple(units), facts=facts)
+    # The first record of each branch (its groups' included), at any time: periods before it are 无记录.
+    records_from: dict[str, date] = {}
+    # One index seek per organisation (ix_activities_org_starts), not a scan of every year's activities.
+    earliest = select(func.min(a.starts_at)).where(a.org_id == models.Organization.id).scalar_subquery()
+    first = select(models.Organization.id, earliest).where(models.Organization.id.in_(list(by_id)))
+    for org_id, starts_at in session.execute(first):
+        if starts_at is None:
+            continue
+        org = by_id[org_id]
+        branch = by_id[org.parent_id] if org.type == GROUP_TYPE and org.parent_id in by_id else org
+        day = _aware(starts_at).astimezone(zone).date()
+        if branch.code not in records_from or day < records_from[branch.code]:
+            records_from[branch.code] = day
+    return CompletionInputs(root=root, units=tuple(units), facts=facts, records_from=records_from)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands aggregates back without the column type's conversion: naive UTC, or ISO text."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -562,7 +595,8 @@ def load_report(
     ledger = load_ledger(session, org_code, window, zone)
     inputs = load_completion_inputs(session, org_code, window, zone, requirements=requirements)
     cells = evaluate_completion(inputs.units, inputs.facts, window=window, now=now, zone=zone,
-                                requirements=requirements, requirements_for=requirements_for)
+                                requirements=requirements, requirements_for=requirements_for,
+                                records_from=inputs.records_from)
     return AttendanceReport(ledger, tuple(cells), now, branch_comparison)
 
 
@@ -591,6 +625,11 @@ class MemberRecord:
             if meeting.activity.is_held and meeting.status in result:
                 result[meeting.status] += 1
         return result
+
+    def awaiting_confirmation(self, now: datetime) -> int:
+        """Meetings that have started but that the secretary has not yet confirmed held: counted neither way."""
+        return sum(1 for m in self.meetings
+                   if m.activity.status == models.ActivityStatus.SCHEDULED.value and m.activity.starts_at <= now)
 
     @property
     def rate(self) -> float | None:
@@ -643,13 +682,12 @@ def member_calendar(session: Session, member_no: str, start: datetime, end: date
     leading cadres (双重组织生活), and their own items (political birthday …). Cancelled ones are left out."""
     member = find_member(session, member_no)
     r = models.MemberRole
-    actor = _actor(member, session.execute(select(r.org_id, r.role, r.upper).where(r.member_id == member.id)))
+    person = _person(member, roles.parse_seats(
+        session.execute(select(r.org_id, r.role, r.upper).where(r.member_id == member.id)).all()))
     tree = OrgTree.load(session)
-    org_ids = {member.org_id, *(seat.org_id for seat in actor.seats if seat.upper)}
+    org_ids = {member.org_id, *(seat.org for seat in person.seats), *tree.ancestors(member.org_id)}
     if member.group_id is not None:
         org_ids.add(member.group_id)
-    if member.leading_cadre:
-        org_ids.update(tree.ancestors(member.org_id))
     a = models.Activity
     query = _activity_columns().where(
         or_(and_(a.org_id.in_(sorted(org_ids)), a.member_id.is_(None)), a.member_id == member.id),
@@ -658,7 +696,13 @@ def member_calendar(session: Session, member_no: str, start: datetime, end: date
         a.starts_at < end,
     )
     records = [ActivityRecord(*row) for row in session.execute(query.order_by(a.starts_at, a.id))]
-    return member, [record for record in records if in_audience(actor, record, tree)]
+    audience = StoredAudience(session, tree)
+
+    def is_for(record: ActivityRecord) -> bool:
+        target = Target(Audience.of(record.audience), record.org_id, record.member_id)
+        return part_of(target, person, tree, audience.secretaries_of) is not None
+
+    return member, [record for record in records if is_for(record)]
 
 
 def org_calendar(session: Session, org_code: str, start: datetime, end: datetime) -> tuple[OrgRef, list[ActivityRecord]]:
@@ -688,7 +732,6 @@ __all__ = [
     "MemberRecord",
     "MemberRef",
     "OrgRef",
-    "Seat",
     "Tally",
     "UnknownMemberError",
     "UnknownOrganizationError",

@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 from sqlalchemy import delete, insert, update
 from sqlalchemy.orm import Session
 
-from schedules.roster import Member, MemberStatus, Organization, Role, Roster
+from schedules.roles import seats_of_member
+from schedules.roster import Member, MemberStatus, Organization, Roster
 from storage import models
 from storage.repositories import audit
 from storage.repositories.members import ids_by_member_no
@@ -327,11 +328,9 @@ def _write_roles(
 
 
 def _seat_rows(member_id: int, member: Member, org_ids: dict[str, int]) -> Iterator[dict[str, Any]]:
-    for role in sorted(member.roles):
-        seat_org = member.group_code if role is Role.GROUP_LEADER and member.group_code else member.org_code
-        yield {"member_id": member_id, "org_id": org_ids[seat_org], "role": role.value, "upper": False}
-    for seat in sorted(member.upper_roles, key=str):
-        yield {"member_id": member_id, "org_id": org_ids[seat.org_code], "role": seat.role.value, "upper": True}
+    """The member's seats (schedules.roles.seats_of_member) as member_roles rows, in a stable order."""
+    for seat in sorted(seats_of_member(member), key=lambda s: (s.upper, s.role.value, s.org)):
+        yield {"member_id": member_id, "org_id": org_ids[seat.org], "role": seat.role.value, "upper": seat.upper}
 
 
 def _chunks(items: list[T], size: int = _CHUNK) -> Iterator[list[T]]:

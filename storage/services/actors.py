@@ -8,22 +8,18 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from schedules.roster import Category, MemberStatus, OrgType, Role
+from schedules import roles
+from schedules.audience import Person
+from schedules.roles import Role, Seat
+from schedules.roster import Category, MemberStatus, OrgType
 from storage import models
 from storage.repositories import bindings as binding_repo
 from storage.services.errors import NotBound, NotFound, PermissionDenied
 
 
 @dataclass(frozen=True, slots=True)
-class Seat:
-    org_id: int
-    role: Role
-    upper: bool
-
-
-@dataclass(frozen=True, slots=True)
 class Actor:
-    """A bound, active member as the services see them."""
+    """A bound, active member as the services see them; what their seats allow is schedules.roles'."""
 
     member_id: int
     member_no: str
@@ -32,7 +28,7 @@ class Actor:
     group_id: int | None
     category: str
     leading_cadre: bool
-    seats: frozenset[Seat]
+    seats: frozenset[Seat[int]]
     telegram_user_id: int | None = None
 
     @property
@@ -42,19 +38,25 @@ class Actor:
         except ValueError:
             return False
 
+    @property
+    def person(self) -> Person[int, int]:
+        """The actor as the audience rule (schedules.audience) sees them."""
+        return Person(self.member_id, self.org_id, self.group_id, self.is_party_member, self.leading_cadre, self.seats)
+
     def manages(self, org_id: int) -> bool:
         """Runs `org_id` directly: 书记/副书记/组织委员 of the branch, or 党小组长 of the group."""
-        return any(
-            seat.org_id == org_id and (seat.role.runs_branch or seat.role is Role.GROUP_LEADER)
-            for seat in self.seats
-        )
+        return roles.manages(self.seats, org_id)
+
+    def runs(self, org_id: int) -> bool:
+        """书记/副书记/组织委员 of `org_id` (a 党小组长 leads a group but does not run the branch)."""
+        return roles.runs(self.seats, org_id)
 
     def sits_on_committee_of(self, org_id: int) -> bool:
-        return any(seat.org_id == org_id and seat.role.sits_on_committee for seat in self.seats)
+        return roles.sits_on_committee(self.seats, org_id)
 
     @property
     def is_secretary_anywhere(self) -> bool:
-        return any(not seat.upper and seat.role.runs_branch for seat in self.seats)
+        return any(not seat.upper and roles.runs(self.seats, seat.org) for seat in self.seats)
 
     @property
     def is_upper_committee_member(self) -> bool:
@@ -62,23 +64,7 @@ class Actor:
 
     @property
     def managed_org_ids(self) -> frozenset[int]:
-        return frozenset(
-            seat.org_id for seat in self.seats
-            if not seat.upper and (seat.role.runs_branch or seat.role is Role.GROUP_LEADER)
-        )
-
-
-def _seats(rows: Iterable[tuple[int | None, str, bool]]) -> frozenset[Seat]:
-    """Seats from (organisation, role, upper) rows; an unknown role, or no organisation, grants nothing."""
-    seats = []
-    for org_id, role, upper in rows:
-        if org_id is None:
-            continue
-        try:
-            seats.append(Seat(org_id, Role(role), bool(upper)))
-        except ValueError:
-            continue
-    return frozenset(seats)
+        return roles.managed_orgs(self.seats)
 
 
 def actor_from_member(member: models.Member, telegram_user_id: int | None = None) -> Actor:
@@ -90,7 +76,7 @@ def actor_from_member(member: models.Member, telegram_user_id: int | None = None
         group_id=member.group_id,
         category=member.category,
         leading_cadre=bool(member.leading_cadre),
-        seats=_seats((row.org_id, row.role, row.upper) for row in member.roles),
+        seats=roles.parse_seats((row.org_id, row.role, row.upper) for row in member.roles),
         telegram_user_id=telegram_user_id,
     )
 
@@ -108,7 +94,7 @@ def actor_for_telegram(session: Session, telegram_user_id: int) -> Actor:
         raise PermissionDenied("您的组织关系已转出，无法继续使用本机器人。", member_id=member_id)
     return Actor(
         member_id=member_id, member_no=member_no, name=name, org_id=org_id, group_id=group_id, category=category,
-        leading_cadre=bool(leading_cadre), seats=_seats(row[8:] for row in rows), telegram_user_id=telegram_user_id,
+        leading_cadre=bool(leading_cadre), seats=roles.parse_seats(row[8:] for row in rows), telegram_user_id=telegram_user_id,
     )
 
 
@@ -119,6 +105,7 @@ def actor_for_member_no(session: Session, member_no: str) -> Actor:
     return actor_from_member(member)
 
 
+_ORG_TYPES = {kind.value for kind in OrgType}
 _TREE_CACHE: dict[str, tuple[tuple, "OrgTree"]] = {}
 
 
@@ -164,6 +151,19 @@ class OrgTree:
         )).all())
         _TREE_CACHE[key] = (fingerprint, tree)
         return tree
+
+    def type_of(self, org_id: int) -> OrgType | None:
+        kind = self.type.get(org_id)
+        return OrgType(kind) if kind in _ORG_TYPES else None
+
+    def parent_of(self, org_id: int) -> int | None:
+        return self.parent.get(org_id)
+
+    def ancestors_of(self, org_id: int) -> list[int]:
+        return self.ancestors(org_id)
+
+    def in_subtree(self, org_id: int, root: int) -> bool:
+        return org_id == root or root in self.ancestors(org_id)
 
     def ancestors(self, org_id: int) -> list[int]:
         chain: list[int] = []
@@ -213,9 +213,9 @@ def visible_org_ids(actor: Actor, tree: OrgTree) -> set[int]:
     visible: set[int] = set()
     for seat in actor.seats:
         if seat.upper or seat.role.sits_on_committee:
-            visible |= tree.subtree(seat.org_id)
+            visible |= tree.subtree(seat.org)
         elif seat.role is Role.GROUP_LEADER:
-            visible.add(seat.org_id)
+            visible.add(seat.org)
     return visible
 
 

@@ -8,14 +8,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from schedules.roster import OrgType, Role
+from schedules import roles
+from schedules.roster import OrgType
 from storage import models
 from storage.models import ActivityKind, ActivityStatus, AttendanceStatus, LeaveDecision
 from storage.repositories import attendance as attendance_repo
 from storage.repositories import bindings as binding_repo
+from storage.repositories import members as member_repo
 from storage.repositories import outbox
 from storage.services.actors import Actor, OrgTree, require_manager, visible_org_ids
-from storage.services.audience import BRANCH_SECRETARY_AUDIENCES, audience_members, in_audience
+from schedules.audience import Audience
+from storage.services.audience import audience_members, in_audience
 from storage.services.errors import (
     AlreadyHandled,
     InvalidInput,
@@ -62,7 +65,7 @@ def _tree_for(session: Session, activity: models.Activity) -> OrgTree:
     audiences that span the tree get the whole tree.
     """
     org = activity.org
-    if org.type in (OrgType.BRANCH.value, OrgType.GROUP.value) and activity.audience not in BRANCH_SECRETARY_AUDIENCES:
+    if org.type in (OrgType.BRANCH.value, OrgType.GROUP.value) and not Audience.of(activity.audience).spans_subtree:
         return OrgTree([(org.id, org.parent_id, org.type, org.code, org.name)])
     return OrgTree.load(session)
 
@@ -71,16 +74,22 @@ def _view(activity: models.Activity, tree: OrgTree) -> ActivityView:
     return ActivityView.of(activity, tree.name.get(activity.org_id, ""))
 
 
-def _require_meeting_for(actor: Actor, activity: models.Activity, tree: OrgTree) -> None:
+def _require_meeting_for(session: Session, actor: Actor, activity: models.Activity, tree: OrgTree) -> None:
     if activity.kind != ActivityKind.MEETING:
         raise InvalidInput("这项工作不需要签到。", activity_id=activity.id)
     if activity.status == ActivityStatus.CANCELLED:
         raise InvalidInput(f"「{activity.title}」已取消。", activity_id=activity.id)
-    if not in_audience(actor, activity, tree):
+    if not in_audience(session, actor, activity, tree):
         raise PermissionDenied(
             f"「{activity.title}」不是您需要参加的活动，无法为它签到或请假。",
             actor=actor.member_no, activity_id=activity.id,
         )
+
+
+def _runs_for(actor: Actor, activity: models.Activity, tree: OrgTree) -> bool:
+    """Whether the actor runs the activity's organisation (for a 党小组: it or its branch)."""
+    parent = tree.parent.get(activity.org_id) if tree.is_group(activity.org_id) else None
+    return actor.manages(activity.org_id) or (parent is not None and actor.runs(parent))
 
 
 def tally(session: Session, activity: models.Activity, tree: OrgTree) -> LiveTally:
@@ -108,7 +117,7 @@ def check_in(
     if activity is None:
         raise NotFound("找不到这个活动，可能已被删除。", activity_id=activity_id)
     tree = _tree_for(session, activity)
-    _require_meeting_for(actor, activity, tree)
+    _require_meeting_for(session, actor, activity, tree)
     if self_checkin is not None and not self_checkin(session, activity.org_id):
         raise PermissionDenied(SELF_CHECKIN_OFF, activity_id=activity.id, actor=actor.member_no)
     opens, closes = checkin_window(activity)
@@ -119,7 +128,9 @@ def check_in(
             activity_id=activity.id, opens=opens.isoformat(),
         )
     if now >= closes or activity.status in (ActivityStatus.HELD, ActivityStatus.NOT_HELD):
-        raise OutsideWindow(f"「{activity.title}」的签到已经结束。如需补签，请联系支部书记。",
+        # Whoever runs the branch records late arrivals themself (代签 on the roll); others ask them.
+        late = "如需补签，可在 /absent 名单中代签。" if _runs_for(actor, activity, tree) else "如需补签，请联系支部书记。"
+        raise OutsideWindow(f"「{activity.title}」的签到已经结束。{late}",
                             activity_id=activity.id, closes=closes.isoformat())
     already = False
     inserted = attendance_repo.insert_attendance_if_absent(
@@ -159,7 +170,7 @@ def begin_leave(
         raise InvalidInput("请在私聊中请假。")
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id)
-    _require_meeting_for(actor, activity, tree)
+    _require_meeting_for(session, actor, activity, tree)
     if _leave_closed(activity, now):
         raise OutsideWindow(f"「{activity.title}」已经结束，不能再请假。", activity_id=activity.id)
     row = attendance_repo.attendance_row(session, activity.id, actor.member_id)
@@ -182,27 +193,18 @@ def _private_chat(binding: models.TelegramBinding | None) -> int | None:
     return binding.private_chat_id or binding.telegram_user_id
 
 
-def approvers_of(session: Session, org_id: int, tree: OrgTree) -> tuple[Recipient, ...]:
-    """Who decides for `org_id`: its 书记/副书记/组织委员 (for a 党小组: its leader and its branch's)."""
-    org_ids = {org_id}
-    if tree.is_group(org_id) and tree.parent.get(org_id) is not None:
-        org_ids.add(tree.parent[org_id])
-    roles = [r.value for r in Role if r.runs_branch] + [Role.GROUP_LEADER.value]
-    rows = session.execute(
-        select(models.Member.id, models.Member.name, models.MemberRole.role)
-        .join(models.MemberRole, models.MemberRole.member_id == models.Member.id)
-        .where(models.MemberRole.org_id.in_(org_ids), models.MemberRole.upper.is_(False),
-               models.MemberRole.role.in_(roles), models.Member.status == "active")
-        .order_by(models.Member.member_no)
-    ).all()
-    member_ids = list(dict.fromkeys(row[0] for row in rows))
-    names = {row[0]: row[1] for row in rows}
-    bindings = binding_repo.bindings_for_members(session, member_ids)
-    return tuple(
-        Recipient(member_id=m, name=names[m],
-                  chat_id=_private_chat(bindings.get(m)))
-        for m in member_ids
-    )
+def approvers_of(session: Session, org_id: int, tree: OrgTree, *, requester: int | None = None) -> tuple[Recipient, ...]:
+    """Who decides for `org_id` (schedules.roles.deciders): whoever runs it (for a 党小组: its leader and its
+    branch's runners), never the member asking; a secretary's own request without a deputy goes up."""
+    branch = tree.parent.get(org_id) if tree.is_group(org_id) else None
+    home = branch if branch is not None else org_id
+    upper = tree.parent.get(home)
+    holders = member_repo.seat_holders(session, [o for o in (org_id, branch, upper) if o is not None])
+    member_ids = roles.deciders(holders, org_id, branch=branch, upper=upper, excluding=requester)
+    members = {m.id: m for m in session.scalars(select(models.Member).where(models.Member.id.in_(member_ids)))}
+    ordered = sorted(member_ids, key=lambda m: members[m].member_no)
+    bindings = binding_repo.bindings_for_members(session, ordered)
+    return tuple(Recipient(member_id=m, name=members[m].name, chat_id=_private_chat(bindings.get(m))) for m in ordered)
 
 
 def submit_pending_text(session: Session, actor: Actor, text: str, now: datetime) -> LeaveRequest | ActivityView | None:
@@ -245,7 +247,7 @@ def submit_leave_reason(
         raise InvalidInput(f"请假原因请控制在 {LEAVE_REASON_MAX} 字以内。")
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id)
-    _require_meeting_for(actor, activity, tree)
+    _require_meeting_for(session, actor, activity, tree)
     if _leave_closed(activity, now):
         raise _ending_the_wait(OutsideWindow(f"「{activity.title}」已经结束，不能再请假。", activity_id=activity.id), actor)
     row = attendance_repo.attendance_row(session, activity.id, actor.member_id)
@@ -265,7 +267,7 @@ def submit_leave_reason(
         session, now=now, action="leave.request", entity="activity", entity_id=activity.id,
         actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id, details={"reason": reason},
     )
-    approvers = approvers_of(session, activity.org_id, tree)
+    approvers = approvers_of(session, activity.org_id, tree, requester=actor.member_id)
     _notify(session, now, LEAVE_REQUEST, [a.member_id for a in approvers],
             {"activity_id": activity.id, "member_id": actor.member_id}, f"{activity.id}:{actor.member_id}")
     return LeaveRequest(
@@ -296,7 +298,10 @@ def decide_leave(
     """The secretary approves or rejects; a second decision (a replayed button) is refused."""
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id)
-    require_manager(actor, tree, activity.org_id)
+    if member_id == actor.member_id:
+        raise PermissionDenied("不能审批自己的请假，已转给副书记或上级党组织。", activity_id=activity_id)
+    if actor.member_id not in {a.member_id for a in approvers_of(session, activity.org_id, tree, requester=member_id)}:
+        require_manager(actor, tree, activity.org_id)
     row = attendance_repo.attendance_row(session, activity.id, member_id)
     if row is None or row.status != AttendanceStatus.LEAVE:
         raise AlreadyHandled("这条请假已不存在（可能对方已签到）。", activity_id=activity_id, member_id=member_id)
@@ -408,7 +413,8 @@ def remind_unanswered(session: Session, actor: Actor, activity_id: int, now: dat
     require_manager(actor, tree, activity.org_id)
     if activity.status != ActivityStatus.SCHEDULED or now >= checkin_window(activity)[1]:
         raise OutsideWindow(f"「{activity.title}」的签到已经结束，无需再提醒。")
-    waiting = [e for e in _roll(session, activity, tree).unanswered if e.reachable]
+    # The one pressing the button is never nudged about their own meeting.
+    waiting = [e for e in _roll(session, activity, tree).unanswered if e.reachable and e.member_id != actor.member_id]
     bindings = binding_repo.bindings_for_members(session, [e.member_id for e in waiting])
     recipients = [Recipient(e.member_id, e.name, _private_chat(bindings[e.member_id])) for e in waiting]
     minute = int(now.timestamp() // 60)
@@ -442,7 +448,7 @@ def confirm_activity(session: Session, actor: Actor, activity_id: int, held: boo
     activity.status = (ActivityStatus.HELD if held else ActivityStatus.NOT_HELD).value
     activity.confirmed_at = now
     activity.confirmed_by_member_id = actor.member_id
-    marked = 0
+    absent: list[str] = []
     if held and activity.kind == ActivityKind.MEETING:
         records = attendance_repo.attendance_by_member(session, activity.id)
         for member in audience_members(session, activity, tree):
@@ -451,14 +457,15 @@ def confirm_activity(session: Session, actor: Actor, activity_id: int, held: boo
                     activity_id=activity.id, member_id=member.id, status=AttendanceStatus.ABSENT.value,
                     recorded_at=now, recorded_by_member_id=actor.member_id, via="summary",
                 ))
-                marked += 1
+                absent.append(member.name)
+    marked = len(absent)
     session.flush()
     attendance_repo.add_audit(
         session, now=now, action="activity.held" if held else "activity.not_held", entity="activity",
         entity_id=activity.id, actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id,
         details={"marked_absent": marked},
     )
-    return ConfirmResult(activity=_view(activity, tree), held=held, marked_absent=marked)
+    return ConfirmResult(activity=_view(activity, tree), held=held, marked_absent=marked, absent_names=tuple(absent))
 
 
 def begin_activity_field(session: Session, actor: Actor, activity_id: int, field: str, now: datetime) -> ActivityView:

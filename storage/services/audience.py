@@ -1,55 +1,89 @@
-"""Who an activity is for: one rule, used both to check one member and to list everyone expected."""
+"""The audience rule (schedules.audience) over the database: organisations and members by id."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from schedules.roster import Category, MemberStatus
+from schedules.audience import Audience, Part, Target, part_of
+from schedules.roster import MemberStatus
 from storage import models
+from storage.repositories import members as member_repo
 from storage.services.actors import Actor, OrgTree, actor_from_member
 
-# Audience keys of the catalog (schedules.catalog.Audience) that narrow "the organisation's party members".
-COMMITTEE_AUDIENCES = {"committee", "branch_committee", "upper_committee"}
-SECRETARY_AUDIENCES = {"secretary", "secretaries"}
-BRANCH_SECRETARY_AUDIENCES = {"branch_secretaries", "branches"}
-# Activists and candidates are on the roster but are not expected at party meetings.
-PARTY_CATEGORIES = {c.value for c in Category if c.is_party_member}
+
+def target_of(activity: models.Activity) -> Target[int, int]:
+    """The stored activity as the audience rule sees it; an audience key the catalog lacks is refused."""
+    return Target(Audience.of(activity.audience), activity.org_id, activity.member_id)
 
 
-def in_audience(actor: Actor, activity: models.Activity, tree: OrgTree) -> bool:
-    """Whether the activity expects this member (per-member items expect only their member)."""
-    if activity.member_id is not None:
-        return activity.member_id == actor.member_id
-    audience = (activity.audience or "all_members").strip()
-    org_id = activity.org_id
-    if audience in BRANCH_SECRETARY_AUDIENCES:
-        return any(actor.manages(o) for o in tree.subtree(org_id) if tree.is_branch(o))
-    if tree.is_branch(org_id) or tree.is_group(org_id):
-        if not (actor.org_id == org_id or actor.group_id == org_id):
-            return False
-        if audience in COMMITTEE_AUDIENCES:
-            return actor.sits_on_committee_of(org_id)
-        if audience in SECRETARY_AUDIENCES:
-            return actor.manages(org_id)
-        return actor.category in PARTY_CATEGORIES
-    # Upper organisations' meetings are for their committee, plus their leading cadres (双重组织生活).
-    on_committee = any(seat.org_id == org_id and seat.upper for seat in actor.seats)
-    if audience in COMMITTEE_AUDIENCES or audience in SECRETARY_AUDIENCES:
-        return on_committee
-    return on_committee or (actor.leading_cadre and org_id in tree.ancestors(actor.org_id))
+class StoredAudience:
+    """Answers "is this activity for them, and as what" for one update or job (secretaries memoised)."""
+
+    def __init__(self, session: Session, tree: OrgTree) -> None:
+        self.session = session
+        self.tree = tree
+        self._secretaries: dict[int, list[int]] = {}
+
+    def secretaries_of(self, org_id: int) -> list[int]:
+        found = self._secretaries.get(org_id)
+        if found is None:
+            found = self._secretaries[org_id] = member_repo.secretary_ids(self.session, [org_id]).get(org_id, [])
+        return found
+
+    def _secretaries_for(self, target: Target[int, int]) -> list[int]:
+        """Every organisation whose secretary the target might reach, loaded in one query."""
+        if target.audience.spans_subtree:
+            return [o for o in self.tree.subtree(target.org) if self.tree.is_branch(o)]
+        return [target.org] if target.audience.needs_secretaries else []
+
+    def _preload(self, target: Target[int, int]) -> None:
+        missing = [o for o in self._secretaries_for(target) if o not in self._secretaries]
+        if missing:
+            self._secretaries.update(member_repo.secretary_ids(self.session, missing))
+
+    def part(self, actor: Actor, activity: models.Activity) -> Part | None:
+        target = target_of(activity)
+        return part_of(target, actor.person, self.tree, self.secretaries_of)
+
+    def includes(self, actor: Actor, activity: models.Activity) -> bool:
+        return self.part(actor, activity) is not None
+
+    def members(self, activity: models.Activity) -> list[tuple[models.Member, Part]]:
+        """Every active member the activity is for, with their part, in member-number order."""
+        target = target_of(activity)
+        self._preload(target)
+        query = select(models.Member).where(models.Member.status == MemberStatus.ACTIVE.value)
+        org_id = activity.org_id
+        if target.audience is Audience.MEMBER:
+            query = query.where(models.Member.id == activity.member_id)
+        elif target.audience.spans_subtree or not (self.tree.is_branch(org_id) or self.tree.is_group(org_id)):
+            seat_holders = select(models.MemberRole.member_id).where(models.MemberRole.org_id == org_id)
+            query = query.where(models.Member.id.in_(seat_holders)
+                                | models.Member.org_id.in_(self.tree.subtree(org_id))
+                                | (models.Member.id == activity.member_id))
+        else:
+            # The branch's (or group's) own members; the subject of a per-member item is one of them. The
+            # upper committee of secretary_and_upper_committee sits in the parent organisation.
+            scope = (models.Member.org_id == org_id) | (models.Member.group_id == org_id)
+            parent = self.tree.parent_of(org_id)
+            if target.audience is Audience.SECRETARY_AND_UPPER_COMMITTEE and parent is not None:
+                scope = scope | models.Member.id.in_(
+                    select(models.MemberRole.member_id).where(models.MemberRole.org_id == parent))
+            query = query.where(scope)
+        found = []
+        for member in self.session.scalars(query.order_by(models.Member.member_no)):
+            part = part_of(target, actor_from_member(member).person, self.tree, self.secretaries_of)
+            if part is not None:
+                found.append((member, part))
+        return found
+
+
+def in_audience(session: Session, actor: Actor, activity: models.Activity, tree: OrgTree) -> bool:
+    """Whether the activity is for this member (as attendee, subject, committee or secretary)."""
+    return StoredAudience(session, tree).includes(actor, activity)
 
 
 def audience_members(session: Session, activity: models.Activity, tree: OrgTree) -> list[models.Member]:
-    """Every active member the activity expects, in roster order."""
-    org_id = activity.org_id
-    query = select(models.Member).where(models.Member.status == MemberStatus.ACTIVE.value)
-    if activity.member_id is not None:
-        query = query.where(models.Member.id == activity.member_id)
-    elif tree.is_branch(org_id) or tree.is_group(org_id):
-        query = query.where((models.Member.org_id == org_id) | (models.Member.group_id == org_id))
-    else:
-        seat_holders = select(models.MemberRole.member_id).where(models.MemberRole.org_id == org_id)
-        query = query.where(models.Member.id.in_(seat_holders) | models.Member.org_id.in_(tree.subtree(org_id)))
-    members = session.scalars(query.order_by(models.Member.member_no)).all()
-    return [m for m in members if in_audience(actor_from_member(m), activity, tree)]
+    """Every active member the activity is for, in member-number order."""
+    return [member for member, _ in StoredAudience(session, tree).members(activity)]

@@ -2,42 +2,46 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import date, datetime, timedelta, tzinfo
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage import models
-from storage.models import ActivityKind, ActivityStatus, AttendanceStatus
-from storage.repositories import attendance as attendance_repo
-from storage.services.actors import Actor, OrgTree, actor_from_member, require_visible, visible_org_ids
-from storage.services.audience import audience_members, in_audience
-from storage.services.errors import InvalidInput, NotFound
-from storage.services.views import (
-    ActivityView,
-    AttendanceReport,
-    BranchCompletion,
-    MemberAttendance,
-    MemberYear,
-    checkin_window,
+from schedules import roles
+from schedules.completion import (
+    Cadence,
+    Period,
+    PeriodError,
+    Requirement,
+    Unit,
+    parse_period,
+    period_containing,
 )
+from schedules.period_text import period_text_exclusive
+from schedules.roster import MemberStatus
+from storage import models
+from storage.models import ActivityKind, ActivityStatus
+from storage.repositories import attendance as attendance_repo
+from storage.repositories import reports
+from storage.services.actors import Actor, OrgTree, actor_from_member, require_visible, visible_org_ids
+from storage.services.audience import StoredAudience
+from storage.services.errors import InvalidInput, PermissionDenied
+from storage.services.views import ActivityView, MemberYear, checkin_window
 
-# 三会一课: the meetings every branch owes; a quarter without one of them is a gap to report.
-THREE_MEETINGS_ONE_LECTURE = ("general_assembly", "committee_meeting", "group_meeting", "party_lecture")
 # Meetings whose absence calls for a make-up study (补学).
 MAKE_UP_OBLIGATIONS = {"general_assembly", "party_lecture", "theme_party_day", "study_day", "group_meeting"}
 LOOKAHEAD = timedelta(days=400)
 
 
 def candidate_org_ids(actor: Actor, tree: OrgTree) -> set[int]:
-    """Organisations whose activities might expect the actor (refined by `in_audience`)."""
-    orgs = {actor.org_id}
+    """Organisations whose activities might be for the actor (the audience rule then decides): their branch,
+    their 党小组, where they hold seats, and everything above (双重组织生活, notices to branch secretaries)."""
+    orgs = {actor.org_id, *(seat.org for seat in actor.seats), *tree.ancestors(actor.org_id)}
     if actor.group_id is not None:
         orgs.add(actor.group_id)
-    orgs |= {seat.org_id for seat in actor.seats if seat.upper}
-    if actor.leading_cadre:
-        orgs |= set(tree.ancestors(actor.org_id))
     return orgs
 
 
@@ -48,9 +52,10 @@ def upcoming_for(session: Session, actor: Actor, now: datetime, *, limit: int = 
         session, candidate_org_ids(actor, tree), now - timedelta(days=2), now + LOOKAHEAD,
         kinds=[ActivityKind.MEETING.value], statuses=[ActivityStatus.SCHEDULED.value], member_id=actor.member_id,
     )
+    audience = StoredAudience(session, tree)
     result = []
     for row in rows:
-        if checkin_window(row)[1] > now and in_audience(actor, row, tree):
+        if checkin_window(row)[1] > now and audience.includes(actor, row):
             result.append(ActivityView.of(row, tree.name.get(row.org_id, "")))
             if len(result) >= limit:
                 break
@@ -63,126 +68,225 @@ def open_for_checkin(session: Session, actor: Actor, now: datetime) -> list[Acti
 
 
 def branch_plan(session: Session, actor: Actor, now: datetime, *, weeks: int = 4) -> list[ActivityView]:
-    """/plan: everything the actor's branch (and its groups) has scheduled in the next weeks."""
+    """/plan: what the actor's branch (and its groups) has scheduled in the next weeks; an item about one
+    member (政治生日, 转正 …) only for that member and the people it is for (schedules.audience)."""
     tree = OrgTree.load(session)
     org_ids = tree.with_groups([actor.org_id]) | actor.managed_org_ids
     rows = attendance_repo.activities_between(
         session, org_ids, now - timedelta(hours=2), now + timedelta(weeks=weeks),
         statuses=[ActivityStatus.SCHEDULED.value],
     )
-    return [ActivityView.of(row, tree.name.get(row.org_id, "")) for row in rows]
+    audience = StoredAudience(session, tree)
+    return [ActivityView.of(row, tree.name.get(row.org_id, "")) for row in rows
+            if row.member_id in (None, actor.member_id) or audience.includes(actor, row)]
 
 
-def _expected_meetings(
-    session: Session, actor: Actor, tree: OrgTree, start: datetime, end: datetime
-) -> list[models.Activity]:
-    """Meetings in [start, end) that expected the actor and actually took place (or wait to be confirmed)."""
-    rows = attendance_repo.activities_between(
-        session, candidate_org_ids(actor, tree), start, end, kinds=[ActivityKind.MEETING.value],
-        statuses=[ActivityStatus.HELD.value, ActivityStatus.SCHEDULED.value], member_id=actor.member_id,
-    )
-    return [row for row in rows if in_audience(actor, row, tree)]
-
-
-def my_year(session: Session, actor: Actor, now: datetime, zone: tzinfo) -> MemberYear:
-    """/me: this year's attendance so far, the political birthday, and the make-up studies still owed."""
+def my_year(session: Session, actor: Actor, now: datetime, zone: ZoneInfo) -> MemberYear:
+    """/me: this year's attendance so far, as the ledger counts it (held meetings only: a meeting the
+    secretary has not confirmed yet is waiting, not missed), the political birthday, make-up studies owed."""
     tree = OrgTree.load(session)
     local_now = now.astimezone(zone)
-    start = datetime(local_now.year, 1, 1, tzinfo=zone)
-    # Only meetings whose window has closed count; a meeting still to come is owed nothing yet.
-    meetings = [m for m in _expected_meetings(session, actor, tree, start, now) if checkin_window(m)[1] <= now]
-    records = attendance_repo.records_for_member(session, actor.member_id, [m.id for m in meetings])
-    counts: Counter[str] = Counter()
-    owed = []
-    for meeting in meetings:
-        record = records.get(meeting.id)
-        status = record.status if record else AttendanceStatus.ABSENT.value
-        bucket = "present" if status in (AttendanceStatus.PRESENT, AttendanceStatus.PROXY) else status
-        counts[bucket] += 1
-        if bucket != "present" and meeting.obligation in MAKE_UP_OBLIGATIONS and meeting.status == ActivityStatus.HELD:
-            owed.append(ActivityView.of(meeting, tree.name.get(meeting.org_id, "")))
+    today = local_now.date()
+    window = Period(date(today.year, 1, 1), today + timedelta(days=1), str(today.year))
+    record = reports.load_member_record(session, actor.member_no, window, _zone_of(session, actor.org_id, zone))
+    counts = record.counts()
+    owed = tuple(
+        m.activity.title for m in record.meetings
+        if m.activity.is_held and m.activity.obligation in MAKE_UP_OBLIGATIONS and m.status in ("leave", "absent")
+    )
+    waiting = record.awaiting_confirmation(now)
     member = session.get(models.Member, actor.member_id)
     joined: date | None = member.joined_on if member else None
     full_on: date | None = member.full_member_on if member else None
     party_age = None
     if full_on is not None:
-        today = local_now.date()
         party_age = today.year - full_on.year - ((today.month, today.day) < (full_on.month, full_on.day))
     return MemberYear(
         name=actor.name, org_name=tree.name.get(actor.org_id, ""), year=local_now.year,
-        expected=len(meetings), present=counts["present"], leave=counts["leave"], absent=counts["absent"],
-        political_birthday=joined.strftime("%m-%d") if joined else None, party_age_years=party_age,
-        owed=tuple(owed),
+        expected=sum(counts.values()), present=counts["present"] + counts["proxy"], leave=counts["leave"],
+        absent=counts["absent"], awaiting_confirmation=waiting,
+        political_birthday=joined.strftime("%m-%d") if joined else None, party_age_years=party_age, owed=owed,
     )
 
 
-def _member_attendance(
-    session: Session, member: models.Member, tree: OrgTree, start: datetime, end: datetime
-) -> MemberAttendance:
-    actor = actor_from_member(member)
-    meetings = [m for m in _expected_meetings(session, actor, tree, start, end) if m.status == ActivityStatus.HELD]
-    records = attendance_repo.records_for_member(session, member.id, [m.id for m in meetings])
-    present = sum(1 for m in meetings if m.id in records and records[m.id].status in ("present", "proxy"))
-    leave = sum(1 for m in meetings if m.id in records and records[m.id].status == "leave")
-    return MemberAttendance(
-        member_no=member.member_no, name=member.name, org_name=tree.name.get(member.org_id, ""),
-        expected=len(meetings), present=present, leave=leave, absent=len(meetings) - present - leave,
-    )
+# --- /attendance ------------------------------------------------------------------------------------------
+
+RequirementsOf = Callable[[Session, str], Callable[[Unit], Sequence[Requirement]]]
+DEFAULT_PERIOD = "本季度"
+ATTENDANCE_USAGE = (
+    "用法：/attendance [组织编码或名称|党员编号或姓名] [时间段]，顺序不限，例如 /attendance B01 一季度\n"
+    "时间段可写：本月、上月、本季度、上季度、一季度、12月、上半年、今年、去年、2025年、2025-03、2025Q1；不写为本季度。"
+)
 
 
-def attendance_report(
-    session: Session, actor: Actor, *, start: datetime, end: datetime,
-    org_code: str | None = None, member_no: str | None = None,
-) -> AttendanceReport:
-    """/attendance: a member's record, or per branch: 三会一课 completion and attendance rate.
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One thing a word may mean: the unambiguous word to ask with (a code or member number) and its name."""
 
-    Only organisations the actor sits over (their own and below) are answered.
-    """
-    if end <= start:
-        raise InvalidInput("结束日期应晚于开始日期。")
+    word: str
+    label: str
+
+
+@dataclass(frozen=True)
+class AttendanceAnswer:
+    """/attendance: the same report `report attendance` and /report format (storage.repositories.reports),
+    or one member's record, or the choices an ambiguous word leaves; `menu` lists the organisations in
+    scope to look into next."""
+
+    period: Period
+    report: reports.AttendanceReport | None = None
+    member: reports.MemberRecord | None = None
+    member_waiting: int = 0  # the member's past meetings not yet confirmed held (counted neither way)
+    ambiguous: str | None = None  # the word that matched several things
+    other_words: tuple[str, ...] = ()  # the rest of the question, to ask again with a choice
+    choices: tuple[Choice, ...] = ()
+    menu: tuple[Choice, ...] = ()
+
+
+def _org_matches(tree: OrgTree, word: str) -> list[int]:
+    """Organisations a word names: by code or full name, else by part of the name."""
+    lowered = word.lower()
+    exact = [o for o, code in tree.code.items() if code.lower() == lowered or tree.name[o] == word]
+    if exact:
+        return exact
+    return sorted((o for o, name in tree.name.items() if word in name), key=lambda o: tree.code[o])
+
+
+def _member_matches(session: Session, word: str) -> list[models.Member]:
+    m = models.Member
+    return list(session.scalars(select(m).where(
+        (m.member_no == word) | (m.name == word), m.status == MemberStatus.ACTIVE.value,
+    ).order_by(m.member_no)))
+
+
+def _read_words(session: Session, actor: Actor, tree: OrgTree, scope: set[int], words: Sequence[str],
+                today: date) -> tuple[Period | None, int | None, models.Member | None, AttendanceAnswer | None]:
+    """Each word is a period, an organisation (code or name) or a member (number or name), in any order."""
+    period: Period | None = None
+    org_id: int | None = None
+    member: models.Member | None = None
+    for word in words:
+        try:
+            as_period: Period | None = parse_period(word, today=today)
+        except PeriodError:
+            as_period = None
+        all_orgs = _org_matches(tree, word)
+        all_members = _member_matches(session, word)
+        orgs = [o for o in all_orgs if o in scope]
+        members = [m for m in all_members if m.id == actor.member_id or m.org_id in scope or m.group_id in scope]
+        meanings = (1 if as_period else 0) + len(orgs) + len(members)
+        if meanings == 0:
+            if all_orgs or all_members:
+                raise PermissionDenied("您只能查看本组织及下级组织的情况。", actor=actor.member_no, word=word)
+            raise InvalidInput(f"无法识别“{word}”：不是组织、党员或时间段。\n{ATTENDANCE_USAGE}")
+        if meanings > 1:
+            choices = [Choice(tree.code[o], f"{tree.name[o]}（{tree.code[o]}）") for o in orgs]
+            choices += [Choice(m.member_no, f"{m.name}（{m.member_no}，{tree.name.get(m.org_id, '')}）") for m in members]
+            if as_period is not None:
+                choices.append(Choice(as_period.label, period_text_exclusive(as_period.start, as_period.end)))
+            rest = tuple(w for w in words if w != word)
+            return None, None, None, AttendanceAnswer(period or parse_period(DEFAULT_PERIOD, today=today),
+                                                      ambiguous=word, choices=tuple(choices), other_words=rest)
+        if as_period is not None:
+            if period is not None:
+                raise InvalidInput(f"只能写一个时间段。\n{ATTENDANCE_USAGE}")
+            period = as_period
+        elif orgs or members:
+            if org_id is not None or member is not None:
+                raise InvalidInput(f"一次只能查一个组织或一名党员。\n{ATTENDANCE_USAGE}")
+            if orgs:
+                org_id = orgs[0]
+            else:
+                member = members[0]
+    return period, org_id, member, None
+
+
+
+
+def attendance(session: Session, actor: Actor, words: Sequence[str], now: datetime, zone: ZoneInfo, *,
+               requirements_of: RequirementsOf | None = None) -> AttendanceAnswer:
+    """/attendance: an organisation's report (the one /report and `report attendance` give), a member's
+    record, or, with no organisation named, the actor's whole scope with a menu of what is in it."""
     tree = OrgTree.load(session)
-    if member_no:
-        member = session.scalars(select(models.Member).where(models.Member.member_no == member_no)).one_or_none()
-        if member is None:
-            raise NotFound(f"名册中没有党员编号 {member_no}。")
-        require_visible(actor, tree, member.org_id)
-        return AttendanceReport(scope=member.name, start=start, end=end,
-                                members=(_member_attendance(session, member, tree, start, end),))
-    if org_code:
-        org_id = tree.id_by_code.get(org_code)
-        if org_id is None:
-            raise NotFound(f"没有组织编码 {org_code}。")
-        require_visible(actor, tree, org_id)
-        scope_ids = tree.subtree(org_id)
-        scope_name = tree.name[org_id]
+    scope = visible_org_ids(actor, tree)
+    today = now.astimezone(zone).date()
+    period, org_id, member, ambiguous = _read_words(session, actor, tree, scope, words, today)
+    if ambiguous is not None:
+        return ambiguous
+    period = period or parse_period(DEFAULT_PERIOD, today=today)
+    if member is not None:
+        if member.id != actor.member_id:
+            require_visible(actor, tree, member.org_id)
+        record = reports.load_member_record(session, member.member_no, period, _zone_of(session, member.org_id, zone))
+        return AttendanceAnswer(period, member=record, member_waiting=record.awaiting_confirmation(now))
+    if org_id is None:
+        roots = sorted((o for o in scope if tree.parent.get(o) not in scope), key=lambda o: tree.code[o])
+        if not roots:
+            # A plain member sees their own record.
+            record = reports.load_member_record(session, actor.member_no, period, _zone_of(session, actor.org_id, zone))
+            return AttendanceAnswer(period, member=record, member_waiting=record.awaiting_confirmation(now))
+        if len(roots) > 1:
+            return AttendanceAnswer(period, menu=tuple(Choice(tree.code[o], f"{tree.name[o]}（{tree.code[o]}）") for o in roots))
+        org_id, show_menu = roots[0], True
     else:
-        scope_ids = visible_org_ids(actor, tree)
-        if not scope_ids:
-            require_visible(actor, tree, actor.org_id)  # raises: plain members see no organisation
-        scope_name = "、".join(sorted({tree.name[o] for o in scope_ids if tree.parent.get(o) not in scope_ids}))
-    branches = []
-    for branch_id in [b for b in tree.branches() if b in scope_ids]:
-        org_ids = tree.with_groups([branch_id])
-        held = attendance_repo.activities_between(
-            session, org_ids, start, end, kinds=[ActivityKind.MEETING.value], statuses=[ActivityStatus.HELD.value]
-        )
-        counts = Counter(a.obligation for a in held if a.obligation)
-        expected = present = 0
-        records = attendance_repo.records_for_activities(session, [a.id for a in held])
-        by_activity: dict[int, list[models.Attendance]] = {}
-        for record in records:
-            by_activity.setdefault(record.activity_id, []).append(record)
-        for activity in held:
-            expected += len(audience_members(session, activity, tree))
-            present += sum(1 for r in by_activity.get(activity.id, []) if r.status in ("present", "proxy"))
-        has_groups = any(tree.is_group(o) for o in org_ids)
-        missing = tuple(
-            key for key in THREE_MEETINGS_ONE_LECTURE
-            if counts.get(key, 0) == 0 and (key != "group_meeting" or has_groups)
-        )
-        branches.append(BranchCompletion(
-            org_code=tree.code[branch_id], org_name=tree.name[branch_id], held=dict(counts), missing=missing,
-            expected_seats=expected, present_seats=present,
-        ))
-    return AttendanceReport(scope=scope_name, start=start, end=end, branches=tuple(branches))
+        require_visible(actor, tree, org_id)
+        show_menu = False
+    code = tree.code[org_id]
+    org_zone = _zone_of(session, org_id, zone)
+    report = reports.load_report(session, code, period, org_zone, now,
+                                 requirements_for=requirements_of(session, code) if requirements_of else None)
+    menu = ()
+    if show_menu:
+        menu = tuple(Choice(org.code, f"{org.name}（{org.code}）") for org in report.ledger.report_orgs if org.id != org_id)
+    return AttendanceAnswer(period, report=report, menu=menu)
 
+
+def _zone_of(session: Session, org_id: int, default: ZoneInfo) -> ZoneInfo:
+    org = session.get(models.Organization, org_id)
+    return ZoneInfo(org.timezone) if org is not None and org.timezone else default
+
+
+# --- the supervision cycle (每月一提醒、每季一督导、半年一研究、全年一考核) ---------------------------------
+
+
+def _supervised_period(obligation: str, day: date) -> Period | None:
+    """What each step of the cycle looks at: last month, this quarter, this half-year, this year."""
+    if obligation == "monthly_reminder":
+        return period_containing(Cadence.MONTHLY, date(day.year, day.month, 1) - timedelta(days=1))
+    cadence = {"quarterly_supervision": Cadence.QUARTERLY, "semiannual_review": Cadence.SEMIANNUAL,
+               "annual_assessment": Cadence.YEARLY}.get(obligation)
+    return None if cadence is None else period_containing(cadence, day)
+
+
+@dataclass(frozen=True)
+class SupervisionDigest:
+    """The completion figures a supervision step brings along: the one report /report and /attendance use."""
+
+    period: Period
+    report: reports.AttendanceReport
+    branch_code: str | None  # a branch secretary sees their own branch; the committee sees every branch
+
+
+def supervision_digest(session: Session, activity: models.Activity, recipient_id: int | None, zone: ZoneInfo, *,
+                       requirements_of: RequirementsOf | None = None) -> SupervisionDigest | None:
+    """For a 每月一提醒/每季一督导/半年一研究/全年一考核 item: the completion of the organisation below it."""
+    if activity.obligation is None:
+        return None
+    org = session.get(models.Organization, activity.org_id)
+    if org is None:
+        return None
+    org_zone = _zone_of(session, org.id, zone)
+    period = _supervised_period(activity.obligation, activity.starts_at.astimezone(org_zone).date())
+    if period is None:
+        return None
+    now = activity.starts_at
+    report = reports.load_report(session, org.code, period, org_zone, now,
+                                 requirements_for=requirements_of(session, org.code) if requirements_of else None)
+    branch_code = None
+    recipient = session.get(models.Member, recipient_id) if recipient_id is not None else None
+    if recipient is not None and recipient.org_id != org.id:
+        tree = OrgTree.load(session)
+        seats = actor_from_member(recipient).seats
+        if not roles.sits_on_committee(seats, org.id):
+            branch_code = tree.code.get(recipient.org_id)
+    return SupervisionDigest(period, report, branch_code)

@@ -158,9 +158,9 @@ def overdue_by_branch(session: Session, org_ids: Iterable[int], today: date) -> 
 
 def _upper_seat_over(actor: Actor, tree: OrgTree, org_id: int) -> int | None:
     """The upper organisation on whose committee the actor sits and which has `org_id` below it."""
-    for seat in sorted(actor.seats, key=lambda s: s.org_id):
-        if seat.upper and seat.role.sits_on_committee and seat.org_id != org_id and org_id in tree.subtree(seat.org_id):
-            return seat.org_id
+    for seat in sorted(actor.seats, key=lambda s: s.org):
+        if seat.upper and seat.role.sits_on_committee and seat.org != org_id and org_id in tree.subtree(seat.org):
+            return seat.org
     return None
 
 
@@ -170,7 +170,7 @@ def visible_items(session: Session, actor: Actor, *, include_closed: bool = Fals
     org_ids = set(tree.with_groups(actor.managed_org_ids))
     for seat in actor.seats:
         if seat.upper:
-            org_ids |= tree.subtree(seat.org_id)
+            org_ids |= tree.subtree(seat.org)
     owned = set(session.scalars(select(models.RectificationOwner.rectification_id).where(
         models.RectificationOwner.member_id == actor.member_id)))
     query = select(models.Rectification).where(
@@ -363,7 +363,7 @@ def _tell(session: Session, row: models.Rectification, event: str, member_ids: I
 def _require_raiser(actor: Actor, row: models.Rectification) -> None:
     """Only a committee member of the upper organisation that raised the item may reopen it."""
     raised_by_upper = row.raised_by_org_id != row.org_id
-    if not (raised_by_upper and any(s.upper and s.org_id == row.raised_by_org_id and s.role.sits_on_committee
+    if not (raised_by_upper and any(s.upper and s.org == row.raised_by_org_id and s.role.sits_on_committee
                                     for s in actor.seats)):
         raise PermissionDenied("只有提出该整改事项的上级党组织委员可以重新打开。", actor=actor.member_no, item_id=row.id)
 
@@ -677,7 +677,7 @@ def actions_for(actor: Actor, tree: OrgTree, item: ItemView) -> tuple[str, ...]:
             actions.append(ACTION_NOTE)
         if actor.manages(item.org_id):
             actions.append(ACTION_CLOSE)
-    elif item.raised_by_upper and any(s.upper and s.role.sits_on_committee and tree.code.get(s.org_id) == item.raised_by_code
+    elif item.raised_by_upper and any(s.upper and s.role.sits_on_committee and tree.code.get(s.org) == item.raised_by_code
                                       for s in actor.seats):
         actions.append(ACTION_REOPEN)
     return tuple(actions)

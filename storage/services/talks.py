@@ -13,14 +13,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from schedules.roster import MemberStatus
+from schedules.roster import Category, MemberStatus
 from schedules.timeparse import ParsedDay, TimeParseError, parse_past_day
 from storage import models
 from storage.repositories import activities as activity_repo
 from storage.repositories import attendance as attendance_repo
 from storage.repositories import outbox
 from storage.services.actors import Actor, OrgTree, actor_from_member, require_visible
-from storage.services.audience import PARTY_CATEGORIES
 from storage.services.errors import AlreadyHandled, InvalidInput, NotFound, PermissionDenied
 
 OWED_REMINDER = "talk_owed"  # outbox kind: the fourth-quarter reminder to a committee member who still owes talks
@@ -104,7 +103,7 @@ def _people_by_branch(session: Session, branch_ids: Sequence[int]) -> dict[int, 
         on_committee = actor_from_member(member).sits_on_committee_of(branch)
         if on_committee:
             committee.append(member)
-        if on_committee or member.category in PARTY_CATEGORIES:
+        if on_committee or Category(member.category).is_party_member:
             party.append(member)
     return people
 

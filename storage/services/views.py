@@ -122,7 +122,7 @@ class Roll:
 @dataclass(frozen=True, slots=True)
 class LiveTally:
     """Answers so far to a meeting still open (the group announcement's counts); a held meeting's final
-    counts are storage.repositories.reports.Tally."""
+    counts are the ledger's (storage.repositories.reports.AttendanceLedger.tally)."""
 
     expected: int
     present: int
@@ -184,6 +184,7 @@ class ConfirmResult:
     activity: ActivityView
     held: bool
     marked_absent: int
+    absent_names: tuple[str, ...] = ()  # who was recorded absent for not answering, in member-number order
 
 
 @dataclass(frozen=True)
@@ -199,42 +200,5 @@ class MemberYear:
     absent: int
     political_birthday: str | None  # "3月5日" style is the texts' job; this is MM-DD
     party_age_years: int | None
-    owed: tuple[ActivityView, ...] = field(default=())  # missed meetings that call for a make-up study
-
-
-@dataclass(frozen=True, slots=True)
-class MemberAttendance:
-    member_no: str
-    name: str
-    org_name: str
-    expected: int
-    present: int
-    leave: int
-    absent: int
-
-    @property
-    def rate(self) -> float | None:
-        return None if self.expected == 0 else self.present / self.expected
-
-
-@dataclass(frozen=True, slots=True)
-class BranchCompletion:
-    org_code: str
-    org_name: str
-    held: dict[str, int]  # obligation key -> meetings confirmed held
-    missing: tuple[str, ...]  # 三会一课 keys with none held in the period
-    expected_seats: int
-    present_seats: int
-
-    @property
-    def rate(self) -> float | None:
-        return None if self.expected_seats == 0 else self.present_seats / self.expected_seats
-
-
-@dataclass(frozen=True)
-class AttendanceReport:
-    scope: str  # the organisation's or member's name
-    start: datetime
-    end: datetime
-    branches: tuple[BranchCompletion, ...] = ()
-    members: tuple[MemberAttendance, ...] = ()
+    owed: tuple[str, ...] = field(default=())  # titles of missed meetings that call for a make-up study
+    awaiting_confirmation: int = 0  # past meetings the secretary has not confirmed: not counted either way

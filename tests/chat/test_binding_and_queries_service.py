@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from schedules.completion import quarter_period
 from storage import models
+from storage.repositories import reports
 from storage.services import attendance as attendance_svc
 from storage.services import binding as svc
 from storage.services import queries
@@ -116,38 +118,34 @@ def test_my_year_counts_and_owed_make_up_study(session):
     attendance_svc.confirm_activity(session, secretary, world.activities["party_day"], True, T + timedelta(hours=2))
     year = queries.my_year(session, actor_for_telegram(session, world.telegram["alice"]), T + timedelta(days=1), SHANGHAI)
     assert (year.expected, year.present, year.absent, year.political_birthday) == (1, 0, 1, "03-20")
-    assert [v.title for v in year.owed] == ["主题党日"]
+    assert year.owed == ("主题党日",)
     assert year.party_age_years == 4
 
 
-def test_attendance_report_for_committee_shows_branches_and_gaps(session):
+def test_attendance_for_committee_is_the_ledgers_report(session):
     world = build_world(session)
     secretary = actor_for_telegram(session, world.telegram["secretary"])
     attendance_svc.check_in(session, actor_for_telegram(session, world.telegram["alice"]),
                             world.activities["party_day"], T)
     attendance_svc.confirm_activity(session, secretary, world.activities["party_day"], True, T + timedelta(hours=2))
     committee = actor_for_telegram(session, world.telegram["committee"])
-    start, end = datetime(2025, 1, 1, tzinfo=SHANGHAI), datetime(2025, 4, 1, tzinfo=SHANGHAI)
-    report = queries.attendance_report(session, committee, start=start, end=end, org_code="D01")
-    by_code = {b.org_code: b for b in report.branches}
-    assert sorted(by_code) == ["B01", "B02"]
-    assert (by_code["B01"].held, by_code["B01"].present_seats, by_code["B01"].expected_seats) == (
-        {"theme_party_day": 1}, 1, 6)
-    assert by_code["B02"].missing == ("general_assembly", "committee_meeting", "party_lecture")
-    member = queries.attendance_report(session, committee, start=start, end=end, member_no="P004")
-    assert (member.members[0].expected, member.members[0].absent) == (1, 1)
+    now = T + timedelta(days=20)
+    answer = queries.attendance(session, committee, ["D01", "2025Q1"], now, SHANGHAI)
+    assert answer.report is not None and answer.report.root.code == "D01"
+    assert answer.report == reports.load_report(session, "D01", quarter_period(2025, 1), SHANGHAI, now)
+    member = queries.attendance(session, committee, ["2025Q1", "P004"], now, SHANGHAI)
+    assert member.member is not None and member.member.counts()["absent"] == 1
 
 
-@pytest.mark.parametrize(("who", "target"), [
-    pytest.param("alice", {"org_code": "B01"}, id="plain-member-sees-no-branch"),
-    pytest.param("committee", {"org_code": "X01B"}, id="other-organisation-tree"),
-    pytest.param("other_secretary", {"member_no": "P003"}, id="secretary-of-another-branch"),
+@pytest.mark.parametrize(("who", "words"), [
+    pytest.param("alice", ["B01"], id="plain-member-sees-no-branch"),
+    pytest.param("committee", ["X01B"], id="other-organisation-tree"),
+    pytest.param("other_secretary", ["P003"], id="secretary-of-another-branch"),
 ])
-def test_attendance_report_stays_inside_own_tree(session, who, target):
+def test_attendance_stays_inside_own_tree(session, who, words):
     world = build_world(session)
     with pytest.raises(PermissionDenied):
-        queries.attendance_report(session, actor_for_telegram(session, world.telegram[who]),
-                                  start=T - timedelta(days=30), end=T + timedelta(days=30), **target)
+        queries.attendance(session, actor_for_telegram(session, world.telegram[who]), words, T, SHANGHAI)
 
 
 def test_actor_for_member_no_is_found_or_refused(session):

@@ -187,12 +187,14 @@ async def test_absent_list_reminds_only_the_unanswered(session_factory, world):
         await chat.run([
             ("alice", "/checkin", "签到成功"),
             ("secretary", "/absent", "未签到（3）：王书记、李副书记、李四"),
-            ("secretary", press("🔔 提醒未答复的人"), "已安排提醒 3 位"),
         ])
+        # The secretary pressing the button is never nudged about the meeting himself (#12 point 11).
+        toast = await chat.step("secretary", press("🔔 提醒未答复的人"), "已安排提醒")
+        assert toast.params["text"] == "已安排提醒 2 位尚未答复的党员。"
         with transaction(session_factory) as session:
             nudged = session.scalars(select(models.OutboxMessage.member_id).where(
                 models.OutboxMessage.kind == "nudge")).all()
-        assert sorted(nudged) == sorted(world.members[k] for k in ("secretary", "deputy", "bob"))
+        assert sorted(nudged) == sorted(world.members[k] for k in ("deputy", "bob"))
         # The dispatcher sends it like any outbox row; the member can answer right from it.
         await chat.deliver("nudge", "party_day", to="bob")
         await chat.run([("bob", press("✅ 签到"), "签到成功")])
@@ -201,11 +203,11 @@ async def test_absent_list_reminds_only_the_unanswered(session_factory, world):
 async def test_committee_attendance_and_member_commands(session_factory, world):
     async with running_bot(session_factory, world, T - timedelta(days=1)) as chat:
         await chat.run([
-            ("committee", "/attendance D01 本季度", "第二党支部：出勤率 —；已召开：无；⚠️ 未召开：支部党员大会、支委会、党课"),
+            ("committee", "/attendance D01 本季度", "• 第二党支部（B02）：已召开会议 0 次，出勤率 —；三会一课 完成 0、补开 0、未开展 0、进行中 3、无记录 2"),
             ("committee", "/attendance X01B", "您只能查看本组织及下级组织的情况"),
             ("alice", "/attendance B01", "您只能查看本组织及下级组织的情况"),
             ("committee", "/attendance D01 明年", "用法：/attendance"),
-            ("committee", "/attendance P004 2025Q1", "李四（第一党支部）：应参加 0 次"),
+            ("committee", "/attendance P004 2025Q1", "👤 李四（P004，第一党支部）2025年第一季度：应参加 0 次"),
             ("alice", "/help", "/checkin"),
             ("secretary", "/plan", "支委会"),
             ("alice", "/me", "政治生日：3月20日"),

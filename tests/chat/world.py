@@ -77,7 +77,7 @@ def build_world(session: Session, *, with_bindings: bool = True) -> World:
     add_activity(session, world, "assembly", "B01", "支部党员大会", MEETING_START + timedelta(days=10),
                  obligation="general_assembly", audience="party_members")
     add_activity(session, world, "committee_meeting", "B01", "支委会", MEETING_START + timedelta(days=5),
-                 obligation="committee_meeting", audience="committee")
+                 obligation="committee_meeting", audience="branch_committee")
     add_activity(session, world, "other_branch", "B02", "第二支部主题党日", MEETING_START,
                  obligation="theme_party_day")
     add_activity(session, world, "cancelled", "B01", "取消的党课", MEETING_START, obligation="party_lecture",

@@ -89,7 +89,7 @@ def build_world(session: Session) -> World:
     mark(session, tpd1, zhang, "proxy", via="proxy")
     # 赵强 did not answer: absent.
     cm = add_activity(session, "committee_meeting:B01:2025-01", b01, "committee_meeting", "2025-01-07T15:00",
-                      title="一月支委会", audience="committee")
+                      title="一月支委会", audience="branch_committee")
     mark(session, cm, wang, "present")
     gm = add_activity(session, "group_meeting:B01G1:2025-02", g1, "group_meeting", "2025-02-11T15:00", title="二月党小组会")
     for who in (wang, li, zhang):

@@ -29,9 +29,11 @@ GROUP = -1007001
 
 
 @asynccontextmanager
-async def running_bot(session_factory, config_dir) -> AsyncIterator[BotApiServer]:
+async def running_bot(session_factory, config_dir, *, also=None) -> AsyncIterator[BotApiServer]:
     with transaction(session_factory) as session:
         world = build_world(session)
+        if also is not None:
+            also(session, world)
         for member_no, user_id in USERS.items():
             session.add(models.TelegramBinding(member_id=world.members[member_no], telegram_user_id=user_id,
                                                private_chat_id=user_id))
@@ -135,3 +137,34 @@ async def test_branch_calendar_may_be_shared_in_the_group(session_factory, confi
         server.user_sends(USERS["M001"], "/calendar B01", chat_id=GROUP)
         _, message = await sent_file(server, "sendDocument", "document")
         assert message["chat"]["id"] == GROUP and message["document"]["file_name"] == "calendar_B01.ics"
+
+
+async def test_report_names_plainly_cuts_whole_lines_and_tells_no_record_from_missed(session_factory, config_dir):
+    """#12 point 8: the file name as sent, the caption, 无记录 before the ledger begins, groups named."""
+    def second_group(session, world):
+        g2 = models.Organization(code="B01G2", name="第二党小组", type="党小组", parent_id=world.orgs["B01"])
+        session.add(g2)
+        session.flush()
+        session.add(models.Activity(occurrence_key="group_meeting:B01G2:2025-02", org_id=g2.id,
+                                    obligation="group_meeting", kind="meeting", title="二月党小组会",
+                                    starts_at=local("2025-02-11T15:00"), audience="group_members", status="held"))
+
+    async with running_bot(session_factory, config_dir, also=second_group) as server:
+        server.user_sends(USERS["M001"], "/report B01 2025Q1")
+        workbook, message = await sent_file(server, "sendDocument", "document")
+        assert message["document"]["file_name"] == "台账_B01_20250101-20250331.xlsx"
+        assert message["caption"] == (
+            "第一支部 台账（2025年第一季度）\n三会一课未开展：\n"
+            "第一支部：支委会 2025-02、2025-03；党员大会 2025Q1；党课 2025Q1；党小组会（第一党小组） 2025-01、2025-03；"
+            "党小组会（第二党小组） 2025-01、2025-03"
+        )
+        headers = [c.value for c in load_workbook(io.BytesIO(workbook))["出勤-第一支部"][3]]
+        assert "02-11\n党小组会（第一党小组）" in headers and "02-11\n党小组会（第二党小组）" in headers
+        for _ in range(2):
+            await sent_file(server, "sendPhoto", "photo")
+        server.user_sends(USERS["M001"], "/report B01 2024")
+        workbook, message = await sent_file(server, "sendDocument", "document")
+        assert message["caption"] == ("第一支部 台账（2024年）\n"
+                                      "这段时间台账尚无记录（开始使用本系统之前的期间记为“无记录”，不计为未开展）。")
+        detail = load_workbook(io.BytesIO(workbook))["完成明细"]
+        assert {row[4] for row in detail.iter_rows(min_row=4, values_only=True)} == {"无记录"}

@@ -46,7 +46,7 @@ def test_record_book_row_has_counts_leave_reasons_absentees_and_minutes(session,
 def test_attendance_matrix_marks_present_leave_absent_and_proxy(session, world):
     sheet = open_report(session, "B01")["出勤-第一支部"]
     assert [c.value for c in sheet[3]] == [
-        "党员编号", "姓名", "01-07\n支委会", "01-15\n主题党日", "02-11\n党小组会", "出席", "请假", "缺席", "代签",
+        "党员编号", "姓名", "01-07\n支委会", "01-15\n主题党日", "02-11\n党小组会（第一党小组）", "出席", "请假", "缺席", "代签",
     ]
     assert rows(sheet)[:4] == [
         ["M001", "王书记", "出席", "出席", "出席", 3, 0, 0, 0],

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import pytest
 
-from bot import texts
-from bot.period_text import period_text, period_text_exclusive
-from storage.services.views import AttendanceReport
+from schedules.period_text import period_text, period_text_exclusive
 
 
 @pytest.mark.parametrize(
@@ -32,9 +29,3 @@ def test_period_text(first: date, last: date, expected: str) -> None:
 
 def test_an_exclusive_end_is_the_day_after_the_last() -> None:
     assert period_text_exclusive(date(2026, 10, 1), date(2027, 1, 1)) == "2026年第四季度"
-
-
-def test_the_attendance_answer_names_its_period() -> None:
-    zone = ZoneInfo("Asia/Shanghai")
-    report = AttendanceReport(scope="机关党委", start=datetime(2026, 10, 1, tzinfo=zone), end=datetime(2027, 1, 1, tzinfo=zone))
-    assert texts.attendance_report(report, zone) == "📊 机关党委 出勤情况（2026年第四季度）\n这段时间没有记录。"

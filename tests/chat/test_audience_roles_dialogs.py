@@ -1,0 +1,147 @@
+"""Dialogs for who is told, who decides and what is counted (issue #12 points 5, 7, 11, 12): whole replies."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.runtime.materialise import ReminderPolicy, enqueue_reminders
+from storage import models
+from storage.db import transaction
+from tests.chat.dialog import press, running_bot
+from tests.chat.world import MEETING_START, SHANGHAI, add_activity, build_world
+
+T = MEETING_START
+
+
+@pytest.fixture
+def world(session_factory):
+    with transaction(session_factory) as session:
+        return build_world(session)
+
+
+async def reply(chat, who: str, action, fragment: str) -> dict:
+    """The bot's answer to `who` doing `action` (the request whose text contains `fragment`)."""
+    return (await chat.step(who, action, fragment)).params
+
+
+def keyboard(params: dict) -> list[str]:
+    return [button["text"] for row in params["reply_markup"]["keyboard"] for button in row]
+
+
+def add_personal_items(session_factory, world) -> None:
+    """李四 (probationary, joined 2019-03-20) has his political birthday and his probation conversion in B01."""
+    with transaction(session_factory) as session:
+        add_activity(session, world, "birthday", "B01", "政治生日：李四", datetime(2025, 3, 20, 9, tzinfo=SHANGHAI),
+                     kind="task", obligation="political_birthday", audience="member_and_secretary",
+                     member_id=world.members["bob"], reminder_leads=str(19 * 24 * 60))
+        add_activity(session, world, "conversion", "B01", "预备党员转正：李四", T + timedelta(days=6), kind="task",
+                     obligation="probation_conversion", audience="branch_committee", member_id=world.members["bob"])
+
+
+# The ledger begins on 15 March (the first activity): January and February are 无记录, not missed.
+B01_Q1 = "• 第一党支部（B01）：已召开会议 0 次，出勤率 —；三会一课 完成 0、补开 0、未开展 0、进行中 4、无记录 4\n"
+B02_Q1 = "已召开会议 0 次，出勤率 —；三会一课 完成 0、补开 0、未开展 0、进行中 3、无记录 2"
+
+
+async def test_attendance_reads_a_member_an_organisation_and_a_period_in_any_order(session_factory, world):
+    with transaction(session_factory) as session:
+        session.add(models.Member(member_no="1007", name="冯七", org_id=world.orgs["B02"], category="正式党员"))
+    async with running_bot(session_factory, world, T - timedelta(days=1)) as chat:
+        menu = await reply(chat, "committee", "/attendance", "📊")
+        assert menu["text"] == (
+            "📊 机关党委（D01）2025年第一季度\n"
+            "合计：已召开会议 0 次，出勤率 —；三会一课 完成 0、补开 0、未开展 0、进行中 7、无记录 6\n" + B01_Q1
+            + "• 第二党支部（B02）：" + B02_Q1 + "\n查看下级组织：第一党支部（B01）、第二党支部（B02）"
+        )
+        assert keyboard(menu) == ["/attendance B01 2025Q1", "/attendance B02 2025Q1"]
+        by_name = await reply(chat, "committee", "/attendance 一季度 第二党支部", "📊")
+        assert by_name["text"] == (
+            "📊 第二党支部（B02）2025年第一季度\n合计：" + B02_Q1
+        )
+        number = await reply(chat, "committee", "/attendance 1007", "👤")
+        assert number["text"] == ("👤 冯七（1007，第二党支部）2025年第一季度：应参加 0 次，出席 0 次（含代签 0 次），"
+                                  "请假 0 次，缺席 0 次，出勤率 —")
+        member = await reply(chat, "committee", "/attendance 12月 李四", "👤")
+        assert member["text"] == ("👤 李四（P004，第一党支部）2024年12月：应参加 0 次，出席 0 次（含代签 0 次），"
+                                  "请假 0 次，缺席 0 次，出勤率 —")
+        ambiguous = await reply(chat, "committee", "/attendance 党支部 上半年", "可能指")
+        assert ambiguous["text"] == "“党支部”可能指以下几项，请点选：\n• 第一党支部（B01）\n• 第二党支部（B02）"
+        assert keyboard(ambiguous) == ["/attendance B01 上半年", "/attendance B02 上半年"]
+        chosen = await reply(chat, "committee", "/attendance B01 上半年", "📊")
+        assert chosen["text"].startswith("📊 第一党支部（B01）2025年上半年\n")
+        refused = await reply(chat, "committee", "/attendance X01B", "您只能")
+        assert refused["text"] == "您只能查看本组织及下级组织的情况。"
+
+
+async def test_me_and_the_confirmation_count_only_what_the_secretary_confirmed(session_factory, world):
+    async with running_bot(session_factory, world, T + timedelta(hours=3)) as chat:
+        waiting = await reply(chat, "alice", "/me", "👤")
+        assert waiting["text"] == (
+            "👤 张三（第一党支部）\n2025年出勤：应参加 0 次，出席 0 次，请假 0 次，缺席 0 次\n🎂 政治生日：3月20日\n"
+            "党龄：4 年\n另有 1 次活动待书记确认是否召开，确认后计入。\n没有待补学的内容。"
+        )
+        roll = await chat.deliver("roll_summary", "party_day", to="secretary")
+        assert roll["text"].endswith(
+            "确认召开后，未答复的 6 人将记为缺席：王书记、李副书记、张三、李四、赵老、郑新。到场的请先点“代签”。")
+        toast = await reply(chat, "secretary", press("✅ 已召开"), "已确认")
+        assert toast["text"] == ("已确认「主题党日」召开。6 人未答复，已记为缺席：王书记、李副书记、张三、李四、赵老、郑新。"
+                                 "如有人到场，可点“代签”改为出席。")
+        counted = await reply(chat, "alice", "/me", "👤")
+        assert counted["text"] == (
+            "👤 张三（第一党支部）\n2025年出勤：应参加 1 次，出席 0 次，请假 0 次，缺席 1 次\n🎂 政治生日：3月20日\n"
+            "党龄：4 年\n需要补学：「主题党日」"
+        )
+
+
+async def test_the_secretary_is_not_his_own_approver_nor_nudged_nor_told_to_ask_himself(session_factory, world):
+    async with running_bot(session_factory, world, T - timedelta(days=1)) as chat:
+        await chat.remind("secretary", "party_day")
+        await reply(chat, "secretary", press("📝 请假"), "请直接回复")
+        submitted = await reply(chat, "secretary", "外出开会", "已提交")
+        assert submitted["text"] == "已提交请假：「主题党日」，原因：外出开会。李副书记审批后会通知您。"
+        with transaction(session_factory) as session:
+            approvers = session.scalars(select(models.OutboxMessage.member_id).where(
+                models.OutboxMessage.kind == "leave_request")).all()
+        assert approvers == [world.members["deputy"]]
+        chat.set_now(T + timedelta(hours=3))
+        await chat.remind("alice", "party_day")
+        late_member = await reply(chat, "alice", press("✅ 签到"), "签到已经结束")
+        assert late_member["text"] == "「主题党日」的签到已经结束。如需补签，请联系支部书记。"
+        await chat.remind("deputy", "party_day")
+        late_deputy = await reply(chat, "deputy", press("✅ 签到"), "签到已经结束")
+        assert late_deputy["text"] == "「主题党日」的签到已经结束。如需补签，可在 /absent 名单中代签。"
+
+
+async def test_a_plain_member_does_not_see_other_members_personal_items(session_factory, world):
+    add_personal_items(session_factory, world)
+    common = ("🗓 本支部近四周的安排：\n• 3月15日（周六）09:00 主题党日，三楼会议室\n• 3月15日（周六）09:00 转正提醒\n"
+              "• 3月18日（周二）09:00 党小组会（第一党小组）\n• 3月20日（周四）09:00 支委会\n")
+    personal = "• 3月20日（周四）09:00 政治生日：李四\n• 3月21日（周五）09:00 预备党员转正：李四\n"
+    async with running_bot(session_factory, world, T - timedelta(days=1)) as chat:
+        assert (await reply(chat, "alice", "/plan", "🗓"))["text"] == common + "• 3月25日（周二）09:00 支部党员大会"
+        for who in ("bob", "secretary"):
+            assert (await reply(chat, who, "/plan", "🗓"))["text"] == common + personal + "• 3月25日（周二）09:00 支部党员大会"
+
+
+async def test_political_birthday_greets_the_member_on_the_day_and_tells_the_secretary_on_the_first(
+        session_factory, world):
+    add_personal_items(session_factory, world)
+    first = datetime(2025, 3, 1, 8, tzinfo=SHANGHAI)
+    with transaction(session_factory) as session:
+        activity = session.get(models.Activity, world.activities["birthday"])
+        enqueue_reminders(session, [activity], now=first, policy=ReminderPolicy(zone=SHANGHAI))
+        queued = sorted((row.member_id, row.lead_minutes, row.due_at.astimezone(SHANGHAI).isoformat())
+                        for row in session.scalars(select(models.OutboxMessage)))
+    assert queued == [
+        (world.members["secretary"], 19 * 24 * 60, "2025-03-01T09:00:00+08:00"),
+        (world.members["bob"], 0, "2025-03-20T09:00:00+08:00"),
+    ]
+    async with running_bot(session_factory, world, first) as chat:
+        [notice] = await chat.dispatch("reminder", to="secretary")
+        assert notice["text"] == "📝 本月政治生日：李四（3月20日，入党 6 周年）\n请按“五个一”清单落实，发送 /tasks 逐项勾选。"
+        [greeting] = await chat.dispatch("reminder", to="bob")
+        assert greeting["text"] == ("🎂 李四同志，今天是您的政治生日！\n2019年3月20日，您光荣地加入中国共产党，至今已 6 年。"
+                                    "第一党支部祝您政治生日快乐：不忘初心，牢记使命。")
