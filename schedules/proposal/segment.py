@@ -1,0 +1,149 @@
+"""A plan's text cut into its own numbered items ("一、", "（三）", "14.", "一是") and sentences."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+# Numbering at the start of a line, outermost first. The level is the style's, not the position's:
+# a plan that uses only "1." has those at level 2, and section labels stay as the plan writes them.
+_LINE_LABELS = (
+    (0, re.compile(r"^(第[一二三四五六七八九十百]+[部分章节])\s*")),
+    (1, re.compile(r"^([一二三四五六七八九十]+[、．.])\s*")),
+    (2, re.compile(r"^([（(][一二三四五六七八九十]+[）)])\s*")),
+    (3, re.compile(r"^(\d{1,3}[.．、](?!\d))\s*")),
+    (4, re.compile(r"^([（(]\d{1,3}[）)]|[①-⑳])\s*")),
+)
+# "一是……二是……" inside a paragraph: after a sentence end, a line start or the start, not inside a word (统一要求).
+_INLINE_LABEL = re.compile(r"(?:(?<=^)|(?<=[。；！？：:\n]))\s*([一二三四五六七八九十]{1,2}[是要])(?=[^，。；、\s])")
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|\n\n")
+_CHINESE_DIGIT = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+# A nested "一是" right after a marker that is only a short heading ("二是做好党员教育管理。一是……").
+_HEADING_ONLY = 22
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of the plan and the item it belongs to, as the plan numbers it."""
+
+    labels: tuple[str, ...]  # outermost first: ("二、", "一是")
+    text: str
+    index: int  # position in the document (for stable ordering)
+    section: str = ""  # the label a reader looks for (see `label_sections`)
+
+
+@dataclass
+class _Block:
+    labels: tuple[str, ...]
+    lines: list[str]
+
+
+def _is_cjk(char: str) -> bool:
+    return "\u3000" <= char <= "\u9fff" or "\uff00" <= char <= "\uffef"
+
+
+def _unwrap(text: str) -> str:
+    """Lines a PDF wrapped mid-sentence join without a space between Chinese characters."""
+    pieces = text.split("\n")
+    out = pieces[0]
+    for piece in pieces[1:]:
+        if out and piece and not (_is_cjk(out[-1]) or _is_cjk(piece[0])):
+            out += " "
+        out += piece
+    return out
+
+
+def _blocks(text: str) -> list[_Block]:
+    blocks: list[_Block] = []
+    stack: dict[int, str] = {}
+    current: _Block | None = None
+    for raw in text.splitlines():
+        line = raw.replace("\u3000", " ").strip()
+        if not line:
+            continue
+        for level, pattern in _LINE_LABELS:
+            match = pattern.match(line)
+            if match:
+                stack = {lvl: lab for lvl, lab in stack.items() if lvl < level}
+                stack[level] = match.group(1)
+                current = _Block(tuple(stack[lvl] for lvl in sorted(stack)), [line])
+                blocks.append(current)
+                break
+        else:
+            if current is None:
+                current = _Block((), [line])
+                blocks.append(current)
+            else:
+                current.lines.append(line)
+    return blocks
+
+
+def _block_text(block: _Block) -> str:
+    # The heading line ends a sentence even without a full stop; later lines may be a PDF's wrapping.
+    head, *rest = block.lines
+    return head + ("\n\n" + "\n".join(rest) if rest else "")
+
+
+def _inline_parts(block: _Block) -> list[tuple[tuple[str, ...], str]]:
+    """A block split at its "一是/二是" markers, each part with its labels (nested lists get both markers)."""
+    text = _block_text(block)
+    marks = list(_INLINE_LABEL.finditer(text))
+    if not marks:
+        return [(block.labels, text)]
+    parts = [(block.labels, text[: marks[0].start(1)])]
+    outer: str | None = None  # the marker a nested list hangs under
+    previous: tuple[str, int] | None = None
+    for i, mark in enumerate(marks):
+        label = mark.group(1)
+        number = _CHINESE_DIGIT.get(label[0], 0) if len(label) == 2 else 0
+        end = marks[i + 1].start(1) if i + 1 < len(marks) else len(text)
+        if previous is not None and number == 1 and previous[1] >= 1:
+            heading = parts[-1][1].strip()
+            outer = previous[0] if outer is None and len(heading) <= _HEADING_ONLY else None
+        labels = block.labels + ((outer, label) if outer else (label,))
+        parts.append((labels, text[mark.start(1):end]))
+        previous = (label, number)
+    return parts
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Every sentence of the plan with its item labels (the title and unnumbered opening get none)."""
+    sentences: list[Sentence] = []
+    for block in _blocks(text):
+        for labels, part in _inline_parts(block):
+            for piece in _SENTENCE_END.split(part):
+                piece = _unwrap(piece.strip()).strip() if piece else ""
+                if piece:
+                    sentences.append(Sentence(labels, piece, len(sentences)))
+    return label_sections(sentences)
+
+
+def _joined(labels: tuple[str, ...]) -> str:
+    out = ""
+    for i, label in enumerate(labels):
+        if i and label[-1] in "是要" and labels[i - 1][-1] in "是要":
+            out += "·"
+        out += label
+    return out
+
+
+def label_sections(sentences: list[Sentence]) -> list[Sentence]:
+    """Each sentence's section: the innermost label, or the whole path when that label recurs in the plan
+    or is an inline marker ("一是" only means something under its chapter).
+
+    "14." is unique in a plan numbered 1–25 and stays "14."; "一是" recurs under every chapter and
+    becomes "二、一是" (nested: "二、二是·一是"); "（三）" becomes "一、（三）" when other chapters have one.
+    """
+    innermost = Counter(path[-1] for path in {s.labels for s in sentences if s.labels})
+    labelled = []
+    for sentence in sentences:
+        labels = sentence.labels
+        if not labels:
+            section = ""
+        elif innermost[labels[-1]] == 1 and labels[-1][-1] not in "是要":
+            section = labels[-1]
+        else:
+            section = _joined(labels)
+        labelled.append(Sentence(labels, sentence.text, sentence.index, section))
+    return labelled
