@@ -101,8 +101,14 @@ def _attach_timings(text: str, hits: list[_Hit], timings: list[tuple[int, int, T
         target = next((s for s in inside if s[0] <= start < s[1]), None)
         target = target or next((s for s in inside if s[0] >= end), None)
         target = target or next((s for s in reversed(inside) if s[1] <= start), None)
-        if target is not None and target not in attached:
+        if target is None:
+            continue
+        earlier = attached.get(target)
+        if earlier is None:
             attached[target] = timing
+        elif earlier.cadence == timing.cadence == "yearly" and earlier.month is None and timing.month is not None:
+            # "每年6月": the month completes the year.
+            attached[target] = Timing(said=f"{earlier.said}{timing.said}", cadence="yearly", month=timing.month)
     return attached
 
 
@@ -122,7 +128,7 @@ def _quote(sentence: Sentence) -> Evidence:
     return Evidence(section=sentence.section, quote=text)
 
 
-_LEADING_NOISE = re.compile(r"^(?:要|将|并|再|都|均|至少|坚持|定期|按时|认真|扎实|集中|统一|组织|开展|召开|举办|进行|举行|一次|1次|的|，|、|\s)+")
+_LEADING_NOISE = re.compile(r"^(?:要|将|并|再|都|均|至少|坚持|定期|按时|认真|扎实|组织|开展|召开|举办|进行|举行|一次|1次|的|，|、|\s)+")
 
 
 def _clean_title(text: str) -> str:
@@ -140,7 +146,8 @@ def _new_from_clause(clause: str, lexicon: Lexicon) -> tuple[str, re.Match[str]]
     if verb is None:
         return None
     name = _clean_title(_LEADING_NOISE.sub("", rest[verb.start():]))
-    name = re.sub(r"^(?:开展|召开|组织|举办|进行|举行|学习)(?:一次|1次)?", "", name) or name
+    name = re.sub(r"^(?:开展|召开|组织|举办|进行|举行)", "", name) or name
+    name = re.sub(r"(?:至少)?(?:一次|1次)", "", name)
     if len(re.findall(r"[\u4e00-\u9fff]", name)) < 3 or len(name) > 30:
         return None
     return name, cadence

@@ -36,16 +36,20 @@ class Sentence:
 @dataclass
 class _Block:
     labels: tuple[str, ...]
-    lines: list[str]
+    lines: list[str]  # each line ends with "\n\n" when it ends its paragraph, else "\n"
 
 
 def _is_cjk(char: str) -> bool:
     return "\u3000" <= char <= "\u9fff" or "\uff00" <= char <= "\uffef"
 
 
+_SPACE_BY_CHINESE = re.compile(r"(?<=[\u3000-\u9fff\uff00-\uffef“”‘’])\s+|\s+(?=[\u3000-\u9fff\uff00-\uffef“”‘’])")
+
+
 def _unwrap(text: str) -> str:
-    """Lines a PDF wrapped mid-sentence join without a space between Chinese characters."""
-    pieces = text.split("\n")
+    """Lines a PDF wrapped mid-sentence join without a space between Chinese characters (and stray spaces
+    next to Chinese text go, so the same plan quotes the same whichever format it came in)."""
+    pieces = _SPACE_BY_CHINESE.sub("", text).split("\n")
     out = pieces[0]
     for piece in pieces[1:]:
         if out and piece and not (_is_cjk(out[-1]) or _is_cjk(piece[0])):
@@ -54,14 +58,26 @@ def _unwrap(text: str) -> str:
     return out
 
 
+_PARAGRAPH_END = "。！？；：!?;:"
+
+
+def _full_width(lines: list[str]) -> int:
+    """How long a line is when the page wrapped it (a PDF's text layer): most lines are about this long."""
+    lengths = sorted(len(line) for line in lines)
+    return lengths[int(len(lengths) * 0.9)] if lengths else 0
+
+
 def _blocks(text: str) -> list[_Block]:
+    """Paragraphs grouped under the label that starts them. A line ends its paragraph when it ends with a
+    full stop or is clearly shorter than the page is wide: a heading, or a paragraph's last line."""
+    lines = [line for line in (raw.replace("\u3000", " ").strip() for raw in text.splitlines()) if line]
+    full = _full_width(lines)
     blocks: list[_Block] = []
     stack: dict[int, str] = {}
     current: _Block | None = None
-    for raw in text.splitlines():
-        line = raw.replace("\u3000", " ").strip()
-        if not line:
-            continue
+    for line in lines:
+        ends = line[-1] in _PARAGRAPH_END or len(line) < full * 0.85
+        line += "\n\n" if ends else "\n"
         for level, pattern in _LINE_LABELS:
             match = pattern.match(line)
             if match:
@@ -80,9 +96,8 @@ def _blocks(text: str) -> list[_Block]:
 
 
 def _block_text(block: _Block) -> str:
-    # The heading line ends a sentence even without a full stop; later lines may be a PDF's wrapping.
-    head, *rest = block.lines
-    return head + ("\n\n" + "\n".join(rest) if rest else "")
+    # Soft wraps go before looking for "一是": a PDF may have wrapped the line between 二 and 是.
+    return "\n\n".join(_unwrap(paragraph) for paragraph in "".join(block.lines).split("\n\n"))
 
 
 def _inline_parts(block: _Block) -> list[tuple[tuple[str, ...], str]]:
