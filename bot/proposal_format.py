@@ -63,3 +63,49 @@ def summary(proposal: Proposal, org_name: str | None = None) -> str:
     where = f"（{org_name}）" if org_name else ""
     return (f"《{proposal.title}》{where}：对应目录事项 {len(proposal.obligations)} 项，"
             f"目录中没有的经常性工作 {len(proposal.new)} 项，一次性任务 {len(proposal.activities)} 项。")
+
+
+# --- the chat's cards ---------------------------------------------------------------------------------------
+
+CHAT_QUOTES = 2  # quotes per card; the CLI shows them all
+CHAT_QUOTE_CHARS = 90
+
+
+def _short(evidence: list[Evidence]) -> list[Evidence]:
+    return [
+        Evidence(section=e.section, quote=e.quote if len(e.quote) <= CHAT_QUOTE_CHARS else e.quote[: CHAT_QUOTE_CHARS - 1] + "…")
+        for e in evidence
+    ]
+
+
+def chat_intro(proposal: Proposal, org_name: str) -> str:
+    return (f"📄 {summary(proposal, org_name)}\n"
+            "请逐项点 ✅ 接受 或 ❌ 不要；接受的事项写入本组织的设置，提醒随即按新设置安排。")
+
+
+def chat_card(number: int, entry: ObligationProposal | NewEntry) -> str:
+    sections = "；".join(dict.fromkeys(section_zh(e.section) for e in entry.evidence))
+    if isinstance(entry, ObligationProposal):
+        head = f"{number}. {entry.name}（{entry.key}）"
+        body = obligation_lines(entry)
+    else:
+        head = f"{number}. 新增：{entry.name}"
+        body = new_entry_lines(entry)
+    return "\n".join([head, f"条目：{sections}", *body,
+                      *(f"依据{line}" for line in evidence_lines(_short(entry.evidence), CHAT_QUOTES))])
+
+
+def chat_activities(activities: list[ActivityProposal]) -> str:
+    return "\n".join(["一次性任务（可用 /schedule 逐项安排）：", *(f"· {activity_line(a)}" for a in activities)])
+
+
+NOTHING_FOUND = "计划中没有找到与工作事项目录对应的内容，设置未改动。"
+PROPOSAL_REJECTED = "❌ 未采纳。"
+UNSUPPORTED_DOCUMENT = "请发送年度计划文件（.docx、.pdf、.txt 或 .md），我会逐项列出对应的工作事项。"
+DOCUMENT_TOO_LARGE = "文件太大了（最多 20 MB），请只发送计划正文。"
+
+
+def accepted_stamp(name: str, org_code: str, file_name: str, changed: bool) -> str:
+    if not changed:
+        return f"✅ 已接受：{name}（{org_code} 的设置中已有，无需改动）。"
+    return f"✅ 已接受：{name}，已写入 {org_code} 的设置（{file_name}），提醒将按新设置安排。"

@@ -12,7 +12,8 @@ _LINE_LABELS = (
     (0, re.compile(r"^(第[一二三四五六七八九十百]+[部分章节])\s*")),
     (1, re.compile(r"^([一二三四五六七八九十]+[、．.])\s*")),
     (2, re.compile(r"^([（(][一二三四五六七八九十]+[）)])\s*")),
-    (3, re.compile(r"^(\d{1,3}[.．、](?!\d))\s*")),
+    # "3.7月开展……" is item 3 (a date follows); "3.5%" at a line start is not a number of ours.
+    (3, re.compile(r"^(\d{1,3}[.．、])(?!\d+(?:[.．]\d|%|％|万|亿|倍|元))\s*")),
     (4, re.compile(r"^([（(]\d{1,3}[）)]|[①-⑳])\s*")),
 )
 # "一是……二是……" inside a paragraph: after a sentence end, a line start or the start, not inside a word (统一要求).
@@ -83,7 +84,8 @@ def _blocks(text: str) -> list[_Block]:
             if match:
                 stack = {lvl: lab for lvl, lab in stack.items() if lvl < level}
                 stack[level] = match.group(1)
-                current = _Block(tuple(stack[lvl] for lvl in sorted(stack)), [line])
+                # The quote is the plan's sentence; its number is in the section already.
+                current = _Block(tuple(stack[lvl] for lvl in sorted(stack)), [line[match.end():]])
                 blocks.append(current)
                 break
         else:
