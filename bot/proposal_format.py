@@ -55,6 +55,15 @@ def new_entry_lines(entry: NewEntry) -> list[str]:
     ]
 
 
+def sections_zh(evidence: list[Evidence]) -> str:
+    """The items an entry's evidence comes from, in the plan's order (sections contain 、, so ；between)."""
+    return "；".join(dict.fromkeys(section_zh(e.section) for e in evidence))
+
+
+def details(entry: ObligationProposal | NewEntry) -> list[str]:
+    return obligation_lines(entry) if isinstance(entry, ObligationProposal) else new_entry_lines(entry)
+
+
 def activity_line(activity: ActivityProposal) -> str:
     return f"{activity.when}：{activity.title}（〔{section_zh(activity.evidence[0].section)}〕）"
 
@@ -84,14 +93,11 @@ def chat_intro(proposal: Proposal, org_name: str) -> str:
 
 
 def chat_card(number: int, entry: ObligationProposal | NewEntry) -> str:
-    sections = "；".join(dict.fromkeys(section_zh(e.section) for e in entry.evidence))
     if isinstance(entry, ObligationProposal):
         head = f"{number}. {entry.name}（{entry.key}）"
-        body = obligation_lines(entry)
     else:
         head = f"{number}. 新增：{entry.name}"
-        body = new_entry_lines(entry)
-    return "\n".join([head, f"条目：{sections}", *body,
+    return "\n".join([head, f"条目：{sections_zh(entry.evidence)}", *details(entry),
                       *(f"依据{line}" for line in evidence_lines(_short(entry.evidence), CHAT_QUOTES))])
 
 

@@ -92,18 +92,14 @@ def _propose(args: argparse.Namespace, settings: Settings) -> int:
 def render_table(proposal: Proposal) -> str:
     """Readable Chinese text: one block per entry with its timing, state and every quoted sentence."""
     lines = [fmt.summary(proposal, proposal.org)]
-    if proposal.obligations:
-        lines += ["", "一、对应目录事项"]
-    for entry in proposal.obligations:
-        lines.append(f"  {entry.key}  {entry.name}  条目：{'；'.join(map(fmt.section_zh, entry.sections))}")
-        lines += [f"    {line}" for line in fmt.obligation_lines(entry)]
-        lines += [f"    依据{line}" for line in fmt.evidence_lines(entry.evidence)]
-    if proposal.new:
-        lines += ["", "二、目录中没有的经常性工作（接受前不启用）"]
-    for entry in proposal.new:
-        lines.append(f"  {entry.key}  {entry.name}  条目：{'；'.join(dict.fromkeys(fmt.section_zh(e.section) for e in entry.evidence))}")
-        lines += [f"    {line}" for line in fmt.new_entry_lines(entry)]
-        lines += [f"    依据{line}" for line in fmt.evidence_lines(entry.evidence)]
+    for heading, entries in (("一、对应目录事项", proposal.obligations),
+                             ("二、目录中没有的经常性工作（接受前不启用）", proposal.new)):
+        if entries:
+            lines += ["", heading]
+        for entry in entries:
+            lines.append(f"  {entry.key}  {entry.name}  条目：{fmt.sections_zh(entry.evidence)}")
+            lines += [f"    {line}" for line in fmt.details(entry)]
+            lines += [f"    依据{line}" for line in fmt.evidence_lines(entry.evidence)]
     if proposal.activities:
         lines += ["", "三、一次性任务（可用 branchbot activity add 安排）"]
         lines += [f"  {fmt.activity_line(activity)}" for activity in proposal.activities]
