@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from schedules.catalog import Obligation
-from schedules.proposal.model import Evidence, NewEntry, Proposal
+from schedules.proposal.model import Evidence, NewEntry, ObligationProposal, Proposal
 
 # Where a new entry falls in its period until someone says otherwise (the note says so too).
 _DEFAULT_WHEN: dict[str, dict[str, Any]] = {
@@ -50,14 +50,27 @@ def _new_entry_fields(entry: NewEntry, title: str) -> dict[str, Any]:
     }
 
 
+def _plan_when(obligation: ObligationProposal, entry: Obligation) -> dict[str, Any] | None:
+    """The plan's own day where it names one the catalog's cadence can take: "每月10日" for a monthly
+    entry, "10月" for a yearly one. Anything else it says about timing is shown, not written."""
+    timing = obligation.timing
+    if obligation.agrees is not False or timing is None or timing.cadence != entry.cadence:
+        return None
+    if entry.cadence == "monthly" and timing.day is not None:
+        return {"day": timing.day}
+    if entry.cadence == "yearly" and timing.month is not None:
+        return {**entry.when.model_dump(exclude_none=True), "month": timing.month}
+    return None
+
+
 def override_changes(
     proposal: Proposal, entries: Mapping[str, Obligation], current: Mapping[str, Mapping[str, Any]], *,
     keys: Collection[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The fields to set in the organisation's override for the accepted entries (`keys`; default all).
 
-    A catalog entry is enabled if the organisation has it off, and records the plan's items as its
-    `source`; a new entry is written whole (enabled) unless the override has it already, in which case
+    A catalog entry is enabled if the organisation has it off, takes the plan's day where the plan names
+    one (`_plan_when`), and records the plan's items as its `source`; a new entry is written whole (enabled) unless the override has it already, in which case
     only `enabled` and `source` are set, so a secretary's later edits survive accepting again. Fields
     already as wanted are left out: accepting the same proposal twice changes nothing.
     """
@@ -67,6 +80,9 @@ def override_changes(
         if obligation.key not in wanted or obligation.key not in entries:
             continue
         fields: dict[str, Any] = {} if entries[obligation.key].enabled else {"enabled": True}
+        when = _plan_when(obligation, entries[obligation.key])
+        if when is not None:
+            fields["when"] = when
         fields["source"] = source_text(proposal.title, obligation.evidence)
         changes[obligation.key] = fields
     for entry in proposal.new:

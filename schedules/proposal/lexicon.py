@@ -68,7 +68,8 @@ class NewItemSpec(_Strict):
 class CadenceSpec(_Strict):
     say: str
     cadence: ProposedCadence
-    month: int | str | None = None  # a month number, or "$1": the numeral the pattern's first group caught
+    month: int | Literal["$1"] | None = None  # a month number, or "$1": the numeral the pattern's first group caught
+    day: Literal["$1"] | None = None  # "$1": the day of the month the first group caught
 
 
 class RecurringWords(_Strict):
@@ -101,15 +102,23 @@ class CadenceTerm:
     pattern: re.Pattern[str]
     cadence: str
     month: int | str | None
+    day: str | None = None
+
+    @staticmethod
+    def _caught(match: re.Match[str], upper: int) -> int | None:
+        try:
+            value = parse_number(match.group(1))
+        except (ValueError, IndexError):
+            return None
+        return value if 1 <= value <= upper else None
 
     def month_of(self, match: re.Match[str]) -> int | None:
         if self.month == "$1":
-            try:
-                value = parse_number(match.group(1))
-            except (ValueError, IndexError):
-                return None
-            return value if 1 <= value <= 12 else None
+            return self._caught(match, 12)
         return self.month if isinstance(self.month, int) else None
+
+    def day_of(self, match: re.Match[str]) -> int | None:
+        return self._caught(match, 31) if self.day == "$1" else None
 
 
 @dataclass(frozen=True)
@@ -165,7 +174,7 @@ def build_lexicon(catalog: Catalog, data: str | Mapping[str, Any], source_name: 
         new_items[item.key] = item
         for text, pattern in _compile(item.terms, f"{source_name}，new 条目 {item.key}", problems):
             terms.append(Term(f"new:{item.key}", text, pattern))
-    cadences = [CadenceTerm(c.say, pattern, c.cadence, c.month)
+    cadences = [CadenceTerm(c.say, pattern, c.cadence, c.month, c.day)
                 for c in spec.cadences for _, pattern in _compile([c.say], f"{source_name}，cadences", problems)]
     dates = _compile(spec.activity_dates, f"{source_name}，activity_dates", problems)
     if problems:

@@ -6,9 +6,11 @@ Every rule here is one a secretary can check by reading the quoted sentence:
   term of another entry ("七一"主题党日 is not the monthly 主题党日) yields to the longer one, and a term
   inside a checklist item of an entry the sentence names ("开展一次谈心谈话" in the 政治生日 "五个一") is
   that entry's, not an entry of its own;
-- a time expression belongs to the next term after it in the same clause ("每季度对“学习强国”进行一次
-  通报"), or to the one it sits in ("七一"), or else to the last one before it;
-- a clause with 每周/每月/每季度/每半年 and an action, that names nothing in the catalog, is a new entry;
+- a time expression belongs to the term it sits in ("七一"), or the next term after it in the same clause
+  ("每季度对“学习强国”进行一次通报"), or else the last one before it in the clause; never to a term of
+  another clause ("按时交纳党费，每年开展一次……专项检查" says nothing about when dues are paid);
+- a clause with 每周/每月/每季度/每半年 and an action, that names nothing in the catalog and follows no
+  term of the sentence, is a new entry;
 - a clause with a date ("7月", "年底前") and an action, that names no recurring entry, is an activity.
 """
 
@@ -86,7 +88,8 @@ def _cadences(text: str, lexicon: Lexicon) -> list[tuple[int, int, Timing]]:
             if any(match.start() < end and start < match.end() for start, end, _ in taken):
                 continue
             taken.append((match.start(), match.end(),
-                          Timing(said=match.group(0), cadence=term.cadence, month=term.month_of(match))))
+                          Timing(said=match.group(0), cadence=term.cadence, month=term.month_of(match),
+                                 day=term.day_of(match))))
     return sorted(taken, key=lambda item: item[0])
 
 
@@ -120,6 +123,8 @@ def _agrees(timing: Timing | None, entry: Obligation) -> bool | None:
     month = entry.when.month if isinstance(entry.when.month, int) else None
     if entry.cadence == "yearly" and timing.month is not None and month is not None:
         return timing.month == month
+    if entry.cadence == "monthly" and timing.day is not None:
+        return entry.when.day == timing.day
     return True
 
 
@@ -190,7 +195,10 @@ def propose(
         for start, end in _clause_bounds(body):
             clause = body[start:end]
             in_clause = [h for h in hits if start <= h.start < end]
-            generic = None if in_clause else _new_from_clause(clause, lexicon)
+            # A clause that names nothing but follows a term may go on about it ("发挥中心组示范作用，每季度开展
+            # 一次专题研讨"): not a new item of its own.
+            follows_term = any(h.end <= start for h in hits)
+            generic = None if in_clause or follows_term else _new_from_clause(clause, lexicon)
             if generic is not None:
                 name, _ = generic
                 key = "plan_" + format(zlib.crc32(name.encode()), "08x")

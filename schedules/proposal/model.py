@@ -26,6 +26,7 @@ class Timing(_Model):
     said: str
     cadence: str  # weekly | monthly | quarterly | semiannual | yearly | holidays
     month: int | None = None
+    day: int | None = None  # "每月10日"
 
 
 class ObligationProposal(_Model):

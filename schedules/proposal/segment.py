@@ -6,12 +6,14 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-# Numbering at the start of a line, outermost first. The level is the style's, not the position's:
+# Numbering at the start of a line, tried in this order. The level is the style's, not the position's:
 # a plan that uses only "1." has those at level 2, and section labels stay as the plan writes them.
 _LINE_LABELS = (
     (0, re.compile(r"^(第[一二三四五六七八九十百]+(?:部分|章|节))\s*")),
+    (3, re.compile(r"^(第[一二三四五六七八九十百]+条)\s*")),
     (1, re.compile(r"^([一二三四五六七八九十]+[、．.])\s*")),
     (2, re.compile(r"^([（(][一二三四五六七八九十]+[）)])\s*")),
+    (4, re.compile(r"^(\d{1,2}[.．]\d{1,2})(?![\d%％万亿倍元月日])\s*")),  # 1.1, 2.3 (before "1." below)
     # "3.7月开展……" is item 3 (a date follows); "3.5%" at a line start is not a number of ours.
     (3, re.compile(r"^(\d{1,3}[.．、])(?!\d+(?:[.．]\d|%|％|万|亿|倍|元))\s*")),
     (4, re.compile(r"^([（(]\d{1,3}[）)]|[①-⑳])\s*")),

@@ -3,7 +3,9 @@
 Each expectation table was written by reading the plan, item by item, before looking at the matcher's
 output: catalog key → the items (as the plan numbers them) that ask for it, and the same for the
 recurring items the catalog lacks (by their proposed key). "municipal_2025" is a plan written for these
-tests in the style of a 市直机关工委 plan (numbered 1–18, the supervision cycle, "3+X", 7月 tasks);
+tests in the style of a 市直机关工委 plan (numbered 1–18, the supervision cycle, "3+X", 7月 tasks), and
+"enterprise_2024" one in the style of a 集团公司党委 plan (（一） then 1．, with traps: 民主生活会, 党支部委员会
+as a body, 党费 inspections), written after the matcher was tuned on the others and kept as it first came out;
 the four seeds are real plans (copies of ../shared/seeds).
 """
 
@@ -122,6 +124,25 @@ EXPECTED: dict[str, tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]
     ),
 }
 
+EXPECTED["enterprise_2024"] = (
+    {
+        "org_life_meeting": ("4．",),  # 民主生活会 is not 组织生活会; 组织生活会 is
+        "committee_meeting": ("5．",),
+        "general_assembly": ("5．",),
+        "party_lecture": ("6．",),
+        "term_expiry": ("7．",),  # 8． 选优配强党支部委员会 is the committee as a body, not its meeting
+        "activist_review": ("9．",),
+        "probation_conversion": ("9．",),
+        "dues": ("10．",),
+        "theme_party_day": ("11．",),
+        "semiannual_review": ("12．",),
+        "annual_assessment": ("12．",),
+        "rectification": ("13．",),  # 完成一项、销号一项
+        "holiday_integrity_reminder": ("14．",),  # 重要节日前发送廉洁提醒
+    },
+    {"first_topic": ("1．",), "central_group_study": ("2．",), "plan_256663d8": ("3．",)},  # 每月组织一次政治理论学习
+)
+
 # What each plan says about timing, where it says anything: key → (its words, agrees with the catalog).
 EXPECTED_TIMING: dict[str, dict[str, tuple[str, bool | None]]] = {
     "000": {"ideology_report": ("年终", True), "annual_deployment": ("年初", True),
@@ -130,6 +151,11 @@ EXPECTED_TIMING: dict[str, dict[str, tuple[str, bool | None]]] = {
     "002": {"study_day": ("每月", True), "xuexi_qiangguo_report": ("每季度", True),
             "semiannual_scoring": ("每半年", True), "holiday_integrity_reminder": ("节假日", True)},
     "003": {"weekly_study": ("每周", True)},
+    "enterprise_2024": {
+        "committee_meeting": ("每月", True), "general_assembly": ("每季度", True), "party_lecture": ("每年", False),
+        "theme_party_day": ("每月10日", False), "semiannual_review": ("每半年", True), "annual_assessment": ("年底", True),
+        "holiday_integrity_reminder": ("重要节日", True),
+    },
     "municipal_2025": {
         "committee_meeting": ("每月", True), "group_meeting": ("每月", True), "general_assembly": ("每季度", True),
         "party_lecture": ("每季度", True), "theme_party_day": ("每月", True), "study_day": ("每月", True),
@@ -144,6 +170,7 @@ EXPECTED_TIMING: dict[str, dict[str, tuple[str, bool | None]]] = {
 # One-off dated tasks: (when, title, item).
 EXPECTED_ACTIVITIES: dict[str, list[tuple[str, str, str]]] = {
     "000": [], "001": [], "002": [], "003": [],
+    "enterprise_2024": [("9月", "组织开展党务工作者业务培训", "15．"), ("11月底前", "完成党建工作考核细则修订", "15．")],
     "municipal_2025": [
         ("7月", "开展庆祝建党104周年系列活动", "5."),
         ("年底前", "完成全部到期支部的换届工作", "9."),

@@ -103,6 +103,22 @@ def test_an_override_that_would_be_invalid_is_refused_before_writing(config_dir:
     assert path.read_text(encoding="utf-8") == "weekly_study:\n  when: {weekday: someday}\n"
 
 
+@pytest.mark.parametrize("plan, change", [
+    pytest.param("计划\n1.每月10日为党员活动日。", {"theme_party_day": {"when": {"day": 10}, "source": "计划（1.）"}},
+                 id="the plan's day of the month"),
+    pytest.param("计划\n1.每年10月召开组织生活会。",
+                 {"org_life_meeting": {"when": {"month": 10, "weekday": "wednesday", "nth": 2}, "source": "计划（1.）"}},
+                 id="the plan's month, the catalog's day in it"),
+    pytest.param("计划\n1.年中开展督导检查。", {"quarterly_supervision": {"source": "计划（1.）"}},
+                 id="a different cadence is shown, not written"),
+])
+def test_the_plans_own_day_is_written_where_the_cadence_takes_it(config_dir: Path, plan: str, change: dict) -> None:
+    edit = plan_override_edit(config_dir, "B01", proposal(config_dir, plan))
+    assert edit.changes == change
+    write_override(edit)
+    load_catalog(config_dir)  # valid
+
+
 @pytest.mark.parametrize("code", ["../B01", "B 01", ""])
 def test_an_organisation_code_that_is_not_a_file_name_is_refused(config_dir: Path, code: str) -> None:
     with pytest.raises(InvalidInput):

@@ -54,7 +54,7 @@ def test_propose_json_is_the_contract(run, config_dir, plan_file) -> None:  # no
     ]
     weekly = data["obligations"][0]
     assert (weekly["timing"], weekly["default_cadence"], weekly["agrees"], weekly["enabled"]) == (
-        {"said": "每周", "cadence": "weekly", "month": None}, "weekly", True, False)
+        {"said": "每周", "cadence": "weekly", "month": None, "day": None}, "weekly", True, False)
 
 
 def test_propose_table_reads_like_the_plan(run, config_dir, plan_file) -> None:  # noqa: ANN001

@@ -39,6 +39,8 @@ def keys_in(text: str) -> dict[str, list[str]]:
                  ["political_birthday"], id="a talk in the birthday checklist belongs to the birthday"),
     pytest.param("1.开展一次谈心谈话。", ["heart_to_heart"], id="the same words alone are a talk"),
     pytest.param("1.提高民主生活会质量。", [], id="民主生活会 is not 组织生活会"),
+    pytest.param("1.选优配强党支部委员会。", [], id="the committee as a body is not its meeting"),
+    pytest.param("1.扭转正风肃纪不力的局面。", [], id="扭转正 is no 转正"),
     pytest.param("1.每年从留存党费中划拨经费。", [], id="留存党费 is not paying dues"),
     pytest.param("1.对督导检查中发现的问题建立台账。", [], id="the findings of an inspection are not an inspection"),
     pytest.param("1.坚持集中学习和自主学习相结合。", [], id="集中学习 alone is not the study day"),
@@ -74,6 +76,7 @@ def test_what_timing_belongs_to_which_term(text: str, key: str, said: str | None
 
 @pytest.mark.parametrize("text, activities", [
     pytest.param("1.7月开展党史知识竞赛。", [("7月", "开展党史知识竞赛")], id="a month"),
+    pytest.param("1.7月1日前完成党员信息采集。", [("7月1日前", "完成党员信息采集")], id="a day of a month"),
     pytest.param("1.年底前完成支部换届。", [("年底前", "完成支部换届")], id="by year end, next to a dated key"),
     pytest.param("1.7月开展“七一”主题党日。", [], id="a date next to a recurring entry is its timing"),
     pytest.param("1.每月开展主题党日。", [], id="recurring is not one-off"),
@@ -119,6 +122,9 @@ def test_enabled_now_is_the_organisations_state() -> None:
     pytest.param("一、甲\n1.统一要求。", ["一、", "1."], id="统一要求 is no marker"),
     pytest.param("一、甲\n3.7月开展竞赛。", ["一、", "3."], id="a date after the number"),
     pytest.param("第一部分 总结\n一、甲", ["第一部分", "一、"], id="parts"),
+    pytest.param("1.总体\n1.1 学习。\n1.2 做。\n2.乙。", ["1.", "1.1", "1.2", "2."], id="decimal sub-items"),
+    pytest.param("第一章 总则\n第一条 甲。\n第二条 乙。", ["第一章", "第一条", "第二条"], id="articles"),
+    pytest.param("一、甲\n（1）学。\n（2）做。", ["一、", "（1）", "（2）"], id="numbers in brackets"),
 ])
 def test_segmentation_follows_the_plans_numbering(text: str, sections: list[str]) -> None:
     assert list(dict.fromkeys(s.section for s in split_sentences(text))) == sections
