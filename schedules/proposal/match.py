@@ -6,7 +6,7 @@ Every rule here is one a secretary can check by reading the quoted sentence:
   term of another entry ("七一"主题党日 is not the monthly 主题党日) yields to the longer one, and a term
   inside a checklist item of an entry the sentence names ("开展一次谈心谈话" in the 政治生日 "五个一") is
   that entry's, not an entry of its own;
-- a time expression belongs to the term it sits in ("七一"), or the next term after it in the same clause
+- a time expression belongs to the term it overlaps ("七一"), or the next term after it in the same clause
   ("每季度对“学习强国”进行一次通报"), or else the last one before it in the clause; never to a term of
   another clause ("按时交纳党费，每年开展一次……专项检查" says nothing about when dues are paid);
 - a clause with 每周/每月/每季度/每半年 and an action, that names nothing in the catalog and follows no
@@ -101,7 +101,7 @@ def _attach_timings(text: str, hits: list[_Hit], timings: list[tuple[int, int, T
     for start, end, timing in timings:
         clause = _clause_of(bounds, start)
         inside = [s for s in spans if clause[0] <= s[0] < clause[1]]
-        target = next((s for s in inside if s[0] <= start < s[1]), None)
+        target = next((s for s in inside if s[0] < end and start < s[1]), None)  # overlapping: "重要节日前…廉政提醒"
         target = target or next((s for s in inside if s[0] >= end), None)
         target = target or next((s for s in reversed(inside) if s[1] <= start), None)
         if target is None:

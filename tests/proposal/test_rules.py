@@ -48,6 +48,12 @@ def keys_in(text: str) -> dict[str, list[str]]:
     pytest.param("1.重要节日前开展廉政提醒。", ["holiday_integrity_reminder"], id="重要节日 reminders"),
     pytest.param("1.落实意识形态工作责任制。", [], id="the responsibility system alone is not the report"),
     pytest.param("1.年终向党总支报告意识形态工作。", ["ideology_report"], id="the report is"),
+    pytest.param("1.每半年向党委报告一次意识形态工作情况。", ["ideology_report"], id="a report in other words"),
+    pytest.param("1.加强讲座、报告会等意识形态工作阵地建设。", [], id="报告会 is a lecture"),
+    pytest.param("1.在元旦、春节等重要节日和敏感节点开展廉政谈话。", ["holiday_integrity_reminder"],
+                 id="holiday talks with words in between"),
+    pytest.param("1.每季度开展一次党建工作督查。", ["quarterly_supervision"], id="督查 each quarter"),
+    pytest.param("1.每半年召开一次党建工作专题会议。", ["semiannual_review"], id="the half-year meeting"),
 ])
 def test_which_keys_a_sentence_asks_for(text: str, keys: list[str]) -> None:
     assert sorted(keys_in(text)) == sorted(keys)
