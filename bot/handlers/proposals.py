@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import PurePath
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import RetryAfter
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from bot import proposal_format as fmt
 from bot.callbacks import Action, Callback, CallbackSigner
 from bot.handlers import buttons
 from bot.handlers.common import ChatContext, edge
+from bot.runtime.dispatcher import _retry_after_seconds
 from schedules.proposal.documents import SUFFIXES
 from storage.services import proposals as proposal_svc
 from storage.services.actors import actor_for_telegram
@@ -19,6 +22,23 @@ from storage.services.actors import actor_for_telegram
 log = logging.getLogger("bot.handlers")
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024  # what a bot may download through the Bot API
+FLOOD_RETRIES = 3
+
+
+async def _pause(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+async def _reply(message: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:
+    """A proposal is a burst of cards into one chat: past Telegram's per-chat limit, wait as told and go on."""
+    for attempt in range(FLOOD_RETRIES + 1):
+        try:
+            await message.reply_text(text, reply_markup=reply_markup)
+            return
+        except RetryAfter as flood:
+            if attempt == FLOOD_RETRIES:
+                raise
+            await _pause(_retry_after_seconds(flood))
 
 
 def card_buttons(signer: CallbackSigner, pending_id: int, index: int) -> InlineKeyboardMarkup:
@@ -47,12 +67,11 @@ async def plan_document(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
     if not entries and not proposal.activities:
         await message.reply_text(fmt.NOTHING_FOUND)
         return
-    await message.reply_text(fmt.chat_intro(proposal, pending.org_name))
+    await _reply(message, fmt.chat_intro(proposal, pending.org_name))
     for index, entry in enumerate(entries):
-        await message.reply_text(fmt.chat_card(index + 1, entry),
-                                 reply_markup=card_buttons(chat.signer, pending.pending_id, index))
+        await _reply(message, fmt.chat_card(index + 1, entry), card_buttons(chat.signer, pending.pending_id, index))
     if proposal.activities:
-        await message.reply_text(fmt.chat_activities(proposal.activities))
+        await _reply(message, fmt.chat_activities(proposal.activities))
 
 
 async def press_decision(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
