@@ -170,23 +170,19 @@ def propose(
     new_evidence: dict[str, list[Evidence]] = {}
     new_names: dict[str, str] = {}
     activities: list[ActivityProposal] = []
-    timing_cadences = lexicon.recurring_cadence
     for sentence in sentences:
         body = sentence.text
         named = lexicon.any_term.search(body) is not None
-        dated = lexicon.activity_dates.search(body) is not None
-        recurring = timing_cadences.search(body) is not None
-        if not (named or dated or recurring):
+        if not (named or lexicon.activity_dates.search(body) or lexicon.recurring_cadence.search(body)):
             continue
         hits = _hits(body, lexicon) if named else []
         attached = _attach_timings(body, hits, _cadences(body, lexicon)) if hits else {}
         quote = _quote(sentence)
         for hit in hits:
-            target = new_evidence if hit.owner.startswith(_NEW_PREFIX) else evidence
-            owner = hit.owner.removeprefix(_NEW_PREFIX)
-            if hit.owner not in entries and not hit.owner.startswith(_NEW_PREFIX):
+            is_new = hit.owner.startswith(_NEW_PREFIX)
+            if not is_new and hit.owner not in entries:  # a key this organisation's catalog does not have
                 continue
-            quotes = target.setdefault(owner, [])
+            quotes = (new_evidence if is_new else evidence).setdefault(hit.owner.removeprefix(_NEW_PREFIX), [])
             if quote not in quotes:
                 quotes.append(quote)
             said = attached.get((hit.start, hit.end))
