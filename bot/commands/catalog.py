@@ -16,6 +16,7 @@ from bot.settings import Settings
 from schedules.catalog import CatalogError, read_yaml
 from schedules.proposal.documents import SUFFIXES, DocumentError
 from schedules.proposal.model import Proposal
+from schedules.roster import OrgType
 from storage.db import make_engine, make_session_factory, transaction
 from storage.repositories.roster import load_roster
 from storage.services.errors import ServiceError
@@ -39,8 +40,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
 
 
-def _lineage(settings: Settings, org_code: str, *, required: bool) -> list[str]:
-    """The organisation's codes from the top down (its override inherits theirs), from the roster."""
+def _lineage(settings: Settings, org_code: str, *, required: bool) -> tuple[list[str], OrgType | None]:
+    """The organisation's codes from the top down (its override inherits theirs) and its type, from the roster."""
     engine = make_engine(settings.database_url)
     try:
         with transaction(make_session_factory(engine)) as session:
@@ -50,15 +51,15 @@ def _lineage(settings: Settings, org_code: str, *, required: bool) -> list[str]:
             raise CatalogInputError(
                 f"无法从数据库读取名册（{type(exc).__name__}）。请先运行 branchbot init 并导入名册。") from None
         print(f"提示：无法读取名册，按 {org_code} 没有上级组织的覆盖处理。", file=sys.stderr)
-        return [org_code]
+        return [org_code], None
     finally:
         engine.dispose()
     if org_code not in roster.by_code:
         if required:
             raise CatalogInputError(f"没有编码为 {org_code} 的组织")
         print(f"提示：名册中没有组织 {org_code}，这份覆盖在导入该组织后才会生效。", file=sys.stderr)
-        return [org_code]
-    return [o.code for o in roster.ancestors(org_code)][::-1] + [org_code]
+        return [org_code], None
+    return [o.code for o in roster.ancestors(org_code)][::-1] + [org_code], roster.by_code[org_code].type
 
 
 def _read_document(path: Path) -> bytes:
@@ -71,9 +72,9 @@ def _read_document(path: Path) -> bytes:
 
 def _propose(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.path)
-    lineage = _lineage(settings, args.org, required=True) if args.org else []
+    lineage, org_type = _lineage(settings, args.org, required=True) if args.org else ([], None)
     proposal = propose_document(settings.config_dir, _read_document(path), path.name, org_code=args.org,
-                                lineage=lineage)
+                                lineage=lineage, org_type=org_type)
     data = proposal.model_dump(mode="json")
     if args.format == "json":
         text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
@@ -108,11 +109,12 @@ def render_table(proposal: Proposal) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _read_proposal(path: Path, settings: Settings, org_code: str, lineage: list[str]) -> Proposal:
+def _read_proposal(path: Path, settings: Settings, org_code: str, lineage: list[str],
+                   org_type: OrgType | None) -> Proposal:
     """A proposal file written by `catalog propose` (.json/.yaml), or a plan document proposed on the spot."""
     if path.suffix.lower() in SUFFIXES:
         return propose_document(settings.config_dir, _read_document(path), path.name, org_code=org_code,
-                                lineage=lineage)
+                                lineage=lineage, org_type=org_type)
     if not path.is_file():
         raise CatalogInputError(f"找不到文件 {path}")
     text = path.read_text(encoding="utf-8")
@@ -124,8 +126,8 @@ def _read_proposal(path: Path, settings: Settings, org_code: str, lineage: list[
 
 
 def _accept(args: argparse.Namespace, settings: Settings) -> int:
-    lineage = _lineage(settings, args.org, required=False)
-    proposal = _read_proposal(Path(args.proposal), settings, args.org, lineage)
+    lineage, org_type = _lineage(settings, args.org, required=False)
+    proposal = _read_proposal(Path(args.proposal), settings, args.org, lineage, org_type)
     keys = [k.strip() for k in args.only.split(",") if k.strip()] if args.only else None
     edit = plan_override_edit(settings.config_dir, args.org, proposal, keys=keys, lineage=lineage)
     if not edit.changed:

@@ -25,6 +25,7 @@ from schedules.catalog import CALENDAR_CADENCES, Obligation
 from schedules.proposal.lexicon import Lexicon
 from schedules.proposal.model import ActivityProposal, Evidence, NewEntry, ObligationProposal, Proposal, Timing
 from schedules.proposal.segment import Sentence, split_sentences
+from schedules.roster import OrgType
 from schedules.timeparse.numerals import parse_number
 
 _CLAUSE_END = re.compile(r"[，,：:；;。！？!?]")
@@ -217,6 +218,17 @@ def propose(
     new = [_new_entry(key, quotes, lexicon, new_names.get(key), timing_of.get(f"{_NEW_PREFIX}{key}"))
            for key, quotes in new_evidence.items()]
     return Proposal(title=title, source=source, org=org, obligations=obligations, new=new, activities=activities)
+
+
+def offered_to(proposal: Proposal, org_type: OrgType) -> Proposal:
+    """The entries that can apply to an organisation of `org_type` or to those below it (its override
+    applies to them too): a branch is not offered the 党委's 每季一督导 or 理论学习中心组学习."""
+    levels = list(OrgType)
+    below = {t.value for t in levels[levels.index(org_type):]}
+    return proposal.model_copy(update={
+        "obligations": [o for o in proposal.obligations if below & set(o.applies_to)],
+        "new": [n for n in proposal.new if below & set(n.applies_to)],
+    })
 
 
 def _sections(quotes: Iterable[Evidence]) -> list[str]:

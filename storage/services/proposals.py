@@ -26,7 +26,7 @@ from schedules.catalog import OVERRIDES_DIR, Catalog, load_catalog, parse_overri
 from schedules.proposal.accept import entry_keys, override_changes
 from schedules.proposal.documents import document_text
 from schedules.proposal.lexicon import Lexicon, load_lexicon
-from schedules.proposal.match import propose
+from schedules.proposal.match import offered_to, propose
 from schedules.proposal.model import Proposal
 from schedules.roster import OrgType
 from storage.repositories import attendance as attendance_repo
@@ -46,11 +46,14 @@ def read_config(config_dir: Path) -> tuple[Catalog, Lexicon]:
 
 def propose_document(
     config_dir: Path, data: bytes, filename: str, *, org_code: str | None = None, lineage: Sequence[str] = (),
+    org_type: OrgType | None = None,
 ) -> Proposal:
-    """The proposal for a document, read against the entries the organisation (top-down `lineage`) has now."""
+    """The proposal for a document, read against the entries the organisation (top-down `lineage`) has now;
+    with `org_type`, only what can apply to it or below it."""
     catalog, lexicon = read_config(config_dir)
     entries = catalog.for_org(lineage or ([org_code] if org_code else []))
-    return propose(document_text(data, filename), entries, lexicon, source=filename, org=org_code)
+    proposal = propose(document_text(data, filename), entries, lexicon, source=filename, org=org_code)
+    return offered_to(proposal, org_type) if org_type is not None else proposal
 
 
 # --- the override file ------------------------------------------------------------------------------------
@@ -192,7 +195,8 @@ def start_proposal(
     tree = OrgTree.load(session)
     org_id = proposal_org(actor, tree)
     code = tree.code[org_id]
-    proposal = propose_document(config_dir, data, filename, org_code=code, lineage=_lineage(tree, org_id))
+    proposal = propose_document(config_dir, data, filename, org_code=code, lineage=_lineage(tree, org_id),
+                                org_type=OrgType(tree.type[org_id]))
     pending = binding_repo.set_pending_input(
         session, actor.telegram_user_id, PENDING_PROPOSAL,
         {"org_id": org_id, "proposal": proposal.model_dump(mode="json"), "decided": {}}, now + PROPOSAL_TTL,

@@ -8,7 +8,8 @@ import pytest
 
 from schedules.catalog import CatalogError, Override, load_catalog
 from schedules.proposal.lexicon import build_lexicon, compile_term, load_lexicon, name_terms
-from schedules.proposal.match import propose
+from schedules.proposal.match import offered_to, propose
+from schedules.roster import OrgType
 from schedules.proposal.segment import split_sentences
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
@@ -181,3 +182,15 @@ def test_a_new_synonym_needs_no_code() -> None:
     data["obligations"]["theme_party_day"].append("支部活动日")
     lexicon = build_lexicon(CATALOG, data, "proposal_lexicon.yaml")
     assert [o.key for o in propose("1.每月开展支部活动日。", CATALOG.obligations, lexicon).obligations] == ["theme_party_day"]
+
+
+@pytest.mark.parametrize("org_type, keys", [
+    pytest.param(OrgType.COMMITTEE, ["group_meeting", "theme_party_day", "quarterly_supervision", "central_group_study"],
+                 id="a 党委 is offered everything: its override applies below it"),
+    pytest.param(OrgType.BRANCH, ["group_meeting", "theme_party_day"], id="a branch is not offered the 党委's own work"),
+    pytest.param(OrgType.GROUP, ["group_meeting"], id="a 党小组 only its own"),
+])
+def test_what_is_offered_depends_on_where_the_organisation_sits(org_type: OrgType, keys: list[str]) -> None:
+    text = "1.每月开展主题党日，开好党小组会。\n2.实行每季一督导。\n3.发挥理论学习中心组作用。"
+    offered = offered_to(propose(text, CATALOG.obligations, LEXICON), org_type)
+    assert [o.key for o in offered.obligations] + [n.key for n in offered.new] == keys
