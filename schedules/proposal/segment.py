@@ -147,22 +147,24 @@ def _joined(labels: tuple[str, ...]) -> str:
     return out
 
 
-def label_sections(sentences: list[Sentence]) -> list[Sentence]:
-    """Each sentence's section: the innermost label, or the whole path when that label recurs in the plan
-    or is an inline marker ("一是" only means something under its chapter).
+def _is_inline(label: str) -> bool:
+    return label[-1] in "是要"
 
-    "14." is unique in a plan numbered 1–25 and stays "14."; "一是" recurs under every chapter and
-    becomes "二、一是" (nested: "二、二是·一是"); "（三）" becomes "一、（三）" when other chapters have one.
+
+def label_sections(sentences: list[Sentence]) -> list[Sentence]:
+    """Each sentence's section: its innermost label, with as many outer labels as it takes to name one item
+    of the plan; an inline marker always keeps the line label it sits under ("一是" alone means nothing).
+
+    "14." is unique in a plan numbered 1–25 and stays "14."; "（三）" becomes "一、（三）" when other
+    chapters have one; "一是" becomes "二、一是" (nested: "二、二是·一是"); "（1）" under item 3 becomes "3.（1）".
     """
-    innermost = Counter(path[-1] for path in {s.labels for s in sentences if s.labels})
-    labelled = []
-    for sentence in sentences:
-        labels = sentence.labels
-        if not labels:
-            section = ""
-        elif innermost[labels[-1]] == 1 and labels[-1][-1] not in "是要":
-            section = labels[-1]
-        else:
-            section = _joined(labels)
-        labelled.append(Sentence(labels, sentence.text, sentence.index, section))
-    return labelled
+    paths = {s.labels for s in sentences if s.labels}
+    endings = Counter(path[i:] for path in paths for i in range(len(path)))
+    sections: dict[tuple[str, ...], str] = {}
+    for path in paths:
+        for start in range(len(path) - 1, -1, -1):
+            suffix = path[start:]
+            if endings[suffix] == 1 and not all(_is_inline(label) for label in suffix):
+                break
+        sections[path] = _joined(path[start:])
+    return [Sentence(s.labels, s.text, s.index, sections.get(s.labels, "")) for s in sentences]

@@ -132,6 +132,9 @@ def test_enabled_now_is_the_organisations_state() -> None:
     pytest.param("1.总体\n1.1 学习。\n1.2 做。\n2.乙。", ["1.", "1.1", "1.2", "2."], id="decimal sub-items"),
     pytest.param("第一章 总则\n第一条 甲。\n第二条 乙。", ["第一章", "第一条", "第二条"], id="articles"),
     pytest.param("一、甲\n（1）学。\n（2）做。", ["一、", "（1）", "（2）"], id="numbers in brackets"),
+    pytest.param("一、甲\n1.学。\n（1）读。\n2.做。\n（1）写。", ["一、", "1.", "1.（1）", "2.", "2.（1）"],
+                 id="the nearest outer label that makes it one item"),
+    pytest.param("一、甲\n1.学。一是读。二是写。", ["一、", "1.", "1.一是", "1.二是"], id="inline markers under an item"),
 ])
 def test_segmentation_follows_the_plans_numbering(text: str, sections: list[str]) -> None:
     assert list(dict.fromkeys(s.section for s in split_sentences(text))) == sections
