@@ -227,6 +227,9 @@ def decide(
     pending = binding_repo.pending_input(session, actor.telegram_user_id, now)
     if pending is None or pending.id != pending_id or pending.kind != PENDING_PROPOSAL:
         raise AlreadyHandled("这份计划的提议已经失效，请重新发送计划文件。", pending_id=pending_id)
+    # Two quick presses on two cards must not both read the override before either wrote it: the row lock
+    # holds the second press until the first has written the file and committed.
+    session.refresh(pending, with_for_update=True)
     payload = dict(pending.payload)
     proposal = Proposal.model_validate(payload["proposal"])
     keys = entry_keys(proposal)
