@@ -16,6 +16,9 @@ from schedules.config_errors import zh_problem
 
 CATALOG_FILE = "catalog.yaml"
 OVERRIDES_DIR = "overrides"
+# An override entry for a key the catalog lacks is the organisation's own obligation (e.g. accepted from its
+# plan by `branchbot catalog accept`): it must say at least what it is, how often, where and for whom.
+OWN_ENTRY_FIELDS = frozenset({"name", "kind", "cadence", "applies_to", "audience"})
 
 Kind = Literal["meeting", "task", "notice"]
 Cadence = Literal[
@@ -426,11 +429,6 @@ class Catalog:
         catalog = Catalog(self.obligations, self.raw_entries, self.source_name, overrides, defaults=self.defaults)
         catalog.resolved((override.org_code,))  # validates the override on top of the base entries
         return catalog
-
-
-# An override entry for a key the catalog lacks is the organisation's own obligation (e.g. accepted from its
-# plan by `branchbot catalog accept`): it must say at least what it is, how often, where and for whom.
-OWN_ENTRY_FIELDS = frozenset({"name", "kind", "cadence", "applies_to", "audience"})
 
 
 def without_override(catalog: "Catalog", org_code: str) -> "Catalog":
