@@ -92,6 +92,7 @@ class _ListLabels:
     def __init__(self, document: Any) -> None:
         self._levels: dict[tuple[str, int], tuple[str, str, int]] = {}  # (numId, ilvl) → (format, text, start)
         self._counters: dict[str, dict[int, int]] = {}
+        self._style_numbering: dict[str | None, Any] = {}
         try:
             numbering = document.part.numbering_part.element
         except (KeyError, NotImplementedError, AttributeError):
@@ -110,16 +111,20 @@ class _ListLabels:
                     int(start.get(f"{_W}val")) if start is not None else 1,
                 )
 
-    @staticmethod
-    def _num_pr(paragraph: Any) -> Any:
+    def _num_pr(self, paragraph: Any) -> Any:
         properties = paragraph._p.pPr
         found = properties.find(f"{_W}numPr") if properties is not None else None
-        style = paragraph.style
-        while found is None and style is not None:
-            style_properties = style.element.pPr
-            found = style_properties.find(f"{_W}numPr") if style_properties is not None else None
-            style = style.base_style
-        return found
+        if found is not None:
+            return found
+        style_id = properties.pStyle.val if properties is not None and properties.pStyle is not None else None
+        if style_id not in self._style_numbering:  # looking a style up is slow: once per style, not per paragraph
+            style = paragraph.style
+            while found is None and style is not None:
+                style_properties = style.element.pPr
+                found = style_properties.find(f"{_W}numPr") if style_properties is not None else None
+                style = style.base_style
+            self._style_numbering[style_id] = found
+        return self._style_numbering[style_id]
 
     def of(self, paragraph: Any) -> str:
         num_pr = self._num_pr(paragraph) if self._levels else None
