@@ -12,7 +12,7 @@ from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from bot import proposal_format as fmt
 from bot.callbacks import Action, Callback, CallbackSigner
-from bot.handlers import buttons
+from bot.handlers import buttons, members
 from bot.handlers.common import ChatContext, edge
 from bot.runtime.dispatcher import _retry_after_seconds
 from schedules.proposal.documents import SUFFIXES
@@ -50,6 +50,10 @@ def card_buttons(signer: CallbackSigner, pending_id: int, index: int) -> InlineK
 
 async def plan_document(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
     message = update.effective_message
+    user_id = update.effective_user.id
+    if await chat.db(lambda session, now: proposal_svc.waiting_for_other_input(session, user_id, now)):
+        await members.photo_message(update, context, chat)  # the file answers what the bot asked for
+        return
     document = message.document
     name = document.file_name or "plan"
     if PurePath(name).suffix.lower() not in SUFFIXES:
@@ -59,7 +63,6 @@ async def plan_document(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
         await message.reply_text(fmt.DOCUMENT_TOO_LARGE)
         return
     data = bytes(await (await context.bot.get_file(document.file_id)).download_as_bytearray())
-    user_id = update.effective_user.id
     pending = await chat.db(lambda session, now: proposal_svc.start_proposal(
         session, actor_for_telegram(session, user_id), now, chat.config_dir, data, name))
     proposal = pending.proposal

@@ -186,6 +186,13 @@ def _lineage(tree: OrgTree, org_id: int) -> list[str]:
     return [tree.code[o] for o in reversed(tree.ancestors(org_id))] + [tree.code[org_id]]
 
 
+def waiting_for_other_input(session: Session, telegram_user_id: int, now: datetime) -> bool:
+    """The bot is waiting for something else from this account (minutes, a 整改 progress file): a document
+    sent now answers that, not a plan."""
+    pending = binding_repo.pending_input(session, telegram_user_id, now)
+    return pending is not None and pending.kind != PENDING_PROPOSAL
+
+
 def start_proposal(
     session: Session, actor: Actor, now: datetime, config_dir: Path, data: bytes, filename: str,
 ) -> PendingProposal:
