@@ -37,6 +37,8 @@ class Action(StrEnum):
     RECTIFY_CLOSE = "rc"  # activity id slot: the item's id
     RECTIFY_REOPEN = "rr"  # activity id slot: the item's id
     TALK_HELD_TODAY = "tt"  # arg: the other member's id
+    PROPOSAL_ACCEPT = "pa"  # activity id: the pending proposal's id; arg: the entry's index
+    PROPOSAL_REJECT = "pr"
 
 
 class ForgedCallback(ValueError):

@@ -21,6 +21,7 @@ COMMAND_MODULES = {
     "parse-time": "parse_time",
     "report": "report",
     "rectification": "rectification",
+    "catalog": "catalog",
 }
 
 
@@ -109,6 +110,19 @@ def build_parser() -> argparse.ArgumentParser:
     rect_export.add_argument("--output", required=True, help="如 整改清单.xlsx")
     for sub in (rect_add, rect_list, rect_close, rect_export):
         sub.add_argument("--now", help=argparse.SUPPRESS)
+
+    catalog = commands.add_parser("catalog", help="按年度计划文件提议并接受工作事项")
+    catalog_actions = catalog.add_subparsers(dest="action", required=True, metavar="ACTION")
+    propose = catalog_actions.add_parser("propose", help="读计划文件（.docx、.pdf、.txt、.md），列出对应的事项及依据")
+    propose.add_argument("path")
+    propose.add_argument("--org", help="组织编码：对照该组织现在的设置（是否启用）")
+    propose.add_argument("--format", choices=["table", "json", "yaml"], default="table")
+    propose.add_argument("--output", help="写入文件而不是标准输出")
+    accept = catalog_actions.add_parser("accept", help="把提议写入组织的覆盖文件（显示改动，可重复执行）")
+    accept.add_argument("proposal", help="catalog propose 输出的 .json/.yaml，或计划文件本身")
+    accept.add_argument("--org", required=True, help="组织编码：写入 config/overrides/<组织编码>.yaml")
+    accept.add_argument("--only", help="只接受这些事项键（逗号分隔）；默认全部")
+    accept.add_argument("--dry-run", action="store_true", help="只显示改动，不写入")
     return parser
 
 

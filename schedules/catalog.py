@@ -17,6 +17,9 @@ from schedules.config_errors import zh_problem
 
 CATALOG_FILE = "catalog.yaml"
 OVERRIDES_DIR = "overrides"
+# An override entry for a key the catalog lacks is the organisation's own obligation (e.g. accepted from its
+# plan by `branchbot catalog accept`): it must say at least what it is, how often, where and for whom.
+OWN_ENTRY_FIELDS = frozenset({"name", "kind", "cadence", "applies_to", "audience"})
 
 Kind = Literal["meeting", "task", "notice"]
 Cadence = Literal[
@@ -316,6 +319,7 @@ class Catalog:
     source_name: str
     overrides: Mapping[str, Override] = field(default_factory=dict)
     _resolved: dict[tuple[str, ...], dict[str, Obligation]] = field(default_factory=dict, repr=False)
+    defaults: Mapping[str, Any] = field(default_factory=dict)  # the catalog's `defaults`, for organisations' own entries
 
     def __getitem__(self, key: str) -> Obligation:
         return self.obligations[key]
@@ -342,7 +346,9 @@ class Catalog:
             result = {}
             problems: list[str] = []
             sources = "、".join(self.overrides[code].source_name for code in chain)
-            for key, raw in self.raw_entries.items():
+            own = {key: {**self.defaults, "key": key} for code in chain for key in self.overrides[code].entries
+                   if key not in self.raw_entries}
+            for key, raw in {**self.raw_entries, **own}.items():
                 merged = dict(raw)
                 touched = False
                 for code in chain:
@@ -390,12 +396,16 @@ class Catalog:
         """A catalog that also carries `override`, validated against the base entries."""
         problems = []
         for key, change in override.entries.items():
-            if key not in self.raw_entries:
-                problems.append(f"{override.source_name}，条目 {key}：目录中没有这个事项（可用：{'、'.join(self.raw_entries)}）")
+            own = key not in self.raw_entries
+            if own and not (isinstance(change, Mapping) and OWN_ENTRY_FIELDS <= set(change)):
+                problems.append(f"{override.source_name}，条目 {key}：目录中没有这个事项（可用：{'、'.join(self.raw_entries)}）"
+                                f"；组织自己的事项须写全 {'、'.join(sorted(OWN_ENTRY_FIELDS))}")
             elif not isinstance(change, Mapping):
                 problems.append(f"{override.source_name}，条目 {key}：应为要修改的字段（键值对），而不是 {change!r}")
             elif "key" in change:
                 problems.append(f"{override.source_name}，条目 {key}：不能修改 key")
+            elif own and not re.fullmatch(r"[a-z][a-z0-9_]*", key):
+                problems.append(f"{override.source_name}，条目 {key!r}：键应为小写英文、数字和下划线")
         if override.settings:
             try:
                 OrgSettings.model_validate(dict(override.settings))
@@ -404,9 +414,15 @@ class Catalog:
         if problems:
             raise CatalogError(problems)
         overrides = {**self.overrides, override.org_code: override}
-        catalog = Catalog(self.obligations, self.raw_entries, self.source_name, overrides)
+        catalog = Catalog(self.obligations, self.raw_entries, self.source_name, overrides, defaults=self.defaults)
         catalog.resolved((override.org_code,))  # validates the override on top of the base entries
         return catalog
+
+
+def without_override(catalog: "Catalog", org_code: str) -> "Catalog":
+    """`catalog` as it would be without `org_code`'s override (to validate a replacement for it)."""
+    overrides = {code: o for code, o in catalog.overrides.items() if code != org_code}
+    return Catalog(catalog.obligations, catalog.raw_entries, catalog.source_name, overrides, defaults=catalog.defaults)
 
 
 def _same_day_problems(entries: Mapping[str, Obligation], source_name: str) -> list[str]:
@@ -459,7 +475,7 @@ def parse_catalog(data: str | Mapping[str, Any], source_name: str) -> Catalog:
     problems.extend(_same_day_problems(obligations, source_name))
     if problems:
         raise CatalogError(problems)
-    catalog = Catalog(obligations, raw_entries, source_name)
+    catalog = Catalog(obligations, raw_entries, source_name, defaults=dict(defaults))
     inline = data.get("overrides") or {}
     if not isinstance(inline, Mapping):
         raise CatalogError([f"{source_name}，overrides：应为 组织编码 → 事项修改 的键值对"])

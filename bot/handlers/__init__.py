@@ -18,7 +18,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot import texts
-from bot.handlers import buttons, committee, members, rectify, schedule, secretary, tasks, unknown_command
+from bot.handlers import buttons, committee, members, proposals, rectify, schedule, secretary, tasks, unknown_command
 from bot.handlers.common import ChatContext, edge, private_only
 from bot.handlers.outbox_views import OutboxViews
 from bot.runtime import render
@@ -86,6 +86,7 @@ def register(application: Application, chat: ChatContext, *, schedule_jobs: bool
     schedule.register(application, chat)
     tasks.register(application, chat)
     rectify.register(application, chat)
+    proposals.register(application, chat)
     from bot.handlers import reports  # noqa: PLC0415 - the reports engineer's /report and /calendar
 
     for handler in reports.handlers(chat, config_dir=chat.config_dir):

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -155,7 +156,8 @@ class Dialog:
 
 @asynccontextmanager
 async def running_bot(factory: sessionmaker[Session], world: World, now: datetime, *,
-                      started: tuple[str, ...] | None = None, schedule_jobs: bool = False) -> AsyncIterator[Dialog]:
+                      started: tuple[str, ...] | None = None, schedule_jobs: bool = False,
+                      config_dir: Path | None = None) -> AsyncIterator[Dialog]:
     """A loopback server with the roster's users (and B01's group), and the bot polling it."""
     clock = ManualClock(now)
     async with BotApiServer(strict=True, clock=clock) as server:
@@ -171,7 +173,8 @@ async def running_bot(factory: sessionmaker[Session], world: World, now: datetim
         app = (ApplicationBuilder().token(server.token).base_url(server.base_url)
                .base_file_url(server.base_file_url).build())
         chat = ChatContext(session_factory=factory, clock=clock, zone=SHANGHAI,
-                           signer=CallbackSigner.from_token(server.token), group_edit_delay=0)
+                           signer=CallbackSigner.from_token(server.token), group_edit_delay=0,
+                           **({"config_dir": config_dir} if config_dir is not None else {}))
         register(app, chat, schedule_jobs=schedule_jobs)
         await app.initialize()
         await app.start()
