@@ -8,8 +8,8 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,6 +27,7 @@ from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
 from storage import models
 from storage.db import transaction
 from storage.repositories import outbox
+from storage.repositories.leadership import Fence
 from schedules.roster import Roster
 from storage.repositories.roster import load_roster
 
@@ -65,10 +66,14 @@ class Runtime:
         plan: PlanSource | None = None,
         scheduler: Any | None = None,
         limiter: RateLimiter | None = None,
+        fence: Fence | None = None,
+        may_send: Callable[[], bool] | None = None,
     ) -> None:
         self.database_url = database_url
         self._sessions = session_factory
         self.clock = clock
+        if fence is not None:  # rows this term claims carry the term, so no other term can mark them
+            options = replace(options, worker=fence.claimer)
         self.options = options
         self.plan = plan
         self.scheduler = scheduler
@@ -77,7 +82,7 @@ class Runtime:
             session_factory, send, clock, worker=options.worker,
             limiter=limiter or RateLimiter(enabled=options.limiter_enabled),
             concurrency=options.concurrency, zone=options.zone, quiet=options.quiet,
-            poll_seconds=options.poll_seconds,
+            poll_seconds=options.poll_seconds, fence=fence, may_send=may_send,
         )
         self.store: RuntimeJobStore | None = None
         self._dispatch_task: asyncio.Task[None] | None = None
@@ -116,8 +121,18 @@ class Runtime:
         await asyncio.gather(*self._background, return_exceptions=True)
         self.dispatcher.stop()
         if self._dispatch_task is not None:
-            await self._dispatch_task
+            try:
+                await self._dispatch_task
+            except Exception:  # noqa: BLE001 - e.g. the database is away: rows left claimed are reclaimed
+                log.exception("runtime: the dispatcher stopped with an error; the next leader reclaims its rows")
             self._dispatch_task = None
+        if self.store is not None and self.scheduler is not None:
+            # A later term of this process adds it again; the jobs themselves stay in the database.
+            try:
+                self.scheduler.remove_jobstore(JOBSTORE_ALIAS, shutdown=False)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+            self.store = None
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.create_task(coroutine)
