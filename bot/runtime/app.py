@@ -10,6 +10,9 @@ Runtime tuning from the environment (all optional; read here because only `branc
 - `BRANCHBOT_LEADER_RETRY_SECONDS`: how often a standby tries to take over (default 5).
 - `BRANCHBOT_LEADER_LEASE_SECONDS`: the scheduler lease (default 20): a dead or frozen leader is replaced
   after at most this long; it stops sending a quarter of it before that.
+- `BRANCHBOT_RECLAIM_AFTER_SECONDS`: rows a previous leader claimed go back to the queue once claimed this
+  long ago (default 120): a leader cut off from the database records what it sent when it is back, so
+  an outage shorter than this doubles nothing; after a crash those reminders wait this long.
 - `BRANCHBOT_WEBHOOK_URL`, `BRANCHBOT_WEBHOOK_LISTEN`, `BRANCHBOT_WEBHOOK_SECRET`: webhook mode (bot.runtime.intake).
 - `BRANCHBOT_HEALTH_LISTEN`: `host:port` of /healthz and /metrics (bot.runtime.health); unset: none.
 - `BRANCHBOT_POLL_SECONDS`: the dispatcher's longest sleep between looks at the outbox (default 30).
@@ -69,6 +72,7 @@ def options_from_env(settings: Settings, environ: Mapping[str, str] | None = Non
         concurrency=int(env.get("BRANCHBOT_CONCURRENCY") or 8),
         limiter_enabled=limiter,
         poll_seconds=float(env.get("BRANCHBOT_POLL_SECONDS") or 30),
+        reclaim_after=timedelta(seconds=float(env.get("BRANCHBOT_RECLAIM_AFTER_SECONDS") or 120)),
     )
     retry = float(env.get("BRANCHBOT_LEADER_RETRY_SECONDS") or 5)
     lease = timedelta(seconds=float(env.get("BRANCHBOT_LEADER_LEASE_SECONDS") or DEFAULT_LEASE.total_seconds()))
@@ -287,21 +291,30 @@ async def _wait_to_lead(leadership: LeaseLeadership, stop: asyncio.Event, retry_
                         intake: ChatIntake, state: ServiceState) -> bool:
     """Try for the lease until won (True) or `stop` (False). A poller stops polling once another process leads."""
     announced = False
+    attempt: asyncio.Future[bool] | None = None
     while not stop.is_set():
-        try:
-            if await asyncio.wait_for(asyncio.to_thread(leadership.try_acquire), timeout=max(1.0, retry_seconds * 2)):
-                return True
-            state.role = "follower"
-            if intake.polling:
-                log.info("polling: another process leads now; it receives the updates")
-                await intake.stop()
-            if not announced:
-                log.info("leader: another branchbot scheduler is running on this database; waiting to take over")
-                announced = True
-        except Exception as error:  # noqa: BLE001 - database unreachable or stalled: keep waiting
+        # One attempt at a time: on a stalled database it stays pending, and is not piled up behind.
+        if attempt is None:
+            attempt = asyncio.ensure_future(asyncio.to_thread(leadership.try_acquire))
+        done, _ = await asyncio.wait({attempt}, timeout=max(1.0, retry_seconds * 2))
+        if done:
+            finished, attempt = attempt, None
+            try:
+                if finished.result():
+                    return True
+                state.role = "follower"
+                if intake.polling:
+                    log.info("polling: another process leads now; it receives the updates")
+                    await intake.stop()
+                if not announced:
+                    log.info("leader: another branchbot scheduler is running on this database; waiting to take over")
+                    announced = True
+            except Exception as error:  # noqa: BLE001 - database unreachable: keep waiting
+                state.role = "unknown"
+                log.warning("leader: could not reach the database to try the lease (%s); trying again",
+                            type(error).__name__)
+        else:
             state.role = "unknown"
-            log.warning("leader: could not reach the database to try the lease (%s); trying again",
-                        type(error).__name__)
         try:
             await asyncio.wait_for(stop.wait(), retry_seconds)
         except asyncio.TimeoutError:
@@ -311,6 +324,7 @@ async def _wait_to_lead(leadership: LeaseLeadership, stop: asyncio.Event, retry_
 
 async def _hold_lease(leadership: LeaseLeadership, stop: asyncio.Event) -> bool:
     """Renew the lease until `stop` (False) or until it is lost or no longer trusted (True)."""
+    renewal: asyncio.Future[bool] | None = None
     while True:
         wait = min(leadership.renew_seconds, leadership.seconds_left())
         try:
@@ -320,11 +334,17 @@ async def _hold_lease(leadership: LeaseLeadership, stop: asyncio.Event) -> bool:
             pass
         if not leadership.valid():
             return True
+        if renewal is None:
+            renewal = asyncio.ensure_future(asyncio.to_thread(leadership.renew))
+        # Bounded by what is left of the lease: a stalled database must not keep us waiting past it.
+        done, _ = await asyncio.wait({renewal}, timeout=max(0.05, leadership.seconds_left()))
+        if not done:
+            log.warning("leader: renewing the lease is taking long; %.1f s of it left", leadership.seconds_left())
+            continue
+        finished, renewal = renewal, None
         try:
-            # Bounded by what is left of the lease: a stalled database must not keep us waiting past it.
-            renewed = await asyncio.wait_for(asyncio.to_thread(leadership.renew),
-                                             timeout=max(0.05, leadership.seconds_left()))
-        except Exception as error:  # noqa: BLE001 - database away or slow: the lease decides
+            renewed = finished.result()
+        except Exception as error:  # noqa: BLE001 - database away: the lease decides
             log.warning("leader: renewing the lease failed (%s); %.1f s of it left",
                         type(error).__name__, leadership.seconds_left())
             continue

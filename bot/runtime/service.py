@@ -50,6 +50,10 @@ class RuntimeOptions:
     limiter_enabled: bool = True
     poll_seconds: float = 30.0
     worker: str = field(default_factory=default_worker_id)
+    # Rows another claimer (a previous term) still holds are put back only once claimed this long ago:
+    # an old leader cut off from the database may have sent them and record that when it is back.
+    # None: at once (a single process, the sandbox).
+    reclaim_after: timedelta | None = None
 
 
 class Runtime:
@@ -99,9 +103,9 @@ class Runtime:
     async def start(self, *, materialise_first: bool = True) -> None:
         self._loop = asyncio.get_running_loop()
         job_module.ACTIVE = self
-        reclaimed = await asyncio.to_thread(self._reclaim_from_previous_leader)
-        if reclaimed:
-            log.warning("runtime: %d messages claimed by a previous scheduler were put back in the queue", reclaimed)
+        await self._reclaim_abandoned()
+        if self.options.reclaim_after is not None:
+            self._spawn(self._reclaim_periodically(max(1.0, self.options.reclaim_after.total_seconds() / 4)))
         if self.scheduler is not None:
             self.store = RuntimeJobStore(self.database_url)
             await asyncio.to_thread(self.store.ensure_table)
@@ -139,9 +143,25 @@ class Runtime:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    async def _reclaim_abandoned(self) -> int:
+        reclaimed = await asyncio.to_thread(self._reclaim_from_previous_leader)
+        if reclaimed:
+            log.warning("runtime: %d messages claimed by a previous scheduler were put back in the queue", reclaimed)
+            self.wake_dispatcher()
+        return reclaimed
+
+    async def _reclaim_periodically(self, every_seconds: float) -> None:
+        while True:
+            await asyncio.sleep(every_seconds)
+            try:
+                await self._reclaim_abandoned()
+            except Exception as error:  # noqa: BLE001 - the next round tries again
+                log.warning("runtime: reclaiming abandoned rows failed (%s)", type(error).__name__)
+
     def _reclaim_from_previous_leader(self) -> int:
         with transaction(self._sessions) as session:
-            return outbox.reclaim_abandoned(session, worker=self.options.worker, now=self.clock.now())
+            return outbox.reclaim_abandoned(session, worker=self.options.worker, now=self.clock.now(),
+                                            lease=self.options.reclaim_after)
 
     def _on_clock_change(self, _now: datetime) -> None:
         loop = self._loop
