@@ -10,6 +10,7 @@ Runtime tuning from the environment (all optional; read here because only `branc
 - `BRANCHBOT_LEADER_RETRY_SECONDS`: how often a standby tries to take over (default 5).
 - `BRANCHBOT_LEADER_LEASE_SECONDS`: the scheduler lease (default 20): a dead or frozen leader is replaced
   after at most this long; it stops sending a quarter of it before that.
+- `BRANCHBOT_CHAT_DB_TIMEOUT_SECONDS`: a chat transaction longer than this answers 系统繁忙 (default 10).
 - `BRANCHBOT_RECLAIM_AFTER_SECONDS`: rows a previous leader claimed go back to the queue once claimed this
   long ago (default 120): a leader cut off from the database records what it sent when it is back, so
   an outage shorter than this doubles nothing; after a crash those reminders wait this long.
@@ -132,7 +133,8 @@ def build_application(
 
         chat = ChatContext(session_factory=session_factory, clock=clock, zone=settings.timezone,
                            signer=CallbackSigner.from_token(settings.telegram_token),
-                           config_dir=settings.config_dir, quiet=quiet_hours_from_env())
+                           config_dir=settings.config_dir, quiet=quiet_hours_from_env(),
+                           db_timeout=float(os.environ.get("BRANCHBOT_CHAT_DB_TIMEOUT_SECONDS") or 10))
         application.bot_data["chat"] = chat
         register(application, chat, schedule_jobs=schedule_chat_jobs)
     for hook in APPLICATION_HOOKS:
@@ -277,14 +279,15 @@ async def _lead_while_running(
         except Exception:  # noqa: BLE001 - e.g. the database went away while starting: follow, try again
             log.exception("leader: starting the scheduler failed; giving the lease up and trying again")
             lost = True
+        if lost:
+            log.warning("leader: lost the scheduler lease (term %d); stopping sending, then trying to lead again",
+                        fence.term)
+            leadership.lose()
+        # Sends already made are recorded before this returns (waiting for the database if it is away).
         await runtime.stop()
         state.stopped_leading(runtime)
         if application.bot_data.get("runtime") is runtime:
             application.bot_data["runtime"] = None
-        if lost:
-            log.warning("leader: lost the scheduler lease (term %d); stopped sending, trying to lead again",
-                        fence.term)
-            leadership.lose()
 
 
 async def _wait_to_lead(leadership: LeaseLeadership, stop: asyncio.Event, retry_seconds: float,
