@@ -615,6 +615,9 @@ class BotApiServer:
         handler = METHODS.get(method)
         if handler is None:
             raise bad_request(f"method not supported by the sandbox ({method})")
+        outage = self.faults.outage_error(method)
+        if outage is not None:
+            raise outage
         if method in SENDING_METHODS and self.rate_limits.enabled:
             state = self.world.writable_chat(params["chat_id"])
             refusal = self._limiter.check(state.chat["id"], state.is_group)
