@@ -29,6 +29,7 @@ class TcpProxy:
         self.port = 0
         self.mode = "pass"  # "pass", "reset" (RST everything, refuse new), "stall" (hold every byte)
         self.connections = 0
+        self.per_upstream: list[int] = [0] * len(upstreams)  # connections handed to each upstream
         self._next = itertools.cycle(range(len(upstreams)))
         self._links: set[_Link] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -141,7 +142,9 @@ class TcpProxy:
         await self._healed.wait()  # a stalled link accepts, then connects upstream only when healed
         if link not in self._links:
             return
-        host, port = self.upstreams[next(self._next)]
+        index = next(self._next)
+        self.per_upstream[index] += 1
+        host, port = self.upstreams[index]
         try:
             up_reader, up_writer = await asyncio.open_connection(host, port)
         except OSError:
