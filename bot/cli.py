@@ -29,6 +29,7 @@ COMMAND_MODULES = {
     "parse-time": "parse_time",
     "report": "report",
     "rectification": "rectification",
+    "doctor": "doctor",
 }
 
 # Commands that read or write the application's tables and so need the schema `branchbot init` creates.
@@ -83,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--remind", help="提前提醒，如 3d,1d,1h,30m")
     add.add_argument("--place")
     add.add_argument("--now", help=argparse.SUPPRESS)
+
+    doctor = commands.add_parser("doctor", help="检查部署：数据库、令牌、Webhook、工作事项目录、日历覆盖、时区与免打扰时段")
+    doctor.add_argument("--offline", action="store_true", help="不联系 Telegram（跳过令牌与 Webhook 检查）")
 
     parse_time = commands.add_parser("parse-time", help="把一句中文时间解析为具体时刻")
     parse_time.add_argument("text")
