@@ -16,7 +16,7 @@ import pytest
 from bot import texts
 from storage.db import make_engine, make_session_factory, transaction
 from bot.runtime.materialise import ReminderPolicy, enqueue_reminders
-from tests.ops.tcpproxy import TcpProxy
+from loopback.tcpproxy import TcpProxy
 from tests.runtime.factories import SHANGHAI, at, make_activity
 from tests.runtime.process import FIRST_CHAT, log_text, outbox_states, seed, spawn, start_server, stop, wait_until
 from storage import models

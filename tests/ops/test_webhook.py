@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 
 from loopback import BotApiServer
-from tests.ops.tcpproxy import TcpProxy
+from loopback.tcpproxy import TcpProxy
 from tests.ops.test_outages import pg_url  # noqa: F401 - the fixture
 from tests.runtime.factories import at
 from tests.runtime.process import FIRST_CHAT, log_text, outbox_states, seed, spawn, stop, wait_until

@@ -1,4 +1,4 @@
-"""A TCP proxy on loopback that can cut the link: reset every connection, or stall it (bytes held, not lost).
+"""A loopback TCP proxy that can cut the link: reset every connection, or stall it (bytes held, not lost); round-robin over upstreams.
 
 Runs its own event loop in a thread, so the process under test (a subprocess) and the test both see a real
 network path: `TcpProxy(upstreams).start()`, point the client at `proxy.port`, then `reset()`, `stall()`,
