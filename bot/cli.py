@@ -33,9 +33,8 @@ COMMAND_MODULES = {
 }
 
 # Commands that read or write the application's tables and so need the schema `branchbot init` creates.
-# (`roster import` creates it itself; `run` and `sandbox` migrate on start.)
+# (`roster import` creates it itself, `roster export` says so itself; `run` and `sandbox` migrate on start.)
 NEEDS_SCHEMA = frozenset({"plan", "invite", "activity", "report"})
-ROSTER_ACTIONS_NEEDING_SCHEMA = frozenset({"export"})
 # Words in a database error that mean "this table or column is not there": an uninitialised or old schema.
 _MISSING_SCHEMA_MARKERS = ("no such table", "no such column", "undefinedtable", "undefinedcolumn",
                            "does not exist")
@@ -167,8 +166,6 @@ INIT_HINT = "数据库尚未初始化，请先运行 branchbot init。"
 
 
 def _needs_schema(args: argparse.Namespace) -> bool:
-    if args.command == "roster":
-        return args.action in ROSTER_ACTIONS_NEEDING_SCHEMA
     return args.command in NEEDS_SCHEMA
 
 

@@ -12,7 +12,6 @@ COMMANDS = {
     "report": ["report", "attendance", "--org", "B01"],
     "plan": ["plan", "--year", "2025"],
     "activity": ["activity", "add", "--org", "B01", "--title", "党课", "--at", "2025-03-20T15:00+08:00"],
-    "roster-export": ["roster", "export", "out"],
 }
 
 
