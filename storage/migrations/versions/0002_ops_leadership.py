@@ -1,7 +1,7 @@
 """Leadership lease: the scheduler's holder, its term and lease (fences the outbox against an old leader).
 
 Revision ID: 0002_ops
-Revises: 0001
+Revises: 0002_rect
 Create Date: 2026-12-01 09:40:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = '0002_ops'
-down_revision: str | Sequence[str] | None = '0001'
+down_revision: str | Sequence[str] | None = '0002_rect'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
