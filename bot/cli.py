@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import tempfile
+import traceback
 from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import Settings, SettingsError
 
@@ -21,8 +29,19 @@ COMMAND_MODULES = {
     "parse-time": "parse_time",
     "report": "report",
     "rectification": "rectification",
+<<<<<<< HEAD
     "catalog": "catalog",
+=======
+    "doctor": "doctor",
+>>>>>>> ops
 }
+
+# Commands that read or write the application's tables and so need the schema `branchbot init` creates.
+# (`roster import` creates it itself, `roster export` says so itself; `run` and `sandbox` migrate on start.)
+NEEDS_SCHEMA = frozenset({"plan", "invite", "activity", "report"})
+# Words in a database error that mean "this table or column is not there": an uninitialised or old schema.
+_MISSING_SCHEMA_MARKERS = ("no such table", "no such column", "undefinedtable", "undefinedcolumn",
+                           "does not exist")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--remind", help="提前提醒，如 3d,1d,1h,30m")
     add.add_argument("--place")
     add.add_argument("--now", help=argparse.SUPPRESS)
+
+    doctor = commands.add_parser("doctor", help="检查部署：数据库、令牌、Webhook、工作事项目录、日历覆盖、时区与免打扰时段")
+    doctor.add_argument("--offline", action="store_true", help="不联系 Telegram（跳过令牌与 Webhook 检查）")
 
     parse_time = commands.add_parser("parse-time", help="把一句中文时间解析为具体时刻")
     parse_time.add_argument("text")
@@ -133,8 +155,83 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
-    module = importlib.import_module(f"bot.commands.{COMMAND_MODULES[args.command]}")
-    return int(module.run(args, settings) or 0)
+    try:
+        if _needs_schema(args):
+            refusal = schema_refusal(settings.database_url)
+            if refusal is not None:
+                print(f"错误：{refusal}", file=sys.stderr)
+                return 2
+        module = importlib.import_module(f"bot.commands.{COMMAND_MODULES[args.command]}")
+        return int(module.run(args, settings) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except SQLAlchemyError as exc:
+        if _is_missing_schema(exc):
+            print(f"错误：{schema_refusal(settings.database_url) or INIT_HINT}", file=sys.stderr)
+            return 2
+        where = _log_unexpected(exc)
+        print(f"错误：数据库 {_shown(settings.database_url)} 出错（{type(exc).__name__}），未完成操作；详情已写入 {where}",
+              file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the one place a user would otherwise see a traceback
+        where = _log_unexpected(exc)
+        print(f"错误：意外错误（{type(exc).__name__}），未完成操作；详情已写入 {where}", file=sys.stderr)
+        return 1
+
+
+INIT_HINT = "数据库尚未初始化，请先运行 branchbot init。"
+
+
+def _needs_schema(args: argparse.Namespace) -> bool:
+    return args.command in NEEDS_SCHEMA
+
+
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def schema_refusal(url: str) -> str | None:
+    """One Chinese sentence when the database cannot serve this code yet (None: it can)."""
+    from storage.migrate import schema_status
+
+    try:
+        status = schema_status(url)
+    except SQLAlchemyError as exc:
+        return f"无法连接数据库 {_shown(url)}（{type(exc).__name__}），请检查 BRANCHBOT_DATABASE_URL 与数据库服务。"
+    if status.uninitialised:
+        return f"数据库 {_shown(url)} 尚未初始化，请先运行 branchbot init。"
+    if status.older:
+        return (f"数据库结构版本过旧（{status.current}，本程序需要 {status.head}），"
+                "请先运行 branchbot init 升级。")
+    if not status.known:
+        return f"数据库结构版本 {status.current} 比本程序新，请升级 branchbot 后再运行。"
+    return None
+
+
+def _is_missing_schema(error: SQLAlchemyError) -> bool:
+    text = f"{type(getattr(error, 'orig', None)).__name__} {error}".lower()
+    return any(marker in text for marker in _MISSING_SCHEMA_MARKERS)
+
+
+def error_log_path() -> Path:
+    """Where unexpected errors' details go: BRANCHBOT_ERROR_LOG, else branchbot-errors.log in the temp dir."""
+    configured = os.environ.get("BRANCHBOT_ERROR_LOG")
+    return Path(configured) if configured else Path(tempfile.gettempdir()) / "branchbot-errors.log"
+
+
+def _log_unexpected(error: BaseException) -> Path:
+    path = error_log_path()
+    details = "".join(traceback.format_exception(error))
+    token = os.environ.get("TELEGRAM_BOT_TOKEN")
+    if token:
+        details = details.replace(token, "<redacted>")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as log:
+            log.write(f"--- {datetime.now(timezone.utc).isoformat()} branchbot {' '.join(sys.argv[1:2])}\n{details}\n")
+    except OSError:
+        return Path("（无法写入日志文件 " + str(path) + "）")
+    return path
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +10,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from storage.db import DEFAULT_DATABASE_URL
 
-PROJECT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+def default_config_dir() -> Path:
+    """The configuration shipped with the code: config/ beside a checkout, else the installed package data."""
+    checkout = Path(__file__).resolve().parent.parent / "config"
+    if (checkout / "catalog.yaml").is_file():
+        return checkout
+    spec = importlib.util.find_spec("branchbot_config")  # config/ installed by the wheel (setup.py)
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return checkout
+
+
+PROJECT_CONFIG_DIR = default_config_dir()
 
 
 class SettingsError(ValueError):

@@ -78,6 +78,8 @@ COMMITTEE_COMMANDS = [("attendance", "出勤与三会一课完成情况"), ("rep
 
 # --- general ------------------------------------------------------------------------------------------
 GENERIC_ERROR = "抱歉，处理您的请求时出了点问题，我们已记录下来。请稍后再试。"
+# The database is away or stalled: nothing was written; the member should simply try again.
+DATABASE_BUSY = "系统繁忙，请稍后再试"
 FORGED_BUTTON = "这个按钮无效或已过期，请使用最新的消息。"
 PRIVATE_ONLY = "请在与我的私聊中使用这个命令。"
 UNKNOWN_TEXT = "我没有听懂。发送 /help 查看可用的命令。"

@@ -42,10 +42,17 @@ BotApiServer(*, token=DEFAULT_TOKEN, host="127.0.0.1", port=0, strict=True, spec
                .enabled, per_chat_per_second=1, per_group_per_minute=20, global_per_second=30 -> 429 with
                parameters.retry_after), clock (`() -> epoch seconds` or a bot.clock.Clock; used for message
                dates and rate limits; callback queries expire after callback_query_ttl seconds of real time).
+  webhooks:    with allow_http_webhooks=True setWebhook takes http:// URLs (like a local Bot API server); while a
+               webhook is set, every queued update is POSTed to it (up to max_connections at once) with the
+               X-Telegram-Bot-Api-Secret-Token header, and leaves the queue only when answered 200 (else it is
+               offered again); webhook_deliveries lists (update_id, status); webhook_secret_override sends a
+               wrong secret instead; getUpdates answers 409 meanwhile.
   faults:      server.faults.fail_next(method, status=429, retry_after=3, times=2) (method "*" = any but
                getUpdates; 5xx, 403, 400 alike), .delay_next(method, seconds, times=1) (answered late, then
                executed: a client timeout), .random(rate_429=0.01, rate_5xx=0.01, rate_403=0, seed=1),
-               .block(user_id) / .unblock(user_id), .clear(), .pending, .injected.
+               .block(user_id) / .unblock(user_id), .outage(method="*", status=502) / .end_outage(method=None)
+               (every call fails right before it would execute, even one already waiting out `latency`:
+               an outage that delivers nothing), .clear(), .pending, .injected.
   world:       add_user(user_id=None, first_name="测试用户", *, username, last_name, language_code="zh-hans",
                started=False) -> User dict; add_group(chat_id, title, member_ids, *, supergroup=False,
                username=None) -> Chat dict; add_member / remove_member(chat_id, user_id);

@@ -95,6 +95,7 @@ class Faults:
     def __init__(self, on_block: Callable[[int], None] | None = None,
                  on_unblock: Callable[[int], None] | None = None) -> None:
         self._planned: list[_Planned] = []
+        self._outages: dict[str, int] = {}
         self._random: _RandomMode | None = None
         self._on_block = on_block
         self._on_unblock = on_unblock
@@ -146,11 +147,33 @@ class Faults:
         if self._on_unblock is not None:
             self._on_unblock(user_id)
 
+    def outage(self, method: str = "*", status: int = 502) -> None:
+        """Until `end_outage`, every call of `method` ("*" = any but getUpdates) fails with `status` at the
+        moment it would execute, including calls already waiting out the server's latency: nothing is done."""
+        with self._lock:
+            self._outages[method] = status
+
+    def end_outage(self, method: str | None = None) -> None:
+        with self._lock:
+            if method is None:
+                self._outages.clear()
+            else:
+                self._outages.pop(method, None)
+
+    def outage_error(self, method: str) -> TelegramError | None:
+        """The failure an ongoing outage gives `method` right before it executes (None: no outage)."""
+        if method == "getUpdates":
+            return None
+        with self._lock:
+            status = self._outages.get(method, self._outages.get("*"))
+        return failure(status) if status is not None else None
+
     def clear(self) -> None:
-        """Forget every planned and random failure (blocks stay: they are part of the world)."""
+        """Forget every planned and random failure and outage (blocks stay: they are part of the world)."""
         with self._lock:
             self._planned.clear()
             self._random = None
+            self._outages.clear()
 
     @property
     def pending(self) -> int:

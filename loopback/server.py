@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from aiohttp import web
+from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector, web
 
 from loopback.faults import SENDING_METHODS, Faults, RateLimiter, RateLimits, TelegramError
 from loopback.world import METHODS, ChatSnapshot, SandboxError, World, bad_request
@@ -78,7 +78,7 @@ class BotApiServer:
                  spec: ApiSpec | None = None, clock: Any = None, rate_limits: RateLimits | None = None,
                  bot_username: str = DEFAULT_BOT_USERNAME, bot_name: str = DEFAULT_BOT_NAME,
                  privacy_mode: bool = True, callback_query_ttl: float = 15 * 60, latency: float = 0.0,
-                 log_limit: int | None = None) -> None:
+                 log_limit: int | None = None, allow_http_webhooks: bool = False) -> None:
         bot_id, _, secret = token.partition(":")
         if not bot_id.isdigit() or not secret:
             raise ValueError("token must look like Telegram's: '<bot id digits>:<secret>'")
@@ -98,7 +98,13 @@ class BotApiServer:
         }
         self.world = World(self.bot_user, self.clock, self._emit, self._on_update,
                            privacy_mode=privacy_mode, callback_query_ttl=callback_query_ttl)
+        self.world.allow_http_webhooks = allow_http_webhooks
         self.faults = Faults(on_block=self.user_blocks_bot, on_unblock=self.user_unblocks_bot)
+        # Webhook delivery: what each POST of an update answered, and a secret to send instead of the right one.
+        self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status; 0 = no connection)
+        self.webhook_secret_override: str | None = None
+        self._webhook_signal: asyncio.Event | None = None
+        self._webhook_task: asyncio.Task | None = None
         self.app = web.Application(client_max_size=MAX_UPLOAD_BYTES)
         self.app.router.add_route("*", "/bot{token}/{method}", self._handle_method)
         self.app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
@@ -164,6 +170,8 @@ class BotApiServer:
         site = web.TCPSite(runner, self.host, self.port)
         await site.start()
         self._runner = runner
+        self._webhook_signal = asyncio.Event()
+        self._webhook_task = asyncio.create_task(self._deliver_webhooks(), name="loopback-webhook")
         sockets = site._server.sockets if site._server is not None else ()  # noqa: SLF001 - aiohttp exposes no public port
         if sockets:
             self.port = sockets[0].getsockname()[1]
@@ -176,6 +184,10 @@ class BotApiServer:
         assert self._stopping is not None
         self._stopping.set()
         self._wake_pollers()
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            await asyncio.gather(self._webhook_task, return_exceptions=True)
+            self._webhook_task = None
         runner, self._runner = self._runner, None
         await runner.cleanup()
 
@@ -518,6 +530,61 @@ class BotApiServer:
     def _on_update(self) -> None:
         self._touch()
         self._wake_pollers()
+        if self._webhook_signal is not None:
+            self._webhook_signal.set()
+
+    async def _deliver_webhooks(self) -> None:
+        """While a webhook is set, POST each pending update to it (up to max_connections at once), with the
+        X-Telegram-Bot-Api-Secret-Token header; an update leaves the queue only when answered 200, else it is
+        offered again shortly, as Telegram retries."""
+        assert self._webhook_signal is not None
+        posting: set[int] = set()
+        tasks: set[asyncio.Task] = set()
+        session: ClientSession | None = None
+        try:
+            while True:
+                hook = self.world.webhook
+                pending = [u for u in self.world.updates if u["update_id"] not in posting] if hook else []
+                room = int((hook or {}).get("max_connections") or 40) - len(posting)
+                if not pending or room <= 0:
+                    self._webhook_signal.clear()
+                    try:
+                        await asyncio.wait_for(self._webhook_signal.wait(), 0.2)
+                    except asyncio.TimeoutError:
+                        pass
+                    continue
+                if session is None:
+                    session = ClientSession(connector=TCPConnector(limit=0), timeout=ClientTimeout(total=30))
+                for update in pending[:room]:
+                    posting.add(update["update_id"])
+                    task = asyncio.create_task(self._post_update(session, hook["url"], update, posting))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if session is not None:
+                await session.close()
+
+    async def _post_update(self, session: ClientSession, url: str, update: dict[str, Any], posting: set[int]) -> None:
+        secret = self.webhook_secret_override or self.world.webhook_secret
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        try:
+            async with session.post(url, json=update, headers=headers) as answer:
+                status = answer.status
+                await answer.read()
+        except (ClientError, OSError, asyncio.TimeoutError):
+            status = 0
+        self.webhook_deliveries.append((update["update_id"], status))
+        if status == 200:
+            self.world.updates = [u for u in self.world.updates if u["update_id"] != update["update_id"]]
+            self._touch()
+        else:
+            await asyncio.sleep(0.1)
+        posting.discard(update["update_id"])
+        if self._webhook_signal is not None:
+            self._webhook_signal.set()
 
     def _wake_pollers(self) -> None:
         if self._updates_signal is not None:
@@ -615,12 +682,17 @@ class BotApiServer:
         handler = METHODS.get(method)
         if handler is None:
             raise bad_request(f"method not supported by the sandbox ({method})")
+        outage = self.faults.outage_error(method)
+        if outage is not None:
+            raise outage
         if method in SENDING_METHODS and self.rate_limits.enabled:
             state = self.world.writable_chat(params["chat_id"])
             refusal = self._limiter.check(state.chat["id"], state.is_group)
             if refusal is not None:
                 raise refusal
         result = handler(self.world, params)
+        if method == "setWebhook" and self._webhook_signal is not None:
+            self._webhook_signal.set()
         if self.strict:
             self._check_result(method, result)
         return result

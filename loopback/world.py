@@ -202,6 +202,8 @@ class World:
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.default_menu_button: dict[str, Any] = {"type": "default"}
         self.webhook: dict[str, Any] | None = None
+        self.webhook_secret: str | None = None  # setWebhook's secret_token (getWebhookInfo never shows it)
+        self.allow_http_webhooks = False
         self.allowed_updates: set[str] | None = None
         self._user_ids = itertools.count(1_000_001)
         self._group_ids = itertools.count(1)
@@ -678,8 +680,10 @@ class World:
 
     def set_webhook(self, params: dict[str, Any]) -> Any:
         url = params["url"]
-        if url and not url.startswith("https://"):
+        # Telegram's own servers take HTTPS only; a local Bot API server (and this one when told so) takes http.
+        if url and not url.startswith("https://") and not (self.allow_http_webhooks and url.startswith("http://")):
             raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        self.webhook_secret = params.get("secret_token") or None
         if params.get("drop_pending_updates"):
             self.updates.clear()
         self.webhook = {"url": url, **{k: v for k, v in params.items() if k in ("max_connections", "allowed_updates")}} if url else None

@@ -18,7 +18,8 @@ if [ "$want_tests" = 1 ]; then
   .venv/bin/python -m pip install --quiet -e '.[test]'
   # Browser tests drive Debian's Chromium (with CJK and emoji fonts for readable screenshots); install them
   # where we may (root on Debian), else those tests skip with the reason.
-  browser_packages="chromium fonts-noto-cjk fonts-noto-color-emoji"
+  # systemd provides systemd-analyze, with which tests/ops/test_deploy.py verifies deploy/branchbot.service.
+  browser_packages="chromium fonts-noto-cjk fonts-noto-color-emoji systemd"
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && ! dpkg -s $browser_packages >/dev/null 2>&1; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $browser_packages >/dev/null) \
       || echo "note: could not install $browser_packages; browser tests will be skipped" >&2

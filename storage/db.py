@@ -9,6 +9,14 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///branchbot.db"
+# PostgreSQL behind an unreliable network: a connection attempt gives up after 5 s instead of the OS's
+# minutes, and the server aborts a transaction whose client went silent for 30 s (a stalled link), so
+# its row locks do not block the next leader and nothing half-done commits long after the caller gave up.
+POSTGRES_CONNECT_ARGS = {
+    "connect_timeout": 5,
+    "options": "-c idle_in_transaction_session_timeout=30000",
+    "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
+}
 
 
 def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs) -> Engine:
@@ -30,7 +38,9 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    connect_args = dict(POSTGRES_CONNECT_ARGS)
+    connect_args.update(kwargs.pop("connect_args", {}))
+    return create_engine(url, connect_args=connect_args, **kwargs)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -63,6 +63,38 @@ def current(url: str) -> str | None:
         engine.dispose()
 
 
+@dataclass(frozen=True)
+class SchemaStatus:
+    """Where a database stands against this code: `current` is its revision (None: never initialised)."""
+
+    current: str | None
+    head: str
+    known: bool  # the database's revision is one this code ships (False: a newer branchbot migrated it)
+    # Tables made by `create_all` without a version row (tests, early prototypes): used as they are.
+    unversioned_tables: bool = False
+
+    @property
+    def ready(self) -> bool:
+        return self.current == self.head or self.unversioned_tables
+
+    @property
+    def uninitialised(self) -> bool:
+        return self.current is None and not self.unversioned_tables
+
+    @property
+    def older(self) -> bool:
+        return self.current is not None and self.known and self.current != self.head
+
+
+def schema_status(url: str) -> SchemaStatus:
+    """The database's revision compared with the newest one shipped (raises SQLAlchemyError if unreachable)."""
+    revision = current(url)
+    scripts = ScriptDirectory.from_config(alembic_config(url))
+    known = revision is None or any(script.revision == revision for script in scripts.walk_revisions())
+    unversioned = revision is None and _has_application_tables(url)
+    return SchemaStatus(current=revision, head=head(), known=known, unversioned_tables=unversioned)
+
+
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
     """Comparisons see only our tables, so autogenerate never proposes dropping the job store."""
     return not (type_ == "table" and name in FOREIGN_TABLES)

@@ -286,6 +286,23 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Leadership(Base):
+    """Who runs the scheduler and the dispatcher: one row per role, leased; the term grows at each new holder.
+
+    The term fences the outbox: a row is claimed only by the holder of the current, unexpired term, and
+    `claimed_by` carries the term, so what an old holder marks later cannot touch a newer holder's rows.
+    """
+
+    __tablename__ = "leadership"
+
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+    term: Mapped[int] = mapped_column(Integer, default=0)
+    holder: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    acquired_at: Mapped[datetime | None]
+    renewed_at: Mapped[datetime | None]
+
+
 class ChecklistItem(Base):
     """A tick-box task hanging off an activity: the "五个一" of a political birthday, 转正 steps, …"""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
 import importlib
 import logging
 import signal
@@ -46,6 +47,9 @@ def run_bot(settings: Settings) -> int:
     except Exception as exc:  # noqa: BLE001 - a broken catalog is reported, not a traceback
         print(f"错误：无法读取工作事项目录：{exc}", file=sys.stderr)
         return 2
+
+    # An operator's `kill -USR1 <pid>` prints every thread's stack to stderr (a stuck process explains itself).
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     async def main() -> int:
         stop = asyncio.Event()

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Update
 from telegram.constants import ChatType
@@ -52,6 +54,7 @@ class ChatContext:
     # the event loop (a local file answers in about a millisecond, and thread hand-offs cost more than that:
     # measured with bench/bench_checkin.py).
     db_in_thread: bool | None = None
+    db_timeout: float = 10.0  # seconds a chat transaction may take before the member is told the system is busy
     _pending_edits: dict[tuple[int, int], asyncio.Task] = field(default_factory=dict, repr=False)
     _executor: ThreadPoolExecutor | None = field(default=None, repr=False)
 
@@ -68,7 +71,13 @@ class ChatContext:
         now = self.clock.now()
         call = functools.partial(run_in_transaction, self.session_factory, lambda session: work(session, now))
         if self._threaded():
-            return await asyncio.get_running_loop().run_in_executor(self._pool(), call)
+            future = asyncio.get_running_loop().run_in_executor(self._pool(), call)
+            try:
+                # A stalled database must not hold the member's answer hostage: past the timeout they hear
+                # "busy" (the server aborts the stalled transaction: idle_in_transaction_session_timeout).
+                return await asyncio.wait_for(asyncio.shield(future), self.db_timeout)
+            except asyncio.TimeoutError:
+                raise PoolTimeoutError(f"database did not answer within {self.db_timeout:.0f} s") from None
         return call()
 
     def _threaded(self) -> bool:
@@ -144,6 +153,10 @@ def private_only(handler: Handler) -> Handler:
     return wrapped
 
 
+# Errors that mean "the database cannot be reached right now" rather than a defect.
+DATABASE_AWAY = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+
+
 def edge(chat: ChatContext, handler: Handler, *, name: str):  # noqa: ANN201 - a PTB callback
     """Wraps a handler: ServiceErrors become their Chinese sentence, anything else a generic apology."""
 
@@ -154,6 +167,10 @@ def edge(chat: ChatContext, handler: Handler, *, name: str):  # noqa: ANN201 - a
             log.info("%s refused for user %s: %s", name,
                      update.effective_user and update.effective_user.id, refused)
             await tell(update, refused.message)
+        except DATABASE_AWAY as away:
+            # The transaction was rolled back: nothing half-written; the pool reconnects by itself.
+            log.warning("%s: database unavailable for update %s (%s)", name, update.update_id, type(away).__name__)
+            await tell(update, texts.DATABASE_BUSY)
         except Exception:  # noqa: BLE001 - nobody gets a silent failure; the log gets the details
             log.exception("%s failed for update %s", name, update.update_id)
             await tell(update, texts.GENERIC_ERROR)

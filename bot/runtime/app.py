@@ -8,6 +8,14 @@ Runtime tuning from the environment (all optional; read here because only `branc
 - `BRANCHBOT_HORIZON_DAYS`: how far ahead activities are materialised (default 60).
 - `BRANCHBOT_CONCURRENCY`: sends in flight at once (default 8).
 - `BRANCHBOT_LEADER_RETRY_SECONDS`: how often a standby tries to take over (default 5).
+- `BRANCHBOT_LEADER_LEASE_SECONDS`: the scheduler lease (default 20): a dead or frozen leader is replaced
+  after at most this long; it stops sending a quarter of it before that.
+- `BRANCHBOT_CHAT_DB_TIMEOUT_SECONDS`: a chat transaction longer than this answers 系统繁忙 (default 10).
+- `BRANCHBOT_RECLAIM_AFTER_SECONDS`: rows a previous leader claimed go back to the queue once claimed this
+  long ago (default 120): a leader cut off from the database records what it sent when it is back, so
+  an outage shorter than this doubles nothing; after a crash those reminders wait this long.
+- `BRANCHBOT_WEBHOOK_URL`, `BRANCHBOT_WEBHOOK_LISTEN`, `BRANCHBOT_WEBHOOK_SECRET`: webhook mode (bot.runtime.intake).
+- `BRANCHBOT_HEALTH_LISTEN`: `host:port` of /healthz and /metrics (bot.runtime.health); unset: none.
 - `BRANCHBOT_POLL_SECONDS`: the dispatcher's longest sleep between looks at the outbox (default 30).
 - `BRANCHBOT_CLOCK_START` (testing/sandbox aid only): start the clock at this ISO 8601 instant.
 """
@@ -24,12 +32,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder, JobQueue
 
 from bot.clock import Clock
-from bot.runtime.leader import leader_lock_for, wait_for_leadership
+from bot.runtime.health import ServiceMetrics, ServiceState, TimedUpdateProcessor, start_health_server
+from bot.runtime.intake import ChatIntake, WebhookOptions, parse_listen, webhook_options_from_env
+from bot.runtime.leader import DEFAULT_LEASE, LeaseLeadership
 from bot.runtime.materialise import PlanSource
 from bot.runtime.quiet_hours import quiet_hours_from_env
 from bot.runtime.service import Runtime, RuntimeOptions
@@ -47,7 +58,9 @@ APPLICATION_HOOKS: list[Callable[[Application], None]] = []
 class ServiceOptions:
     runtime: RuntimeOptions
     leader_retry_seconds: float = 5.0
-    leadership_check_seconds: float = 5.0
+    lease: timedelta = DEFAULT_LEASE
+    webhook: WebhookOptions | None = None
+    health_listen: tuple[str, int] | None = None
 
 
 def options_from_env(settings: Settings, environ: Mapping[str, str] | None = None) -> ServiceOptions:
@@ -60,9 +73,16 @@ def options_from_env(settings: Settings, environ: Mapping[str, str] | None = Non
         concurrency=int(env.get("BRANCHBOT_CONCURRENCY") or 8),
         limiter_enabled=limiter,
         poll_seconds=float(env.get("BRANCHBOT_POLL_SECONDS") or 30),
+        reclaim_after=timedelta(seconds=float(env.get("BRANCHBOT_RECLAIM_AFTER_SECONDS") or 120)),
     )
     retry = float(env.get("BRANCHBOT_LEADER_RETRY_SECONDS") or 5)
-    return ServiceOptions(runtime=runtime, leader_retry_seconds=retry, leadership_check_seconds=retry)
+    lease = timedelta(seconds=float(env.get("BRANCHBOT_LEADER_LEASE_SECONDS") or DEFAULT_LEASE.total_seconds()))
+    if lease <= timedelta(0):
+        raise ValueError("BRANCHBOT_LEADER_LEASE_SECONDS 必须大于 0")
+    health = env.get("BRANCHBOT_HEALTH_LISTEN") or None
+    return ServiceOptions(runtime=runtime, leader_retry_seconds=retry, lease=lease,
+                          webhook=webhook_options_from_env(env),
+                          health_listen=parse_listen(health, "BRANCHBOT_HEALTH_LISTEN") if health else None)
 
 
 def file_base_url(base_url: str) -> str:
@@ -75,7 +95,7 @@ def file_base_url(base_url: str) -> str:
 
 def build_application(
     settings: Settings, clock: Clock, *, session_factory: sessionmaker[Session] | None = None,
-    concurrency: int = 8, schedule_chat_jobs: bool = True,
+    concurrency: int = 8, schedule_chat_jobs: bool = True, update_latency: Any | None = None,
 ) -> Application:
     """The PTB Application: token, optional self-hosted Bot API, job queue, and the chat layer's handlers.
 
@@ -96,7 +116,9 @@ def build_application(
     # Telegram, the next one's checks run (bench/bench_checkin.py, SQLite: ~370 -> ~500 presses/s). Safe here:
     # no ConversationHandler, every handler rereads its state in its own transaction, and the services are
     # written for racing presses (insert-or-nothing check-ins, one-shot decisions).
-    builder = builder.concurrent_updates(concurrency)
+    # With `update_latency` (a prometheus Histogram), each update's handling time is observed.
+    builder = builder.concurrent_updates(TimedUpdateProcessor(concurrency, update_latency)
+                                         if update_latency is not None else concurrency)
     application = builder.build()
     application.bot_data["clock"] = clock
     application.bot_data["settings"] = settings
@@ -111,7 +133,8 @@ def build_application(
 
         chat = ChatContext(session_factory=session_factory, clock=clock, zone=settings.timezone,
                            signer=CallbackSigner.from_token(settings.telegram_token),
-                           config_dir=settings.config_dir, quiet=quiet_hours_from_env())
+                           config_dir=settings.config_dir, quiet=quiet_hours_from_env(),
+                           db_timeout=float(os.environ.get("BRANCHBOT_CHAT_DB_TIMEOUT_SECONDS") or 10))
         application.bot_data["chat"] = chat
         register(application, chat, schedule_jobs=schedule_chat_jobs)
     for hook in APPLICATION_HOOKS:
@@ -168,51 +191,165 @@ async def serve(
     settings: Settings, clock: Clock, stop: asyncio.Event, *, options: ServiceOptions,
     plan: PlanSource | None = None,
 ) -> int:
-    """Wait to lead, then run the bot and its scheduler until `stop` is set. Returns the exit code."""
+    """Answer chat and, whenever this process holds the scheduler lease, run the scheduler and the dispatcher.
+
+    Losing the lease (the database away, a freeze, a standby that took over) stops sending and goes back to
+    trying to lead; it never ends the process. Returns the exit code once `stop` is set.
+    """
     # Database work runs in threads next to the event loop; a short GIL slice keeps each hand-off from
     # costing up to the default 5 ms (this process is I/O bound, so the extra switching is cheap).
     sys.setswitchinterval(0.0005)
-    await asyncio.to_thread(_ensure_schema, settings.database_url)
+    await _schema_when_reachable(settings.database_url, stop)
+    if stop.is_set():
+        return 0
     engine = make_engine(settings.database_url)
-    lock = leader_lock_for(engine)
+    sessions = make_session_factory(engine)
+    state = ServiceState(mode="webhook" if options.webhook else "polling", holder=options.runtime.worker)
+    leadership = LeaseLeadership(sessions, options.runtime.worker, lease=options.lease)
+    metrics = ServiceMetrics(state, sessions, clock)
     try:
-        if not await wait_for_leadership(lock, stop, options.leader_retry_seconds):
-            return 0
-        log.info("leader: this process runs the scheduler")
-        sessions = make_session_factory(engine)
         application = build_application(settings, clock, session_factory=sessions,
-                                        concurrency=options.runtime.concurrency)
+                                        concurrency=options.runtime.concurrency,
+                                        update_latency=metrics.update_latency)
         sender_bot = outbox_bot(settings, concurrency=options.runtime.concurrency)
         async with application, sender_bot:
-            runtime = Runtime(
-                database_url=settings.database_url, session_factory=sessions, clock=clock,
-                send=telegram_sender(application, sender_bot), options=options.runtime, plan=plan,
-                scheduler=application.job_queue.scheduler,
-            )
-            application.bot_data["runtime"] = runtime
-            await runtime.start()
-            await application.start()
-            if application.handlers and application.updater is not None:
-                await application.updater.start_polling(drop_pending_updates=False)
-            lost = await _hold_until_stopped(lock, stop, options.leadership_check_seconds)
-            log.info("shutting down: %s", "leadership lost" if lost else "signal")
-            if application.updater is not None and application.updater.running:
-                await application.updater.stop()
-            await runtime.stop()
-            await application.stop()
-        return 1 if lost else 0
+            intake = ChatIntake(application, options.webhook, state)
+            health = await start_health_server(options.health_listen, state, sessions, metrics)
+            try:
+                await application.start()
+                if options.webhook is not None:
+                    await intake.start()  # every process answers webhook updates, leader or not
+                await _lead_while_running(application, telegram_sender(application, sender_bot), settings,
+                                          sessions, clock, stop, options, plan, leadership, intake, state)
+            finally:
+                await intake.stop()
+                if application.running:
+                    await application.stop()
+                if health is not None:
+                    await health.cleanup()
+        return 0
     finally:
-        await asyncio.to_thread(lock.release)
+        await asyncio.to_thread(leadership.release)
         engine.dispose()
 
 
-async def _hold_until_stopped(lock: Any, stop: asyncio.Event, check_seconds: float) -> bool:
-    """Wait for `stop`; True if the leader lock was lost first (the process then exits to be restarted)."""
+async def _schema_when_reachable(url: str, stop: asyncio.Event, retry_seconds: float = 5.0) -> None:
+    """Bring the schema up to date, waiting (not exiting) while the database cannot be reached."""
+    announced = False
     while not stop.is_set():
         try:
-            await asyncio.wait_for(stop.wait(), check_seconds)
+            await asyncio.to_thread(_ensure_schema, url)
+            return
+        except OperationalError as error:
+            if not announced:
+                log.warning("database unreachable at start (%s); waiting for it", type(error).__name__)
+                announced = True
+        try:
+            await asyncio.wait_for(stop.wait(), retry_seconds)
         except asyncio.TimeoutError:
-            if not await asyncio.to_thread(lock.still_held):
-                log.error("leader: lost the scheduler lock; stopping so nothing is sent twice")
-                return True
+            pass
+
+
+async def _lead_while_running(
+    application: Application, send: Callable[[int, str, Any], Any], settings: Settings, sessions: sessionmaker[Session], clock: Clock,
+    stop: asyncio.Event, options: ServiceOptions, plan: PlanSource | None, leadership: LeaseLeadership,
+    intake: ChatIntake, state: ServiceState,
+) -> None:
+    """Follow, lead, lose, follow again … until `stop`."""
+    while not stop.is_set():
+        if not await _wait_to_lead(leadership, stop, options.leader_retry_seconds, intake, state):
+            return
+        fence = leadership.fence
+        assert fence is not None
+        state.became_leader(fence.term)
+        log.info("leader: term %d: this process runs the scheduler and the dispatcher", fence.term)
+        runtime = Runtime(
+            database_url=settings.database_url, session_factory=sessions, clock=clock,
+            send=send, options=options.runtime,
+            plan=plan, scheduler=application.job_queue.scheduler if application.job_queue else None,
+            fence=fence, may_send=leadership.valid,
+        )
+        application.bot_data["runtime"] = runtime
+        state.runtime = runtime
+        try:
+            await runtime.start()
+            if options.webhook is None:
+                await intake.start()  # polling: one consumer per token, the leader
+            lost = await _hold_lease(leadership, stop)
+        except Exception:  # noqa: BLE001 - e.g. the database went away while starting: follow, try again
+            log.exception("leader: starting the scheduler failed; giving the lease up and trying again")
+            lost = True
+        if lost:
+            log.warning("leader: lost the scheduler lease (term %d); stopping sending, then trying to lead again",
+                        fence.term)
+            leadership.lose()
+        # Sends already made are recorded before this returns (waiting for the database if it is away).
+        await runtime.stop()
+        state.stopped_leading(runtime)
+        if application.bot_data.get("runtime") is runtime:
+            application.bot_data["runtime"] = None
+
+
+async def _wait_to_lead(leadership: LeaseLeadership, stop: asyncio.Event, retry_seconds: float,
+                        intake: ChatIntake, state: ServiceState) -> bool:
+    """Try for the lease until won (True) or `stop` (False). A poller stops polling once another process leads."""
+    announced = False
+    attempt: asyncio.Future[bool] | None = None
+    while not stop.is_set():
+        # One attempt at a time: on a stalled database it stays pending, and is not piled up behind.
+        if attempt is None:
+            attempt = asyncio.ensure_future(asyncio.to_thread(leadership.try_acquire))
+        done, _ = await asyncio.wait({attempt}, timeout=max(1.0, retry_seconds * 2))
+        if done:
+            finished, attempt = attempt, None
+            try:
+                if finished.result():
+                    return True
+                state.role = "follower"
+                if intake.polling:
+                    log.info("polling: another process leads now; it receives the updates")
+                    await intake.stop()
+                if not announced:
+                    log.info("leader: another branchbot scheduler is running on this database; waiting to take over")
+                    announced = True
+            except Exception as error:  # noqa: BLE001 - database unreachable: keep waiting
+                state.role = "unknown"
+                log.warning("leader: could not reach the database to try the lease (%s); trying again",
+                            type(error).__name__)
+        else:
+            state.role = "unknown"
+        try:
+            await asyncio.wait_for(stop.wait(), retry_seconds)
+        except asyncio.TimeoutError:
+            pass
     return False
+
+
+async def _hold_lease(leadership: LeaseLeadership, stop: asyncio.Event) -> bool:
+    """Renew the lease until `stop` (False) or until it is lost or no longer trusted (True)."""
+    renewal: asyncio.Future[bool] | None = None
+    while True:
+        wait = min(leadership.renew_seconds, leadership.seconds_left())
+        try:
+            await asyncio.wait_for(stop.wait(), wait)
+            return False
+        except asyncio.TimeoutError:
+            pass
+        if not leadership.valid():
+            return True
+        if renewal is None:
+            renewal = asyncio.ensure_future(asyncio.to_thread(leadership.renew))
+        # Bounded by what is left of the lease: a stalled database must not keep us waiting past it.
+        done, _ = await asyncio.wait({renewal}, timeout=max(0.05, leadership.seconds_left()))
+        if not done:
+            log.warning("leader: renewing the lease is taking long; %.1f s of it left", leadership.seconds_left())
+            continue
+        finished, renewal = renewal, None
+        try:
+            renewed = finished.result()
+        except Exception as error:  # noqa: BLE001 - database away: the lease decides
+            log.warning("leader: renewing the lease failed (%s); %.1f s of it left",
+                        type(error).__name__, leadership.seconds_left())
+            continue
+        if not renewed:
+            return True

@@ -36,6 +36,7 @@ from storage.models import ActivityStatus, OutboxState
 from storage.repositories import activities as activity_repo
 from storage.repositories import members as member_repo
 from storage.repositories import outbox
+from storage.repositories.leadership import Fence
 from storage.repositories.outbox import ClaimedMessage
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,8 @@ class Dispatcher:
         quiet: QuietHours = DEFAULT_QUIET_HOURS,
         poll_seconds: float = 30.0,
         batch_size: int = 200,
+        fence: Fence | None = None,
+        may_send: Callable[[], bool] | None = None,
     ) -> None:
         self._sessions = session_factory
         self._send = send
@@ -125,6 +128,11 @@ class Dispatcher:
         self.quiet = quiet
         self.poll_seconds = poll_seconds
         self.batch_size = batch_size
+        # Leadership: claims are fenced on this term in SQL, and every send first asks `may_send` (the
+        # lease still trusted locally), so a leader that lost its lease sends nothing more.
+        self.fence = fence
+        self._may_send = may_send
+        self.last_pass: float | None = None  # time.time() of the last claim pass (health: the scheduler's tick)
         self.stats = DispatchStats()
         self._queue: asyncio.PriorityQueue[_Job] = asyncio.PriorityQueue()
         self._held: set[int] = set()  # claimed by us and not yet finished
@@ -231,6 +239,7 @@ class Dispatcher:
             # Idle only if nothing was in our hands when this pass began: work finishing during the
             # pass (a send's follow-up notice, say) may have enqueued rows this pass did not see.
             busy_before = bool(self._held) or not self._queue.empty()
+            self.last_pass = time.time()
             try:
                 prepared = await asyncio.to_thread(self._db_claim, room)
             except Exception:  # noqa: BLE001 - a database hiccup must not kill the service
@@ -274,7 +283,7 @@ class Dispatcher:
                 if missed:
                     self.stats.missed += len(missed)
                     self._enqueue_missed_summaries(session, missed, now)
-            claimed = outbox.claim_due(session, now=now, worker=self.worker, limit=limit)
+            claimed = outbox.claim_due(session, now=now, worker=self.worker, limit=limit, fence=self.fence)
             if not claimed:
                 return []
             jobs = self._prepare(session, claimed, now)
@@ -435,6 +444,15 @@ class Dispatcher:
 
     async def _deliver(self, job: _Job, slot: float) -> None:
         message = job.message
+        if self._may_send is not None and not self._may_send():
+            # The lease is no longer trusted: another process may lead by now. Not sent; the row goes
+            # back with the rest when the run ends (or the next leader reclaims it).
+            self.limiter.refund(slot)
+            self._queue.put_nowait(job)
+            if not self._stopping:
+                log.warning("dispatcher: the scheduler lease is no longer held; stopping before the next send")
+                self.stop()
+            return
         try:
             message_id = await self._send(job.chat_id, job.text, job.markup)
         except RetryAfter as error:

@@ -54,15 +54,17 @@ ACTIVE: JobHost | None = None
 
 async def fire_obligation(obligation: str, org_code: str) -> None:
     """Timer of one obligation of one organisation: bring its activities and reminders up to date."""
-    if ACTIVE is not None:
-        await ACTIVE.materialise_now(org_codes=[org_code], obligation=obligation)
-        ACTIVE.wake_dispatcher()
+    host = ACTIVE  # the term may end (ACTIVE = None) while this awaits
+    if host is not None:
+        await host.materialise_now(org_codes=[org_code], obligation=obligation)
+        host.wake_dispatcher()
 
 
 async def fire_materialise() -> None:
-    if ACTIVE is not None:
-        await ACTIVE.materialise_now()
-        ACTIVE.wake_dispatcher()
+    host = ACTIVE
+    if host is not None:
+        await host.materialise_now()
+        host.wake_dispatcher()
 
 
 async def fire_reconcile() -> None:

@@ -1,10 +1,15 @@
-"""Leader election: one scheduler per database (PostgreSQL advisory lock; an OS file lock for SQLite).
+"""Leader election: one scheduler per database, by a fenced lease in the database (and the sandbox's file lock).
 
-PostgreSQL: `pg_try_advisory_lock` on a dedicated connection kept open for the life of the leader; the
-server releases it the moment that connection dies (process killed, network gone), so a standby that
-retries periodically takes over. SQLite: an exclusive `flock` on `<database file>.leader`, which the
-kernel releases when the holding process exits however it exits. An in-memory SQLite database belongs
-to one process and needs no lock.
+`LeaseLeadership` (what `branchbot run` uses, on PostgreSQL and SQLite alike): the `leadership` row names a
+holder, a term and a lease end (the database's clock on PostgreSQL). A standby takes the lease only when it
+has run out, with a new term. The holder renews it every quarter lease and considers itself leader only
+until three quarters of a lease after the *start* of its last successful renewal, measured on its own
+monotonic clock, so it stops sending a quarter lease before anyone else can take over, however long it
+was frozen, stalled or cut off. Claims are fenced in SQL on the current term (`outbox.claim_due`) and
+`claimed_by` carries the term, so nothing an old term does later touches a newer term's rows.
+
+`leader_lock_for` (the sandbox only): an exclusive `flock` on `<database file>.leader`, released by the
+kernel when the process exits; an in-memory SQLite database belongs to one process and needs no lock.
 """
 
 from __future__ import annotations
@@ -16,12 +21,24 @@ import os
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import Engine, text
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.db import transaction
+from storage.repositories import leadership as lease_repo
+from storage.repositories.leadership import Fence
 
 log = logging.getLogger(__name__)
 
-# A fixed 64-bit key: "branchbot scheduler" for pg_try_advisory_lock.
-ADVISORY_LOCK_KEY = 0x6272616E63686274
+DEFAULT_LEASE = timedelta(seconds=20)
+# The holder trusts its lease for this share of it after a renewal started; the rest is the margin in
+# which its last sends finish before a standby may take over.
+TRUSTED_SHARE = 0.75
+RENEWALS_PER_LEASE = 4
 
 
 class LeaderLock(Protocol):
@@ -30,53 +47,6 @@ class LeaderLock(Protocol):
     def still_held(self) -> bool: ...
 
     def release(self) -> None: ...
-
-
-class PostgresAdvisoryLock:
-    def __init__(self, engine: Engine, key: int = ADVISORY_LOCK_KEY) -> None:
-        self._engine = engine
-        self._key = key
-        self._connection = None
-
-    def try_acquire(self) -> bool:
-        if self._connection is not None:
-            return True
-        connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            got = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self._key}).scalar())
-        except Exception:
-            connection.close()
-            raise
-        if got:
-            self._connection = connection
-        else:
-            connection.close()
-        return got
-
-    def still_held(self) -> bool:
-        if self._connection is None:
-            return False
-        try:
-            held = self._connection.execute(
-                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
-                     "AND objid = (:key & 4294967295) AND classid = ((:key >> 32) & 4294967295) AND granted"),
-                {"key": self._key},
-            ).scalar()
-            return bool(held)
-        except Exception:  # noqa: BLE001 - a broken connection means the lock is gone
-            log.exception("leader: lost the connection holding the advisory lock")
-            return False
-
-    def release(self) -> None:
-        if self._connection is None:
-            return
-        try:
-            self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self._key})
-        except Exception:  # noqa: BLE001
-            pass
-        finally:
-            self._connection.close()
-            self._connection = None
 
 
 class FileLock:
@@ -122,13 +92,84 @@ class NoLock:
 
 
 def leader_lock_for(engine: Engine) -> LeaderLock:
-    url = engine.url
-    if url.get_backend_name() == "postgresql":
-        return PostgresAdvisoryLock(engine)
-    database = url.database
+    """The sandbox's guard against a second sandbox on the same SQLite file."""
+    database = engine.url.database
     if not database or database == ":memory:":
         return NoLock()
     return FileLock(Path(database).with_name(Path(database).name + ".leader"))
+
+
+class LeaseLeadership:
+    """This process's hold on the scheduler lease: acquire, renew, give up, and "may I still send?"."""
+
+    def __init__(self, session_factory: sessionmaker[Session], holder: str, *, lease: timedelta = DEFAULT_LEASE,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._sessions = session_factory
+        self.holder = holder
+        self.lease = lease
+        self._monotonic = monotonic
+        self.fence: Fence | None = None
+        self._trusted_until = 0.0
+        self.terms_won = 0
+
+    @property
+    def renew_seconds(self) -> float:
+        return self.lease.total_seconds() / RENEWALS_PER_LEASE
+
+    def _trust_from(self, started: float) -> None:
+        self._trusted_until = max(self._trusted_until, started + self.lease.total_seconds() * TRUSTED_SHARE)
+
+    def try_acquire(self) -> bool:
+        """Take the lease with a new term if it is free, expired or (after a stall) still ours; blocking."""
+        started = self._monotonic()
+        with transaction(self._sessions) as session:
+            fence = lease_repo.try_take(session, holder=self.holder, lease=self.lease)
+        if fence is None:
+            return False
+        self.fence = fence
+        self._trusted_until = 0.0
+        self._trust_from(started)
+        self.terms_won += 1
+        return True
+
+    def renew(self) -> bool:
+        """Extend this term's lease; False when the term is over. Raises when the database is unreachable."""
+        fence = self.fence
+        if fence is None:
+            return False
+        started = self._monotonic()
+        with transaction(self._sessions) as session:
+            renewed = lease_repo.renew(session, fence, lease=self.lease)
+        if renewed and self.fence == fence:
+            self._trust_from(started)
+        return renewed
+
+    def valid(self) -> bool:
+        """May this process still send? Cheap (no database): called before every single send."""
+        return self.fence is not None and self._monotonic() < self._trusted_until
+
+    def seconds_left(self) -> float:
+        return max(0.0, self._trusted_until - self._monotonic()) if self.fence is not None else 0.0
+
+    def lose(self) -> None:
+        """Forget the term locally (it ran out or someone took over); the database row is left as it is."""
+        self.fence = None
+        self._trusted_until = 0.0
+
+    def release(self) -> None:
+        """Hand the lease back at a clean stop, so a standby takes over at once."""
+        fence, self.fence = self.fence, None
+        if fence is None:
+            return
+        try:
+            with transaction(self._sessions) as session:
+                lease_repo.give_up(session, fence)
+        except Exception:  # noqa: BLE001 - the lease then simply runs out
+            log.warning("leader: could not hand the lease back; a standby takes over when it runs out")
+
+    # The LeaderLock shape, so `wait_for_leadership` serves both.
+    def still_held(self) -> bool:
+        return self.valid()
 
 
 async def wait_for_leadership(lock: LeaderLock, stop: asyncio.Event, retry_seconds: float) -> bool:
@@ -138,8 +179,8 @@ async def wait_for_leadership(lock: LeaderLock, stop: asyncio.Event, retry_secon
         try:
             if await asyncio.to_thread(lock.try_acquire):
                 return True
-        except Exception:  # noqa: BLE001 - database unreachable: keep waiting
-            log.exception("leader: could not try the lock")
+        except Exception as error:  # noqa: BLE001 - database unreachable: keep waiting
+            log.warning("leader: could not try the lock (%s); trying again", type(error).__name__)
         if not announced:
             log.info("leader: another branchbot scheduler is running on this database; waiting to take over")
             announced = True

@@ -8,8 +8,8 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,6 +27,7 @@ from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
 from storage import models
 from storage.db import transaction
 from storage.repositories import outbox
+from storage.repositories.leadership import Fence
 from schedules.roster import Roster
 from storage.repositories.roster import load_roster
 
@@ -49,6 +50,10 @@ class RuntimeOptions:
     limiter_enabled: bool = True
     poll_seconds: float = 30.0
     worker: str = field(default_factory=default_worker_id)
+    # Rows another claimer (a previous term) still holds are put back only once claimed this long ago:
+    # an old leader cut off from the database may have sent them and record that when it is back.
+    # None: at once (a single process, the sandbox).
+    reclaim_after: timedelta | None = None
 
 
 class Runtime:
@@ -65,10 +70,14 @@ class Runtime:
         plan: PlanSource | None = None,
         scheduler: Any | None = None,
         limiter: RateLimiter | None = None,
+        fence: Fence | None = None,
+        may_send: Callable[[], bool] | None = None,
     ) -> None:
         self.database_url = database_url
         self._sessions = session_factory
         self.clock = clock
+        if fence is not None:  # rows this term claims carry the term, so no other term can mark them
+            options = replace(options, worker=fence.claimer)
         self.options = options
         self.plan = plan
         self.scheduler = scheduler
@@ -77,7 +86,7 @@ class Runtime:
             session_factory, send, clock, worker=options.worker,
             limiter=limiter or RateLimiter(enabled=options.limiter_enabled),
             concurrency=options.concurrency, zone=options.zone, quiet=options.quiet,
-            poll_seconds=options.poll_seconds,
+            poll_seconds=options.poll_seconds, fence=fence, may_send=may_send,
         )
         self.store: RuntimeJobStore | None = None
         self._dispatch_task: asyncio.Task[None] | None = None
@@ -94,9 +103,9 @@ class Runtime:
     async def start(self, *, materialise_first: bool = True) -> None:
         self._loop = asyncio.get_running_loop()
         job_module.ACTIVE = self
-        reclaimed = await asyncio.to_thread(self._reclaim_from_previous_leader)
-        if reclaimed:
-            log.warning("runtime: %d messages claimed by a previous scheduler were put back in the queue", reclaimed)
+        await self._reclaim_abandoned()
+        if self.options.reclaim_after is not None:
+            self._spawn(self._reclaim_periodically(max(1.0, self.options.reclaim_after.total_seconds() / 4)))
         if self.scheduler is not None:
             self.store = RuntimeJobStore(self.database_url)
             await asyncio.to_thread(self.store.ensure_table)
@@ -116,17 +125,43 @@ class Runtime:
         await asyncio.gather(*self._background, return_exceptions=True)
         self.dispatcher.stop()
         if self._dispatch_task is not None:
-            await self._dispatch_task
+            try:
+                await self._dispatch_task
+            except Exception:  # noqa: BLE001 - e.g. the database is away: rows left claimed are reclaimed
+                log.exception("runtime: the dispatcher stopped with an error; the next leader reclaims its rows")
             self._dispatch_task = None
+        if self.store is not None and self.scheduler is not None:
+            # A later term of this process adds it again; the jobs themselves stay in the database.
+            try:
+                self.scheduler.remove_jobstore(JOBSTORE_ALIAS, shutdown=False)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+            self.store = None
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.create_task(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    async def _reclaim_abandoned(self) -> int:
+        reclaimed = await asyncio.to_thread(self._reclaim_from_previous_leader)
+        if reclaimed:
+            log.warning("runtime: %d messages claimed by a previous scheduler were put back in the queue", reclaimed)
+            self.wake_dispatcher()
+        return reclaimed
+
+    async def _reclaim_periodically(self, every_seconds: float) -> None:
+        while True:
+            await asyncio.sleep(every_seconds)
+            try:
+                await self._reclaim_abandoned()
+            except Exception as error:  # noqa: BLE001 - the next round tries again
+                log.warning("runtime: reclaiming abandoned rows failed (%s)", type(error).__name__)
+
     def _reclaim_from_previous_leader(self) -> int:
         with transaction(self._sessions) as session:
-            return outbox.reclaim_abandoned(session, worker=self.options.worker, now=self.clock.now())
+            return outbox.reclaim_abandoned(session, worker=self.options.worker, now=self.clock.now(),
+                                            lease=self.options.reclaim_after)
 
     def _on_clock_change(self, _now: datetime) -> None:
         loop = self._loop

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from storage import models
 from storage.models import ActivityStatus, OutboxState
+from storage.repositories import leadership
+from storage.repositories.leadership import Fence
 from storage.types import UTCDateTime
 
 REMINDER = "reminder"
@@ -124,11 +126,14 @@ def _due_condition(now: datetime):
     )
 
 
-def claim_due(session: Session, *, now: datetime, worker: str, limit: int) -> list[ClaimedMessage]:
+def claim_due(session: Session, *, now: datetime, worker: str, limit: int,
+              fence: Fence | None = None) -> list[ClaimedMessage]:
     """Claim up to `limit` due rows, most time-critical first.
 
     PostgreSQL: the inner SELECT takes row locks with SKIP LOCKED, so concurrent claimers never get the
     same row. SQLite has a single writer; the state guard on the UPDATE is what keeps a row single-claimed.
+    With `fence`, nothing is claimed unless that term is the current, unexpired lease (then `worker` should
+    be `fence.claimer`, so later marks and releases of this term can never touch another term's rows).
     """
     row = models.OutboxMessage
     candidates = (
@@ -139,9 +144,10 @@ def claim_due(session: Session, *, now: datetime, worker: str, limit: int) -> li
     ids = list(session.scalars(candidates))
     if not ids:
         return []
+    guard = [leadership.holds(session, fence)] if fence is not None else []
     result = session.execute(
         update(row)
-        .where(row.id.in_(ids), row.state == OutboxState.PENDING.value)
+        .where(row.id.in_(ids), row.state == OutboxState.PENDING.value, *guard)
         .values(state=OutboxState.CLAIMED.value, claimed_at=now, claimed_by=worker)
         .returning(*_CLAIM_COLUMNS)
         .execution_options(synchronize_session=False)

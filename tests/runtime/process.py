@@ -58,6 +58,9 @@ def spawn(url: str, server: BotApiServer, clock_start: datetime, tmp: Path, name
         # Only the seeded activity matters here: keep the catalog's own activities out of the window.
         "BRANCHBOT_HORIZON_DAYS": "0.0001",
         "BRANCHBOT_LEADER_RETRY_SECONDS": "0.3",
+        # A killed leader's lease runs out quickly (a standby takes over only then).
+        "BRANCHBOT_LEADER_LEASE_SECONDS": "2",
+        "BRANCHBOT_RECLAIM_AFTER_SECONDS": "0",
         "BRANCHBOT_POLL_SECONDS": "0.5",
         "BRANCHBOT_RATE_LIMIT": "off",
         **env,

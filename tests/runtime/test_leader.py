@@ -1,51 +1,125 @@
-"""Leader election in-process: only one holder per database; the lock passes on when released."""
+"""The scheduler lease and its fence: one holder per database, takeover only after the lease ran out, and an
+old holder that claims, marks or sends nothing more (the lease's run-out is moved in the database, not waited for)."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
-from bot.runtime.leader import leader_lock_for, wait_for_leadership
-from storage.db import make_engine
+import pytest
+from sqlalchemy import select, update
 
+from bot.clock import ManualClock
+from bot.runtime.dispatcher import Dispatcher
+from bot.runtime.leader import LeaseLeadership
+from bot.runtime.limiter import RateLimiter
+from storage import models
+from storage.db import transaction
+from storage.repositories import outbox
+from tests.runtime.factories import SHANGHAI, at
+from tests.runtime.test_dispatcher import RecordingTelegram, seed
 
-def test_only_one_leader_per_database_and_the_lock_passes_on(db_url):
-    first_engine, second_engine = make_engine(db_url), make_engine(db_url)
-    first, second = leader_lock_for(first_engine), leader_lock_for(second_engine)
-    try:
-        assert first.try_acquire()
-        assert first.still_held()
-        assert not second.try_acquire()
-        first.release()
-        assert second.try_acquire()
-        assert not first.try_acquire()
-    finally:
-        first.release()
-        second.release()
-        first_engine.dispose()
-        second_engine.dispose()
+LEASE = timedelta(seconds=20)
 
 
-async def test_a_standby_waits_and_takes_over(db_url):
-    first_engine, second_engine = make_engine(db_url), make_engine(db_url)
-    first, second = leader_lock_for(first_engine), leader_lock_for(second_engine)
-    stop = asyncio.Event()
-    attempts = []
-    try_acquire = second.try_acquire
-    second.try_acquire = lambda: attempts.append(1) or try_acquire()  # type: ignore[method-assign]
-    try:
-        assert first.try_acquire()
-        standby = asyncio.create_task(wait_for_leadership(second, stop, retry_seconds=0.05))
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.now = 1000.0
 
-        async def refused_twice() -> None:  # a third try means the first two were refused
-            while len(attempts) < 3:
-                await asyncio.sleep(0.01)
+    def __call__(self) -> float:
+        return self.now
 
-        await asyncio.wait_for(refused_twice(), 10)
-        assert not standby.done()
-        first.release()
-        assert await asyncio.wait_for(standby, 10) is True
-    finally:
-        first.release()
-        second.release()
-        first_engine.dispose()
-        second_engine.dispose()
+
+def expire_lease(session_factory) -> None:
+    """What 20 s without a renewal does: the lease's end is in the past."""
+    with transaction(session_factory) as session:
+        session.execute(update(models.Leadership).values(lease_until=at("2000-01-01 00:00")))
+
+
+@pytest.fixture
+def pair(session_factory):
+    first_clock, second_clock = FakeMonotonic(), FakeMonotonic()
+    first = LeaseLeadership(session_factory, "host:1:aaaa", lease=LEASE, monotonic=first_clock)
+    second = LeaseLeadership(session_factory, "host:2:bbbb", lease=LEASE, monotonic=second_clock)
+    return first, second, first_clock
+
+
+def test_one_holder_at_a_time_and_a_standby_takes_over_only_when_the_lease_ran_out(pair, session_factory):
+    first, second, _ = pair
+    assert first.try_acquire() and first.fence.term == 1
+    assert not second.try_acquire()
+    assert first.renew()
+    expire_lease(session_factory)
+    assert second.try_acquire() and second.fence.term == 2
+    assert not first.renew(), "the old term is over once someone else holds a newer one"
+
+
+def test_a_clean_release_lets_the_standby_take_over_at_once(pair):
+    first, second, _ = pair
+    assert first.try_acquire()
+    first.release()
+    assert second.try_acquire() and second.fence.term == 2
+
+
+def test_the_holder_stops_trusting_its_lease_three_quarters_of_it_after_the_last_renewal_began(pair):
+    first, _, clock = pair
+    assert first.try_acquire()
+    clock.now += 14.9
+    assert first.valid()
+    clock.now += 0.2  # 15.1 s: a frozen or cut-off holder stops 5 s before anyone may take over
+    assert not first.valid()
+    assert first.renew()
+    assert first.valid()
+
+
+def test_a_holder_whose_late_renewal_still_landed_takes_a_new_term_for_itself(pair):
+    first, second, clock = pair
+    assert first.try_acquire()
+    clock.now += 60  # frozen; nobody took over meanwhile
+    first.lose()
+    assert first.try_acquire() and first.fence.term == 2
+    assert not second.try_acquire()
+
+
+def test_claims_are_fenced_on_the_current_unexpired_term(pair, session_factory):
+    first, second, _ = pair
+    seed(session_factory, starts="2025-03-15 10:00", now="2025-03-12 09:00", leads="4320")
+    now = at("2025-03-12 10:00")
+    assert first.try_acquire()
+    old = first.fence
+    expire_lease(session_factory)
+    with transaction(session_factory) as session:
+        assert outbox.claim_due(session, now=now, worker=old.claimer, limit=10, fence=old) == [], \
+            "an expired term claims nothing, even before a standby took over"
+    assert second.try_acquire()
+    with transaction(session_factory) as session:
+        assert outbox.claim_due(session, now=now, worker=old.claimer, limit=10, fence=old) == []
+        claimed = outbox.claim_due(session, now=now, worker=second.fence.claimer, limit=10, fence=second.fence)
+        assert len(claimed) == 3
+        # What the old term marks later cannot touch the new term's rows.
+        assert outbox.mark_sent(session, [(claimed[0].id, 77)], now=now, worker=old.claimer) == 0
+        assert outbox.mark_sent(session, [(claimed[0].id, 77)], now=now, worker=second.fence.claimer) == 1
+
+
+async def test_a_dispatcher_whose_lease_is_no_longer_trusted_sends_nothing_and_hands_its_rows_back(pair, session_factory):
+    first, _, clock = pair
+    seed(session_factory, starts="2025-03-15 10:00", now="2025-03-12 09:00", leads="4320")
+    assert first.try_acquire()
+    telegram = RecordingTelegram()
+    held_before_send = asyncio.Event()
+
+    def may_send() -> bool:
+        held_before_send.set()
+        return first.valid()
+
+    dispatcher = Dispatcher(session_factory, telegram.send, ManualClock(at("2025-03-12 10:00")),
+                            worker=first.fence.claimer, limiter=RateLimiter(enabled=False), concurrency=1,
+                            zone=SHANGHAI, poll_seconds=0.5, fence=first.fence, may_send=may_send)
+    clock.now += 16  # frozen past the trusted part of the lease between claiming and sending
+    task = asyncio.create_task(dispatcher.run())
+    await asyncio.wait_for(held_before_send.wait(), 20)
+    await asyncio.wait_for(task, 20)  # it stops by itself
+    assert telegram.sent == []
+    with transaction(session_factory) as session:
+        states = sorted(session.scalars(select(models.OutboxMessage.state)))
+    assert states == ["pending"] * 3

@@ -103,7 +103,7 @@ def test_after_downtime_only_the_latest_lead_goes_out_and_the_secretary_gets_one
 def test_two_schedulers_on_one_database_only_one_sends_and_the_standby_takes_over(db_url, tmp_path, server_factory, processes):
     members = 160
     activity = seed(db_url, members=members, starts=STARTS, now=NOW - timedelta(days=1), leads="4320")
-    server = server_factory(members, latency=0.3)  # slow enough that the leader is still busy when killed
+    server = server_factory(members, latency=2.0)  # slow until the standby waits: the leader is busy when killed
     first = spawn(db_url, server, NOW, tmp_path, "first")
     processes.append(first)
     wait_until(lambda: sum(sends_per_chat(server).values()) >= 1, "the leader's first send", alive=first)
@@ -113,6 +113,7 @@ def test_two_schedulers_on_one_database_only_one_sends_and_the_standby_takes_ove
     sent_before_kill = sum(sends_per_chat(server).values())
     first.kill()
     first.wait(30)
+    server.latency = 0.05
     assert sent_before_kill < members, "the leader should still have had work when killed"
     wait_until(lambda: "this process runs the scheduler" in log_text(tmp_path, "second"), "the take-over", alive=second)
     wait_until(lambda: outbox_states(db_url, activity)["sent"] == members, "the standby to finish the work", alive=second)

@@ -1,0 +1,69 @@
+"""`branchbot doctor`: one Chinese line per check, and a non-zero exit when something needs attention."""
+
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from bot.commands.doctor import ATTENTION, FAILED, OK, Finding, diagnose
+from bot.settings import PROJECT_CONFIG_DIR, Settings
+from sqlalchemy.engine import make_url
+
+from loopback import BotApiServer
+from storage.db import make_engine, make_session_factory, transaction
+from storage.migrate import head, upgrade
+from tests.runtime.factories import make_branch
+
+TODAY = date(2025, 6, 1)
+
+
+def settings_for(url: str, server: BotApiServer | None = None) -> Settings:
+    return Settings(database_url=url, telegram_token=server.token if server else None,
+                    telegram_api_base_url=server.base_url if server else None, config_dir=PROJECT_CONFIG_DIR,
+                    timezone=ZoneInfo("Asia/Shanghai"))
+
+
+def without_clock(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.topic != "时区"]
+
+
+def test_a_healthy_polling_deployment_passes_every_check(db_url):
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    with transaction(make_session_factory(engine)) as session:
+        make_branch(session, "B01", members=2)
+    engine.dispose()
+    with BotApiServer() as server:
+        findings = diagnose(settings_for(db_url, server), offline=False, environ={}, today=TODAY)
+        bot_name = server.bot_user["first_name"]
+        username = server.bot_username
+    shown = make_url(db_url).render_as_string(hide_password=True)
+    assert findings[0] == Finding(OK, "数据库", f"{shown} 可连接，结构版本 {head()}")
+    assert without_clock(findings[1:]) == [
+        Finding(OK, "工作事项目录", f"{PROJECT_CONFIG_DIR}：28 项工作事项"),
+        Finding(OK, "节假日日历", "2025 年：正式（来源 chinesecalendar）"),
+        Finding(OK, "节假日日历", "2026 年：正式（来源 chinesecalendar）"),
+        Finding(OK, "免打扰时段", "22:00–08:00（其间的提醒顺延）"),
+        Finding(OK, "令牌", f"@{username}（{bot_name}）"),
+        Finding(OK, "Webhook", "未设置（轮询模式）"),
+    ]
+
+
+def test_problems_are_named_and_the_exit_is_non_zero(db_url, monkeypatch, capsys):
+    with BotApiServer(allow_http_webhooks=True) as server:
+        server.world.webhook = {"url": "https://bot.example.org/hook"}
+        findings = diagnose(settings_for(db_url, server), offline=False, environ={"BRANCHBOT_QUIET_HOURS": "25:00-08:00"},
+                            today=date(2026, 12, 1))
+    levels = {(f.topic, f.level) for f in findings}
+    assert ("数据库", FAILED) in levels
+    assert ("节假日日历", ATTENTION) in levels  # 2027 is unknown
+    assert ("免打扰时段", FAILED) in levels
+    assert Finding(FAILED, "Webhook", "已设置 Webhook https://bot.example.org/hook，但本机配置为轮询：轮询会得到 409 冲突") in findings
+
+    from bot.cli import main
+
+    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", db_url)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    assert main(["doctor", "--offline"]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("[错误] 数据库") and "需要处理" in out.splitlines()[-1]
