@@ -29,11 +29,8 @@ COMMAND_MODULES = {
     "parse-time": "parse_time",
     "report": "report",
     "rectification": "rectification",
-<<<<<<< HEAD
     "catalog": "catalog",
-=======
     "doctor": "doctor",
->>>>>>> ops
 }
 
 # Commands that read or write the application's tables and so need the schema `branchbot init` creates.
