@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands.plan import AUDIENCE_ZH
+from schedules.audience import Audience
 from schedules.proposal.model import ActivityProposal, Evidence, NewEntry, ObligationProposal, Proposal, Timing
 
 CADENCE_ZH = {
@@ -50,7 +50,7 @@ def new_entry_lines(entry: NewEntry) -> list[str]:
     return [
         f"建议周期：{cadence_zh(entry.cadence, entry.timing.month if entry.timing else None)}"
         + (f"（计划：“{entry.timing.said}”）" if entry.timing else "（计划未写明，按常规）"),
-        f"对象：{AUDIENCE_ZH.get(entry.audience, entry.audience)}；适用：{'、'.join(entry.applies_to)}",
+        f"对象：{Audience.of(entry.audience).label}；适用：{'、'.join(entry.applies_to)}",
         "目录中没有这一项；接受后新增并启用，未接受前不启用",
     ]
 

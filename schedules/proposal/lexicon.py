@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from schedules.catalog import Audience, Catalog, CatalogError, Kind, OrgTypeName, _describe, read_yaml
+from schedules.catalog import AudienceKey, Catalog, CatalogError, Kind, OrgTypeName, _describe, read_yaml
 from schedules.timeparse.numerals import parse_number
 
 LEXICON_FILE = "proposal_lexicon.yaml"
@@ -53,7 +53,7 @@ class NewItemSpec(_Strict):
     name: str
     terms: list[str]
     cadence: ProposedCadence
-    audience: Audience
+    audience: AudienceKey
     applies_to: list[OrgTypeName]
     kind: Kind = "meeting"
 
