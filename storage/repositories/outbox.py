@@ -18,6 +18,11 @@ from storage.types import UTCDateTime
 REMINDER = "reminder"
 MISSED_SUMMARY = "missed_summary"
 UNREACHABLE_NOTICE = "unreachable_notice"
+# A year is planned on the provisional calendar (its holiday notice is not in): secretaries and committee
+# members are told once per year; and, when the notice arrives, each secretary gets one summary of what moved.
+# Both carry their text in the payload (rendered as is).
+CALENDAR_PROVISIONAL = "calendar_provisional"
+CALENDAR_REPLANNED = "calendar_replanned"
 # Ids per IN (...) list in bulk updates.
 _IN_LIST_CHUNK = 500
 
