@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from schedules.calendar import TENTATIVE_MARK
 from storage import models
 from storage.repositories import activities as activity_repo
 from storage.repositories import outbox
@@ -70,7 +71,8 @@ def _render_reminder(session: Session, row: ClaimedMessage, zone: ZoneInfo, now:
     org = session.get(models.Organization, activity.org_id)
     zone = activity_repo.org_zone(org, zone) if org is not None else zone
     lines = [f"⏰ 活动提醒：{display_title(activity)}"]
-    lines.append(f"时间：{format_moment(activity.starts_at, zone)}（{format_until(activity.starts_at - now)}）")
+    mark = TENTATIVE_MARK if activity.tentative else ""
+    lines.append(f"时间：{format_moment(activity.starts_at, zone)}{mark}（{format_until(activity.starts_at - now)}）")
     if org is not None:
         lines.append(f"组织：{org.name}")
     if activity.place:
@@ -79,6 +81,8 @@ def _render_reminder(session: Session, row: ClaimedMessage, zone: ZoneInfo, now:
         lines.append(f"议程：{activity.agenda}")
     if activity.moved_from:
         lines.append(f"（原定 {activity.moved_from.month}月{activity.moved_from.day}日，已调整）")
+    if activity.tentative:
+        lines.append("（暂定：当年节假日安排尚未公布，日期可能调整，调整时会另行通知）")
     if activity.kind == models.ActivityKind.MEETING.value:
         lines.append("请按时参加；如不能参加，请提前请假。")
     markup = None
