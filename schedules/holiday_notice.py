@@ -202,6 +202,8 @@ def _parse_item(line: str, year: int, number: int, raw: str) -> NoticeItem:
                 previous = day
         elif sentence.startswith("鼓励"):
             continue  # an encouragement (e.g. to rest on 除夕 using annual leave) changes no day
+        elif not _DATE_ONLY.search(sentence) and "上班" not in sentence and "放假" not in sentence:
+            break  # the closing paragraph, run into the last item when the notice was pasted as one line
         else:
             raise fail(f"看不懂这一句：“{sentence}”（应为调休上班日，如“1月26日（周日）上班”）。")
     return NoticeItem(names, tuple(codes), first, last, tuple(workdays))
