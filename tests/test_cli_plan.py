@@ -210,7 +210,7 @@ def test_tables_and_ics_mark_provisional_items(cli, tmp_path):
     code, out, _ = cli("plan", "--year", "2027", "--org", "B01")
     assert code == 0
     assert re.search(r"2月3日 周三（暂定） 09:00 +第一党支部（B01） +节假日廉政提醒（春节）", out)
-    assert re.search(r"3月15日 周一 09:00 +第一党支部（B01） +主题党日", out)  # far from any holiday: unmarked
+    assert re.search(r"3月15日 周一 09:00–11:00 +第一党支部（B01） +主题党日", out)  # far from any holiday: unmarked
     target = tmp_path / "plan.ics"
     cli("plan", "--year", "2027", "--org", "B01", "--format", "ics", "--output", str(target))
     events = {str(e["UID"]): e for e in Calendar.from_ical(target.read_bytes()).walk("VEVENT")}
