@@ -304,11 +304,15 @@ def _close_pending(session: Session, ids: list[int], state: OutboxState, reason:
         )
 
 
-def next_due_at(session: Session) -> datetime | None:
-    """When the earliest pending row becomes claimable (for the dispatcher's sleep)."""
+def next_due_at(session: Session, after: datetime | None = None) -> datetime | None:
+    """When the earliest pending row becomes claimable (for the dispatcher's sleep); with `after`, the
+    earliest such moment later than it (for a clock that jumps from one due moment to the next)."""
     row = models.OutboxMessage
     moment = func.coalesce(row.next_attempt_at, row.due_at)
-    return session.scalar(select(func.min(moment)).where(row.state == OutboxState.PENDING.value))
+    query = select(func.min(moment)).where(row.state == OutboxState.PENDING.value)
+    if after is not None:
+        query = query.where(moment > after)
+    return session.scalar(query)
 
 
 def replan_pending(session: Session, activity_id: int) -> int:
