@@ -226,7 +226,8 @@ def _follow_calendar(
     from storage.services import calendar_changes
 
     calendar = getattr(plan, "calendar", None)
-    if calendar is not None:
+    # Told on the full runs (start, clock changes, config reloads), not on every obligation job's share.
+    if calendar is not None and wanted_orgs is None and obligation is None:
         local_start, local_end = now.astimezone(policy.zone).date(), end.astimezone(policy.zone).date()
         years = [y for y in range(local_start.year, local_end.year + 1) if calendar.is_provisional(y)]
         if years:

@@ -214,17 +214,29 @@ def scheduled_between(
 
 def secretary_ids(session: Session, org_id: int) -> list[int]:
     """Who is told about an organisation's problems: its 书记; failing that 副书记, then 组织委员."""
-    rows = session.execute(
-        select(models.MemberRole.member_id, models.MemberRole.role)
+    return secretaries_by_org(session, [org_id]).get(org_id, [])
+
+
+def secretaries_by_org(session: Session, org_ids: Iterable[int] | None = None) -> dict[int, list[int]]:
+    """`secretary_ids` for many organisations (all when `org_ids` is None) in one query."""
+    query = (
+        select(models.MemberRole.org_id, models.MemberRole.member_id, models.MemberRole.role)
         .join(models.Member, models.Member.id == models.MemberRole.member_id)
-        .where(models.MemberRole.org_id == org_id, models.MemberRole.role.in_(SECRETARY_ROLES),
-               models.Member.status == MemberStatus.ACTIVE.value)
-    ).all()
-    for role in SECRETARY_ROLES:
-        chosen = sorted({member_id for member_id, seat in rows if seat == role})
-        if chosen:
-            return chosen
-    return []
+        .where(models.MemberRole.role.in_(SECRETARY_ROLES), models.Member.status == MemberStatus.ACTIVE.value)
+    )
+    if org_ids is not None:
+        query = query.where(models.MemberRole.org_id.in_(list(org_ids)))
+    seats: dict[int, list[tuple[int, str]]] = {}
+    for org_id, member_id, role in session.execute(query).all():
+        seats.setdefault(org_id, []).append((member_id, role))
+    result: dict[int, list[int]] = {}
+    for org_id, rows in seats.items():
+        for role in SECRETARY_ROLES:
+            chosen = sorted({member_id for member_id, seat in rows if seat == role})
+            if chosen:
+                result[org_id] = chosen
+                break
+    return result
 
 
 def org_zone(org: models.Organization, default: ZoneInfo) -> ZoneInfo:

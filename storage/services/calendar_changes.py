@@ -39,8 +39,8 @@ def notice_recipients(session: Session) -> list[int]:
     """Who hears about the calendar: every organisation's secretary (书记, failing that 副书记, 组织委员)
     and every member with a seat on an upper committee (党委、党总支委员)."""
     recipients: set[int] = set()
-    for org_id in session.scalars(select(models.Organization.id)):
-        recipients.update(activity_repo.secretary_ids(session, org_id))
+    for secretaries in activity_repo.secretaries_by_org(session).values():
+        recipients.update(secretaries)
     recipients.update(session.scalars(
         select(models.MemberRole.member_id)
         .join(models.Member, models.Member.id == models.MemberRole.member_id)
@@ -53,9 +53,10 @@ def tell_provisional_years(session: Session, years: Iterable[int], *, now: datet
     """One message per provisional year to each reachable secretary and committee member (idempotent:
     someone bound later is told on a later run; nobody twice)."""
     messages = []
+    recipients = notice_recipients(session)
     for year in sorted(set(years)):
         text = provisional_notice_text(year)
-        for member_id in notice_recipients(session):
+        for member_id in recipients:
             if member_id not in reachable:
                 continue
             recipient = outbox.member_recipient(member_id)
@@ -136,8 +137,9 @@ def replanned_summary_text(changes: list[Replanned], names: dict[int, str], zone
 
 def _summarise(session: Session, changes: list[Replanned], now: datetime, zone: ZoneInfo) -> int:
     by_recipient: dict[int, list[Replanned]] = defaultdict(list)
+    secretaries = activity_repo.secretaries_by_org(session, {change.org_id for change in changes})
     for change in changes:
-        for secretary in activity_repo.secretary_ids(session, change.org_id):
+        for secretary in secretaries.get(change.org_id, []):
             by_recipient[secretary].append(change)
     names = dict(session.execute(select(models.Organization.id, models.Organization.name)).all())
     stamp = now.strftime("%Y%m%d%H%M%S")
