@@ -186,7 +186,7 @@ def test_four_chat_panes_keep_their_buttons_on_one_line(sandbox: RunningSandbox,
     chat = secretary.locator('[data-chat-type="private"]')
     chat.locator('input[name="text"]').fill("/schedule 专题党课 明天下午3点 三楼会议室")
     chat.get_by_role("button", name="发送").click()
-    chat.locator('[data-testid="inline-button"]', has_text="确认").first.wait_for()
+    chat.locator('[data-testid="inline-button"]', has_text="确认").first.wait_for(timeout=90_000)  # a loaded machine parses slowly
     assert single_line(secretary, "button, [data-testid=inline-button]") == []
     assert outside_their_pane(secretary) == []
     secretary.screenshot(path=str(artifacts_dir / "sandbox-four-panes.png"))
