@@ -1,7 +1,7 @@
 """Activities remember which holiday calendar placed them: official, or provisional before the year's notice.
 
-Revision ID: 0002_cal
-Revises: 0001
+Revision ID: 0003_cal
+Revises: 0002_rect
 Create Date: 2026-12-01 09:40:00
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0002_cal'
-down_revision: str | Sequence[str] | None = '0001'
+revision: str = '0003_cal'
+down_revision: str | Sequence[str] | None = '0002_rect'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
