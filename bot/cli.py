@@ -31,6 +31,7 @@ COMMAND_MODULES = {
     "rectification": "rectification",
     "catalog": "catalog",
     "doctor": "doctor",
+    "calendar": "calendar",
 }
 
 # Commands that read or write the application's tables and so need the schema `branchbot init` creates.
@@ -92,6 +93,17 @@ def build_parser() -> argparse.ArgumentParser:
     parse_time.add_argument("text")
     parse_time.add_argument("--now", help="以此时刻为“现在”（ISO 8601）")
     parse_time.add_argument("--deadline", action="store_true", help="按期限解读（本月底前、周五前、国庆节前），输出截止时刻")
+
+    calendar = commands.add_parser("calendar", help="节假日安排：各年份的状态，导入国务院办公厅的通知")
+    calendar_actions = calendar.add_subparsers(dest="action", required=True, metavar="ACTION")
+    calendar_status = calendar_actions.add_parser("status", help="各年份的节假日安排：正式（来源）、暂定或未知")
+    calendar_status.add_argument("--from", dest="year_from", type=int, help="从哪一年起（默认去年）")
+    calendar_status.add_argument("--to", dest="year_to", type=int, help="到哪一年（默认最后一个已知年份的下一年）")
+    calendar_import = calendar_actions.add_parser(
+        "import", help="读取《关于YYYY年部分节假日安排的通知》（文本文件或 .docx），显示解析结果；加 --write 写入")
+    calendar_import.add_argument("notice", help="通知全文：文本文件或 .docx")
+    calendar_import.add_argument("--write", action="store_true", help="写入 config/holidays/YYYY.yaml（默认只试运行）")
+    calendar_import.add_argument("--yes", action="store_true", help="写入前不再询问确认")
 
     report = commands.add_parser("report", help="报表")
     report_kinds = report.add_subparsers(dest="kind", required=True, metavar="KIND")

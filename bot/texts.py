@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from schedules.period_text import period_text_exclusive
+from schedules.calendar import TENTATIVE_MARK
 from schedules.timeparse import SCHEDULE_EXAMPLES
 from bot.reports.summary import org_summaries
 from schedules.completion import BranchCompletion
@@ -143,7 +144,7 @@ def clock_time(value: datetime, zone: ZoneInfo) -> str:
 
 
 def activity_card(activity: ActivityView, zone: ZoneInfo, mark: str = "📌") -> str:
-    lines = [f"{mark} {activity.label}", f"时间：{moment(activity.starts_at, zone)}"]
+    lines = [f"{mark} {activity.label}", f"时间：{when(activity, zone)}"]
     if activity.place:
         lines.append(f"地点：{activity.place}")
     if activity.agenda:
@@ -152,9 +153,14 @@ def activity_card(activity: ActivityView, zone: ZoneInfo, mark: str = "📌") ->
     return "\n".join(lines)
 
 
+def when(activity: ActivityView, zone: ZoneInfo) -> str:
+    """An activity's time, marked （暂定） while its holiday notice is not in and it lies close to a holiday."""
+    return moment(activity.starts_at, zone) + (TENTATIVE_MARK if activity.tentative else "")
+
+
 def activity_line(activity: ActivityView, zone: ZoneInfo) -> str:
     place = f"，{activity.place}" if activity.place else ""
-    return f"• {moment(activity.starts_at, zone)} {activity.label}{place}"
+    return f"• {when(activity, zone)} {activity.label}{place}"
 
 
 # --- binding ------------------------------------------------------------------------------------------

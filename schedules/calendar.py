@@ -38,21 +38,39 @@ _NAME_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 
 HOLIDAY_FILE_HELP = (
-    "请按国务院办公厅当年发布的《关于{year}年部分节假日安排的通知》填写 config/holidays/{year}.yaml"
-    "（法定节假日的名称、起止日期和调休上班日，格式见 config/holidays/TEMPLATE.yaml），然后重新运行。"
+    "国务院办公厅发布《关于{year}年部分节假日安排的通知》后，把通知全文存为文本文件（或 .docx），"
+    "运行 branchbot calendar import 通知文件 --write 生成 config/holidays/{year}.yaml；"
+    "也可以按 config/holidays/TEMPLATE.yaml 的格式手工填写。然后重新运行。"
 )
+
+# Which calendar an occurrence stands on (the `calendar` key of `plan --format json`).
+OFFICIAL = "official"
+PROVISIONAL = "provisional"
+PROVISIONAL_SOURCE = "《全国年节及纪念日放假办法》（暂定：调休未公布）"
+# Bridging days off and weekend make-up workdays of a notice lie within two weeks of their holiday
+# (2026: 国庆 from 1 October, make-up workday 20 September); a provisional date that close may still move.
+TENTATIVE_MARGIN = timedelta(days=14)
+# What a person reads beside a provisional item (tables, chat, ICS descriptions).
+TENTATIVE_MARK = "（暂定）"
+PROVISIONAL_NOTE = "暂定：当年国务院节假日安排通知尚未发布，按法定节假日和周末排定，通知发布后可能调整"
 
 
 class CalendarUnknownYear(LookupError):
-    """The official holiday arrangement of a year is not known; we never plan such a year on a guess."""
+    """The holiday arrangement of a year is not known, not even provisionally; we never plan such a year."""
 
-    def __init__(self, year: int, known: Iterable[int] = ()) -> None:
+    def __init__(self, year: int, known: Iterable[int] = (), provisional: Iterable[int] = ()) -> None:
         self.year = year
         known = sorted(known)
-        span = f"（目前已知：{known[0]}–{known[-1]} 年" if known else "（目前没有任何年份的数据"
-        extra = "，以及 config/holidays/ 中的文件）" if known else "）"
+        provisional = set(provisional)
+        official = [y for y in known if y not in provisional]
+        span = f"（目前已知：{official[0]}–{official[-1]} 年" if official else "（目前没有任何年份的数据"
+        extra = "，以及 config/holidays/ 中的文件）" if official else "）"
+        ahead = ""
+        if official and year > official[-1] + 1:
+            ahead = (f"{year} 年距最近公布的 {official[-1]} 年安排两年以上，连暂定日历也不作；"
+                     f"暂定日历只排到 {official[-1] + 1} 年。")
         super().__init__(
-            f"不知道 {year} 年的官方节假日和调休安排{span}{extra}，不能凭猜测排期。"
+            f"不知道 {year} 年的官方节假日和调休安排{span}{extra}，不能凭猜测排期。{ahead}"
             + HOLIDAY_FILE_HELP.format(year=year)
         )
 
@@ -106,6 +124,12 @@ class YearArrangement:
     days_off: Mapping[date, str]  # date -> holiday code, or "" for an unnamed day off (调休)
     makeup_workdays: frozenset[date]
     source: str
+    # True for the statutory days alone, before the State Council's notice (no bridging days, no 调休).
+    provisional: bool = False
+
+    @property
+    def calendar(self) -> str:
+        return PROVISIONAL if self.provisional else OFFICIAL
 
 
 @dataclass
@@ -114,6 +138,13 @@ class OfficialCalendar:
 
     Built once at the edge from chinesecalendar, the `holidays` package and override files, then passed in.
     Any question about a year it does not know raises `CalendarUnknownYear`.
+
+    The queries other parts rely on (the planner, the time parser, the chat layer):
+      is_workday(day)           the one answer to "is this a working day"
+      holidays_in(year)         the statutory holiday periods with names and first/last days
+      calendar_of(year)         OFFICIAL or PROVISIONAL (a year planned before its notice)
+      is_tentative(day)         a provisional day close enough to a holiday that the notice may change it
+      known_years, knows(year), require(year), source_of(year), last_official_year
     """
 
     arrangements: Mapping[int, YearArrangement]
@@ -138,15 +169,45 @@ class OfficialCalendar:
 
     def require(self, year: int) -> None:
         if year not in self.arrangements:
-            raise CalendarUnknownYear(year, self.arrangements)
+            raise self._unknown(year)
+
+    def _unknown(self, year: int) -> CalendarUnknownYear:
+        return CalendarUnknownYear(year, self.arrangements, self.provisional_years)
+
+    @property
+    def provisional_years(self) -> list[int]:
+        return sorted(year for year, arrangement in self.arrangements.items() if arrangement.provisional)
+
+    @property
+    def last_official_year(self) -> int | None:
+        official = [year for year, arrangement in self.arrangements.items() if not arrangement.provisional]
+        return max(official) if official else None
 
     def source_of(self, year: int) -> str:
         self.require(year)
         return self.arrangements[year].source
 
+    def calendar_of(self, year: int) -> str:
+        """OFFICIAL when the year's notice is in (package or file), PROVISIONAL when planned on the law alone."""
+        self.require(year)
+        return self.arrangements[year].calendar
+
+    def is_provisional(self, year: int) -> bool:
+        return year in self.arrangements and self.arrangements[year].provisional
+
+    def is_tentative(self, day: date) -> bool:
+        """A day of a provisional year within TENTATIVE_MARGIN of one of its holidays: the notice may move it."""
+        if not self.is_provisional(day.year):
+            return False
+        years = [year for year in (day.year - 1, day.year, day.year + 1) if year in self.arrangements]
+        return any(
+            period.first_day - TENTATIVE_MARGIN <= day <= period.last_day + TENTATIVE_MARGIN
+            for year in years for period in self.holidays_in(year)
+        )
+
     def is_workday(self, day: date) -> bool:
         if day.year not in self.arrangements:
-            raise CalendarUnknownYear(day.year, self.arrangements)
+            raise self._unknown(day.year)
         if day in self._makeup:
             return True
         return day.weekday() < 5 and day not in self._days_off
@@ -268,6 +329,24 @@ def arrangements_from_holidays_package() -> dict[int, YearArrangement]:
     return result
 
 
+def provisional_arrangement(year: int) -> YearArrangement:
+    """A year before its notice: only the statutory days off of 《全国年节及纪念日放假办法》 (as amended in 2024).
+
+    元旦 1 day, 春节 4 days from 除夕, 清明 1, 劳动节 2, 端午 1, 中秋 1, 国庆 3; the lunar dates and the 清明
+    solar term come from the `holidays` package's lunisolar calendar (`observed=False`: no estimated
+    days in lieu). Weekends stay non-working and no weekend is a make-up workday, so nothing planned on
+    this calendar falls on a day the notice could take away, except bridging days it may add.
+    """
+    import holidays
+
+    days_off: dict[date, str] = {}
+    for day, name in holidays.China(years=year, language="en_US", observed=False).items():
+        code = holiday_code(name)
+        if code is not None:  # a day off in lieu of a moved weekend belongs to a notice, not to the law
+            days_off[day] = code
+    return YearArrangement(year, days_off, frozenset(), PROVISIONAL_SOURCE, provisional=True)
+
+
 def _as_entries(value: Any) -> list[tuple]:
     return [value] if value and not isinstance(value[0], tuple) else list(value)
 
@@ -340,8 +419,12 @@ def parse_holiday_file(data: Any, source_name: str) -> YearArrangement:
     return YearArrangement(parsed.year, days_off, makeup, source_name)
 
 
-def load_official_calendar(holidays_dir: Path | None) -> OfficialCalendar:
-    """The calendar from the packages plus override files `holidays_dir/YYYY.yaml` (files win for their year)."""
+def load_official_calendar(holidays_dir: Path | None, *, provisional: bool = True) -> OfficialCalendar:
+    """The calendar from the packages plus override files `holidays_dir/YYYY.yaml` (files win for their year).
+
+    With `provisional`, the year after the last published arrangement is added on the law alone
+    (`provisional_arrangement`), so plans and reminders go on until its notice arrives; later years stay unknown.
+    """
     arrangements: dict[int, YearArrangement] = {}
     arrangements.update(arrangements_from_holidays_package())
     arrangements.update(arrangements_from_chinesecalendar())  # chinesecalendar is the primary source
@@ -353,4 +436,7 @@ def load_official_calendar(holidays_dir: Path | None) -> OfficialCalendar:
                 raise CalendarFileError(f"{path}：不是有效的 YAML：{exc}") from None
             arrangement = parse_holiday_file(data, str(path))
             arrangements[arrangement.year] = arrangement
+    if provisional and arrangements:
+        following = max(arrangements) + 1
+        arrangements[following] = provisional_arrangement(following)
     return OfficialCalendar(arrangements)

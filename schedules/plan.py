@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from schedules.audience import Audience, Part, RosterAudience, Target
-from schedules.calendar import OfficialCalendar
+from schedules.calendar import OFFICIAL, PROVISIONAL, OfficialCalendar
 from schedules.catalog import CALENDAR_CADENCES, Catalog, Obligation
 from schedules.recurrence import (
     Period,
@@ -61,6 +61,10 @@ class Occurrence:
     all_day: bool = False
     checklist: tuple[str, ...] = ()
     detail: str | None = None
+    # OFFICIAL, or PROVISIONAL when a date it stands on belongs to a year whose notice is not in yet;
+    # `tentative`: provisional and close to a holiday, so the notice may still move it (shown "（暂定）").
+    calendar: str = OFFICIAL
+    tentative: bool = False
 
     @property
     def day(self) -> date:
@@ -94,6 +98,8 @@ class Occurrence:
             "reminder_leads_minutes": [int(lead.total_seconds() // 60) for lead in self.reminder_leads],
             "checklist": list(self.checklist),
             "detail": self.detail,
+            "calendar": self.calendar,
+            "tentative": self.tentative,
         }
 
 
@@ -135,6 +141,7 @@ class _Planner:
         self._member_entries: dict[tuple[str, ...], list[Obligation]] = {}
         self._org_entries: dict[tuple[tuple[str, ...], str], list[Obligation]] = {}
         self._year_periods: dict[int, Period] = {}
+        self._standing: dict[date, tuple[str, bool]] = {}
 
     # -- per organisation ------------------------------------------------------------------------------
 
@@ -193,6 +200,22 @@ class _Planner:
         return found
 
     # -- dates -----------------------------------------------------------------------------------------
+
+    def standing(self, *days: date | None) -> tuple[str, bool]:
+        """(calendar, tentative) of an occurrence placed by looking at `days` (its date, the rule's date …)."""
+        calendar, tentative = OFFICIAL, False
+        for day in days:
+            if day is None:
+                continue
+            found = self._standing.get(day)
+            if found is None:
+                provisional = self.calendar.is_provisional(day.year)
+                found = (PROVISIONAL if provisional else OFFICIAL, provisional and self.calendar.is_tentative(day))
+                self._standing[day] = found
+            if found[0] == PROVISIONAL:
+                calendar = PROVISIONAL
+            tentative = tentative or found[1]
+        return calendar, tentative
 
     def apply_policy(self, entry: Obligation, day: date, period: Period) -> date | None:
         """Where the official calendar puts a meeting whose rule says `day`; None when it is skipped."""
@@ -287,6 +310,7 @@ class _Planner:
                         prefix + slot.label, key, template.title, org.code, starts, ends, None, entry.audience,
                         slot.moved_from, entry.kind, entry.requires_confirmation, template.checkin,
                         template.reminder_leads, entry.all_day, template.checklist, None,
+                        *self.standing(slot.day, slot.moved_from),
                     )
             elif cadence == "holidays":
                 yield from self.holiday_occurrences(org, entry, zone, year)
@@ -315,6 +339,7 @@ class _Planner:
                 starts, ends, None, entry.audience, None, entry.kind, entry.requires_confirmation,
                 template.checkin, template.reminder_leads, entry.all_day, template.checklist,
                 f"{holiday.name}：{holiday.first_day.isoformat()} 至 {holiday.last_day.isoformat()} 放假，共 {holiday.days} 天",
+                *self.standing(day, holiday.first_day),
             )
 
     def term_occurrences(self, org: Organization, entry: Obligation, zone: ZoneInfo, year: int) -> Iterator[Occurrence]:
@@ -351,7 +376,7 @@ class _Planner:
                 f"{entry.key}:{org.code}:{expiry.isoformat()}:{label}", entry.key, f"{template.title}：{org.name}",
                 org.code, starts, ends, None, entry.audience, None if actual == nominal else nominal, entry.kind,
                 entry.requires_confirmation, template.checkin, template.reminder_leads, entry.all_day,
-                template.checklist, detail,
+                template.checklist, detail, *self.standing(actual, nominal),
             )
 
     def member_occurrences(self, member: Member, year: int) -> Iterator[Occurrence]:
@@ -380,7 +405,7 @@ class _Planner:
                     f"{key}:{org.code}:{member.member_no}:{label}", key, f"{template.title}：{member.name}", org.code,
                     starts, ends, member.member_no, entry.audience, None if actual == nominal else nominal,
                     entry.kind, entry.requires_confirmation, template.checkin, leads, entry.all_day,
-                    template.checklist, detail,
+                    template.checklist, detail, *self.standing(actual, nominal),
                 )
 
     def member_dates(self, entry: Obligation, member: Member, year: int) -> Iterator[tuple[str, date, str]]:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storage.types import UTCDateTime
@@ -207,6 +208,10 @@ class Activity(Base):
     checkin_opens_at: Mapped[datetime | None]
     checkin_closes_at: Mapped[datetime | None]
     reminder_leads: Mapped[str] = mapped_column(String(64), default="")  # minutes, comma separated
+    # Which holiday calendar placed it: official, or provisional (its year's notice not in yet); tentative:
+    # provisional and close to a holiday, so the notice may still move it (shown "（暂定）").
+    calendar: Mapped[str] = mapped_column(String(16), default="official", server_default="official")
+    tentative: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     confirmed_at: Mapped[datetime | None]
     confirmed_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     topic: Mapped[str | None] = mapped_column(String(200))

@@ -14,6 +14,7 @@ from icalendar import Calendar
 from sqlalchemy.orm import Session
 
 from bot.cli import main
+from tests.calendar_cut import packages_through_2026  # noqa: F401 - a fixture
 from storage import models
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -187,3 +188,31 @@ def test_a_database_without_schema_is_refused_with_a_hint(monkeypatch, capsys, t
     monkeypatch.setenv("BRANCHBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     code = main(["plan", "--year", "2025"])
     assert code == 2 and "请先运行 branchbot init" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("packages_through_2026")
+def test_the_year_after_the_last_notice_is_planned_provisionally(cli):
+    code, out, err = cli("plan", "--year", "2027", "--format", "json", "--org", "B01")
+    assert code == 0
+    assert err.startswith("提示：2027 年的节假日安排通知尚未发布，本安排按法定节假日和周末暂定")
+    items = json.loads(out)
+    assert items and {item["calendar"] for item in items} == {"provisional"}
+    integrity = next(i for i in items if i["key"] == "holiday_integrity_reminder:B01:2027-spring_festival")
+    assert (integrity["starts_at"], integrity["tentative"]) == ("2027-02-03T09:00:00+08:00", True)
+    code, out, _ = cli("plan", "--year", "2026", "--format", "json", "--org", "B01")
+    by_calendar = {item["key"]: item["calendar"] for item in json.loads(out)}
+    assert by_calendar.pop("holiday_integrity_reminder:B01:2027-new_years_day") == "provisional"
+    assert set(by_calendar.values()) == {"official"}
+
+
+@pytest.mark.usefixtures("packages_through_2026")
+def test_tables_and_ics_mark_provisional_items(cli, tmp_path):
+    code, out, _ = cli("plan", "--year", "2027", "--org", "B01")
+    assert code == 0
+    assert re.search(r"2月3日 周三（暂定） 09:00 +第一党支部（B01） +节假日廉政提醒（春节）", out)
+    assert re.search(r"3月15日 周一 09:00–11:00 +第一党支部（B01） +主题党日", out)  # far from any holiday: unmarked
+    target = tmp_path / "plan.ics"
+    cli("plan", "--year", "2027", "--org", "B01", "--format", "ics", "--output", str(target))
+    events = {str(e["UID"]): e for e in Calendar.from_ical(target.read_bytes()).walk("VEVENT")}
+    description = str(events["theme_party_day:B01:2027-03@branchbot"]["DESCRIPTION"])
+    assert description.endswith("暂定：当年国务院节假日安排通知尚未发布，按法定节假日和周末排定，通知发布后可能调整")

@@ -17,7 +17,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.reports.ics import calendar_feed, event_from_occurrence
 from bot.settings import Settings
 from schedules.audience import Audience
-from schedules.calendar import CalendarFileError, CalendarUnknownYear, OfficialCalendar, load_official_calendar
+from schedules.calendar import (
+    TENTATIVE_MARK,
+    CalendarFileError,
+    CalendarUnknownYear,
+    OfficialCalendar,
+    load_official_calendar,
+)
 from schedules.catalog import CatalogError, load_catalog
 from schedules.plan import Occurrence, build_plan, occurrences_for_member, within_orgs
 from schedules.recurrence import WEEKDAY_NAMES_ZH
@@ -48,6 +54,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except (CatalogError, CalendarFileError, CalendarUnknownYear, PlanInputError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
+    if calendar.is_provisional(args.year):
+        print(
+            f"提示：{args.year} 年的节假日安排通知尚未发布，本安排按法定节假日和周末暂定（标“{TENTATIVE_MARK}”的"
+            f"临近节假日，通知发布后可能调整）。通知发布后运行 branchbot calendar import 导入。",
+            file=sys.stderr,
+        )
     if not calendar.knows(args.year + 1):
         print(
             f"提示：尚不知道 {args.year + 1} 年的节假日安排，{args.year + 1} 年元旦前的节假日廉政提醒未列入。",
@@ -111,6 +123,8 @@ def _when(occurrence: Occurrence, calendar: OfficialCalendar) -> str:
     day = f"{start.month}月{start.day}日 {WEEKDAY_NAMES_ZH[start.weekday()]}"
     if start.weekday() >= 5 and calendar.knows(start.year) and calendar.is_makeup_workday(start.date()):
         day += "（调休上班）"
+    if occurrence.tentative:
+        day += TENTATIVE_MARK
     if occurrence.all_day:
         return day
     clock = start.strftime("%H:%M")

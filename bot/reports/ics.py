@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event
 
 from bot.reports.labels import obligation_label
+from schedules.calendar import PROVISIONAL, PROVISIONAL_NOTE
 from storage.repositories.reports import ActivityRecord
 
 PRODID = "-//branchbot//党组织活动日历//ZH"
@@ -58,7 +59,7 @@ def event_from_activity(activity: ActivityRecord, org_name: str = "") -> Calenda
 
 def event_from_occurrence(occurrence: Any, org_name: str | None = None) -> CalendarEvent:
     """A planned occurrence from `schedules.plan` (duck-typed: key, obligation, title, org_code, starts_at,
-    ends_at, and optionally moved_from, all_day, detail, checklist), so `plan --format ics` and the bot's
+    ends_at, and optionally moved_from, all_day, detail, checklist, calendar), so `plan --format ics` and the bot's
     feeds can share this formatter."""
     key = getattr(occurrence, "key", None) or getattr(occurrence, "occurrence_key")
     org = getattr(occurrence, "org_code", None) or getattr(occurrence, "org", "")
@@ -73,6 +74,8 @@ def event_from_occurrence(occurrence: Any, org_name: str | None = None) -> Calen
         details.append(str(occurrence.detail))
     if getattr(occurrence, "checklist", None):
         details.append("清单：" + "、".join(occurrence.checklist))
+    if getattr(occurrence, "calendar", None) == PROVISIONAL:
+        details.append(PROVISIONAL_NOTE)
     return CalendarEvent(
         uid=f"{key}@{UID_DOMAIN}",
         title=occurrence.title,

@@ -187,6 +187,50 @@ def _ensure_schema(url: str) -> None:
     ensure_schema(url)
 
 
+@dataclass
+class RunningBot:
+    """The started Application (handlers, polling) and Runtime (scheduler, materialiser, dispatcher)."""
+
+    application: Application
+    runtime: Runtime
+    sender_bot: Bot | None = None
+
+    async def stop(self) -> None:
+        """Stop polling, then sending (queued messages go back to the outbox), then the Application."""
+        application = self.application
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        await self.runtime.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+        if self.sender_bot is not None:
+            await self.sender_bot.shutdown()
+
+
+async def start_bot(
+    settings: Settings, clock: Clock, sessions: sessionmaker[Session], *, options: RuntimeOptions,
+    plan: PlanSource | None, sender_bot: Bot | None = None,
+) -> RunningBot:
+    """The one way the bot starts, for `branchbot run` and the sandbox alike: build the Application, start the
+    Runtime (this process holds the leader lock), then the Application and its polling."""
+    application = build_application(settings, clock, session_factory=sessions, concurrency=options.concurrency)
+    await application.initialize()
+    if sender_bot is not None:
+        await sender_bot.initialize()
+    runtime = Runtime(
+        database_url=settings.database_url, session_factory=sessions, clock=clock,
+        send=telegram_sender(application, sender_bot), options=options, plan=plan,
+        scheduler=application.job_queue.scheduler if application.job_queue else None,
+    )
+    application.bot_data["runtime"] = runtime
+    await runtime.start()
+    await application.start()
+    if application.handlers and application.updater is not None:
+        await application.updater.start_polling(poll_interval=0.0, drop_pending_updates=False)
+    return RunningBot(application, runtime, sender_bot)
+
+
 async def serve(
     settings: Settings, clock: Clock, stop: asyncio.Event, *, options: ServiceOptions,
     plan: PlanSource | None = None,

@@ -28,6 +28,9 @@ DEFAULT_HORIZON = timedelta(days=60)
 # Lead times for activities created outside the plan (ad hoc, by chat) when none are given: the catalog's
 # defaults, 3 days, 1 day and 1 hour before. Planned activities carry their own (possibly none).
 DEFAULT_LEAD_MINUTES = (3 * 24 * 60, 24 * 60, 60)
+# How far outside the horizon a provisional occurrence may have been moved by the official arrangement
+# (holiday moves are days, never a month): a key absent from this wider window is really gone.
+_REPLAN_MARGIN = timedelta(days=31)
 
 
 class PlanSource(Protocol):
@@ -84,6 +87,7 @@ class MaterialiseReport:
     occurrences: int = 0
     created: int = 0
     moved: int = 0
+    replanned: int = 0  # provisional activities the official arrangement moved or removed
     activities: int = 0
     reminders_enqueued: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -206,7 +210,43 @@ def materialise(
     org_ids = None
     if wanted_orgs is not None:
         org_ids = list(session.scalars(select(models.Organization.id).where(models.Organization.code.in_(wanted_orgs))))
+    if plan is not None:
+        report.replanned = _follow_calendar(session, plan, roster, upserted, occurrences, now=now, end=end,
+                                            policy=policy, org_ids=org_ids, wanted_orgs=wanted_orgs,
+                                            obligation=obligation)
     scheduled = activity_repo.scheduled_between(session, now, end, org_ids=org_ids, obligation=obligation)
     report.activities = len(scheduled)
     report.reminders_enqueued = enqueue_reminders(session, scheduled, now=now, policy=policy)
     return report
+
+
+def _follow_calendar(
+    session: Session, plan: PlanSource, roster: Roster, upserted: activity_repo.UpsertResult, occurrences: list[Any],
+    *, now: datetime, end: datetime, policy: ReminderPolicy, org_ids: list[int] | None, wanted_orgs: set[str] | None,
+    obligation: str | None,
+) -> int:
+    """Provisional years: tell people once; when the official arrangement arrived, follow it (see calendar_changes)."""
+    from storage.services import calendar_changes
+
+    calendar = getattr(plan, "calendar", None)
+    # Told on the full runs (start, clock changes, config reloads), not on every obligation job's share.
+    if calendar is not None and wanted_orgs is None and obligation is None:
+        local_start, local_end = now.astimezone(policy.zone).date(), end.astimezone(policy.zone).date()
+        years = [y for y in range(local_start.year, local_end.year + 1) if calendar.is_provisional(y)]
+        if years:
+            calendar_changes.tell_provisional_years(session, years, now=now, reachable=_bindings(session).keys())
+    planned = {o.key for o in occurrences}
+    orphans = calendar_changes.provisional_orphans(session, start=now, end=end, planned_keys=planned,
+                                                   org_ids=org_ids, obligation=obligation)
+    if orphans:
+        # Not planned inside the horizon any more: moved just outside it (follow it there) or really gone.
+        candidates = {row.occurrence_key for row in orphans}
+        moved_out = [o for o in plan.occurrences(roster, now - _REPLAN_MARGIN, end + _REPLAN_MARGIN)
+                     if o.key in candidates]
+        followed = activity_repo.upsert_occurrences(session, moved_out)
+        for activity_id in followed.moved:
+            outbox.replan_pending(session, activity_id)
+        upserted.rescheduled.update(followed.rescheduled)
+        orphans = [row for row in orphans if row.occurrence_key not in {o.key for o in moved_out}]
+    changes = calendar_changes.follow_official_arrangement(session, upserted, orphans, now=now, zone=policy.zone)
+    return len(changes)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot import texts
 from schedules.audience import Audience, Part
+from schedules.calendar import TENTATIVE_MARK
 from storage import models
 from storage.repositories import activities as activity_repo
 from storage.repositories import outbox
@@ -79,7 +80,8 @@ def _render_reminder(session: Session, row: ClaimedMessage, zone: ZoneInfo, now:
         if personal is not None:
             return personal, None
     lines = [f"⏰ 活动提醒：{display_title(activity)}"]
-    lines.append(f"时间：{format_moment(activity.starts_at, zone)}（{format_until(activity.starts_at - now)}）")
+    mark = TENTATIVE_MARK if activity.tentative else ""
+    lines.append(f"时间：{format_moment(activity.starts_at, zone)}{mark}（{format_until(activity.starts_at - now)}）")
     if org is not None:
         lines.append(f"组织：{org.name}")
     if activity.place:
@@ -91,6 +93,8 @@ def _render_reminder(session: Session, row: ClaimedMessage, zone: ZoneInfo, now:
     digest = queries.supervision_digest(session, activity, row.member_id, zone)
     if digest is not None:
         lines.append(texts.supervision_digest(digest))  # the cycle's figures: the one completion computation
+    if activity.tentative:
+        lines.append("（暂定：当年节假日安排尚未公布，日期可能调整，调整时会另行通知）")
     if activity.kind == models.ActivityKind.MEETING.value:
         lines.append("请按时参加；如不能参加，请提前请假。")
     markup = None

@@ -11,12 +11,11 @@ from datetime import datetime, time, timedelta, timezone
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import ManualClock
-from storage import models
 from storage.db import transaction
+from storage.repositories import outbox
 
 log = logging.getLogger(__name__)
 
@@ -60,17 +59,6 @@ def clock_label(moment: datetime, zone: ZoneInfo) -> str:
     """How the page shows the sandbox time: `2025-03-14 周五 09:00`."""
     local = moment.astimezone(zone)
     return f"{local:%Y-%m-%d} 周{_WEEKDAYS[local.weekday()]} {local:%H:%M}"
-
-
-def next_pending_outbox_due(session: Session, after: datetime) -> datetime | None:
-    """The earliest moment after `after` at which a pending outbox row falls due (retries included)."""
-    due = func.coalesce(models.OutboxMessage.next_attempt_at, models.OutboxMessage.due_at)
-    return session.scalar(
-        select(func.min(due)).where(
-            models.OutboxMessage.state == models.OutboxState.PENDING.value,
-            due > after,
-        )
-    )
 
 
 # Other sources of due moments (the scheduler's timers) plug in as: given "after", the earliest moment or None.
@@ -130,7 +118,7 @@ class TimeControl:
 
     def next_due(self, after: datetime) -> datetime | None:
         with transaction(self._sessions) as session:
-            candidates = [next_pending_outbox_due(session, after)]
+            candidates = [outbox.next_due_at(session, after)]
         candidates += [self._ask(source, after) for source in self._sources]
         moments = [m for m in candidates if m is not None and m > after]
         return min(moments) if moments else None

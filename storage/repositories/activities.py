@@ -49,6 +49,8 @@ def _checkin_window(occurrence: Any) -> tuple[datetime | None, datetime | None]:
 class UpsertResult:
     created: list[int] = field(default_factory=list)
     moved: list[int] = field(default_factory=list)  # planned time changed: unsent reminders must be re-planned
+    # id -> (start before, calendar before) of activities whose start changed: who was reminded must be told.
+    rescheduled: dict[int, tuple[datetime, str]] = field(default_factory=dict)
     unchanged: int = 0
     skipped_unknown_org: int = 0
 
@@ -93,6 +95,8 @@ def upsert_occurrences(session: Session, occurrences: Iterable[Any]) -> UpsertRe
             "checkin_opens_at": opens,
             "checkin_closes_at": closes,
             "reminder_leads": encode_leads(lead_minutes_of(getattr(occurrence, "reminder_leads", ()))),
+            "calendar": str(getattr(occurrence, "calendar", None) or "official"),
+            "tentative": bool(getattr(occurrence, "tentative", False)),
         }
         row = existing.get(occurrence.key)
         if row is None:
@@ -110,6 +114,8 @@ def upsert_occurrences(session: Session, occurrences: Iterable[Any]) -> UpsertRe
             result.unchanged += 1
             continue
         moved = "starts_at" in changed or "reminder_leads" in changed
+        if "starts_at" in changed:
+            result.rescheduled[row.id] = (row.starts_at, row.calendar)
         for name, value in changed.items():
             setattr(row, name, value)
         if moved:

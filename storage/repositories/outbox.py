@@ -20,6 +20,11 @@ from storage.types import UTCDateTime
 REMINDER = "reminder"
 MISSED_SUMMARY = "missed_summary"
 UNREACHABLE_NOTICE = "unreachable_notice"
+# A year is planned on the provisional calendar (its holiday notice is not in): secretaries and committee
+# members are told once per year; and, when the notice arrives, each secretary gets one summary of what moved.
+# Both carry their text in the payload (rendered as is).
+CALENDAR_PROVISIONAL = "calendar_provisional"
+CALENDAR_REPLANNED = "calendar_replanned"
 # Ids per IN (...) list in bulk updates.
 _IN_LIST_CHUNK = 500
 
@@ -305,11 +310,15 @@ def _close_pending(session: Session, ids: list[int], state: OutboxState, reason:
         )
 
 
-def next_due_at(session: Session) -> datetime | None:
-    """When the earliest pending row becomes claimable (for the dispatcher's sleep)."""
+def next_due_at(session: Session, after: datetime | None = None) -> datetime | None:
+    """When the earliest pending row becomes claimable (for the dispatcher's sleep); with `after`, the
+    earliest such moment later than it (for a clock that jumps from one due moment to the next)."""
     row = models.OutboxMessage
     moment = func.coalesce(row.next_attempt_at, row.due_at)
-    return session.scalar(select(func.min(moment)).where(row.state == OutboxState.PENDING.value))
+    query = select(func.min(moment)).where(row.state == OutboxState.PENDING.value)
+    if after is not None:
+        query = query.where(moment > after)
+    return session.scalar(query)
 
 
 def replan_pending(session: Session, activity_id: int) -> int:

@@ -5,6 +5,7 @@ All of it is queued in the outbox with stable dedup keys, so running the sweep a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -21,12 +22,66 @@ ROLL_SUMMARY = "roll_summary"
 CONFIRM_NAG = "confirm_nag"
 CONFIRM_ESCALATION = "confirm_escalation"
 GROUP_ANNOUNCEMENT = "group_announcement"
-__all__ = ["NUDGE", "ROLL_SUMMARY", "CONFIRM_NAG", "CONFIRM_ESCALATION", "GROUP_ANNOUNCEMENT", "enqueue_followups"]
+__all__ = [
+    "NUDGE", "ROLL_SUMMARY", "CONFIRM_NAG", "CONFIRM_ESCALATION", "GROUP_ANNOUNCEMENT", "enqueue_followups",
+    "next_moment", "next_checkin_opening",
+]
 
 NAG_AFTER = timedelta(days=1)  # after the window closed, remind the secretary to confirm
 ESCALATE_AFTER = timedelta(days=3)  # then tell the upper organisation's committee
 ANNOUNCE_BEFORE = timedelta(days=1)  # the branch group's announcement goes out a day ahead
 LOOKBACK = timedelta(days=14)
+
+
+# --- the follow-up timeline, for a clock that jumps (the sandbox) -----------------------------------
+
+
+def _scheduled_meetings(session: Session, starting_after: datetime, page: int = 500) -> Iterator[models.Activity]:
+    """Scheduled meetings in order of start, read a page at a time (the caller stops when it has its answer)."""
+    offset = 0
+    while True:
+        rows = session.scalars(select(models.Activity).where(
+            models.Activity.kind == ActivityKind.MEETING.value,
+            models.Activity.status == ActivityStatus.SCHEDULED.value,
+            models.Activity.starts_at > starting_after,
+        ).order_by(models.Activity.starts_at, models.Activity.id).offset(offset).limit(page)).all()
+        yield from rows
+        if len(rows) < page:
+            return
+        offset += page
+
+
+def next_checkin_opening(session: Session, after: datetime) -> datetime | None:
+    """The next moment a meeting's check-in window opens (the person may press 签到 from then on)."""
+    best: datetime | None = None
+    for activity in _scheduled_meetings(session, after):
+        if best is not None and activity.starts_at - ANNOUNCE_BEFORE > best:
+            break  # windows open at most a day ahead of the start
+        opens = checkin_window(activity)[0]
+        if opens > after and (best is None or opens < best):
+            best = opens
+    return best
+
+
+def next_moment(session: Session, after: datetime) -> datetime | None:
+    """The next moment something happens around a meeting: a group announcement a day ahead, the check-in
+    window opening, the roll when it closes, the nag a day later, the escalation three days later.
+
+    The follow-up sweep runs on a real-time interval, so a moved clock (the sandbox's time control) stops at
+    these moments and runs it, or a jump would pass a window's close without the secretary getting the roll.
+    """
+    best: datetime | None = None
+    for activity in _scheduled_meetings(session, after - LOOKBACK):
+        if best is not None and activity.starts_at - ANNOUNCE_BEFORE > best:
+            break  # every later meeting's moments come after this one
+        opens, closes = checkin_window(activity)
+        moments = [activity.starts_at - ANNOUNCE_BEFORE, opens, closes]
+        if activity.requires_confirmation:
+            moments += [closes + NAG_AFTER, closes + ESCALATE_AFTER]
+        for moment in moments:
+            if moment > after and (best is None or moment < best):
+                best = moment
+    return best
 
 
 def upper_committee_ids(session: Session, org_id: int, tree: OrgTree) -> list[int]:

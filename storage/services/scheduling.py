@@ -203,6 +203,15 @@ def apply(
     return Applied(operation=data["operation"], activity=view, before=before, told=told)
 
 
+def tell_reminded(session: Session, activity: models.Activity, operation: str, before: datetime, now: datetime,
+                  zone: ZoneInfo) -> int:
+    """After `activity` was moved (MOVE) or cancelled (CANCEL) from `before`: every member already reminded
+    of it is told once (the runtime calls this too, when a holiday notice moves a provisional date)."""
+    org = session.get(models.Organization, activity.org_id)
+    view = ActivityView.of(activity, org.name if org is not None else "")
+    return _tell_reminded(session, activity, view, operation, before, now, zone)
+
+
 def _tell_reminded(session: Session, activity: models.Activity, view: ActivityView, operation: str,
                    before: datetime, now: datetime, zone: ZoneInfo) -> int:
     """Queues a notice for every member who already got a reminder of this activity."""

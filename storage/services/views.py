@@ -45,6 +45,7 @@ class ActivityView:
     checkin_closes_at: datetime
     requires_confirmation: bool
     label: str = ""  # display_title: what messages call it (the title when not given)
+    tentative: bool = False  # placed on the provisional calendar close to a holiday: the notice may move it
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -59,6 +60,7 @@ class ActivityView:
             agenda=activity.agenda, obligation=activity.obligation, kind=activity.kind,
             status=activity.status, checkin_opens_at=opens, checkin_closes_at=closes,
             requires_confirmation=bool(activity.requires_confirmation), label=display_title(activity),
+            tentative=bool(activity.tentative),
         )
 
     def window_open(self, now: datetime) -> bool:

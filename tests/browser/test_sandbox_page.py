@@ -136,3 +136,57 @@ def test_member_checks_in_and_the_secretary_gets_the_roll(sandbox: RunningSandbo
 
     member.screenshot(path=str(artifacts_dir / "sandbox-member.png"), full_page=True)
     secretary.screenshot(path=str(artifacts_dir / "sandbox-secretary.png"), full_page=True)
+
+
+def single_line(page, selector: str) -> list[str]:  # noqa: ANN001
+    """The labels of visible buttons matching `selector` that wrapped onto more than one line."""
+    return page.evaluate("""(selector) => [...document.querySelectorAll(selector)]
+        .filter(b => b.offsetParent !== null)
+        .filter(b => {
+          const style = getComputedStyle(b);
+          const inner = b.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+          return inner > parseFloat(style.lineHeight || style.fontSize * 1.5) * 1.5;
+        })
+        .map(b => b.textContent)""", selector)
+
+
+def outside_their_pane(page) -> list[str]:  # noqa: ANN001
+    """Buttons of a chat pane that stick out of it (cut off by a narrow pane)."""
+    return page.evaluate("""() => [...document.querySelectorAll('[data-testid=chat] button')]
+        .filter(b => b.offsetParent !== null)
+        .filter(b => b.getBoundingClientRect().right > b.closest('[data-testid=chat]').getBoundingClientRect().right + 1)
+        .map(b => b.textContent)""")
+
+
+def test_on_a_phone_the_list_is_above_chats_open_at_the_newest_and_the_clock_stays(
+        sandbox: RunningSandbox, browser, artifacts_dir: Path) -> None:  # noqa: ANN001
+    page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True)
+    page.goto(sandbox.url)
+    assert page.get_by_test_id("who").inner_text() == "请在上方的名单中选择一个人。"
+    page.screenshot(path=str(artifacts_dir / "sandbox-phone-start.png"))
+    page.locator(f'[data-testid="person"][data-member-no="{SECRETARY}"]').click()
+    page.get_by_test_id("bind-button").click()
+    private = page.locator('[data-chat-type="private"]')
+    private.get_by_text("欢迎您").wait_for()
+    advance_to_next_reminder(page)
+    private.get_by_text("活动提醒").first.wait_for()
+    page.wait_for_timeout(300)  # the scroll to the newest message happens on the next animation frame
+    newest = private.locator(".messages").evaluate("list => list.scrollHeight - list.scrollTop - list.clientHeight")
+    assert newest < 5, "the private chat should show its newest message"
+    page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+    button = page.get_by_test_id("advance-next").bounding_box()
+    assert button is not None and 0 <= button["y"] < 844, "the clock buttons should stay on screen"
+    assert single_line(page, "button, [data-testid=inline-button]") == []
+    page.screenshot(path=str(artifacts_dir / "sandbox-phone-scrolled.png"))
+
+
+def test_four_chat_panes_keep_their_buttons_on_one_line(sandbox: RunningSandbox, browser, artifacts_dir: Path) -> None:  # noqa: ANN001
+    secretary = open_as(browser, sandbox.url, SECRETARY)
+    assert secretary.locator('[data-testid="chat"]').count() == 4
+    chat = secretary.locator('[data-chat-type="private"]')
+    chat.locator('input[name="text"]').fill("/schedule 专题党课 明天下午3点 三楼会议室")
+    chat.get_by_role("button", name="发送").click()
+    chat.locator('[data-testid="inline-button"]', has_text="确认").first.wait_for(timeout=90_000)  # a loaded machine parses slowly
+    assert single_line(secretary, "button, [data-testid=inline-button]") == []
+    assert outside_their_pane(secretary) == []
+    secretary.screenshot(path=str(artifacts_dir / "sandbox-four-panes.png"))

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.sandbox.bot_runtime import activity_moments, checkin_openings
+from storage.services.followup import next_checkin_opening as checkin_openings
+from storage.services.followup import next_moment as activity_moments
 from storage import models
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

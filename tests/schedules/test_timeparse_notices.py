@@ -91,7 +91,7 @@ def test_days_by_the_calendar_need_the_calendar() -> None:
 def test_a_year_the_calendar_does_not_know_is_refused_with_its_reason() -> None:
     with pytest.raises(TimeParseError) as raised:
         parse_time("国庆节后第一个工作日", datetime(2026, 10, 20, 10, 0, tzinfo=SHANGHAI), SHANGHAI,
-                   load_official_calendar(None))
+                   load_official_calendar(None, provisional=False))  # 2027 neither published nor provisional
     assert "2027" in raised.value.message and "config/holidays" in raised.value.message
 
 

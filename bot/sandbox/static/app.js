@@ -129,6 +129,10 @@ async function loadChats() {
     panes.append(pane);
     for (const message of chat.messages) upsertMessage(message, false);
   }
+  // A chat opens at its newest message, as in Telegram: scroll once every pane has its final width.
+  requestAnimationFrame(() => {
+    for (const { list } of state.chats.values()) list.scrollTop = list.scrollHeight;
+  });
 }
 
 async function send(chatId, input) {
