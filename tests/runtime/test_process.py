@@ -101,7 +101,7 @@ def test_after_downtime_only_the_latest_lead_goes_out_and_the_secretary_gets_one
 
 
 def test_two_schedulers_on_one_database_only_one_sends_and_the_standby_takes_over(db_url, tmp_path, server_factory, processes):
-    members = 160
+    members = 400  # 100 s of slow sends: the leader is still busy however long the standby takes to start
     activity = seed(db_url, members=members, starts=STARTS, now=NOW - timedelta(days=1), leads="4320")
     server = server_factory(members, latency=2.0)  # slow until the standby waits: the leader is busy when killed
     first = spawn(db_url, server, NOW, tmp_path, "first")
