@@ -173,8 +173,8 @@ def proposal_org(actor: Actor, tree: OrgTree) -> int:
     if managed:
         return managed[0]
     committees = sorted(
-        seat.org_id for seat in actor.seats
-        if seat.role.sits_on_committee and seat.org_id in tree.type and OrgType(tree.type[seat.org_id]).is_upper
+        seat.org for seat in actor.seats
+        if seat.role.sits_on_committee and seat.org in tree.type and OrgType(tree.type[seat.org]).is_upper
     )
     if committees:
         return committees[0]
