@@ -107,7 +107,10 @@ def _calendar(settings: Settings, today) -> list[Finding]:  # noqa: ANN001
             findings.append(Finding(level, "节假日日历", f"{year} 年：未知。请按 config/holidays/README.md 提供 {year}.yaml"))
             continue
         source = calendar.source_of(year)
-        if source == "holidays":
+        if calendar.is_provisional(year):
+            findings.append(Finding(ATTENTION, "节假日日历",
+                                    f"{year} 年：暂定（仅按法定假日排期，调休未公布；请用 branchbot calendar import 导入国务院通知）"))
+        elif source == "holidays":
             findings.append(Finding(ATTENTION, "节假日日历",
                                     f"{year} 年：暂定（holidays 软件包推算，国务院通知发布后请核对或提供 {year}.yaml）"))
         else:

@@ -56,7 +56,7 @@ def test_problems_are_named_and_the_exit_is_non_zero(db_url, monkeypatch, capsys
                             today=date(2026, 12, 1))
     levels = {(f.topic, f.level) for f in findings}
     assert ("数据库", FAILED) in levels
-    assert ("节假日日历", ATTENTION) in levels  # 2027 is unknown
+    assert ("节假日日历", ATTENTION) in levels  # 2027 is provisional: the notice is not in yet
     assert ("免打扰时段", FAILED) in levels
     assert Finding(FAILED, "Webhook", "已设置 Webhook https://bot.example.org/hook，但本机配置为轮询：轮询会得到 409 冲突") in findings
 
