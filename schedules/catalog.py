@@ -260,7 +260,7 @@ def _field_path(loc: Sequence[Any]) -> str:
     return f"{text}（{label}）" if label else text
 
 
-def _describe(exc: ValidationError, source_name: str, entry: str) -> list[str]:
+def describe_validation_error(exc: ValidationError, source_name: str, entry: str) -> list[str]:
     problems = []
     seen: set[str] = set()
     for err in exc.errors():
@@ -362,7 +362,7 @@ class Catalog:
                 try:
                     result[key] = Obligation.model_validate(merged)
                 except ValidationError as exc:
-                    problems.extend(_describe(exc, sources, key))
+                    problems.extend(describe_validation_error(exc, sources, key))
             problems.extend(_same_day_problems(result, sources))
             if problems:
                 raise CatalogError(problems)
@@ -410,7 +410,7 @@ class Catalog:
             try:
                 OrgSettings.model_validate(dict(override.settings))
             except ValidationError as exc:
-                problems.extend(_describe(exc, override.source_name, ORGANIZATION_ENTRY))
+                problems.extend(describe_validation_error(exc, override.source_name, ORGANIZATION_ENTRY))
         if problems:
             raise CatalogError(problems)
         overrides = {**self.overrides, override.org_code: override}
@@ -471,7 +471,7 @@ def parse_catalog(data: str | Mapping[str, Any], source_name: str) -> Catalog:
         try:
             obligations[key] = Obligation.model_validate(raw)
         except ValidationError as exc:
-            problems.extend(_describe(exc, source_name, key))
+            problems.extend(describe_validation_error(exc, source_name, key))
     problems.extend(_same_day_problems(obligations, source_name))
     if problems:
         raise CatalogError(problems)

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from schedules.catalog import AudienceKey, Catalog, CatalogError, Kind, OrgTypeName, _describe, read_yaml
+from schedules.catalog import AudienceKey, Catalog, CatalogError, Kind, OrgTypeName, describe_validation_error, read_yaml
 from schedules.timeparse.numerals import parse_number
 
 LEXICON_FILE = "proposal_lexicon.yaml"
@@ -157,7 +157,7 @@ def build_lexicon(catalog: Catalog, data: str | Mapping[str, Any], source_name: 
     try:
         spec = LexiconFile.model_validate(data)
     except ValidationError as exc:
-        raise CatalogError(_describe(exc, source_name, "（词表）")) from None
+        raise CatalogError(describe_validation_error(exc, source_name, "（词表）")) from None
     problems: list[str] = []
     terms: list[Term] = []
     for key in spec.obligations:
