@@ -76,7 +76,8 @@ def _png(figure: Figure) -> bytes:
 
 
 def _style() -> dict[str, object]:
-    return {"font.family": [cjk_font_name()], "axes.unicode_minus": False}
+    # parse_math off: an organisation named "$x^2$" (or with a stray "$") is drawn as written, not as TeX.
+    return {"font.family": [cjk_font_name()], "axes.unicode_minus": False, "text.parse_math": False}
 
 
 def _series_orgs(report: AttendanceReport) -> list[OrgRef | None]:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
+from openpyxl.cell.cell import Cell
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -23,6 +24,7 @@ from bot.reports.labels import (
 from bot.reports.summary import branch_comparison, completion_rows, org_summaries
 from schedules.completion import CompletionState
 from schedules.roster import OrgType
+from storage.cells import cell_value
 from storage.repositories.reports import ActivityRecord, AttendanceLedger, AttendanceReport, OrgRef
 
 FONT_NAME = "宋体"  # SimSun: what printed Chinese ledgers use; Excel and WPS have it on every Chinese desktop
@@ -102,18 +104,23 @@ def _prepare_for_print(sheet: Worksheet, *, landscape: bool, header_rows: int) -
     sheet.freeze_panes = sheet.cell(row=header_rows + 1, column=1)
 
 
+def _put(sheet: Worksheet, row: int, column: int, value: object) -> Cell:
+    """Every value this workbook writes goes in here: text from people is guarded against formula injection."""
+    return sheet.cell(row=row, column=column, value=cell_value(value))
+
+
 def _title(sheet: Worksheet, text: str, subtitle: str, columns: int) -> None:
-    sheet.cell(row=1, column=1, value=text).font = TITLE
+    _put(sheet, 1, 1, text).font = TITLE
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=columns)
     sheet.cell(row=1, column=1).alignment = CENTER
     sheet.row_dimensions[1].height = 24
-    sheet.cell(row=2, column=1, value=subtitle).font = BODY
+    _put(sheet, 2, 1, subtitle).font = BODY
     sheet.merge_cells(start_row=2, start_column=1, end_row=2, end_column=columns)
 
 
 def _header(sheet: Worksheet, row: int, names: Sequence[str], widths: Sequence[float] | None = None) -> None:
     for column, name in enumerate(names, start=1):
-        cell = sheet.cell(row=row, column=column, value=name)
+        cell = _put(sheet, row, column, name)
         cell.style = STYLE_HEADER
         if widths:
             sheet.column_dimensions[get_column_letter(column)].width = widths[column - 1]
@@ -121,7 +128,7 @@ def _header(sheet: Worksheet, row: int, names: Sequence[str], widths: Sequence[f
 
 def _body_row(sheet: Worksheet, row: int, values: Sequence[object], *, center_from: int | None = None) -> None:
     for column, value in enumerate(values, start=1):
-        cell = sheet.cell(row=row, column=column, value=value)
+        cell = _put(sheet, row, column, value)
         cell.style = STYLE_CENTER if center_from is not None and column >= center_from else STYLE_TEXT
 
 
@@ -143,7 +150,7 @@ def _summary_sheet(book: Workbook, report: AttendanceReport) -> None:
         _body_row(sheet, row, (s.org.code, s.org.name, s.org.type, s.meetings_held, percent(s.attendance_rate),
                                s.met, s.late, s.missed, s.pending, "；".join(s.gaps) or "—"), center_from=3)
         row += 1
-    note = sheet.cell(row=row + 1, column=1, value="说明：出勤率 = 实到（含代签）÷ 应到，只计已召开的会议；本台账不对党员个人排名。")
+    note = _put(sheet, row + 1, 1, "说明：出勤率 = 实到（含代签）÷ 应到，只计已召开的会议；本台账不对党员个人排名。")
     note.font = BODY
     _prepare_for_print(sheet, landscape=True, header_rows=3)
 
@@ -233,7 +240,7 @@ def _matrix_sheet(book: Workbook, report: AttendanceReport, org: OrgRef) -> None
             if status in MARK_STYLES:
                 sheet.cell(row=row, column=3 + offset).style = MARK_STYLES[status]
     legend_row = 4 + len(member_ids) + 1
-    sheet.cell(row=legend_row, column=1, value="说明：空白 = 不在该次会议应到范围或会议未召开；党员按编号排列。").font = BODY
+    _put(sheet, legend_row, 1, "说明：空白 = 不在该次会议应到范围或会议未召开；党员按编号排列。").font = BODY
     _prepare_for_print(sheet, landscape=True, header_rows=3)
     sheet.freeze_panes = "C4"
 
@@ -310,7 +317,7 @@ def build_workbook(report: AttendanceReport, extra_sheets: Sequence[Callable[[Wo
             _matrix_sheet(book, report, org)
     else:
         summary = book["汇总"]
-        note = summary.cell(row=summary.max_row + 1, column=1, value=(
+        note = _put(summary, summary.max_row + 1, 1, (
             f"本报表包含 {len(orgs)} 个组织，出勤登记表（党员×会议）未逐一列出；"
             f"请按支部导出，例如 branchbot report attendance --org {orgs[0].code} --format xlsx --output 台账.xlsx。"
         ))

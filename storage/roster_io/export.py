@@ -1,4 +1,4 @@
-"""Writes a roster in the import format: a folder of two CSV files (UTF-8 with BOM) or one .xlsx."""
+"""Writes a roster in the import format: a folder of two CSV files (UTF-8 with BOM) or one .xlsx, text guarded."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from schedules.roster import Member, Organization, Role, Roster
+from storage.cells import guard
 from storage.roster_io.columns import MEMBERS, ORGANIZATIONS, TableSpec
 
 LIST_SEPARATOR = "、"
@@ -50,7 +51,7 @@ def export_roster(roster: Roster, path: Path, *, chinese_headers: bool = True) -
             writer = csv.writer(handle)
             writer.writerow(_headers(spec, chinese_headers))
             for row in rows:
-                writer.writerow([_text(row[column.key]) for column in spec.columns])
+                writer.writerow([_field(row[column.key]) for column in spec.columns])
         written.append(file)
     return written
 
@@ -71,12 +72,13 @@ def _headers(spec: TableSpec, chinese: bool) -> list[str]:
     return [column.zh if chinese else column.key for column in spec.columns]
 
 
-def _text(value: Any) -> str:
+def _field(value: Any) -> str:
+    """A cell as text, guarded against formula injection (`storage.cells`); the importer unguards it."""
     if value is None:
         return ""
     if isinstance(value, date):
         return value.isoformat()
-    return str(value)
+    return guard(str(value))
 
 
 def _write_workbook(path: Path, tables: list[tuple[TableSpec, list[dict[str, Any]]]], chinese: bool) -> None:
@@ -93,7 +95,7 @@ def _write_workbook(path: Path, tables: list[tuple[TableSpec, list[dict[str, Any
         for row in rows:
             # Codes, numbers and chat ids as text: Excel would turn 0012 into 12 and -100… into 1E+12.
             sheet.append([
-                value if isinstance(value, date) or (key == "term_years" and value is not None) else _text(value)
+                value if isinstance(value, date) or (key == "term_years" and value is not None) else _field(value)
                 for key, value in ((column.key, row[column.key]) for column in spec.columns)
             ])
         for column_cells in sheet.iter_cols(min_row=2):

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from storage.cells import unguard
 from storage.roster_io.columns import MEMBERS, ORGANIZATIONS, Column, TableSpec
 from storage.roster_io.problems import RosterError, RosterProblem
 
@@ -169,4 +170,5 @@ def _table(
 
 
 def _clean(cell: str) -> str:
-    return cell.replace("\u3000", " ").replace("\ufeff", "").strip()
+    # `roster export` guards text against formula injection (storage.cells); the guard is not part of the value.
+    return unguard(cell.replace("\u3000", " ").replace("\ufeff", "").strip())
