@@ -668,3 +668,16 @@ def talk_year_start(year: int, owed) -> str:  # noqa: ANN001 - with the year's �
 
 def talk_held_button(name: str) -> str:
     return f"今天已与{name}谈话"
+
+
+# ---- talking to the Bot API (branchbot run, doctor, invite): one sentence, never the token ----
+
+TELEGRAM_TOKEN_REJECTED = "Telegram 拒绝了机器人令牌：请检查 TELEGRAM_BOT_TOKEN 是否正确、是否已被撤销（可向 @BotFather 查看）。"
+
+
+def telegram_unreachable(address: str) -> str:
+    return f"无法连接 Bot API 地址 {address}：请检查网络，以及 TELEGRAM_API_BASE_URL（未设置时为 Telegram 官方地址）。"
+
+
+def telegram_unexpected_answer(address: str) -> str:
+    return f"Bot API 地址 {address} 的回答不是预期的 Bot API 回答：请检查 TELEGRAM_API_BASE_URL 是否指向 Bot API（而不是网页或代理的错误页）。"

@@ -17,6 +17,8 @@ Runtime tuning from the environment (all optional; read here because only `branc
 - `BRANCHBOT_WEBHOOK_URL`, `BRANCHBOT_WEBHOOK_LISTEN`, `BRANCHBOT_WEBHOOK_SECRET`: webhook mode (bot.runtime.intake).
 - `BRANCHBOT_HEALTH_LISTEN`: `host:port` of /healthz and /metrics (bot.runtime.health); unset: none.
 - `BRANCHBOT_POLL_SECONDS`: the dispatcher's longest sleep between looks at the outbox (default 30).
+- `BRANCHBOT_SEND_READ_TIMEOUT_SECONDS` (45), `BRANCHBOT_AMBIGUOUS_RETRY_SECONDS` (60): how long a send waits for
+  Telegram's answer, and the pause before a send that may have been delivered is tried again (bot.runtime.sending).
 - `BRANCHBOT_CLOCK_START` (testing/sandbox aid only): start the clock at this ISO 8601 instant.
 """
 
@@ -43,8 +45,8 @@ from bot.runtime.intake import ChatIntake, WebhookOptions, parse_listen, webhook
 from bot.runtime.leader import DEFAULT_LEASE, LeaseLeadership
 from bot.runtime.materialise import PlanSource
 from bot.runtime.quiet_hours import quiet_hours_from_env
+from bot.runtime.sending import SendTimeouts, send_policy_from_env
 from bot.runtime.service import Runtime, RuntimeOptions
-from bot.runtime.transport import AiohttpRequest
 from bot.settings import Settings
 from storage.db import make_engine, make_session_factory
 
@@ -74,6 +76,7 @@ def options_from_env(settings: Settings, environ: Mapping[str, str] | None = Non
         limiter_enabled=limiter,
         poll_seconds=float(env.get("BRANCHBOT_POLL_SECONDS") or 30),
         reclaim_after=timedelta(seconds=float(env.get("BRANCHBOT_RECLAIM_AFTER_SECONDS") or 120)),
+        sending=send_policy_from_env(env),
     )
     retry = float(env.get("BRANCHBOT_LEADER_RETRY_SECONDS") or 5)
     lease = timedelta(seconds=float(env.get("BRANCHBOT_LEADER_LEASE_SECONDS") or DEFAULT_LEASE.total_seconds()))
@@ -96,6 +99,7 @@ def file_base_url(base_url: str) -> str:
 def build_application(
     settings: Settings, clock: Clock, *, session_factory: sessionmaker[Session] | None = None,
     concurrency: int = 8, schedule_chat_jobs: bool = True, update_latency: Any | None = None,
+    timeouts: SendTimeouts = SendTimeouts(),
 ) -> Application:
     """The PTB Application: token, optional self-hosted Bot API, job queue, and the chat layer's handlers.
 
@@ -111,7 +115,8 @@ def build_application(
     # Handlers' replies go through the aiohttp transport too: PTB's default (httpx) costs more CPU per call
     # than the rest of a check-in press (bench/bench_checkin.py: ~2 ms less per press). The long poll keeps
     # PTB's own request. Sends run `concurrency` at a time next to the long poll; each gets its own connection.
-    builder = builder.request(AiohttpRequest(connection_pool_size=max(16, concurrency * 2), pool_timeout=10.0))
+    # Its timeouts are the sends' (bot.runtime.sending): a reply is a send too.
+    builder = builder.request(timeouts.request(max(16, concurrency * 2)))
     # Updates are handled `concurrency` at a time (PTB's default is one by one): while one press waits on
     # Telegram, the next one's checks run (bench/bench_checkin.py, SQLite: ~370 -> ~500 presses/s). Safe here:
     # no ConversationHandler, every handler rereads its state in its own transaction, and the services are
@@ -142,14 +147,13 @@ def build_application(
     return application
 
 
-def outbox_bot(settings: Settings, *, concurrency: int = 8) -> Bot:
+def outbox_bot(settings: Settings, *, concurrency: int = 8, timeouts: SendTimeouts = SendTimeouts()) -> Bot:
     """The Bot the dispatcher sends with: same token and Bot API, PTB's errors, an aiohttp transport."""
     kwargs: dict[str, Any] = {}
     if settings.telegram_api_base_url:
         kwargs["base_url"] = settings.telegram_api_base_url
         kwargs["base_file_url"] = file_base_url(settings.telegram_api_base_url)
-    return Bot(settings.telegram_token or "", request=AiohttpRequest(connection_pool_size=max(4, concurrency + 2)),
-               **kwargs)
+    return Bot(settings.telegram_token or "", request=timeouts.request(max(4, concurrency + 2)), **kwargs)
 
 
 def telegram_sender(application: Application, bot: Bot | None = None) -> Callable[[int, str, Any], Any]:
@@ -214,7 +218,8 @@ async def start_bot(
 ) -> RunningBot:
     """The one way the bot starts, for `branchbot run` and the sandbox alike: build the Application, start the
     Runtime (this process holds the leader lock), then the Application and its polling."""
-    application = build_application(settings, clock, session_factory=sessions, concurrency=options.concurrency)
+    application = build_application(settings, clock, session_factory=sessions, concurrency=options.concurrency,
+                                    timeouts=options.sending.timeouts)
     await application.initialize()
     if sender_bot is not None:
         await sender_bot.initialize()
@@ -254,8 +259,10 @@ async def serve(
     try:
         application = build_application(settings, clock, session_factory=sessions,
                                         concurrency=options.runtime.concurrency,
-                                        update_latency=metrics.update_latency)
-        sender_bot = outbox_bot(settings, concurrency=options.runtime.concurrency)
+                                        update_latency=metrics.update_latency,
+                                        timeouts=options.runtime.sending.timeouts)
+        sender_bot = outbox_bot(settings, concurrency=options.runtime.concurrency,
+                                timeouts=options.runtime.sending.timeouts)
         async with application, sender_bot:
             intake = ChatIntake(application, options.webhook, state)
             health = await start_health_server(options.health_listen, state, sessions, metrics)

@@ -30,6 +30,7 @@ from bot.runtime.limiter import RateLimiter
 from bot.runtime.loops import call_on_loop
 from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours, deliverable_at
 from bot.runtime.render import render_outbox_message
+from bot.runtime.sending import SendPolicy
 from storage import models
 from storage.db import transaction
 from storage.models import ActivityStatus, OutboxState
@@ -97,6 +98,8 @@ class DispatchStats:
     retried: int = 0
     rate_limited: int = 0
     missed: int = 0
+    timeouts: int = 0
+    ambiguous: int = 0  # failed after the request was written: retried, so possibly delivered twice
 
 
 class Dispatcher:
@@ -117,8 +120,10 @@ class Dispatcher:
         batch_size: int = 200,
         fence: Fence | None = None,
         may_send: Callable[[], bool] | None = None,
+        sending: SendPolicy = SendPolicy(),
     ) -> None:
         self._sessions = session_factory
+        self.sending = sending
         self._send = send
         self._clock = clock
         self.worker = worker
@@ -476,10 +481,15 @@ class Dispatcher:
             else:
                 await asyncio.to_thread(self._db_fail, message, f"bad request: {error}")
             return
-        except (TimedOut, NetworkError) as error:
-            if not isinstance(error, TimedOut):  # a 5xx answer: nothing was sent (a timeout may have been)
+        except (TimedOut, NetworkError) as error:  # when to retry, and whether it may double: bot.runtime.sending
+            retry = self.sending.after_failure(error, outbox_id=message.id, chat_id=job.chat_id,
+                                               attempt=message.attempts + 1, backoff=backoff(message.attempts),
+                                               final=message.attempts + 1 >= MAX_ATTEMPTS)
+            self.stats.timeouts += retry.timed_out
+            self.stats.ambiguous += retry.maybe_delivered
+            if not retry.maybe_delivered:
                 self.limiter.refund(slot)
-            await asyncio.to_thread(self._db_retry, message, f"{type(error).__name__}: {error}")
+            await asyncio.to_thread(self._db_retry, message, f"{type(error).__name__}: {error}", retry.delay)
             return
         except Exception as error:  # noqa: BLE001 - unknown failure: retry later rather than lose it
             log.exception("dispatcher: unexpected error sending outbox row %s", message.id)
@@ -560,7 +570,7 @@ class Dispatcher:
         with transaction(self._sessions) as session:
             outbox.release(session, ids, worker=self.worker)
 
-    def _db_retry(self, message: ClaimedMessage, error: str) -> None:
+    def _db_retry(self, message: ClaimedMessage, error: str, delay: timedelta | None = None) -> None:
         attempts = message.attempts + 1
         with transaction(self._sessions) as session:
             if attempts >= MAX_ATTEMPTS:
@@ -569,7 +579,7 @@ class Dispatcher:
                 log.error("dispatcher: giving up on outbox row %s after %d attempts: %s", message.id, attempts, error)
             else:
                 outbox.release(session, [message.id], worker=self.worker,
-                               next_attempt_at=self._clock.now() + backoff(attempts - 1), error=error,
+                               next_attempt_at=self._clock.now() + (delay or backoff(attempts - 1)), error=error,
                                count_attempt=True)
                 self.stats.retried += 1
         self._held.discard(message.id)

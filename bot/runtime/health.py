@@ -33,7 +33,11 @@ DATABASE_TIMEOUT_SECONDS = 2.0
 DISPATCH_COUNTERS = {
     "sent": ("branchbot_outbox_sent", "Messages sent and recorded (rate() gives sends per second)"),
     "rate_limited": ("branchbot_telegram_429", "429 Too Many Requests answers from Telegram"),
-    "retried": ("branchbot_outbox_retries", "Sends retried after a network error or 5xx"),
+    "retried": ("branchbot_outbox_retries", "Sends retried after a network error, a timeout or a 5xx"),
+    "timeouts": ("branchbot_send_timeouts", "Outbox sends with no answer within the read timeout"),
+    "ambiguous": ("branchbot_outbox_ambiguous",
+                  "Outbox sends that failed after the request was written (timeout, 5xx, broken connection) and "
+                  "were retried: possibly delivered twice"),
     "failed": ("branchbot_outbox_failed", "Sends given up (blocked, chat gone, bad request, too many attempts)"),
     "skipped": ("branchbot_outbox_skipped", "Rows closed without sending (answered, cancelled, unreachable)"),
     "missed": ("branchbot_outbox_missed", "Reminders recorded as missed after downtime"),

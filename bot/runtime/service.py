@@ -24,6 +24,7 @@ from bot.runtime.jobs import JOBSTORE_ALIAS, ReconcileResult, RuntimeJobStore, d
 from bot.runtime.limiter import RateLimiter
 from bot.runtime.materialise import DEFAULT_HORIZON, MaterialiseReport, PlanSource, ReminderPolicy, materialise
 from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
+from bot.runtime.sending import SendPolicy
 from storage import models
 from storage.db import transaction
 from storage.repositories import outbox
@@ -54,6 +55,7 @@ class RuntimeOptions:
     # an old leader cut off from the database may have sent them and record that when it is back.
     # None: at once (a single process, the sandbox).
     reclaim_after: timedelta | None = None
+    sending: SendPolicy = SendPolicy()  # send timeouts and when a failed send is tried again
 
 
 class Runtime:
@@ -86,7 +88,7 @@ class Runtime:
             session_factory, send, clock, worker=options.worker,
             limiter=limiter or RateLimiter(enabled=options.limiter_enabled),
             concurrency=options.concurrency, zone=options.zone, quiet=options.quiet,
-            poll_seconds=options.poll_seconds, fence=fence, may_send=may_send,
+            poll_seconds=options.poll_seconds, fence=fence, may_send=may_send, sending=options.sending,
         )
         self.store: RuntimeJobStore | None = None
         self._dispatch_task: asyncio.Task[None] | None = None

@@ -5,16 +5,41 @@ self-hosted Bot API server (no flood limits) that CPU is the ceiling of delivery
 documented `BaseRequest.do_request` contract on aiohttp (already a dependency), so PTB keeps doing
 everything else: building parameters, and turning statuses into `Forbidden`, `RetryAfter`, `BadRequest`.
 The outbox bot and the Application's handler replies use it; only the long poll (getUpdates) keeps PTB's own request.
+
+Failures before the request reached Telegram (no connection, a connect or pool timeout) are raised as
+`NotSent` subclasses of PTB's errors, so the send policy (bot.runtime.sending) can tell them from a timeout
+or a broken connection after the request was written, when Telegram may have delivered the message.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 
 import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 from telegram._utils.defaultvalue import DefaultValue
+
+
+# The token is a path segment of every Bot API URL (/bot<token>/method); aiohttp names URLs in some errors.
+_TOKEN_IN_URL = re.compile(r"/(file/)?bot[^/\s]+/")
+
+
+def without_token(text: str) -> str:
+    return _TOKEN_IN_URL.sub(lambda match: f"/{match.group(1) or ''}bot<redacted>/", text)
+
+
+class NotSent:
+    """Marks an error raised before the request was written: Telegram cannot have acted on it."""
+
+
+class ConnectFailed(NetworkError, NotSent):
+    """No connection to the Bot API (refused, DNS): nothing was sent."""
+
+
+class ConnectTimedOut(TimedOut, NotSent):
+    """No connection (or no free pooled one) within the connect/pool timeout: nothing was sent."""
 
 
 class AiohttpRequest(BaseRequest):
@@ -75,7 +100,11 @@ class AiohttpRequest(BaseRequest):
         try:
             async with self._session.request(method, url, data=data, timeout=timeout) as response:
                 return response.status, await response.read()
+        except aiohttp.ConnectionTimeoutError as error:  # before asyncio.TimeoutError: it is one too
+            raise ConnectTimedOut(f"aiohttp.{error.__class__.__name__}: no connection in time") from error
         except asyncio.TimeoutError as error:
             raise TimedOut from error
+        except aiohttp.ClientConnectorError as error:
+            raise ConnectFailed(without_token(f"aiohttp.{error.__class__.__name__}: {error}")) from error
         except aiohttp.ClientError as error:
-            raise NetworkError(f"aiohttp.{error.__class__.__name__}: {error}") from error
+            raise NetworkError(without_token(f"aiohttp.{error.__class__.__name__}: {error}")) from error

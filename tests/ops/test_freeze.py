@@ -29,6 +29,9 @@ FENCED = {
     "BRANCHBOT_LEADER_LEASE_SECONDS": "3",
     "BRANCHBOT_LEADER_RETRY_SECONDS": "0.2",
     "BRANCHBOT_RECLAIM_AFTER_SECONDS": "0",
+    # The loopback's 502 outage delivers nothing, so its sends need not wait out the pause that protects a
+    # real Telegram's maybe-delivered 5xx from being doubled (bot.runtime.sending).
+    "BRANCHBOT_AMBIGUOUS_RETRY_SECONDS": "0",
 }
 
 

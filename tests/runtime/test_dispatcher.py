@@ -12,6 +12,7 @@ from bot.clock import ManualClock
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.limiter import RateLimiter
 from bot.runtime.materialise import ReminderPolicy, enqueue_reminders
+from bot.runtime.transport import ConnectFailed
 from storage import models
 from storage.db import transaction
 from storage.repositories import outbox
@@ -127,19 +128,24 @@ async def test_rate_limited_and_transient_failures_are_retried_and_delivered_onc
     seed(session_factory, starts="2025-03-15 09:00", leads="4320", now="2025-03-10 09:00")
     telegram.fail = {
         1001: [RetryAfter(0)],
-        1002: [NetworkError("Bad Gateway"), TimedOut("timed out")],
-        1003: [NetworkError("Internal Server Error (500)")],
+        1002: [ConnectFailed("no route")],  # nothing sent: the usual back-off
+        # Written, so maybe delivered: each waits out the ambiguous pause.
+        1003: [TimedOut("Timed out"), NetworkError("Internal Server Error (500)")],
     }
     async with Running(build(session_factory, telegram, clock)) as dispatcher:
         await settle(dispatcher)
-        assert telegram.chats() == [1001]  # a 429 waits in memory; 5xx and timeouts wait for their back-off
+        assert telegram.chats() == [1001]  # a 429 waits in memory; the others wait for their pause
         clock.advance(seconds=3)
         await settle(dispatcher)
-        assert telegram.chats() == [1001, 1003]
-        clock.advance(seconds=10)
+        assert telegram.chats() == [1001, 1002]
+        clock.advance(seconds=60)
+        await settle(dispatcher)
+        assert telegram.chats() == [1001, 1002]
+        clock.advance(seconds=60)
         await settle(dispatcher)
         assert telegram.chats() == [1001, 1002, 1003]
         assert dispatcher.stats.rate_limited == 1 and dispatcher.stats.retried == 3
+        assert (dispatcher.stats.ambiguous, dispatcher.stats.timeouts) == (2, 1)
 
 
 async def test_blocked_member_is_marked_unreachable_and_the_secretary_told_once(session_factory, telegram):
