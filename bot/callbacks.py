@@ -21,6 +21,9 @@ class Action(StrEnum):
     NOT_HELD = "an"
     PROXY_MENU = "pm"  # shows who can be signed for
     PROXY = "px"  # arg: member id
+    MARK_LEAVE = "pl"  # arg: member id; the secretary types the reason next
+    MARK_ABSENT = "pb"  # arg: member id
+    HELD_REST = "hr"  # confirm held; whoever has still not answered is recorded absent
     TOPIC = "tp"
     LECTURER = "lc"
     MINUTES = "mn"

@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import texts
 from bot.callbacks import Action, CallbackSigner
 from storage.services.tasks import TaskView
-from storage.services.views import ActivityView, RollEntry
+from storage.services.views import ActivityView, Roll
 
 
 # The /start payload of "start a chat with me" links: not a binding code, just an open door.
@@ -87,12 +87,30 @@ def roll_actions(
     return InlineKeyboardMarkup(rows)
 
 
-def proxy_candidates(signer: CallbackSigner, activity_id: int, entries: Iterable[RollEntry]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([
-        [InlineKeyboardButton(f"{texts.BUTTON_PROXY} {entry.name}",
-                              callback_data=signer.button(Action.PROXY, activity_id, entry.member_id))]
-        for entry in entries
-    ])
+# Telegram takes at most 100 buttons under a message: three per member leaves room for the confirm row.
+ROLL_MEMBER_ROWS = 30
+
+
+def roll_members(signer: CallbackSigner, roll: Roll) -> InlineKeyboardMarkup | None:
+    """Beside each member who is not present: 代签, 请假 (unless on leave), 缺席 (unless recorded absent); then,
+    while the meeting may be confirmed, ✅ 确认召开 (naming how many will be recorded absent). As members are
+    handled the card is drawn again, so those beyond the first rows come up."""
+    activity_id = roll.activity.id
+    rows = []
+    for entry in roll.not_present[:ROLL_MEMBER_ROWS]:
+        row = [InlineKeyboardButton(f"{texts.BUTTON_PROXY} {entry.name}",
+                                    callback_data=signer.button(Action.PROXY, activity_id, entry.member_id))]
+        if entry.status != "leave":
+            row.append(InlineKeyboardButton(f"{texts.BUTTON_MARK_LEAVE} {entry.name}", callback_data=signer.button(
+                Action.MARK_LEAVE, activity_id, entry.member_id)))
+        if entry.status is None:
+            row.append(InlineKeyboardButton(f"{texts.BUTTON_MARK_ABSENT} {entry.name}", callback_data=signer.button(
+                Action.MARK_ABSENT, activity_id, entry.member_id)))
+        rows.append(row)
+    if roll.confirmable:
+        rows.append([InlineKeyboardButton(texts.button_confirm_held(len(roll.unanswered)),
+                                          callback_data=signer.button(Action.HELD_REST, activity_id))])
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 def schedule_card(signer: CallbackSigner, pending_id: int, cancelling: bool = False) -> InlineKeyboardMarkup:

@@ -23,6 +23,7 @@ from storage.services.views import (
     LiveTally,
     MemberYear,
     Roll,
+    RollEntry,
 )
 
 WEEKDAYS = "一二三四五六日"
@@ -43,6 +44,9 @@ BUTTON_TOPIC = "记录议题"
 BUTTON_LECTURER = "记录主讲人"
 BUTTON_MINUTES = "记录会议记录/照片"
 BUTTON_PROXY = "代签"
+BUTTON_MARK_LEAVE = "请假"  # beside a member's name on the roll: the secretary records their leave
+BUTTON_MARK_ABSENT = "缺席"
+BUTTON_CONFIRM_HELD = "✅ 确认召开"
 BUTTON_REMIND = "🔔 提醒未答复的人"
 BUTTON_SCHEDULE_CONFIRM = "✅ 确认"
 BUTTON_SCHEDULE_CONFIRM_CANCEL = "✅ 确认取消活动"
@@ -123,6 +127,7 @@ HELP_COMMITTEE = (
 
 
 ACTIVITY_FALLBACK = "活动"  # an activity's title when the activity is gone
+ACTIVITY_GONE = "这项活动已被删除。"
 
 
 def moment(value: datetime, zone: ZoneInfo) -> str:
@@ -313,17 +318,66 @@ def roll(result: Roll, zone: ZoneInfo) -> str:
         f"已签到（{len(result.present)}）：{names(result.present)}",
         f"请假（{len(result.on_leave)}）：" + ("\n" + "\n".join(leave_lines) if leave_lines else "无"),
         f"未签到（{len(result.absent)}）：{names(result.absent)}",
-        f"无法联系（未绑定或已屏蔽，{len(result.unreachable)}）：{names(result.unreachable)}",
-    ])
+    ] + ([f"其中无法联系（未绑定或已屏蔽，{len(result.unreachable)}）：{names(result.unreachable)}"]
+         if result.unreachable else []))
 
 
 def roll_closing(result: Roll, zone: ZoneInfo) -> str:
     text = roll(result, zone) + "\n\n签到已结束。请确认活动是否召开，并可记录议题、主讲人和会议记录。"
     silent = result.unanswered
     if silent:
-        text += (f"\n确认召开后，未答复的 {len(silent)} 人将记为缺席：{'、'.join(e.name for e in silent)}。"
-                 f"到场的请先点“{BUTTON_PROXY}”。")
+        text += f"\n点“{BUTTON_HELD}”后，可为未答复的 {len(silent)} 人逐一代签、登记请假或记为缺席，再确认召开。"
     return text
+
+
+def roll_members(result: Roll) -> str:
+    """The card of those who have not answered, each with 代签 / 请假 / 缺席 (and, before the meeting is
+    confirmed, the button that confirms it and records the rest absent)."""
+    silent = result.unanswered
+    if not silent:
+        head = f"👥 「{result.activity.label}」的参加对象都已答复。"
+    else:
+        who = "、".join(e.name + ("（无法联系）" if not e.reachable else "") for e in silent)
+        head = f"👥 「{result.activity.label}」未答复（{len(silent)}）：{who}"
+    lines = [head]
+    if result.not_present:
+        lines.append("下列党员可由您代签或登记（记为由您登记，并留痕）。")
+    if result.confirmable and silent:
+        lines.append("确认召开时，仍未答复的记为缺席。")
+    return "\n".join(lines)
+
+
+def held_waiting(count: int) -> str:
+    return f"还有 {count} 人未答复：请先代签、登记请假或记为缺席，再确认召开。"
+
+
+def button_confirm_held(remaining: int) -> str:
+    return f"{BUTTON_CONFIRM_HELD}（其余 {remaining} 人记为缺席）" if remaining else BUTTON_CONFIRM_HELD
+
+
+def ask_marked_leave_reason(name: str, title: str) -> str:
+    return f"请发送 {name} 不能参加「{title}」的请假原因（记为已准假）："
+
+
+def marked(entry: RollEntry) -> str:
+    if entry.status == "proxy":
+        return proxy_done(entry.name)
+    if entry.status == "leave":
+        return f"已为 {entry.name} 登记请假，原因：{entry.leave_reason}。"
+    return f"已将 {entry.name} 记为缺席。"
+
+
+def attendance_recorded(title: str, when: str, status: str, by: str, *, held: bool) -> str:
+    """To a member: what someone else recorded for them (the outbox row's facts, worded when sent)."""
+    if status == "proxy":
+        return f"✅ {by}已为您在「{title}」（{when}）代签出席。"
+    if status == "leave":
+        return f"📝 {by}已为您登记「{title}」（{when}）请假，已准假。"
+    if status == "not_held":
+        return f"「{title}」（{when}）已记录为未召开，不计出勤。"
+    if held:
+        return f"「{title}」（{when}）已确认召开，您的出勤记为缺席。如有误，请联系{by}。"
+    return f"{by}已将您在「{title}」（{when}）的出勤记为缺席。如有误，请联系{by}。"
 
 
 def confirmed(held: bool, title: str, marked_absent: int, absent_names: tuple[str, ...] = ()) -> str:

@@ -14,7 +14,9 @@ from bot import keyboards, texts
 from bot.callbacks import Action, Callback, ForgedCallback
 from bot.handlers.common import ChatContext, audit_refusal, bot_username, is_private
 from storage.services import attendance as attendance_svc
+from storage.models import AttendanceStatus
 from storage.services.errors import AlreadyHandled, NotBound, PermissionDenied
+from storage.services.views import ConfirmResult, Roll
 
 log = logging.getLogger("bot.handlers")
 
@@ -144,9 +146,27 @@ async def press_leave_decision(update: Update, context: ContextTypes.DEFAULT_TYP
 
 
 async def press_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
+    """✅ 已召开 / ❌ 未召开 under a roll. While anyone has not answered, ✅ first brings the card of those
+    members (代签 / 请假 / 缺席 each), whose ✅ 确认召开 records the rest absent (press_held_rest)."""
     held = cb.action is Action.HELD
     result = await chat.as_member(update, lambda session, actor, now: attendance_svc.confirm_activity(
-        session, actor, cb.activity_id, held, now))
+        session, actor, cb.activity_id, held, now, unanswered_absent=not held))
+    if result.waiting is not None:
+        await update.callback_query.answer(texts.held_waiting(len(result.waiting.unanswered)))
+        await context.bot.send_message(update.callback_query.from_user.id, texts.roll_members(result.waiting),
+                                       reply_markup=keyboards.roll_members(chat.signer, result.waiting))
+        return
+    await _confirmed(update, chat, result)
+
+
+async def press_held_rest(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext,
+                          cb: Callback) -> None:
+    result = await chat.as_member(update, lambda session, actor, now: attendance_svc.confirm_activity(
+        session, actor, cb.activity_id, True, now))
+    await _confirmed(update, chat, result)
+
+
+async def _confirmed(update: Update, chat: ChatContext, result: ConfirmResult) -> None:
     message = texts.confirmed(result.held, result.activity.label, result.marked_absent, result.absent_names)
     await update.callback_query.answer(message)
     # Once confirmed, only the record-keeping buttons stay.
@@ -166,29 +186,47 @@ async def press_proxy_menu(update: Update, context: ContextTypes.DEFAULT_TYPE, c
     roll = await chat.as_member(update, lambda session, actor, now: attendance_svc.roll_for(
         session, actor, cb.activity_id, now))
     await update.callback_query.answer()
-    candidates = roll.not_present
-    if not candidates:
+    if not roll.not_present:
         await context.bot.send_message(update.callback_query.from_user.id, texts.NOBODY_TO_PROXY)
         return
-    await context.bot.send_message(
-        update.callback_query.from_user.id, texts.proxy_menu(roll.activity.label),
-        reply_markup=keyboards.proxy_candidates(chat.signer, cb.activity_id, candidates),
-    )
+    await context.bot.send_message(update.callback_query.from_user.id, texts.roll_members(roll),
+                                   reply_markup=keyboards.roll_members(chat.signer, roll))
 
 
-async def press_proxy(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
+async def redraw_members_card(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, where: tuple[int, int],
+                              roll: Roll) -> None:
+    """The members card as the roll is now: who is handled drops out, the confirm button counts the rest."""
+    try:
+        await context.bot.edit_message_text(texts.roll_members(roll), chat_id=where[0], message_id=where[1],
+                                            reply_markup=keyboards.roll_members(chat.signer, roll))
+    except BadRequest as exc:  # "message is not modified" and the like
+        log.info("members card %s not updated: %s", where, exc)
+
+
+async def press_mark(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
+    """代签 / 缺席 beside a member's name."""
+    status = AttendanceStatus.PROXY if cb.action is Action.PROXY else AttendanceStatus.ABSENT
+
     def work(session, actor, now):  # noqa: ANN001, ANN202
-        entry = attendance_svc.proxy_sign(session, actor, cb.activity_id, cb.arg, now)
+        entry = attendance_svc.mark_attendance(session, actor, cb.activity_id, cb.arg, status, now)
         return entry, attendance_svc.roll_for(session, actor, cb.activity_id, now)
 
     entry, roll = await chat.as_member(update, work)
-    await update.callback_query.answer(texts.proxy_done(entry.name))
-    remaining = roll.not_present
-    try:
-        await update.callback_query.edit_message_reply_markup(
-            keyboards.proxy_candidates(chat.signer, cb.activity_id, remaining) if remaining else None)
-    except BadRequest as exc:
-        log.info("proxy menu not updated: %s", exc)
+    query = update.callback_query
+    await query.answer(texts.marked(entry))
+    await redraw_members_card(context, chat, (query.message.chat_id, query.message.message_id), roll)
+
+
+async def press_mark_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext,
+                           cb: Callback) -> None:
+    """请假 beside a member's name: the reason is asked at the bottom of the chat; the card is redrawn once it
+    is in (members.text_message)."""
+    query = update.callback_query
+    origin = (query.message.chat_id, query.message.message_id)
+    entry, activity = await chat.as_member(update, lambda session, actor, now: attendance_svc.begin_marked_leave(
+        session, actor, cb.activity_id, cb.arg, now, origin=origin))
+    await query.answer()
+    await context.bot.send_message(query.from_user.id, texts.ask_marked_leave_reason(entry.name, activity.label))
 
 
 async def press_remind(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
@@ -208,7 +246,10 @@ BUTTONS: dict[Action, ButtonHandler] = {
     Action.LECTURER: press_field,
     Action.MINUTES: press_field,
     Action.PROXY_MENU: press_proxy_menu,
-    Action.PROXY: press_proxy,
+    Action.PROXY: press_mark,
+    Action.MARK_ABSENT: press_mark,
+    Action.MARK_LEAVE: press_mark_leave,
+    Action.HELD_REST: press_held_rest,
     Action.REMIND_UNANSWERED: press_remind,
 }
 

@@ -10,13 +10,13 @@ from telegram.ext import ContextTypes
 
 from bot import keyboards, texts
 from bot.callbacks import Action
-from bot.handlers import rectify
+from bot.handlers import buttons, rectify
 from bot.handlers.common import ChatContext, tell
 from storage.services import attendance as attendance_svc
 from storage.services import binding as binding_svc
 from storage.services import queries
 from storage.services.errors import NotBound
-from storage.services.views import ActivityView, LeaveRequest
+from storage.services.views import ActivityView, LeaveRequest, MarkedLeave
 
 log = logging.getLogger("bot.handlers")
 
@@ -153,7 +153,10 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat:
         answered = rectify.answer_text(session, actor, text, now, chat.zone)
         if answered is not None:
             return answered, now
-        return attendance_svc.submit_pending_text(session, actor, text, now), now
+        result = attendance_svc.submit_pending_text(session, actor, text, now)
+        if isinstance(result, MarkedLeave):  # the card it was asked from is drawn again as the roll is now
+            return (result, attendance_svc.roll_for(session, actor, result.activity_id, now)), now
+        return result, now
 
     try:
         result, now = await chat.as_member(update, work)
@@ -167,6 +170,11 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat:
         await mark_reminder(context, chat, result)
     elif isinstance(result, ActivityView):
         await update.effective_message.reply_text(texts.activity_field_saved(result))
+    elif isinstance(result, tuple) and isinstance(result[0], MarkedLeave):
+        leave, roll = result
+        await update.effective_message.reply_text(texts.marked(leave.entry))
+        if leave.origin is not None:
+            await buttons.redraw_members_card(context, chat, leave.origin, roll)
     else:
         await update.effective_message.reply_text(texts.UNKNOWN_TEXT)
 

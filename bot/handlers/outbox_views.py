@@ -87,10 +87,20 @@ class OutboxViews:
         title = display_title(activity) if activity else texts.ACTIVITY_FALLBACK
         return texts.leave_decided_for_member(title, bool(row.payload["approved"]), str(row.payload["decided_by"])), None
 
+    def attendance_recorded(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
+        """What someone else recorded for the member (payload: activity_id, status, by), worded when sent."""
+        activity = session.get(models.Activity, int(row.payload["activity_id"]))
+        if activity is None:
+            return texts.ACTIVITY_GONE, None
+        return texts.attendance_recorded(
+            display_title(activity), texts.moment(activity.starts_at, zone), str(row.payload["status"]),
+            str(row.payload["by"]), held=activity.status == models.ActivityStatus.HELD.value), None
+
     def renderers(self) -> dict[str, Any]:
         return {
             attendance_svc.LEAVE_REQUEST: self.leave_request,
             attendance_svc.LEAVE_DECISION: self.leave_decision,
+            attendance_svc.ATTENDANCE_RECORDED: self.attendance_recorded,
             followup.NUDGE: self.nudge,
             followup.ROLL_SUMMARY: self.roll_summary,
             followup.CONFIRM_NAG: self.confirm_nag,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -464,6 +464,32 @@ def load_ledger(
         activities=activities,
         dual_life=_load_dual_life(session, org_ids, members, start, end),
     )
+
+
+def load_activity_ledger(session: Session, activity_id: int, zone: ZoneInfo) -> tuple[AttendanceLedger, ActivityRecord]:
+    """The ledger of one activity (its organisation and everything below it, that activity only): the roll,
+    the confirmation and 代签 ask it who is expected (`expected_ids`), as every report does."""
+    a = models.Activity
+    row = session.execute(_activity_columns().where(a.id == activity_id)).one_or_none()
+    if row is None:
+        raise LookupError(activity_id)
+    marks = _load_marks(session, a.id == activity_id)
+    record = ActivityRecord(*row, marks=tuple(marks.get(activity_id, ())))
+    orgs = _subtree_orgs(session, record.org_id)
+    org_ids = [org.id for org in orgs]
+    r = models.MemberRole
+    seat_rows: dict[int, list[tuple[int, str, bool]]] = defaultdict(list)
+    for member_id, org_id, role, upper in session.execute(
+            select(r.member_id, r.org_id, r.role, r.upper).where(r.org_id.in_(org_ids))):
+        seat_rows[member_id].append((org_id, role, upper))
+    seats = {member_id: roles.parse_seats(rows) for member_id, rows in seat_rows.items()}
+    extra = {mark.member_id for mark in record.marks} | ({record.member_id} if record.member_id else set())
+    members = _load_members(session, org_ids, extra, seats)
+    root = next(org for org in orgs if org.id == record.org_id)
+    day = _aware(record.starts_at).astimezone(zone).date()
+    ledger = AttendanceLedger(root=root, window=Period(day, day + timedelta(days=1), ""), zone=zone,
+                              orgs={org.id: org for org in orgs}, members=members, seats=seats, activities=(record,))
+    return ledger, record
 
 
 def _load_dual_life(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,9 +17,20 @@ from storage.repositories import attendance as attendance_repo
 from storage.repositories import bindings as binding_repo
 from storage.repositories import members as member_repo
 from storage.repositories import outbox
+from storage.repositories import reports
 from storage.services.actors import Actor, OrgTree, require_manager, visible_org_ids
 from schedules.audience import Audience
-from storage.services.audience import audience_members, in_audience
+from storage.services.audience import in_audience
+from storage.services.permissions import (
+    Acting,
+    Operator,
+    SystemOperator,
+    as_acting,
+    audit_fields,
+    leave_deciders,
+    require_leave_decider,
+    require_runs_activity,
+)
 from storage.services.errors import (
     AlreadyHandled,
     InvalidInput,
@@ -34,12 +46,14 @@ from storage.services.views import (
     LeaveDecisionResult,
     LeaveRequest,
     LiveTally,
+    MarkedLeave,
     Recipient,
     Roll,
     RollEntry,
     checkin_window,
 )
 
+_UTC = ZoneInfo("UTC")  # a one-activity ledger's window is never read: any zone will do
 LEAVE_REASON_MAX = 300
 PENDING_TTL = timedelta(hours=24)
 PENDING_LEAVE_REASON = "leave_reason"
@@ -47,6 +61,9 @@ PENDING_ACTIVITY_FIELD = "activity_field"  # topic, lecturer or minutes of a hel
 NUDGE = "nudge"  # outbox kind: the secretary's "remind them" to one member who has not answered
 LEAVE_REQUEST = "leave_request"  # outbox kind: a member's leave request, to each approver, with 同意 / 不同意
 LEAVE_DECISION = "leave_decision"  # outbox kind: the approver's decision, to the member
+# outbox kind: someone else recorded the member's attendance (代签, leave, absent, the meeting not held)
+ATTENDANCE_RECORDED = "attendance_recorded"
+PENDING_MARKED_LEAVE = "marked_leave"  # the secretary types the reason of a leave they record for a member
 ACTIVITY_FIELDS = {"topic": 200, "lecturer": 100, "minutes": 10000}  # field -> longest text accepted
 
 
@@ -92,10 +109,17 @@ def _runs_for(actor: Actor, activity: models.Activity, tree: OrgTree) -> bool:
     return actor.manages(activity.org_id) or (parent is not None and actor.runs(parent))
 
 
+def expected_ids(session: Session, activity: models.Activity) -> list[int]:
+    """应到 of one activity: the ledger's answer (`AttendanceLedger.expected_ids`), the one every report,
+    the roll, the confirmation and 代签 use."""
+    ledger, record = reports.load_activity_ledger(session, activity.id, _UTC)
+    return ledger.expected_ids(record)
+
+
 def tally(session: Session, activity: models.Activity, tree: OrgTree) -> LiveTally:
     counts = attendance_repo.status_counts(session, activity.id)
     return LiveTally(
-        expected=len(audience_members(session, activity, tree)),
+        expected=len(expected_ids(session, activity)),
         present=counts.get(AttendanceStatus.PRESENT, 0) + counts.get(AttendanceStatus.PROXY, 0),
         leave=counts.get(AttendanceStatus.LEAVE, 0),
     )
@@ -194,20 +218,19 @@ def _private_chat(binding: models.TelegramBinding | None) -> int | None:
 
 
 def approvers_of(session: Session, org_id: int, tree: OrgTree, *, requester: int | None = None) -> tuple[Recipient, ...]:
-    """Who decides for `org_id` (schedules.roles.deciders): whoever runs it (for a 党小组: its leader and its
-    branch's runners), never the member asking; a secretary's own request without a deputy goes up."""
-    branch = tree.parent.get(org_id) if tree.is_group(org_id) else None
-    home = branch if branch is not None else org_id
-    upper = tree.parent.get(home)
-    holders = member_repo.seat_holders(session, [o for o in (org_id, branch, upper) if o is not None])
-    member_ids = roles.deciders(holders, org_id, branch=branch, upper=upper, excluding=requester)
+    """Who decides for `org_id` (storage.services.permissions.leave_deciders, by schedules.roles.deciders):
+    whoever runs it (for a 党小组: its leader and its branch's runners), never the member asking; a
+    secretary's own request without a deputy goes up."""
+    member_ids = leave_deciders(session, org_id, tree, requester=requester)
     members = {m.id: m for m in session.scalars(select(models.Member).where(models.Member.id.in_(member_ids)))}
     ordered = sorted(member_ids, key=lambda m: members[m].member_no)
     bindings = binding_repo.bindings_for_members(session, ordered)
     return tuple(Recipient(member_id=m, name=members[m].name, chat_id=_private_chat(bindings.get(m))) for m in ordered)
 
 
-def submit_pending_text(session: Session, actor: Actor, text: str, now: datetime) -> LeaveRequest | ActivityView | None:
+def submit_pending_text(
+    session: Session, actor: Actor, text: str, now: datetime
+) -> LeaveRequest | ActivityView | MarkedLeave | None:
     """Feeds a free-text message to whatever the bot waits for; None when it waits for nothing."""
     if actor.telegram_user_id is None:
         return None
@@ -223,6 +246,15 @@ def submit_pending_text(session: Session, actor: Actor, text: str, now: datetime
         return set_activity_field(
             session, actor, int(pending.payload["activity_id"]), str(pending.payload["field"]), text, now
         )
+    if pending.kind == PENDING_MARKED_LEAVE:
+        origin = pending.payload.get("origin")
+        try:
+            entry = mark_attendance(session, actor, int(pending.payload["activity_id"]),
+                                    int(pending.payload["member_id"]), AttendanceStatus.LEAVE, now, reason=text)
+        except (AlreadyHandled, PermissionDenied, OutsideWindow, NotFound) as refused:
+            raise _ending_the_wait(refused, actor) from None
+        binding_repo.clear_pending_input(session, actor.telegram_user_id)
+        return MarkedLeave(int(pending.payload["activity_id"]), entry, origin=(int(origin[0]), int(origin[1])) if origin else None)
     binding_repo.clear_pending_input(session, actor.telegram_user_id)
     return None
 
@@ -293,95 +325,178 @@ def _notify(session: Session, now: datetime, kind: str, member_ids: list[int], p
 
 
 def decide_leave(
-    session: Session, actor: Actor, activity_id: int, member_id: int, approve: bool, now: datetime
+    session: Session, by: Operator | Acting, activity_id: int, member_id: int, approve: bool, now: datetime
 ) -> LeaveDecisionResult:
-    """The secretary approves or rejects; a second decision (a replayed button) is refused."""
+    """Approve or refuse a member's leave (chat's 同意/不同意, `branchbot leave approve|refuse`); the member is
+    told; a second decision (a replayed button) is refused."""
+    operator = as_acting(by).operator
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id)
-    if member_id == actor.member_id:
-        raise PermissionDenied("不能审批自己的请假，已转给副书记或上级党组织。", activity_id=activity_id)
-    if actor.member_id not in {a.member_id for a in approvers_of(session, activity.org_id, tree, requester=member_id)}:
-        require_manager(actor, tree, activity.org_id)
+    require_leave_decider(session, by, tree, activity.org_id, member_id)
     row = attendance_repo.attendance_row(session, activity.id, member_id)
     if row is None or row.status != AttendanceStatus.LEAVE:
         raise AlreadyHandled("这条请假已不存在（可能对方已签到）。", activity_id=activity_id, member_id=member_id)
     if row.leave_decision != LeaveDecision.PENDING:
         raise AlreadyHandled("这条请假已经处理过了。", activity_id=activity_id, member_id=member_id)
     row.leave_decision = (LeaveDecision.APPROVED if approve else LeaveDecision.REJECTED).value
-    row.decided_by_member_id = actor.member_id
+    row.decided_by_member_id = operator.member_id
     attendance_repo.add_audit(
         session, now=now, action="leave.approve" if approve else "leave.reject", entity="attendance",
-        entity_id=row.id, actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id,
-        details={"activity_id": activity.id, "member_id": member_id},
+        entity_id=row.id, details={"activity_id": activity.id, "member_id": member_id}, **audit_fields(by),
     )
     member = session.get(models.Member, member_id)
     binding = binding_repo.binding_for_member(session, member_id)
     _notify(session, now, LEAVE_DECISION, [member_id],
-            {"activity_id": activity.id, "approved": approve, "decided_by": actor.name}, f"{activity.id}")
+            {"activity_id": activity.id, "approved": approve, "decided_by": operator.name}, f"{activity.id}")
     return LeaveDecisionResult(
         activity=_view(activity, tree),
         member=Recipient(member_id, member.name if member else "",
                          _private_chat(binding)),
-        approved=approve, decided_by=actor.name,
+        approved=approve, decided_by=operator.name,
     )
 
 
-def proxy_sign(session: Session, actor: Actor, activity_id: int, member_id: int, now: datetime) -> RollEntry:
-    """代签: the secretary records a member without Telegram as present; audited as signed by the secretary."""
+# What the secretary may record for a member on the roll, and how the audit log names it.
+MARKS = {
+    AttendanceStatus.PROXY: "attendance.proxy",
+    AttendanceStatus.LEAVE: "attendance.leave",
+    AttendanceStatus.ABSENT: "attendance.absent",
+}
+
+
+def mark_attendance(
+    session: Session, by: Operator | Acting, activity_id: int, member_id: int, status: AttendanceStatus,
+    now: datetime, *, reason: str | None = None,
+) -> RollEntry:
+    """The secretary records a member who did not answer themself: 代签 (present, signed by the secretary),
+    leave (with its reason, approved by whoever records it) or absent. Only members the activity expects
+    (the ledger's 应到), never over a member's own check-in; the member is told; audited."""
+    try:
+        status = AttendanceStatus(status)
+    except ValueError:
+        raise InvalidInput("无法识别要登记的出勤情况。", status=str(status)) from None
+    if status not in MARKS:
+        raise InvalidInput("无法识别要登记的出勤情况。", status=str(status))
+    operator = as_acting(by).operator
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id)
-    require_manager(actor, tree, activity.org_id)
+    require_runs_activity(by, tree, activity.org_id)
+    what = {AttendanceStatus.PROXY: "代签", AttendanceStatus.LEAVE: "登记请假", AttendanceStatus.ABSENT: "记为缺席"}[status]
+    if activity.kind != ActivityKind.MEETING:
+        raise InvalidInput("这项工作不需要签到。", activity_id=activity.id)
     if activity.status in (ActivityStatus.CANCELLED, ActivityStatus.NOT_HELD):
-        raise InvalidInput(f"「{activity.title}」未召开，不能代签。")
-    if now < checkin_window(activity)[0]:
+        raise InvalidInput(f"「{activity.title}」未召开，不能{what}。")
+    if status is AttendanceStatus.PROXY and now < checkin_window(activity)[0]:
         raise OutsideWindow(f"「{activity.title}」还没开始，不能代签。")
+    if status is AttendanceStatus.ABSENT and now < activity.starts_at:
+        raise OutsideWindow(f"「{activity.title}」还没开始，不能记为缺席。")
+    if status is AttendanceStatus.LEAVE:
+        reason = " ".join((reason or "").split())
+        if not reason:
+            raise InvalidInput("请用一句话说明请假原因。")
+        if len(reason) > LEAVE_REASON_MAX:
+            raise InvalidInput(f"请假原因请控制在 {LEAVE_REASON_MAX} 字以内。")
     member = session.get(models.Member, member_id)
-    expected = {m.id for m in audience_members(session, activity, tree)}
-    if member is None or member_id not in expected:
-        raise PermissionDenied("此人不是该活动的参加对象，不能代签。", activity_id=activity_id, member_id=member_id)
+    if member is None or member_id not in expected_ids(session, activity):
+        raise PermissionDenied(f"此人不是该活动的参加对象，不能{what}。", activity_id=activity_id, member_id=member_id)
     row = attendance_repo.attendance_row(session, activity.id, member_id)
     if row is not None and row.status in (AttendanceStatus.PRESENT, AttendanceStatus.PROXY):
         raise AlreadyHandled(f"{member.name} 已经签到了。")
     if row is None:
         row = models.Attendance(activity_id=activity.id, member_id=member_id)
         session.add(row)
-    row.status = AttendanceStatus.PROXY.value
-    row.via = "proxy"
+    row.status = status.value
+    row.via = "proxy" if status is AttendanceStatus.PROXY else "secretary"
     row.recorded_at = now
-    row.recorded_by_member_id = actor.member_id
+    row.recorded_by_member_id = operator.member_id
+    if status is AttendanceStatus.LEAVE:
+        row.leave_reason = reason
+        row.leave_decision = LeaveDecision.APPROVED.value
+        row.decided_by_member_id = operator.member_id
     session.flush()
-    attendance_repo.add_audit(
-        session, now=now, action="attendance.proxy", entity="attendance", entity_id=row.id,
-        actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id,
-        details={"activity_id": activity.id, "member_id": member_id},
-    )
-    return RollEntry(member_id=member.id, member_no=member.member_no, name=member.name, status=row.status)
+    details: dict = {"activity_id": activity.id, "member_id": member_id}
+    if reason and status is AttendanceStatus.LEAVE:
+        details["reason"] = reason
+    attendance_repo.add_audit(session, now=now, action=MARKS[status], entity="attendance", entity_id=row.id,
+                              details=details, **audit_fields(by))
+    _tell_recorded(session, now, activity, [member_id], status.value, operator.name)
+    return RollEntry(member_id=member.id, member_no=member.member_no, name=member.name, status=row.status,
+                     leave_reason=row.leave_reason, leave_decision=row.leave_decision)
 
 
-def roll_for(session: Session, actor: Actor, activity_id: int, now: datetime) -> Roll:
-    """The secretary's list: present, on leave (with reasons), absent, unreachable."""
+def proxy_sign(session: Session, by: Operator | Acting, activity_id: int, member_id: int, now: datetime) -> RollEntry:
+    """代签: the secretary records a member without Telegram as present; audited as signed by the secretary."""
+    return mark_attendance(session, by, activity_id, member_id, AttendanceStatus.PROXY, now)
+
+
+def begin_marked_leave(session: Session, actor: Actor, activity_id: int, member_id: int, now: datetime, *,
+                       origin: tuple[int, int] | None = None) -> tuple[RollEntry, ActivityView]:
+    """请假 beside a member on the roll: the secretary's next message is that member's reason."""
+    if actor.telegram_user_id is None:
+        raise InvalidInput("请在私聊中登记。")
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id)
-    if activity.org_id not in visible_org_ids(actor, tree):
-        require_manager(actor, tree, activity.org_id)  # a 党小组 is also its branch's managers' to see
-    return _roll(session, activity, tree)
+    require_runs_activity(actor, tree, activity.org_id)
+    entry = next((e for e in _roll(session, activity, tree).entries if e.member_id == member_id), None)
+    if entry is None:
+        raise PermissionDenied("此人不是该活动的参加对象，不能登记请假。", activity_id=activity_id, member_id=member_id)
+    if entry.status in (AttendanceStatus.PRESENT, AttendanceStatus.PROXY):
+        raise AlreadyHandled(f"{entry.name} 已经签到了。")
+    payload: dict = {"activity_id": activity.id, "member_id": member_id}
+    if origin is not None:
+        payload["origin"] = list(origin)
+    binding_repo.set_pending_input(session, actor.telegram_user_id, PENDING_MARKED_LEAVE, payload, now + PENDING_TTL)
+    return entry, _view(activity, tree)
 
 
-def _roll(session: Session, activity: models.Activity, tree: OrgTree) -> Roll:
-    members = audience_members(session, activity, tree)
+def _tell_recorded(session: Session, now: datetime, activity: models.Activity, member_ids: list[int], status: str,
+                   by: str) -> None:
+    """Tells each member what someone else recorded for them (a fact: rendered when sent, in bot/)."""
+    if member_ids:
+        _notify(session, now, ATTENDANCE_RECORDED, member_ids,
+                {"activity_id": activity.id, "status": status, "by": by}, f"{activity.id}:{status}")
+
+
+def roll_for(session: Session, by: Operator | Acting, activity_id: int, now: datetime) -> Roll:
+    """The secretary's list: present, on leave (with reasons), not answered (reachable or not)."""
+    operator = as_acting(by).operator
+    tree = OrgTree.load(session)
+    activity = _load_activity(session, activity_id)
+    if isinstance(operator, Actor) and activity.org_id not in visible_org_ids(operator, tree):
+        require_manager(operator, tree, activity.org_id)  # a 党小组 is also its branch's managers' to see
+    return _roll(session, activity, tree, now)
+
+
+def confirmation_refusal(activity: models.Activity, now: datetime) -> ServiceError | None:
+    """Why the activity cannot be confirmed held or not held now; None when it can."""
+    if activity.status != ActivityStatus.SCHEDULED:
+        return AlreadyHandled(f"「{activity.title}」已经确认过了。", activity_id=activity.id, status=activity.status)
+    if now < activity.starts_at:
+        return OutsideWindow(f"「{activity.title}」还没开始，开始后才能确认。")
+    return None
+
+
+def _roll(session: Session, activity: models.Activity, tree: OrgTree, now: datetime | None = None) -> Roll:
+    """Everyone the ledger expects (`expected_ids`: the same 应到 as every report), with their answers."""
+    ledger, record = reports.load_activity_ledger(session, activity.id, _UTC)
+    expected = ledger.expected_ids(record)
     records = attendance_repo.attendance_by_member(session, activity.id)
-    bindings = binding_repo.bindings_for_members(session, [m.id for m in members])
+    bindings = binding_repo.bindings_for_members(session, expected)
+    unreachable = set(session.scalars(select(models.Member.id).where(
+        models.Member.id.in_(expected), models.Member.unreachable_since.is_not(None)))) if expected else set()
     entries = []
-    for member in members:
-        record = records.get(member.id)
+    for member_id in expected:
+        member = ledger.members[member_id]
+        row = records.get(member_id)
         entries.append(RollEntry(
-            member_id=member.id, member_no=member.member_no, name=member.name,
-            status=record.status if record else None,
-            leave_reason=record.leave_reason if record else None,
-            leave_decision=record.leave_decision if record else None,
-            reachable=member.id in bindings and member.unreachable_since is None,
+            member_id=member_id, member_no=member.member_no, name=member.name,
+            status=row.status if row else None,
+            leave_reason=row.leave_reason if row else None,
+            leave_decision=row.leave_decision if row else None,
+            reachable=member_id in bindings and member_id not in unreachable,
         ))
-    return Roll(activity=_view(activity, tree), entries=tuple(entries))
+    return Roll(activity=_view(activity, tree), entries=tuple(entries),
+                confirmable=now is not None and confirmation_refusal(activity, now) is None)
 
 
 def roll_for_system(session: Session, activity_id: int) -> Roll:
@@ -410,7 +525,7 @@ def remind_unanswered(session: Session, actor: Actor, activity_id: int, now: dat
     """Who the "remind them" button reaches: only members who have not answered and can be reached."""
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id)
-    require_manager(actor, tree, activity.org_id)
+    require_runs_activity(actor, tree, activity.org_id)
     if activity.status != ActivityStatus.SCHEDULED or now >= checkin_window(activity)[1]:
         raise OutsideWindow(f"「{activity.title}」的签到已经结束，无需再提醒。")
     # The one pressing the button is never nudged about their own meeting.
@@ -436,36 +551,50 @@ def remind_unanswered(session: Session, actor: Actor, activity_id: int, now: dat
     return recipients
 
 
-def confirm_activity(session: Session, actor: Actor, activity_id: int, held: bool, now: datetime) -> ConfirmResult:
-    """The secretary says the activity was held or not; whoever did not answer is recorded absent."""
+def confirm_activity(
+    session: Session, by: Operator | Acting, activity_id: int, held: bool, now: datetime, *,
+    unanswered_absent: bool = True,
+) -> ConfirmResult:
+    """The secretary says the activity was held or not (chat's ✅/❌, `branchbot activity confirm`).
+
+    Held: whoever the ledger expects and has not answered is recorded absent and told. With
+    `unanswered_absent=False` nothing changes while anyone has not answered: the result carries the roll
+    (`waiting`), so the secretary can 代签 or mark each of them first. Not held: members who had answered
+    are told it does not count."""
+    operator = as_acting(by).operator
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id, for_update=True)
-    require_manager(actor, tree, activity.org_id)
-    if activity.status != ActivityStatus.SCHEDULED:
-        raise AlreadyHandled(f"「{activity.title}」已经确认过了。", activity_id=activity_id, status=activity.status)
-    if now < activity.starts_at:
-        raise OutsideWindow(f"「{activity.title}」还没开始，开始后才能确认。")
+    require_runs_activity(by, tree, activity.org_id)
+    refusal = confirmation_refusal(activity, now)
+    if refusal is not None:
+        raise refusal
+    meeting = activity.kind == ActivityKind.MEETING
+    roll = _roll(session, activity, tree, now) if meeting else None
+    silent = roll.unanswered if roll is not None and held else []
+    if silent and not unanswered_absent:
+        return ConfirmResult(activity=_view(activity, tree), held=held, marked_absent=0, waiting=roll)
     activity.status = (ActivityStatus.HELD if held else ActivityStatus.NOT_HELD).value
     activity.confirmed_at = now
-    activity.confirmed_by_member_id = actor.member_id
-    absent: list[str] = []
-    if held and activity.kind == ActivityKind.MEETING:
-        records = attendance_repo.attendance_by_member(session, activity.id)
-        for member in audience_members(session, activity, tree):
-            if member.id not in records:
-                session.add(models.Attendance(
-                    activity_id=activity.id, member_id=member.id, status=AttendanceStatus.ABSENT.value,
-                    recorded_at=now, recorded_by_member_id=actor.member_id, via="summary",
-                ))
-                absent.append(member.name)
-    marked = len(absent)
+    activity.confirmed_by_member_id = operator.member_id
+    for entry in silent:
+        session.add(models.Attendance(
+            activity_id=activity.id, member_id=entry.member_id, status=AttendanceStatus.ABSENT.value,
+            recorded_at=now, recorded_by_member_id=operator.member_id, via="summary",
+        ))
     session.flush()
     attendance_repo.add_audit(
         session, now=now, action="activity.held" if held else "activity.not_held", entity="activity",
-        entity_id=activity.id, actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id,
-        details={"marked_absent": marked},
+        entity_id=activity.id, details={"marked_absent": len(silent), "members": [e.member_id for e in silent]},
+        **audit_fields(by),
     )
-    return ConfirmResult(activity=_view(activity, tree), held=held, marked_absent=marked, absent_names=tuple(absent))
+    if held:
+        _tell_recorded(session, now, activity, [e.member_id for e in silent], AttendanceStatus.ABSENT.value,
+                       operator.name)
+    elif roll is not None:
+        answered = [e.member_id for e in roll.entries if e.status is not None]
+        _tell_recorded(session, now, activity, answered, ActivityStatus.NOT_HELD.value, operator.name)
+    return ConfirmResult(activity=_view(activity, tree), held=held, marked_absent=len(silent),
+                         absent_names=tuple(e.name for e in silent))
 
 
 def begin_activity_field(session: Session, actor: Actor, activity_id: int, field: str, now: datetime) -> ActivityView:
@@ -476,7 +605,7 @@ def begin_activity_field(session: Session, actor: Actor, activity_id: int, field
         raise InvalidInput("请在私聊中记录。")
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id)
-    require_manager(actor, tree, activity.org_id)
+    require_runs_activity(actor, tree, activity.org_id)
     binding_repo.set_pending_input(
         session, actor.telegram_user_id, PENDING_ACTIVITY_FIELD, {"activity_id": activity.id, "field": field},
         now + PENDING_TTL,
@@ -485,8 +614,9 @@ def begin_activity_field(session: Session, actor: Actor, activity_id: int, field
 
 
 def set_activity_field(
-    session: Session, actor: Actor, activity_id: int, field: str, text: str, now: datetime
+    session: Session, by: Operator | Acting, activity_id: int, field: str, text: str, now: datetime
 ) -> ActivityView:
+    """Records an activity's topic, lecturer or minutes (chat's 记录… buttons, `activity confirm --topic …`)."""
     if field not in ACTIVITY_FIELDS:
         raise InvalidInput("无法识别要记录的内容。", field=field)
     value = text.strip()
@@ -496,13 +626,14 @@ def set_activity_field(
         raise InvalidInput(f"内容太长了，请控制在 {ACTIVITY_FIELDS[field]} 字以内。")
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id)
-    require_manager(actor, tree, activity.org_id)
+    require_runs_activity(by, tree, activity.org_id)
     setattr(activity, field, value)
-    if actor.telegram_user_id is not None:
-        binding_repo.clear_pending_input(session, actor.telegram_user_id)
+    telegram_user_id = as_acting(by).operator.telegram_user_id
+    if telegram_user_id is not None:
+        binding_repo.clear_pending_input(session, telegram_user_id)
     attendance_repo.add_audit(
         session, now=now, action=f"activity.{field}", entity="activity", entity_id=activity.id,
-        actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id, details={"length": len(value)},
+        details={"length": len(value)}, **audit_fields(by),
     )
     return _view(activity, tree)
 
@@ -518,7 +649,7 @@ def add_minutes_photo(
         return None
     tree = OrgTree.load(session)
     activity = _load_activity(session, int(pending.payload["activity_id"]))
-    require_manager(actor, tree, activity.org_id)
+    require_runs_activity(actor, tree, activity.org_id)
     attendance_repo.add_attachment(
         session, activity_id=activity.id, kind="photo", telegram_file_id=telegram_file_id, caption=caption,
         member_id=actor.member_id, now=now,

@@ -82,8 +82,3 @@ class StoredAudience:
 def in_audience(session: Session, actor: Actor, activity: models.Activity, tree: OrgTree) -> bool:
     """Whether the activity is for this member (as attendee, subject, committee or secretary)."""
     return StoredAudience(session, tree).includes(actor, activity)
-
-
-def audience_members(session: Session, activity: models.Activity, tree: OrgTree) -> list[models.Member]:
-    """Every active member the activity is for, in member-number order."""
-    return [member for member, _ in StoredAudience(session, tree).members(activity)]

@@ -93,6 +93,7 @@ class Roll:
 
     activity: ActivityView
     entries: tuple[RollEntry, ...]
+    confirmable: bool = False  # the secretary may confirm it now (storage.services.attendance.confirmation_refusal)
 
     @property
     def present(self) -> list[RollEntry]:
@@ -104,12 +105,14 @@ class Roll:
 
     @property
     def absent(self) -> list[RollEntry]:
-        """No answer (or recorded absent) but reachable in Telegram."""
-        return [e for e in self.entries if e.status in (None, "absent") and e.reachable]
+        """未签到: no answer (or recorded absent), whether or not Telegram reaches them; the same people the
+        confirmation records absent and the ledger counts absent once the meeting is held."""
+        return [e for e in self.entries if e.status in (None, "absent")]
 
     @property
     def unreachable(self) -> list[RollEntry]:
-        return [e for e in self.entries if e.status in (None, "absent") and not e.reachable]
+        """Those of `absent` that no reminder reaches (no Telegram binding, or the bot is blocked)."""
+        return [e for e in self.absent if not e.reachable]
 
     @property
     def unanswered(self) -> list[RollEntry]:
@@ -187,6 +190,16 @@ class ConfirmResult:
     held: bool
     marked_absent: int
     absent_names: tuple[str, ...] = ()  # who was recorded absent for not answering, in member-number order
+    waiting: Roll | None = None  # not confirmed yet: these members have not answered (see confirm_activity)
+
+
+@dataclass(frozen=True)
+class MarkedLeave:
+    """A leave the secretary recorded for a member (their reason typed in the next message)."""
+
+    activity_id: int
+    entry: RollEntry
+    origin: tuple[int, int] | None = None  # the roll card whose 请假 was pressed
 
 
 @dataclass(frozen=True)

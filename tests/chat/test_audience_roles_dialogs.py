@@ -76,24 +76,73 @@ async def test_attendance_reads_a_member_an_organisation_and_a_period_in_any_ord
         assert refused["text"] == "您只能查看本组织及下级组织的情况。"
 
 
+def buttons(params: dict) -> list[list[str]]:
+    return [[button["text"] for button in row] for row in (params.get("reply_markup") or {}).get("inline_keyboard", [])]
+
+
 async def test_me_and_the_confirmation_count_only_what_the_secretary_confirmed(session_factory, world):
-    async with running_bot(session_factory, world, T + timedelta(hours=3)) as chat:
+    """#12.5: everyone with Telegram answered; 赵老 and 郑新 have none. The roll names them among 未签到 (it said
+    未签到（0） while ✅ 已召开 then recorded "2 人未答复"), and ✅ 已召开 lets the secretary 代签 or mark each one
+    before anyone is counted absent; /me counts the meeting only once it is confirmed."""
+    async with running_bot(session_factory, world, T) as chat:
+        for who in ("secretary", "deputy", "alice"):
+            await reply(chat, who, "/checkin", "签到成功")
+        chat.set_now(T + timedelta(hours=3))
         waiting = await reply(chat, "alice", "/me", "👤")
         assert waiting["text"] == (
             "👤 张三（第一党支部）\n2025年出勤：应参加 0 次，出席 0 次，请假 0 次，缺席 0 次\n🎂 政治生日：3月20日\n"
             "党龄：4 年\n另有 1 次活动待书记确认是否召开，确认后计入。\n没有待补学的内容。"
         )
         roll = await chat.deliver("roll_summary", "party_day", to="secretary")
-        assert roll["text"].endswith(
-            "确认召开后，未答复的 6 人将记为缺席：王书记、李副书记、张三、李四、赵老、郑新。到场的请先点“代签”。")
-        toast = await reply(chat, "secretary", press("✅ 已召开"), "已确认")
-        assert toast["text"] == ("已确认「主题党日」召开。6 人未答复，已记为缺席：王书记、李副书记、张三、李四、赵老、郑新。"
-                                 "如有人到场，可点“代签”改为出席。")
+        assert roll["text"] == (
+            "📋 「主题党日」（3月15日（周六）09:00）签到情况\n已签到（3）：王书记、李副书记、张三\n请假（0）：无\n"
+            "未签到（3）：李四、赵老、郑新\n其中无法联系（未绑定或已屏蔽，2）：赵老、郑新\n\n"
+            "签到已结束。请确认活动是否召开，并可记录议题、主讲人和会议记录。\n"
+            "点“✅ 已召开”后，可为未答复的 3 人逐一代签、登记请假或记为缺席，再确认召开。"
+        )
+        toast = await reply(chat, "secretary", press("✅ 已召开"), "还有")
+        assert toast["text"] == "还有 3 人未答复：请先代签、登记请假或记为缺席，再确认召开。"
+        card = await chat.expect("👥")
+        assert card.params["text"] == (
+            "👥 「主题党日」未答复（3）：李四、赵老（无法联系）、郑新（无法联系）\n"
+            "下列党员可由您代签或登记（记为由您登记，并留痕）。\n确认召开时，仍未答复的记为缺席。"
+        )
+        assert buttons(card.params) == [
+            ["代签 李四", "请假 李四", "缺席 李四"], ["代签 赵老", "请假 赵老", "缺席 赵老"],
+            ["代签 郑新", "请假 郑新", "缺席 郑新"], ["✅ 确认召开（其余 3 人记为缺席）"],
+        ]
+        signed = await reply(chat, "secretary", press("代签 赵老"), "已为 赵老 代签")
+        assert signed["text"] == "已为 赵老 代签。"
+        redrawn = await chat.expect("👥")
+        assert redrawn.params["text"] == (
+            "👥 「主题党日」未答复（2）：李四、郑新（无法联系）\n"
+            "下列党员可由您代签或登记（记为由您登记，并留痕）。\n确认召开时，仍未答复的记为缺席。"
+        )
+        asked = await reply(chat, "secretary", press("请假 郑新"), "请假原因")
+        assert asked["text"] == "请发送 郑新 不能参加「主题党日」的请假原因（记为已准假）："
+        recorded = await reply(chat, "secretary", "在外地出差", "已为 郑新")
+        assert recorded["text"] == "已为 郑新 登记请假，原因：在外地出差。"
+        redrawn = await chat.expect("👥")
+        assert redrawn.params["text"] == (
+            "👥 「主题党日」未答复（1）：李四\n"
+            "下列党员可由您代签或登记（记为由您登记，并留痕）。\n确认召开时，仍未答复的记为缺席。"
+        )
+        assert buttons(redrawn.params) == [
+            ["代签 李四", "请假 李四", "缺席 李四"], ["代签 郑新"], ["✅ 确认召开（其余 1 人记为缺席）"]]
+        confirmed = await reply(chat, "secretary", press("✅ 确认召开（其余 1 人记为缺席）"), "已确认")
+        assert confirmed["text"] == "已确认「主题党日」召开。1 人未答复，已记为缺席：李四。如有人到场，可点“代签”改为出席。"
         counted = await reply(chat, "alice", "/me", "👤")
         assert counted["text"] == (
-            "👤 张三（第一党支部）\n2025年出勤：应参加 1 次，出席 0 次，请假 0 次，缺席 1 次\n🎂 政治生日：3月20日\n"
+            "👤 张三（第一党支部）\n2025年出勤：应参加 1 次，出席 1 次，请假 0 次，缺席 0 次\n🎂 政治生日：3月20日\n"
+            "党龄：4 年\n没有待补学的内容。"
+        )
+        absent = await reply(chat, "bob", "/me", "👤")
+        assert absent["text"] == (
+            "👤 李四（第一党支部）\n2025年出勤：应参加 1 次，出席 0 次，请假 0 次，缺席 1 次\n🎂 政治生日：3月20日\n"
             "党龄：4 年\n需要补学：「主题党日」"
         )
+        [told] = await chat.dispatch("attendance_recorded", to="bob")
+        assert told["text"] == "「主题党日」（3月15日（周六）09:00）已确认召开，您的出勤记为缺席。如有误，请联系王书记。"
 
 
 async def test_the_secretary_is_not_his_own_approver_nor_nudged_nor_told_to_ask_himself(session_factory, world):

@@ -169,10 +169,11 @@ async def test_secretary_closing_roll_confirmation_and_proxy(session_factory, wo
         summary = await chat.deliver("roll_summary", "party_day", to="secretary")
         assert "已签到（1）：张三" in summary["text"] and "无法联系（未绑定或已屏蔽，2）：赵老、郑新" in summary["text"]
         await chat.run([
-            ("secretary", press("代签"), "为「主题党日」代签"),
+            ("secretary", press("代签"), "「主题党日」未答复（5）"),
             ("secretary", press("代签 赵老"), "已为 赵老 代签"),
             ("alice", "/absent", "只有支部书记、副书记或组织委员"),
-            ("secretary", press("✅ 已召开"), "已确认「主题党日」召开。4 人未答复，已记为缺席"),
+            ("secretary", press("✅ 已召开"), "还有 4 人未答复"),
+            ("secretary", press("✅ 确认召开（其余 4 人记为缺席）"), "已确认「主题党日」召开。4 人未答复，已记为缺席"),
             ("secretary", press("记录议题"), "请发送「主题党日」的议题"),
             ("secretary", "学习贯彻党章", "已记录到「主题党日」"),
             ("deputy", "/me", "应参加 1 次，出席 0 次，请假 0 次，缺席 1 次"),
@@ -186,7 +187,7 @@ async def test_absent_list_reminds_only_the_unanswered(session_factory, world):
     async with running_bot(session_factory, world, T - timedelta(minutes=10)) as chat:
         await chat.run([
             ("alice", "/checkin", "签到成功"),
-            ("secretary", "/absent", "未签到（3）：王书记、李副书记、李四"),
+            ("secretary", "/absent", "未签到（5）：王书记、李副书记、李四、赵老、郑新"),
         ])
         # The secretary pressing the button is never nudged about the meeting himself (#12 point 11).
         toast = await chat.step("secretary", press("🔔 提醒未答复的人"), "已安排提醒")

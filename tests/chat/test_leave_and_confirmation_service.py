@@ -143,7 +143,8 @@ def test_roll_sorts_everyone_into_four_lists(session):
     roll = svc.roll_for(session, actor(session, world, "secretary"), world.activities["party_day"], T)
     assert [e.name for e in roll.present] == ["张三", "赵老"]
     assert [(e.name, e.leave_reason) for e in roll.on_leave] == [("李四", "生病")]
-    assert [e.name for e in roll.absent] == ["王书记", "李副书记"]
+    # 未签到 counts everyone who has not answered; those without Telegram are among them, not apart (#12.5).
+    assert [e.name for e in roll.absent] == ["王书记", "李副书记", "郑新"]
     assert [e.name for e in roll.unreachable] == ["郑新"]
 
 

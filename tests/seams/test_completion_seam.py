@@ -28,8 +28,8 @@ from storage.db import transaction
 from storage.repositories import activities as activity_repo
 from storage.roster_io.apply import import_roster
 from storage.services import queries
-from storage.services.actors import Actor, OrgTree
-from storage.services.audience import audience_members
+from storage.services.actors import Actor
+from storage.services.attendance import expected_ids
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 10, 15, 10, tzinfo=SHANGHAI)
@@ -63,14 +63,13 @@ def generate(session, seed: int) -> list[str]:
     occurrences = build_plan(load_catalog(PROJECT_CONFIG_DIR), roster, load_official_calendar(PROJECT_CONFIG_DIR / "holidays"),
                              2025, SHANGHAI)
     activity_repo.upsert_occurrences(session, occurrences)
-    tree = OrgTree.load(session)
     for activity in session.scalars(select(models.Activity).where(models.Activity.starts_at < NOW)):
         activity.status = rng.choices(["held", "not_held", "scheduled", "cancelled"], [6, 1, 2, 1])[0]
         if activity.status == "held" and activity.kind == "meeting":
-            for member in audience_members(session, activity, tree):
+            for member_id in expected_ids(session, activity):
                 answer = rng.choices(["present", "leave", "proxy", None], [6, 1, 1, 2])[0]
                 if answer:
-                    session.add(models.Attendance(activity_id=activity.id, member_id=member.id, status=answer))
+                    session.add(models.Attendance(activity_id=activity.id, member_id=member_id, status=answer))
     return [org.code for org in roster.organizations if org.type is not OrgType.GROUP]
 
 
