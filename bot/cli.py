@@ -26,6 +26,7 @@ COMMAND_MODULES = {
     "sandbox": "sandbox",
     "invite": "invite",
     "activity": "activity",
+    "leave": "leave",
     "parse-time": "parse_time",
     "report": "report",
     "rectification": "rectification",
@@ -36,7 +37,7 @@ COMMAND_MODULES = {
 
 # Commands that read or write the application's tables and so need the schema `branchbot init` creates.
 # (`roster import` creates it itself, `roster export` says so itself; `run` and `sandbox` migrate on start.)
-NEEDS_SCHEMA = frozenset({"plan", "invite", "activity", "report"})
+NEEDS_SCHEMA = frozenset({"plan", "invite", "activity", "leave", "report"})
 # Words in a database error that mean "this table or column is not there": an uninitialised or old schema.
 _MISSING_SCHEMA_MARKERS = ("no such table", "no such column", "undefinedtable", "undefinedcolumn",
                            "does not exist")
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--remind", help="提前提醒，如 3d,1d,1h,30m")
     add.add_argument("--place")
     add.add_argument("--now", help=argparse.SUPPRESS)
+    add_record_parsers(activity_actions, commands)
 
     doctor = commands.add_parser("doctor", help="检查部署：数据库、令牌、Webhook、工作事项目录、日历覆盖、时区与免打扰时段")
     doctor.add_argument("--offline", action="store_true", help="不联系 Telegram（跳过令牌与 Webhook 检查）")
@@ -155,6 +157,43 @@ def build_parser() -> argparse.ArgumentParser:
     accept.add_argument("--only", help="只接受这些事项键（逗号分隔）；默认全部")
     accept.add_argument("--dry-run", action="store_true", help="只显示改动，不写入")
     return parser
+
+
+AS_HELP = "以该党员的身份操作（按其职务检查权限）；不写则以系统操作员 cli:<用户名> 记入审计日志"
+
+
+def add_record_parsers(activity_actions, commands) -> None:  # noqa: ANN001
+    """`activity confirm|record|proxy|roll` and `leave approve|refuse`: the record of a held activity."""
+    confirm = activity_actions.add_parser("confirm", help="确认活动是否召开（召开时未答复的党员记为缺席，并通知本人）")
+    confirm.add_argument("activity_id", type=int, metavar="ACTIVITY_ID")
+    held = confirm.add_mutually_exclusive_group(required=True)
+    held.add_argument("--held", dest="held", action="store_true", help="已召开")
+    held.add_argument("--not-held", dest="held", action="store_false", help="未召开")
+    record = activity_actions.add_parser("record", help="记录活动的议题、主讲人或会议记录")
+    record.add_argument("activity_id", type=int, metavar="ACTIVITY_ID")
+    for sub in (confirm, record):
+        sub.add_argument("--topic", help="议题")
+        sub.add_argument("--lecturer", help="主讲人")
+        sub.add_argument("--minutes", help="会议记录（文字）")
+    proxy = activity_actions.add_parser("proxy", help="为党员代签，或登记请假、缺席（留痕，并通知本人）")
+    proxy.add_argument("activity_id", type=int, metavar="ACTIVITY_ID")
+    proxy.add_argument("member_no", metavar="MEMBER_NO")
+    mark = proxy.add_mutually_exclusive_group()
+    mark.add_argument("--leave", metavar="REASON", help="登记请假（记为已准假）及原因")
+    mark.add_argument("--absent", action="store_true", help="记为缺席")
+    roll = activity_actions.add_parser("roll", help="签到情况：已签到、请假、未签到（含无法联系的党员）")
+    roll.add_argument("activity_id", type=int, metavar="ACTIVITY_ID")
+    leave = commands.add_parser("leave", help="审批请假")
+    leave_actions = leave.add_subparsers(dest="action", required=True, metavar="ACTION")
+    decisions = []
+    for action, verb in (("approve", "同意"), ("refuse", "不同意")):
+        decision = leave_actions.add_parser(action, help=f"{verb}党员的请假（通知本人）")
+        decision.add_argument("activity_id", type=int, metavar="ACTIVITY_ID")
+        decision.add_argument("member_no", metavar="MEMBER_NO", help="请假党员的编号")
+        decisions.append(decision)
+    for sub in (confirm, record, proxy, roll, *decisions):
+        sub.add_argument("--as", dest="as_member", metavar="MEMBER_NO", help=AS_HELP)
+        sub.add_argument("--now", help=argparse.SUPPRESS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

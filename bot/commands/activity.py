@@ -1,15 +1,19 @@
-"""`branchbot activity add`: an ad-hoc or rescheduled activity whose reminders enter the same outbox."""
+"""`branchbot activity add|confirm|record|proxy|roll`: activities and their record at the command line, through
+the chat's use cases, as a recorded operator (`--as MEMBER_NO`, else the system operator)."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import re
 import sys
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from bot import texts
 from bot.runtime.materialise import DEFAULT_LEAD_MINUTES, ReminderPolicy, enqueue_reminders
 from bot.runtime.quiet_hours import QuietHours, quiet_hours_from_env
 from bot.runtime.render import format_duration, format_moment
@@ -21,6 +25,11 @@ from storage import models
 from storage.db import make_engine, make_session_factory, transaction
 from storage.repositories import activities as activity_repo
 from storage.repositories import outbox
+from storage.services import attendance as attendance_svc
+from storage.services.actors import actor_for_member_no
+from storage.services.errors import NotFound, PermissionDenied, ServiceError
+from storage.services.permissions import Operator, SystemOperator
+from storage.services.views import display_title
 
 EXIT_INVALID = 2
 # Chinese units accepted in --remind, spelled the catalog's way before parsing ("分钟" before "分").
@@ -91,14 +100,28 @@ def _catalog_leads(settings: Settings, obligation: str) -> tuple[int, ...]:
     return activity_repo.lead_minutes_of(catalog[obligation].reminders)
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.action != "add":  # pragma: no cover - argparse only offers "add"
-        return EXIT_INVALID
+def run(args: argparse.Namespace, settings: Settings, actions=None) -> int:  # noqa: ANN001
+    """One of `actions` (default: this command's); a bad argument or a refused use case exits 2 with one line."""
     try:
-        return add(args, settings)
+        return (actions or ACTIONS)[args.action](args, settings)
     except InputError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return EXIT_INVALID
+    except ServiceError as exc:  # refused by the use case (permission, state, time): nothing was changed
+        print(f"错误：{exc.message}", file=sys.stderr)
+        return EXIT_INVALID
+
+
+def operator(session: Session, member_no: str | None) -> Operator:
+    """Who the command acts as: the member given with --as (checked like in chat), else the system operator
+    the audit log names after the OS account."""
+    if member_no:
+        actor = actor_for_member_no(session, member_no)
+        member = session.get(models.Member, actor.member_id)
+        if member is not None and member.status != "active":
+            raise PermissionDenied(f"党员编号 {member_no} 的组织关系已转出，不能以其身份操作。", member_no=member_no)
+        return actor
+    return SystemOperator(f"cli:{getpass.getuser()}")
 
 
 def add(args: argparse.Namespace, settings: Settings) -> int:
@@ -160,3 +183,133 @@ def quiet_hours() -> QuietHours:
         return quiet_hours_from_env()
     except ValueError as exc:
         raise InputError(str(exc)) from None
+
+
+# --- the record of a held activity: confirm, record, 代签 and marks, the roll ------------------------------
+
+
+def _in_transaction(settings: Settings, work):  # noqa: ANN001, ANN202
+    """Runs `work(session)` in one transaction on the configured database: all of it, or nothing."""
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            return work(session)
+    finally:
+        engine.dispose()
+
+
+def _activity(session: Session, activity_id: int) -> models.Activity:
+    activity = session.get(models.Activity, activity_id)
+    if activity is None:
+        raise NotFound(f"没有编号为 {activity_id} 的活动。", activity_id=activity_id)
+    return activity
+
+
+def _member_id(session: Session, member_no: str) -> int:
+    return actor_for_member_no(session, member_no).member_id
+
+
+FIELD_OPTIONS = (("topic", "议题"), ("lecturer", "主讲人"), ("minutes", "会议记录"))
+
+
+def _record_fields(session: Session, who: Operator, activity_id: int, args: argparse.Namespace,
+                   now: datetime) -> list[str]:
+    """--topic, --lecturer, --minutes through the chat's own service; the lines that say what was recorded."""
+    lines = []
+    for field, name in FIELD_OPTIONS:
+        value = getattr(args, field, None)
+        if value is not None:
+            attendance_svc.set_activity_field(session, who, activity_id, field, value, now)
+            lines.append(f"已记录{name}：{value.strip()}")
+    return lines
+
+
+def confirm(args: argparse.Namespace, settings: Settings) -> int:
+    """`activity confirm ID --held|--not-held [--topic …] [--lecturer …] [--minutes …]`: held records whoever
+    has not answered absent (and tells them), as ✅ 确认召开 does in chat."""
+    def work(session: Session) -> list[str]:
+        activity = _activity(session, args.activity_id)
+        zone = activity_repo.org_zone(activity.org, settings.timezone)
+        now = parse_now(args.now, zone)
+        who = operator(session, args.as_member)
+        result = attendance_svc.confirm_activity(session, who, activity.id, args.held, now)
+        title = f"「{result.activity.label}」（编号 {activity.id}，{format_moment(activity.starts_at, zone)}）"
+        if not result.held:
+            lines = [f"已记录{title}未召开。"]
+        elif result.marked_absent:
+            lines = [f"已确认{title}召开。{result.marked_absent} 人未答复，已记为缺席：{'、'.join(result.absent_names)}。"]
+        else:
+            lines = [f"已确认{title}召开。"]
+        return lines + _record_fields(session, who, activity.id, args, now)
+
+    print("\n".join(_in_transaction(settings, work)))
+    return 0
+
+
+def record(args: argparse.Namespace, settings: Settings) -> int:
+    """`activity record ID [--topic …] [--lecturer …] [--minutes …]`."""
+    if all(getattr(args, field, None) is None for field, _ in FIELD_OPTIONS):
+        raise InputError("请至少给出 --topic、--lecturer 或 --minutes 之一")
+
+    def work(session: Session) -> list[str]:
+        activity = _activity(session, args.activity_id)
+        now = parse_now(args.now, activity_repo.org_zone(activity.org, settings.timezone))
+        return _record_fields(session, operator(session, args.as_member), activity.id, args, now)
+
+    print("\n".join(_in_transaction(settings, work)))
+    return 0
+
+
+def proxy(args: argparse.Namespace, settings: Settings) -> int:
+    """`activity proxy ID MEMBER_NO [--leave REASON | --absent]`: 代签 (present), a leave the operator records
+    (approved), or absent: the chat's 代签 / 请假 / 缺席 beside a member's name on the roll."""
+    status = (models.AttendanceStatus.LEAVE if args.leave is not None
+              else models.AttendanceStatus.ABSENT if args.absent else models.AttendanceStatus.PROXY)
+
+    def work(session: Session) -> str:
+        activity = _activity(session, args.activity_id)
+        now = parse_now(args.now, activity_repo.org_zone(activity.org, settings.timezone))
+        who = operator(session, args.as_member)
+        entry = attendance_svc.mark_attendance(session, who, activity.id, _member_id(session, args.member_no),
+                                               status, now, reason=args.leave)
+        name = f"{entry.name}（{entry.member_no}）"
+        title = f"「{display_title(activity)}」（编号 {activity.id}）"
+        if status is models.AttendanceStatus.PROXY:
+            return f"已为 {name}代签：{title}。"
+        if status is models.AttendanceStatus.LEAVE:
+            return f"已为 {name}登记请假（已准假），原因：{entry.leave_reason}：{title}。"
+        return f"已将 {name}记为缺席：{title}。"
+
+    print(_in_transaction(settings, work))
+    return 0
+
+
+def roll(args: argparse.Namespace, settings: Settings) -> int:
+    """`activity roll ID`: the secretary's roll, as chat shows it (present, leave, not answered)."""
+    def work(session: Session) -> str:
+        activity = _activity(session, args.activity_id)
+        zone = activity_repo.org_zone(activity.org, settings.timezone)
+        now = parse_now(args.now, zone)
+        return texts.roll(attendance_svc.roll_for(session, operator(session, args.as_member), activity.id, now), zone)
+
+    print(_in_transaction(settings, work))
+    return 0
+
+
+def decide_leave(args: argparse.Namespace, settings: Settings) -> int:
+    """`leave approve|refuse ID MEMBER_NO`: the leave card's 同意 / 不同意, checked as `--as`; the member is told."""
+    approve = args.action == "approve"
+
+    def work(session: Session) -> str:
+        activity = _activity(session, args.activity_id)
+        now = parse_now(args.now, activity_repo.org_zone(activity.org, settings.timezone))
+        result = attendance_svc.decide_leave(session, operator(session, args.as_member), activity.id,
+                                             _member_id(session, args.member_no), approve, now)
+        verdict = "已同意" if approve else "已不同意"
+        return f"{verdict} {result.member.name}（{args.member_no}）「{display_title(activity)}」（编号 {activity.id}）的请假。"
+
+    print(_in_transaction(settings, work))
+    return 0
+
+
+ACTIONS = {"add": add, "confirm": confirm, "record": record, "proxy": proxy, "roll": roll}

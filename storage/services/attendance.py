@@ -22,10 +22,7 @@ from storage.services.actors import Actor, OrgTree, require_manager, visible_org
 from schedules.audience import Audience
 from storage.services.audience import in_audience
 from storage.services.permissions import (
-    Acting,
     Operator,
-    SystemOperator,
-    as_acting,
     audit_fields,
     leave_deciders,
     require_leave_decider,
@@ -325,11 +322,10 @@ def _notify(session: Session, now: datetime, kind: str, member_ids: list[int], p
 
 
 def decide_leave(
-    session: Session, by: Operator | Acting, activity_id: int, member_id: int, approve: bool, now: datetime
+    session: Session, by: Operator, activity_id: int, member_id: int, approve: bool, now: datetime
 ) -> LeaveDecisionResult:
     """Approve or refuse a member's leave (chat's 同意/不同意, `branchbot leave approve|refuse`); the member is
     told; a second decision (a replayed button) is refused."""
-    operator = as_acting(by).operator
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id)
     require_leave_decider(session, by, tree, activity.org_id, member_id)
@@ -339,7 +335,7 @@ def decide_leave(
     if row.leave_decision != LeaveDecision.PENDING:
         raise AlreadyHandled("这条请假已经处理过了。", activity_id=activity_id, member_id=member_id)
     row.leave_decision = (LeaveDecision.APPROVED if approve else LeaveDecision.REJECTED).value
-    row.decided_by_member_id = operator.member_id
+    row.decided_by_member_id = by.member_id
     attendance_repo.add_audit(
         session, now=now, action="leave.approve" if approve else "leave.reject", entity="attendance",
         entity_id=row.id, details={"activity_id": activity.id, "member_id": member_id}, **audit_fields(by),
@@ -347,12 +343,12 @@ def decide_leave(
     member = session.get(models.Member, member_id)
     binding = binding_repo.binding_for_member(session, member_id)
     _notify(session, now, LEAVE_DECISION, [member_id],
-            {"activity_id": activity.id, "approved": approve, "decided_by": operator.name}, f"{activity.id}")
+            {"activity_id": activity.id, "approved": approve, "decided_by": by.name}, f"{activity.id}")
     return LeaveDecisionResult(
         activity=_view(activity, tree),
         member=Recipient(member_id, member.name if member else "",
                          _private_chat(binding)),
-        approved=approve, decided_by=operator.name,
+        approved=approve, decided_by=by.name,
     )
 
 
@@ -365,7 +361,7 @@ MARKS = {
 
 
 def mark_attendance(
-    session: Session, by: Operator | Acting, activity_id: int, member_id: int, status: AttendanceStatus,
+    session: Session, by: Operator, activity_id: int, member_id: int, status: AttendanceStatus,
     now: datetime, *, reason: str | None = None,
 ) -> RollEntry:
     """The secretary records a member who did not answer themself: 代签 (present, signed by the secretary),
@@ -377,7 +373,6 @@ def mark_attendance(
         raise InvalidInput("无法识别要登记的出勤情况。", status=str(status)) from None
     if status not in MARKS:
         raise InvalidInput("无法识别要登记的出勤情况。", status=str(status))
-    operator = as_acting(by).operator
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id)
     require_runs_activity(by, tree, activity.org_id)
@@ -408,23 +403,23 @@ def mark_attendance(
     row.status = status.value
     row.via = "proxy" if status is AttendanceStatus.PROXY else "secretary"
     row.recorded_at = now
-    row.recorded_by_member_id = operator.member_id
+    row.recorded_by_member_id = by.member_id
     if status is AttendanceStatus.LEAVE:
         row.leave_reason = reason
         row.leave_decision = LeaveDecision.APPROVED.value
-        row.decided_by_member_id = operator.member_id
+        row.decided_by_member_id = by.member_id
     session.flush()
     details: dict = {"activity_id": activity.id, "member_id": member_id}
     if reason and status is AttendanceStatus.LEAVE:
         details["reason"] = reason
     attendance_repo.add_audit(session, now=now, action=MARKS[status], entity="attendance", entity_id=row.id,
                               details=details, **audit_fields(by))
-    _tell_recorded(session, now, activity, [member_id], status.value, operator.name)
+    _tell_recorded(session, now, activity, [member_id], status.value, by)
     return RollEntry(member_id=member.id, member_no=member.member_no, name=member.name, status=row.status,
                      leave_reason=row.leave_reason, leave_decision=row.leave_decision)
 
 
-def proxy_sign(session: Session, by: Operator | Acting, activity_id: int, member_id: int, now: datetime) -> RollEntry:
+def proxy_sign(session: Session, by: Operator, activity_id: int, member_id: int, now: datetime) -> RollEntry:
     """代签: the secretary records a member without Telegram as present; audited as signed by the secretary."""
     return mark_attendance(session, by, activity_id, member_id, AttendanceStatus.PROXY, now)
 
@@ -450,20 +445,21 @@ def begin_marked_leave(session: Session, actor: Actor, activity_id: int, member_
 
 
 def _tell_recorded(session: Session, now: datetime, activity: models.Activity, member_ids: list[int], status: str,
-                   by: str) -> None:
-    """Tells each member what someone else recorded for them (a fact: rendered when sent, in bot/)."""
-    if member_ids:
-        _notify(session, now, ATTENDANCE_RECORDED, member_ids,
-                {"activity_id": activity.id, "status": status, "by": by}, f"{activity.id}:{status}")
+                   by: Operator) -> None:
+    """Tells each member what someone else recorded for them (a fact: rendered when sent, in bot/); whoever
+    recorded it knows already."""
+    told = [member_id for member_id in member_ids if member_id != by.member_id]
+    if told:
+        _notify(session, now, ATTENDANCE_RECORDED, told,
+                {"activity_id": activity.id, "status": status, "by": by.name}, f"{activity.id}:{status}")
 
 
-def roll_for(session: Session, by: Operator | Acting, activity_id: int, now: datetime) -> Roll:
+def roll_for(session: Session, by: Operator, activity_id: int, now: datetime) -> Roll:
     """The secretary's list: present, on leave (with reasons), not answered (reachable or not)."""
-    operator = as_acting(by).operator
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id)
-    if isinstance(operator, Actor) and activity.org_id not in visible_org_ids(operator, tree):
-        require_manager(operator, tree, activity.org_id)  # a 党小组 is also its branch's managers' to see
+    if isinstance(by, Actor) and activity.org_id not in visible_org_ids(by, tree):
+        require_manager(by, tree, activity.org_id)  # a 党小组 is also its branch's managers' to see
     return _roll(session, activity, tree, now)
 
 
@@ -552,7 +548,7 @@ def remind_unanswered(session: Session, actor: Actor, activity_id: int, now: dat
 
 
 def confirm_activity(
-    session: Session, by: Operator | Acting, activity_id: int, held: bool, now: datetime, *,
+    session: Session, by: Operator, activity_id: int, held: bool, now: datetime, *,
     unanswered_absent: bool = True,
 ) -> ConfirmResult:
     """The secretary says the activity was held or not (chat's ✅/❌, `branchbot activity confirm`).
@@ -561,7 +557,6 @@ def confirm_activity(
     `unanswered_absent=False` nothing changes while anyone has not answered: the result carries the roll
     (`waiting`), so the secretary can 代签 or mark each of them first. Not held: members who had answered
     are told it does not count."""
-    operator = as_acting(by).operator
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id, for_update=True)
     require_runs_activity(by, tree, activity.org_id)
@@ -575,11 +570,11 @@ def confirm_activity(
         return ConfirmResult(activity=_view(activity, tree), held=held, marked_absent=0, waiting=roll)
     activity.status = (ActivityStatus.HELD if held else ActivityStatus.NOT_HELD).value
     activity.confirmed_at = now
-    activity.confirmed_by_member_id = operator.member_id
+    activity.confirmed_by_member_id = by.member_id
     for entry in silent:
         session.add(models.Attendance(
             activity_id=activity.id, member_id=entry.member_id, status=AttendanceStatus.ABSENT.value,
-            recorded_at=now, recorded_by_member_id=operator.member_id, via="summary",
+            recorded_at=now, recorded_by_member_id=by.member_id, via="summary",
         ))
     session.flush()
     attendance_repo.add_audit(
@@ -588,11 +583,10 @@ def confirm_activity(
         **audit_fields(by),
     )
     if held:
-        _tell_recorded(session, now, activity, [e.member_id for e in silent], AttendanceStatus.ABSENT.value,
-                       operator.name)
+        _tell_recorded(session, now, activity, [e.member_id for e in silent], AttendanceStatus.ABSENT.value, by)
     elif roll is not None:
         answered = [e.member_id for e in roll.entries if e.status is not None]
-        _tell_recorded(session, now, activity, answered, ActivityStatus.NOT_HELD.value, operator.name)
+        _tell_recorded(session, now, activity, answered, ActivityStatus.NOT_HELD.value, by)
     return ConfirmResult(activity=_view(activity, tree), held=held, marked_absent=len(silent),
                          absent_names=tuple(e.name for e in silent))
 
@@ -614,7 +608,7 @@ def begin_activity_field(session: Session, actor: Actor, activity_id: int, field
 
 
 def set_activity_field(
-    session: Session, by: Operator | Acting, activity_id: int, field: str, text: str, now: datetime
+    session: Session, by: Operator, activity_id: int, field: str, text: str, now: datetime
 ) -> ActivityView:
     """Records an activity's topic, lecturer or minutes (chat's 记录… buttons, `activity confirm --topic …`)."""
     if field not in ACTIVITY_FIELDS:
@@ -628,7 +622,7 @@ def set_activity_field(
     activity = _load_activity(session, activity_id)
     require_runs_activity(by, tree, activity.org_id)
     setattr(activity, field, value)
-    telegram_user_id = as_acting(by).operator.telegram_user_id
+    telegram_user_id = by.telegram_user_id
     if telegram_user_id is not None:
         binding_repo.clear_pending_input(session, telegram_user_id)
     attendance_repo.add_audit(
