@@ -83,9 +83,12 @@ class CallbackSigner:
             raise ValueError(f"callback data too long: {data!r}")
         return data
 
-    def decode(self, data: str | None) -> Callback:
-        if not data or "." not in data:
-            raise ForgedCallback(f"malformed callback data {data!r}")
+    def decode(self, data: object) -> Callback:
+        """The callback we signed, or ForgedCallback for anything else (whatever its type or content)."""
+        # Only ASCII within Telegram's limit can be ours: compare_digest refuses non-ASCII text with a
+        # TypeError and encode() refuses lone surrogates, so neither may reach them.
+        if not isinstance(data, str) or not data.isascii() or len(data) > MAX_CALLBACK_BYTES or "." not in data:
+            raise ForgedCallback(f"malformed callback data {_shown(data)}")
         body, signature = data.rsplit(".", 1)
         if not hmac.compare_digest(signature, self._sign(body)):
             raise ForgedCallback(f"bad signature on {body!r}")
@@ -97,3 +100,9 @@ class CallbackSigner:
 
     def button(self, action: Action, activity_id: int, arg: int = 0) -> str:
         return self.encode(Callback(action, activity_id, arg))
+
+
+def _shown(data: object) -> str:
+    """What a refusal says about the data: its repr, cut (it is logged and audited)."""
+    text = repr(data)
+    return text if len(text) <= 2 * MAX_CALLBACK_BYTES else text[: 2 * MAX_CALLBACK_BYTES] + "…"

@@ -20,6 +20,7 @@ from storage.migrate import current, ensure_schema
 from storage.repositories.roster import load_roster
 from storage.roster_io import ImportSummary, RosterError, export_roster, import_roster, read_roster
 from storage.roster_io.columns import MEMBERS, ORGANIZATIONS
+from storage.roster_io.problems import escaped
 
 # Below this many members an import takes a blink; a progress bar would only flicker.
 PROGRESS_FROM_MEMBERS = 2000
@@ -37,8 +38,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return _export(Path(args.path), settings)
     except SQLAlchemyError as exc:
         shown_url = make_url(settings.database_url).render_as_string(hide_password=True)
-        print(f"错误：数据库 {shown_url} 出错，未做任何改动：{exc.__class__.__name__}: {exc}", file=sys.stderr)
+        print(f"错误：数据库 {shown_url} 出错，未做任何改动：{_database_reason(exc)}", file=sys.stderr)
         return 1
+
+
+def _database_reason(exc: SQLAlchemyError) -> str:
+    """The driver's first line only: SQLAlchemy's full text lists the statement's parameters, members' data."""
+    cause = getattr(exc, "orig", None) or exc
+    first_line = (str(cause).strip().splitlines() or [""])[0]
+    return escaped(f"{cause.__class__.__name__}: {first_line}")
 
 
 def _import(path: Path, settings: Settings, *, dry_run: bool) -> int:

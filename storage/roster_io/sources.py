@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -34,6 +34,8 @@ class Table:
 class RosterTables:
     organizations: Table
     members: Table
+    # Rows the reader could not read (a CSV field over the csv module's limit): listed with the rows' own problems.
+    unread: list[RosterProblem] = field(default_factory=list)
 
 
 def read_tables(path: Path) -> RosterTables:
@@ -63,6 +65,7 @@ def decode(raw: bytes) -> str:
 
 def _read_folder(folder: Path) -> RosterTables:
     problems: list[RosterProblem] = []
+    unread: list[RosterProblem] = []
     tables: list[Table] = []
     for spec in (ORGANIZATIONS, MEMBERS):
         file = _find_file(folder, spec)
@@ -74,13 +77,41 @@ def _read_folder(folder: Path) -> RosterTables:
         except UnicodeDecodeError:
             problems.append(RosterProblem(file.name, 0, "", "无法识别文件编码：请另存为 UTF-8 或 GB18030 编码的 CSV"))
             continue
-        records = csv.reader(io.StringIO(text, newline=""))
-        table, table_problems = _table(spec, file.name, enumerate(records, start=1))
+        unreadable: list[RosterProblem] = []
+        table, table_problems = _table(spec, file.name, _csv_records(text, file.name, unreadable))
+        if unreadable:  # the reader's own line says why; "the file is empty" would only mislead
+            table_problems = [p for p in table_problems if p.row != 0]
         problems += table_problems
+        unread += unreadable
         tables.append(table)
     if problems:
-        raise RosterError(problems)
-    return RosterTables(*tables)
+        raise RosterError(problems + unread)
+    return RosterTables(*tables, unread=unread)
+
+
+def _csv_records(text: str, label: str, unreadable: list[RosterProblem]) -> Iterator[tuple[int, list[str]]]:
+    """The CSV's records numbered as a spreadsheet shows them; a record the csv module cannot read ends the file
+    with one problem in `unreadable` (what follows it cannot be told apart from the broken field)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    row_no = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            unreadable.append(RosterProblem(label, row_no + 1, "", _csv_message(exc)))
+            return
+        row_no += 1
+        yield row_no, cells
+
+
+def _csv_message(exc: csv.Error) -> str:
+    if "field larger than field limit" in str(exc):
+        message = f"单元格过长（超过 {csv.field_size_limit()} 个字符），无法读取"
+    else:
+        message = f"无法按 CSV 读取此行（{exc}）"
+    return message + "；此行及以后的行未检查"
 
 
 def _find_file(folder: Path, spec: TableSpec) -> Path | None:
@@ -114,6 +145,10 @@ def _read_workbook(path: Path) -> RosterTables:
             table, table_problems = _table(spec, f"{path.name}[{sheet_name}]", enumerate(records, start=1))
             problems += table_problems
             tables.append(table)
+    except RosterError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged sheet fails while its rows are read, not when opened
+        raise RosterError([RosterProblem(path.name, 0, "", f"无法读取工作簿：{exc.__class__.__name__}")]) from exc
     finally:
         workbook.close()
     if problems:
