@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.callbacks import Action, Callback, CallbackSigner, ForgedCallback
-from storage.roster_io import RosterError, read_roster
+from storage.roster_io import RosterError, export_roster, read_roster
 from storage.roster_io.columns import MEMBERS, ORGANIZATIONS
 from storage.roster_io.parse import EARLIEST_DATE
 from storage.roster_io.problems import is_control
@@ -112,6 +112,37 @@ def test_hostile_cells_in_a_valid_roster_are_read_or_listed(org_key, org_text, m
     orgs[row % len(orgs)][org_key] = org_text
     members[row][member_key] = member_text
     _answer(_csv(orgs), _csv(members))
+
+
+def _basic_xlsx() -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, "roster.xlsx")
+        export_roster(read_roster(BASIC, today=TODAY), path)
+        return path.read_bytes()
+
+
+XLSX = _basic_xlsx()
+
+
+def _answer_xlsx(raw: bytes) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, "roster.xlsx")
+        path.write_bytes(raw)
+        try:
+            roster = read_roster(path, today=TODAY)
+        except RosterError as error:
+            assert error.problems and all(str(p).startswith("roster.xlsx") for p in error.problems)
+            assert not any(is_control(char) for p in error.problems for char in str(p))
+        else:
+            _assert_storable(roster)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.binary(max_size=500), st.builds(
+    lambda at, chunk: XLSX[:at] + chunk + XLSX[at + len(chunk):], st.integers(0, len(XLSX)), st.binary(max_size=64),
+)))
+def test_any_bytes_as_an_xlsx_roster_are_read_or_listed(raw):
+    _answer_xlsx(raw)
 
 
 # --- callback data ---------------------------------------------------------------------------------
