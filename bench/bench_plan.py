@@ -11,8 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bench.harness import measure, report, run_main
-from schedules.calendar import load_official_calendar
-from schedules.catalog import load_catalog
+from bot.deployment import load_catalog, load_official_calendar
 from schedules.plan import build_plan, plan_between
 from schedules.roster import Category, Member, Organization, OrgType, Role, Roster
 

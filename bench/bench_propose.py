@@ -13,9 +13,8 @@ import time
 from pathlib import Path
 
 from bench.harness import measure, report, run_main
-from schedules.catalog import load_catalog
+from bot.deployment import load_catalog, load_lexicon
 from schedules.proposal.documents import document_text
-from schedules.proposal.lexicon import load_lexicon
 from schedules.proposal.match import propose
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -59,7 +59,7 @@ async def start_once(url: str, *, materialise: bool) -> dict:
     engine = make_engine(url)
     scheduler = AsyncIOScheduler(timezone=timezone.utc)
     started = time.perf_counter()
-    plan = CatalogPlan(PROJECT_CONFIG_DIR, ZONE)
+    plan = CatalogPlan.for_dir(PROJECT_CONFIG_DIR, ZONE)
     runtime = Runtime(database_url=url, session_factory=make_session_factory(engine), clock=SystemClock(),
                       send=noop_send, options=RuntimeOptions(zone=ZONE, worker="bench"), plan=plan,
                       scheduler=scheduler, limiter=RateLimiter(enabled=False))

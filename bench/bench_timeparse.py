@@ -14,7 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bench.harness import report, run_main
-from schedules.calendar import load_official_calendar
+from bot.deployment import load_official_calendar
 from schedules.timeparse import TimeParseError, parse_deadline, parse_time
 
 PROJECT = Path(__file__).resolve().parent.parent

@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.deployment import DeploymentError
 from bot.settings import Settings, SettingsError
 
 # Each command lives in bot/commands/<module>.py and exposes `run(args, settings) -> int`.
@@ -213,6 +214,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(module.run(args, settings) or 0)
     except KeyboardInterrupt:
         return 130
+    except DeploymentError as exc:  # any command: the configuration's one message (file, entry, problem)
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
     except SQLAlchemyError as exc:
         if _is_missing_schema(exc):
             print(f"错误：{schema_refusal(settings.database_url) or INIT_HINT}", file=sys.stderr)

@@ -9,7 +9,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from schedules.config_errors import zh_problem
@@ -419,23 +418,20 @@ def parse_holiday_file(data: Any, source_name: str) -> YearArrangement:
     return YearArrangement(parsed.year, days_off, makeup, source_name)
 
 
-def load_official_calendar(holidays_dir: Path | None, *, provisional: bool = True) -> OfficialCalendar:
-    """The calendar from the packages plus override files `holidays_dir/YYYY.yaml` (files win for their year).
+def build_official_calendar(
+    holiday_files: Iterable[YearArrangement] = (), *, provisional: bool = True
+) -> OfficialCalendar:
+    """The calendar from the packages plus the parsed override files (files win for their year).
 
     With `provisional`, the year after the last published arrangement is added on the law alone
     (`provisional_arrangement`), so plans and reminders go on until its notice arrives; later years stay unknown.
+    The files are read at the edge (`bot.deployment.load_official_calendar`); this stays pure.
     """
     arrangements: dict[int, YearArrangement] = {}
     arrangements.update(arrangements_from_holidays_package())
     arrangements.update(arrangements_from_chinesecalendar())  # chinesecalendar is the primary source
-    if holidays_dir is not None and holidays_dir.is_dir():
-        for path in sorted(holidays_dir.glob("[0-9][0-9][0-9][0-9].yaml")):
-            try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            except yaml.YAMLError as exc:
-                raise CalendarFileError(f"{path}：不是有效的 YAML：{exc}") from None
-            arrangement = parse_holiday_file(data, str(path))
-            arrangements[arrangement.year] = arrangement
+    for arrangement in holiday_files:
+        arrangements[arrangement.year] = arrangement
     if provisional and arrangements:
         following = max(arrangements) + 1
         arrangements[following] = provisional_arrangement(following)

@@ -6,7 +6,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import time, timedelta
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -288,13 +287,40 @@ _CatalogLoader.add_implicit_resolver(
 )
 
 
+_NOT_A_DATE = "不是有效的日期"
+
+
+def _timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    # A date-shaped value that is no date (2026-13-01) would escape as a bare ValueError with no line.
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value} {_NOT_A_DATE}", node.start_mark) from None
+
+
+_CatalogLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
 def read_yaml(text: str, source_name: str) -> Any:
+    """Parsed YAML; a CatalogError naming the file and the line when it is not YAML we can read."""
     try:
         return yaml.load(text, Loader=_CatalogLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.reader.ReaderError as exc:
+        raise CatalogError([f"{source_name}：含有不允许的字符（第 {exc.position + 1} 个字符，"
+                            f"编码 {exc.character!r}），不是文本格式的 YAML"]) from None
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        where = f"，第 {mark.line + 1} 行" if mark else ""
+        problem = str(exc.problem)
+        said = problem if problem.endswith(_NOT_A_DATE) else f"不是有效的 YAML（{problem}）"
+        raise CatalogError([f"{source_name}{where}：{said}"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行" if mark else ""
         raise CatalogError([f"{source_name}{where}：不是有效的 YAML（{getattr(exc, 'problem', exc)}）"]) from None
+    except RecursionError:
+        raise CatalogError([f"{source_name}：嵌套层次过深，不是有效的工作事项配置"]) from None
 
 
 # --- the catalog ----------------------------------------------------------------------------------------
@@ -383,14 +409,6 @@ class Catalog:
     def any_org_setting(self, name: str, value: Any) -> bool:
         """Whether some override sets organisation setting `name` to `value` (lets callers skip the tree)."""
         return any(o.settings.get(name, not value) == value for o in self.overrides.values())
-
-    def unknown_override_orgs(self, known_codes: Iterable[str]) -> list[str]:
-        """Chinese warnings for overrides naming organisations that are not in the roster (they do nothing)."""
-        known = set(known_codes)
-        return [
-            f"{override.source_name}：名册中没有组织 {code}，这些覆盖不会生效"
-            for code, override in self.overrides.items() if code not in known
-        ]
 
     def with_override(self, override: Override) -> "Catalog":
         """A catalog that also carries `override`, validated against the base entries."""
@@ -504,18 +522,3 @@ def parse_override(catalog: Catalog, org_code: str, data: str | Mapping[str, Any
     if org_code in catalog.overrides:
         raise CatalogError([f"{source_name}：组织 {org_code} 的覆盖已在 {catalog.overrides[org_code].source_name} 中定义"])
     return catalog.with_override(_override(org_code, data, source_name))
-
-
-def load_catalog(config_dir: Path) -> Catalog:
-    """Reads config/catalog.yaml and config/overrides/<ORG_CODE>.yaml; called at the edge (parsing stays pure)."""
-    path = Path(config_dir) / CATALOG_FILE
-    if not path.is_file():
-        raise CatalogError([f"{path}：找不到工作事项目录文件"])
-    catalog = parse_catalog(path.read_text(encoding="utf-8"), str(path))
-    overrides_dir = Path(config_dir) / OVERRIDES_DIR
-    if overrides_dir.is_dir():
-        for override_path in sorted(overrides_dir.glob("*.yaml")):
-            catalog = parse_override(
-                catalog, override_path.stem, override_path.read_text(encoding="utf-8"), str(override_path)
-            )
-    return catalog

@@ -9,7 +9,7 @@ import docx
 import pytest
 
 from bot.cli import main
-from schedules.calendar import load_official_calendar
+from bot.deployment import load_official_calendar
 from tests.calendar_cut import packages_through_2026  # noqa: F401 - a fixture
 
 ROOT = Path(__file__).resolve().parents[1]

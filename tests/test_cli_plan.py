@@ -175,13 +175,14 @@ def test_ics_goes_to_stdout_without_output(cli):
     assert len(events) == 12 and {str(e["SUMMARY"]) for e in events} == {"党小组会"}
 
 
-def test_override_for_an_organisation_not_in_the_roster_is_reported(cli, tmp_path, monkeypatch):
+def test_override_for_an_organisation_not_in_the_roster_is_refused(cli, tmp_path, monkeypatch):
     config = tmp_path / "config"
     shutil.copytree(ROOT / "config", config)
     (config / "overrides" / "X99.yaml").write_text("theme_party_day:\n  when: {day: 10}\n", encoding="utf-8")
     monkeypatch.setenv("BRANCHBOT_CONFIG_DIR", str(config))
-    code, _, err = cli("plan", "--year", "2025", "--format", "json")
-    assert code == 0 and "X99.yaml：名册中没有组织 X99" in err
+    code, out, err = cli("plan", "--year", "2025", "--format", "json")
+    assert (code, out, err) == (2, "", f"错误：配置有误：{config / 'overrides' / 'X99.yaml'}：名册中没有组织 X99，"
+                                        "这些覆盖不会生效（请改正文件名或先导入该组织）\n")
 
 
 def test_a_database_without_schema_is_refused_with_a_hint(monkeypatch, capsys, tmp_path):

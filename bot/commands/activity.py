@@ -17,9 +17,9 @@ from bot import texts
 from bot.runtime.materialise import DEFAULT_LEAD_MINUTES, ReminderPolicy, enqueue_reminders
 from bot.runtime.quiet_hours import QuietHours, quiet_hours_from_env
 from bot.runtime.render import format_duration, format_moment
+from bot.deployment import load_deployment
 from bot.settings import Settings
-from schedules.calendar import CalendarFileError, OfficialCalendar, load_official_calendar
-from schedules.catalog import CatalogError, load_catalog, parse_duration
+from schedules.catalog import Catalog, parse_duration
 from schedules.timeparse import ParsedTime, TimeParseError, WorkCalendar, parse_time
 from storage import models
 from storage.db import make_engine, make_session_factory, transaction
@@ -82,19 +82,8 @@ def parse_at(text: str, now: datetime, zone: ZoneInfo, calendar: WorkCalendar | 
         raise InputError(f"无法确定时间“{text}”：{exc.message}\n可以这样写：{examples}") from None
 
 
-def _calendar(settings: Settings) -> OfficialCalendar:
-    try:
-        return load_official_calendar(settings.config_dir / "holidays")
-    except CalendarFileError as exc:
-        raise InputError(str(exc)) from None
-
-
-def _catalog_leads(settings: Settings, obligation: str) -> tuple[int, ...]:
-    """The catalog's reminder leads for `obligation`; InputError when the key is unknown or the catalog is bad."""
-    try:
-        catalog = load_catalog(settings.config_dir)
-    except CatalogError as exc:
-        raise InputError(str(exc)) from None
+def _catalog_leads(catalog: Catalog, obligation: str) -> tuple[int, ...]:
+    """The catalog's reminder leads for `obligation`; InputError when the key is unknown."""
     if obligation not in catalog:
         raise InputError(f"--obligation “{obligation}”不是目录中的事项；可用：{'、'.join(catalog.keys)}")
     return activity_repo.lead_minutes_of(catalog[obligation].reminders)
@@ -128,6 +117,7 @@ def add(args: argparse.Namespace, settings: Settings) -> int:
     title = (args.title or "").strip()
     if not title:
         raise InputError("--title 不能为空")
+    deployment = load_deployment(settings)  # DeploymentError: the CLI prints it, exit 2
     engine = make_engine(settings.database_url)
     try:
         with transaction(make_session_factory(engine)) as session:
@@ -136,9 +126,9 @@ def add(args: argparse.Namespace, settings: Settings) -> int:
                 raise InputError(f"没有编码为 {args.org} 的组织；请先导入名册（branchbot roster import）")
             zone = activity_repo.org_zone(org, settings.timezone)
             now = parse_now(args.now, zone)
-            parsed = parse_at(args.at, now, zone, _calendar(settings))
+            parsed = parse_at(args.at, now, zone, deployment.calendar)
             starts_at, ends_at, reading = parsed.at, parsed.end, parsed.reading
-            catalog_leads = _catalog_leads(settings, args.obligation) if args.obligation else DEFAULT_LEAD_MINUTES
+            catalog_leads = _catalog_leads(deployment.catalog, args.obligation) if args.obligation else DEFAULT_LEAD_MINUTES
             leads = parse_leads(args.remind) if args.remind else catalog_leads
             moved = None
             if args.obligation:

@@ -10,13 +10,13 @@ from pathlib import Path
 import yaml
 from rich.cells import cell_len
 
+from bot.deployment import load_deployment
 from bot.settings import Settings
 from schedules.calendar import (
     CalendarFileError,
     OfficialCalendar,
     arrangements_from_chinesecalendar,
     arrangements_from_holidays_package,
-    load_official_calendar,
     parse_holiday_file,
 )
 from schedules.holiday_notice import HolidayNotice, NoticeError, disagreements, parse_notice
@@ -45,11 +45,7 @@ def year_status(calendar: OfficialCalendar, year: int) -> str:
 
 
 def status(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        calendar = load_official_calendar(settings.config_dir / "holidays")
-    except CalendarFileError as exc:
-        print(f"错误：{exc}", file=sys.stderr)
-        return 2
+    calendar = load_deployment(settings).calendar  # DeploymentError: the CLI prints it, exit 2
     today = datetime.now(settings.timezone).date()  # the command's one read of the clock
     last_known = max(calendar.known_years) if calendar.known_years else today.year
     first = args.year_from if args.year_from is not None else today.year - 1

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import proposal_format as fmt
+from bot.deployment import Deployment, load_deployment
 from bot.settings import Settings
 from schedules.catalog import CatalogError, read_yaml
 from schedules.proposal.documents import SUFFIXES, DocumentError
@@ -73,7 +74,7 @@ def _read_document(path: Path) -> bytes:
 def _propose(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.path)
     lineage, org_type = _lineage(settings, args.org, required=True) if args.org else ([], None)
-    proposal = propose_document(settings.config_dir, _read_document(path), path.name, org_code=args.org,
+    proposal = propose_document(load_deployment(settings), _read_document(path), path.name, org_code=args.org,
                                 lineage=lineage, org_type=org_type)
     data = proposal.model_dump(mode="json")
     if args.format == "json":
@@ -109,11 +110,11 @@ def render_table(proposal: Proposal) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _read_proposal(path: Path, settings: Settings, org_code: str, lineage: list[str],
+def _read_proposal(path: Path, deployment: Deployment, org_code: str, lineage: list[str],
                    org_type: OrgType | None) -> Proposal:
     """A proposal file written by `catalog propose` (.json/.yaml), or a plan document proposed on the spot."""
     if path.suffix.lower() in SUFFIXES:
-        return propose_document(settings.config_dir, _read_document(path), path.name, org_code=org_code,
+        return propose_document(deployment, _read_document(path), path.name, org_code=org_code,
                                 lineage=lineage, org_type=org_type)
     if not path.is_file():
         raise CatalogInputError(f"找不到文件 {path}")
@@ -126,10 +127,11 @@ def _read_proposal(path: Path, settings: Settings, org_code: str, lineage: list[
 
 
 def _accept(args: argparse.Namespace, settings: Settings) -> int:
+    deployment = load_deployment(settings)
     lineage, org_type = _lineage(settings, args.org, required=False)
-    proposal = _read_proposal(Path(args.proposal), settings, args.org, lineage, org_type)
+    proposal = _read_proposal(Path(args.proposal), deployment, args.org, lineage, org_type)
     keys = [k.strip() for k in args.only.split(",") if k.strip()] if args.only else None
-    edit = plan_override_edit(settings.config_dir, args.org, proposal, keys=keys, lineage=lineage)
+    edit = plan_override_edit(deployment, args.org, proposal, keys=keys, lineage=lineage)
     if not edit.changed:
         print(f"无变化：{edit.path} 已包含这份提议。")
         return 0

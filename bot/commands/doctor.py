@@ -11,7 +11,9 @@ from datetime import datetime, timezone
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.deployment import Deployment, DeploymentError, load_deployment
 from bot.settings import Settings
+from schedules.calendar import OfficialCalendar
 
 OK, ATTENTION, FAILED = "正常", "注意", "错误"
 
@@ -40,8 +42,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 def diagnose(settings: Settings, *, offline: bool, environ, today) -> list[Finding]:  # noqa: ANN001
     findings = [_database(settings)]
     roster_codes = _roster_codes(settings)
-    findings += _catalog(settings, roster_codes)
-    findings += _calendar(settings, today)
+    try:
+        deployment = load_deployment(settings)
+    except DeploymentError as error:  # the loader's own lines (file, entry, problem) are the findings
+        findings += [Finding(FAILED, "配置", problem) for problem in error.problems]
+    else:
+        findings += _catalog(deployment, roster_codes)
+        findings += _calendar(deployment.calendar, today)
     findings.append(Finding(OK, "时区", f"{settings.timezone.key}（本地时间 {datetime.now(settings.timezone):%Y-%m-%d %H:%M}）"))
     findings.append(_quiet_hours(environ))
     if offline:
@@ -77,29 +84,18 @@ def _roster_codes(settings: Settings) -> set[str] | None:
         engine.dispose()
 
 
-def _catalog(settings: Settings, roster_codes: set[str] | None) -> list[Finding]:
-    from schedules.catalog import load_catalog
-
-    try:
-        catalog = load_catalog(settings.config_dir)
-    except Exception as error:  # noqa: BLE001 - the loader's own Chinese message is the finding
-        return [Finding(FAILED, "工作事项目录", f"{settings.config_dir}：{error}")]
-    findings = [Finding(OK, "工作事项目录", f"{settings.config_dir}：{len(catalog.obligations)} 项工作事项")]
+def _catalog(deployment: Deployment, roster_codes: set[str] | None) -> list[Finding]:
+    findings = [Finding(OK, "工作事项目录", f"{deployment.config_dir}：{len(deployment.catalog.obligations)} 项工作事项")]
     if roster_codes is not None:
-        for warning in catalog.unknown_override_orgs(roster_codes):
-            findings.append(Finding(ATTENTION, "单位配置", warning))
+        # The same lines `run` and `plan` refuse with: configuration naming organisations the roster lacks.
+        for problem in deployment.roster_problems(roster_codes) if roster_codes else []:
+            findings.append(Finding(FAILED, "单位配置", problem))
         if not roster_codes:
             findings.append(Finding(ATTENTION, "名册", "名册中还没有组织：请运行 branchbot roster import"))
     return findings
 
 
-def _calendar(settings: Settings, today) -> list[Finding]:  # noqa: ANN001
-    from schedules.calendar import load_official_calendar
-
-    try:
-        calendar = load_official_calendar(settings.config_dir / "holidays")
-    except Exception as error:  # noqa: BLE001
-        return [Finding(FAILED, "节假日日历", str(error))]
+def _calendar(calendar: OfficialCalendar, today) -> list[Finding]:  # noqa: ANN001
     findings = []
     for year in (today.year, today.year + 1):
         if not calendar.knows(year):

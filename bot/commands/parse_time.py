@@ -6,8 +6,8 @@ import argparse
 import sys
 from datetime import datetime
 
+from bot.deployment import load_deployment
 from bot.settings import Settings
-from schedules.calendar import CalendarFileError, load_official_calendar
 from schedules.timeparse import TimeParseError, parse_deadline, parse_time
 
 EXIT_UNREADABLE = 2
@@ -25,11 +25,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             now = now.replace(tzinfo=zone)
     else:
         now = datetime.now(zone)  # the only place this command reads the clock
-    try:
-        calendar = load_official_calendar(settings.config_dir / "holidays")
-    except CalendarFileError as exc:
-        print(f"错误：{exc}", file=sys.stderr)
-        return EXIT_UNREADABLE
+    calendar = load_deployment(settings).calendar  # DeploymentError: the CLI prints it, exit 2
     try:
         if args.deadline:
             deadline = parse_deadline(args.text, now, zone, calendar)

@@ -17,14 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.reports.ics import calendar_feed, event_from_occurrence
 from bot.settings import Settings
 from schedules.audience import Audience
-from schedules.calendar import (
-    TENTATIVE_MARK,
-    CalendarFileError,
-    CalendarUnknownYear,
-    OfficialCalendar,
-    load_official_calendar,
-)
-from schedules.catalog import CatalogError, load_catalog
+from bot.deployment import load_deployment, require_roster_match
+from schedules.calendar import TENTATIVE_MARK, CalendarUnknownYear, OfficialCalendar
 from schedules.plan import Occurrence, build_plan, occurrences_for_member, within_orgs
 from schedules.recurrence import WEEKDAY_NAMES_ZH
 from schedules.roster import Roster
@@ -39,19 +33,18 @@ class PlanInputError(ValueError):
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    deployment = load_deployment(settings)  # DeploymentError: the CLI prints it, exit 2
+    catalog, calendar = deployment.catalog, deployment.calendar
     try:
-        catalog = load_catalog(settings.config_dir)
-        calendar = load_official_calendar(settings.config_dir / "holidays")
         roster = _read_roster(settings.database_url)
         if args.org and args.org not in roster.by_code:
             raise PlanInputError(f"没有编码为 {args.org} 的组织")
-        for warning in catalog.unknown_override_orgs(roster.by_code):
-            print(f"提示：{warning}", file=sys.stderr)
+        require_roster_match(deployment, roster.by_code)
         if not roster.organizations:
             print("提示：名册中还没有组织，请先运行 branchbot roster import 导入名册。", file=sys.stderr)
         occurrences = build_plan(catalog, roster, calendar, args.year, settings.timezone)
         occurrences = select(occurrences, roster, org_code=args.org, member_no=args.member)
-    except (CatalogError, CalendarFileError, CalendarUnknownYear, PlanInputError) as exc:
+    except (CalendarUnknownYear, PlanInputError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
     if calendar.is_provisional(args.year):

@@ -10,12 +10,11 @@ from pathlib import Path
 
 from bot.reports.charts import attendance_rate_chart, completion_chart
 from bot.reports.requirements import requirements_for_org
-from bot.reports.settings import ReportSettingsError, load_report_settings
 from bot.reports.text import member_json, member_table, report_json, report_table
 from bot.reports.ledger_sheets import load_extras
 from bot.reports.workbook import workbook_bytes
+from bot.deployment import load_deployment
 from bot.settings import Settings
-from schedules.catalog import CatalogError
 from schedules.completion import Period, PeriodError, parse_period, year_to_date
 from storage.db import make_engine, make_session_factory, transaction
 from storage.repositories import reports
@@ -104,22 +103,23 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.format == "xlsx" and not args.output:
         print("错误：--format xlsx 需要 --output 文件路径（如 台账.xlsx）", file=sys.stderr)
         return 2
+    # Every report validates the whole configuration first (DeploymentError: the CLI prints it, exit 2).
+    deployment = load_deployment(settings)
     if args.member:
         return _run_member(args, settings)
     engine = make_engine(settings.database_url)
     try:
-        report_settings = load_report_settings(settings.config_dir)
         now = _now(args, settings)
         with transaction(make_session_factory(engine)) as session:
             root = reports.find_organization(session, args.org)
             zone = reports.org_zone(root, settings.timezone)
             window = resolve_window(args.date_from, args.date_to, now.astimezone(zone).date())
-            comparison = report_settings.comparison_enabled(args.org, reports.ancestor_codes(session, args.org))
-            requirements_for = requirements_for_org(session, settings.config_dir, args.org)
+            comparison = deployment.reports.comparison_enabled(args.org, reports.ancestor_codes(session, args.org))
+            requirements_for = requirements_for_org(session, deployment.catalog, args.org)
             report = reports.load_report(session, args.org, window, zone, now, branch_comparison=comparison,
                                          requirements_for=requirements_for)
             extras = load_extras(session, args.org, window, zone, now) if args.format == "xlsx" else None
-    except (ReportInputError, ReportSettingsError, CatalogError, reports.UnknownOrganizationError, ValueError) as exc:
+    except (ReportInputError, reports.UnknownOrganizationError, ValueError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
     finally:

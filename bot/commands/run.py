@@ -40,13 +40,14 @@ def run_bot(settings: Settings) -> int:
     except ValueError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
-    try:
-        from bot.runtime.plan_source import CatalogPlan
+    from bot.deployment import DeploymentSource, require_roster_match
+    from bot.runtime.plan_source import CatalogPlan
 
-        plan = CatalogPlan(settings.config_dir, settings.timezone)
-    except Exception as exc:  # noqa: BLE001 - a broken catalog is reported, not a traceback
-        print(f"错误：无法读取工作事项目录：{exc}", file=sys.stderr)
-        return 2
+    config = DeploymentSource(settings)  # DeploymentError: the CLI prints it, exit 2
+    org_codes = _roster_codes(settings.database_url)
+    if org_codes is not None:
+        require_roster_match(config.current(), org_codes)
+    plan = CatalogPlan(config)
 
     # An operator's `kill -USR1 <pid>` prints every thread's stack to stderr (a stuck process explains itself).
     faulthandler.register(signal.SIGUSR1, all_threads=True)
@@ -56,7 +57,7 @@ def run_bot(settings: Settings) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        return await serve(settings, clock, stop, options=options, plan=plan)
+        return await serve(settings, clock, stop, options=options, plan=plan, config=config)
 
     try:
         return asyncio.run(main())
@@ -67,3 +68,22 @@ def run_bot(settings: Settings) -> int:
         log.exception("branchbot run stopped by an error")
         print("错误：机器人因错误停止，详情见上方日志。", file=sys.stderr)
         return 1
+
+
+def _roster_codes(database_url: str) -> set[str] | None:
+    """The roster's organisation codes, or None while the database cannot say (unreachable, not initialised:
+    `serve` waits for it and migrates)."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage import models
+    from storage.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return set(connection.scalars(select(models.Organization.code)))
+    except SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()

@@ -89,7 +89,7 @@ def register(application: Application, chat: ChatContext, *, schedule_jobs: bool
     proposals.register(application, chat)
     from bot.handlers import reports  # noqa: PLC0415 - the reports engineer's /report and /calendar
 
-    for handler in reports.handlers(chat, config_dir=chat.config_dir):
+    for handler in reports.handlers(chat):
         application.add_handler(handler)
     application.add_handler(CallbackQueryHandler(edge(chat, buttons.on_button, name="button")))
     application.add_handler(MessageHandler(

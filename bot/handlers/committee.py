@@ -27,5 +27,5 @@ async def attendance(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: C
     words = list(context.args or [])
     answer = await chat.as_member(update, lambda session, actor, now: queries.attendance(
         session, actor, words, now, chat.zone,
-        requirements_of=lambda s, code: requirements_for_org(s, chat.config_dir, code)))
+        requirements_of=lambda s, code: requirements_for_org(s, chat.config.current().catalog, code)))
     await update.effective_message.reply_text(texts.attendance_answer(answer), reply_markup=_choices_keyboard(answer))

@@ -6,12 +6,10 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from functools import lru_cache
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
@@ -26,9 +24,9 @@ from bot import texts
 from bot.callbacks import CallbackSigner
 from bot.clock import Clock
 from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
+from bot.deployment import DeploymentSource
 from bot.settings import PROJECT_CONFIG_DIR
 from storage.repositories import attendance as attendance_repo
-from schedules.catalog import Catalog, load_catalog
 from storage.services.actors import Actor, OrgTree, actor_for_telegram
 from storage.services.errors import ServiceError
 from storage.services.runner import run_in_transaction
@@ -46,7 +44,9 @@ class ChatContext:
     zone: ZoneInfo
     signer: CallbackSigner
     bot_username: str | None = None  # filled in from getMe at start-up when not given
-    config_dir: Path = PROJECT_CONFIG_DIR  # the deployment's catalog and holiday files (BRANCHBOT_CONFIG_DIR)
+    # The deployment's configuration (catalog, overrides, calendar, reports.yaml, lexicon): the same source the
+    # runtime plans from, so an edit reaches the scheduler and every chat command together.
+    config: DeploymentSource = field(default_factory=lambda: DeploymentSource.for_dir(PROJECT_CONFIG_DIR, lazy=True))
     quiet: QuietHours = DEFAULT_QUIET_HOURS  # reminders queued from chat honour the deployment's quiet hours
     # Group announcements are edited at most once per this many seconds (Telegram: 20 messages/min per group).
     group_edit_delay: float = 3.0
@@ -92,8 +92,8 @@ class ChatContext:
         """Whether members of the organisation check themselves in: the deployment's config
         (`organization.self_checkin` in config/overrides, inherited down the tree). Without any override
         turning it off no tree is read: this runs on every ✅ 签到 press."""
-        catalog = _catalog(self.config_dir)
-        if catalog is None or not catalog.any_org_setting("self_checkin", False):
+        catalog = self.config.current().catalog
+        if not catalog.any_org_setting("self_checkin", False):
             return True
         return catalog.org_settings(OrgTree.load(session).lineage_codes(org_id)).self_checkin
 
@@ -106,15 +106,6 @@ class ChatContext:
         """Runs `work` for the member bound to the sender (NotBound if there is none)."""
         user_id = update.effective_user.id  # type: ignore[union-attr]
         return await self.db(lambda session, now: work(session, actor_for_telegram(session, user_id), now))
-
-
-@lru_cache(maxsize=4)
-def _catalog(config_dir: Path) -> Catalog | None:
-    try:
-        return load_catalog(config_dir)
-    except Exception:  # noqa: BLE001 - the start-up check refuses a bad catalog; tests may run without one
-        log.warning("catalog unreadable; every organisation keeps self check-in", exc_info=True)
-        return None
 
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE, ChatContext], Awaitable[Any]]

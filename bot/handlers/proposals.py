@@ -64,7 +64,7 @@ async def plan_document(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
         return
     data = bytes(await (await context.bot.get_file(document.file_id)).download_as_bytearray())
     pending = await chat.db(lambda session, now: proposal_svc.start_proposal(
-        session, actor_for_telegram(session, user_id), now, chat.config_dir, data, name))
+        session, actor_for_telegram(session, user_id), now, chat.config.current(), data, name))
     proposal = pending.proposal
     entries = [*proposal.obligations, *proposal.new]
     if not entries and not proposal.activities:
@@ -80,7 +80,7 @@ async def plan_document(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
 async def press_decision(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
     accept = cb.action is Action.PROPOSAL_ACCEPT
     decision = await chat.as_member(update, lambda session, actor, now: proposal_svc.decide(
-        session, actor, cb.activity_id, cb.arg, accept, now, chat.config_dir))
+        session, actor, cb.activity_id, cb.arg, accept, now, chat.config.fresh))
     if decision.edit is None:
         stamp = fmt.PROPOSAL_REJECTED
     else:

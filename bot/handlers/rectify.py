@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,23 +26,17 @@ log = logging.getLogger("bot.handlers")
 MAX_CARDS = 20  # cards per /rectifications; the rest are in the 台账's 整改清单
 
 
-@lru_cache(maxsize=4)
-def deadline_rules(config_dir: Path) -> rect_svc.DeadlineRules:
-    """The catalog's `rectification` lead times and escalation (the defaults when the catalog cannot be read)."""
-    try:
-        from schedules.catalog import load_catalog  # noqa: PLC0415
-
-        catalog = load_catalog(config_dir)
-        if "rectification" in catalog:
-            return rect_svc.DeadlineRules.of(catalog["rectification"])
-    except Exception:  # noqa: BLE001 - the start-up check refuses a bad catalog; this only logs
-        log.warning("catalog unreadable; 整改 reminders use the default leads", exc_info=True)
+def deadline_rules(chat: ChatContext) -> rect_svc.DeadlineRules:
+    """The catalog's `rectification` lead times and escalation (the defaults when it has no such entry)."""
+    catalog = chat.config.current().catalog
+    if "rectification" in catalog:
+        return rect_svc.DeadlineRules.of(catalog["rectification"])
     return rect_svc.DeadlineRules()
 
 
 def enqueue_notices(session: Session, now: datetime, chat: ChatContext) -> int:
     """The sweep's share for 整改 and 谈心谈话 (idempotent: stable dedup keys)."""
-    return (rect_svc.enqueue_reminders(session, now, deadline_rules(chat.config_dir), chat.zone)
+    return (rect_svc.enqueue_reminders(session, now, deadline_rules(chat), chat.zone)
             + talk_svc.enqueue_owed_reminders(session, now, chat.zone))
 
 

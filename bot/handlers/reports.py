@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes
 
+from bot.deployment import Deployment
 from bot.handlers.common import ChatContext, edge, is_private
 from bot.reports.charts import attendance_rate_chart, completion_chart
 from bot.reports.ics import activities_feed
 from bot.reports.requirements import requirements_for_org
-from bot.reports.settings import load_report_settings
 from bot.reports.text import report_caption
 from bot.reports.ledger_sheets import load_extras, rectification_caption
 from bot.reports.workbook import workbook_bytes
-from bot.settings import PROJECT_CONFIG_DIR
 from schedules.completion import Period, PeriodError, parse_period, year_to_date
 from storage.repositories import reports
 from storage.services.actors import Actor, OrgTree, require_visible, visible_org_ids
@@ -85,7 +83,7 @@ def _report_scope(actor: Actor, tree: OrgTree, code: str | None) -> str:
 
 
 def build_report_files(session: Session, actor: Actor, now: datetime, args: list[str], *,
-                       config_dir: Path, default_zone: ZoneInfo) -> ReportFiles:
+                       deployment: Deployment, default_zone: ZoneInfo) -> ReportFiles:
     """Everything /report sends, computed in one transaction (runs in a worker thread)."""
     tree = OrgTree.load(session)
     code, period = _split_args(args, now.astimezone(default_zone).date())
@@ -93,9 +91,9 @@ def build_report_files(session: Session, actor: Actor, now: datetime, args: list
     root = reports.find_organization(session, code)
     zone = reports.org_zone(root, default_zone)
     window = period or year_to_date(now.astimezone(zone).date())
-    comparison = load_report_settings(config_dir).comparison_enabled(code, reports.ancestor_codes(session, code))
+    comparison = deployment.reports.comparison_enabled(code, reports.ancestor_codes(session, code))
     report = reports.load_report(session, code, window, zone, now, branch_comparison=comparison,
-                                 requirements_for=requirements_for_org(session, config_dir, code))
+                                 requirements_for=requirements_for_org(session, deployment.catalog, code))
     extras = load_extras(session, code, window, zone, now)
     return ReportFiles(
         caption=report_caption(report) + rectification_caption(extras),
@@ -131,26 +129,24 @@ def build_calendar_file(session: Session, actor: Actor, now: datetime, args: lis
     return CalendarFile(f"calendar_{org.code}.ics", f"{org.name}的活动日历：用手机打开即可导入（共 {len(items)} 项）。", data)
 
 
-def report_command(config_dir: Path = PROJECT_CONFIG_DIR):  # noqa: ANN201 - a chat handler
-    async def report(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
-        args = list(context.args or [])
-        if args and args[0] in ("help", "帮助"):
-            await update.effective_message.reply_text(REPORT_USAGE)  # type: ignore[union-attr]
-            return
-        if not is_private(update):
-            await update.effective_message.reply_text(PRIVATE_ONLY)  # type: ignore[union-attr]
-            return
-        files = await chat.as_member(
-            update, lambda session, actor, now: build_report_files(
-                session, actor, now, args, config_dir=config_dir, default_zone=chat.zone)
-        )
-        message = update.effective_message
-        assert message is not None
-        await message.reply_document(InputFile(files.workbook, filename=files.workbook_name), caption=files.caption)
-        await message.reply_photo(InputFile(files.attendance_chart, filename="attendance.png"), caption="按月出勤率")
-        await message.reply_photo(InputFile(files.completion_chart, filename="completion.png"), caption="三会一课完成情况")
-
-    return report
+async def report(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
+    args = list(context.args or [])
+    if args and args[0] in ("help", "帮助"):
+        await update.effective_message.reply_text(REPORT_USAGE)  # type: ignore[union-attr]
+        return
+    if not is_private(update):
+        await update.effective_message.reply_text(PRIVATE_ONLY)  # type: ignore[union-attr]
+        return
+    deployment = chat.config.current()
+    files = await chat.as_member(
+        update, lambda session, actor, now: build_report_files(
+            session, actor, now, args, deployment=deployment, default_zone=chat.zone)
+    )
+    message = update.effective_message
+    assert message is not None
+    await message.reply_document(InputFile(files.workbook, filename=files.workbook_name), caption=files.caption)
+    await message.reply_photo(InputFile(files.attendance_chart, filename="attendance.png"), caption="按月出勤率")
+    await message.reply_photo(InputFile(files.completion_chart, filename="completion.png"), caption="三会一课完成情况")
 
 
 async def calendar(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
@@ -169,9 +165,9 @@ async def calendar(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: Cha
     await message.reply_document(InputFile(feed.data, filename=feed.filename), caption=feed.caption)
 
 
-def handlers(chat: ChatContext, *, config_dir: Path = PROJECT_CONFIG_DIR) -> list[BaseHandler]:
+def handlers(chat: ChatContext) -> list[BaseHandler]:
     """/report and /calendar, wrapped by the chat's edge (one transaction, Chinese refusals)."""
     return [
-        CommandHandler("report", edge(chat, report_command(config_dir), name="/report")),
+        CommandHandler("report", edge(chat, report, name="/report")),
         CommandHandler("calendar", edge(chat, calendar, name="/calendar")),
     ]

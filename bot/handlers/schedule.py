@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from telegram import Update
@@ -17,7 +15,7 @@ from bot.callbacks import Action, Callback
 from bot.handlers import buttons
 from bot.handlers.common import ChatContext, edge, private_only
 from bot.runtime.materialise import DEFAULT_LEAD_MINUTES, ReminderPolicy, enqueue_reminders
-from schedules.calendar import CalendarUnknownYear, OfficialCalendar, load_official_calendar
+from schedules.calendar import CalendarUnknownYear, OfficialCalendar
 from schedules.timeparse import TimeParseError, split_schedule_text
 from storage import models
 from storage.services import scheduling
@@ -25,17 +23,9 @@ from storage.services.actors import actor_for_telegram
 from storage.services.errors import InvalidInput
 
 
-@functools.cache
-def official_calendar(config_dir: Path) -> OfficialCalendar:
-    """The official calendar of the deployment's config (chinesecalendar + its holiday files), loaded once."""
-    return load_official_calendar(config_dir / "holidays")
-
-
-@functools.cache
-def workdays(config_dir: Path) -> Callable[[date], bool | None]:
+def workdays(calendar: OfficialCalendar) -> Callable[[date], bool | None]:
     """The official calendar's working days; None for a day of a year no source knows (the draft then warns
     instead of guessing)."""
-    calendar = official_calendar(config_dir)
 
     def is_workday(day: date) -> bool | None:
         try:
@@ -85,8 +75,9 @@ def command(operation: str):  # noqa: ANN201
 
         def work(session, now):  # noqa: ANN001, ANN202
             actor = actor_for_telegram(session, user_id)
-            read = _parse(operation, text, now, chat.zone, official_calendar(chat.config_dir))
-            return scheduling.draft(session, actor, operation, now, chat.zone, workdays(chat.config_dir),
+            calendar = chat.config.current().calendar
+            read = _parse(operation, text, now, chat.zone, calendar)
+            return scheduling.draft(session, actor, operation, now, chat.zone, workdays(calendar),
                                     title=read.title, starts_at=read.starts_at, place=read.place,
                                     ends_at=read.ends_at), read
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from functools import lru_cache
-from pathlib import Path
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
@@ -19,21 +17,10 @@ from storage.services import tasks as task_svc
 log = logging.getLogger("bot.handlers")
 
 
-@lru_cache(maxsize=4)
-def _checklists(config_dir: Path) -> dict[str, tuple[str, ...]]:
-    try:
-        from schedules.catalog import load_catalog
-
-        catalog = load_catalog(config_dir)
-    except Exception:  # noqa: BLE001 - without a catalog, tasks simply have no checklist
-        log.warning("catalog unreadable; tasks get no checklists", exc_info=True)
-        return {}
-    return {key: tuple(catalog[key].checklist) for key in catalog.keys}
-
-
 def checklists(chat: ChatContext) -> Callable[[str | None], Sequence[str]]:
-    """The catalog's checklist for an obligation, from the deployment's config."""
-    return lambda obligation: _checklists(chat.config_dir).get(obligation or "", ())
+    """The catalog's checklist for an obligation, from the deployment's current configuration."""
+    catalog = chat.config.current().catalog
+    return lambda obligation: tuple(catalog[obligation].checklist) if obligation in catalog else ()
 
 
 async def list_tasks(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:

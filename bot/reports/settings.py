@@ -1,12 +1,10 @@
-"""Report settings per organisation, read from config/reports.yaml (branch comparison is off unless listed)."""
+"""Report settings per organisation, from config/reports.yaml (branch comparison is off unless listed)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
-
-import yaml
+from typing import Any
 
 REPORTS_FILE = "reports.yaml"
 
@@ -26,20 +24,16 @@ class ReportSettings:
         return org_code in self.branch_comparison or any(code in self.branch_comparison for code in ancestors)
 
 
-def load_report_settings(config_dir: Path) -> ReportSettings:
-    path = Path(config_dir) / REPORTS_FILE
-    if not path.is_file():
-        return ReportSettings()
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ReportSettingsError(f"{path}：不是有效的 YAML（{exc}）") from None
+def parse_report_settings(data: Any, source_name: str) -> ReportSettings:
+    """The validated settings from the parsed YAML of config/reports.yaml (read by `bot.deployment`)."""
+    data = {} if data is None else data
     if not isinstance(data, dict):
-        raise ReportSettingsError(f"{path}：应为键值对，例如 branch_comparison: [D01]")
+        raise ReportSettingsError(f"{source_name}：应为键值对，例如 branch_comparison: [D01]")
     unknown = set(data) - {"branch_comparison"}
     if unknown:
-        raise ReportSettingsError(f"{path}：不认识的字段 {'、'.join(sorted(map(str, unknown)))}（可用：branch_comparison）")
+        raise ReportSettingsError(
+            f"{source_name}：不认识的字段 {'、'.join(sorted(map(str, unknown)))}（可用：branch_comparison）")
     codes = data.get("branch_comparison") or []
     if not isinstance(codes, list) or not all(isinstance(code, (str, int)) for code in codes):
-        raise ReportSettingsError(f"{path}：branch_comparison 应为组织编码列表，例如 [D01, D02]")
+        raise ReportSettingsError(f"{source_name}：branch_comparison 应为组织编码列表，例如 [D01, D02]")
     return ReportSettings(frozenset(str(code) for code in codes))

@@ -40,6 +40,7 @@ from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder, JobQueue
 
 from bot.clock import Clock
+from bot.deployment import DeploymentSource
 from bot.runtime.health import ServiceMetrics, ServiceState, TimedUpdateProcessor, start_health_server
 from bot.runtime.intake import ChatIntake, WebhookOptions, parse_listen, webhook_options_from_env
 from bot.runtime.leader import DEFAULT_LEASE, LeaseLeadership
@@ -100,11 +101,13 @@ def build_application(
     settings: Settings, clock: Clock, *, session_factory: sessionmaker[Session] | None = None,
     concurrency: int = 8, schedule_chat_jobs: bool = True, update_latency: Any | None = None,
     timeouts: SendTimeouts = SendTimeouts(),
+    config: DeploymentSource | None = None,
 ) -> Application:
     """The PTB Application: token, optional self-hosted Bot API, job queue, and the chat layer's handlers.
 
     Handlers come from `bot.handlers.register(application, chat)` (given a `ChatContext` on
     `session_factory`), then from `APPLICATION_HOOKS`. `application.bot_data["clock"]` is the clock.
+    `config` is the deployment's configuration the runtime plans from (default: read from `settings`).
     """
     if not settings.telegram_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is required for the real bot")
@@ -138,7 +141,8 @@ def build_application(
 
         chat = ChatContext(session_factory=session_factory, clock=clock, zone=settings.timezone,
                            signer=CallbackSigner.from_token(settings.telegram_token),
-                           config_dir=settings.config_dir, quiet=quiet_hours_from_env(),
+                           config=config if config is not None else DeploymentSource(settings),
+                           quiet=quiet_hours_from_env(),
                            db_timeout=float(os.environ.get("BRANCHBOT_CHAT_DB_TIMEOUT_SECONDS") or 10))
         application.bot_data["chat"] = chat
         register(application, chat, schedule_jobs=schedule_chat_jobs)
@@ -214,12 +218,12 @@ class RunningBot:
 
 async def start_bot(
     settings: Settings, clock: Clock, sessions: sessionmaker[Session], *, options: RuntimeOptions,
-    plan: PlanSource | None, sender_bot: Bot | None = None,
+    plan: PlanSource | None, sender_bot: Bot | None = None, config: DeploymentSource | None = None,
 ) -> RunningBot:
     """The one way the bot starts, for `branchbot run` and the sandbox alike: build the Application, start the
     Runtime (this process holds the leader lock), then the Application and its polling."""
     application = build_application(settings, clock, session_factory=sessions, concurrency=options.concurrency,
-                                    timeouts=options.sending.timeouts)
+                                    timeouts=options.sending.timeouts, config=config)
     await application.initialize()
     if sender_bot is not None:
         await sender_bot.initialize()
@@ -238,7 +242,7 @@ async def start_bot(
 
 async def serve(
     settings: Settings, clock: Clock, stop: asyncio.Event, *, options: ServiceOptions,
-    plan: PlanSource | None = None,
+    plan: PlanSource | None = None, config: DeploymentSource | None = None,
 ) -> int:
     """Answer chat and, whenever this process holds the scheduler lease, run the scheduler and the dispatcher.
 
@@ -260,7 +264,7 @@ async def serve(
         application = build_application(settings, clock, session_factory=sessions,
                                         concurrency=options.runtime.concurrency,
                                         update_latency=metrics.update_latency,
-                                        timeouts=options.runtime.sending.timeouts)
+                                        timeouts=options.runtime.sending.timeouts, config=config)
         sender_bot = outbox_bot(settings, concurrency=options.runtime.concurrency,
                                 timeouts=options.runtime.sending.timeouts)
         async with application, sender_bot:

@@ -1,4 +1,4 @@
-"""The production plan source: the catalog, overrides and official calendar from config/, planned purely."""
+"""The production plan source: the deployment's catalog, overrides and official calendar, planned purely."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from schedules.calendar import CalendarUnknownYear, load_official_calendar
-from schedules.catalog import load_catalog
+from bot.deployment import Deployment, DeploymentSource
+from schedules.calendar import CalendarUnknownYear, OfficialCalendar
+from schedules.catalog import Catalog
 from schedules.plan import Occurrence, plan_between
 from schedules.roster import Roster
 
@@ -16,26 +17,40 @@ log = logging.getLogger(__name__)
 
 
 class CatalogPlan:
-    """Reads config once (call `reload()` when the files change) and answers the runtime's two questions."""
+    """Plans from the deployment's configuration and answers the runtime's two questions.
 
-    def __init__(self, config_dir: Path, zone: ZoneInfo) -> None:
-        self.config_dir = Path(config_dir)
-        self.zone = zone
-        self.reload()
+    It keeps the snapshot it last planned with until the runtime calls `reload()`, so a change is noticed
+    (`changed_on_disk`) even when another reader of the same source swapped the snapshot first.
+    """
+
+    def __init__(self, source: DeploymentSource) -> None:
+        self.source = source
+        self._deployment: Deployment = source.current()
+
+    @classmethod
+    def for_dir(cls, config_dir: Path, zone: ZoneInfo) -> "CatalogPlan":
+        return cls(DeploymentSource.for_dir(config_dir, zone))
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._deployment.catalog
+
+    @property
+    def calendar(self) -> OfficialCalendar:
+        return self._deployment.calendar
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return self._deployment.zone
 
     def reload(self) -> None:
-        self.catalog = load_catalog(self.config_dir)
-        self.calendar = load_official_calendar(self.config_dir / "holidays")
-        self._fingerprint = self.files_fingerprint()
-
-    def files_fingerprint(self) -> tuple:
-        """Changes when the catalog, an override or a holiday file changes (the reconcile job polls it)."""
-        files = [self.config_dir / "catalog.yaml", *sorted((self.config_dir / "overrides").glob("*.yaml")),
-                 *sorted((self.config_dir / "holidays").glob("*"))]
-        return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.is_file())
+        """Plan with the source's newest valid snapshot from now on."""
+        self.source.refresh()
+        self._deployment = self.source.current()
 
     def changed_on_disk(self) -> bool:
-        return self.files_fingerprint() != self._fingerprint
+        self.source.refresh()
+        return self.source.current() is not self._deployment
 
     def occurrences(self, roster: Roster, start: datetime, end: datetime) -> list[Occurrence]:
         try:

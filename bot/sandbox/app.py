@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import CLOCK_START_ENV, ManualClock
+from bot.deployment import DeploymentError, DeploymentSource
 from bot.sandbox.bot_runtime import BotRuntime, SandboxBusyError, start_bot
 from loopback import BotApiServer, SandboxError
 from loopback.world import StoredFile
@@ -280,8 +281,10 @@ class Sandbox:
 
     def __init__(self, settings: Settings, options: SandboxOptions | None = None,
                  environ: dict[str, str] | None = None,
-                 wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 config: DeploymentSource | None = None) -> None:
         self.settings = settings
+        self.config = config  # the deployment's configuration; read from settings.config_dir at start when None
         self._wall_clock = wall_clock  # real time, only to decide where the sandbox clock starts
         self.options = options or SandboxOptions()
         self._environ = dict(os.environ if environ is None else environ)
@@ -311,6 +314,11 @@ class Sandbox:
             raise
 
     async def _start(self) -> str:
+        if self.config is None:
+            try:
+                self.config = DeploymentSource(self.settings)
+            except DeploymentError as exc:
+                raise SandboxStartError(str(exc)) from exc
         try:
             await asyncio.to_thread(ensure_schema, self.database_url)
         except Exception as exc:  # noqa: BLE001 - any failure here is a start failure the user must see
@@ -350,7 +358,7 @@ class Sandbox:
             telegram_api_base_url=self.server.base_url,
         )
         try:
-            self.bot = await start_bot(bot_settings, self.clock)
+            self.bot = await start_bot(bot_settings, self.clock, config=self.config)
         except SandboxBusyError as exc:
             raise SandboxStartError(str(exc)) from exc
         # The first plan is in the database before the address is printed, so "下一个提醒" finds it at once.

@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from telegram.ext import Application, Job
 
 from bot.clock import ManualClock
+from bot.deployment import DeploymentSource
 from bot.runtime import app as runtime_app
 from bot.runtime.app import RunningBot, options_from_env
 from bot.runtime.leader import leader_lock_for
+from bot.runtime.plan_source import CatalogPlan
 from bot.runtime.service import Runtime
 from bot.sandbox.timecontrol import DueSource
 from bot.settings import Settings
@@ -77,7 +79,8 @@ class BotRuntime:
         self.engine.dispose()
 
 
-async def start_bot(settings: Settings, clock: ManualClock, *, plan: object | None = None) -> BotRuntime:
+async def start_bot(settings: Settings, clock: ManualClock, *, plan: object | None = None,
+                    config: DeploymentSource | None = None) -> BotRuntime:
     """Builds the bot exactly as `branchbot run` does, but on the sandbox clock and Bot API, and starts it."""
     engine = make_engine(settings.database_url)
     lock = leader_lock_for(engine)
@@ -85,16 +88,16 @@ async def start_bot(settings: Settings, clock: ManualClock, *, plan: object | No
         engine.dispose()
         raise SandboxBusyError("另一个沙盒（或 branchbot run）正在使用这个数据库；请先停止它，或设置另一个 BRANCHBOT_DATABASE_URL")
     factory = make_session_factory(engine)
+    config = config if config is not None else DeploymentSource(settings)
     if plan is None:
-        from bot.runtime.plan_source import CatalogPlan  # noqa: PLC0415 - reads the catalog from disk
-
-        plan = CatalogPlan(settings.config_dir, settings.timezone)
+        plan = CatalogPlan(config)
     # The loopback server enforces no flood limits, and pacing sends at 1/s per chat in real seconds would
     # make a month's jump crawl; BRANCHBOT_RATE_LIMIT=on still turns the bot's limiter on when wanted.
     environ = {**os.environ}
     environ.setdefault("BRANCHBOT_RATE_LIMIT", "off")
     options = options_from_env(settings, environ)
-    running = await runtime_app.start_bot(settings, clock, factory, options=options.runtime, plan=plan)  # type: ignore[arg-type]
+    running = await runtime_app.start_bot(settings, clock, factory, options=options.runtime, plan=plan,  # type: ignore[arg-type]
+                                          config=config)
 
     def next_followup(after: datetime) -> datetime | None:
         with transaction(factory) as session:

@@ -5,12 +5,19 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from schedules.catalog import AudienceKey, Catalog, CatalogError, Kind, OrgTypeName, describe_validation_error, read_yaml
+from schedules.catalog import (
+    AudienceKey,
+    Catalog,
+    CatalogError,
+    Kind,
+    OrgTypeName,
+    describe_validation_error,
+    read_yaml,
+)
 from schedules.timeparse.numerals import parse_number
 
 LEXICON_FILE = "proposal_lexicon.yaml"
@@ -194,11 +201,3 @@ def build_lexicon(catalog: Catalog, data: str | Mapping[str, Any], source_name: 
         activity_verbs=_alternation([compile_term(w) for w in spec.activity_verbs]),
         any_term=_alternation([t.pattern for t in terms]),
     )
-
-
-def load_lexicon(config_dir: Path, catalog: Catalog) -> Lexicon:
-    """Reads config/proposal_lexicon.yaml; called at the edge like `load_catalog` (compiling stays pure)."""
-    path = Path(config_dir) / LEXICON_FILE
-    if not path.is_file():
-        raise CatalogError([f"{path}：找不到计划词表文件"])
-    return build_lexicon(catalog, path.read_text(encoding="utf-8"), str(path))

@@ -1,6 +1,6 @@
 """Plans to catalog entries, for the CLI and the chat alike: propose from a document, accept into the override.
 
-The matching is pure (`schedules.proposal`); this module is its edge: it reads the config files, edits
+The matching is pure (`schedules.proposal`); the configuration comes read (`bot.deployment`); this module edits
 `config/overrides/<ORG>.yaml` keeping the comments and order a person wrote (ruamel.yaml round trip),
 validates the result through the catalog's own override validation, and, for the chat, keeps the
 proposal as the secretary's pending input, checks who may accept it and audits every decision.
@@ -11,21 +11,21 @@ from __future__ import annotations
 import difflib
 import io
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from sqlalchemy.orm import Session
 
-from schedules.catalog import OVERRIDES_DIR, Catalog, load_catalog, parse_override, without_override
+from schedules.catalog import OVERRIDES_DIR, Catalog, parse_override, without_override
 from schedules.proposal.accept import entry_keys, override_changes
 from schedules.proposal.documents import document_text
-from schedules.proposal.lexicon import Lexicon, load_lexicon
+from schedules.proposal.lexicon import Lexicon
 from schedules.proposal.match import offered_to, propose
 from schedules.proposal.model import Proposal
 from schedules.roster import OrgType
@@ -39,18 +39,25 @@ PROPOSAL_TTL = timedelta(days=1)
 _ORG_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 
 
-def read_config(config_dir: Path) -> tuple[Catalog, Lexicon]:
-    catalog = load_catalog(config_dir)
-    return catalog, load_lexicon(config_dir, catalog)
+class ProposalConfig(Protocol):
+    """What proposals need of the deployment's configuration (a `bot.deployment.Deployment`)."""
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+    @property
+    def config_dir(self) -> Path: ...
+
+    def require_lexicon(self) -> Lexicon: ...
 
 
 def propose_document(
-    config_dir: Path, data: bytes, filename: str, *, org_code: str | None = None, lineage: Sequence[str] = (),
+    config: ProposalConfig, data: bytes, filename: str, *, org_code: str | None = None, lineage: Sequence[str] = (),
     org_type: OrgType | None = None,
 ) -> Proposal:
     """The proposal for a document, read against the entries the organisation (top-down `lineage`) has now;
     with `org_type`, only what can apply to it or below it."""
-    catalog, lexicon = read_config(config_dir)
+    catalog, lexicon = config.catalog, config.require_lexicon()
     entries = catalog.for_org(lineage or ([org_code] if org_code else []))
     proposal = propose(document_text(data, filename), entries, lexicon, source=filename, org=org_code)
     return offered_to(proposal, org_type) if org_type is not None else proposal
@@ -103,7 +110,7 @@ def _styled(name: str, value: Any) -> Any:
 
 
 def plan_override_edit(
-    config_dir: Path, org_code: str, proposal: Proposal, *, keys: Collection[str] | None = None,
+    config: ProposalConfig, org_code: str, proposal: Proposal, *, keys: Collection[str] | None = None,
     lineage: Sequence[str] = (),
 ) -> OverrideEdit:
     """What accepting `keys` of `proposal` (default: all) does to `config/overrides/<org_code>.yaml`.
@@ -113,11 +120,11 @@ def plan_override_edit(
     """
     if not _ORG_CODE.fullmatch(org_code):
         raise InvalidInput(f"组织编码 {org_code!r} 无效（只能有英文字母、数字、- 和 _）。")
-    catalog = load_catalog(config_dir)
+    catalog = config.catalog
     unknown = set(keys or ()) - set(entry_keys(proposal))
     if unknown:
         raise InvalidInput(f"提议中没有这些事项：{'、'.join(sorted(unknown))}。")
-    path = Path(config_dir) / OVERRIDES_DIR / f"{org_code}.yaml"
+    path = Path(config.config_dir) / OVERRIDES_DIR / f"{org_code}.yaml"
     before = path.read_text(encoding="utf-8") if path.is_file() else ""
     yaml = _round_trip()
     document = yaml.load(before) if before.strip() else None
@@ -194,7 +201,7 @@ def waiting_for_other_input(session: Session, telegram_user_id: int, now: dateti
 
 
 def start_proposal(
-    session: Session, actor: Actor, now: datetime, config_dir: Path, data: bytes, filename: str,
+    session: Session, actor: Actor, now: datetime, config: ProposalConfig, data: bytes, filename: str,
 ) -> PendingProposal:
     """Reads the document the actor sent and keeps its proposal as their pending input."""
     if actor.telegram_user_id is None:
@@ -202,7 +209,7 @@ def start_proposal(
     tree = OrgTree.load(session)
     org_id = proposal_org(actor, tree)
     code = tree.code[org_id]
-    proposal = propose_document(config_dir, data, filename, org_code=code, lineage=_lineage(tree, org_id),
+    proposal = propose_document(config, data, filename, org_code=code, lineage=_lineage(tree, org_id),
                                 org_type=OrgType(tree.type[org_id]))
     pending = binding_repo.set_pending_input(
         session, actor.telegram_user_id, PENDING_PROPOSAL,
@@ -226,9 +233,12 @@ class Decision:
 
 
 def decide(
-    session: Session, actor: Actor, pending_id: int, index: int, accept: bool, now: datetime, config_dir: Path,
+    session: Session, actor: Actor, pending_id: int, index: int, accept: bool, now: datetime,
+    config: Callable[[], ProposalConfig],
 ) -> Decision:
-    """✅ writes entry `index` of the pending proposal into the override (validated, audited); ❌ records no."""
+    """✅ writes entry `index` of the pending proposal into the override (validated, audited); ❌ records no.
+
+    `config` is asked after the row lock below, so a second press validates against the first one's file."""
     if actor.telegram_user_id is None:
         raise InvalidInput("请在私聊中操作。")
     pending = binding_repo.pending_input(session, actor.telegram_user_id, now)
@@ -255,7 +265,7 @@ def decide(
         next(n.name for n in proposal.new if n.key == key)
     edit = None
     if accept:
-        edit = plan_override_edit(config_dir, code, proposal, keys=[key], lineage=_lineage(tree, org_id))
+        edit = plan_override_edit(config(), code, proposal, keys=[key], lineage=_lineage(tree, org_id))
     decided[key] = "accepted" if accept else "rejected"
     pending.payload = {**payload, "decided": decided}
     attendance_repo.add_audit(

@@ -19,6 +19,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.callbacks import CallbackSigner
 from bot.clock import ManualClock
+from bot.deployment import DeploymentSource
 from bot.handlers import ChatContext, register
 from bot.runtime.render import render_outbox_message
 from loopback import BotApiServer
@@ -174,7 +175,7 @@ async def running_bot(factory: sessionmaker[Session], world: World, now: datetim
                .base_file_url(server.base_file_url).build())
         chat = ChatContext(session_factory=factory, clock=clock, zone=SHANGHAI,
                            signer=CallbackSigner.from_token(server.token), group_edit_delay=0,
-                           **({"config_dir": config_dir} if config_dir is not None else {}))
+                           **({"config": DeploymentSource.for_dir(config_dir)} if config_dir is not None else {}))
         register(app, chat, schedule_jobs=schedule_jobs)
         await app.initialize()
         await app.start()

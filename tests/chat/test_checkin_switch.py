@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.deployment import DeploymentSource
 from storage import models
 from storage.db import transaction
 from storage.services import attendance as attendance_svc
@@ -44,7 +45,7 @@ def labels(message: dict) -> list[str]:
 async def test_reminders_carry_leave_only_and_check_in_is_refused(session_factory, world, config_without_self_checkin):
     async with running_bot(session_factory, world, T - timedelta(minutes=5), started=("alice", "bob", "secretary")) as chat:
         assert labels(await chat.remind("alice", "party_day")) == ["✅ 签到", "📝 请假"]  # the project default
-        chat.chat.config_dir = config_without_self_checkin
+        chat.chat.config = DeploymentSource.for_dir(config_without_self_checkin)
         reminder = await chat.remind("bob", "party_day")
         assert labels(reminder) == ["📝 请假"]
         assert labels(await chat.announce("party_day")) == ["📝 请假", "💬 先和我开始对话"]

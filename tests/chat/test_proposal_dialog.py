@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from schedules.catalog import load_catalog
+from bot.deployment import load_catalog
 from storage import models
 from storage.db import transaction
 from tests.chat.dialog import Dialog, press, running_bot

@@ -119,11 +119,12 @@ async def test_reschedule_dialog_tells_the_reminded(session_factory):
 
 
 def test_the_cards_calendar_is_the_deployments_own(tmp_path):
+    from bot.deployment import load_official_calendar
     from bot.handlers.schedule import workdays
 
     (tmp_path / "holidays").mkdir()
     template = (PROJECT_CONFIG / "holidays" / "TEMPLATE.yaml").read_text(encoding="utf-8")
     # An operator supplies a year no package knows yet: the card then judges that year's days by the file.
     (tmp_path / "holidays" / "2099.yaml").write_text(template.replace("2026", "2099"), encoding="utf-8")
-    assert workdays(tmp_path)(date(2099, 10, 2)) is False
-    assert workdays(PROJECT_CONFIG)(date(2099, 10, 2)) is None
+    assert workdays(load_official_calendar(tmp_path / "holidays"))(date(2099, 10, 2)) is False
+    assert workdays(load_official_calendar(PROJECT_CONFIG / "holidays"))(date(2099, 10, 2)) is None

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.runtime.plan_source import CatalogPlan
-from schedules.calendar import load_official_calendar
-from schedules.catalog import CatalogError, load_catalog, parse_catalog, parse_override
+from bot.deployment import DeploymentError, deployment_at, load_catalog, load_official_calendar
+from schedules.catalog import CatalogError, parse_catalog, parse_override
 from schedules.plan import build_plan
 from schedules.roster import Organization, OrgType, Roster
 from storage.services.errors import InvalidInput
@@ -30,11 +30,11 @@ def config_dir(tmp_path: Path) -> Path:
 
 
 def proposal(config_dir: Path, text: str = PLAN, org: str = "B01"):  # noqa: ANN201
-    return propose_document(config_dir, text.encode(), "plan.txt", org_code=org)
+    return propose_document(deployment_at(config_dir), text.encode(), "plan.txt", org_code=org)
 
 
 def test_accepting_writes_the_accepted_entries_and_shows_the_diff(config_dir: Path) -> None:
-    edit = plan_override_edit(config_dir, "B01", proposal(config_dir))
+    edit = plan_override_edit(deployment_at(config_dir), "B01", proposal(config_dir))
     assert edit.before == ""
     assert edit.after == (
         "# B01 的覆盖：branchbot catalog accept 按年度计划写入，可手工修改（见 config/overrides/README.md）\n"
@@ -66,30 +66,30 @@ def test_accepting_writes_the_accepted_entries_and_shows_the_diff(config_dir: Pa
 
 
 def test_accepting_again_changes_nothing(config_dir: Path) -> None:
-    write_override(plan_override_edit(config_dir, "B01", proposal(config_dir)))
-    again = plan_override_edit(config_dir, "B01", proposal(config_dir))
+    write_override(plan_override_edit(deployment_at(config_dir), "B01", proposal(config_dir)))
+    again = plan_override_edit(deployment_at(config_dir), "B01", proposal(config_dir))
     assert (again.changed, again.changes, again.diff()) == (False, {}, "")
 
 
 def test_only_the_chosen_keys_are_written(config_dir: Path) -> None:
-    edit = plan_override_edit(config_dir, "B01", proposal(config_dir), keys=["weekly_study"])
+    edit = plan_override_edit(deployment_at(config_dir), "B01", proposal(config_dir), keys=["weekly_study"])
     assert edit.changes == {"weekly_study": {"enabled": True, "source": "支部2025年计划（1.）"}}
 
 
 def test_the_organisations_own_words_and_comments_survive(config_dir: Path) -> None:
     path = config_dir / "overrides" / "B01.yaml"
     path.write_text("# 主题党日改在每月 10 日\ntheme_party_day:\n  when: {day: 10}  # 书记定的\n", encoding="utf-8")
-    write_override(plan_override_edit(config_dir, "B01", proposal(config_dir), keys=["theme_party_day"]))
+    write_override(plan_override_edit(deployment_at(config_dir), "B01", proposal(config_dir), keys=["theme_party_day"]))
     assert path.read_text(encoding="utf-8") == (
         "# 主题党日改在每月 10 日\ntheme_party_day:\n  when: {day: 10}  # 书记定的\n  source: 支部2025年计划（3.）\n")
 
 
 def test_a_secretarys_later_edit_of_an_own_entry_is_kept_when_accepting_again(config_dir: Path) -> None:
-    write_override(plan_override_edit(config_dir, "B01", proposal(config_dir), keys=["integrity_home_visit"]))
+    write_override(plan_override_edit(deployment_at(config_dir), "B01", proposal(config_dir), keys=["integrity_home_visit"]))
     path = config_dir / "overrides" / "B01.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("{month: 12, day: 15}", "{month: 3, day: 1}"),
                     encoding="utf-8")
-    again = plan_override_edit(config_dir, "B01", proposal(config_dir), keys=["integrity_home_visit"])
+    again = plan_override_edit(deployment_at(config_dir), "B01", proposal(config_dir), keys=["integrity_home_visit"])
     assert not again.changed
     assert load_catalog(config_dir).for_org(["B01"])["integrity_home_visit"].when.month == 3
 
@@ -97,8 +97,8 @@ def test_a_secretarys_later_edit_of_an_own_entry_is_kept_when_accepting_again(co
 def test_an_override_that_would_be_invalid_is_refused_before_writing(config_dir: Path) -> None:
     path = config_dir / "overrides" / "B01.yaml"
     path.write_text("weekly_study:\n  when: {weekday: someday}\n", encoding="utf-8")
-    with pytest.raises(CatalogError) as refused:
-        plan_override_edit(config_dir, "B01", proposal(config_dir))
+    with pytest.raises(DeploymentError) as refused:
+        plan_override_edit(deployment_at(config_dir), "B01", proposal(config_dir))
     assert "B01.yaml，条目 weekly_study" in str(refused.value)
     assert path.read_text(encoding="utf-8") == "weekly_study:\n  when: {weekday: someday}\n"
 
@@ -113,7 +113,7 @@ def test_an_override_that_would_be_invalid_is_refused_before_writing(config_dir:
                  id="a different cadence is shown, not written"),
 ])
 def test_the_plans_own_day_is_written_where_the_cadence_takes_it(config_dir: Path, plan: str, change: dict) -> None:
-    edit = plan_override_edit(config_dir, "B01", proposal(config_dir, plan))
+    edit = plan_override_edit(deployment_at(config_dir), "B01", proposal(config_dir, plan))
     assert edit.changes == change
     write_override(edit)
     load_catalog(config_dir)  # valid
@@ -122,7 +122,7 @@ def test_the_plans_own_day_is_written_where_the_cadence_takes_it(config_dir: Pat
 @pytest.mark.parametrize("code", ["../B01", "B 01", ""])
 def test_an_organisation_code_that_is_not_a_file_name_is_refused(config_dir: Path, code: str) -> None:
     with pytest.raises(InvalidInput):
-        plan_override_edit(config_dir, code, proposal(config_dir))
+        plan_override_edit(deployment_at(config_dir), code, proposal(config_dir))
 
 
 def test_an_own_entry_must_say_what_it_is() -> None:
@@ -137,7 +137,7 @@ def test_an_own_entry_must_say_what_it_is() -> None:
 
 
 def test_an_accepted_new_entry_is_planned(config_dir: Path) -> None:
-    write_override(plan_override_edit(config_dir, "B01", proposal(config_dir), keys=["integrity_home_visit"]))
+    write_override(plan_override_edit(deployment_at(config_dir), "B01", proposal(config_dir), keys=["integrity_home_visit"]))
     catalog = load_catalog(config_dir)
     roster = Roster(organizations=(Organization("B01", "第一党支部", OrgType.BRANCH),), members=())
     plan = build_plan(catalog, roster, load_official_calendar(config_dir / "holidays"), 2025, ZoneInfo("Asia/Shanghai"))
@@ -146,10 +146,10 @@ def test_an_accepted_new_entry_is_planned(config_dir: Path) -> None:
 
 
 def test_the_running_bot_notices_the_written_override(config_dir: Path) -> None:
-    plan = CatalogPlan(config_dir, ZoneInfo("Asia/Shanghai"))
+    plan = CatalogPlan.for_dir(config_dir, ZoneInfo("Asia/Shanghai"))
     roster = Roster(organizations=(Organization("B01", "第一党支部", OrgType.BRANCH),), members=())
     assert "weekly_study" not in plan.obligations_by_org(roster)["B01"]
-    write_override(plan_override_edit(config_dir, "B01", proposal(config_dir)))
+    write_override(plan_override_edit(deployment_at(config_dir), "B01", proposal(config_dir)))
     assert plan.changed_on_disk()
     plan.reload()  # what Runtime.reconcile_if_changed does when the files changed
     assert {"weekly_study", "integrity_home_visit"} <= plan.obligations_by_org(roster)["B01"]

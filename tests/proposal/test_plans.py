@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from schedules.catalog import load_catalog
+from bot.deployment import load_catalog, load_lexicon
 from schedules.proposal.documents import document_text
-from schedules.proposal.lexicon import load_lexicon
 from schedules.proposal.match import propose
 from schedules.proposal.model import Proposal
 from tests.proposal.plans import (

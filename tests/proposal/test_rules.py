@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from schedules.catalog import CatalogError, Override, load_catalog
-from schedules.proposal.lexicon import build_lexicon, compile_term, load_lexicon, name_terms
+from bot.deployment import load_catalog, load_lexicon
+from schedules.catalog import CatalogError, Override
+from schedules.proposal.lexicon import build_lexicon, compile_term, name_terms
 from schedules.proposal.match import offered_to, propose
 from schedules.roster import OrgType
 from schedules.proposal.segment import split_sentences

@@ -15,6 +15,7 @@ from telegram.ext import ApplicationBuilder
 
 from bot.callbacks import CallbackSigner
 from bot.clock import ManualClock
+from bot.deployment import DeploymentSource
 from bot.handlers.common import ChatContext
 from bot.handlers.reports import handlers
 from loopback.server import BotApiServer
@@ -44,8 +45,8 @@ async def running_bot(session_factory, config_dir, *, also=None) -> AsyncIterato
         server.add_group(GROUP, "第一支部群", list(USERS.values()))
         app = ApplicationBuilder().token(server.token).base_url(server.base_url).base_file_url(server.base_file_url).build()
         chat = ChatContext(session_factory=session_factory, clock=clock, zone=SHANGHAI,
-                           signer=CallbackSigner.from_token(server.token))
-        app.add_handlers(handlers(chat, config_dir=config_dir))
+                           signer=CallbackSigner.from_token(server.token), config=DeploymentSource.for_dir(config_dir))
+        app.add_handlers(handlers(chat))
         await app.initialize()
         await app.start()
         await app.updater.start_polling(poll_interval=0)

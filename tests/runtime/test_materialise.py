@@ -121,7 +121,7 @@ def test_members_who_answered_get_no_new_reminders(session):
 
 def test_the_real_catalog_plans_a_branch_and_names_its_obligation_jobs(session):
     make_branch(session, members=2)
-    plan = CatalogPlan(PROJECT_CONFIG_DIR, SHANGHAI)
+    plan = CatalogPlan.for_dir(PROJECT_CONFIG_DIR, SHANGHAI)
     from storage.repositories.roster import load_roster
 
     by_org = plan.obligations_by_org(load_roster(session))

@@ -62,7 +62,7 @@ def outbox_rows(session, kind: str) -> list[models.OutboxMessage]:  # noqa: ANN0
 
 def test_the_year_after_the_last_notice_is_planned_provisionally_and_people_are_told_once(session, config_dir):
     branch = make_branch(session, members=3)
-    plan = CatalogPlan(config_dir, SHANGHAI)
+    plan = CatalogPlan.for_dir(config_dir, SHANGHAI)
     now = at("2026-12-01 09:00")
     materialise(session, now=now, policy=POLICY, plan=plan, horizon=HORIZON)
 
@@ -92,7 +92,7 @@ def test_the_year_after_the_last_notice_is_planned_provisionally_and_people_are_
 def test_the_official_arrangement_moves_an_affected_meeting_once_with_its_notice(session, config_dir):
     branch = make_branch(session, members=3)
     secretary = members_of(session, branch)[0]
-    plan = CatalogPlan(config_dir, SHANGHAI)
+    plan = CatalogPlan.for_dir(config_dir, SHANGHAI)
     materialise(session, now=at("2026-12-01 09:00"), policy=POLICY, plan=plan, horizon=HORIZON)
     [meeting] = activities(session, models.Activity.occurrence_key == "theme_party_day:B01:2027-02")
     assert (meeting.starts_at, meeting.calendar) == (at("2027-02-09 09:00"), "provisional")
@@ -140,7 +140,7 @@ def test_the_official_arrangement_moves_an_affected_meeting_once_with_its_notice
 def test_a_provisional_occurrence_the_notice_no_longer_has_is_cancelled_and_told(session, config_dir):
     make_branch(session, members=2)
     (config_dir / "overrides" / "B01.yaml").unlink()  # nothing else moves
-    plan = CatalogPlan(config_dir, SHANGHAI)
+    plan = CatalogPlan.for_dir(config_dir, SHANGHAI)
     materialise(session, now=at("2026-12-01 09:00"), policy=POLICY, plan=plan, horizon=HORIZON)
     # An occurrence only the provisional calendar had (as when the notice merges 中秋 into 国庆).
     [integrity] = activities(session, models.Activity.occurrence_key == "holiday_integrity_reminder:B01:2027-spring_festival")

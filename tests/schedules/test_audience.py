@@ -8,7 +8,7 @@ import pytest
 
 from schedules import roles
 from schedules.audience import Audience, Part, RosterAudience, Target, UnknownAudience
-from schedules.catalog import load_catalog
+from bot.deployment import load_catalog
 from schedules.roles import Role, seats_of_member
 from schedules.roster import Category, Member, Organization, OrgType, Roster, UpperRole
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.deployment import load_official_calendar
 from schedules.calendar import (
     CalendarFileError,
     CalendarUnknownYear,
     OfficialCalendar,
     arrangements_from_chinesecalendar,
     arrangements_from_holidays_package,
-    load_official_calendar,
     parse_holiday_file,
 )
 

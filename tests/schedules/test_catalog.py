@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from schedules.catalog import CatalogError, load_catalog, parse_catalog, parse_duration, parse_override
+from bot.deployment import load_catalog
+from schedules.catalog import CatalogError, parse_catalog, parse_duration, parse_override
 from tests.reference import reference_file
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from schedules.catalog import CatalogError, load_catalog, parse_override
+from bot.deployment import load_catalog
+from schedules.catalog import CatalogError, parse_override
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,9 +11,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schedules.calendar import CalendarUnknownYear, OfficialCalendar, load_official_calendar
-from schedules.catalog import Catalog, load_catalog, parse_override
-from schedules.plan import Occurrence, build_plan, count_by_obligation, occurrences_for_member, plan_between, within_orgs
+from bot.deployment import load_catalog, load_official_calendar
+from schedules.calendar import CalendarUnknownYear, OfficialCalendar
+from schedules.catalog import Catalog, parse_override
+from schedules.plan import (
+    Occurrence,
+    build_plan,
+    count_by_obligation,
+    occurrences_for_member,
+    plan_between,
+    within_orgs,
+)
 from schedules.roster import Category, Member, Organization, OrgType, Role, Roster, UpperRole
 
 ROOT = Path(__file__).resolve().parents[2]

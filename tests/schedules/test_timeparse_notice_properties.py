@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.settings import PROJECT_CONFIG_DIR
-from schedules.calendar import load_official_calendar
+from bot.deployment import load_official_calendar
 from schedules.timeparse import TimeParseError, parse_deadline, parse_time
 
 CALENDAR = load_official_calendar(PROJECT_CONFIG_DIR / "holidays")

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.settings import PROJECT_CONFIG_DIR
-from schedules.calendar import load_official_calendar
+from bot.deployment import load_official_calendar
 from schedules.timeparse import TimeParseError, parse_deadline, parse_time, split_schedule_text
 
 NOTICES = Path(__file__).with_name("notice-time-expressions.tsv")

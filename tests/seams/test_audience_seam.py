@@ -17,9 +17,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.runtime.materialise import ReminderPolicy, enqueue_reminders
+from bot.deployment import load_catalog, load_official_calendar
 from schedules.audience import Part, reminder_leads
-from schedules.calendar import load_official_calendar
-from schedules.catalog import load_catalog
 from schedules.completion import year_period
 from schedules.plan import audience_of, build_plan, target_of
 from schedules.roles import Role

@@ -17,8 +17,7 @@ from bot.cli import main
 from bot.reports.labels import obligation_label
 from bot.reports.requirements import requirements_for_org
 from bot.settings import PROJECT_CONFIG_DIR
-from schedules.calendar import load_official_calendar
-from schedules.catalog import load_catalog
+from bot.deployment import load_catalog, load_official_calendar
 from schedules.completion import THREE_MEETINGS_ONE_LECTURE
 from schedules.plan import build_plan
 from schedules.roles import Role, Seat
@@ -93,7 +92,7 @@ def test_attendance_json_and_workbook_give_the_same_figures(seed, db_url, sessio
             capsys.readouterr()
             with transaction(session_factory) as session:
                 answer = queries.attendance(session, viewer, [label, code], NOW, SHANGHAI, requirements_of=lambda s, c: (
-                    requirements_for_org(s, PROJECT_CONFIG_DIR, c)))
+                    requirements_for_org(s, load_catalog(PROJECT_CONFIG_DIR), c)))
                 chat = texts.attendance_answer(answer)
             lines = [m.groupdict() for line in chat.splitlines() if (m := FIGURES.match(line))]
             total, *bullets = lines

@@ -1,0 +1,85 @@
+"""The deployment's configuration: one snapshot, read in one place, swapped whole when a file changes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.deployment import DeploymentError, DeploymentSource, deployment_at
+from bot.runtime.plan_source import CatalogPlan
+from bot.settings import PROJECT_CONFIG_DIR, Settings
+
+
+class Ticks:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    config = tmp_path / "config"
+    shutil.copytree(PROJECT_CONFIG_DIR, config)
+    return config
+
+
+def write_override(config_dir: Path, text: str) -> None:
+    (config_dir / "overrides" / "B01.yaml").write_text(text, encoding="utf-8")
+
+
+def test_the_shipped_configuration_is_one_snapshot_of_every_part():
+    deployment = deployment_at(PROJECT_CONFIG_DIR)
+    assert (len(deployment.catalog.obligations), deployment.lexicon is not None, deployment.reports.branch_comparison,
+            deployment.calendar.knows(2025)) == (28, True, frozenset(), True)
+
+
+def test_an_edit_is_seen_by_every_reader_of_the_source_at_once(config_dir):
+    ticks = Ticks()
+    source = DeploymentSource(Settings(config_dir=config_dir), monotonic=ticks)
+    plan = CatalogPlan(source)
+    before = source.current()
+    assert before.catalog.for_org(["B01"])["weekly_study"].enabled is False
+
+    write_override(config_dir, "weekly_study:\n  enabled: true\n")
+    assert source.current() is before  # looked at most every 2 s
+    ticks.now = 2.0
+    after = source.current()
+    assert after is not before and after.catalog.for_org(["B01"])["weekly_study"].enabled is True
+    # The runtime still notices: it planned with the old snapshot, and re-plans with the new one.
+    assert plan.changed_on_disk() is True
+    plan.reload()
+    assert (plan.catalog is after.catalog, plan.changed_on_disk()) == (True, False)
+
+
+def test_an_invalid_edit_keeps_the_previous_snapshot(config_dir, caplog):
+    source = DeploymentSource.for_dir(config_dir, check_every=0)
+    before = source.current()
+    write_override(config_dir, "weekly_study:\n  when: {weekday: someday}\n")
+    assert source.current() is before and source.refresh() is False
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.deployment"] == [
+        "configuration changed but is invalid; keeping the previous one: 配置有误："
+        f"{config_dir / 'overrides' / 'B01.yaml'}，条目 weekly_study，字段 when.weekday（星期）：取值 'someday' 无效，"
+        "应为 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'",
+    ]  # logged once, not at every look
+    write_override(config_dir, "weekly_study:\n  enabled: true\n")
+    assert source.refresh() is True and source.current().catalog.for_org(["B01"])["weekly_study"].enabled is True
+
+
+def test_a_lazy_source_reads_nothing_until_asked(tmp_path):
+    source = DeploymentSource.for_dir(tmp_path, lazy=True)  # no catalog here: only asking fails
+    with pytest.raises(DeploymentError, match="找不到工作事项目录文件"):
+        source.current()
+
+
+def test_every_problem_is_listed_at_once(config_dir):
+    (config_dir / "reports.yaml").write_text("branch_comparison: yes-please\n", encoding="utf-8")
+    write_override(config_dir, "no_such_item:\n  enabled: true\n")
+    with pytest.raises(DeploymentError) as refused:
+        deployment_at(config_dir)
+    assert len(refused.value.problems) == 2 and str(refused.value).startswith("配置有误：\n  - ")
