@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from telegram import Bot
 
 from bench.bench_checkin import FIRST_USER, START, Members, seed
@@ -45,6 +45,30 @@ def spawn(url: str, world: Members, webhook_url: str, port: int, log: Path, conc
            "BRANCHBOT_WEBHOOK_SECRET": SECRET, "BRANCHBOT_WEBHOOK_DELETE_ON_STOP": "off"}
     return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=PROJECT, env=env,
                             stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+IDLE_SECONDS = 2.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process (all its threads) has used so far, from /proc (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:  # gone, or not Linux: counted as nothing
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def postgres_backends(url: str) -> list[int]:
+    """The server processes serving this database's connections (on this machine)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.scalars(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")))
+    finally:
+        engine.dispose()
 
 
 def wait_for(condition, what: str, timeout: float = 120.0) -> None:  # noqa: ANN001
@@ -82,7 +106,19 @@ def measure(url: str, members: int, processes: int, concurrency: int, spread: fl
         warm = asyncio.run(send_reminders(world, users[:30], keyboards.reminder(signer, warm_up_id)))
         world.press(warm, 0.0)
         presses = asyncio.run(send_reminders(world, users, keyboards.reminder(signer, activity_id)))
+        # What the processes burn doing nothing (lease renewals, the dispatcher's and scheduler's polls).
+        idle_before = [cpu_seconds(p.pid) for p in running]
+        time.sleep(IDLE_SECONDS)
+        idle = [(cpu_seconds(p.pid) - b) * 1000 / IDLE_SECONDS for p, b in zip(running, idle_before)]
+        # CPU is the primary figure (the machine is shared): the bots, PostgreSQL's backends serving them, and
+        # this process (the loopback Bot API server and the proxy), while the presses are answered and edited.
+        backends = {pid: cpu_seconds(pid) for pid in postgres_backends(url)}
+        before = [cpu_seconds(p.pid) for p in running], time.process_time()
         timings = world.press(presses, spread)
+        bots = [cpu_seconds(p.pid) - b for p, b in zip(running, before[0])]
+        harness = time.process_time() - before[1]
+        # Backends opened during the burst count from zero; one that closed meanwhile is not counted.
+        database = sum(cpu_seconds(pid) - backends.get(pid, 0.0) for pid in postgres_backends(url))
     finally:
         for process in running:
             process.terminate()
@@ -96,7 +132,20 @@ def measure(url: str, members: int, processes: int, concurrency: int, spread: fl
             models.Attendance.activity_id == activity_id))
     engine.dispose()
     assert recorded == members, f"{recorded} check-ins recorded for {members} presses"
-    return {**timings, "recorded": recorded, "per_process_connections": proxy.per_upstream}
+    per_press = 1000 / members
+    total = sum(bots) + database + harness
+    return {**timings, "recorded": recorded, "per_process_connections": proxy.per_upstream,
+            "bot_cpu_ms_per_update": sum(bots) * per_press,
+            "per_process_cpu_ms_per_update": [round(b * per_press, 3) for b in bots],
+            "per_process_idle_cpu_ms_per_s": [round(i, 2) for i in idle],
+            "postgres_cpu_ms_per_update": database * per_press,
+            "server_cpu_ms_per_update": harness * per_press,
+            # What the machine's cores allow when the bots, PostgreSQL and Telegram's side (here: the loopback
+            # server) share them: the ceiling of updates/s, whatever the wall clock measured this time.
+            "cores": os.cpu_count(),
+            "cpu_bound_updates_per_s": (os.cpu_count() or 1) * 1000 / (total * per_press) if total else None,
+            "bots_only_cpu_bound_updates_per_s": (
+                min(processes, os.cpu_count() or 1) * 1000 / (sum(bots) * per_press) if sum(bots) else None)}
 
 
 def main(argv: list[str]) -> None:
