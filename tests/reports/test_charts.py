@@ -31,7 +31,7 @@ def test_matplotlib_resolves_the_cjk_family_to_a_font_with_chinese_glyphs():
     found = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
     index = getattr(found, "face_index", 0)
     with TTFont(str(found), fontNumber=index, lazy=True) as font:
-        names = {record.toUnicode() for record in font["name"].names if record.nameID == 1}
+        names = {record.toUnicode() for record in font["name"].names if record.nameID in (1, 16)}  # 16: typographic family
         cmap = font.getBestCmap()
     assert family in names
     assert all(ord(ch) in cmap for ch in "党支部委员会出勤率")
