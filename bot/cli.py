@@ -198,6 +198,10 @@ def add_record_parsers(activity_actions, commands) -> None:  # noqa: ANN001
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from bot.runtime.logs import install_cli_logging, secrets_of
+
+    # Before anything can log: every command's lines (PTB's, httpx's, ours) pass the token filter.
+    install_cli_logging(secrets_of(os.environ.get("TELEGRAM_BOT_TOKEN")))
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -273,10 +277,10 @@ def error_log_path() -> Path:
 
 def _log_unexpected(error: BaseException) -> Path:
     path = error_log_path()
-    details = "".join(traceback.format_exception(error))
-    token = os.environ.get("TELEGRAM_BOT_TOKEN")
-    if token:
-        details = details.replace(token, "<redacted>")
+    from bot.runtime.logs import RedactingFilter, secrets_of
+
+    details = RedactingFilter(secrets_of(os.environ.get("TELEGRAM_BOT_TOKEN"))).redact(
+        "".join(traceback.format_exception(error)))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as log:

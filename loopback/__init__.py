@@ -52,7 +52,8 @@ BotApiServer(*, token=DEFAULT_TOKEN, host="127.0.0.1", port=0, strict=True, spec
                executed: a client timeout), .random(rate_429=0.01, rate_5xx=0.01, rate_403=0, seed=1),
                .block(user_id) / .unblock(user_id), .outage(method="*", status=502) / .end_outage(method=None)
                (every call fails right before it would execute, even one already waiting out `latency`:
-               an outage that delivers nothing), .clear(), .pending, .injected.
+               an outage that delivers nothing), .answer_html(method="*", status=200) (an HTML page instead of
+               the Bot API, like a proxy's error page; ended by .end_outage), .clear(), .pending, .injected.
   world:       add_user(user_id=None, first_name="测试用户", *, username, last_name, language_code="zh-hans",
                started=False) -> User dict; add_group(chat_id, title, member_ids, *, supergroup=False,
                username=None) -> Chat dict; add_member / remove_member(chat_id, user_id);

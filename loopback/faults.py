@@ -96,6 +96,7 @@ class Faults:
                  on_unblock: Callable[[int], None] | None = None) -> None:
         self._planned: list[_Planned] = []
         self._outages: dict[str, int] = {}
+        self._html: dict[str, int] = {}
         self._random: _RandomMode | None = None
         self._on_block = on_block
         self._on_unblock = on_unblock
@@ -157,8 +158,22 @@ class Faults:
         with self._lock:
             if method is None:
                 self._outages.clear()
+                self._html.clear()
             else:
                 self._outages.pop(method, None)
+                self._html.pop(method, None)
+
+    def answer_html(self, method: str = "*", status: int = 200) -> None:
+        """Until `end_outage`, every call of `method` ("*" = any) gets an HTML page with `status` instead of the
+        Bot API's JSON, before the token is even looked at: a proxy's error or login page, a wrong URL. Nothing
+        is done."""
+        with self._lock:
+            self._html[method] = status
+
+    def html_status(self, method: str) -> int | None:
+        """The status of the HTML page `method` gets now (None: it gets the Bot API)."""
+        with self._lock:
+            return self._html.get(method, self._html.get("*"))
 
     def outage_error(self, method: str) -> TelegramError | None:
         """The failure an ongoing outage gives `method` right before it executes (None: no outage)."""
@@ -174,6 +189,7 @@ class Faults:
             self._planned.clear()
             self._random = None
             self._outages.clear()
+            self._html.clear()
 
     @property
     def pending(self) -> int:

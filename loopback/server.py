@@ -28,6 +28,9 @@ MAX_UPLOAD_BYTES = 50 * 2**20  # Telegram's limit for bots uploading files
 _CONFLICT_SUPERSEDED = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
 _CONFLICT_WEBHOOK = "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
 T = TypeVar("T")
+# What a reverse proxy or a captive portal answers instead of the Bot API (faults.answer_html).
+HTML_PAGE = ("<html><head><title>{status}</title></head><body><center><h1>{status}</h1></center>"
+             "<hr><center>nginx</center></body></html>")
 
 
 @dataclass
@@ -619,6 +622,9 @@ class BotApiServer:
         return params, True
 
     async def _handle_method(self, request: web.Request) -> web.Response:
+        html = self.faults.html_status(request.match_info["method"])
+        if html is not None:
+            return web.Response(text=HTML_PAGE.format(status=html), status=html, content_type="text/html")
         if request.match_info["token"] != self.token:
             return self._json({"ok": False, "error_code": 401, "description": "Unauthorized"}, 401)
         method = self.spec.canonical_method(request.match_info["method"])

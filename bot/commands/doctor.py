@@ -131,6 +131,7 @@ async def _telegram(settings: Settings, environ) -> list[Finding]:  # noqa: ANN0
     from telegram.error import TelegramError
 
     from bot.runtime.app import file_base_url
+    from bot.runtime.sending import failure_text
     from bot.runtime.intake import webhook_options_from_env
 
     if not settings.telegram_token:
@@ -148,8 +149,8 @@ async def _telegram(settings: Settings, environ) -> list[Finding]:  # noqa: ANN0
         async with bot:
             me = await bot.get_me()
             info = await bot.get_webhook_info()
-    except TelegramError as error:
-        return [Finding(FAILED, "令牌", f"getMe 失败：{error.message}")]
+    except TelegramError as error:  # never error.message: PTB's names the token
+        return [Finding(FAILED, "令牌", failure_text(error, settings.telegram_api_base_url))]
     findings = [Finding(OK, "令牌", f"@{me.username}（{me.first_name}）")]
     if webhook is None:
         if info.url:

@@ -13,6 +13,7 @@ from telegram.error import TelegramError
 
 from bot import texts
 from bot.keyboards import start_link
+from bot.runtime.sending import failure_text
 from bot.settings import Settings
 from storage.db import make_engine, make_session_factory
 from storage.services import binding as binding_svc
@@ -23,7 +24,8 @@ log = logging.getLogger(__name__)
 
 
 def bot_username(settings: Settings) -> str | None:
-    """The bot's @name from Telegram (getMe); None when there is no token or Telegram cannot be reached."""
+    """The bot's @name from Telegram (getMe); None when there is no token or Telegram cannot be reached
+    (then stderr says why, in one sentence without the token)."""
     if not settings.telegram_token:
         return None
 
@@ -34,8 +36,9 @@ def bot_username(settings: Settings) -> str | None:
 
     try:
         return asyncio.run(ask())
-    except (TelegramError, OSError) as exc:
-        log.warning("getMe failed: %s", exc)
+    except (TelegramError, OSError) as error:
+        log.info("getMe failed (%s)", type(error).__name__)
+        print(f"注意：{failure_text(error, settings.telegram_api_base_url)}", file=sys.stderr)
         return None
 
 

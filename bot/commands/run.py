@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import faulthandler
+import io
 import importlib
 import logging
 import signal
 import sys
 
+from telegram.error import TelegramError
+
+from bot.runtime.sending import failure_text
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -31,9 +35,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 def run_bot(settings: Settings) -> int:
     from bot.clock import clock_from_env
     from bot.runtime.app import options_from_env, serve
-    from bot.runtime.logs import configure_logging
+    from bot.runtime.logs import configure_logging, secrets_of
 
-    configure_logging([settings.telegram_token or ""])
+    configure_logging(secrets_of(settings.telegram_token))
     try:
         clock = clock_from_env()
         options = options_from_env(settings)
@@ -50,7 +54,10 @@ def run_bot(settings: Settings) -> int:
     plan = CatalogPlan(config)
 
     # An operator's `kill -USR1 <pid>` prints every thread's stack to stderr (a stuck process explains itself).
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    try:
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
+    except (io.UnsupportedOperation, ValueError):  # stderr is no file (embedded, captured): no stack dumps
+        pass
 
     async def main() -> int:
         stop = asyncio.Event()
@@ -63,6 +70,10 @@ def run_bot(settings: Settings) -> int:
         return asyncio.run(main())
     except KeyboardInterrupt:  # pragma: no cover - a second Ctrl-C during shutdown
         return 130
+    except TelegramError as error:  # getMe or setWebhook at start: say which of the three it is, in one line
+        log.error("branchbot run could not start: the Bot API call failed (%s)", type(error).__name__)
+        print(f"错误：{failure_text(error, settings.telegram_api_base_url)}", file=sys.stderr)
+        return 2
     except Exception:  # noqa: BLE001 - through the redacting log: a raw traceback could show the token
         # (aiohttp names the whole request URL, /bot<token>/..., in some errors).
         log.exception("branchbot run stopped by an error")

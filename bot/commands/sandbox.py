@@ -25,9 +25,12 @@ class OncePerMessage(logging.Filter):
         return True
 
 
-def configure_console_logging() -> None:
-    """Warnings and errors, readable, on stderr; the page is where the person looks."""
+def configure_console_logging(secrets: list[str] | None = None) -> None:
+    """Warnings and errors, readable, on stderr, through the token filter; the page is where the person looks."""
+    from bot.runtime.logs import RedactingFilter
+
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter(secrets or []))
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
     handler.addFilter(OncePerMessage())
     root = logging.getLogger()
@@ -38,7 +41,9 @@ def configure_console_logging() -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.sandbox.app import DEFAULT_PORT, SandboxOptions, SandboxStartError, serve_until_stopped
 
-    configure_console_logging()
+    from bot.runtime.logs import secrets_of
+
+    configure_console_logging(secrets_of(settings.telegram_token))
     port = getattr(args, "port", None)
     options = SandboxOptions(
         port=DEFAULT_PORT if port is None else port,

@@ -224,9 +224,13 @@ async def start_bot(
     Runtime (this process holds the leader lock), then the Application and its polling."""
     application = build_application(settings, clock, session_factory=sessions, concurrency=options.concurrency,
                                     timeouts=options.sending.timeouts, config=config)
-    await application.initialize()
-    if sender_bot is not None:
-        await sender_bot.initialize()
+    try:
+        await application.initialize()
+        if sender_bot is not None:
+            await sender_bot.initialize()
+    except BaseException:
+        await close_transports(application.bot, sender_bot)
+        raise
     runtime = Runtime(
         database_url=settings.database_url, session_factory=sessions, clock=clock,
         send=telegram_sender(application, sender_bot), options=options, plan=plan,
@@ -267,25 +271,37 @@ async def serve(
                                         timeouts=options.runtime.sending.timeouts, config=config)
         sender_bot = outbox_bot(settings, concurrency=options.runtime.concurrency,
                                 timeouts=options.runtime.sending.timeouts)
-        async with application, sender_bot:
-            intake = ChatIntake(application, options.webhook, state)
-            health = await start_health_server(options.health_listen, state, sessions, metrics)
-            try:
-                await application.start()
-                if options.webhook is not None:
-                    await intake.start()  # every process answers webhook updates, leader or not
-                await _lead_while_running(application, telegram_sender(application, sender_bot), settings,
-                                          sessions, clock, stop, options, plan, leadership, intake, state)
-            finally:
-                await intake.stop()
-                if application.running:
-                    await application.stop()
-                if health is not None:
-                    await health.cleanup()
+        try:
+            async with application, sender_bot:
+                intake = ChatIntake(application, options.webhook, state)
+                health = await start_health_server(options.health_listen, state, sessions, metrics)
+                try:
+                    await application.start()
+                    if options.webhook is not None:
+                        await intake.start()  # every process answers webhook updates, leader or not
+                    await _lead_while_running(application, telegram_sender(application, sender_bot), settings,
+                                              sessions, clock, stop, options, plan, leadership, intake, state)
+                finally:
+                    await intake.stop()
+                    if application.running:
+                        await application.stop()
+                    if health is not None:
+                        await health.cleanup()
+        finally:
+            # After a failed start (token rejected, address unreachable) PTB's shutdown does nothing, which
+            # would leave the transports' sessions open ("Unclosed client session"): close them here.
+            await close_transports(application.bot, sender_bot)
         return 0
     finally:
         await asyncio.to_thread(leadership.release)
         engine.dispose()
+
+
+async def close_transports(*bots: Bot | None) -> None:
+    """Close the HTTP sessions of these bots' transports (idempotent; safe after a failed initialize)."""
+    for bot in bots:
+        if bot is not None:
+            await bot.request.shutdown()
 
 
 async def _schema_when_reachable(url: str, stop: asyncio.Event, retry_seconds: float = 5.0) -> None:

@@ -1,4 +1,8 @@
-"""Structured (JSON lines) logging that never lets the bot token out, whoever logs it (PTB, httpx, us)."""
+"""Logging that never lets the bot token out, whoever logs it (PTB, httpx, aiohttp, us), for every command.
+
+`branchbot` installs `install_cli_logging` at its entry (bot/cli.py), so every command's log lines pass the
+redacting filter; `branchbot run` then switches to JSON lines (`configure_logging`), still through the filter.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,19 @@ from datetime import datetime, timezone
 from typing import TextIO
 
 REDACTED = "<redacted>"
+# A secret half shorter than this is not a real token (tests use such); replacing it would garble any text.
+_MIN_SECRET = 8
+
+
+def secrets_of(token: str | None) -> list[str]:
+    """What must never be printed: the token, and its secret half (after the bot id, which is public)."""
+    if not token:
+        return []
+    secrets = [token]
+    _, _, secret = token.partition(":")
+    if len(secret) >= _MIN_SECRET and secret != token:
+        secrets.append(secret)
+    return secrets
 
 
 class RedactingFilter(logging.Filter):
@@ -17,7 +34,8 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if s]
+        # Longest first: the whole token goes before its secret half is looked for.
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:
@@ -49,6 +67,48 @@ class JsonFormatter(logging.Formatter):
         if record.exc_text:
             line["exc"] = record.exc_text
         return json.dumps(line, ensure_ascii=False)
+
+
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (a test's capture, a redirected stream)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
+def _not_ptb(record: logging.LogRecord) -> bool:
+    """PTB's own lines (e.g. "Can not load invalid JSON data" with a JSONDecodeError traceback for an HTML
+    answer): a command reports each Bot API failure itself, in one sentence (bot.runtime.sending.failure_text)."""
+    return not (record.name == "telegram" or record.name.startswith("telegram.")) or record.levelno >= logging.CRITICAL
+
+
+def install_cli_logging(secrets: Iterable[str]) -> logging.Handler:
+    """Every command's warnings and errors on stderr as plain lines, through the redacting filter.
+
+    Added next to any handler already there (a test runner's), replacing only one this function installed
+    before; the lines look like Python's last-resort output, so nothing changes for a user but the redaction.
+    """
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_branchbot_cli", False)]:
+        root.removeHandler(old)
+    handler = _CurrentStderr()
+    handler._branchbot_cli = True  # type: ignore[attr-defined]
+    handler.setLevel(logging.WARNING)
+    handler.addFilter(_not_ptb)
+    handler.addFilter(RedactingFilter(secrets))
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root.addHandler(handler)
+    for noisy in ("httpx", "apscheduler", "alembic"):  # httpx logs request URLs, which hold the token
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return handler
 
 
 def configure_logging(secrets: Iterable[str], *, level: int = logging.INFO, stream: TextIO | None = None) -> logging.Handler:

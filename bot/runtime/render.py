@@ -48,20 +48,27 @@ def format_duration(minutes: int) -> str:
 
 
 def format_until(remaining: timedelta) -> str:
-    """How far off the activity is when the reminder goes out: 3天后, 1小时后, 25分钟后, 现在.
+    """How far off the activity is when the reminder goes out: 3天后, 1小时后, 25分钟后, 1分钟后, 现在.
 
     Counted from the actual send, not from the lead: a reminder delivered late (after downtime, to a member
-    bound late, out of quiet hours) must not say 3天后 for a meeting two days away.
+    bound late, out of quiet hours) must not say 3天后 for a meeting two days away. Rounded to the nearest
+    minute, hour or day (half up), so a one-minute reminder sent 59 s before the start says 1分钟后; only less
+    than half a minute (or an activity already begun) is 现在.
     """
-    minutes = remaining.total_seconds() / 60
+    minutes = _half_up(remaining.total_seconds() / 60)
     if minutes < 1:
         return "现在"
-    if math.ceil(minutes) < 60:
-        return f"{math.ceil(minutes)}分钟后"  # rounded up: never tell someone they have more time than they do
-    hours = round(minutes / 60)
+    if minutes < 60:
+        return f"{minutes}分钟后"
+    hours = _half_up(minutes / 60)
     if hours < 24:
         return f"{hours}小时后"
-    return f"{round(minutes / (24 * 60))}天后"
+    return f"{_half_up(minutes / (24 * 60))}天后"
+
+
+def _half_up(value: float) -> int:
+    """Round half up (Python's round() goes to even: 2.5 hours would read 2小时后)."""
+    return math.floor(value + 0.5)
 
 
 def _zone_for(session: Session, org_id: int | None, default: ZoneInfo) -> ZoneInfo:

@@ -136,6 +136,5 @@ def _no_answer(error: BaseException) -> bool:
 def shown_address(base_url: str | None) -> str:
     """The Bot API's scheme, host and port only: a path (or user info) could carry a token."""
     parts = urlsplit(base_url or DEFAULT_BOT_API)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}"
+    netloc = parts.netloc.rpartition("@")[2]  # user info dropped: it may be a credential
+    return f"{parts.scheme}://{netloc}" if parts.scheme else netloc or "（空）"
