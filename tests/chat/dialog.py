@@ -1,7 +1,8 @@
 """Runs chat dialogs through a real python-telegram-bot Application against the loopback Bot API server.
 
-A dialog is a table of steps (who, what they say or press, a fragment of what the bot answers). The
-harness waits for the bot's matching request (no sleeping) and fails with everything the bot did instead.
+A dialog is a table of steps (who, what they say or press, the bot's whole answer). The harness waits for
+the bot's request whose text is exactly that answer (no sleeping) and fails with everything the bot said
+instead, so a reply that grows, loses or changes a line fails the test.
 """
 
 from __future__ import annotations
@@ -44,12 +45,17 @@ def press(label: str, chat: str | None = None) -> Press:
     return Press(label, chat)
 
 
+def text_of(record: Any) -> str:
+    """What a request shows: its text (a message, an edit, a callback's toast) or, for a keyboard edit, the keyboard."""
+    params = record.params
+    if record.method == "editMessageReplyMarkup":
+        return str(params.get("reply_markup"))
+    return params.get("text") or ""
+
+
 def said(record: Any) -> str:
     params = record.params
-    text = params.get("text") or ""
-    if record.method == "editMessageReplyMarkup":
-        text = str(params.get("reply_markup"))
-    return f"{record.method}[{params.get('chat_id', params.get('callback_query_id', ''))}]: {text}"
+    return f"{record.method}[{params.get('chat_id', params.get('callback_query_id', ''))}]: {text_of(record)}"
 
 
 class Dialog:
@@ -78,7 +84,7 @@ class Dialog:
         raise AssertionError(f"no button {label!r} in chat {chat_id}: {self.server.chat(chat_id).messages}")
 
     async def step(self, who: str, action: str | Press, expected: str) -> Any:
-        """Acts as `who` and waits for the bot's request whose text contains `expected`."""
+        """Acts as `who` and waits for the bot's request whose whole text is `expected`."""
         user_id = self.user(who)
         if isinstance(action, Press):
             chat_id = self.group_chat() if action.chat == "group" else user_id
@@ -95,7 +101,7 @@ class Dialog:
             if record.method not in TEXT_METHODS:
                 return False
             seen.append(said(record))
-            return expected in said(record)
+            return text_of(record) == expected
 
         try:
             return await self.server.next_bot_request(matches, timeout=10)
@@ -186,3 +192,4 @@ async def running_bot(factory: sessionmaker[Session], world: World, now: datetim
             await app.updater.stop()
             await app.stop()
             await app.shutdown()
+

@@ -22,9 +22,9 @@ def world(session_factory):
         return build_world(session)
 
 
-async def reply(chat, who: str, action, fragment: str) -> dict:
-    """The bot's answer to `who` doing `action` (the request whose text contains `fragment`)."""
-    return (await chat.step(who, action, fragment)).params
+async def reply(chat, who: str, action, whole: str) -> dict:
+    """The bot's answer to `who` doing `action`, whose whole text is `whole` (with its keyboard)."""
+    return (await chat.step(who, action, whole)).params
 
 
 def keyboard(params: dict) -> list[str]:
@@ -50,30 +50,35 @@ async def test_attendance_reads_a_member_an_organisation_and_a_period_in_any_ord
     with transaction(session_factory) as session:
         session.add(models.Member(member_no="1007", name="冯七", org_id=world.orgs["B02"], category="正式党员"))
     async with running_bot(session_factory, world, T - timedelta(days=1)) as chat:
-        menu = await reply(chat, "committee", "/attendance", "📊")
+        menu = await reply(chat, "committee", "/attendance", ("📊 机关党委（D01）2025年第一季度\n"
+                                                              "合计：已召开会议 0 次，出勤率 —；三会一课 完成 0、补开 0、未开展 0、进行中 7、无记录 6\n"
+                                                              "• 第一党支部（B01）：已召开会议 0 次，出勤率 —；三会一课 完成 0、补开 0、未开展 0、进行中 4、无记录 4\n"
+                                                              "• 第二党支部（B02）：已召开会议 0 次，出勤率 —；三会一课 完成 0、补开 0、未开展 0、进行中 3、无记录 2\n"
+                                                              "查看下级组织：第一党支部（B01）、第二党支部（B02）"))
         assert menu["text"] == (
             "📊 机关党委（D01）2025年第一季度\n"
             "合计：已召开会议 0 次，出勤率 —；三会一课 完成 0、补开 0、未开展 0、进行中 7、无记录 6\n" + B01_Q1
             + "• 第二党支部（B02）：" + B02_Q1 + "\n查看下级组织：第一党支部（B01）、第二党支部（B02）"
         )
         assert keyboard(menu) == ["/attendance B01 2025Q1", "/attendance B02 2025Q1"]
-        by_name = await reply(chat, "committee", "/attendance 一季度 第二党支部", "📊")
+        by_name = await reply(chat, "committee", "/attendance 一季度 第二党支部", ("📊 第二党支部（B02）2025年第一季度\n"
+                                                                           "合计：已召开会议 0 次，出勤率 —；三会一课 完成 0、补开 0、未开展 0、进行中 3、无记录 2"))
         assert by_name["text"] == (
             "📊 第二党支部（B02）2025年第一季度\n合计：" + B02_Q1
         )
-        number = await reply(chat, "committee", "/attendance 1007", "👤")
+        number = await reply(chat, "committee", "/attendance 1007", "👤 冯七（1007，第二党支部）2025年第一季度：应参加 0 次，出席 0 次（含代签 0 次），请假 0 次，缺席 0 次，出勤率 —")
         assert number["text"] == ("👤 冯七（1007，第二党支部）2025年第一季度：应参加 0 次，出席 0 次（含代签 0 次），"
                                   "请假 0 次，缺席 0 次，出勤率 —")
-        member = await reply(chat, "committee", "/attendance 12月 李四", "👤")
+        member = await reply(chat, "committee", "/attendance 12月 李四", "👤 李四（P004，第一党支部）2024年12月：应参加 0 次，出席 0 次（含代签 0 次），请假 0 次，缺席 0 次，出勤率 —")
         assert member["text"] == ("👤 李四（P004，第一党支部）2024年12月：应参加 0 次，出席 0 次（含代签 0 次），"
                                   "请假 0 次，缺席 0 次，出勤率 —")
-        ambiguous = await reply(chat, "committee", "/attendance 党支部 上半年", "可能指")
-        assert ambiguous["text"] == "“党支部”可能指以下几项，请点选：\n• 第一党支部（B01）\n• 第二党支部（B02）"
+        ambiguous = await reply(chat, "committee", "/attendance 党支部 上半年", ("“党支部”可能指以下几项，请点选：\n"
+                                                                           "• 第一党支部（B01）\n"
+                                                                           "• 第二党支部（B02）"))
         assert keyboard(ambiguous) == ["/attendance B01 上半年", "/attendance B02 上半年"]
-        chosen = await reply(chat, "committee", "/attendance B01 上半年", "📊")
-        assert chosen["text"].startswith("📊 第一党支部（B01）2025年上半年\n")
-        refused = await reply(chat, "committee", "/attendance X01B", "您只能")
-        assert refused["text"] == "您只能查看本组织及下级组织的情况。"
+        chosen = await reply(chat, "committee", "/attendance B01 上半年", ("📊 第一党支部（B01）2025年上半年\n"
+                                                                        "合计：已召开会议 0 次，出勤率 —；三会一课 完成 0、补开 0、未开展 0、进行中 4、无记录 4"))
+        await reply(chat, "committee", "/attendance X01B", "您只能查看本组织及下级组织的情况。")
 
 
 def buttons(params: dict) -> list[list[str]]:
@@ -86,9 +91,14 @@ async def test_me_and_the_confirmation_count_only_what_the_secretary_confirmed(s
     before anyone is counted absent; /me counts the meeting only once it is confirmed."""
     async with running_bot(session_factory, world, T) as chat:
         for who in ("secretary", "deputy", "alice"):
-            await reply(chat, who, "/checkin", "签到成功")
+            await reply(chat, who, "/checkin", "✅ 签到成功：「主题党日」，09:00。")
         chat.set_now(T + timedelta(hours=3))
-        waiting = await reply(chat, "alice", "/me", "👤")
+        waiting = await reply(chat, "alice", "/me", ("👤 张三（第一党支部）\n"
+                                                     "2025年出勤：应参加 0 次，出席 0 次，请假 0 次，缺席 0 次\n"
+                                                     "🎂 政治生日：3月20日\n"
+                                                     "党龄：4 年\n"
+                                                     "另有 1 次活动待书记确认是否召开，确认后计入。\n"
+                                                     "没有待补学的内容。"))
         assert waiting["text"] == (
             "👤 张三（第一党支部）\n2025年出勤：应参加 0 次，出席 0 次，请假 0 次，缺席 0 次\n🎂 政治生日：3月20日\n"
             "党龄：4 年\n另有 1 次活动待书记确认是否召开，确认后计入。\n没有待补学的内容。"
@@ -100,9 +110,11 @@ async def test_me_and_the_confirmation_count_only_what_the_secretary_confirmed(s
             "签到已结束。请确认活动是否召开，并可记录议题、主讲人和会议记录。\n"
             "点“✅ 已召开”后，可为未答复的 3 人逐一代签、登记请假或记为缺席，再确认召开。"
         )
-        toast = await reply(chat, "secretary", press("✅ 已召开"), "还有")
+        toast = await reply(chat, "secretary", press("✅ 已召开"), "还有 3 人未答复：请先代签、登记请假或记为缺席，再确认召开。")
         assert toast["text"] == "还有 3 人未答复：请先代签、登记请假或记为缺席，再确认召开。"
-        card = await chat.expect("👥")
+        card = await chat.expect(("👥 「主题党日」未答复（3）：李四、赵老（无法联系）、郑新（无法联系）\n"
+                                  "下列党员可由您代签或登记（记为由您登记，并留痕）。\n"
+                                  "确认召开时，仍未答复的记为缺席。"))
         assert card.params["text"] == (
             "👥 「主题党日」未答复（3）：李四、赵老（无法联系）、郑新（无法联系）\n"
             "下列党员可由您代签或登记（记为由您登记，并留痕）。\n确认召开时，仍未答复的记为缺席。"
@@ -111,32 +123,44 @@ async def test_me_and_the_confirmation_count_only_what_the_secretary_confirmed(s
             ["代签 李四", "请假 李四", "缺席 李四"], ["代签 赵老", "请假 赵老", "缺席 赵老"],
             ["代签 郑新", "请假 郑新", "缺席 郑新"], ["✅ 确认召开（其余 3 人记为缺席）"],
         ]
-        signed = await reply(chat, "secretary", press("代签 赵老"), "已为 赵老 代签")
+        signed = await reply(chat, "secretary", press("代签 赵老"), "已为 赵老 代签。")
         assert signed["text"] == "已为 赵老 代签。"
-        redrawn = await chat.expect("👥")
+        redrawn = await chat.expect(("👥 「主题党日」未答复（2）：李四、郑新（无法联系）\n"
+                                     "下列党员可由您代签或登记（记为由您登记，并留痕）。\n"
+                                     "确认召开时，仍未答复的记为缺席。"))
         assert redrawn.params["text"] == (
             "👥 「主题党日」未答复（2）：李四、郑新（无法联系）\n"
             "下列党员可由您代签或登记（记为由您登记，并留痕）。\n确认召开时，仍未答复的记为缺席。"
         )
-        asked = await reply(chat, "secretary", press("请假 郑新"), "请假原因")
+        asked = await reply(chat, "secretary", press("请假 郑新"), "请发送 郑新 不能参加「主题党日」的请假原因（记为已准假）：")
         assert asked["text"] == "请发送 郑新 不能参加「主题党日」的请假原因（记为已准假）："
-        recorded = await reply(chat, "secretary", "在外地出差", "已为 郑新")
+        recorded = await reply(chat, "secretary", "在外地出差", "已为 郑新 登记请假，原因：在外地出差。")
         assert recorded["text"] == "已为 郑新 登记请假，原因：在外地出差。"
-        redrawn = await chat.expect("👥")
+        redrawn = await chat.expect(("👥 「主题党日」未答复（1）：李四\n"
+                                     "下列党员可由您代签或登记（记为由您登记，并留痕）。\n"
+                                     "确认召开时，仍未答复的记为缺席。"))
         assert redrawn.params["text"] == (
             "👥 「主题党日」未答复（1）：李四\n"
             "下列党员可由您代签或登记（记为由您登记，并留痕）。\n确认召开时，仍未答复的记为缺席。"
         )
         assert buttons(redrawn.params) == [
             ["代签 李四", "请假 李四", "缺席 李四"], ["代签 郑新"], ["✅ 确认召开（其余 1 人记为缺席）"]]
-        confirmed = await reply(chat, "secretary", press("✅ 确认召开（其余 1 人记为缺席）"), "已确认")
+        confirmed = await reply(chat, "secretary", press("✅ 确认召开（其余 1 人记为缺席）"), "已确认「主题党日」召开。1 人未答复，已记为缺席：李四。如有人到场，可点“代签”改为出席。")
         assert confirmed["text"] == "已确认「主题党日」召开。1 人未答复，已记为缺席：李四。如有人到场，可点“代签”改为出席。"
-        counted = await reply(chat, "alice", "/me", "👤")
+        counted = await reply(chat, "alice", "/me", ("👤 张三（第一党支部）\n"
+                                                     "2025年出勤：应参加 1 次，出席 1 次，请假 0 次，缺席 0 次\n"
+                                                     "🎂 政治生日：3月20日\n"
+                                                     "党龄：4 年\n"
+                                                     "没有待补学的内容。"))
         assert counted["text"] == (
             "👤 张三（第一党支部）\n2025年出勤：应参加 1 次，出席 1 次，请假 0 次，缺席 0 次\n🎂 政治生日：3月20日\n"
             "党龄：4 年\n没有待补学的内容。"
         )
-        absent = await reply(chat, "bob", "/me", "👤")
+        absent = await reply(chat, "bob", "/me", ("👤 李四（第一党支部）\n"
+                                                  "2025年出勤：应参加 1 次，出席 0 次，请假 0 次，缺席 1 次\n"
+                                                  "🎂 政治生日：3月20日\n"
+                                                  "党龄：4 年\n"
+                                                  "需要补学：「主题党日」"))
         assert absent["text"] == (
             "👤 李四（第一党支部）\n2025年出勤：应参加 1 次，出席 0 次，请假 0 次，缺席 1 次\n🎂 政治生日：3月20日\n"
             "党龄：4 年\n需要补学：「主题党日」"
@@ -148,8 +172,8 @@ async def test_me_and_the_confirmation_count_only_what_the_secretary_confirmed(s
 async def test_the_secretary_is_not_his_own_approver_nor_nudged_nor_told_to_ask_himself(session_factory, world):
     async with running_bot(session_factory, world, T - timedelta(days=1)) as chat:
         await chat.remind("secretary", "party_day")
-        await reply(chat, "secretary", press("📝 请假"), "请直接回复")
-        submitted = await reply(chat, "secretary", "外出开会", "已提交")
+        await reply(chat, "secretary", press("📝 请假"), "📝 您要为「主题党日」请假。请直接回复一句话说明原因：")
+        submitted = await reply(chat, "secretary", "外出开会", "已提交请假：「主题党日」，原因：外出开会。李副书记审批后会通知您。")
         assert submitted["text"] == "已提交请假：「主题党日」，原因：外出开会。李副书记审批后会通知您。"
         with transaction(session_factory) as session:
             approvers = session.scalars(select(models.OutboxMessage.member_id).where(
@@ -157,10 +181,10 @@ async def test_the_secretary_is_not_his_own_approver_nor_nudged_nor_told_to_ask_
         assert approvers == [world.members["deputy"]]
         chat.set_now(T + timedelta(hours=3))
         await chat.remind("alice", "party_day")
-        late_member = await reply(chat, "alice", press("✅ 签到"), "签到已经结束")
+        late_member = await reply(chat, "alice", press("✅ 签到"), "「主题党日」的签到已经结束。如需补签，请联系支部书记。")
         assert late_member["text"] == "「主题党日」的签到已经结束。如需补签，请联系支部书记。"
         await chat.remind("deputy", "party_day")
-        late_deputy = await reply(chat, "deputy", press("✅ 签到"), "签到已经结束")
+        late_deputy = await reply(chat, "deputy", press("✅ 签到"), "「主题党日」的签到已经结束。如需补签，可在 /absent 名单中代签。")
         assert late_deputy["text"] == "「主题党日」的签到已经结束。如需补签，可在 /absent 名单中代签。"
 
 
@@ -170,9 +194,21 @@ async def test_a_plain_member_does_not_see_other_members_personal_items(session_
               "• 3月18日（周二）09:00 党小组会（第一党小组）\n• 3月20日（周四）09:00 支委会\n")
     personal = "• 3月20日（周四）09:00 政治生日：李四\n• 3月21日（周五）09:00 预备党员转正：李四\n"
     async with running_bot(session_factory, world, T - timedelta(days=1)) as chat:
-        assert (await reply(chat, "alice", "/plan", "🗓"))["text"] == common + "• 3月25日（周二）09:00 支部党员大会"
+        assert (await reply(chat, "alice", "/plan", ("🗓 本支部近四周的安排：\n"
+                                                     "• 3月15日（周六）09:00 主题党日，三楼会议室\n"
+                                                     "• 3月15日（周六）09:00 转正提醒\n"
+                                                     "• 3月18日（周二）09:00 党小组会（第一党小组）\n"
+                                                     "• 3月20日（周四）09:00 支委会\n"
+                                                     "• 3月25日（周二）09:00 支部党员大会")))["text"] == common + "• 3月25日（周二）09:00 支部党员大会"
         for who in ("bob", "secretary"):
-            assert (await reply(chat, who, "/plan", "🗓"))["text"] == common + personal + "• 3月25日（周二）09:00 支部党员大会"
+            assert (await reply(chat, who, "/plan", ("🗓 本支部近四周的安排：\n"
+                                                     "• 3月15日（周六）09:00 主题党日，三楼会议室\n"
+                                                     "• 3月15日（周六）09:00 转正提醒\n"
+                                                     "• 3月18日（周二）09:00 党小组会（第一党小组）\n"
+                                                     "• 3月20日（周四）09:00 支委会\n"
+                                                     "• 3月20日（周四）09:00 政治生日：李四\n"
+                                                     "• 3月21日（周五）09:00 预备党员转正：李四\n"
+                                                     "• 3月25日（周二）09:00 支部党员大会")))["text"] == common + personal + "• 3月25日（周二）09:00 支部党员大会"
 
 
 async def test_political_birthday_greets_the_member_on_the_day_and_tells_the_secretary_on_the_first(

@@ -36,12 +36,12 @@ def test_invite_binds_and_greets_with_branch_and_next_activity(session):
     assert actor_for_telegram(session, NEW_ACCOUNT).member_no == "P007"
 
 
-@pytest.mark.parametrize(("setup", "fragment"), [
-    pytest.param("wrong", "绑定码不正确", id="wrong-code"),
-    pytest.param("used", "已经被使用过", id="used-by-someone-else"),
-    pytest.param("expired", "已过期", id="expired"),
+@pytest.mark.parametrize(("setup", "message"), [
+    pytest.param("wrong", "绑定码不正确，请核对后重新发送，或向支部书记重新索取。", id="wrong-code"),
+    pytest.param("used", "这个绑定码已经被使用过了，请向支部书记重新索取。", id="used-by-someone-else"),
+    pytest.param("expired", "这个绑定码已过期，请向支部书记重新索取。", id="expired"),
 ])
-def test_bad_codes_get_a_clear_answer_and_count_as_failures(session_factory, setup, fragment):
+def test_bad_codes_get_a_clear_answer_and_count_as_failures(session_factory, setup, message):
     with session_factory.begin() as session:
         build_world(session)
         code = svc.create_invite(session, "P007", T - timedelta(days=8)).code
@@ -50,7 +50,7 @@ def test_bad_codes_get_a_clear_answer_and_count_as_failures(session_factory, set
     attempt = {"wrong": "WRONGCODE1", "used": code, "expired": code}[setup]
     with pytest.raises(Exception) as refused:
         run_in_transaction(session_factory, lambda s: redeem(s, attempt, now=T))
-    assert fragment in refused.value.message
+    assert refused.value.message == message
     with session_factory() as session:
         assert session.scalars(select(models.BindingAttempt.telegram_user_id)).all() == [NEW_ACCOUNT]
         assert session.scalars(select(models.TelegramBinding.telegram_user_id).where(

@@ -33,25 +33,25 @@ def test_member_checks_in_inside_window(session, who, activity, now):
     assert (row.member_id, row.status, row.recorded_at) == (world.members[who], "present", now)
 
 
-@pytest.mark.parametrize(("who", "activity", "now", "error", "fragment"), [
-    pytest.param("alice", "party_day", T - timedelta(minutes=31), OutsideWindow, "还没开始", id="too-early"),
-    pytest.param("alice", "party_day", T + timedelta(hours=2), OutsideWindow, "已经结束", id="too-late"),
-    pytest.param("other_member", "party_day", T, PermissionDenied, "不是您需要参加", id="other-branch"),
-    pytest.param("alice", "committee_meeting", T + timedelta(days=5), PermissionDenied, "不是您需要参加",
+@pytest.mark.parametrize(("who", "activity", "now", "error", "message"), [
+    pytest.param("alice", "party_day", T - timedelta(minutes=31), OutsideWindow, "「主题党日」的签到还没开始，开放时间为活动开始前 30 分钟。", id="too-early"),
+    pytest.param("alice", "party_day", T + timedelta(hours=2), OutsideWindow, "「主题党日」的签到已经结束。如需补签，请联系支部书记。", id="too-late"),
+    pytest.param("other_member", "party_day", T, PermissionDenied, "「主题党日」不是您需要参加的活动，无法为它签到或请假。", id="other-branch"),
+    pytest.param("alice", "committee_meeting", T + timedelta(days=5), PermissionDenied, "「支委会」不是您需要参加的活动，无法为它签到或请假。",
                  id="not-on-committee"),
-    pytest.param("secretary", "group_meeting", T + timedelta(days=3), PermissionDenied, "不是您需要参加",
+    pytest.param("secretary", "group_meeting", T + timedelta(days=3), PermissionDenied, "「党小组会」不是您需要参加的活动，无法为它签到或请假。",
                  id="not-in-that-group"),
-    pytest.param("activist", "party_day", T, PermissionDenied, "不是您需要参加",
+    pytest.param("activist", "party_day", T, PermissionDenied, "「主题党日」不是您需要参加的活动，无法为它签到或请假。",
                  id="activist-not-at-party-meetings"),
-    pytest.param("alice", "cancelled", T, InvalidInput, "已取消", id="cancelled"),
-    pytest.param("alice", "task", T, InvalidInput, "不需要签到", id="task-has-no-checkin"),
+    pytest.param("alice", "cancelled", T, InvalidInput, "「取消的党课」已取消。", id="cancelled"),
+    pytest.param("alice", "task", T, InvalidInput, "这项工作不需要签到。", id="task-has-no-checkin"),
 ])
-def test_check_in_is_refused(session, who, activity, now, error, fragment):
+def test_check_in_is_refused(session, who, activity, now, error, message):
     world = build_world(session)
     actor = actor_for_telegram(session, world.telegram[who])
     with pytest.raises(error) as refused:
         svc.check_in(session, actor, world.activities[activity], now)
-    assert fragment in refused.value.message
+    assert refused.value.message == message
     assert session.scalars(select(models.Attendance)).all() == []
 
 
@@ -78,7 +78,7 @@ def test_stranger_is_told_to_bind(session):
     build_world(session)
     with pytest.raises(NotBound) as refused:
         actor_for_telegram(session, 999)
-    assert "绑定码" in refused.value.message
+    assert refused.value.message == "您还没有绑定党员身份。请向支部书记索取绑定码，然后发送 /start 绑定码。"
 
 
 def test_transferred_member_is_refused(session):

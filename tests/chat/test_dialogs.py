@@ -31,27 +31,53 @@ async def test_binding_dialog(session_factory, world):
     code = new_code(session_factory)
     async with running_bot(session_factory, world, T - timedelta(hours=1)) as chat:
         await chat.run([
-            ("5005", "/start", "请向支部书记索取绑定码"),
-            ("5005", "/start WRONG12345", "绑定码不正确"),
-            ("5005", f"/start {code}", "欢迎您，郑新同志！您已绑定到第一党支部"),
-            ("5005", "/upcoming", "主题党日"),
-            ("5005", f"/start {code}", "无需重复操作"),
-            ("secretary", "/start", "您好，王书记同志"),
+            ("5005", "/start", ("您好！我是党支部工作助手。\n"
+                                "请向支部书记索取绑定码，然后发送：/start 绑定码")),
+            ("5005", "/start WRONG12345", "绑定码不正确，请核对后重新发送，或向支部书记重新索取。"),
+            ("5005", f"/start {code}", ("欢迎您，郑新同志！您已绑定到第一党支部。\n"
+                                        "\n"
+                                        "您接下来的活动：\n"
+                                        "📌 主题党日\n"
+                                        "时间：3月15日（周六）09:00\n"
+                                        "地点：三楼会议室\n"
+                                        "议程：学习党章\n"
+                                        "组织：第一党支部\n"
+                                        "\n"
+                                        "发送 /help 查看可用的命令。")),
+            ("5005", "/upcoming", ("🗓 您接下来的活动：\n"
+                                   "• 3月15日（周六）09:00 主题党日，三楼会议室\n"
+                                   "• 3月25日（周二）09:00 支部党员大会")),
+            ("5005", f"/start {code}", "您已经用这个绑定码完成了绑定，无需重复操作。发送 /help 查看可用命令。"),
+            ("secretary", "/start", ("您好，王书记同志！您已完成绑定。\n"
+                                     "\n"
+                                     "🗓 您接下来的活动：\n"
+                                     "• 3月15日（周六）09:00 主题党日，三楼会议室\n"
+                                     "\n"
+                                     "发送 /help 查看可用的命令。")),
         ])
-        welcome = [t for t in chat.private_texts("5005") if t.startswith("欢迎您")][0]
-        assert "3月15日（周六）09:00" in welcome and "三楼会议室" in welcome
 
 
-async def test_secretary_invites_in_chat(session_factory, world):
+async def test_secretary_invites_in_chat(session_factory, world, monkeypatch):
+    monkeypatch.setattr(binding_svc, "new_code", lambda: "INVITE2025")  # the reply quotes the code
     async with running_bot(session_factory, world, T - timedelta(hours=1)) as chat:
         await chat.run([
-            ("alice", "/invite P007", "只有本支部书记或副书记可以进行此操作"),
-            ("secretary", "/invite P102", "只有本支部书记或副书记可以进行此操作"),
-            ("secretary", "/invite", "用法：/invite 党员编号"),
+            ("alice", "/invite P007", "只有本支部书记或副书记可以进行此操作。"),
+            ("secretary", "/invite P102", "只有本支部书记或副书记可以进行此操作。"),
+            ("secretary", "/invite", "用法：/invite 党员编号（名册中的编号），例如 /invite 1009"),
         ])
-        record = await chat.step("secretary", "/invite P007", "https://t.me/branchbot_sandbox_bot?start=")
-        code = record.params["text"].split("?start=")[1].split()[0]
-        await chat.run([("5005", f"/start {code}", "欢迎您，郑新同志")])
+        await chat.step("secretary", "/invite P007", ("已为 郑新（P007）生成绑定码：INVITE2025\n"
+                                                      "有效期至 3月22日（周六）08:00，只能使用一次。\n"
+                                                      "请把这个链接发给本人：https://t.me/branchbot_sandbox_bot?start=INVITE2025"))
+        await chat.run([("5005", "/start INVITE2025", ("欢迎您，郑新同志！您已绑定到第一党支部。\n"
+                                                    "\n"
+                                                    "您接下来的活动：\n"
+                                                    "📌 主题党日\n"
+                                                    "时间：3月15日（周六）09:00\n"
+                                                    "地点：三楼会议室\n"
+                                                    "议程：学习党章\n"
+                                                    "组织：第一党支部\n"
+                                                    "\n"
+                                                    "发送 /help 查看可用的命令。"))])
 
 
 async def test_unexpected_errors_get_a_friendly_sentence(session_factory, world, monkeypatch, caplog):
@@ -62,52 +88,80 @@ async def test_unexpected_errors_get_a_friendly_sentence(session_factory, world,
 
     monkeypatch.setattr(queries, "upcoming_for", broken)
     async with running_bot(session_factory, world, T) as chat:
-        await chat.run([("alice", "/upcoming", "抱歉，处理您的请求时出了点问题")])
+        await chat.run([("alice", "/upcoming", "抱歉，处理您的请求时出了点问题，我们已记录下来。请稍后再试。")])
     assert "database on fire" in caplog.text
 
 
 async def test_wrong_codes_are_throttled(session_factory, world):
     async with running_bot(session_factory, world, T) as chat:
-        await chat.run([("5005", f"/start BAD{i}", "绑定码不正确") for i in range(5)]
-                       + [("5005", "/start BAD9", "错误次数过多")])
+        await chat.run([("5005", f"/start BAD{i}", "绑定码不正确，请核对后重新发送，或向支部书记重新索取。") for i in range(5)]
+                       + [("5005", "/start BAD9", "错误次数过多，请 15 分钟后再试。")])
 
 
 async def test_private_reminder_checkin_updates_in_place(session_factory, world):
     async with running_bot(session_factory, world, T - timedelta(minutes=40)) as chat:
         reminder = await chat.remind("alice", "party_day")
-        assert "议程：学习党章" in reminder["text"]
-        await chat.run([("alice", press("✅ 签到"), "签到还没开始")])
+        assert reminder["text"] == ("⏰ 活动提醒：主题党日\n"
+                                    "时间：3月15日（周六）09:00（40分钟后）\n"
+                                    "组织：第一党支部\n"
+                                    "地点：三楼会议室\n"
+                                    "议程：学习党章\n"
+                                    "请按时参加；如不能参加，请提前请假。")
+        await chat.run([("alice", press("✅ 签到"), "「主题党日」的签到还没开始，开放时间为活动开始前 30 分钟。")])
         chat.set_now(T - timedelta(minutes=5))
         await chat.run([
-            ("alice", press("✅ 签到"), "签到成功：「主题党日」，08:55"),
-            ("alice", "/checkin", "您已经签过到了"),
+            ("alice", press("✅ 签到"), "✅ 签到成功：「主题党日」，08:55。"),
+            ("alice", "/checkin", "您已经签过到了：「主题党日」。"),
         ])
         shown = chat.server.chat(chat.user("alice")).message(reminder["message_id"])
-        assert shown["text"].endswith("✅ 已签到（08:55）") and "reply_markup" not in shown
+        assert shown["text"] == ("⏰ 活动提醒：主题党日\n"
+                                 "时间：3月15日（周六）09:00（40分钟后）\n"
+                                 "组织：第一党支部\n"
+                                 "地点：三楼会议室\n"
+                                 "议程：学习党章\n"
+                                 "请按时参加；如不能参加，请提前请假。\n"
+                                 "\n"
+                                 "✅ 已签到（08:55）")
 
 
 async def test_leave_dialog_with_secretary_decision(session_factory, world):
     async with running_bot(session_factory, world, T - timedelta(days=1)) as chat:
         reminder = await chat.remind("bob", "party_day")
         await chat.run([
-            ("bob", press("📝 请假"), "请直接回复一句话说明原因"),
-            ("bob", "单位值班", "已提交请假：「主题党日」，原因：单位值班"),
+            ("bob", press("📝 请假"), "📝 您要为「主题党日」请假。请直接回复一句话说明原因："),
+            ("bob", "单位值班", "已提交请假：「主题党日」，原因：单位值班。王书记、李副书记审批后会通知您。"),
         ])
-        await chat.expect("📝 已请假（原因：单位值班），等待书记审批")
+        await chat.expect(("⏰ 活动提醒：主题党日\n"
+                           "时间：3月15日（周六）09:00（1天后）\n"
+                           "组织：第一党支部\n"
+                           "地点：三楼会议室\n"
+                           "议程：学习党章\n"
+                           "请按时参加；如不能参加，请提前请假。\n"
+                           "\n"
+                           "📝 已请假（原因：单位值班），等待书记审批"))
         shown = chat.server.chat(chat.user("bob")).message(reminder["message_id"])
-        assert shown["text"].startswith("⏰ 活动提醒：主题党日") and "请直接回复" not in shown["text"]
+        assert shown["text"] == ("⏰ 活动提醒：主题党日\n"
+                                 "时间：3月15日（周六）09:00（1天后）\n"
+                                 "组织：第一党支部\n"
+                                 "地点：三楼会议室\n"
+                                 "议程：学习党章\n"
+                                 "请按时参加；如不能参加，请提前请假。\n"
+                                 "\n"
+                                 "📝 已请假（原因：单位值班），等待书记审批")
         assert [b["text"] for row in shown["reply_markup"]["inline_keyboard"] for b in row] == ["✅ 签到"]
         # The request reaches both approvers through the outbox (quiet hours and rate limits apply there).
         [request] = await chat.dispatch("leave_request", to="secretary")
-        assert request["text"].startswith("📝 请假申请\n李四 申请不参加「主题党日」") and "原因：单位值班" in request["text"]
+        assert request["text"] == ("📝 请假申请\n"
+                                   "李四 申请不参加「主题党日」（3月15日（周六）09:00）\n"
+                                   "原因：单位值班")
         await chat.dispatch("leave_request", to="deputy")
         await chat.run([
-            ("secretary", press("同意"), "已同意（王书记）"),
+            ("secretary", press("同意"), "✅ 已同意（王书记）"),
         ])
         [decision] = await chat.dispatch("leave_decision", to="bob")
         assert decision["text"] == "您为「主题党日」的请假，王书记已同意。"
         # The deputy got the same request; pressing it now is a replay of a one-shot decision.
-        await chat.run([("deputy", press("不同意"), "这条请假已经处理过了")])
+        await chat.run([("deputy", press("不同意"), "这条请假已经处理过了。")])
     with transaction(session_factory) as session:
         row = session.scalars(select(models.Attendance)).one()
         assert (row.status, row.leave_decision) == ("leave", "approved")
@@ -119,22 +173,43 @@ async def test_leave_dialog_with_secretary_decision(session_factory, world):
 async def test_group_announcement_serves_everyone(session_factory, world):
     async with running_bot(session_factory, world, T, started=("alice", "bob", "secretary")) as chat:
         announcement = await chat.announce("party_day")
-        assert "未答复 6 人" in announcement["text"]
+        assert announcement["text"] == ("📣 主题党日\n"
+                                        "时间：3月15日（周六）09:00\n"
+                                        "地点：三楼会议室\n"
+                                        "议程：学习党章\n"
+                                        "组织：第一党支部\n"
+                                        "\n"
+                                        "签到时间：3月15日（周六）08:30 至 11:00\n"
+                                        "已签到 0 人 · 请假 0 人 · 未答复 6 人")
         await chat.run([
-            ("alice", press("✅ 签到", chat="group"), "签到成功"),
+            ("alice", press("✅ 签到", chat="group"), "✅ 签到成功：「主题党日」，09:00。"),
         ])
-        await chat.expect("已签到 1 人 · 请假 0 人 · 未答复 5 人")
+        await chat.expect(("📣 主题党日\n"
+                           "时间：3月15日（周六）09:00\n"
+                           "地点：三楼会议室\n"
+                           "议程：学习党章\n"
+                           "组织：第一党支部\n"
+                           "\n"
+                           "签到时间：3月15日（周六）08:30 至 11:00\n"
+                           "已签到 1 人 · 请假 0 人 · 未答复 5 人"))
         await chat.run([
-            ("bob", press("✅ 签到", chat="group"), "签到成功"),
+            ("bob", press("✅ 签到", chat="group"), "✅ 签到成功：「主题党日」，09:00。"),
         ])
-        await chat.expect("已签到 2 人")
+        await chat.expect(("📣 主题党日\n"
+                           "时间：3月15日（周六）09:00\n"
+                           "地点：三楼会议室\n"
+                           "议程：学习党章\n"
+                           "组织：第一党支部\n"
+                           "\n"
+                           "签到时间：3月15日（周六）08:30 至 11:00\n"
+                           "已签到 2 人 · 请假 0 人 · 未答复 4 人"))
         # Someone in the group who never bound gets a link to start a chat with the bot.
         chat.server.add_user(7007, "路人")
         chat.server.add_member(chat.group_chat(), 7007)
-        record = await chat.step("7007", press("✅ 签到", chat="group"), "还没有和我绑定")
-        assert record.params["url"].startswith("https://t.me/branchbot_sandbox_bot?start=")
+        record = await chat.step("7007", press("✅ 签到", chat="group"), "您还没有和我绑定。请先和我开始对话，按提示用绑定码绑定后再签到或请假。")
+        assert record.params["url"] == "https://t.me/branchbot_sandbox_bot?start=join"
         # 📝 请假 in the group asks for the reason in private, not in the group.
-        await chat.run([("secretary", press("📝 请假", chat="group"), "请直接回复一句话说明原因")])
+        await chat.run([("secretary", press("📝 请假", chat="group"), "📝 您要为「主题党日」请假。请直接回复一句话说明原因：")])
     group_messages = chat.server.chat(chat.group_chat()).messages
     assert len(group_messages) == 1, "no per-member messages in the group"
 
@@ -150,10 +225,10 @@ async def test_forged_and_foreign_buttons_are_refused_and_logged(session_factory
             "message": chat.server.chat(chat.user("alice")).message(message_id),
             "chat_instance": "1", "data": f"{forged}.{signature}",
         }})
-        await chat.expect("这个按钮无效或已过期")
+        await chat.expect("这个按钮无效或已过期，请使用最新的消息。")
         # A correctly signed button for another branch's activity is refused by the server-side check.
         await chat.remind("other_member", "party_day")
-        await chat.run([("other_member", press("✅ 签到"), "不是您需要参加的活动")])
+        await chat.run([("other_member", press("✅ 签到"), "「主题党日」不是您需要参加的活动，无法为它签到或请假。")])
     with transaction(session_factory) as session:
         actions = session.scalars(select(models.AuditEntry.action).where(
             models.AuditEntry.action.like("callback.%")).order_by(models.AuditEntry.id)).all()
@@ -164,19 +239,32 @@ async def test_forged_and_foreign_buttons_are_refused_and_logged(session_factory
 async def test_secretary_closing_roll_confirmation_and_proxy(session_factory, world):
     async with running_bot(session_factory, world, T) as chat:
         await chat.remind("alice", "party_day")
-        await chat.run([("alice", press("✅ 签到"), "签到成功")])
+        await chat.run([("alice", press("✅ 签到"), "✅ 签到成功：「主题党日」，09:00。")])
         chat.set_now(T + timedelta(hours=2))
         summary = await chat.deliver("roll_summary", "party_day", to="secretary")
-        assert "已签到（1）：张三" in summary["text"] and "无法联系（未绑定或已屏蔽，2）：赵老、郑新" in summary["text"]
+        assert summary["text"] == ("📋 「主题党日」（3月15日（周六）09:00）签到情况\n"
+                                   "已签到（1）：张三\n"
+                                   "请假（0）：无\n"
+                                   "未签到（5）：王书记、李副书记、李四、赵老、郑新\n"
+                                   "其中无法联系（未绑定或已屏蔽，2）：赵老、郑新\n"
+                                   "\n"
+                                   "签到已结束。请确认活动是否召开，并可记录议题、主讲人和会议记录。\n"
+                                   "点“✅ 已召开”后，可为未答复的 5 人逐一代签、登记请假或记为缺席，再确认召开。")
         await chat.run([
-            ("secretary", press("代签"), "「主题党日」未答复（5）"),
-            ("secretary", press("代签 赵老"), "已为 赵老 代签"),
-            ("alice", "/absent", "只有支部书记、副书记或组织委员"),
-            ("secretary", press("✅ 已召开"), "还有 4 人未答复"),
-            ("secretary", press("✅ 确认召开（其余 4 人记为缺席）"), "已确认「主题党日」召开。4 人未答复，已记为缺席"),
-            ("secretary", press("记录议题"), "请发送「主题党日」的议题"),
-            ("secretary", "学习贯彻党章", "已记录到「主题党日」"),
-            ("deputy", "/me", "应参加 1 次，出席 0 次，请假 0 次，缺席 1 次"),
+            ("secretary", press("代签"), ("👥 「主题党日」未答复（5）：王书记、李副书记、李四、赵老（无法联系）、郑新（无法联系）\n"
+                                        "下列党员可由您代签或登记（记为由您登记，并留痕）。\n"
+                                        "确认召开时，仍未答复的记为缺席。")),
+            ("secretary", press("代签 赵老"), "已为 赵老 代签。"),
+            ("alice", "/absent", "只有支部书记、副书记或组织委员可以查看未答复名单。"),
+            ("secretary", press("✅ 已召开"), "还有 4 人未答复：请先代签、登记请假或记为缺席，再确认召开。"),
+            ("secretary", press("✅ 确认召开（其余 4 人记为缺席）"), "已确认「主题党日」召开。4 人未答复，已记为缺席：王书记、李副书记、李四、郑新。如有人到场，可点“代签”改为出席。"),
+            ("secretary", press("记录议题"), "请发送「主题党日」的议题："),
+            ("secretary", "学习贯彻党章", "已记录到「主题党日」。"),
+            ("deputy", "/me", ("👤 李副书记（第一党支部）\n"
+                               "2025年出勤：应参加 1 次，出席 0 次，请假 0 次，缺席 1 次\n"
+                               "🎂 政治生日：3月20日\n"
+                               "党龄：4 年\n"
+                               "需要补学：「主题党日」")),
         ])
     with transaction(session_factory) as session:
         activity = session.get(models.Activity, world.activities["party_day"])
@@ -186,11 +274,15 @@ async def test_secretary_closing_roll_confirmation_and_proxy(session_factory, wo
 async def test_absent_list_reminds_only_the_unanswered(session_factory, world):
     async with running_bot(session_factory, world, T - timedelta(minutes=10)) as chat:
         await chat.run([
-            ("alice", "/checkin", "签到成功"),
-            ("secretary", "/absent", "未签到（5）：王书记、李副书记、李四、赵老、郑新"),
+            ("alice", "/checkin", "✅ 签到成功：「主题党日」，08:50。"),
+            ("secretary", "/absent", ("📋 「主题党日」（3月15日（周六）09:00）签到情况\n"
+                                      "已签到（1）：张三\n"
+                                      "请假（0）：无\n"
+                                      "未签到（5）：王书记、李副书记、李四、赵老、郑新\n"
+                                      "其中无法联系（未绑定或已屏蔽，2）：赵老、郑新")),
         ])
         # The secretary pressing the button is never nudged about the meeting himself (#12 point 11).
-        toast = await chat.step("secretary", press("🔔 提醒未答复的人"), "已安排提醒")
+        toast = await chat.step("secretary", press("🔔 提醒未答复的人"), "已安排提醒 2 位尚未答复的党员。")
         assert toast.params["text"] == "已安排提醒 2 位尚未答复的党员。"
         with transaction(session_factory) as session:
             nudged = session.scalars(select(models.OutboxMessage.member_id).where(
@@ -198,22 +290,45 @@ async def test_absent_list_reminds_only_the_unanswered(session_factory, world):
         assert sorted(nudged) == sorted(world.members[k] for k in ("deputy", "bob"))
         # The dispatcher sends it like any outbox row; the member can answer right from it.
         await chat.deliver("nudge", "party_day", to="bob")
-        await chat.run([("bob", press("✅ 签到"), "签到成功")])
+        await chat.run([("bob", press("✅ 签到"), "✅ 签到成功：「主题党日」，08:50。")])
 
 
 async def test_committee_attendance_and_member_commands(session_factory, world):
     async with running_bot(session_factory, world, T - timedelta(days=1)) as chat:
         await chat.run([
-            ("committee", "/attendance D01 本季度", "• 第二党支部（B02）：已召开会议 0 次，出勤率 —；三会一课 完成 0、补开 0、未开展 0、进行中 3、无记录 2"),
-            ("committee", "/attendance X01B", "您只能查看本组织及下级组织的情况"),
-            ("alice", "/attendance B01", "您只能查看本组织及下级组织的情况"),
-            ("committee", "/attendance D01 明年", "用法：/attendance"),
-            ("committee", "/attendance P004 2025Q1", "👤 李四（P004，第一党支部）2025年第一季度：应参加 0 次"),
-            ("alice", "/help", "/checkin"),
-            ("secretary", "/plan", "支委会"),
-            ("alice", "/me", "政治生日：3月20日"),
-            ("alice", "你好", "我没有听懂"),
-            ("5005", "/upcoming", "您还没有绑定党员身份"),
+            ("committee", "/attendance D01 本季度", ("📊 机关党委（D01）2025年第一季度\n"
+                                                  "合计：已召开会议 0 次，出勤率 —；三会一课 完成 0、补开 0、未开展 0、进行中 7、无记录 6\n"
+                                                  "• 第一党支部（B01）：已召开会议 0 次，出勤率 —；三会一课 完成 0、补开 0、未开展 0、进行中 4、无记录 4\n"
+                                                  "• 第二党支部（B02）：已召开会议 0 次，出勤率 —；三会一课 完成 0、补开 0、未开展 0、进行中 3、无记录 2")),
+            ("committee", "/attendance X01B", "您只能查看本组织及下级组织的情况。"),
+            ("alice", "/attendance B01", "您只能查看本组织及下级组织的情况。"),
+            ("committee", "/attendance D01 明年", ("无法识别“明年”：不是组织、党员或时间段。\n"
+                                                 "用法：/attendance [组织编码或名称|党员编号或姓名] [时间段]，顺序不限，例如 /attendance B01 一季度\n"
+                                                 "时间段可写：本月、上月、本季度、上季度、一季度、12月、上半年、今年、去年、2025年、2025-03、2025Q1；不写为本季度。")),
+            ("committee", "/attendance P004 2025Q1", "👤 李四（P004，第一党支部）2025年第一季度：应参加 0 次，出席 0 次（含代签 0 次），请假 0 次，缺席 0 次，出勤率 —"),
+            ("alice", "/help", ("📖 使用说明\n"
+                                "/upcoming 我接下来的活动\n"
+                                "/checkin 为正在进行的活动签到\n"
+                                "/leave 请假（随后说明原因）\n"
+                                "/me 我今年的出勤、政治生日和待补学内容\n"
+                                "/calendar 我的活动日历（.ics，可导入手机日历）\n"
+                                "/talk 姓名 日期 [话题] 记录一次谈心谈话（不记录谈话内容）\n"
+                                "/rectifications 我负责的整改事项（可添加进展、照片和文件）\n"
+                                "/help 显示本说明\n"
+                                "收到活动提醒时，也可以直接点“✅ 签到”或“📝 请假”。")),
+            ("secretary", "/plan", ("🗓 本支部近四周的安排：\n"
+                                    "• 3月15日（周六）09:00 主题党日，三楼会议室\n"
+                                    "• 3月15日（周六）09:00 转正提醒\n"
+                                    "• 3月18日（周二）09:00 党小组会（第一党小组）\n"
+                                    "• 3月20日（周四）09:00 支委会\n"
+                                    "• 3月25日（周二）09:00 支部党员大会")),
+            ("alice", "/me", ("👤 张三（第一党支部）\n"
+                              "2025年出勤：应参加 0 次，出席 0 次，请假 0 次，缺席 0 次\n"
+                              "🎂 政治生日：3月20日\n"
+                              "党龄：4 年\n"
+                              "没有待补学的内容。")),
+            ("alice", "你好", "我没有听懂。发送 /help 查看可用的命令。"),
+            ("5005", "/upcoming", "您还没有绑定党员身份。请向支部书记索取绑定码，然后发送 /start 绑定码。"),
         ])
 
 
@@ -224,7 +339,16 @@ async def test_command_menus_default_and_per_role(session_factory, world):
         default = [c["command"] for c in chat.server.my_commands()]
         assert default == ["upcoming", "checkin", "leave", "me", "calendar", "talk", "rectifications", "help"]
         assert all(c["description"] for c in chat.server.my_commands())
-        await chat.run([("5005", f"/start {code}", "欢迎您，李副书记同志")])
+        await chat.run([("5005", f"/start {code}", ("欢迎您，李副书记同志！您已绑定到第一党支部。\n"
+                                                    "\n"
+                                                    "您接下来的活动：\n"
+                                                    "📌 主题党日\n"
+                                                    "时间：3月15日（周六）09:00\n"
+                                                    "地点：三楼会议室\n"
+                                                    "议程：学习党章\n"
+                                                    "组织：第一党支部\n"
+                                                    "\n"
+                                                    "发送 /help 查看可用的命令。"))])
         await chat.server.next_bot_request(method="setMyCommands")
         scoped = [c["command"] for c in chat.server.my_commands({"type": "chat", "chat_id": 5005})]
         assert scoped[:8] == default and {"plan", "absent", "invite", "schedule", "tasks", "report", "rectify",
@@ -232,7 +356,12 @@ async def test_command_menus_default_and_per_role(session_factory, world):
         assert len(scoped) == len(set(scoped))
         assert "attendance" not in scoped
         # A committee member who was bound before the menus existed gets theirs on their next /start.
-        await chat.run([("committee", "/start", "您好，吴委员同志")])
+        await chat.run([("committee", "/start", ("您好，吴委员同志！您已完成绑定。\n"
+                                                 "\n"
+                                                 "🗓 您接下来的活动：\n"
+                                                 "• 3月15日（周六）09:00 第二支部主题党日\n"
+                                                 "\n"
+                                                 "发送 /help 查看可用的命令。"))])
         await chat.server.next_bot_request(method="setMyCommands")
         committee_menu = [c["command"] for c in chat.server.my_commands({"type": "chat", "chat_id": 1201})]
         assert "attendance" in committee_menu and "absent" not in committee_menu
@@ -242,18 +371,25 @@ async def test_leave_command_and_minutes_photo(session_factory, world):
     async with running_bot(session_factory, world, T + timedelta(days=2)) as chat:
         # Alice's next meetings: the 党小组会 and the general assembly, so she is asked which one.
         await chat.run([
-            ("alice", "/leave", "请选择要请假的活动"),
-            ("alice", press("党小组会"), "您要为「党小组会（第一党小组）」请假"),
-            ("alice", "很" * 301, "请假原因请控制在 300 字以内"),
-            ("alice", "去外地培训", "已提交请假：「党小组会（第一党小组）」"),
-            ("alice", "/checkin", "现在没有正在签到的活动"),
+            ("alice", "/leave", "请选择要请假的活动："),
+            ("alice", press("党小组会"), "📝 您要为「党小组会（第一党小组）」请假。请直接回复一句话说明原因："),
+            ("alice", "很" * 301, "请假原因请控制在 300 字以内。"),
+            ("alice", "去外地培训", "已提交请假：「党小组会（第一党小组）」，原因：去外地培训。王书记、李副书记审批后会通知您。"),
+            ("alice", "/checkin", "现在没有正在签到的活动。发送 /upcoming 查看接下来的活动。"),
         ])
         chat.set_now(T + timedelta(days=3, hours=2))
         summary = await chat.deliver("roll_summary", "group_meeting", to="secretary")
-        assert "张三：去外地培训" in summary["text"]
-        await chat.run([("secretary", press("记录会议记录/照片"), "直接发送照片")])
+        assert summary["text"] == ("📋 「党小组会（第一党小组）」（3月18日（周二）09:00）签到情况\n"
+                                   "已签到（0）：无\n"
+                                   "请假（1）：\n"
+                                   "  张三：去外地培训\n"
+                                   "未签到（1）：李四\n"
+                                   "\n"
+                                   "签到已结束。请确认活动是否召开，并可记录议题、主讲人和会议记录。\n"
+                                   "点“✅ 已召开”后，可为未答复的 1 人逐一代签、登记请假或记为缺席，再确认召开。")
+        await chat.run([("secretary", press("记录会议记录/照片"), "请发送「党小组会（第一党小组）」的会议记录（文字，或直接发送照片）：")])
         chat.server.user_sends_photo(chat.user("secretary"), b"\xff\xd8\xff\xe0fake-jpeg", caption="签到表")
-        await chat.expect("照片已保存到会议记录")
+        await chat.expect("照片已保存到会议记录。可以继续发送，或发送文字记录。")
     with transaction(session_factory) as session:
         photo = session.scalars(select(models.ActivityAttachment)).one()
         assert (photo.activity_id, photo.caption) == (world.activities["group_meeting"], "签到表")
@@ -262,18 +398,32 @@ async def test_leave_command_and_minutes_photo(session_factory, world):
 async def test_group_leave_from_a_member_who_never_started_the_bot(session_factory, world):
     async with running_bot(session_factory, world, T, started=("secretary",)) as chat:
         await chat.announce("party_day")
-        record = await chat.step("bob", press("📝 请假", chat="group"), "请先点击下方按钮和我开始对话")
+        record = await chat.step("bob", press("📝 请假", chat="group"), "请先点击下方按钮和我开始对话，然后再请假。")
         assert record.params["show_alert"] is True
         assert record.params["url"] == "https://t.me/branchbot_sandbox_bot?start=join"
         # Following the link opens the chat: a greeting, not a wrong-code refusal.
-        await chat.run([("bob", "/start join", "您好，李四同志！您已完成绑定")])
+        await chat.run([("bob", "/start join", ("您好，李四同志！您已完成绑定。\n"
+                                                "\n"
+                                                "🗓 您接下来的活动：\n"
+                                                "• 3月15日（周六）09:00 主题党日，三楼会议室\n"
+                                                "\n"
+                                                "发送 /help 查看可用的命令。"))])
 
 
 async def test_personal_commands_in_the_group_point_to_the_private_chat(session_factory, world):
     async with running_bot(session_factory, world, T) as chat:
         group = chat.group_chat()
         chat.server.user_sends(chat.user("alice"), "/me", group)
-        record = await chat.expect("请在与我的私聊中使用这个命令")
+        record = await chat.expect("请在与我的私聊中使用这个命令。")
         assert record.params["chat_id"] == group
         chat.server.user_sends(chat.user("alice"), "/help", group)
-        await chat.expect("📖 使用说明")
+        await chat.expect(("📖 使用说明\n"
+                           "/upcoming 我接下来的活动\n"
+                           "/checkin 为正在进行的活动签到\n"
+                           "/leave 请假（随后说明原因）\n"
+                           "/me 我今年的出勤、政治生日和待补学内容\n"
+                           "/calendar 我的活动日历（.ics，可导入手机日历）\n"
+                           "/talk 姓名 日期 [话题] 记录一次谈心谈话（不记录谈话内容）\n"
+                           "/rectifications 我负责的整改事项（可添加进展、照片和文件）\n"
+                           "/help 显示本说明\n"
+                           "收到活动提醒时，也可以直接点“✅ 签到”或“📝 请假”。"))

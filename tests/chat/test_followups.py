@@ -82,7 +82,14 @@ def test_roll_summary_renders_through_the_runtime_renderer_with_buttons(session_
                                  chat_id=None, recipient=row.recipient, lead_minutes=0, due_at=row.due_at,
                                  priority=row.priority, attempts=0, payload=row.payload)
         text, markup = render_outbox_message(session, claimed, SHANGHAI)
-    assert "已签到（1）：张三" in text and "签到已结束" in text
+    assert text == ("📋 「主题党日」（3月15日（周六）09:00）签到情况\n"
+                    "已签到（1）：张三\n"
+                    "请假（0）：无\n"
+                    "未签到（5）：王书记、李副书记、李四、赵老、郑新\n"
+                    "其中无法联系（未绑定或已屏蔽，2）：赵老、郑新\n"
+                    "\n"
+                    "签到已结束。请确认活动是否召开，并可记录议题、主讲人和会议记录。\n"
+                    "点“✅ 已召开”后，可为未答复的 5 人逐一代签、登记请假或记为缺席，再确认召开。")
     labels = [button.text for row in markup.inline_keyboard for button in row]
     assert labels == ["✅ 已召开", "❌ 未召开", "记录议题", "记录主讲人", "记录会议记录/照片", "代签"]
 
@@ -96,12 +103,12 @@ def render_queued(session, kind, member_id):
     return render_outbox_message(session, claimed, SHANGHAI)
 
 
-@pytest.mark.parametrize(("then", "expected_tail", "has_buttons"), [
-    pytest.param("nothing", "原因：出差", True, id="pending-request-has-buttons"),
-    pytest.param("decided", "这条请假已经处理：已同意", False, id="decided-before-it-went-out"),
-    pytest.param("checked_in", "对方已签到或已撤回", False, id="member-came-after-all"),
+@pytest.mark.parametrize(("then", "expected", "has_buttons"), [
+    pytest.param("nothing", "📝 请假申请\n张三 申请不参加「主题党日」（3月15日（周六）09:00）\n原因：出差", True, id="pending-request-has-buttons"),
+    pytest.param("decided", "📝 请假申请\n张三 申请不参加「主题党日」（3月15日（周六）09:00）\n原因：出差\n（这条请假已经处理：已同意。）", False, id="decided-before-it-went-out"),
+    pytest.param("checked_in", "📝 请假申请\n张三 申请不参加「主题党日」（3月15日（周六）09:00）\n原因：出差\n（这条请假已不再需要审批：对方已签到或已撤回。）", False, id="member-came-after-all"),
 ])
-def test_leave_request_is_rendered_as_it_stands_when_sent(session, then, expected_tail, has_buttons):
+def test_leave_request_is_rendered_as_it_stands_when_sent(session, then, expected, has_buttons):
     from storage.services import attendance as svc
 
     world = build_world(session)
@@ -117,5 +124,5 @@ def test_leave_request_is_rendered_as_it_stands_when_sent(session, then, expecte
     elif then == "checked_in":
         check_in(session, alice, world.activities["party_day"], T)
     text, markup = render_queued(session, "leave_request", world.members["deputy"])
-    assert text.startswith("📝 请假申请\n张三 申请不参加「主题党日」") and expected_tail in text.splitlines()[-1]
+    assert text == expected
     assert (markup is not None) == has_buttons

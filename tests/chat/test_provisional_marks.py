@@ -26,9 +26,19 @@ def world(session_factory):
 async def test_reminders_and_lists_mark_tentative_dates(session_factory, world):
     async with running_bot(session_factory, world, T - timedelta(days=1)) as chat:
         reminder = await chat.remind("alice", "party_day")
-        assert reminder["text"].split("\n")[:2] == ["⏰ 活动提醒：主题党日", "时间：3月15日（周六）09:00（暂定）（1天后）"]
-        assert "（暂定：当年节假日安排尚未公布，日期可能调整，调整时会另行通知）" in reminder["text"].split("\n")
-        plan = await chat.step("secretary", "/plan", "本支部近四周的安排")
+        assert reminder["text"] == ("⏰ 活动提醒：主题党日\n"
+                                    "时间：3月15日（周六）09:00（暂定）（1天后）\n"
+                                    "组织：第一党支部\n"
+                                    "地点：三楼会议室\n"
+                                    "议程：学习党章\n"
+                                    "（暂定：当年节假日安排尚未公布，日期可能调整，调整时会另行通知）\n"
+                                    "请按时参加；如不能参加，请提前请假。")
+        plan = await chat.step("secretary", "/plan", ("🗓 本支部近四周的安排：\n"
+                                                      "• 3月15日（周六）09:00（暂定） 主题党日，三楼会议室\n"
+                                                      "• 3月15日（周六）09:00 转正提醒\n"
+                                                      "• 3月18日（周二）09:00 党小组会（第一党小组）\n"
+                                                      "• 3月20日（周四）09:00 支委会\n"
+                                                      "• 3月25日（周二）09:00 支部党员大会"))
         assert plan.params["text"] == (
             "🗓 本支部近四周的安排：\n"
             "• 3月15日（周六）09:00（暂定） 主题党日，三楼会议室\n"

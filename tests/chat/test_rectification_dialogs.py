@@ -27,13 +27,6 @@ def world(session_factory):
         return build_world(session)
 
 
-async def says(chat, who: str, action: str | Press, expected: str) -> dict:
-    """`who` acts and the bot's next text that starts like `expected` is exactly `expected`."""
-    record = await chat.step(who, action, expected.split("\n")[0])
-    assert record.params["text"] == expected
-    return record.params
-
-
 def add_item(factory, world, *, owners=("alice",), due=date(2025, 3, 31), who="secretary", org="B01",
              problem="三会一课记录不规范") -> int:
     with transaction(factory) as session:
@@ -65,19 +58,19 @@ def sweep(factory, chat, moment: datetime) -> int:
 
 async def test_secretary_records_an_item_step_by_step(session_factory, world):
     async with running_bot(session_factory, world, NOW) as chat:
-        await says(chat, "secretary", "/rectify", "📋 登记整改事项（第一党支部）\n第1步：请用一句话写出存在的问题。")
-        await says(chat, "secretary", "三会一课记录不规范", "问题：三会一课记录不规范\n第2步：请选择问题来源。")
-        await says(chat, "secretary", press("组织生活会"), "来源：组织生活会\n第3步：请写出整改措施。")
-        await says(chat, "secretary", "会后三日内整理记录",
-                   "第4步：请选择责任人（可多选），选好后点“完成”。\n已选：（尚未选择）")
-        await says(chat, "secretary", press("张三"), "第4步：请选择责任人（可多选），选好后点“完成”。\n已选：张三")
-        await says(chat, "secretary", press("李四"), "第4步：请选择责任人（可多选），选好后点“完成”。\n已选：张三、李四")
-        await says(chat, "secretary", press("完成"), "第5步：请写整改时限，例如：本月底前、6月30日前。")
-        await says(chat, "secretary", "上个月", "看不懂期限“上个月”\n例如：本月底前、周五前、3月15日前、国庆节前、年底前、3个工作日内")
-        await says(chat, "secretary", "本月底前", (
-            "✅ 已登记。责任人会在时限前 7 天和 1 天收到提醒。\n\n"
-            "📋 整改 #1（第一党支部）\n问题：三会一课记录不规范\n来源：组织生活会\n措施：会后三日内整理记录\n"
-            "责任人：张三、李四\n时限：3月31日（本月底前）"))
+        await chat.step("secretary", "/rectify", "📋 登记整改事项（第一党支部）\n第1步：请用一句话写出存在的问题。")
+        await chat.step("secretary", "三会一课记录不规范", "问题：三会一课记录不规范\n第2步：请选择问题来源。")
+        await chat.step("secretary", press("组织生活会"), "来源：组织生活会\n第3步：请写出整改措施。")
+        await chat.step("secretary", "会后三日内整理记录",
+                        "第4步：请选择责任人（可多选），选好后点“完成”。\n已选：（尚未选择）")
+        await chat.step("secretary", press("张三"), "第4步：请选择责任人（可多选），选好后点“完成”。\n已选：张三")
+        await chat.step("secretary", press("李四"), "第4步：请选择责任人（可多选），选好后点“完成”。\n已选：张三、李四")
+        await chat.step("secretary", press("完成"), "第5步：请写整改时限，例如：本月底前、6月30日前。")
+        await chat.step("secretary", "上个月", "看不懂期限“上个月”\n例如：本月底前、周五前、3月15日前、国庆节前、年底前、3个工作日内")
+        await chat.step("secretary", "本月底前", (
+                 "✅ 已登记。责任人会在时限前 7 天和 1 天收到提醒。\n\n"
+                 "📋 整改 #1（第一党支部）\n问题：三会一课记录不规范\n来源：组织生活会\n措施：会后三日内整理记录\n"
+                 "责任人：张三、李四\n时限：3月31日（本月底前）"))
     with transaction(session_factory) as session:
         item = session.scalars(select(models.Rectification)).one()
         assert (item.due_on, item.source, item.raised_by_org_id) == (date(2025, 3, 31), "组织生活会", world.orgs["B01"])
@@ -92,7 +85,7 @@ async def test_secretary_records_an_item_step_by_step(session_factory, world):
 ])
 async def test_only_the_branch_or_its_upper_committee_records(session_factory, world, who, expected):
     async with running_bot(session_factory, world, NOW) as chat:
-        await says(chat, who, "/rectify B01", expected)
+        await chat.step(who, "/rectify B01", expected)
 
 
 async def test_owner_hears_seven_days_and_one_day_before_and_reports_progress(session_factory, world):
@@ -104,20 +97,23 @@ async def test_owner_hears_seven_days_and_one_day_before_and_reports_progress(se
         [week] = await chat.dispatch(rect_svc.DUE_SOON, to="alice")
         assert week["text"] == ("⏰ 整改提醒：「三会一课记录不规范」\n时限：3月31日（本月底前），还有 7 天\n"
                                 "措施：会后三日内整理记录\n请点“添加进展”记录进展，书记核实后销号。")
-        await says(chat, "alice", press("📝 添加进展"),
-                   "整改 #1「三会一课记录不规范」\n请发送整改进展：一句话、照片或文件都可以（可连续发送多张照片）。")
-        await says(chat, "alice", "已整理1-2月记录", "✅ 已记录整改 #1 的进展（共 1 条）。")
-        await says(chat, "alice", press("📝 添加进展"),
-                   "整改 #1「三会一课记录不规范」\n请发送整改进展：一句话、照片或文件都可以（可连续发送多张照片）。")
+        await chat.step("alice", press("📝 添加进展"),
+                        "整改 #1「三会一课记录不规范」\n请发送整改进展：一句话、照片或文件都可以（可连续发送多张照片）。")
+        await chat.step("alice", "已整理1-2月记录", "✅ 已记录整改 #1 的进展（共 1 条）。")
+        await chat.step("alice", press("📝 添加进展"),
+                        "整改 #1「三会一课记录不规范」\n请发送整改进展：一句话、照片或文件都可以（可连续发送多张照片）。")
         chat.server.user_sends_photo(chat.user("alice"), b"\xff\xd8\xff\xe0fake-jpeg", caption="记录本")
-        record = await chat.expect("✅ 已记录整改 #1 的进展")
+        record = await chat.expect("✅ 已记录整改 #1 的进展（共 2 条）。")
         assert record.params["text"] == "✅ 已记录整改 #1 的进展（共 2 条）。"
         chat.server.user_sends_document(chat.user("alice"), b"%PDF-1.4", "整改报告.pdf", mime_type="application/pdf")
-        record = await chat.expect("✅ 已记录整改 #1 的进展")
+        record = await chat.expect("✅ 已记录整改 #1 的进展（共 3 条）。")
         assert record.params["text"] == "✅ 已记录整改 #1 的进展（共 3 条）。"
         assert sweep(session_factory, chat, datetime(2025, 3, 30, 9, 0, tzinfo=SHANGHAI)) == 1  # 1 day before
         [day] = await chat.dispatch(rect_svc.DUE_SOON, to="alice")
-        assert day["text"].startswith("⏰ 整改提醒：「三会一课记录不规范」\n时限：3月31日（本月底前），还有 1 天\n")
+        assert day["text"] == ("⏰ 整改提醒：「三会一课记录不规范」\n"
+                               "时限：3月31日（本月底前），还有 1 天\n"
+                               "措施：会后三日内整理记录\n"
+                               "请点“添加进展”记录进展，书记核实后销号。")
     with transaction(session_factory) as session:
         kinds = session.scalars(select(models.RectificationNote.kind).order_by(models.RectificationNote.id)).all()
         assert kinds == ["progress", "photo", "document"]
@@ -138,9 +134,9 @@ async def test_overdue_goes_to_the_secretary_then_to_the_upper_committee(session
         assert escalated["text"] == ("⚠️ 整改逾期已超过一周：第一党支部「三会一课记录不规范」\n时限：3月31日，已逾期 7 天\n"
                                      "责任人：张三；来源：组织生活会\n请督促该支部整改。")
         assert sweep(session_factory, chat, datetime(2025, 4, 8, 9, 0, tzinfo=SHANGHAI)) == 2  # weekly, while overdue
-        await says(chat, "secretary", press("✔️ 销号"),
-                   "整改 #1「三会一课记录不规范」\n请用一句话写明销号依据（如：整改报告已报党委、制度已印发）。")
-        await says(chat, "secretary", "整改报告已报党委", "✔️ 已销号：整改 #1「三会一课记录不规范」，依据：整改报告已报党委")
+        await chat.step("secretary", press("✔️ 销号"),
+                        "整改 #1「三会一课记录不规范」\n请用一句话写明销号依据（如：整改报告已报党委、制度已印发）。")
+        await chat.step("secretary", "整改报告已报党委", "✔️ 已销号：整改 #1「三会一课记录不规范」，依据：整改报告已报党委")
         assert sweep(session_factory, chat, datetime(2025, 4, 15, 9, 0, tzinfo=SHANGHAI)) == 0  # closed: silence
     with transaction(session_factory) as session:
         pending = session.scalars(select(models.OutboxMessage.kind).where(
@@ -158,7 +154,7 @@ async def test_only_the_secretary_closes(session_factory, world, who):
     async with running_bot(session_factory, world, NOW) as chat:
         # A card with 销号 (never offered to them, say one forwarded) is refused by the service on press.
         await press_close_on_a_card(chat, who, item_id)
-        record = await chat.expect("只有本支部书记或副书记可以进行此操作")
+        record = await chat.expect("只有本支部书记或副书记可以进行此操作。")
         assert record.params["text"] == "只有本支部书记或副书记可以进行此操作。"
     with transaction(session_factory) as session:
         assert session.get(models.Rectification, item_id).closed_at is None
@@ -172,27 +168,47 @@ async def test_upper_committee_raises_and_reopens_with_a_reason(session_factory,
     async with running_bot(session_factory, world, NOW) as chat:
         cards = await chat.step("secretary", "/rectifications", "📋 整改清单：共 1 项")
         assert cards.params["text"] == "📋 整改清单：共 1 项"
-        card = await chat.expect("📋 整改 #1")
+        card = await chat.expect(("📋 整改 #1（第一党支部）\n"
+                                  "问题：发展党员程序不完整\n"
+                                  "来源：组织生活会\n"
+                                  "措施：会后三日内整理记录\n"
+                                  "责任人：李四\n"
+                                  "时限：3月31日（本月底前）\n"
+                                  "提出：上级党组织（D01）"))
         assert card.params["text"] == ("📋 整改 #1（第一党支部）\n问题：发展党员程序不完整\n来源：组织生活会\n"
                                        "措施：会后三日内整理记录\n责任人：李四\n时限：3月31日（本月底前）\n提出：上级党组织（D01）")
         assert [b["text"] for b in card.params["reply_markup"]["inline_keyboard"][0]] == ["📝 添加进展", "✔️ 销号"]
-        await says(chat, "secretary", press("✔️ 销号"),
-                   "整改 #1「发展党员程序不完整」\n请用一句话写明销号依据（如：整改报告已报党委、制度已印发）。")
-        await says(chat, "secretary", "已补齐材料", "✔️ 已销号：整改 #1「发展党员程序不完整」，依据：已补齐材料")
+        await chat.step("secretary", press("✔️ 销号"),
+                        "整改 #1「发展党员程序不完整」\n请用一句话写明销号依据（如：整改报告已报党委、制度已印发）。")
+        await chat.step("secretary", "已补齐材料", "✔️ 已销号：整改 #1「发展党员程序不完整」，依据：已补齐材料")
         # The secretary of the branch cannot reopen; the committee that raised it can.
         await press_close_on_a_card(chat, "secretary", item_id, action=Action.RECTIFY_REOPEN)
-        refused = await chat.expect("只有提出该整改事项的上级党组织委员可以重新打开")
+        refused = await chat.expect("只有提出该整改事项的上级党组织委员可以重新打开。")
         assert refused.params["text"] == "只有提出该整改事项的上级党组织委员可以重新打开。"
         [closed] = await chat.dispatch(rect_svc.CHANGED, to="committee")  # the raiser hears of the 销号
         assert closed["text"] == ("✔️ 第一党支部已销号：整改 #1「发展党员程序不完整」\n销号人：王书记；依据：已补齐材料\n"
                                   "如整改不到位，可点“重新打开”并写明理由。")
         await chat.step("committee", "/rectifications", "📋 整改清单：共 1 项")  # the upper committee sees closed ones too
-        card = await chat.expect("📋 整改 #1")
-        assert card.params["text"].endswith("\n✔️ 已销号（王书记）：已补齐材料")
+        card = await chat.expect(("📋 整改 #1（第一党支部）\n"
+                                  "问题：发展党员程序不完整\n"
+                                  "来源：组织生活会\n"
+                                  "措施：会后三日内整理记录\n"
+                                  "责任人：李四\n"
+                                  "时限：3月31日（本月底前）\n"
+                                  "提出：上级党组织（D01）\n"
+                                  "✔️ 已销号（王书记）：已补齐材料"))
+        assert card.params["text"] == ("📋 整改 #1（第一党支部）\n"
+                                       "问题：发展党员程序不完整\n"
+                                       "来源：组织生活会\n"
+                                       "措施：会后三日内整理记录\n"
+                                       "责任人：李四\n"
+                                       "时限：3月31日（本月底前）\n"
+                                       "提出：上级党组织（D01）\n"
+                                       "✔️ 已销号（王书记）：已补齐材料")
         assert labels(card.params) == ["↩️ 重新打开"]
-        await says(chat, "committee", press("↩️ 重新打开"), "整改 #1「发展党员程序不完整」\n请写明重新打开的理由。")
-        await says(chat, "committee", "缺少支委会讨论记录",
-                   "↩️ 已重新打开：整改 #1「发展党员程序不完整」，已告知支部书记和责任人。")
+        await chat.step("committee", press("↩️ 重新打开"), "整改 #1「发展党员程序不完整」\n请写明重新打开的理由。")
+        await chat.step("committee", "缺少支委会讨论记录",
+                        "↩️ 已重新打开：整改 #1「发展党员程序不完整」，已告知支部书记和责任人。")
         [told] = await chat.dispatch(rect_svc.CHANGED, to="bob")
         assert told["text"] == ("↩️ 整改 #1「发展党员程序不完整」已被上级党组织（D01）重新打开\n理由：缺少支委会讨论记录\n"
                                 "时限：3月31日（本月底前）。请继续整改，完成后由书记重新销号。")

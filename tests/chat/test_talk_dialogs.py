@@ -25,27 +25,21 @@ def world(session_factory):
         return build_world(session)
 
 
-async def says(chat, who, action, expected: str) -> dict:
-    record = await chat.step(who, action, expected.split("\n")[0])
-    assert record.params["text"] == expected
-    return record.params
-
-
 async def test_either_side_records_and_the_secretary_sees_progress(session_factory, world):
     async with running_bot(session_factory, world, NOW) as chat:
-        await says(chat, "alice", "/talk 王书记 12月5日 工作思想交流", "✅ 已记录：12月5日与王书记谈心谈话。")
-        await says(chat, "secretary", "/talk 张三 12月5日", "12月5日与张三的谈心谈话已经记录过了。")
-        await says(chat, "secretary", "/talk 李四 昨天",
-                   "✅ 已记录：12月9日与李四谈心谈话。\n2025年您还需与 3 位同志谈话：李副书记、赵老、郑新")
-        await says(chat, "alice", "/talk 李四", "谈心谈话由支委与党员进行：双方至少有一位是本支部支委。")
-        await says(chat, "secretary", "/talk 周五", "本支部没有名叫“周五”的党员。")
-        await says(chat, "secretary", "/talk 张三 12月25日", f"12月25日（2025年12月25日 星期四）还没到\n{EXAMPLES}")
-        await says(chat, "secretary", "/talk", texts_usage())
+        await chat.step("alice", "/talk 王书记 12月5日 工作思想交流", "✅ 已记录：12月5日与王书记谈心谈话。")
+        await chat.step("secretary", "/talk 张三 12月5日", "12月5日与张三的谈心谈话已经记录过了。")
+        await chat.step("secretary", "/talk 李四 昨天",
+                        "✅ 已记录：12月9日与李四谈心谈话。\n2025年您还需与 3 位同志谈话：李副书记、赵老、郑新")
+        await chat.step("alice", "/talk 李四", "谈心谈话由支委与党员进行：双方至少有一位是本支部支委。")
+        await chat.step("secretary", "/talk 周五", "本支部没有名叫“周五”的党员。")
+        await chat.step("secretary", "/talk 张三 12月25日", f"12月25日（2025年12月25日 星期四）还没到\n{EXAMPLES}")
+        await chat.step("secretary", "/talk", texts_usage())
         progress = ("💬 第一党支部 2025年谈心谈话进度\n王书记：已谈 2 人，待谈 3 人（李副书记、赵老、郑新）\n"
                     "李副书记：已谈 0 人，待谈 5 人（王书记、张三、李四、赵老、郑新）")
-        await says(chat, "secretary", "/talks", progress)
-        await says(chat, "committee", "/talks B01", progress)
-        await says(chat, "alice", "/talks", "您只能查看本组织及下级组织的情况。")
+        await chat.step("secretary", "/talks", progress)
+        await chat.step("committee", "/talks B01", progress)
+        await chat.step("alice", "/talks", "您只能查看本组织及下级组织的情况。")
     with transaction(session_factory) as session:
         rows = session.scalars(select(models.HeartToHeartTalk).order_by(models.HeartToHeartTalk.id)).all()
         assert [(r.committee_member_id, r.member_id, r.topic) for r in rows] == [
@@ -64,9 +58,9 @@ def texts_usage() -> str:
 
 async def test_committee_members_talk_with_each_other_once_for_both(session_factory, world):
     async with running_bot(session_factory, world, NOW) as chat:
-        await says(chat, "deputy", "/talk 王书记 12月1日",
-                   "✅ 已记录：12月1日与王书记谈心谈话。\n2025年您还需与 4 位同志谈话：张三、李四、赵老、郑新")
-        await says(chat, "secretary", "/talk 李副书记 12月1日", "12月1日与李副书记的谈心谈话已经记录过了。")
+        await chat.step("deputy", "/talk 王书记 12月1日",
+                        "✅ 已记录：12月1日与王书记谈心谈话。\n2025年您还需与 4 位同志谈话：张三、李四、赵老、郑新")
+        await chat.step("secretary", "/talk 李副书记 12月1日", "12月1日与李副书记的谈心谈话已经记录过了。")
     with transaction(session_factory) as session:
         coverage = talk_svc.coverage(session, world.orgs["B01"], 2025)
         assert [p.name for p in coverage.owed_by(world.members["secretary"]).done] == ["李副书记"]
@@ -90,8 +84,12 @@ async def test_one_gentle_reminder_in_the_fourth_quarter(session_factory, world)
         labels = [b["text"] for row in reminder["reply_markup"]["inline_keyboard"] for b in row]
         assert labels == ["今天已与王书记谈话", "今天已与张三谈话", "今天已与李四谈话", "今天已与赵老谈话", "今天已与郑新谈话"]
         await chat.step("deputy", press("今天已与张三谈话"), "✅ 已记录：10月15日与张三谈心谈话。")
-        edited = await chat.expect("💬 谈心谈话提醒（2025年）")
-        assert edited.params["text"].split("\n")[1] == "今年您还没有与以下同志谈心谈话：王书记、李四、赵老、郑新"
+        edited = await chat.expect(("💬 谈心谈话提醒（2025年）\n"
+                                    "今年您还没有与以下同志谈心谈话：王书记、李四、赵老、郑新\n"
+                                    "谈过后请发送 /talk 姓名 日期，或点下面的按钮记录今天的谈话。"))
+        assert edited.params["text"] == ("💬 谈心谈话提醒（2025年）\n"
+                                         "今年您还没有与以下同志谈心谈话：王书记、李四、赵老、郑新\n"
+                                         "谈过后请发送 /talk 姓名 日期，或点下面的按钮记录今天的谈话。")
 
 
 @pytest.mark.parametrize("moment, created", [

@@ -58,14 +58,21 @@ async def test_tasks_dialog(session_factory):
         world = with_birthday(session)
     async with running_bot(session_factory, world, T) as chat:
         await chat.run([
-            ("alice", "/tasks", "只有支部书记、副书记或组织委员有待办任务清单"),
-            ("secretary", "/tasks", "📝 转正提醒"),
-            ("secretary", press("✅ 已办结"), "已完成"),
-            ("secretary", "/tasks", "📝 政治生日（张三）"),
+            ("alice", "/tasks", "只有支部书记、副书记或组织委员有待办任务清单。"),
+            ("secretary", "/tasks", ("📝 转正提醒\n"
+                                     "日期：3月15日（周六）09:00")),
+            ("secretary", press("✅ 已办结"), ("📝 政治生日（张三）\n"
+                                           "日期：3月20日（周四）09:00\n"
+                                           "清单：已完成 0/5 项；点按下方一项勾选，再点一次取消勾选")),
+            ("secretary", "/tasks", ("📝 政治生日（张三）\n"
+                                     "日期：3月20日（周四）09:00\n"
+                                     "清单：已完成 0/5 项；点按下方一项勾选，再点一次取消勾选")),
             # The checklist comes from the project's catalog (config/catalog.yaml).
             ("secretary", press("☐ 赠送政治生日贺卡"), "已勾选"),
         ])
-        await chat.expect("清单：已完成 1/5 项")
+        await chat.expect(("📝 政治生日（张三）\n"
+                           "日期：3月20日（周四）09:00\n"
+                           "清单：已完成 1/5 项；点按下方一项勾选，再点一次取消勾选"))
     with transaction(session_factory) as session:
         assert session.get(models.Activity, world.activities["task"]).status == "held"
         assert session.scalars(select(models.AuditEntry.action).where(

@@ -84,7 +84,9 @@ async def test_secretary_gets_the_workbook_and_two_charts(session_factory, confi
         server.user_sends(USERS["M001"], "/report B01 2025Q1")
         workbook, message = await sent_file(server, "sendDocument", "document")
         assert message["document"]["file_name"] == "台账_B01_20250101-20250331.xlsx"
-        assert "三会一课未开展" in message["caption"] and "党员大会 2025Q1" in message["caption"]
+        assert message["caption"] == ("第一支部 台账（2025年第一季度）\n"
+                                      "三会一课未开展：\n"
+                                      "第一支部：支委会 2025-02、2025-03；党员大会 2025Q1；党课 2025Q1；党小组会（第一党小组） 2025-01、2025-03")
         book = load_workbook(io.BytesIO(workbook))
         assert "出勤-第一支部" in book.sheetnames
         assert [c.value for c in book["主题党日记录"][4]][:8] == ["2025-01-15", "第一支部", "主题党日",
