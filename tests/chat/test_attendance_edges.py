@@ -56,32 +56,43 @@ class Case:
     setup: tuple[Callable, ...] = field(default=())
 
 
+# The card 代签 (or ✅ 已召开 with answers missing) opens: everyone yet to answer, with a button each.
+UNANSWERED = ("👥 「主题党日」未答复（6）：王书记、李副书记、张三、李四、赵老（无法联系）、郑新（无法联系）\n"
+              "下列党员可由您代签或登记（记为由您登记，并留痕）。\n确认召开时，仍未答复的记为缺席。")
+UNANSWERED_BUT_ALICE = ("👥 「主题党日」未答复（5）：王书记、李副书记、李四、赵老（无法联系）、郑新（无法联系）\n"
+                        "下列党员可由您代签或登记（记为由您登记，并留痕）。\n确认召开时，仍未答复的记为缺席。")
+
+
 CASES = {
     "confirm-held-rest-absent": Case(
-        AFTER, lambda chat: roll_then(chat, (press("✅ 已召开"), "未答复（5）"),
-                                      (press("✅ 确认召开（其余 5 人记为缺席）"), "已确认")),
+        AFTER, lambda chat: roll_then(chat, (press("✅ 已召开"), UNANSWERED_BUT_ALICE),
+                                      (press("✅ 确认召开（其余 5 人记为缺席）"),
+                                       "已确认「主题党日」召开。5 人未答复，已记为缺席：王书记、李副书记、李四、赵老、郑新。"
+                                       "如有人到场，可点“代签”改为出席。")),
         ["activity", "confirm", "ID", "--held"], "activity.held", (alice_checks_in,)),
     "confirm-not-held": Case(
-        AFTER, lambda chat: roll_then(chat, (press("❌ 未召开"), "未召开")),
+        AFTER, lambda chat: roll_then(chat, (press("❌ 未召开"), "已记录「主题党日」未召开。")),
         ["activity", "confirm", "ID", "--not-held"], "activity.not_held", (alice_checks_in,)),
     "proxy": Case(
-        AFTER, lambda chat: roll_then(chat, (press("代签"), "👥"), (press("代签 赵老"), "已为 赵老 代签")),
+        AFTER, lambda chat: roll_then(chat, (press("代签"), UNANSWERED), (press("代签 赵老"), "已为 赵老 代签。")),
         ["activity", "proxy", "ID", "P005"], "attendance.proxy"),
     "leave-recorded-by-the-secretary": Case(
-        AFTER, lambda chat: roll_then(chat, (press("代签"), "👥"), (press("请假 郑新"), "请假原因"),
-                                      ("在外地出差", "已为 郑新 登记请假")),
+        AFTER, lambda chat: roll_then(chat, (press("代签"), UNANSWERED),
+                                      (press("请假 郑新"), "请发送 郑新 不能参加「主题党日」的请假原因（记为已准假）："),
+                                      ("在外地出差", "已为 郑新 登记请假，原因：在外地出差。")),
         ["activity", "proxy", "ID", "P007", "--leave", "在外地出差"], "attendance.leave"),
     "absent": Case(
-        AFTER, lambda chat: roll_then(chat, (press("代签"), "👥"), (press("缺席 李四"), "已将 李四 记为缺席")),
+        AFTER, lambda chat: roll_then(chat, (press("代签"), UNANSWERED), (press("缺席 李四"), "已将 李四 记为缺席。")),
         ["activity", "proxy", "ID", "P004", "--absent"], "attendance.absent"),
     "record-topic": Case(
-        AFTER, lambda chat: roll_then(chat, (press("记录议题"), "请发送"), ("学习贯彻党章", "已记录到")),
+        AFTER, lambda chat: roll_then(chat, (press("记录议题"), "请发送「主题党日」的议题："),
+                                      ("学习贯彻党章", "已记录到「主题党日」。")),
         ["activity", "record", "ID", "--topic", "学习贯彻党章"], "activity.topic"),
     "leave-approved": Case(
-        BEFORE, lambda chat: leave_card_then(chat, "同意", "✅ 已同意"),
+        BEFORE, lambda chat: leave_card_then(chat, "同意", "✅ 已同意（王书记）"),
         ["leave", "approve", "ID", "P003"], "leave.approve", (alice_asks_leave,)),
     "leave-refused": Case(
-        BEFORE, lambda chat: leave_card_then(chat, "不同意", "❌ 未同意"),
+        BEFORE, lambda chat: leave_card_then(chat, "不同意", "❌ 未同意（王书记）"),
         ["leave", "refuse", "ID", "P003"], "leave.reject", (alice_asks_leave,)),
 }
 
