@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from schedules.period_text import period_text_exclusive
@@ -293,6 +294,19 @@ def group_announcement(activity: ActivityView, tally: LiveTally, zone: ZoneInfo)
         f"签到时间：{moment(activity.checkin_opens_at, zone)} 至 {clock_time(activity.checkin_closes_at, zone)}\n"
         + group_tally(tally)
     )
+
+
+def birthday_checklist_notice(name: str, day: date, years: int, items: Sequence[str]) -> str:
+    """To the secretary at the start of the month: whose political birthday falls on which day, and the
+    "五个一" the catalog lists for it (the activity's checklist, ticked in /tasks)."""
+    lines = [f"📝 本月政治生日：{name}（{day.month}月{day.day}日，入党 {years} 周年）"]
+    if items:
+        lines.append("请按“五个一”清单落实：")
+        lines += [f"{number}. {item}" for number, item in enumerate(items, 1)]
+        lines.append("发送 /tasks 逐项勾选。")
+    else:
+        lines.append("请按“五个一”清单落实，发送 /tasks 逐项勾选。")
+    return "\n".join(lines)
 
 
 def group_tally(tally: LiveTally) -> str:

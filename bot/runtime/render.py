@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import texts
@@ -134,8 +135,9 @@ def _render_personal_item(session: Session, row: ClaimedMessage, activity: model
                 f"{joined.year}年{joined.month}月{joined.day}日，您光荣地加入中国共产党，至今已 {years} 年。"
                 f"{where}祝您政治生日快乐：不忘初心，牢记使命。")
     if part is Part.SECRETARY:
-        return (f"📝 本月政治生日：{subject.name}（{day.month}月{day.day}日，入党 {years} 周年）\n"
-                "请按“五个一”清单落实，发送 /tasks 逐项勾选。")
+        items = session.scalars(select(models.ChecklistItem.label).where(
+            models.ChecklistItem.activity_id == activity.id).order_by(models.ChecklistItem.position)).all()
+        return texts.birthday_checklist_notice(subject.name, day, years, items)
     return None
 
 

@@ -75,6 +75,7 @@ def upsert_occurrences(session: Session, occurrences: Iterable[Any]) -> UpsertRe
         for row in session.scalars(select(models.Activity).where(models.Activity.occurrence_key.in_(keys[start:start + 500]))):
             existing[row.occurrence_key] = row
     new_rows: list[models.Activity] = []
+    checklists: list[tuple[models.Activity, tuple[str, ...]]] = []
     for occurrence in occurrences:
         org_id = org_ids.get(occurrence.org_code)
         if org_id is None:
@@ -105,6 +106,8 @@ def upsert_occurrences(session: Session, occurrences: Iterable[Any]) -> UpsertRe
             session.add(row)
             existing[occurrence.key] = row
             new_rows.append(row)
+            if getattr(occurrence, "checklist", ()):
+                checklists.append((row, tuple(occurrence.checklist)))
             continue
         if row.source != PLAN_SOURCE or row.status != ActivityStatus.SCHEDULED.value:
             result.unchanged += 1
@@ -123,6 +126,12 @@ def upsert_occurrences(session: Session, occurrences: Iterable[Any]) -> UpsertRe
         else:
             result.unchanged += 1
     session.flush()
+    # The catalog's checklist (the 政治生日 "五个一") is the activity's from the start, so the secretary's notice
+    # can list it and /tasks ticks the same items.
+    session.add_all(models.ChecklistItem(activity_id=row.id, label=label, position=position)
+                    for row, labels in checklists for position, label in enumerate(labels))
+    if checklists:
+        session.flush()
     result.created = [row.id for row in new_rows]
     return result
 

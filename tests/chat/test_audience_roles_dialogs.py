@@ -8,8 +8,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.runtime.materialise import ReminderPolicy, enqueue_reminders
+from bot.deployment import load_catalog, load_official_calendar
+from bot.settings import PROJECT_CONFIG_DIR
+from schedules.plan import build_plan
 from storage import models
 from storage.db import transaction
+from storage.repositories import activities as activity_repo
+from storage.repositories.roster import load_roster
 from tests.chat.dialog import press, running_bot
 from tests.chat.world import MEETING_START, SHANGHAI, add_activity, build_world
 
@@ -230,3 +235,34 @@ async def test_political_birthday_greets_the_member_on_the_day_and_tells_the_sec
         [greeting] = await chat.dispatch("reminder", to="bob")
         assert greeting["text"] == ("🎂 李四同志，今天是您的政治生日！\n2019年3月20日，您光荣地加入中国共产党，至今已 6 年。"
                                     "第一党支部祝您政治生日快乐：不忘初心，牢记使命。")
+
+
+async def test_the_secretary_s_notice_lists_the_five_items_of_the_catalog_and_tasks_ticks_them(session_factory, world):
+    """The planned 政治生日 carries the catalog's "五个一" from the start: the secretary's notice on the 1st
+    lists them, and /tasks offers the same items."""
+    first = datetime(2025, 3, 1, 8, tzinfo=SHANGHAI)
+    catalog = load_catalog(PROJECT_CONFIG_DIR)
+    with transaction(session_factory) as session:
+        roster = load_roster(session)
+        planned = [o for o in build_plan(catalog, roster, load_official_calendar(PROJECT_CONFIG_DIR / "holidays"),
+                                         2025, SHANGHAI)
+                   if o.obligation == "political_birthday" and o.member_no == "P004"]
+        activity_repo.upsert_occurrences(session, planned)
+        activity = session.scalars(select(models.Activity).where(models.Activity.obligation == "political_birthday")).one()
+        enqueue_reminders(session, [activity], now=first, policy=ReminderPolicy(zone=SHANGHAI))
+    async with running_bot(session_factory, world, first) as chat:
+        [notice] = await chat.dispatch("reminder", to="secretary")
+        assert catalog["political_birthday"].checklist == [
+            "建立政治生日台账", "赠送政治生日贺卡", "开展一次谈心谈话", "重温一次入党誓词", "进行一次走访慰问"]
+        assert notice["text"] == ("📝 本月政治生日：李四（3月20日，入党 6 周年）\n"
+                                  "请按“五个一”清单落实：\n"
+                                  "1. 建立政治生日台账\n"
+                                  "2. 赠送政治生日贺卡\n"
+                                  "3. 开展一次谈心谈话\n"
+                                  "4. 重温一次入党誓词\n"
+                                  "5. 进行一次走访慰问\n"
+                                  "发送 /tasks 逐项勾选。")
+        card = await chat.step("secretary", "/tasks", ("📝 政治生日：李四（李四）\n"
+                                                        "日期：3月20日（周四）09:00\n"
+                                                        "清单：已完成 0/5 项；点按下方一项勾选，再点一次取消勾选"))
+        assert buttons(card.params)[:5] == [[f"☐ {item}"] for item in catalog["political_birthday"].checklist]
