@@ -37,6 +37,8 @@ from sqlalchemy import func, insert, select
 from telegram.ext import ApplicationBuilder
 
 from bench.harness import report, run_main, scratch_postgres
+from bot.callbacks import CallbackSigner
+from bot.handlers.outbox_views import build_outbox_renderers
 from bot.clock import SystemClock
 from bot.runtime.app import outbox_bot, telegram_sender
 from bot.settings import Settings
@@ -165,7 +167,9 @@ async def run_dispatcher(url: str, server: RemoteServer, members: int, *, limite
     settings = Settings(telegram_token=server.token, telegram_api_base_url=server.base_url)
     sender_bot = outbox_bot(settings, concurrency=CONCURRENCY)  # what `branchbot run` sends with
     async with application, sender_bot:
-        dispatcher = Dispatcher(sessions, telegram_sender(application, sender_bot), SystemClock(), worker="bench",
+        renderers = build_outbox_renderers(CallbackSigner.from_token(server.token), lambda: None)
+        dispatcher = Dispatcher(sessions, telegram_sender(application, sender_bot), SystemClock(),
+                                renderers=renderers, worker="bench",
                                 limiter=RateLimiter(enabled=limited), concurrency=CONCURRENCY, zone=ZONE,
                                 quiet=QuietHours.parse("off"), poll_seconds=0.2,
                                 # The loopback's injected 5xx delivers nothing: no pause against doubles.

@@ -21,6 +21,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import insert
 
 from bench.harness import report, run_main, scratch_postgres
+from bot.callbacks import CallbackSigner
+from bot.handlers.outbox_views import build_outbox_renderers
 from bot.clock import SystemClock
 from bot.runtime.limiter import RateLimiter
 from bot.runtime.plan_source import CatalogPlan
@@ -61,7 +63,8 @@ async def start_once(url: str, *, materialise: bool) -> dict:
     started = time.perf_counter()
     plan = CatalogPlan.for_dir(PROJECT_CONFIG_DIR, ZONE)
     runtime = Runtime(database_url=url, session_factory=make_session_factory(engine), clock=SystemClock(),
-                      send=noop_send, options=RuntimeOptions(zone=ZONE, worker="bench"), plan=plan,
+                      send=noop_send, renderers=build_outbox_renderers(CallbackSigner.from_token("1:BENCH"), lambda: None),
+                      options=RuntimeOptions(zone=ZONE, worker="bench"), plan=plan,
                       scheduler=scheduler, limiter=RateLimiter(enabled=False))
     await runtime.start(materialise_first=False)
     scheduler.start()

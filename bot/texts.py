@@ -749,3 +749,70 @@ def telegram_unreachable(address: str) -> str:
 
 def telegram_unexpected_answer(address: str) -> str:
     return f"Bot API 地址 {address} 的回答不是预期的 Bot API 回答：请检查 TELEGRAM_API_BASE_URL 是否指向 Bot API（而不是网页或代理的错误页）。"
+
+# --- outbox notices that only report facts (rendered when sent: bot.runtime.render) ---------------------
+
+
+def short_moment(value: datetime, zone: ZoneInfo) -> str:
+    local = value.astimezone(zone)
+    return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def weekday_moment(value: datetime, zone: ZoneInfo) -> str:
+    local = value.astimezone(zone)
+    return f"{local.month}月{local.day}日（周{WEEKDAYS[local.weekday()]}）{local:%H:%M}"
+
+
+def change_notice(title: str, before: datetime, after: datetime | None, place: str | None, zone: ZoneInfo) -> str:
+    """To a member already reminded: the activity moved from `before` to `after` (None: cancelled)."""
+    if after is None:
+        return f"📢 通知：原定 {short_moment(before, zone)} 的「{title}」已取消。"
+    return (f"📢 通知：「{title}」由 {short_moment(before, zone)} 改为 {short_moment(after, zone)}"
+            + (f"，地点：{place}" if place else "") + "。")
+
+
+def calendar_provisional(year: int) -> str:
+    return (
+        f"📅 {year} 年节假日安排尚未公布\n"
+        f"国务院办公厅还没有发布《关于{year}年部分节假日安排的通知》。在此之前，{year} 年的活动和提醒照常进行，"
+        "按《全国年节及纪念日放假办法》规定的法定节假日和周末暂定排期：调休上班日还不知道，所以不会安排在周末；"
+        f"临近节假日的安排标有“{TENTATIVE_MARK}”，通知发布后可能调整，调整时已收到提醒的党员会收到改期通知，"
+        "您会收到一份调整清单。\n"
+        f"通知发布后，请系统管理员把通知全文存为文件，运行 branchbot calendar import 文件 --write 导入"
+        "（或升级 chinesecalendar 程序包），系统会自动重新排期。"
+    )
+
+
+def calendar_replanned(years: list[int], changes: list[tuple[str, str, datetime, datetime | None]],
+                       zone: ZoneInfo) -> str:
+    """`changes`: (organisation, title, before, after or None when cancelled), in order."""
+    lines = [f"📅 {'、'.join(str(y) for y in years)} 年节假日安排已公布，以下原按暂定日历排定的活动已调整："]
+    for org, title, before, after in changes:
+        if after is None:
+            lines.append(f"• {org}「{title}」原定 {weekday_moment(before, zone)}，已取消")
+        else:
+            lines.append(f"• {org}「{title}」{weekday_moment(before, zone)} → {weekday_moment(after, zone)}")
+    lines.append("已收到提醒的党员已收到改期通知；其余提醒按新时间发送。")
+    return "\n".join(lines)
+
+
+# Why reminders could not go out on time (storage.services.delivery.MissedCause).
+MISSED_CAUSES = {
+    "downtime": "系统停机期间",
+    "backlog": "因发送积压",
+    "quiet_hours": "因夜间免打扰时段",
+}
+
+
+def missed_summary(title: str, when: str, names: list[str], cause: str) -> str:
+    shown = "、".join(names[:30])
+    more = f" 等 {len(names)} 人" if len(names) > 30 else f"（共 {len(names)} 人）"
+    reason = MISSED_CAUSES.get(cause, MISSED_CAUSES["downtime"])
+    return (f"⚠️ {reason}，“{title}”（{when}）的部分提醒未能按时发出，已记为“错过”：\n"
+            f"{shown}{more}\n请视情况另行通知。")
+
+
+def unreachable_notice(name: str, member_no: str, reason: str) -> str:
+    why = "已屏蔽机器人" if reason == "blocked" else "的聊天已不可用"
+    return (f"⚠️ 党员 {name}（{member_no}）{why}，提醒无法送达。\n"
+            "请当面或电话通知，必要时由书记代签；该党员重新与机器人对话后会自动恢复。")

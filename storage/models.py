@@ -21,8 +21,10 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy import false as sa_false
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import text as sql_text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
+from storage.outbox_kinds import OutboxKind, outbox_kind
 from storage.types import UTCDateTime
 
 # Explicit constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -262,17 +264,22 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        UniqueConstraint("activity_id", "recipient", "lead_minutes", "kind"),
+        # A reminder is one per (activity, recipient, lead time): the contract's key. Other kinds are told apart
+        # by their dedup key alone (a change notice per change, a nudge per press), never by `lead_minutes`.
+        Index("uq_outbox_reminder", "activity_id", "recipient", "lead_minutes", unique=True,
+              sqlite_where=sql_text("kind = 'reminder'"), postgresql_where=sql_text("kind = 'reminder'")),
+        # The look-ups by activity of the other kinds (change notices to the reminded, follow-ups, the cascade).
+        Index("ix_outbox_activity_kind", "activity_id", "kind"),
         Index("ix_outbox_state_due", "state", "due_at"),
         CheckConstraint("lead_minutes >= 0", name="lead_nonnegative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Idempotency key for messages with no activity (e.g. "unreachable:123"); for reminders it repeats
-    # the (activity, recipient, lead) triple so one index answers both.
+    # The idempotency key: each kind says what makes one of its messages (a reminder: activity, recipient,
+    # lead; a change notice: the change).
     dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
     activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(32), default="reminder")
+    kind: Mapped[str] = mapped_column(String(32), default=OutboxKind.REMINDER.value)  # an OutboxKind
     recipient: Mapped[str] = mapped_column(String(64))  # "member:<id>" or "chat:<chat id>"
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -289,6 +296,10 @@ class OutboxMessage(Base):
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @validates("kind")
+    def _known_kind(self, _key: str, value: str) -> str:
+        return outbox_kind(value).value
 
 
 class Leadership(Base):

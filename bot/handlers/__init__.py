@@ -1,10 +1,9 @@
 """Chat handlers: `register(application, chat)` adds every command, button and message handler of the bot.
 
-The runtime calls `register(application, ChatContext(...), schedule_jobs=...)` once per Application.
-Besides the handlers it installs the chat's outbox kinds into `bot.runtime.render` (reminder buttons, roll
-summaries, confirmation nags and escalations, group announcements, nudges) and, with `schedule_jobs`,
-publishes the default command menu and runs the follow-up sweep (`chat.followups`, every minute) that
-queues those kinds. Each handler is thin: parse, call a `storage.services` use-case in one transaction
+The runtime calls `register(application, ChatContext(...), schedule_jobs=...)` once per Application and
+`outbox_renderers(chat, application)` for the dispatcher (every outbox kind's renderer, with the chat's
+buttons). With `schedule_jobs`, `register` also publishes the default command menu and runs the follow-up
+sweep (`chat.followups`, every minute) that queues the chat's kinds. Each handler is thin: parse, call a `storage.services` use-case in one transaction
 (`ChatContext.db`), format with `bot.texts`, answer.
 """
 
@@ -18,10 +17,12 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot import texts
-from bot.handlers import buttons, committee, members, proposals, rectify, schedule, secretary, tasks, unknown_command
+from bot.handlers import (
+    buttons, committee, members, proposals, rectify, reports, schedule, secretary, tasks, unknown_command,
+)
 from bot.handlers.common import ChatContext, edge, private_only
-from bot.handlers.outbox_views import OutboxViews
-from bot.runtime import render
+from bot.handlers.outbox_views import build_outbox_renderers
+from bot.runtime.render import OutboxRenderers
 from storage.services import followup
 
 log = logging.getLogger("bot.handlers")
@@ -47,8 +48,8 @@ COMMANDS = {
 GROUP_COMMANDS = {"help"}
 
 
-def install_outbox_views(chat: ChatContext, application: Application | None = None) -> OutboxViews:
-    """Hooks the chat's buttons and kinds into the runtime's one renderer (replacing an earlier install)."""
+def outbox_renderers(chat: ChatContext, application: Application | None = None) -> OutboxRenderers:
+    """Every outbox kind's renderer, with this chat's signer, bot name and check-in setting (for the dispatcher)."""
 
     def username() -> str | None:
         if chat.bot_username is None and application is not None:
@@ -58,13 +59,7 @@ def install_outbox_views(chat: ChatContext, application: Application | None = No
                 return None
         return chat.bot_username
 
-    views = OutboxViews(chat.signer, username, chat.self_checkin_for)
-    render.REPLY_MARKUP_PROVIDERS[:] = [
-        p for p in render.REPLY_MARKUP_PROVIDERS if not isinstance(getattr(p, "__self__", None), OutboxViews)
-    ]
-    render.REPLY_MARKUP_PROVIDERS.append(views.reminder_markup)
-    render.RENDERERS_BY_KIND.update(views.renderers())
-    return views
+    return build_outbox_renderers(chat.signer, username, chat.self_checkin_for)
 
 
 async def publish_commands(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
@@ -83,12 +78,11 @@ def register(application: Application, chat: ChatContext, *, schedule_jobs: bool
         if name not in GROUP_COMMANDS:
             handler = private_only(handler)
         application.add_handler(CommandHandler(name, edge(chat, handler, name=f"/{name}")))
+    buttons.register(chat.buttons)
     schedule.register(application, chat)
     tasks.register(application, chat)
     rectify.register(application, chat)
     proposals.register(application, chat)
-    from bot.handlers import reports  # noqa: PLC0415 - the reports engineer's /report and /calendar
-
     for handler in reports.handlers(chat):
         application.add_handler(handler)
     application.add_handler(CallbackQueryHandler(edge(chat, buttons.on_button, name="button")))
@@ -97,7 +91,6 @@ def register(application: Application, chat: ChatContext, *, schedule_jobs: bool
     application.add_handler(MessageHandler(
         private & filters.TEXT & ~filters.COMMAND, edge(chat, members.text_message, name="text")))
     unknown_command.register(application, chat)  # last: only commands no handler above took
-    install_outbox_views(chat, application)
 
     async def startup(context: ContextTypes.DEFAULT_TYPE) -> None:
         await publish_commands(context, chat)
@@ -121,4 +114,4 @@ def register(application: Application, chat: ChatContext, *, schedule_jobs: bool
         )
 
 
-__all__ = ["ChatContext", "register"]
+__all__ = ["ChatContext", "outbox_renderers", "register"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.error import BadRequest, Forbidden
@@ -13,15 +12,13 @@ from telegram.ext import ContextTypes
 from bot import keyboards, texts
 from bot.callbacks import Action, Callback, ForgedCallback
 from bot.handlers.common import ChatContext, audit_refusal, bot_username, is_private
+from bot.handlers.routing import ButtonRouter
 from storage.services import attendance as attendance_svc
 from storage.models import AttendanceStatus
 from storage.services.errors import AlreadyHandled, NotBound, PermissionDenied
 from storage.services.views import ConfirmResult, Roll
 
 log = logging.getLogger("bot.handlers")
-
-ButtonHandler = Callable[[Update, ContextTypes.DEFAULT_TYPE, ChatContext, Callback], Awaitable[None]]
-
 
 async def append_stamp(update: Update, stamp: str, reply_markup=None) -> None:  # noqa: ANN001
     """Updates the pressed message in place: its text plus the answer, buttons replaced."""
@@ -235,27 +232,26 @@ async def press_remind(update: Update, context: ContextTypes.DEFAULT_TYPE, chat:
     await update.callback_query.answer(texts.reminded(len(recipients)), show_alert=True)
 
 
-BUTTONS: dict[Action, ButtonHandler] = {
-    Action.CHECKIN: press_checkin,
-    Action.LEAVE: press_leave,
-    Action.APPROVE_LEAVE: press_leave_decision,
-    Action.REJECT_LEAVE: press_leave_decision,
-    Action.HELD: press_confirm,
-    Action.NOT_HELD: press_confirm,
-    Action.TOPIC: press_field,
-    Action.LECTURER: press_field,
-    Action.MINUTES: press_field,
-    Action.PROXY_MENU: press_proxy_menu,
-    Action.PROXY: press_mark,
-    Action.MARK_ABSENT: press_mark,
-    Action.MARK_LEAVE: press_mark_leave,
-    Action.HELD_REST: press_held_rest,
-    Action.REMIND_UNANSWERED: press_remind,
-}
-
-
-def register_button(action: Action, handler: ButtonHandler) -> None:
-    BUTTONS[action] = handler
+def register(router: ButtonRouter) -> None:
+    """The buttons of reminders, rolls and leave requests."""
+    for action, handler in (
+        (Action.CHECKIN, press_checkin),
+        (Action.LEAVE, press_leave),
+        (Action.APPROVE_LEAVE, press_leave_decision),
+        (Action.REJECT_LEAVE, press_leave_decision),
+        (Action.HELD, press_confirm),
+        (Action.NOT_HELD, press_confirm),
+        (Action.TOPIC, press_field),
+        (Action.LECTURER, press_field),
+        (Action.MINUTES, press_field),
+        (Action.PROXY_MENU, press_proxy_menu),
+        (Action.PROXY, press_mark),
+        (Action.MARK_ABSENT, press_mark),
+        (Action.MARK_LEAVE, press_mark_leave),
+        (Action.HELD_REST, press_held_rest),
+        (Action.REMIND_UNANSWERED, press_remind),
+    ):
+        router.add(action, handler)
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
@@ -264,7 +260,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: Ch
     user_id = query.from_user.id
     try:
         cb = chat.signer.decode(query.data)
-        handler = BUTTONS[cb.action]
+        handler = chat.buttons.handler_for(cb.action)
     except (ForgedCallback, KeyError) as forged:
         log.warning("forged or stale button from user %s: %s", user_id, forged)
         details = {"data": (query.data or "")[:64], "reason": str(forged)}

@@ -23,6 +23,7 @@ from telegram.ext import ContextTypes
 from bot import texts
 from bot.callbacks import CallbackSigner
 from bot.clock import Clock
+from bot.handlers.routing import ButtonRouter
 from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
 from bot.deployment import DeploymentSource
 from bot.settings import PROJECT_CONFIG_DIR
@@ -55,6 +56,8 @@ class ChatContext:
     # measured with bench/bench_checkin.py).
     db_in_thread: bool | None = None
     db_timeout: float = 10.0  # seconds a chat transaction may take before the member is told the system is busy
+    # Which handler answers each button; filled by `bot.handlers.register` (one router per Application).
+    buttons: ButtonRouter = field(default_factory=ButtonRouter)
     _pending_edits: dict[tuple[int, int], asyncio.Task] = field(default_factory=dict, repr=False)
     _executor: ThreadPoolExecutor | None = field(default=None, repr=False)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,12 +12,13 @@ from sqlalchemy.orm import Session
 from bot import keyboards, texts
 from bot.callbacks import CallbackSigner
 from bot.handlers.rectify import NoticeViews
+from bot.runtime.render import CoreViews, OutboxRenderers, Renderer
 from storage import models
+from storage.outbox_kinds import OutboxKind
 from storage.services.views import display_title
 from storage.repositories.outbox import ClaimedMessage
 from storage.repositories import attendance as attendance_repo
 from storage.services import attendance as attendance_svc
-from storage.services import followup
 
 
 class OutboxViews:
@@ -42,33 +44,39 @@ class OutboxViews:
             return None
         return keyboards.reminder(self.signer, activity.id, self_checkin=self.self_checkin(session, activity.org_id))
 
-    def roll_summary(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
+    def roll_summary(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
+                     now: datetime) -> tuple[str, Any]:
         roll = attendance_svc.roll_for_system(session, row.activity_id)
         if roll.activity.status != models.ActivityStatus.SCHEDULED.value:
             return texts.roll(roll, zone), None
         return texts.roll_closing(roll, zone), keyboards.roll_actions(self.signer, roll.activity, closing=True)
 
-    def confirm_nag(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
+    def confirm_nag(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
+                     now: datetime) -> tuple[str, Any]:
         roll = attendance_svc.roll_for_system(session, row.activity_id)
         return texts.confirm_nag(roll.activity, zone), keyboards.roll_actions(self.signer, roll.activity, closing=True)
 
-    def confirm_escalation(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
+    def confirm_escalation(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
+                     now: datetime) -> tuple[str, Any]:
         activity = session.get(models.Activity, row.activity_id)
         return texts.confirm_escalation(row.payload.get("org", ""), activity and display_title(activity),
                                         activity and activity.starts_at, zone), None
 
-    def group_announcement(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
+    def group_announcement(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
+                     now: datetime) -> tuple[str, Any]:
         view, tally = attendance_svc.announcement_state(session, row.activity_id)
         return (texts.group_announcement(view, tally, zone),
                 keyboards.group_announcement(self.signer, view.id, self.bot_username,
                                              self_checkin=self.self_checkin(session, view.org_id)))
 
-    def nudge(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
+    def nudge(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
+                     now: datetime) -> tuple[str, Any]:
         view, _ = attendance_svc.announcement_state(session, row.activity_id)
         return texts.nudge(view, zone), keyboards.reminder(self.signer, view.id,
                                                            self_checkin=self.self_checkin(session, view.org_id))
 
-    def leave_request(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
+    def leave_request(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
+                     now: datetime) -> tuple[str, Any]:
         """Rendered when sent, so an approver never gets buttons for a request that was already decided."""
         activity_id, member_id = int(row.payload["activity_id"]), int(row.payload["member_id"])
         view, _ = attendance_svc.announcement_state(session, activity_id)
@@ -82,12 +90,14 @@ class OutboxViews:
             return f"{text}\n{texts.leave_already_decided(record.leave_decision == 'approved')}", None
         return text, keyboards.leave_decision(self.signer, activity_id, member_id)
 
-    def leave_decision(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
+    def leave_decision(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
+                     now: datetime) -> tuple[str, Any]:
         activity = session.get(models.Activity, int(row.payload["activity_id"]))
         title = display_title(activity) if activity else texts.ACTIVITY_FALLBACK
         return texts.leave_decided_for_member(title, bool(row.payload["approved"]), str(row.payload["decided_by"])), None
 
-    def attendance_recorded(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
+    def attendance_recorded(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
+                            now: datetime) -> tuple[str, Any]:
         """What someone else recorded for the member (payload: activity_id, status, by), worded when sent."""
         activity = session.get(models.Activity, int(row.payload["activity_id"]))
         if activity is None:
@@ -96,16 +106,26 @@ class OutboxViews:
             display_title(activity), texts.moment(activity.starts_at, zone), str(row.payload["status"]),
             str(row.payload["by"]), held=activity.status == models.ActivityStatus.HELD.value), None
 
-    def renderers(self) -> dict[str, Any]:
+    def renderers(self) -> dict[OutboxKind, Renderer]:
         return {
-            attendance_svc.LEAVE_REQUEST: self.leave_request,
-            attendance_svc.LEAVE_DECISION: self.leave_decision,
-            attendance_svc.ATTENDANCE_RECORDED: self.attendance_recorded,
-            followup.NUDGE: self.nudge,
-            followup.ROLL_SUMMARY: self.roll_summary,
-            followup.CONFIRM_NAG: self.confirm_nag,
-            followup.CONFIRM_ESCALATION: self.confirm_escalation,
-            followup.GROUP_ANNOUNCEMENT: self.group_announcement,
-            **NoticeViews(self.signer).renderers(),  # 整改 and 谈心谈话 notices
+            OutboxKind.LEAVE_REQUEST: self.leave_request,
+            OutboxKind.LEAVE_DECISION: self.leave_decision,
+            OutboxKind.ATTENDANCE_RECORDED: self.attendance_recorded,
+            OutboxKind.NUDGE: self.nudge,
+            OutboxKind.ROLL_SUMMARY: self.roll_summary,
+            OutboxKind.CONFIRM_NAG: self.confirm_nag,
+            OutboxKind.CONFIRM_ESCALATION: self.confirm_escalation,
+            OutboxKind.GROUP_ANNOUNCEMENT: self.group_announcement,
         }
+
+
+def build_outbox_renderers(signer: CallbackSigner, bot_username: Callable[[], str | None],
+                           self_checkin: Callable[[Session, int], bool] | None = None) -> OutboxRenderers:
+    """Every kind's renderer, bound to this deployment's signer and bot name (refused if one is missing)."""
+    views = OutboxViews(signer, bot_username, self_checkin)
+    return OutboxRenderers({
+        **CoreViews(views.reminder_markup).renderers(),
+        **views.renderers(),
+        **NoticeViews(signer).renderers(),  # 整改 and 谈心谈话 notices
+    })
 

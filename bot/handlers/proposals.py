@@ -99,5 +99,5 @@ def register(application: Application, chat: ChatContext) -> None:
     application.add_handler(MessageHandler(
         filters.ChatType.PRIVATE & filters.Document.ALL & ~filters.Document.IMAGE,
         edge(chat, plan_document, name="plan document")))
-    buttons.register_button(Action.PROPOSAL_ACCEPT, press_decision)
-    buttons.register_button(Action.PROPOSAL_REJECT, press_decision)
+    chat.buttons.add(Action.PROPOSAL_ACCEPT, press_decision)
+    chat.buttons.add(Action.PROPOSAL_REJECT, press_decision)

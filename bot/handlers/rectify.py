@@ -14,9 +14,9 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot import keyboards, texts
 from bot.callbacks import Action, Callback, CallbackSigner
-from bot.handlers import buttons
 from bot.handlers.common import ChatContext, edge, private_only
 from storage.models import RectificationNoteKind
+from storage.outbox_kinds import OutboxKind
 from storage.repositories.outbox import ClaimedMessage
 from storage.services import rectification as rect_svc
 from storage.services import talks as talk_svc
@@ -208,34 +208,40 @@ class NoticeViews:
     def _item(self, session: Session, row: ClaimedMessage) -> rect_svc.ItemView:
         return rect_svc.item_view(session, int(row.payload["item_id"]))
 
-    def due(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
+    def due(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
+            now: datetime) -> tuple[str, Any]:
         item = self._item(session, row)
         markup = keyboards.rectification(self.signer, item.id, (rect_svc.ACTION_NOTE,)) if item.is_open else None
         return texts.rectification_due(item, self._today(row, zone)), markup
 
-    def overdue(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
+    def overdue(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
+            now: datetime) -> tuple[str, Any]:
         item = self._item(session, row)
         markup = keyboards.rectification(self.signer, item.id, (rect_svc.ACTION_CLOSE,)) if item.is_open else None
         return texts.rectification_overdue(item, self._today(row, zone)), markup
 
-    def escalation(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
+    def escalation(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
+            now: datetime) -> tuple[str, Any]:
         return texts.rectification_escalation(self._item(session, row), self._today(row, zone)), None
 
-    def supervision(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
+    def supervision(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
+            now: datetime) -> tuple[str, Any]:
         tree = OrgTree.load(session)
         org_id = int(row.payload["org_id"])
         today = self._today(row, zone)
         overdue = rect_svc.overdue_by_branch(session, tree.subtree(org_id), today)
         return texts.rectification_supervision(tree.name.get(org_id, ""), overdue, tree.name, today), None
 
-    def changed(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
+    def changed(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
+            now: datetime) -> tuple[str, Any]:
         item = self._item(session, row)
         if row.payload.get("event") == "closed":
             markup = keyboards.rectification(self.signer, item.id, (rect_svc.ACTION_REOPEN,)) if not item.is_open else None
             return texts.rectification_closed_notice(item), markup
         return texts.rectification_reopened_notice(item, str(row.payload.get("reason", ""))), None
 
-    def talk_owed(self, session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
+    def talk_owed(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
+            now: datetime) -> tuple[str, Any]:
         year, org_id = int(row.payload["year"]), int(row.payload["org_id"])
         mine = talk_svc.coverage(session, org_id, year).owed_by(row.member_id or 0)
         owed = mine.owed if mine else ()
@@ -243,14 +249,14 @@ class NoticeViews:
                 else texts.talk_owed_reminder(year, owed))
         return text, keyboards.talks_owed(self.signer, owed)
 
-    def renderers(self) -> dict[str, Any]:
+    def renderers(self) -> dict[OutboxKind, Any]:
         return {
-            rect_svc.DUE_SOON: self.due,
-            rect_svc.OVERDUE: self.overdue,
-            rect_svc.ESCALATION: self.escalation,
-            rect_svc.SUPERVISION: self.supervision,
-            rect_svc.CHANGED: self.changed,
-            talk_svc.OWED_REMINDER: self.talk_owed,
+            OutboxKind.RECTIFICATION_DUE: self.due,
+            OutboxKind.RECTIFICATION_OVERDUE: self.overdue,
+            OutboxKind.RECTIFICATION_ESCALATION: self.escalation,
+            OutboxKind.RECTIFICATION_SUPERVISION: self.supervision,
+            OutboxKind.RECTIFICATION_CHANGED: self.changed,
+            OutboxKind.TALK_OWED: self.talk_owed,
         }
 
 
@@ -258,7 +264,7 @@ def register(application: Application, chat: ChatContext) -> None:
     for name, handler in (("rectify", rectify), ("rectifications", rectifications), ("talk", talk), ("talks", talks)):
         application.add_handler(CommandHandler(name, edge(chat, private_only(handler), name=f"/{name}")))
     for action in (Action.RECTIFY_SOURCE, Action.RECTIFY_OWNER, Action.RECTIFY_OWNERS_DONE):
-        buttons.register_button(action, press_draft)
+        chat.buttons.add(action, press_draft)
     for action in _PENDING_FOR:
-        buttons.register_button(action, press_item)
-    buttons.register_button(Action.TALK_HELD_TODAY, press_talk)
+        chat.buttons.add(action, press_item)
+    chat.buttons.add(Action.TALK_HELD_TODAY, press_talk)

@@ -116,7 +116,7 @@ def register(application: Application, chat: ChatContext) -> None:
     for name, operation in (("schedule", scheduling.NEW), ("reschedule", scheduling.MOVE),
                             ("cancel", scheduling.CANCEL)):
         application.add_handler(CommandHandler(name, edge(chat, private_only(command(operation)), name=f"/{name}")))
-    buttons.register_button(Action.SCHEDULE_CONFIRM, press_confirm)
-    buttons.register_button(Action.SCHEDULE_EDIT, press_discard)
-    buttons.register_button(Action.SCHEDULE_CANCEL, press_discard)
+    chat.buttons.add(Action.SCHEDULE_CONFIRM, press_confirm)
+    chat.buttons.add(Action.SCHEDULE_EDIT, press_discard)
+    chat.buttons.add(Action.SCHEDULE_CANCEL, press_discard)
 

@@ -10,7 +10,6 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot import keyboards, texts
 from bot.callbacks import Action, Callback
-from bot.handlers import buttons
 from bot.handlers.common import ChatContext, edge, private_only
 from storage.services import tasks as task_svc
 
@@ -53,5 +52,5 @@ async def press_tick(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: C
 
 def register(application: Application, chat: ChatContext) -> None:
     application.add_handler(CommandHandler("tasks", edge(chat, private_only(list_tasks), name="/tasks")))
-    buttons.register_button(Action.TICK_ITEM, press_tick)
-    buttons.register_button(Action.TASK_DONE, press_tick)
+    chat.buttons.add(Action.TICK_ITEM, press_tick)
+    chat.buttons.add(Action.TASK_DONE, press_tick)

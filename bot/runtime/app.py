@@ -25,7 +25,6 @@ Runtime tuning from the environment (all optional; read here because only `branc
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import os
 import sys
@@ -39,8 +38,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder, JobQueue
 
+from bot import handlers
+from bot.callbacks import CallbackSigner
 from bot.clock import Clock
 from bot.deployment import DeploymentSource
+from bot.handlers.common import ChatContext
 from bot.runtime.health import ServiceMetrics, ServiceState, TimedUpdateProcessor, start_health_server
 from bot.runtime.intake import ChatIntake, WebhookOptions, parse_listen, webhook_options_from_env
 from bot.runtime.leader import DEFAULT_LEASE, LeaseLeadership
@@ -50,12 +52,9 @@ from bot.runtime.sending import SendTimeouts, send_policy_from_env
 from bot.runtime.service import Runtime, RuntimeOptions
 from bot.settings import Settings
 from storage.db import make_engine, make_session_factory
+from storage.migrate import ensure_schema
 
 log = logging.getLogger(__name__)
-
-# Extension point: functions called with the Application after it is built (the chat layer's handlers).
-APPLICATION_HOOKS: list[Callable[[Application], None]] = []
-
 
 @dataclass(frozen=True)
 class ServiceOptions:
@@ -106,7 +105,8 @@ def build_application(
     """The PTB Application: token, optional self-hosted Bot API, job queue, and the chat layer's handlers.
 
     Handlers come from `bot.handlers.register(application, chat)` (given a `ChatContext` on
-    `session_factory`), then from `APPLICATION_HOOKS`. `application.bot_data["clock"]` is the clock.
+    `session_factory`). `application.bot_data` holds the `clock`, the `settings`, the `chat` context and the
+    dispatcher's `renderers` (every outbox kind's, with the chat's buttons: `bot.handlers.outbox_renderers`).
     `config` is the deployment's configuration the runtime plans from (default: read from `settings`).
     """
     if not settings.telegram_token:
@@ -130,24 +130,16 @@ def build_application(
     application = builder.build()
     application.bot_data["clock"] = clock
     application.bot_data["settings"] = settings
-    try:
-        handlers = importlib.import_module("bot.handlers")
-    except ImportError:
-        handlers = None
-    register = getattr(handlers, "register", None)
-    if callable(register) and session_factory is not None:
-        from bot.callbacks import CallbackSigner
-        from bot.handlers.common import ChatContext
-
+    if session_factory is not None:
         chat = ChatContext(session_factory=session_factory, clock=clock, zone=settings.timezone,
                            signer=CallbackSigner.from_token(settings.telegram_token),
                            config=config if config is not None else DeploymentSource(settings),
                            quiet=quiet_hours_from_env(),
                            db_timeout=float(os.environ.get("BRANCHBOT_CHAT_DB_TIMEOUT_SECONDS") or 10))
         application.bot_data["chat"] = chat
-        register(application, chat, schedule_jobs=schedule_chat_jobs)
-    for hook in APPLICATION_HOOKS:
-        hook(application)
+        handlers.register(application, chat, schedule_jobs=schedule_chat_jobs)
+        # Checked here, at start-up: a kind without a renderer refuses to build (MissingRenderers).
+        application.bot_data["renderers"] = handlers.outbox_renderers(chat, application)
     return application
 
 
@@ -183,15 +175,6 @@ def telegram_sender(application: Application, bot: Bot | None = None) -> Callabl
 
 
 def _ensure_schema(url: str) -> None:
-    try:
-        from storage.migrate import ensure_schema
-    except ImportError:  # pragma: no cover - the migration module is part of the project
-        from storage.models import Base
-
-        engine = make_engine(url)
-        Base.metadata.create_all(engine)
-        engine.dispose()
-        return
     ensure_schema(url)
 
 
@@ -233,7 +216,8 @@ async def start_bot(
         raise
     runtime = Runtime(
         database_url=settings.database_url, session_factory=sessions, clock=clock,
-        send=telegram_sender(application, sender_bot), options=options, plan=plan,
+        send=telegram_sender(application, sender_bot), renderers=application.bot_data["renderers"],
+        options=options, plan=plan,
         scheduler=application.job_queue.scheduler if application.job_queue else None,
     )
     application.bot_data["runtime"] = runtime
@@ -336,7 +320,7 @@ async def _lead_while_running(
         log.info("leader: term %d: this process runs the scheduler and the dispatcher", fence.term)
         runtime = Runtime(
             database_url=settings.database_url, session_factory=sessions, clock=clock,
-            send=send, options=options.runtime,
+            send=send, renderers=application.bot_data["renderers"], options=options.runtime,
             plan=plan, scheduler=application.job_queue.scheduler if application.job_queue else None,
             fence=fence, may_send=leadership.valid,
         )

@@ -1,4 +1,8 @@
-"""The dispatcher: claims due outbox rows, re-checks them, sends within Telegram's limits, marks them sent.
+"""The dispatcher, transport only: claims due outbox rows, sends them within Telegram's limits, marks them.
+
+What a row must be checked against before it goes (eligibility, quiet hours, the downtime rule, the notices
+to secretaries) is `storage.services.delivery`, called in the claim transaction; the text is the wired
+`OutboxRenderers`'.
 
 Delivery guarantee. A row is claimed (state CLAIMED, claimed_by = this worker) in one transaction, sent,
 and marked SENT in a later short transaction. Marks are group-committed, but a worker waits for its
@@ -14,14 +18,13 @@ import asyncio
 import itertools
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select, text, update
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session, sessionmaker
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
@@ -29,16 +32,14 @@ from bot.clock import Clock
 from bot.runtime.limiter import RateLimiter
 from bot.runtime.loops import call_on_loop
 from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours, deliverable_at
-from bot.runtime.render import render_outbox_message
+from bot.runtime.render import OutboxRenderers
 from bot.runtime.sending import SendPolicy
-from storage import models
 from storage.db import transaction
-from storage.models import ActivityStatus, OutboxState
-from storage.repositories import activities as activity_repo
-from storage.repositories import members as member_repo
+from storage.models import OutboxState
 from storage.repositories import outbox
 from storage.repositories.leadership import Fence
 from storage.repositories.outbox import ClaimedMessage
+from storage.services import delivery
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +52,6 @@ RESOLVE_EVERY_SECONDS = 60.0
 CHAT_WAIT_IN_WORKER = 0.05
 BACKOFF_BASE = timedelta(seconds=0.5)
 BACKOFF_CAP = timedelta(minutes=10)
-
-
-# A reminder "on the day" (lead 0, e.g. a political birthday greeting) is due when the item starts; it is
-# still timely for a while after, where a reminder with a lead is pointless once the activity has begun.
-ON_THE_DAY_GRACE = timedelta(hours=12)
-
-
-def on_time_grace(lead_minutes: int | None) -> timedelta:
-    return ON_THE_DAY_GRACE if not lead_minutes else timedelta(0)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -111,6 +103,7 @@ class Dispatcher:
         send: SendFunction,
         clock: Clock,
         *,
+        renderers: OutboxRenderers,
         worker: str,
         limiter: RateLimiter | None = None,
         concurrency: int = 8,
@@ -126,6 +119,7 @@ class Dispatcher:
         self.sending = sending
         self._send = send
         self._clock = clock
+        self.renderers = renderers
         self.worker = worker
         self.limiter = limiter or RateLimiter()
         self.concurrency = concurrency
@@ -139,6 +133,9 @@ class Dispatcher:
         self._may_send = may_send
         self.last_pass: float | None = None  # time.time() of the last claim pass (health: the scheduler's tick)
         self.stats = DispatchStats()
+        # When this dispatcher was looking (clock time): names the cause of a missed reminder.
+        self.watch = delivery.Watch()
+        self._seen_at: datetime | None = None
         self._queue: asyncio.PriorityQueue[_Job] = asyncio.PriorityQueue()
         self._held: set[int] = set()  # claimed by us and not yet finished
         self._wake = asyncio.Event()
@@ -165,7 +162,11 @@ class Dispatcher:
         """Look for due work now (after a clock jump, a new activity, a materialiser run); thread-safe."""
         call_on_loop(self._loop, self._wake.set)
 
-    def _on_clock_change(self, _now: datetime) -> None:
+    def _on_clock_change(self, now: datetime) -> None:
+        # A clock moved forward (the sandbox's time control) skipped what fell due in between: nobody looked.
+        seen = self._seen_at
+        if seen is not None and now > seen:
+            self.watch.jumped(seen, now)
         self._resolve_needed = True
         self.wake()
 
@@ -197,6 +198,7 @@ class Dispatcher:
     async def run(self) -> None:
         """Claim, send and mark until `stop()`; then hand back what was claimed but not sent."""
         self._loop = asyncio.get_running_loop()
+        self.watch.since = self._seen_at = self._clock.now()
         self._clock.on_change(self._on_clock_change)
         workers = [asyncio.create_task(self._worker(), name=f"dispatch-{i}") for i in range(self.concurrency)]
         marker = asyncio.create_task(self._marker(), name="dispatch-marks")
@@ -281,121 +283,28 @@ class Dispatcher:
         with transaction(self._sessions) as session:
             if self._resolve_needed or time.monotonic() >= self._next_resolve:
                 # The downtime rule scans every due reminder: run it at start, after clock jumps and once a
-                # minute, not on every claim (a started activity is also caught row by row in _prepare).
+                # minute, not on every claim (a started activity is also caught row by row when claimed).
                 self._resolve_needed = False
                 self._next_resolve = time.monotonic() + RESOLVE_EVERY_SECONDS
-                missed = outbox.resolve_overdue(session, now=now)
-                if missed:
-                    self.stats.missed += len(missed)
-                    self._enqueue_missed_summaries(session, missed, now)
+                self.stats.missed += delivery.resolve_overdue(session, now, self.watch)
             claimed = outbox.claim_due(session, now=now, worker=self.worker, limit=limit, fence=self.fence)
+            self._seen_at = now
             if not claimed:
                 return []
-            jobs = self._prepare(session, claimed, now)
+            checked = delivery.check_claimed(session, claimed, now, zone=self.zone, deliver_at=self._deliver_at,
+                                             worker=self.worker, watch=self.watch)
+            self.stats.skipped += checked.skipped
+            self.stats.missed += checked.missed
+            jobs = []
+            for item in checked.deliver:
+                text, markup = self.renderers.render(session, item.message, self.zone, now)
+                key = (item.message.priority, item.message.due_at.timestamp(), next(self._sequence))
+                jobs.append(_Job(key, item.message, item.chat_id, text, markup))
         self._held.update(job.message.id for job in jobs)
         return jobs
 
-    def _prepare(self, session: Session, claimed: list[ClaimedMessage], now: datetime) -> list[_Job]:
-        """Re-check each claimed row against the database as it is now; render what still must go."""
-        activity_ids = {m.activity_id for m in claimed if m.activity_id}
-        member_ids = {m.member_id for m in claimed if m.member_id}
-        activities = {a.id: a for a in session.scalars(select(models.Activity).where(models.Activity.id.in_(activity_ids)))} if activity_ids else {}
-        org_ids = {a.org_id for a in activities.values()}
-        orgs = {o.id: o for o in session.scalars(select(models.Organization).where(models.Organization.id.in_(org_ids)))} if org_ids else {}
-        # Plain columns, not Member objects: loading those would also load every member's roles.
-        members = {row.id: row for row in session.execute(select(
-            models.Member.id, models.Member.status, models.Member.unreachable_since,
-        ).where(models.Member.id.in_(member_ids)))} if member_ids else {}
-        chats: dict[int, int] = {}
-        answered: set[tuple[int, int]] = set()
-        if member_ids:
-            for member_id, private, user in session.execute(select(
-                models.TelegramBinding.member_id, models.TelegramBinding.private_chat_id,
-                models.TelegramBinding.telegram_user_id,
-            ).where(models.TelegramBinding.member_id.in_(member_ids))):
-                chats[member_id] = private or user
-            if activity_ids:
-                answered = set(session.execute(select(models.Attendance.activity_id, models.Attendance.member_id).where(
-                    models.Attendance.activity_id.in_(activity_ids), models.Attendance.member_id.in_(member_ids),
-                )).all())
-        skip: dict[str, list[int]] = defaultdict(list)
-        started: list[ClaimedMessage] = []
-        deferred: dict[datetime, list[int]] = defaultdict(list)
-        jobs: list[_Job] = []
-        for message in claimed:
-            activity = activities.get(message.activity_id) if message.activity_id else None
-            member = members.get(message.member_id) if message.member_id else None
-            if message.kind == outbox.REMINDER:
-                if activity is None or activity.status != ActivityStatus.SCHEDULED.value:
-                    skip["activity cancelled or gone"].append(message.id)
-                    continue
-                if activity.starts_at + on_time_grace(message.lead_minutes) <= now:
-                    started.append(message)
-                    continue
-                if member is not None and (activity.id, member.id) in answered:
-                    skip["member already answered"].append(message.id)
-                    continue
-            if member is not None:
-                if member.status != "active":
-                    skip["member no longer active"].append(message.id)
-                    continue
-                if member.unreachable_since is not None:
-                    skip["member unreachable"].append(message.id)
-                    continue
-            chat_id = chats.get(member.id) if member is not None else message.chat_id
-            if chat_id is None:
-                skip["no Telegram chat"].append(message.id)
-                continue
-            org = orgs.get(activity.org_id) if activity is not None else None
-            zone = activity_repo.org_zone(org, self.zone) if org is not None else self.zone
-            starts = activity.starts_at if (activity is not None and message.kind == outbox.REMINDER) else None
-            # Now, unless it is quiet hours: then the morning, or (the activity starts before the morning)
-            # the evening before, which has passed, so the reminder is dropped.
-            deliver_at = deliverable_at(now, starts, zone, self.quiet)
-            if deliver_at > now:
-                deferred[deliver_at].append(message.id)
-                continue
-            if deliver_at < now:
-                skip["activity starts before quiet hours end"].append(message.id)
-                continue
-            text, markup = render_outbox_message(session, message, self.zone, now)
-            key = (message.priority, message.due_at.timestamp(), next(self._sequence))
-            jobs.append(_Job(key, message, chat_id, text, markup))
-        for reason, ids in skip.items():
-            outbox.finish(session, ids, OutboxState.SKIPPED, reason=reason, worker=self.worker)
-            self.stats.skipped += len(ids)
-        for moment, ids in deferred.items():
-            outbox.release(session, ids, worker=self.worker, next_attempt_at=moment, error="quiet hours")
-        if started:
-            outbox.finish(session, [m.id for m in started], OutboxState.MISSED,
-                          reason="activity started before the reminder went out", worker=self.worker)
-            self.stats.missed += len(started)
-            self._enqueue_missed_summaries(session, [
-                outbox.MissedReminder(m.id, m.activity_id, m.member_id, m.lead_minutes) for m in started], now)
-        return jobs
-
-    def _enqueue_missed_summaries(self, session: Session, missed: list[outbox.MissedReminder], now: datetime) -> None:
-        """One notice per secretary per activity listing who was not reminded (never one per member)."""
-        by_activity: dict[int, list[outbox.MissedReminder]] = defaultdict(list)
-        for item in missed:
-            by_activity[item.activity_id].append(item)
-        member_ids = {m.member_id for m in missed if m.member_id}
-        names = dict(session.execute(select(models.Member.id, models.Member.name).where(models.Member.id.in_(member_ids))).all()) if member_ids else {}
-        notices = []
-        for activity_id, items in by_activity.items():
-            activity = session.get(models.Activity, activity_id)
-            if activity is None or activity.status == ActivityStatus.CANCELLED.value:
-                continue
-            people = sorted({names.get(i.member_id, "") for i in items if i.member_id})
-            payload = {"missed": [{"name": name} for name in people], "leads": sorted({i.lead_minutes for i in items})}
-            for secretary in member_repo.secretary_ids(session, [activity.org_id])[activity.org_id]:
-                recipient = outbox.member_recipient(secretary)
-                notices.append(outbox.NewMessage(
-                    dedup_key=f"{outbox.MISSED_SUMMARY}:{activity_id}:{recipient}", recipient=recipient,
-                    due_at=now, kind=outbox.MISSED_SUMMARY, activity_id=activity_id, member_id=secretary,
-                    priority=50, payload=payload,
-                ))
-        outbox.enqueue(session, notices)
+    def _deliver_at(self, due: datetime, starts_at: datetime | None, zone: ZoneInfo) -> datetime:
+        return deliverable_at(due, starts_at, zone, self.quiet)
 
     # ---- sending -------------------------------------------------------------------------------
 
@@ -459,7 +368,7 @@ class Dispatcher:
                 self.stop()
             return
         try:
-            message_id = await self._send(job.chat_id, job.text, job.markup)
+            message_id = await self._send_one(job)
         except RetryAfter as error:
             self.limiter.refund(slot)
             seconds = _retry_after_seconds(error)
@@ -496,6 +405,10 @@ class Dispatcher:
             await asyncio.to_thread(self._db_retry, message, f"{type(error).__name__}: {error}")
             return
         await self._mark_sent(message.id, message_id)
+
+    async def _send_one(self, job: _Job) -> int:
+        """The one call that talks to Telegram: Telegram's message id, or a telegram.error exception."""
+        return await self._send(job.chat_id, job.text, job.markup)
 
     async def _mark_sent(self, outbox_id: int, message_id: int | None) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -587,14 +500,7 @@ class Dispatcher:
     def _db_migrated(self, message: ClaimedMessage, old_chat_id: int, new_chat_id: int) -> None:
         """A group became a supergroup: remember its new id everywhere and send again at once."""
         with transaction(self._sessions) as session:
-            session.execute(
-                update(models.Organization).where(models.Organization.group_chat_id == old_chat_id)
-                .values(group_chat_id=new_chat_id).execution_options(synchronize_session=False))
-            session.execute(
-                update(models.OutboxMessage)
-                .where(models.OutboxMessage.chat_id == old_chat_id, models.OutboxMessage.member_id.is_(None))
-                .values(chat_id=new_chat_id).execution_options(synchronize_session=False))
-            outbox.release(session, [message.id], worker=self.worker, error=f"chat migrated to {new_chat_id}")
+            delivery.follow_migrated_group(session, message, old_chat_id, new_chat_id, self.worker)
         self._held.discard(message.id)
         self.wake()
 
@@ -606,27 +512,8 @@ class Dispatcher:
 
     def _db_unreachable(self, message: ClaimedMessage, reason: str, error: str) -> None:
         """403 / chat not found: the member is unreachable; their secretary is told once."""
-        now = self._clock.now()
         with transaction(self._sessions) as session:
-            outbox.finish(session, [message.id], OutboxState.FAILED, reason=error, worker=self.worker)
-            member = session.get(models.Member, message.member_id) if message.member_id else None
-            if member is not None:
-                first_time = member.unreachable_since is None
-                if first_time:
-                    member.unreachable_since = now
-                notices = []
-                for secretary in member_repo.secretary_ids(session, [member.org_id])[member.org_id]:
-                    if secretary == member.id:
-                        continue
-                    recipient = outbox.member_recipient(secretary)
-                    since = (member.unreachable_since or now).strftime("%Y%m%d%H%M%S")
-                    notices.append(outbox.NewMessage(
-                        dedup_key=f"{outbox.UNREACHABLE_NOTICE}:{member.id}:{since}:{recipient}",
-                        recipient=recipient, due_at=now, kind=outbox.UNREACHABLE_NOTICE, member_id=secretary,
-                        priority=40, payload={"name": member.name, "member_no": member.member_no, "reason": reason,
-                                              "unreachable_member_id": member.id},
-                    ))
-                outbox.enqueue(session, notices)
+            delivery.record_unreachable(session, message, reason, error, self._clock.now(), self.worker)
         self.stats.failed += 1
         self._held.discard(message.id)
         self.wake()

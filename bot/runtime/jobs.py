@@ -3,8 +3,9 @@
 PTB's own `Job` objects wrap a callback bound to the application and cannot be pickled, so the
 runtime's jobs are plain APScheduler jobs in a separate job store ("branchbot", an SQLAlchemy job store
 in the application database). Each job's function is a module-level coroutine named by text
-(`bot.runtime.jobs:fire_obligation`) whose arguments are plain strings; when it fires it finds the
-running service through `ACTIVE` and reloads everything it needs from the database.
+(`bot.runtime.jobs:fire_obligation`) whose stored arguments are plain strings. The store is built by the
+running service and hands itself (`JobHost`) to every job it loads as the first argument, so a job finds
+its host through that object, not through a module global; it then reloads what it needs from the database.
 
 `misfire_grace_time=None` and `coalesce=True` on every job, deliberately: APScheduler's default grace
 of one second would silently drop a run missed while the service was down, and without coalescing a
@@ -13,6 +14,7 @@ long outage would replay every missed run. One late run is right because every j
 
 from __future__ import annotations
 
+import functools
 import logging
 import pickle
 import zlib
@@ -39,7 +41,10 @@ _ANCHOR = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 
 class JobHost(Protocol):
-    """What the job functions call on the running service."""
+    """What the job functions call on the running service (the one that built the job store)."""
+
+    @property
+    def accepting_jobs(self) -> bool: ...
 
     async def materialise_now(self, *, org_codes: Iterable[str] | None = None, obligation: str | None = None) -> Any: ...
 
@@ -48,34 +53,33 @@ class JobHost(Protocol):
     def wake_dispatcher(self) -> None: ...
 
 
-# The running service (set by the runtime when it becomes leader, cleared when it stops).
-ACTIVE: JobHost | None = None
+# Each function's `host` is bound by the `RuntimeJobStore` that loaded the job (None: a job not loaded through
+# a host's store, which has nobody to act for). A job already handed to the executor when its term ended
+# finds its host no longer accepting jobs.
 
 
-async def fire_obligation(obligation: str, org_code: str) -> None:
+async def fire_obligation(obligation: str, org_code: str, *, host: JobHost | None = None) -> None:
     """Timer of one obligation of one organisation: bring its activities and reminders up to date."""
-    host = ACTIVE  # the term may end (ACTIVE = None) while this awaits
-    if host is not None:
+    if host is not None and host.accepting_jobs:
         await host.materialise_now(org_codes=[org_code], obligation=obligation)
         host.wake_dispatcher()
 
 
-async def fire_materialise() -> None:
-    host = ACTIVE
-    if host is not None:
+async def fire_materialise(*, host: JobHost | None = None) -> None:
+    if host is not None and host.accepting_jobs:
         await host.materialise_now()
         host.wake_dispatcher()
 
 
-async def fire_reconcile() -> None:
-    if ACTIVE is not None:
-        await ACTIVE.reconcile_if_changed()
+async def fire_reconcile(*, host: JobHost | None = None) -> None:
+    if host is not None and host.accepting_jobs:
+        await host.reconcile_if_changed()
 
 
-async def fire_dispatch() -> None:
+async def fire_dispatch(*, host: JobHost | None = None) -> None:
     """A safety net: the dispatcher wakes itself for due rows; this nudges it regardless."""
-    if ACTIVE is not None:
-        ACTIVE.wake_dispatcher()
+    if host is not None and host.accepting_jobs:
+        host.wake_dispatcher()
 
 
 @dataclass(frozen=True)
@@ -126,14 +130,23 @@ def desired_jobs(
 
 
 class RuntimeJobStore(SQLAlchemyJobStore):
-    """APScheduler's SQLAlchemy store plus the bulk operations reconciliation needs.
+    """APScheduler's SQLAlchemy store plus the bulk operations reconciliation needs, owned by one host.
 
     Reconciling a thousand organisations one `add_job` at a time would be a thousand transactions and a
     thousand unpickled jobs; here ids are compared as text and missing jobs inserted in one statement.
+    Every job it loads is bound to `host` (its function's `host` argument); what is stored stays the text
+    reference and the plain arguments, so jobs written by another process or term load the same way.
     """
 
-    def __init__(self, url: str, **kwargs: Any) -> None:
+    def __init__(self, url: str, host: JobHost, **kwargs: Any) -> None:
         super().__init__(url=url, tablename=JOBSTORE_TABLE, **kwargs)
+        self.host = host
+
+    def _reconstitute_job(self, job_state: bytes) -> Job:
+        job = super()._reconstitute_job(job_state)
+        # Bound on the loaded copy only: Job.__getstate__ stores `func_ref` (text), never this partial.
+        job.func = functools.partial(job.func, host=self.host)
+        return job
 
     def ensure_table(self) -> None:
         self.jobs_t.create(self.engine, checkfirst=True)

@@ -1,9 +1,15 @@
-"""The one place where an outbox row becomes the text (and buttons) a person reads."""
+"""The one place where an outbox row becomes the text (and buttons) a person reads: one renderer per kind.
+
+`OutboxRenderers` is built at wiring time (bot.handlers.outbox_renderers) from every kind's renderer and
+handed to the dispatcher; a kind of `storage.outbox_kinds.OutboxKind` without one refuses to be built, so
+the bot refuses to start rather than leave a kind of message unsendable. Every renderer reads the database
+as it is when the row is sent; payloads carry facts only.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,8 +21,8 @@ from bot import texts
 from schedules.audience import Audience, Part
 from schedules.calendar import TENTATIVE_MARK
 from storage import models
+from storage.outbox_kinds import OutboxKind
 from storage.repositories import activities as activity_repo
-from storage.repositories import outbox
 from storage.repositories.outbox import ClaimedMessage
 from storage.services.views import display_title
 from storage.services import queries
@@ -25,13 +31,36 @@ from storage.services.audience import StoredAudience, target_of
 
 _WEEKDAYS = "一二三四五六日"
 
-# Extension points for the chat layer.
-# Functions (session, row, activity) -> reply_markup or None, tried in order; the first non-None answer is
-# attached to a reminder (e.g. ✅ 签到 / 📝 请假 buttons).
-REPLY_MARKUP_PROVIDERS: list[Any] = []
-# Renderers for outbox kinds the chat layer owns (roll summaries, group announcements …):
-# kind -> (session, row, zone) -> (text, reply_markup | None). They take precedence over the built-in ones below.
-RENDERERS_BY_KIND: dict[str, Callable[[Session, ClaimedMessage, ZoneInfo], tuple[str, Any]]] = {}
+# (session, claimed row, the deployment's zone, the moment it is sent) -> (text, reply_markup or None)
+Renderer = Callable[[Session, ClaimedMessage, ZoneInfo, datetime], tuple[str, Any]]
+# (session, row, activity) -> reply_markup or None: the buttons under a reminder (✅ 签到 / 📝 请假).
+ReminderMarkup = Callable[[Session, ClaimedMessage, models.Activity], Any]
+
+
+class MissingRenderers(RuntimeError):
+    """Some outbox kinds have no renderer: the bot must not start (their rows could never be sent)."""
+
+    def __init__(self, kinds: list[OutboxKind]) -> None:
+        self.kinds = kinds
+        super().__init__("outbox kinds without a renderer: " + ", ".join(kind.value for kind in kinds))
+
+
+class OutboxRenderers:
+    """Every outbox kind's renderer, complete or refused at construction."""
+
+    def __init__(self, renderers: Mapping[OutboxKind, Renderer]) -> None:
+        unknown = [kind for kind in renderers if not isinstance(kind, OutboxKind)]
+        if unknown:
+            raise ValueError(f"renderers for kinds that are not OutboxKinds: {unknown}")
+        missing = [kind for kind in OutboxKind if kind not in renderers]
+        if missing:
+            raise MissingRenderers(missing)
+        self._by_kind: dict[str, Renderer] = {kind.value: renderer for kind, renderer in renderers.items()}
+
+    def render(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
+               now: datetime | None = None) -> tuple[str, Any | None]:
+        """(text, reply_markup or None) for a claimed row sent at `now` (default: when it was due)."""
+        return self._by_kind[row.kind](session, row, zone, now or row.due_at)
 
 
 def format_moment(moment: datetime, zone: ZoneInfo) -> str:
@@ -77,40 +106,113 @@ def _zone_for(session: Session, org_id: int | None, default: ZoneInfo) -> ZoneIn
     return activity_repo.org_zone(org, default) if org is not None else default
 
 
-def _render_reminder(session: Session, row: ClaimedMessage, zone: ZoneInfo, now: datetime) -> tuple[str, Any]:
-    activity = session.get(models.Activity, row.activity_id) if row.activity_id else None
-    if activity is None:
-        return row.payload.get("text", "提醒"), None
-    org = session.get(models.Organization, activity.org_id)
-    zone = activity_repo.org_zone(org, zone) if org is not None else zone
-    if activity.member_id is not None and row.member_id is not None:
-        personal = _render_personal_item(session, row, activity, org, zone)
-        if personal is not None:
-            return personal, None
-    lines = [f"⏰ 活动提醒：{display_title(activity)}"]
-    mark = TENTATIVE_MARK if activity.tentative else ""
-    lines.append(f"时间：{format_moment(activity.starts_at, zone)}{mark}（{format_until(activity.starts_at - now)}）")
-    if org is not None:
-        lines.append(f"组织：{org.name}")
-    if activity.place:
-        lines.append(f"地点：{activity.place}")
-    if activity.agenda:
-        lines.append(f"议程：{activity.agenda}")
-    if activity.moved_from:
-        lines.append(f"（原定 {activity.moved_from.month}月{activity.moved_from.day}日，已调整）")
-    digest = queries.supervision_digest(session, activity, row.member_id, zone)
-    if digest is not None:
-        lines.append(texts.supervision_digest(digest))  # the cycle's figures: the one completion computation
-    if activity.tentative:
-        lines.append("（暂定：当年节假日安排尚未公布，日期可能调整，调整时会另行通知）")
-    if activity.kind == models.ActivityKind.MEETING.value:
-        lines.append("请按时参加；如不能参加，请提前请假。")
-    markup = None
-    for provider in REPLY_MARKUP_PROVIDERS:
-        markup = provider(session, row, activity)
-        if markup is not None:
-            break
-    return "\n".join(lines), markup
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class CoreViews:
+    """The kinds the runtime and the services queue: reminders, missed and unreachable notices, change and
+    calendar notices. `reminder_markup` gives a reminder its buttons (the chat layer's, wired in)."""
+
+    def __init__(self, reminder_markup: ReminderMarkup | None = None) -> None:
+        self._reminder_markup = reminder_markup
+
+    def renderers(self) -> dict[OutboxKind, Renderer]:
+        return {
+            OutboxKind.REMINDER: self.reminder,
+            OutboxKind.MISSED_SUMMARY: self.missed_summary,
+            OutboxKind.UNREACHABLE_NOTICE: self.unreachable,
+            OutboxKind.CHANGE_NOTICE: self.change_notice,
+            OutboxKind.CALENDAR_PROVISIONAL: self.calendar_provisional,
+            OutboxKind.CALENDAR_REPLANNED: self.calendar_replanned,
+        }
+
+    def reminder(self, session: Session, row: ClaimedMessage, zone: ZoneInfo, now: datetime) -> tuple[str, Any]:
+        activity = session.get(models.Activity, row.activity_id) if row.activity_id else None
+        if activity is None:
+            return row.payload.get("text", "提醒"), None
+        org = session.get(models.Organization, activity.org_id)
+        zone = activity_repo.org_zone(org, zone) if org is not None else zone
+        if activity.member_id is not None and row.member_id is not None:
+            personal = _render_personal_item(session, row, activity, org, zone)
+            if personal is not None:
+                return personal, None
+        lines = [f"⏰ 活动提醒：{display_title(activity)}"]
+        mark = TENTATIVE_MARK if activity.tentative else ""
+        lines.append(f"时间：{format_moment(activity.starts_at, zone)}{mark}（{format_until(activity.starts_at - now)}）")
+        if org is not None:
+            lines.append(f"组织：{org.name}")
+        if activity.place:
+            lines.append(f"地点：{activity.place}")
+        if activity.agenda:
+            lines.append(f"议程：{activity.agenda}")
+        if activity.moved_from:
+            lines.append(f"（原定 {activity.moved_from.month}月{activity.moved_from.day}日，已调整）")
+        digest = queries.supervision_digest(session, activity, row.member_id, zone)
+        if digest is not None:
+            lines.append(texts.supervision_digest(digest))  # the cycle's figures: the one completion computation
+        if activity.tentative:
+            lines.append("（暂定：当年节假日安排尚未公布，日期可能调整，调整时会另行通知）")
+        if activity.kind == models.ActivityKind.MEETING.value:
+            lines.append("请按时参加；如不能参加，请提前请假。")
+        markup = self._reminder_markup(session, row, activity) if self._reminder_markup is not None else None
+        return "\n".join(lines), markup
+
+    def missed_summary(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
+                       now: datetime) -> tuple[str, Any]:
+        activity = session.get(models.Activity, row.activity_id) if row.activity_id else None
+        title = display_title(activity) if activity else "活动"
+        when = format_moment(activity.starts_at, _zone_for(session, activity.org_id, zone)) if activity else ""
+        names = [entry["name"] for entry in row.payload.get("missed", [])]
+        # Rows written before the cause was recorded were all about downtime.
+        return texts.missed_summary(title, when, names, str(row.payload.get("cause") or "downtime")), None
+
+    def unreachable(self, session: Session, row: ClaimedMessage, zone: ZoneInfo, now: datetime) -> tuple[str, Any]:
+        member_id = row.payload.get("unreachable_member_id")
+        member = session.get(models.Member, int(member_id)) if member_id else None
+        name = member.name if member is not None else row.payload.get("name", "")
+        number = member.member_no if member is not None else row.payload.get("member_no", "")
+        return texts.unreachable_notice(name, number, str(row.payload.get("reason", ""))), None
+
+    def change_notice(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
+                      now: datetime) -> tuple[str, Any]:
+        """From what the member last heard (`before`) to the activity as it stands now."""
+        if "before" not in row.payload:  # queued before notices carried facts (migration 0004_outbox)
+            return str(row.payload.get("text") or "通知"), None
+        activity = session.get(models.Activity, row.activity_id) if row.activity_id else None
+        before = _moment(row.payload["before"])
+        assert before is not None
+        if activity is None:
+            return texts.change_notice("活动", before, None, None, zone), None
+        zone = _zone_for(session, activity.org_id, zone)
+        cancelled = activity.status == models.ActivityStatus.CANCELLED.value
+        after = None if cancelled else activity.starts_at
+        return texts.change_notice(display_title(activity), before, after, activity.place, zone), None
+
+    def calendar_provisional(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
+                             now: datetime) -> tuple[str, Any]:
+        if "year" not in row.payload:
+            return str(row.payload.get("text") or "通知"), None
+        return texts.calendar_provisional(int(row.payload["year"])), None
+
+    def calendar_replanned(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
+                           now: datetime) -> tuple[str, Any]:
+        if "changes" not in row.payload:  # queued before notices carried facts
+            return str(row.payload.get("text") or "通知"), None
+        tree = OrgTree.load(session)
+        lines: list[tuple[str, str, datetime, datetime | None]] = []
+        years: set[int] = set()
+        for change in row.payload["changes"]:
+            before = _moment(change["before"])
+            assert before is not None
+            years.add(before.astimezone(zone).year)
+            activity = session.get(models.Activity, int(change["activity_id"]))
+            if activity is None:
+                continue
+            # As the activity stands now: a later move or a cancel since the summary was queued shows.
+            after = None if activity.status == models.ActivityStatus.CANCELLED.value else activity.starts_at
+            lines.append((tree.name.get(activity.org_id, ""), activity.title, before, after))
+        return texts.calendar_replanned(sorted(years), lines, zone), None
 
 
 def _render_personal_item(session: Session, row: ClaimedMessage, activity: models.Activity,
@@ -139,45 +241,3 @@ def _render_personal_item(session: Session, row: ClaimedMessage, activity: model
             models.ChecklistItem.activity_id == activity.id).order_by(models.ChecklistItem.position)).all()
         return texts.birthday_checklist_notice(subject.name, day, years, items)
     return None
-
-
-def _render_missed_summary(session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
-    activity = session.get(models.Activity, row.activity_id) if row.activity_id else None
-    title = display_title(activity) if activity else "活动"
-    when = format_moment(activity.starts_at, _zone_for(session, activity.org_id, zone)) if activity else ""
-    missed = row.payload.get("missed", [])
-    names = "、".join(entry["name"] for entry in missed[:30])
-    more = f" 等 {len(missed)} 人" if len(missed) > 30 else f"（共 {len(missed)} 人）"
-    text = (
-        f"⚠️ 系统停机期间，“{title}”（{when}）的部分提醒未能按时发出，已记为“错过”：\n"
-        f"{names}{more}\n请视情况另行通知。"
-    )
-    return text, None
-
-
-def _render_unreachable(session: Session, row: ClaimedMessage, zone: ZoneInfo) -> tuple[str, Any]:
-    name = row.payload.get("name", "")
-    member_no = row.payload.get("member_no", "")
-    reason = row.payload.get("reason", "")
-    why = "已屏蔽机器人" if reason == "blocked" else "的聊天已不可用"
-    text = (
-        f"⚠️ 党员 {name}（{member_no}）{why}，提醒无法送达。\n"
-        "请当面或电话通知，必要时由书记代签；该党员重新与机器人对话后会自动恢复。"
-    )
-    return text, None
-
-
-def render_outbox_message(
-    session: Session, row: ClaimedMessage, zone: ZoneInfo, now: datetime | None = None
-) -> tuple[str, Any | None]:
-    """(text, reply_markup or None) for a claimed outbox row sent at `now` (default: when it was due)."""
-    custom = RENDERERS_BY_KIND.get(row.kind)
-    if custom is not None:
-        return custom(session, row, zone)
-    if row.kind == outbox.MISSED_SUMMARY:
-        return _render_missed_summary(session, row, zone)
-    if row.kind == outbox.UNREACHABLE_NOTICE:
-        return _render_unreachable(session, row, zone)
-    if row.kind == outbox.REMINDER:
-        return _render_reminder(session, row, zone, now or row.due_at)
-    return str(row.payload.get("text") or "通知"), None

@@ -24,6 +24,7 @@ from bot.runtime.jobs import JOBSTORE_ALIAS, ReconcileResult, RuntimeJobStore, d
 from bot.runtime.limiter import RateLimiter
 from bot.runtime.materialise import DEFAULT_HORIZON, MaterialiseReport, PlanSource, ReminderPolicy, materialise
 from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
+from bot.runtime.render import OutboxRenderers
 from bot.runtime.sending import SendPolicy
 from storage import models
 from storage.db import transaction
@@ -68,6 +69,7 @@ class Runtime:
         session_factory: sessionmaker[Session],
         clock: Clock,
         send: SendFunction,
+        renderers: OutboxRenderers,
         options: RuntimeOptions = RuntimeOptions(),
         plan: PlanSource | None = None,
         scheduler: Any | None = None,
@@ -85,7 +87,7 @@ class Runtime:
         self.scheduler = scheduler
         self.policy = ReminderPolicy(zone=options.zone, quiet=options.quiet)
         self.dispatcher = Dispatcher(
-            session_factory, send, clock, worker=options.worker,
+            session_factory, send, clock, renderers=renderers, worker=options.worker,
             limiter=limiter or RateLimiter(enabled=options.limiter_enabled),
             concurrency=options.concurrency, zone=options.zone, quiet=options.quiet,
             poll_seconds=options.poll_seconds, fence=fence, may_send=may_send, sending=options.sending,
@@ -99,17 +101,22 @@ class Runtime:
         self.last_reconcile: ReconcileResult | None = None
         self._materialise_queued = False
         self._roster_cache: tuple[tuple, Roster] | None = None
+        self._accepting_jobs = False  # between start() and stop(): the jobs of this term may act
+
+    @property
+    def accepting_jobs(self) -> bool:
+        return self._accepting_jobs
 
     # ---- life cycle ------------------------------------------------------------------------------
 
     async def start(self, *, materialise_first: bool = True) -> None:
         self._loop = asyncio.get_running_loop()
-        job_module.ACTIVE = self
+        self._accepting_jobs = True
         await self._reclaim_abandoned()
         if self.options.reclaim_after is not None:
             self._spawn(self._reclaim_periodically(max(1.0, self.options.reclaim_after.total_seconds() / 4)))
         if self.scheduler is not None:
-            self.store = RuntimeJobStore(self.database_url)
+            self.store = RuntimeJobStore(self.database_url, host=self)
             await asyncio.to_thread(self.store.ensure_table)
             self.scheduler.add_jobstore(self.store, alias=JOBSTORE_ALIAS)
             await self.reconcile_now()
@@ -120,8 +127,7 @@ class Runtime:
 
     async def stop(self) -> None:
         """Stop sending (in-flight sends finish and are recorded; queued ones go back to the outbox)."""
-        if job_module.ACTIVE is self:
-            job_module.ACTIVE = None
+        self._accepting_jobs = False
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)

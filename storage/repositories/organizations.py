@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage import models
@@ -32,3 +32,11 @@ def referenced_org_ids(session: Session, *, ignore_tables: frozenset[str] = froz
                 query = select(fk.parent).where(fk.parent.is_not(None)).distinct()
                 referenced.update(session.scalars(query))
     return referenced
+
+
+def move_group_chat(session: Session, old_chat_id: int, new_chat_id: int) -> int:
+    """A group became a supergroup (new chat id): the organisations that had the old one get the new one."""
+    result = session.execute(
+        update(models.Organization).where(models.Organization.group_chat_id == old_chat_id)
+        .values(group_chat_id=new_chat_id).execution_options(synchronize_session=False))
+    return result.rowcount or 0

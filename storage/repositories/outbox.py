@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,17 +14,10 @@ from sqlalchemy.orm import Session
 from storage import models
 from storage.models import ActivityStatus, OutboxState
 from storage.repositories import leadership
+from storage.outbox_kinds import OutboxKind, outbox_kind
 from storage.repositories.leadership import Fence
 from storage.types import UTCDateTime
 
-REMINDER = "reminder"
-MISSED_SUMMARY = "missed_summary"
-UNREACHABLE_NOTICE = "unreachable_notice"
-# A year is planned on the provisional calendar (its holiday notice is not in): secretaries and committee
-# members are told once per year; and, when the notice arrives, each secretary gets one summary of what moved.
-# Both carry their text in the payload (rendered as is).
-CALENDAR_PROVISIONAL = "calendar_provisional"
-CALENDAR_REPLANNED = "calendar_replanned"
 # Ids per IN (...) list in bulk updates.
 _IN_LIST_CHUNK = 500
 
@@ -37,7 +30,8 @@ def chat_recipient(chat_id: int) -> str:
     return f"chat:{chat_id}"
 
 
-def reminder_dedup_key(activity_id: int, recipient: str, lead_minutes: int, kind: str = REMINDER) -> str:
+def reminder_dedup_key(activity_id: int, recipient: str, lead_minutes: int,
+                       kind: OutboxKind = OutboxKind.REMINDER) -> str:
     return f"{kind}:{activity_id}:{recipient}:{lead_minutes}"
 
 
@@ -48,12 +42,12 @@ def reminder_priority(lead_minutes: int) -> int:
 
 @dataclass(frozen=True)
 class NewMessage:
-    """A row to enqueue; `dedup_key` makes enqueueing idempotent."""
+    """A row to enqueue; `dedup_key` (unique) makes enqueueing idempotent. `kind` must be an OutboxKind."""
 
     dedup_key: str
     recipient: str
     due_at: datetime
-    kind: str = REMINDER
+    kind: OutboxKind = OutboxKind.REMINDER
     activity_id: int | None = None
     member_id: int | None = None
     chat_id: int | None = None
@@ -61,10 +55,14 @@ class NewMessage:
     priority: int = 100
     payload: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Validated on write: a row of a kind nobody can render would sit in the outbox for ever.
+        object.__setattr__(self, "kind", outbox_kind(self.kind))
+
     def values(self) -> dict[str, Any]:
         return {
             "dedup_key": self.dedup_key, "recipient": self.recipient, "due_at": self.due_at,
-            "kind": self.kind, "activity_id": self.activity_id, "member_id": self.member_id,
+            "kind": self.kind.value, "activity_id": self.activity_id, "member_id": self.member_id,
             "chat_id": self.chat_id, "lead_minutes": self.lead_minutes, "priority": self.priority,
             "payload": self.payload, "state": OutboxState.PENDING.value, "attempts": 0,
         }
@@ -85,6 +83,7 @@ class ClaimedMessage:
     priority: int
     attempts: int
     payload: dict[str, Any]
+    last_error: str | None = None  # why it was last put back (e.g. "quiet hours")
 
 
 def _insert_ignoring_duplicates(session: Session):
@@ -98,7 +97,7 @@ def _insert_ignoring_duplicates(session: Session):
 
 
 def enqueue(session: Session, messages: Iterable[NewMessage]) -> int:
-    """Insert messages whose dedup key (or activity/recipient/lead/kind) is new; returns how many were new.
+    """Insert messages whose dedup key is new; returns how many were new.
 
     One statement executed over all rows (SQLAlchemy batches them into multi-row INSERTs); RETURNING
     counts what was really inserted, since rowcount is unreliable for batched inserts.
@@ -118,7 +117,7 @@ _CLAIM_COLUMNS = (
     models.OutboxMessage.id, models.OutboxMessage.kind, models.OutboxMessage.activity_id,
     models.OutboxMessage.member_id, models.OutboxMessage.chat_id, models.OutboxMessage.recipient,
     models.OutboxMessage.lead_minutes, models.OutboxMessage.due_at, models.OutboxMessage.priority,
-    models.OutboxMessage.attempts, models.OutboxMessage.payload,
+    models.OutboxMessage.attempts, models.OutboxMessage.payload, models.OutboxMessage.last_error,
 )
 
 
@@ -255,13 +254,21 @@ class MissedReminder:
     activity_id: int
     member_id: int | None
     lead_minutes: int
+    due_at: datetime | None = None
+    last_error: str | None = None  # why it had been held back, if it was (quiet hours)
 
 
-def resolve_overdue(session: Session, *, now: datetime) -> list[MissedReminder]:
+def _no_grace(_lead_minutes: int) -> timedelta:
+    return timedelta(0)
+
+
+def resolve_overdue(session: Session, *, now: datetime,
+                    grace: Callable[[int], timedelta] = _no_grace) -> list[MissedReminder]:
     """The downtime rule over due, pending reminders.
 
     0. A reminder of a cancelled (or already held) activity is not needed: SKIPPED, not reported.
-    1. A reminder whose activity has started is useless: MISSED.
+    1. A reminder whose activity started more than `grace(lead)` ago is useless: MISSED (the grace is the
+       delivery service's: an on-the-day greeting stays timely for hours).
     2. Of several due reminders for one (activity, recipient), only the smallest lead is still useful;
        the longer ones become MISSED. The survivor is then delivered once.
     Returns what was marked missed, so the caller can tell the secretaries. One read of the due rows,
@@ -272,36 +279,38 @@ def resolve_overdue(session: Session, *, now: datetime) -> list[MissedReminder]:
     activity = models.Activity
     due = session.execute(
         select(row.id, row.activity_id, row.recipient, row.member_id, row.lead_minutes,
-               activity.starts_at, activity.status)
+               activity.starts_at, activity.status, row.due_at, row.last_error)
         .join(activity, activity.id == row.activity_id)
-        .where(row.state == OutboxState.PENDING.value, row.kind == REMINDER, row.due_at <= now)
+        .where(row.state == OutboxState.PENDING.value, row.kind == OutboxKind.REMINDER.value, row.due_at <= now)
     ).all()
     not_needed: list[int] = []
     missed: list[MissedReminder] = []
     shortest: dict[tuple[int, str], tuple[int, int]] = {}
-    candidates: list[tuple[int, int, str, int | None, int]] = []
-    for outbox_id, activity_id, recipient, member_id, lead, starts_at, status in due:
+    candidates: list[tuple[int, int, str, int | None, int, datetime, str | None]] = []
+    for outbox_id, activity_id, recipient, member_id, lead, starts_at, status, due_at, last_error in due:
         if status != ActivityStatus.SCHEDULED.value:
             not_needed.append(outbox_id)
-        elif starts_at <= now:
-            missed.append(MissedReminder(outbox_id, activity_id, member_id, lead))
+        elif starts_at + grace(lead) <= now:
+            missed.append(MissedReminder(outbox_id, activity_id, member_id, lead, due_at, last_error))
         else:
-            candidates.append((outbox_id, activity_id, recipient, member_id, lead))
+            candidates.append((outbox_id, activity_id, recipient, member_id, lead, due_at, last_error))
             key = (activity_id, recipient)
             if key not in shortest or lead < shortest[key][0]:
                 shortest[key] = (lead, outbox_id)
-    superseded = [MissedReminder(outbox_id, activity_id, member_id, lead)
-                  for outbox_id, activity_id, recipient, member_id, lead in candidates
+    superseded = [MissedReminder(outbox_id, activity_id, member_id, lead, due_at, last_error)
+                  for outbox_id, activity_id, recipient, member_id, lead, due_at, last_error in candidates
                   if shortest[(activity_id, recipient)][1] != outbox_id]
-    _close_pending(session, not_needed, OutboxState.SKIPPED, "activity no longer scheduled")
-    _close_pending(session, [m.outbox_id for m in missed], OutboxState.MISSED,
+    close_pending(session, not_needed, OutboxState.SKIPPED, "activity no longer scheduled")
+    close_pending(session, [m.outbox_id for m in missed], OutboxState.MISSED,
                    "activity started before the reminder went out")
-    _close_pending(session, [m.outbox_id for m in superseded], OutboxState.MISSED,
+    close_pending(session, [m.outbox_id for m in superseded], OutboxState.MISSED,
                    "superseded by a shorter lead after downtime")
     return missed + superseded
 
 
-def _close_pending(session: Session, ids: list[int], state: OutboxState, reason: str) -> None:
+def close_pending(session: Session, ids: Sequence[int], state: OutboxState, reason: str) -> None:
+    """Close rows still waiting (never one a dispatcher has claimed: it may be in flight)."""
+    ids = list(ids)
     row = models.OutboxMessage
     for start in range(0, len(ids), _IN_LIST_CHUNK):
         session.execute(
@@ -325,7 +334,7 @@ def replan_pending(session: Session, activity_id: int) -> int:
     """Forget unsent reminders of an activity whose time changed, so they can be enqueued afresh."""
     row = models.OutboxMessage
     result = session.execute(
-        delete(row).where(row.activity_id == activity_id, row.kind == REMINDER,
+        delete(row).where(row.activity_id == activity_id, row.kind == OutboxKind.REMINDER.value,
                           row.state.in_([OutboxState.PENDING.value, OutboxState.MISSED.value]))
         .execution_options(synchronize_session=False)
     )
@@ -335,3 +344,22 @@ def replan_pending(session: Session, activity_id: int) -> int:
 def counts_by_state(session: Session) -> dict[str, int]:
     row = models.OutboxMessage
     return dict(session.execute(select(row.state, func.count()).group_by(row.state)).all())
+
+
+def activity_messages(session: Session, activity_id: int, kind: OutboxKind,
+                      member_ids: Sequence[int] | None = None) -> list[models.OutboxMessage]:
+    """The rows of one kind about one activity (optionally to these members), oldest first."""
+    row = models.OutboxMessage
+    query = select(row).where(row.activity_id == activity_id, row.kind == kind.value)
+    if member_ids is not None:
+        query = query.where(row.member_id.in_(list(member_ids)))
+    return list(session.scalars(query.order_by(row.id)))
+
+
+def move_group_chat(session: Session, old_chat_id: int, new_chat_id: int) -> int:
+    """Group messages (no member) addressed to a chat that became a supergroup now go to its new id."""
+    row = models.OutboxMessage
+    result = session.execute(
+        update(row).where(row.chat_id == old_chat_id, row.member_id.is_(None))
+        .values(chat_id=new_chat_id).execution_options(synchronize_session=False))
+    return result.rowcount or 0

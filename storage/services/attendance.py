@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from schedules import roles
 from schedules.roster import OrgType
+from storage.outbox_kinds import OutboxKind
 from storage import models
 from storage.models import ActivityKind, ActivityStatus, AttendanceStatus, LeaveDecision
 from storage.repositories import attendance as attendance_repo
@@ -55,11 +56,6 @@ LEAVE_REASON_MAX = 300
 PENDING_TTL = timedelta(hours=24)
 PENDING_LEAVE_REASON = "leave_reason"
 PENDING_ACTIVITY_FIELD = "activity_field"  # topic, lecturer or minutes of a held activity
-NUDGE = "nudge"  # outbox kind: the secretary's "remind them" to one member who has not answered
-LEAVE_REQUEST = "leave_request"  # outbox kind: a member's leave request, to each approver, with 同意 / 不同意
-LEAVE_DECISION = "leave_decision"  # outbox kind: the approver's decision, to the member
-# outbox kind: someone else recorded the member's attendance (代签, leave, absent, the meeting not held)
-ATTENDANCE_RECORDED = "attendance_recorded"
 PENDING_MARKED_LEAVE = "marked_leave"  # the secretary types the reason of a leave they record for a member
 ACTIVITY_FIELDS = {"topic": 200, "lecturer": 100, "minutes": 10000}  # field -> longest text accepted
 
@@ -297,7 +293,7 @@ def submit_leave_reason(
         actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id, details={"reason": reason},
     )
     approvers = approvers_of(session, activity.org_id, tree, requester=actor.member_id)
-    _notify(session, now, LEAVE_REQUEST, [a.member_id for a in approvers],
+    _notify(session, now, OutboxKind.LEAVE_REQUEST, [a.member_id for a in approvers],
             {"activity_id": activity.id, "member_id": actor.member_id}, f"{activity.id}:{actor.member_id}")
     return LeaveRequest(
         activity=_view(activity, tree), member_id=actor.member_id, member_name=actor.name, reason=reason,
@@ -308,8 +304,7 @@ def submit_leave_reason(
 def _notify(session: Session, now: datetime, kind: str, member_ids: list[int], payload: dict, key: str) -> None:
     """Queues a notice per member in the outbox: sent within Telegram's limits and outside quiet hours.
 
-    The rows carry no activity_id: the outbox's (activity, recipient, lead, kind) key is made for reminders,
-    and two members' requests to the same approver must not collapse into one; the dedup key decides.
+    The dedup key decides what is one message: two members' requests to the same approver are two.
     """
     stamp = int(now.timestamp())
     outbox.enqueue(session, [
@@ -342,7 +337,7 @@ def decide_leave(
     )
     member = session.get(models.Member, member_id)
     binding = binding_repo.binding_for_member(session, member_id)
-    _notify(session, now, LEAVE_DECISION, [member_id],
+    _notify(session, now, OutboxKind.LEAVE_DECISION, [member_id],
             {"activity_id": activity.id, "approved": approve, "decided_by": by.name}, f"{activity.id}")
     return LeaveDecisionResult(
         activity=_view(activity, tree),
@@ -450,7 +445,7 @@ def _tell_recorded(session: Session, now: datetime, activity: models.Activity, m
     recorded it knows already."""
     told = [member_id for member_id in member_ids if member_id != by.member_id]
     if told:
-        _notify(session, now, ATTENDANCE_RECORDED, told,
+        _notify(session, now, OutboxKind.ATTENDANCE_RECORDED, told,
                 {"activity_id": activity.id, "status": status, "by": by.name}, f"{activity.id}:{status}")
 
 
@@ -533,9 +528,9 @@ def remind_unanswered(session: Session, actor: Actor, activity_id: int, now: dat
     # same minute queues nothing new.
     outbox.enqueue(session, [
         outbox.NewMessage(
-            dedup_key=f"{NUDGE}:{activity.id}:{r.member_id}:{minute}", recipient=outbox.member_recipient(r.member_id),
-            due_at=now, kind=NUDGE, activity_id=activity.id, member_id=r.member_id, chat_id=r.chat_id,
-            lead_minutes=minute % 1_000_000, priority=15,
+            dedup_key=f"{OutboxKind.NUDGE}:{activity.id}:{r.member_id}:{minute}", recipient=outbox.member_recipient(r.member_id),
+            due_at=now, kind=OutboxKind.NUDGE, activity_id=activity.id, member_id=r.member_id, chat_id=r.chat_id,
+            priority=15,
         )
         for r in recipients
     ])

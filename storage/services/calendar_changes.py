@@ -11,30 +11,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from schedules.calendar import PROVISIONAL, TENTATIVE_MARK
+from schedules.calendar import PROVISIONAL
 from schedules.roster import MemberStatus
 from storage import models
 from storage.models import ActivityStatus
+from storage.outbox_kinds import OutboxKind
 from storage.repositories import activities as activity_repo
 from storage.repositories import members as member_repo
 from storage.repositories import outbox
 from storage.repositories.activities import UpsertResult
 from storage.services import scheduling
-
-_WEEKDAYS = "一二三四五六日"
-
-
-def provisional_notice_text(year: int) -> str:
-    return (
-        f"📅 {year} 年节假日安排尚未公布\n"
-        f"国务院办公厅还没有发布《关于{year}年部分节假日安排的通知》。在此之前，{year} 年的活动和提醒照常进行，"
-        "按《全国年节及纪念日放假办法》规定的法定节假日和周末暂定排期：调休上班日还不知道，所以不会安排在周末；"
-        f"临近节假日的安排标有“{TENTATIVE_MARK}”，通知发布后可能调整，调整时已收到提醒的党员会收到改期通知，"
-        "您会收到一份调整清单。\n"
-        f"通知发布后，请系统管理员把通知全文存为文件，运行 branchbot calendar import 文件 --write 导入"
-        "（或升级 chinesecalendar 程序包），系统会自动重新排期。"
-    )
-
 
 def notice_recipients(session: Session) -> list[int]:
     """Who hears about the calendar: every organisation's secretary (书记, failing that 副书记, 组织委员)
@@ -56,15 +42,13 @@ def tell_provisional_years(session: Session, years: Iterable[int], *, now: datet
     messages = []
     recipients = notice_recipients(session)
     for year in sorted(set(years)):
-        text = provisional_notice_text(year)
         for member_id in recipients:
             if member_id not in reachable:
                 continue
             recipient = outbox.member_recipient(member_id)
             messages.append(outbox.NewMessage(
-                dedup_key=f"{outbox.CALENDAR_PROVISIONAL}:{year}:{recipient}", recipient=recipient, due_at=now,
-                kind=outbox.CALENDAR_PROVISIONAL, member_id=member_id, priority=60,
-                lead_minutes=year, payload={"text": text, "year": year},
+                dedup_key=f"{OutboxKind.CALENDAR_PROVISIONAL}:{year}:{recipient}", recipient=recipient, due_at=now,
+                kind=OutboxKind.CALENDAR_PROVISIONAL, member_id=member_id, priority=60, payload={"year": year},
             ))
     return outbox.enqueue(session, messages)
 
@@ -85,14 +69,14 @@ def move_with_notices(session: Session, activity: models.Activity, before: datet
     """The one call into the move use case: the plan already set the new time, unsent reminders are
     re-planned by the materialiser; here those already reminded are told. Swap this for the shared
     "move an activity" use case once it exists."""
-    return scheduling.tell_reminded(session, activity, scheduling.MOVE, before, now, zone)
+    return scheduling.tell_reminded(session, activity, scheduling.MOVE, before, now, zone, why="calendar")
 
 
 def cancel_with_notices(session: Session, activity: models.Activity, now: datetime, zone: ZoneInfo) -> int:
     """A provisional occurrence the official arrangement no longer has (e.g. two holidays merged)."""
     before = activity.starts_at
     activity.status = ActivityStatus.CANCELLED.value
-    return scheduling.tell_reminded(session, activity, scheduling.CANCEL, before, now, zone)
+    return scheduling.tell_reminded(session, activity, scheduling.CANCEL, before, now, zone, why="calendar")
 
 
 def follow_official_arrangement(
@@ -118,40 +102,24 @@ def follow_official_arrangement(
     return changes
 
 
-def _moment(value: datetime, zone: ZoneInfo) -> str:
-    local = value.astimezone(zone)
-    return f"{local.month}月{local.day}日（周{_WEEKDAYS[local.weekday()]}）{local:%H:%M}"
-
-
-def replanned_summary_text(changes: list[Replanned], names: dict[int, str], zone: ZoneInfo) -> str:
-    years = sorted({c.before.astimezone(zone).year for c in changes})
-    lines = [f"📅 {'、'.join(str(y) for y in years)} 年节假日安排已公布，以下原按暂定日历排定的活动已调整："]
-    for change in sorted(changes, key=lambda c: (c.before, c.activity_id)):
-        org = names.get(change.org_id, "")
-        if change.after is None:
-            lines.append(f"• {org}「{change.title}」原定 {_moment(change.before, zone)}，已取消")
-        else:
-            lines.append(f"• {org}「{change.title}」{_moment(change.before, zone)} → {_moment(change.after, zone)}")
-    lines.append("已收到提醒的党员已收到改期通知；其余提醒按新时间发送。")
-    return "\n".join(lines)
-
-
 def _summarise(session: Session, changes: list[Replanned], now: datetime, zone: ZoneInfo) -> int:
     by_recipient: dict[int, list[Replanned]] = defaultdict(list)
     secretaries = member_repo.secretary_ids(session, {change.org_id for change in changes})
     for change in changes:
         for secretary in secretaries.get(change.org_id, []):
             by_recipient[secretary].append(change)
-    names = dict(session.execute(select(models.Organization.id, models.Organization.name)).all())
     stamp = now.strftime("%Y%m%d%H%M%S")
     messages = []
     for member_id, items in sorted(by_recipient.items()):
         recipient = outbox.member_recipient(member_id)
         messages.append(outbox.NewMessage(
-            dedup_key=f"{outbox.CALENDAR_REPLANNED}:{stamp}:{recipient}", recipient=recipient, due_at=now,
-            kind=outbox.CALENDAR_REPLANNED, member_id=member_id, priority=20,
-            payload={"text": replanned_summary_text(items, names, zone),
-                     "activity_ids": [c.activity_id for c in items]},
+            dedup_key=f"{OutboxKind.CALENDAR_REPLANNED}:{stamp}:{recipient}", recipient=recipient, due_at=now,
+            kind=OutboxKind.CALENDAR_REPLANNED, member_id=member_id, priority=20,
+            # Facts only: titles, organisations and the activities' state now are read when it is sent.
+            payload={"changes": [
+                {"activity_id": c.activity_id, "before": c.before.isoformat(),
+                 "after": c.after.isoformat() if c.after is not None else None}
+                for c in sorted(items, key=lambda c: (c.before, c.activity_id))]},
         ))
     return outbox.enqueue(session, messages)
 

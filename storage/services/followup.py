@@ -11,21 +11,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.outbox_kinds import OutboxKind
 from storage import models
 from storage.models import ActivityKind, ActivityStatus
 from storage.repositories import outbox
 from storage.services.actors import OrgTree
-from storage.services.attendance import NUDGE, approvers_of
+from storage.services.attendance import approvers_of
 from storage.services.views import checkin_window
 
-ROLL_SUMMARY = "roll_summary"
-CONFIRM_NAG = "confirm_nag"
-CONFIRM_ESCALATION = "confirm_escalation"
-GROUP_ANNOUNCEMENT = "group_announcement"
-__all__ = [
-    "NUDGE", "ROLL_SUMMARY", "CONFIRM_NAG", "CONFIRM_ESCALATION", "GROUP_ANNOUNCEMENT", "enqueue_followups",
-    "next_moment", "next_checkin_opening",
-]
+__all__ = ["enqueue_followups", "next_moment", "next_checkin_opening"]
 
 NAG_AFTER = timedelta(days=1)  # after the window closed, remind the secretary to confirm
 ESCALATE_AFTER = timedelta(days=3)  # then tell the upper organisation's committee
@@ -95,7 +89,7 @@ def upper_committee_ids(session: Session, org_id: int, tree: OrgTree) -> list[in
     return []
 
 
-def _to_member(kind: str, activity: models.Activity, member_id: int, due_at: datetime, priority: int,
+def _to_member(kind: OutboxKind, activity: models.Activity, member_id: int, due_at: datetime, priority: int,
                payload: dict | None = None) -> outbox.NewMessage:
     recipient = outbox.member_recipient(member_id)
     return outbox.NewMessage(
@@ -124,22 +118,22 @@ def enqueue_followups(session: Session, now: datetime) -> int:
         if chat_id is not None and activity.member_id is None and now < closes:
             recipient = outbox.chat_recipient(chat_id)
             messages.append(outbox.NewMessage(
-                dedup_key=f"{GROUP_ANNOUNCEMENT}:{activity.id}:{recipient}", recipient=recipient,
-                due_at=max(now, activity.starts_at - ANNOUNCE_BEFORE), kind=GROUP_ANNOUNCEMENT,
+                dedup_key=f"{OutboxKind.GROUP_ANNOUNCEMENT}:{activity.id}:{recipient}", recipient=recipient,
+                due_at=max(now, activity.starts_at - ANNOUNCE_BEFORE), kind=OutboxKind.GROUP_ANNOUNCEMENT,
                 activity_id=activity.id, chat_id=chat_id, priority=50,
             ))
         if now < closes:
             continue
         approvers = [a.member_id for a in approvers_of(session, activity.org_id, tree)]
         if activity.summary_sent_at is None:
-            messages += [_to_member(ROLL_SUMMARY, activity, m, now, 10) for m in approvers]
+            messages += [_to_member(OutboxKind.ROLL_SUMMARY, activity, m, now, 10) for m in approvers]
             activity.summary_sent_at = now
         if not activity.requires_confirmation:
             continue
         if now >= closes + NAG_AFTER:
-            messages += [_to_member(CONFIRM_NAG, activity, m, now, 20) for m in approvers]
+            messages += [_to_member(OutboxKind.CONFIRM_NAG, activity, m, now, 20) for m in approvers]
         if now >= closes + ESCALATE_AFTER:
-            messages += [_to_member(CONFIRM_ESCALATION, activity, m, now, 20,
+            messages += [_to_member(OutboxKind.CONFIRM_ESCALATION, activity, m, now, 20,
                                     {"org": tree.name.get(activity.org_id, "")})
                          for m in upper_committee_ids(session, activity.org_id, tree)]
     session.flush()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from schedules.roster import MemberStatus
 from schedules.timeparse import ParsedDay, TimeParseError, parse_deadline
+from storage.outbox_kinds import OutboxKind
 from storage import models
 from storage.models import OutboxState, RectificationNoteKind, RectificationSource
 from storage.repositories import activities as activity_repo
@@ -26,14 +27,13 @@ from storage.repositories import outbox
 from storage.services.actors import Actor, OrgTree, require_manager
 from storage.services.attendance import approvers_of
 from storage.services.errors import AlreadyHandled, InvalidInput, NotFound, PermissionDenied
+from storage.services.followup import upper_committee_ids
 
 # Outbox kinds of this module (rendered by the chat layer's outbox views).
-DUE_SOON = "rectification_due"  # to each owner, at each lead before the deadline
-OVERDUE = "rectification_overdue"  # to the branch's secretary, when overdue and again every `overdue_every`
-ESCALATION = "rectification_escalation"  # to the upper committee, `escalate_after` past the deadline
-SUPERVISION = "rectification_supervision"  # 每季一督导: the overdue items of every branch below
-CHANGED = "rectification_changed"  # 销号 told to the upper committee that raised it; reopening told to the branch
-KINDS = (DUE_SOON, OVERDUE, ESCALATION, SUPERVISION, CHANGED)
+# Outbox kinds (storage.outbox_kinds): RECTIFICATION_DUE to each owner at each lead before the deadline;
+# _OVERDUE to the branch's secretary, when overdue and again every `overdue_every`; _ESCALATION to the upper
+# committee `escalate_after` past the deadline; _SUPERVISION (每季一督导) the overdue items of every branch below;
+# _CHANGED: 销号 told to the upper committee that raised it, reopening told to the branch.
 
 SOURCES: tuple[RectificationSource, ...] = tuple(RectificationSource)
 NOTICE_TIME = time(9, 0)  # reminders about a day go out at 09:00 local
@@ -314,7 +314,7 @@ def add_note(session: Session, actor: Actor, item_id: int, now: datetime, *, tex
 
 def _skip_pending_reminders(session: Session, item_id: int) -> None:
     row = models.OutboxMessage
-    for kind in (DUE_SOON, OVERDUE, ESCALATION):
+    for kind in (OutboxKind.RECTIFICATION_DUE, OutboxKind.RECTIFICATION_OVERDUE, OutboxKind.RECTIFICATION_ESCALATION):
         session.execute(update(row).where(
             row.state == OutboxState.PENDING.value, row.kind == kind, row.dedup_key.like(f"{kind}:{item_id}:%"),
         ).values(state=OutboxState.SKIPPED.value))
@@ -354,8 +354,8 @@ def _tell(session: Session, row: models.Rectification, event: str, member_ids: I
     for member_id in dict.fromkeys(member_ids):
         recipient = outbox.member_recipient(member_id)
         messages.append(outbox.NewMessage(
-            dedup_key=f"{CHANGED}:{row.id}:{row.reopen_count}:{event}:{recipient}", recipient=recipient, due_at=now,
-            kind=CHANGED, member_id=member_id, priority=30, payload={"item_id": row.id, "event": event, **payload},
+            dedup_key=f"{OutboxKind.RECTIFICATION_CHANGED}:{row.id}:{row.reopen_count}:{event}:{recipient}", recipient=recipient, due_at=now,
+            kind=OutboxKind.RECTIFICATION_CHANGED, member_id=member_id, priority=30, payload={"item_id": row.id, "event": event, **payload},
         ))
     outbox.enqueue(session, messages)
 
@@ -472,7 +472,7 @@ def _latest_passed(moments: dict[str, datetime], now: datetime) -> str | None:
     return max(passed)[1] if passed else None
 
 
-def _message(kind: str, item: models.Rectification, member_id: int, tag: str, now: datetime,
+def _message(kind: OutboxKind, item: models.Rectification, member_id: int, tag: str, now: datetime,
              payload: dict | None = None) -> outbox.NewMessage:
     recipient = outbox.member_recipient(member_id)
     return outbox.NewMessage(
@@ -488,8 +488,6 @@ def reminder_messages(session: Session, now: datetime, rules: DeadlineRules, def
     Each notice has a stable dedup key (item, round, moment, recipient), so the sweep may run any number of
     times. Of several moments already passed (an item recorded late, downtime) only the latest is sent.
     """
-    from storage.services.followup import upper_committee_ids  # noqa: PLC0415 - followup imports services
-
     rows = session.scalars(select(models.Rectification).where(models.Rectification.closed_at.is_(None))).all()
     messages: list[outbox.NewMessage] = []
     zones: dict[int, ZoneInfo] = {}
@@ -506,7 +504,7 @@ def reminder_messages(session: Session, now: datetime, rules: DeadlineRules, def
             leads = {f"lead{int(lead.total_seconds() // 60)}": end - lead for lead in rules.leads}
             tag = _latest_passed(leads, now)
             if tag is not None:
-                messages += [_message(DUE_SOON, item, o.member_id, tag, now) for o in item.owners]
+                messages += [_message(OutboxKind.RECTIFICATION_DUE, item, o.member_id, tag, now) for o in item.owners]
             continue
         if now < after:
             continue  # the night after the deadline: the overdue notice waits for the morning
@@ -520,11 +518,11 @@ def reminder_messages(session: Session, now: datetime, rules: DeadlineRules, def
         if tag is not None:
             if item.org_id not in secretaries:
                 secretaries[item.org_id] = [r.member_id for r in approvers_of(session, item.org_id, tree)]
-            messages += [_message(OVERDUE, item, m, tag, now) for m in secretaries[item.org_id]]
+            messages += [_message(OutboxKind.RECTIFICATION_OVERDUE, item, m, tag, now) for m in secretaries[item.org_id]]
         if rules.escalate_after is not None and now >= end + rules.escalate_after:
             if item.org_id not in uppers:
                 uppers[item.org_id] = upper_committee_ids(session, item.org_id, tree)
-            messages += [_message(ESCALATION, item, m, "escalate", now) for m in uppers[item.org_id]]
+            messages += [_message(OutboxKind.RECTIFICATION_ESCALATION, item, m, "escalate", now) for m in uppers[item.org_id]]
     return messages
 
 
@@ -540,8 +538,8 @@ def supervision_messages(session: Session, now: datetime, tree: OrgTree) -> list
         for member_id in _committee_of(session, activity.org_id):
             recipient = outbox.member_recipient(member_id)
             messages.append(outbox.NewMessage(
-                dedup_key=f"{SUPERVISION}:{activity.id}:{recipient}", recipient=recipient, due_at=now,
-                kind=SUPERVISION, activity_id=activity.id, member_id=member_id, priority=40,
+                dedup_key=f"{OutboxKind.RECTIFICATION_SUPERVISION}:{activity.id}:{recipient}", recipient=recipient, due_at=now,
+                kind=OutboxKind.RECTIFICATION_SUPERVISION, activity_id=activity.id, member_id=member_id, priority=40,
                 payload={"org_id": activity.org_id},
             ))
     return messages

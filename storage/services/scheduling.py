@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from storage import models
 from storage.models import ActivityKind, ActivityStatus, OutboxState
+from storage.outbox_kinds import OutboxKind
 from storage.repositories import activities as activity_repo
 from storage.repositories import attendance as attendance_repo
 from storage.repositories import bindings as binding_repo
@@ -24,7 +25,6 @@ PENDING_SCHEDULE = "schedule_draft"
 DRAFT_TTL = timedelta(hours=2)
 WORK_START, WORK_END = time(8, 30), time(18, 0)
 CLASH_WINDOW = timedelta(hours=2)
-CHANGE_NOTICE = "change_notice"
 
 NEW, MOVE, CANCEL = "new", "move", "cancel"
 
@@ -199,40 +199,49 @@ def apply(
         details={"starts_at": data.get("starts_at"), "before": before.isoformat() if before else None},
     )
     view = ActivityView.of(activity, tree.name.get(activity.org_id, ""))
-    told = _tell_reminded(session, activity, view, data["operation"], before, now, zone) if before else 0
+    told = tell_reminded(session, activity, data["operation"], before, now, zone, by=actor.member_id) if before else 0
     return Applied(operation=data["operation"], activity=view, before=before, told=told)
 
 
 def tell_reminded(session: Session, activity: models.Activity, operation: str, before: datetime, now: datetime,
-                  zone: ZoneInfo) -> int:
+                  zone: ZoneInfo, *, by: int | None = None, why: str = "schedule") -> int:
     """After `activity` was moved (MOVE) or cancelled (CANCEL) from `before`: every member already reminded
-    of it is told once (the runtime calls this too, when a holiday notice moves a provisional date)."""
-    org = session.get(models.Organization, activity.org_id)
-    view = ActivityView.of(activity, org.name if org is not None else "")
-    return _tell_reminded(session, activity, view, operation, before, now, zone)
+    of it is told once (the runtime calls this too, when a holiday notice moves a provisional date).
 
-
-def _tell_reminded(session: Session, activity: models.Activity, view: ActivityView, operation: str,
-                   before: datetime, now: datetime, zone: ZoneInfo) -> int:
-    """Queues a notice for every member who already got a reminder of this activity."""
+    The notice stores the facts (before, after, place, who, why); its text is written when it is sent, from
+    the activity as it stands then. A member with an earlier notice still waiting gets one notice, from what
+    they last heard (`before` of the waiting one) to now. `zone` is kept for callers: nothing is formatted here.
+    """
     reminded = sorted(set(session.scalars(select(models.OutboxMessage.member_id).where(
-        models.OutboxMessage.activity_id == activity.id, models.OutboxMessage.kind == outbox.REMINDER,
+        models.OutboxMessage.activity_id == activity.id, models.OutboxMessage.kind == OutboxKind.REMINDER.value,
         models.OutboxMessage.state == OutboxState.SENT.value, models.OutboxMessage.member_id.is_not(None),
     ))))
-    when = _short(before, zone)
-    if operation == CANCEL:
-        text = f"📢 通知：原定 {when} 的「{view.title}」已取消。"
-    else:
-        text = (f"📢 通知：「{view.title}」由 {when} 改为 {_short(view.starts_at, zone)}"
-                + (f"，地点：{view.place}" if view.place else "") + "。")
-    stamp = view.starts_at.isoformat() if operation == MOVE else "cancelled"
-    return outbox.enqueue(session, [
-        outbox.NewMessage(
-            dedup_key=f"{CHANGE_NOTICE}:{activity.id}:{member_id}:{stamp}", recipient=outbox.member_recipient(member_id),
-            due_at=now, kind=CHANGE_NOTICE, activity_id=activity.id, member_id=member_id, priority=5,
-            # lead_minutes is part of the outbox's unique key: here it tells notices of different new times apart.
-            lead_minutes=0 if operation == CANCEL else int(view.starts_at.timestamp() // 60) % 1_000_000,
-            payload={"text": text},
-        )
-        for member_id in reminded
-    ])
+    if not reminded:
+        return 0
+    notices = outbox.activity_messages(session, activity.id, OutboxKind.CHANGE_NOTICE, reminded)
+    waiting: dict[int, models.OutboxMessage] = {}
+    told: dict[int, int] = {}
+    for row in notices:
+        told[row.member_id] = told.get(row.member_id, 0) + 1
+        if row.state == OutboxState.PENDING.value:
+            earlier = waiting.get(row.member_id)
+            if earlier is None or row.id < earlier.id:
+                waiting[row.member_id] = row
+    outbox.close_pending(session, [row.id for row in notices if row.state == OutboxState.PENDING.value],
+                         OutboxState.SKIPPED, "superseded by a later change")
+    after = activity.starts_at.isoformat() if operation == MOVE else None
+    messages = []
+    for member_id in reminded:
+        recipient = outbox.member_recipient(member_id)
+        earlier = waiting.get(member_id)
+        heard = earlier.payload.get("before") if earlier is not None else None
+        messages.append(outbox.NewMessage(
+            # The n-th change told to this member about this activity: one row per change, never merged with
+            # another change that happens to have the same times (moved away and back again).
+            dedup_key=f"{OutboxKind.CHANGE_NOTICE}:{activity.id}:{recipient}:{told.get(member_id, 0) + 1}",
+            recipient=recipient, due_at=now, kind=OutboxKind.CHANGE_NOTICE, activity_id=activity.id,
+            member_id=member_id, priority=5,
+            payload={"operation": operation, "before": heard or before.isoformat(), "after": after,
+                     "place": activity.place, "by": by, "why": why},
+        ))
+    return outbox.enqueue(session, messages)

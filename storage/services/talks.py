@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from schedules.roster import Category, MemberStatus
 from schedules.timeparse import ParsedDay, TimeParseError, parse_past_day
+from storage.outbox_kinds import OutboxKind
 from storage import models
 from storage.repositories import activities as activity_repo
 from storage.repositories import attendance as attendance_repo
@@ -22,7 +23,6 @@ from storage.repositories import outbox
 from storage.services.actors import Actor, OrgTree, actor_from_member, require_visible
 from storage.services.errors import AlreadyHandled, InvalidInput, NotFound, PermissionDenied
 
-OWED_REMINDER = "talk_owed"  # outbox kind: the fourth-quarter reminder to a committee member who still owes talks
 # The one reminder goes out on this day of the fourth quarter (after the National Day holiday), at 09:00.
 REMINDER_MONTH, REMINDER_DAY, REMINDER_TIME = 10, 15, time(9, 0)
 REMINDER_WINDOW = timedelta(days=7)  # still sent this long after its moment (downtime), never later
@@ -279,9 +279,9 @@ def enqueue_owed_reminders(session: Session, now: datetime, default_zone: ZoneIn
     tree = OrgTree.load(session)
     messages: list[outbox.NewMessage] = []
     for (year, moment), org_ids in _due_branches(session, tree, now, default_zone).items():
-        prefix = f"{OWED_REMINDER}:{year}:{moment}:"
+        prefix = f"{OutboxKind.TALK_OWED}:{year}:{moment}:"
         sent = set(session.scalars(select(models.OutboxMessage.member_id).where(
-            models.OutboxMessage.kind == OWED_REMINDER, models.OutboxMessage.dedup_key.like(f"{prefix}%"))))
+            models.OutboxMessage.kind == OutboxKind.TALK_OWED.value, models.OutboxMessage.dedup_key.like(f"{prefix}%"))))
         people = _people_by_branch(session, org_ids)
         pending = [o for o in org_ids if any(m.id not in sent for m in people[o][0])]
         talked = _talked_pairs(session, pending, year) if pending else {}
@@ -299,8 +299,8 @@ def _owed_messages(coverage: Coverage, moment: str, now: datetime) -> list[outbo
             continue
         recipient = outbox.member_recipient(progress.person.member_id)
         messages.append(outbox.NewMessage(
-            dedup_key=f"{OWED_REMINDER}:{coverage.year}:{moment}:{recipient}", recipient=recipient, due_at=now,
-            kind=OWED_REMINDER, member_id=progress.person.member_id, priority=60,
+            dedup_key=f"{OutboxKind.TALK_OWED}:{coverage.year}:{moment}:{recipient}", recipient=recipient, due_at=now,
+            kind=OutboxKind.TALK_OWED, member_id=progress.person.member_id, priority=60,
             payload={"year": coverage.year, "org_id": coverage.org_id, "moment": moment},
         ))
     return messages

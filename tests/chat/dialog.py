@@ -21,11 +21,11 @@ from telegram.ext import Application, ApplicationBuilder
 from bot.callbacks import CallbackSigner
 from bot.clock import ManualClock
 from bot.deployment import DeploymentSource
-from bot.handlers import ChatContext, register
-from bot.runtime.render import render_outbox_message
+from bot.handlers import ChatContext, outbox_renderers, register
 from loopback import BotApiServer
 from storage import models
 from storage.db import transaction
+from storage.outbox_kinds import OutboxKind
 from storage.repositories.outbox import ClaimedMessage
 from storage.services import followup
 from tests.chat.world import MEMBERS, SHANGHAI, World
@@ -65,6 +65,7 @@ class Dialog:
                  factory: sessionmaker[Session], clock: ManualClock) -> None:
         self.server, self.app, self.chat, self.world = server, app, chat, world
         self.factory, self.clock = factory, clock
+        self.renderers = outbox_renderers(chat, app)  # the dispatcher's, as the bot wires them
         self.names = {key: MEMBERS[key][1] for key in MEMBERS}
 
     def user(self, who: str) -> int:
@@ -123,7 +124,7 @@ class Dialog:
             due_at=self.clock.now(), priority=0, attempts=0, payload={},
         )
         with transaction(self.factory) as session:
-            text, markup = render_outbox_message(session, row, SHANGHAI)
+            text, markup = self.renderers.render(session, row, SHANGHAI)
         sent = await self.app.bot.send_message(chat_id, text, reply_markup=markup)
         return sent.to_dict()
 
@@ -140,7 +141,7 @@ class Dialog:
                     id=row.id, kind=row.kind, activity_id=row.activity_id, member_id=member_id, chat_id=None,
                     recipient=row.recipient, lead_minutes=row.lead_minutes, due_at=row.due_at, priority=row.priority,
                     attempts=0, payload=row.payload)
-                rendered.append(render_outbox_message(session, claimed, SHANGHAI))
+                rendered.append(self.renderers.render(session, claimed, SHANGHAI))
                 row.state = "sent"
         sent = []
         for text, markup in rendered:
@@ -152,7 +153,7 @@ class Dialog:
         return await self.deliver("reminder", activity, to=who)
 
     async def announce(self, activity: str) -> dict:
-        return await self.deliver(followup.GROUP_ANNOUNCEMENT, activity)
+        return await self.deliver(OutboxKind.GROUP_ANNOUNCEMENT, activity)
 
     def set_now(self, moment: datetime) -> None:
         self.clock.set(moment)

@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.cli import main
-from bot.runtime.render import render_outbox_message
 from storage import models
 from storage.db import transaction
 from storage.models import Base
 from storage.repositories.outbox import ClaimedMessage
 from storage.services import attendance as svc
 from storage.services.actors import actor_for_telegram
+from tests.runtime.factories import renderers
 from tests.chat.dialog import Dialog, press, running_bot
 from tests.chat.world import MEETING_START, SHANGHAI, build_world
 
@@ -122,7 +122,7 @@ def snapshot(factory) -> dict:  # noqa: ANN001
                 id=row.id, kind=row.kind, activity_id=row.activity_id, member_id=row.member_id, chat_id=None,
                 recipient=row.recipient, lead_minutes=row.lead_minutes, due_at=row.due_at, priority=row.priority,
                 attempts=0, payload=row.payload)
-            notices.append((row.kind, no[row.member_id], render_outbox_message(session, claimed, SHANGHAI)[0]))
+            notices.append((row.kind, no[row.member_id], renderers().render(session, claimed, SHANGHAI)[0]))
         return {
             "attendance": attendance, "audit": audit, "notices": notices,
             "activity": (activity.status, named(activity.confirmed_by_member_id), activity.topic),

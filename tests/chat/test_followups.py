@@ -8,10 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.callbacks import CallbackSigner
-from bot.handlers import install_outbox_views
+from bot.handlers import outbox_renderers
 from bot.handlers.common import ChatContext
 from bot.clock import ManualClock
-from bot.runtime.render import render_outbox_message
 from storage import models
 from storage.repositories.outbox import ClaimedMessage
 from storage.services import followup
@@ -75,13 +74,13 @@ def test_roll_summary_renders_through_the_runtime_renderer_with_buttons(session_
         followup.enqueue_followups(session, CLOSES)
     chat = ChatContext(session_factory=session_factory, clock=ManualClock(CLOSES), zone=SHANGHAI,
                        signer=CallbackSigner.from_token("1:TEST"), bot_username="branchbot_test_bot")
-    install_outbox_views(chat)
+    renderers = outbox_renderers(chat)
     with session_factory() as session:
         row = session.scalars(select(models.OutboxMessage).where(models.OutboxMessage.kind == "roll_summary")).first()
         claimed = ClaimedMessage(id=row.id, kind=row.kind, activity_id=row.activity_id, member_id=row.member_id,
                                  chat_id=None, recipient=row.recipient, lead_minutes=0, due_at=row.due_at,
                                  priority=row.priority, attempts=0, payload=row.payload)
-        text, markup = render_outbox_message(session, claimed, SHANGHAI)
+        text, markup = renderers.render(session, claimed, SHANGHAI)
     assert text == ("📋 「主题党日」（3月15日（周六）09:00）签到情况\n"
                     "已签到（1）：张三\n"
                     "请假（0）：无\n"
@@ -94,13 +93,13 @@ def test_roll_summary_renders_through_the_runtime_renderer_with_buttons(session_
     assert labels == ["✅ 已召开", "❌ 未召开", "记录议题", "记录主讲人", "记录会议记录/照片", "代签"]
 
 
-def render_queued(session, kind, member_id):
+def render_queued(session, renderers, kind, member_id):
     row = session.scalars(select(models.OutboxMessage).where(
         models.OutboxMessage.kind == kind, models.OutboxMessage.member_id == member_id)).one()
     claimed = ClaimedMessage(id=row.id, kind=row.kind, activity_id=row.activity_id, member_id=member_id, chat_id=None,
                              recipient=row.recipient, lead_minutes=0, due_at=row.due_at, priority=row.priority,
                              attempts=0, payload=row.payload)
-    return render_outbox_message(session, claimed, SHANGHAI)
+    return renderers.render(session, claimed, SHANGHAI)
 
 
 @pytest.mark.parametrize(("then", "expected", "has_buttons"), [
@@ -114,7 +113,7 @@ def test_leave_request_is_rendered_as_it_stands_when_sent(session, then, expecte
     world = build_world(session)
     chat = ChatContext(session_factory=None, clock=ManualClock(T), zone=SHANGHAI,  # type: ignore[arg-type]
                        signer=CallbackSigner.from_token("1:TEST"), bot_username="branchbot_test_bot")
-    install_outbox_views(chat)
+    renderers = outbox_renderers(chat)
     alice = actor_for_telegram(session, world.telegram["alice"])
     svc.begin_leave(session, alice, world.activities["party_day"], T - timedelta(days=1))
     svc.submit_pending_text(session, alice, "出差", T - timedelta(days=1))
@@ -123,6 +122,6 @@ def test_leave_request_is_rendered_as_it_stands_when_sent(session, then, expecte
                          world.activities["party_day"], world.members["alice"], True, T - timedelta(hours=20))
     elif then == "checked_in":
         check_in(session, alice, world.activities["party_day"], T)
-    text, markup = render_queued(session, "leave_request", world.members["deputy"])
+    text, markup = render_queued(session, renderers, "leave_request", world.members["deputy"])
     assert text == expected
     assert (markup is not None) == has_buttons

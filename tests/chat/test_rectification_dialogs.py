@@ -11,6 +11,7 @@ from sqlalchemy import select
 from bot import keyboards
 from bot.callbacks import Action
 from bot.handlers import rectify
+from storage.outbox_kinds import OutboxKind
 from storage import models
 from storage.db import transaction
 from storage.services import rectification as rect_svc
@@ -94,7 +95,7 @@ async def test_owner_hears_seven_days_and_one_day_before_and_reports_progress(se
         assert sweep(session_factory, chat, datetime(2025, 3, 24, 8, 59, tzinfo=SHANGHAI)) == 0
         assert sweep(session_factory, chat, datetime(2025, 3, 24, 9, 0, tzinfo=SHANGHAI)) == 1  # 7 days before
         assert sweep(session_factory, chat, datetime(2025, 3, 24, 9, 5, tzinfo=SHANGHAI)) == 0  # once only
-        [week] = await chat.dispatch(rect_svc.DUE_SOON, to="alice")
+        [week] = await chat.dispatch(OutboxKind.RECTIFICATION_DUE, to="alice")
         assert week["text"] == ("⏰ 整改提醒：「三会一课记录不规范」\n时限：3月31日（本月底前），还有 7 天\n"
                                 "措施：会后三日内整理记录\n请点“添加进展”记录进展，书记核实后销号。")
         await chat.step("alice", press("📝 添加进展"),
@@ -109,7 +110,7 @@ async def test_owner_hears_seven_days_and_one_day_before_and_reports_progress(se
         record = await chat.expect("✅ 已记录整改 #1 的进展（共 3 条）。")
         assert record.params["text"] == "✅ 已记录整改 #1 的进展（共 3 条）。"
         assert sweep(session_factory, chat, datetime(2025, 3, 30, 9, 0, tzinfo=SHANGHAI)) == 1  # 1 day before
-        [day] = await chat.dispatch(rect_svc.DUE_SOON, to="alice")
+        [day] = await chat.dispatch(OutboxKind.RECTIFICATION_DUE, to="alice")
         assert day["text"] == ("⏰ 整改提醒：「三会一课记录不规范」\n"
                                "时限：3月31日（本月底前），还有 1 天\n"
                                "措施：会后三日内整理记录\n"
@@ -124,13 +125,13 @@ async def test_overdue_goes_to_the_secretary_then_to_the_upper_committee(session
     async with running_bot(session_factory, world, NOW) as chat:
         assert sweep(session_factory, chat, datetime(2025, 4, 1, 8, 0, tzinfo=SHANGHAI)) == 0  # not overdue before 09:00
         assert sweep(session_factory, chat, datetime(2025, 4, 1, 9, 0, tzinfo=SHANGHAI)) == 2  # 书记 and 副书记
-        [overdue] = await chat.dispatch(rect_svc.OVERDUE, to="secretary")
+        [overdue] = await chat.dispatch(OutboxKind.RECTIFICATION_OVERDUE, to="secretary")
         assert overdue["text"] == ("⚠️ 整改逾期：第一党支部「三会一课记录不规范」\n时限：3月31日，已逾期 1 天\n"
                                    "责任人：张三\n进展：0 条。核实完成后请点“销号”并写明依据。")
         assert sweep(session_factory, chat, datetime(2025, 4, 6, 9, 0, tzinfo=SHANGHAI)) == 0
         # Seven days past the deadline: the upper committee (D01's 委员); the secretary's weekly repeat comes a day later.
         assert sweep(session_factory, chat, datetime(2025, 4, 7, 9, 0, tzinfo=SHANGHAI)) == 1
-        [escalated] = await chat.dispatch(rect_svc.ESCALATION, to="committee")
+        [escalated] = await chat.dispatch(OutboxKind.RECTIFICATION_ESCALATION, to="committee")
         assert escalated["text"] == ("⚠️ 整改逾期已超过一周：第一党支部「三会一课记录不规范」\n时限：3月31日，已逾期 7 天\n"
                                      "责任人：张三；来源：组织生活会\n请督促该支部整改。")
         assert sweep(session_factory, chat, datetime(2025, 4, 8, 9, 0, tzinfo=SHANGHAI)) == 2  # weekly, while overdue
@@ -185,7 +186,7 @@ async def test_upper_committee_raises_and_reopens_with_a_reason(session_factory,
         await press_close_on_a_card(chat, "secretary", item_id, action=Action.RECTIFY_REOPEN)
         refused = await chat.expect("只有提出该整改事项的上级党组织委员可以重新打开。")
         assert refused.params["text"] == "只有提出该整改事项的上级党组织委员可以重新打开。"
-        [closed] = await chat.dispatch(rect_svc.CHANGED, to="committee")  # the raiser hears of the 销号
+        [closed] = await chat.dispatch(OutboxKind.RECTIFICATION_CHANGED, to="committee")  # the raiser hears of the 销号
         assert closed["text"] == ("✔️ 第一党支部已销号：整改 #1「发展党员程序不完整」\n销号人：王书记；依据：已补齐材料\n"
                                   "如整改不到位，可点“重新打开”并写明理由。")
         await chat.step("committee", "/rectifications", "📋 整改清单：共 1 项")  # the upper committee sees closed ones too
@@ -209,10 +210,10 @@ async def test_upper_committee_raises_and_reopens_with_a_reason(session_factory,
         await chat.step("committee", press("↩️ 重新打开"), "整改 #1「发展党员程序不完整」\n请写明重新打开的理由。")
         await chat.step("committee", "缺少支委会讨论记录",
                         "↩️ 已重新打开：整改 #1「发展党员程序不完整」，已告知支部书记和责任人。")
-        [told] = await chat.dispatch(rect_svc.CHANGED, to="bob")
+        [told] = await chat.dispatch(OutboxKind.RECTIFICATION_CHANGED, to="bob")
         assert told["text"] == ("↩️ 整改 #1「发展党员程序不完整」已被上级党组织（D01）重新打开\n理由：缺少支委会讨论记录\n"
                                 "时限：3月31日（本月底前）。请继续整改，完成后由书记重新销号。")
-        assert len(await chat.dispatch(rect_svc.CHANGED, to="secretary")) == 1
+        assert len(await chat.dispatch(OutboxKind.RECTIFICATION_CHANGED, to="secretary")) == 1
     with transaction(session_factory) as session:
         item = session.get(models.Rectification, item_id)
         assert (item.closed_at, item.reopen_count, item.raised_by_org_id) == (None, 1, world.orgs["D01"])
@@ -231,6 +232,6 @@ async def test_quarterly_supervision_lists_overdue_items_per_branch(session_fact
                                     starts_at=datetime(2025, 6, 2, 9, 0, tzinfo=SHANGHAI)))
     async with running_bot(session_factory, world, NOW) as chat:
         assert sweep(session_factory, chat, datetime(2025, 6, 2, 9, 1, tzinfo=SHANGHAI)) >= 1
-        [supervision] = await chat.dispatch(rect_svc.SUPERVISION, to="committee")
+        [supervision] = await chat.dispatch(OutboxKind.RECTIFICATION_SUPERVISION, to="committee")
         assert supervision["text"] == ("📋 每季一督导（机关党委）：逾期未销号的整改事项\n第一党支部：1 项\n"
                                        "  · 三会一课记录不规范（时限3月31日，逾期 63 天，责任人：张三）")

@@ -13,6 +13,7 @@ from storage.db import transaction
 from storage.services import scheduling
 from storage.services.actors import actor_for_telegram
 from storage.services.errors import AlreadyHandled, PermissionDenied
+from tests.runtime.factories import rendered
 from tests.chat.dialog import press, running_bot
 from tests.chat.world import MEETING_START, SHANGHAI, build_world
 
@@ -67,7 +68,7 @@ def test_reschedule_tells_members_who_were_reminded_and_card_is_one_shot(session
     applied = scheduling.apply(session, secretary, draft.pending_id, NOW, SHANGHAI, lead_minutes=(60,))
     assert (applied.activity.starts_at, applied.before, applied.told) == (new_time, MEETING_START, 1)
     notice = session.scalars(select(models.OutboxMessage).where(models.OutboxMessage.kind == "change_notice")).one()
-    assert notice.payload["text"] == "📢 通知：「主题党日」由 3月15日 09:00 改为 3月18日 09:00，地点：三楼会议室。"
+    assert rendered(session, notice) == "📢 通知：「主题党日」由 3月15日 09:00 改为 3月18日 09:00，地点：三楼会议室。"
     with pytest.raises(AlreadyHandled):
         scheduling.apply(session, secretary, draft.pending_id, NOW, SHANGHAI, lead_minutes=(60,))
 
@@ -155,7 +156,7 @@ async def test_reschedule_dialog_tells_the_reminded(session_factory):
                         "✅ 已将「主题党日」改到 3月18日（周二）09:00。已通知之前收到提醒的 1 位党员。")
     with transaction(session_factory) as session:
         notice = session.scalars(select(models.OutboxMessage).where(models.OutboxMessage.kind == "change_notice")).one()
-        assert (notice.member_id, notice.payload["text"]) == (
+        assert (notice.member_id, rendered(session, notice)) == (
             world.members["bob"], "📢 通知：「主题党日」由 3月15日 09:00 改为 3月18日 09:00，地点：二楼会议室。")
 
 
@@ -169,3 +170,57 @@ def test_the_cards_calendar_is_the_deployments_own(tmp_path):
     (tmp_path / "holidays" / "2099.yaml").write_text(template.replace("2026", "2099"), encoding="utf-8")
     assert workdays(load_official_calendar(tmp_path / "holidays"))(date(2099, 10, 2)) is False
     assert workdays(load_official_calendar(PROJECT_CONFIG / "holidays"))(date(2099, 10, 2)) is None
+
+
+def _move(session, world, to: datetime | None, place: str | None = None) -> None:
+    secretary = actor_for_telegram(session, world.telegram["secretary"])
+    operation = scheduling.MOVE if to is not None else scheduling.CANCEL
+    draft = scheduling.draft(session, secretary, operation, NOW, SHANGHAI, weekdays_only, title="主题党日",
+                             starts_at=to, place=place)
+    scheduling.apply(session, secretary, draft.pending_id, NOW, SHANGHAI, lead_minutes=(60,))
+
+
+def _notices(session, world) -> list[tuple[str, str]]:
+    rows = session.scalars(select(models.OutboxMessage).where(
+        models.OutboxMessage.kind == "change_notice", models.OutboxMessage.member_id == world.members["alice"])
+        .order_by(models.OutboxMessage.id)).all()
+    # What a waiting notice will say when it goes out (one already sent or superseded says nothing more).
+    return [(row.state, rendered(session, row) if row.state == "pending" else "") for row in rows]
+
+
+TUESDAY, WEDNESDAY = (datetime(2025, 3, day, 9, 0, tzinfo=SHANGHAI) for day in (18, 19))
+
+
+@pytest.mark.parametrize(("first_sent", "second", "expected"), [
+    pytest.param(False, WEDNESDAY, [
+        ("skipped", ""),
+        ("pending", "📢 通知：「主题党日」由 3月15日 09:00 改为 3月19日 09:00，地点：三楼会议室。"),
+    ], id="two-moves-before-the-first-notice-went-out-one-notice-from-what-she-heard"),
+    pytest.param(True, WEDNESDAY, [
+        ("sent", ""),
+        ("pending", "📢 通知：「主题党日」由 3月18日 09:00 改为 3月19日 09:00，地点：三楼会议室。"),
+    ], id="second-move-after-the-first-notice-from-the-first-new-time"),
+    pytest.param(True, None, [
+        ("sent", ""),
+        ("pending", "📢 通知：原定 3月18日 09:00 的「主题党日」已取消。"),
+    ], id="moved-then-cancelled"),
+    pytest.param(True, MEETING_START, [
+        ("sent", ""),
+        ("pending", "📢 通知：「主题党日」由 3月18日 09:00 改为 3月15日 09:00，地点：三楼会议室。"),
+    ], id="moved-back-to-the-first-time-is-a-change-of-its-own"),
+])
+def test_change_notice_after_two_moves_tells_the_current_facts(session, first_sent, second, expected):
+    """The notice is written when it is sent, from the activity as it stands: never a stale frozen text."""
+    world = build_world(session)
+    party_day = world.activities["party_day"]
+    session.add(models.OutboxMessage(
+        dedup_key="reminder:x", activity_id=party_day, kind="reminder", recipient=f"member:{world.members['alice']}",
+        member_id=world.members["alice"], due_at=NOW, state="sent", lead_minutes=1440))
+    session.flush()
+    _move(session, world, TUESDAY)
+    if first_sent:
+        for row in session.scalars(select(models.OutboxMessage).where(models.OutboxMessage.kind == "change_notice")):
+            row.state = "sent"
+        session.flush()
+    _move(session, world, second)
+    assert _notices(session, world) == expected

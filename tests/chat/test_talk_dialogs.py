@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.handlers import rectify
+from storage.outbox_kinds import OutboxKind
 from storage import models
 from storage.db import transaction
 from storage.services import talks as talk_svc
@@ -78,7 +79,7 @@ async def test_one_gentle_reminder_in_the_fourth_quarter(session_factory, world)
         assert sweep(datetime(2025, 10, 15, 9, 0, tzinfo=SHANGHAI)) == 3  # B01: 书记, 副书记; B02: 书记
         assert sweep(datetime(2025, 11, 15, 9, 0, tzinfo=SHANGHAI)) == 0  # once a year
         chat.set_now(datetime(2025, 10, 15, 9, 0, tzinfo=SHANGHAI))
-        [reminder] = await chat.dispatch(talk_svc.OWED_REMINDER, to="deputy")
+        [reminder] = await chat.dispatch(OutboxKind.TALK_OWED, to="deputy")
         assert reminder["text"] == ("💬 谈心谈话提醒（2025年）\n今年您还没有与以下同志谈心谈话：王书记、张三、李四、赵老、郑新\n"
                                     "谈过后请发送 /talk 姓名 日期，或点下面的按钮记录今天的谈话。")
         labels = [b["text"] for row in reminder["reply_markup"]["inline_keyboard"] for b in row]
@@ -113,7 +114,7 @@ async def test_the_years_talks_open_with_a_reminder_that_records_by_button(sessi
             assert talk_svc.enqueue_owed_reminders(session, start - timedelta(minutes=1), SHANGHAI) == 0
             assert talk_svc.enqueue_owed_reminders(session, start, SHANGHAI) == 2  # B01's 书记 and 副书记
             assert talk_svc.enqueue_owed_reminders(session, start + timedelta(hours=1), SHANGHAI) == 0
-        [opening] = await chat.dispatch(talk_svc.OWED_REMINDER, to="secretary")
+        [opening] = await chat.dispatch(OutboxKind.TALK_OWED, to="secretary")
         assert opening["text"] == ("💬 2025年谈心谈话\n今年请与以下 5 位同志各谈心谈话至少一次：李副书记、张三、李四、赵老、郑新\n"
                                    "谈过后请发送 /talk 姓名 日期，或点下面的按钮记录今天的谈话。")
         record = await chat.step("secretary", press("今天已与赵老谈话"), "✅ 已记录：1月8日与赵老谈心谈话。")

@@ -17,7 +17,7 @@ from bot.runtime.service import Runtime, RuntimeOptions
 from bot.deployment import deployment_at
 from storage.db import transaction
 from storage.services.proposals import plan_override_edit, propose_document, write_override
-from tests.runtime.factories import SHANGHAI, at, make_branch
+from tests.runtime.factories import SHANGHAI, at, make_branch, renderers
 from tests.runtime.test_dispatcher import RecordingTelegram
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
@@ -34,7 +34,7 @@ async def test_an_accepted_plan_becomes_jobs_of_the_running_bot(db_url, session_
     with transaction(session_factory) as session:
         make_branch(session, members=1)
     runtime = Runtime(database_url=db_url, session_factory=session_factory, clock=ManualClock(at("2025-03-01 09:00")),
-                      send=RecordingTelegram().send, options=RuntimeOptions(zone=SHANGHAI, poll_seconds=0.5, worker="t"),
+                      send=RecordingTelegram().send, renderers=renderers(), options=RuntimeOptions(zone=SHANGHAI, poll_seconds=0.5, worker="t"),
                       plan=CatalogPlan.for_dir(config_dir, SHANGHAI), scheduler=AsyncIOScheduler(timezone=timezone.utc),
                       limiter=RateLimiter(enabled=False))
     await runtime.start(materialise_first=False)

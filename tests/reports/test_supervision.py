@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.runtime.render import render_outbox_message
 from storage import models
 from storage.repositories.outbox import ClaimedMessage
+from tests.runtime.factories import renderers
 from tests.reports.conftest import SHANGHAI, add_activity, world  # noqa: F401 - the fixture
 
 
@@ -13,7 +13,7 @@ def rendered(session, world, activity, member_no: str) -> str:  # noqa: F811
     row = ClaimedMessage(id=0, kind="reminder", activity_id=activity.id, member_id=member_id, chat_id=None,
                          recipient=f"member:{member_id}", lead_minutes=0, due_at=activity.starts_at, priority=0,
                          attempts=0, payload={})
-    return render_outbox_message(session, row, SHANGHAI, activity.starts_at)[0]
+    return renderers().render(session, row, SHANGHAI, activity.starts_at)[0]
 
 
 def test_quarterly_supervision_tells_the_committee_which_branches_have_gaps(session, world):  # noqa: F811

@@ -51,3 +51,21 @@ def members_of(session: Session, org: models.Organization) -> list[models.Member
     from sqlalchemy import select
 
     return list(session.scalars(select(models.Member).where(models.Member.org_id == org.id).order_by(models.Member.member_no)))
+
+
+def renderers():  # noqa: ANN201
+    """Every outbox kind's renderer as the bot wires them (test signer and bot name)."""
+    from bot.callbacks import CallbackSigner
+    from bot.handlers.outbox_views import build_outbox_renderers
+
+    return build_outbox_renderers(CallbackSigner.from_token("1:TEST"), lambda: "branchbot_test_bot")
+
+
+def rendered(session: Session, row: models.OutboxMessage, now: datetime | None = None) -> str:
+    """The text a stored outbox row reads as when the dispatcher sends it (at `now`, default when due)."""
+    from storage.repositories.outbox import ClaimedMessage
+
+    claimed = ClaimedMessage(id=row.id, kind=row.kind, activity_id=row.activity_id, member_id=row.member_id,
+                             chat_id=row.chat_id, recipient=row.recipient, lead_minutes=row.lead_minutes,
+                             due_at=row.due_at, priority=row.priority, attempts=row.attempts, payload=row.payload)
+    return renderers().render(session, claimed, SHANGHAI, now)[0]

@@ -15,8 +15,9 @@ from bot.runtime.materialise import ReminderPolicy, enqueue_reminders
 from bot.runtime.transport import ConnectFailed
 from storage import models
 from storage.db import transaction
+from storage.outbox_kinds import OutboxKind
 from storage.repositories import outbox
-from tests.runtime.factories import SHANGHAI, at, make_activity, make_branch, members_of
+from tests.runtime.factories import SHANGHAI, at, make_activity, make_branch, members_of, renderers
 
 # PTB warns when a RetryAfter is built with seconds; the dispatcher reads either form.
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -47,7 +48,7 @@ def telegram():
 
 
 def build(session_factory, telegram, clock, **kwargs) -> Dispatcher:
-    return Dispatcher(session_factory, telegram.send, clock, worker="test", limiter=RateLimiter(enabled=False),
+    return Dispatcher(session_factory, telegram.send, clock, renderers=renderers(), worker="test", limiter=RateLimiter(enabled=False),
                       concurrency=4, zone=SHANGHAI, poll_seconds=0.5, **kwargs)
 
 
@@ -217,7 +218,7 @@ async def test_stop_hands_back_everything_claimed_but_unsent(session_factory, te
         await gate.wait()
         return await telegram.send(chat_id, text, markup)
 
-    dispatcher = Dispatcher(session_factory, slow_send, clock, worker="w", limiter=RateLimiter(enabled=False),
+    dispatcher = Dispatcher(session_factory, slow_send, clock, renderers=renderers(), worker="w", limiter=RateLimiter(enabled=False),
                             concurrency=4, zone=SHANGHAI, poll_seconds=0.5)
     task = asyncio.create_task(dispatcher.run())
 
@@ -243,11 +244,91 @@ async def test_a_group_that_became_a_supergroup_is_followed_to_its_new_id(sessio
         activity = make_activity(session, org, at("2025-03-15 09:00"))
         outbox.enqueue(session, [outbox.NewMessage(
             dedup_key="announce", recipient=outbox.chat_recipient(-100), due_at=at("2025-03-12 09:00"),
-            kind="notice", activity_id=activity.id, chat_id=-100, payload={"text": "群通知"})])
+            kind=OutboxKind.GROUP_ANNOUNCEMENT, activity_id=activity.id, chat_id=-100)])
         org_id = org.id
     telegram.fail = {-100: [ChatMigrated(-1009)]}
     async with Running(build(session_factory, telegram, clock)) as dispatcher:
         await settle(dispatcher)
-    assert telegram.sent == [(-1009, "群通知")]
+    assert [(chat, text.splitlines()[0]) for chat, text in telegram.sent] == [(-1009, "📣 主题党日")]
     with transaction(session_factory) as session:
         assert session.get(models.Organization, org_id).group_chat_id == -1009
+
+
+# ---- #12 point 4: a missed-reminder notice names its real cause, and comes only when one was missed ------
+
+
+async def test_an_on_the_day_reminder_reached_a_second_late_is_sent_not_reported_as_downtime(session_factory, telegram):
+    """The sandbox steps a second past each due moment; a lead-0 item (a greeting on the day) is due at its start.
+
+    Before: the downtime rule, run after every clock move, took it for missed ("⚠️ 系统停机期间 …") although
+    the service had been running all along; it is timely for hours on the day.
+    """
+    clock = ManualClock(at("2025-03-15 08:00"))
+    seed(session_factory, starts="2025-03-15 09:00", members=2, leads="0", now="2025-03-15 08:00")
+    async with Running(build(session_factory, telegram, clock)) as dispatcher:
+        await settle(dispatcher)
+        assert telegram.sent == []
+        clock.set(at("2025-03-15 09:00:01"))
+        await settle(dispatcher)
+    assert sorted(telegram.sent) == [
+        (1001, "⏰ 活动提醒：主题党日\n时间：3月15日（周六）09:00（现在）\n组织：第B01党支部\n请按时参加；如不能参加，请提前请假。"),
+        (1002, "⏰ 活动提醒：主题党日\n时间：3月15日（周六）09:00（现在）\n组织：第B01党支部\n请按时参加；如不能参加，请提前请假。"),
+    ]
+    assert [state for _, _, state in outbox_states(session_factory)] == ["sent", "sent"]
+
+
+def _summaries(telegram) -> list[tuple[int, str]]:
+    return [(chat, text) for chat, text in telegram.sent if text.startswith("⚠️")]
+
+
+async def _downtime(session_factory, telegram) -> None:
+    clock = ManualClock(at("2025-03-10 09:00"))
+    seed(session_factory, starts="2025-03-15 09:00", members=2, leads="1440,60", now="2025-03-10 09:00")
+    clock.set(at("2025-03-15 08:30"))  # nothing ran from the 10th until 08:30 on the day
+    async with Running(build(session_factory, telegram, clock)) as dispatcher:
+        await settle(dispatcher)
+
+
+async def _backlog(session_factory, telegram) -> None:
+    # Running since 08:00; the 10-minute reminder to the second member cannot be sent (the network fails)
+    # until the meeting has begun.
+    clock = ManualClock(at("2025-03-15 08:00"))
+    seed(session_factory, starts="2025-03-15 09:00", members=2, leads="10", now="2025-03-15 08:00")
+    telegram.fail = {1002: [NetworkError("Bad Gateway")]}
+    async with Running(build(session_factory, telegram, clock)) as dispatcher:
+        await settle(dispatcher)
+        clock.set(at("2025-03-15 08:50"))
+        await settle(dispatcher)
+        clock.set(at("2025-03-15 09:00:30"))
+        await settle(dispatcher)
+
+
+async def _quiet_hours(session_factory, telegram) -> None:
+    # Both reminders fell due in the night (as after a retry): held for the morning, where only the
+    # shorter one is still worth sending.
+    clock = ManualClock(at("2025-03-13 22:50"))
+    with transaction(session_factory) as session:
+        org = make_branch(session, members=2)
+        activity = make_activity(session, org, at("2025-03-14 08:30"), leads="1440,60")
+        member = members_of(session, org)[1]
+        outbox.enqueue(session, [outbox.NewMessage(
+            dedup_key=outbox.reminder_dedup_key(activity.id, outbox.member_recipient(member.id), lead),
+            recipient=outbox.member_recipient(member.id), due_at=due, activity_id=activity.id, member_id=member.id,
+            lead_minutes=lead) for lead, due in ((1440, at("2025-03-13 23:00")), (60, at("2025-03-14 07:30")))])
+    async with Running(build(session_factory, telegram, clock)) as dispatcher:
+        for moment in ("2025-03-13 23:00", "2025-03-14 07:30", "2025-03-14 08:00"):
+            clock.set(at(moment))
+            await settle(dispatcher)
+
+
+@pytest.mark.parametrize(("scenario", "expected"), [
+    pytest.param(_downtime, [(1001, "⚠️ 系统停机期间，“主题党日”（3月15日（周六）09:00）的部分提醒未能按时发出，已记为“错过”：\n"
+                                    "党员B011、党员B012（共 2 人）\n请视情况另行通知。")], id="downtime"),
+    pytest.param(_backlog, [(1001, "⚠️ 因发送积压，“主题党日”（3月15日（周六）09:00）的部分提醒未能按时发出，已记为“错过”：\n"
+                                   "党员B012（共 1 人）\n请视情况另行通知。")], id="backlog"),
+    pytest.param(_quiet_hours, [(1001, "⚠️ 因夜间免打扰时段，“主题党日”（3月14日（周五）08:30）的部分提醒未能按时发出，"
+                                       "已记为“错过”：\n党员B012（共 1 人）\n请视情况另行通知。")], id="quiet-hours"),
+])
+async def test_the_missed_notice_names_what_really_kept_the_reminder(session_factory, telegram, scenario, expected):
+    await scenario(session_factory, telegram)
+    assert _summaries(telegram) == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import pickle
 from datetime import datetime, timedelta, timezone
 
@@ -14,9 +15,33 @@ from bot.runtime.jobs import JOBSTORE_ALIAS, RuntimeJobStore, desired_jobs, reco
 NOW = datetime(2025, 3, 10, 1, 0, tzinfo=timezone.utc)
 
 
+class Host:
+    """Records what the jobs ask of it (stands in for the Runtime that owns the store)."""
+
+    def __init__(self, accepting: bool = True) -> None:
+        self.accepting_jobs = accepting
+        self.calls: list[tuple[tuple[str, ...], str | None]] = []
+        self.done = asyncio.Event()
+
+    async def materialise_now(self, *, org_codes=None, obligation=None):  # noqa: ANN001, ANN201
+        self.calls.append((tuple(org_codes or ()), obligation))
+        self.done.set()
+
+    async def reconcile_if_changed(self):  # noqa: ANN201
+        return None
+
+    def wake_dispatcher(self) -> None:
+        return None
+
+
 @pytest.fixture
-def store(engine, db_url):
-    store = RuntimeJobStore(db_url)
+def host():
+    return Host()
+
+
+@pytest.fixture
+def store(engine, db_url, host):
+    store = RuntimeJobStore(db_url, host=host)
     store.ensure_table()
     yield store
     store.engine.dispose()
@@ -59,27 +84,8 @@ def test_stored_jobs_survive_reloading_and_never_drop_a_missed_run(store):
     assert job["next_run_time"] > NOW
 
 
-async def test_jobs_run_from_the_store_through_the_scheduler(store, monkeypatch):
-    """A due job is loaded from the database, its text reference resolved, and the service called."""
-    import asyncio
-
-    from bot.runtime import jobs
-
-    calls = []
-    done = asyncio.Event()
-
-    class Host:
-        async def materialise_now(self, *, org_codes=None, obligation=None):
-            calls.append((tuple(org_codes or ()), obligation))
-            done.set()
-
-        async def reconcile_if_changed(self):
-            return None
-
-        def wake_dispatcher(self):
-            return None
-
-    monkeypatch.setattr(jobs, "ACTIVE", Host())
+async def test_jobs_run_from_the_store_through_the_scheduler(store, host):
+    """A due job is loaded from the database, its text reference resolved, and the store's own host called."""
     scheduler = AsyncIOScheduler(timezone=timezone.utc)
     scheduler.add_jobstore(store, alias=JOBSTORE_ALIAS)
     # As if the service had been down for two days: every timer has missed runs.
@@ -87,8 +93,28 @@ async def test_jobs_run_from_the_store_through_the_scheduler(store, monkeypatch)
     reconcile_jobs(scheduler, store, desired_jobs({"B01": {"theme_party_day"}}), past)
     scheduler.start()
     try:
-        await asyncio.wait_for(done.wait(), 10)
+        await asyncio.wait_for(host.done.wait(), 10)
     finally:
         scheduler.shutdown(wait=False)
-    assert (("B01",), "theme_party_day") in calls
-    assert calls.count((("B01",), "theme_party_day")) == 1  # coalesced: one run for the missed ones
+    assert (("B01",), "theme_party_day") in host.calls
+    assert host.calls.count((("B01",), "theme_party_day")) == 1  # coalesced: one run for the missed ones
+
+
+@pytest.mark.parametrize("accepting", [True, False], ids=["host-running", "host-stopped"])
+async def test_a_loaded_job_calls_the_host_of_its_store_only_while_it_accepts_jobs(db_url, engine, accepting):
+    ours, other = Host(accepting), Host()
+    store = RuntimeJobStore(db_url, host=ours)
+    store.ensure_table()
+    RuntimeJobStore(db_url, host=other)  # another store (another term) exists: no global decides who is called
+    try:
+        reconcile_jobs(AsyncIOScheduler(timezone=timezone.utc), store,
+                       desired_jobs({"B01": {"theme_party_day"}}), NOW)
+        [job] = [j for j in store.get_all_jobs() if j.id == "obligation:theme_party_day:B01"]
+        await job.func(*job.args, **job.kwargs)
+        # What is stored stays the text reference and plain arguments.
+        assert job.__getstate__()["func"] == "bot.runtime.jobs:fire_obligation"
+        assert job.__getstate__()["args"] == ("theme_party_day", "B01")
+    finally:
+        store.engine.dispose()
+    assert ours.calls == ([(("B01",), "theme_party_day")] if accepting else [])
+    assert other.calls == []

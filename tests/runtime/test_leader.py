@@ -16,7 +16,7 @@ from bot.runtime.limiter import RateLimiter
 from storage import models
 from storage.db import transaction
 from storage.repositories import outbox
-from tests.runtime.factories import SHANGHAI, at
+from tests.runtime.factories import SHANGHAI, at, renderers
 from tests.runtime.test_dispatcher import RecordingTelegram, seed
 
 LEASE = timedelta(seconds=20)
@@ -112,7 +112,7 @@ async def test_a_dispatcher_whose_lease_is_no_longer_trusted_sends_nothing_and_h
         held_before_send.set()
         return first.valid()
 
-    dispatcher = Dispatcher(session_factory, telegram.send, ManualClock(at("2025-03-12 10:00")),
+    dispatcher = Dispatcher(session_factory, telegram.send, ManualClock(at("2025-03-12 10:00")), renderers=renderers(),
                             worker=first.fence.claimer, limiter=RateLimiter(enabled=False), concurrency=1,
                             zone=SHANGHAI, poll_seconds=0.5, fence=first.fence, may_send=may_send)
     clock.now += 16  # frozen past the trusted part of the lease between claiming and sending

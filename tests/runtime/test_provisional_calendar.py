@@ -16,6 +16,8 @@ from schedules.holiday_notice import parse_notice
 from storage import models
 from storage.models import OutboxState
 from storage.repositories import outbox
+from storage.outbox_kinds import OutboxKind
+from tests.runtime.factories import rendered
 from tests.calendar_cut import packages_through_2026  # noqa: F401 - a fixture
 from tests.runtime.factories import SHANGHAI, at, make_branch, members_of
 
@@ -82,11 +84,11 @@ def test_the_year_after_the_last_notice_is_planned_provisionally_and_people_are_
     assert [a.title for a in meetings if local_day(a.starts_at).weekday() >= 5 or local_day(a.starts_at) in statutory] == []
 
     secretary = members_of(session, branch)[0]
-    told = outbox_rows(session, outbox.CALENDAR_PROVISIONAL)
+    told = outbox_rows(session, OutboxKind.CALENDAR_PROVISIONAL)
     assert [(row.member_id, row.payload["year"]) for row in told] == [(secretary.id, 2027)]
-    assert told[0].payload["text"].startswith("📅 2027 年节假日安排尚未公布\n")
+    assert rendered(session, told[0]).startswith("📅 2027 年节假日安排尚未公布\n")
     materialise(session, now=now + timedelta(hours=6), policy=POLICY, plan=plan, horizon=HORIZON)
-    assert len(outbox_rows(session, outbox.CALENDAR_PROVISIONAL)) == 1
+    assert len(outbox_rows(session, OutboxKind.CALENDAR_PROVISIONAL)) == 1
 
 
 def test_the_official_arrangement_moves_an_affected_meeting_once_with_its_notice(session, config_dir):
@@ -117,14 +119,14 @@ def test_the_official_arrangement_moves_an_affected_meeting_once_with_its_notice
     assert meeting.checkin_opens_at == at("2027-02-15 08:30")
     notices = outbox_rows(session, "change_notice")
     assert sorted(row.member_id for row in notices) == sorted(m.id for m in members_of(session, branch))
-    assert {row.payload["text"] for row in notices} == {"📢 通知：「主题党日」由 2月9日 09:00 改为 2月15日 09:00。"}
+    assert {rendered(session, row) for row in notices} == {"📢 通知：「主题党日」由 2月9日 09:00 改为 2月15日 09:00。"}
     pending = session.scalars(select(models.OutboxMessage.due_at).where(
-        models.OutboxMessage.activity_id == meeting.id, models.OutboxMessage.kind == outbox.REMINDER,
+        models.OutboxMessage.activity_id == meeting.id, models.OutboxMessage.kind == OutboxKind.REMINDER,
         models.OutboxMessage.state == OutboxState.PENDING.value))
     assert min(pending) >= at("2027-02-12 09:00")  # reminders follow the new time
-    [summary] = outbox_rows(session, outbox.CALENDAR_REPLANNED)
+    [summary] = outbox_rows(session, OutboxKind.CALENDAR_REPLANNED)
     assert summary.member_id == secretary.id
-    assert summary.payload["text"] == (
+    assert rendered(session, summary) == (
         "📅 2027 年节假日安排已公布，以下原按暂定日历排定的活动已调整：\n"
         "• 第B01党支部「主题党日」2月9日（周二）09:00 → 2月15日（周一）09:00\n"
         "• 第B01党支部「党课」2月9日（周二）14:30 → 2月15日（周一）14:30\n"
@@ -134,7 +136,7 @@ def test_the_official_arrangement_moves_an_affected_meeting_once_with_its_notice
     again = materialise(session, now=now + timedelta(hours=1), policy=POLICY, plan=plan, horizon=HORIZON)
     assert again.replanned == 0
     assert len(outbox_rows(session, "change_notice")) == 3
-    assert len(outbox_rows(session, outbox.CALENDAR_REPLANNED)) == 1
+    assert len(outbox_rows(session, OutboxKind.CALENDAR_REPLANNED)) == 1
 
 
 def test_a_provisional_occurrence_the_notice_no_longer_has_is_cancelled_and_told(session, config_dir):
@@ -151,8 +153,8 @@ def test_a_provisional_occurrence_the_notice_no_longer_has_is_cancelled_and_told
     report = materialise(session, now=at("2026-12-02 09:00"), policy=POLICY, plan=plan, horizon=HORIZON)
     assert report.replanned == 1
     assert integrity.status == models.ActivityStatus.CANCELLED.value
-    [summary] = outbox_rows(session, outbox.CALENDAR_REPLANNED)
-    assert summary.payload["text"] == (
+    [summary] = outbox_rows(session, OutboxKind.CALENDAR_REPLANNED)
+    assert rendered(session, summary) == (
         "📅 2027 年节假日安排已公布，以下原按暂定日历排定的活动已调整：\n"
         "• 第B01党支部「节假日廉政提醒（春节）」原定 2月3日（周三）09:00，已取消\n"
         "已收到提醒的党员已收到改期通知；其余提醒按新时间发送。"

@@ -13,7 +13,7 @@ from bot.runtime.limiter import RateLimiter
 from bot.runtime.service import Runtime, RuntimeOptions
 from storage import models
 from storage.db import transaction
-from tests.runtime.factories import SHANGHAI, at, make_branch
+from tests.runtime.factories import SHANGHAI, at, make_branch, renderers
 from tests.runtime.test_dispatcher import RecordingTelegram
 from tests.runtime.test_materialise import TablePlan, occurrence
 
@@ -29,7 +29,7 @@ async def test_a_clock_jump_materialises_and_delivers_what_fell_due(db_url, sess
     clock = ManualClock(at("2025-03-01 09:00"))
     telegram = RecordingTelegram()
     scheduler = AsyncIOScheduler(timezone=timezone.utc)
-    runtime = Runtime(database_url=db_url, session_factory=session_factory, clock=clock, send=telegram.send,
+    runtime = Runtime(database_url=db_url, session_factory=session_factory, clock=clock, send=telegram.send, renderers=renderers(),
                       options=RuntimeOptions(zone=SHANGHAI, poll_seconds=0.5, worker="svc"),
                       plan=PlanWithJobs([occurrence()]), scheduler=scheduler,
                       limiter=RateLimiter(enabled=False))

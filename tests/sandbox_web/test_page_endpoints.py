@@ -195,7 +195,8 @@ async def test_clock_advance_moves_to_the_next_reminder_and_tells_every_page(pag
     member = page.person("M002")
     due = datetime(2025, 3, 14, 10, 30, tzinfo=SHANGHAI)
     with transaction(page.factory) as session:
-        session.add(models.OutboxMessage(dedup_key="x", recipient="chat:-1", chat_id=-1, due_at=due, kind="notice"))
+        session.add(models.OutboxMessage(dedup_key="x", recipient="chat:-1", chat_id=-1, due_at=due,
+                                         kind="calendar_provisional", payload={"year": 2026}))
     response = await page.client.get(f"/api/events?user={member.user_id}")
     stream = EventStream(response)
 

@@ -60,7 +60,8 @@ def test_clock_label_is_local_with_chinese_weekday() -> None:
 
 def _add_outbox(session, due_at: datetime, key: str, state: str = "pending") -> None:  # noqa: ANN001
     session.add(models.OutboxMessage(
-        dedup_key=key, recipient="chat:-1", chat_id=-1, due_at=due_at, state=state, kind="notice",
+        dedup_key=key, recipient="chat:-1", chat_id=-1, due_at=due_at, state=state, kind="calendar_provisional",
+        payload={"year": 2026},
     ))
 
 

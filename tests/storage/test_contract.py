@@ -54,7 +54,7 @@ def outbox_row(activity, member, **overrides):  # noqa: ANN001, ANN003, ANN201
 @pytest.mark.parametrize("second, allowed", [
     pytest.param({"dedup_key": "other-key"}, False, id="same-activity-recipient-lead-kind"),
     pytest.param({"lead_minutes": 60}, True, id="another-lead-time"),
-    pytest.param({"kind": "summary"}, True, id="another-kind"),
+    pytest.param({"kind": "nudge"}, True, id="another-kind"),
     pytest.param({"recipient": "chat:-1001000000101", "member_id": None}, True, id="another-recipient"),
 ])
 def test_one_outbox_row_per_activity_recipient_lead_and_kind(seeded, second, allowed):
@@ -68,6 +68,17 @@ def test_one_outbox_row_per_activity_recipient_lead_and_kind(seeded, second, all
     else:
         with pytest.raises(IntegrityError):
             session.flush()
+
+
+def test_other_kinds_are_told_apart_by_their_dedup_key_alone(seeded):
+    """Two changes of one activity are two notices to the same member (no lead time to tell them apart)."""
+    session, activity, member = seeded
+    for n in (1, 2):
+        session.add(outbox_row(activity, member, kind="change_notice", lead_minutes=0, dedup_key=f"change:{n}"))
+        session.flush()
+    session.add(outbox_row(activity, member, kind="change_notice", lead_minutes=0, dedup_key="change:2"))
+    with pytest.raises(IntegrityError):
+        session.flush()
 
 
 def test_negative_lead_times_are_refused(seeded):
