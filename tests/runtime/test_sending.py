@@ -26,7 +26,7 @@ from bot.settings import Settings
 from loopback import BotApiServer
 from storage import models
 from storage.db import transaction
-from tests.runtime.factories import SHANGHAI, at
+from tests.runtime.factories import SHANGHAI, at, renderers
 from tests.runtime.test_dispatcher import Running, seed, settle
 
 NOW = at("2025-03-12 09:00")
@@ -94,7 +94,8 @@ async def test_a_send_that_may_have_been_delivered_waits_for_the_pause(session_f
         # Only the transport is started: getMe would fail already on the closed port.
         await bot.request.initialize()
         try:
-            dispatcher = Dispatcher(session_factory, telegram_sender(None, bot), clock, worker="test",  # type: ignore[arg-type]
+            dispatcher = Dispatcher(session_factory, telegram_sender(None, bot), clock, renderers=renderers(),  # type: ignore[arg-type]
+                                    worker="test",
                                     limiter=RateLimiter(enabled=False), zone=SHANGHAI, poll_seconds=0.5,
                                     sending=policy)
             with caplog.at_level(logging.WARNING, logger="bot.runtime.sending"):
