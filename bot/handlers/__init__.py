@@ -9,6 +9,7 @@ sweep (`chat.followups`, every minute) that queues the chat's kinds. Each handle
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -23,6 +24,7 @@ from bot.handlers import (
 from bot.handlers.common import ChatContext, edge, private_only
 from bot.handlers.outbox_views import build_outbox_renderers
 from bot.runtime.render import OutboxRenderers
+from storage.changes import Changes
 from storage.services import followup
 
 log = logging.getLogger("bot.handlers")
@@ -60,6 +62,44 @@ def outbox_renderers(chat: ChatContext, application: Application | None = None) 
         return chat.bot_username
 
     return build_outbox_renderers(chat.signer, username, chat.self_checkin_for)
+
+
+class AfterCommit:
+    """What a person's action causes goes out within seconds, not at the next minute's sweep: once a chat
+    transaction that queued outbox rows or changed activities has committed, the changed meetings are followed
+    up at once (their group announcement, roll …) and the leader's dispatcher is woken.
+
+    The dispatcher is the runtime's in `application.bot_data["runtime"]` (this process leads); a follower has
+    none, and its rows go out at the leader's next look at the outbox.
+    """
+
+    def __init__(self, application: Application, chat: ChatContext, *, follow_up: bool) -> None:
+        self.application = application
+        self.chat = chat
+        self.follow_up = follow_up
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        runtime = self.application.bot_data.get("runtime")
+        if runtime is not None:
+            runtime.wake_dispatcher()
+
+    def committed(self, changes: Changes) -> None:
+        if self.follow_up and changes.activity_ids:
+            task = asyncio.get_running_loop().create_task(self._follow_up(set(changes.activity_ids)))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        self.wake()
+
+    async def _follow_up(self, activity_ids: set[int]) -> None:
+        try:
+            created = await self.chat.db(lambda session, now: followup.enqueue_followups(
+                session, now, activity_ids), follow_up=False)
+        except Exception:  # noqa: BLE001 - the minute's sweep does it anyway; the log has the details
+            log.exception("follow-up of activities %s failed", sorted(activity_ids))
+            return
+        if created:
+            self.wake()
 
 
 async def publish_commands(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
@@ -105,6 +145,7 @@ def register(application: Application, chat: ChatContext, *, schedule_jobs: bool
             return
         if created:
             log.info("follow-up sweep queued %d messages", created)
+    chat.after_commit = AfterCommit(application, chat, follow_up=schedule_jobs).committed
 
     if schedule_jobs and application.job_queue is not None:
         application.job_queue.run_once(startup, when=0, name="chat.publish_commands")

@@ -27,6 +27,8 @@ from bot.handlers.routing import ButtonRouter
 from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
 from bot.deployment import DeploymentSource
 from bot.settings import PROJECT_CONFIG_DIR
+from storage import changes
+from storage.changes import Changes
 from storage.repositories import attendance as attendance_repo
 from storage.services.actors import Actor, OrgTree, actor_for_telegram
 from storage.services.errors import ServiceError
@@ -58,8 +60,15 @@ class ChatContext:
     db_timeout: float = 10.0  # seconds a chat transaction may take before the member is told the system is busy
     # Which handler answers each button; filled by `bot.handlers.register` (one router per Application).
     buttons: ButtonRouter = field(default_factory=ButtonRouter)
+    # Called once a transaction that queued outbox rows or changed activities has committed (the app wires it:
+    # wake the dispatcher, follow those activities up now), so what a person's action causes goes out at once.
+    after_commit: Callable[[Changes], None] | None = None
     _pending_edits: dict[tuple[int, int], asyncio.Task] = field(default_factory=dict, repr=False)
     _executor: ThreadPoolExecutor | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.session_factory is not None:
+            changes.track_activities(self.session_factory)
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
@@ -69,19 +78,34 @@ class ChatContext:
             self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chat-db")
         return self._executor
 
-    async def db(self, work: Callable[[Session, datetime], T]) -> T:
-        """Runs `work(session, now)` in one transaction; refusal records survive a ServiceError."""
+    async def db(self, work: Callable[[Session, datetime], T], *, follow_up: bool = True) -> T:
+        """Runs `work(session, now)` in one transaction; refusal records survive a ServiceError.
+
+        Once it committed, `after_commit` hears what it queued or changed (not with `follow_up=False`: the
+        follow-up's own transaction, which must not follow itself up)."""
         now = self.clock.now()
-        call = functools.partial(run_in_transaction, self.session_factory, lambda session: work(session, now))
+        sessions: list[Session] = []
+
+        def run(session: Session) -> T:
+            sessions.append(session)
+            return work(session, now)
+
+        call = functools.partial(run_in_transaction, self.session_factory, run)
         if self._threaded():
             future = asyncio.get_running_loop().run_in_executor(self._pool(), call)
             try:
                 # A stalled database must not hold the member's answer hostage: past the timeout they hear
                 # "busy" (the server aborts the stalled transaction: idle_in_transaction_session_timeout).
-                return await asyncio.wait_for(asyncio.shield(future), self.db_timeout)
+                result = await asyncio.wait_for(asyncio.shield(future), self.db_timeout)
             except asyncio.TimeoutError:
                 raise PoolTimeoutError(f"database did not answer within {self.db_timeout:.0f} s") from None
-        return call()
+        else:
+            result = call()
+        if follow_up and self.after_commit is not None and sessions:
+            committed = changes.of(sessions[0])  # read after the commit: its last flush is recorded too
+            if committed:
+                self.after_commit(committed)
+        return result
 
     def _threaded(self) -> bool:
         if self.db_in_thread is None:

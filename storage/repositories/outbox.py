@@ -11,7 +11,7 @@ from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage import models
+from storage import changes, models
 from storage.models import ActivityStatus, OutboxState
 from storage.repositories import leadership
 from storage.outbox_kinds import OutboxKind, outbox_kind
@@ -110,6 +110,7 @@ def enqueue(session: Session, messages: Iterable[NewMessage]) -> int:
     connection = session.connection()
     for start in range(0, len(rows), 5000):
         created += len(connection.execute(statement, rows[start:start + 5000]).all())
+    changes.outbox_queued(session, created)  # the chat edge wakes the dispatcher once this commits
     return created
 
 

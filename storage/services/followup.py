@@ -5,7 +5,7 @@ All of it is queued in the outbox with stable dedup keys, so running the sweep a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -98,15 +98,19 @@ def _to_member(kind: OutboxKind, activity: models.Activity, member_id: int, due_
     )
 
 
-def enqueue_followups(session: Session, now: datetime) -> int:
-    """Queues what is due around activities; returns how many new outbox rows were created."""
+def enqueue_followups(session: Session, now: datetime, activity_ids: Collection[int] | None = None) -> int:
+    """Queues what is due around activities (only these, with `activity_ids`: right after a person changed
+    them); returns how many new outbox rows were created."""
     tree = OrgTree.load(session)
-    activities = session.scalars(select(models.Activity).where(
+    query = select(models.Activity).where(
         models.Activity.kind == ActivityKind.MEETING.value,
         models.Activity.status == ActivityStatus.SCHEDULED.value,
         models.Activity.starts_at >= now - LOOKBACK,
         models.Activity.starts_at < now + ANNOUNCE_BEFORE + timedelta(hours=1),
-    )).all()
+    )
+    if activity_ids is not None:
+        query = query.where(models.Activity.id.in_(list(activity_ids)))
+    activities = session.scalars(query).all()
     group_chats = dict(session.execute(
         select(models.Organization.id, models.Organization.group_chat_id).where(
             models.Organization.group_chat_id.is_not(None))
