@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.cli import main
+from storage.outbox_kinds import OutboxKind
 from storage import models
 from storage.db import transaction
 from storage.models import Base
@@ -24,7 +25,7 @@ from tests.chat.world import MEETING_START, SHANGHAI, build_world
 T = MEETING_START
 AFTER = T + timedelta(hours=3)  # the check-in window (until T + 2h) has closed; nothing is confirmed yet
 BEFORE = T - timedelta(hours=12)
-NOTICE_KINDS = (svc.ATTENDANCE_RECORDED, svc.LEAVE_DECISION)
+NOTICE_KINDS = (OutboxKind.ATTENDANCE_RECORDED.value, OutboxKind.LEAVE_DECISION.value)
 
 
 def alice_checks_in(session, world) -> None:
