@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from bot.runtime.render import format_until, render_outbox_message
+from bot.runtime.render import format_until
 from storage.db import transaction
 from storage.repositories.outbox import ClaimedMessage
-from tests.runtime.factories import SHANGHAI, at, make_activity, make_branch, members_of
+from tests.runtime.factories import SHANGHAI, at, make_activity, make_branch, members_of, renderers
 
 
 @pytest.mark.parametrize(
@@ -46,6 +46,6 @@ def test_a_one_minute_reminder_sent_59_seconds_before_the_start_says_one_minute(
         row = ClaimedMessage(id=0, kind="reminder", activity_id=activity.id, member_id=member.id, chat_id=None,
                              recipient=f"member:{member.id}", lead_minutes=1, due_at=at("2025-03-15 08:59"),
                              priority=0, attempts=0, payload={})
-        text, _ = render_outbox_message(session, row, SHANGHAI, at("2025-03-15 08:59:01"))
+        text, _ = renderers().render(session, row, SHANGHAI, at("2025-03-15 08:59:01"))
     assert text == ("⏰ 活动提醒：主题党日\n时间：3月15日（周六）09:00（1分钟后）\n组织：第B01党支部\n"
                     "请按时参加；如不能参加，请提前请假。")
