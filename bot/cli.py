@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.clock import NowOptionError, parse_now_option
 from bot.deployment import DeploymentError
 from bot.settings import Settings, SettingsError
 
@@ -209,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
     try:
+        if getattr(args, "now", None) is not None:
+            parse_now_option(args.now, settings.timezone)  # a bad --now is refused before anything is opened
         if _needs_schema(args):
             refusal = schema_refusal(settings.database_url)
             if refusal is not None:
@@ -218,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(module.run(args, settings) or 0)
     except KeyboardInterrupt:
         return 130
-    except DeploymentError as exc:  # any command: the configuration's one message (file, entry, problem)
+    except (DeploymentError, NowOptionError) as exc:  # any command: one Chinese line, exit 2
         print(f"错误：{exc}", file=sys.stderr)
         return 2
     except SQLAlchemyError as exc:

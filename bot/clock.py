@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 # Testing/sandbox aid: an ISO 8601 instant (with offset) at which `branchbot run` starts its clock.
 # The clock then runs forward at normal speed from there. Never set it in production.
@@ -98,6 +99,28 @@ class ManualClock(_Listeners):
         if step < timedelta(0):
             raise ValueError("the clock does not run backwards")
         return self.set(self.now() + step)
+
+
+NOW_EXAMPLE = "2025-03-03T10:00:00+08:00"
+
+
+class NowOptionError(ValueError):
+    """A `--now` that is not a time; the message is the one Chinese line every command prints."""
+
+
+def parse_now_option(text: str | None, zone: ZoneInfo, clock: Clock | None = None) -> datetime:
+    """`--now` of every command, the one rule: absent (None), the clock's time in `zone`; ISO 8601 with an offset
+    (or Z), that instant; without an offset, wall-clock time in `zone` (the organisation's zone, else the
+    deployment's); anything else, NowOptionError."""
+    if text is None:
+        return (clock or SystemClock()).now().astimezone(zone)
+    try:
+        moment = datetime.fromisoformat(text.strip()) if text.strip() and not text.strip().isdigit() else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise NowOptionError(f"--now “{text}”不是 ISO 8601 时间，例如 {NOW_EXAMPLE}（不带时区偏移时按组织所在时区理解）")
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
 
 # The sandbox's time control expects this name.

@@ -307,8 +307,9 @@ def read_yaml(text: str, source_name: str) -> Any:
     try:
         return yaml.load(text, Loader=_CatalogLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.reader.ReaderError as exc:
-        raise CatalogError([f"{source_name}：含有不允许的字符（第 {exc.position + 1} 个字符，"
-                            f"编码 {exc.character!r}），不是文本格式的 YAML"]) from None
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise CatalogError([f"{source_name}：含有不允许的字符（第 {exc.position + 1} 个字符，U+{code:04X}），"
+                            "不是文本格式的 YAML"]) from None
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         where = f"，第 {mark.line + 1} 行" if mark else ""
@@ -317,7 +318,7 @@ def read_yaml(text: str, source_name: str) -> Any:
         raise CatalogError([f"{source_name}{where}：{said}"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"第 {mark.line + 1} 行" if mark else ""
+        where = f"，第 {mark.line + 1} 行" if mark else ""
         raise CatalogError([f"{source_name}{where}：不是有效的 YAML（{getattr(exc, 'problem', exc)}）"]) from None
     except RecursionError:
         raise CatalogError([f"{source_name}：嵌套层次过深，不是有效的工作事项配置"]) from None

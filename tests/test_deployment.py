@@ -6,6 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.deployment import DeploymentError, DeploymentSource, deployment_at
 from bot.runtime.plan_source import CatalogPlan
@@ -83,3 +85,28 @@ def test_every_problem_is_listed_at_once(config_dir):
     with pytest.raises(DeploymentError) as refused:
         deployment_at(config_dir)
     assert len(refused.value.problems) == 2 and str(refused.value).startswith("配置有误：\n  - ")
+
+
+SHIPPED_CATALOG = (PROJECT_CONFIG_DIR / "catalog.yaml").read_bytes()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.one_of(
+    st.binary(max_size=400),
+    st.builds(lambda cut, noise: SHIPPED_CATALOG[:cut] + noise + SHIPPED_CATALOG[cut:],
+              st.integers(0, len(SHIPPED_CATALOG)), st.binary(min_size=1, max_size=12)),
+    st.text(max_size=200).map(lambda t: t.encode("utf-8")),
+), where=st.sampled_from(["catalog.yaml", "overrides/B01.yaml", "holidays/2026.yaml", "reports.yaml"]))
+def test_any_bytes_in_any_file_are_read_or_refused_in_chinese(config_dir, data, where):
+    target = config_dir / where
+    before = target.read_bytes() if target.exists() else None
+    target.write_bytes(data)
+    try:
+        deployment_at(config_dir)
+    except DeploymentError as refused:  # anything else (a traceback) fails the test
+        assert refused.problems and all(problem.startswith(str(target)) for problem in refused.problems)
+    finally:
+        if before is None:
+            target.unlink()
+        else:
+            target.write_bytes(before)

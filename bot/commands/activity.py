@@ -17,6 +17,7 @@ from bot import texts
 from bot.runtime.materialise import DEFAULT_LEAD_MINUTES, ReminderPolicy, enqueue_reminders
 from bot.runtime.quiet_hours import QuietHours, quiet_hours_from_env
 from bot.runtime.render import format_duration, format_moment
+from bot.clock import parse_now_option
 from bot.deployment import load_deployment
 from bot.settings import Settings
 from schedules.catalog import Catalog, parse_duration
@@ -60,16 +61,6 @@ def parse_leads(text: str) -> tuple[int, ...]:
     if not leads:
         raise InputError("--remind 为空：例如 3d,1d,1h,30m")
     return activity_repo.lead_minutes_of(leads)
-
-
-def parse_now(text: str | None, zone: ZoneInfo) -> datetime:
-    if not text:
-        return datetime.now(zone)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"--now “{text}”不是 ISO 8601 时间，例如 2025-03-03T10:00:00+08:00") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 def parse_at(text: str, now: datetime, zone: ZoneInfo, calendar: WorkCalendar | None = None) -> ParsedTime:
@@ -125,7 +116,7 @@ def add(args: argparse.Namespace, settings: Settings) -> int:
             if org is None:
                 raise InputError(f"没有编码为 {args.org} 的组织；请先导入名册（branchbot roster import）")
             zone = activity_repo.org_zone(org, settings.timezone)
-            now = parse_now(args.now, zone)
+            now = parse_now_option(args.now, zone)
             parsed = parse_at(args.at, now, zone, deployment.calendar)
             starts_at, ends_at, reading = parsed.at, parsed.end, parsed.reading
             catalog_leads = _catalog_leads(deployment.catalog, args.obligation) if args.obligation else DEFAULT_LEAD_MINUTES
@@ -220,7 +211,7 @@ def confirm(args: argparse.Namespace, settings: Settings) -> int:
     def work(session: Session) -> list[str]:
         activity = _activity(session, args.activity_id)
         zone = activity_repo.org_zone(activity.org, settings.timezone)
-        now = parse_now(args.now, zone)
+        now = parse_now_option(args.now, zone)
         who = operator(session, args.as_member)
         result = attendance_svc.confirm_activity(session, who, activity.id, args.held, now)
         title = f"「{result.activity.label}」（编号 {activity.id}，{format_moment(activity.starts_at, zone)}）"
@@ -243,7 +234,7 @@ def record(args: argparse.Namespace, settings: Settings) -> int:
 
     def work(session: Session) -> list[str]:
         activity = _activity(session, args.activity_id)
-        now = parse_now(args.now, activity_repo.org_zone(activity.org, settings.timezone))
+        now = parse_now_option(args.now, activity_repo.org_zone(activity.org, settings.timezone))
         return _record_fields(session, operator(session, args.as_member), activity.id, args, now)
 
     print("\n".join(_in_transaction(settings, work)))
@@ -258,7 +249,7 @@ def proxy(args: argparse.Namespace, settings: Settings) -> int:
 
     def work(session: Session) -> str:
         activity = _activity(session, args.activity_id)
-        now = parse_now(args.now, activity_repo.org_zone(activity.org, settings.timezone))
+        now = parse_now_option(args.now, activity_repo.org_zone(activity.org, settings.timezone))
         who = operator(session, args.as_member)
         entry = attendance_svc.mark_attendance(session, who, activity.id, _member_id(session, args.member_no),
                                                status, now, reason=args.leave)
@@ -279,7 +270,7 @@ def roll(args: argparse.Namespace, settings: Settings) -> int:
     def work(session: Session) -> str:
         activity = _activity(session, args.activity_id)
         zone = activity_repo.org_zone(activity.org, settings.timezone)
-        now = parse_now(args.now, zone)
+        now = parse_now_option(args.now, zone)
         return texts.roll(attendance_svc.roll_for(session, operator(session, args.as_member), activity.id, now), zone)
 
     print(_in_transaction(settings, work))
@@ -292,7 +283,7 @@ def decide_leave(args: argparse.Namespace, settings: Settings) -> int:
 
     def work(session: Session) -> str:
         activity = _activity(session, args.activity_id)
-        now = parse_now(args.now, activity_repo.org_zone(activity.org, settings.timezone))
+        now = parse_now_option(args.now, activity_repo.org_zone(activity.org, settings.timezone))
         result = attendance_svc.decide_leave(session, operator(session, args.as_member), activity.id,
                                              _member_id(session, args.member_no), approve, now)
         verdict = "已同意" if approve else "已不同意"

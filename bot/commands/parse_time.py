@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime
 
+from bot.clock import parse_now_option
 from bot.deployment import load_deployment
 from bot.settings import Settings
 from schedules.timeparse import TimeParseError, parse_deadline, parse_time
@@ -15,16 +15,7 @@ EXIT_UNREADABLE = 2
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     zone = settings.timezone
-    if args.now:
-        try:
-            now = datetime.fromisoformat(args.now)
-        except ValueError:
-            print(f"错误：--now “{args.now}”不是 ISO 8601 时间，例如 2025-03-03T10:00:00+08:00", file=sys.stderr)
-            return EXIT_UNREADABLE
-        if now.tzinfo is None:  # a naive --now is wall-clock time in the organisation's zone
-            now = now.replace(tzinfo=zone)
-    else:
-        now = datetime.now(zone)  # the only place this command reads the clock
+    now = parse_now_option(args.now, zone)  # without --now, the only place this command reads the clock
     calendar = load_deployment(settings).calendar  # DeploymentError: the CLI prints it, exit 2
     try:
         if args.deadline:

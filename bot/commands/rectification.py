@@ -10,7 +10,8 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from bot.commands.activity import InputError, parse_now
+from bot.clock import parse_now_option
+from bot.commands.activity import InputError
 from bot.reports.ledger_sheets import LedgerExtras
 from bot.reports.workbook import _register_styles
 from bot.settings import Settings
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 def _add(session, args: argparse.Namespace, settings: Settings) -> int:  # noqa: ANN001
     org = reports.find_organization(session, args.org)
     zone = activity_repo.org_zone(org, settings.timezone)
-    now = parse_now(args.now, zone)
+    now = parse_now_option(args.now, zone)
     actor = actor_for_member_no(session, args.by)
     owners = [actor_for_member_no(session, number).member_id for number in args.owner]
     deadline = rect_svc.read_deadline(args.deadline, now.astimezone(zone).date())
@@ -64,7 +65,7 @@ def _item_json(item: rect_svc.ItemView, today) -> dict:  # noqa: ANN001
 def _list(session, args: argparse.Namespace, settings: Settings) -> int:  # noqa: ANN001
     org = reports.find_organization(session, args.org)
     zone = activity_repo.org_zone(org, settings.timezone)
-    today = parse_now(args.now, zone).astimezone(zone).date()
+    today = parse_now_option(args.now, zone).astimezone(zone).date()
     items = rect_svc.items_for_orgs(session, OrgTree.load(session).subtree(org.id), include_closed=args.all)
     if args.format == "json":
         print(json.dumps([_item_json(i, today) for i in items], ensure_ascii=False, indent=2))
@@ -80,7 +81,7 @@ def _list(session, args: argparse.Namespace, settings: Settings) -> int:  # noqa
 
 
 def _close(session, args: argparse.Namespace, settings: Settings) -> int:  # noqa: ANN001
-    now = parse_now(args.now, settings.timezone)
+    now = parse_now_option(args.now, settings.timezone)
     item = rect_svc.close(session, actor_for_member_no(session, args.by), args.item, args.evidence, now)
     print(f"已销号：#{item.id} {item.problem}，依据：{item.evidence}")
     return 0
@@ -89,7 +90,7 @@ def _close(session, args: argparse.Namespace, settings: Settings) -> int:  # noq
 def _export(session, args: argparse.Namespace, settings: Settings) -> int:  # noqa: ANN001
     org = reports.find_organization(session, args.org)
     zone = activity_repo.org_zone(org, settings.timezone)
-    now: datetime = parse_now(args.now, zone)
+    now: datetime = parse_now_option(args.now, zone)
     today = now.astimezone(zone).date()
     items = tuple(rect_svc.items_for_orgs(session, OrgTree.load(session).subtree(org.id)))
     extras = LedgerExtras(org.name, year_to_date(today), today, zone, items, (), ())

@@ -13,6 +13,7 @@ from bot.reports.requirements import requirements_for_org
 from bot.reports.text import member_json, member_table, report_json, report_table
 from bot.reports.ledger_sheets import load_extras
 from bot.reports.workbook import workbook_bytes
+from bot.clock import parse_now_option
 from bot.deployment import load_deployment
 from bot.settings import Settings
 from schedules.completion import Period, PeriodError, parse_period, year_to_date
@@ -50,17 +51,6 @@ def resolve_window(date_from: str | None, date_to: str | None, today: date) -> P
     return Period(start, last + timedelta(days=1), f"{start:%Y-%m-%d}~{last:%Y-%m-%d}")
 
 
-def _now(args: argparse.Namespace, settings: Settings) -> datetime:
-    """The clock is read here, at the edge; `--now` (hidden) pins it for tests and reproducible ledgers."""
-    raw = args.now
-    if raw:
-        moment = datetime.fromisoformat(raw)
-        if moment.tzinfo is None:
-            raise ReportInputError("--now 必须带时区偏移，例如 2025-04-01T09:00:00+08:00")
-        return moment
-    return datetime.now(settings.timezone)
-
-
 def _emit(text: str, output: str | None) -> None:
     """Text output to --output when given, else to stdout."""
     if output:
@@ -78,10 +68,10 @@ def _run_member(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     engine = make_engine(settings.database_url)
     try:
-        now = _now(args, settings)
         with transaction(make_session_factory(engine)) as session:
             root = reports.find_organization(session, args.org)
             zone = reports.org_zone(root, settings.timezone)
+            now = parse_now_option(args.now, zone)  # the clock is read here, at the edge, unless --now pins it
             window = resolve_window(args.date_from, args.date_to, now.astimezone(zone).date())
             record = reports.load_member_record(session, args.member, window, zone)
             if record.org.code not in reports.lineages(session, args.org):
@@ -109,10 +99,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return _run_member(args, settings)
     engine = make_engine(settings.database_url)
     try:
-        now = _now(args, settings)
         with transaction(make_session_factory(engine)) as session:
             root = reports.find_organization(session, args.org)
             zone = reports.org_zone(root, settings.timezone)
+            now = parse_now_option(args.now, zone)  # the clock is read here, at the edge, unless --now pins it
             window = resolve_window(args.date_from, args.date_to, now.astimezone(zone).date())
             comparison = deployment.reports.comparison_enabled(args.org, reports.ancestor_codes(session, args.org))
             requirements_for = requirements_for_org(session, deployment.catalog, args.org)
