@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///branchbot.db"
@@ -17,6 +19,33 @@ POSTGRES_CONNECT_ARGS = {
     "options": "-c idle_in_transaction_session_timeout=30000",
     "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
 }
+
+
+# A connection that was in use this recently is trusted at checkout; an older one is pinged first. Pinging every
+# checkout (SQLAlchemy's pool_pre_ping) cost a round trip and ~50 µs of CPU per update and job: a tenth of a
+# check-in's database work (bench/bench_checkin.py). A trusted connection that died meanwhile fails its first
+# statement as a disconnect: SQLAlchemy then drops the whole pool, and the edge answers "busy" for that update.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    @event.listens_for(engine, "connect")
+    def _fresh(_dbapi_connection, record) -> None:  # noqa: ANN001
+        record.info["used_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection, record) -> None:  # noqa: ANN001
+        if record is not None:
+            record.info["used_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection, record, _proxy) -> None:  # noqa: ANN001
+        if time.monotonic() - record.info.get("used_at", float("-inf")) <= idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as dead:  # noqa: BLE001 - any failure: the pool replaces the connection and retries
+            raise DisconnectionError(f"connection failed its ping: {dead}") from dead
 
 
 def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs) -> Engine:
@@ -37,10 +66,13 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs) -> Engine:
             cursor.close()
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     connect_args = dict(POSTGRES_CONNECT_ARGS)
     connect_args.update(kwargs.pop("connect_args", {}))
-    return create_engine(url, connect_args=connect_args, **kwargs)
+    ping_idle = not kwargs.get("pool_pre_ping", False)  # a caller asking for pre-ping gets SQLAlchemy's own
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    if ping_idle:
+        _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
+    return engine
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

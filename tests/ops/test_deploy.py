@@ -44,5 +44,5 @@ def test_compose_runs_the_bot_with_postgresql_and_documented_settings():
 def test_the_dockerfile_installs_the_wheel_and_runs_branchbot():
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert 'CMD ["branchbot", "run"]' in dockerfile
-    assert "pip wheel" in dockerfile and "COPY config config" in dockerfile
+    assert "/opt/branchbot/bin/pip install" in dockerfile and "COPY config config" in dockerfile
     assert set(re.findall(r"(BRANCHBOT_[A-Z_]+)=", dockerfile)) <= documented_variables()
