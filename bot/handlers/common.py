@@ -25,6 +25,7 @@ from bot.callbacks import CallbackSigner
 from bot.clock import Clock
 from bot.handlers.routing import ButtonRouter
 from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
+from bot.runtime.replies import ReplyDropped
 from bot.deployment import DeploymentSource
 from bot.settings import PROJECT_CONFIG_DIR
 from storage import changes
@@ -154,6 +155,8 @@ async def tell(update: Update, text: str, *, alert: bool = True, url: str | None
             await update.callback_query.answer(text[:200], show_alert=alert and len(text) > 0, url=url)
         elif update.effective_message is not None:
             await update.effective_message.reply_text(text)
+    except ReplyDropped:
+        pass  # a flood: see bot.runtime.replies
     except TelegramError:
         log.warning("could not tell user %s: %s", update.effective_user and update.effective_user.id, text,
                     exc_info=True)
@@ -181,6 +184,8 @@ def edge(chat: ChatContext, handler: Handler, *, name: str):  # noqa: ANN201 - a
     async def wrapped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         try:
             await handler(update, context, chat)
+        except ReplyDropped:
+            pass  # a flood from this chat (bot.runtime.replies): an earlier update was answered, this gets silence
         except ServiceError as refused:
             log.info("%s refused for user %s: %s", name,
                      update.effective_user and update.effective_user.id, refused)

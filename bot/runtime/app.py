@@ -47,7 +47,9 @@ from bot.runtime.health import ServiceMetrics, ServiceState, TimedUpdateProcesso
 from bot.runtime.intake import ChatIntake, WebhookOptions, parse_listen, webhook_options_from_env
 from bot.runtime.leader import DEFAULT_LEASE, LeaseLeadership
 from bot.runtime.materialise import PlanSource
+from bot.runtime.limiter import RateLimiter
 from bot.runtime.quiet_hours import quiet_hours_from_env
+from bot.runtime.replies import AnsweringUpdateProcessor, ReplyLimiter
 from bot.runtime.sending import SendTimeouts, send_policy_from_env
 from bot.runtime.service import Runtime, RuntimeOptions
 from bot.settings import Settings
@@ -100,7 +102,7 @@ def build_application(
     settings: Settings, clock: Clock, *, session_factory: sessionmaker[Session] | None = None,
     concurrency: int = 8, schedule_chat_jobs: bool = True, update_latency: Any | None = None,
     timeouts: SendTimeouts = SendTimeouts(),
-    config: DeploymentSource | None = None,
+    config: DeploymentSource | None = None, limiter: RateLimiter | None = None,
 ) -> Application:
     """The PTB Application: token, optional self-hosted Bot API, job queue, and the chat layer's handlers.
 
@@ -108,6 +110,8 @@ def build_application(
     `session_factory`). `application.bot_data` holds the `clock`, the `settings`, the `chat` context and the
     dispatcher's `renderers` (every outbox kind's, with the chat's buttons: `bot.handlers.outbox_renderers`).
     `config` is the deployment's configuration the runtime plans from (default: read from `settings`).
+    With `limiter` (the dispatcher's, one per process), handler replies are paced and floods get one answer
+    (bot.runtime.replies); `shared_limiter(application)` gives it back for the Runtime.
     """
     if not settings.telegram_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is required for the real bot")
@@ -126,7 +130,9 @@ def build_application(
     # written for racing presses (insert-or-nothing check-ins, one-shot decisions).
     # With `update_latency` (a prometheus Histogram), each update's handling time is observed.
     builder = builder.concurrent_updates(TimedUpdateProcessor(concurrency, update_latency)
-                                         if update_latency is not None else concurrency)
+                                         if update_latency is not None else AnsweringUpdateProcessor(concurrency))
+    if limiter is not None:
+        builder = builder.rate_limiter(ReplyLimiter(limiter))
     application = builder.build()
     application.bot_data["clock"] = clock
     application.bot_data["settings"] = settings
@@ -141,6 +147,12 @@ def build_application(
         # Checked here, at start-up: a kind without a renderer refuses to build (MissingRenderers).
         application.bot_data["renderers"] = handlers.outbox_renderers(chat, application)
     return application
+
+
+def shared_limiter(application: Application) -> RateLimiter | None:
+    """The limiter the Application's replies share with the dispatcher (None: replies are not limited)."""
+    replies = application.bot.rate_limiter
+    return replies.limiter if isinstance(replies, ReplyLimiter) else None
 
 
 def outbox_bot(settings: Settings, *, concurrency: int = 8, timeouts: SendTimeouts = SendTimeouts()) -> Bot:
@@ -206,7 +218,8 @@ async def start_bot(
     """The one way the bot starts, for `branchbot run` and the sandbox alike: build the Application, start the
     Runtime (this process holds the leader lock), then the Application and its polling."""
     application = build_application(settings, clock, session_factory=sessions, concurrency=options.concurrency,
-                                    timeouts=options.sending.timeouts, config=config)
+                                    timeouts=options.sending.timeouts, config=config,
+                                    limiter=RateLimiter(enabled=options.limiter_enabled))
     try:
         await application.initialize()
         if sender_bot is not None:
@@ -219,6 +232,7 @@ async def start_bot(
         send=telegram_sender(application, sender_bot), renderers=application.bot_data["renderers"],
         options=options, plan=plan,
         scheduler=application.job_queue.scheduler if application.job_queue else None,
+        limiter=shared_limiter(application),
     )
     application.bot_data["runtime"] = runtime
     await runtime.start()
@@ -252,7 +266,9 @@ async def serve(
         application = build_application(settings, clock, session_factory=sessions,
                                         concurrency=options.runtime.concurrency,
                                         update_latency=metrics.update_latency,
-                                        timeouts=options.runtime.sending.timeouts, config=config)
+                                        timeouts=options.runtime.sending.timeouts, config=config,
+                                        limiter=RateLimiter(enabled=options.runtime.limiter_enabled))
+        state.replies = application.bot.rate_limiter
         sender_bot = outbox_bot(settings, concurrency=options.runtime.concurrency,
                                 timeouts=options.runtime.sending.timeouts)
         try:
@@ -322,7 +338,7 @@ async def _lead_while_running(
             database_url=settings.database_url, session_factory=sessions, clock=clock,
             send=send, renderers=application.bot_data["renderers"], options=options.runtime,
             plan=plan, scheduler=application.job_queue.scheduler if application.job_queue else None,
-            fence=fence, may_send=leadership.valid,
+            fence=fence, may_send=leadership.valid, limiter=shared_limiter(application),
         )
         application.bot_data["runtime"] = runtime
         state.runtime = runtime

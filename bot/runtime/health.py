@@ -17,9 +17,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
-from telegram.ext import SimpleUpdateProcessor
 
 from bot.clock import Clock
+from bot.runtime.replies import AnsweringUpdateProcessor
 from storage import models
 from storage.db import transaction
 from storage.models import OutboxState
@@ -34,7 +34,7 @@ DISPATCH_COUNTERS = {
     "sent": ("branchbot_outbox_sent", "Messages sent and recorded (rate() gives sends per second)"),
     "rate_limited": ("branchbot_telegram_429", "429 Too Many Requests answers from Telegram"),
     "retried": ("branchbot_outbox_retries", "Sends retried after a network error, a timeout or a 5xx"),
-    "timeouts": ("branchbot_send_timeouts", "Outbox sends with no answer within the read timeout"),
+    "timeouts": ("branchbot_send_timeouts", "Sends (outbox and replies) with no answer within the read timeout"),
     "ambiguous": ("branchbot_outbox_ambiguous",
                   "Outbox sends that failed after the request was written (timeout, 5xx, broken connection) and "
                   "were retried: possibly delivered twice"),
@@ -53,6 +53,7 @@ class ServiceState:
     role: str = "starting"  # "leader", "follower", or "unknown" while the database cannot be asked
     term: int | None = None
     runtime: Any | None = None  # the current term's Runtime while leading
+    replies: Any | None = None  # the Application's ReplyLimiter (bot.runtime.replies), for its counters
     leadership_changes: int = 0
     polling_conflicts: int = 0
     started_at: float = field(default_factory=time.time)
@@ -94,8 +95,8 @@ def _numeric_fields(stats: Any) -> Iterator[tuple[str, int]]:
             yield name, value
 
 
-class TimedUpdateProcessor(SimpleUpdateProcessor):
-    """PTB's concurrent update processor, observing how long each update takes to handle."""
+class TimedUpdateProcessor(AnsweringUpdateProcessor):
+    """The concurrent update processor (each update's replies known as such), observing how long each takes."""
 
     def __init__(self, max_concurrent_updates: int, histogram: Histogram) -> None:
         super().__init__(max_concurrent_updates)
@@ -104,7 +105,7 @@ class TimedUpdateProcessor(SimpleUpdateProcessor):
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         started = time.perf_counter()
         try:
-            await coroutine
+            await super().do_process_update(update, coroutine)
         finally:
             self._histogram.observe(time.perf_counter() - started)
 
@@ -170,6 +171,14 @@ class ServiceMetrics(Collector):
         conflicts.add_metric([], state.polling_conflicts)
         yield conflicts
         totals = state.dispatch_totals()
+        replies = state.replies
+        # A reply that timed out is a send that timed out too (never retried: PTB does not).
+        totals["timeouts"] = totals.get("timeouts", 0) + (getattr(replies, "timeouts", 0) or 0)
+        dropped = CounterMetricFamily("branchbot_replies_dropped",
+                                      "Handler replies not sent: a chat's new update within a second of the last "
+                                      "answered one (a flood gets one answer)")
+        dropped.add_metric([], getattr(replies, "dropped", 0) or 0)
+        yield dropped
         for attribute, (name, help_text) in DISPATCH_COUNTERS.items():
             counter = CounterMetricFamily(name, help_text)
             counter.add_metric([], totals.get(attribute, 0))

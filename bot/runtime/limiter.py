@@ -58,6 +58,10 @@ class RateLimiter:
         self._chat_next: dict[int, float] = {}
         self._group_sends: dict[int, deque[float]] = {}
 
+    def now(self) -> float:
+        """This limiter's clock (monotonic seconds; injected in tests)."""
+        return self._monotonic()
+
     def pause_chat(self, chat_id: int, seconds: float) -> None:
         """Telegram answered 429 for this chat: nothing more to it until `retry_after` has passed."""
         until = self._monotonic() + max(0.0, seconds)
