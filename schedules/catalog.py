@@ -181,7 +181,7 @@ class Obligation(_Strict):
     every_months: int | None = None  # activist_review
     notices_months_before: list[int] = []  # org_term: 6, 3, 1
     overdue_every: Duration | None = None  # org_term / deadlines: repeat while overdue
-    escalate_after: Duration | None = None  # deadlines: tell the upper committee this long after
+    escalate_after: Duration | None = None  # deadlines, unconfirmed meetings: tell the upper committee this long after
     secretary_notice_at_month_start: bool = False  # political_birthday: tell the secretary on the 1st
     source: str | None = None
     note: str | None = None

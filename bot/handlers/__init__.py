@@ -94,7 +94,7 @@ class AfterCommit:
     async def _follow_up(self, activity_ids: set[int]) -> None:
         try:
             created = await self.chat.db(lambda session, now: followup.enqueue_followups(
-                session, now, activity_ids), follow_up=False)
+                session, now, activity_ids, catalog=self.chat.config.current().catalog), follow_up=False)
         except Exception:  # noqa: BLE001 - the minute's sweep does it anyway; the log has the details
             log.exception("follow-up of activities %s failed", sorted(activity_ids))
             return
@@ -138,8 +138,9 @@ def register(application: Application, chat: ChatContext, *, schedule_jobs: bool
     async def sweep(context: ContextTypes.DEFAULT_TYPE) -> None:
         chat.bot_username = chat.bot_username or context.bot.username
         try:
-            created = await chat.db(lambda session, now: followup.enqueue_followups(session, now)
-                                    + rectify.enqueue_notices(session, now, chat))
+            created = await chat.db(lambda session, now: (
+                followup.enqueue_followups(session, now, catalog=chat.config.current().catalog)
+                + rectify.enqueue_notices(session, now, chat)))
         except Exception:  # noqa: BLE001 - the next run tries again; the log has the details
             log.exception("follow-up sweep failed")
             return

@@ -101,7 +101,7 @@ async def start_bot(settings: Settings, clock: ManualClock, *, plan: object | No
 
     def next_followup(after: datetime) -> datetime | None:
         with transaction(factory) as session:
-            return followup.next_moment(session, after)
+            return followup.next_moment(session, after, config.current().catalog)
 
     def next_opening(after: datetime) -> datetime | None:
         with transaction(factory) as session:

@@ -5,8 +5,9 @@ All of it is queued in the outbox with stable dedup keys, so running the sweep a
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,12 +20,31 @@ from storage.services.actors import OrgTree
 from storage.services.attendance import approvers_of
 from storage.services.views import checkin_window
 
-__all__ = ["enqueue_followups", "next_moment", "next_checkin_opening"]
+if TYPE_CHECKING:
+    from schedules.catalog import Catalog, Obligation
+
+__all__ = ["enqueue_followups", "escalation_delays", "next_moment", "next_checkin_opening"]
 
 NAG_AFTER = timedelta(days=1)  # after the window closed, remind the secretary to confirm
-ESCALATE_AFTER = timedelta(days=3)  # then tell the upper organisation's committee
+ESCALATE_AFTER = timedelta(days=3)  # then tell the upper organisation's committee (unless the catalog says)
 ANNOUNCE_BEFORE = timedelta(days=1)  # the branch group's announcement goes out a day ahead
 LOOKBACK = timedelta(days=14)
+
+
+def escalation_delays(catalog: "Catalog | None", tree: OrgTree) -> Callable[[models.Activity], timedelta]:
+    """How long after its window closes an unconfirmed meeting goes to the committee above: its catalog
+    entry's `escalate_after` as it applies to the organisation (overrides included), else ESCALATE_AFTER."""
+    entries: dict[int, dict[str, "Obligation"]] = {}
+
+    def delay(activity: models.Activity) -> timedelta:
+        if catalog is None or activity.obligation is None:
+            return ESCALATE_AFTER
+        if activity.org_id not in entries:
+            entries[activity.org_id] = catalog.for_org(tree.lineage_codes(activity.org_id))
+        entry = entries[activity.org_id].get(activity.obligation)
+        return entry.escalate_after if entry is not None and entry.escalate_after is not None else ESCALATE_AFTER
+
+    return delay
 
 
 # --- the follow-up timeline, for a clock that jumps (the sandbox) -----------------------------------
@@ -57,21 +77,23 @@ def next_checkin_opening(session: Session, after: datetime) -> datetime | None:
     return best
 
 
-def next_moment(session: Session, after: datetime) -> datetime | None:
+def next_moment(session: Session, after: datetime, catalog: "Catalog | None" = None) -> datetime | None:
     """The next moment something happens around a meeting: a group announcement a day ahead, the check-in
-    window opening, the roll when it closes, the nag a day later, the escalation three days later.
+    window opening, the roll when it closes, the nag a day later, the escalation `escalate_after` later.
 
     The follow-up sweep runs on a real-time interval, so a moved clock (the sandbox's time control) stops at
     these moments and runs it, or a jump would pass a window's close without the secretary getting the roll.
     """
     best: datetime | None = None
+    escalate_after = escalation_delays(catalog, OrgTree.load(session)) if catalog is not None else (
+        lambda _activity: ESCALATE_AFTER)
     for activity in _scheduled_meetings(session, after - LOOKBACK):
         if best is not None and activity.starts_at - ANNOUNCE_BEFORE > best:
             break  # every later meeting's moments come after this one
         opens, closes = checkin_window(activity)
         moments = [activity.starts_at - ANNOUNCE_BEFORE, opens, closes]
         if activity.requires_confirmation:
-            moments += [closes + NAG_AFTER, closes + ESCALATE_AFTER]
+            moments += [closes + NAG_AFTER, closes + escalate_after(activity)]
         for moment in moments:
             if moment > after and (best is None or moment < best):
                 best = moment
@@ -98,10 +120,13 @@ def _to_member(kind: OutboxKind, activity: models.Activity, member_id: int, due_
     )
 
 
-def enqueue_followups(session: Session, now: datetime, activity_ids: Collection[int] | None = None) -> int:
+def enqueue_followups(session: Session, now: datetime, activity_ids: Collection[int] | None = None, *,
+                      catalog: "Catalog | None" = None) -> int:
     """Queues what is due around activities (only these, with `activity_ids`: right after a person changed
-    them); returns how many new outbox rows were created."""
+    them); returns how many new outbox rows were created. `catalog` (the deployment's) says each meeting's
+    `escalate_after`; without it every meeting escalates ESCALATE_AFTER after its window closed."""
     tree = OrgTree.load(session)
+    escalate_after = escalation_delays(catalog, tree)
     query = select(models.Activity).where(
         models.Activity.kind == ActivityKind.MEETING.value,
         models.Activity.status == ActivityStatus.SCHEDULED.value,
@@ -136,7 +161,7 @@ def enqueue_followups(session: Session, now: datetime, activity_ids: Collection[
             continue
         if now >= closes + NAG_AFTER:
             messages += [_to_member(OutboxKind.CONFIRM_NAG, activity, m, now, 20) for m in approvers]
-        if now >= closes + ESCALATE_AFTER:
+        if now >= closes + escalate_after(activity):
             messages += [_to_member(OutboxKind.CONFIRM_ESCALATION, activity, m, now, 20,
                                     {"org": tree.name.get(activity.org_id, "")})
                          for m in upper_committee_ids(session, activity.org_id, tree)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,8 @@ from bot.callbacks import CallbackSigner
 from bot.handlers import outbox_renderers
 from bot.handlers.common import ChatContext
 from bot.clock import ManualClock
+from bot.deployment import load_catalog
+from bot.settings import PROJECT_CONFIG_DIR
 from storage import models
 from storage.repositories.outbox import ClaimedMessage
 from storage.services import followup
@@ -52,6 +55,29 @@ def test_followups_by_time(session, now, expected):
     build_world(session)
     followup.enqueue_followups(session, now)
     assert queued(session) == expected
+
+
+@pytest.fixture
+def b01_escalates_after_half_a_day(tmp_path):
+    """The project's catalog, with B01's override bringing 主题党日's escalation forward to twelve hours."""
+    config = tmp_path / "config"
+    shutil.copytree(PROJECT_CONFIG_DIR, config)
+    (config / "overrides" / "B01.yaml").write_text("theme_party_day:\n  escalate_after: 12h\n", encoding="utf-8")
+    return load_catalog(config)
+
+
+def test_a_meeting_escalates_after_the_catalog_s_escalate_after(session, b01_escalates_after_half_a_day):
+    build_world(session)
+    catalog = b01_escalates_after_half_a_day
+    # The sandbox's clock stops at B01's escalation, twelve hours after the window closed (else at the nag).
+    assert followup.next_moment(session, CLOSES + timedelta(hours=1), catalog) == CLOSES + timedelta(hours=12)
+    assert followup.next_moment(session, CLOSES + timedelta(hours=1)) == CLOSES + timedelta(days=1)
+    followup.enqueue_followups(session, CLOSES + timedelta(hours=12), catalog=catalog)
+    escalations = [row for row in queued(session) if row[0] == "confirm_escalation"]
+    assert escalations == [("confirm_escalation", "主题党日", "吴委员")]  # B02 keeps the default three days
+    followup.enqueue_followups(session, CLOSES + timedelta(days=3), catalog=catalog)
+    escalations = [row for row in queued(session) if row[0] == "confirm_escalation"]
+    assert escalations == [("confirm_escalation", "主题党日", "吴委员"), ("confirm_escalation", "第二支部主题党日", "吴委员")]
 
 
 def test_sweep_is_idempotent_and_confirmed_activities_are_left_alone(session):
