@@ -26,7 +26,8 @@ class Command:
     telegram: bool = False  # it calls the Bot API
 
 
-# In order: later ones use what earlier ones made (schema, roster). "{dir}" is the test's directory.
+# In order: later ones use what earlier ones made (schema, roster). "{dir}" is the test's directory. `sandbox`
+# is left out: it serves until stopped, and never uses TELEGRAM_BOT_TOKEN (its Bot API is its own).
 COMMANDS = {
     "init": Command(["init"], 0),
     "roster-import": Command(["roster", "import", "config/demo"], 0),
@@ -36,9 +37,16 @@ COMMANDS = {
                                   "--now", "2026-03-10T09:00+08:00"], 0),
     "parse-time": Command(["parse-time", "下周三下午3点", "--now", "2026-03-10T09:00+08:00"], 0),
     "report": Command(["report", "attendance", "--org", "B01", "--format", "json"], 0),
+    "roster-import-dry-run": Command(["roster", "import", "config/demo", "--dry-run"], 0),
+    "rectification-add": Command(["rectification", "add", "--org", "B01", "--problem", "学习记录不全", "--source",
+                                  "组织生活会", "--measures", "补齐记录", "--owner", "1003", "--deadline", "2026-12-31",
+                                  "--by", "1002", "--now", "2026-03-10T09:00+08:00"], 0),
     "rectification-list": Command(["rectification", "list", "--org", "B01"], 0),
+    "rectification-export": Command(["rectification", "export", "--org", "B01", "--output", "{dir}/整改.xlsx"], 0),
     "catalog-propose": Command(["catalog", "propose", "{dir}/plan.txt"], 0),
+    "catalog-accept-dry-run": Command(["catalog", "accept", "{dir}/plan.txt", "--org", "B01", "--dry-run"], 0),
     "calendar-status": Command(["calendar", "status", "--from", "2025", "--to", "2026"], 0),
+    "calendar-import": Command(["calendar", "import", "tests/fixtures/holiday_notices/2026.txt"], 0),
     "invite": Command(["invite", "1002"], 0, telegram=True),
     "doctor": Command(["doctor"], 1, telegram=True),
     "run": Command(["run"], 2, telegram=True),
