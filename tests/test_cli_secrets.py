@@ -140,3 +140,20 @@ def test_doctor_names_what_is_wrong_with_the_bot_api(answer: Answer, tmp_path, m
         assert token == [["[错误]", "令牌", answer.sentence(f"http://127.0.0.1:{server.port}")]]
     finally:
         server.stop_thread()
+
+
+def test_an_unexpected_error_naming_the_secret_is_logged_redacted(tmp_path, monkeypatch, capsys):
+    import bot.commands.parse_time as parse_time
+
+    def broken(args, settings):  # noqa: ANN001, ANN202, ARG001 - stands in for any command's bug
+        raise RuntimeError(f"POST https://api.telegram.org/bot{TOKEN}/getMe; secret {SECRET}")
+
+    monkeypatch.setattr(parse_time, "run", broken)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("BRANCHBOT_ERROR_LOG", str(tmp_path / "errors.log"))
+    assert main(["parse-time", "明天"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == f"错误：意外错误（RuntimeError），未完成操作；详情已写入 {tmp_path / 'errors.log'}\n"
+    logged = (tmp_path / "errors.log").read_text(encoding="utf-8")
+    assert "RuntimeError: POST https://api.telegram.org/bot<redacted>/getMe; secret <redacted>" in logged
+    assert SECRET not in logged

@@ -7,7 +7,7 @@ import datetime as dtm
 import warnings
 
 import pytest
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.warnings import PTBDeprecationWarning
 
 from loopback import BotApiServer, RateLimits
@@ -181,3 +181,21 @@ async def test_failed_calls_are_logged_with_typed_params(server, bot, alice) -> 
     with pytest.raises(NetworkError):
         await bot.send_message(alice["id"], "提醒")
     assert server.calls("sendMessage")[0].params == {"chat_id": alice["id"], "text": "提醒"}
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "message"),
+    [
+        pytest.param(200, TelegramError, "Invalid server response", id="html-200-is-no-bot-api-answer"),
+        pytest.param(502, NetworkError, "Bad Gateway", id="html-502-a-proxy-error-page"),
+    ],
+)
+async def test_answer_html_stands_in_for_a_proxy_page_until_the_outage_ends(server, bot, alice, status, error,
+                                                                             message) -> None:
+    server.faults.answer_html(status=status)
+    with pytest.raises(error, match=message):
+        await bot.send_message(alice["id"], "提醒")
+    assert server.chat(alice["id"]).messages == [], "nothing is done"
+    server.faults.end_outage()
+    await bot.send_message(alice["id"], "提醒")
+    assert [m["text"] for m in server.chat(alice["id"]).messages] == ["提醒"]
