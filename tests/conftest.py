@@ -50,19 +50,29 @@ def pg_server_url() -> Iterator[str]:
         admin.dispose()
 
 
+def emptied(url: str) -> str:
+    """The PostgreSQL database at `url` with an empty public schema (the session's database, reused per test)."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def pg_url(pg_server_url: str) -> str:
+    """An empty PostgreSQL database, for tests that only make sense there (processes, proxies, advisory locks)."""
+    return emptied(pg_server_url)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     """An empty database URL, one per backend; PostgreSQL cases skip cleanly where unreachable."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'branchbot.db'}"
         return
-    server_url: str = request.getfixturevalue("pg_server_url")
-    engine = make_engine(server_url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    yield server_url
+    yield emptied(request.getfixturevalue("pg_server_url"))
 
 
 @pytest.fixture

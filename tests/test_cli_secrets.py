@@ -5,7 +5,6 @@ or its secret half."""
 from __future__ import annotations
 
 import logging
-import socket
 from dataclasses import dataclass
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from bot import texts
 from bot.cli import main
 from loopback import BotApiServer
+from tests.runtime.process import free_port
 
 TOKEN = "7000000002:AAHostileSecretHalf-0123456789abcdef"
 SECRET = TOKEN.partition(":")[2]
@@ -78,12 +78,6 @@ def root_logging():
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.parametrize("answer", ANSWERS)

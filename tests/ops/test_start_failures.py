@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -16,15 +15,9 @@ import pytest
 
 from bot import texts
 from loopback import BotApiServer
-from tests.runtime.process import PROJECT
+from tests.runtime.process import PROJECT, free_port
 
 TOKEN = "7000000003:AAStartFailureSecret-0123456789abcdef"
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 CASES = [
@@ -37,7 +30,7 @@ CASES = [
 def test_run_names_what_is_wrong_and_closes_its_sessions(fault: str, tmp_path):
     server = BotApiServer().start_in_thread()  # its own token: ours is rejected
     try:
-        port = closed_port() if fault == "unreachable" else server.port
+        port = free_port() if fault == "unreachable" else server.port
         environment = {
             **os.environ, "BRANCHBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}", "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{port}/bot", "BRANCHBOT_ERROR_LOG": str(tmp_path / "e.log"),

@@ -6,7 +6,6 @@ beyond the sends in flight at the kill."""
 from __future__ import annotations
 
 import signal
-import socket
 from collections import Counter
 from datetime import timedelta
 
@@ -14,9 +13,8 @@ import pytest
 
 from loopback import BotApiServer
 from loopback.tcpproxy import TcpProxy
-from tests.ops.test_outages import pg_url  # noqa: F401 - the fixture
 from tests.runtime.factories import at
-from tests.runtime.process import FIRST_CHAT, log_text, outbox_states, seed, spawn, stop, wait_until
+from tests.runtime.process import FIRST_CHAT, free_port, log_text, outbox_states, seed, spawn, stop, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -27,18 +25,12 @@ SECRET = "s3cret-Token_1"
 CONCURRENCY = 8
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def replies(server: BotApiServer, chat: int) -> list[str]:
     return [r.params["text"] for r in server.calls("sendMessage")
             if r.ok and int(r.params["chat_id"]) == chat and "支部党员大会" not in r.params["text"]]
 
 
-def test_two_webhook_processes_answer_and_one_leads_with_takeover(pg_url, tmp_path):  # noqa: F811
+def test_two_webhook_processes_answer_and_one_leads_with_takeover(pg_url, tmp_path):
     activity = seed(pg_url, members=MEMBERS, starts=STARTS, now=NOW - timedelta(days=1), leads="4320")
     server = BotApiServer(allow_http_webhooks=True, latency=0.5).start_in_thread()
     for index in range(1, MEMBERS + 1):

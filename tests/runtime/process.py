@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,6 +24,13 @@ from tests.runtime.factories import SHANGHAI, make_activity, make_branch
 PROJECT = Path(__file__).resolve().parents[2]
 FIRST_CHAT = 5_000_000
 SAFETY_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (a server may take it; a client finds it closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def seed(url: str, *, members: int, starts: datetime, now: datetime, leads: str) -> int:

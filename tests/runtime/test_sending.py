@@ -7,7 +7,6 @@ transport with short timeouts, and the dispatcher runs on a manual clock, so the
 from __future__ import annotations
 
 import logging
-import socket
 from dataclasses import dataclass
 from datetime import timedelta
 from types import SimpleNamespace
@@ -28,6 +27,7 @@ from storage import models
 from storage.db import transaction
 from tests.runtime.factories import SHANGHAI, at, renderers
 from tests.runtime.test_dispatcher import Running, seed, settle
+from tests.runtime.process import free_port
 
 NOW = at("2025-03-12 09:00")
 PAUSE = timedelta(seconds=60)
@@ -65,12 +65,6 @@ CASES = [
 ]
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def row_state(session_factory):
     with transaction(session_factory) as session:
         row = session.scalars(select(models.OutboxMessage)).one()
@@ -83,7 +77,7 @@ async def test_a_send_that_may_have_been_delivered_waits_for_the_pause(session_f
     clock = ManualClock(NOW)
     async with BotApiServer() as server:
         server.add_user(1001, "党员甲", started=True)
-        port = closed_port() if case.fault == "refused" else server.port
+        port = free_port() if case.fault == "refused" else server.port
         base = f"http://127.0.0.1:{port}/bot"
         policy = SendPolicy(timeouts=SendTimeouts(read=case.read_timeout, connect=1.0), ambiguous_pause=PAUSE)
         bot = outbox_bot(Settings(telegram_token=server.token, telegram_api_base_url=base), timeouts=policy.timeouts)
