@@ -20,31 +20,34 @@ def start_link(bot_username: str, payload: str | None = None) -> str:
     return f"https://t.me/{bot_username}" + (f"?start={payload}" if payload else "")
 
 
-def _answers(signer: CallbackSigner, activity_id: int, self_checkin: bool) -> list[InlineKeyboardButton]:
-    buttons = [InlineKeyboardButton(texts.BUTTON_CHECKIN, callback_data=signer.button(Action.CHECKIN, activity_id))]
-    buttons.append(InlineKeyboardButton(texts.BUTTON_LEAVE, callback_data=signer.button(Action.LEAVE, activity_id)))
+def _answers(signer: CallbackSigner, activity_id: int, self_checkin: bool, revision: int) -> list[InlineKeyboardButton]:
+    """✅ 签到 / 📝 请假, carrying the activity's revision: pressed after a move or a cancellation, they say what
+    changed instead of acting on the old time."""
+    buttons = [InlineKeyboardButton(texts.BUTTON_CHECKIN, callback_data=signer.button(Action.CHECKIN, activity_id, revision))]
+    buttons.append(InlineKeyboardButton(texts.BUTTON_LEAVE, callback_data=signer.button(Action.LEAVE, activity_id, revision)))
     return buttons if self_checkin else buttons[1:]
 
 
-def reminder(signer: CallbackSigner, activity_id: int, *, self_checkin: bool = True) -> InlineKeyboardMarkup:
+def reminder(signer: CallbackSigner, activity_id: int, *, self_checkin: bool = True, revision: int = 0) -> InlineKeyboardMarkup:
     """The private reminder's buttons: ✅ 签到 and 📝 请假 (the server checks the window on press); 请假 alone
     where the organisation switched self check-in off."""
-    return InlineKeyboardMarkup([_answers(signer, activity_id, self_checkin)])
+    return InlineKeyboardMarkup([_answers(signer, activity_id, self_checkin, revision)])
 
 
-def checkin_only(signer: CallbackSigner, activity_id: int, *, self_checkin: bool = True) -> InlineKeyboardMarkup | None:
+def checkin_only(signer: CallbackSigner, activity_id: int, *, self_checkin: bool = True,
+                 revision: int = 0) -> InlineKeyboardMarkup | None:
     """After a leave request: a member who comes after all can still check in (nothing without self check-in)."""
     if not self_checkin:
         return None
     return InlineKeyboardMarkup([[
-        InlineKeyboardButton(texts.BUTTON_CHECKIN, callback_data=signer.button(Action.CHECKIN, activity_id)),
+        InlineKeyboardButton(texts.BUTTON_CHECKIN, callback_data=signer.button(Action.CHECKIN, activity_id, revision)),
     ]])
 
 
 def group_announcement(signer: CallbackSigner, activity_id: int, bot_username: str | None, *,
-                       self_checkin: bool = True) -> InlineKeyboardMarkup:
+                       self_checkin: bool = True, revision: int = 0) -> InlineKeyboardMarkup:
     """One message serves the whole group; members who never started the bot get a link to do so."""
-    rows = [_answers(signer, activity_id, self_checkin)]
+    rows = [_answers(signer, activity_id, self_checkin, revision)]
     if bot_username:
         rows.append([InlineKeyboardButton(texts.BUTTON_START_CHAT, url=start_link(bot_username))])
     return InlineKeyboardMarkup(rows)
@@ -52,7 +55,7 @@ def group_announcement(signer: CallbackSigner, activity_id: int, bot_username: s
 
 def choose_activity(signer: CallbackSigner, action: Action, activities: Iterable[ActivityView]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([
-        [InlineKeyboardButton(activity.title, callback_data=signer.button(action, activity.id))]
+        [InlineKeyboardButton(activity.title, callback_data=signer.button(action, activity.id, activity.revision))]
         for activity in activities
     ])
 
@@ -113,14 +116,20 @@ def roll_members(signer: CallbackSigner, roll: Roll) -> InlineKeyboardMarkup | N
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def schedule_card(signer: CallbackSigner, pending_id: int, cancelling: bool = False) -> InlineKeyboardMarkup:
-    """Under a /schedule, /reschedule or /cancel card: carry out the pending draft, or drop it (each button says
-    which: under a /cancel card "取消" alone could mean either)."""
-    confirm = texts.BUTTON_SCHEDULE_CONFIRM_CANCEL if cancelling else texts.BUTTON_SCHEDULE_CONFIRM
-    drop = texts.BUTTON_SCHEDULE_KEEP if cancelling else texts.BUTTON_SCHEDULE_DISCARD
+def schedule_card(signer: CallbackSigner, draft_id: int, cancelling: bool = False) -> InlineKeyboardMarkup:
+    """Under a /schedule, /reschedule or /cancel card, each button acting on that card's own draft: carry it
+    out, ✏️ correct its sentence, or drop it (under a /cancel card "取消" alone could mean either)."""
+    if cancelling:
+        return InlineKeyboardMarkup([[
+            InlineKeyboardButton(texts.BUTTON_SCHEDULE_CONFIRM_CANCEL,
+                                 callback_data=signer.button(Action.SCHEDULE_CONFIRM, 0, draft_id)),
+            InlineKeyboardButton(texts.BUTTON_SCHEDULE_KEEP, callback_data=signer.button(Action.SCHEDULE_CANCEL, 0, draft_id)),
+        ]])
     return InlineKeyboardMarkup([[
-        InlineKeyboardButton(confirm, callback_data=signer.button(Action.SCHEDULE_CONFIRM, 0, pending_id)),
-        InlineKeyboardButton(drop, callback_data=signer.button(Action.SCHEDULE_CANCEL, 0, pending_id)),
+        InlineKeyboardButton(texts.BUTTON_SCHEDULE_CONFIRM, callback_data=signer.button(Action.SCHEDULE_CONFIRM, 0, draft_id)),
+        InlineKeyboardButton(texts.BUTTON_SCHEDULE_EDIT, callback_data=signer.button(Action.SCHEDULE_EDIT, 0, draft_id)),
+    ], [
+        InlineKeyboardButton(texts.BUTTON_SCHEDULE_DISCARD, callback_data=signer.button(Action.SCHEDULE_CANCEL, 0, draft_id)),
     ]])
 
 

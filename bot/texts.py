@@ -12,7 +12,7 @@ from schedules.timeparse import SCHEDULE_EXAMPLES
 from bot.reports.summary import org_summaries
 from schedules.completion import BranchCompletion
 from storage.repositories.reports import MemberRecord
-from storage.services import queries, scheduling
+from storage.services import activity_changes, queries, schedule_cards
 from storage.services.tasks import TaskView
 from storage.services.views import (
     ActivityView,
@@ -54,6 +54,7 @@ BUTTON_SCHEDULE_CONFIRM_CANCEL = "✅ 确认取消活动"
 # The card's other button drops the draft and says so; "✖️ 取消" under a /cancel card read as "cancel the activity".
 BUTTON_SCHEDULE_DISCARD = "🚫 放弃，不做改动"
 BUTTON_SCHEDULE_KEEP = "↩️ 不取消，保留活动"
+BUTTON_SCHEDULE_EDIT = "✏️ 修改"
 
 # --- commands (set_my_commands) ----------------------------------------------------------------------
 MEMBER_COMMANDS = [
@@ -309,6 +310,26 @@ def birthday_checklist_notice(name: str, day: date, years: int, items: Sequence[
     return "\n".join(lines)
 
 
+def announcement_changed(activity: ActivityView, operation: str, before: datetime, zone: ZoneInfo) -> str:
+    """The correction posted to a group that saw an activity's announcement before it moved or was cancelled."""
+    if operation == activity_changes.CANCEL:
+        return f"📢 取消通知：原定 {moment(before, zone)} 的「{activity.label}」已取消，原通知作废。"
+    place = f"，地点：{activity.place}" if activity.place else ""
+    return (f"📢 改期通知：「{activity.label}」由 {moment(before, zone)} 改为 "
+            f"{moment_range(activity.starts_at, activity.ends_at, zone)}{place}。原通知作废，签到以新通知为准。")
+
+
+def stale_button(activity: ActivityView, zone: ZoneInfo) -> str:
+    """What a button made before the activity moved or was cancelled answers (and stamps on its message)."""
+    if activity.status == "cancelled":
+        return f"⚠️ 此通知已过时：「{activity.label}」已取消。"
+    if activity.status != "scheduled":
+        return f"⚠️ 此通知已过时：「{activity.label}」已结束。"
+    place = f"，地点：{activity.place}" if activity.place else ""
+    return (f"⚠️ 此通知已过时：「{activity.label}」已改到 {moment(activity.starts_at, zone)}{place}。"
+            f"签到时间：{moment(activity.checkin_opens_at, zone)} 至 {clock_time(activity.checkin_closes_at, zone)}。")
+
+
 def group_tally(tally: LiveTally) -> str:
     return f"已签到 {tally.present} 人 · 请假 {tally.leave} 人 · 未答复 {tally.unanswered} 人"
 
@@ -529,13 +550,23 @@ def task_card(task: TaskView, zone: ZoneInfo) -> str:
 
 # /schedule, /reschedule, /cancel
 SCHEDULE_USAGE = {
-    scheduling.NEW: "用法：/schedule 活动名称 时间 地点，例如 /schedule " + SCHEDULE_EXAMPLES[0],
-    scheduling.MOVE: "用法：/reschedule 活动名称 新时间 [地点]，例如 /reschedule 主题党日 下周五上午9点",
-    scheduling.CANCEL: "用法：/cancel 活动名称，例如 /cancel 主题党日",
+    activity_changes.NEW: "用法：/schedule 活动名称 时间 地点，例如 /schedule " + SCHEDULE_EXAMPLES[0],
+    activity_changes.MOVE: "用法：/reschedule 活动名称 新时间 [地点]，例如 /reschedule 主题党日 下周五上午9点",
+    activity_changes.CANCEL: "用法：/cancel 活动名称，例如 /cancel 主题党日",
 }
-SCHEDULE_HEADINGS = {scheduling.NEW: "🗓 新活动", scheduling.MOVE: "🔁 调整活动时间", scheduling.CANCEL: "✖️ 取消活动"}
-SCHEDULE_DISCARDED = "已放弃，没有做任何改动。如需修改，请重新发送命令。"
-SCHEDULE_EDIT_AGAIN = "已放弃这张确认卡。请重新发送命令，写上新的时间或地点。"
+SCHEDULE_HEADINGS = {activity_changes.NEW: "🗓 新活动", activity_changes.MOVE: "🔁 调整活动时间", activity_changes.CANCEL: "✖️ 取消活动"}
+SCHEDULE_DISCARDED = "已放弃，没有做任何改动。"
+SCHEDULE_KEPT = "已保留活动，没有取消。"
+SCHEDULE_REPLACED = "✏️ 已修改，请看下方新的确认卡。"
+SCHEDULE_EDIT_PROMPTS = {
+    activity_changes.NEW: "✏️ 请直接发送改正后的一句话（活动名称 时间 地点），例如：" + SCHEDULE_EXAMPLES[0],
+    activity_changes.MOVE: "✏️ 请直接发送改正后的一句话（活动名称 新时间 [地点]），例如：主题党日 下周五上午9点",
+}
+
+
+def schedule_edit_prompt(edit: schedule_cards.EditRequest) -> str:
+    """Asked at the bottom of the chat after ✏️ 修改: the corrected sentence, read like the command."""
+    return f"{SCHEDULE_EDIT_PROMPTS[edit.operation]}\n当前：「{edit.title}」。发送后会给出新的确认卡。"
 
 
 def schedule_unreadable(operation: str, message: str, examples: tuple[str, ...]) -> str:
@@ -555,9 +586,9 @@ def schedule_year_question(starts_at: datetime, zone: ZoneInfo) -> str:
     return f"❓ 今年的这一天已经过去了。是指 {local.year}年{local.month}月{local.day}日 吗？是的话请按 ✅ 确认。"
 
 
-def schedule_card(draft: scheduling.Draft, zone: ZoneInfo, reading: str | None = None) -> str:
+def schedule_card(draft: schedule_cards.Draft, zone: ZoneInfo, reading: str | None = None) -> str:
     lines = [SCHEDULE_HEADINGS[draft.operation], f"活动：{draft.title}（{draft.org_name}）"]
-    if draft.activity is not None and draft.operation == scheduling.MOVE:
+    if draft.activity is not None and draft.operation == activity_changes.MOVE:
         lines.append(f"原定：{moment(draft.activity.starts_at, zone)}")
     if draft.starts_at is not None:
         lines.append(f"时间：{moment_range(draft.starts_at, draft.ends_at, zone)}")
@@ -572,12 +603,12 @@ def schedule_card(draft: scheduling.Draft, zone: ZoneInfo, reading: str | None =
     return "\n".join(lines)
 
 
-def schedule_applied(applied: scheduling.Applied, zone: ZoneInfo) -> str:
+def schedule_applied(applied: activity_changes.Change, zone: ZoneInfo) -> str:
     title, when = applied.activity.title, moment_range(applied.activity.starts_at, applied.activity.ends_at, zone)
     done = {
-        scheduling.NEW: f"✅ 已安排「{title}」：{when}。届时会提醒参加的党员。",
-        scheduling.MOVE: f"✅ 已将「{title}」改到 {when}。",
-        scheduling.CANCEL: f"✅ 已取消「{title}」。",
+        activity_changes.NEW: f"✅ 已安排「{title}」：{when}。届时会提醒参加的党员。",
+        activity_changes.MOVE: f"✅ 已将「{title}」改到 {when}。",
+        activity_changes.CANCEL: f"✅ 已取消「{title}」。",
     }[applied.operation]
     if applied.told:
         done += f"已通知之前收到提醒的 {applied.told} 位党员。"

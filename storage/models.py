@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
 
@@ -207,8 +207,12 @@ class Activity(Base):
     source: Mapped[str] = mapped_column(String(16), default="plan")  # plan | adhoc
     status: Mapped[str] = mapped_column(String(16), default=ActivityStatus.SCHEDULED)
     requires_confirmation: Mapped[bool] = mapped_column(Boolean, default=True)
-    checkin_opens_at: Mapped[datetime | None]
-    checkin_closes_at: Mapped[datetime | None]
+    # The check-in window in minutes from the start (opens -30, closes +120), never as instants: whatever
+    # hangs on the activity's time moves with it when it is moved (None: the default window).
+    checkin_opens_minutes: Mapped[int | None] = mapped_column(Integer)
+    checkin_closes_minutes: Mapped[int | None] = mapped_column(Integer)
+    # Grows at every move or cancellation: buttons and group posts made for an older revision say what changed.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     reminder_leads: Mapped[str] = mapped_column(String(64), default="")  # minutes, comma separated
     # Which holiday calendar placed it: official, or provisional (its year's notice not in yet); tentative:
     # provisional and close to a holiday, so the notice may still move it (shown "（暂定）").
@@ -226,6 +230,14 @@ class Activity(Base):
 
     org: Mapped[Organization] = relationship()
     member: Mapped[Member | None] = relationship(foreign_keys=[member_id])
+
+    @property
+    def checkin_opens_at(self) -> datetime | None:
+        return None if self.checkin_opens_minutes is None else self.starts_at + timedelta(minutes=self.checkin_opens_minutes)
+
+    @property
+    def checkin_closes_at(self) -> datetime | None:
+        return None if self.checkin_closes_minutes is None else self.starts_at + timedelta(minutes=self.checkin_closes_minutes)
 
 
 class ActivityAttachment(Base):
@@ -431,6 +443,29 @@ class PendingInput(Base):
     kind: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     expires_at: Mapped[datetime]
+
+
+class ScheduleDraft(Base):
+    """One /schedule, /reschedule or /cancel card's change, waiting for that card's ✅ (one row per card)."""
+
+    __tablename__ = "schedule_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    operation: Mapped[str] = mapped_column(String(16))  # new | move | cancel
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"))
+    # The activity's revision when the card was made: a card for an activity changed since is not applied.
+    activity_revision: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    place: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open | applied | discarded
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
 
 
 class AuditEntry(Base):

@@ -31,6 +31,10 @@ class OutboxKind(StrEnum):
     CONFIRM_NAG = "confirm_nag"
     CONFIRM_ESCALATION = "confirm_escalation"
     GROUP_ANNOUNCEMENT = "group_announcement"
+    # To a branch group that was shown an activity's announcement, once per move or cancellation
+    # (storage.services.activity_changes). Payload `operation` (move | cancel), `before` (ISO), `revision`,
+    # `replaces_message_id` (the announcement's Telegram id). Rendered against the activity as it stands.
+    ANNOUNCEMENT_CHANGED = "announcement_changed"
     # The secretary's "remind them" to one member who has not answered.
     NUDGE = "nudge"
     # A member's leave request to each approver (payload `activity_id`, `member_id`), and the decision back.

@@ -1,5 +1,5 @@
-"""`branchbot activity add|confirm|record|proxy|roll`: activities and their record at the command line, through
-the chat's use cases, as a recorded operator (`--as MEMBER_NO`, else the system operator)."""
+"""`branchbot activity add|move|cancel|confirm|record|proxy|roll`: activities and their record at the command
+line, through the chat's use cases, as a recorded operator (`--as MEMBER_NO`, else the system operator)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import texts
-from bot.runtime.materialise import DEFAULT_LEAD_MINUTES, ReminderPolicy, enqueue_reminders
+from bot.runtime.materialise import DEFAULT_LEAD_MINUTES, ReminderPolicy, reminders_for
 from bot.runtime.quiet_hours import QuietHours, quiet_hours_from_env
 from bot.runtime.render import format_duration, format_moment
 from bot.clock import parse_now_option
@@ -25,9 +25,9 @@ from schedules.timeparse import ParsedTime, TimeParseError, WorkCalendar, parse_
 from storage import models
 from storage.db import make_engine, make_session_factory, transaction
 from storage.repositories import activities as activity_repo
-from storage.repositories import outbox
+from storage.services import activity_changes
 from storage.services import attendance as attendance_svc
-from storage.services.actors import actor_for_member_no
+from storage.services.actors import OrgTree, actor_for_member_no
 from storage.services.errors import NotFound, PermissionDenied, ServiceError
 from storage.services.permissions import Operator, SystemOperator
 from storage.services.views import display_title
@@ -104,58 +104,126 @@ def operator(session: Session, member_no: str | None) -> Operator:
     return SystemOperator(f"cli:{getpass.getuser()}")
 
 
+def _org(session: Session, code: str) -> models.Organization:
+    org = session.scalars(select(models.Organization).where(models.Organization.code == code)).one_or_none()
+    if org is None:
+        raise InputError(f"没有编码为 {code} 的组织；请先导入名册（branchbot roster import）")
+    return org
+
+
+def _target(session: Session, args: argparse.Namespace, now: datetime) -> int:
+    """The activity ACTIVITY_ID names, or the next scheduled one of --org whose title contains --title."""
+    if args.activity_id is not None:
+        return args.activity_id
+    if not args.org or not args.title:
+        raise InputError("请写明活动编号，或用 --org 和 --title 指明组织和活动名称")
+    org = _org(session, args.org)
+    return activity_changes.find_scheduled(session, OrgTree.load(session), org.id, args.title.strip(), now).id
+
+
+def _when(starts_at: datetime, ends_at: datetime | None, zone: ZoneInfo) -> str:
+    when = format_moment(starts_at, zone)
+    if ends_at is not None:
+        same_day = ends_at.astimezone(zone).date() == starts_at.astimezone(zone).date()
+        when += f"至{ends_at.astimezone(zone):%H:%M}" if same_day else f" 至 {format_moment(ends_at, zone)}"
+    return when
+
+
+def _zone(session: Session, org_id: int, settings: Settings) -> ZoneInfo:
+    return activity_repo.org_zone(session.get(models.Organization, org_id), settings.timezone)
+
+
 def add(args: argparse.Namespace, settings: Settings) -> int:
     title = (args.title or "").strip()
     if not title:
         raise InputError("--title 不能为空")
     deployment = load_deployment(settings)  # DeploymentError: the CLI prints it, exit 2
-    engine = make_engine(settings.database_url)
-    try:
-        with transaction(make_session_factory(engine)) as session:
-            org = session.scalars(select(models.Organization).where(models.Organization.code == args.org)).one_or_none()
-            if org is None:
-                raise InputError(f"没有编码为 {args.org} 的组织；请先导入名册（branchbot roster import）")
-            zone = activity_repo.org_zone(org, settings.timezone)
-            now = parse_now_option(args.now, zone)
-            parsed = parse_at(args.at, now, zone, deployment.calendar)
-            starts_at, ends_at, reading = parsed.at, parsed.end, parsed.reading
-            catalog_leads = _catalog_leads(deployment.catalog, args.obligation) if args.obligation else DEFAULT_LEAD_MINUTES
-            leads = parse_leads(args.remind) if args.remind else catalog_leads
-            moved = None
-            if args.obligation:
-                moved = activity_repo.planned_in_same_month(
-                    session, org_id=org.id, obligation=args.obligation, moment=starts_at, zone=zone)
-            if moved is not None:
-                before = moved.starts_at
-                activity = activity_repo.move_activity(session, moved, starts_at=starts_at, lead_minutes=leads,
-                                                       title=title, place=args.place, zone=zone)
-                if ends_at is not None:
-                    activity.ends_at = ends_at
-                outbox.replan_pending(session, activity.id)
-            else:
-                before = None
-                activity = activity_repo.add_activity(session, org_id=org.id, title=title, starts_at=starts_at,
-                                                      lead_minutes=leads, obligation=args.obligation, place=args.place,
-                                                      ends_at=ends_at)
-            policy = ReminderPolicy(zone=settings.timezone, quiet=quiet_hours())
-            created = enqueue_reminders(session, [activity], now=now, policy=policy)
-            activity_id = activity.id
-    finally:
-        engine.dispose()
-    when = format_moment(starts_at, zone)
-    if ends_at is not None:
-        same_day = ends_at.astimezone(zone).date() == starts_at.astimezone(zone).date()
-        when += f"至{ends_at.astimezone(zone):%H:%M}" if same_day else f" 至 {format_moment(ends_at, zone)}"
-    if before is not None:
-        print(f"已调整活动：{title}（编号 {activity_id}），由 {format_moment(before, zone)} 改为 {when}")
+
+    def work(session: Session):  # noqa: ANN202
+        who = operator(session, args.as_member)
+        org = _org(session, args.org)
+        zone = activity_repo.org_zone(org, settings.timezone)
+        now = parse_now_option(args.now, zone)
+        parsed = parse_at(args.at, now, zone, deployment.calendar)
+        catalog_leads = _catalog_leads(deployment.catalog, args.obligation) if args.obligation else DEFAULT_LEAD_MINUTES
+        leads = parse_leads(args.remind) if args.remind else catalog_leads
+        change = activity_changes.add(
+            session, who, org_id=org.id, title=title, starts_at=parsed.at, ends_at=parsed.end, place=args.place,
+            obligation=args.obligation, lead_minutes=leads, now=now, zone=zone, reminders=_reminders(settings))
+        return change, parsed.reading, leads, zone
+
+    change, reading, leads, zone = _in_transaction(settings, work)
+    activity = change.activity
+    when = _when(activity.starts_at, activity.ends_at, zone)
+    if change.before is not None:
+        print(f"已调整活动：{activity.title}（编号 {activity.id}），由 {format_moment(change.before, zone)} 改为 {when}")
     else:
-        print(f"已新增活动：{title}（编号 {activity_id}），时间 {when}")
+        print(f"已新增活动：{activity.title}（编号 {activity.id}），时间 {when}")
     print(f"时间理解为：{reading}")
     if leads:
-        print(f"已安排提醒 {created} 条（提前 {'、'.join(format_duration(m) for m in leads)}）")
+        print(f"已安排提醒 {change.reminders} 条（提前 {'、'.join(format_duration(m) for m in leads)}）")
     else:
         print("该事项按目录不发提醒")
+    _print_told(change)
     return 0
+
+
+def move(args: argparse.Namespace, settings: Settings) -> int:
+    deployment = load_deployment(settings)  # DeploymentError: the CLI prints it, exit 2
+
+    def work(session: Session):  # noqa: ANN202
+        who = operator(session, args.as_member)
+        probe_zone = settings.timezone
+        now = parse_now_option(args.now, probe_zone)
+        activity_id = _target(session, args, now)
+        zone = _zone(session, activity_repo_org(session, activity_id), settings)
+        parsed = parse_at(args.at, now, zone, deployment.calendar)
+        leads = parse_leads(args.remind) if args.remind else None
+        change = activity_changes.move(
+            session, who, activity_id, starts_at=parsed.at, ends_at=parsed.end, place=args.place, lead_minutes=leads,
+            now=now, zone=zone, reminders=_reminders(settings))
+        return change, parsed.reading, zone
+
+    change, reading, zone = _in_transaction(settings, work)
+    activity = change.activity
+    print(f"已调整活动：{activity.title}（编号 {activity.id}），由 {format_moment(change.before, zone)} 改为 "
+          f"{_when(activity.starts_at, activity.ends_at, zone)}")
+    print(f"时间理解为：{reading}")
+    print(f"已安排提醒 {change.reminders} 条")
+    _print_told(change)
+    return 0
+
+
+def cancel(args: argparse.Namespace, settings: Settings) -> int:
+    def work(session: Session):  # noqa: ANN202
+        who = operator(session, args.as_member)
+        now = parse_now_option(args.now, settings.timezone)
+        activity_id = _target(session, args, now)
+        zone = _zone(session, activity_repo_org(session, activity_id), settings)
+        return activity_changes.cancel(session, who, activity_id, now=now, zone=zone), zone
+
+    change, zone = _in_transaction(settings, work)
+    print(f"已取消活动：{change.activity.title}（编号 {change.activity.id}），原定 {format_moment(change.before, zone)}")
+    _print_told(change)
+    return 0
+
+
+def activity_repo_org(session: Session, activity_id: int) -> int:
+    activity = session.get(models.Activity, activity_id)
+    if activity is None:
+        raise InputError(f"没有编号为 {activity_id} 的活动")
+    return activity.org_id
+
+
+def _print_told(change: activity_changes.Change) -> None:
+    if change.told:
+        print(f"已通知之前收到提醒的 {change.told} 位党员")
+    if change.corrected_groups:
+        print(f"已向 {change.corrected_groups} 个支部群发送更正")
+
+
+def _reminders(settings: Settings) -> activity_changes.Reminders:
+    return reminders_for(ReminderPolicy(zone=settings.timezone, quiet=quiet_hours()))
 
 
 def quiet_hours() -> QuietHours:
@@ -293,4 +361,5 @@ def decide_leave(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-ACTIONS = {"add": add, "confirm": confirm, "record": record, "proxy": proxy, "roll": roll}
+ACTIONS = {"add": add, "move": move, "cancel": cancel, "confirm": confirm, "record": record, "proxy": proxy,
+           "roll": roll}

@@ -13,6 +13,7 @@ from bot import keyboards, texts
 from bot.callbacks import Action, Callback, ForgedCallback
 from bot.handlers.common import ChatContext, audit_refusal, bot_username, is_private
 from bot.handlers.routing import ButtonRouter
+from storage.services import activity_changes
 from storage.services import attendance as attendance_svc
 from storage.models import AttendanceStatus
 from storage.services.errors import AlreadyHandled, NotBound, PermissionDenied
@@ -58,7 +59,7 @@ async def _edit_group_later(context: ContextTypes.DEFAULT_TYPE, chat: ChatContex
         await context.bot.edit_message_text(
             texts.group_announcement(view, tally, chat.zone), chat_id=key[0], message_id=key[1],
             reply_markup=keyboards.group_announcement(chat.signer, activity_id, bot_username(context, chat),
-                                                      self_checkin=self_checkin),
+                                                      self_checkin=self_checkin, revision=view.revision),
         )
     except BadRequest as exc:
         log.info("group announcement %s not edited: %s", key, exc)
@@ -78,8 +79,22 @@ async def answer_stranger(update: Update, context: ContextTypes.DEFAULT_TYPE, ch
                                        url=keyboards.start_link(username, keyboards.START_CHAT_PAYLOAD))
 
 
+async def answered_stale(update: Update, chat: ChatContext, cb: Callback) -> bool:
+    """A 签到 / 请假 button made before its activity moved or was cancelled: it answers with what changed,
+    and its message loses its buttons and says so (a group's old announcement stops offering the old time)."""
+    stale = await chat.db(lambda session, now: activity_changes.stale_button(session, cb.activity_id, cb.arg))
+    if stale is None:
+        return False
+    stamp = texts.stale_button(stale, chat.zone)
+    await update.callback_query.answer(stamp[:200], show_alert=True)
+    await append_stamp(update, stamp)
+    return True
+
+
 async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
     query = update.callback_query
+    if await answered_stale(update, chat, cb):
+        return
     in_group = not is_private(update)
     try:
         result = await chat.as_member(update, lambda session, actor, now: (
@@ -106,6 +121,8 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
 
 async def press_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
     query = update.callback_query
+    if await answered_stale(update, chat, cb):
+        return
     private = is_private(update)
     origin = (query.message.chat_id, query.message.message_id) if private else None
     origin_text = getattr(query.message, "text", None) if private else None

@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot import keyboards, texts
 from bot.callbacks import Action
-from bot.handlers import buttons, rectify
+from bot.handlers import buttons, rectify, schedule
 from bot.handlers.common import ChatContext, tell
 from storage.services import attendance as attendance_svc
 from storage.services import binding as binding_svc
@@ -140,7 +140,8 @@ async def mark_reminder(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, r
     try:
         await context.bot.edit_message_text(
             f"{base}\n\n{stamp}" if base else stamp, chat_id=chat_id, message_id=message_id,
-            reply_markup=keyboards.checkin_only(chat.signer, request.activity.id, self_checkin=self_checkin))
+            reply_markup=keyboards.checkin_only(chat.signer, request.activity.id, self_checkin=self_checkin,
+                                                revision=request.activity.revision))
     except TelegramError:
         log.info("reminder %s not marked", request.origin, exc_info=True)
 
@@ -150,6 +151,9 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat:
     text = update.effective_message.text or ""
 
     def work(session, actor, now):  # noqa: ANN001, ANN202
+        edited = schedule.answer_edit(session, actor, text, now, chat)
+        if edited is not None:
+            return edited, now
         answered = rectify.answer_text(session, actor, text, now, chat.zone)
         if answered is not None:
             return answered, now
@@ -163,7 +167,9 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat:
     except NotBound:
         await update.effective_message.reply_text(texts.START_WITHOUT_CODE)
         return
-    if rectify.is_answer(result):
+    if isinstance(result, schedule.EditedCard):
+        await schedule.reply_to_edit(update, context, chat, result)
+    elif rectify.is_answer(result):
         await rectify.reply_to_answer(update, chat, result, now)
     elif isinstance(result, LeaveRequest):
         await update.effective_message.reply_text(texts.leave_submitted(result))

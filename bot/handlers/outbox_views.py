@@ -42,7 +42,8 @@ class OutboxViews:
         """✅ 签到 / 📝 请假 under a private reminder of a meeting (签到 is re-checked against the window on press)."""
         if activity.kind != models.ActivityKind.MEETING.value or row.member_id is None:
             return None
-        return keyboards.reminder(self.signer, activity.id, self_checkin=self.self_checkin(session, activity.org_id))
+        return keyboards.reminder(self.signer, activity.id, self_checkin=self.self_checkin(session, activity.org_id),
+                                  revision=activity.revision or 0)
 
     def roll_summary(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
                      now: datetime) -> tuple[str, Any]:
@@ -67,13 +68,22 @@ class OutboxViews:
         view, tally = attendance_svc.announcement_state(session, row.activity_id)
         return (texts.group_announcement(view, tally, zone),
                 keyboards.group_announcement(self.signer, view.id, self.bot_username,
-                                             self_checkin=self.self_checkin(session, view.org_id)))
+                                             self_checkin=self.self_checkin(session, view.org_id),
+                                             revision=view.revision))
+
+    def announcement_changed(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
+                             now: datetime) -> tuple[str, Any]:
+        """The group's correction, from the facts in the payload and the activity as it is when sent."""
+        view, _ = attendance_svc.announcement_state(session, row.activity_id)
+        return texts.announcement_changed(view, str(row.payload["operation"]),
+                                          datetime.fromisoformat(row.payload["before"]), zone), None
 
     def nudge(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
                      now: datetime) -> tuple[str, Any]:
         view, _ = attendance_svc.announcement_state(session, row.activity_id)
         return texts.nudge(view, zone), keyboards.reminder(self.signer, view.id,
-                                                           self_checkin=self.self_checkin(session, view.org_id))
+                                                           self_checkin=self.self_checkin(session, view.org_id),
+                                                           revision=view.revision)
 
     def leave_request(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
                      now: datetime) -> tuple[str, Any]:
@@ -116,6 +126,7 @@ class OutboxViews:
             OutboxKind.CONFIRM_NAG: self.confirm_nag,
             OutboxKind.CONFIRM_ESCALATION: self.confirm_escalation,
             OutboxKind.GROUP_ANNOUNCEMENT: self.group_announcement,
+            OutboxKind.ANNOUNCEMENT_CHANGED: self.announcement_changed,
         }
 
 

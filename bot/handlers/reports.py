@@ -20,8 +20,9 @@ from bot.reports.ledger_sheets import load_extras, rectification_caption
 from bot.reports.workbook import workbook_bytes
 from schedules.completion import Period, PeriodError, parse_period, year_to_date
 from storage.repositories import reports
-from storage.services.actors import Actor, OrgTree, require_visible, visible_org_ids
-from storage.services.errors import InvalidInput, NotFound, PermissionDenied
+from storage.services import permissions
+from storage.services.actors import Actor, OrgTree
+from storage.services.errors import InvalidInput
 
 REPORT_USAGE = (
     "用法：/report [组织编码] [时间段]\n"
@@ -65,29 +66,12 @@ def _split_args(args: list[str], today: date) -> tuple[str | None, Period | None
     return code, period
 
 
-def _report_scope(actor: Actor, tree: OrgTree, code: str | None) -> str:
-    """The organisation to report on: the one asked for (if the actor may see it) or the actor's top one."""
-    visible = visible_org_ids(actor, tree)
-    if not visible:
-        raise PermissionDenied("报表只向支部委员和上级党组织委员提供。", actor=actor.member_no)
-    if code is None:
-        roots = sorted(tree.code[o] for o in visible if tree.parent.get(o) not in visible)
-        if len(roots) != 1:
-            raise InvalidInput("请指明组织编码：" + "、".join(roots) + "\n" + REPORT_USAGE)
-        return roots[0]
-    org_id = tree.id_by_code.get(code)
-    if org_id is None:
-        raise NotFound(f"没有组织编码 {code}。")
-    require_visible(actor, tree, org_id)
-    return code
-
-
 def build_report_files(session: Session, actor: Actor, now: datetime, args: list[str], *,
                        deployment: Deployment, default_zone: ZoneInfo) -> ReportFiles:
     """Everything /report sends, computed in one transaction (runs in a worker thread)."""
     tree = OrgTree.load(session)
     code, period = _split_args(args, now.astimezone(default_zone).date())
-    code = _report_scope(actor, tree, code)
+    code = permissions.report_scope(actor, tree, code, REPORT_USAGE)
     root = reports.find_organization(session, code)
     zone = reports.org_zone(root, default_zone)
     window = period or year_to_date(now.astimezone(zone).date())
@@ -115,13 +99,7 @@ def build_calendar_file(session: Session, actor: Actor, now: datetime, args: lis
         data = activities_feed(items, names, name=f"{member.name}的党组织活动", zone=zone, stamp=now)
         return CalendarFile(f"calendar_{member.member_no}.ics", f"{member.name}的活动日历：用手机打开即可导入（共 {len(items)} 项）。", data)
     code = args[0]
-    tree = OrgTree.load(session)
-    org_id = tree.id_by_code.get(code)
-    if org_id is None:
-        raise NotFound(f"没有组织编码 {code}。")
-    own = {actor.org_id, actor.group_id}
-    if org_id not in own and org_id not in visible_org_ids(actor, tree):
-        raise PermissionDenied("只能获取本人所在组织或所管理组织的日历。", actor=actor.member_no, org=code)
+    permissions.require_calendar_access(actor, OrgTree.load(session), code)
     org, items = reports.org_calendar(session, code, start, end)
     zone = reports.org_zone(org, default_zone)
     data = activities_feed(items, {org.id: org.name, **reports.organization_names(session, [a.org_id for a in items])},

@@ -162,6 +162,15 @@ def enqueue_reminders(
     return outbox.enqueue(session, messages)
 
 
+def reminders_for(policy: ReminderPolicy):  # noqa: ANN201 - storage.services.activity_changes.Reminders
+    """The materialiser as the change use cases' reminder port: chat and CLI pass the same one."""
+
+    def queue(session: Session, activities: Sequence[models.Activity], now: datetime) -> int:
+        return enqueue_reminders(session, activities, now=now, policy=policy)
+
+    return queue
+
+
 def roster_around(roster: Roster, org_codes: set[str]) -> Roster:
     """Just what planning `org_codes` needs: those organisations, their ancestors (whose overrides they
     inherit) and their members — so one obligation job does not plan every organisation."""

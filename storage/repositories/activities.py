@@ -40,9 +40,18 @@ def decode_leads(text: str | None) -> tuple[int, ...]:
     return tuple(sorted({int(part) for part in (text or "").split(",") if part.strip()}, reverse=True))
 
 
-def _checkin_window(occurrence: Any) -> tuple[datetime | None, datetime | None]:
-    """The occurrence's check-in window as instants (`schedules.plan.Occurrence` derives them from its start)."""
-    return getattr(occurrence, "checkin_opens_at", None), getattr(occurrence, "checkin_closes_at", None)
+def _minutes(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 60)
+
+
+def _checkin_window(occurrence: Any) -> tuple[int | None, int | None]:
+    """The occurrence's check-in window in minutes from its start (`schedules.plan.Occurrence.checkin`)."""
+    checkin = getattr(occurrence, "checkin", None)
+    if checkin is not None:
+        return _minutes(checkin[0]), _minutes(checkin[1])
+    opens, closes = getattr(occurrence, "checkin_opens_at", None), getattr(occurrence, "checkin_closes_at", None)
+    start = occurrence.starts_at
+    return (None if opens is None else _minutes(opens - start)), (None if closes is None else _minutes(closes - start))
 
 
 @dataclass
@@ -93,8 +102,8 @@ def upsert_occurrences(session: Session, occurrences: Iterable[Any]) -> UpsertRe
             "audience": str(getattr(occurrence, "audience", None) or "all_members"),
             "member_id": member_ids.get(getattr(occurrence, "member_no", None)),
             "requires_confirmation": bool(getattr(occurrence, "requires_confirmation", True)),
-            "checkin_opens_at": opens,
-            "checkin_closes_at": closes,
+            "checkin_opens_minutes": opens,
+            "checkin_closes_minutes": closes,
             "reminder_leads": encode_leads(lead_minutes_of(getattr(occurrence, "reminder_leads", ()))),
             "calendar": str(getattr(occurrence, "calendar", None) or "official"),
             "tentative": bool(getattr(occurrence, "tentative", False)),
@@ -120,7 +129,10 @@ def upsert_occurrences(session: Session, occurrences: Iterable[Any]) -> UpsertRe
         if "starts_at" in changed:
             result.rescheduled[row.id] = (row.starts_at, row.calendar)
         for name, value in changed.items():
-            setattr(row, name, value)
+            if name != "starts_at":
+                setattr(row, name, value)
+        if "starts_at" in changed:
+            reschedule(row, values["starts_at"], ends_at=values["ends_at"])
         if moved:
             result.moved.append(row.id)
         else:
@@ -179,17 +191,31 @@ def planned_in_same_month(
     ).first()
 
 
+_KEEP = object()
+
+
+def reschedule(activity: models.Activity, starts_at: datetime, *, ends_at: Any = _KEEP) -> None:
+    """The one way an activity's time changes (by hand, or by the plan): everything that hangs on the time
+    moves with it. The check-in window is stored relative to the start; the end keeps its duration unless
+    `ends_at` is given; the follow-up state (the roll) starts afresh; the revision grows, so buttons and
+    group posts made for the old time can tell."""
+    if ends_at is _KEEP:
+        ends_at = None if activity.ends_at is None else starts_at + (activity.ends_at - activity.starts_at)
+    activity.ends_at = ends_at
+    activity.starts_at = starts_at
+    activity.summary_sent_at = None
+    activity.revision = (activity.revision or 0) + 1
+
+
 def move_activity(
     session: Session, activity: models.Activity, *, starts_at: datetime, lead_minutes: Sequence[int] | None,
-    title: str | None = None, place: str | None = None, zone: ZoneInfo | None = None,
+    title: str | None = None, place: str | None = None, zone: ZoneInfo | None = None, ends_at: Any = _KEEP,
 ) -> models.Activity:
     """Reschedule a planned activity by hand; remembers the original date and stops the plan overriding it."""
     if activity.moved_from is None:
         original = activity.starts_at.astimezone(zone) if zone else activity.starts_at
         activity.moved_from = original.date()
-    if activity.ends_at is not None:
-        activity.ends_at = starts_at + (activity.ends_at - activity.starts_at)
-    activity.starts_at = starts_at
+    reschedule(activity, starts_at, ends_at=ends_at)
     activity.source = MOVED_SOURCE
     if lead_minutes is not None:
         activity.reminder_leads = encode_leads(lead_minutes)

@@ -14,13 +14,12 @@ from sqlalchemy.orm import Session
 from schedules.calendar import PROVISIONAL
 from schedules.roster import MemberStatus
 from storage import models
-from storage.models import ActivityStatus
 from storage.outbox_kinds import OutboxKind
 from storage.repositories import activities as activity_repo
 from storage.repositories import members as member_repo
 from storage.repositories import outbox
 from storage.repositories.activities import UpsertResult
-from storage.services import scheduling
+from storage.services import activity_changes
 
 def notice_recipients(session: Session) -> list[int]:
     """Who hears about the calendar: every organisation's secretary (书记, failing that 副书记, 组织委员)
@@ -67,16 +66,15 @@ class Replanned:
 def move_with_notices(session: Session, activity: models.Activity, before: datetime, now: datetime,
                       zone: ZoneInfo) -> int:
     """The one call into the move use case: the plan already set the new time, unsent reminders are
-    re-planned by the materialiser; here those already reminded are told. Swap this for the shared
-    "move an activity" use case once it exists."""
-    return scheduling.tell_reminded(session, activity, scheduling.MOVE, before, now, zone, why="calendar")
+    re-planned by the materialiser; the rest of a move (follow-ups, the group, the reminded) is the use case's."""
+    return activity_changes.follow_plan_move(session, activity, before, now, zone)
 
 
 def cancel_with_notices(session: Session, activity: models.Activity, now: datetime, zone: ZoneInfo) -> int:
-    """A provisional occurrence the official arrangement no longer has (e.g. two holidays merged)."""
-    before = activity.starts_at
-    activity.status = ActivityStatus.CANCELLED.value
-    return scheduling.tell_reminded(session, activity, scheduling.CANCEL, before, now, zone, why="calendar")
+    """A provisional occurrence the official arrangement no longer has (e.g. two holidays merged): cancelled
+    by the shared use case, as the scheduler."""
+    return activity_changes.cancel(session, activity_changes.PLAN_OPERATOR, activity.id, now=now, zone=zone,
+                                  why="calendar").told
 
 
 def follow_official_arrangement(

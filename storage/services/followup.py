@@ -111,12 +111,20 @@ def upper_committee_ids(session: Session, org_id: int, tree: OrgTree) -> list[in
     return []
 
 
+def _keyed(kind: OutboxKind, activity: models.Activity, recipient: str) -> dict:
+    """The dedup key of a follow-up of the activity's current revision: after a move, the new time gets its
+    own announcement, roll and nags (revision 0 keeps the keys rows were written with before)."""
+    revision = activity.revision or 0
+    suffix = f":r{revision}" if revision else ""
+    return {"dedup_key": f"{kind}:{activity.id}{suffix}:{recipient}"}
+
+
 def _to_member(kind: OutboxKind, activity: models.Activity, member_id: int, due_at: datetime, priority: int,
                payload: dict | None = None) -> outbox.NewMessage:
     recipient = outbox.member_recipient(member_id)
     return outbox.NewMessage(
-        dedup_key=f"{kind}:{activity.id}:{recipient}", recipient=recipient, due_at=due_at, kind=kind,
-        activity_id=activity.id, member_id=member_id, priority=priority, payload=payload or {},
+        recipient=recipient, due_at=due_at, kind=kind, activity_id=activity.id, member_id=member_id,
+        priority=priority, payload=payload or {}, **_keyed(kind, activity, recipient),
     )
 
 
@@ -147,9 +155,9 @@ def enqueue_followups(session: Session, now: datetime, activity_ids: Collection[
         if chat_id is not None and activity.member_id is None and now < closes:
             recipient = outbox.chat_recipient(chat_id)
             messages.append(outbox.NewMessage(
-                dedup_key=f"{OutboxKind.GROUP_ANNOUNCEMENT}:{activity.id}:{recipient}", recipient=recipient,
-                due_at=max(now, activity.starts_at - ANNOUNCE_BEFORE), kind=OutboxKind.GROUP_ANNOUNCEMENT,
+                recipient=recipient, due_at=max(now, activity.starts_at - ANNOUNCE_BEFORE), kind=OutboxKind.GROUP_ANNOUNCEMENT,
                 activity_id=activity.id, chat_id=chat_id, priority=50,
+                **_keyed(OutboxKind.GROUP_ANNOUNCEMENT, activity, recipient),
             ))
         if now < closes:
             continue

@@ -1,8 +1,8 @@
 """Who may do what to an activity and its record, the one home: the checks chat and the command line share.
 
 The roles themselves are `schedules.roles`'; this module applies them to the use cases (confirm held or not
-held, record topic/lecturer/minutes, 代签 and marks on the roll, deciding leave) and names who acted in the
-audit log. A person acts as an `Actor` (chat: their Telegram account; CLI: `--as MEMBER_NO`, checked the same
+held, record topic/lecturer/minutes, 代签 and marks on the roll, deciding leave; adding, moving and cancelling
+activities; /report and /calendar) and names who acted in the audit log. A person acts as an `Actor` (chat: their Telegram account; CLI: `--as MEMBER_NO`, checked the same
 way); the command line without `--as` acts as a `SystemOperator`, which passes every check and is named in
 the audit log.
 """
@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from schedules import roles
 from storage.repositories import members as member_repo
-from storage.services.actors import Actor, OrgTree, require_manager
-from storage.services.errors import PermissionDenied
+from storage.services.actors import Actor, OrgTree, require_manager, require_visible, visible_org_ids
+from storage.services.errors import InvalidInput, NotFound, PermissionDenied
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +70,58 @@ def require_leave_decider(session: Session, who: Operator, tree: OrgTree, org_id
         require_manager(who, tree, org_id)
 
 
+SCHEDULE_REFUSED = "只有支部书记、副书记或组织委员可以安排活动。"
+REPORT_REFUSED = "报表只向支部委员和上级党组织委员提供。"
+CALENDAR_REFUSED = "只能获取本人所在组织或所管理组织的日历。"
+
+
+def schedulable_org(who: Actor, tree: OrgTree) -> int:
+    """The organisation a secretary's /schedule is for: the branch they run, else the first they manage."""
+    orgs = sorted(who.managed_org_ids, key=lambda org: (not tree.is_branch(org), org))
+    if not orgs:
+        raise PermissionDenied(SCHEDULE_REFUSED, actor=who.member_no)
+    return orgs[0]
+
+
+def require_may_change_activities(who: Operator, tree: OrgTree, org_id: int) -> None:
+    """Adding, moving and cancelling an organisation's activities: whoever manages it (书记, 副书记, 组织委员;
+    for a 党小组 its leader or its branch's), or a system operator; refused with /schedule's sentence."""
+    if isinstance(who, SystemOperator):
+        return
+    try:
+        require_manager(who, tree, org_id)
+    except PermissionDenied as refused:  # the same sentence whichever edge asked
+        raise PermissionDenied(SCHEDULE_REFUSED, **refused.details) from None
+
+
+def report_scope(who: Actor, tree: OrgTree, code: str | None, usage: str) -> str:
+    """The organisation /report covers: the one asked for (if `who` may see it) or their top visible one."""
+    visible = visible_org_ids(who, tree)
+    if not visible:
+        raise PermissionDenied(REPORT_REFUSED, actor=who.member_no)
+    if code is None:
+        roots = sorted(tree.code[o] for o in visible if tree.parent.get(o) not in visible)
+        if len(roots) != 1:
+            raise InvalidInput("请指明组织编码：" + "、".join(roots) + "\n" + usage)
+        return roots[0]
+    org_id = tree.id_by_code.get(code)
+    if org_id is None:
+        raise NotFound(f"没有组织编码 {code}。")
+    require_visible(who, tree, org_id)
+    return code
+
+
+def require_calendar_access(who: Actor, tree: OrgTree, code: str) -> int:
+    """An organisation's .ics feed: the member's own organisation or group, or one they oversee."""
+    org_id = tree.id_by_code.get(code)
+    if org_id is None:
+        raise NotFound(f"没有组织编码 {code}。")
+    if org_id not in {who.org_id, who.group_id} and org_id not in visible_org_ids(who, tree):
+        raise PermissionDenied(CALENDAR_REFUSED, actor=who.member_no, org=code)
+    return org_id
+
+
 __all__ = [
     "Operator", "SystemOperator", "audit_fields", "leave_deciders", "require_leave_decider", "require_runs_activity",
+    "require_may_change_activities", "schedulable_org", "report_scope", "require_calendar_access",
 ]

@@ -46,6 +46,7 @@ class ActivityView:
     requires_confirmation: bool
     label: str = ""  # display_title: what messages call it (the title when not given)
     tentative: bool = False  # placed on the provisional calendar close to a holiday: the notice may move it
+    revision: int = 0  # grows at each move or cancellation; buttons carry it (activity_changes.stale_button)
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -60,7 +61,7 @@ class ActivityView:
             agenda=activity.agenda, obligation=activity.obligation, kind=activity.kind,
             status=activity.status, checkin_opens_at=opens, checkin_closes_at=closes,
             requires_confirmation=bool(activity.requires_confirmation), label=display_title(activity),
-            tentative=bool(activity.tentative),
+            tentative=bool(activity.tentative), revision=activity.revision or 0,
         )
 
     def window_open(self, now: datetime) -> bool:

@@ -39,10 +39,11 @@ class Press:
 
     label: str
     chat: str | None = None  # "group" for the actor's branch group
+    message_id: int | None = None  # that message's button rather than the newest one's
 
 
-def press(label: str, chat: str | None = None) -> Press:
-    return Press(label, chat)
+def press(label: str, chat: str | None = None, *, on: int | None = None) -> Press:
+    return Press(label, chat, on)
 
 
 def text_of(record: Any) -> str:
@@ -76,8 +77,10 @@ class Dialog:
             return session.scalars(select(models.Organization.group_chat_id).where(
                 models.Organization.code == org)).one()
 
-    def find_button(self, chat_id: int, label: str) -> tuple[int, str]:
+    def find_button(self, chat_id: int, label: str, message_id: int | None = None) -> tuple[int, str]:
         for message in reversed(self.server.chat(chat_id).messages):
+            if message_id is not None and message["message_id"] != message_id:
+                continue
             for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
                 for button in row:
                     if button["text"] == label and "callback_data" in button:
@@ -89,7 +92,7 @@ class Dialog:
         user_id = self.user(who)
         if isinstance(action, Press):
             chat_id = self.group_chat() if action.chat == "group" else user_id
-            message_id, data = self.find_button(chat_id, action.label)
+            message_id, data = self.find_button(chat_id, action.label, action.message_id)
             self.server.user_presses(user_id, chat_id, message_id, data)
         else:
             self.server.user_sends(user_id, action)
@@ -148,6 +151,32 @@ class Dialog:
             message = await self.app.bot.send_message(self.user(to), text, reply_markup=markup)
             sent.append(message.to_dict())
         return sent
+
+    async def dispatch_group(self, org: str = "B01") -> list[dict]:
+        """Sends the queued outbox rows for the branch group as the dispatcher does, and records them as
+        sent with Telegram's message id (what a later change looks up to correct)."""
+        chat_id = self.group_chat(org)
+        with transaction(self.factory) as session:
+            rows = session.scalars(select(models.OutboxMessage).where(
+                models.OutboxMessage.chat_id == chat_id, models.OutboxMessage.member_id.is_(None),
+                models.OutboxMessage.state == "pending").order_by(models.OutboxMessage.id)).all()
+            rendered = [(row.id, self.renderers.render(session, ClaimedMessage(
+                id=row.id, kind=row.kind, activity_id=row.activity_id, member_id=None, chat_id=chat_id,
+                recipient=row.recipient, lead_minutes=row.lead_minutes, due_at=row.due_at, priority=row.priority,
+                attempts=0, payload=row.payload), SHANGHAI)) for row in rows]
+        sent = []
+        for row_id, (text, markup) in rendered:
+            message = await self.app.bot.send_message(chat_id, text, reply_markup=markup)
+            with transaction(self.factory) as session:
+                row = session.get(models.OutboxMessage, row_id)
+                row.state, row.telegram_message_id, row.sent_at = "sent", message.message_id, self.clock.now()
+            sent.append(message.to_dict())
+        return sent
+
+    def sweep(self) -> int:
+        """The follow-up sweep at the clock's time (the runtime runs it every minute)."""
+        with transaction(self.factory) as session:
+            return followup.enqueue_followups(session, self.clock.now())
 
     async def remind(self, who: str, activity: str) -> dict:
         return await self.deliver("reminder", activity, to=who)

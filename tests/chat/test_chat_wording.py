@@ -97,7 +97,7 @@ async def test_schedule_and_cancel_cards_say_what_each_button_does(session_facto
                                                                              "（时间理解为：下周三（2025年3月19日 星期三）下午3点（15:00））\n"
                                                                              "地点：三楼会议室\n"
                                                                              "请确认："))
-        assert buttons(card.params) == ["✅ 确认", "🚫 放弃，不做改动"]
+        assert buttons(card.params) == ["✅ 确认", "✏️ 修改", "🚫 放弃，不做改动"]
         dropped = await chat.step("secretary", press("🚫 放弃，不做改动"), ("🗓 新活动\n"
                                                                     "活动：专题党课（第一党支部）\n"
                                                                     "时间：3月19日（周三）15:00\n"
@@ -105,7 +105,7 @@ async def test_schedule_and_cancel_cards_say_what_each_button_does(session_facto
                                                                     "地点：三楼会议室\n"
                                                                     "请确认：\n"
                                                                     "\n"
-                                                                    "已放弃，没有做任何改动。如需修改，请重新发送命令。"))
+                                                                    "已放弃，没有做任何改动。"))
         assert dropped.params["text"] == ("🗓 新活动\n"
                                           "活动：专题党课（第一党支部）\n"
                                           "时间：3月19日（周三）15:00\n"
@@ -113,7 +113,7 @@ async def test_schedule_and_cancel_cards_say_what_each_button_does(session_facto
                                           "地点：三楼会议室\n"
                                           "请确认：\n"
                                           "\n"
-                                          "已放弃，没有做任何改动。如需修改，请重新发送命令。")
+                                          "已放弃，没有做任何改动。")
         card = await chat.step("secretary", "/cancel 支委会", ("✖️ 取消活动\n"
                                                             "活动：支委会（第一党支部）\n"
                                                             "时间：3月20日（周四）09:00\n"

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.settings import PROJECT_CONFIG_DIR as PROJECT_CONFIG
 from storage import models
 from storage.db import transaction
-from storage.services import scheduling
+from storage.services import schedule_cards as scheduling
 from storage.services.actors import actor_for_telegram
 from storage.services.errors import AlreadyHandled, PermissionDenied
 from tests.runtime.factories import rendered
@@ -65,12 +65,14 @@ def test_reschedule_tells_members_who_were_reminded_and_card_is_one_shot(session
     new_time = datetime(2025, 3, 18, 9, 0, tzinfo=SHANGHAI)
     draft = scheduling.draft(session, secretary, scheduling.MOVE, NOW, SHANGHAI, weekdays_only,
                              title="主题党日", starts_at=new_time)
-    applied = scheduling.apply(session, secretary, draft.pending_id, NOW, SHANGHAI, lead_minutes=(60,))
+    applied = scheduling.apply(session, secretary, draft.draft_id, NOW, SHANGHAI, lead_minutes=(60,),
+                               reminders=lambda session, activities, now: 0)
     assert (applied.activity.starts_at, applied.before, applied.told) == (new_time, MEETING_START, 1)
     notice = session.scalars(select(models.OutboxMessage).where(models.OutboxMessage.kind == "change_notice")).one()
     assert rendered(session, notice) == "📢 通知：「主题党日」由 3月15日 09:00 改为 3月18日 09:00，地点：三楼会议室。"
     with pytest.raises(AlreadyHandled):
-        scheduling.apply(session, secretary, draft.pending_id, NOW, SHANGHAI, lead_minutes=(60,))
+        scheduling.apply(session, secretary, draft.draft_id, NOW, SHANGHAI, lead_minutes=(60,),
+                         reminders=lambda session, activities, now: 0)
 
 
 async def test_schedule_dialog(session_factory):
@@ -85,7 +87,7 @@ async def test_schedule_dialog(session_factory):
                                                            "地点：三楼会议室\n"
                                                            "请确认：")),
             ("secretary", press("✅ 确认"), "✅ 已安排「专题党课」：3月19日（周三）15:00。届时会提醒参加的党员。"),
-            ("secretary", press("✅ 确认"), "这张确认卡已经处理过或已失效，请重新发送命令。"),
+            ("secretary", press("✅ 确认"), "这张确认卡已经确认过了，不会重复执行。"),
             ("secretary", "/schedule 学习会 明天上午10点 活动室", ("🗓 新活动\n"
                                                         "活动：学习会（第一党支部）\n"
                                                         "时间：3月15日（周六）10:00\n"
@@ -103,7 +105,7 @@ async def test_schedule_dialog(session_factory):
                                                "⚠️ 与「主题党日」（3月15日 09:00）时间冲突。\n"
                                                "请确认：\n"
                                                "\n"
-                                               "已放弃，没有做任何改动。如需修改，请重新发送命令。")),
+                                               "已放弃，没有做任何改动。")),
             ("secretary", "/schedule 没有时间的活动", ("没有找到时间：请按“活动名称 时间 地点”的顺序写\n"
                                                 "例如：专题党课 下周三下午3点 三楼会议室、支委会 明天上午9点 党员活动室、主题党日 3月5日 14:30\n"
                                                 "用法：/schedule 活动名称 时间 地点，例如 /schedule 专题党课 下周三下午3点 三楼会议室")),
@@ -177,7 +179,8 @@ def _move(session, world, to: datetime | None, place: str | None = None) -> None
     operation = scheduling.MOVE if to is not None else scheduling.CANCEL
     draft = scheduling.draft(session, secretary, operation, NOW, SHANGHAI, weekdays_only, title="主题党日",
                              starts_at=to, place=place)
-    scheduling.apply(session, secretary, draft.pending_id, NOW, SHANGHAI, lead_minutes=(60,))
+    scheduling.apply(session, secretary, draft.draft_id, NOW, SHANGHAI, lead_minutes=(60,),
+                     reminders=lambda session, activities, now: 0)
 
 
 def _notices(session, world) -> list[tuple[str, str]]:
