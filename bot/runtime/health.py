@@ -36,8 +36,8 @@ DISPATCH_COUNTERS = {
     "retried": ("branchbot_outbox_retries", "Sends retried after a network error, a timeout or a 5xx"),
     "timeouts": ("branchbot_send_timeouts", "Sends (outbox and replies) with no answer within the read timeout"),
     "ambiguous": ("branchbot_outbox_ambiguous",
-                  "Outbox sends that failed after the request was written (timeout, 5xx, broken connection) and "
-                  "were retried: possibly delivered twice"),
+                  "Outbox sends that failed after the request was written (timeout, 5xx, broken connection): "
+                  "Telegram may have delivered them, so their retry may be a second copy"),
     "failed": ("branchbot_outbox_failed", "Sends given up (blocked, chat gone, bad request, too many attempts)"),
     "skipped": ("branchbot_outbox_skipped", "Rows closed without sending (answered, cancelled, unreachable)"),
     "missed": ("branchbot_outbox_missed", "Reminders recorded as missed after downtime"),
