@@ -2,18 +2,27 @@
 
 The chat edge reads it after its transaction committed, to wake the dispatcher and follow up the changed
 activities at once instead of at the next minute's sweep. Recorded in `Session.info` (per session, no globals).
+On PostgreSQL the same transaction also sends `NOTIFY branchbot_outbox` (delivered only if it commits), so the
+leader hears what a follower or the command line did (`bot.runtime.notify` listens).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import models
 
 _KEY = "branchbot.changes"
+ORIGIN_KEY = "branchbot.origin"  # in a session factory's `info`: who sends the notifications (a worker id)
+CHANNEL = "branchbot_outbox"
+# Past this many changed activities a notification says "all" (null): the payload stays far under
+# PostgreSQL's 8000 bytes, and the listener follows every meeting up, as the minute's sweep does.
+MAX_NOTIFIED_IDS = 200
 
 
 @dataclass
@@ -48,3 +57,61 @@ def track_activities(factory: sessionmaker[Session]) -> None:
     """Sessions of `factory` record which activities they flushed (idempotent)."""
     if not event.contains(factory, "after_flush", _after_flush):
         event.listen(factory, "after_flush", _after_flush)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One `branchbot_outbox` notification: who committed, how many rows, which activities (None: any)."""
+
+    origin: str | None
+    outbox_queued: int
+    activity_ids: frozenset[int] | None
+
+    def payload(self) -> str:
+        return json.dumps({"from": self.origin, "outbox": self.outbox_queued,
+                           "activities": None if self.activity_ids is None else sorted(self.activity_ids)})
+
+    @classmethod
+    def of(cls, origin: str | None, changed: Changes) -> Notice:
+        ids = changed.activity_ids
+        return cls(origin, changed.outbox_queued, frozenset(ids) if len(ids) <= MAX_NOTIFIED_IDS else None)
+
+    @classmethod
+    def parse(cls, payload: str) -> Notice:
+        """A payload read back; anything unreadable means "something changed, look at everything"."""
+        try:
+            data = json.loads(payload)
+            ids = data.get("activities")
+            return cls(data.get("from"), int(data.get("outbox") or 0),
+                       None if ids is None else frozenset(int(i) for i in ids))
+        except (ValueError, TypeError, AttributeError):
+            return cls(None, 0, None)
+
+
+def _before_commit(session: Session) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        return  # SQLite: one process leads and polls (docs/ARCHITECTURE.md, #12.14)
+    session.flush()  # the commit's own last flush comes after this hook: record its activities now
+    changed = of(session)
+    if changed:
+        notice = Notice.of(session.info.get(ORIGIN_KEY), changed)
+        session.execute(text("SELECT pg_notify(:channel, :payload)"),
+                        {"channel": CHANNEL, "payload": notice.payload()})
+
+
+def announce_commits(factory: sessionmaker[Session]) -> None:
+    """Sessions of `factory` record their changes and, on PostgreSQL, notify `CHANNEL` when they commit
+    (idempotent)."""
+    track_activities(factory)
+    if not event.contains(factory, "before_commit", _before_commit):
+        event.listen(factory, "before_commit", _before_commit)
+
+
+def changed_ids(notices: Collection[Notice]) -> set[int] | None:
+    """The activities several notices changed together (None: any of them did not say)."""
+    found: set[int] = set()
+    for notice in notices:
+        if notice.activity_ids is None:
+            return None
+        found |= notice.activity_ids
+    return found

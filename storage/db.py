@@ -10,6 +10,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage import changes
+
 DEFAULT_DATABASE_URL = "sqlite:///branchbot.db"
 # PostgreSQL behind an unreliable network: a connection attempt gives up after 5 s instead of the OS's
 # minutes, and the server aborts a transaction whose client went silent for 30 s (a stalled link), so
@@ -75,8 +77,12 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs) -> Engine:
     return engine
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, *, origin: str | None = None) -> sessionmaker[Session]:
+    """Sessions that, on PostgreSQL, tell the leader what they queued or changed when they commit
+    (`storage.changes`); `origin` names the sender (the leader ignores its own notifications)."""
+    factory = sessionmaker(engine, expire_on_commit=False, info={changes.ORIGIN_KEY: origin})
+    changes.announce_commits(factory)
+    return factory
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from bot.handlers import (
 from bot.handlers.common import ChatContext, edge, private_only
 from bot.handlers.outbox_views import build_outbox_renderers
 from bot.runtime.render import OutboxRenderers
-from storage.changes import Changes
+from storage.changes import Changes, Notice
 from storage.services import followup
 
 log = logging.getLogger("bot.handlers")
@@ -70,7 +70,7 @@ class AfterCommit:
     up at once (their group announcement, roll …) and the leader's dispatcher is woken.
 
     The dispatcher is the runtime's in `application.bot_data["runtime"]` (this process leads); a follower has
-    none, and its rows go out at the leader's next look at the outbox.
+    none: on PostgreSQL its commit notifies the leader, whose listener calls `heard` (bot.runtime.notify).
     """
 
     def __init__(self, application: Application, chat: ChatContext, *, follow_up: bool) -> None:
@@ -91,12 +91,22 @@ class AfterCommit:
             task.add_done_callback(self._tasks.discard)
         self.wake()
 
-    async def _follow_up(self, activity_ids: set[int]) -> None:
+    def heard(self, notice: Notice | None) -> None:
+        """Another process (a follower, the command line) committed: the same as after a commit here.
+        None, or a notice naming no activities in particular: every meeting is followed up, as the sweep does."""
+        ids = None if notice is None else notice.activity_ids
+        if self.follow_up and (ids is None or ids):
+            task = asyncio.get_running_loop().create_task(self._follow_up(None if ids is None else set(ids)))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        self.wake()
+
+    async def _follow_up(self, activity_ids: set[int] | None) -> None:
         try:
             created = await self.chat.db(lambda session, now: followup.enqueue_followups(
                 session, now, activity_ids, catalog=self.chat.config.current().catalog), follow_up=False)
         except Exception:  # noqa: BLE001 - the minute's sweep does it anyway; the log has the details
-            log.exception("follow-up of activities %s failed", sorted(activity_ids))
+            log.exception("follow-up of activities %s failed", "all" if activity_ids is None else sorted(activity_ids))
             return
         if created:
             self.wake()
@@ -146,7 +156,9 @@ def register(application: Application, chat: ChatContext, *, schedule_jobs: bool
             return
         if created:
             log.info("follow-up sweep queued %d messages", created)
-    chat.after_commit = AfterCommit(application, chat, follow_up=schedule_jobs).committed
+    after_commit = AfterCommit(application, chat, follow_up=schedule_jobs)
+    chat.after_commit = after_commit.committed
+    application.bot_data["after_commit"] = after_commit  # the leader's listener hears other processes' commits
 
     if schedule_jobs and application.job_queue is not None:
         application.job_queue.run_once(startup, when=0, name="chat.publish_commands")

@@ -16,7 +16,8 @@ Runtime tuning from the environment (all optional; read here because only `branc
   an outage shorter than this doubles nothing; after a crash those reminders wait this long.
 - `BRANCHBOT_WEBHOOK_URL`, `BRANCHBOT_WEBHOOK_LISTEN`, `BRANCHBOT_WEBHOOK_SECRET`: webhook mode (bot.runtime.intake).
 - `BRANCHBOT_HEALTH_LISTEN`: `host:port` of /healthz and /metrics (bot.runtime.health); unset: none.
-- `BRANCHBOT_POLL_SECONDS`: the dispatcher's longest sleep between looks at the outbox (default 30).
+- `BRANCHBOT_POLL_SECONDS`: the dispatcher's longest sleep between looks at the outbox (default 30); on PostgreSQL
+  other processes' commits wake the leader at once (bot.runtime.notify), so this is the fallback.
 - `BRANCHBOT_SEND_READ_TIMEOUT_SECONDS` (45), `BRANCHBOT_AMBIGUOUS_RETRY_SECONDS` (60): how long a send waits for
   Telegram's answer, and the pause before a send that may have been delivered is tried again (bot.runtime.sending).
 - `BRANCHBOT_CLOCK_START` (testing/sandbox aid only): start the clock at this ISO 8601 instant.
@@ -48,6 +49,7 @@ from bot.runtime.intake import ChatIntake, WebhookOptions, parse_listen, webhook
 from bot.runtime.leader import DEFAULT_LEASE, LeaseLeadership
 from bot.runtime.materialise import PlanSource
 from bot.runtime.limiter import RateLimiter
+from bot.runtime.notify import OutboxListener
 from bot.runtime.quiet_hours import quiet_hours_from_env
 from bot.runtime.replies import AnsweringUpdateProcessor, ReplyLimiter
 from bot.runtime.sending import SendTimeouts, send_policy_from_env
@@ -258,7 +260,7 @@ async def serve(
     if stop.is_set():
         return 0
     engine = make_engine(settings.database_url)
-    sessions = make_session_factory(engine)
+    sessions = make_session_factory(engine, origin=options.runtime.worker)
     state = ServiceState(mode="webhook" if options.webhook else "polling", holder=options.runtime.worker)
     leadership = LeaseLeadership(sessions, options.runtime.worker, lease=options.lease)
     metrics = ServiceMetrics(state, sessions, clock)
@@ -342,6 +344,7 @@ async def _lead_while_running(
         )
         application.bot_data["runtime"] = runtime
         state.runtime = runtime
+        listening = _listen_for_commits(application, settings.database_url, options.runtime.worker)
         try:
             await runtime.start()
             if options.webhook is None:
@@ -350,6 +353,10 @@ async def _lead_while_running(
         except Exception:  # noqa: BLE001 - e.g. the database went away while starting: follow, try again
             log.exception("leader: starting the scheduler failed; giving the lease up and trying again")
             lost = True
+        finally:
+            if listening is not None:
+                listening.cancel()
+                await asyncio.wait({listening}, timeout=5)
         if lost:
             log.warning("leader: lost the scheduler lease (term %d); stopping sending, then trying to lead again",
                         fence.term)
@@ -359,6 +366,16 @@ async def _lead_while_running(
         state.stopped_leading(runtime)
         if application.bot_data.get("runtime") is runtime:
             application.bot_data["runtime"] = None
+
+
+def _listen_for_commits(application: Application, database_url: str, worker: str) -> asyncio.Task | None:
+    """PostgreSQL: while leading, hear what followers and the command line committed (bot.runtime.notify),
+    so their confirmations and change notices go out at once. SQLite: None (one process; the dispatcher polls)."""
+    after_commit = application.bot_data.get("after_commit")
+    if not database_url.startswith("postgresql") or after_commit is None:
+        return None
+    listener = OutboxListener(database_url, after_commit.heard, own_origin=worker)
+    return asyncio.get_running_loop().create_task(listener.run(), name="outbox-listener")
 
 
 async def _wait_to_lead(leadership: LeaseLeadership, stop: asyncio.Event, retry_seconds: float,

@@ -1,0 +1,81 @@
+"""The leader's LISTEN connection: hears other processes' notices, not its own; a reset link is survived and,
+listening again, it wakes once for what it may have missed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import text
+
+from bot.runtime.notify import OutboxListener
+from loopback.tcpproxy import TcpProxy
+from storage import changes
+from storage.db import make_engine
+from tests.ops.test_outages import through
+
+SAFETY_SECONDS = 30.0
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    """Waits for an observable state of the listener; the bound is only a safety net."""
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.02)
+    try:
+        await asyncio.wait_for(poll(), SAFETY_SECONDS)
+    except asyncio.TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
+
+
+def notify(url: str, notice: changes.Notice) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("SELECT pg_notify(:c, :p)"), {"c": changes.CHANNEL, "p": notice.payload()})
+    finally:
+        engine.dispose()
+
+
+OWN = changes.Notice("leader-1", 1, frozenset())
+FOLLOWER = changes.Notice("follower-2", 0, frozenset({7}))
+CLI = changes.Notice(None, 2, None)
+
+
+async def test_hears_others_not_itself_and_listens_again_after_a_reset(pg_server_url: str) -> None:
+    proxy = TcpProxy([(urlsplit(pg_server_url).hostname, urlsplit(pg_server_url).port or 5432)]).start()
+    heard: list[changes.Notice | None] = []
+    listener = OutboxListener(through(pg_server_url, proxy), heard.append, own_origin="leader-1",
+                              retry_seconds=0.1, max_retry_seconds=0.5)
+    task = asyncio.create_task(listener.run())
+    try:
+        await until(lambda: listener.listening, "the first LISTEN")
+        for notice in (OWN, FOLLOWER, CLI):
+            await asyncio.to_thread(notify, pg_server_url, notice)
+        await until(lambda: len(heard) >= 2, "two notices")
+        assert heard == [FOLLOWER, CLI]
+
+        proxy.reset()
+        await until(lambda: not listener.listening, "the lost connection noticed")
+        await asyncio.to_thread(notify, pg_server_url, FOLLOWER)  # committed while the leader was deaf
+        proxy.heal()
+        await until(lambda: listener.connects == 2, "LISTEN again")
+        await asyncio.to_thread(notify, pg_server_url, CLI)
+        await until(lambda: len(heard) >= 4, "the catch-up wake and the next notice")
+        assert heard[2:] == [None, CLI]
+        assert not task.done(), "a lost connection never ends the listener"
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        proxy.stop()
+
+
+@pytest.mark.parametrize(("payload", "expected"), [
+    ("not json", changes.Notice(None, 0, None)),
+    ('{"from": "a", "outbox": 3, "activities": [2, 1]}', changes.Notice("a", 3, frozenset({1, 2}))),
+    ('{"from": "a", "activities": null}', changes.Notice("a", 0, None)),
+], ids=["unreadable-means-everything", "ids", "null-means-everything"])
+def test_payloads_read_back(payload: str, expected: changes.Notice) -> None:
+    assert changes.Notice.parse(payload) == expected

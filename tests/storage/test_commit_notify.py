@@ -1,0 +1,107 @@
+"""A transaction that queued outbox rows or changed activities notifies `branchbot_outbox` only when it commits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+
+import psycopg
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.runtime.notify import libpq_url
+from storage import changes
+from storage.db import make_session_factory, transaction
+from storage.repositories import outbox
+from tests.runtime.factories import at, make_activity, make_branch
+
+MARKER = "end-of-case"
+
+
+@pytest.fixture
+def pg_engine(engine: Engine) -> Engine:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("NOTIFY is PostgreSQL's; SQLite deployments poll (docs/ARCHITECTURE.md, #12.14)")
+    return engine
+
+
+@pytest.fixture
+def listener(pg_engine: Engine) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(libpq_url(pg_engine.url.render_as_string(hide_password=False)), autocommit=True) as conn:
+        conn.execute(f"LISTEN {changes.CHANNEL}")
+        yield conn
+
+
+def heard(listener: psycopg.Connection, pg_engine: Engine) -> list[dict]:
+    """Every payload notified before a marker sent now (notifications arrive in commit order, so no waiting
+    on time decides that nothing came)."""
+    with pg_engine.begin() as conn:
+        conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": changes.CHANNEL, "p": MARKER})
+    payloads = []
+    for notify in listener.notifies(timeout=10):
+        if notify.payload == MARKER:
+            return payloads
+        payloads.append(json.loads(notify.payload))
+    raise AssertionError("the marker notification never arrived")
+
+
+def _seed(factory: sessionmaker[Session]) -> int:
+    with transaction(factory) as session:
+        org = make_branch(session, members=1)
+        return make_activity(session, org, at("2026-12-10 14:00")).id
+
+
+def queue_one(session: Session, activity_id: int) -> None:
+    outbox.enqueue(session, [outbox.NewMessage(dedup_key="test:1", recipient="member:1",
+                                               due_at=at("2026-12-09 09:00"), activity_id=activity_id)])
+
+
+def move_it(session: Session, activity_id: int) -> None:
+    from storage import models
+
+    session.get(models.Activity, activity_id).title = "主题党日（改）"
+
+
+def read_only(session: Session, activity_id: int) -> None:
+    from storage import models
+
+    session.get(models.Activity, activity_id)
+
+
+class Boom(Exception):
+    pass
+
+
+CASES = [
+    # (id, what the transaction does, whether it commits, what the listener hears)
+    ("queued-and-committed", queue_one, True, lambda a: [{"from": "proc-A", "outbox": 1, "activities": []}]),
+    ("activity-changed-and-committed", move_it, True, lambda a: [{"from": "proc-A", "outbox": 0, "activities": [a]}]),
+    ("queued-then-rolled-back", queue_one, False, lambda a: []),
+    ("activity-changed-then-rolled-back", move_it, False, lambda a: []),
+    ("nothing-changed", read_only, True, lambda a: []),
+]
+
+
+@pytest.mark.parametrize(("work", "commits", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_notified_only_on_commit(pg_engine: Engine, listener: psycopg.Connection,
+                                 work: Callable[[Session, int], None], commits: bool,
+                                 expected: Callable[[int], list[dict]]) -> None:
+    factory = make_session_factory(pg_engine, origin="proc-A")
+    activity_id = _seed(factory)
+    heard(listener, pg_engine)  # the seed's own notification is not this case's
+    try:
+        with transaction(factory) as session:
+            work(session, activity_id)
+            if not commits:
+                raise Boom
+    except Boom:
+        pass
+    assert heard(listener, pg_engine) == expected(activity_id)
+
+
+def test_many_activities_are_notified_as_all() -> None:
+    many = changes.Changes(activity_ids=set(range(changes.MAX_NOTIFIED_IDS + 1)))
+    few = changes.Changes(activity_ids={3, 1})
+    assert [changes.Notice.parse(changes.Notice.of("x", c).payload()) for c in (many, few)] == [
+        changes.Notice("x", 0, None), changes.Notice("x", 0, frozenset({1, 3}))]
