@@ -65,7 +65,8 @@ class OutboxListener:
 
     async def _listen(self) -> None:
         connection = await psycopg.AsyncConnection.connect(self.url, autocommit=True, **POSTGRES_CONNECT_ARGS)
-        async with connection:
+        # Closed, not left by `async with`: that rolls back first, which waits for ever on a stalled link.
+        try:
             await connection.execute(f"LISTEN {CHANNEL}")
             self.listening = True
             self.connects += 1
@@ -80,3 +81,5 @@ class OutboxListener:
                     if notice.origin is None or notice.origin != self.own_origin:
                         self.on_notice(notice)
                 await asyncio.wait_for(connection.execute("SELECT 1"), CHECK_TIMEOUT_SECONDS)
+        finally:
+            await connection.close()
