@@ -8,10 +8,9 @@ import pytest
 
 from bot.cli import main
 from loopback import BotApiServer
-from tests.ops.test_outages import pg_url  # noqa: F401 - the fixture
-from tests.ops.test_webhook import SECRET, free_port
+from tests.ops.test_webhook import SECRET
 from tests.runtime.factories import at
-from tests.runtime.process import FIRST_CHAT, log_text, seed, spawn, stop, wait_until
+from tests.runtime.process import FIRST_CHAT, free_port, log_text, seed, spawn, stop, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +26,7 @@ def texts_to(server: BotApiServer, chat: int) -> list[str]:
     return [r.params["text"] for r in server.calls("sendMessage") if r.ok and int(r.params["chat_id"]) == chat]
 
 
-def test_the_leader_sends_at_once_what_a_follower_or_the_cli_committed(pg_url, tmp_path, monkeypatch):  # noqa: F811
+def test_the_leader_sends_at_once_what_a_follower_or_the_cli_committed(pg_url, tmp_path, monkeypatch):
     # The seeded meeting's only reminder is due a day before it: nothing is due while this runs.
     activity = seed(pg_url, members=3, starts=STARTS, now=NOW, leads="1440")
     server = BotApiServer(allow_http_webhooks=True).start_in_thread()
