@@ -42,12 +42,18 @@ def audit_fields(who: Operator) -> dict[str, Any]:
     return {"actor_member_id": who.member_id, "actor_telegram_id": who.telegram_user_id}
 
 
-def require_runs_activity(who: Operator, tree: OrgTree, org_id: int) -> None:
-    """Confirm, record, 代签 and mark: whoever runs the organisation (for a 党小组: its leader or its branch's
-    secretary, deputy or 组织委员), or a system operator; refused with PermissionDenied otherwise."""
+def require_runs_activity(who: Operator, tree: OrgTree, org_id: int, *, refusal: str | None = None) -> None:
+    """Acting on an organisation's activities (add, move, cancel; confirm, record, 代签 and marks): whoever
+    manages it (书记, 副书记, 组织委员; for a 党小组 its leader or its branch's), or a system operator; refused
+    with PermissionDenied (worded `refusal` when given) otherwise."""
     if isinstance(who, SystemOperator):
         return
-    require_manager(who, tree, org_id)
+    try:
+        require_manager(who, tree, org_id)
+    except PermissionDenied as refused:
+        if refusal is None:
+            raise
+        raise PermissionDenied(refusal, **refused.details) from None
 
 
 def leave_deciders(session: Session, org_id: int, tree: OrgTree, *, requester: int | None = None) -> list[int]:
@@ -84,14 +90,9 @@ def schedulable_org(who: Actor, tree: OrgTree) -> int:
 
 
 def require_may_change_activities(who: Operator, tree: OrgTree, org_id: int) -> None:
-    """Adding, moving and cancelling an organisation's activities: whoever manages it (书记, 副书记, 组织委员;
-    for a 党小组 its leader or its branch's), or a system operator; refused with /schedule's sentence."""
-    if isinstance(who, SystemOperator):
-        return
-    try:
-        require_manager(who, tree, org_id)
-    except PermissionDenied as refused:  # the same sentence whichever edge asked
-        raise PermissionDenied(SCHEDULE_REFUSED, **refused.details) from None
+    """Adding, moving and cancelling: the rule of `require_runs_activity`, refused with /schedule's sentence
+    whichever edge asked."""
+    require_runs_activity(who, tree, org_id, refusal=SCHEDULE_REFUSED)
 
 
 def report_scope(who: Actor, tree: OrgTree, code: str | None, usage: str) -> str:
