@@ -22,6 +22,12 @@ def world(session_factory):
         return build_world(session)
 
 
+def welcome(name: str) -> str:
+    """The answer to a first /start with a valid code: who they are, where, and their next activity."""
+    return (f"欢迎您，{name}同志！您已绑定到第一党支部。\n\n您接下来的活动：\n📌 主题党日\n时间：3月15日（周六）09:00\n"
+            "地点：三楼会议室\n议程：学习党章\n组织：第一党支部\n\n发送 /help 查看可用的命令。")
+
+
 def new_code(factory, member_no="P007", now=T - timedelta(days=1)):
     with transaction(factory) as session:
         return binding_svc.create_invite(session, member_no, now).code
@@ -34,16 +40,7 @@ async def test_binding_dialog(session_factory, world):
             ("5005", "/start", ("您好！我是党支部工作助手。\n"
                                 "请向支部书记索取绑定码，然后发送：/start 绑定码")),
             ("5005", "/start WRONG12345", "绑定码不正确，请核对后重新发送，或向支部书记重新索取。"),
-            ("5005", f"/start {code}", ("欢迎您，郑新同志！您已绑定到第一党支部。\n"
-                                        "\n"
-                                        "您接下来的活动：\n"
-                                        "📌 主题党日\n"
-                                        "时间：3月15日（周六）09:00\n"
-                                        "地点：三楼会议室\n"
-                                        "议程：学习党章\n"
-                                        "组织：第一党支部\n"
-                                        "\n"
-                                        "发送 /help 查看可用的命令。")),
+            ("5005", f"/start {code}", welcome("郑新")),
             ("5005", "/upcoming", ("🗓 您接下来的活动：\n"
                                    "• 3月15日（周六）09:00 主题党日，三楼会议室\n"
                                    "• 3月25日（周二）09:00 支部党员大会")),
@@ -68,16 +65,7 @@ async def test_secretary_invites_in_chat(session_factory, world, monkeypatch):
         await chat.step("secretary", "/invite P007", ("已为 郑新（P007）生成绑定码：INVITE2025\n"
                                                       "有效期至 3月22日（周六）08:00，只能使用一次。\n"
                                                       "请把这个链接发给本人：https://t.me/branchbot_sandbox_bot?start=INVITE2025"))
-        await chat.run([("5005", "/start INVITE2025", ("欢迎您，郑新同志！您已绑定到第一党支部。\n"
-                                                    "\n"
-                                                    "您接下来的活动：\n"
-                                                    "📌 主题党日\n"
-                                                    "时间：3月15日（周六）09:00\n"
-                                                    "地点：三楼会议室\n"
-                                                    "议程：学习党章\n"
-                                                    "组织：第一党支部\n"
-                                                    "\n"
-                                                    "发送 /help 查看可用的命令。"))])
+        await chat.run([("5005", "/start INVITE2025", welcome("郑新"))])
 
 
 async def test_unexpected_errors_get_a_friendly_sentence(session_factory, world, monkeypatch, caplog):
@@ -170,39 +158,24 @@ async def test_leave_dialog_with_secretary_decision(session_factory, world):
         assert refused == ["callback.refused.already_handled"]
 
 
+def party_day_announcement(*, signed: int, unanswered: int) -> str:
+    """The branch group's 主题党日 message as it reads with these figures (it is edited as people answer)."""
+    return ("📣 主题党日\n时间：3月15日（周六）09:00\n地点：三楼会议室\n议程：学习党章\n组织：第一党支部\n\n"
+            f"签到时间：3月15日（周六）08:30 至 11:00\n已签到 {signed} 人 · 请假 0 人 · 未答复 {unanswered} 人")
+
+
 async def test_group_announcement_serves_everyone(session_factory, world):
     async with running_bot(session_factory, world, T, started=("alice", "bob", "secretary")) as chat:
         announcement = await chat.announce("party_day")
-        assert announcement["text"] == ("📣 主题党日\n"
-                                        "时间：3月15日（周六）09:00\n"
-                                        "地点：三楼会议室\n"
-                                        "议程：学习党章\n"
-                                        "组织：第一党支部\n"
-                                        "\n"
-                                        "签到时间：3月15日（周六）08:30 至 11:00\n"
-                                        "已签到 0 人 · 请假 0 人 · 未答复 6 人")
+        assert announcement["text"] == party_day_announcement(signed=0, unanswered=6)
         await chat.run([
             ("alice", press("✅ 签到", chat="group"), "✅ 签到成功：「主题党日」，09:00。"),
         ])
-        await chat.expect(("📣 主题党日\n"
-                           "时间：3月15日（周六）09:00\n"
-                           "地点：三楼会议室\n"
-                           "议程：学习党章\n"
-                           "组织：第一党支部\n"
-                           "\n"
-                           "签到时间：3月15日（周六）08:30 至 11:00\n"
-                           "已签到 1 人 · 请假 0 人 · 未答复 5 人"))
+        await chat.expect(party_day_announcement(signed=1, unanswered=5))
         await chat.run([
             ("bob", press("✅ 签到", chat="group"), "✅ 签到成功：「主题党日」，09:00。"),
         ])
-        await chat.expect(("📣 主题党日\n"
-                           "时间：3月15日（周六）09:00\n"
-                           "地点：三楼会议室\n"
-                           "议程：学习党章\n"
-                           "组织：第一党支部\n"
-                           "\n"
-                           "签到时间：3月15日（周六）08:30 至 11:00\n"
-                           "已签到 2 人 · 请假 0 人 · 未答复 4 人"))
+        await chat.expect(party_day_announcement(signed=2, unanswered=4))
         # Someone in the group who never bound gets a link to start a chat with the bot.
         chat.server.add_user(7007, "路人")
         chat.server.add_member(chat.group_chat(), 7007)
@@ -339,16 +312,7 @@ async def test_command_menus_default_and_per_role(session_factory, world):
         default = [c["command"] for c in chat.server.my_commands()]
         assert default == ["upcoming", "checkin", "leave", "me", "calendar", "talk", "rectifications", "help"]
         assert all(c["description"] for c in chat.server.my_commands())
-        await chat.run([("5005", f"/start {code}", ("欢迎您，李副书记同志！您已绑定到第一党支部。\n"
-                                                    "\n"
-                                                    "您接下来的活动：\n"
-                                                    "📌 主题党日\n"
-                                                    "时间：3月15日（周六）09:00\n"
-                                                    "地点：三楼会议室\n"
-                                                    "议程：学习党章\n"
-                                                    "组织：第一党支部\n"
-                                                    "\n"
-                                                    "发送 /help 查看可用的命令。"))])
+        await chat.run([("5005", f"/start {code}", welcome("李副书记"))])
         await chat.server.next_bot_request(method="setMyCommands")
         scoped = [c["command"] for c in chat.server.my_commands({"type": "chat", "chat_id": 5005})]
         assert scoped[:8] == default and {"plan", "absent", "invite", "schedule", "tasks", "report", "rectify",

@@ -17,7 +17,7 @@ import pytest
 
 from tests.runtime.factories import at
 from tests.runtime.process import (
-    FIRST_CHAT, log_text, outbox_states, seed, sends_per_chat, spawn, start_server, stop, wait_until,
+    FIRST_CHAT, kill_survivors, log_text, outbox_states, seed, sends_per_chat, spawn, start_server, stop, wait_until,
 )
 
 pytestmark = pytest.mark.slow
@@ -95,9 +95,5 @@ def test_a_leader_frozen_past_its_lease_sends_nothing_after_it_resumes(db_url, t
         assert first.poll() is None, "losing the lease does not end the process"
         assert stop(first) == 0 and stop(second) == 0
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGCONT)
-                process.kill()
-                process.wait(30)
+        kill_survivors(processes)
         server.stop_thread()

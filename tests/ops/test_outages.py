@@ -18,7 +18,9 @@ from storage.db import make_engine, make_session_factory, transaction
 from bot.runtime.materialise import ReminderPolicy, enqueue_reminders
 from loopback.tcpproxy import TcpProxy
 from tests.runtime.factories import SHANGHAI, at, make_activity
-from tests.runtime.process import FIRST_CHAT, log_text, outbox_states, seed, spawn, start_server, stop, wait_until
+from tests.runtime.process import (
+    FIRST_CHAT, kill_survivors, log_text, outbox_states, seed, spawn, start_server, stop, wait_until,
+)
 from storage import models
 from sqlalchemy import select, text
 
@@ -140,9 +142,6 @@ def test_a_database_outage_is_survived_without_exit_loss_or_doubles(pg_url, tmp_
         for process in processes:
             assert stop(process) == 0
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait(30)
+        kill_survivors(processes)
         server.stop_thread()
         proxy.stop()

@@ -14,7 +14,9 @@ import pytest
 from loopback import BotApiServer
 from loopback.tcpproxy import TcpProxy
 from tests.runtime.factories import at
-from tests.runtime.process import FIRST_CHAT, free_port, log_text, outbox_states, seed, spawn, stop, wait_until
+from tests.runtime.process import (
+    FIRST_CHAT, free_port, kill_survivors, log_text, outbox_states, seed, spawn, stop, wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -84,10 +86,7 @@ def test_two_webhook_processes_answer_and_one_leads_with_takeover(pg_url, tmp_pa
         wait_until(lambda: len(replies(server, late)) == 1, "the survivor answering alone", alive=other)
         assert stop(other) == 0
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait(30)
+        kill_survivors(processes)
         server.stop_thread()
         proxy.stop()
 

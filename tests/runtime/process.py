@@ -112,5 +112,15 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 
     return process.wait(timeout)
 
 
+def kill_survivors(processes: list[subprocess.Popen]) -> None:
+    """Ends whatever a test left running (a passing test stops its processes itself); a frozen one is woken
+    first so that it dies at once."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGCONT)
+            process.kill()
+            process.wait(30)
+
+
 def log_text(tmp: Path, name: str) -> str:
     return (tmp / f"{name}.log").read_text()

@@ -9,7 +9,7 @@ import pytest
 
 from tests.runtime.factories import at
 from tests.runtime.process import (
-    FIRST_CHAT, log_text, outbox_states, seed, sends_per_chat, spawn, start_server, stop, wait_until,
+    FIRST_CHAT, kill_survivors, log_text, outbox_states, seed, sends_per_chat, spawn, start_server, stop, wait_until,
 )
 
 pytestmark = pytest.mark.slow
@@ -37,10 +37,7 @@ def server_factory():
 def processes():
     started = []
     yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait(30)
+    kill_survivors(started)
 
 
 def test_sigkill_mid_delivery_loses_nothing_and_duplicates_at_most_the_concurrency(db_url, tmp_path, server_factory, processes):
