@@ -1,10 +1,15 @@
-"""One completion, three formats: chat /attendance, `report attendance --format json` and the workbook agree."""
+"""One completion, three formats: chat /attendance, `report attendance --format json` and the workbook agree.
+
+The deployment has overrides (a branch without 党课, one whose 支委会 is quarterly), so a reader that ignored
+cadence or overrides would disagree; the workbook's 完成情况 sheet is compared row by row with the JSON cells."""
 
 from __future__ import annotations
 
 import json
 import random
 import re
+import shutil
+from collections import Counter
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -54,13 +59,28 @@ def generated_roster(rng: random.Random) -> Roster:
     return Roster.of(organizations, members)
 
 
-def generate(session, seed: int) -> list[str]:
+OVERRIDES = {
+    "B2": "party_lecture:\n  enabled: false\n",
+    "B3": "committee_meeting:\n  cadence: quarterly\n  when: {month: last, weekday: tuesday, nth: first}\n",
+}
+
+
+@pytest.fixture
+def config_dir(tmp_path):
+    """The shipped configuration with the overrides above."""
+    config = tmp_path / "config"
+    shutil.copytree(PROJECT_CONFIG_DIR, config)
+    for code, text in OVERRIDES.items():
+        (config / "overrides" / f"{code}.yaml").write_text(text, encoding="utf-8")
+    return config
+
+
+def generate(session, seed: int, config) -> list[str]:
     """A year of the shipped catalog's plan for a generated roster, with held, missed and pending meetings."""
     rng = random.Random(seed)
     roster = generated_roster(rng)
     import_roster(session, roster, now=datetime(2024, 12, 1, tzinfo=SHANGHAI))
-    occurrences = build_plan(load_catalog(PROJECT_CONFIG_DIR), roster, load_official_calendar(PROJECT_CONFIG_DIR / "holidays"),
-                             2025, SHANGHAI)
+    occurrences = build_plan(load_catalog(config), roster, load_official_calendar(config / "holidays"), 2025, SHANGHAI)
     activity_repo.upsert_occurrences(session, occurrences)
     for activity in session.scalars(select(models.Activity).where(models.Activity.starts_at < NOW)):
         activity.status = rng.choices(["held", "not_held", "scheduled", "cancelled"], [6, 1, 2, 1])[0]
@@ -73,13 +93,15 @@ def generate(session, seed: int) -> list[str]:
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_attendance_json_and_workbook_give_the_same_figures(seed, db_url, session_factory, monkeypatch, tmp_path, capsys):
+def test_attendance_json_and_workbook_give_the_same_figures(seed, db_url, session_factory, monkeypatch, tmp_path, capsys,
+                                                            config_dir):
     with transaction(session_factory) as session:
-        codes = generate(session, seed)
+        codes = generate(session, seed, config_dir)
+        unit_names = dict(session.execute(select(models.Organization.code, models.Organization.name)).all())
         d01 = session.scalars(select(models.Organization.id).where(models.Organization.code == "D01")).one()
     viewer = Actor(0, "0", "党委委员", d01, None, "正式党员", False, frozenset({Seat(d01, Role.SECRETARY, True)}))
     monkeypatch.setenv("BRANCHBOT_DATABASE_URL", db_url)
-    monkeypatch.setenv("BRANCHBOT_CONFIG_DIR", str(PROJECT_CONFIG_DIR))
+    monkeypatch.setenv("BRANCHBOT_CONFIG_DIR", str(config_dir))
     monkeypatch.setenv("BRANCHBOT_TIMEZONE", "Asia/Shanghai")
     compared = 0
     for code in codes:
@@ -92,7 +114,7 @@ def test_attendance_json_and_workbook_give_the_same_figures(seed, db_url, sessio
             capsys.readouterr()
             with transaction(session_factory) as session:
                 answer = queries.attendance(session, viewer, [label, code], NOW, SHANGHAI, requirements_of=lambda s, c: (
-                    requirements_for_org(s, load_catalog(PROJECT_CONFIG_DIR), c)))
+                    requirements_for_org(s, load_catalog(config_dir), c)))
                 chat = texts.attendance_answer(answer)
             lines = [m.groupdict() for line in chat.splitlines() if (m := FIGURES.match(line))]
             total, *bullets = lines
@@ -129,4 +151,18 @@ def test_attendance_json_and_workbook_give_the_same_figures(seed, db_url, sessio
                     verdicts = org["three_meetings_one_lecture"]
                     assert per_branch.get(org["org"], [0, 0, 0, 0]) == [
                         verdicts["met"], verdicts["late"], verdicts["missed"], verdicts["pending"]], (code, label)
+            # Every row of the sheet (every obligation and unit) is the JSON's cells counted.
+            cells: dict[tuple, list[dict]] = {}
+            for cell in data["completion"]:
+                key = (unit_names[cell["org"]], unit_names[cell["unit"]], obligation_label(cell["obligation"]))
+                cells.setdefault(key, []).append(cell)
+            from_json = {}
+            for key, group in cells.items():
+                states = Counter(cell["state"] for cell in group)
+                from_json[key] = (len(group) - states["no_record"], states["met"], states["late"], states["missed"],
+                                  states["pending"], "、".join(c["period"] for c in group if c["state"] == "missed"))
+            from_sheet = {tuple(row[:3]): (*row[3:8], row[8] or "")
+                          for row in sheet.iter_rows(min_row=4, values_only=True) if row[0]}
+            assert from_sheet == from_json, (code, label)
+            assert not any(c["obligation"] == "party_lecture" and c["org"] == "B2" for c in data["completion"])
     assert compared >= 3 * len(PERIODS) * 2
