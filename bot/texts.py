@@ -538,7 +538,8 @@ BUTTON_TASK_DONE = "✅ 已办结"
 
 
 def task_card(task: TaskView, zone: ZoneInfo) -> str:
-    who = f"（{task.member_name}）" if task.member_name else ""
+    # a per-member item's title already names its member ("政治生日：李四"); name them only where it does not
+    who = f"（{task.member_name}）" if task.member_name and task.member_name not in task.activity.title else ""
     lines = [f"📝 {task.activity.title}{who}", f"日期：{moment(task.activity.starts_at, zone)}"]
     if task.items:  # the items themselves are the buttons below: listed once, there
         ticked = sum(item.done for item in task.items)

@@ -262,7 +262,7 @@ async def test_the_secretary_s_notice_lists_the_five_items_of_the_catalog_and_ta
                                   "4. 重温一次入党誓词\n"
                                   "5. 进行一次走访慰问\n"
                                   "发送 /tasks 逐项勾选。")
-        card = await chat.step("secretary", "/tasks", ("📝 政治生日：李四（李四）\n"
+        card = await chat.step("secretary", "/tasks", ("📝 政治生日：李四\n"
                                                         "日期：3月20日（周四）09:00\n"
                                                         "清单：已完成 0/5 项；点按下方一项勾选，再点一次取消勾选"))
         assert buttons(card.params)[:5] == [[f"☐ {item}"] for item in catalog["political_birthday"].checklist]
