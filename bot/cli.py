@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 import tempfile
 import traceback
@@ -17,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clock import NowOptionError, parse_now_option
 from bot.deployment import DeploymentError
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings
 
 # Each command lives in bot/commands/<module>.py and exposes `run(args, settings) -> int`.
 COMMAND_MODULES = {
@@ -216,13 +215,13 @@ def add_record_parsers(activity_actions, commands) -> None:  # noqa: ANN001
 def main(argv: Sequence[str] | None = None) -> int:
     from bot.runtime.logs import install_cli_logging, secrets_of
 
+    # The environment is read here, once, for every command (bot.settings); `doctor` lists bad values itself.
+    settings = Settings.from_env(lenient=True)
     # Before anything can log: every command's lines (PTB's, httpx's, ours) pass the token filter.
-    install_cli_logging(secrets_of(os.environ.get("TELEGRAM_BOT_TOKEN")))
+    install_cli_logging(secrets_of(settings.telegram_token))
     args = build_parser().parse_args(argv)
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        print(f"错误：{exc}", file=sys.stderr)
+    if settings.problems and args.command != "doctor":
+        print("错误：" + "；".join(message for _, message in settings.problems), file=sys.stderr)
         return 2
     try:
         if getattr(args, "now", None) is not None:
@@ -243,12 +242,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if _is_missing_schema(exc):
             print(f"错误：{schema_refusal(settings.database_url) or INIT_HINT}", file=sys.stderr)
             return 2
-        where = _log_unexpected(exc)
+        where = _log_unexpected(exc, settings)
         print(f"错误：数据库 {_shown(settings.database_url)} 出错（{type(exc).__name__}），未完成操作；详情已写入 {where}",
               file=sys.stderr)
         return 1
     except Exception as exc:  # noqa: BLE001 - the one place a user would otherwise see a traceback
-        where = _log_unexpected(exc)
+        where = _log_unexpected(exc, settings)
         print(f"错误：意外错误（{type(exc).__name__}），未完成操作；详情已写入 {where}", file=sys.stderr)
         return 1
 
@@ -287,17 +286,16 @@ def _is_missing_schema(error: SQLAlchemyError) -> bool:
     return any(marker in text for marker in _MISSING_SCHEMA_MARKERS)
 
 
-def error_log_path() -> Path:
+def error_log_path(settings: Settings) -> Path:
     """Where unexpected errors' details go: BRANCHBOT_ERROR_LOG, else branchbot-errors.log in the temp dir."""
-    configured = os.environ.get("BRANCHBOT_ERROR_LOG")
-    return Path(configured) if configured else Path(tempfile.gettempdir()) / "branchbot-errors.log"
+    return settings.error_log or Path(tempfile.gettempdir()) / "branchbot-errors.log"
 
 
-def _log_unexpected(error: BaseException) -> Path:
-    path = error_log_path()
+def _log_unexpected(error: BaseException, settings: Settings) -> Path:
+    path = error_log_path(settings)
     from bot.runtime.logs import RedactingFilter, secrets_of
 
-    details = RedactingFilter(secrets_of(os.environ.get("TELEGRAM_BOT_TOKEN"))).redact(
+    details = RedactingFilter(secrets_of(settings.telegram_token)).redact(
         "".join(traceback.format_exception(error)))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -127,16 +126,24 @@ def parse_now_option(text: str | None, zone: ZoneInfo, clock: Clock | None = Non
 SandboxClock = ManualClock
 
 
-def clock_from_env(environ: dict[str, str] | None = None) -> Clock:
-    """The clock `branchbot run` uses: system time, or an offset clock when BRANCHBOT_CLOCK_START is set."""
-    env = os.environ if environ is None else environ
-    start = env.get(CLOCK_START_ENV)
+def parse_clock_start(start: str | None) -> datetime | None:
+    """BRANCHBOT_CLOCK_START's value (read by `bot.settings`): an aware instant, or None when unset."""
     if not start:
-        return SystemClock()
+        return None
     try:
         moment = datetime.fromisoformat(start)
     except ValueError as exc:
         raise ValueError(f"{CLOCK_START_ENV} 无效：{start!r} 不是带时区的 ISO 8601 时间") from exc
     if moment.tzinfo is None:
         raise ValueError(f"{CLOCK_START_ENV} 必须带时区偏移，例如 2025-03-14T09:00:00+08:00")
-    return OffsetClock(moment)
+    return moment
+
+
+def clock_starting(start: datetime | None) -> Clock:
+    """The clock `branchbot run` uses: system time, or an offset clock from `Settings.clock_start`."""
+    return SystemClock() if start is None else OffsetClock(start)
+
+
+def clock_from_env(environ: Mapping[str, str]) -> Clock:
+    """The clock for an environment mapping (BRANCHBOT_CLOCK_START), as `Settings.from_env` reads it."""
+    return clock_starting(parse_clock_start(environ.get(CLOCK_START_ENV)))

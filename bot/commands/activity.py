@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from bot import texts
 from bot.runtime.materialise import DEFAULT_LEAD_MINUTES, ReminderPolicy, reminders_for
-from bot.runtime.quiet_hours import QuietHours, quiet_hours_from_env
 from bot.runtime.render import format_duration, format_moment
 from bot.clock import parse_now_option
 from bot.deployment import load_deployment
@@ -223,15 +222,8 @@ def _print_told(change: activity_changes.Change) -> None:
 
 
 def _reminders(settings: Settings) -> activity_changes.Reminders:
-    return reminders_for(ReminderPolicy(zone=settings.timezone, quiet=quiet_hours()))
+    return reminders_for(ReminderPolicy(zone=settings.timezone, quiet=settings.quiet_hours))
 
-
-def quiet_hours() -> QuietHours:
-    """The same quiet hours `branchbot run` keeps (BRANCHBOT_QUIET_HOURS)."""
-    try:
-        return quiet_hours_from_env()
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
 
 
 # --- the record of a held activity: confirm, record, 代签 and marks, the roll ------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -27,7 +26,7 @@ class Finding:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     today = datetime.now(timezone.utc).astimezone(settings.timezone).date()
-    findings = diagnose(settings, offline=args.offline, environ=os.environ, today=today)
+    findings = diagnose(settings, offline=args.offline, today=today)
     width = max(len(f.topic) for f in findings)
     for finding in findings:
         print(f"[{finding.level}] {finding.topic.ljust(width, '　')}  {finding.text}")
@@ -39,8 +38,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def diagnose(settings: Settings, *, offline: bool, environ, today) -> list[Finding]:  # noqa: ANN001
+def diagnose(settings: Settings, *, offline: bool, today, environ=None) -> list[Finding]:  # noqa: ANN001
+    """`environ`: the environment to judge (default: the one `settings` read at start)."""
+    environ = settings.environ if environ is None else environ
     findings = [_database(settings)]
+    # Values the settings could not use (read leniently for doctor); quiet hours get their own line below.
+    findings += [Finding(FAILED, "环境变量", message) for name, message in settings.problems
+                 if name != "BRANCHBOT_QUIET_HOURS"]
     roster_codes = _roster_codes(settings)
     try:
         deployment = load_deployment(settings)

@@ -28,13 +28,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_bot(settings: Settings) -> int:
-    from bot.clock import clock_from_env
+    from bot.clock import clock_starting
     from bot.runtime.app import options_from_env, serve
     from bot.runtime.logs import configure_logging, secrets_of
 
     configure_logging(secrets_of(settings.telegram_token))
     try:
-        clock = clock_from_env()
+        clock = clock_starting(settings.clock_start)
         options = options_from_env(settings)
     except ValueError as exc:
         print(f"错误：{exc}", file=sys.stderr)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -70,7 +69,8 @@ class ServiceOptions:
 
 
 def options_from_env(settings: Settings, environ: Mapping[str, str] | None = None) -> ServiceOptions:
-    env = os.environ if environ is None else environ
+    """The runtime's tuning from the environment `settings` read at start (or `environ`, e.g. the sandbox's)."""
+    env = settings.environ if environ is None else environ
     limiter = (env.get("BRANCHBOT_RATE_LIMIT") or "on").strip().lower() not in {"off", "0", "false", "no"}
     runtime = RuntimeOptions(
         zone=settings.timezone,
@@ -142,8 +142,7 @@ def build_application(
         chat = ChatContext(session_factory=session_factory, clock=clock, zone=settings.timezone,
                            signer=CallbackSigner.from_token(settings.telegram_token),
                            config=config if config is not None else DeploymentSource(settings),
-                           quiet=quiet_hours_from_env(),
-                           db_timeout=float(os.environ.get("BRANCHBOT_CHAT_DB_TIMEOUT_SECONDS") or 10))
+                           quiet=settings.quiet_hours, db_timeout=settings.chat_db_timeout)
         application.bot_data["chat"] = chat
         handlers.register(application, chat, schedule_jobs=schedule_chat_jobs)
         # Checked here, at start-up: a kind without a renderer refuses to build (MissingRenderers).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -63,10 +62,10 @@ class QuietHours:
 DEFAULT_QUIET_HOURS = QuietHours()
 
 
-def quiet_hours_from_env(environ: Mapping[str, str] | None = None) -> QuietHours:
-    """The configured quiet hours: BRANCHBOT_QUIET_HOURS, default 22:00-08:00; `off` disables them."""
-    env = os.environ if environ is None else environ
-    return QuietHours.parse(env.get(QUIET_HOURS_ENV) or "22:00-08:00")
+def quiet_hours_from_env(environ: Mapping[str, str]) -> QuietHours:
+    """The quiet hours of an environment mapping: BRANCHBOT_QUIET_HOURS, default 22:00-08:00; `off` disables
+    them (`Settings.quiet_hours` is this, read once at start)."""
+    return QuietHours.parse(environ.get(QUIET_HOURS_ENV) or "22:00-08:00")
 
 
 def deliverable_at(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -287,7 +286,7 @@ class Sandbox:
         self.config = config  # the deployment's configuration; read from settings.config_dir at start when None
         self._wall_clock = wall_clock  # real time, only to decide where the sandbox clock starts
         self.options = options or SandboxOptions()
-        self._environ = dict(os.environ if environ is None else environ)
+        self._environ = dict(settings.environ if environ is None else environ)
         self.database_url = sandbox_database_url(settings)
         self.database_path = sqlite_path(self.database_url)
         self.zone = settings.timezone

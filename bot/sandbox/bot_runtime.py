@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -93,7 +92,7 @@ async def start_bot(settings: Settings, clock: ManualClock, *, plan: object | No
         plan = CatalogPlan(config)
     # The loopback server enforces no flood limits, and pacing sends at 1/s per chat in real seconds would
     # make a month's jump crawl; BRANCHBOT_RATE_LIMIT=on still turns the bot's limiter on when wanted.
-    environ = {**os.environ}
+    environ = {**settings.environ}
     environ.setdefault("BRANCHBOT_RATE_LIMIT", "off")
     options = options_from_env(settings, environ)
     running = await runtime_app.start_bot(settings, clock, factory, options=options.runtime, plan=plan,  # type: ignore[arg-type]

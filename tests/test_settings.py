@@ -1,0 +1,66 @@
+"""Every environment variable is read once (bot.settings) into typed values; a bad one is one Chinese line, exit 2."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timezone
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.runtime.quiet_hours import QuietHours
+from bot.settings import Settings, SettingsError
+
+
+def test_every_value_is_typed_once():
+    settings = Settings.from_env({
+        "BRANCHBOT_QUIET_HOURS": "23:00-07:00", "BRANCHBOT_CLOCK_START": "2025-03-14T09:00:00+08:00",
+        "BRANCHBOT_ERROR_LOG": "/tmp/x.log", "BRANCHBOT_CHAT_DB_TIMEOUT_SECONDS": "3.5", "BRANCHBOT_TIMEZONE": "UTC",
+    })
+    assert (settings.quiet_hours, settings.clock_start, settings.error_log, settings.chat_db_timeout,
+            settings.timezone.key, settings.problems) == (
+        QuietHours(time(23), time(7)), datetime(2025, 3, 14, 1, tzinfo=timezone.utc), Path("/tmp/x.log"), 3.5, "UTC", ())
+
+
+BAD = [
+    pytest.param("BRANCHBOT_TIMEZONE", "Mars/Olympus",
+                 "BRANCHBOT_TIMEZONE 无效：'Mars/Olympus' 不是已知的时区名（例如 Asia/Shanghai）", id="zone"),
+    pytest.param("BRANCHBOT_QUIET_HOURS", "25:00-08:00",
+                 "免打扰时段“25:00-08:00”无法识别：应写作 22:00-08:00，或 off 表示不设", id="quiet-hours"),
+    pytest.param("BRANCHBOT_CLOCK_START", "2025-03-14T09:00",
+                 "BRANCHBOT_CLOCK_START 必须带时区偏移，例如 2025-03-14T09:00:00+08:00", id="naive-clock-start"),
+    pytest.param("BRANCHBOT_RECLAIM_AFTER_SECONDS", "-1",
+                 "BRANCHBOT_RECLAIM_AFTER_SECONDS 应为不小于 0 的数，而不是 '-1'", id="reclaim-negative"),
+    pytest.param("BRANCHBOT_CONCURRENCY", "2.5", "BRANCHBOT_CONCURRENCY 应为大于 0 的数，而不是 '2.5'", id="concurrency"),
+    pytest.param("BRANCHBOT_LEADER_LEASE_SECONDS", "0",
+                 "BRANCHBOT_LEADER_LEASE_SECONDS 应为大于 0 的数，而不是 '0'", id="lease-zero"),
+    pytest.param("BRANCHBOT_HORIZON_DAYS", "sixty", "BRANCHBOT_HORIZON_DAYS 应为不小于 0 的数，而不是 'sixty'",
+                 id="horizon-words"),
+    pytest.param("BRANCHBOT_CHAT_DB_TIMEOUT_SECONDS", "nan",
+                 "BRANCHBOT_CHAT_DB_TIMEOUT_SECONDS 应为大于 0 的数，而不是 'nan'", id="timeout-nan"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "message"), BAD)
+def test_a_bad_value_is_refused_naming_the_variable(name, value, message):
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({name: value})
+    assert str(refused.value) == message
+    assert Settings.from_env({name: value}, lenient=True).problems == ((name, message),)
+
+
+@pytest.mark.parametrize(("name", "value", "message"), BAD)
+def test_every_command_refuses_it_before_anything_else(name, value, message, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv(name, value)
+    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'none.db'}")
+    assert main(["parse-time", "明天上午9点"]) == 2
+    assert capsys.readouterr() == ("", f"错误：{message}\n")
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_doctor_lists_a_bad_value_instead_of_refusing(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("BRANCHBOT_CONCURRENCY", "2.5")
+    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'none.db'}")
+    assert main(["doctor", "--offline"]) == 1
+    findings = [line.split("  ", 1)[1] for line in capsys.readouterr().out.splitlines() if line.startswith("[错误] 环境变量")]
+    assert findings == ["BRANCHBOT_CONCURRENCY 应为大于 0 的数，而不是 '2.5'"]
