@@ -26,6 +26,8 @@ COMMANDS = {
     "rectification list": ["rectification", "list", "--org", "B01"],
     "rectification close": ["rectification", "close", "1", "--evidence", "已补齐", "--by", "B01-1"],
     "rectification export": ["rectification", "export", "--org", "B01", "--output", "整改清单.xlsx"],
+    "activity move": ["activity", "move", "1", "--at", "明天上午9点"],
+    "activity cancel": ["activity", "cancel", "1"],
     "activity confirm": ["activity", "confirm", "1", "--held"],
     "activity record": ["activity", "record", "1", "--topic", "学习党章"],
     "activity proxy": ["activity", "proxy", "1", "B01-2"],
