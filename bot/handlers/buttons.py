@@ -17,7 +17,7 @@ from storage.services import activity_changes
 from storage.services import attendance as attendance_svc
 from storage.models import AttendanceStatus
 from storage.services.errors import AlreadyHandled, NotBound, PermissionDenied
-from storage.services.views import ConfirmResult, Roll
+from storage.services.views import ActivityView, ConfirmResult, Roll
 
 log = logging.getLogger("bot.handlers")
 
@@ -79,33 +79,33 @@ async def answer_stranger(update: Update, context: ContextTypes.DEFAULT_TYPE, ch
                                        url=keyboards.start_link(username, keyboards.START_CHAT_PAYLOAD))
 
 
-async def answered_stale(update: Update, chat: ChatContext, cb: Callback) -> bool:
+async def answer_stale(update: Update, chat: ChatContext, stale: ActivityView) -> None:
     """A 签到 / 请假 button made before its activity moved or was cancelled: it answers with what changed,
     and its message loses its buttons and says so (a group's old announcement stops offering the old time)."""
-    stale = await chat.db(lambda session, now: activity_changes.stale_button(session, cb.activity_id, cb.arg))
-    if stale is None:
-        return False
     stamp = texts.stale_button(stale, chat.zone)
     await update.callback_query.answer(stamp[:200], show_alert=True)
     await append_stamp(update, stamp)
-    return True
 
 
 async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
     query = update.callback_query
-    if await answered_stale(update, chat, cb):
-        return
     in_group = not is_private(update)
+
+    def work(session, actor, now):  # noqa: ANN001, ANN202 - one transaction: the button's revision, then the check-in
+        stale = activity_changes.stale_button(session, cb.activity_id, cb.arg)
+        if stale is not None:
+            return stale, now
+        return attendance_svc.check_in(session, actor, cb.activity_id, now, via="group" if in_group else "private",
+                                       self_checkin=chat.self_checkin_for), now
+
     try:
-        result = await chat.as_member(update, lambda session, actor, now: (
-            attendance_svc.check_in(session, actor, cb.activity_id, now, via="group" if in_group else "private",
-                                    self_checkin=chat.self_checkin_for),
-            now,
-        ))
+        checked, now = await chat.as_member(update, work)
     except NotBound as refused:
         await answer_stranger(update, context, chat, refused)
         return
-    checked, now = result
+    if isinstance(checked, ActivityView):
+        await answer_stale(update, chat, checked)
+        return
     if in_group:
         await query.answer(texts.checked_in(checked, now, chat.zone))
         schedule_group_edit(context, chat, query.message.chat_id, query.message.message_id, cb.activity_id)
@@ -121,7 +121,9 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
 
 async def press_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
     query = update.callback_query
-    if await answered_stale(update, chat, cb):
+    stale = await chat.db(lambda session, now: activity_changes.stale_button(session, cb.activity_id, cb.arg))
+    if stale is not None:
+        await answer_stale(update, chat, stale)
         return
     private = is_private(update)
     origin = (query.message.chat_id, query.message.message_id) if private else None

@@ -237,7 +237,7 @@ def _retire_followups(session: Session, activity: models.Activity, operation: st
 def stale_button(session: Session, activity_id: int, revision: int) -> ActivityView | None:
     """The activity as it is now when a button made for `revision` of it is out of date (moved or cancelled
     since); None when the button is current."""
-    activity = attendance_repo.activity_with_org(session, activity_id)
-    if activity is None or (activity.revision or 0) == revision:
+    current = session.scalar(select(models.Activity.revision).where(models.Activity.id == activity_id))
+    if current is None or current == revision:  # the common case: one small read on the check-in path
         return None
-    return _view(session, activity)
+    return _view(session, attendance_repo.activity_with_org(session, activity_id))
