@@ -16,7 +16,7 @@ from bot.handlers.routing import ButtonRouter
 from storage.services import activity_changes
 from storage.services import attendance as attendance_svc
 from storage.models import AttendanceStatus
-from storage.services.errors import AlreadyHandled, NotBound, PermissionDenied
+from storage.services.errors import AlreadyHandled, InvalidInput, NotBound, OutsideWindow, PermissionDenied
 from storage.services.views import ActivityView, ConfirmResult, Roll
 
 log = logging.getLogger("bot.handlers")
@@ -91,12 +91,18 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
     query = update.callback_query
     in_group = not is_private(update)
 
-    def work(session, actor, now):  # noqa: ANN001, ANN202 - one transaction: the button's revision, then the check-in
-        stale = activity_changes.stale_button(session, cb.activity_id, cb.arg)
-        if stale is not None:
+    def work(session, actor, now):  # noqa: ANN001, ANN202
+        try:
+            return attendance_svc.check_in(session, actor, cb.activity_id, now, via="group" if in_group else "private",
+                                           self_checkin=chat.self_checkin_for), now
+        except (OutsideWindow, InvalidInput):
+            # Refused (outside the window, cancelled): a button made for an older revision says what changed
+            # instead. Asked only then, so a check-in costs no extra read; an old button pressed inside the new
+            # window checks in, which is what the member meant.
+            stale = activity_changes.stale_button(session, cb.activity_id, cb.arg)
+            if stale is None:
+                raise
             return stale, now
-        return attendance_svc.check_in(session, actor, cb.activity_id, now, via="group" if in_group else "private",
-                                       self_checkin=chat.self_checkin_for), now
 
     try:
         checked, now = await chat.as_member(update, work)
