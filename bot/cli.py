@@ -213,6 +213,14 @@ def add_record_parsers(activity_actions, commands) -> None:  # noqa: ANN001
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from bot.terminal import safe_output
+
+    # Whatever a command prints (tables, lines, log lines, errors) reaches the terminal with controls escaped.
+    with safe_output():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from bot.runtime.logs import install_cli_logging, secrets_of
 
     # The environment is read here, once, for every command (bot.settings); `doctor` lists bad values itself.

@@ -25,6 +25,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 from storage.outbox_kinds import OutboxKind, outbox_kind
+from storage.text import MAX_LENGTH  # a Text column's limit on what people type (no DDL)
 from storage.types import UTCDateTime
 
 # Explicit constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -223,7 +224,7 @@ class Activity(Base):
     topic: Mapped[str | None] = mapped_column(String(200))
     lecturer: Mapped[str | None] = mapped_column(String(100))
     recorder: Mapped[str | None] = mapped_column(String(100))
-    minutes: Mapped[str | None] = mapped_column(Text)
+    minutes: Mapped[str | None] = mapped_column(Text, info={MAX_LENGTH: 10000})
     summary_sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -262,7 +263,7 @@ class Attendance(Base):
     activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     status: Mapped[str] = mapped_column(String(16))
-    leave_reason: Mapped[str | None] = mapped_column(Text)
+    leave_reason: Mapped[str | None] = mapped_column(Text, info={MAX_LENGTH: 300})
     leave_decision: Mapped[str | None] = mapped_column(String(16))
     decided_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -372,15 +373,15 @@ class Rectification(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)  # the branch that rectifies
     # The organisation that raised it: the branch itself, or an upper committee (which alone may reopen it).
     raised_by_org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
-    problem: Mapped[str] = mapped_column(Text)
+    problem: Mapped[str] = mapped_column(Text, info={MAX_LENGTH: 1000})
     source: Mapped[str] = mapped_column(String(16))
-    measures: Mapped[str] = mapped_column(Text)
+    measures: Mapped[str] = mapped_column(Text, info={MAX_LENGTH: 1000})
     due_on: Mapped[date] = mapped_column(Date)  # the last day, in the organisation's zone
     deadline_text: Mapped[str] = mapped_column(String(64))  # as the secretary wrote it: 本月底前
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)  # a new round of reminders after each reopening
     closed_at: Mapped[datetime | None]
     closed_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
-    evidence: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[str | None] = mapped_column(Text, info={MAX_LENGTH: 1000})
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
 
@@ -406,7 +407,7 @@ class RectificationNote(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     rectification_id: Mapped[int] = mapped_column(ForeignKey("rectifications.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
-    text: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text, info={MAX_LENGTH: 1000})
     telegram_file_id: Mapped[str | None] = mapped_column(String(256))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import Settings
+from bot.terminal import raw, text_console
 from schedules.roster import Roster
 from storage.db import make_engine, make_session_factory, transaction
 from storage.migrate import current, ensure_schema
@@ -52,7 +53,7 @@ def _database_reason(exc: SQLAlchemyError) -> str:
 def _import(path: Path, settings: Settings, *, dry_run: bool) -> int:
     now = datetime.now(timezone.utc)
     today = now.astimezone(settings.timezone).date()
-    stdout, stderr = Console(file=sys.stdout, soft_wrap=True), Console(file=sys.stderr)
+    stdout, stderr = text_console(sys.stdout, soft_wrap=True), Console(file=raw(sys.stderr))  # the bar alone: ours
     with _progress(stderr) as progress:
         try:
             roster = read_roster(path, today=today, progress=progress)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
 from schedules.period_text import period_text
+from bot.terminal import text_console
 from bot.reports.labels import ACTIVITY_STATUS_LABELS, ATTENDANCE_MARKS, obligation_label, percent
 from bot.reports.summary import branch_comparison, org_summaries
 from schedules.completion import CompletionState
@@ -134,7 +134,7 @@ def report_table(report: AttendanceReport, *, width: int = 120) -> str:
     """Plain-text tables: organisations' summary, then every meeting with its counts."""
     ledger = report.ledger
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, color_system=None, highlight=False)
+    console = text_console(buffer, width=width)
     console.print(f"{report.root.name}（{report.root.code}）出勤与完成情况  "
                   f"{period_text(report.window.start, report.window.last_day)}")
     summary = Table(title="三会一课完成情况与出勤率", show_lines=False)
@@ -196,7 +196,7 @@ def member_json(record: MemberRecord) -> dict[str, Any]:
 
 def member_table(record: MemberRecord, *, width: int = 100) -> str:
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, color_system=None, highlight=False)
+    console = text_console(buffer, width=width)
     counts = record.counts()
     console.print(
         f"{record.member.name}（{record.member.member_no}，{record.org.name}）"

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import String
-
 from storage import models
+from storage.text import stored_length
 
 # A cell that is not stored as it is (a date, a number, a list of roles) is still bounded: a list of a few
 # seats fits easily, and a 100,000-character cell is refused once instead of item by item.
 OTHER_CELL_LIMIT = 1000
-
-
-def stored_length(column: object) -> int:
-    """The length of a model's String column: the one place the roster's text limits come from."""
-    column_type = column.type  # type: ignore[attr-defined]
-    if not isinstance(column_type, String) or column_type.length is None:
-        raise TypeError(f"{column} is not a String column with a length")
-    return column_type.length
 
 
 _ORG = models.Organization.__table__.c

@@ -33,7 +33,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from schedules.roster import Category, Member, Organization, OrgType, Role, Roster, UpperRole
 from storage.roster_io.columns import MEMBERS, ORGANIZATIONS, TableSpec
-from storage.roster_io.problems import RosterError, RosterProblem, is_control, shown
+from storage.roster_io.problems import RosterError, RosterProblem, shown
+from storage.text import control_codes
 from storage.roster_io.sources import RosterTables, Table
 
 # (stage in Chinese, done, total): the CLI turns these into a progress bar; tests may record them.
@@ -154,9 +155,8 @@ class _Row:
 
 def _cell_problem(value: str, limit: int) -> str | None:
     """Why a cell cannot be stored as it is, whatever its column means (None: it can)."""
-    controls = sorted({char for char in value if is_control(char)})
-    if controls:
-        codes = "、".join(f"U+{ord(char):04X}" for char in controls[:3]) + ("等" if len(controls) > 3 else "")
+    codes = control_codes(value)
+    if codes is not None:
         return f"含有不可见的控制字符 {codes}，请删除后再导入：{shown(value)}"
     if len(value) > limit:
         return f"过长：{len(value)} 个字符，最多 {limit} 个：{shown(value)}"

@@ -27,6 +27,7 @@ from storage.services.actors import OrgTree
 from storage.services.errors import AlreadyHandled, InvalidInput, NotFound
 from storage.services.permissions import Operator, SystemOperator, audit_fields, require_may_change_activities
 from storage.services.views import ActivityView
+from storage.text import typed_text
 
 NEW, MOVE, CANCEL = scheduling.NEW, scheduling.MOVE, scheduling.CANCEL
 # Posted to a branch group that already saw an activity's announcement, once per move or cancellation.
@@ -34,7 +35,6 @@ ANNOUNCEMENT_CHANGED = OutboxKind.ANNOUNCEMENT_CHANGED
 # What hangs on an activity's time besides its reminders: queued for the old time, never sent for the new one.
 _FOLLOWUP_KINDS = (OutboxKind.GROUP_ANNOUNCEMENT, OutboxKind.ROLL_SUMMARY, OutboxKind.CONFIRM_NAG,
                    OutboxKind.CONFIRM_ESCALATION, OutboxKind.NUDGE)
-TITLE_LIMIT = 200
 # Who changes an activity when the plan does (a holiday notice arrived): named so in the audit log.
 PLAN_OPERATOR = SystemOperator("scheduler")
 
@@ -68,12 +68,14 @@ def _check_time(starts_at: datetime, ends_at: datetime | None, now: datetime) ->
 
 
 def _check_title(title: str) -> str:
-    title = (title or "").strip()
+    title = typed_text(title, models.Activity.title, "活动名称")  # controls and length: storage.text, as all typed text
     if not title:
         raise InvalidInput("请写明活动名称。")
-    if len(title) > TITLE_LIMIT:
-        raise InvalidInput(f"活动名称太长了（最多 {TITLE_LIMIT} 字）。")
     return title
+
+
+def _check_place(place: str | None) -> str | None:
+    return typed_text(place, models.Activity.place, "地点") or None
 
 
 def _audit(session: Session, who: Operator, operation: str, activity: models.Activity, now: datetime,
@@ -131,7 +133,7 @@ def add(
 ) -> Change:
     """A new activity. With an obligation whose planned occurrence falls in the same month, that occurrence
     is moved instead (an ad-hoc 主题党日 replaces the planned one, it does not double it)."""
-    title = _check_title(title)
+    title, place = _check_title(title), _check_place(place)
     _check_time(starts_at, ends_at, now)
     starts_at, ends_at = _utc(starts_at), _utc(ends_at)
     tree = OrgTree.load(session)
@@ -156,6 +158,7 @@ def move(
 ) -> Change:
     """Moves a scheduled activity to `starts_at` (a given `ends_at` replaces the end, else the duration is
     kept): its check-in window, reminders, roll and nags follow; the reminded and the group are told."""
+    place = _check_place(place)
     _check_time(starts_at, ends_at, now)
     starts_at, ends_at = _utc(starts_at), _utc(ends_at)
     activity = scheduled_activity(session, activity_id)

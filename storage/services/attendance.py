@@ -37,6 +37,7 @@ from storage.services.errors import (
     PermissionDenied,
     ServiceError,
 )
+from storage.text import typed_text
 from storage.services.views import (
     ActivityView,
     CheckInResult,
@@ -52,12 +53,21 @@ from storage.services.views import (
 )
 
 _UTC = ZoneInfo("UTC")  # a one-activity ledger's window is never read: any zone will do
-LEAVE_REASON_MAX = 300
 PENDING_TTL = timedelta(hours=24)
 PENDING_LEAVE_REASON = "leave_reason"
 PENDING_ACTIVITY_FIELD = "activity_field"  # topic, lecturer or minutes of a held activity
 PENDING_MARKED_LEAVE = "marked_leave"  # the secretary types the reason of a leave they record for a member
-ACTIVITY_FIELDS = {"topic": 200, "lecturer": 100, "minutes": 10000}  # field -> longest text accepted
+# field -> (its column: the one source of its limit, what it is called in a refusal)
+ACTIVITY_FIELDS = {"topic": (models.Activity.topic, "议题"), "lecturer": (models.Activity.lecturer, "主讲人"),
+                   "minutes": (models.Activity.minutes, "会议记录")}
+
+
+def leave_reason(text: str | None) -> str:
+    """A leave reason as stored: one line (its spaces and line breaks collapsed), within its column."""
+    reason = " ".join(typed_text(text, models.Attendance.leave_reason, "请假原因").split())
+    if not reason:
+        raise InvalidInput("请用一句话说明请假原因。")
+    return reason
 
 
 def _load_activity(session: Session, activity_id: int, *, for_update: bool = False) -> models.Activity:
@@ -265,11 +275,7 @@ def submit_leave_reason(
     session: Session, actor: Actor, reason: str, now: datetime, activity_id: int, *,
     origin: tuple[int, int] | None = None, origin_text: str | None = None,
 ) -> LeaveRequest:
-    reason = " ".join(reason.split())
-    if not reason:
-        raise InvalidInput("请用一句话说明请假原因。")
-    if len(reason) > LEAVE_REASON_MAX:
-        raise InvalidInput(f"请假原因请控制在 {LEAVE_REASON_MAX} 字以内。")
+    reason = leave_reason(reason)
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id)
     _require_meeting_for(session, actor, activity, tree)
@@ -381,11 +387,7 @@ def mark_attendance(
     if status is AttendanceStatus.ABSENT and now < activity.starts_at:
         raise OutsideWindow(f"「{activity.title}」还没开始，不能记为缺席。")
     if status is AttendanceStatus.LEAVE:
-        reason = " ".join((reason or "").split())
-        if not reason:
-            raise InvalidInput("请用一句话说明请假原因。")
-        if len(reason) > LEAVE_REASON_MAX:
-            raise InvalidInput(f"请假原因请控制在 {LEAVE_REASON_MAX} 字以内。")
+        reason = leave_reason(reason)
     member = session.get(models.Member, member_id)
     if member is None or member_id not in expected_ids(session, activity):
         raise PermissionDenied(f"此人不是该活动的参加对象，不能{what}。", activity_id=activity_id, member_id=member_id)
@@ -608,11 +610,9 @@ def set_activity_field(
     """Records an activity's topic, lecturer or minutes (chat's 记录… buttons, `activity confirm --topic …`)."""
     if field not in ACTIVITY_FIELDS:
         raise InvalidInput("无法识别要记录的内容。", field=field)
-    value = text.strip()
+    value = typed_text(text, *ACTIVITY_FIELDS[field])
     if not value:
         raise InvalidInput("内容不能为空，请重新发送。")
-    if len(value) > ACTIVITY_FIELDS[field]:
-        raise InvalidInput(f"内容太长了，请控制在 {ACTIVITY_FIELDS[field]} 字以内。")
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id)
     require_runs_activity(by, tree, activity.org_id)

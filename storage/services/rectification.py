@@ -28,6 +28,7 @@ from storage.services.actors import Actor, OrgTree, require_manager
 from storage.services.attendance import approvers_of
 from storage.services.errors import AlreadyHandled, InvalidInput, NotFound, PermissionDenied
 from storage.services.followup import upper_committee_ids
+from storage.text import typed_text
 
 # Outbox kinds of this module (rendered by the chat layer's outbox views).
 # Outbox kinds (storage.outbox_kinds): RECTIFICATION_DUE to each owner at each lead before the deadline;
@@ -38,7 +39,6 @@ from storage.services.followup import upper_committee_ids
 SOURCES: tuple[RectificationSource, ...] = tuple(RectificationSource)
 NOTICE_TIME = time(9, 0)  # reminders about a day go out at 09:00 local
 PENDING_TTL = timedelta(hours=24)
-MAX_TEXT = 1000
 
 
 @dataclass(frozen=True)
@@ -220,12 +220,10 @@ def source_of(text: str) -> RectificationSource:
         raise InvalidInput(f"问题来源应为：{'、'.join(SOURCES)}，而不是“{text}”。") from None
 
 
-def _clean(text: str, what: str) -> str:
-    value = (text or "").strip()
+def _clean(text: str, column: object, what: str) -> str:
+    value = typed_text(text, column, what)
     if not value:
         raise InvalidInput(f"请写{what}。")
-    if len(value) > MAX_TEXT:
-        raise InvalidInput(f"{what}太长了（最多 {MAX_TEXT} 字）。")
     return value
 
 
@@ -266,8 +264,8 @@ def add_item(session: Session, actor: Actor, *, org_id: int, problem: str, sourc
     if strangers:
         raise InvalidInput("责任人须是本支部的党员。", owners=strangers)
     row = models.Rectification(
-        org_id=org_id, raised_by_org_id=raised_by, problem=_clean(problem, "问题"), source=source.value,
-        measures=_clean(measures, "整改措施"), due_on=deadline.day, deadline_text=deadline.matched[:64],
+        org_id=org_id, raised_by_org_id=raised_by, problem=_clean(problem, models.Rectification.problem, "问题"), source=source.value,
+        measures=_clean(measures, models.Rectification.measures, "整改措施"), due_on=deadline.day, deadline_text=deadline.matched[:64],
         reopen_count=0, created_at=now, created_by_member_id=actor.member_id,
     )
     row.owners = [models.RectificationOwner(member_id=m) for m in owners]
@@ -302,7 +300,7 @@ def add_note(session: Session, actor: Actor, item_id: int, now: datetime, *, tex
     if row.closed_at is not None:
         raise AlreadyHandled("这项整改已经销号，不再记录进展。", item_id=item_id)
     if kind is RectificationNoteKind.PROGRESS:
-        text = _clean(text or "", "整改进展")
+        text = _clean(text or "", models.RectificationNote.text, "整改进展")
     elif file_id is None:
         raise InvalidInput("没有收到文件。")
     session.add(models.RectificationNote(rectification_id=row.id, kind=kind.value, text=(text or None),
@@ -327,7 +325,7 @@ def close(session: Session, actor: Actor, item_id: int, evidence: str, now: date
     require_manager(actor, tree, row.org_id)
     if row.closed_at is not None:
         raise AlreadyHandled("这项整改已经销号了。", item_id=item_id)
-    row.evidence = _clean(evidence, "销号依据")
+    row.evidence = _clean(evidence, models.Rectification.evidence, "销号依据")
     row.closed_at = now
     row.closed_by_member_id = actor.member_id
     session.add(models.RectificationNote(rectification_id=row.id, kind=RectificationNoteKind.CLOSED.value,
@@ -376,7 +374,7 @@ def reopen(session: Session, actor: Actor, item_id: int, reason: str, now: datet
     _require_raiser(actor, row)
     if row.closed_at is None:
         raise AlreadyHandled("这项整改尚未销号，无需重新打开。", item_id=item_id)
-    reason = _clean(reason, "重新打开的理由")
+    reason = _clean(reason, models.RectificationNote.text, "重新打开的理由")
     row.closed_at = None
     row.closed_by_member_id = None
     row.evidence = None
@@ -643,9 +641,9 @@ def draft_text(session: Session, actor: Actor, text: str, now: datetime, today: 
     payload = dict(pending.payload)
     step = payload["step"]
     if step == STEP_PROBLEM:
-        return _save(session, actor, pending, {**payload, "problem": _clean(text, "问题"), "step": STEP_SOURCE}, now)
+        return _save(session, actor, pending, {**payload, "problem": _clean(text, models.Rectification.problem, "问题"), "step": STEP_SOURCE}, now)
     if step == STEP_MEASURES:
-        return _save(session, actor, pending, {**payload, "measures": _clean(text, "整改措施"),
+        return _save(session, actor, pending, {**payload, "measures": _clean(text, models.Rectification.measures, "整改措施"),
                                                "step": STEP_OWNERS, "owners": []}, now)
     if step == STEP_DEADLINE:
         deadline = read_deadline(text, today)

@@ -95,7 +95,7 @@ def draft(
     """Checks a /schedule, /reschedule or /cancel and keeps it as the draft of the card about to be shown."""
     if actor.telegram_user_id is None:
         raise InvalidInput("请在私聊中安排活动。")
-    title = activity_changes._check_title(title)
+    title, place = activity_changes._check_title(title), activity_changes._check_place(place)
     if starts_at is not None and starts_at <= now:
         raise InvalidInput("这个时间已经过去了，请写一个将来的时间。")
     if ends_at is not None and (starts_at is None or ends_at <= starts_at):

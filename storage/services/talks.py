@@ -22,11 +22,11 @@ from storage.repositories import attendance as attendance_repo
 from storage.repositories import outbox
 from storage.services.actors import Actor, OrgTree, actor_from_member, require_visible
 from storage.services.errors import AlreadyHandled, InvalidInput, NotFound, PermissionDenied
+from storage.text import typed_text
 
 # The one reminder goes out on this day of the fourth quarter (after the National Day holiday), at 09:00.
 REMINDER_MONTH, REMINDER_DAY, REMINDER_TIME = 10, 15, time(9, 0)
 REMINDER_WINDOW = timedelta(days=7)  # still sent this long after its moment (downtime), never later
-MAX_TOPIC = 100
 
 
 @dataclass(frozen=True)
@@ -215,9 +215,7 @@ def record_talk(session: Session, actor: Actor, other_id: int, held_on: date, no
         raise PermissionDenied("谈心谈话由支委与党员进行：双方至少有一位是本支部支委。", actor=actor.member_no)
     if held_on > (now + timedelta(days=1)).date():  # a day's slack: `now` is UTC, the day is local
         raise InvalidInput("谈话日期还没到。")
-    topic = (topic or "").strip() or None
-    if topic is not None and len(topic) > MAX_TOPIC:
-        raise InvalidInput(f"话题请只写一句（最多 {MAX_TOPIC} 字），谈话内容不在这里记录。")
+    topic = typed_text(topic, models.HeartToHeartTalk.topic, "话题") or None
     pair = sorted((actor.member_id, other.id))
     committee_side, member_side = (
         (pair[0], pair[1]) if pair[0] in committee_ids and pair[1] in committee_ids

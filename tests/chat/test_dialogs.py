@@ -337,7 +337,7 @@ async def test_leave_command_and_minutes_photo(session_factory, world):
         await chat.run([
             ("alice", "/leave", "请选择要请假的活动："),
             ("alice", press("党小组会"), "📝 您要为「党小组会（第一党小组）」请假。请直接回复一句话说明原因："),
-            ("alice", "很" * 301, "请假原因请控制在 300 字以内。"),
+            ("alice", "很" * 301, "请假原因太长了：301 个字，最多 300 个字。"),
             ("alice", "去外地培训", "已提交请假：「党小组会（第一党小组）」，原因：去外地培训。王书记、李副书记审批后会通知您。"),
             ("alice", "/checkin", "现在没有正在签到的活动。发送 /upcoming 查看接下来的活动。"),
         ])

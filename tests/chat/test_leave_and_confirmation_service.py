@@ -47,7 +47,7 @@ def test_pending_leave_expires_after_a_day(session):
 
 @pytest.mark.parametrize(("reason", "message"), [
     pytest.param("   ", "请用一句话说明请假原因。", id="empty"),
-    pytest.param("很" * 301, "请假原因请控制在 300 字以内。", id="too-long"),
+    pytest.param("很" * 301, "请假原因太长了：301 个字，最多 300 个字。", id="too-long"),
 ])
 def test_bad_leave_reason_asks_again(session, reason, message):
     world = build_world(session)
