@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,15 +10,21 @@ from typing import IO, Any
 
 from rich.console import Console
 
-from storage.text import escaped
+from storage.text import CONTROLS
 
 # Our own layout: line breaks and the tab `rectification list` separates its columns with.
 KEPT = "\n\t"
 
 
+def _escape(found: re.Match[str]) -> str:
+    char = found[0]
+    # \uXXXX for every one, C1 too: inside a JSON string (`--format json`) that is a valid escape of the same text.
+    return char if char in KEPT else f"\\u{ord(char):04x}"
+
+
 def terminal_safe(text: str) -> str:
-    """`text` as a terminal may show it: ESC, bidi overrides, NUL … written as `\\x1b`, `\\u202e`, `\\x00`."""
-    return escaped(text, keep=KEPT)
+    """`text` as a terminal may show it: ESC, bidi overrides, NUL … written as `\\u001b`, `\\u202e`, `\\u0000`."""
+    return CONTROLS.sub(_escape, text)
 
 
 class SafeStream:

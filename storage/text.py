@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any
 
@@ -13,6 +14,8 @@ from storage.services.errors import InvalidInput
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # C0 and C1 controls and DEL (Cc), lone surrogates (Cs), line and paragraph separators (Zl, Zp).
 _HIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+# The same characters as one pattern, for scanning long text (a test checks it against `is_control`).
+CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029" + "".join(sorted(BIDI_CONTROLS)) + "]")
 # A Text column has no length in the database: its limit is the model's `info={"max_length": N}`.
 MAX_LENGTH = "max_length"
 
@@ -24,9 +27,7 @@ def is_control(char: str) -> bool:
 
 def escaped(text: str, *, keep: str = "") -> str:
     """`text` with every control character (except those in `keep`) written as an escape (`\\x1b`, `\\u202e`)."""
-    if not any(is_control(char) and char not in keep for char in text):
-        return text
-    return "".join(_escape(char) if is_control(char) and char not in keep else char for char in text)
+    return CONTROLS.sub(lambda found: found[0] if found[0] in keep else _escape(found[0]), text)
 
 
 def _escape(char: str) -> str:
@@ -36,7 +37,7 @@ def _escape(char: str) -> str:
 
 def control_codes(text: str) -> str | None:
     """The control characters in `text` as a message names them (`U+0000、U+001B`), None when there are none."""
-    controls = sorted({char for char in text if is_control(char)})
+    controls = sorted(set(CONTROLS.findall(text)))
     if not controls:
         return None
     return "、".join(f"U+{ord(char):04X}" for char in controls[:3]) + ("等" if len(controls) > 3 else "")
@@ -55,6 +56,12 @@ def stored_length(column: object) -> int:
     if limit is None:
         raise TypeError(f"{column} is neither a String column with a length nor has info[{MAX_LENGTH!r}]")
     return int(limit)
+
+
+def could_be_stored(text: str, column: object) -> bool:
+    """Whether `text` could be a value of `column` at all. A look-up by a text that could not matches nothing,
+    and asks nothing of the database: PostgreSQL refuses a NUL byte even in a WHERE clause, SQLite does not."""
+    return len(text) <= stored_length(column) and CONTROLS.search(text) is None
 
 
 def _column(column: object) -> Any:

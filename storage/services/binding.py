@@ -14,6 +14,7 @@ from storage.repositories import attendance as attendance_repo
 from storage.repositories import bindings as binding_repo
 from storage.services.actors import Actor, OrgTree, actor_for_telegram, actor_from_member, require_manager
 from storage.services.errors import InvalidInput, NotFound, PermissionDenied, ServiceError, Throttled
+from storage.text import could_be_stored
 from storage.services.queries import upcoming_for
 from storage.services.views import ActivityView, BindingResult, Invite
 
@@ -72,7 +73,9 @@ def redeem_invite(
     def refuse(error: ServiceError) -> ServiceError:
         return error.keep(lambda s: binding_repo.add_failed_attempt(s, telegram_user_id, now))
 
-    invite = binding_repo.invite_by_code(session, normalise_code(code), for_update=True)
+    wanted = normalise_code(code)
+    invite = (binding_repo.invite_by_code(session, wanted, for_update=True)
+              if could_be_stored(wanted, models.InviteCode.code) else None)
     if invite is None:
         raise refuse(NotFound("绑定码不正确，请核对后重新发送，或向支部书记重新索取。", code=code))
     if invite.used_at is not None:

@@ -22,7 +22,7 @@ from storage.repositories import attendance as attendance_repo
 from storage.repositories import outbox
 from storage.services.actors import Actor, OrgTree, actor_from_member, require_visible
 from storage.services.errors import AlreadyHandled, InvalidInput, NotFound, PermissionDenied
-from storage.text import typed_text
+from storage.text import could_be_stored, escaped, typed_text
 
 # The one reminder goes out on this day of the fourth quarter (after the National Day holiday), at 09:00.
 REMINDER_MONTH, REMINDER_DAY, REMINDER_TIME = 10, 15, time(9, 0)
@@ -179,12 +179,13 @@ def find_colleague(session: Session, actor: Actor, who: str) -> models.Member:
     """A member of the actor's branch by name or 党员编号; an ambiguous name asks for the number."""
     who = who.strip()
     tree = OrgTree.load(session)
+    possible = could_be_stored(who, models.Member.name) or could_be_stored(who, models.Member.member_no)
     matches = list(session.scalars(select(models.Member).where(
         models.Member.status == MemberStatus.ACTIVE.value, models.Member.org_id.in_(tree.with_groups([actor.org_id])),
         (models.Member.name == who) | (models.Member.member_no == who),
-    ).order_by(models.Member.member_no)))
+    ).order_by(models.Member.member_no))) if possible else []
     if not matches:
-        raise NotFound(f"本支部没有名叫“{who}”的党员。", who=who)
+        raise NotFound(f"本支部没有名叫“{escaped(who)}”的党员。", who=who)
     if len(matches) > 1:
         numbers = "、".join(f"{m.name}（{m.member_no}）" for m in matches)
         raise InvalidInput(f"本支部有 {len(matches)} 位“{who}”：{numbers}，请改写党员编号。")

@@ -5,6 +5,7 @@ is accepted (`[bold]`, `<b>`, `*x*`) is stored, sent and printed verbatim; the t
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -17,7 +18,7 @@ from storage import models
 from storage.db import transaction
 from storage.services import rectification as rect_svc
 from storage.services.actors import actor_for_telegram
-from storage.text import is_control
+from storage.text import BIDI_CONTROLS, CONTROLS, is_control
 from tests.chat.dialog import Dialog, press, running_bot
 from tests.chat.world import MEETING_START, build_world
 
@@ -160,6 +161,21 @@ async def test_chat_refuses_hostile_text_and_keeps_the_rest_verbatim(entry, sess
         assert entry.stored(session) == [VERBATIM]
 
 
+@pytest.mark.parametrize(("who", "text", "expected"), [
+    pytest.param("5005", "/start AB\x00CD", "绑定码不正确，请核对后重新发送，或向支部书记重新索取。", id="invite-code-nul"),
+    pytest.param("5005", "/start " + "A" * 4000, "绑定码不正确，请核对后重新发送，或向支部书记重新索取。", id="invite-code-long"),
+    pytest.param("secretary", "/talk 张\x00三 昨天", "本支部没有名叫“张\\x00三”的党员。", id="talk-colleague-nul"),
+    pytest.param("secretary", "/talk " + "张" * 4000 + " 昨天", f"本支部没有名叫“{'张' * 4000}”的党员。",
+                 id="talk-colleague-long"),
+])
+async def test_a_lookup_by_text_that_cannot_be_stored_finds_nothing(who, text, expected, session_factory):
+    """The same answer as any unknown value on both databases (PostgreSQL refuses NUL even in a WHERE clause)."""
+    with transaction(session_factory) as session:
+        world = build_world(session)
+    async with running_bot(session_factory, world, BEFORE) as chat:
+        await chat.step(who, text, expected)
+
+
 LONGEST = "长" * 100_000  # the command line has no 4,096-character limit
 
 
@@ -223,14 +239,22 @@ def test_terminal_output_escapes_controls_and_shows_markup_as_text(session_facto
             measures="措施\x1b[0m", due_on=date(2025, 3, 31), deadline_text="本月底前", created_at=BEFORE))
     monkeypatch.setenv("BRANCHBOT_DATABASE_URL", db_url)
     monkeypatch.delenv("BRANCHBOT_CONFIG_DIR", raising=False)
-    shown = "\\x1b[2J[bold]党课[/bold]\\u202e<b>"
+    shown = "\\u001b[2J[bold]党课[/bold]\\u202e<b>"
     for argv, expected in [
         (["report", "attendance", "--org", "B01", "--from", "2025-03-01", "--to", "2025-03-31", "--format", "table"],
          shown),
         (["rectification", "list", "--org", "B01"], shown),
-        (["activity", "roll", str(world.activities["party_day"]), "--now", AFTER.isoformat()], "张\\x1b[8m三[red]"),
+        (["activity", "roll", str(world.activities["party_day"]), "--now", AFTER.isoformat()], "张\\u001b[8m三[red]"),
     ]:
         assert main(argv) == 0, argv
         out, err = capsys.readouterr()
         assert expected in out, (argv, out)
         assert [c for c in out + err if is_control(c) and c not in "\n\t"] == [], argv
+
+
+def test_the_control_pattern_is_the_roster_rule():
+    """`CONTROLS` (what long text is scanned with) holds exactly the characters `is_control` names."""
+    hidden = {"Cc", "Cs", "Zl", "Zp"}
+    expected = {chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) in hidden} | BIDI_CONTROLS
+    assert {chr(c) for c in range(0x110000) if CONTROLS.match(chr(c))} == expected
+    assert {chr(c) for c in range(0x110000) if is_control(chr(c))} == expected
