@@ -39,6 +39,11 @@ log = logging.getLogger("bot.handlers")
 T = TypeVar("T")
 
 
+# PostgreSQL chat transactions run in this many threads at once (SQLite: one); the runtime's connection pool
+# keeps at least this many connections open (bot.runtime.app).
+CHAT_DB_THREADS = 8
+
+
 @dataclass
 class ChatContext:
     """What every chat handler needs, handed to `register` by the runtime."""
@@ -75,7 +80,7 @@ class ChatContext:
         if self._executor is None:
             # SQLite has one writer: parallel writers only meet its busy handler, which sleeps. One thread
             # keeps SQLite busy without waiting; PostgreSQL gets a few connections' worth.
-            workers = 1 if self._is_sqlite() else 8
+            workers = 1 if self._is_sqlite() else CHAT_DB_THREADS
             self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chat-db")
         return self._executor
 
