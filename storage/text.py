@@ -37,9 +37,9 @@ def _escape(char: str) -> str:
 
 def control_codes(text: str) -> str | None:
     """The control characters in `text` as a message names them (`U+0000、U+001B`), None when there are none."""
-    controls = sorted(set(CONTROLS.findall(text)))
-    if not controls:
+    if CONTROLS.search(text) is None:  # the common case: one scan, no list, no set
         return None
+    controls = sorted(set(CONTROLS.findall(text)))
     return "、".join(f"U+{ord(char):04X}" for char in controls[:3]) + ("等" if len(controls) > 3 else "")
 
 
