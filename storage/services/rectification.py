@@ -23,6 +23,7 @@ from storage.models import OutboxState, RectificationNoteKind, RectificationSour
 from storage.repositories import activities as activity_repo
 from storage.repositories import attendance as attendance_repo
 from storage.repositories import bindings as binding_repo
+from storage.repositories import members as member_repo
 from storage.repositories import outbox
 from storage.services.actors import Actor, OrgTree, require_manager
 from storage.services.attendance import approvers_of
@@ -340,9 +341,7 @@ def close(session: Session, actor: Actor, item_id: int, evidence: str, now: date
 
 def _committee_of(session: Session, org_id: int) -> list[int]:
     """Active members with a seat on the committee of an upper organisation."""
-    return sorted(set(session.scalars(select(models.MemberRole.member_id).join(models.Member).where(
-        models.MemberRole.org_id == org_id, models.MemberRole.upper.is_(True),
-        models.Member.status == MemberStatus.ACTIVE.value))))
+    return [member_id for member_id, _ in member_repo.seat_holders(session, [org_id], upper=True)]
 
 
 def _tell(session: Session, row: models.Rectification, event: str, member_ids: Iterable[int], now: datetime,
