@@ -157,11 +157,16 @@ def overdue_by_branch(session: Session, org_ids: Iterable[int], today: date) -> 
     return found
 
 
+def _on_upper_committee_of(actor: Actor, upper_org_id: int | None) -> bool:
+    """The actor sits on the committee of the upper organisation `upper_org_id` (who raises and reopens)."""
+    return any(s.upper and s.org == upper_org_id and s.role.sits_on_committee for s in actor.seats)
+
+
 def _upper_seat_over(actor: Actor, tree: OrgTree, org_id: int) -> int | None:
     """The upper organisation on whose committee the actor sits and which has `org_id` below it."""
-    for seat in sorted(actor.seats, key=lambda s: s.org):
-        if seat.upper and seat.role.sits_on_committee and seat.org != org_id and org_id in tree.subtree(seat.org):
-            return seat.org
+    for org in sorted({seat.org for seat in actor.seats}):
+        if org != org_id and _on_upper_committee_of(actor, org) and org_id in tree.subtree(org):
+            return org
     return None
 
 
@@ -360,8 +365,7 @@ def _tell(session: Session, row: models.Rectification, event: str, member_ids: I
 def _require_raiser(actor: Actor, row: models.Rectification) -> None:
     """Only a committee member of the upper organisation that raised the item may reopen it."""
     raised_by_upper = row.raised_by_org_id != row.org_id
-    if not (raised_by_upper and any(s.upper and s.org == row.raised_by_org_id and s.role.sits_on_committee
-                                    for s in actor.seats)):
+    if not (raised_by_upper and _on_upper_committee_of(actor, row.raised_by_org_id)):
         raise PermissionDenied("只有提出该整改事项的上级党组织委员可以重新打开。", actor=actor.member_no, item_id=row.id)
 
 
@@ -672,8 +676,7 @@ def actions_for(actor: Actor, tree: OrgTree, item: ItemView) -> tuple[str, ...]:
             actions.append(ACTION_NOTE)
         if actor.manages(item.org_id):
             actions.append(ACTION_CLOSE)
-    elif item.raised_by_upper and any(s.upper and s.role.sits_on_committee and tree.code.get(s.org) == item.raised_by_code
-                                      for s in actor.seats):
+    elif item.raised_by_upper and _on_upper_committee_of(actor, tree.id_by_code.get(item.raised_by_code)):
         actions.append(ACTION_REOPEN)
     return tuple(actions)
 
