@@ -5,35 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import func, select
 
 from bot.cli import main
 from storage import models
-from storage.db import make_engine
+from tests.cli_runner import cli, row_count  # noqa: F401  (cli is a fixture)
 from tests.storage.roster_files import BASIC, basic_rows, member, org, write_roster
-
-
-@pytest.fixture
-def cli(db_url, monkeypatch, capsys):  # noqa: ANN001, ANN201
-    """Runs `branchbot ARGS…` against the test database; returns (exit code, stdout, stderr)."""
-    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", db_url)
-    monkeypatch.setenv("BRANCHBOT_TIMEZONE", "Asia/Shanghai")
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
-def member_count(db_url: str) -> int:
-    engine = make_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            return conn.scalar(select(func.count()).select_from(models.Member.__table__))
-    finally:
-        engine.dispose()
 
 
 def test_init_creates_the_schema_once_and_then_has_nothing_to_do(cli):
@@ -50,7 +26,7 @@ def test_import_prints_a_summary_and_reimport_changes_nothing(cli, db_url):
     code, out, err = cli("roster", "import", str(BASIC))
     assert code == 0, err
     assert re.search(r"新增党员\s*│\s*8\s*│", out) and re.search(r"新增组织\s*│\s*7\s*│", out)
-    assert member_count(db_url) == 8
+    assert row_count(db_url, models.Member.__table__) == 8
     code, out, _ = cli("roster", "import", str(BASIC))
     assert code == 0 and "名册与数据库一致，没有改动。" in out
 
@@ -70,7 +46,7 @@ def test_a_bad_roster_imports_nothing_and_lists_every_problem(cli, db_url, tmp_p
         "members.csv:5: joined_on: 日期不存在：2015-02-29",
         "名册有 2 处问题，未导入任何数据。",
     ]
-    assert member_count(db_url) == 0
+    assert row_count(db_url, models.Member.__table__) == 0
 
 
 def test_a_members_file_with_no_rows_does_not_empty_the_roster(cli, db_url, tmp_path):
@@ -81,14 +57,14 @@ def test_a_members_file_with_no_rows_does_not_empty_the_roster(cli, db_url, tmp_
 
     assert code == 2
     assert "全部标为转出" in err and "未导入任何数据" in err
-    assert member_count(db_url) == 8
+    assert row_count(db_url, models.Member.__table__) == 8
 
 
 def test_dry_run_reports_and_writes_nothing(cli, db_url):
     cli("init")
     code, out, _ = cli("roster", "import", str(BASIC), "--dry-run")
     assert code == 0 and "试运行" in out and "新增党员" in out
-    assert member_count(db_url) == 0
+    assert row_count(db_url, models.Member.__table__) == 0
 
 
 def test_reimport_lists_who_changed_and_who_left(cli, tmp_path):
@@ -140,7 +116,7 @@ def test_a_long_import_shows_progress_on_stderr(cli, db_url, tmp_path):
     assert code == 0
     assert "校验党员" in err and "写入党员" in err and "2100/2100" in err
     assert re.search(r"新增党员\s*│\s*2100\s*│", out)
-    assert member_count(db_url) == 2100
+    assert row_count(db_url, models.Member.__table__) == 2100
 
 
 def test_a_short_import_shows_no_progress_bar(cli):

@@ -7,38 +7,15 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from bot.cli import main
 from storage import models
 from storage.db import make_engine
 from storage.roster_io.columns import MEMBERS, ORGANIZATIONS
+from tests.cli_runner import cli, row_count  # noqa: F401  (cli is a fixture)
 from tests.storage.roster_files import basic_rows, member, org, write_roster
 
 LONG = "王" * 140_000  # over the csv module's field limit of 131,072 characters
-
-
-@pytest.fixture
-def cli(db_url, monkeypatch, capsys):  # noqa: ANN001, ANN201
-    """Runs `branchbot ARGS…` against the test database; returns (exit code, stdout, stderr)."""
-    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", db_url)
-    monkeypatch.setenv("BRANCHBOT_TIMEZONE", "Asia/Shanghai")
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
-def _count(db_url: str, table) -> int:  # noqa: ANN001
-    engine = make_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            return conn.scalar(select(func.count()).select_from(table))
-    finally:
-        engine.dispose()
 
 
 def _members(**cells: dict[str, str]):  # noqa: ANN202
@@ -137,7 +114,7 @@ def test_a_hostile_roster_is_listed_and_imports_nothing(cli, db_url, tmp_path, c
 
     assert (code, err.splitlines()) == (2, [*lines, f"名册有 {len(lines)} 处问题，未导入任何数据。"])
     assert "\x1b" not in err and "\u202e" not in err and "\x00" not in err
-    assert _count(db_url, models.Member.__table__) == 0
+    assert row_count(db_url, models.Member.__table__) == 0
 
 
 def _workbook(path: Path, orgs, members) -> Path:  # noqa: ANN001
@@ -170,7 +147,7 @@ def test_the_xlsx_roster_gets_the_same_rules(cli, db_url, tmp_path, change, line
     code, _, err = cli("roster", "import", str(_workbook(tmp_path / "roster.xlsx", orgs, members)))
 
     assert (code, err.splitlines()) == (2, [*lines, f"名册有 {len(lines)} 处问题，未导入任何数据。"])
-    assert _count(db_url, models.Member.__table__) == 0
+    assert row_count(db_url, models.Member.__table__) == 0
 
 
 def test_a_name_as_long_as_the_column_is_stored_on_both_databases(cli, db_url, tmp_path):
