@@ -8,6 +8,7 @@ import pytest
 
 from storage.db import transaction
 from tests.chat.dialog import press, running_bot
+from tests.chat.replies import PARTY_DAY_REMINDER_LEAVE_PENDING
 from tests.chat.world import MEETING_START, build_world
 
 T = MEETING_START
@@ -54,14 +55,7 @@ async def test_the_leave_reason_is_asked_at_the_bottom_of_the_chat(session_facto
         assert bob.last["text"] == "📝 您要为「主题党日」请假。请直接回复一句话说明原因："
         assert bob.message(reminder["message_id"])["text"] == reminder["text"]  # the reminder is left as it was
         await chat.step("bob", "单位值班", "已提交请假：「主题党日」，原因：单位值班。王书记、李副书记审批后会通知您。")
-        marked = await chat.expect(("⏰ 活动提醒：主题党日\n"
-                                    "时间：3月15日（周六）09:00（1天后）\n"
-                                    "组织：第一党支部\n"
-                                    "地点：三楼会议室\n"
-                                    "议程：学习党章\n"
-                                    "请按时参加；如不能参加，请提前请假。\n"
-                                    "\n"
-                                    "📝 已请假（原因：单位值班），等待书记审批"))
+        marked = await chat.expect(PARTY_DAY_REMINDER_LEAVE_PENDING)
         assert marked.params["message_id"] == reminder["message_id"]
 
 

@@ -11,6 +11,7 @@ from storage import models
 from storage.db import transaction
 from storage.services import binding as binding_svc
 from tests.chat.dialog import press, running_bot
+from tests.chat.replies import MEMBER_HELP, PARTY_DAY_REMINDER_LEAVE_PENDING
 from tests.chat.world import MEETING_START, build_world
 
 T = MEETING_START
@@ -119,23 +120,9 @@ async def test_leave_dialog_with_secretary_decision(session_factory, world):
             ("bob", press("📝 请假"), "📝 您要为「主题党日」请假。请直接回复一句话说明原因："),
             ("bob", "单位值班", "已提交请假：「主题党日」，原因：单位值班。王书记、李副书记审批后会通知您。"),
         ])
-        await chat.expect(("⏰ 活动提醒：主题党日\n"
-                           "时间：3月15日（周六）09:00（1天后）\n"
-                           "组织：第一党支部\n"
-                           "地点：三楼会议室\n"
-                           "议程：学习党章\n"
-                           "请按时参加；如不能参加，请提前请假。\n"
-                           "\n"
-                           "📝 已请假（原因：单位值班），等待书记审批"))
+        await chat.expect(PARTY_DAY_REMINDER_LEAVE_PENDING)
         shown = chat.server.chat(chat.user("bob")).message(reminder["message_id"])
-        assert shown["text"] == ("⏰ 活动提醒：主题党日\n"
-                                 "时间：3月15日（周六）09:00（1天后）\n"
-                                 "组织：第一党支部\n"
-                                 "地点：三楼会议室\n"
-                                 "议程：学习党章\n"
-                                 "请按时参加；如不能参加，请提前请假。\n"
-                                 "\n"
-                                 "📝 已请假（原因：单位值班），等待书记审批")
+        assert shown["text"] == PARTY_DAY_REMINDER_LEAVE_PENDING
         assert [b["text"] for row in shown["reply_markup"]["inline_keyboard"] for b in row] == ["✅ 签到"]
         # The request reaches both approvers through the outbox (quiet hours and rate limits apply there).
         [request] = await chat.dispatch("leave_request", to="secretary")
@@ -279,16 +266,7 @@ async def test_committee_attendance_and_member_commands(session_factory, world):
                                                  "用法：/attendance [组织编码或名称|党员编号或姓名] [时间段]，顺序不限，例如 /attendance B01 一季度\n"
                                                  "时间段可写：本月、上月、本季度、上季度、一季度、12月、上半年、今年、去年、2025年、2025-03、2025Q1；不写为本季度。")),
             ("committee", "/attendance P004 2025Q1", "👤 李四（P004，第一党支部）2025年第一季度：应参加 0 次，出席 0 次（含代签 0 次），请假 0 次，缺席 0 次，出勤率 —"),
-            ("alice", "/help", ("📖 使用说明\n"
-                                "/upcoming 我接下来的活动\n"
-                                "/checkin 为正在进行的活动签到\n"
-                                "/leave 请假（随后说明原因）\n"
-                                "/me 我今年的出勤、政治生日和待补学内容\n"
-                                "/calendar 我的活动日历（.ics，可导入手机日历）\n"
-                                "/talk 姓名 日期 [话题] 记录一次谈心谈话（不记录谈话内容）\n"
-                                "/rectifications 我负责的整改事项（可添加进展、照片和文件）\n"
-                                "/help 显示本说明\n"
-                                "收到活动提醒时，也可以直接点“✅ 签到”或“📝 请假”。")),
+            ("alice", "/help", MEMBER_HELP),
             ("secretary", "/plan", ("🗓 本支部近四周的安排：\n"
                                     "• 3月15日（周六）09:00 主题党日，三楼会议室\n"
                                     "• 3月15日（周六）09:00 转正提醒\n"
@@ -381,13 +359,4 @@ async def test_personal_commands_in_the_group_point_to_the_private_chat(session_
         record = await chat.expect("请在与我的私聊中使用这个命令。")
         assert record.params["chat_id"] == group
         chat.server.user_sends(chat.user("alice"), "/help", group)
-        await chat.expect(("📖 使用说明\n"
-                           "/upcoming 我接下来的活动\n"
-                           "/checkin 为正在进行的活动签到\n"
-                           "/leave 请假（随后说明原因）\n"
-                           "/me 我今年的出勤、政治生日和待补学内容\n"
-                           "/calendar 我的活动日历（.ics，可导入手机日历）\n"
-                           "/talk 姓名 日期 [话题] 记录一次谈心谈话（不记录谈话内容）\n"
-                           "/rectifications 我负责的整改事项（可添加进展、照片和文件）\n"
-                           "/help 显示本说明\n"
-                           "收到活动提醒时，也可以直接点“✅ 签到”或“📝 请假”。"))
+        await chat.expect(MEMBER_HELP)
