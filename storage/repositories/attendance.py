@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Executable, bindparam, func, select
@@ -86,31 +85,6 @@ def activities_between(
     if statuses is not None:
         query = query.where(models.Activity.status.in_(list(statuses)))
     return list(session.scalars(query.order_by(models.Activity.starts_at, models.Activity.id)))
-
-
-@dataclass(frozen=True, slots=True)
-class MemberRecord:
-    activity_id: int
-    status: str
-    leave_decision: str | None
-
-
-def records_for_member(session: Session, member_id: int, activity_ids: Iterable[int]) -> dict[int, MemberRecord]:
-    ids = list(set(activity_ids))
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(models.Attendance.activity_id, models.Attendance.status, models.Attendance.leave_decision)
-        .where(models.Attendance.member_id == member_id, models.Attendance.activity_id.in_(ids))
-    ).all()
-    return {row[0]: MemberRecord(*row) for row in rows}
-
-
-def records_for_activities(session: Session, activity_ids: Iterable[int]) -> list[models.Attendance]:
-    ids = list(set(activity_ids))
-    if not ids:
-        return []
-    return list(session.scalars(select(models.Attendance).where(models.Attendance.activity_id.in_(ids))))
 
 
 def add_attachment(
