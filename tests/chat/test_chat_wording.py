@@ -92,22 +92,14 @@ async def test_schedule_and_cancel_cards_say_what_each_button_does(session_facto
                                                                              "地点：三楼会议室\n"
                                                                              "请确认："))
         assert buttons(card.params) == ["✅ 确认", "✏️ 修改", "🚫 放弃，不做改动"]
-        dropped = await chat.step("secretary", press("🚫 放弃，不做改动"), ("🗓 新活动\n"
-                                                                    "活动：专题党课（第一党支部）\n"
-                                                                    "时间：3月19日（周三）15:00\n"
-                                                                    "（时间理解为：下周三（2025年3月19日 星期三）下午3点（15:00））\n"
-                                                                    "地点：三楼会议室\n"
-                                                                    "请确认：\n"
-                                                                    "\n"
-                                                                    "已放弃，没有做任何改动。"))
-        assert dropped.params["text"] == ("🗓 新活动\n"
-                                          "活动：专题党课（第一党支部）\n"
-                                          "时间：3月19日（周三）15:00\n"
-                                          "（时间理解为：下周三（2025年3月19日 星期三）下午3点（15:00））\n"
-                                          "地点：三楼会议室\n"
-                                          "请确认：\n"
-                                          "\n"
-                                          "已放弃，没有做任何改动。")
+        await chat.step("secretary", press("🚫 放弃，不做改动"), ("🗓 新活动\n"
+                                                          "活动：专题党课（第一党支部）\n"
+                                                          "时间：3月19日（周三）15:00\n"
+                                                          "（时间理解为：下周三（2025年3月19日 星期三）下午3点（15:00））\n"
+                                                          "地点：三楼会议室\n"
+                                                          "请确认：\n"
+                                                          "\n"
+                                                          "已放弃，没有做任何改动。"))
         card = await chat.step("secretary", "/cancel 支委会", ("✖️ 取消活动\n"
                                                             "活动：支委会（第一党支部）\n"
                                                             "时间：3月20日（周四）09:00\n"
@@ -117,8 +109,7 @@ async def test_schedule_and_cancel_cards_say_what_each_button_does(session_facto
 
 async def test_invite_usage_shows_a_member_number_of_the_roster_kind(session_factory, world):
     async with running_bot(session_factory, world, T - timedelta(days=1)) as chat:
-        usage = await chat.step("secretary", "/invite", "用法：/invite 党员编号（名册中的编号），例如 /invite 1009")
-        assert usage.params["text"] == "用法：/invite 党员编号（名册中的编号），例如 /invite 1009"
+        await chat.step("secretary", "/invite", "用法：/invite 党员编号（名册中的编号），例如 /invite 1009")
 
 
 async def test_group_announcement_starts_with_one_mark(session_factory, world):
@@ -146,8 +137,6 @@ async def test_a_checklist_is_listed_once_and_a_tick_can_be_undone(session_facto
         card = await chat.step("secretary", "/tasks", ("📝 政治生日（张三）\n"
                                                        "日期：3月20日（周四）09:00\n"
                                                        "清单：已完成 0/5 项；点按下方一项勾选，再点一次取消勾选"))
-        assert card.params["text"] == (
-            "📝 政治生日（张三）\n日期：3月20日（周四）09:00\n清单：已完成 0/5 项；点按下方一项勾选，再点一次取消勾选")
         assert buttons(card.params) == [f"☐ {label}" for label in five]
         ticked = await chat.step("secretary", press("☐ 赠送政治生日贺卡"), ("📝 政治生日（张三）\n"
                                                                     "日期：3月20日（周四）09:00\n"

@@ -104,11 +104,9 @@ async def test_owner_hears_seven_days_and_one_day_before_and_reports_progress(se
         await chat.step("alice", press("📝 添加进展"),
                         "整改 #1「三会一课记录不规范」\n请发送整改进展：一句话、照片或文件都可以（可连续发送多张照片）。")
         chat.server.user_sends_photo(chat.user("alice"), b"\xff\xd8\xff\xe0fake-jpeg", caption="记录本")
-        record = await chat.expect("✅ 已记录整改 #1 的进展（共 2 条）。")
-        assert record.params["text"] == "✅ 已记录整改 #1 的进展（共 2 条）。"
+        await chat.expect("✅ 已记录整改 #1 的进展（共 2 条）。")
         chat.server.user_sends_document(chat.user("alice"), b"%PDF-1.4", "整改报告.pdf", mime_type="application/pdf")
-        record = await chat.expect("✅ 已记录整改 #1 的进展（共 3 条）。")
-        assert record.params["text"] == "✅ 已记录整改 #1 的进展（共 3 条）。"
+        await chat.expect("✅ 已记录整改 #1 的进展（共 3 条）。")
         assert sweep(session_factory, chat, datetime(2025, 3, 30, 9, 0, tzinfo=SHANGHAI)) == 1  # 1 day before
         [day] = await chat.dispatch(OutboxKind.RECTIFICATION_DUE, to="alice")
         assert day["text"] == ("⏰ 整改提醒：「三会一课记录不规范」\n"
@@ -155,8 +153,7 @@ async def test_only_the_secretary_closes(session_factory, world, who):
     async with running_bot(session_factory, world, NOW) as chat:
         # A card with 销号 (never offered to them, say one forwarded) is refused by the service on press.
         await press_close_on_a_card(chat, who, item_id)
-        record = await chat.expect("只有本支部书记或副书记可以进行此操作。")
-        assert record.params["text"] == "只有本支部书记或副书记可以进行此操作。"
+        await chat.expect("只有本支部书记或副书记可以进行此操作。")
     with transaction(session_factory) as session:
         assert session.get(models.Rectification, item_id).closed_at is None
         refusals = session.scalars(select(models.AuditEntry.action).where(
@@ -167,8 +164,7 @@ async def test_only_the_secretary_closes(session_factory, world, who):
 async def test_upper_committee_raises_and_reopens_with_a_reason(session_factory, world):
     item_id = add_item(session_factory, world, owners=("bob",), who="committee", problem="发展党员程序不完整")
     async with running_bot(session_factory, world, NOW) as chat:
-        cards = await chat.step("secretary", "/rectifications", "📋 整改清单：共 1 项")
-        assert cards.params["text"] == "📋 整改清单：共 1 项"
+        await chat.step("secretary", "/rectifications", "📋 整改清单：共 1 项")
         card = await chat.expect(("📋 整改 #1（第一党支部）\n"
                                   "问题：发展党员程序不完整\n"
                                   "来源：组织生活会\n"
@@ -176,16 +172,13 @@ async def test_upper_committee_raises_and_reopens_with_a_reason(session_factory,
                                   "责任人：李四\n"
                                   "时限：3月31日（本月底前）\n"
                                   "提出：上级党组织（D01）"))
-        assert card.params["text"] == ("📋 整改 #1（第一党支部）\n问题：发展党员程序不完整\n来源：组织生活会\n"
-                                       "措施：会后三日内整理记录\n责任人：李四\n时限：3月31日（本月底前）\n提出：上级党组织（D01）")
         assert [b["text"] for b in card.params["reply_markup"]["inline_keyboard"][0]] == ["📝 添加进展", "✔️ 销号"]
         await chat.step("secretary", press("✔️ 销号"),
                         "整改 #1「发展党员程序不完整」\n请用一句话写明销号依据（如：整改报告已报党委、制度已印发）。")
         await chat.step("secretary", "已补齐材料", "✔️ 已销号：整改 #1「发展党员程序不完整」，依据：已补齐材料")
         # The secretary of the branch cannot reopen; the committee that raised it can.
         await press_close_on_a_card(chat, "secretary", item_id, action=Action.RECTIFY_REOPEN)
-        refused = await chat.expect("只有提出该整改事项的上级党组织委员可以重新打开。")
-        assert refused.params["text"] == "只有提出该整改事项的上级党组织委员可以重新打开。"
+        await chat.expect("只有提出该整改事项的上级党组织委员可以重新打开。")
         [closed] = await chat.dispatch(OutboxKind.RECTIFICATION_CHANGED, to="committee")  # the raiser hears of the 销号
         assert closed["text"] == ("✔️ 第一党支部已销号：整改 #1「发展党员程序不完整」\n销号人：王书记；依据：已补齐材料\n"
                                   "如整改不到位，可点“重新打开”并写明理由。")
@@ -198,14 +191,6 @@ async def test_upper_committee_raises_and_reopens_with_a_reason(session_factory,
                                   "时限：3月31日（本月底前）\n"
                                   "提出：上级党组织（D01）\n"
                                   "✔️ 已销号（王书记）：已补齐材料"))
-        assert card.params["text"] == ("📋 整改 #1（第一党支部）\n"
-                                       "问题：发展党员程序不完整\n"
-                                       "来源：组织生活会\n"
-                                       "措施：会后三日内整理记录\n"
-                                       "责任人：李四\n"
-                                       "时限：3月31日（本月底前）\n"
-                                       "提出：上级党组织（D01）\n"
-                                       "✔️ 已销号（王书记）：已补齐材料")
         assert labels(card.params) == ["↩️ 重新打开"]
         await chat.step("committee", press("↩️ 重新打开"), "整改 #1「发展党员程序不完整」\n请写明重新打开的理由。")
         await chat.step("committee", "缺少支委会讨论记录",

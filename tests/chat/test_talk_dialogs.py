@@ -85,12 +85,9 @@ async def test_one_gentle_reminder_in_the_fourth_quarter(session_factory, world)
         labels = [b["text"] for row in reminder["reply_markup"]["inline_keyboard"] for b in row]
         assert labels == ["今天已与王书记谈话", "今天已与张三谈话", "今天已与李四谈话", "今天已与赵老谈话", "今天已与郑新谈话"]
         await chat.step("deputy", press("今天已与张三谈话"), "✅ 已记录：10月15日与张三谈心谈话。")
-        edited = await chat.expect(("💬 谈心谈话提醒（2025年）\n"
-                                    "今年您还没有与以下同志谈心谈话：王书记、李四、赵老、郑新\n"
-                                    "谈过后请发送 /talk 姓名 日期，或点下面的按钮记录今天的谈话。"))
-        assert edited.params["text"] == ("💬 谈心谈话提醒（2025年）\n"
-                                         "今年您还没有与以下同志谈心谈话：王书记、李四、赵老、郑新\n"
-                                         "谈过后请发送 /talk 姓名 日期，或点下面的按钮记录今天的谈话。")
+        await chat.expect(("💬 谈心谈话提醒（2025年）\n"
+                           "今年您还没有与以下同志谈心谈话：王书记、李四、赵老、郑新\n"
+                           "谈过后请发送 /talk 姓名 日期，或点下面的按钮记录今天的谈话。"))
 
 
 @pytest.mark.parametrize("moment, created", [
@@ -117,8 +114,7 @@ async def test_the_years_talks_open_with_a_reminder_that_records_by_button(sessi
         [opening] = await chat.dispatch(OutboxKind.TALK_OWED, to="secretary")
         assert opening["text"] == ("💬 2025年谈心谈话\n今年请与以下 5 位同志各谈心谈话至少一次：李副书记、张三、李四、赵老、郑新\n"
                                    "谈过后请发送 /talk 姓名 日期，或点下面的按钮记录今天的谈话。")
-        record = await chat.step("secretary", press("今天已与赵老谈话"), "✅ 已记录：1月8日与赵老谈心谈话。")
-        assert record.params["text"] == "✅ 已记录：1月8日与赵老谈心谈话。"
+        await chat.step("secretary", press("今天已与赵老谈话"), "✅ 已记录：1月8日与赵老谈心谈话。")
     with transaction(session_factory) as session:
         [talk] = session.scalars(select(models.HeartToHeartTalk)).all()
         assert (talk.member_id, talk.held_on, talk.topic) == (world.members["offline"], start.date(), None)
