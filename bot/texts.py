@@ -790,11 +790,6 @@ def short_moment(value: datetime, zone: ZoneInfo) -> str:
     return f"{local.month}月{local.day}日 {local:%H:%M}"
 
 
-def weekday_moment(value: datetime, zone: ZoneInfo) -> str:
-    local = value.astimezone(zone)
-    return f"{local.month}月{local.day}日（周{WEEKDAYS[local.weekday()]}）{local:%H:%M}"
-
-
 def change_notice(title: str, before: datetime, after: datetime | None, place: str | None, zone: ZoneInfo) -> str:
     """To a member already reminded: the activity moved from `before` to `after` (None: cancelled)."""
     if after is None:
@@ -821,9 +816,9 @@ def calendar_replanned(years: list[int], changes: list[tuple[str, str, datetime,
     lines = [f"📅 {'、'.join(str(y) for y in years)} 年节假日安排已公布，以下原按暂定日历排定的活动已调整："]
     for org, title, before, after in changes:
         if after is None:
-            lines.append(f"• {org}「{title}」原定 {weekday_moment(before, zone)}，已取消")
+            lines.append(f"• {org}「{title}」原定 {moment(before, zone)}，已取消")
         else:
-            lines.append(f"• {org}「{title}」{weekday_moment(before, zone)} → {weekday_moment(after, zone)}")
+            lines.append(f"• {org}「{title}」{moment(before, zone)} → {moment(after, zone)}")
     lines.append("已收到提醒的党员已收到改期通知；其余提醒按新时间发送。")
     return "\n".join(lines)
 
