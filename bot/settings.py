@@ -11,7 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import CLOCK_START_ENV, parse_clock_start
-from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QUIET_HOURS_ENV, QuietHours
+from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QUIET_HOURS_ENV, QuietHours, quiet_hours_from_env
 from storage.db import DEFAULT_DATABASE_URL
 
 
@@ -77,7 +77,7 @@ class Settings:
             problems.append(("BRANCHBOT_TIMEZONE",
                              f"BRANCHBOT_TIMEZONE 无效：{zone_name!r} 不是已知的时区名（例如 Asia/Shanghai）"))
         try:
-            quiet = QuietHours.parse(env.get(QUIET_HOURS_ENV) or "22:00-08:00")
+            quiet = quiet_hours_from_env(env)
         except ValueError as exc:
             quiet = DEFAULT_QUIET_HOURS
             problems.append((QUIET_HOURS_ENV, str(exc)))
