@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.reports.workbook import _body_row, _header, _prepare_for_print, _title
 from schedules.completion import Period
+from schedules.period_text import period_text
 from storage.services import rectification as rect_svc
 from storage.services import talks as talk_svc
 from storage.services.actors import OrgTree
@@ -45,7 +46,7 @@ class LedgerExtras:
         return [self.rectification_sheet, self.talks_sheet]
 
     def _subtitle(self) -> str:
-        return f"{self.root_name}  {self.window.start:%Y年%m月%d日} 至 {self.window.last_day:%Y年%m月%d日}"
+        return f"{self.root_name}  {period_text(self.window.start, self.window.last_day)}"
 
     def rectification_sheet(self, book: Workbook) -> None:
         sheet = book.create_sheet(RECTIFICATION_SHEET)
