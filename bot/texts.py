@@ -654,6 +654,12 @@ def rectify_step(draft) -> str:  # noqa: ANN001 - rectification.DraftView
     return rectify_ask_problem(draft.org_name)
 
 
+def rectification_state(item, today) -> str:  # noqa: ANN001 - rectification.ItemView, date
+    """An item's state in one word, for a table row or a sheet cell."""
+    late = item.overdue_days(today)
+    return "已销号" if not item.is_open else (f"逾期{late}天" if late else "整改中")
+
+
 def rectification_card(item, today) -> str:  # noqa: ANN001 - rectification.ItemView, date
     lines = [f"📋 整改 #{item.id}（{item.org_name}）", f"问题：{item.problem}", f"来源：{item.source}",
              f"措施：{item.measures}", f"责任人：{item.owner_names}"]

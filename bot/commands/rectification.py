@@ -10,6 +10,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
+from bot import texts
 from bot.clock import parse_now_option
 from bot.commands.activity import InputError
 from bot.reports.ledger_sheets import LedgerExtras
@@ -73,8 +74,7 @@ def _list(session, args: argparse.Namespace, settings: Settings) -> int:  # noqa
     if not items:
         print("没有整改事项。")
     for item in items:
-        late = item.overdue_days(today)
-        state = "已销号" if not item.is_open else (f"逾期{late}天" if late else "整改中")
+        state = texts.rectification_state(item, today)
         print(f"#{item.id}\t{item.org_name}\t{item.problem}\t{item.source}\t{item.owner_names}\t"
               f"{item.due_on.isoformat()}\t{state}")
     return 0

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
+from bot import texts
 from bot.reports.workbook import _body_row, _header, _prepare_for_print, _title
 from schedules.completion import Period
 from schedules.period_text import period_text
@@ -57,8 +58,7 @@ class LedgerExtras:
             progress = "\n".join(
                 f"{n.at.astimezone(self.zone):%m-%d} {n.member_name}：{n.text or ('照片' if n.kind == 'photo' else '文件')}"
                 for n in item.progress)
-            late = item.overdue_days(self.today)
-            state = "已销号" if not item.is_open else (f"逾期{late}天" if late else "整改中")
+            state = texts.rectification_state(item, self.today)
             closed_on = item.closed_at.astimezone(self.zone).date().isoformat() if item.closed_at else ""
             _body_row(sheet, row, (
                 row - 3, item.org_name, item.problem, item.source, item.measures, item.owner_names,
