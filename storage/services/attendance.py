@@ -19,7 +19,7 @@ from storage.repositories import bindings as binding_repo
 from storage.repositories import members as member_repo
 from storage.repositories import outbox
 from storage.repositories import reports
-from storage.services.actors import Actor, OrgTree, require_manager, visible_org_ids
+from storage.services.actors import Actor, OrgTree
 from schedules.audience import Audience
 from storage.services.audience import in_audience
 from storage.services.permissions import (
@@ -27,6 +27,7 @@ from storage.services.permissions import (
     audit_fields,
     leave_deciders,
     require_leave_decider,
+    require_may_see_roll,
     require_runs_activity,
 )
 from storage.services.errors import (
@@ -455,8 +456,7 @@ def roll_for(session: Session, by: Operator, activity_id: int, now: datetime) ->
     """The secretary's list: present, on leave (with reasons), not answered (reachable or not)."""
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id)
-    if isinstance(by, Actor) and activity.org_id not in visible_org_ids(by, tree):
-        require_manager(by, tree, activity.org_id)  # a 党小组 is also its branch's managers' to see
+    require_may_see_roll(by, tree, activity.org_id)
     return _roll(session, activity, tree, now)
 
 

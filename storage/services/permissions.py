@@ -76,6 +76,14 @@ def require_leave_decider(session: Session, who: Operator, tree: OrgTree, org_id
         require_manager(who, tree, org_id)
 
 
+def require_may_see_roll(who: Operator, tree: OrgTree, org_id: int) -> None:
+    """An activity's roll: whoever may see the organisation (visible_org_ids), or whoever manages it (a
+    党小组's is also its branch's managers' to see); a system operator always."""
+    if isinstance(who, SystemOperator) or org_id in visible_org_ids(who, tree):
+        return
+    require_manager(who, tree, org_id)
+
+
 SCHEDULE_REFUSED = "只有支部书记、副书记或组织委员可以安排活动。"
 REPORT_REFUSED = "报表只向支部委员和上级党组织委员提供。"
 CALENDAR_REFUSED = "只能获取本人所在组织或所管理组织的日历。"
@@ -124,5 +132,5 @@ def require_calendar_access(who: Actor, tree: OrgTree, code: str) -> int:
 
 __all__ = [
     "Operator", "SystemOperator", "audit_fields", "leave_deciders", "require_leave_decider", "require_runs_activity",
-    "require_may_change_activities", "schedulable_org", "report_scope", "require_calendar_access",
+    "require_may_change_activities", "require_may_see_roll", "schedulable_org", "report_scope", "require_calendar_access",
 ]
