@@ -29,7 +29,6 @@ from storage.services import queries
 from storage.services.actors import OrgTree, actor_from_member
 from storage.services.audience import StoredAudience, target_of
 
-_WEEKDAYS = "一二三四五六日"
 
 # (session, claimed row, the deployment's zone, the moment it is sent) -> (text, reply_markup or None)
 Renderer = Callable[[Session, ClaimedMessage, ZoneInfo, datetime], tuple[str, Any]]
@@ -64,8 +63,7 @@ class OutboxRenderers:
 
 
 def format_moment(moment: datetime, zone: ZoneInfo) -> str:
-    local = moment.astimezone(zone)
-    return f"{local.month}月{local.day}日（周{_WEEKDAYS[local.weekday()]}）{local:%H:%M}"
+    return texts.moment(moment, zone)
 
 
 def format_duration(minutes: int) -> str:
