@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot import texts
 from bot.runtime.materialise import DEFAULT_LEAD_MINUTES, ReminderPolicy, reminders_for
-from bot.runtime.render import format_duration, format_moment
+from bot.runtime.render import format_duration
 from bot.clock import parse_now_option
 from bot.deployment import load_deployment
 from bot.settings import Settings
@@ -121,11 +121,7 @@ def _target(session: Session, args: argparse.Namespace, now: datetime) -> int:
 
 
 def _when(starts_at: datetime, ends_at: datetime | None, zone: ZoneInfo) -> str:
-    when = format_moment(starts_at, zone)
-    if ends_at is not None:
-        same_day = ends_at.astimezone(zone).date() == starts_at.astimezone(zone).date()
-        when += f"至{ends_at.astimezone(zone):%H:%M}" if same_day else f" 至 {format_moment(ends_at, zone)}"
-    return when
+    return texts.moment_range(starts_at, ends_at, zone)
 
 
 def _zone(session: Session, org_id: int, settings: Settings) -> ZoneInfo:
@@ -155,7 +151,7 @@ def add(args: argparse.Namespace, settings: Settings) -> int:
     activity = change.activity
     when = _when(activity.starts_at, activity.ends_at, zone)
     if change.before is not None:
-        print(f"已调整活动：{activity.title}（编号 {activity.id}），由 {format_moment(change.before, zone)} 改为 {when}")
+        print(f"已调整活动：{activity.title}（编号 {activity.id}），由 {texts.moment(change.before, zone)} 改为 {when}")
     else:
         print(f"已新增活动：{activity.title}（编号 {activity.id}），时间 {when}")
     print(f"时间理解为：{reading}")
@@ -185,7 +181,7 @@ def move(args: argparse.Namespace, settings: Settings) -> int:
 
     change, reading, zone = _in_transaction(settings, work)
     activity = change.activity
-    print(f"已调整活动：{activity.title}（编号 {activity.id}），由 {format_moment(change.before, zone)} 改为 "
+    print(f"已调整活动：{activity.title}（编号 {activity.id}），由 {texts.moment(change.before, zone)} 改为 "
           f"{_when(activity.starts_at, activity.ends_at, zone)}")
     print(f"时间理解为：{reading}")
     print(f"已安排提醒 {change.reminders} 条")
@@ -202,7 +198,7 @@ def cancel(args: argparse.Namespace, settings: Settings) -> int:
         return activity_changes.cancel(session, who, activity_id, now=now, zone=zone), zone
 
     change, zone = _in_transaction(settings, work)
-    print(f"已取消活动：{change.activity.title}（编号 {change.activity.id}），原定 {format_moment(change.before, zone)}")
+    print(f"已取消活动：{change.activity.title}（编号 {change.activity.id}），原定 {texts.moment(change.before, zone)}")
     _print_told(change)
     return 0
 
@@ -274,7 +270,7 @@ def confirm(args: argparse.Namespace, settings: Settings) -> int:
         now = parse_now_option(args.now, zone)
         who = operator(session, args.as_member)
         result = attendance_svc.confirm_activity(session, who, activity.id, args.held, now)
-        title = f"「{result.activity.label}」（编号 {activity.id}，{format_moment(activity.starts_at, zone)}）"
+        title = f"「{result.activity.label}」（编号 {activity.id}，{texts.moment(activity.starts_at, zone)}）"
         if not result.held:
             lines = [f"已记录{title}未召开。"]
         elif result.marked_absent:
