@@ -14,7 +14,7 @@ from bot import proposal_format as fmt
 from bot.callbacks import Action, Callback, CallbackSigner
 from bot.handlers import buttons, members
 from bot.handlers.common import ChatContext, edge
-from bot.runtime.dispatcher import _retry_after_seconds
+from bot.runtime.dispatcher import retry_after_seconds
 from schedules.proposal.documents import SUFFIXES
 from storage.services import proposals as proposal_svc
 from storage.services.actors import actor_for_telegram
@@ -38,7 +38,7 @@ async def _reply(message: Message, text: str, reply_markup: InlineKeyboardMarkup
         except RetryAfter as flood:
             if attempt == FLOOD_RETRIES:
                 raise
-            await _pause(_retry_after_seconds(flood))
+            await _pause(retry_after_seconds(flood))
 
 
 def card_buttons(signer: CallbackSigner, pending_id: int, index: int) -> InlineKeyboardMarkup:

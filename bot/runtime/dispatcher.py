@@ -63,7 +63,8 @@ def _seconds(value: Any) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-def _retry_after_seconds(error: RetryAfter) -> float:
+def retry_after_seconds(error: RetryAfter) -> float:
+    """How long a 429 asks us to wait, in seconds (outbox sends, replies and proposal broadcasts alike)."""
     raw = getattr(error, "_retry_after", None)
     return _seconds(raw if raw is not None else error.retry_after)
 
@@ -371,7 +372,7 @@ class Dispatcher:
             message_id = await self._send_one(job)
         except RetryAfter as error:
             self.limiter.refund(slot)
-            seconds = _retry_after_seconds(error)
+            seconds = retry_after_seconds(error)
             self.stats.rate_limited += 1
             log.warning("dispatcher: 429 for chat %s, pausing it %.0f s", job.chat_id, seconds)
             self.limiter.pause_chat(job.chat_id, seconds)

@@ -30,7 +30,7 @@ from telegram import Update
 from telegram.error import RetryAfter, TelegramError, TimedOut
 from telegram.ext import BaseRateLimiter, SimpleUpdateProcessor
 
-from bot.runtime.dispatcher import _retry_after_seconds as retry_after_seconds
+from bot.runtime.dispatcher import retry_after_seconds
 from bot.runtime.limiter import RateLimiter
 
 log = logging.getLogger(__name__)
