@@ -133,6 +133,16 @@ def schedule_card(signer: CallbackSigner, draft_id: int, cancelling: bool = Fals
     ]])
 
 
+def proposal_card(signer: CallbackSigner, pending_id: int, index: int) -> InlineKeyboardMarkup:
+    """Under entry `index` of a plan's proposal: ✅ writes it into the organisation's override, ❌ drops it."""
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(texts.BUTTON_PROPOSAL_ACCEPT,
+                             callback_data=signer.button(Action.PROPOSAL_ACCEPT, pending_id, index)),
+        InlineKeyboardButton(texts.BUTTON_PROPOSAL_REJECT,
+                             callback_data=signer.button(Action.PROPOSAL_REJECT, pending_id, index)),
+    ]])
+
+
 def task(signer: CallbackSigner, task: TaskView) -> InlineKeyboardMarkup | None:
     """A /tasks card: a button per checklist item, ☐ or ☑, that ticks or unticks it (even once all are done, so a
     slip can be undone); or one ✅ 已办结 for a task without a checklist."""

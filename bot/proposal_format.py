@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.texts import BUTTON_PROPOSAL_ACCEPT, BUTTON_PROPOSAL_REJECT
 from schedules.audience import Audience
 from schedules.proposal.model import ActivityProposal, Evidence, NewEntry, ObligationProposal, Proposal, Timing
 
@@ -89,7 +90,7 @@ def _short(evidence: list[Evidence]) -> list[Evidence]:
 
 def chat_intro(proposal: Proposal, org_name: str) -> str:
     return (f"📄 {summary(proposal, org_name)}\n"
-            "请逐项点 ✅ 接受 或 ❌ 不要；接受的事项写入本组织的设置，提醒随即按新设置安排。")
+            f"请逐项点 {BUTTON_PROPOSAL_ACCEPT} 或 {BUTTON_PROPOSAL_REJECT}；接受的事项写入本组织的设置，提醒随即按新设置安排。")
 
 
 def chat_card(number: int, entry: ObligationProposal | NewEntry) -> str:

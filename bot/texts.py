@@ -55,6 +55,8 @@ BUTTON_SCHEDULE_CONFIRM_CANCEL = "✅ 确认取消活动"
 BUTTON_SCHEDULE_DISCARD = "🚫 放弃，不做改动"
 BUTTON_SCHEDULE_KEEP = "↩️ 不取消，保留活动"
 BUTTON_SCHEDULE_EDIT = "✏️ 修改"
+BUTTON_PROPOSAL_ACCEPT = "✅ 接受"
+BUTTON_PROPOSAL_REJECT = "❌ 不要"
 
 # --- commands (set_my_commands) ----------------------------------------------------------------------
 MEMBER_COMMANDS = [

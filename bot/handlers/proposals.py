@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import PurePath
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import RetryAfter
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
+from bot import keyboards
 from bot import proposal_format as fmt
-from bot.callbacks import Action, Callback, CallbackSigner
+from bot.callbacks import Action, Callback
 from bot.handlers import buttons, members
 from bot.handlers.common import ChatContext, edge
-from bot.runtime.dispatcher import retry_after_seconds
+from bot.runtime.replies import waiting_out_floods
 from schedules.proposal.documents import SUFFIXES
 from storage.services import proposals as proposal_svc
 from storage.services.actors import actor_for_telegram
@@ -22,30 +21,11 @@ from storage.services.actors import actor_for_telegram
 log = logging.getLogger("bot.handlers")
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024  # what a bot may download through the Bot API
-FLOOD_RETRIES = 3
-
-
-async def _pause(seconds: float) -> None:
-    await asyncio.sleep(seconds)
 
 
 async def _reply(message: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:
     """A proposal is a burst of cards into one chat: past Telegram's per-chat limit, wait as told and go on."""
-    for attempt in range(FLOOD_RETRIES + 1):
-        try:
-            await message.reply_text(text, reply_markup=reply_markup)
-            return
-        except RetryAfter as flood:
-            if attempt == FLOOD_RETRIES:
-                raise
-            await _pause(retry_after_seconds(flood))
-
-
-def card_buttons(signer: CallbackSigner, pending_id: int, index: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[
-        InlineKeyboardButton("✅ 接受", callback_data=signer.button(Action.PROPOSAL_ACCEPT, pending_id, index)),
-        InlineKeyboardButton("❌ 不要", callback_data=signer.button(Action.PROPOSAL_REJECT, pending_id, index)),
-    ]])
+    await waiting_out_floods(lambda: message.reply_text(text, reply_markup=reply_markup))
 
 
 async def plan_document(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
@@ -72,7 +52,7 @@ async def plan_document(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
         return
     await _reply(message, fmt.chat_intro(proposal, pending.org_name))
     for index, entry in enumerate(entries):
-        await _reply(message, fmt.chat_card(index + 1, entry), card_buttons(chat.signer, pending.pending_id, index))
+        await _reply(message, fmt.chat_card(index + 1, entry), keyboards.proposal_card(chat.signer, pending.pending_id, index))
     if proposal.activities:
         await _reply(message, fmt.chat_activities(proposal.activities))
 

@@ -19,12 +19,13 @@ Only the sending methods count (`SENDING_METHODS`); edits, callback answers and 
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import Update
 from telegram.error import RetryAfter, TelegramError, TimedOut
@@ -44,6 +45,10 @@ SENDING_METHODS = frozenset({
 # A flood is logged at its first dropped reply, and again only after this long without drops.
 FLOOD_LOG_QUIET_SECONDS = 60.0
 _FORGET_AFTER = 1000  # entries kept per process before old ones are forgotten
+# How often one message of a burst waits out a 429 before its handler gives up.
+FLOOD_RETRIES = 3
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -155,3 +160,20 @@ class ReplyLimiter(BaseRateLimiter[None]):
         quiet = max(self.limiter.limits.chat_interval, FLOOD_LOG_QUIET_SECONDS)
         for key in [k for k, v in self._answered.items() if now - max(v.at, v.last_drop or v.at) > quiet]:
             del self._answered[key]
+
+
+async def _pause(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+async def waiting_out_floods(send: Callable[[], Awaitable[T]], retries: int = FLOOD_RETRIES) -> T:
+    """One message of a burst into one chat (a proposal's cards): past Telegram's per-chat limit, wait as told
+    and send it again, up to `retries` times."""
+    for attempt in range(retries + 1):
+        try:
+            return await send()
+        except RetryAfter as flood:
+            if attempt == retries:
+                raise
+            await _pause(retry_after_seconds(flood))
+    raise AssertionError("unreachable")

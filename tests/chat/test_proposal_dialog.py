@@ -138,14 +138,14 @@ async def test_other_files_get_a_pointer(session_factory, world, config_dir):
 
 
 async def test_a_flood_limit_in_the_middle_of_the_cards_is_waited_out(session_factory, world, config_dir, monkeypatch):
-    from bot.handlers import proposals
+    from bot.runtime import replies
 
     waited: list[float] = []
 
     async def pause(seconds: float) -> None:  # the clock does not move in tests: record the wait instead
         waited.append(seconds)
 
-    monkeypatch.setattr(proposals, "_pause", pause)
+    monkeypatch.setattr(replies, "_pause", pause)
     async with running_bot(session_factory, world, T, config_dir=config_dir) as dialog:
         dialog.server.faults.fail_next("sendMessage", status=429, retry_after=7, times=2)
         await send_plan(dialog, "secretary", PLAN)
