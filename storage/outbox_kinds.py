@@ -11,8 +11,8 @@ class OutboxKind(StrEnum):
 
     # An activity's reminder to a member, at one of its lead times (`lead_minutes`).
     REMINDER = "reminder"
-    # To a secretary: reminders that could not go out in time. Payload `missed` (names), `leads`, `cause`
-    # (`downtime` | `backlog` | `quiet_hours`: why they were late).
+    # To a secretary: reminders that could not go out in time. Payload `missed` ([{member_id}]; older rows
+    # [{name}]), `leads`, `cause` (`downtime` | `backlog` | `quiet_hours`: why they were late).
     MISSED_SUMMARY = "missed_summary"
     # To a secretary: a member blocked the bot or their chat is gone. Payload `unreachable_member_id`, `reason`.
     UNREACHABLE_NOTICE = "unreachable_notice"

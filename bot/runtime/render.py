@@ -104,6 +104,16 @@ def _zone_for(session: Session, org_id: int | None, default: ZoneInfo) -> ZoneIn
     return activity_repo.org_zone(org, default) if org is not None else default
 
 
+def _missed_names(session: Session, missed: list[dict[str, Any]]) -> list[str]:
+    """The missed members' names as they are now, sorted; rows queued before payloads held ids carry names."""
+    ids = [int(entry["member_id"]) for entry in missed if entry.get("member_id") is not None]
+    current = dict(session.execute(select(models.Member.id, models.Member.name)
+                                   .where(models.Member.id.in_(ids))).all()) if ids else {}
+    names = {current.get(int(entry["member_id"]), "") if entry.get("member_id") is not None
+             else str(entry.get("name", "")) for entry in missed}
+    return sorted(names)
+
+
 def _moment(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
@@ -161,7 +171,7 @@ class CoreViews:
         activity = session.get(models.Activity, row.activity_id) if row.activity_id else None
         title = display_title(activity) if activity else "活动"
         when = format_moment(activity.starts_at, _zone_for(session, activity.org_id, zone)) if activity else ""
-        names = [entry["name"] for entry in row.payload.get("missed", [])]
+        names = _missed_names(session, row.payload.get("missed", []))
         # Rows written before the cause was recorded were all about downtime.
         return texts.missed_summary(title, when, names, str(row.payload.get("cause") or "downtime")), None
 

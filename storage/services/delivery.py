@@ -89,16 +89,15 @@ def tell_missed(session: Session, missed: Sequence[MissedReminder], now: datetim
     by_activity: dict[tuple[int, MissedCause], list[MissedReminder]] = defaultdict(list)
     for item in missed:
         by_activity[(item.activity_id, watch.cause(item.due_at, item.last_error))].append(item)
-    member_ids = {m.member_id for m in missed if m.member_id}
-    names = dict(session.execute(select(models.Member.id, models.Member.name).where(
-        models.Member.id.in_(member_ids))).all()) if member_ids else {}
     notices = []
     for (activity_id, cause), items in by_activity.items():
         activity = session.get(models.Activity, activity_id)
         if activity is None or activity.status == ActivityStatus.CANCELLED.value:
             continue
-        people = sorted({names.get(i.member_id, "") for i in items if i.member_id})
-        payload = {"missed": [{"name": name} for name in people], "leads": sorted({i.lead_minutes for i in items}),
+        # Ids, not names: the notice names the members as they are called when it is sent.
+        people = sorted({i.member_id for i in items if i.member_id})
+        payload = {"missed": [{"member_id": member_id} for member_id in people],
+                   "leads": sorted({i.lead_minutes for i in items}),
                    "cause": cause.value}
         for secretary in member_repo.secretary_ids(session, [activity.org_id])[activity.org_id]:
             recipient = outbox.member_recipient(secretary)

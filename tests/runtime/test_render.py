@@ -1,15 +1,20 @@
-"""A reminder says how far off the activity is when it is actually sent, not what its lead time was."""
+"""Rendered when sent: a reminder says how far off the activity is then; a notice names members as they are then."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
+from bot.runtime.materialise import ReminderPolicy, enqueue_reminders
 from bot.runtime.render import format_until
+from storage import models
 from storage.db import transaction
+from storage.outbox_kinds import OutboxKind
 from storage.repositories.outbox import ClaimedMessage
-from tests.runtime.factories import SHANGHAI, at, make_activity, make_branch, members_of, renderers
+from storage.services import delivery
+from tests.runtime.factories import SHANGHAI, at, make_activity, make_branch, members_of, rendered, renderers
 
 
 @pytest.mark.parametrize(
@@ -49,3 +54,18 @@ def test_a_one_minute_reminder_sent_59_seconds_before_the_start_says_one_minute(
         text, _ = renderers().render(session, row, SHANGHAI, at("2025-03-15 08:59:01"))
     assert text == ("⏰ 活动提醒：主题党日\n时间：3月15日（周六）09:00（1分钟后）\n组织：第B01党支部\n"
                     "请按时参加；如不能参加，请提前请假。")
+
+
+def test_a_missed_notice_names_the_members_as_they_are_called_when_it_is_sent(session_factory):
+    """The payload holds who was missed (ids); a member renamed before the notice goes out reads by the new name."""
+    with transaction(session_factory) as session:
+        org = make_branch(session, members=3)
+        activity = make_activity(session, org, at("2025-03-15 09:00"), leads="60")
+        enqueue_reminders(session, [activity], now=at("2025-03-10 09:00"), policy=ReminderPolicy(zone=SHANGHAI))
+        assert delivery.resolve_overdue(session, at("2025-03-15 10:00"), delivery.Watch()) == 3
+        members_of(session, org)[2].name = "王新名"
+        notice = session.scalars(select(models.OutboxMessage).where(
+            models.OutboxMessage.kind == OutboxKind.MISSED_SUMMARY.value)).one()
+        text = rendered(session, notice)
+    assert text == ("⚠️ 系统停机期间，“主题党日”（3月15日（周六）09:00）的部分提醒未能按时发出，已记为“错过”：\n"
+                    "党员B011、党员B012、王新名（共 3 人）\n请视情况另行通知。")
