@@ -26,8 +26,8 @@ from storage.db import make_engine, make_session_factory, transaction
 from storage.repositories import activities as activity_repo
 from storage.services import activity_changes
 from storage.services import attendance as attendance_svc
-from storage.services.actors import OrgTree, actor_for_member_no
-from storage.services.errors import NotFound, PermissionDenied, ServiceError
+from storage.services.actors import OrgTree, actor_for_member_no, operator_for_member_no
+from storage.services.errors import NotFound, ServiceError
 from storage.services.permissions import Operator, SystemOperator
 from storage.services.views import display_title
 
@@ -95,11 +95,7 @@ def operator(session: Session, member_no: str | None) -> Operator:
     """Who the command acts as: the member given with --as (checked like in chat), else the system operator
     the audit log names after the OS account."""
     if member_no:
-        actor = actor_for_member_no(session, member_no)
-        member = session.get(models.Member, actor.member_id)
-        if member is not None and member.status != "active":
-            raise PermissionDenied(f"党员编号 {member_no} 的组织关系已转出，不能以其身份操作。", member_no=member_no)
-        return actor
+        return operator_for_member_no(session, member_no)
     return SystemOperator(f"cli:{getpass.getuser()}")
 
 

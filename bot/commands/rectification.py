@@ -21,7 +21,7 @@ from storage.db import make_engine, make_session_factory, transaction
 from storage.repositories import activities as activity_repo
 from storage.repositories import reports
 from storage.services import rectification as rect_svc
-from storage.services.actors import OrgTree, actor_for_member_no
+from storage.services.actors import OrgTree, actor_for_member_no, operator_for_member_no
 from storage.services.errors import ServiceError
 
 EXIT_INVALID = 2
@@ -43,7 +43,7 @@ def _add(session, args: argparse.Namespace, settings: Settings) -> int:  # noqa:
     org = reports.find_organization(session, args.org)
     zone = activity_repo.org_zone(org, settings.timezone)
     now = parse_now_option(args.now, zone)
-    actor = actor_for_member_no(session, args.by)
+    actor = operator_for_member_no(session, args.by)
     owners = [actor_for_member_no(session, number).member_id for number in args.owner]
     deadline = rect_svc.read_deadline(args.deadline, now.astimezone(zone).date())
     item = rect_svc.add_item(session, actor, org_id=org.id, problem=args.problem, source=rect_svc.source_of(args.source),
@@ -82,7 +82,7 @@ def _list(session, args: argparse.Namespace, settings: Settings) -> int:  # noqa
 
 def _close(session, args: argparse.Namespace, settings: Settings) -> int:  # noqa: ANN001
     now = parse_now_option(args.now, settings.timezone)
-    item = rect_svc.close(session, actor_for_member_no(session, args.by), args.item, args.evidence, now)
+    item = rect_svc.close(session, operator_for_member_no(session, args.by), args.item, args.evidence, now)
     print(f"已销号：#{item.id} {item.problem}，依据：{item.evidence}")
     return 0
 

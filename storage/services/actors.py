@@ -90,18 +90,41 @@ def actor_for_telegram(session: Session, telegram_user_id: int) -> Actor:
             telegram_user_id=telegram_user_id,
         )
     member_id, member_no, name, org_id, group_id, category, leading_cadre, status = rows[0][:8]
-    if status != MemberStatus.ACTIVE.value:
-        raise PermissionDenied("您的组织关系已转出，无法继续使用本机器人。", member_id=member_id)
+    require_may_act(member_id, member_no, name, status)
     return Actor(
         member_id=member_id, member_no=member_no, name=name, org_id=org_id, group_id=group_id, category=category,
         leading_cadre=bool(leading_cadre), seats=roles.parse_seats(row[8:] for row in rows), telegram_user_id=telegram_user_id,
     )
 
 
-def actor_for_member_no(session: Session, member_no: str) -> Actor:
+def transferred_out_refusal(name: str, member_no: str) -> str:
+    """The one sentence chat and the command line refuse a transferred-out member with."""
+    return f"{name}（{member_no}）的组织关系已转出，不能再以党员身份操作。"
+
+
+def require_may_act(member_id: int, member_no: str, name: str, status: str) -> None:
+    """Who may act as a member at all (chat or `--as/--by`): only a member still on the roll (status active)."""
+    if status != MemberStatus.ACTIVE.value:
+        raise PermissionDenied(transferred_out_refusal(name, member_no), member_id=member_id, member_no=member_no)
+
+
+def _member_by_no(session: Session, member_no: str) -> models.Member:
     member = session.scalars(select(models.Member).where(models.Member.member_no == member_no)).one_or_none()
     if member is None:
         raise NotFound(f"名册中没有党员编号 {member_no}。", member_no=member_no)
+    return member
+
+
+def actor_for_member_no(session: Session, member_no: str) -> Actor:
+    """The member with this number, whatever their status: whom a command names (an owner, a member to 代签),
+    never who acts (that is `operator_for_member_no`)."""
+    return actor_from_member(_member_by_no(session, member_no))
+
+
+def operator_for_member_no(session: Session, member_no: str) -> Actor:
+    """The member a command acts as (`--as`, `--by`), refused as chat refuses them (`actor_for_telegram`)."""
+    member = _member_by_no(session, member_no)
+    require_may_act(member.id, member.member_no, member.name, member.status)
     return actor_from_member(member)
 
 

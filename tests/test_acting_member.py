@@ -1,0 +1,87 @@
+"""Who may act as a member: chat (the Telegram account) and every command's `--as`/`--by` refuse a
+transferred-out member with the same sentence, and the refusal changes nothing."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.cli import main
+from storage import models
+from storage.db import transaction
+from storage.services import rectification as rect_svc
+from storage.services.actors import (
+    actor_for_member_no, actor_for_telegram, operator_for_member_no, transferred_out_refusal,
+)
+from storage.services.errors import PermissionDenied
+from tests.chat.dialog import running_bot
+from tests.chat.world import MEETING_START, build_world
+
+AFTER = (MEETING_START + timedelta(hours=3)).isoformat()
+REFUSAL = transferred_out_refusal("王书记", "P001")
+RECTIFY = ["rectification", "add", "--org", "B01", "--problem", "三会一课记录不规范", "--source", "组织生活会",
+           "--measures", "会后三日内整理记录", "--owner", "P003", "--deadline", "本月底前", "--now", AFTER]
+
+
+@pytest.fixture
+def world(engine, db_url, session_factory, monkeypatch):
+    """The shared world with one open 整改 item, then its secretary P001 transferred out."""
+    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", db_url)
+    monkeypatch.delenv("BRANCHBOT_CONFIG_DIR", raising=False)
+    with transaction(session_factory) as session:
+        world = build_world(session)
+        world.item = rect_svc.add_item(
+            session, actor_for_telegram(session, world.telegram["secretary"]), org_id=world.orgs["B01"],
+            problem="记录不全", source=models.RectificationSource.ORGANIZATIONAL_LIFE, measures="补齐",
+            owner_ids=[world.members["alice"]], deadline=rect_svc.ParsedDay(date(2025, 3, 31), "", "本月底前"),
+            now=MEETING_START).id
+        session.get(models.Member, world.members["secretary"]).status = "transferred_out"
+    return world
+
+
+def test_the_sentence_names_the_member():
+    assert REFUSAL == "王书记（P001）的组织关系已转出，不能再以党员身份操作。"
+
+
+def test_the_services_refuse_the_same_way(world, session_factory):
+    with transaction(session_factory) as session:
+        with pytest.raises(PermissionDenied) as by_chat:
+            actor_for_telegram(session, world.telegram["secretary"])
+        with pytest.raises(PermissionDenied) as by_number:
+            operator_for_member_no(session, "P001")
+        # Naming a member (an owner, whom to 代签) is not acting as them: the look-up still finds them.
+        assert actor_for_member_no(session, "P001").name == "王书记"
+    assert by_chat.value.message == by_number.value.message == REFUSAL
+
+
+@pytest.mark.parametrize("argv", [
+    pytest.param(["activity", "add", "--org", "B01", "--title", "党课", "--at", "2025-03-20T15:00+08:00",
+                  "--as", "P001", "--now", AFTER], id="activity-add-as"),
+    pytest.param(["activity", "cancel", "PARTY_DAY", "--as", "P001", "--now", AFTER], id="activity-cancel-as"),
+    pytest.param(["activity", "confirm", "PARTY_DAY", "--held", "--as", "P001", "--now", AFTER], id="activity-confirm-as"),
+    pytest.param(["activity", "roll", "PARTY_DAY", "--as", "P001", "--now", AFTER], id="activity-roll-as"),
+    pytest.param(["leave", "approve", "PARTY_DAY", "P004", "--as", "P001", "--now", AFTER], id="leave-approve-as"),
+    pytest.param([*RECTIFY, "--by", "P001"], id="rectification-add-by"),
+    pytest.param(["rectification", "close", "ITEM", "--evidence", "已补齐", "--by", "P001", "--now", AFTER],
+                 id="rectification-close-by"),
+])
+def test_every_acting_flag_refuses_a_transferred_member(world, session_factory, capsys, argv):
+    def state():
+        with transaction(session_factory) as session:
+            return tuple(session.scalar(select(func.count()).select_from(table)) for table in (
+                models.AuditEntry, models.Activity, models.Rectification, models.Attendance, models.OutboxMessage,
+            )) + (session.scalar(select(func.count()).where(models.Rectification.closed_at.is_not(None))),)
+
+    before = state()
+    words = {"PARTY_DAY": str(world.activities["party_day"]), "ITEM": str(world.item)}
+    assert main([words.get(word, word) for word in argv]) == 2
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", f"错误：{REFUSAL}\n")
+    assert state() == before
+
+
+async def test_chat_refuses_with_the_same_sentence(world, session_factory):
+    async with running_bot(session_factory, world, MEETING_START) as chat:
+        await chat.step("secretary", "/rectify", REFUSAL)
