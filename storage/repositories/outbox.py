@@ -259,17 +259,14 @@ class MissedReminder:
     last_error: str | None = None  # why it had been held back, if it was (quiet hours)
 
 
-def _no_grace(_lead_minutes: int) -> timedelta:
-    return timedelta(0)
-
-
 def resolve_overdue(session: Session, *, now: datetime,
-                    grace: Callable[[int], timedelta] = _no_grace) -> list[MissedReminder]:
+                    grace: Callable[[int], timedelta]) -> list[MissedReminder]:
     """The downtime rule over due, pending reminders.
 
     0. A reminder of a cancelled (or already held) activity is not needed: SKIPPED, not reported.
     1. A reminder whose activity started more than `grace(lead)` ago is useless: MISSED (the grace is the
-       delivery service's: an on-the-day greeting stays timely for hours).
+       delivery service's, `storage.services.delivery.on_time_grace`: an on-the-day greeting stays timely
+       for hours).
     2. Of several due reminders for one (activity, recipient), only the smallest lead is still useful;
        the longer ones become MISSED. The survivor is then delivered once.
     Returns what was marked missed, so the caller can tell the secretaries. One read of the due rows,

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from storage import models
 from storage.repositories import outbox
+from storage.services.delivery import on_time_grace
 from tests.runtime.factories import at, make_activity, make_branch, members_of
 
 
@@ -110,7 +111,7 @@ def test_downtime_rule(session, now, expected):
     member = members_of(session, org)[0]
     starts = activity.starts_at
     outbox.enqueue(session, [reminder(activity, member, lead, starts - timedelta(minutes=lead)) for lead in (4320, 1440, 60)])
-    missed = outbox.resolve_overdue(session, now=at(now))
+    missed = outbox.resolve_overdue(session, now=at(now), grace=on_time_grace)
     assert {lead: state for (_, lead), state in states(session).items()} == expected
     assert sorted(m.lead_minutes for m in missed) == sorted(lead for lead, s in expected.items() if s == "missed")
 
@@ -120,5 +121,5 @@ def test_downtime_rule_skips_reminders_of_cancelled_activities_without_reporting
     activity = make_activity(session, org, at("2025-03-15 09:00"), status="cancelled")
     member = members_of(session, org)[0]
     outbox.enqueue(session, [reminder(activity, member, 60, at("2025-03-15 08:00"))])
-    assert outbox.resolve_overdue(session, now=at("2025-03-15 08:10")) == []
+    assert outbox.resolve_overdue(session, now=at("2025-03-15 08:10"), grace=on_time_grace) == []
     assert states(session) == {(member.id, 60): "skipped"}
