@@ -29,6 +29,7 @@ from storage.services.actors import Actor, OrgTree, require_manager
 from storage.services.attendance import approvers_of
 from storage.services.errors import AlreadyHandled, InvalidInput, NotFound, PermissionDenied
 from storage.services.followup import upper_committee_ids
+from storage.services.permissions import audit_fields
 from storage.text import typed_text
 
 # Outbox kinds of this module (rendered by the chat layer's outbox views).
@@ -197,13 +198,9 @@ def item_view(session: Session, item_id: int) -> ItemView:
 # ---- writing ----------------------------------------------------------------------------------------------
 
 
-def _audit(session: Session, actor: Actor | None, now: datetime, action: str, item_id: int, details: dict,
-           label: str | None = None) -> None:
-    attendance_repo.add_audit(
-        session, now=now, action=action, entity="rectification", entity_id=item_id,
-        actor_member_id=actor.member_id if actor else None,
-        actor_telegram_id=actor.telegram_user_id if actor else None, actor_label=label, details=details,
-    )
+def _audit(session: Session, actor: Actor, now: datetime, action: str, item_id: int, details: dict) -> None:
+    attendance_repo.add_audit(session, now=now, action=action, entity="rectification", entity_id=item_id,
+                              details=details, **audit_fields(actor))
 
 
 def raising_org(actor: Actor, tree: OrgTree, org_id: int) -> int:
