@@ -91,11 +91,6 @@ def _audit(session: Session, who: Operator, operation: str, activity: models.Act
     )
 
 
-def _member_of(who: Operator) -> int | None:
-    """The member a change notice names as having made the change (none for a system operator)."""
-    return None if isinstance(who, SystemOperator) else who.member_id
-
-
 def _view(session: Session, activity: models.Activity) -> ActivityView:
     org = session.get(models.Organization, activity.org_id)
     return ActivityView.of(activity, org.name if org is not None else "")
@@ -171,7 +166,8 @@ def move(
     corrected = _retire_followups(session, activity, MOVE, before, now)
     queued = reminders(session, [activity], now)
     _audit(session, who, MOVE, activity, now, before)
-    told = scheduling.tell_reminded(session, activity, MOVE, before, now, zone, by=_member_of(who))
+    # A system operator's member_id is None: the notice then names nobody as having moved it.
+    told = scheduling.tell_reminded(session, activity, MOVE, before, now, zone, by=who.member_id)
     return Change(MOVE, _view(session, activity), before, told, queued, corrected)
 
 
@@ -191,7 +187,7 @@ def cancel(session: Session, who: Operator, activity_id: int, *, now: datetime, 
     ).values(state=OutboxState.SKIPPED.value, last_error="activity cancelled").execution_options(synchronize_session=False))
     corrected = _retire_followups(session, activity, CANCEL, before, now)
     _audit(session, who, CANCEL, activity, now, before)
-    told = scheduling.tell_reminded(session, activity, CANCEL, before, now, zone, by=_member_of(who), why=why)
+    told = scheduling.tell_reminded(session, activity, CANCEL, before, now, zone, by=who.member_id, why=why)
     return Change(CANCEL, _view(session, activity), before, told, 0, corrected)
 
 
