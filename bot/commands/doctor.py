@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.deployment import Deployment, DeploymentError, load_deployment
+from bot.runtime.quiet_hours import QUIET_HOURS_ENV
 from bot.settings import Settings
 from schedules.calendar import OfficialCalendar
 
@@ -25,8 +26,7 @@ class Finding:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    today = datetime.now(timezone.utc).astimezone(settings.timezone).date()
-    findings = diagnose(settings, offline=args.offline, today=today)
+    findings = diagnose(settings, offline=args.offline, now=datetime.now(timezone.utc))
     width = max(len(f.topic) for f in findings)
     for finding in findings:
         print(f"[{finding.level}] {finding.topic.ljust(width, '　')}  {finding.text}")
@@ -38,13 +38,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def diagnose(settings: Settings, *, offline: bool, today, environ=None) -> list[Finding]:  # noqa: ANN001
-    """`environ`: the environment to judge (default: the one `settings` read at start)."""
-    environ = settings.environ if environ is None else environ
+def diagnose(settings: Settings, *, offline: bool, now: datetime) -> list[Finding]:
+    """The checks of the deployment `settings` read (once, at start), as of `now` (one reading of the clock)."""
+    local_now = now.astimezone(settings.timezone)
     findings = [_database(settings)]
     # Values the settings could not use (read leniently for doctor); quiet hours get their own line below.
     findings += [Finding(FAILED, "环境变量", message) for name, message in settings.problems
-                 if name != "BRANCHBOT_QUIET_HOURS"]
+                 if name != QUIET_HOURS_ENV]
     roster_codes = _roster_codes(settings)
     try:
         deployment = load_deployment(settings)
@@ -52,13 +52,13 @@ def diagnose(settings: Settings, *, offline: bool, today, environ=None) -> list[
         findings += [Finding(FAILED, "配置", problem) for problem in error.problems]
     else:
         findings += _catalog(deployment, roster_codes)
-        findings += _calendar(deployment.calendar, today)
-    findings.append(Finding(OK, "时区", f"{settings.timezone.key}（本地时间 {datetime.now(settings.timezone):%Y-%m-%d %H:%M}）"))
-    findings.append(_quiet_hours(environ))
+        findings += _calendar(deployment.calendar, local_now.date())
+    findings.append(Finding(OK, "时区", f"{settings.timezone.key}（本地时间 {local_now:%Y-%m-%d %H:%M}）"))
+    findings.append(_quiet_hours(settings))
     if offline:
         findings.append(Finding(OK, "令牌", "已跳过（--offline）：未检查令牌与 Webhook"))
     else:
-        findings += asyncio.run(_telegram(settings, environ))
+        findings += asyncio.run(_telegram(settings))
     return findings
 
 
@@ -118,19 +118,18 @@ def _calendar(calendar: OfficialCalendar, today) -> list[Finding]:  # noqa: ANN0
     return findings
 
 
-def _quiet_hours(environ) -> Finding:  # noqa: ANN001
-    from bot.runtime.quiet_hours import quiet_hours_from_env
-
-    try:
-        quiet = quiet_hours_from_env(environ)
-    except ValueError as error:
-        return Finding(FAILED, "免打扰时段", str(error))
+def _quiet_hours(settings: Settings) -> Finding:
+    """As the settings parsed them; a value they could not use is named with their message."""
+    refused = [message for name, message in settings.problems if name == QUIET_HOURS_ENV]
+    if refused:
+        return Finding(FAILED, "免打扰时段", refused[0])
+    quiet = settings.quiet_hours
     if quiet.start == quiet.end:
         return Finding(OK, "免打扰时段", "已关闭")
     return Finding(OK, "免打扰时段", f"{quiet.start:%H:%M}–{quiet.end:%H:%M}（其间的提醒顺延）")
 
 
-async def _telegram(settings: Settings, environ) -> list[Finding]:  # noqa: ANN001
+async def _telegram(settings: Settings) -> list[Finding]:
     from telegram import Bot
     from telegram.error import TelegramError
 
@@ -145,7 +144,7 @@ async def _telegram(settings: Settings, environ) -> list[Finding]:  # noqa: ANN0
         kwargs = {"base_url": settings.telegram_api_base_url,
                   "base_file_url": file_base_url(settings.telegram_api_base_url)}
     try:
-        webhook = webhook_options_from_env(environ)
+        webhook = webhook_options_from_env(settings.environ)
     except ValueError as error:
         return [Finding(FAILED, "Webhook", str(error))]
     bot = Bot(settings.telegram_token, **kwargs)
