@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+import math
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from schedules.period_text import period_text_exclusive
@@ -297,6 +298,75 @@ def group_announcement(activity: ActivityView, tally: LiveTally, zone: ZoneInfo)
         f"签到时间：{moment(activity.checkin_opens_at, zone)} 至 {clock_time(activity.checkin_closes_at, zone)}\n"
         + group_tally(tally)
     )
+
+
+# --- reminders -----------------------------------------------------------------------------------------
+REMINDER_FALLBACK = "提醒"  # a reminder row whose activity is gone and that carries no text of its own
+NOTICE_FALLBACK = "通知"  # a notice queued before notices carried facts, without a text of its own
+
+
+def lead_time(minutes: int) -> str:
+    """A lead time in words: 3天, 1小时, 30分钟."""
+    if minutes % (24 * 60) == 0:
+        return f"{minutes // (24 * 60)}天"
+    if minutes % 60 == 0:
+        return f"{minutes // 60}小时"
+    return f"{minutes}分钟"
+
+
+def until(remaining: timedelta) -> str:
+    """How far off the activity is when the reminder goes out: 3天后, 1小时后, 25分钟后, 1分钟后, 现在.
+
+    Counted from the actual send, not from the lead: a reminder delivered late (after downtime, to a member
+    bound late, out of quiet hours) must not say 3天后 for a meeting two days away. Rounded to the nearest
+    minute, hour or day (half up), so a one-minute reminder sent 59 s before the start says 1分钟后; only less
+    than half a minute (or an activity already begun) is 现在.
+    """
+    minutes = _half_up(remaining.total_seconds() / 60)
+    if minutes < 1:
+        return "现在"
+    if minutes < 60:
+        return f"{minutes}分钟后"
+    hours = _half_up(minutes / 60)
+    if hours < 24:
+        return f"{hours}小时后"
+    return f"{_half_up(minutes / (24 * 60))}天后"
+
+
+def _half_up(value: float) -> int:
+    """Round half up (Python's round() goes to even: 2.5 hours would read 2小时后)."""
+    return math.floor(value + 0.5)
+
+
+def reminder(title: str, starts_at: datetime, zone: ZoneInfo, now: datetime, *, tentative: bool,
+             org_name: str | None, place: str | None, agenda: str | None, moved_from: date | None,
+             digest: str | None, meeting: bool) -> str:
+    """The private reminder of an activity, as it stands when the reminder is sent at `now`."""
+    mark = TENTATIVE_MARK if tentative else ""
+    lines = [f"⏰ 活动提醒：{title}", f"时间：{moment(starts_at, zone)}{mark}（{until(starts_at - now)}）"]
+    if org_name is not None:
+        lines.append(f"组织：{org_name}")
+    if place:
+        lines.append(f"地点：{place}")
+    if agenda:
+        lines.append(f"议程：{agenda}")
+    if moved_from:
+        lines.append(f"（原定 {moved_from.month}月{moved_from.day}日，已调整）")
+    if digest is not None:
+        lines.append(digest)
+    if tentative:
+        lines.append("（暂定：当年节假日安排尚未公布，日期可能调整，调整时会另行通知）")
+    if meeting:
+        lines.append("请按时参加；如不能参加，请提前请假。")
+    return "\n".join(lines)
+
+
+def birthday_greeting(name: str, joined: date, years: int, org_name: str | None) -> str:
+    """To the member on their political birthday, from their organisation."""
+    where = org_name if org_name is not None else "党组织"
+    return (f"🎂 {name}同志，今天是您的政治生日！\n"
+            f"{joined.year}年{joined.month}月{joined.day}日，您光荣地加入中国共产党，至今已 {years} 年。"
+            f"{where}祝您政治生日快乐：不忘初心，牢记使命。")
 
 
 def birthday_checklist_notice(name: str, day: date, years: int, items: Sequence[str]) -> str:

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from bot import texts
 from bot.runtime.materialise import DEFAULT_LEAD_MINUTES, ReminderPolicy, reminders_for
-from bot.runtime.render import format_duration
 from bot.clock import parse_now_option
 from bot.deployment import load_deployment
 from bot.settings import Settings
@@ -152,7 +151,7 @@ def add(args: argparse.Namespace, settings: Settings) -> int:
         print(f"已新增活动：{activity.title}（编号 {activity.id}），时间 {when}")
     print(f"时间理解为：{reading}")
     if leads:
-        print(f"已安排提醒 {change.reminders} 条（提前 {'、'.join(format_duration(m) for m in leads)}）")
+        print(f"已安排提醒 {change.reminders} 条（提前 {'、'.join(texts.lead_time(m) for m in leads)}）")
     else:
         print("该事项按目录不发提醒")
     _print_told(change)

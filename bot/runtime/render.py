@@ -8,9 +8,8 @@ as it is when the row is sent; payloads carry facts only.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from bot import texts
 from schedules.audience import Audience, Part
-from schedules.calendar import TENTATIVE_MARK
 from storage import models
 from storage.outbox_kinds import OutboxKind
 from storage.repositories import activities as activity_repo
@@ -62,43 +60,6 @@ class OutboxRenderers:
         return self._by_kind[row.kind](session, row, zone, now or row.due_at)
 
 
-def format_moment(moment: datetime, zone: ZoneInfo) -> str:
-    return texts.moment(moment, zone)
-
-
-def format_duration(minutes: int) -> str:
-    """A lead time in words: 3天, 1小时, 30分钟."""
-    if minutes % (24 * 60) == 0:
-        return f"{minutes // (24 * 60)}天"
-    if minutes % 60 == 0:
-        return f"{minutes // 60}小时"
-    return f"{minutes}分钟"
-
-
-def format_until(remaining: timedelta) -> str:
-    """How far off the activity is when the reminder goes out: 3天后, 1小时后, 25分钟后, 1分钟后, 现在.
-
-    Counted from the actual send, not from the lead: a reminder delivered late (after downtime, to a member
-    bound late, out of quiet hours) must not say 3天后 for a meeting two days away. Rounded to the nearest
-    minute, hour or day (half up), so a one-minute reminder sent 59 s before the start says 1分钟后; only less
-    than half a minute (or an activity already begun) is 现在.
-    """
-    minutes = _half_up(remaining.total_seconds() / 60)
-    if minutes < 1:
-        return "现在"
-    if minutes < 60:
-        return f"{minutes}分钟后"
-    hours = _half_up(minutes / 60)
-    if hours < 24:
-        return f"{hours}小时后"
-    return f"{_half_up(minutes / (24 * 60))}天后"
-
-
-def _half_up(value: float) -> int:
-    """Round half up (Python's round() goes to even: 2.5 hours would read 2小时后)."""
-    return math.floor(value + 0.5)
-
-
 def _zone_for(session: Session, org_id: int | None, default: ZoneInfo) -> ZoneInfo:
     org = session.get(models.Organization, org_id) if org_id else None
     return activity_repo.org_zone(org, default) if org is not None else default
@@ -138,39 +99,29 @@ class CoreViews:
     def reminder(self, session: Session, row: ClaimedMessage, zone: ZoneInfo, now: datetime) -> tuple[str, Any]:
         activity = session.get(models.Activity, row.activity_id) if row.activity_id else None
         if activity is None:
-            return row.payload.get("text", "提醒"), None
+            return row.payload.get("text", texts.REMINDER_FALLBACK), None
         org = session.get(models.Organization, activity.org_id)
         zone = activity_repo.org_zone(org, zone) if org is not None else zone
         if activity.member_id is not None and row.member_id is not None:
             personal = _render_personal_item(session, row, activity, org, zone)
             if personal is not None:
                 return personal, None
-        lines = [f"⏰ 活动提醒：{display_title(activity)}"]
-        mark = TENTATIVE_MARK if activity.tentative else ""
-        lines.append(f"时间：{format_moment(activity.starts_at, zone)}{mark}（{format_until(activity.starts_at - now)}）")
-        if org is not None:
-            lines.append(f"组织：{org.name}")
-        if activity.place:
-            lines.append(f"地点：{activity.place}")
-        if activity.agenda:
-            lines.append(f"议程：{activity.agenda}")
-        if activity.moved_from:
-            lines.append(f"（原定 {activity.moved_from.month}月{activity.moved_from.day}日，已调整）")
         digest = queries.supervision_digest(session, activity, row.member_id, zone)
-        if digest is not None:
-            lines.append(texts.supervision_digest(digest))  # the cycle's figures: the one completion computation
-        if activity.tentative:
-            lines.append("（暂定：当年节假日安排尚未公布，日期可能调整，调整时会另行通知）")
-        if activity.kind == models.ActivityKind.MEETING.value:
-            lines.append("请按时参加；如不能参加，请提前请假。")
+        text = texts.reminder(
+            display_title(activity), activity.starts_at, zone, now, tentative=activity.tentative,
+            org_name=org.name if org is not None else None, place=activity.place, agenda=activity.agenda,
+            moved_from=activity.moved_from,
+            # the cycle's figures: the one completion computation
+            digest=texts.supervision_digest(digest) if digest is not None else None,
+            meeting=activity.kind == models.ActivityKind.MEETING.value)
         markup = self._reminder_markup(session, row, activity) if self._reminder_markup is not None else None
-        return "\n".join(lines), markup
+        return text, markup
 
     def missed_summary(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
                        now: datetime) -> tuple[str, Any]:
         activity = session.get(models.Activity, row.activity_id) if row.activity_id else None
-        title = display_title(activity) if activity else "活动"
-        when = format_moment(activity.starts_at, _zone_for(session, activity.org_id, zone)) if activity else ""
+        title = display_title(activity) if activity else texts.ACTIVITY_FALLBACK
+        when = texts.moment(activity.starts_at, _zone_for(session, activity.org_id, zone)) if activity else ""
         names = _missed_names(session, row.payload.get("missed", []))
         # Rows written before the cause was recorded were all about downtime.
         return texts.missed_summary(title, when, names, str(row.payload.get("cause") or "downtime")), None
@@ -186,12 +137,12 @@ class CoreViews:
                       now: datetime) -> tuple[str, Any]:
         """From what the member last heard (`before`) to the activity as it stands now."""
         if "before" not in row.payload:  # queued before notices carried facts (migration 0004_outbox)
-            return str(row.payload.get("text") or "通知"), None
+            return str(row.payload.get("text") or texts.NOTICE_FALLBACK), None
         activity = session.get(models.Activity, row.activity_id) if row.activity_id else None
         before = _moment(row.payload["before"])
         assert before is not None
         if activity is None:
-            return texts.change_notice("活动", before, None, None, zone), None
+            return texts.change_notice(texts.ACTIVITY_FALLBACK, before, None, None, zone), None
         zone = _zone_for(session, activity.org_id, zone)
         cancelled = activity.status == models.ActivityStatus.CANCELLED.value
         after = None if cancelled else activity.starts_at
@@ -200,13 +151,13 @@ class CoreViews:
     def calendar_provisional(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
                              now: datetime) -> tuple[str, Any]:
         if "year" not in row.payload:
-            return str(row.payload.get("text") or "通知"), None
+            return str(row.payload.get("text") or texts.NOTICE_FALLBACK), None
         return texts.calendar_provisional(int(row.payload["year"])), None
 
     def calendar_replanned(self, session: Session, row: ClaimedMessage, zone: ZoneInfo,
                            now: datetime) -> tuple[str, Any]:
         if "changes" not in row.payload:  # queued before notices carried facts
-            return str(row.payload.get("text") or "通知"), None
+            return str(row.payload.get("text") or texts.NOTICE_FALLBACK), None
         tree = OrgTree.load(session)
         lines: list[tuple[str, str, datetime, datetime | None]] = []
         years: set[int] = set()
@@ -240,10 +191,7 @@ def _render_personal_item(session: Session, row: ClaimedMessage, activity: model
     joined = subject.joined_on
     years = day.year - joined.year
     if part is Part.SUBJECT:
-        where = f"{org.name}" if org is not None else "党组织"
-        return (f"🎂 {subject.name}同志，今天是您的政治生日！\n"
-                f"{joined.year}年{joined.month}月{joined.day}日，您光荣地加入中国共产党，至今已 {years} 年。"
-                f"{where}祝您政治生日快乐：不忘初心，牢记使命。")
+        return texts.birthday_greeting(subject.name, joined, years, org.name if org is not None else None)
     if part is Part.SECRETARY:
         items = session.scalars(select(models.ChecklistItem.label).where(
             models.ChecklistItem.activity_id == activity.id).order_by(models.ChecklistItem.position)).all()

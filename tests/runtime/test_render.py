@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.runtime.materialise import ReminderPolicy, enqueue_reminders
-from bot.runtime.render import format_until
+from bot.texts import until
 from storage import models
 from storage.db import transaction
 from storage.outbox_kinds import OutboxKind
@@ -39,8 +39,8 @@ from tests.runtime.factories import SHANGHAI, at, make_activity, make_branch, me
         pytest.param(timedelta(minutes=-5), "现在", id="already-started"),
     ],
 )
-def test_format_until(remaining: timedelta, said: str) -> None:
-    assert format_until(remaining) == said
+def test_until(remaining: timedelta, said: str) -> None:
+    assert until(remaining) == said
 
 
 def test_a_one_minute_reminder_sent_59_seconds_before_the_start_says_one_minute(session_factory):
