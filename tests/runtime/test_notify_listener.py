@@ -4,7 +4,6 @@ listening again, it wakes once for what it may have missed."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,20 +14,7 @@ from loopback.tcpproxy import TcpProxy
 from storage import changes
 from storage.db import make_engine
 from tests.ops.test_outages import through
-
-SAFETY_SECONDS = 30.0
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    """Waits for an observable state of the listener; the bound is only a safety net."""
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.02)
-    try:
-        await asyncio.wait_for(poll(), SAFETY_SECONDS)
-    except asyncio.TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
-
+from tests.runtime.waiting import until
 
 def notify(url: str, notice: changes.Notice) -> None:
     engine = make_engine(url)

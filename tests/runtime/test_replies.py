@@ -22,6 +22,7 @@ from bot.runtime.replies import ReplyDropped, ReplyLimiter, answering
 from bot.settings import Settings
 from loopback import BotApiServer
 from tests.runtime.factories import SHANGHAI
+from tests.runtime.waiting import until
 
 USER = 4242
 WRONG_CODE = "绑定码不正确，请核对后重新发送，或向支部书记重新索取。"
@@ -40,16 +41,6 @@ class FakeTime:
     async def sleep(self, seconds: float) -> None:
         self.now += max(0.0, seconds)
         await asyncio.sleep(0)
-
-
-async def until(condition, what: str, timeout: float = 60.0) -> None:  # noqa: ANN001
-    """Polls an observable condition; the timeout is only a safety net."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise TimeoutError(what)
-        await asyncio.sleep(0.01)
 
 
 async def test_a_thousand_wrong_codes_get_one_answer_then_one_a_second(session_factory, db_url):
