@@ -105,6 +105,12 @@ def has_upper_seat(seats: Iterable[Seat[O]], org: O) -> bool:
     return any(seat.org == org and seat.upper for seat in seats)
 
 
+def on_upper_committee(seats: Iterable[Seat[O]], org: O) -> bool:
+    """A committee seat on the upper organisation `org` (党委/党总支 above one's branch): who raises, reopens and
+    hears about a 整改 item there, and who is told what the branches below it leave undone."""
+    return any(seat.org == org and seat.upper and seat.role.sits_on_committee for seat in seats)
+
+
 def managed_orgs(seats: Iterable[Seat[O]]) -> frozenset[O]:
     """The branches and 党小组 a person runs directly (upper seats supervise; they do not run)."""
     seats = tuple(seats)
@@ -141,6 +147,6 @@ def deciders(holders: Iterable[tuple[K, Collection[Seat[O]]]], org: O, *, branch
 
 
 __all__ = [
-    "RUNNING_ORDER", "Role", "Seat", "deciders", "has_upper_seat", "leads_group", "managed_orgs", "manages", "parse_seats",
-    "runners", "running_rank", "runs", "seats_of_member", "secretaries", "sits_on_committee",
+    "RUNNING_ORDER", "Role", "Seat", "deciders", "has_upper_seat", "leads_group", "managed_orgs", "manages",
+    "on_upper_committee", "parse_seats", "runners", "running_rank", "runs", "seats_of_member", "secretaries", "sits_on_committee",
 ]

@@ -2,8 +2,9 @@
 
 The roles themselves are `schedules.roles`'; this module applies them to the use cases (confirm held or not
 held, record topic/lecturer/minutes, 代签 and marks on the roll, deciding leave; adding, moving and cancelling
-activities; /report and /calendar) and names who acted in the audit log. A person acts as an `Actor` (chat: their Telegram account; CLI: `--as MEMBER_NO`, checked the same
-way); the command line without `--as` acts as a `SystemOperator`, which passes every check and is named in
+activities; /report and /calendar; turning a plan into the catalog) and names who acted in the audit log. A
+person acts as an `Actor` (chat: their Telegram account; CLI: `--as MEMBER_NO`, checked the same way); the
+command line without `--as` acts as a `SystemOperator`, which passes every check and is named in
 the audit log.
 """
 
@@ -89,12 +90,35 @@ REPORT_REFUSED = "报表只向支部委员和上级党组织委员提供。"
 CALENDAR_REFUSED = "只能获取本人所在组织或所管理组织的日历。"
 
 
+PROPOSAL_REFUSED = "只有支部书记、副书记、组织委员或党委（党总支）委员可以按年度计划调整工作事项。"
+
+
+def _managed_branches_first(who: Actor, tree: OrgTree) -> list[int]:
+    return sorted(who.managed_org_ids, key=lambda org: (not tree.is_branch(org), org))
+
+
 def schedulable_org(who: Actor, tree: OrgTree) -> int:
     """The organisation a secretary's /schedule is for: the branch they run, else the first they manage."""
-    orgs = sorted(who.managed_org_ids, key=lambda org: (not tree.is_branch(org), org))
+    orgs = _managed_branches_first(who, tree)
     if not orgs:
         raise PermissionDenied(SCHEDULE_REFUSED, actor=who.member_no)
     return orgs[0]
+
+
+def proposal_org(who: Actor, tree: OrgTree) -> int:
+    """The organisation a plan sent by `who` is for: the branch their /schedule is for (`schedulable_org`), else
+    the 党委/党总支 whose committee they sit on. Nobody else (a 党小组长 alone included) may turn a plan into
+    the catalog."""
+    managed = _managed_branches_first(who, tree)
+    if managed and tree.is_branch(managed[0]):
+        return managed[0]
+    committees = sorted(
+        seat.org for seat in who.seats
+        if roles.sits_on_committee(who.seats, seat.org) and (kind := tree.type_of(seat.org)) is not None and kind.is_upper
+    )
+    if committees:
+        return committees[0]
+    raise PermissionDenied(PROPOSAL_REFUSED, actor=who.member_no)
 
 
 def require_may_change_activities(who: Operator, tree: OrgTree, org_id: int) -> None:
@@ -132,5 +156,6 @@ def require_calendar_access(who: Actor, tree: OrgTree, code: str) -> int:
 
 __all__ = [
     "Operator", "SystemOperator", "audit_fields", "leave_deciders", "require_leave_decider", "require_runs_activity",
-    "require_may_change_activities", "require_may_see_roll", "schedulable_org", "report_scope", "require_calendar_access",
+    "require_may_change_activities", "require_may_see_roll", "schedulable_org", "proposal_org", "report_scope",
+    "require_calendar_access",
 ]

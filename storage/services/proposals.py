@@ -33,6 +33,7 @@ from storage.repositories import attendance as attendance_repo
 from storage.repositories import bindings as binding_repo
 from storage.services.actors import Actor, OrgTree
 from storage.services.errors import AlreadyHandled, InvalidInput, PermissionDenied
+from storage.services.permissions import proposal_org
 
 PENDING_PROPOSAL = "catalog_proposal"
 PROPOSAL_TTL = timedelta(days=1)
@@ -171,22 +172,6 @@ class PendingProposal:
     org_code: str
     org_name: str
     proposal: Proposal
-
-
-def proposal_org(actor: Actor, tree: OrgTree) -> int:
-    """The organisation a plan sent by `actor` is for: the branch they run, else the 党委/党总支 whose
-    committee they sit on. Nobody else may turn a plan into the catalog."""
-    managed = sorted(org for org in actor.managed_org_ids if tree.is_branch(org))
-    if managed:
-        return managed[0]
-    committees = sorted(
-        seat.org for seat in actor.seats
-        if seat.role.sits_on_committee and seat.org in tree.type and OrgType(tree.type[seat.org]).is_upper
-    )
-    if committees:
-        return committees[0]
-    raise PermissionDenied("只有支部书记、副书记、组织委员或党委（党总支）委员可以按年度计划调整工作事项。",
-                           actor=actor.member_no)
 
 
 def _lineage(tree: OrgTree, org_id: int) -> list[str]:

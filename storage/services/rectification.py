@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from schedules import roles
 from schedules.roster import MemberStatus
 from schedules.timeparse import ParsedDay, TimeParseError, parse_deadline
 from storage.outbox_kinds import OutboxKind
@@ -25,7 +26,7 @@ from storage.repositories import attendance as attendance_repo
 from storage.repositories import bindings as binding_repo
 from storage.repositories import members as member_repo
 from storage.repositories import outbox
-from storage.services.actors import Actor, OrgTree, require_manager
+from storage.services.actors import Actor, OrgTree, require_manager, visible_org_ids
 from storage.services.attendance import approvers_of
 from storage.services.errors import AlreadyHandled, InvalidInput, NotFound, PermissionDenied
 from storage.services.followup import upper_committee_ids
@@ -158,26 +159,19 @@ def overdue_by_branch(session: Session, org_ids: Iterable[int], today: date) -> 
     return found
 
 
-def _on_upper_committee_of(actor: Actor, upper_org_id: int | None) -> bool:
-    """The actor sits on the committee of the upper organisation `upper_org_id` (who raises and reopens)."""
-    return any(s.upper and s.org == upper_org_id and s.role.sits_on_committee for s in actor.seats)
-
-
 def _upper_seat_over(actor: Actor, tree: OrgTree, org_id: int) -> int | None:
     """The upper organisation on whose committee the actor sits and which has `org_id` below it."""
     for org in sorted({seat.org for seat in actor.seats}):
-        if org != org_id and _on_upper_committee_of(actor, org) and org_id in tree.subtree(org):
+        if org != org_id and roles.on_upper_committee(actor.seats, org) and org_id in tree.subtree(org):
             return org
     return None
 
 
 def visible_items(session: Session, actor: Actor, *, include_closed: bool = False) -> list[ItemView]:
-    """What the actor may see: their branch's items if they run it, the items below an upper seat, their own."""
+    """What the actor may see: the items of the organisations they may see (actors.visible_org_ids: a branch
+    committee member their branch, an upper committee seat everything below it), and the items they own."""
     tree = OrgTree.load(session)
-    org_ids = set(tree.with_groups(actor.managed_org_ids))
-    for seat in actor.seats:
-        if seat.upper:
-            org_ids |= tree.subtree(seat.org)
+    org_ids = visible_org_ids(actor, tree)
     owned = set(session.scalars(select(models.RectificationOwner.rectification_id).where(
         models.RectificationOwner.member_id == actor.member_id)))
     query = select(models.Rectification).where(
@@ -362,7 +356,7 @@ def _tell(session: Session, row: models.Rectification, event: str, member_ids: I
 def _require_raiser(actor: Actor, row: models.Rectification) -> None:
     """Only a committee member of the upper organisation that raised the item may reopen it."""
     raised_by_upper = row.raised_by_org_id != row.org_id
-    if not (raised_by_upper and _on_upper_committee_of(actor, row.raised_by_org_id)):
+    if not (raised_by_upper and roles.on_upper_committee(actor.seats, row.raised_by_org_id)):
         raise PermissionDenied("只有提出该整改事项的上级党组织委员可以重新打开。", actor=actor.member_no, item_id=row.id)
 
 
@@ -673,7 +667,7 @@ def actions_for(actor: Actor, tree: OrgTree, item: ItemView) -> tuple[str, ...]:
             actions.append(ACTION_NOTE)
         if actor.manages(item.org_id):
             actions.append(ACTION_CLOSE)
-    elif item.raised_by_upper and _on_upper_committee_of(actor, tree.id_by_code.get(item.raised_by_code)):
+    elif item.raised_by_upper and roles.on_upper_committee(actor.seats, tree.id_by_code.get(item.raised_by_code)):
         actions.append(ACTION_REOPEN)
     return tuple(actions)
 

@@ -1,0 +1,58 @@
+"""Which 整改 items a member sees (/rectifications): the organisations `actors.visible_org_ids` lets them see,
+and the items they own; on both databases."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from storage import models
+from storage.services import rectification as rect_svc
+from storage.services.actors import OrgTree, actor_for_member_no, visible_org_ids
+from tests.chat.world import SHANGHAI, build_world
+
+NOW = datetime(2025, 3, 15, 10, 0, tzinfo=SHANGHAI)
+
+
+def _item(session, world, secretary: str, org: str, owner: str) -> None:  # noqa: ANN001
+    rect_svc.add_item(
+        session, actor_for_member_no(session, secretary), org_id=world.orgs[org], problem=f"{org}的问题",
+        source=models.RectificationSource.ORGANIZATIONAL_LIFE, measures="整改", owner_ids=[world.members[owner]],
+        deadline=rect_svc.ParsedDay(date(2025, 3, 31), "", "本月底前"), now=NOW)
+
+
+@pytest.fixture
+def world(session):
+    world = build_world(session)
+    # A branch committee member who runs nothing, and a 党小组长.
+    session.add(models.MemberRole(member_id=world.members["offline"], org_id=world.orgs["B01"], role="宣传委员", upper=False))
+    session.add(models.MemberRole(member_id=world.members["bob"], org_id=world.orgs["B01G1"], role="党小组长", upper=False))
+    session.flush()
+    session.expire_all()
+    _item(session, world, "P001", "B01", "alice")
+    _item(session, world, "P101", "B02", "other_member")
+    return world
+
+
+@pytest.mark.parametrize(("member_no", "sees"), [
+    pytest.param("P001", {"B01"}, id="branch-secretary-own-branch"),
+    pytest.param("P002", {"B01"}, id="deputy-own-branch"),
+    pytest.param("P005", {"B01"}, id="branch-committee-member-own-branch"),
+    pytest.param("P003", {"B01"}, id="owner-their-item"),
+    pytest.param("P004", set(), id="group-leader-no-branch-items"),
+    pytest.param("P101", {"B02"}, id="other-branch-secretary"),
+    pytest.param("P102", {"B02"}, id="owner-in-another-branch"),
+    pytest.param("P201", {"B01", "B02"}, id="upper-committee-its-subtree"),
+    pytest.param("P007", set(), id="plain-member"),
+])
+def test_items_a_member_sees(session, world, member_no, sees):
+    actor = actor_for_member_no(session, member_no)
+    tree = OrgTree.load(session)
+    seen = rect_svc.visible_items(session, actor, include_closed=True)
+    assert {item.org_code for item in seen} == sees
+    # The one visibility rule: what the member may see of the organisations, plus what they own.
+    everything = rect_svc.items_for_orgs(session, tree.code)
+    expected = {item.id for item in everything
+                if item.org_id in visible_org_ids(actor, tree) or actor.member_id in {m for m, _ in item.owners}}
+    assert {item.id for item in seen} == expected
