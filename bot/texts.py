@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from schedules.period_text import period_text_exclusive
 from schedules.calendar import TENTATIVE_MARK
 from schedules.timeparse import SCHEDULE_EXAMPLES
+from schedules.weekdays import weekday_zh
 from bot.reports.summary import org_summaries
 from schedules.completion import BranchCompletion
 from storage.repositories.reports import MemberRecord
@@ -28,7 +29,6 @@ from storage.services.views import (
     RollEntry,
 )
 
-WEEKDAYS = "一二三四五六日"
 OBLIGATION_NAMES = {
     "committee_meeting": "支委会", "group_meeting": "党小组会", "general_assembly": "支部党员大会",
     "party_lecture": "党课", "theme_party_day": "主题党日", "study_day": "集中学习日",
@@ -137,7 +137,7 @@ ACTIVITY_GONE = "这项活动已被删除。"
 
 def moment(value: datetime, zone: ZoneInfo) -> str:
     local = value.astimezone(zone)
-    return f"{local.month}月{local.day}日（周{WEEKDAYS[local.weekday()]}）{local:%H:%M}"
+    return f"{local.month}月{local.day}日（{weekday_zh(local)}）{local:%H:%M}"
 
 
 def moment_range(start: datetime, end: datetime | None, zone: ZoneInfo) -> str:

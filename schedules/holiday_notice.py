@@ -14,9 +14,9 @@ from schedules.calendar import (
     holiday_code,
     provisional_arrangement,
 )
+from schedules.weekdays import WEEKDAY_DIGITS, weekday_zh
 
 _NUMERALS = "一二三四五六七八九十"
-_WEEKDAYS = "一二三四五六日"
 _ITEM = re.compile(rf"^\s*[{_NUMERALS}]+、")
 _ITEM_PARTS = re.compile(rf"^\s*[{_NUMERALS}]+、([^:]+):(.*)$")
 _YEAR = re.compile(r"关于(\d{4})年部分节假日安排|现将(\d{4})年")
@@ -26,7 +26,7 @@ _DAYS_OFF = re.compile(rf"^{_DATE}(?:至{_DATE})?放假(.*)$")
 _DATE_ONLY = re.compile(_DATE)
 _WORKDAYS = re.compile(rf"^{_DATE}(?:、{_DATE})*上班$")
 _STATED_DAYS = re.compile(r"(?:共|放假)(\d+)天")
-_WEEKDAY_NOTE = re.compile(r"(?:周|星期)([一二三四五六日天])")
+_WEEKDAY_NOTE = re.compile(rf"(?:周|星期)([{WEEKDAY_DIGITS}天])")
 
 
 class NoticeError(ValueError):
@@ -197,7 +197,7 @@ def _parse_item(line: str, year: int, number: int, raw: str) -> NoticeItem:
             for match in _DATE_ONLY.finditer(sentence):
                 day = _date(match.groups(), year, previous, fail)
                 if day.weekday() < 5:
-                    raise fail(f"调休上班日 {day.month}月{day.day}日是周{_WEEKDAYS[day.weekday()]}，不是周末。")
+                    raise fail(f"调休上班日 {day.month}月{day.day}日是{weekday_zh(day)}，不是周末。")
                 workdays.append(day)
                 previous = day
         elif sentence.startswith("鼓励"):
@@ -222,9 +222,9 @@ def _date(groups, year: int, previous: date | None, fail) -> date:  # noqa: ANN0
     except ValueError:
         raise fail(f"{chosen_year}年{month}月{day_text}日不是有效日期。") from None
     for weekday in _WEEKDAY_NOTE.findall(note or ""):
-        expected = _WEEKDAYS.index("日" if weekday == "天" else weekday)
+        expected = WEEKDAY_DIGITS.index("日" if weekday == "天" else weekday)
         if day.weekday() != expected:
-            raise fail(f"{month}月{day.day}日是周{_WEEKDAYS[day.weekday()]}，通知写的是周{weekday}。")
+            raise fail(f"{month}月{day.day}日是{weekday_zh(day)}，通知写的是周{weekday}。")
     return day
 
 

@@ -20,8 +20,8 @@ from schedules.calendar import (
     parse_holiday_file,
 )
 from schedules.holiday_notice import HolidayNotice, NoticeError, disagreements, parse_notice
+from schedules.weekdays import weekday_zh
 
-_WEEKDAYS = "一二三四五六日"
 PACKAGE_SOURCES = {"chinesecalendar": "程序包 chinesecalendar", "holidays": "程序包 holidays"}
 
 
@@ -80,7 +80,7 @@ def read_notice_text(path: Path) -> str:
 
 
 def _day(value: date) -> str:
-    return f"{value.month}月{value.day}日（周{_WEEKDAYS[value.weekday()]}）"
+    return f"{value.month}月{value.day}日（{weekday_zh(value)}）"
 
 
 def notice_table(notice: HolidayNotice) -> str:

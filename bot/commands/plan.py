@@ -20,7 +20,7 @@ from schedules.audience import Audience
 from bot.deployment import load_deployment, require_roster_match
 from schedules.calendar import TENTATIVE_MARK, CalendarUnknownYear, OfficialCalendar
 from schedules.plan import Occurrence, build_plan, occurrences_for_member, within_orgs
-from schedules.recurrence import WEEKDAY_NAMES_ZH
+from schedules.weekdays import weekday_zh
 from schedules.roster import Roster
 from storage.db import make_engine, make_session_factory, transaction
 from storage.repositories.roster import load_roster
@@ -113,7 +113,7 @@ def render_json(occurrences: Sequence[Occurrence]) -> str:
 
 def _when(occurrence: Occurrence, calendar: OfficialCalendar) -> str:
     start = occurrence.starts_at
-    day = f"{start.month}月{start.day}日 {WEEKDAY_NAMES_ZH[start.weekday()]}"
+    day = f"{start.month}月{start.day}日 {weekday_zh(start)}"
     if start.weekday() >= 5 and calendar.knows(start.year) and calendar.is_makeup_workday(start.date()):
         day += "（调休上班）"
     if occurrence.tentative:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import ManualClock
+from schedules.weekdays import weekday_zh
 from storage.db import transaction
 from storage.repositories import outbox
 
@@ -26,7 +27,6 @@ MONTH_END = time(23, 59)
 MAX_STOPS = 2_000
 # "下一个提醒" looks this many due moments ahead for one that makes the bot say something.
 MAX_NEXT_STOPS = 200
-_WEEKDAYS = "一二三四五六日"
 
 
 class Target(StrEnum):
@@ -58,7 +58,7 @@ def end_of_month(now: datetime, zone: ZoneInfo) -> datetime:
 def clock_label(moment: datetime, zone: ZoneInfo) -> str:
     """How the page shows the sandbox time: `2025-03-14 周五 09:00`."""
     local = moment.astimezone(zone)
-    return f"{local:%Y-%m-%d} 周{_WEEKDAYS[local.weekday()]} {local:%H:%M}"
+    return f"{local:%Y-%m-%d} {weekday_zh(local)} {local:%H:%M}"
 
 
 # Other sources of due moments (the scheduler's timers) plug in as: given "after", the earliest moment or None.

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from schedules.weekdays import WEEKDAY_DIGITS
 from schedules.timeparse.model import (
-    WEEKDAY_DIGITS,
     ParsedTime,
     TimeParseError,
     describe_clock,
@@ -66,7 +66,8 @@ _PERIODS = "凌晨|早上|早晨|清晨|上午|中午|午后|下午|傍晚|晚�
 # What joins the two ends of a range: 下午3点到5点, 14:00-16:00, 3月5日至7日.
 CONNECTOR = r"到|至|——|—|–|-|~|〜"
 _WEEK = r"(?:周|星期|礼拜)"
-_WEEKDAY = r"(?:[一二三四五六日天]|[1-7](?![\d.:]))"  # 周3, but not the 3 of "一周 3.15"
+_WEEKDAY_WORD = f"[{WEEKDAY_DIGITS}天]"  # 周天 is 周日
+_WEEKDAY = rf"(?:{_WEEKDAY_WORD}|[1-7](?![\d.:]))"  # 周3, but not the 3 of "一周 3.15"
 
 _OFFSET_TIME = rf"""
     (?P<offset_time>
@@ -107,7 +108,7 @@ _DAY_AND_TIME = rf"""
           | (?P<holiday_year>今年|明年|\d{{4}}\s*年)?\s*(?P<holiday_date>{HOLIDAY_PATTERN})(?:当天|那天)?
           | (?P<bare_day>{N})\s*(?:日|号)
         )?
-        (?:\s*[（(]\s*{_WEEK}(?P<stated_weekday>[一二三四五六日天])\s*[)）])?  # 3月5日（周三）: checked
+        (?:\s*[（(]\s*{_WEEK}(?P<stated_weekday>{_WEEKDAY_WORD})\s*[)）])?  # 3月5日（周三）: checked
         (?:{_SEPARATOR}(?P<period>{_PERIODS}))?
         (?:{_SEPARATOR}
             (?P<hour>{N})\s*
@@ -154,8 +155,8 @@ _DAY_PERIODS = {  # word: (days from today, implied part of day)
 _WEEK_OFFSETS = {"本": 0, "这": 0, "这个": 0, "下": 1, "下个": 1, "下下": 2, "下下个": 2,
                  "上": -1, "上个": -1, "上上": -2, "上上个": -2}
 _MONTH_OFFSETS = {"本月": 0, "这月": 0, "这个月": 0, "下月": 1, "下个月": 1, "下下月": 2, "下下个月": 2}
-_WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
-             "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
+_WEEKDAYS = {**{digit: index for index, digit in enumerate(WEEKDAY_DIGITS)}, "天": 6,
+             **{str(index + 1): index for index in range(7)}}
 
 # A part of day alone: the hour a secretary means by it.
 _PERIOD_DEFAULT_HOUR = {"早上": 8, "早晨": 8, "清晨": 8, "早": 8, "上午": 9, "中午": 12, "午后": 15, "下午": 15,

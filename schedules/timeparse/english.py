@@ -24,8 +24,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from schedules.weekdays import WEEKDAY_DIGITS
 from schedules.timeparse.model import (
-    WEEKDAY_DIGITS,
     ParsedTime,
     TimeParseError,
     describe_clock,

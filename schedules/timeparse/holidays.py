@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any, Protocol, Sequence
 
 from schedules.timeparse.model import TimeParseError
+from schedules.weekdays import WEEKDAY_DIGITS
 
 
 class WorkCalendar(Protocol):
@@ -146,7 +147,7 @@ def nth_weekday_of_month(year: int, month: int, weekday: int, nth: int) -> date:
         last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
         day = last - timedelta(days=(last.weekday() - weekday) % 7 + 7 * (-nth - 1))
     if day.month != month:
-        raise TimeParseError(f"{year}年{month}月没有第{abs(nth)}个星期{'一二三四五六日'[weekday]}",
+        raise TimeParseError(f"{year}年{month}月没有第{abs(nth)}个星期{WEEKDAY_DIGITS[weekday]}",
                              ("下个月第一个周一", "本月最后一个周五"))
     return day
 

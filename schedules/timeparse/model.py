@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from schedules.weekdays import WEEKDAY_DIGITS
+
 # Shown whenever we cannot read a text: one example of each family of forms a secretary can use.
 GENERAL_EXAMPLES: tuple[str, ...] = (
     "下周三下午3点",
@@ -15,7 +17,6 @@ GENERAL_EXAMPLES: tuple[str, ...] = (
     "2025-03-12 15:00",
 )
 
-WEEKDAY_DIGITS = "一二三四五六日"  # Monday first, as in 周一 … 周日
 WEEKDAY_NAMES = tuple(f"星期{digit}" for digit in WEEKDAY_DIGITS)
 
 # A date without a year that has passed this year means next year only this close ahead (December → January).

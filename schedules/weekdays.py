@@ -1,0 +1,12 @@
+"""How a day of the week is written in Chinese, Monday first as `date.weekday()` counts: 一 … 日, 周三, 星期三."""
+
+from __future__ import annotations
+
+from datetime import date
+
+WEEKDAY_DIGITS = "一二三四五六日"  # as in 周一 … 周日
+
+
+def weekday_zh(day: date) -> str:
+    """'周三'."""
+    return f"周{WEEKDAY_DIGITS[day.weekday()]}"
