@@ -147,7 +147,7 @@ _TIME_GROUPS = ("iso_year", "month", "compact_month", "offset_days", "day_period
                 "holiday_date", "week_workday", "period", "hour")
 _DAY_GROUPS = tuple(name for name in _TIME_GROUPS if name not in ("period", "hour"))
 
-_RELATIVE_DAYS = {"前天": -2, "昨天": -1, "昨日": -1, "今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "大后天": 3}
+RELATIVE_DAYS = {"前天": -2, "昨天": -1, "昨日": -1, "今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "大后天": 3}
 _DAY_PERIODS = {  # word: (days from today, implied part of day)
     "今晚": (0, "晚上"), "今夜": (0, "晚上"), "昨晚": (-1, "晚上"), "明晚": (1, "晚上"),
     "今早": (0, "早上"), "明早": (1, "早上"), "明晨": (1, "早上"),
@@ -522,7 +522,7 @@ def _day_choice(g: dict[str, str | None], today: date, calendar: WorkCalendar | 
         offset, _ = _DAY_PERIODS[g["day_period"]]
         return _single(today + timedelta(days=offset), g["day_period"])
     if g["relative_day"]:
-        return _single(today + timedelta(days=_RELATIVE_DAYS[g["relative_day"]]), g["relative_day"])
+        return _single(today + timedelta(days=RELATIVE_DAYS[g["relative_day"]]), g["relative_day"])
     if g["weekday"]:
         return _week_choice(g["week_word"], _WEEKDAYS[g["weekday"]], today)
     if g["month_word"]:

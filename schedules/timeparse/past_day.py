@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from schedules.timeparse.chinese import to_half_width
+from schedules.timeparse.chinese import RELATIVE_DAYS, to_half_width
 from schedules.timeparse.model import TimeParseError, describe_day
 from schedules.timeparse.numerals import NUMBER_PATTERN as N
 from schedules.timeparse.numerals import parse_number
@@ -18,7 +18,8 @@ PAST_DAY_EXAMPLES = ("今天", "昨天", "12月5日", "2025-12-05")
 
 _ISO_DAY = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
 _YEAR_MONTH_DAY = re.compile(rf"(?:(\d{{4}})年)?(?P<month>{N})月(?P<day>{N})[日号]")
-_RELATIVE_PAST = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}
+# The parser's day words that do not lie ahead (今天, 昨天, 前天 …), as days back; 明天 stays unreadable here.
+_RELATIVE_PAST = {word: -offset for word, offset in RELATIVE_DAYS.items() if offset <= 0}
 _DAY_OF_MONTH = re.compile(rf"(?P<day>{N})[日号]")
 
 
