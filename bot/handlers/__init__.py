@@ -85,18 +85,19 @@ class AfterCommit:
             runtime.wake_dispatcher()
 
     def committed(self, changes: Changes) -> None:
-        if self.follow_up and changes.activity_ids:
-            task = asyncio.get_running_loop().create_task(self._follow_up(set(changes.activity_ids)))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        self.wake()
+        """A chat transaction here committed: its changed activities are followed up."""
+        self._after(set(changes.activity_ids))
 
     def heard(self, notice: Notice | None) -> None:
         """Another process (a follower, the command line) committed: the same as after a commit here.
         None, or a notice naming no activities in particular: every meeting is followed up, as the sweep does."""
         ids = None if notice is None else notice.activity_ids
-        if self.follow_up and (ids is None or ids):
-            task = asyncio.get_running_loop().create_task(self._follow_up(None if ids is None else set(ids)))
+        self._after(None if ids is None else set(ids))
+
+    def _after(self, activity_ids: set[int] | None) -> None:
+        """Follows up `activity_ids` (None: every meeting; empty: none) and wakes the dispatcher."""
+        if self.follow_up and (activity_ids is None or activity_ids):
+            task = asyncio.get_running_loop().create_task(self._follow_up(activity_ids))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         self.wake()
