@@ -19,11 +19,13 @@ def binding_for_telegram(session: Session, telegram_user_id: int) -> models.Tele
     ).one_or_none()
 
 
+# Table columns, not mapped attributes: a plain Core statement skips the ORM's compile and result layers.
+_members, _seats, _bindings = models.Member.__table__, models.MemberRole.__table__, models.TelegramBinding.__table__
 _MEMBER_COLUMNS = (
-    models.Member.id, models.Member.member_no, models.Member.name, models.Member.org_id, models.Member.group_id,
-    models.Member.category, models.Member.leading_cadre, models.Member.status,
+    _members.c.id, _members.c.member_no, _members.c.name, _members.c.org_id, _members.c.group_id,
+    _members.c.category, _members.c.leading_cadre, _members.c.status,
 )
-_SEAT_COLUMNS = (models.MemberRole.org_id, models.MemberRole.role, models.MemberRole.upper)
+_SEAT_COLUMNS = (_seats.c.org_id, _seats.c.role, _seats.c.upper)
 
 
 def member_seats_for_telegram(session: Session, telegram_user_id: int) -> list[Row]:
@@ -37,9 +39,9 @@ def member_seats_for_telegram(session: Session, telegram_user_id: int) -> list[R
 
 _MEMBER_SEATS_FOR_TELEGRAM = (
     select(*_MEMBER_COLUMNS, *_SEAT_COLUMNS)
-    .join(models.TelegramBinding, models.TelegramBinding.member_id == models.Member.id)
-    .outerjoin(models.MemberRole, models.MemberRole.member_id == models.Member.id)
-    .where(models.TelegramBinding.telegram_user_id == bindparam("telegram_user_id"))
+    .join(_bindings, _bindings.c.member_id == _members.c.id)
+    .outerjoin(_seats, _seats.c.member_id == _members.c.id)
+    .where(_bindings.c.telegram_user_id == bindparam("telegram_user_id"))
 )
 
 

@@ -141,7 +141,7 @@ def check_in(
 ) -> CheckInResult:
     """Records the actor as present: only for themself, only their own audience, only inside the window,
     and only where the organisation lets members check themselves in (`self_checkin`; None: everywhere)."""
-    activity = attendance_repo.activity_with_org(session, activity_id)
+    activity = attendance_repo.activity_for_checkin(session, activity_id)
     if activity is None:
         raise NotFound("找不到这个活动，可能已被删除。", activity_id=activity_id)
     tree = _tree_for(session, activity)
