@@ -53,6 +53,14 @@ def seat_holders(session: Session, org_ids: Iterable[int], *, roles_in: Iterable
     return [(member_id, roles.parse_seats(seats)) for member_id, seats in sorted(rows.items())]
 
 
+def upper_committee_ids(session: Session, org_ids: Iterable[int]) -> list[int]:
+    """Active members with a committee seat on any of these upper organisations (党委、党总支委员), by id:
+    schedules.roles.on_upper_committee over `seat_holders`."""
+    wanted = set(org_ids)
+    return [member_id for member_id, seats in seat_holders(session, wanted, upper=True)
+            if any(roles.on_upper_committee(seats, org_id) for org_id in wanted)]
+
+
 def secretary_ids(session: Session, org_ids: Iterable[int]) -> dict[int, list[int]]:
     """"The secretary" (schedules.roles.secretaries: 书记, else 副书记, else 组织委员) of each organisation."""
     wanted = sorted(set(org_ids))

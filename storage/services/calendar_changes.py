@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schedules.calendar import PROVISIONAL
-from schedules.roster import MemberStatus
 from storage import models
 from storage.outbox_kinds import OutboxKind
 from storage.repositories import activities as activity_repo
@@ -24,14 +23,10 @@ from storage.services import activity_changes
 def notice_recipients(session: Session) -> list[int]:
     """Who hears about the calendar: every organisation's secretary (书记, failing that 副书记, 组织委员)
     and every member with a seat on an upper committee (党委、党总支委员)."""
-    recipients: set[int] = set()
-    for secretaries in member_repo.secretary_ids(session, session.scalars(select(models.Organization.id))).values():
+    org_ids = list(session.scalars(select(models.Organization.id)))
+    recipients = set(member_repo.upper_committee_ids(session, org_ids))
+    for secretaries in member_repo.secretary_ids(session, org_ids).values():
         recipients.update(secretaries)
-    recipients.update(session.scalars(
-        select(models.MemberRole.member_id)
-        .join(models.Member, models.Member.id == models.MemberRole.member_id)
-        .where(models.MemberRole.upper.is_(True), models.Member.status == MemberStatus.ACTIVE.value)
-    ))
     return sorted(recipients)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from storage.outbox_kinds import OutboxKind
 from storage import models
 from storage.models import ActivityKind, ActivityStatus
+from storage.repositories import members as member_repo
 from storage.repositories import outbox
 from storage.services.actors import OrgTree
 from storage.services.attendance import approvers_of
@@ -100,12 +101,11 @@ def next_moment(session: Session, after: datetime, catalog: "Catalog | None" = N
     return best
 
 
-def upper_committee_ids(session: Session, org_id: int, tree: OrgTree) -> list[int]:
-    """Members with a seat on the nearest organisation above `org_id` that has any seated members."""
+def committee_above(session: Session, org_id: int, tree: OrgTree) -> list[int]:
+    """The upper committee of the nearest organisation above `org_id` that has one seated (whom an unconfirmed
+    meeting or an overdue 整改 item is escalated to)."""
     for ancestor in tree.ancestors(org_id):
-        ids = sorted(set(session.scalars(select(models.MemberRole.member_id).join(models.Member).where(
-            models.MemberRole.org_id == ancestor, models.MemberRole.upper.is_(True), models.Member.status == "active",
-        ))))
+        ids = member_repo.upper_committee_ids(session, [ancestor])
         if ids:
             return ids
     return []
@@ -172,6 +172,6 @@ def enqueue_followups(session: Session, now: datetime, activity_ids: Collection[
         if now >= closes + escalate_after(activity):
             messages += [_to_member(OutboxKind.CONFIRM_ESCALATION, activity, m, now, 20,
                                     {"org": tree.name.get(activity.org_id, "")})
-                         for m in upper_committee_ids(session, activity.org_id, tree)]
+                         for m in committee_above(session, activity.org_id, tree)]
     session.flush()
     return outbox.enqueue(session, messages) if messages else 0

@@ -29,7 +29,7 @@ from storage.repositories import outbox
 from storage.services.actors import Actor, OrgTree, require_manager, visible_org_ids
 from storage.services.attendance import approvers_of
 from storage.services.errors import AlreadyHandled, InvalidInput, NotFound, PermissionDenied
-from storage.services.followup import upper_committee_ids
+from storage.services.followup import committee_above
 from storage.services.permissions import audit_fields
 from storage.text import typed_text
 
@@ -330,14 +330,9 @@ def close(session: Session, actor: Actor, item_id: int, evidence: str, now: date
     _skip_pending_reminders(session, row.id)
     session.flush()
     if row.raised_by_org_id != row.org_id:  # the committee that raised it checks the evidence (and may reopen)
-        _tell(session, row, "closed", _committee_of(session, row.raised_by_org_id), now)
+        _tell(session, row, "closed", member_repo.upper_committee_ids(session, [row.raised_by_org_id]), now)
     _audit(session, actor, now, "rectification.close", row.id, {"evidence": row.evidence})
     return _views(session, [row], tree)[0]
-
-
-def _committee_of(session: Session, org_id: int) -> list[int]:
-    """Active members with a seat on the committee of an upper organisation."""
-    return [member_id for member_id, _ in member_repo.seat_holders(session, [org_id], upper=True)]
 
 
 def _tell(session: Session, row: models.Rectification, event: str, member_ids: Iterable[int], now: datetime,
@@ -513,7 +508,7 @@ def reminder_messages(session: Session, now: datetime, rules: DeadlineRules, def
             messages += [_message(OutboxKind.RECTIFICATION_OVERDUE, item, m, tag, now) for m in secretaries[item.org_id]]
         if rules.escalate_after is not None and now >= end + rules.escalate_after:
             if item.org_id not in uppers:
-                uppers[item.org_id] = upper_committee_ids(session, item.org_id, tree)
+                uppers[item.org_id] = committee_above(session, item.org_id, tree)
             messages += [_message(OutboxKind.RECTIFICATION_ESCALATION, item, m, "escalate", now) for m in uppers[item.org_id]]
     return messages
 
@@ -527,7 +522,7 @@ def supervision_messages(session: Session, now: datetime, tree: OrgTree) -> list
     )).all()
     messages: list[outbox.NewMessage] = []
     for activity in activities:
-        for member_id in _committee_of(session, activity.org_id):
+        for member_id in member_repo.upper_committee_ids(session, [activity.org_id]):
             recipient = outbox.member_recipient(member_id)
             messages.append(outbox.NewMessage(
                 dedup_key=f"{OutboxKind.RECTIFICATION_SUPERVISION}:{activity.id}:{recipient}", recipient=recipient, due_at=now,
