@@ -538,6 +538,39 @@ def branch_plan(activities: list[ActivityView], zone: ZoneInfo) -> str:
 # --- committee ----------------------------------------------------------------------------------------
 ATTENDANCE_USAGE = queries.ATTENDANCE_USAGE
 
+# --- /report and /calendar ---------------------------------------------------------------------------------
+HELP_WORDS = ("help", "帮助")  # "/report 帮助": the usage instead of a report
+REPORT_USAGE = (
+    "用法：/report [组织编码] [时间段]\n"
+    "时间段可写：本月、上月、本季度、上季度、今年、去年、2025、2025-03、2025Q1；不写为今年以来。\n"
+    "例：/report B01 上季度"
+)
+CALENDAR_USAGE = "用法：/calendar 获取本人的活动日历；/calendar 组织编码 获取本组织的活动日历（.ics，可导入手机日历）。"
+REPORT_PRIVATE_ONLY = "台账含党员个人的出勤情况，请在与我的私聊中发送 /report。"
+CALENDAR_PERSONAL_PRIVATE_ONLY = "个人日历请在与我的私聊中发送 /calendar 获取。"
+ATTENDANCE_CHART_CAPTION = "按月出勤率"
+COMPLETION_CHART_CAPTION = "三会一课完成情况"
+
+
+def report_word_unknown(word: str) -> str:
+    return f"无法识别“{word}”。\n{REPORT_USAGE}"
+
+
+def ledger_file_name(org_code: str, first_day: date, last_day: date) -> str:
+    return f"台账_{org_code}_{first_day:%Y%m%d}-{last_day:%Y%m%d}.xlsx"
+
+
+def member_feed_name(name: str) -> str:
+    return f"{name}的党组织活动"
+
+
+def org_feed_name(org_name: str) -> str:
+    return f"{org_name}活动安排"
+
+
+def calendar_caption(owner: str, count: int) -> str:
+    return f"{owner}的活动日历：用手机打开即可导入（共 {count} 项）。"
+
 
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
@@ -708,6 +741,14 @@ def day(value) -> str:  # noqa: ANN001 - a date
     return f"{value.month}月{value.day}日"
 
 
+def rectification_named(item) -> str:  # noqa: ANN001 - rectification.ItemView
+    return f"整改 #{item.id}「{item.problem}」"
+
+
+def rectification_prompt(item, prompt: str) -> str:  # noqa: ANN001 - what a pressed item's button asks for
+    return f"{rectification_named(item)}\n{prompt}"
+
+
 def rectify_ask_problem(org_name: str) -> str:
     return f"📋 登记整改事项（{org_name}）\n第1步：请用一句话写出存在的问题。"
 
@@ -757,19 +798,19 @@ def rectification_recorded(item, today) -> str:  # noqa: ANN001
 def rectification_answered(answered, today) -> str:  # noqa: ANN001 - rectification.Answered
     item = answered.item
     if answered.kind == "rectification_close":
-        return f"✔️ 已销号：整改 #{item.id}「{item.problem}」，依据：{item.evidence}"
+        return f"✔️ 已销号：{rectification_named(item)}，依据：{item.evidence}"
     if answered.kind == "rectification_reopen":
-        return f"↩️ 已重新打开：整改 #{item.id}「{item.problem}」，已告知支部书记和责任人。"
+        return f"↩️ 已重新打开：{rectification_named(item)}，已告知支部书记和责任人。"
     return f"✅ 已记录整改 #{item.id} 的进展（共 {len(item.progress)} 条）。"
 
 
 def rectification_closed_notice(item) -> str:  # noqa: ANN001 - to the upper committee that raised it
-    return (f"✔️ {item.org_name}已销号：整改 #{item.id}「{item.problem}」\n销号人：{item.closed_by}；依据：{item.evidence}\n"
+    return (f"✔️ {item.org_name}已销号：{rectification_named(item)}\n销号人：{item.closed_by}；依据：{item.evidence}\n"
             "如整改不到位，可点“重新打开”并写明理由。")
 
 
 def rectification_reopened_notice(item, reason: str) -> str:  # noqa: ANN001 - to the branch and the owners
-    return (f"↩️ 整改 #{item.id}「{item.problem}」已被上级党组织（{item.raised_by_code}）重新打开\n理由：{reason}\n"
+    return (f"↩️ {rectification_named(item)}已被上级党组织（{item.raised_by_code}）重新打开\n理由：{reason}\n"
             f"时限：{day(item.due_on)}（{item.deadline_text}）。请继续整改，完成后由书记重新销号。")
 
 
@@ -831,17 +872,18 @@ def talk_progress(coverage) -> str:  # noqa: ANN001 - talks.Coverage
 
 
 def talk_owed_reminder(year: int, owed) -> str:  # noqa: ANN001 - a sequence of talks.Person
-    if not owed:
-        return f"💬 {year}年的谈心谈话您已全部完成，谢谢！"
-    return (f"💬 谈心谈话提醒（{year}年）\n今年您还没有与以下同志谈心谈话：" + "、".join(p.name for p in owed)
-            + "\n谈过后请发送 /talk 姓名 日期，或点下面的按钮记录今天的谈话。")
+    return _talks_owed(year, owed, f"💬 谈心谈话提醒（{year}年）\n今年您还没有与以下同志谈心谈话：")
 
 
 def talk_year_start(year: int, owed) -> str:  # noqa: ANN001 - with the year's 谈心谈话 occurrence
+    return _talks_owed(year, owed, f"💬 {year}年谈心谈话\n今年请与以下 {len(owed)} 位同志各谈心谈话至少一次：")
+
+
+def _talks_owed(year: int, owed, head: str) -> str:  # noqa: ANN001
+    """A committee member's talks still owed this year: `head`, the names, and how to record one."""
     if not owed:
         return f"💬 {year}年的谈心谈话您已全部完成，谢谢！"
-    return (f"💬 {year}年谈心谈话\n今年请与以下 {len(owed)} 位同志各谈心谈话至少一次：" + "、".join(p.name for p in owed)
-            + "\n谈过后请发送 /talk 姓名 日期，或点下面的按钮记录今天的谈话。")
+    return head + "、".join(p.name for p in owed) + "\n谈过后请发送 /talk 姓名 日期，或点下面的按钮记录今天的谈话。"
 
 
 def talk_held_button(name: str) -> str:

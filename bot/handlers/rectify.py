@@ -118,7 +118,7 @@ async def press_item(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: C
     work = lambda session, actor, now: rect_svc.begin_answer(session, actor, cb.activity_id, kind, now)  # noqa: E731
     item = await chat.as_member(update, work)
     await update.callback_query.answer()
-    await context.bot.send_message(update.callback_query.from_user.id, f"整改 #{item.id}「{item.problem}」\n{prompt}")
+    await context.bot.send_message(update.callback_query.from_user.id, texts.rectification_prompt(item, prompt))
 
 
 # ---- answers typed or sent after a prompt ---------------------------------------------------------------

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes
 
+from bot import texts
 from bot.deployment import Deployment
 from bot.handlers.common import ChatContext, edge, is_private
 from bot.reports.charts import attendance_rate_chart, completion_chart
@@ -24,14 +25,6 @@ from storage.services import permissions
 from storage.services.actors import Actor, OrgTree
 from storage.services.errors import InvalidInput
 
-REPORT_USAGE = (
-    "用法：/report [组织编码] [时间段]\n"
-    "时间段可写：本月、上月、本季度、上季度、今年、去年、2025、2025-03、2025Q1；不写为今年以来。\n"
-    "例：/report B01 上季度"
-)
-CALENDAR_USAGE = "用法：/calendar 获取本人的活动日历；/calendar 组织编码 获取本组织的活动日历（.ics，可导入手机日历）。"
-PRIVATE_ONLY = "台账含党员个人的出勤情况，请在与我的私聊中发送 /report。"
-PERSONAL_PRIVATE_ONLY = "个人日历请在与我的私聊中发送 /calendar 获取。"
 CALENDAR_PAST = timedelta(days=31)
 CALENDAR_AHEAD = timedelta(days=366)
 
@@ -61,7 +54,7 @@ def _split_args(args: list[str], today: date) -> tuple[str | None, Period | None
             period = parse_period(word, today=today)
         except PeriodError:
             if code is not None:
-                raise InvalidInput(f"无法识别“{word}”。\n" + REPORT_USAGE) from None
+                raise InvalidInput(texts.report_word_unknown(word)) from None
             code = word
     return code, period
 
@@ -71,7 +64,7 @@ def build_report_files(session: Session, actor: Actor, now: datetime, args: list
     """Everything /report sends, computed in one transaction (runs in a worker thread)."""
     tree = OrgTree.load(session)
     code, period = _split_args(args, now.astimezone(default_zone).date())
-    code = permissions.report_scope(actor, tree, code, REPORT_USAGE)
+    code = permissions.report_scope(actor, tree, code, texts.REPORT_USAGE)
     root = reports.find_organization(session, code)
     zone = reports.org_zone(root, default_zone)
     window = period or year_to_date(now.astimezone(zone).date())
@@ -81,7 +74,7 @@ def build_report_files(session: Session, actor: Actor, now: datetime, args: list
     extras = load_extras(session, code, window, zone, now)
     return ReportFiles(
         caption=report_caption(report) + rectification_caption(extras),
-        workbook_name=f"台账_{root.code}_{window.start:%Y%m%d}-{window.last_day:%Y%m%d}.xlsx",
+        workbook_name=texts.ledger_file_name(root.code, window.start, window.last_day),
         workbook=workbook_bytes(report, extras.writers()),
         attendance_chart=attendance_rate_chart(report),
         completion_chart=completion_chart(report),
@@ -96,24 +89,24 @@ def build_calendar_file(session: Session, actor: Actor, now: datetime, args: lis
         member, items = reports.member_calendar(session, actor.member_no, start, end)
         names = reports.organization_names(session, [a.org_id for a in items])
         zone = default_zone
-        data = activities_feed(items, names, name=f"{member.name}的党组织活动", zone=zone, stamp=now)
-        return CalendarFile(f"calendar_{member.member_no}.ics", f"{member.name}的活动日历：用手机打开即可导入（共 {len(items)} 项）。", data)
+        data = activities_feed(items, names, name=texts.member_feed_name(member.name), zone=zone, stamp=now)
+        return CalendarFile(f"calendar_{member.member_no}.ics", texts.calendar_caption(member.name, len(items)), data)
     code = args[0]
     permissions.require_calendar_access(actor, OrgTree.load(session), code)
     org, items = reports.org_calendar(session, code, start, end)
     zone = reports.org_zone(org, default_zone)
     data = activities_feed(items, {org.id: org.name, **reports.organization_names(session, [a.org_id for a in items])},
-                           name=f"{org.name}活动安排", zone=zone, stamp=now)
-    return CalendarFile(f"calendar_{org.code}.ics", f"{org.name}的活动日历：用手机打开即可导入（共 {len(items)} 项）。", data)
+                           name=texts.org_feed_name(org.name), zone=zone, stamp=now)
+    return CalendarFile(f"calendar_{org.code}.ics", texts.calendar_caption(org.name, len(items)), data)
 
 
 async def report(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
     args = list(context.args or [])
-    if args and args[0] in ("help", "帮助"):
-        await update.effective_message.reply_text(REPORT_USAGE)  # type: ignore[union-attr]
+    if args and args[0] in texts.HELP_WORDS:
+        await update.effective_message.reply_text(texts.REPORT_USAGE)  # type: ignore[union-attr]
         return
     if not is_private(update):
-        await update.effective_message.reply_text(PRIVATE_ONLY)  # type: ignore[union-attr]
+        await update.effective_message.reply_text(texts.REPORT_PRIVATE_ONLY)  # type: ignore[union-attr]
         return
     deployment = chat.config.current()
     files = await chat.as_member(
@@ -123,17 +116,17 @@ async def report(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatC
     message = update.effective_message
     assert message is not None
     await message.reply_document(InputFile(files.workbook, filename=files.workbook_name), caption=files.caption)
-    await message.reply_photo(InputFile(files.attendance_chart, filename="attendance.png"), caption="按月出勤率")
-    await message.reply_photo(InputFile(files.completion_chart, filename="completion.png"), caption="三会一课完成情况")
+    await message.reply_photo(InputFile(files.attendance_chart, filename="attendance.png"), caption=texts.ATTENDANCE_CHART_CAPTION)
+    await message.reply_photo(InputFile(files.completion_chart, filename="completion.png"), caption=texts.COMPLETION_CHART_CAPTION)
 
 
 async def calendar(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
     args = list(context.args or [])
-    if args and args[0] in ("help", "帮助"):
-        await update.effective_message.reply_text(CALENDAR_USAGE)  # type: ignore[union-attr]
+    if args and args[0] in texts.HELP_WORDS:
+        await update.effective_message.reply_text(texts.CALENDAR_USAGE)  # type: ignore[union-attr]
         return
     if not args and not is_private(update):
-        await update.effective_message.reply_text(PERSONAL_PRIVATE_ONLY)  # type: ignore[union-attr]
+        await update.effective_message.reply_text(texts.CALENDAR_PERSONAL_PRIVATE_ONLY)  # type: ignore[union-attr]
         return
     feed = await chat.as_member(
         update, lambda session, actor, now: build_calendar_file(session, actor, now, args, default_zone=chat.zone)
