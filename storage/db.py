@@ -77,10 +77,35 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs) -> Engine:
     return engine
 
 
+MEMO_KEY = "branchbot.memo"
+
+
+class FactoryMemo:
+    """Values read from the database that every session of one factory may reuse while a fingerprint says
+    the rows behind them are unchanged (the organisation tree: `OrgTree.load`). Owned by the session factory
+    that made it, never by a module, so two databases (or two tests) never share one."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, tuple[object, object]] = {}
+
+    def get(self, name: str, fingerprint: object) -> object | None:
+        found = self._values.get(name)
+        return found[1] if found is not None and found[0] == fingerprint else None
+
+    def put(self, name: str, fingerprint: object, value: object) -> None:
+        self._values[name] = (fingerprint, value)  # one assignment: safe across worker threads
+
+
+def memo_of(session: Session) -> FactoryMemo | None:
+    """The memo of the factory that opened `session` (None for a session made without one)."""
+    return session.info.get(MEMO_KEY)
+
+
 def make_session_factory(engine: Engine, *, origin: str | None = None) -> sessionmaker[Session]:
     """Sessions that, on PostgreSQL, tell the leader what they queued or changed when they commit
-    (`storage.changes`); `origin` names the sender (the leader ignores its own notifications)."""
-    factory = sessionmaker(engine, expire_on_commit=False, info={changes.ORIGIN_KEY: origin})
+    (`storage.changes`); `origin` names the sender (the leader ignores its own notifications). Its sessions
+    share one `FactoryMemo` (sessionmaker copies `info` shallowly into each session)."""
+    factory = sessionmaker(engine, expire_on_commit=False, info={changes.ORIGIN_KEY: origin, MEMO_KEY: FactoryMemo()})
     changes.announce_commits(factory)
     return factory
 

@@ -13,6 +13,7 @@ from schedules.audience import Person
 from schedules.roles import Role, Seat
 from schedules.roster import Category, MemberStatus, OrgType
 from storage import models
+from storage.db import memo_of
 from storage.repositories import bindings as binding_repo
 from storage.services.errors import NotBound, NotFound, PermissionDenied
 
@@ -129,7 +130,7 @@ def operator_for_member_no(session: Session, member_no: str) -> Actor:
 
 
 _ORG_TYPES = {kind.value for kind in OrgType}
-_TREE_CACHE: dict[str, tuple[tuple, "OrgTree"]] = {}
+_TREE_MEMO = "org_tree"
 
 
 class OrgTree:
@@ -155,25 +156,33 @@ class OrgTree:
     def load(cls, session: Session) -> "OrgTree":
         """The tree as the database has it now; reused while the organisations table is unchanged.
 
-        Every update reads the tree, and a big organisation has thousands of rows: one aggregate query
-        (count, latest change, sum of parent ids) tells whether the tree cached for this database is
-        still the same, so the rows are read again only after a roster change.
+        Many updates and every rendered reminder read the tree, and a big organisation has thousands of
+        rows (3,001 organisations on SQLite: 3.8 ms to read, 0.6 ms to check): one aggregate query (count,
+        latest change, sum of parent ids and of name lengths) tells whether the tree kept in the session
+        factory's memo (`storage.db.FactoryMemo`) is still the same, so the rows are read again only after
+        a roster change. A session without a memo reads the rows.
         """
+        memo = memo_of(session)
+        if memo is None:
+            return cls._read(session)
         fingerprint = tuple(session.execute(select(
             func.count(), func.max(models.Organization.updated_at),
             func.coalesce(func.sum(func.coalesce(models.Organization.parent_id, 0)), 0),
             func.coalesce(func.sum(func.length(models.Organization.name)), 0),
         )).one())
-        key = str(session.get_bind().url)
-        cached = _TREE_CACHE.get(key)
-        if cached is not None and cached[0] == fingerprint:
-            return cached[1]
-        tree = cls(session.execute(select(
+        cached = memo.get(_TREE_MEMO, fingerprint)
+        if isinstance(cached, OrgTree):
+            return cached
+        tree = cls._read(session)
+        memo.put(_TREE_MEMO, fingerprint, tree)
+        return tree
+
+    @classmethod
+    def _read(cls, session: Session) -> "OrgTree":
+        return cls(session.execute(select(
             models.Organization.id, models.Organization.parent_id, models.Organization.type,
             models.Organization.code, models.Organization.name,
         )).all())
-        _TREE_CACHE[key] = (fingerprint, tree)
-        return tree
 
     def type_of(self, org_id: int) -> OrgType | None:
         kind = self.type.get(org_id)
