@@ -260,7 +260,7 @@ class ActivityAttachment(Base):
     activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # photo | document
     telegram_file_id: Mapped[str] = mapped_column(String(256))
-    caption: Mapped[str | None] = mapped_column(Text)
+    caption: Mapped[str | None] = mapped_column(Text, info={MAX_LENGTH: 1024})  # Telegram's caption limit
     added_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
 

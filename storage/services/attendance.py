@@ -636,6 +636,7 @@ def add_minutes_photo(
     pending = binding_repo.pending_input(session, actor.telegram_user_id, now)
     if pending is None or pending.kind != PENDING_ACTIVITY_FIELD or pending.payload.get("field") != "minutes":
         return None
+    caption = typed_text(caption, models.ActivityAttachment.caption, "照片说明") or None
     tree = OrgTree.load(session)
     activity = _load_activity(session, int(pending.payload["activity_id"]))
     require_runs_activity(actor, tree, activity.org_id)

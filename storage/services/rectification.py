@@ -300,6 +300,8 @@ def add_note(session: Session, actor: Actor, item_id: int, now: datetime, *, tex
         text = _clean(text or "", models.RectificationNote.text, "整改进展")
     elif file_id is None:
         raise InvalidInput("没有收到文件。")
+    else:  # a photo's or file's caption is typed text like any other
+        text = typed_text(text, models.RectificationNote.text, "说明")
     session.add(models.RectificationNote(rectification_id=row.id, kind=kind.value, text=(text or None),
                                          telegram_file_id=file_id, member_id=actor.member_id, at=now))
     session.flush()

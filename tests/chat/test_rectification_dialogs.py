@@ -16,6 +16,7 @@ from storage import models
 from storage.db import transaction
 from storage.services import rectification as rect_svc
 from storage.services.actors import actor_for_telegram
+from storage.services.errors import InvalidInput
 from tests.chat.dialog import Press, press, running_bot
 from tests.chat.world import SHANGHAI, build_world
 
@@ -116,6 +117,20 @@ async def test_owner_hears_seven_days_and_one_day_before_and_reports_progress(se
     with transaction(session_factory) as session:
         kinds = session.scalars(select(models.RectificationNote.kind).order_by(models.RectificationNote.id)).all()
         assert kinds == ["progress", "photo", "document"]
+
+
+@pytest.mark.parametrize(("caption", "refusal"), [
+    pytest.param("记" * 1001, "说明太长了：1001 个字，最多 1000 个字。", id="over-long"),
+    pytest.param("记录本\u202e", "说明含有不可见的控制字符 U+202E，请删除后重新输入。", id="control"),
+])
+def test_a_progress_photos_caption_is_typed_text_too(session_factory, world, caption, refusal):
+    item_id = add_item(session_factory, world, owners=("alice",))
+    with transaction(session_factory) as session:
+        alice = actor_for_telegram(session, world.telegram["alice"])
+        with pytest.raises(InvalidInput) as refused:
+            rect_svc.add_note(session, alice, item_id, NOW, text=caption, file_id="photo-1",
+                              kind=models.RectificationNoteKind.PHOTO)
+    assert refused.value.message == refusal
 
 
 async def test_overdue_goes_to_the_secretary_then_to_the_upper_committee(session_factory, world):

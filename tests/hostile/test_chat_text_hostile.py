@@ -161,6 +161,24 @@ async def test_chat_refuses_hostile_text_and_keeps_the_rest_verbatim(entry, sess
         assert entry.stored(session) == [VERBATIM]
 
 
+async def test_a_minutes_photos_caption_is_typed_text_too(session_factory):
+    """The caption of a photo sent for the minutes is held to its column like any typed text: over-long or with
+    a control character it is refused in Chinese and nothing is attached; within it, it is kept verbatim."""
+    with transaction(session_factory) as session:
+        world = build_world(session)
+    photo = b"\xff\xd8\xff\xe0fake-jpeg"
+    async with running_bot(session_factory, world, AFTER) as chat:
+        await roll_then(chat, "记录会议记录/照片", "请发送「主题党日」的会议记录（文字，或直接发送照片）：")
+        secretary = chat.user("secretary")
+        for caption, answer in [("签" * 1025, "照片说明太长了：1025 个字，最多 1024 个字。"),
+                                ("签到表\x1b[2J", refused("照片说明", "U+001B")),
+                                (VERBATIM, "照片已保存到会议记录。可以继续发送，或发送文字记录。")]:
+            chat.server.user_sends_photo(secretary, photo, caption=caption)
+            await chat.expect(answer)
+    with transaction(session_factory) as session:
+        assert session.scalars(select(models.ActivityAttachment.caption)).all() == [VERBATIM]
+
+
 @pytest.mark.parametrize(("who", "text", "expected"), [
     pytest.param("5005", "/start AB\x00CD", "绑定码不正确，请核对后重新发送，或向支部书记重新索取。", id="invite-code-nul"),
     pytest.param("5005", "/start " + "A" * 4000, "绑定码不正确，请核对后重新发送，或向支部书记重新索取。", id="invite-code-long"),
