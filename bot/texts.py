@@ -13,6 +13,7 @@ from schedules.timeparse import SCHEDULE_EXAMPLES
 from schedules.weekdays import weekday_zh
 from bot.reports.summary import org_summaries
 from schedules.completion import BranchCompletion
+from storage.models import AttendanceStatus
 from storage.repositories.reports import MemberRecord
 from storage.services import activity_changes, queries, schedule_cards
 from storage.services.tasks import TaskView
@@ -888,6 +889,124 @@ def _talks_owed(year: int, owed, head: str) -> str:  # noqa: ANN001
 
 def talk_held_button(name: str) -> str:
     return f"今天已与{name}谈话"
+
+
+# ---- the command line (branchbot activity, leave, rectification …): what it prints ----------------------
+
+def cli_error(message: str) -> str:
+    """A refused command's one line on stderr (exit 2)."""
+    return f"错误：{message}"
+
+
+REMIND_EXAMPLE = "3d,1d,1h,30m"
+REMIND_EMPTY = f"--remind 为空：例如 {REMIND_EXAMPLE}"
+CLI_ACTIVITY_UNNAMED = "请写明活动编号，或用 --org 和 --title 指明组织和活动名称"
+CLI_TITLE_EMPTY = "--title 不能为空"
+CLI_NO_REMINDERS = "该事项按目录不发提醒"
+CLI_RECORD_NOTHING = "请至少给出 --topic、--lecturer 或 --minutes 之一"
+CLI_FIELD_NAMES = {"topic": "议题", "lecturer": "主讲人", "minutes": "会议记录"}
+
+
+def remind_unreadable(part: str) -> str:
+    return f"--remind 中的“{part}”无法识别：请用天（d）、小时（h）、分钟（m），例如 {REMIND_EXAMPLE}"
+
+
+def time_unreadable(text: str, reason: str, examples: Sequence[str]) -> str:
+    return f"无法确定时间“{text}”：{reason}\n可以这样写：{'、'.join(examples)}"
+
+
+def obligation_unknown(key: str, keys: Sequence[str]) -> str:
+    return f"--obligation “{key}”不是目录中的事项；可用：{'、'.join(keys)}"
+
+
+def cli_org_unknown(code: str) -> str:
+    return f"没有编码为 {code} 的组织；请先导入名册（branchbot roster import）"
+
+
+def cli_activity_unknown(activity_id: int) -> str:
+    return f"没有编号为 {activity_id} 的活动。"
+
+
+def cli_activity_added(activity, when: str) -> str:  # noqa: ANN001 - models.Activity
+    return f"已新增活动：{activity.title}（编号 {activity.id}），时间 {when}"
+
+
+def cli_activity_moved(activity, before: str, when: str) -> str:  # noqa: ANN001 - models.Activity
+    return f"已调整活动：{activity.title}（编号 {activity.id}），由 {before} 改为 {when}"
+
+
+def cli_activity_cancelled(activity, before: str) -> str:  # noqa: ANN001 - models.Activity
+    return f"已取消活动：{activity.title}（编号 {activity.id}），原定 {before}"
+
+
+def cli_time_reading(reading: str) -> str:
+    return f"时间理解为：{reading}"
+
+
+def cli_reminders_queued(count: int, leads: Sequence[int] = ()) -> str:
+    """How many reminders were queued, and at which lead times when the command gave or chose them."""
+    ahead = f"（提前 {'、'.join(lead_time(m) for m in leads)}）" if leads else ""
+    return f"已安排提醒 {count} 条{ahead}"
+
+
+def cli_told(told: int, corrected_groups: int) -> list[str]:
+    """Who heard of a move or a cancellation: members already reminded, and branch groups corrected."""
+    lines = []
+    if told:
+        lines.append(f"已通知之前收到提醒的 {told} 位党员")
+    if corrected_groups:
+        lines.append(f"已向 {corrected_groups} 个支部群发送更正")
+    return lines
+
+
+def cli_field_recorded(field: str, value: str) -> str:
+    return f"已记录{CLI_FIELD_NAMES[field]}：{value.strip()}"
+
+
+def cli_confirmed(result, activity_id: int, when: str) -> str:  # noqa: ANN001 - attendance.ConfirmResult
+    title = f"「{result.activity.label}」（编号 {activity_id}，{when}）"
+    if not result.held:
+        return f"已记录{title}未召开。"
+    if result.marked_absent:
+        return f"已确认{title}召开。{result.marked_absent} 人未答复，已记为缺席：{'、'.join(result.absent_names)}。"
+    return f"已确认{title}召开。"
+
+
+def cli_marked(status: AttendanceStatus, entry: RollEntry, title: str, activity_id: int) -> str:
+    """`activity proxy`: 代签, a leave the operator records (approved), or absent."""
+    name = f"{entry.name}（{entry.member_no}）"
+    named = f"「{title}」（编号 {activity_id}）"
+    if status is AttendanceStatus.PROXY:
+        return f"已为 {name}代签：{named}。"
+    if status is AttendanceStatus.LEAVE:
+        return f"已为 {name}登记请假（已准假），原因：{entry.leave_reason}：{named}。"
+    return f"已将 {name}记为缺席：{named}。"
+
+
+def cli_leave_decided(approved: bool, name: str, member_no: str, title: str, activity_id: int) -> str:
+    verdict = "已同意" if approved else "已不同意"
+    return f"{verdict} {name}（{member_no}）「{title}」（编号 {activity_id}）的请假。"
+
+
+CLI_NO_RECTIFICATIONS = "没有整改事项。"
+
+
+def cli_rectification_added(item, deadline: str) -> str:  # noqa: ANN001 - rectification.ItemView
+    return f"已登记整改事项 #{item.id}：{item.problem}（{item.org_name}），责任人 {item.owner_names}，时限 {deadline}"
+
+
+def cli_rectification_row(item, today: date) -> str:  # noqa: ANN001 - rectification.ItemView
+    """`rectification list`: one tab-separated line per item."""
+    return "\t".join((f"#{item.id}", item.org_name, item.problem, item.source, item.owner_names,
+                      item.due_on.isoformat(), rectification_state(item, today)))
+
+
+def cli_rectification_closed(item) -> str:  # noqa: ANN001 - rectification.ItemView
+    return f"已销号：#{item.id} {item.problem}，依据：{item.evidence}"
+
+
+def cli_rectifications_written(path: str, count: int) -> str:
+    return f"已写入整改清单 {path}（{count} 项）"
 
 
 # ---- talking to the Bot API (branchbot run, doctor, invite): one sentence, never the token ----

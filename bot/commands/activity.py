@@ -54,10 +54,10 @@ def parse_leads(text: str) -> tuple[int, ...]:
         except ValueError:
             lead = None
         if lead is None or lead < timedelta(0):
-            raise InputError(f"--remind 中的“{part}”无法识别：请用天（d）、小时（h）、分钟（m），例如 3d,1d,1h,30m")
+            raise InputError(texts.remind_unreadable(part))
         leads.append(lead)
     if not leads:
-        raise InputError("--remind 为空：例如 3d,1d,1h,30m")
+        raise InputError(texts.REMIND_EMPTY)
     return activity_repo.lead_minutes_of(leads)
 
 
@@ -67,14 +67,13 @@ def parse_at(text: str, now: datetime, zone: ZoneInfo, calendar: WorkCalendar | 
     try:
         return parse_time(text, now, zone, calendar)
     except TimeParseError as exc:
-        examples = "、".join(exc.examples or AT_EXAMPLES)
-        raise InputError(f"无法确定时间“{text}”：{exc.message}\n可以这样写：{examples}") from None
+        raise InputError(texts.time_unreadable(text, exc.message, exc.examples or AT_EXAMPLES)) from None
 
 
 def _catalog_leads(catalog: Catalog, obligation: str) -> tuple[int, ...]:
     """The catalog's reminder leads for `obligation`; InputError when the key is unknown."""
     if obligation not in catalog:
-        raise InputError(f"--obligation “{obligation}”不是目录中的事项；可用：{'、'.join(catalog.keys)}")
+        raise InputError(texts.obligation_unknown(obligation, catalog.keys))
     return activity_repo.lead_minutes_of(catalog[obligation].reminders)
 
 
@@ -83,10 +82,10 @@ def run(args: argparse.Namespace, settings: Settings, actions=None) -> int:  # n
     try:
         return (actions or ACTIONS)[args.action](args, settings)
     except InputError as exc:
-        print(f"错误：{exc}", file=sys.stderr)
+        print(texts.cli_error(str(exc)), file=sys.stderr)
         return EXIT_INVALID
     except ServiceError as exc:  # refused by the use case (permission, state, time): nothing was changed
-        print(f"错误：{exc.message}", file=sys.stderr)
+        print(texts.cli_error(exc.message), file=sys.stderr)
         return EXIT_INVALID
 
 
@@ -101,7 +100,7 @@ def operator(session: Session, member_no: str | None) -> Operator:
 def _org(session: Session, code: str) -> models.Organization:
     org = session.scalars(select(models.Organization).where(models.Organization.code == code)).one_or_none()
     if org is None:
-        raise InputError(f"没有编码为 {code} 的组织；请先导入名册（branchbot roster import）")
+        raise InputError(texts.cli_org_unknown(code))
     return org
 
 
@@ -110,7 +109,7 @@ def _target(session: Session, args: argparse.Namespace, now: datetime) -> int:
     if args.activity_id is not None:
         return args.activity_id
     if not args.org or not args.title:
-        raise InputError("请写明活动编号，或用 --org 和 --title 指明组织和活动名称")
+        raise InputError(texts.CLI_ACTIVITY_UNNAMED)
     org = _org(session, args.org)
     return activity_changes.find_scheduled(session, OrgTree.load(session), org.id, args.title.strip(), now).id
 
@@ -126,7 +125,7 @@ def _zone(session: Session, org_id: int, settings: Settings) -> ZoneInfo:
 def add(args: argparse.Namespace, settings: Settings) -> int:
     title = (args.title or "").strip()
     if not title:
-        raise InputError("--title 不能为空")
+        raise InputError(texts.CLI_TITLE_EMPTY)
     deployment = load_deployment(settings)  # DeploymentError: the CLI prints it, exit 2
 
     def work(session: Session):  # noqa: ANN202
@@ -146,14 +145,11 @@ def add(args: argparse.Namespace, settings: Settings) -> int:
     activity = change.activity
     when = _when(activity.starts_at, activity.ends_at, zone)
     if change.before is not None:
-        print(f"已调整活动：{activity.title}（编号 {activity.id}），由 {texts.moment(change.before, zone)} 改为 {when}")
+        print(texts.cli_activity_moved(activity, texts.moment(change.before, zone), when))
     else:
-        print(f"已新增活动：{activity.title}（编号 {activity.id}），时间 {when}")
-    print(f"时间理解为：{reading}")
-    if leads:
-        print(f"已安排提醒 {change.reminders} 条（提前 {'、'.join(texts.lead_time(m) for m in leads)}）")
-    else:
-        print("该事项按目录不发提醒")
+        print(texts.cli_activity_added(activity, when))
+    print(texts.cli_time_reading(reading))
+    print(texts.cli_reminders_queued(change.reminders, leads) if leads else texts.CLI_NO_REMINDERS)
     _print_told(change)
     return 0
 
@@ -176,10 +172,10 @@ def move(args: argparse.Namespace, settings: Settings) -> int:
 
     change, reading, zone = _in_transaction(settings, work)
     activity = change.activity
-    print(f"已调整活动：{activity.title}（编号 {activity.id}），由 {texts.moment(change.before, zone)} 改为 "
-          f"{_when(activity.starts_at, activity.ends_at, zone)}")
-    print(f"时间理解为：{reading}")
-    print(f"已安排提醒 {change.reminders} 条")
+    print(texts.cli_activity_moved(activity, texts.moment(change.before, zone),
+                                   _when(activity.starts_at, activity.ends_at, zone)))
+    print(texts.cli_time_reading(reading))
+    print(texts.cli_reminders_queued(change.reminders))
     _print_told(change)
     return 0
 
@@ -193,7 +189,7 @@ def cancel(args: argparse.Namespace, settings: Settings) -> int:
         return activity_changes.cancel(session, who, activity_id, now=now, zone=zone), zone
 
     change, zone = _in_transaction(settings, work)
-    print(f"已取消活动：{change.activity.title}（编号 {change.activity.id}），原定 {texts.moment(change.before, zone)}")
+    print(texts.cli_activity_cancelled(change.activity, texts.moment(change.before, zone)))
     _print_told(change)
     return 0
 
@@ -201,15 +197,13 @@ def cancel(args: argparse.Namespace, settings: Settings) -> int:
 def activity_repo_org(session: Session, activity_id: int) -> int:
     activity = session.get(models.Activity, activity_id)
     if activity is None:
-        raise InputError(f"没有编号为 {activity_id} 的活动")
+        raise InputError(texts.cli_activity_unknown(activity_id))
     return activity.org_id
 
 
 def _print_told(change: activity_changes.Change) -> None:
-    if change.told:
-        print(f"已通知之前收到提醒的 {change.told} 位党员")
-    if change.corrected_groups:
-        print(f"已向 {change.corrected_groups} 个支部群发送更正")
+    for line in texts.cli_told(change.told, change.corrected_groups):
+        print(line)
 
 
 def _reminders(settings: Settings) -> activity_changes.Reminders:
@@ -233,7 +227,7 @@ def _in_transaction(settings: Settings, work):  # noqa: ANN001, ANN202
 def _activity(session: Session, activity_id: int) -> models.Activity:
     activity = session.get(models.Activity, activity_id)
     if activity is None:
-        raise NotFound(f"没有编号为 {activity_id} 的活动。", activity_id=activity_id)
+        raise NotFound(texts.cli_activity_unknown(activity_id), activity_id=activity_id)
     return activity
 
 
@@ -241,18 +235,18 @@ def _member_id(session: Session, member_no: str) -> int:
     return actor_for_member_no(session, member_no).member_id
 
 
-FIELD_OPTIONS = (("topic", "议题"), ("lecturer", "主讲人"), ("minutes", "会议记录"))
+FIELD_OPTIONS = ("topic", "lecturer", "minutes")
 
 
 def _record_fields(session: Session, who: Operator, activity_id: int, args: argparse.Namespace,
                    now: datetime) -> list[str]:
     """--topic, --lecturer, --minutes through the chat's own service; the lines that say what was recorded."""
     lines = []
-    for field, name in FIELD_OPTIONS:
+    for field in FIELD_OPTIONS:
         value = getattr(args, field, None)
         if value is not None:
             attendance_svc.set_activity_field(session, who, activity_id, field, value, now)
-            lines.append(f"已记录{name}：{value.strip()}")
+            lines.append(texts.cli_field_recorded(field, value))
     return lines
 
 
@@ -265,14 +259,8 @@ def confirm(args: argparse.Namespace, settings: Settings) -> int:
         now = parse_now_option(args.now, zone)
         who = operator(session, args.as_member)
         result = attendance_svc.confirm_activity(session, who, activity.id, args.held, now)
-        title = f"「{result.activity.label}」（编号 {activity.id}，{texts.moment(activity.starts_at, zone)}）"
-        if not result.held:
-            lines = [f"已记录{title}未召开。"]
-        elif result.marked_absent:
-            lines = [f"已确认{title}召开。{result.marked_absent} 人未答复，已记为缺席：{'、'.join(result.absent_names)}。"]
-        else:
-            lines = [f"已确认{title}召开。"]
-        return lines + _record_fields(session, who, activity.id, args, now)
+        line = texts.cli_confirmed(result, activity.id, texts.moment(activity.starts_at, zone))
+        return [line, *_record_fields(session, who, activity.id, args, now)]
 
     print("\n".join(_in_transaction(settings, work)))
     return 0
@@ -280,8 +268,8 @@ def confirm(args: argparse.Namespace, settings: Settings) -> int:
 
 def record(args: argparse.Namespace, settings: Settings) -> int:
     """`activity record ID [--topic …] [--lecturer …] [--minutes …]`."""
-    if all(getattr(args, field, None) is None for field, _ in FIELD_OPTIONS):
-        raise InputError("请至少给出 --topic、--lecturer 或 --minutes 之一")
+    if all(getattr(args, field, None) is None for field in FIELD_OPTIONS):
+        raise InputError(texts.CLI_RECORD_NOTHING)
 
     def work(session: Session) -> list[str]:
         activity = _activity(session, args.activity_id)
@@ -304,13 +292,7 @@ def proxy(args: argparse.Namespace, settings: Settings) -> int:
         who = operator(session, args.as_member)
         entry = attendance_svc.mark_attendance(session, who, activity.id, _member_id(session, args.member_no),
                                                status, now, reason=args.leave)
-        name = f"{entry.name}（{entry.member_no}）"
-        title = f"「{display_title(activity)}」（编号 {activity.id}）"
-        if status is models.AttendanceStatus.PROXY:
-            return f"已为 {name}代签：{title}。"
-        if status is models.AttendanceStatus.LEAVE:
-            return f"已为 {name}登记请假（已准假），原因：{entry.leave_reason}：{title}。"
-        return f"已将 {name}记为缺席：{title}。"
+        return texts.cli_marked(status, entry, display_title(activity), activity.id)
 
     print(_in_transaction(settings, work))
     return 0
@@ -337,8 +319,7 @@ def decide_leave(args: argparse.Namespace, settings: Settings) -> int:
         now = parse_now_option(args.now, activity_repo.org_zone(activity.org, settings.timezone))
         result = attendance_svc.decide_leave(session, operator(session, args.as_member), activity.id,
                                              _member_id(session, args.member_no), approve, now)
-        verdict = "已同意" if approve else "已不同意"
-        return f"{verdict} {result.member.name}（{args.member_no}）「{display_title(activity)}」（编号 {activity.id}）的请假。"
+        return texts.cli_leave_decided(approve, result.member.name, args.member_no, display_title(activity), activity.id)
 
     print(_in_transaction(settings, work))
     return 0

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         with transaction(make_session_factory(engine)) as session:
             return {"add": _add, "list": _list, "close": _close, "export": _export}[args.action](session, args, settings)
     except (InputError, ServiceError, reports.UnknownOrganizationError) as exc:
-        print(f"错误：{getattr(exc, 'message', exc)}", file=sys.stderr)
+        print(texts.cli_error(getattr(exc, "message", None) or str(exc)), file=sys.stderr)
         return EXIT_INVALID
     finally:
         engine.dispose()
@@ -48,8 +48,7 @@ def _add(session, args: argparse.Namespace, settings: Settings) -> int:  # noqa:
     deadline = rect_svc.read_deadline(args.deadline, now.astimezone(zone).date())
     item = rect_svc.add_item(session, actor, org_id=org.id, problem=args.problem, source=rect_svc.source_of(args.source),
                              measures=args.measures, owner_ids=owners, deadline=deadline, now=now)
-    print(f"已登记整改事项 #{item.id}：{item.problem}（{item.org_name}），责任人 {item.owner_names}，"
-          f"时限 {deadline.reading}")
+    print(texts.cli_rectification_added(item, deadline.reading))
     return 0
 
 
@@ -72,18 +71,16 @@ def _list(session, args: argparse.Namespace, settings: Settings) -> int:  # noqa
         print(json.dumps([_item_json(i, today) for i in items], ensure_ascii=False, indent=2))
         return 0
     if not items:
-        print("没有整改事项。")
+        print(texts.CLI_NO_RECTIFICATIONS)
     for item in items:
-        state = texts.rectification_state(item, today)
-        print(f"#{item.id}\t{item.org_name}\t{item.problem}\t{item.source}\t{item.owner_names}\t"
-              f"{item.due_on.isoformat()}\t{state}")
+        print(texts.cli_rectification_row(item, today))
     return 0
 
 
 def _close(session, args: argparse.Namespace, settings: Settings) -> int:  # noqa: ANN001
     now = parse_now_option(args.now, settings.timezone)
     item = rect_svc.close(session, operator_for_member_no(session, args.by), args.item, args.evidence, now)
-    print(f"已销号：#{item.id} {item.problem}，依据：{item.evidence}")
+    print(texts.cli_rectification_closed(item))
     return 0
 
 
@@ -99,5 +96,5 @@ def _export(session, args: argparse.Namespace, settings: Settings) -> int:  # no
     book.remove(book.active)
     extras.rectification_sheet(book)
     book.save(Path(args.output))
-    print(f"已写入整改清单 {args.output}（{len(items)} 项）", file=sys.stderr)
+    print(texts.cli_rectifications_written(args.output, len(items)), file=sys.stderr)
     return 0
