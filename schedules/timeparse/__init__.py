@@ -42,7 +42,9 @@ _ISO = re.compile(
 )
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _TRAILING_PUNCTUATION = " \t\r\n。！？!?，,；;、"
-_EDGE = " \u3000\t\r\n，,。；;：:、（）()【】[]"
+_EDGE = " \u3000\t\r\n，,。；;：:、（）()【】[]"  # what may stand beside a time: separators and brackets
+_SEPARATORS = " \u3000\t\r\n，,。；;：:、"
+_BRACKETS = {"）": "（", ")": "(", "】": "【", "]": "["}  # closing -> opening
 _ENGLISH_FILLER = {"on", "at", "in", "the", "by", "around", "from", "for", "a", "an", "of", "and", "to"}
 _TRAILING_PREPOSITION = re.compile(r"(?:\s+(?:on|at|by|around|from))+$", re.IGNORECASE)  # "meeting on | Friday"
 _BOT_COMMAND = re.compile(r"^/\w+(?:@\w+)?\s*")
@@ -115,12 +117,36 @@ def split_schedule_text(text: str, now: datetime, zone: ZoneInfo, calendar: Work
         if exc.suggestion is not None:
             exc.suggestion = f"{body[:start]}{exc.suggestion}{body[end:]}"
         raise
-    title = _TRAILING_PREPOSITION.sub("", body[:start].strip(_EDGE)).strip(_EDGE)
-    place = _LEADING_PLACE_WORD.sub("", body[end:].strip(_EDGE)).strip(_EDGE) or None
+    title = _trimmed(_TRAILING_PREPOSITION.sub("", _trimmed(body[:start])))
+    place = _trimmed(_LEADING_PLACE_WORD.sub("", _trimmed(body[end:]))) or None
     if not title:
         raise TimeParseError("请在时间前写上活动名称", SCHEDULE_EXAMPLES)
     _refuse_leftover_time(title, place, parsed.matched)
     return ScheduleText(title=title, parsed=parsed, place=place)
+
+
+def _trimmed(piece: str) -> str:
+    """The title or place without the separators around it and without a bracket at its edge that pairs with
+    nothing inside it (one that wrapped the time: "党课（明天下午3点）三楼"). A bracket the secretary closed or
+    opened within the piece is theirs: "[支部] 党课", "学习[bold]党章[/bold]" are kept as typed."""
+    unmatched: set[int] = set()
+    open_at: dict[str, list[int]] = {opening: [] for opening in _BRACKETS.values()}
+    for index, char in enumerate(piece):
+        if char in open_at:
+            open_at[char].append(index)
+        elif char in _BRACKETS:
+            stack = open_at[_BRACKETS[char]]
+            if stack:
+                stack.pop()
+            else:
+                unmatched.add(index)
+    unmatched.update(index for stack in open_at.values() for index in stack)
+    first, last = 0, len(piece)
+    while first < last and (piece[first] in _SEPARATORS or first in unmatched):
+        first += 1
+    while last > first and (piece[last - 1] in _SEPARATORS or last - 1 in unmatched):
+        last -= 1
+    return piece[first:last]
 
 
 def _refuse_leftover_time(title: str, place: str | None, matched: str) -> None:

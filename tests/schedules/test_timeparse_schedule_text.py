@@ -41,6 +41,16 @@ MONDAY_10AM = datetime(2025, 3, 3, 10, 0, tzinfo=SHANGHAI)
                      id="an English time beats a weekday glued into the title"),
         pytest.param("Branch meeting on Friday 8pm in the hall", "Branch meeting", "Friday 8pm",
                      "2025-03-07T20:00:00+08:00", "in the hall", id="English filler words stay outside the time"),
+        pytest.param("[支部]党课 下周三下午3点 [线上]", "[支部]党课", "下周三下午3点", "2025-03-12T15:00:00+08:00", "[线上]",
+                     id="brackets the secretary closed are kept"),
+        pytest.param("学习[bold]党章[/bold] 下周三下午3点 三楼", "学习[bold]党章[/bold]", "下周三下午3点",
+                     "2025-03-12T15:00:00+08:00", "三楼", id="markup-like brackets are text"),
+        pytest.param("【主题党日】下周三下午3点 三楼会议室（301室）", "【主题党日】", "下周三下午3点", "2025-03-12T15:00:00+08:00",
+                     "三楼会议室（301室）", id="a place ending in brackets keeps them"),
+        pytest.param("专题党课（下周三下午3点）三楼", "专题党课", "下周三下午3点", "2025-03-12T15:00:00+08:00", "三楼",
+                     id="brackets around the time go"),
+        pytest.param("[专题党课 下周三下午3点]", "专题党课", "下周三下午3点", "2025-03-12T15:00:00+08:00", None,
+                     id="brackets around the whole text go"),
     ],
 )
 def test_split(text: str, title: str, matched: str, at: str, place: str | None) -> None:
