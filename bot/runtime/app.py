@@ -352,7 +352,7 @@ async def _lead_while_running(
         )
         application.bot_data["runtime"] = runtime
         state.runtime = runtime
-        listening = _listen_for_commits(application, settings.database_url, options.runtime.worker)
+        listening = _listen_for_commits(application, settings.database_url, options.runtime.worker, state)
         try:
             await runtime.start()
             if options.webhook is None:
@@ -365,6 +365,7 @@ async def _lead_while_running(
             if listening is not None:
                 listening.cancel()
                 await asyncio.wait({listening}, timeout=5)
+                state.listener = None
         if lost:
             log.warning("leader: lost the scheduler lease (term %d); stopping sending, then trying to lead again",
                         fence.term)
@@ -376,13 +377,16 @@ async def _lead_while_running(
             application.bot_data["runtime"] = None
 
 
-def _listen_for_commits(application: Application, database_url: str, worker: str) -> asyncio.Task | None:
+def _listen_for_commits(application: Application, database_url: str, worker: str,
+                        state: ServiceState) -> asyncio.Task | None:
     """PostgreSQL: while leading, hear what followers and the command line committed (bot.runtime.notify),
-    so their confirmations and change notices go out at once. SQLite: None (one process; the dispatcher polls)."""
+    so their confirmations and change notices go out at once; /healthz shows whether it listens (`state`).
+    SQLite: None (one process; the dispatcher polls)."""
     after_commit = application.bot_data.get("after_commit")
     if not database_url.startswith("postgresql") or after_commit is None:
         return None
     listener = OutboxListener(database_url, after_commit.heard, own_origin=worker)
+    state.listener = listener
     return asyncio.get_running_loop().create_task(listener.run(), name="outbox-listener")
 
 

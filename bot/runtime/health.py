@@ -54,6 +54,7 @@ class ServiceState:
     term: int | None = None
     runtime: Any | None = None  # the current term's Runtime while leading
     replies: Any | None = None  # the Application's ReplyLimiter (bot.runtime.replies), for its counters
+    listener: Any | None = None  # the current term's OutboxListener (bot.runtime.notify): PostgreSQL, leading
     leadership_changes: int = 0
     polling_conflicts: int = 0
     started_at: float = field(default_factory=time.time)
@@ -211,6 +212,8 @@ def health_report(state: ServiceState, snapshot: DatabaseSnapshot, now: datetime
         "last_scheduler_tick_age_seconds": None if tick is None else round(max(0.0, time.time() - tick), 3),
         "oldest_due_outbox_age_seconds": _age(snapshot.oldest_due, now),
         "polling_conflicts": state.polling_conflicts,
+        # null: this process hears no NOTIFY (SQLite, or not leading); false: reconnecting, the dispatcher polls.
+        "notify_listening": None if state.listener is None else bool(state.listener.listening),
     }
     if snapshot.lease is not None:
         body["leader"] = {"term": snapshot.lease.term, "holder": snapshot.lease.holder,

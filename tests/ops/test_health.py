@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import aiohttp
 import pytest
@@ -78,3 +79,21 @@ async def test_an_unreachable_database_answers_503_and_database_up_0(tmp_path):
     finally:
         await runner.cleanup()
         engine.dispose()
+
+
+@pytest.mark.parametrize(("listener", "shown"), [
+    pytest.param(None, None, id="no-listener-sqlite-or-follower"),
+    pytest.param(SimpleNamespace(listening=True), True, id="listening"),
+    pytest.param(SimpleNamespace(listening=False), False, id="reconnecting-the-dispatcher-polls"),
+])
+async def test_healthz_says_whether_the_leader_hears_other_processes_commits(migrated, listener, shown):
+    """The leader's LISTEN connection (bot.runtime.notify) is not fatal when down, so it is shown, not a 503."""
+    state = ServiceState(mode="polling", holder="host:1:abcd")
+    state.became_leader(3)
+    state.listener = listener
+    runner, port, _ = await serve(state, migrated, ManualClock(at("2025-03-12 10:30")))
+    try:
+        status, body = await get(port, "/healthz")
+    finally:
+        await runner.cleanup()
+    assert (status, json.loads(body)["notify_listening"]) == (200, shown)

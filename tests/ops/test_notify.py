@@ -3,6 +3,8 @@ PostgreSQL's NOTIFY, and the leader sends it within seconds although its outbox 
 
 from __future__ import annotations
 
+import json
+import urllib.request
 
 import pytest
 
@@ -26,13 +28,18 @@ def texts_to(server: BotApiServer, chat: int) -> list[str]:
     return [r.params["text"] for r in server.calls("sendMessage") if r.ok and int(r.params["chat_id"]) == chat]
 
 
+def notify_listening(port: int) -> bool | None:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as answer:
+        return json.load(answer)["notify_listening"]
+
+
 def test_the_leader_sends_at_once_what_a_follower_or_the_cli_committed(pg_url, tmp_path, monkeypatch):
     # The seeded meeting's only reminder is due a day before it: nothing is due while this runs.
     activity = seed(pg_url, members=3, starts=STARTS, now=NOW, leads="1440")
     server = BotApiServer(allow_http_webhooks=True).start_in_thread()
     for chat in (SECRETARY, MEMBER, OTHER):
         server.add_user(chat, f"党员{chat - FIRST_CHAT}", started=True)
-    leader_port, follower_port = free_port(), free_port()
+    leader_port, follower_port, leader_health, follower_health = free_port(), free_port(), free_port(), free_port()
     # Telegram delivers to the follower only: both processes register its URL (the later one wins anyway).
     url = f"http://127.0.0.1:{follower_port}/telegram"
     common = dict(BRANCHBOT_WEBHOOK_URL=url, BRANCHBOT_WEBHOOK_SECRET=SECRET, BRANCHBOT_WEBHOOK_DELETE_ON_STOP="off",
@@ -40,16 +47,19 @@ def test_the_leader_sends_at_once_what_a_follower_or_the_cli_committed(pg_url, t
     processes = []
     try:
         leader = spawn(pg_url, server, NOW, tmp_path, "leader", BRANCHBOT_WEBHOOK_LISTEN=f"127.0.0.1:{leader_port}",
-                       **common)
+                       BRANCHBOT_HEALTH_LISTEN=f"127.0.0.1:{leader_health}", **common)
         processes.append(leader)
         wait_until(lambda: "outbox notifications: listening" in log_text(tmp_path, "leader"), "the leader listening",
                    alive=leader)
         follower = spawn(pg_url, server, NOW, tmp_path, "follower",
-                         BRANCHBOT_WEBHOOK_LISTEN=f"127.0.0.1:{follower_port}", **common)
+                         BRANCHBOT_WEBHOOK_LISTEN=f"127.0.0.1:{follower_port}",
+                         BRANCHBOT_HEALTH_LISTEN=f"127.0.0.1:{follower_health}", **common)
         processes.append(follower)
         wait_until(lambda: "webhook: listening" in log_text(tmp_path, "follower")
                    and "another branchbot scheduler is running" in log_text(tmp_path, "follower"),
                    "the follower answering webhooks", alive=follower)
+        # /healthz: the leader hears NOTIFY; the follower has no listener at all.
+        assert (notify_listening(leader_health), notify_listening(follower_health)) == (True, None)
 
         # A member asks for leave through the follower; the leader tells the secretary.
         server.user_sends(MEMBER, "/leave")
