@@ -6,10 +6,11 @@ All of it is queued in the outbox with stable dedup keys, so running the sweep a
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.outbox_kinds import OutboxKind
@@ -19,12 +20,12 @@ from storage.repositories import members as member_repo
 from storage.repositories import outbox
 from storage.services.actors import OrgTree
 from storage.services.attendance import approvers_of
-from storage.services.views import checkin_window
+from storage.services.views import checkin_window, longest_opening_lead
 
 if TYPE_CHECKING:
     from schedules.catalog import Catalog, Obligation
 
-__all__ = ["enqueue_followups", "escalation_delays", "next_moment", "next_checkin_opening"]
+__all__ = ["Timeline", "enqueue_followups", "escalation_delays", "next_checkin_opening", "next_moment", "timeline"]
 
 NAG_AFTER = timedelta(days=1)  # after the window closed, remind the secretary to confirm
 ESCALATE_AFTER = timedelta(days=3)  # then tell the upper organisation's committee (unless the catalog says)
@@ -48,30 +49,73 @@ def escalation_delays(catalog: "Catalog | None", tree: OrgTree) -> Callable[[mod
     return delay
 
 
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """What happens around one meeting, and when: the group's announcement, the check-in window opening, its
+    close (the roll to the secretaries), then, while nobody confirmed it, the nag and the escalation upwards
+    (None for a meeting that asks no confirmation)."""
+
+    announce: datetime
+    opens: datetime
+    closes: datetime
+    nag: datetime | None
+    escalate: datetime | None
+
+    @property
+    def moments(self) -> tuple[datetime, ...]:
+        return tuple(m for m in (self.announce, self.opens, self.closes, self.nag, self.escalate) if m is not None)
+
+
+def timeline(activity: models.Activity, escalate_after: timedelta) -> Timeline:
+    """The follow-up timeline of a meeting, the one both the sweep (`enqueue_followups`) and the sandbox's
+    clock (`next_moment`) read; `escalate_after` is `escalation_delays(...)(activity)`."""
+    opens, closes = checkin_window(activity)
+    announce = activity.starts_at - ANNOUNCE_BEFORE
+    if not activity.requires_confirmation:
+        return Timeline(announce, opens, closes, None, None)
+    return Timeline(announce, opens, closes, closes + NAG_AFTER, closes + escalate_after)
+
+
 # --- the follow-up timeline, for a clock that jumps (the sandbox) -----------------------------------
+
+
+def _scheduled_meeting_filter(starting_after: datetime) -> tuple:
+    return (
+        models.Activity.kind == ActivityKind.MEETING.value,
+        models.Activity.status == ActivityStatus.SCHEDULED.value,
+        models.Activity.starts_at > starting_after,
+    )
 
 
 def _scheduled_meetings(session: Session, starting_after: datetime, page: int = 500) -> Iterator[models.Activity]:
     """Scheduled meetings in order of start, read a page at a time (the caller stops when it has its answer)."""
     offset = 0
     while True:
-        rows = session.scalars(select(models.Activity).where(
-            models.Activity.kind == ActivityKind.MEETING.value,
-            models.Activity.status == ActivityStatus.SCHEDULED.value,
-            models.Activity.starts_at > starting_after,
-        ).order_by(models.Activity.starts_at, models.Activity.id).offset(offset).limit(page)).all()
+        rows = session.scalars(select(models.Activity).where(*_scheduled_meeting_filter(starting_after))
+                               .order_by(models.Activity.starts_at, models.Activity.id).offset(offset).limit(page)).all()
         yield from rows
         if len(rows) < page:
             return
         offset += page
 
 
+def _longest_lead(session: Session, starting_after: datetime, *, announcement: bool) -> timedelta:
+    """How long before its start any of these meetings has its first moment: its window's opening (by the
+    window rule, `views.longest_opening_lead`, over the stored windows) or, with `announcement`, the group's
+    announcement. Meetings in start order whose start minus this is past an answer cannot better it."""
+    earliest = session.scalar(select(func.min(models.Activity.checkin_opens_minutes))
+                              .where(*_scheduled_meeting_filter(starting_after)))
+    lead = longest_opening_lead(earliest)
+    return max(lead, ANNOUNCE_BEFORE) if announcement else lead
+
+
 def next_checkin_opening(session: Session, after: datetime) -> datetime | None:
     """The next moment a meeting's check-in window opens (the person may press 签到 from then on)."""
     best: datetime | None = None
+    lead = _longest_lead(session, after, announcement=False)
     for activity in _scheduled_meetings(session, after):
-        if best is not None and activity.starts_at - ANNOUNCE_BEFORE > best:
-            break  # windows open at most a day ahead of the start
+        if best is not None and activity.starts_at - lead > best:
+            break  # no later meeting's window opens before this one
         opens = checkin_window(activity)[0]
         if opens > after and (best is None or opens < best):
             best = opens
@@ -79,8 +123,9 @@ def next_checkin_opening(session: Session, after: datetime) -> datetime | None:
 
 
 def next_moment(session: Session, after: datetime, catalog: "Catalog | None" = None) -> datetime | None:
-    """The next moment something happens around a meeting: a group announcement a day ahead, the check-in
-    window opening, the roll when it closes, the nag a day later, the escalation `escalate_after` later.
+    """The next moment something happens around a meeting (its `timeline`): a group announcement a day
+    ahead, the check-in window opening, the roll when it closes, the nag a day later, the escalation
+    `escalate_after` later.
 
     The follow-up sweep runs on a real-time interval, so a moved clock (the sandbox's time control) stops at
     these moments and runs it, or a jump would pass a window's close without the secretary getting the roll.
@@ -88,14 +133,12 @@ def next_moment(session: Session, after: datetime, catalog: "Catalog | None" = N
     best: datetime | None = None
     escalate_after = escalation_delays(catalog, OrgTree.load(session)) if catalog is not None else (
         lambda _activity: ESCALATE_AFTER)
-    for activity in _scheduled_meetings(session, after - LOOKBACK):
-        if best is not None and activity.starts_at - ANNOUNCE_BEFORE > best:
+    starting_after = after - LOOKBACK
+    lead = _longest_lead(session, starting_after, announcement=True)
+    for activity in _scheduled_meetings(session, starting_after):
+        if best is not None and activity.starts_at - lead > best:
             break  # every later meeting's moments come after this one
-        opens, closes = checkin_window(activity)
-        moments = [activity.starts_at - ANNOUNCE_BEFORE, opens, closes]
-        if activity.requires_confirmation:
-            moments += [closes + NAG_AFTER, closes + escalate_after(activity)]
-        for moment in moments:
+        for moment in timeline(activity, escalate_after(activity)).moments:
             if moment > after and (best is None or moment < best):
                 best = moment
     return best
@@ -150,26 +193,24 @@ def enqueue_followups(session: Session, now: datetime, activity_ids: Collection[
     ).all())
     messages: list[outbox.NewMessage] = []
     for activity in activities:
-        closes = checkin_window(activity)[1]
+        line = timeline(activity, escalate_after(activity))
         chat_id = group_chats.get(activity.org_id) or group_chats.get(tree.parent.get(activity.org_id))
-        if chat_id is not None and activity.member_id is None and now < closes:
+        if chat_id is not None and activity.member_id is None and now < line.closes:
             recipient = outbox.chat_recipient(chat_id)
             messages.append(outbox.NewMessage(
-                recipient=recipient, due_at=max(now, activity.starts_at - ANNOUNCE_BEFORE), kind=OutboxKind.GROUP_ANNOUNCEMENT,
+                recipient=recipient, due_at=max(now, line.announce), kind=OutboxKind.GROUP_ANNOUNCEMENT,
                 activity_id=activity.id, chat_id=chat_id, priority=50,
                 **_keyed(OutboxKind.GROUP_ANNOUNCEMENT, activity, recipient),
             ))
-        if now < closes:
+        if now < line.closes:
             continue
         approvers = [a.member_id for a in approvers_of(session, activity.org_id, tree)]
         if activity.summary_sent_at is None:
             messages += [_to_member(OutboxKind.ROLL_SUMMARY, activity, m, now, 10) for m in approvers]
             activity.summary_sent_at = now
-        if not activity.requires_confirmation:
-            continue
-        if now >= closes + NAG_AFTER:
+        if line.nag is not None and now >= line.nag:
             messages += [_to_member(OutboxKind.CONFIRM_NAG, activity, m, now, 20) for m in approvers]
-        if now >= closes + escalate_after(activity):
+        if line.escalate is not None and now >= line.escalate:
             messages += [_to_member(OutboxKind.CONFIRM_ESCALATION, activity, m, now, 20,
                                     {"org": tree.name.get(activity.org_id, "")})
                          for m in committee_above(session, activity.org_id, tree)]

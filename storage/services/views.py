@@ -12,11 +12,22 @@ DEFAULT_OPENS_BEFORE = timedelta(minutes=30)
 DEFAULT_CLOSES_AFTER = timedelta(hours=2)
 
 
+def opens_offset(opens_minutes: int | None) -> timedelta:
+    """When a check-in window opens, from the activity's start: its stored minutes, or 30 minutes before."""
+    return -DEFAULT_OPENS_BEFORE if opens_minutes is None else timedelta(minutes=opens_minutes)
+
+
 def checkin_window(activity: models.Activity) -> tuple[datetime, datetime]:
     """The activity's own window, or the default from 30 minutes before to 2 hours after the start."""
-    opens = activity.checkin_opens_at or activity.starts_at - DEFAULT_OPENS_BEFORE
+    opens = activity.starts_at + opens_offset(activity.checkin_opens_minutes)
     closes = activity.checkin_closes_at or activity.starts_at + DEFAULT_CLOSES_AFTER
     return opens, closes
+
+
+def longest_opening_lead(earliest_opens_minutes: int | None) -> timedelta:
+    """How long before its start a window opens at most, among windows whose smallest stored opening is
+    `earliest_opens_minutes` (None: none has its own); those without their own open by the default."""
+    return max(-opens_offset(None), -opens_offset(earliest_opens_minutes))
 
 
 def display_title(activity: models.Activity) -> str:
