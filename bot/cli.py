@@ -88,17 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--place")
     add.add_argument("--now", help=argparse.SUPPRESS)
     move = activity_actions.add_parser("move", help="调整活动时间（已收到提醒的党员和支部群会收到改期通知）")
-    move.add_argument("activity_id", type=int, nargs="?", metavar="ACTIVITY_ID", help="活动编号（或用 --org 和 --title 指明）")
-    move.add_argument("--org")
-    move.add_argument("--title", help="活动名称（包含即可）：该组织下一次待开展的同名活动")
+    _activity_target(move)
     move.add_argument("--at", required=True, help="新时间：自然语言（如 下周四下午2点半）或 ISO 8601；可写时间段")
     move.add_argument("--remind", help="新的提前提醒，如 1d,1h（不写则保留原来的）")
     move.add_argument("--place")
     move.add_argument("--now", help=argparse.SUPPRESS)
     cancel = activity_actions.add_parser("cancel", help="取消活动（已收到提醒的党员和支部群会收到取消通知）")
-    cancel.add_argument("activity_id", type=int, nargs="?", metavar="ACTIVITY_ID", help="活动编号（或用 --org 和 --title 指明）")
-    cancel.add_argument("--org")
-    cancel.add_argument("--title", help="活动名称（包含即可）：该组织下一次待开展的同名活动")
+    _activity_target(cancel)
     cancel.add_argument("--now", help=argparse.SUPPRESS)
     for sub in (add, move, cancel):
         sub.add_argument("--as", dest="as_member", metavar="MEMBER_NO", help=AS_HELP)
@@ -210,6 +206,13 @@ def add_record_parsers(activity_actions, commands) -> None:  # noqa: ANN001
     for sub in (confirm, record, proxy, roll, *decisions):
         sub.add_argument("--as", dest="as_member", metavar="MEMBER_NO", help=AS_HELP)
         sub.add_argument("--now", help=argparse.SUPPRESS)
+
+
+def _activity_target(sub: argparse.ArgumentParser) -> None:
+    """How `move` and `cancel` name their activity: its number, or --org and --title (bot.commands.activity._target)."""
+    sub.add_argument("activity_id", type=int, nargs="?", metavar="ACTIVITY_ID", help="活动编号（或用 --org 和 --title 指明）")
+    sub.add_argument("--org")
+    sub.add_argument("--title", help="活动名称（包含即可）：该组织下一次待开展的同名活动")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1009,6 +1009,35 @@ def cli_rectifications_written(path: str, count: int) -> str:
     return f"已写入整改清单 {path}（{count} 项）"
 
 
+CLI_MEMBER_REPORT_FORMATS = "--member 只支持 --format table 或 json"
+CLI_XLSX_NEEDS_OUTPUT = "--format xlsx 需要 --output 文件路径（如 台账.xlsx）"
+# What `report attendance` wrote, for cli_written.
+WRITTEN_LEDGER = "台账"
+WRITTEN_ATTENDANCE_CHART = f"{ATTENDANCE_CHART_CAPTION}图表"
+WRITTEN_COMPLETION_CHART = f"{COMPLETION_CHART_CAPTION}图表"
+
+
+def cli_report_unknown(kind: str) -> str:
+    return f"不支持的报表 {kind}"
+
+
+def cli_written(path: str, what: str = "") -> str:
+    """On stderr after a file was written: "已写入台账 台账.xlsx"."""
+    return f"已写入{what} {path}"
+
+
+def cli_day_unreadable(option: str, text: str) -> str:
+    return f"{option} 应为日期，如 2025-03-05、2025/3/5 或 2025年3月5日，而不是“{text}”"
+
+
+def cli_window_reversed(start: date, last: date) -> str:
+    return f"--to（{last}）早于 --from（{start}）"
+
+
+def cli_member_outside(member_no: str, org_code: str) -> str:
+    return f"党员 {member_no} 不属于 {org_code} 及其下级组织"
+
+
 # ---- talking to the Bot API (branchbot run, doctor, invite): one sentence, never the token ----
 
 TELEGRAM_TOKEN_REJECTED = "Telegram 拒绝了机器人令牌：请检查 TELEGRAM_BOT_TOKEN 是否正确、是否已被撤销（可向 @BotFather 查看）。"

@@ -386,13 +386,8 @@ class Catalog:
                 if not touched:
                     result[key] = self.obligations[key]
                     continue
-                try:
-                    result[key] = Obligation.model_validate(merged)
-                except ValidationError as exc:
-                    problems.extend(describe_validation_error(exc, sources, key))
-            problems.extend(_same_day_problems(result, sources))
-            if problems:
-                raise CatalogError(problems)
+                _validate_entry(merged, sources, key, result, problems)
+            _refuse_problems(result, sources, problems)
         self._resolved[chain] = result
         return result
 
@@ -444,6 +439,22 @@ def without_override(catalog: "Catalog", org_code: str) -> "Catalog":
     return Catalog(catalog.obligations, catalog.raw_entries, catalog.source_name, overrides, defaults=catalog.defaults)
 
 
+def _validate_entry(raw: Mapping[str, Any], source_name: str, key: str, into: dict[str, Obligation],
+                    problems: list[str]) -> None:
+    """One entry read into `into`, or its problems (named by source and key) added to `problems`."""
+    try:
+        into[key] = Obligation.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(describe_validation_error(exc, source_name, key))
+
+
+def _refuse_problems(entries: Mapping[str, Obligation], source_name: str, problems: list[str]) -> None:
+    """The entries read so far are a catalog only if no entry had a problem and no two clash on a day."""
+    problems.extend(_same_day_problems(entries, source_name))
+    if problems:
+        raise CatalogError(problems)
+
+
 def _same_day_problems(entries: Mapping[str, Obligation], source_name: str) -> list[str]:
     problems = []
     for key, entry in entries.items():
@@ -487,13 +498,8 @@ def parse_catalog(data: str | Mapping[str, Any], source_name: str) -> Catalog:
             continue
         raw = {**defaults, **fields, "key": key}
         raw_entries[key] = raw
-        try:
-            obligations[key] = Obligation.model_validate(raw)
-        except ValidationError as exc:
-            problems.extend(describe_validation_error(exc, source_name, key))
-    problems.extend(_same_day_problems(obligations, source_name))
-    if problems:
-        raise CatalogError(problems)
+        _validate_entry(raw, source_name, key, obligations, problems)
+    _refuse_problems(obligations, source_name, problems)
     catalog = Catalog(obligations, raw_entries, source_name, defaults=dict(defaults))
     inline = data.get("overrides") or {}
     if not isinstance(inline, Mapping):

@@ -7,7 +7,11 @@ import json
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
+
+from bot import texts
 from bot.reports.charts import attendance_rate_chart, completion_chart
 from bot.reports.requirements import requirements_for_org
 from bot.reports.text import member_json, member_table, report_json, report_table
@@ -31,7 +35,7 @@ def _parse_day(text: str, option: str) -> date:
             return datetime.strptime(text.strip(), pattern).date()
         except ValueError:
             continue
-    raise ReportInputError(f"{option} 应为日期，如 2025-03-05、2025/3/5 或 2025年3月5日，而不是“{text}”")
+    raise ReportInputError(texts.cli_day_unreadable(option, text))
 
 
 def resolve_window(date_from: str | None, date_to: str | None, today: date) -> Period:
@@ -47,7 +51,7 @@ def resolve_window(date_from: str | None, date_to: str | None, today: date) -> P
     start = _parse_day(date_from, "--from") if date_from else date(today.year, 1, 1)
     last = _parse_day(date_to, "--to") if date_to else today
     if last < start:
-        raise ReportInputError(f"--to（{last}）早于 --from（{start}）")
+        raise ReportInputError(texts.cli_window_reversed(start, last))
     return Period(start, last + timedelta(days=1), f"{start:%Y-%m-%d}~{last:%Y-%m-%d}")
 
 
@@ -55,29 +59,34 @@ def _emit(text: str, output: str | None) -> None:
     """Text output to --output when given, else to stdout."""
     if output:
         Path(output).write_text(text, encoding="utf-8")
-        print(f"已写入 {output}", file=sys.stderr)
+        print(texts.cli_written(output), file=sys.stderr)
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
 
 
+def _org_window(session: Session, args: argparse.Namespace, settings: Settings) -> tuple[ZoneInfo, datetime, Period]:
+    """--org's zone, the moment the report is made and the days it covers (--from/--to, else the year to date)."""
+    root = reports.find_organization(session, args.org)
+    zone = reports.org_zone(root, settings.timezone)
+    now = parse_now_option(args.now, zone)  # the clock is read here, at the edge, unless --now pins it
+    return zone, now, resolve_window(args.date_from, args.date_to, now.astimezone(zone).date())
+
+
 def _run_member(args: argparse.Namespace, settings: Settings) -> int:
     """One member's attendance, within --org's subtree (table or JSON)."""
     if args.format == "xlsx" or args.chart or args.completion_chart:
-        print("错误：--member 只支持 --format table 或 json", file=sys.stderr)
+        print(texts.cli_error(texts.CLI_MEMBER_REPORT_FORMATS), file=sys.stderr)
         return 2
     engine = make_engine(settings.database_url)
     try:
         with transaction(make_session_factory(engine)) as session:
-            root = reports.find_organization(session, args.org)
-            zone = reports.org_zone(root, settings.timezone)
-            now = parse_now_option(args.now, zone)  # the clock is read here, at the edge, unless --now pins it
-            window = resolve_window(args.date_from, args.date_to, now.astimezone(zone).date())
+            zone, now, window = _org_window(session, args, settings)
             record = reports.load_member_record(session, args.member, window, zone)
             if record.org.code not in reports.lineages(session, args.org):
-                raise ReportInputError(f"党员 {args.member} 不属于 {args.org} 及其下级组织")
+                raise ReportInputError(texts.cli_member_outside(args.member, args.org))
     except (ReportInputError, reports.UnknownOrganizationError, reports.UnknownMemberError, ValueError) as exc:
-        print(f"错误：{exc}", file=sys.stderr)
+        print(texts.cli_error(str(exc)), file=sys.stderr)
         return 2
     finally:
         engine.dispose()
@@ -88,10 +97,10 @@ def _run_member(args: argparse.Namespace, settings: Settings) -> int:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.kind != "attendance":  # pragma: no cover - argparse only offers attendance
-        print(f"错误：不支持的报表 {args.kind}", file=sys.stderr)
+        print(texts.cli_error(texts.cli_report_unknown(args.kind)), file=sys.stderr)
         return 2
     if args.format == "xlsx" and not args.output:
-        print("错误：--format xlsx 需要 --output 文件路径（如 台账.xlsx）", file=sys.stderr)
+        print(texts.cli_error(texts.CLI_XLSX_NEEDS_OUTPUT), file=sys.stderr)
         return 2
     # Every report validates the whole configuration first (DeploymentError: the CLI prints it, exit 2).
     deployment = load_deployment(settings)
@@ -100,31 +109,28 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings.database_url)
     try:
         with transaction(make_session_factory(engine)) as session:
-            root = reports.find_organization(session, args.org)
-            zone = reports.org_zone(root, settings.timezone)
-            now = parse_now_option(args.now, zone)  # the clock is read here, at the edge, unless --now pins it
-            window = resolve_window(args.date_from, args.date_to, now.astimezone(zone).date())
+            zone, now, window = _org_window(session, args, settings)
             comparison = deployment.reports.comparison_enabled(args.org, reports.ancestor_codes(session, args.org))
             requirements_for = requirements_for_org(session, deployment.catalog, args.org)
             report = reports.load_report(session, args.org, window, zone, now, branch_comparison=comparison,
                                          requirements_for=requirements_for)
             extras = load_extras(session, args.org, window, zone, now) if args.format == "xlsx" else None
     except (ReportInputError, reports.UnknownOrganizationError, ValueError) as exc:
-        print(f"错误：{exc}", file=sys.stderr)
+        print(texts.cli_error(str(exc)), file=sys.stderr)
         return 2
     finally:
         engine.dispose()
 
     if args.format == "xlsx":
         Path(args.output).write_bytes(workbook_bytes(report, extras.writers() if extras else ()))
-        print(f"已写入台账 {args.output}", file=sys.stderr)
+        print(texts.cli_written(args.output, texts.WRITTEN_LEDGER), file=sys.stderr)
     else:
         _emit(json.dumps(report_json(report), ensure_ascii=False, indent=2) + "\n" if args.format == "json"
               else report_table(report), args.output)
     if args.chart:
         Path(args.chart).write_bytes(attendance_rate_chart(report))
-        print(f"已写入出勤率图表 {args.chart}", file=sys.stderr)
+        print(texts.cli_written(args.chart, texts.WRITTEN_ATTENDANCE_CHART), file=sys.stderr)
     if args.completion_chart:
         Path(args.completion_chart).write_bytes(completion_chart(report))
-        print(f"已写入三会一课完成情况图表 {args.completion_chart}", file=sys.stderr)
+        print(texts.cli_written(args.completion_chart, texts.WRITTEN_COMPLETION_CHART), file=sys.stderr)
     return 0
