@@ -227,6 +227,15 @@ class _Planner:
         # Moving never leaves the period (a monthly meeting stays in its month): try the other way instead.
         return self._walk(day, forward, period) or self._walk(day, not forward, period)
 
+    def placed(self, entry: Obligation, nominal: date, period: Period,
+               zone: ZoneInfo) -> tuple[date, datetime, datetime | None] | None:
+        """(day, start, end) of a dated occurrence after the holiday policy; None when skipped or outside the window."""
+        actual = self.apply_policy(entry, nominal, period)
+        if actual is None:
+            return None
+        starts, ends = self.times(entry, actual, zone)
+        return None if self.outside_window(starts) else (actual, starts, ends)
+
     def _walk(self, day: date, forward: bool, period: Period) -> date | None:
         step = timedelta(days=1 if forward else -1)
         day += step
@@ -366,12 +375,10 @@ class _Planner:
         for label, nominal, detail in stages:
             if nominal.year != year:
                 continue
-            actual = self.apply_policy(entry, nominal, year_period)
-            if actual is None:
+            placed = self.placed(entry, nominal, year_period, zone)
+            if placed is None:
                 continue
-            starts, ends = self.times(entry, actual, zone)
-            if self.outside_window(starts):
-                continue
+            actual, starts, ends = placed
             yield Occurrence(
                 f"{entry.key}:{org.code}:{expiry.isoformat()}:{label}", entry.key, f"{template.title}：{org.name}",
                 org.code, starts, ends, None, entry.audience, None if actual == nominal else nominal, entry.kind,
@@ -389,12 +396,10 @@ class _Planner:
             key = entry.key
             template = self.template(entry)
             for label, nominal, detail in self.member_dates(entry, member, year):
-                actual = self.apply_policy(entry, nominal, year_period)
-                if actual is None:
+                placed = self.placed(entry, nominal, year_period, zone)
+                if placed is None:
                     continue
-                starts, ends = self.times(entry, actual, zone)
-                if self.outside_window(starts):
-                    continue
+                actual, starts, ends = placed
                 leads = template.reminder_leads
                 if entry.secretary_notice_at_month_start:
                     # The secretary hears on the 1st (a lead of 0 when the day is the 1st); the member is greeted

@@ -401,6 +401,16 @@ def _load_marks(session: Session, activity_filter) -> dict[int, list[Mark]]:  # 
     return marks
 
 
+def _seats_in(session: Session, org_ids: Sequence[int]) -> dict[int, frozenset[RoleSeat[int]]]:
+    """The seats held in `org_ids`, by member id (a member without one is absent)."""
+    r = models.MemberRole
+    seat_rows: dict[int, list[tuple[int, str, bool]]] = defaultdict(list)
+    for member_id, org_id, role, upper in session.execute(
+            select(r.member_id, r.org_id, r.role, r.upper).where(r.org_id.in_(org_ids))):
+        seat_rows[member_id].append((org_id, role, upper))
+    return {member_id: roles.parse_seats(rows) for member_id, rows in seat_rows.items()}
+
+
 def _load_members(session: Session, org_ids: Sequence[int], extra_ids: Iterable[int], seat_ids: Iterable[int]) -> dict[int, MemberRef]:
     m = models.Member
     columns = select(m.id, m.member_no, m.name, m.org_id, m.group_id, m.category, m.leading_cadre, m.status)
@@ -446,12 +456,7 @@ def load_ledger(
         ActivityRecord(*row, marks=tuple(marks.get(row[0], ())))
         for row in session.execute(_activity_columns().where(in_scope).order_by(a.starts_at, a.id))
     )
-    r = models.MemberRole
-    seat_rows: dict[int, list[tuple[int, str, bool]]] = defaultdict(list)
-    for member_id, org_id, role, upper in session.execute(
-            select(r.member_id, r.org_id, r.role, r.upper).where(r.org_id.in_(org_ids))):
-        seat_rows[member_id].append((org_id, role, upper))
-    seats = {member_id: roles.parse_seats(rows) for member_id, rows in seat_rows.items()}
+    seats = _seats_in(session, org_ids)
     answered = {mark.member_id for activity in activities for mark in activity.marks}
     members = _load_members(session, org_ids, answered, seats)
     return AttendanceLedger(
@@ -477,12 +482,7 @@ def load_activity_ledger(session: Session, activity_id: int, zone: ZoneInfo) -> 
     record = ActivityRecord(*row, marks=tuple(marks.get(activity_id, ())))
     orgs = _subtree_orgs(session, record.org_id)
     org_ids = [org.id for org in orgs]
-    r = models.MemberRole
-    seat_rows: dict[int, list[tuple[int, str, bool]]] = defaultdict(list)
-    for member_id, org_id, role, upper in session.execute(
-            select(r.member_id, r.org_id, r.role, r.upper).where(r.org_id.in_(org_ids))):
-        seat_rows[member_id].append((org_id, role, upper))
-    seats = {member_id: roles.parse_seats(rows) for member_id, rows in seat_rows.items()}
+    seats = _seats_in(session, org_ids)
     extra = {mark.member_id for mark in record.marks} | ({record.member_id} if record.member_id else set())
     members = _load_members(session, org_ids, extra, seats)
     root = next(org for org in orgs if org.id == record.org_id)
