@@ -893,8 +893,8 @@ def talk_held_button(name: str) -> str:
 
 # ---- the command line (branchbot activity, leave, rectification …): what it prints ----------------------
 
-def cli_error(message: str) -> str:
-    """A refused command's one line on stderr (exit 2)."""
+def cli_error(message: object) -> str:
+    """A refused or failed command's one line on stderr."""
     return f"错误：{message}"
 
 
@@ -912,7 +912,53 @@ def remind_unreadable(part: str) -> str:
 
 
 def time_unreadable(text: str, reason: str, examples: Sequence[str]) -> str:
-    return f"无法确定时间“{text}”：{reason}\n可以这样写：{'、'.join(examples)}"
+    return f"无法确定时间“{text}”：{reason}\n{examples_line(examples)}"
+
+
+def examples_line(examples: Sequence[str]) -> str:
+    return "可以这样写：" + "、".join(examples)
+
+
+def cli_reading(reading: str) -> str:
+    """`parse-time`'s last line: how the text was read."""
+    return f"理解为：{reading}"
+
+
+def cli_time_unreadable(reason: str) -> str:
+    return f"无法确定时间：{reason}"
+
+
+def cli_schema_mismatch(problem: object) -> str:
+    return f"{problem}。请检查 BRANCHBOT_DATABASE_URL 是否指向 branchbot 的数据库。"
+
+
+def cli_schema_unreachable(shown_url: str, exc: Exception) -> str:
+    return f"无法连接或升级数据库 {shown_url}：{exc.__class__.__name__}: {exc}"
+
+
+def cli_schema_done(shown_url: str, change) -> str:  # noqa: ANN001 - storage.migrate.SchemaChange
+    """What `init` did: the database, then adopted, created, upgraded or already current."""
+    if change.adopted:
+        done = f"已有的数据表与当前结构一致，已记录为版本 {change.after}。"
+    elif change.before is None:
+        done = f"已创建数据库结构（版本 {change.after}）。"
+    elif change.changed:
+        done = f"已将数据库结构从版本 {change.before} 升级到 {change.after}。"
+    else:
+        done = f"数据库结构已是最新（版本 {change.after}），无需改动。"
+    return f"数据库：{shown_url}\n{done}"
+
+
+def cli_note(message: object) -> str:
+    """A warning on stderr that does not stop the command."""
+    return f"注意：{message}"
+
+
+def cli_invite_without_link(code: str) -> str:
+    return f"（未能取得机器人用户名：请让本人在与机器人的私聊中发送 /start {code}）"
+
+
+CLI_BOT_STOPPED = "机器人因错误停止，详情见上方日志。"
 
 
 def obligation_unknown(key: str, keys: Sequence[str]) -> str:

@@ -38,7 +38,7 @@ def bot_username(settings: Settings) -> str | None:
         return asyncio.run(ask())
     except (TelegramError, OSError) as error:
         log.info("getMe failed (%s)", type(error).__name__)
-        print(f"注意：{failure_text(error, settings.telegram_api_base_url)}", file=sys.stderr)
+        print(texts.cli_note(failure_text(error, settings.telegram_api_base_url)), file=sys.stderr)
         return None
 
 
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace, settings: Settings, *, now: datetime | None = 
         invite = run_in_transaction(make_session_factory(engine), lambda session: binding_svc.create_invite(
             session, args.member_no, now or datetime.now(timezone.utc), days=args.days))
     except ServiceError as refused:
-        print(f"错误：{refused.message}", file=sys.stderr)
+        print(texts.cli_error(refused.message), file=sys.stderr)
         return 2
     finally:
         engine.dispose()
@@ -56,5 +56,5 @@ def run(args: argparse.Namespace, settings: Settings, *, now: datetime | None = 
     link = start_link(username, invite.code) if username else None
     print(texts.invite_created(invite, link, settings.timezone))
     if link is None:
-        print(f"（未能取得机器人用户名：请让本人在与机器人的私聊中发送 /start {invite.code}）")
+        print(texts.cli_invite_without_link(invite.code))
     return 0

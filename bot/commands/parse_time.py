@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bot import texts
 from bot.clock import parse_now_option
 from bot.deployment import load_deployment
 from bot.settings import Settings
@@ -20,15 +21,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.deadline:
             deadline = parse_deadline(args.text, now, zone, calendar)
-            lines = [deadline.due.isoformat(), f"理解为：{deadline.reading}"]
+            lines = [deadline.due.isoformat(), texts.cli_reading(deadline.reading)]
         else:
             parsed = parse_time(args.text, now, zone, calendar)
             lines = [parsed.at.isoformat(), *([parsed.end.isoformat()] if parsed.end else []),
-                     f"理解为：{parsed.reading}"]
+                     texts.cli_reading(parsed.reading)]
     except TimeParseError as exc:
-        print(f"无法确定时间：{exc.message}", file=sys.stderr)
+        print(texts.cli_time_unreadable(exc.message), file=sys.stderr)
         if exc.examples:
-            print("可以这样写：" + "、".join(exc.examples), file=sys.stderr)
+            print(texts.examples_line(exc.examples), file=sys.stderr)
         return EXIT_UNREADABLE
     print("\n".join(lines))
     return 0

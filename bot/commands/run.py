@@ -13,6 +13,7 @@ import sys
 
 from telegram.error import TelegramError
 
+from bot import texts
 from bot.runtime.sending import failure_text
 from bot.settings import Settings
 
@@ -37,7 +38,7 @@ def run_bot(settings: Settings) -> int:
         clock = clock_starting(settings.clock_start)
         options = options_from_env(settings)
     except ValueError as exc:
-        print(f"错误：{exc}", file=sys.stderr)
+        print(texts.cli_error(exc), file=sys.stderr)
         return 2
     from bot.deployment import DeploymentSource, require_roster_match
     from bot.runtime.plan_source import CatalogPlan
@@ -67,12 +68,12 @@ def run_bot(settings: Settings) -> int:
         return 130
     except TelegramError as error:  # getMe or setWebhook at start: say which of the three it is, in one line
         log.error("branchbot run could not start: the Bot API call failed (%s)", type(error).__name__)
-        print(f"错误：{failure_text(error, settings.telegram_api_base_url)}", file=sys.stderr)
+        print(texts.cli_error(failure_text(error, settings.telegram_api_base_url)), file=sys.stderr)
         return 2
     except Exception:  # noqa: BLE001 - through the redacting log: a raw traceback could show the token
         # (aiohttp names the whole request URL, /bot<token>/..., in some errors).
         log.exception("branchbot run stopped by an error")
-        print("错误：机器人因错误停止，详情见上方日志。", file=sys.stderr)
+        print(texts.cli_error(texts.CLI_BOT_STOPPED), file=sys.stderr)
         return 1
 
 

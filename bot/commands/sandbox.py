@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 
+from bot import texts
 from bot.settings import Settings
 
 
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         return asyncio.run(serve_until_stopped(settings, options))
     except SandboxStartError as exc:
-        print(f"错误：{exc}", file=sys.stderr)
+        print(texts.cli_error(exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # a second Ctrl-C while shutting down
         return 130
