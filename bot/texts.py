@@ -1084,6 +1084,82 @@ def cli_member_outside(member_no: str, org_code: str) -> str:
     return f"党员 {member_no} 不属于 {org_code} 及其下级组织"
 
 
+def cli_hint(message: object) -> str:
+    """A hint on stderr or stdout: what the command assumed, or what to do next."""
+    return f"提示：{message}"
+
+
+def file_missing(path: object) -> str:
+    return f"找不到文件 {path}"
+
+
+def file_overwritten(path: object) -> str:
+    return f"{path} 已存在，将被覆盖。"
+
+
+def confirm_write(path: object) -> str:
+    return f"写入 {path}？请输入 y 确认："
+
+
+YES_WORDS = ("y", "yes", "是")
+NOT_WRITTEN_WITHOUT_YES = "未写入。（非交互运行时请加 --yes 确认。）"
+
+# `branchbot calendar`: the years' holiday arrangements and the State Council's notice.
+CALENDAR_IMPORT_HINT = "通知发布后运行 branchbot calendar import 导入"
+PACKAGE_SOURCES = {"chinesecalendar": "程序包 chinesecalendar", "holidays": "程序包 holidays"}
+YEAR_UNKNOWN = "未知：不排期（需要该年的节假日安排通知）"
+YEAR_PROVISIONAL = f"暂定：按法定节假日和周末排期，调休未公布（{CALENDAR_IMPORT_HINT}）"
+CALENDAR_STATUS_HEADING = "节假日安排（各年份）："
+NOTICE_TABLE_HEADERS = ("节日", "放假", "天数", "调休上班")
+
+
+def year_official(source: str) -> str:
+    return f"正式（{PACKAGE_SOURCES.get(source, f'文件 {source}')}）"
+
+
+def calendar_status_line(year: int, status: str) -> str:
+    return f"  {year} 年  {status}"
+
+
+def _weekday_day(value: date) -> str:
+    return f"{day(value)}（{weekday_zh(value)}）"
+
+
+def notice_row(names: Sequence[str], first_day: date, last_day: date, days: int,
+               makeup_workdays: Sequence[date]) -> tuple[str, str, str, str]:
+    """One holiday of the notice: its names, the days off, how many, the 调休 workdays."""
+    off = _weekday_day(first_day) if days == 1 else f"{_weekday_day(first_day)}至{_weekday_day(last_day)}"
+    workdays = "、".join(_weekday_day(d) for d in makeup_workdays) or "—"
+    return "、".join(names), off, str(days), workdays
+
+
+def notice_not_text(path: object) -> str:
+    return f"{path} 不是 UTF-8 或 GBK 编码的文本文件。"
+
+
+def notice_refused(problem: object) -> str:
+    return f"{problem}\n通知未导入，没有写入任何文件。"
+
+
+def notice_against_package(name: str, differing: Sequence[date]) -> str:
+    if not differing:
+        return f"与{name}的数据逐日一致。"
+    days = "、".join(day(d) for d in differing[:10])
+    return cli_note(f"与{name}的数据有 {len(differing)} 天不一致（{days}），写入的文件将以通知为准。")
+
+
+def notice_dry_run(target: object) -> str:
+    return f"（试运行：未写入。确认无误后加 --write 写入 {target}。）"
+
+
+def notice_file_invalid(problem: object) -> str:
+    return f"生成的文件未通过检查，未写入：{problem}"
+
+
+def notice_written(target: object) -> str:
+    return f"已写入 {target}。运行中的机器人会在下次检查配置时按正式安排重新排期，并通知各支部书记。"
+
+
 # ---- talking to the Bot API (branchbot run, doctor, invite): one sentence, never the token ----
 
 TELEGRAM_TOKEN_REJECTED = "Telegram 拒绝了机器人令牌：请检查 TELEGRAM_BOT_TOKEN 是否正确、是否已被撤销（可向 @BotFather 查看）。"
