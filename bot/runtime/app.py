@@ -160,13 +160,16 @@ def shared_limiter(application: Application) -> RateLimiter | None:
     return replies.limiter if isinstance(replies, ReplyLimiter) else None
 
 
-def outbox_bot(settings: Settings, *, concurrency: int = 8, timeouts: SendTimeouts = SendTimeouts()) -> Bot:
-    """The Bot the dispatcher sends with: same token and Bot API, PTB's errors, an aiohttp transport."""
+def outbox_bot(settings: Settings, *, concurrency: int = 8, timeouts: SendTimeouts = SendTimeouts(),
+               may_write: Callable[[], bool] | None = None) -> Bot:
+    """The Bot the dispatcher sends with: same token and Bot API, PTB's errors, an aiohttp transport that asks
+    `may_write` (the lease still trusted) at the last moment before each request is written."""
     kwargs: dict[str, Any] = {}
     if settings.telegram_api_base_url:
         kwargs["base_url"] = settings.telegram_api_base_url
         kwargs["base_file_url"] = file_base_url(settings.telegram_api_base_url)
-    return Bot(settings.telegram_token or "", request=timeouts.request(max(4, concurrency + 2)), **kwargs)
+    return Bot(settings.telegram_token or "", request=timeouts.request(max(4, concurrency + 2), may_write=may_write),
+               **kwargs)
 
 
 def telegram_sender(application: Application, bot: Bot | None = None) -> Callable[[int, str, Any], Any]:
@@ -280,7 +283,7 @@ async def serve(
                                         limiter=RateLimiter(enabled=options.runtime.limiter_enabled))
         state.replies = application.bot.rate_limiter
         sender_bot = outbox_bot(settings, concurrency=options.runtime.concurrency,
-                                timeouts=options.runtime.sending.timeouts)
+                                timeouts=options.runtime.sending.timeouts, may_write=leadership.valid)
         try:
             async with application, sender_bot:
                 intake = ChatIntake(application, options.webhook, state)
@@ -353,28 +356,45 @@ async def _lead_while_running(
         application.bot_data["runtime"] = runtime
         state.runtime = runtime
         listening = _listen_for_commits(application, settings.database_url, options.runtime.worker, state)
+        # The lease is renewed from the moment it is won: starting (reclaiming, reconciling jobs, the first
+        # getUpdates' deleteWebhook) can take longer than a lease on a slow Bot API, and a term that ran out
+        # while starting would be taken again by this process with its first sends still in flight.
+        holding = asyncio.ensure_future(_hold_lease(leadership, stop))
+        starting = asyncio.ensure_future(_start_leading(runtime, intake, options))
         try:
-            await runtime.start()
-            if options.webhook is None:
-                await intake.start()  # polling: one consumer per token, the leader
-            lost = await _hold_lease(leadership, stop)
+            await asyncio.wait({holding, starting}, return_when=asyncio.FIRST_COMPLETED)
+            if not starting.done():  # the lease was lost (or `stop`) before the start finished
+                starting.cancel()
+                await asyncio.gather(starting, return_exceptions=True)
+            else:
+                starting.result()
+            lost = await holding
         except Exception:  # noqa: BLE001 - e.g. the database went away while starting: follow, try again
             log.exception("leader: starting the scheduler failed; giving the lease up and trying again")
             lost = True
         finally:
-            if listening is not None:
-                listening.cancel()
-                await asyncio.wait({listening}, timeout=5)
-                state.listener = None
+            if not holding.done():
+                holding.cancel()
+                await asyncio.gather(holding, return_exceptions=True)
         if lost:
             log.warning("leader: lost the scheduler lease (term %d); stopping sending, then trying to lead again",
                         fence.term)
             leadership.lose()
         # Sends already made are recorded before this returns (waiting for the database if it is away).
         await runtime.stop()
+        if listening is not None:
+            listening.cancel()
+            await asyncio.wait({listening}, timeout=5)
+            state.listener = None
         state.stopped_leading(runtime)
         if application.bot_data.get("runtime") is runtime:
             application.bot_data["runtime"] = None
+
+
+async def _start_leading(runtime: Runtime, intake: ChatIntake, options: ServiceOptions) -> None:
+    await runtime.start()
+    if options.webhook is None:
+        await intake.start()  # polling: one consumer per token, the leader
 
 
 def _listen_for_commits(application: Application, database_url: str, worker: str,

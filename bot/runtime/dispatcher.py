@@ -34,6 +34,7 @@ from bot.runtime.loops import call_on_loop
 from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours, deliverable_at
 from bot.runtime.render import OutboxRenderers
 from bot.runtime.sending import SendPolicy
+from bot.runtime.transport import WriteRefused
 from storage.db import transaction
 from storage.models import OutboxState
 from storage.repositories import outbox
@@ -360,16 +361,13 @@ class Dispatcher:
     async def _deliver(self, job: _Job, slot: float) -> None:
         message = job.message
         if self._may_send is not None and not self._may_send():
-            # The lease is no longer trusted: another process may lead by now. Not sent; the row goes
-            # back with the rest when the run ends (or the next leader reclaims it).
-            self.limiter.refund(slot)
-            self._queue.put_nowait(job)
-            if not self._stopping:
-                log.warning("dispatcher: the scheduler lease is no longer held; stopping before the next send")
-                self.stop()
+            self._lease_gone(job, slot)
             return
         try:
             message_id = await self._send_one(job)
+        except WriteRefused:  # the same question, asked again by the transport right before writing
+            self._lease_gone(job, slot)
+            return
         except RetryAfter as error:
             self.limiter.refund(slot)
             seconds = retry_after_seconds(error)
@@ -406,6 +404,15 @@ class Dispatcher:
             await asyncio.to_thread(self._db_retry, message, f"{type(error).__name__}: {error}")
             return
         await self._mark_sent(message.id, message_id)
+
+    def _lease_gone(self, job: _Job, slot: float) -> None:
+        # The lease is no longer trusted: another process may lead by now. Not sent; the row goes
+        # back with the rest when the run ends (or the next leader reclaims it).
+        self.limiter.refund(slot)
+        self._queue.put_nowait(job)
+        if not self._stopping:
+            log.warning("dispatcher: the scheduler lease is no longer held; stopping before the next send")
+            self.stop()
 
     async def _send_one(self, job: _Job) -> int:
         """The one call that talks to Telegram: Telegram's message id, or a telegram.error exception."""

@@ -19,7 +19,7 @@ Environment: `BRANCHBOT_SEND_READ_TIMEOUT_SECONDS` (45), `BRANCHBOT_AMBIGUOUS_RE
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -43,10 +43,11 @@ class SendTimeouts:
     read: float = 45.0
     pool: float = 10.0
 
-    def request(self, pool_size: int) -> AiohttpRequest:
-        """The transport for sends (outbox and handler replies) with these timeouts."""
+    def request(self, pool_size: int, *, may_write: Callable[[], bool] | None = None) -> AiohttpRequest:
+        """The transport for sends (outbox and handler replies) with these timeouts; `may_write`: the fence
+        asked right before each request's bytes are written (the outbox's sends only)."""
         return AiohttpRequest(connection_pool_size=pool_size, read_timeout=self.read, write_timeout=self.write,
-                              connect_timeout=self.connect, pool_timeout=self.pool)
+                              connect_timeout=self.connect, pool_timeout=self.pool, may_write=may_write)
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ class Runtime:
         if fence is not None:  # rows this term claims carry the term, so no other term can mark them
             options = replace(options, worker=fence.claimer)
         self.options = options
+        self.fence = fence
         self.plan = plan
         self.scheduler = scheduler
         self.policy = ReminderPolicy(zone=options.zone, quiet=options.quiet)
@@ -169,7 +170,7 @@ class Runtime:
     def _reclaim_from_previous_leader(self) -> int:
         with transaction(self._sessions) as session:
             return outbox.reclaim_abandoned(session, worker=self.options.worker, now=self.clock.now(),
-                                            lease=self.options.reclaim_after)
+                                            lease=self.options.reclaim_after, fence=self.fence)
 
     def _on_clock_change(self, _now: datetime) -> None:
         loop = self._loop

@@ -230,18 +230,23 @@ def finish(session: Session, ids: Sequence[int], state: OutboxState, *, reason: 
     return session.execute(query.values(**values).execution_options(synchronize_session=False)).rowcount or 0
 
 
-def reclaim_abandoned(session: Session, *, worker: str, now: datetime, lease: timedelta | None = None) -> int:
+def reclaim_abandoned(session: Session, *, worker: str, now: datetime, lease: timedelta | None = None,
+                      fence: Fence | None = None) -> int:
     """Put rows claimed by other (dead) workers back to PENDING.
 
     Called by the leader when it takes over (`lease=None`: the previous holder is gone, since leadership
     passes only when its lock is released) and periodically with a lease as a safety net. A row this
-    worker holds is never reclaimed: it may be in flight right now.
+    worker holds is never reclaimed: it may be in flight right now. With `fence`, nothing is reclaimed
+    unless that term is the current, unexpired lease: a leader that lost its lease (frozen, cut off) must not
+    hand the new leader's claimed rows back to the queue, where the new leader would claim and send them again.
     """
     row = models.OutboxMessage
     query = update(row).where(row.state == OutboxState.CLAIMED.value,
                               or_(row.claimed_by.is_(None), row.claimed_by != worker))
     if lease is not None:
         query = query.where(row.claimed_at < now - lease)
+    if fence is not None:
+        query = query.where(leadership.holds(session, fence))
     result = session.execute(
         query.values(state=OutboxState.PENDING.value, claimed_at=None, claimed_by=None)
         .execution_options(synchronize_session=False)

@@ -101,6 +101,24 @@ def test_claims_are_fenced_on_the_current_unexpired_term(pair, session_factory):
         assert outbox.mark_sent(session, [(claimed[0].id, 77)], now=now, worker=second.fence.claimer) == 1
 
 
+def test_an_old_term_reclaims_nothing_the_new_term_claimed(pair, session_factory):
+    """A leader resumed after a freeze still runs its periodic reclaim until it notices: were that unfenced, it
+    would put the new leader's claimed rows back in the queue, and the new leader would claim and send them again."""
+    first, second, _ = pair
+    seed(session_factory, starts="2025-03-15 10:00", now="2025-03-12 09:00", leads="4320")
+    now = at("2025-03-12 10:00")
+    assert first.try_acquire()
+    old = first.fence
+    expire_lease(session_factory)
+    assert second.try_acquire()
+    with transaction(session_factory) as session:
+        claimed = outbox.claim_due(session, now=now, worker=second.fence.claimer, limit=10, fence=second.fence)
+        assert len(claimed) == 3
+        assert outbox.reclaim_abandoned(session, worker=old.claimer, now=now, fence=old) == 0
+        assert outbox.reclaim_abandoned(session, worker="a-later-term", now=now, fence=second.fence) == 3, \
+            "the current term still reclaims what others hold"
+
+
 async def test_a_dispatcher_whose_lease_is_no_longer_trusted_sends_nothing_and_hands_its_rows_back(pair, session_factory):
     first, _, clock = pair
     seed(session_factory, starts="2025-03-15 10:00", now="2025-03-12 09:00", leads="4320")

@@ -7,7 +7,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.runtime.app import outbox_bot, telegram_sender
-from bot.runtime.transport import AiohttpRequest
+from bot.runtime.transport import AiohttpRequest, NotSent, WriteRefused
 from loopback import BotApiServer
 from bot.settings import Settings
 
@@ -47,3 +47,32 @@ async def test_uploads_go_as_multipart(server):
         message = await bot.send_document(501, document=b"minutes", filename="minutes.txt", caption="会议记录")
     assert message.document.file_name == "minutes.txt"
     assert server.file_bytes(message.document.file_id) == b"minutes"
+
+
+@pytest.mark.parametrize("answers, delivered", [
+    pytest.param([True, True], True, id="trusted-to-the-end: written"),
+    pytest.param([False], False, id="untrusted-when-decided: not even connected"),
+    pytest.param([True, False], False, id="trust-lost-before-the-write: not written"),
+])
+async def test_the_fence_is_asked_again_right_before_the_bytes_are_written(server, answers, delivered):
+    """A process frozen between deciding a send and aiohttp's body write (a task of its own) must not write it
+    when it resumes after its lease ran out: the transport asks `may_write` in the same step as the write."""
+    asked = iter(())
+
+    def may_write() -> bool:
+        return next(asked, True)  # getMe at start is written; then the answers under test
+
+    bot = outbox_bot(Settings(telegram_token=server.token, telegram_api_base_url=server.base_url),
+                     may_write=may_write)
+    async with bot:
+        send = telegram_sender(None, bot)  # type: ignore[arg-type]
+        asked = iter(answers)
+        if delivered:
+            await send(501, "⏰ 活动提醒：支部党员大会", None)
+        else:
+            with pytest.raises(WriteRefused) as refused:
+                await send(501, "⏰ 活动提醒：支部党员大会", None)
+            assert isinstance(refused.value, NotSent), "the send policy may retry it without a double"
+        assert next(asked, "all asked") == "all asked"
+    assert [call.params["text"] for call in server.calls("sendMessage")] == (
+        ["⏰ 活动提醒：支部党员大会"] if delivered else [])
