@@ -75,6 +75,25 @@ def summary(proposal: Proposal, org_name: str | None = None) -> str:
             f"目录中没有的经常性工作 {len(proposal.new)} 项，一次性任务 {len(proposal.activities)} 项。")
 
 
+def cli_table(proposal: Proposal) -> str:
+    """`catalog propose --format table`: one block per entry with its timing, state and every quoted sentence."""
+    lines = [summary(proposal, proposal.org)]
+    for heading, entries in (("一、对应目录事项", proposal.obligations),
+                             ("二、目录中没有的经常性工作（接受前不启用）", proposal.new)):
+        if entries:
+            lines += ["", heading]
+        for entry in entries:
+            lines.append(f"  {entry.key}  {entry.name}  条目：{sections_zh(entry.evidence)}")
+            lines += [f"    {line}" for line in details(entry)]
+            lines += [f"    依据{line}" for line in evidence_lines(entry.evidence)]
+    if proposal.activities:
+        lines += ["", "三、一次性任务（可用 branchbot activity add 安排）"]
+        lines += [f"  {activity_line(activity)}" for activity in proposal.activities]
+    if not (proposal.obligations or proposal.new or proposal.activities):
+        lines += ["", "计划中没有找到与工作事项目录对应的内容。"]
+    return "\n".join(lines) + "\n"
+
+
 # --- the chat's cards ---------------------------------------------------------------------------------------
 
 CHAT_QUOTES = 2  # quotes per card; the CLI shows them all

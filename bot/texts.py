@@ -1160,6 +1160,86 @@ def notice_written(target: object) -> str:
     return f"已写入 {target}。运行中的机器人会在下次检查配置时按正式安排重新排期，并通知各支部书记。"
 
 
+ROSTER_EMPTY = "名册中还没有组织，请先运行 branchbot roster import 导入名册。"
+
+
+def roster_unreadable(exc: Exception) -> str:
+    return f"无法从数据库读取名册（{type(exc).__name__}）。请先运行 branchbot init 并导入名册。"
+
+
+def cli_written_items(path: object, count: int) -> str:
+    return f"已写入 {path}（{count} 项）"
+
+
+# `branchbot plan`: the year's schedule as a table.
+PLAN_KINDS = {"meeting": "会议", "task": "任务", "notice": "通知"}
+PLAN_TABLE_HEADERS = ("时间", "组织", "事项", "类型", "对象", "说明")
+PLAN_EMPTY = "没有安排。"
+MAKEUP_WORKDAY_MARK = "（调休上班）"
+
+
+def plan_provisional(year: int) -> str:
+    return (f"{year} 年的节假日安排通知尚未发布，本安排按法定节假日和周末暂定（标“{TENTATIVE_MARK}”的"
+            f"临近节假日，通知发布后可能调整）。{CALENDAR_IMPORT_HINT}。")
+
+
+def plan_next_year_unknown(year: int) -> str:
+    return f"尚不知道 {year} 年的节假日安排，{year} 年元旦前的节假日廉政提醒未列入。"
+
+
+def plan_title(year: int, org_code: str | None) -> str:
+    return f"{year} 年工作安排" + (f"（{org_code}）" if org_code else "")
+
+
+def plan_heading(title: str, count: int) -> str:
+    return f"{title}（共 {count} 项）"
+
+
+def plan_month_heading(year: int, month: int, count: int) -> str:
+    return f"{year}年{month}月（{count} 项）"
+
+
+def plan_notes(moved_from: date | None, detail: str | None, checklist: Sequence[str]) -> str:
+    """The 说明 cell: a holiday move, the entry's detail, its checklist."""
+    notes = []
+    if moved_from:
+        notes.append(f"原定 {day(moved_from)}，遇节假日调整")
+    if detail:
+        notes.append(detail)
+    if checklist:
+        notes.append("清单：" + "、".join(checklist))
+    return "；".join(notes)
+
+
+# `branchbot catalog propose|accept`: a plan becomes an organisation's override.
+def override_without_roster(org_code: str) -> str:
+    return f"无法读取名册，按 {org_code} 没有上级组织的覆盖处理。"
+
+
+def override_org_not_in_roster(org_code: str) -> str:
+    return f"名册中没有组织 {org_code}，这份覆盖在导入该组织后才会生效。"
+
+
+def document_unsupported(suffix: str, suffixes: Sequence[str]) -> str:
+    return f"不支持 {suffix or '无扩展名'} 文件；请使用 {'、'.join(suffixes)}。"
+
+
+def not_a_proposal(path: object, exc: Exception) -> str:
+    return f"{path} 不是 branchbot catalog propose 输出的提议文件（{type(exc).__name__}）"
+
+
+def override_unchanged(path: object) -> str:
+    return f"无变化：{path} 已包含这份提议。"
+
+
+def override_dry_run(path: object, count: int) -> str:
+    return f"（试运行，未写入 {path}：{count} 项）"
+
+
+def override_written(path: object, count: int) -> str:
+    return f"{cli_written_items(path, count)}；运行中的机器人会在一分钟内按新的设置重新安排。"
+
+
 # ---- talking to the Bot API (branchbot run, doctor, invite): one sentence, never the token ----
 
 TELEGRAM_TOKEN_REJECTED = "Telegram 拒绝了机器人令牌：请检查 TELEGRAM_BOT_TOKEN 是否正确、是否已被撤销（可向 @BotFather 查看）。"
