@@ -1240,6 +1240,62 @@ def override_written(path: object, count: int) -> str:
     return f"{cli_written_items(path, count)}；运行中的机器人会在一分钟内按新的设置重新安排。"
 
 
+# `branchbot roster import|export`.
+ROSTER_STATUS_LABEL = "状态（重新转入）"  # a member's changed field when a transferred-out member is back
+SCHEMA_MISSING_FOR_ROSTER = "数据库尚未初始化，请先运行 branchbot init 并导入名册。"
+ROSTER_SUMMARY_COLUMNS = ("项目", "数量")
+ROSTER_DRY_RUN = "试运行：数据库没有任何改动。"
+ROSTER_UNCHANGED = "名册与数据库一致，没有改动。"
+
+
+def roster_database_failed(shown_url: str, reason: str) -> str:
+    return f"数据库 {shown_url} 出错，未做任何改动：{reason}"
+
+
+def roster_refused(count: int) -> str:
+    return f"名册有 {count} 处问题，未导入任何数据。"
+
+
+def roster_exported(orgs: int, members: int) -> str:
+    return f"已导出 {orgs} 个组织、{members} 名党员："
+
+
+def roster_import_title(path: object, dry_run: bool) -> str:
+    return f"名册导入{'（试运行，未写入数据库）' if dry_run else ''}：{path}"
+
+
+def roster_summary_rows(summary) -> list[tuple[str, int]]:  # noqa: ANN001 - storage.roster_io.ImportSummary
+    return [
+        ("新增党员", len(summary.members_added)),
+        ("信息变更的党员", len(summary.members_changed)),
+        ("其中重新转入", len(summary.members_reactivated)),
+        ("转出（不在新名册中，保留历史）", len(summary.members_transferred_out)),
+        ("未变化的党员", summary.members_unchanged),
+        ("新增组织", len(summary.orgs_added)),
+        ("信息变更的组织", len(summary.orgs_changed)),
+        ("删除的组织（不在新名册中）", len(summary.orgs_removed)),
+        ("保留的组织（不在新名册中，但仍有记录引用）", len(summary.orgs_kept)),
+        ("未变化的组织", summary.orgs_unchanged),
+    ]
+
+
+def roster_details(summary, member_labels: dict[str, str], org_labels: dict[str, str]) -> list[str]:  # noqa: ANN001
+    """One line per changed, transferred, removed or kept row; fields named by the roster's column headers."""
+    def fields(names: Sequence[str], labels: dict[str, str]) -> str:
+        return "、".join(labels.get(name, name) for name in names)
+
+    details = [f"变更 {c.member_no} {c.name}：{fields(c.fields, member_labels)}" for c in summary.members_changed]
+    details += [f"转出 {member_no}" for member_no in summary.members_transferred_out]
+    details += [f"变更组织 {c.code} {c.name}：{fields(c.fields, org_labels)}" for c in summary.orgs_changed]
+    details += [f"删除组织 {code}" for code in summary.orgs_removed]
+    details += [f"保留组织 {code}（不在新名册中，仍被引用，请核实）" for code in summary.orgs_kept]
+    return details
+
+
+def more_lines(count: int) -> str:
+    return f"……另有 {count} 条"
+
+
 # ---- talking to the Bot API (branchbot run, doctor, invite): one sentence, never the token ----
 
 TELEGRAM_TOKEN_REJECTED = "Telegram 拒绝了机器人令牌：请检查 TELEGRAM_BOT_TOKEN 是否正确、是否已被撤销（可向 @BotFather 查看）。"

@@ -13,6 +13,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import texts
 from bot.settings import Settings
 from bot.terminal import raw, text_console
 from schedules.roster import Roster
@@ -29,7 +30,7 @@ DETAIL_LINES = 30
 
 # Per table: "name" is 组织名称 for an organisation but 姓名 for a member.
 _ORG_LABELS = {column.key: column.zh for column in ORGANIZATIONS.columns}
-_MEMBER_LABELS = {column.key: column.zh for column in MEMBERS.columns} | {"status": "状态（重新转入）"}
+_MEMBER_LABELS = {column.key: column.zh for column in MEMBERS.columns} | {"status": texts.ROSTER_STATUS_LABEL}
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return _export(Path(args.path), settings)
     except SQLAlchemyError as exc:
         shown_url = make_url(settings.database_url).render_as_string(hide_password=True)
-        print(f"错误：数据库 {shown_url} 出错，未做任何改动：{_database_reason(exc)}", file=sys.stderr)
+        print(texts.cli_error(texts.roster_database_failed(shown_url, _database_reason(exc))), file=sys.stderr)
         return 1
 
 
@@ -69,7 +70,7 @@ def _import(path: Path, settings: Settings, *, dry_run: bool) -> int:
 def _print_problems(error: RosterError) -> None:
     for problem in error.problems:
         print(problem, file=sys.stderr)
-    print(f"名册有 {len(error.problems)} 处问题，未导入任何数据。", file=sys.stderr)
+    print(texts.roster_refused(len(error.problems)), file=sys.stderr)
 
 
 def _apply(roster: Roster, settings: Settings, path: Path, *, now: datetime, dry_run: bool,
@@ -103,7 +104,7 @@ def _dry_run_on_empty(roster: Roster) -> ImportSummary:
 
 def _export(path: Path, settings: Settings) -> int:
     if current(settings.database_url) is None:
-        print("错误：数据库尚未初始化，请先运行 branchbot init 并导入名册。", file=sys.stderr)
+        print(texts.cli_error(texts.SCHEMA_MISSING_FOR_ROSTER), file=sys.stderr)
         return 2
     engine = make_engine(settings.database_url)
     try:
@@ -112,7 +113,7 @@ def _export(path: Path, settings: Settings) -> int:
     finally:
         engine.dispose()
     files = export_roster(roster, path)
-    print(f"已导出 {len(roster.organizations)} 个组织、{len(roster.members)} 名党员：")
+    print(texts.roster_exported(len(roster.organizations), len(roster.members)))
     for file in files:
         print(f"  {file}")
     return 0
@@ -152,41 +153,20 @@ class _progress:
 
 
 def _print_summary(console: Console, summary: ImportSummary, path: Path) -> None:
-    title = f"名册导入{'（试运行，未写入数据库）' if summary.dry_run else ''}：{path}"
-    table = Table(title=title, show_header=True, header_style="bold")
-    table.add_column("项目")
-    table.add_column("数量", justify="right")
-    rows = [
-        ("新增党员", len(summary.members_added)),
-        ("信息变更的党员", len(summary.members_changed)),
-        ("其中重新转入", len(summary.members_reactivated)),
-        ("转出（不在新名册中，保留历史）", len(summary.members_transferred_out)),
-        ("未变化的党员", summary.members_unchanged),
-        ("新增组织", len(summary.orgs_added)),
-        ("信息变更的组织", len(summary.orgs_changed)),
-        ("删除的组织（不在新名册中）", len(summary.orgs_removed)),
-        ("保留的组织（不在新名册中，但仍有记录引用）", len(summary.orgs_kept)),
-        ("未变化的组织", summary.orgs_unchanged),
-    ]
-    for label, count in rows:
+    table = Table(title=texts.roster_import_title(path, summary.dry_run), show_header=True, header_style="bold")
+    item, count_column = texts.ROSTER_SUMMARY_COLUMNS
+    table.add_column(item)
+    table.add_column(count_column, justify="right")
+    for label, count in texts.roster_summary_rows(summary):
         table.add_row(label, str(count))
     console.print(table)
 
-    details: list[str] = []
-    details += [f"变更 {c.member_no} {c.name}：{_fields(c.fields, _MEMBER_LABELS)}" for c in summary.members_changed]
-    details += [f"转出 {member_no}" for member_no in summary.members_transferred_out]
-    details += [f"变更组织 {c.code} {c.name}：{_fields(c.fields, _ORG_LABELS)}" for c in summary.orgs_changed]
-    details += [f"删除组织 {code}" for code in summary.orgs_removed]
-    details += [f"保留组织 {code}（不在新名册中，仍被引用，请核实）" for code in summary.orgs_kept]
+    details = texts.roster_details(summary, _MEMBER_LABELS, _ORG_LABELS)
     for line in details[:DETAIL_LINES]:
         console.print(line, markup=False, highlight=False)
     if len(details) > DETAIL_LINES:
-        console.print(f"……另有 {len(details) - DETAIL_LINES} 条", markup=False, highlight=False)
+        console.print(texts.more_lines(len(details) - DETAIL_LINES), markup=False, highlight=False)
     if summary.dry_run:
-        console.print("试运行：数据库没有任何改动。", markup=False, highlight=False)
+        console.print(texts.ROSTER_DRY_RUN, markup=False, highlight=False)
     elif not summary.changes_anything:
-        console.print("名册与数据库一致，没有改动。", markup=False, highlight=False)
-
-
-def _fields(names: tuple[str, ...], labels: dict[str, str]) -> str:
-    return "、".join(labels.get(name, name) for name in names)
+        console.print(texts.ROSTER_UNCHANGED, markup=False, highlight=False)
