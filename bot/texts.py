@@ -1296,6 +1296,88 @@ def more_lines(count: int) -> str:
     return f"……另有 {count} 条"
 
 
+# `branchbot doctor`: one line per check, "[level] topic  finding".
+DOCTOR_OK, DOCTOR_ATTENTION, DOCTOR_FAILED = "正常", "注意", "错误"
+DOCTOR_ENVIRONMENT = "环境变量"
+DOCTOR_CONFIG = "配置"
+DOCTOR_ZONE = "时区"
+DOCTOR_TOKEN = "令牌"
+DOCTOR_DATABASE = "数据库"
+DOCTOR_CATALOG = "工作事项目录"
+DOCTOR_ORG_CONFIG = "单位配置"
+DOCTOR_ROSTER = "名册"
+DOCTOR_CALENDAR = "节假日日历"
+DOCTOR_QUIET_HOURS = "免打扰时段"
+DOCTOR_WEBHOOK = "Webhook"
+DOCTOR_ALL_PASSED = "全部检查通过。"
+DOCTOR_OFFLINE = "已跳过（--offline）：未检查令牌与 Webhook"
+DOCTOR_ROSTER_EMPTY = "名册中还没有组织：请运行 branchbot roster import"
+DOCTOR_QUIET_OFF = "已关闭"
+DOCTOR_NO_TOKEN = "未设置 TELEGRAM_BOT_TOKEN：branchbot run 将启动沙盒"
+DOCTOR_POLLING = "未设置（轮询模式）"
+
+
+def doctor_line(level: str, topic: str, width: int, text: str) -> str:
+    """Topics padded with full-width spaces to `width` characters, so the findings line up."""
+    return f"[{level}] {topic.ljust(width, '　')}  {text}"
+
+
+def doctor_problems(count: int) -> str:
+    return f"共 {count} 项需要处理。"
+
+
+def doctor_zone(zone_name: str, local_now: datetime) -> str:
+    return f"{zone_name}（本地时间 {local_now:%Y-%m-%d %H:%M}）"
+
+
+def doctor_database(shown_url: str, revision: str | None) -> str:
+    return f"{shown_url} 可连接，结构版本 {revision or '（未记录版本，表结构已存在）'}"
+
+
+def doctor_catalog(config_dir: object, count: int) -> str:
+    return f"{config_dir}：{count} 项工作事项"
+
+
+def doctor_year_unknown(year: int) -> str:
+    return f"{year} 年：未知。请按 config/holidays/README.md 提供 {year}.yaml"
+
+
+def doctor_year_provisional(year: int) -> str:
+    return f"{year} 年：暂定（仅按法定假日排期，调休未公布；请用 branchbot calendar import 导入国务院通知）"
+
+
+def doctor_year_estimated(year: int) -> str:
+    return f"{year} 年：暂定（holidays 软件包推算，国务院通知发布后请核对或提供 {year}.yaml）"
+
+
+def doctor_year_official(year: int, source: str) -> str:
+    return f"{year} 年：正式（来源 {source}）"
+
+
+def doctor_quiet_hours(start, end) -> str:  # noqa: ANN001 - datetime.time
+    return f"{start:%H:%M}–{end:%H:%M}（其间的提醒顺延）"
+
+
+def doctor_bot(username: str | None, first_name: str) -> str:
+    return f"@{username}（{first_name}）"
+
+
+def doctor_webhook_while_polling(url: str) -> str:
+    return f"已设置 Webhook {url}，但本机配置为轮询：轮询会得到 409 冲突"
+
+
+def doctor_webhook_elsewhere(recorded: str | None, configured: str) -> str:
+    return f"Telegram 记录的地址为 {recorded or '（无）'}，配置为 {configured}：启动 branchbot run 后会重新设置"
+
+
+def doctor_webhook_failing(url: str, error: str) -> str:
+    return f"{url}：最近一次投递失败：{error}"
+
+
+def doctor_webhook(url: str, pending: int) -> str:
+    return f"{url}（待投递 {pending} 条）"
+
+
 # ---- talking to the Bot API (branchbot run, doctor, invite): one sentence, never the token ----
 
 TELEGRAM_TOKEN_REJECTED = "Telegram 拒绝了机器人令牌：请检查 TELEGRAM_BOT_TOKEN 是否正确、是否已被撤销（可向 @BotFather 查看）。"
