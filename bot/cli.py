@@ -231,8 +231,10 @@ def _main(argv: Sequence[str] | None) -> int:
     # Before anything can log: every command's lines (PTB's, httpx's, ours) pass the token filter.
     install_cli_logging(secrets_of(settings.telegram_token))
     args = build_parser().parse_args(argv)
+    from bot import texts  # after parsing: `--help` need not load every sentence
+
     if settings.problems and args.command != "doctor":
-        print("错误：" + "；".join(message for _, message in settings.problems), file=sys.stderr)
+        print(texts.cli_error("；".join(message for _, message in settings.problems)), file=sys.stderr)
         return 2
     try:
         if getattr(args, "now", None) is not None:
@@ -240,30 +242,26 @@ def _main(argv: Sequence[str] | None) -> int:
         if _needs_schema(args):
             refusal = schema_refusal(settings.database_url)
             if refusal is not None:
-                print(f"错误：{refusal}", file=sys.stderr)
+                print(texts.cli_error(refusal), file=sys.stderr)
                 return 2
         module = importlib.import_module(f"bot.commands.{COMMAND_MODULES[args.command]}")
         return int(module.run(args, settings) or 0)
     except KeyboardInterrupt:
         return 130
     except (DeploymentError, NowOptionError) as exc:  # any command: one Chinese line, exit 2
-        print(f"错误：{exc}", file=sys.stderr)
+        print(texts.cli_error(exc), file=sys.stderr)
         return 2
     except SQLAlchemyError as exc:
         if _is_missing_schema(exc):
-            print(f"错误：{schema_refusal(settings.database_url) or INIT_HINT}", file=sys.stderr)
+            print(texts.cli_error(schema_refusal(settings.database_url) or texts.SCHEMA_MISSING), file=sys.stderr)
             return 2
         where = _log_unexpected(exc, settings)
-        print(f"错误：数据库 {_shown(settings.database_url)} 出错（{type(exc).__name__}），未完成操作；详情已写入 {where}",
-              file=sys.stderr)
+        print(texts.cli_error(texts.database_failed(_shown(settings.database_url), exc, where)), file=sys.stderr)
         return 1
     except Exception as exc:  # noqa: BLE001 - the one place a user would otherwise see a traceback
         where = _log_unexpected(exc, settings)
-        print(f"错误：意外错误（{type(exc).__name__}），未完成操作；详情已写入 {where}", file=sys.stderr)
+        print(texts.cli_error(texts.unexpected_failure(exc, where)), file=sys.stderr)
         return 1
-
-
-INIT_HINT = "数据库尚未初始化，请先运行 branchbot init。"
 
 
 def _needs_schema(args: argparse.Namespace) -> bool:
@@ -276,19 +274,19 @@ def _shown(url: str) -> str:
 
 def schema_refusal(url: str) -> str | None:
     """One Chinese sentence when the database cannot serve this code yet (None: it can)."""
+    from bot import texts
     from storage.migrate import schema_status
 
     try:
         status = schema_status(url)
     except SQLAlchemyError as exc:
-        return f"无法连接数据库 {_shown(url)}（{type(exc).__name__}），请检查 BRANCHBOT_DATABASE_URL 与数据库服务。"
+        return texts.database_unreachable(_shown(url), exc)
     if status.uninitialised:
-        return f"数据库 {_shown(url)} 尚未初始化，请先运行 branchbot init。"
+        return texts.database_uninitialised(_shown(url))
     if status.older:
-        return (f"数据库结构版本过旧（{status.current}，本程序需要 {status.head}），"
-                "请先运行 branchbot init 升级。")
+        return texts.schema_older(status.current, status.head)
     if not status.known:
-        return f"数据库结构版本 {status.current} 比本程序新，请升级 branchbot 后再运行。"
+        return texts.schema_newer(status.current)
     return None
 
 
@@ -313,7 +311,9 @@ def _log_unexpected(error: BaseException, settings: Settings) -> Path:
         with path.open("a", encoding="utf-8") as log:
             log.write(f"--- {datetime.now(timezone.utc).isoformat()} branchbot {' '.join(sys.argv[1:2])}\n{details}\n")
     except OSError:
-        return Path("（无法写入日志文件 " + str(path) + "）")
+        from bot import texts
+
+        return Path(texts.error_log_unwritable(path))
     return path
 
 

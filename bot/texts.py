@@ -1378,6 +1378,38 @@ def doctor_webhook(url: str, pending: int) -> str:
     return f"{url}（待投递 {pending} 条）"
 
 
+# `bot/cli.py`: what every command may answer before or after its own work.
+SCHEMA_MISSING = "数据库尚未初始化，请先运行 branchbot init。"
+
+
+def database_unreachable(shown_url: str, exc: Exception) -> str:
+    return f"无法连接数据库 {shown_url}（{type(exc).__name__}），请检查 BRANCHBOT_DATABASE_URL 与数据库服务。"
+
+
+def database_uninitialised(shown_url: str) -> str:
+    return f"数据库 {shown_url} 尚未初始化，请先运行 branchbot init。"
+
+
+def schema_older(current: str | None, head: str | None) -> str:
+    return f"数据库结构版本过旧（{current}，本程序需要 {head}），请先运行 branchbot init 升级。"
+
+
+def schema_newer(current: str | None) -> str:
+    return f"数据库结构版本 {current} 比本程序新，请升级 branchbot 后再运行。"
+
+
+def database_failed(shown_url: str, exc: Exception, log_path: object) -> str:
+    return f"数据库 {shown_url} 出错（{type(exc).__name__}），未完成操作；详情已写入 {log_path}"
+
+
+def unexpected_failure(exc: BaseException, log_path: object) -> str:
+    return f"意外错误（{type(exc).__name__}），未完成操作；详情已写入 {log_path}"
+
+
+def error_log_unwritable(path: object) -> str:
+    return f"（无法写入日志文件 {path}）"
+
+
 # ---- talking to the Bot API (branchbot run, doctor, invite): one sentence, never the token ----
 
 TELEGRAM_TOKEN_REJECTED = "Telegram 拒绝了机器人令牌：请检查 TELEGRAM_BOT_TOKEN 是否正确、是否已被撤销（可向 @BotFather 查看）。"
