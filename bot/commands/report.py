@@ -23,6 +23,7 @@ from bot.settings import Settings
 from schedules.completion import Period, PeriodError, parse_period, year_to_date
 from storage.db import make_engine, make_session_factory, transaction
 from storage.repositories import reports
+from storage.roster_io.parse import parse_date
 
 
 class ReportInputError(ValueError):
@@ -30,12 +31,11 @@ class ReportInputError(ValueError):
 
 
 def _parse_day(text: str, option: str) -> date:
-    for pattern in ("%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日"):
-        try:
-            return datetime.strptime(text.strip(), pattern).date()
-        except ValueError:
-            continue
-    raise ReportInputError(texts.cli_day_unreadable(option, text))
+    """A day written as the roster writes dates (2025-03-05, 2025/3/5, 2025年3月5日)."""
+    try:
+        return parse_date(text.strip())
+    except ValueError:
+        raise ReportInputError(texts.cli_day_unreadable(option, text)) from None
 
 
 def resolve_window(date_from: str | None, date_to: str | None, today: date) -> Period:
