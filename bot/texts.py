@@ -30,11 +30,6 @@ from storage.services.views import (
     RollEntry,
 )
 
-OBLIGATION_NAMES = {
-    "committee_meeting": "支委会", "group_meeting": "党小组会", "general_assembly": "支部党员大会",
-    "party_lecture": "党课", "theme_party_day": "主题党日", "study_day": "集中学习日",
-}
-
 # --- buttons ------------------------------------------------------------------------------------------
 BUTTON_CHECKIN = "✅ 签到"
 BUTTON_LEAVE = "📝 请假"
