@@ -47,6 +47,7 @@ from storage.repositories import bindings as binding_repo
 from storage.roster_io import RosterError
 from storage.services.binding import create_invite
 from storage.services.errors import ServiceError
+from storage.services.permissions import SystemOperator
 from storage.services.runner import run_in_transaction
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ SANDBOX_DATABASE_URL = "sqlite:///branchbot-sandbox.db"
 LOOPBACK = "127.0.0.1"
 # The bot token the real bot uses against the loopback server; it never leaves this machine.
 SANDBOX_BOT_TOKEN = "123456789:SANDBOX-branchbot-loopback-token"
+# Who creates the codes the page's "bind" button redeems: named like the demo roster's import in the audit log.
+SANDBOX_OPERATOR = SystemOperator("sandbox")
 
 
 class SandboxStartError(RuntimeError):
@@ -222,7 +225,7 @@ class SandboxBackend:
         now = self.time.now()
 
         def create(session: Session) -> str:
-            return create_invite(session, person.member_no, now).code
+            return create_invite(session, person.member_no, now, created_by=SANDBOX_OPERATOR).code
 
         try:
             code = run_in_transaction(self._sessions, create)

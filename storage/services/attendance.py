@@ -297,7 +297,7 @@ def submit_leave_reason(
     binding_repo.clear_pending_input(session, actor.telegram_user_id)  # type: ignore[arg-type]
     attendance_repo.add_audit(
         session, now=now, action="leave.request", entity="activity", entity_id=activity.id,
-        actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id, details={"reason": reason},
+        details={"reason": reason}, **audit_fields(actor),
     )
     approvers = approvers_of(session, activity.org_id, tree, requester=actor.member_id)
     _notify(session, now, OutboxKind.LEAVE_REQUEST, [a.member_id for a in approvers],
@@ -538,8 +538,7 @@ def remind_unanswered(session: Session, actor: Actor, activity_id: int, now: dat
     ])
     attendance_repo.add_audit(
         session, now=now, action="activity.remind_unanswered", entity="activity", entity_id=activity.id,
-        actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id,
-        details={"members": [r.member_id for r in recipients]},
+        details={"members": [r.member_id for r in recipients]}, **audit_fields(actor),
     )
     return recipients
 
@@ -646,7 +645,7 @@ def add_minutes_photo(
     )
     attendance_repo.add_audit(
         session, now=now, action="activity.minutes_photo", entity="activity", entity_id=activity.id,
-        actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id,
+        **audit_fields(actor),
     )
     return _view(activity, tree)
 

@@ -14,6 +14,7 @@ from storage.repositories import attendance as attendance_repo
 from storage.repositories import bindings as binding_repo
 from storage.services.actors import Actor, OrgTree, actor_for_telegram, actor_from_member, require_manager
 from storage.services.errors import InvalidInput, NotFound, PermissionDenied, ServiceError, Throttled
+from storage.services.permissions import Operator, SystemOperator, audit_fields
 from storage.text import could_be_stored
 from storage.services.queries import upcoming_for
 from storage.services.views import ActivityView, BindingResult, Invite
@@ -35,9 +36,9 @@ def normalise_code(text: str) -> str:
 
 def create_invite(
     session: Session, member_no: str, now: datetime, *, days: int = DEFAULT_INVITE_DAYS,
-    created_by: Actor | None = None,
+    created_by: Operator,
 ) -> Invite:
-    """A fresh code for the member; in chat only the member's branch secretary may ask for one."""
+    """A fresh code for the member; a member (chat) may ask only for their branch's, a system operator for any."""
     if days < 1 or days > 90:
         raise InvalidInput("有效天数应在 1 到 90 天之间。", days=days)
     member = session.scalars(select(models.Member).where(models.Member.member_no == member_no.strip())).one_or_none()
@@ -45,18 +46,17 @@ def create_invite(
         raise NotFound(f"名册中没有党员编号 {member_no}。", member_no=member_no)
     if member.status != MemberStatus.ACTIVE.value:
         raise InvalidInput(f"{member.name}（{member.member_no}）的组织关系已转出，不能绑定。", member_no=member_no)
-    if created_by is not None:
+    if not isinstance(created_by, SystemOperator):
         require_manager(created_by, OrgTree.load(session), member.org_id)
     code = new_code()
     expires_at = now + timedelta(days=days)
     binding_repo.add_invite(
         session, code=code, member_id=member.id, now=now, expires_at=expires_at,
-        created_by_member_id=created_by.member_id if created_by else None,
+        created_by_member_id=created_by.member_id,
     )
     attendance_repo.add_audit(
         session, now=now, action="invite.create", entity="member", entity_id=member.id,
-        actor_member_id=created_by.member_id if created_by else None,
-        actor_label=None if created_by else "cli", details={"expires_at": expires_at.isoformat()},
+        details={"expires_at": expires_at.isoformat()}, **audit_fields(created_by),
     )
     return Invite(code=code, member_no=member.member_no, member_name=member.name, expires_at=expires_at)
 
@@ -95,11 +95,11 @@ def redeem_invite(
     invite.used_at = now
     invite.used_by_telegram_id = telegram_user_id
     member.unreachable_since = None
+    actor = actor_from_member(member, telegram_user_id)
     attendance_repo.add_audit(
         session, now=now, action="binding.create", entity="member", entity_id=member.id,
-        actor_member_id=member.id, actor_telegram_id=telegram_user_id, details={"invite_id": invite.id},
+        details={"invite_id": invite.id}, **audit_fields(actor),
     )
-    actor = actor_from_member(member, telegram_user_id)
     upcoming = upcoming_for(session, actor, now, limit=1)
     return BindingResult(
         member_id=member.id, member_name=member.name, org_name=member.org.name,

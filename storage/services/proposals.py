@@ -33,7 +33,7 @@ from storage.repositories import attendance as attendance_repo
 from storage.repositories import bindings as binding_repo
 from storage.services.actors import Actor, OrgTree
 from storage.services.errors import AlreadyHandled, InvalidInput, PermissionDenied
-from storage.services.permissions import proposal_org
+from storage.services.permissions import audit_fields, proposal_org
 
 PENDING_PROPOSAL = "catalog_proposal"
 PROPOSAL_TTL = timedelta(days=1)
@@ -202,8 +202,7 @@ def start_proposal(
     )
     attendance_repo.add_audit(
         session, now=now, action="catalog.propose", entity="override", entity_id=code,
-        actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id,
-        details={"file": filename, "title": proposal.title, "entries": entry_keys(proposal)},
+        details={"file": filename, "title": proposal.title, "entries": entry_keys(proposal)}, **audit_fields(actor),
     )
     return PendingProposal(pending.id, code, tree.name.get(org_id, code), proposal)
 
@@ -255,8 +254,8 @@ def decide(
     pending.payload = {**payload, "decided": decided}
     attendance_repo.add_audit(
         session, now=now, action="catalog.accept" if accept else "catalog.reject", entity="override",
-        entity_id=code, actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id,
-        details={"key": key, "title": proposal.title, "changes": edit.changes if edit else {}},
+        entity_id=code, details={"key": key, "title": proposal.title, "changes": edit.changes if edit else {}},
+        **audit_fields(actor),
     )
     session.flush()
     if edit is not None:

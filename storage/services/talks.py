@@ -22,6 +22,7 @@ from storage.repositories import attendance as attendance_repo
 from storage.repositories import outbox
 from storage.services.actors import Actor, OrgTree, actor_from_member, require_visible
 from storage.services.errors import AlreadyHandled, InvalidInput, NotFound, PermissionDenied
+from storage.services.permissions import audit_fields
 from storage.text import could_be_stored, escaped, typed_text
 
 # The one reminder goes out on this day of the fourth quarter (after the National Day holiday), at 09:00.
@@ -234,8 +235,8 @@ def record_talk(session: Session, actor: Actor, other_id: int, held_on: date, no
     session.flush()
     attendance_repo.add_audit(
         session, now=now, action="talk.record", entity="heart_to_heart_talk", entity_id=row.id,
-        actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id,
         details={"with": other.member_no, "held_on": held_on.isoformat(), "has_topic": topic is not None},
+        **audit_fields(actor),
     )
     return Recorded(_person(other), held_on, coverage(session, org_id, held_on.year))
 

@@ -14,6 +14,7 @@ from storage.models import ActivityKind, ActivityStatus
 from storage.repositories import attendance as attendance_repo
 from storage.services.actors import Actor, OrgTree, require_manager
 from storage.services.errors import AlreadyHandled, InvalidInput, NotFound, PermissionDenied
+from storage.services.permissions import audit_fields
 from storage.services.views import ActivityView
 
 LOOK_BACK = timedelta(days=90)  # overdue tasks stay on the list for a quarter
@@ -105,8 +106,7 @@ def tick(session: Session, actor: Actor, item_id: int, now: datetime, checklist_
         _reopen(activity)
     attendance_repo.add_audit(
         session, now=now, action="task.tick" if done else "task.untick", entity="checklist_item", entity_id=item.id,
-        actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id,
-        details={"activity_id": activity.id, "label": item.label},
+        details={"activity_id": activity.id, "label": item.label}, **audit_fields(actor),
     )
     return _task_view(session, activity, tree, checklist_for)
 
@@ -140,6 +140,6 @@ def complete(session: Session, actor: Actor, activity_id: int, now: datetime, ch
     _finish(activity, actor, now)
     attendance_repo.add_audit(
         session, now=now, action="task.complete", entity="activity", entity_id=activity.id,
-        actor_member_id=actor.member_id, actor_telegram_id=actor.telegram_user_id,
+        **audit_fields(actor),
     )
     return _task_view(session, activity, tree, checklist_for)

@@ -15,11 +15,13 @@ from storage.services import binding as svc
 from storage.services import queries
 from storage.services.actors import actor_for_member_no, actor_for_telegram
 from storage.services.errors import InvalidInput, NotFound, PermissionDenied, Throttled
+from storage.services.permissions import SystemOperator
 from storage.services.runner import run_in_transaction
 from tests.chat.world import MEETING_START, SHANGHAI, build_world
 
 T = MEETING_START
 NEW_ACCOUNT = 5005
+CLI = SystemOperator("cli:test")  # `branchbot invite` without a member's seat
 
 
 def redeem(session, code, now=T - timedelta(days=1), account=NEW_ACCOUNT):
@@ -29,7 +31,7 @@ def redeem(session, code, now=T - timedelta(days=1), account=NEW_ACCOUNT):
 
 def test_invite_binds_and_greets_with_branch_and_next_activity(session):
     build_world(session)
-    invite = svc.create_invite(session, "P007", T - timedelta(days=2))
+    invite = svc.create_invite(session, "P007", T - timedelta(days=2), created_by=CLI)
     assert invite.expires_at == T + timedelta(days=5)
     result = redeem(session, invite.code.lower())  # codes are typed by hand: case does not matter
     assert (result.member_name, result.org_name, result.next_activity.title) == ("郑新", "第一党支部", "主题党日")
@@ -44,7 +46,7 @@ def test_invite_binds_and_greets_with_branch_and_next_activity(session):
 def test_bad_codes_get_a_clear_answer_and_count_as_failures(session_factory, setup, message):
     with session_factory.begin() as session:
         build_world(session)
-        code = svc.create_invite(session, "P007", T - timedelta(days=8)).code
+        code = svc.create_invite(session, "P007", T - timedelta(days=8), created_by=CLI).code
         if setup == "used":
             redeem(session, code, now=T - timedelta(days=7), account=7007)
     attempt = {"wrong": "WRONGCODE1", "used": code, "expired": code}[setup]
@@ -60,7 +62,7 @@ def test_bad_codes_get_a_clear_answer_and_count_as_failures(session_factory, set
 def test_repeated_wrong_codes_are_throttled_then_allowed_again(session_factory):
     with session_factory.begin() as session:
         build_world(session)
-        good = svc.create_invite(session, "P007", T - timedelta(days=1)).code
+        good = svc.create_invite(session, "P007", T - timedelta(days=1), created_by=CLI).code
     for minute in range(5):
         wrong, at = f"BAD{minute}", T + timedelta(minutes=minute)
         with pytest.raises(NotFound):
@@ -88,7 +90,7 @@ def test_secretary_invites_only_own_branch(session):
 def test_invite_input_is_validated(session, member_no, days, error):
     build_world(session)
     with pytest.raises(error):
-        svc.create_invite(session, member_no, T, days=days)
+        svc.create_invite(session, member_no, T, days=days, created_by=CLI)
 
 
 @pytest.mark.parametrize(("who", "now", "expected"), [

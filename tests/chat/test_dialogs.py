@@ -10,6 +10,7 @@ from sqlalchemy import select
 from storage import models
 from storage.db import transaction
 from storage.services import binding as binding_svc
+from storage.services.permissions import SystemOperator
 from tests.chat.dialog import press, running_bot
 from tests.chat.replies import MEMBER_HELP, PARTY_DAY_REMINDER_LEAVE_PENDING
 from tests.chat.world import MEETING_START, build_world
@@ -31,7 +32,7 @@ def welcome(name: str) -> str:
 
 def new_code(factory, member_no="P007", now=T - timedelta(days=1)):
     with transaction(factory) as session:
-        return binding_svc.create_invite(session, member_no, now).code
+        return binding_svc.create_invite(session, member_no, now, created_by=SystemOperator("cli:test")).code
 
 
 async def test_binding_dialog(session_factory, world):
