@@ -494,8 +494,12 @@ def confirmed(held: bool, title: str, marked_absent: int, absent_names: tuple[st
     return f"已记录「{title}」未召开。"
 
 
+# What an activity's record holds besides the roll, by field (the chat's buttons and `activity record`).
+ACTIVITY_FIELD_NAMES = {"topic": "议题", "lecturer": "主讲人", "minutes": "会议记录"}
+
+
 def ask_activity_field(field: str, title: str) -> str:
-    what = {"topic": "议题", "lecturer": "主讲人", "minutes": "会议记录（文字，或直接发送照片）"}[field]
+    what = ACTIVITY_FIELD_NAMES[field] + ("（文字，或直接发送照片）" if field == "minutes" else "")
     return f"请发送「{title}」的{what}："
 
 
@@ -899,7 +903,6 @@ CLI_ACTIVITY_UNNAMED = "请写明活动编号，或用 --org 和 --title 指明�
 CLI_TITLE_EMPTY = "--title 不能为空"
 CLI_NO_REMINDERS = "该事项按目录不发提醒"
 CLI_RECORD_NOTHING = "请至少给出 --topic、--lecturer 或 --minutes 之一"
-CLI_FIELD_NAMES = {"topic": "议题", "lecturer": "主讲人", "minutes": "会议记录"}
 
 
 def remind_unreadable(part: str) -> str:
@@ -1001,7 +1004,7 @@ def cli_told(told: int, corrected_groups: int) -> list[str]:
 
 
 def cli_field_recorded(field: str, value: str) -> str:
-    return f"已记录{CLI_FIELD_NAMES[field]}：{value.strip()}"
+    return f"已记录{ACTIVITY_FIELD_NAMES[field]}：{value.strip()}"
 
 
 def cli_confirmed(result, activity_id: int, when: str) -> str:  # noqa: ANN001 - attendance.ConfirmResult
