@@ -971,16 +971,21 @@ def cli_activity_unknown(activity_id: int) -> str:
     return f"没有编号为 {activity_id} 的活动。"
 
 
+def _numbered(activity) -> str:  # noqa: ANN001 - models.Activity
+    """An activity as the command line names it: its title and the number the other commands take."""
+    return f"{activity.title}（编号 {activity.id}）"
+
+
 def cli_activity_added(activity, when: str) -> str:  # noqa: ANN001 - models.Activity
-    return f"已新增活动：{activity.title}（编号 {activity.id}），时间 {when}"
+    return f"已新增活动：{_numbered(activity)}，时间 {when}"
 
 
 def cli_activity_moved(activity, before: str, when: str) -> str:  # noqa: ANN001 - models.Activity
-    return f"已调整活动：{activity.title}（编号 {activity.id}），由 {before} 改为 {when}"
+    return f"已调整活动：{_numbered(activity)}，由 {before} 改为 {when}"
 
 
 def cli_activity_cancelled(activity, before: str) -> str:  # noqa: ANN001 - models.Activity
-    return f"已取消活动：{activity.title}（编号 {activity.id}），原定 {before}"
+    return f"已取消活动：{_numbered(activity)}，原定 {before}"
 
 
 def cli_time_reading(reading: str) -> str:
@@ -1019,7 +1024,7 @@ def cli_confirmed(result, activity_id: int, when: str) -> str:  # noqa: ANN001 -
 def cli_marked(status: AttendanceStatus, entry: RollEntry, title: str, activity_id: int) -> str:
     """`activity proxy`: 代签, a leave the operator records (approved), or absent."""
     name = f"{entry.name}（{entry.member_no}）"
-    named = f"「{title}」（编号 {activity_id}）"
+    named = _quoted_numbered(title, activity_id)
     if status is AttendanceStatus.PROXY:
         return f"已为 {name}代签：{named}。"
     if status is AttendanceStatus.LEAVE:
@@ -1029,7 +1034,11 @@ def cli_marked(status: AttendanceStatus, entry: RollEntry, title: str, activity_
 
 def cli_leave_decided(approved: bool, name: str, member_no: str, title: str, activity_id: int) -> str:
     verdict = "已同意" if approved else "已不同意"
-    return f"{verdict} {name}（{member_no}）「{title}」（编号 {activity_id}）的请假。"
+    return f"{verdict} {name}（{member_no}）{_quoted_numbered(title, activity_id)}的请假。"
+
+
+def _quoted_numbered(title: str, activity_id: int) -> str:
+    return f"「{title}」（编号 {activity_id}）"
 
 
 CLI_NO_RECTIFICATIONS = "没有整改事项。"
