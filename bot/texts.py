@@ -1,4 +1,4 @@
-"""Every sentence a member, secretary or committee member reads in chat, and the formatting of values."""
+"""Every sentence a member, secretary or committee member reads in chat or from a command, and the formatting of values."""
 
 from __future__ import annotations
 
