@@ -27,6 +27,8 @@ def default_config_dir() -> Path:
 
 
 PROJECT_CONFIG_DIR = default_config_dir()
+# BRANCHBOT_TIMEZONE when unset or unusable (the contract's default); the runtime's own defaults use it too.
+DEFAULT_TIMEZONE = ZoneInfo("Asia/Shanghai")
 
 # Runtime tuning read by `branchbot run` (bot.runtime.app.options_from_env) from the snapshot below; checked
 # here so a bad value is refused at start in Chinese, naming the variable. Name → allows zero.
@@ -51,7 +53,7 @@ class Settings:
     telegram_token: str | None = None
     telegram_api_base_url: str | None = None
     config_dir: Path = PROJECT_CONFIG_DIR
-    timezone: ZoneInfo = ZoneInfo("Asia/Shanghai")
+    timezone: ZoneInfo = DEFAULT_TIMEZONE
     quiet_hours: QuietHours = DEFAULT_QUIET_HOURS
     clock_start: datetime | None = None  # testing/sandbox aid: `branchbot run`'s clock starts here
     error_log: Path | None = None  # None: branchbot-errors.log in the temp dir
@@ -69,11 +71,11 @@ class Settings:
         env = dict(os.environ if environ is None else environ)
         problems: list[tuple[str, str]] = []
 
-        zone_name = env.get("BRANCHBOT_TIMEZONE") or "Asia/Shanghai"
+        zone_name = env.get("BRANCHBOT_TIMEZONE") or DEFAULT_TIMEZONE.key
         try:
             zone = ZoneInfo(zone_name)
         except (ZoneInfoNotFoundError, ValueError):
-            zone = ZoneInfo("Asia/Shanghai")
+            zone = DEFAULT_TIMEZONE
             problems.append(("BRANCHBOT_TIMEZONE",
                              f"BRANCHBOT_TIMEZONE 无效：{zone_name!r} 不是已知的时区名（例如 Asia/Shanghai）"))
         try:

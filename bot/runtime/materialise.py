@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours, deliverable_at
+from bot.settings import DEFAULT_TIMEZONE
 from schedules.audience import Part, reminder_leads
 from schedules.roster import Roster
 from storage import models
@@ -47,7 +48,7 @@ class PlanSource(Protocol):
 
 @dataclass(frozen=True)
 class ReminderPolicy:
-    zone: ZoneInfo = ZoneInfo("Asia/Shanghai")
+    zone: ZoneInfo = DEFAULT_TIMEZONE
     quiet: QuietHours = DEFAULT_QUIET_HOURS
 
 

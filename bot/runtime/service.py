@@ -26,6 +26,7 @@ from bot.runtime.materialise import DEFAULT_HORIZON, MaterialiseReport, PlanSour
 from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
 from bot.runtime.render import OutboxRenderers
 from bot.runtime.sending import SendPolicy
+from bot.settings import DEFAULT_TIMEZONE
 from storage import models
 from storage.db import transaction
 from storage.repositories import outbox
@@ -45,7 +46,7 @@ def default_worker_id() -> str:
 
 @dataclass(frozen=True)
 class RuntimeOptions:
-    zone: ZoneInfo = ZoneInfo("Asia/Shanghai")
+    zone: ZoneInfo = DEFAULT_TIMEZONE
     quiet: QuietHours = DEFAULT_QUIET_HOURS
     horizon: timedelta = DEFAULT_HORIZON
     concurrency: int = 8
