@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.clock import NowOptionError, parse_now_option
 from bot.deployment import DeploymentError
 from bot.settings import Settings
+from storage.models import RectificationSource
 
 # Each command lives in bot/commands/<module>.py and exposes `run(args, settings) -> int`.
 COMMAND_MODULES = {
@@ -66,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--org", help="组织编码；默认全部组织")
     plan.add_argument("--member", help="党员编号：只看与该党员有关的安排")
     plan.add_argument("--format", choices=["table", "json", "ics"], default="table")
-    plan.add_argument("--output", help="写入文件而不是标准输出")
+    plan.add_argument("--output", help=OUTPUT_HELP)
 
     commands.add_parser("run", help="运行机器人与定时任务（未设置 TELEGRAM_BOT_TOKEN 时运行沙盒）")
     sandbox = commands.add_parser("sandbox", help="在本机浏览器中体验完整的机器人（无需 Telegram）")
@@ -126,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     attendance.add_argument("--from", dest="date_from", help="开始日期（如 2025-01-01），或单独给出时间段：2025、2025Q1、2025-03")
     attendance.add_argument("--to", dest="date_to", help="结束日期（含当天）；默认今天")
     attendance.add_argument("--format", choices=["table", "json", "xlsx"], default="table")
-    attendance.add_argument("--output", help="写入文件而不是标准输出（xlsx 必须指定）")
+    attendance.add_argument("--output", help=OUTPUT_HELP + "（xlsx 必须指定）")
     attendance.add_argument("--chart", help="同时写出出勤率图表（PNG）到此路径")
     attendance.add_argument("--completion-chart", help="同时写出三会一课完成情况图表（PNG）到此路径")
     attendance.add_argument("--member", help="党员编号：只看该党员（须属于 --org 及其下级组织）的出勤")
@@ -137,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     rect_add = rect_actions.add_parser("add", help="登记整改事项")
     rect_add.add_argument("--org", required=True, help="整改的党支部编码")
     rect_add.add_argument("--problem", required=True, help="存在的问题")
-    rect_add.add_argument("--source", required=True, help="问题来源：组织生活会、民主生活会、巡察、党建督查、述职评议")
+    rect_add.add_argument("--source", required=True, help="问题来源：" + "、".join(RectificationSource))
     rect_add.add_argument("--measures", required=True, help="整改措施")
     rect_add.add_argument("--owner", action="append", required=True, help="责任人党员编号（可重复）")
     rect_add.add_argument("--deadline", required=True, help="整改时限，如 本月底前、6月30日前、2025-06-30")
@@ -162,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     propose.add_argument("path")
     propose.add_argument("--org", help="组织编码：对照该组织现在的设置（是否启用）")
     propose.add_argument("--format", choices=["table", "json", "yaml"], default="table")
-    propose.add_argument("--output", help="写入文件而不是标准输出")
+    propose.add_argument("--output", help=OUTPUT_HELP)
     accept = catalog_actions.add_parser("accept", help="把提议写入组织的覆盖文件（显示改动，可重复执行）")
     accept.add_argument("proposal", help="catalog propose 输出的 .json/.yaml，或计划文件本身")
     accept.add_argument("--org", required=True, help="组织编码：写入 config/overrides/<组织编码>.yaml")
@@ -171,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+OUTPUT_HELP = "写入文件而不是标准输出"
 AS_HELP = "以该党员的身份操作（按其职务检查权限）；不写则以系统操作员 cli:<用户名> 记入审计日志"
 
 
