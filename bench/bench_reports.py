@@ -20,7 +20,7 @@ from bot.reports.workbook import workbook_bytes
 from schedules.completion import evaluate_completion, quarter_period, summarise_by_branch, year_period
 from storage import models
 from storage.db import make_engine, make_session_factory, transaction
-from storage.repositories import reports
+from storage.services import reports
 
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 1, 10, tzinfo=ZONE)

@@ -14,7 +14,7 @@ from schedules.weekdays import weekday_zh
 from bot.reports.summary import org_summaries
 from schedules.completion import BranchCompletion
 from storage.models import AttendanceStatus
-from storage.repositories.reports import MemberRecord
+from storage.services.reports import MemberRecord
 from storage.services import activity_changes, queries, schedule_cards
 from storage.services.tasks import TaskView
 from storage.services.views import (

@@ -24,7 +24,7 @@ from schedules.plan import Occurrence, build_plan, occurrences_for_member, withi
 from schedules.weekdays import weekday_zh
 from schedules.roster import Roster
 from storage.db import make_engine, make_session_factory, transaction
-from storage.repositories.reports import UnknownMemberError, UnknownOrganizationError
+from storage.services.reports import UnknownMemberError, UnknownOrganizationError
 from storage.repositories.roster import load_roster
 
 class PlanInputError(ValueError):

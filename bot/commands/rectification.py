@@ -19,7 +19,7 @@ from bot.settings import Settings
 from schedules.completion import year_to_date
 from storage.db import make_engine, make_session_factory, transaction
 from storage.repositories import activities as activity_repo
-from storage.repositories import reports
+from storage.services import reports
 from storage.services import rectification as rect_svc
 from storage.services.actors import OrgTree, actor_for_member_no, operator_for_member_no
 from storage.services.errors import ServiceError

@@ -22,8 +22,8 @@ from bot.deployment import load_deployment
 from bot.settings import Settings
 from schedules.completion import Period, PeriodError, parse_period, year_to_date
 from storage.db import make_engine, make_session_factory, transaction
-from storage.repositories import reports
 from storage.roster_io.parse import parse_date
+from storage.services import reports
 
 
 class ReportInputError(ValueError):

@@ -21,7 +21,7 @@ from schedules.period_text import period_text  # noqa: E402
 from bot.reports.summary import org_summaries, requirement_label  # noqa: E402
 from schedules.completion import THREE_MEETINGS_ONE_LECTURE, CompletionState  # noqa: E402
 from schedules.roster import OrgType  # noqa: E402
-from storage.repositories.reports import AttendanceReport, OrgRef  # noqa: E402
+from storage.services.reports import AttendanceReport, OrgRef  # noqa: E402
 
 # Noto Sans CJK SC from the `mplfonts` wheel on PyPI: a fresh machine gets Chinese glyphs from
 # `pip install` alone, without root or system font packages.

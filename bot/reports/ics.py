@@ -12,7 +12,7 @@ from icalendar import Calendar, Event
 
 from bot.reports.labels import obligation_label
 from schedules.calendar import PROVISIONAL, PROVISIONAL_NOTE
-from storage.repositories.reports import ActivityRecord
+from storage.services.reports import ActivityRecord
 
 PRODID = "-//branchbot//党组织活动日历//ZH"
 UID_DOMAIN = "branchbot"

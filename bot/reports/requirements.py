@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from schedules.catalog import Catalog
 from schedules.completion import Requirement, Unit, catalog_requirements
-from storage.repositories import reports
+from storage.services import reports
 
 
 def requirements_for_org(session: Session, catalog: Catalog, org_code: str) -> Callable[[Unit], Sequence[Requirement]]:

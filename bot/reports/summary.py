@@ -14,7 +14,7 @@ from schedules.completion import (
     summarise_by_branch,
 )
 from schedules.roster import OrgType
-from storage.repositories.reports import AttendanceReport, OrgRef
+from storage.services.reports import AttendanceReport, OrgRef
 
 
 @dataclass(frozen=True)

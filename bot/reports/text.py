@@ -12,7 +12,7 @@ from bot.terminal import text_console
 from bot.reports.labels import ACTIVITY_STATUS_LABELS, ATTENDANCE_MARKS, obligation_label, percent
 from bot.reports.summary import branch_comparison, org_summaries
 from schedules.completion import CompletionState
-from storage.repositories.reports import AttendanceReport, MemberRecord
+from storage.services.reports import AttendanceReport, MemberRecord
 
 
 def _iso(moment) -> str | None:  # noqa: ANN001

@@ -25,7 +25,7 @@ from bot.reports.summary import branch_comparison, completion_rows, org_summarie
 from schedules.completion import CompletionState
 from schedules.roster import OrgType
 from storage.cells import cell_value
-from storage.repositories.reports import ActivityRecord, AttendanceLedger, AttendanceReport, OrgRef
+from storage.services.reports import ActivityRecord, AttendanceLedger, AttendanceReport, OrgRef
 
 FONT_NAME = "宋体"  # SimSun: what printed Chinese ledgers use; Excel and WPS have it on every Chinese desktop
 BODY = Font(name=FONT_NAME, size=10)

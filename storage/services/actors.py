@@ -18,6 +18,21 @@ from storage.repositories import bindings as binding_repo
 from storage.services.errors import NotBound, NotFound, PermissionDenied
 
 
+def is_party_category(category: str) -> bool:
+    """Full or probationary party member (an unknown category counts as neither)."""
+    try:
+        return Category(category).is_party_member
+    except ValueError:
+        return False
+
+
+def person_of(member_id: int, org_id: int, group_id: int | None, category: str, leading_cadre: bool,
+              seats: frozenset[Seat[int]]) -> Person[int, int]:
+    """A stored member as the audience rule (schedules.audience) sees them: chat's `Actor.person` and the
+    ledger's 应到 (`storage.services.reports`) both build it here."""
+    return Person(member_id, org_id, group_id, is_party_category(category), bool(leading_cadre), seats)
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     """A bound, active member as the services see them; what their seats allow is schedules.roles'."""
@@ -34,15 +49,12 @@ class Actor:
 
     @property
     def is_party_member(self) -> bool:
-        try:
-            return Category(self.category).is_party_member
-        except ValueError:
-            return False
+        return is_party_category(self.category)
 
     @property
     def person(self) -> Person[int, int]:
         """The actor as the audience rule (schedules.audience) sees them."""
-        return Person(self.member_id, self.org_id, self.group_id, self.is_party_member, self.leading_cadre, self.seats)
+        return person_of(self.member_id, self.org_id, self.group_id, self.category, self.leading_cadre, self.seats)
 
     def manages(self, org_id: int) -> bool:
         """Runs `org_id` directly: 书记/副书记/组织委员 of the branch, or 党小组长 of the group."""

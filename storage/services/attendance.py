@@ -18,7 +18,7 @@ from storage.repositories import attendance as attendance_repo
 from storage.repositories import bindings as binding_repo
 from storage.repositories import members as member_repo
 from storage.repositories import outbox
-from storage.repositories import reports
+from storage.services import reports
 from storage.services.actors import Actor, OrgTree
 from schedules.audience import Audience
 from storage.services.audience import in_audience

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -12,7 +14,15 @@ from storage.repositories import members as member_repo
 from storage.services.actors import Actor, OrgTree, actor_from_member
 
 
-def target_of(activity: models.Activity) -> Target[int, int]:
+class StoredItem(Protocol):
+    """What the audience rule reads of a stored activity: an ORM row or a report's `ActivityRecord`."""
+
+    audience: str
+    org_id: int
+    member_id: int | None
+
+
+def target_of(activity: StoredItem) -> Target[int, int]:
     """The stored activity as the audience rule sees it; an audience key the catalog lacks is refused."""
     return Target(Audience.of(activity.audience), activity.org_id, activity.member_id)
 

@@ -25,7 +25,7 @@ from schedules.roster import MemberStatus
 from storage import models
 from storage.models import ActivityKind, ActivityStatus
 from storage.repositories import attendance as attendance_repo
-from storage.repositories import reports
+from storage.services import reports
 from storage.services.actors import Actor, OrgTree, actor_from_member, require_visible, visible_org_ids
 from storage.services.audience import StoredAudience
 from storage.services.errors import InvalidInput, PermissionDenied
@@ -129,7 +129,7 @@ class Choice:
 
 @dataclass(frozen=True)
 class AttendanceAnswer:
-    """/attendance: the same report `report attendance` and /report format (storage.repositories.reports),
+    """/attendance: the same report `report attendance` and /report format (storage.services.reports),
     or one member's record, or the choices an ambiguous word leaves; `menu` lists the organisations in
     scope to look into next."""
 

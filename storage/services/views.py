@@ -139,7 +139,7 @@ class Roll:
 @dataclass(frozen=True, slots=True)
 class LiveTally:
     """Answers so far to a meeting still open (the group announcement's counts); a held meeting's final
-    counts are the ledger's (storage.repositories.reports.AttendanceLedger.tally)."""
+    counts are the ledger's (storage.services.reports.AttendanceLedger.tally)."""
 
     expected: int
     present: int

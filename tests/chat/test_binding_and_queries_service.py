@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from schedules.completion import quarter_period
 from storage import models
-from storage.repositories import reports
+from storage.services import reports
 from storage.services import attendance as attendance_svc
 from storage.services import binding as svc
 from storage.services import queries

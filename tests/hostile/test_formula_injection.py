@@ -18,7 +18,7 @@ from bot.reports.workbook import _register_styles, workbook_bytes
 from schedules.completion import quarter_period
 from storage import models
 from storage.cells import FORMULA_STARTS, guard, needs_guard, unguard
-from storage.repositories import reports
+from storage.services import reports
 from storage.roster_io import export_roster, read_roster
 from storage.services.rectification import ItemView, Note
 from storage.services.talks import CommitteeProgress, Coverage, Person, TalkRecord

@@ -14,7 +14,7 @@ from PIL import Image
 
 from bot.reports import charts
 from schedules.completion import quarter_period
-from storage.repositories import reports
+from storage.services import reports
 from tests.reports.conftest import SHANGHAI, local
 
 

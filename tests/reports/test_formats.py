@@ -9,7 +9,7 @@ import pytest
 from bot.reports.summary import branch_comparison, org_summaries
 from bot.reports.text import report_json, report_table
 from schedules.completion import quarter_period, year_period
-from storage.repositories import reports
+from storage.services import reports
 from tests.reports.conftest import SHANGHAI, local
 
 NOW = local("2025-04-02T10:00")

@@ -9,7 +9,7 @@ import pytest
 from icalendar import Calendar
 
 from bot.reports.ics import CalendarEvent, activities_feed, calendar_feed, event_from_occurrence
-from storage.repositories import reports
+from storage.services import reports
 from tests.reports.conftest import SHANGHAI, local
 
 STAMP = local("2025-07-01T10:00")

@@ -8,7 +8,7 @@ import pytest
 
 from schedules.completion import evaluate_completion, quarter_period, year_period
 from storage import models
-from storage.repositories import reports
+from storage.services import reports
 from tests.reports.conftest import SHANGHAI, local
 
 YEAR = year_period(2025)

@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 
 from bot.reports.workbook import workbook_bytes
 from schedules.completion import quarter_period
-from storage.repositories import reports
+from storage.services import reports
 from tests.reports.conftest import SHANGHAI, local
 
 NOW = local("2025-04-02T10:00")

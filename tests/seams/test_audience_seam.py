@@ -25,7 +25,7 @@ from schedules.roles import Role
 from schedules.roster import Category, Member, MemberStatus, Organization, OrgType, Roster, UpperRole
 from storage import models
 from storage.repositories import activities as activity_repo
-from storage.repositories import reports
+from storage.services import reports
 from storage.repositories.roster import load_roster
 from storage.roster_io.apply import import_roster
 from storage.services.actors import OrgTree, actor_from_member

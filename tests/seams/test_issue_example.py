@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import texts
 from schedules.completion import quarter_period
-from storage.repositories import reports
+from storage.services import reports
 from storage.services import queries
 from storage.services.actors import actor_for_member_no
 from tests.reports.conftest import SHANGHAI, local, world  # noqa: F401 - the fixture
