@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from schedules.config_errors import zh_problem
+from schedules.recurrence import last_day_of_month
 
 # The seven statutory holidays in the order of the year; the codes go into occurrence keys.
 STATUTORY_HOLIDAYS: dict[str, str] = {
@@ -235,7 +236,7 @@ class OfficialCalendar:
 
     def nth_workday_of_month(self, year: int, month: int, nth: int) -> date | None:
         """The nth workday of a month (1-based; negative counts from the end); None if there are fewer."""
-        day = date(year, month, 1) if nth > 0 else (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1))
+        day = date(year, month, 1) if nth > 0 else last_day_of_month(year, month)
         step = timedelta(days=1 if nth > 0 else -1)
         remaining = abs(nth)
         while day.month == month:

@@ -51,7 +51,7 @@ from schedules.timeparse.holidays import (
     workday_before,
 )
 from schedules.timeparse.numerals import NUMBER_PATTERN as N
-from schedules.timeparse.numerals import parse_number
+from schedules.timeparse.numerals import read_number
 
 # Full-width digits, letters, colon and space become ASCII one character for one, so spans stay aligned.
 _FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
@@ -375,7 +375,7 @@ def _end_clock_candidates(ge: dict[str, str | None], g: dict[str, str | None], *
     if ge["period"] is not None or ge["day_period"]:
         return [_time_of_day(ge)]
     inherited = g["period"] or (_DAY_PERIODS[g["day_period"]][1] if g["day_period"] else None)
-    written = _number(ge["hour"])
+    written = read_number(ge["hour"])
     afternoon = ambiguous_allowed and 1 <= written <= 6
     if inherited is not None:
         try:
@@ -395,13 +395,13 @@ def _end_day(ge: dict[str, str | None], start: date, today: date, calendar: Work
              matched: str) -> tuple[date, str]:
     """The end's day: a day number, a month-day or a weekday alone follow the start (3月30日至4月2日, 周三至周五)."""
     if ge["bare_day"]:
-        number = _number(ge["bare_day"])
+        number = read_number(ge["bare_day"])
         day = _add_months(start.replace(day=1), 0 if number >= start.day else 1, number)
         return _unless_far_wrap(day, start, number < start.day, matched), ""
     month_text, day_text = ((ge["month"], ge["day"]) if ge["month"]
                             else (ge["compact_month"], ge["compact_day"]) if ge["compact_month"] else (None, None))
     if month_text and not (ge["year"] or ge["year_word"]):
-        month, number = _number(month_text), _number(day_text)
+        month, number = read_number(month_text), read_number(day_text)
         day = _calendar_date(start.year, month, number)
         if day >= start:
             return day, ""
@@ -447,13 +447,13 @@ def _resolve_elapsed(g: dict[str, str | None], matched: str, now: datetime, zone
     elif g["offset_half_hour"]:
         minutes = 30
     elif g["offset_hours"]:
-        minutes = _number(g["offset_hours"]) * 60
+        minutes = read_number(g["offset_hours"]) * 60
         if g["offset_and_half"]:
             minutes += 30
         if g["offset_hour_minutes"]:
-            minutes += _number(g["offset_hour_minutes"])
+            minutes += read_number(g["offset_hour_minutes"])
     else:
-        minutes = _number(g["offset_minutes"] or "0")
+        minutes = read_number(g["offset_minutes"] or "0")
     if minutes <= 0:
         raise TimeParseError("“0分钟后”就是现在，请写一个将来的时间", ("30分钟后", "两小时后"))
     # Real elapsed time: add in UTC so a DST change in between does not shift the result.
@@ -463,22 +463,13 @@ def _resolve_elapsed(g: dict[str, str | None], matched: str, now: datetime, zone
     return ParsedTime(at=moment, reading=reading, matched=matched)
 
 
-def _number(token: str | None) -> int:
-    if token is None:
-        raise TimeParseError("缺少数字")
-    try:
-        return parse_number(token)
-    except ValueError as exc:
-        raise TimeParseError(f"看不懂数字“{token}”") from exc
-
-
 def _day_choice(g: dict[str, str | None], today: date, calendar: WorkCalendar | None, matched: str) -> _DayChoice:
     if g["hol_rel"]:
         return _holiday_relative_choice(g, today, calendar)
     if g["ord_month"]:
         return _ordinal_choice(g, today, calendar, matched)
     if g["weeks_ahead"]:
-        weeks = _number(g["weeks_ahead"])
+        weeks = read_number(g["weeks_ahead"])
         if weeks < 1:
             raise TimeParseError(f"“{matched}”：请写几周后", ("两周后的周三", "下周三"))
         weekday = _WEEKDAYS[g["weeks_ahead_weekday"]]
@@ -495,7 +486,7 @@ def _day_choice(g: dict[str, str | None], today: date, calendar: WorkCalendar | 
             raise TimeParseError(f"“{matched}”：那一周没有工作日", ("下周一上午9点",))
         return _single(day, f"{word}周{'最后一个' if last else '第一个'}工作日")
     if g["workdays_ahead"] or g["next_workday"]:
-        count = _number(g["workdays_ahead"]) if g["workdays_ahead"] else 1
+        count = read_number(g["workdays_ahead"]) if g["workdays_ahead"] else 1
         if count < 1:
             raise TimeParseError(f"“{matched}”：请写几个工作日后", ("3个工作日后", "下一个工作日"))
         work = require_calendar(calendar, matched)
@@ -508,11 +499,11 @@ def _day_choice(g: dict[str, str | None], today: date, calendar: WorkCalendar | 
     if g["iso_year"]:
         return _single(_calendar_date(int(g["iso_year"]), int(g["iso_month"] or 0), int(g["iso_day"] or 0)), "")
     if g["compact_month"]:
-        return _yearless_choice(_number(g["compact_month"]), _number(g["compact_day"]), today)
+        return _yearless_choice(read_number(g["compact_month"]), read_number(g["compact_day"]), today)
     if g["month"]:
         return _month_day_choice(g, today)
     if g["offset_days"]:
-        count, unit = _number(g["offset_days"]), g["offset_unit"] or "天"
+        count, unit = read_number(g["offset_days"]), g["offset_unit"] or "天"
         if unit == "月":
             target = _add_months(today, count, today.day)
         else:
@@ -526,10 +517,10 @@ def _day_choice(g: dict[str, str | None], today: date, calendar: WorkCalendar | 
     if g["weekday"]:
         return _week_choice(g["week_word"], _WEEKDAYS[g["weekday"]], today)
     if g["month_word"]:
-        word, day = _compact(g["month_word"]), _number(g["month_day"])
+        word, day = _compact(g["month_word"]), read_number(g["month_day"])
         return _single(_add_months(today.replace(day=1), _MONTH_OFFSETS[word], day), f"{word}{day}日")
     if g["bare_day"]:
-        day = _number(g["bare_day"])
+        day = read_number(g["bare_day"])
         this_month = _add_months(today.replace(day=1), 0, day)
         try:
             next_month = _add_months(today.replace(day=1), 1, day)
@@ -557,11 +548,11 @@ def _holiday_relative_choice(g: dict[str, str | None], today: date, calendar: Wo
     after = "后" in (g["hol_side"] or "")
     if after and g["hol_last"]:
         raise TimeParseError(f"“{found.name}后最后一个工作日”是哪一天？", (f"{found.name}后第一个工作日",))
-    nth = _number(g["hol_n"]) if g["hol_n"] else 1
+    nth = read_number(g["hol_n"]) if g["hol_n"] else 1
     if nth < 1:
         raise TimeParseError(f"第{nth}个工作日不存在", (f"{found.name}后第一个工作日",))
     if g["hol_days"]:  # 国庆节前一天: counted in calendar days from the festival itself
-        days = _number(g["hol_days"])
+        days = read_number(g["hol_days"])
         if not 1 <= days <= 7:
             raise TimeParseError(f"“{found.name}{g['hol_side']}{days}天”请写具体日期", ("10月1日", "9月30日"))
         shift = timedelta(days=days if after else -days)
@@ -584,7 +575,7 @@ def _holiday_relative_choice(g: dict[str, str | None], today: date, calendar: Wo
 
 def _ordinal_choice(g: dict[str, str | None], today: date, calendar: WorkCalendar | None, matched: str) -> _DayChoice:
     """下个月第一个周一, 本月最后一个工作日, 4月第二个星期四."""
-    nth = -1 if g["ord_last"] else -_number(g["ord_back"]) if g["ord_back"] else _number(g["ord_n"])
+    nth = -1 if g["ord_last"] else -read_number(g["ord_back"]) if g["ord_back"] else read_number(g["ord_n"])
     if nth == 0 or abs(nth) > (23 if g["ord_workday"] else 5):
         raise TimeParseError(f"“{matched}”：一个月里最多有5个同一星期几", ("下个月第一个周一", "本月最后一个周五"))
     word = _compact(g["ord_month"] or "")
@@ -601,7 +592,7 @@ def _ordinal_choice(g: dict[str, str | None], today: date, calendar: WorkCalenda
     if word in _MONTH_OFFSETS:
         first = _add_months(today.replace(day=1), _MONTH_OFFSETS[word], 1)
         return _single(functools.partial(pick, first.year, first.month), f"{word}{which}{what}")
-    month = _number(word.rstrip("月份").rstrip("月"))
+    month = read_number(word.rstrip("月份").rstrip("月"))
     if not 1 <= month <= 12:
         raise TimeParseError(f"{month}月不存在：月份只能是1到12", ("下个月第一个周一",))
     label = f"{month}月{which}{what}"
@@ -616,9 +607,9 @@ def _ordinal_choice(g: dict[str, str | None], today: date, calendar: WorkCalenda
 
 
 def _month_day_choice(g: dict[str, str | None], today: date) -> _DayChoice:
-    month, day = _number(g["month"]), _number(g["day"])
+    month, day = read_number(g["month"]), read_number(g["day"])
     if g["year"]:
-        return _single(_calendar_date(_number(g["year"]), month, day), "")
+        return _single(_calendar_date(read_number(g["year"]), month, day), "")
     if g["year_word"]:
         year = today.year + (1 if g["year_word"] == "明年" else 0)
         return _single(_calendar_date(year, month, day), g["year_word"])
@@ -688,7 +679,7 @@ def _time_of_day(g: dict[str, str | None], default_clock: tuple[int, int] | None
         if period == "凌晨":
             raise TimeParseError("“凌晨”是几点？请写明具体时间", ("凌晨5点", "明天凌晨5点半"))
         return _TimeOfDay(_PERIOD_DEFAULT_HOUR[period], 0, 0, defaulted=True)
-    written = _number(g["hour"])
+    written = read_number(g["hour"])
     minute = _minute(g)
     zero_padded = g["hour"].startswith("0") and len(g["hour"]) == 2
     if written > 23:
@@ -721,7 +712,7 @@ def _minute(g: dict[str, str | None]) -> int:
     token = g["minute"] or g["bare_minute"] or g["colon_minute"]
     if token is None:
         return 0
-    minute = _number(token)
+    minute = read_number(token)
     if minute > 59:
         raise TimeParseError(f"{minute}分不存在：分钟只能是0到59", ("下午3点30分", "15:45"))
     return minute

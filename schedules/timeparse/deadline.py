@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from schedules.recurrence import add_months, last_day_of_month
 from schedules.timeparse import chinese
 from schedules.timeparse.holidays import WorkCalendar, holiday, holiday_span, require_calendar, workday_after
 from schedules.timeparse.model import TimeParseError, describe_day, local_moment
 from schedules.timeparse.numerals import NUMBER_PATTERN as N
-from schedules.timeparse.numerals import parse_number
+from schedules.timeparse.numerals import read_number
 
 DEADLINE_EXAMPLES = ("本月底前", "周五前", "3月15日前", "国庆节前", "年底前", "3个工作日内")
 _END_OF_DAY = time(23, 59, 59)
@@ -72,7 +73,7 @@ def _read(text: str, now: datetime, zone: ZoneInfo, calendar: WorkCalendar | Non
     today = now.date()
     if (match := _MONTH_END.fullmatch(text)) is not None:
         if match.group("month"):
-            month = _number(match.group("month"))
+            month = read_number(match.group("month"), DEADLINE_EXAMPLES)
             if not 1 <= month <= 12:
                 raise TimeParseError(f"{month}月不存在", DEADLINE_EXAMPLES)
             year = today.year if month >= today.month else today.year + 1
@@ -83,7 +84,7 @@ def _read(text: str, now: datetime, zone: ZoneInfo, calendar: WorkCalendar | Non
             index = today.year * 12 + today.month - 1 + offset
             year, month = index // 12, index % 12 + 1
             label = f"{which}底" if which != "当月" else "月底"
-        return _end_of(_last_day_of_month(year, month), label, text, zone)
+        return _end_of(last_day_of_month(year, month), label, text, zone)
     if (match := _YEAR_END.fullmatch(text)) is not None:
         which = match.group("which")
         year = int(match.group("year")) if match.group("year") else today.year + (1 if which == "明年" else 0)
@@ -92,9 +93,9 @@ def _read(text: str, now: datetime, zone: ZoneInfo, calendar: WorkCalendar | Non
         offset = 1 if (match.group("which") or "").startswith("下") else 0
         index = today.year * 4 + (today.month - 1) // 3 + offset
         year, quarter = index // 4, index % 4 + 1
-        return _end_of(_last_day_of_month(year, quarter * 3), f"{year}年第{'一二三四'[quarter - 1]}季度末", text, zone)
+        return _end_of(last_day_of_month(year, quarter * 3), f"{year}年第{'一二三四'[quarter - 1]}季度末", text, zone)
     if (match := _WITHIN_DAYS.fullmatch(text)) is not None:
-        count = _number(match.group("count"))
+        count = read_number(match.group("count"), DEADLINE_EXAMPLES)
         unit = match.group("workdays")
         if count < 1:
             raise TimeParseError(f"“{text}”：请至少写1天", DEADLINE_EXAMPLES)
@@ -102,10 +103,7 @@ def _read(text: str, now: datetime, zone: ZoneInfo, calendar: WorkCalendar | Non
             day = workday_after(require_calendar(calendar, text), today, count)
             return _end_of(day, f"{count}个工作日内", text, zone)
         if "月" in unit:
-            index = today.year * 12 + today.month - 1 + count
-            year, month = index // 12, index % 12 + 1
-            day = min(today.day, _last_day_of_month(year, month).day)
-            return _end_of(date(year, month, day), f"{count}个月内", text, zone)
+            return _end_of(add_months(today, count), f"{count}个月内", text, zone)
         days = count * (7 if ("周" in unit or "星期" in unit) else 1)
         return _end_of(today + timedelta(days=days), f"{count}{unit}内", text, zone)
     general = _GENERAL.fullmatch(text)
@@ -147,17 +145,6 @@ def _before_holiday(match: re.Match[str], text: str, today: date, zone: ZoneInfo
 def _end_of(day: date, label: str, text: str, zone: ZoneInfo) -> Deadline:
     due = local_moment(day, 23, 59, zone).replace(second=59)
     return Deadline(due, f"{label}（{describe_day(day)}）当天结束前", text)
-
-
-def _last_day_of_month(year: int, month: int) -> date:
-    return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
-
-
-def _number(token: str) -> int:
-    try:
-        return parse_number(token)
-    except ValueError:
-        raise TimeParseError(f"看不懂数字“{token}”", DEADLINE_EXAMPLES) from None
 
 
 def _unreadable(text: str, body: str) -> TimeParseError:

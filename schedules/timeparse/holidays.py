@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any, Protocol, Sequence
 
+from schedules.recurrence import last_day_of_month, nth_weekday
 from schedules.timeparse.model import TimeParseError
 from schedules.weekdays import WEEKDAY_DIGITS
 
@@ -130,7 +131,7 @@ def workday_before(calendar: WorkCalendar, day: date, nth: int = 1) -> date:
 def nth_workday_of_month(calendar: WorkCalendar, year: int, month: int, nth: int) -> date:
     """nth > 0 counts from the 1st, nth < 0 from the end (-1: the last workday)."""
     first = date(year, month, 1)
-    following = date(year + month // 12, month % 12 + 1, 1)
+    following = last_day_of_month(year, month) + timedelta(days=1)
     day = first - timedelta(days=1) if nth > 0 else following
     found = workday_after(calendar, day, nth) if nth > 0 else workday_before(calendar, day, -nth)
     if found.month != month:
@@ -140,13 +141,8 @@ def nth_workday_of_month(calendar: WorkCalendar, year: int, month: int, nth: int
 
 def nth_weekday_of_month(year: int, month: int, weekday: int, nth: int) -> date:
     """nth > 0: the nth such weekday of the month; nth < 0: counted from the end."""
-    if nth > 0:
-        first = date(year, month, 1)
-        day = first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (nth - 1))
-    else:
-        last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
-        day = last - timedelta(days=(last.weekday() - weekday) % 7 + 7 * (-nth - 1))
-    if day.month != month:
+    day = nth_weekday(year, month, weekday, nth)
+    if day is None:
         raise TimeParseError(f"{year}年{month}月没有第{abs(nth)}个星期{WEEKDAY_DIGITS[weekday]}",
                              ("下个月第一个周一", "本月最后一个周五"))
     return day

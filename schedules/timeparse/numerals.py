@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from schedules.timeparse.model import GENERAL_EXAMPLES, TimeParseError
+
 CHINESE_DIGITS = {
     "零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
     "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
@@ -40,3 +42,13 @@ def parse_number(token: str) -> int:
     for digit in digits:
         value = value * 10 + digit
     return value
+
+
+def read_number(token: str | None, examples: tuple[str, ...] = GENERAL_EXAMPLES) -> int:
+    """`parse_number` as the parsers refuse: a missing or unreadable numeral is a TimeParseError showing `examples`."""
+    if token is None:
+        raise TimeParseError("缺少数字", examples)
+    try:
+        return parse_number(token)
+    except ValueError:
+        raise TimeParseError(f"看不懂数字“{token}”", examples) from None

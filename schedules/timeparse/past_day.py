@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from schedules.timeparse.chinese import RELATIVE_DAYS, to_half_width
 from schedules.timeparse.model import TimeParseError, describe_day
 from schedules.timeparse.numerals import NUMBER_PATTERN as N
-from schedules.timeparse.numerals import parse_number
+from schedules.timeparse.numerals import read_number
 
 PAST_DAY_EXAMPLES = ("今天", "昨天", "12月5日", "2025-12-05")
 
@@ -43,13 +43,6 @@ def _date(year: int, month: int, day: int, examples: tuple[str, ...]) -> date:
         raise TimeParseError(f"{year}年{month}月{day}日不存在", examples) from None
 
 
-def _number(token: str, examples: tuple[str, ...]) -> int:
-    try:
-        return parse_number(token)
-    except ValueError:
-        raise TimeParseError(f"看不懂数字“{token}”", examples) from None
-
-
 def parse_past_day(text: str, today: date) -> ParsedDay:
     """A day that has been (today counts): "今天", "昨天", "前天", "12月5日", "5号", "2025年12月5日", ISO dates.
 
@@ -65,7 +58,7 @@ def parse_past_day(text: str, today: date) -> ParsedDay:
     elif match := _ISO_DAY.fullmatch(cleaned):
         day = _date(int(match[1]), int(match[2]), int(match[3]), PAST_DAY_EXAMPLES)
     elif (match := _YEAR_MONTH_DAY.fullmatch(cleaned)):
-        month, number = _number(match["month"], PAST_DAY_EXAMPLES), _number(match["day"], PAST_DAY_EXAMPLES)
+        month, number = read_number(match["month"], PAST_DAY_EXAMPLES), read_number(match["day"], PAST_DAY_EXAMPLES)
         if match[1]:
             day = _date(int(match[1]), month, number, PAST_DAY_EXAMPLES)
         else:
@@ -76,7 +69,7 @@ def parse_past_day(text: str, today: date) -> ParsedDay:
                     raise TimeParseError(f"{cleaned}（{describe_day(day)}）还没到", PAST_DAY_EXAMPLES)
                 day = earlier
     elif match := _DAY_OF_MONTH.fullmatch(cleaned):
-        day = _date(today.year, today.month, _number(match["day"], PAST_DAY_EXAMPLES), PAST_DAY_EXAMPLES)
+        day = _date(today.year, today.month, read_number(match["day"], PAST_DAY_EXAMPLES), PAST_DAY_EXAMPLES)
     if day is None:
         raise TimeParseError(f"看不懂日期“{cleaned}”", PAST_DAY_EXAMPLES)
     if day > today:
