@@ -89,12 +89,17 @@ def run(args: argparse.Namespace, settings: Settings, actions=None) -> int:  # n
         return EXIT_INVALID
 
 
+def system_operator() -> SystemOperator:
+    """The command line acting without a member's seat (no --as; invite, roster import): named in the audit
+    log after the OS account."""
+    return SystemOperator(f"cli:{getpass.getuser()}")
+
+
 def operator(session: Session, member_no: str | None) -> Operator:
-    """Who the command acts as: the member given with --as (checked like in chat), else the system operator
-    the audit log names after the OS account."""
+    """Who the command acts as: the member given with --as (checked like in chat), else `system_operator()`."""
     if member_no:
         return operator_for_member_no(session, member_no)
-    return SystemOperator(f"cli:{getpass.getuser()}")
+    return system_operator()
 
 
 def _org(session: Session, code: str) -> models.Organization:

@@ -12,7 +12,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot import texts
-from bot.commands.activity import operator
+from bot.commands.activity import system_operator
 from bot.keyboards import start_link
 from bot.runtime.sending import failure_text
 from bot.settings import Settings
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace, settings: Settings, *, now: datetime | None = 
     try:
         invite = run_in_transaction(make_session_factory(engine), lambda session: binding_svc.create_invite(
             session, args.member_no, now or datetime.now(timezone.utc), days=args.days,
-            created_by=operator(session, None)))
+            created_by=system_operator()))
     except ServiceError as refused:
         print(texts.cli_error(refused.message), file=sys.stderr)
         return 2

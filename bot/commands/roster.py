@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import texts
+from bot.commands.activity import system_operator
 from bot.settings import Settings
 from bot.terminal import raw, text_console
 from schedules.roster import Roster
@@ -88,7 +89,8 @@ def _apply(roster: Roster, settings: Settings, path: Path, *, now: datetime, dry
             with factory() as session:  # read only, rolled back on close
                 return import_roster(session, roster, now=now, dry_run=True)
         with transaction(factory) as session:
-            return import_roster(session, roster, now=now, actor_label="cli", source=str(path), progress=progress)
+            return import_roster(session, roster, now=now, actor_label=system_operator().label, source=str(path),
+                                 progress=progress)
     finally:
         engine.dispose()
 

@@ -19,14 +19,17 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.commands.activity import operator
+from bot.commands.activity import operator, system_operator
 from bot.deployment import deployment_at
 from storage import models
+from storage.db import make_engine
 from storage.models import AttendanceStatus
 from storage.services import activity_changes, attendance, binding, proposals, rectification, talks, tasks
 from storage.services.actors import actor_for_telegram, actor_from_member
 from storage.services.permissions import Operator, audit_fields
 from tests.chat.world import MEETING_START, SHANGHAI, World, add_activity, build_world
+from tests.cli_runner import cli  # noqa: F401  (a fixture)
+from tests.storage.roster_files import BASIC
 
 T = MEETING_START  # B01's 主题党日, Saturday 15 March 2025, 09:00
 BEFORE, AFTER = T - timedelta(days=1), T + timedelta(hours=2)
@@ -243,3 +246,30 @@ def test_the_audit_row_names_who_acted_as_audit_fields_says(session, use_case, e
     home = {"actor_member_id": None, "actor_telegram_id": None, "actor_label": None} | audit_fields(who)
     assert columns == [(home["actor_member_id"], home["actor_telegram_id"], home["actor_label"])]
     assert columns == [named(session, world, case, edge)]
+
+
+# The command line acting without a member's seat: (the command run once the roster is imported, or none for the
+# import itself; the audit action it writes).
+COMMANDS = {
+    "roster-import": ((), "roster.import"),
+    "invite": (("invite", "M002"), "invite.create"),
+}
+
+
+@pytest.mark.parametrize(("command", "action"), [pytest.param(*spec, id=key) for key, spec in COMMANDS.items()])
+def test_the_command_line_without_a_member_is_named_as_audit_fields_says(cli, db_url, monkeypatch, command, action):
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)  # invite: no getMe, the code alone
+    for args in (("roster", "import", str(BASIC)), command):
+        if args:
+            code, _, err = cli(*args)
+            assert code == 0, err
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(select(models.AuditEntry.actor_member_id, models.AuditEntry.actor_telegram_id,
+                                             models.AuditEntry.actor_label)
+                                      .where(models.AuditEntry.action == action)).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in rows] == [(None, None, audit_fields(system_operator())["actor_label"])]
+    assert rows[0].actor_label == f"cli:{getpass.getuser()}"
