@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.clock import CLOCK_START_ENV, ManualClock
+from bot.clock import CLOCK_START_ENV, ManualClock, parse_clock_start
 from bot.deployment import DeploymentError, DeploymentSource
 from bot.sandbox.bot_runtime import BotRuntime, SandboxBusyError, start_bot
 from loopback import BotApiServer, SandboxError
@@ -125,15 +125,12 @@ def choose_start(options: SandboxOptions, saved: datetime | None, environ: dict[
     """Where the sandbox clock starts: an explicit start wins, else never before the saved time or now."""
     if options.clock_start is not None:
         return options.clock_start
-    configured = environ.get(CLOCK_START_ENV)
-    if configured:
-        try:
-            moment = datetime.fromisoformat(configured)
-        except ValueError:
-            raise SandboxStartError(f"{CLOCK_START_ENV} 无效：{configured!r} 不是 ISO 8601 时间") from None
-        if moment.tzinfo is None:
-            raise SandboxStartError(f"{CLOCK_START_ENV} 必须带时区偏移，例如 2025-03-14T09:00:00+08:00")
-        return moment
+    try:
+        configured = parse_clock_start(environ.get(CLOCK_START_ENV))  # read as `branchbot run` reads it
+    except ValueError as exc:
+        raise SandboxStartError(str(exc)) from None
+    if configured is not None:
+        return configured
     return max(real_now, saved) if saved else real_now
 
 
