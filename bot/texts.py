@@ -967,10 +967,6 @@ def cli_org_unknown(code: str) -> str:
     return f"没有编码为 {code} 的组织；请先导入名册（branchbot roster import）"
 
 
-def cli_activity_unknown(activity_id: int) -> str:
-    return f"没有编号为 {activity_id} 的活动。"
-
-
 def _numbered(activity) -> str:  # noqa: ANN001 - models.Activity
     """An activity as the command line names it: its title and the number the other commands take."""
     return f"{activity.title}（编号 {activity.id}）"

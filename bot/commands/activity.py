@@ -26,7 +26,7 @@ from storage.repositories import activities as activity_repo
 from storage.services import activity_changes
 from storage.services import attendance as attendance_svc
 from storage.services.actors import OrgTree, actor_for_member_no, operator_for_member_no
-from storage.services.errors import NotFound, ServiceError
+from storage.services.errors import ServiceError
 from storage.services.permissions import Operator, SystemOperator
 from storage.services.views import display_title
 
@@ -202,7 +202,7 @@ def cancel(args: argparse.Namespace, settings: Settings) -> int:
 def activity_repo_org(session: Session, activity_id: int) -> int:
     activity = session.get(models.Activity, activity_id)
     if activity is None:
-        raise InputError(texts.cli_activity_unknown(activity_id))
+        raise activity_changes.no_such_activity(activity_id)
     return activity.org_id
 
 
@@ -232,7 +232,7 @@ def _in_transaction(settings: Settings, work):  # noqa: ANN001, ANN202
 def _activity(session: Session, activity_id: int) -> models.Activity:
     activity = session.get(models.Activity, activity_id)
     if activity is None:
-        raise NotFound(texts.cli_activity_unknown(activity_id), activity_id=activity_id)
+        raise activity_changes.no_such_activity(activity_id)
     return activity
 
 

@@ -96,11 +96,16 @@ def _view(session: Session, activity: models.Activity) -> ActivityView:
     return ActivityView.of(activity, org.name if org is not None else "")
 
 
+def no_such_activity(activity_id: int) -> NotFound:
+    """The refusal for an activity number that names nothing (chat's cards and the command line)."""
+    return NotFound(f"没有编号为 {activity_id} 的活动。", activity_id=activity_id)
+
+
 def scheduled_activity(session: Session, activity_id: int) -> models.Activity:
     """The activity to move or cancel, locked; refused when it is gone or no longer scheduled."""
     activity = attendance_repo.activity(session, activity_id, for_update=True)
     if activity is None:
-        raise NotFound(f"没有编号为 {activity_id} 的活动。", activity_id=activity_id)
+        raise no_such_activity(activity_id)
     if activity.status != ActivityStatus.SCHEDULED.value:
         raise AlreadyHandled(f"「{activity.title}」已经不在安排中了（已召开、未召开或已取消）。", activity_id=activity_id)
     return activity
