@@ -14,7 +14,7 @@ from schedules.weekdays import weekday_zh
 from bot.reports.summary import org_summaries
 from schedules.completion import BranchCompletion
 from storage.models import AttendanceStatus
-from storage.services.reports import MemberRecord
+from storage.services.reports import MemberRecord, UnknownOrganizationError
 from storage.services import activity_changes, queries, schedule_cards
 from storage.services.tasks import TaskView
 from storage.services.views import (
@@ -964,7 +964,7 @@ def obligation_unknown(key: str, keys: Sequence[str]) -> str:
 
 
 def cli_org_unknown(code: str) -> str:
-    return f"没有编码为 {code} 的组织；请先导入名册（branchbot roster import）"
+    return f"{UnknownOrganizationError(code)}；请先导入名册（branchbot roster import）"
 
 
 def _numbered(activity) -> str:  # noqa: ANN001 - models.Activity
