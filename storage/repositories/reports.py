@@ -205,15 +205,6 @@ class LedgerRows:
     activities: tuple[ActivityRecord, ...]
 
 
-def _seats_in(session: Session, org_ids: Sequence[int]) -> dict[int, frozenset[RoleSeat[int]]]:
-    r = models.MemberRole
-    seat_rows: dict[int, list[tuple[int, str, bool]]] = defaultdict(list)
-    for member_id, org_id, role, upper in session.execute(
-            select(r.member_id, r.org_id, r.role, r.upper).where(r.org_id.in_(org_ids))):
-        seat_rows[member_id].append((org_id, role, upper))
-    return {member_id: roles.parse_seats(rows) for member_id, rows in seat_rows.items()}
-
-
 def ledger_rows(session: Session, org_code: str, window: Period, zone: ZoneInfo, *,
                 include_subtree: bool = True) -> LedgerRows:
     """The rows of `org_code`'s ledger (by default with every organisation below it) for `window`."""
