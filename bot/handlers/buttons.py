@@ -105,7 +105,9 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
             return stale, now
 
     try:
-        checked, now = await chat.as_member(update, work)
+        # Together: a burst of presses shares transactions (bot.handlers.group_commit); `work` only reads and
+        # writes the session, so running it again alone after a neighbour's refusal is harmless.
+        checked, now = await chat.as_member(update, work, together=True)
     except NotBound as refused:
         await answer_stranger(update, context, chat, refused)
         return

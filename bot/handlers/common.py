@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +22,7 @@ from telegram.ext import ContextTypes
 from bot import texts
 from bot.callbacks import CallbackSigner
 from bot.clock import Clock
+from bot.handlers.group_commit import GroupCommit
 from bot.handlers.routing import ButtonRouter
 from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
 from bot.runtime.replies import ReplyDropped
@@ -33,7 +33,7 @@ from storage.changes import Changes
 from storage.repositories import attendance as attendance_repo
 from storage.services.actors import Actor, OrgTree, actor_for_telegram
 from storage.services.errors import ServiceError
-from storage.services.runner import run_in_transaction
+from storage.services.runner import Outcome, run_together
 
 log = logging.getLogger("bot.handlers")
 T = TypeVar("T")
@@ -71,6 +71,7 @@ class ChatContext:
     after_commit: Callable[[Changes], None] | None = None
     _pending_edits: dict[tuple[int, int], asyncio.Task] = field(default_factory=dict, repr=False)
     _executor: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _group: GroupCommit | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.session_factory is not None:
@@ -84,34 +85,46 @@ class ChatContext:
             self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chat-db")
         return self._executor
 
-    async def db(self, work: Callable[[Session, datetime], T], *, follow_up: bool = True) -> T:
+    async def db(self, work: Callable[[Session, datetime], T], *, follow_up: bool = True,
+                 together: bool = False) -> T:
         """Runs `work(session, now)` in one transaction; refusal records survive a ServiceError.
 
         Once it committed, `after_commit` hears what it queued or changed (not with `follow_up=False`: the
-        follow-up's own transaction, which must not follow itself up)."""
+        follow-up's own transaction, which must not follow itself up). With `together` (PostgreSQL's threads
+        only), work arriving while the threads are busy shares a transaction (`GroupCommit`): only for short
+        work that touches nothing but the session, since it may run twice."""
         now = self.clock.now()
-        sessions: list[Session] = []
 
-        def run(session: Session) -> T:
-            sessions.append(session)
+        def bound(session: Session) -> T:
             return work(session, now)
 
-        call = functools.partial(run_in_transaction, self.session_factory, run)
+        def alone() -> Outcome:
+            return run_together(self.session_factory, [bound])[0]
+
         if self._threaded():
-            future = asyncio.get_running_loop().run_in_executor(self._pool(), call)
+            if together:
+                future = self._group_commit().submit(bound)
+            else:
+                future = asyncio.get_running_loop().run_in_executor(self._pool(), alone)
             try:
                 # A stalled database must not hold the member's answer hostage: past the timeout they hear
                 # "busy" (the server aborts the stalled transaction: idle_in_transaction_session_timeout).
-                result = await asyncio.wait_for(asyncio.shield(future), self.db_timeout)
+                outcome = await asyncio.wait_for(asyncio.shield(future), self.db_timeout)
             except asyncio.TimeoutError:
                 raise PoolTimeoutError(f"database did not answer within {self.db_timeout:.0f} s") from None
         else:
-            result = call()
-        if follow_up and self.after_commit is not None and sessions:
-            committed = changes.of(sessions[0])  # read after the commit: its last flush is recorded too
-            if committed:
-                self.after_commit(committed)
-        return result
+            outcome = alone()
+        if outcome.error is not None:
+            raise outcome.error
+        # `committed` was read after the commit: its last flush is recorded too.
+        if follow_up and self.after_commit is not None and outcome.committed:
+            self.after_commit(outcome.committed)
+        return outcome.value
+
+    def _group_commit(self) -> GroupCommit:
+        if self._group is None:
+            self._group = GroupCommit(self.session_factory, self._pool)
+        return self._group
 
     def _threaded(self) -> bool:
         if self.db_in_thread is None:
@@ -135,10 +148,12 @@ class ChatContext:
             self._executor.shutdown(wait=False)
             self._executor = None
 
-    async def as_member(self, update: Update, work: Callable[[Session, Actor, datetime], T]) -> T:
-        """Runs `work` for the member bound to the sender (NotBound if there is none)."""
+    async def as_member(self, update: Update, work: Callable[[Session, Actor, datetime], T], *,
+                        together: bool = False) -> T:
+        """Runs `work` for the member bound to the sender (NotBound if there is none); `together`: see `db`."""
         user_id = update.effective_user.id  # type: ignore[union-attr]
-        return await self.db(lambda session, now: work(session, actor_for_telegram(session, user_id), now))
+        return await self.db(lambda session, now: work(session, actor_for_telegram(session, user_id), now),
+                             together=together)
 
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE, ChatContext], Awaitable[Any]]
