@@ -94,8 +94,13 @@ class _Row:
         self.table, self.row_no, self.cells, self._problems = table, row_no, cells, problems
         self.ok = True
         self._unreadable: set[str] = set()
+        # Nearly every row is clean: one scan of all its cells for control characters (a space joins them and is
+        # none), and then a cell within its length needs no closer look.
+        clean = control_codes(" ".join(cells.values())) is None
         for column in spec.columns:
             value = cells.get(column.key, "")
+            if clean and len(value) <= column.max_length:
+                continue
             message = _cell_problem(value, column.max_length)
             if message:
                 self.problem(column.key, message)

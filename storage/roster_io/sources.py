@@ -205,5 +205,7 @@ def _table(
 
 
 def _clean(cell: str) -> str:
+    if not cell:  # most optional cells are empty
+        return cell
     # `roster export` guards text against formula injection (storage.cells); the guard is not part of the value.
     return unguard(cell.replace("\u3000", " ").replace("\ufeff", "").strip())
