@@ -67,6 +67,10 @@ class AttendanceStatus(StrEnum):
     PROXY = "proxy"  # 代签: signed by the secretary for a member without Telegram
 
 
+# Who counts as present (the roll's 已签到, the ledger's 出席): signed in themself, or 代签 by the secretary.
+SIGNED_IN = frozenset({AttendanceStatus.PRESENT, AttendanceStatus.PROXY})
+
+
 class LeaveDecision(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"

@@ -13,7 +13,7 @@ from schedules import roles
 from schedules.roster import OrgType
 from storage.outbox_kinds import OutboxKind
 from storage import models
-from storage.models import ActivityKind, ActivityStatus, AttendanceStatus, LeaveDecision
+from storage.models import SIGNED_IN, ActivityKind, ActivityStatus, AttendanceStatus, LeaveDecision
 from storage.repositories import attendance as attendance_repo
 from storage.repositories import bindings as binding_repo
 from storage.repositories import members as member_repo
@@ -202,7 +202,7 @@ def begin_leave(
     if _leave_closed(activity, now):
         raise OutsideWindow(f"「{activity.title}」已经结束，不能再请假。", activity_id=activity.id)
     row = attendance_repo.attendance_row(session, activity.id, actor.member_id)
-    if row is not None and row.status in (AttendanceStatus.PRESENT, AttendanceStatus.PROXY):
+    if row is not None and row.status in SIGNED_IN:
         raise AlreadyHandled(f"您已在「{activity.title}」签到，无需请假。")
     if row is not None and row.status == AttendanceStatus.LEAVE and row.leave_decision != LeaveDecision.REJECTED:
         raise AlreadyHandled(f"您已为「{activity.title}」请过假，原因：{row.leave_reason}。")
@@ -286,7 +286,7 @@ def submit_leave_reason(
     if row is None:
         row = models.Attendance(activity_id=activity.id, member_id=actor.member_id, via="private")
         session.add(row)
-    elif row.status in (AttendanceStatus.PRESENT, AttendanceStatus.PROXY):
+    elif row.status in SIGNED_IN:
         raise _ending_the_wait(AlreadyHandled(f"您已在「{activity.title}」签到，无需请假。"), actor)
     row.status = AttendanceStatus.LEAVE.value
     row.leave_reason = reason
@@ -393,7 +393,7 @@ def mark_attendance(
     if member is None or member_id not in expected_ids(session, activity):
         raise PermissionDenied(f"此人不是该活动的参加对象，不能{what}。", activity_id=activity_id, member_id=member_id)
     row = attendance_repo.attendance_row(session, activity.id, member_id)
-    if row is not None and row.status in (AttendanceStatus.PRESENT, AttendanceStatus.PROXY):
+    if row is not None and row.status in SIGNED_IN:
         raise AlreadyHandled(f"{member.name} 已经签到了。")
     if row is None:
         row = models.Attendance(activity_id=activity.id, member_id=member_id)
@@ -433,7 +433,7 @@ def begin_marked_leave(session: Session, actor: Actor, activity_id: int, member_
     entry = next((e for e in _roll(session, activity, tree).entries if e.member_id == member_id), None)
     if entry is None:
         raise PermissionDenied("此人不是该活动的参加对象，不能登记请假。", activity_id=activity_id, member_id=member_id)
-    if entry.status in (AttendanceStatus.PRESENT, AttendanceStatus.PROXY):
+    if entry.status in SIGNED_IN:
         raise AlreadyHandled(f"{entry.name} 已经签到了。")
     payload: dict = {"activity_id": activity.id, "member_id": member_id}
     if origin is not None:

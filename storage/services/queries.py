@@ -103,8 +103,8 @@ def my_year(session: Session, actor: Actor, now: datetime, zone: ZoneInfo) -> Me
         party_age = today.year - full_on.year - ((today.month, today.day) < (full_on.month, full_on.day))
     return MemberYear(
         name=actor.name, org_name=tree.name.get(actor.org_id, ""), year=local_now.year,
-        expected=sum(counts.values()), present=counts["present"] + counts["proxy"], leave=counts["leave"],
-        absent=counts["absent"], awaiting_confirmation=waiting,
+        expected=sum(counts.values()), present=sum(counts[status] for status in models.SIGNED_IN),
+        leave=counts["leave"], absent=counts["absent"], awaiting_confirmation=waiting,
         political_birthday=joined.strftime("%m-%d") if joined else None, party_age_years=party_age, owed=owed,
     )
 

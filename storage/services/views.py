@@ -109,7 +109,7 @@ class Roll:
 
     @property
     def present(self) -> list[RollEntry]:
-        return [e for e in self.entries if e.status in ("present", "proxy")]
+        return [e for e in self.entries if e.status in models.SIGNED_IN]
 
     @property
     def on_leave(self) -> list[RollEntry]:
@@ -133,7 +133,7 @@ class Roll:
     @property
     def not_present(self) -> list[RollEntry]:
         """Everyone 代签 could still record: on leave, absent or silent."""
-        return [e for e in self.entries if e.status not in ("present", "proxy")]
+        return [e for e in self.entries if e.status not in models.SIGNED_IN]
 
 
 @dataclass(frozen=True, slots=True)
