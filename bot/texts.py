@@ -1413,6 +1413,73 @@ def error_log_unwritable(path: object) -> str:
     return f"（无法写入日志文件 {path}）"
 
 
+# ---- the sandbox (`branchbot sandbox`: the bot in a browser page) -----------------------------------------
+SANDBOX_NOTHING_DUE = "没有待发送的提醒或待执行的任务。"
+SANDBOX_STOP_HINT = "按 Ctrl-C 停止。 Press Ctrl-C to stop."
+SANDBOX_STOPPING = "正在停止沙盒… Stopping the sandbox…"
+
+
+def sandbox_at_next(label: str) -> str:
+    return f"已到下一个提醒时刻：{label}"
+
+
+def sandbox_at_quietly(label: str) -> str:
+    return f"已到 {label}，途中没有新的消息。"
+
+
+def sandbox_at(tomorrow: bool, label: str, stops: int) -> str:
+    """After a jump to tomorrow morning or the month's end: where the clock is and what fell due on the way."""
+    where = "明天早上" if tomorrow else "月底"
+    return f"已到{where}（{label}），途中处理了 {stops} 个到期时刻。"
+
+
+def sandbox_not_sent(problem: object) -> str:
+    return f"无法发送：{problem}"
+
+
+def sandbox_button_gone(problem: object) -> str:
+    return f"这个按钮已不可用：{problem}"
+
+
+def sandbox_file_not_sent(problem: object) -> str:
+    return f"无法发送文件：{problem}"
+
+
+def sandbox_database_failed(url: str, problem: object) -> str:
+    return f"无法准备沙盒数据库 {url}：{problem}"
+
+
+def sandbox_real_database(where: object, real: int) -> str:
+    return (f"{where} 中有 {real} 个真实 Telegram 账号的绑定，看起来是正式数据库；"
+            "沙盒会拨动时钟并发送提醒，不能在它上面运行。请把 BRANCHBOT_DATABASE_URL 设为另一个 SQLite 文件。")
+
+
+def sandbox_demo_refused(problem: object) -> str:
+    return f"演示名册无法导入：\n{problem}"
+
+
+def sandbox_port_taken(port: int, reason: str | None) -> str:
+    return f"端口 {port} 已被占用或不可用（{reason}）；请用 --port 指定其他端口，或 --port 0 自动选择"
+
+
+def sandbox_started(url: str, database: object, clock: str, zone_name: str) -> list[str]:
+    """The first lines `branchbot sandbox` prints: the address (in Chinese and English), the database, the clock."""
+    return [
+        f"branchbot 沙盒已启动，请在浏览器中打开：{url}",
+        f"branchbot sandbox is running; open {url} in a browser",
+        f"沙盒数据库：{database}（拨动沙盒时钟只影响这个数据库）",
+        f"沙盒时间：{clock}（{zone_name}）",
+    ]
+
+
+def sandbox_demo_loaded(orgs: int, members: int, source: object) -> str:
+    return f"已载入演示名册：{orgs} 个组织、{members} 名党员（{source}）"
+
+
+def sandbox_not_sqlite(shown_url: str) -> str:
+    return f"BRANCHBOT_DATABASE_URL（{shown_url}）不是 SQLite，沙盒不会在正式数据库上运行，已改用上面的沙盒数据库。"
+
+
 # ---- talking to the Bot API (branchbot run, doctor, invite): one sentence, never the token ----
 
 TELEGRAM_TOKEN_REJECTED = "Telegram 拒绝了机器人令牌：请检查 TELEGRAM_BOT_TOKEN 是否正确、是否已被撤销（可向 @BotFather 查看）。"

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import texts
 from bot.clock import CLOCK_START_ENV, ManualClock, parse_clock_start
 from bot.deployment import DeploymentError, DeploymentSource
 from bot.sandbox.bot_runtime import BotRuntime, SandboxBusyError, start_bot
@@ -199,13 +200,13 @@ class SandboxBackend:
         try:
             return self.server.user_sends(person.user_id, text, chat_id)
         except SandboxError as exc:
-            raise PageError(f"无法发送：{exc}") from exc
+            raise PageError(texts.sandbox_not_sent(exc)) from exc
 
     async def user_presses(self, person: Person, chat_id: int, message_id: int, data: str) -> None:
         try:
             self.server.user_presses(person.user_id, chat_id, message_id, data)
         except SandboxError as exc:
-            raise PageError(f"这个按钮已不可用：{exc}") from exc
+            raise PageError(texts.sandbox_button_gone(exc)) from exc
 
     async def user_sends_file(self, person: Person, chat_id: int, *, data: bytes, filename: str,
                               content_type: str, caption: str | None, as_photo: bool) -> dict[str, Any]:
@@ -215,7 +216,7 @@ class SandboxBackend:
             return self.server.user_sends_document(person.user_id, data, filename, chat_id, caption=caption,
                                                    mime_type=content_type)
         except SandboxError as exc:
-            raise PageError(f"无法发送文件：{exc}") from exc
+            raise PageError(texts.sandbox_file_not_sent(exc)) from exc
 
     async def bind(self, person: Person) -> str:
         """Creates an invite code as the secretary would, then sends `/start CODE` as the person."""
@@ -321,16 +322,13 @@ class Sandbox:
         try:
             await asyncio.to_thread(ensure_schema, self.database_url)
         except Exception as exc:  # noqa: BLE001 - any failure here is a start failure the user must see
-            raise SandboxStartError(f"无法准备沙盒数据库 {self.database_url}：{exc}") from exc
+            raise SandboxStartError(texts.sandbox_database_failed(self.database_url, exc)) from exc
         self._engine = make_engine(self.database_url)
         factory = make_session_factory(self._engine)
         with transaction(factory) as session:
             real = real_accounts_bound(session)
         if real:
-            raise SandboxStartError(
-                f"{self.database_path or self.database_url} 中有 {real} 个真实 Telegram 账号的绑定，看起来是正式数据库；"
-                "沙盒会拨动时钟并发送提醒，不能在它上面运行。请把 BRANCHBOT_DATABASE_URL 设为另一个 SQLite 文件。"
-            )
+            raise SandboxStartError(texts.sandbox_real_database(self.database_path or self.database_url, real))
 
         start = choose_start(self.options, self._saved_clock.load(), self._environ, self._wall_clock())
         self.clock = ManualClock(start, ticking=self.options.clock_ticking)
@@ -340,7 +338,7 @@ class Sandbox:
             try:
                 self.demo = load_demo_if_empty(factory, self.settings.config_dir, now=self.clock.now(), zone=self.zone)
             except RosterError as exc:
-                raise SandboxStartError(f"演示名册无法导入：\n{exc}") from exc
+                raise SandboxStartError(texts.sandbox_demo_refused(exc)) from exc
         with transaction(factory) as session:
             assign_missing_group_chats(session)
 
@@ -374,7 +372,7 @@ class Sandbox:
         try:
             await site.start()
         except OSError as exc:
-            raise SandboxStartError(f"端口 {port} 已被占用或不可用（{exc.strerror}）；请用 --port 指定其他端口，或 --port 0 自动选择") from exc
+            raise SandboxStartError(texts.sandbox_port_taken(port, exc.strerror)) from exc
         sockets = site._server.sockets if site._server is not None else ()  # noqa: SLF001 - aiohttp has no public port
         self.port = sockets[0].getsockname()[1] if sockets else port
         return self.url
@@ -405,19 +403,14 @@ class Sandbox:
 def describe_start(sandbox: Sandbox) -> str:
     """What `branchbot sandbox` prints: the address first, in Chinese and English, then the facts behind it."""
     assert sandbox.clock is not None
-    lines = [
-        f"branchbot 沙盒已启动，请在浏览器中打开：{sandbox.url}",
-        f"branchbot sandbox is running; open {sandbox.url} in a browser",
-        f"沙盒数据库：{sandbox.database_path or sandbox.database_url}（拨动沙盒时钟只影响这个数据库）",
-        f"沙盒时间：{sandbox.backend.time.label() if sandbox.backend else sandbox.clock.now().isoformat()}（{sandbox.zone.key}）",
-    ]
+    clock = sandbox.backend.time.label() if sandbox.backend else sandbox.clock.now().isoformat()
+    lines = texts.sandbox_started(sandbox.url, sandbox.database_path or sandbox.database_url, clock, sandbox.zone.key)
     if sandbox.demo is not None and sandbox.demo.loaded:
-        lines.append(f"已载入演示名册：{sandbox.demo.organizations} 个组织、{sandbox.demo.members} 名党员（{sandbox.demo.source}）")
+        lines.append(texts.sandbox_demo_loaded(sandbox.demo.organizations, sandbox.demo.members, sandbox.demo.source))
     configured = sandbox.settings.database_url
     if configured != sandbox.database_url and configured != DEFAULT_DATABASE_URL:
-        lines.append(f"注意：BRANCHBOT_DATABASE_URL（{make_url(configured).render_as_string(hide_password=True)}）不是 SQLite，"
-                     "沙盒不会在正式数据库上运行，已改用上面的沙盒数据库。")
-    lines.append("按 Ctrl-C 停止。 Press Ctrl-C to stop.")
+        lines.append(texts.cli_note(texts.sandbox_not_sqlite(make_url(configured).render_as_string(hide_password=True))))
+    lines.append(texts.SANDBOX_STOP_HINT)
     return "\n".join(lines)
 
 
@@ -435,7 +428,7 @@ async def serve_until_stopped(settings: Settings, options: SandboxOptions) -> in
         await sandbox.start()
         print(describe_start(sandbox), flush=True)
         await stop.wait()
-        print("正在停止沙盒… Stopping the sandbox…", flush=True)
+        print(texts.SANDBOX_STOPPING, flush=True)
     finally:
         await sandbox.stop()
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import texts
 from bot.clock import ManualClock
 from schedules.weekdays import weekday_zh
 from storage.db import transaction
@@ -168,10 +169,10 @@ class TimeControl:
             await self._step_past(moment)
             stops += 1
             if seen is None or self.progress_probe() != seen or self._is_landmark(moment):  # type: ignore[misc]
-                return AdvanceResult(self.clock.now(), self.label(), stops, f"已到下一个提醒时刻：{self.label()}")
+                return AdvanceResult(self.clock.now(), self.label(), stops, texts.sandbox_at_next(self.label()))
         if stops == 0:
-            return AdvanceResult(now, self.label(now), 0, "没有待发送的提醒或待执行的任务。")
-        return AdvanceResult(self.clock.now(), self.label(), stops, f"已到 {self.label()}，途中没有新的消息。")
+            return AdvanceResult(now, self.label(now), 0, texts.SANDBOX_NOTHING_DUE)
+        return AdvanceResult(self.clock.now(), self.label(), stops, texts.sandbox_at_quietly(self.label()))
 
     async def advance(self, target: Target | str) -> AdvanceResult:
         target = Target(target)
@@ -188,5 +189,5 @@ class TimeControl:
                 await self._step_past(moment)
                 stops += 1
             await self._step_to(goal)
-            where = "明天早上" if target is Target.TOMORROW else "月底"
-            return AdvanceResult(self.clock.now(), self.label(), stops, f"已到{where}（{self.label()}），途中处理了 {stops} 个到期时刻。")
+            text = texts.sandbox_at(target is Target.TOMORROW, self.label(), stops)
+            return AdvanceResult(self.clock.now(), self.label(), stops, text)
