@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import calendar
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import texts
 from bot.clock import ManualClock
+from schedules.recurrence import last_day_of_month
 from schedules.weekdays import weekday_zh
 from storage.db import transaction
 from storage.repositories import outbox
@@ -48,8 +48,7 @@ def end_of_month(now: datetime, zone: ZoneInfo) -> datetime:
     local = now.astimezone(zone)
     year, month = local.year, local.month
     for _ in range(2):
-        last_day = calendar.monthrange(year, month)[1]
-        moment = datetime(year, month, last_day, MONTH_END.hour, MONTH_END.minute, tzinfo=zone)
+        moment = datetime.combine(last_day_of_month(year, month), MONTH_END, tzinfo=zone)
         if moment > local:
             return moment.astimezone(timezone.utc)
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
