@@ -224,6 +224,9 @@ class Obligation(_Strict):
                 raise ValueError("notices_months_before 中的月数应在 1 到 24 之间")
         if self.overdue_every is not None and self.overdue_every <= timedelta(0):
             raise ValueError("overdue_every 必须是正的时长")
+        if self.escalate_after is not None and self.escalate_after < timedelta(0):
+            # A follow-up never comes before what it follows (the deadline, the window's close).
+            raise ValueError("escalate_after 是逾期或签到结束后多久，不能为负")
         if any(lead < timedelta(0) for lead in self.reminders):
             raise ValueError("reminders 是提前量，不能为负")
         if isinstance(self.duration, timedelta) and self.duration <= timedelta(0):
@@ -394,6 +397,14 @@ class Catalog:
     def for_org(self, lineage: Iterable[str]) -> dict[str, Obligation]:
         """Entries for the organisation whose codes from the top down to itself are `lineage`."""
         return self.resolved(self.override_chain(lineage))
+
+    def longest_escalate_after(self) -> timedelta | None:
+        """The longest `escalate_after` any organisation's entry has, or None when none sets one. Each value an
+        override chain gives comes from one layer (the base entries with the defaults, or one override on top of
+        them, as `with_override` validated it), so those layers are all there is to look at."""
+        layers = (self.obligations, *(self.resolved((code,)) for code in self.overrides))
+        return max((entry.escalate_after for entries in layers for entry in entries.values()
+                    if entry.escalate_after is not None), default=None)
 
     def org_settings(self, lineage: Iterable[str]) -> OrgSettings:
         """The settings of the organisation whose codes from the top down to itself are `lineage`."""

@@ -20,16 +20,19 @@ from storage.repositories import members as member_repo
 from storage.repositories import outbox
 from storage.services.actors import OrgTree
 from storage.services.attendance import approvers_of
-from storage.services.views import checkin_window, longest_opening_lead
+from storage.services.views import checkin_window, latest_closing_delay, longest_opening_lead
 
 if TYPE_CHECKING:
     from schedules.catalog import Catalog, Obligation
 
-__all__ = ["Timeline", "enqueue_followups", "escalation_delays", "next_checkin_opening", "next_moment", "timeline"]
+__all__ = ["Timeline", "enqueue_followups", "escalation_delays", "longest_delay", "next_checkin_opening", "next_moment",
+           "timeline"]
 
 NAG_AFTER = timedelta(days=1)  # after the window closed, remind the secretary to confirm
 ESCALATE_AFTER = timedelta(days=3)  # then tell the upper organisation's committee (unless the catalog says)
 ANNOUNCE_BEFORE = timedelta(days=1)  # the branch group's announcement goes out a day ahead
+# How long after a meeting's last follow-up moment the sweep still catches up on it (a bot that was down sends
+# the roll, nag and escalation it missed); the sweep looks back this much further than `_reach`.
 LOOKBACK = timedelta(days=14)
 
 
@@ -47,6 +50,16 @@ def escalation_delays(catalog: "Catalog | None", tree: OrgTree) -> Callable[[mod
         return entry.escalate_after if entry is not None and entry.escalate_after is not None else ESCALATE_AFTER
 
     return delay
+
+
+def longest_delay(catalog: "Catalog | None") -> timedelta:
+    """The longest a follow-up of a meeting comes after its window closed: the nag, the default escalation, or
+    the longest `escalate_after` the catalog gives any organisation's entry (what `escalation_delays` can
+    answer)."""
+    delays = [NAG_AFTER, ESCALATE_AFTER]
+    if catalog is not None and (longest := catalog.longest_escalate_after()) is not None:
+        delays.append(longest)
+    return max(delays)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +92,19 @@ def timeline(activity: models.Activity, escalate_after: timedelta) -> Timeline:
 # --- the follow-up timeline, for a clock that jumps (the sandbox) -----------------------------------
 
 
-def _scheduled_meeting_filter(starting_after: datetime) -> tuple:
-    return (
-        models.Activity.kind == ActivityKind.MEETING.value,
-        models.Activity.status == ActivityStatus.SCHEDULED.value,
-        models.Activity.starts_at > starting_after,
-    )
+def _scheduled_meeting_filter(starting_after: datetime | None = None) -> tuple:
+    scheduled = (models.Activity.kind == ActivityKind.MEETING.value,
+                 models.Activity.status == ActivityStatus.SCHEDULED.value)
+    return scheduled if starting_after is None else (*scheduled, models.Activity.starts_at > starting_after)
+
+
+def _reach(session: Session, catalog: "Catalog | None") -> timedelta:
+    """How long after its start a scheduled meeting's last follow-up moment comes at most: its window's latest
+    close (by the window rule over the stored windows, `views.latest_closing_delay`) and then the longest nag or
+    escalation in force (`longest_delay`). A meeting that started longer ago has nothing left to happen."""
+    latest = session.scalar(select(func.max(models.Activity.checkin_closes_minutes))
+                            .where(*_scheduled_meeting_filter()))
+    return latest_closing_delay(latest) + longest_delay(catalog)
 
 
 def _scheduled_meetings(session: Session, starting_after: datetime, page: int = 500) -> Iterator[models.Activity]:
@@ -133,7 +153,7 @@ def next_moment(session: Session, after: datetime, catalog: "Catalog | None" = N
     best: datetime | None = None
     escalate_after = escalation_delays(catalog, OrgTree.load(session)) if catalog is not None else (
         lambda _activity: ESCALATE_AFTER)
-    starting_after = after - LOOKBACK
+    starting_after = after - _reach(session, catalog)
     lead = _longest_lead(session, starting_after, announcement=True)
     for activity in _scheduled_meetings(session, starting_after):
         if best is not None and activity.starts_at - lead > best:
@@ -181,7 +201,7 @@ def enqueue_followups(session: Session, now: datetime, activity_ids: Collection[
     query = select(models.Activity).where(
         models.Activity.kind == ActivityKind.MEETING.value,
         models.Activity.status == ActivityStatus.SCHEDULED.value,
-        models.Activity.starts_at >= now - LOOKBACK,
+        models.Activity.starts_at >= now - _reach(session, catalog) - LOOKBACK,
         models.Activity.starts_at < now + ANNOUNCE_BEFORE + timedelta(hours=1),
     )
     if activity_ids is not None:

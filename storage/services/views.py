@@ -17,10 +17,15 @@ def opens_offset(opens_minutes: int | None) -> timedelta:
     return -DEFAULT_OPENS_BEFORE if opens_minutes is None else timedelta(minutes=opens_minutes)
 
 
+def closes_offset(closes_minutes: int | None) -> timedelta:
+    """When a check-in window closes, from the activity's start: its stored minutes, or 2 hours after."""
+    return DEFAULT_CLOSES_AFTER if closes_minutes is None else timedelta(minutes=closes_minutes)
+
+
 def checkin_window(activity: models.Activity) -> tuple[datetime, datetime]:
     """The activity's own window, or the default from 30 minutes before to 2 hours after the start."""
     opens = activity.starts_at + opens_offset(activity.checkin_opens_minutes)
-    closes = activity.checkin_closes_at or activity.starts_at + DEFAULT_CLOSES_AFTER
+    closes = activity.starts_at + closes_offset(activity.checkin_closes_minutes)
     return opens, closes
 
 
@@ -28,6 +33,12 @@ def longest_opening_lead(earliest_opens_minutes: int | None) -> timedelta:
     """How long before its start a window opens at most, among windows whose smallest stored opening is
     `earliest_opens_minutes` (None: none has its own); those without their own open by the default."""
     return max(-opens_offset(None), -opens_offset(earliest_opens_minutes))
+
+
+def latest_closing_delay(latest_closes_minutes: int | None) -> timedelta:
+    """How long after its start a window closes at most, among windows whose largest stored closing is
+    `latest_closes_minutes` (None: none has its own)."""
+    return max(closes_offset(None), closes_offset(latest_closes_minutes))
 
 
 def display_title(activity: models.Activity) -> str:

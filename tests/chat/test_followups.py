@@ -151,3 +151,36 @@ def test_leave_request_is_rendered_as_it_stands_when_sent(session, then, expecte
     text, markup = render_queued(session, renderers, "leave_request", world.members["deputy"])
     assert text == expected
     assert (markup is not None) == has_buttons
+
+
+@pytest.fixture
+def b01_escalates_after_three_weeks(tmp_path):
+    """The project's catalog, with B01's override putting 主题党日's escalation three weeks after the close,
+    longer than the sweep's catch-up of two weeks."""
+    config = tmp_path / "config"
+    shutil.copytree(PROJECT_CONFIG_DIR, config)
+    (config / "overrides" / "B01.yaml").write_text("theme_party_day:\n  escalate_after: 21d\n", encoding="utf-8")
+    return load_catalog(config)
+
+
+B02_ESCALATION = ("confirm_escalation", "第二支部主题党日", "吴委员")  # the default three days, caught up on
+B01_ESCALATION = ("confirm_escalation", "主题党日", "吴委员")
+
+
+@pytest.mark.parametrize(("now", "escalations", "next_moment"), [
+    pytest.param(CLOSES + timedelta(days=20), [B02_ESCALATION], CLOSES + timedelta(days=21),
+                 id="twenty-days-not-yet-the-clock-stops-at-three-weeks"),
+    pytest.param(CLOSES + timedelta(days=21), [B01_ESCALATION, B02_ESCALATION], None,
+                 id="three-weeks-after-the-close-the-committee-is-told"),
+    pytest.param(CLOSES + timedelta(days=34), [B01_ESCALATION, B02_ESCALATION], None,
+                 id="a-bot-down-since-still-tells-it-within-the-catch-up"),
+    pytest.param(CLOSES + timedelta(days=36), [], None, id="past-the-catch-up-nothing"),
+])
+def test_an_escalation_longer_than_the_catch_up_still_happens(session, b01_escalates_after_three_weeks, now,
+                                                              escalations, next_moment):
+    build_world(session)
+    catalog = b01_escalates_after_three_weeks
+    assert followup.next_moment(session, now, catalog) == next_moment
+    followup.enqueue_followups(session, now, catalog=catalog)
+    party_days = [row for row in queued(session) if row[0] == "confirm_escalation" and "主题党日" in row[1]]
+    assert party_days == escalations

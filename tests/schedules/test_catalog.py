@@ -104,6 +104,7 @@ def _entry(**fields) -> str:
     pytest.param(_entry(colour="red"), ["字段 colour", "不认识的字段"], id="unknown-field"),
     pytest.param(_entry(checkin={"opens": "1h", "closes": "-1h"}), ["closes 必须晚于 opens"], id="window-backwards"),
     pytest.param(_entry(when={"same_day_as": "nothing"}), ["same_day_as", "没有事项 'nothing'"], id="same-day-as-missing"),
+    pytest.param(_entry(escalate_after="-1d"), ["escalate_after", "不能为负"], id="escalation-before-the-close"),
     pytest.param("obligations: [1, 2]\n", ["缺少 obligations"], id="obligations-not-a-mapping"),
     pytest.param("obligations:\n  x: {name: [\n", ["不是有效的 YAML"], id="broken-yaml"),
 ])
@@ -153,6 +154,26 @@ def test_malformed_override_is_refused_naming_its_file(text, fragments):
     assert "config/overrides/B01.yaml" in message
     for fragment in fragments:
         assert fragment in message
+
+
+OWN_MEETING = ("own_meeting:\n  name: 自定会议\n  kind: meeting\n  cadence: monthly\n  when: {day: 3}\n"
+               "  applies_to: [党支部]\n  audience: all_members\n  escalate_after: 30d\n")
+
+
+@pytest.mark.parametrize(("overrides", "longest"), [
+    pytest.param({}, timedelta(days=7), id="shipped-catalog-the-rectification-week"),
+    pytest.param({"B01": "theme_party_day:\n  escalate_after: 21d\n"}, timedelta(days=21),
+                 id="an-override-lengthens-a-meeting-s-escalation"),
+    pytest.param({"B01": "theme_party_day:\n  escalate_after: 12h\n"}, timedelta(days=7),
+                 id="a-shorter-override-leaves-the-longest"),
+    pytest.param({"D01": "theme_party_day:\n  time: '14:00'\n", "B01": OWN_MEETING}, timedelta(days=30),
+                 id="an-organisation-s-own-entry-counts"),
+])
+def test_longest_escalate_after_over_entries_and_overrides(overrides, longest):
+    catalog = parse_catalog(SHIPPED, "catalog.yaml")
+    for code, text in overrides.items():
+        catalog = parse_override(catalog, code, text, f"{code}.yaml")
+    assert catalog.longest_escalate_after() == longest
 
 
 def test_load_catalog_reads_override_files(tmp_path):
