@@ -1480,6 +1480,42 @@ def sandbox_not_sqlite(shown_url: str) -> str:
     return f"BRANCHBOT_DATABASE_URL（{shown_url}）不是 SQLite，沙盒不会在正式数据库上运行，已改用上面的沙盒数据库。"
 
 
+# What the sandbox page's requests are refused with (shown on the page).
+PAGE_FILE = "文件"  # a document sent without a name
+PAGE_PRIVATE_CHAT = "与机器人的私聊"
+PAGE_NOT_IN_CHAT = "此人不在这个聊天中"
+PAGE_NO_USER = "缺少或无效的用户编号（user）"
+PAGE_UNKNOWN_PERSON = "名单中没有这个人"
+PAGE_NOT_JSON = "请求体不是 JSON"
+PAGE_NOT_JSON_OBJECT = "请求体应为 JSON 对象"
+PAGE_EMPTY_MESSAGE = "消息不能为空"
+PAGE_NOT_MULTIPART = "请以 multipart/form-data 上传文件"
+PAGE_NO_FILE = "缺少文件"
+PAGE_EMPTY_FILE = "文件是空的"
+PAGE_NO_BUTTON_DATA = "缺少按钮数据"
+PAGE_BAD_TARGET = "to 应为 next、tomorrow 或 month_end 之一"
+
+
+def page_field_missing(name: str) -> str:
+    return f"缺少字段 {name}"
+
+
+def page_field_not_integer(name: str) -> str:
+    return f"字段 {name} 应为整数"
+
+
+def page_message_too_long(limit: int) -> str:
+    return f"消息太长（最多 {limit} 个字符）"
+
+
+def page_caption_too_long(limit: int) -> str:
+    return f"说明太长（最多 {limit} 个字符）"
+
+
+def page_already_bound(name: str) -> str:
+    return f"{name} 已经绑定"
+
+
 # ---- talking to the Bot API (branchbot run, doctor, invite): one sentence, never the token ----
 
 TELEGRAM_TOKEN_REJECTED = "Telegram 拒绝了机器人令牌：请检查 TELEGRAM_BOT_TOKEN 是否正确、是否已被撤销（可向 @BotFather 查看）。"

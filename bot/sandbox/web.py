@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot import texts
 from bot.runtime.loops import call_on_loop
 from loopback.formatting import MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH
 from loopback.world import StoredFile
@@ -102,7 +103,7 @@ def message_view(message: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
         view["photo_url"] = f"files/{largest['file_id']}"
     document = message.get("document")
     if document:
-        view["document"] = {"name": document.get("file_name") or "文件", "url": f"files/{document['file_id']}"}
+        view["document"] = {"name": document.get("file_name") or texts.PAGE_FILE, "url": f"files/{document['file_id']}"}
     return view
 
 
@@ -119,7 +120,7 @@ def _keyboard_view(markup: Any) -> dict[str, Any] | None:
 
 def chats_for(person: Person, directory: Directory) -> list[dict[str, Any]]:
     """The private chat with the bot first, then every group the person belongs to."""
-    chats = [{"id": person.user_id, "type": "private", "title": "与机器人的私聊"}]
+    chats = [{"id": person.user_id, "type": "private", "title": texts.PAGE_PRIVATE_CHAT}]
     for chat_id in person.group_chat_ids:
         group = directory.group(chat_id)
         if group is not None:
@@ -179,35 +180,41 @@ def _person(backend: SandboxBackend, raw: Any) -> Person:
     try:
         user_id = int(raw)
     except (TypeError, ValueError):
-        raise PageError("缺少或无效的用户编号（user）") from None
+        raise PageError(texts.PAGE_NO_USER) from None
     person = backend.directory().person(user_id)
     if person is None:
-        raise PageError("名单中没有这个人", status=404)
+        raise PageError(texts.PAGE_UNKNOWN_PERSON, status=404)
     return person
 
 
 def _int_field(body: dict[str, Any], name: str) -> int:
     value = body.get(name)
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise PageError(f"缺少字段 {name}")
+        raise PageError(texts.page_field_missing(name))
     try:
         return int(value)
     except ValueError:
-        raise PageError(f"字段 {name} 应为整数") from None
+        raise PageError(texts.page_field_not_integer(name)) from None
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
     except (ValueError, UnicodeDecodeError):
-        raise PageError("请求体不是 JSON") from None
+        raise PageError(texts.PAGE_NOT_JSON) from None
     if not isinstance(body, dict):
-        raise PageError("请求体应为 JSON 对象")
+        raise PageError(texts.PAGE_NOT_JSON_OBJECT)
     return body
 
 
 def _may_use_chat(person: Person, chat_id: int) -> bool:
     return chat_id == person.user_id or chat_id in person.group_chat_ids
+
+
+def _require_chat(person: Person, chat_id: int) -> None:
+    """The page acts only as a person in their own chats: the private one and their groups'."""
+    if not _may_use_chat(person, chat_id):
+        raise PageError(texts.PAGE_NOT_IN_CHAT, status=403)
 
 
 @web.middleware
@@ -256,11 +263,10 @@ async def send(request: web.Request) -> web.Response:
     chat_id = _int_field(body, "chat_id")
     text = body.get("text")
     if not isinstance(text, str) or not text.strip():
-        raise PageError("消息不能为空")
+        raise PageError(texts.PAGE_EMPTY_MESSAGE)
     if len(text) > MAX_TEXT_LENGTH:
-        raise PageError(f"消息太长（最多 {MAX_TEXT_LENGTH} 个字符）")
-    if not _may_use_chat(person, chat_id):
-        raise PageError("此人不在这个聊天中", status=403)
+        raise PageError(texts.page_message_too_long(MAX_TEXT_LENGTH))
+    _require_chat(person, chat_id)
     message = await backend.user_sends(person, chat_id, text)
     return web.json_response({"ok": True, "message": message_view(message, backend.zone)})
 
@@ -269,22 +275,21 @@ async def upload(request: web.Request) -> web.Response:
     """A photo or document from the person's computer, as a Telegram client would send it."""
     backend = _backend(request)
     if not request.content_type.startswith("multipart/"):
-        raise PageError("请以 multipart/form-data 上传文件")
+        raise PageError(texts.PAGE_NOT_MULTIPART)
     form = await request.post()
     person = _person(backend, form.get("user_id"))
     chat_id = _int_field(dict(form), "chat_id")
-    if not _may_use_chat(person, chat_id):
-        raise PageError("此人不在这个聊天中", status=403)
+    _require_chat(person, chat_id)
     part = form.get("file")
     if not isinstance(part, web.FileField):
-        raise PageError("缺少文件")
+        raise PageError(texts.PAGE_NO_FILE)
     data = part.file.read()
     if not data:
-        raise PageError("文件是空的")
+        raise PageError(texts.PAGE_EMPTY_FILE)
     caption = form.get("caption")
     caption = caption.strip() if isinstance(caption, str) and caption.strip() else None
     if caption and len(caption) > MAX_CAPTION_LENGTH:
-        raise PageError(f"说明太长（最多 {MAX_CAPTION_LENGTH} 个字符）")
+        raise PageError(texts.page_caption_too_long(MAX_CAPTION_LENGTH))
     content_type = part.content_type or "application/octet-stream"
     message = await backend.user_sends_file(
         person, chat_id, data=data, filename=part.filename or "file", content_type=content_type,
@@ -301,9 +306,8 @@ async def press(request: web.Request) -> web.Response:
     message_id = _int_field(body, "message_id")
     data = body.get("data")
     if not isinstance(data, str) or not data:
-        raise PageError("缺少按钮数据")
-    if not _may_use_chat(person, chat_id):
-        raise PageError("此人不在这个聊天中", status=403)
+        raise PageError(texts.PAGE_NO_BUTTON_DATA)
+    _require_chat(person, chat_id)
     await backend.user_presses(person, chat_id, message_id, data)
     return web.json_response({"ok": True})
 
@@ -313,7 +317,7 @@ async def bind(request: web.Request) -> web.Response:
     body = await _json_body(request)
     person = _person(backend, body.get("user_id"))
     if person.bound:
-        raise PageError(f"{person.name} 已经绑定")
+        raise PageError(texts.page_already_bound(person.name))
     code = await backend.bind(person)
     return web.json_response({"ok": True, "code": code})
 
@@ -333,7 +337,7 @@ async def advance(request: web.Request) -> web.Response:
     try:
         target = Target(body.get("to"))
     except ValueError:
-        raise PageError("to 应为 next、tomorrow 或 month_end 之一") from None
+        raise PageError(texts.PAGE_BAD_TARGET) from None
     result = await backend.time.advance(target)
     return web.json_response({**_clock_json(backend, result.now), "stops": result.stops, "description": result.description})
 
