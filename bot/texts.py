@@ -1415,6 +1415,12 @@ def error_log_unwritable(path: object) -> str:
 
 # ---- the sandbox (`branchbot sandbox`: the bot in a browser page) -----------------------------------------
 SANDBOX_NOTHING_DUE = "没有待发送的提醒或待执行的任务。"
+SANDBOX_DATABASE_BUSY = "另一个沙盒（或 branchbot run）正在使用这个数据库；请先停止它，或设置另一个 BRANCHBOT_DATABASE_URL"
+
+
+def sandbox_group_title(org_name: str) -> str:
+    """A branch's group chat as the sandbox names it."""
+    return f"{org_name}群"
 SANDBOX_STOP_HINT = "按 Ctrl-C 停止。 Press Ctrl-C to stop."
 SANDBOX_STOPPING = "正在停止沙盒… Stopping the sandbox…"
 

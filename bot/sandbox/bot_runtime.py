@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from telegram.ext import Application, Job
 
+from bot import texts
 from bot.clock import ManualClock
 from bot.deployment import DeploymentSource
 from bot.runtime import app as runtime_app
@@ -85,7 +86,7 @@ async def start_bot(settings: Settings, clock: ManualClock, *, plan: object | No
     lock = leader_lock_for(engine)
     if not await asyncio.to_thread(lock.try_acquire):
         engine.dispose()
-        raise SandboxBusyError("另一个沙盒（或 branchbot run）正在使用这个数据库；请先停止它，或设置另一个 BRANCHBOT_DATABASE_URL")
+        raise SandboxBusyError(texts.SANDBOX_DATABASE_BUSY)
     factory = make_session_factory(engine)
     config = config if config is not None else DeploymentSource(settings)
     if plan is None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import texts
 from schedules.roster import OrgType, Role
 from storage import models
 from storage.services.actors import actor_from_member
@@ -158,5 +159,5 @@ def load_directory(session: Session) -> Directory:
         if org.group_chat_id is None:
             continue
         members_in = tuple(p.user_id for p in people if org.group_chat_id in p.group_chat_ids)
-        groups_out.append(GroupChat(chat_id=org.group_chat_id, org_code=org.code, title=f"{org.name}群", member_user_ids=members_in))
+        groups_out.append(GroupChat(chat_id=org.group_chat_id, org_code=org.code, title=texts.sandbox_group_title(org.name), member_user_ids=members_in))
     return Directory(people=tuple(people), groups=tuple(groups_out))
