@@ -13,11 +13,13 @@ from datetime import datetime, timezone
 import pytest
 from prometheus_client import generate_latest
 from telegram import Chat, Message, Update, User
+from telegram.error import RetryAfter
 
 from bot.clock import ManualClock
 from bot.runtime.app import build_application, shared_limiter
 from bot.runtime.health import ServiceMetrics, ServiceState
 from bot.runtime.limiter import RateLimiter
+from bot.runtime import replies as reply_module
 from bot.runtime.replies import ReplyDropped, ReplyLimiter, answering
 from bot.settings import Settings
 from loopback import BotApiServer
@@ -136,3 +138,32 @@ async def test_with_the_limiter_off_nothing_is_dropped_or_delayed():
             assert await replies.process_request(callback, ("sendMessage", {"chat_id": 7}), {}, "sendMessage",
                                                  {"chat_id": 7}, None) is True
     assert (replies.dropped, fake.now) == (0, 0.0)
+
+
+@pytest.mark.parametrize(("floods", "sent", "waits"), [
+    pytest.param(0, True, [], id="no-flood"),
+    pytest.param(2, True, [7.0, 7.0], id="waits-out-two-429s"),
+    pytest.param(4, False, [7.0, 7.0, 7.0], id="gives-up-after-three-waits"),
+])
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # RetryAfter built with seconds
+async def test_a_burst_reply_waits_out_429s_then_gives_up(monkeypatch, floods: int, sent: bool, waits: list[float]):
+    waited: list[float] = []
+
+    async def pause(seconds: float) -> None:  # nothing waits on wall-clock time: record the wait instead
+        waited.append(seconds)
+
+    monkeypatch.setattr(reply_module, "_pause", pause)
+    left = [floods]
+
+    async def send() -> str:
+        if left[0]:
+            left[0] -= 1
+            raise RetryAfter(7)
+        return "sent"
+
+    if sent:
+        assert await reply_module.waiting_out_floods(send) == "sent"
+    else:
+        with pytest.raises(RetryAfter):
+            await reply_module.waiting_out_floods(send)
+    assert waited == waits
