@@ -227,13 +227,13 @@ def _matrix_sheet(book: Workbook, report: AttendanceReport, org: OrgRef) -> None
     _title(sheet, f"{org.name}党员出勤登记表", _period_text(report), columns)
     names = ["党员编号", "姓名"] + [
         f"{ledger.local_date(a.starts_at):%m-%d}\n{meeting_label(ledger, a)}" for a in meetings
-    ] + ["出席", "请假", "缺席", "代签"]
+    ] + list(ATTENDANCE_MARKS.values())  # the totals, one column per mark
     _header(sheet, 3, names, [11, 9] + [7] * len(meetings) + [6, 6, 6, 6])
     sheet.row_dimensions[3].height = 30
     for row, member_id in enumerate(member_ids, start=4):
         member = ledger.members[member_id]
         statuses = [ledger.status_of(a, member_id) for a in meetings]
-        totals = [sum(1 for s in statuses if s == key) for key in ("present", "leave", "absent", "proxy")]
+        totals = [sum(1 for s in statuses if s == key) for key in ATTENDANCE_MARKS]
         _body_row(sheet, row, [member.member_no, member.name] + [ATTENDANCE_MARKS.get(s or "", "") for s in statuses] + totals,
                   center_from=3)
         for offset, status in enumerate(statuses):
