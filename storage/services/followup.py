@@ -20,7 +20,8 @@ from storage.repositories import members as member_repo
 from storage.repositories import outbox
 from storage.services.actors import OrgTree
 from storage.services.attendance import approvers_of
-from storage.services.views import checkin_window, latest_closing_delay, longest_opening_lead
+from storage.services.views import (checkin_window, latest_closing_delay, latest_opening_delay,
+                                    longest_opening_lead)
 
 if TYPE_CHECKING:
     from schedules.catalog import Catalog, Obligation
@@ -98,6 +99,14 @@ def _scheduled_meeting_filter(starting_after: datetime | None = None) -> tuple:
     return scheduled if starting_after is None else (*scheduled, models.Activity.starts_at > starting_after)
 
 
+def _opening_reach(session: Session) -> timedelta:
+    """How long after its start a scheduled meeting's window opens at most (by the window rule over the stored
+    windows, `views.latest_opening_delay`): a meeting that started less long ago may still open."""
+    latest = session.scalar(select(func.max(models.Activity.checkin_opens_minutes))
+                            .where(*_scheduled_meeting_filter()))
+    return latest_opening_delay(latest)
+
+
 def _reach(session: Session, catalog: "Catalog | None") -> timedelta:
     """How long after its start a scheduled meeting's last follow-up moment comes at most: its window's latest
     close (by the window rule over the stored windows, `views.latest_closing_delay`) and then the longest nag or
@@ -132,8 +141,9 @@ def _longest_lead(session: Session, starting_after: datetime, *, announcement: b
 def next_checkin_opening(session: Session, after: datetime) -> datetime | None:
     """The next moment a meeting's check-in window opens (the person may press 签到 from then on)."""
     best: datetime | None = None
-    lead = _longest_lead(session, after, announcement=False)
-    for activity in _scheduled_meetings(session, after):
+    starting_after = after - _opening_reach(session)  # a window may open after its meeting began
+    lead = _longest_lead(session, starting_after, announcement=False)
+    for activity in _scheduled_meetings(session, starting_after):
         if best is not None and activity.starts_at - lead > best:
             break  # no later meeting's window opens before this one
         opens = checkin_window(activity)[0]
@@ -157,7 +167,7 @@ def next_moment(session: Session, after: datetime, catalog: "Catalog | None" = N
     lead = _longest_lead(session, starting_after, announcement=True)
     for activity in _scheduled_meetings(session, starting_after):
         if best is not None and activity.starts_at - lead > best:
-            break  # every later meeting's moments come after this one
+            break  # every later meeting's moments come after this one (none precedes its opening or announcement)
         for moment in timeline(activity, escalate_after(activity)).moments:
             if moment > after and (best is None or moment < best):
                 best = moment

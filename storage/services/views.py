@@ -35,6 +35,12 @@ def longest_opening_lead(earliest_opens_minutes: int | None) -> timedelta:
     return max(-opens_offset(None), -opens_offset(earliest_opens_minutes))
 
 
+def latest_opening_delay(latest_opens_minutes: int | None) -> timedelta:
+    """How long after its start a window opens at most (negative: every one opens before the start), among
+    windows whose largest stored opening is `latest_opens_minutes` (None: none has its own)."""
+    return max(opens_offset(None), opens_offset(latest_opens_minutes))
+
+
 def latest_closing_delay(latest_closes_minutes: int | None) -> timedelta:
     """How long after its start a window closes at most, among windows whose largest stored closing is
     `latest_closes_minutes` (None: none has its own)."""

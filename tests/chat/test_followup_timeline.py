@@ -71,3 +71,30 @@ def test_next_moment_and_opening_with_windows_opening_days_ahead(session, later_
     session.flush()
     assert followup.next_moment(session, after) == moment
     assert followup.next_checkin_opening(session, after) == opening
+
+
+SECOND = T + HOUR  # a second meeting an hour after the first, with the default window (opens at T + 30 minutes)
+
+
+@pytest.mark.parametrize(("first_opens", "first_closes", "after", "opening", "moment"), [
+    pytest.param(None, None, T + 10 * MINUTE, T + 30 * MINUTE, T + 30 * MINUTE,
+                 id="default-window-already-open-the-second-meeting-s-next"),
+    pytest.param(60, None, T + 10 * MINUTE, T + 30 * MINUTE, T + 30 * MINUTE,
+                 id="before-either-opens-the-second-meeting-s-first"),
+    pytest.param(60, None, T + 40 * MINUTE, T + HOUR, T + HOUR,
+                 id="window-opening-an-hour-after-the-start-of-a-meeting-already-begun"),
+    pytest.param(60, None, T + HOUR, None, T + 2 * HOUR, id="once-it-opened-no-opening-left-the-roll-next"),
+    pytest.param(2 * 24 * 60, (2 * 24 + 1) * 60, T + DAY, T + 2 * DAY, SECOND + 2 * HOUR + DAY,
+                 id="window-opening-two-days-after-the-start-the-second-meeting-s-nag-first"),
+])
+def test_next_opening_of_a_window_that_opens_after_its_meeting_began(session, first_opens, first_closes, after,
+                                                                     opening, moment):
+    org = models.Organization(code="B01", name="第一党支部", type="党支部")
+    session.add(org)
+    session.flush()
+    for activity in (meeting(T, opens=first_opens, closes=first_closes, key="first"), meeting(SECOND, key="second")):
+        activity.org_id = org.id
+        session.add(activity)
+    session.flush()
+    assert followup.next_checkin_opening(session, after) == opening
+    assert followup.next_moment(session, after) == moment
