@@ -35,6 +35,7 @@ from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours, deliverable
 from bot.runtime.render import OutboxRenderers
 from bot.runtime.sending import SendPolicy
 from bot.runtime.transport import WriteRefused
+from bot.settings import DEFAULT_TIMEZONE
 from storage.db import transaction
 from storage.models import OutboxState
 from storage.repositories import outbox
@@ -109,7 +110,7 @@ class Dispatcher:
         worker: str,
         limiter: RateLimiter | None = None,
         concurrency: int = 8,
-        zone: ZoneInfo = ZoneInfo("Asia/Shanghai"),
+        zone: ZoneInfo = DEFAULT_TIMEZONE,
         quiet: QuietHours = DEFAULT_QUIET_HOURS,
         poll_seconds: float = 30.0,
         batch_size: int = 200,
