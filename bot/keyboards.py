@@ -1,13 +1,14 @@
-"""Inline keyboards: every button carries signed callback data, or a t.me link to start a private chat."""
+"""Keyboards: every inline button carries signed callback data or a t.me link; reply keyboards send commands."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
 from bot import texts
 from bot.callbacks import Action, CallbackSigner
+from storage.services import queries
 from storage.services.tasks import TaskView
 from storage.services.views import ActivityView, Roll
 
@@ -199,3 +200,15 @@ def talks_owed(signer: CallbackSigner, owed, limit: int = 30) -> InlineKeyboardM
     if not buttons:
         return None
     return InlineKeyboardMarkup([buttons[i:i + 2] for i in range(0, len(buttons), 2)])
+
+
+def attendance_choices(answer: queries.AttendanceAnswer) -> ReplyKeyboardMarkup | ReplyKeyboardRemove:
+    """/attendance's choices: each button sends the unambiguous command (checked again on the server like any)."""
+    if answer.ambiguous is not None:
+        words = [[c.word, *answer.other_words] for c in answer.choices]
+    else:
+        words = [[c.word, answer.period.label] for c in answer.menu]
+    if not words:
+        return ReplyKeyboardRemove()
+    buttons = [[KeyboardButton("/attendance " + " ".join(w))] for w in words]
+    return ReplyKeyboardMarkup(buttons, one_time_keyboard=True, resize_keyboard=True)
