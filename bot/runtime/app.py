@@ -88,8 +88,6 @@ def options_from_env(settings: Settings, environ: Mapping[str, str] | None = Non
     )
     retry = float(env.get("BRANCHBOT_LEADER_RETRY_SECONDS") or 5)
     lease = timedelta(seconds=float(env.get("BRANCHBOT_LEADER_LEASE_SECONDS") or DEFAULT_LEASE.total_seconds()))
-    if lease <= timedelta(0):
-        raise ValueError("BRANCHBOT_LEADER_LEASE_SECONDS 必须大于 0")
     health = env.get("BRANCHBOT_HEALTH_LISTEN") or None
     return ServiceOptions(runtime=runtime, leader_retry_seconds=retry, lease=lease,
                           webhook=webhook_options_from_env(env),

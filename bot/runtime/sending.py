@@ -92,22 +92,10 @@ def _name(error: TelegramError) -> str:
 
 
 def send_policy_from_env(environ: Mapping[str, str]) -> SendPolicy:
-    read = _positive(environ, "BRANCHBOT_SEND_READ_TIMEOUT_SECONDS", SendTimeouts.read)
-    pause = _positive(environ, "BRANCHBOT_AMBIGUOUS_RETRY_SECONDS", 60.0, allow_zero=True)
+    """The send policy from the environment snapshot bot.settings checked at start (bad values were refused there)."""
+    read = float(environ.get("BRANCHBOT_SEND_READ_TIMEOUT_SECONDS") or SendTimeouts.read)
+    pause = float(environ.get("BRANCHBOT_AMBIGUOUS_RETRY_SECONDS") or 60.0)
     return SendPolicy(timeouts=SendTimeouts(read=read), ambiguous_pause=timedelta(seconds=pause))
-
-
-def _positive(environ: Mapping[str, str], name: str, default: float, *, allow_zero: bool = False) -> float:
-    raw = (environ.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name} 必须是秒数，现在是 {raw!r}") from None
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} 必须大于 0，现在是 {raw!r}")
-    return value
 
 
 def failure_text(error: BaseException, base_url: str | None) -> str:
