@@ -39,7 +39,7 @@ _QUARTER_END = re.compile(rf"(?P<which>本|这个?|下个?)?季度(?:末|底|内
 _LEAD_WORDS = re.compile(r"^(?:请于|请在|须于|需于|应于|于|在|截止到?|截至)")
 _TAIL_WORDS = re.compile(r"(?:完成|报送|上报|提交|办结|整改到位|到位|报到)$")
 _MIDNIGHT = re.compile(r"(?:24|二十四)\s*(?:时|点|:00)(?=(?:之前|以前|前|为止|截止)?$)")
-_GENERAL = re.compile(rf"(?P<body>.*?)\s*(?P<before>之前|以前|前|为止|截止)?")
+_GENERAL = re.compile(r"(?P<body>.*?)\s*(?P<before>之前|以前|前|为止|截止)?")
 _TRAILING_PUNCTUATION = " \t\r\n。！？!?，,；;、"
 
 

@@ -9,14 +9,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from schedules import roles
 from schedules.roster import OrgType
 from storage.outbox_kinds import OutboxKind
 from storage import models
 from storage.models import SIGNED_IN, ActivityKind, ActivityStatus, AttendanceStatus, LeaveDecision
 from storage.repositories import attendance as attendance_repo
 from storage.repositories import bindings as binding_repo
-from storage.repositories import members as member_repo
 from storage.repositories import outbox
 from storage.services import reports
 from storage.services.actors import Actor, OrgTree

@@ -3,7 +3,7 @@ closes (销号), the upper committee reopens what it raised; reminders at each l
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +17,7 @@ from storage.db import transaction
 from storage.services import rectification as rect_svc
 from storage.services.actors import actor_for_telegram
 from storage.services.errors import InvalidInput
-from tests.chat.dialog import Press, press, running_bot
+from tests.chat.dialog import press, running_bot
 from tests.chat.world import SHANGHAI, build_world
 
 NOW = datetime(2025, 3, 15, 10, 0, tzinfo=SHANGHAI)  # a Saturday; 本月底 is Monday 31 March

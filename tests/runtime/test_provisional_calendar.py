@@ -15,7 +15,6 @@ from schedules.calendar import provisional_arrangement
 from schedules.holiday_notice import parse_notice
 from storage import models
 from storage.models import OutboxState
-from storage.repositories import outbox
 from storage.outbox_kinds import OutboxKind
 from tests.runtime.factories import rendered
 from tests.calendar_cut import packages_through_2026  # noqa: F401 - a fixture
