@@ -32,6 +32,8 @@ __all__ = ["Timeline", "enqueue_followups", "escalation_delays", "longest_delay"
 NAG_AFTER = timedelta(days=1)  # after the window closed, remind the secretary to confirm
 ESCALATE_AFTER = timedelta(days=3)  # then tell the upper organisation's committee (unless the catalog says)
 ANNOUNCE_BEFORE = timedelta(days=1)  # the branch group's announcement goes out a day ahead
+# The sweep queues a group announcement up to this long before it is due; the outbox holds it until its moment.
+ANNOUNCE_QUEUED_AHEAD = timedelta(hours=1)
 # How long after a meeting's last follow-up moment the sweep still catches up on it (a bot that was down sends
 # the roll, nag and escalation it missed); the sweep looks back this much further than `_reach`.
 LOOKBACK = timedelta(days=14)
@@ -131,7 +133,8 @@ def _scheduled_meetings(session: Session, starting_after: datetime, page: int = 
 def _longest_lead(session: Session, starting_after: datetime, *, announcement: bool) -> timedelta:
     """How long before its start any of these meetings has its first moment: its window's opening (by the
     window rule, `views.longest_opening_lead`, over the stored windows) or, with `announcement`, the group's
-    announcement. Meetings in start order whose start minus this is past an answer cannot better it."""
+    announcement. Meetings in start order whose start minus this is past an answer cannot better it, and the
+    sweep (`enqueue_followups`) looks this far ahead."""
     earliest = session.scalar(select(func.min(models.Activity.checkin_opens_minutes))
                               .where(*_scheduled_meeting_filter(starting_after)))
     lead = longest_opening_lead(earliest)
@@ -208,11 +211,14 @@ def enqueue_followups(session: Session, now: datetime, activity_ids: Collection[
     `escalate_after`; without it every meeting escalates ESCALATE_AFTER after its window closed."""
     tree = OrgTree.load(session)
     escalate_after = escalation_delays(catalog, tree)
+    # Forward, as far as the earliest first moment of a meeting's timeline can precede its start (its window's
+    # opening, which precedes its close, or the announcement): a window that closes days before the start gets
+    # its roll at the close, not once the meeting is a day away.
+    lead = _longest_lead(session, now, announcement=True)
     query = select(models.Activity).where(
-        models.Activity.kind == ActivityKind.MEETING.value,
-        models.Activity.status == ActivityStatus.SCHEDULED.value,
+        *_scheduled_meeting_filter(),
         models.Activity.starts_at >= now - _reach(session, catalog) - LOOKBACK,
-        models.Activity.starts_at < now + ANNOUNCE_BEFORE + timedelta(hours=1),
+        models.Activity.starts_at < now + lead + ANNOUNCE_QUEUED_AHEAD,
     )
     if activity_ids is not None:
         query = query.where(models.Activity.id.in_(list(activity_ids)))
@@ -225,7 +231,8 @@ def enqueue_followups(session: Session, now: datetime, activity_ids: Collection[
     for activity in activities:
         line = timeline(activity, escalate_after(activity))
         chat_id = group_chats.get(activity.org_id) or group_chats.get(tree.parent.get(activity.org_id))
-        if chat_id is not None and activity.member_id is None and now < line.closes:
+        if (chat_id is not None and activity.member_id is None and now < line.closes
+                and now > line.announce - ANNOUNCE_QUEUED_AHEAD):
             recipient = outbox.chat_recipient(chat_id)
             messages.append(outbox.NewMessage(
                 recipient=recipient, due_at=max(now, line.announce), kind=OutboxKind.GROUP_ANNOUNCEMENT,

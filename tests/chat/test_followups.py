@@ -184,3 +184,27 @@ def test_an_escalation_longer_than_the_catch_up_still_happens(session, b01_escal
     followup.enqueue_followups(session, now, catalog=catalog)
     party_days = [row for row in queued(session) if row[0] == "confirm_escalation" and "主题党日" in row[1]]
     assert party_days == escalations
+
+
+DAYS_AHEAD_CLOSES = T - timedelta(days=2)  # 主题党日's window, set to open three days and close two days ahead
+B01_ROLL = [("roll_summary", "主题党日", "王书记"), ("roll_summary", "主题党日", "李副书记")]
+B01_NAG = [("confirm_nag", "主题党日", "王书记"), ("confirm_nag", "主题党日", "李副书记")]
+B02_ANNOUNCEMENT = [("group_announcement", "第二支部主题党日", -100003)]  # its default window, a day ahead
+
+
+@pytest.mark.parametrize(("now", "expected", "next_moment"), [
+    pytest.param(DAYS_AHEAD_CLOSES - timedelta(minutes=1), [], DAYS_AHEAD_CLOSES,
+                 id="window-still-open-the-clock-stops-at-its-close"),
+    pytest.param(DAYS_AHEAD_CLOSES, B01_ROLL, T - timedelta(days=1),
+                 id="two-days-ahead-the-window-closes-the-roll-goes-out-no-announcement-is-queued-early"),
+    pytest.param(T - timedelta(days=1), B01_ROLL + B01_NAG + B02_ANNOUNCEMENT, T - timedelta(minutes=30),
+                 id="a-day-after-the-close-the-secretaries-are-nagged-b02-announced"),
+])
+def test_a_window_closing_days_before_the_start_rolls_at_its_close(session, now, expected, next_moment):
+    world = build_world(session)
+    party_day = session.get(models.Activity, world.activities["party_day"])
+    party_day.checkin_opens_minutes, party_day.checkin_closes_minutes = -3 * 24 * 60, -2 * 24 * 60
+    session.flush()
+    assert followup.next_moment(session, now) == next_moment
+    followup.enqueue_followups(session, now)
+    assert queued(session) == expected

@@ -91,3 +91,22 @@ def test_the_earliest_moment_across_meetings_wins(session, meeting) -> None:  # 
         local("2025-03-19 17:00"),  # nag
         local("2025-03-21 17:00"),  # escalation
     ]
+
+
+def test_a_window_closing_days_ahead_stops_the_clock_at_its_close(session, meeting) -> None:  # noqa: ANN001
+    """A window opening three days and closing two days before the start: the clock stops at the close (the roll),
+    not only once the meeting is a day away."""
+    meeting.checkin_opens_minutes, meeting.checkin_closes_minutes = -3 * 24 * 60, -2 * 24 * 60
+    session.flush()
+
+    walk, after = [], local("2025-03-10 08:00")
+    while (moment := activity_moments(session, after)) is not None:
+        walk.append(moment)
+        after = moment
+
+    assert walk == [
+        local("2025-03-11 10:00"),  # check-in opens
+        local("2025-03-12 10:00"),  # closes: the roll
+        local("2025-03-13 10:00"),  # nag, with the (no longer sent) announcement
+        local("2025-03-15 10:00"),  # escalation
+    ]
