@@ -35,6 +35,7 @@ DEFAULT_TIMEZONE = ZoneInfo("Asia/Shanghai")
 NUMBER_VARIABLES = {
     "BRANCHBOT_HORIZON_DAYS": True,
     "BRANCHBOT_CONCURRENCY": False,
+    "BRANCHBOT_CHAT_CONCURRENCY": False,
     "BRANCHBOT_POLL_SECONDS": True,
     "BRANCHBOT_RECLAIM_AFTER_SECONDS": True,
     "BRANCHBOT_LEADER_RETRY_SECONDS": True,
@@ -43,6 +44,9 @@ NUMBER_VARIABLES = {
     "BRANCHBOT_SEND_READ_TIMEOUT_SECONDS": False,
     "BRANCHBOT_AMBIGUOUS_RETRY_SECONDS": True,
 }
+
+# Of those, the ones that count something (a number of tasks at once).
+WHOLE_NUMBER_VARIABLES = frozenset({"BRANCHBOT_CONCURRENCY", "BRANCHBOT_CHAT_CONCURRENCY"})
 
 
 class SettingsError(ValueError):
@@ -98,7 +102,7 @@ class Settings:
                 value = float(raw)
             except ValueError:
                 value = None
-            whole = name != "BRANCHBOT_CONCURRENCY" or (value is not None and value.is_integer())
+            whole = name not in WHOLE_NUMBER_VARIABLES or (value is not None and value.is_integer())
             if value is None or not whole or value < 0 or (value == 0 and not zero_ok) or value != value:
                 bound = "不小于 0 " if zero_ok else "大于 0 "
                 problems.append((name, f"{name} 应为{bound}的数，而不是 {raw!r}"))

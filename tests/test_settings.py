@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.runtime.app import options_from_env
 from bot.runtime.quiet_hours import QuietHours
 from bot.settings import Settings, SettingsError
 
@@ -32,6 +33,10 @@ BAD = [
     pytest.param("BRANCHBOT_RECLAIM_AFTER_SECONDS", "-1",
                  "BRANCHBOT_RECLAIM_AFTER_SECONDS 应为不小于 0 的数，而不是 '-1'", id="reclaim-negative"),
     pytest.param("BRANCHBOT_CONCURRENCY", "2.5", "BRANCHBOT_CONCURRENCY 应为大于 0 的数，而不是 '2.5'", id="concurrency"),
+    pytest.param("BRANCHBOT_CHAT_CONCURRENCY", "0", "BRANCHBOT_CHAT_CONCURRENCY 应为大于 0 的数，而不是 '0'",
+                 id="chat-concurrency-zero"),
+    pytest.param("BRANCHBOT_CHAT_CONCURRENCY", "1.5", "BRANCHBOT_CHAT_CONCURRENCY 应为大于 0 的数，而不是 '1.5'",
+                 id="chat-concurrency-fraction"),
     pytest.param("BRANCHBOT_LEADER_LEASE_SECONDS", "0",
                  "BRANCHBOT_LEADER_LEASE_SECONDS 应为大于 0 的数，而不是 '0'", id="lease-zero"),
     pytest.param("BRANCHBOT_HORIZON_DAYS", "sixty", "BRANCHBOT_HORIZON_DAYS 应为不小于 0 的数，而不是 'sixty'",
@@ -43,6 +48,17 @@ BAD = [
     pytest.param("BRANCHBOT_AMBIGUOUS_RETRY_SECONDS", "-5",
                  "BRANCHBOT_AMBIGUOUS_RETRY_SECONDS 应为不小于 0 的数，而不是 '-5'", id="ambiguous-retry-negative"),
 ]
+
+
+@pytest.mark.parametrize(("environ", "sends", "chat"), [
+    pytest.param({"BRANCHBOT_DATABASE_URL": "postgresql+psycopg://db/bot"}, 8, 16, id="postgresql-defaults"),
+    pytest.param({"BRANCHBOT_DATABASE_URL": "sqlite:///bot.db"}, 8, 8, id="sqlite-defaults"),
+    pytest.param({"BRANCHBOT_DATABASE_URL": "postgresql+psycopg://db/bot", "BRANCHBOT_CONCURRENCY": "4",
+                  "BRANCHBOT_CHAT_CONCURRENCY": "32"}, 4, 32, id="each-set-on-its-own"),
+])
+def test_sends_and_chat_updates_at_once_are_set_apart(environ, sends, chat):
+    runtime = options_from_env(Settings.from_env(environ)).runtime
+    assert (runtime.concurrency, runtime.chat_concurrency) == (sends, chat)
 
 
 @pytest.mark.parametrize(("name", "value", "message"), BAD)
