@@ -45,6 +45,14 @@ def schedule_group_edit(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, c
     )
 
 
+async def refresh_group_cards(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, activity_id: int) -> None:
+    """After an answer recorded outside a check-in (a leave, its decision, 代签 / 缺席): every group's card of the
+    activity shows the tally as it is now."""
+    cards = await chat.db(lambda session, now: attendance_svc.group_cards(session, activity_id))
+    for chat_id, message_id in cards:
+        schedule_group_edit(context, chat, chat_id, message_id, activity_id)
+
+
 async def _edit_group_later(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, key: tuple[int, int],
                             activity_id: int) -> None:
     try:
@@ -114,9 +122,15 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
     if isinstance(checked, ActivityView):
         await answer_stale(update, chat, checked)
         return
+    # Every group's announcement shows the tally: a check-in anywhere (most come from the private reminder)
+    # refreshes them all, not only the card that was pressed.
+    cards = set(checked.group_cards)
+    if in_group:
+        cards.add((query.message.chat_id, query.message.message_id))
+    for chat_id, message_id in sorted(cards):
+        schedule_group_edit(context, chat, chat_id, message_id, cb.activity_id)
     if in_group:
         await query.answer(texts.checked_in(checked, now, chat.zone))
-        schedule_group_edit(context, chat, query.message.chat_id, query.message.message_id, cb.activity_id)
     elif checked.already:
         await query.answer(texts.checked_in(checked, now, chat.zone))
     else:
@@ -167,6 +181,7 @@ async def press_leave_decision(update: Update, context: ContextTypes.DEFAULT_TYP
     # The member hears of it through the outbox (quiet hours and Telegram's limits apply there).
     await update.callback_query.answer(texts.leave_decided_stamp(result))
     await append_stamp(update, texts.leave_decided_stamp(result))
+    await refresh_group_cards(context, chat, cb.activity_id)
 
 
 async def press_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
@@ -239,6 +254,7 @@ async def press_mark(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: C
     query = update.callback_query
     await query.answer(texts.marked(entry))
     await redraw_members_card(context, chat, (query.message.chat_id, query.message.message_id), roll)
+    await refresh_group_cards(context, chat, cb.activity_id)
 
 
 async def press_mark_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext,

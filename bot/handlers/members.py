@@ -174,6 +174,7 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat:
     elif isinstance(result, LeaveRequest):
         await update.effective_message.reply_text(texts.leave_submitted(result))
         await mark_reminder(context, chat, result)
+        await buttons.refresh_group_cards(context, chat, result.activity.id)
     elif isinstance(result, ActivityView):
         await update.effective_message.reply_text(texts.activity_field_saved(result))
     elif isinstance(result, tuple) and isinstance(result[0], MarkedLeave):
@@ -181,6 +182,7 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat:
         await update.effective_message.reply_text(texts.marked(leave.entry))
         if leave.origin is not None:
             await buttons.redraw_members_card(context, chat, leave.origin, roll)
+        await buttons.refresh_group_cards(context, chat, leave.activity_id)
     else:
         await update.effective_message.reply_text(texts.UNKNOWN_TEXT)
 

@@ -359,6 +359,16 @@ def activity_messages(session: Session, activity_id: int, kind: OutboxKind,
     return list(session.scalars(query.order_by(row.id)))
 
 
+def delivered_messages(session: Session, activity_id: int, kind: OutboxKind) -> list[tuple[int, int]]:
+    """(chat id, Telegram message id) of the messages of one kind about one activity that were delivered."""
+    row = models.OutboxMessage
+    return [(int(chat_id), int(message_id)) for chat_id, message_id in session.execute(
+        select(row.chat_id, row.telegram_message_id).where(
+            row.activity_id == activity_id, row.kind == kind.value, row.state == OutboxState.SENT.value,
+            row.chat_id.is_not(None), row.telegram_message_id.is_not(None),
+        ).order_by(row.id))]
+
+
 def move_group_chat(session: Session, old_chat_id: int, new_chat_id: int) -> int:
     """Group messages (no member) addressed to a chat that became a supergroup now go to its new id."""
     row = models.OutboxMessage

@@ -176,7 +176,13 @@ def check_in(
     return CheckInResult(
         activity=_view(activity, tree), member_name=actor.name, status=AttendanceStatus.PRESENT.value,
         already=already, tally=tally(session, activity, tree) if with_tally else None,
+        group_cards=() if already else group_cards(session, activity.id),
     )
+
+
+def group_cards(session: Session, activity_id: int) -> tuple[tuple[int, int], ...]:
+    """The groups' announcements of an activity (chat id, message id), whose tallies follow every answer."""
+    return tuple(outbox.delivered_messages(session, activity_id, OutboxKind.GROUP_ANNOUNCEMENT))
 
 
 def _leave_closed(activity: models.Activity, now: datetime) -> bool:

@@ -175,6 +175,24 @@ async def test_group_announcement_serves_everyone(session_factory, world):
     assert len(group_messages) == 1, "no per-member messages in the group"
 
 
+async def test_private_answers_update_the_groups_announcement(session_factory, world):
+    """Most members answer the private reminder, not the group's card: its tally follows check-ins and leave
+    requests made anywhere."""
+    async with running_bot(session_factory, world, T - timedelta(days=1), started=("alice", "bob")) as chat:
+        assert chat.sweep() >= 1
+        [card] = [m for m in await chat.dispatch_group() if m["text"].startswith("📣 主题党日")]
+        assert card["text"] == party_day_announcement(signed=0, unanswered=6)
+        chat.set_now(T)
+        await chat.remind("alice", "party_day")
+        await chat.run([("alice", press("✅ 签到"), "✅ 签到成功：「主题党日」，09:00。")])
+        edited = await chat.expect(party_day_announcement(signed=1, unanswered=5))
+        assert (edited.params["chat_id"], edited.params["message_id"]) == (chat.group_chat(), card["message_id"])
+        await chat.remind("bob", "party_day")
+        await chat.run([("bob", press("📝 请假"), "📝 您要为「主题党日」请假。请直接回复一句话说明原因：")])
+        chat.server.user_sends(chat.user("bob"), "出差在外")
+        await chat.expect(party_day_announcement(signed=1, unanswered=4).replace("请假 0 人", "请假 1 人"))
+
+
 async def test_forged_and_foreign_buttons_are_refused_and_logged(session_factory, world):
     async with running_bot(session_factory, world, T) as chat:
         await chat.remind("alice", "party_day")
