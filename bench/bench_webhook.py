@@ -40,7 +40,8 @@ def free_port() -> int:
 def spawn(url: str, world: Members, webhook_url: str, port: int, log: Path, concurrency: int) -> subprocess.Popen:
     env = {**os.environ, "BRANCHBOT_DATABASE_URL": url, "TELEGRAM_BOT_TOKEN": world.token,
            "TELEGRAM_API_BASE_URL": world.base_url, "BRANCHBOT_CLOCK_START": START.isoformat(),
-           "BRANCHBOT_HORIZON_DAYS": "0.0001", "BRANCHBOT_RATE_LIMIT": "off", "BRANCHBOT_CONCURRENCY": str(concurrency),
+           "BRANCHBOT_HORIZON_DAYS": "0.0001", "BRANCHBOT_RATE_LIMIT": "off",
+           "BRANCHBOT_CHAT_CONCURRENCY": str(concurrency),
            "BRANCHBOT_WEBHOOK_URL": webhook_url, "BRANCHBOT_WEBHOOK_LISTEN": f"127.0.0.1:{port}",
            "BRANCHBOT_WEBHOOK_SECRET": SECRET, "BRANCHBOT_WEBHOOK_DELETE_ON_STOP": "off"}
     return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=PROJECT, env=env,
@@ -152,7 +153,8 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--members", type=int, default=300)
     parser.add_argument("--processes", default="1,2", help="process counts to measure, e.g. 1,2")
-    parser.add_argument("--concurrency", type=int, default=8, help="each process's concurrent updates")
+    parser.add_argument("--concurrency", type=int, default=16,
+                        help="each process's concurrent updates (BRANCHBOT_CHAT_CONCURRENCY; the bot's default: 16)")
     parser.add_argument("--spread", type=float, default=0.0, help="seconds over which the presses are spread")
     args = parser.parse_args(argv)
     for count in [int(c) for c in args.processes.split(",")]:
