@@ -97,6 +97,7 @@ class Settings:
         for name, zero_ok in NUMBER_VARIABLES.items():
             raw = (env.get(name) or "").strip()
             if not raw:
+                env.pop(name, None)  # blank is unset for every reader of the snapshot, not a number to parse
                 continue
             try:
                 value = float(raw)

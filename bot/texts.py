@@ -1062,7 +1062,7 @@ CLI_MEMBER_REPORT_FORMATS = "--member 只支持 --format table 或 json"
 CLI_XLSX_NEEDS_OUTPUT = "--format xlsx 需要 --output 文件路径（如 台账.xlsx）"
 # What `report attendance` wrote, for cli_written.
 WRITTEN_LEDGER = "台账"
-WRITTEN_ATTENDANCE_CHART = f"{ATTENDANCE_CHART_CAPTION}图表"
+WRITTEN_ATTENDANCE_CHART = "出勤率图表"  # the CLI's own words since #8, not the chat caption
 WRITTEN_COMPLETION_CHART = f"{COMPLETION_CHART_CAPTION}图表"
 
 

@@ -21,6 +21,7 @@ from tests.chat.world import MEETING_START, build_world
 
 AFTER = (MEETING_START + timedelta(hours=3)).isoformat()
 REFUSAL = transferred_out_refusal("王书记", "P001")
+IN_PERSON = transferred_out_refusal("王书记", "P001", in_person=True)
 RECTIFY = ["rectification", "add", "--org", "B01", "--problem", "三会一课记录不规范", "--source", "组织生活会",
            "--measures", "会后三日内整理记录", "--owner", "P003", "--deadline", "本月底前", "--now", AFTER]
 
@@ -41,8 +42,9 @@ def world(engine, db_url, session_factory, monkeypatch):
     return world
 
 
-def test_the_sentence_names_the_member():
+def test_the_command_line_names_the_member_and_chat_speaks_to_them():
     assert REFUSAL == "王书记（P001）的组织关系已转出，不能再以党员身份操作。"
+    assert IN_PERSON == "您的组织关系已转出，无法继续使用本机器人。"
 
 
 def test_the_services_refuse_the_same_way(world, session_factory):
@@ -53,7 +55,7 @@ def test_the_services_refuse_the_same_way(world, session_factory):
             operator_for_member_no(session, "P001")
         # Naming a member (an owner, whom to 代签) is not acting as them: the look-up still finds them.
         assert actor_for_member_no(session, "P001").name == "王书记"
-    assert by_chat.value.message == by_number.value.message == REFUSAL
+    assert (by_chat.value.message, by_number.value.message) == (IN_PERSON, REFUSAL)
 
 
 @pytest.mark.parametrize("argv", [
@@ -82,6 +84,6 @@ def test_every_acting_flag_refuses_a_transferred_member(world, session_factory, 
     assert state() == before
 
 
-async def test_chat_refuses_with_the_same_sentence(world, session_factory):
+async def test_chat_refuses_the_member_in_person(world, session_factory):
     async with running_bot(session_factory, world, MEETING_START) as chat:
-        await chat.step("secretary", "/rectify", REFUSAL)
+        await chat.step("secretary", "/rectify", IN_PERSON)

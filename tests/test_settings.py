@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from datetime import datetime, time, timezone
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import pytest
 from bot.cli import main
 from bot.runtime.app import options_from_env
 from bot.runtime.quiet_hours import QuietHours
-from bot.settings import Settings, SettingsError
+from bot.settings import NUMBER_VARIABLES, Settings, SettingsError
 
 
 def test_every_value_is_typed_once():
@@ -59,6 +61,15 @@ BAD = [
 def test_sends_and_chat_updates_at_once_are_set_apart(environ, sends, chat):
     runtime = options_from_env(Settings.from_env(environ)).runtime
     assert (runtime.concurrency, runtime.chat_concurrency) == (sends, chat)
+
+
+@pytest.mark.parametrize("name", sorted(NUMBER_VARIABLES))
+def test_a_blank_number_is_unset_for_every_reader(name):
+    """A variable set to spaces (an empty line in an env file) means the default, not a crash at start."""
+    settings = Settings.from_env({name: "  "})
+    assert name not in settings.environ
+    blank, unset = options_from_env(settings), options_from_env(Settings.from_env({}))
+    assert replace(blank, runtime=replace(blank.runtime, worker="")) == replace(unset, runtime=replace(unset.runtime, worker=""))
 
 
 @pytest.mark.parametrize(("name", "value", "message"), BAD)

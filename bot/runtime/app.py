@@ -50,7 +50,6 @@ from bot.runtime.leader import DEFAULT_LEASE, LeaseLeadership
 from bot.runtime.materialise import PlanSource
 from bot.runtime.limiter import RateLimiter
 from bot.runtime.notify import OutboxListener
-from bot.runtime.quiet_hours import quiet_hours_from_env
 from bot.runtime.replies import AnsweringUpdateProcessor, ReplyLimiter
 from bot.runtime.sending import SendTimeouts, send_policy_from_env
 from bot.runtime.service import Runtime, RuntimeOptions
@@ -79,7 +78,7 @@ def options_from_env(settings: Settings, environ: Mapping[str, str] | None = Non
     limiter = (env.get("BRANCHBOT_RATE_LIMIT") or "on").strip().lower() not in {"off", "0", "false", "no"}
     runtime = RuntimeOptions(
         zone=settings.timezone,
-        quiet=quiet_hours_from_env(env),
+        quiet=settings.quiet_hours,  # parsed once, by bot.settings
         horizon=timedelta(days=float(env.get("BRANCHBOT_HORIZON_DAYS") or 60)),
         concurrency=int(env.get("BRANCHBOT_CONCURRENCY") or 8),
         chat_concurrency=int(env.get("BRANCHBOT_CHAT_CONCURRENCY") or default_chat_concurrency(settings.database_url)),
@@ -383,19 +382,23 @@ async def _lead_while_running(
             log.exception("leader: starting the scheduler failed; giving the lease up and trying again")
             lost = True
         finally:
-            if not holding.done():
-                holding.cancel()
-                await asyncio.gather(holding, return_exceptions=True)
+            # Neither task outlives this term, also when this coroutine itself is cancelled.
+            for task in (holding, starting):
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(holding, starting, return_exceptions=True)
         if lost:
             log.warning("leader: lost the scheduler lease (term %d); stopping sending, then trying to lead again",
                         fence.term)
             leadership.lose()
-        # Sends already made are recorded before this returns (waiting for the database if it is away).
-        await runtime.stop()
-        if listening is not None:
-            listening.cancel()
-            await asyncio.wait({listening}, timeout=5)
-            state.listener = None
+        try:
+            # Sends already made are recorded before this returns (waiting for the database if it is away).
+            await runtime.stop()
+        finally:
+            if listening is not None:
+                listening.cancel()
+                await asyncio.wait({listening}, timeout=5)
+                state.listener = None
         state.stopped_leading(runtime)
         if application.bot_data.get("runtime") is runtime:
             application.bot_data["runtime"] = None

@@ -103,22 +103,26 @@ def actor_for_telegram(session: Session, telegram_user_id: int) -> Actor:
             telegram_user_id=telegram_user_id,
         )
     member_id, member_no, name, org_id, group_id, category, leading_cadre, status = rows[0][:8]
-    require_may_act(member_id, member_no, name, status)
+    require_may_act(member_id, member_no, name, status, in_person=True)
     return Actor(
         member_id=member_id, member_no=member_no, name=name, org_id=org_id, group_id=group_id, category=category,
         leading_cadre=bool(leading_cadre), seats=roles.parse_seats(row[8:] for row in rows), telegram_user_id=telegram_user_id,
     )
 
 
-def transferred_out_refusal(name: str, member_no: str) -> str:
-    """The one sentence chat and the command line refuse a transferred-out member with."""
+def transferred_out_refusal(name: str, member_no: str, *, in_person: bool = False) -> str:
+    """The refusal of a transferred-out member: told to them in chat (`in_person`), or to whoever names them with
+    `--as/--by` on the command line. One rule, worded for who reads it."""
+    if in_person:
+        return "您的组织关系已转出，无法继续使用本机器人。"
     return f"{name}（{member_no}）的组织关系已转出，不能再以党员身份操作。"
 
 
-def require_may_act(member_id: int, member_no: str, name: str, status: str) -> None:
+def require_may_act(member_id: int, member_no: str, name: str, status: str, *, in_person: bool = False) -> None:
     """Who may act as a member at all (chat or `--as/--by`): only a member still on the roll (status active)."""
     if status != MemberStatus.ACTIVE.value:
-        raise PermissionDenied(transferred_out_refusal(name, member_no), member_id=member_id, member_no=member_no)
+        raise PermissionDenied(transferred_out_refusal(name, member_no, in_person=in_person), member_id=member_id,
+                               member_no=member_no)
 
 
 def _member_by_no(session: Session, member_no: str) -> models.Member:

@@ -77,6 +77,8 @@ def test_xlsx_workbook_and_both_charts_are_written(cli):
     assert "出勤-第一支部" in book.sheetnames and "支部对比" not in book.sheetnames
     for path in (rate_path, done_path):
         assert Image.open(io.BytesIO(path.read_bytes())).format == "PNG"
+    assert err.splitlines() == [f"已写入台账 {book_path}", f"已写入出勤率图表 {rate_path}",
+                                f"已写入三会一课完成情况图表 {done_path}"]
 
 
 def test_branch_comparison_comes_from_config_reports_yaml_and_inherits_downwards(cli):
