@@ -14,9 +14,12 @@ long outage would replay every missed run. One late run is right because every j
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import functools
 import logging
 import pickle
+import threading
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -29,6 +32,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from apscheduler.util import datetime_to_utc_timestamp
 from sqlalchemy import delete, select
+from sqlalchemy.exc import SQLAlchemyError
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +133,15 @@ def desired_jobs(
     return specs
 
 
+# How long a job store call made on the event loop may wait for the database, and when to ask again after.
+LOOP_CALL_TIMEOUT_SECONDS = 2.0
+LOOP_RETRY = timedelta(seconds=10)
+
+
+class JobStoreUnavailable(Exception):
+    """The job store's database did not answer in time (or an earlier call still waits for it)."""
+
+
 class RuntimeJobStore(SQLAlchemyJobStore):
     """APScheduler's SQLAlchemy store plus the bulk operations reconciliation needs, owned by one host.
 
@@ -138,9 +151,64 @@ class RuntimeJobStore(SQLAlchemyJobStore):
     reference and the plain arguments, so jobs written by another process or term load the same way.
     """
 
-    def __init__(self, url: str, host: JobHost, **kwargs: Any) -> None:
+    def __init__(self, url: str, host: JobHost, *, loop_call_timeout: float = LOOP_CALL_TIMEOUT_SECONDS,
+                 **kwargs: Any) -> None:
         super().__init__(url=url, tablename=JOBSTORE_TABLE, **kwargs)
         self.host = host
+        self.loop_call_timeout = loop_call_timeout
+        self._waiting: concurrent.futures.Future[Any] | None = None
+
+    # APScheduler's asyncio scheduler asks its stores synchronously, on the event loop. A stalled database
+    # would then hold the whole bot (chat could not even answer 系统繁忙) until it came back: on the loop,
+    # each call waits at most `loop_call_timeout`, and none is started while an earlier one still waits.
+
+    def _bounded(self, call: Any, *args: Any) -> Any:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # a worker thread (reconciling): it may wait as long as the database takes
+            return call(*args)
+        if self._waiting is not None and not self._waiting.done():
+            raise JobStoreUnavailable("an earlier job store call is still waiting for the database")
+        self._waiting = waiting = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                waiting.set_result(call(*args))
+            except BaseException as error:  # noqa: BLE001 - handed to the caller
+                waiting.set_exception(error)
+
+        # A daemon thread, not a pool's: one stuck on a stalled database must not hold the process at exit.
+        threading.Thread(target=run, name="jobstore-call", daemon=True).start()
+        try:
+            return self._waiting.result(timeout=self.loop_call_timeout)
+        except concurrent.futures.TimeoutError:
+            raise JobStoreUnavailable(f"the database did not answer within {self.loop_call_timeout:g} s") from None
+
+    def get_due_jobs(self, now: datetime) -> list[Job]:
+        # Raising is APScheduler's documented way to say "try again in jobstore_retry_interval".
+        return self._bounded(super().get_due_jobs, now)
+
+    def get_next_run_time(self) -> datetime | None:
+        try:
+            return self._bounded(super().get_next_run_time)
+        except (JobStoreUnavailable, OSError, SQLAlchemyError) as error:
+            log.warning("job store: next run time unknown (%s); asking again soon", error)
+            return datetime.now(timezone.utc) + LOOP_RETRY
+
+    def update_job(self, job: Job) -> None:
+        try:
+            self._bounded(super().update_job, job)
+        except (JobStoreUnavailable, OSError, SQLAlchemyError) as error:
+            # Its stored next run time stays the old one: the job runs again once the database is back,
+            # which is harmless (every job is idempotent and reloads its state when it fires).
+            log.warning("job store: %s not updated (%s)", job.id, error)
+
+    def remove_job(self, job_id: str) -> None:
+        try:
+            self._bounded(super().remove_job, job_id)
+        except (JobStoreUnavailable, OSError, SQLAlchemyError) as error:
+            log.warning("job store: %s not removed (%s)", job_id, error)
+
 
     def _reconstitute_job(self, job_state: bytes) -> Job:
         job = super()._reconstitute_job(job_state)

@@ -136,6 +136,14 @@ class Runtime:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        if self.store is not None and self.scheduler is not None:
+            # First: no job of this term fires while the dispatcher drains (which waits for a database that
+            # may be away). A later term of this process adds the store again; the jobs stay in the database.
+            try:
+                self.scheduler.remove_jobstore(JOBSTORE_ALIAS, shutdown=False)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+            self.store = None
         self.dispatcher.stop()
         if self._dispatch_task is not None:
             try:
@@ -143,13 +151,6 @@ class Runtime:
             except Exception:  # noqa: BLE001 - e.g. the database is away: rows left claimed are reclaimed
                 log.exception("runtime: the dispatcher stopped with an error; the next leader reclaims its rows")
             self._dispatch_task = None
-        if self.store is not None and self.scheduler is not None:
-            # A later term of this process adds it again; the jobs themselves stay in the database.
-            try:
-                self.scheduler.remove_jobstore(JOBSTORE_ALIAS, shutdown=False)
-            except Exception:  # noqa: BLE001 - already gone
-                pass
-            self.store = None
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.create_task(coroutine)
