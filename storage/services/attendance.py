@@ -122,7 +122,7 @@ def tally(session: Session, activity: models.Activity, tree: OrgTree) -> LiveTal
     counts = attendance_repo.status_counts(session, activity.id)
     return LiveTally(
         expected=len(expected_ids(session, activity)),
-        present=counts.get(AttendanceStatus.PRESENT, 0) + counts.get(AttendanceStatus.PROXY, 0),
+        present=sum(counts.get(status, 0) for status in SIGNED_IN),
         leave=counts.get(AttendanceStatus.LEAVE, 0),
     )
 
@@ -165,7 +165,7 @@ def check_in(
     )
     if not inserted:
         row = attendance_repo.attendance_row(session, activity.id, actor.member_id)
-        if row is None or row.status in (AttendanceStatus.PRESENT, AttendanceStatus.PROXY):
+        if row is None or row.status in SIGNED_IN:
             already = True
         else:
             # Came after all: a leave or an absence turns into presence; the leave reason stays on record.

@@ -201,11 +201,11 @@ class AttendanceLedger:
     def tally(self, activity: ActivityRecord) -> Tally:
         marks = self._answers(activity)
         expected = self.expected_ids(activity)
-        present = sum(1 for mid in expected if marks.get(mid) == models.AttendanceStatus.PRESENT.value)
+        signed_in = sum(1 for mid in expected if marks.get(mid) in models.SIGNED_IN)
         proxy = sum(1 for mid in expected if marks.get(mid) == models.AttendanceStatus.PROXY.value)
         leave = sum(1 for mid in expected if marks.get(mid) == models.AttendanceStatus.LEAVE.value)
         # A held meeting with no answer from someone who was expected counts them absent.
-        return Tally(len(expected), present + proxy, proxy, leave, len(expected) - present - proxy - leave)
+        return Tally(len(expected), signed_in, proxy, leave, len(expected) - signed_in - leave)
 
     def _answers(self, activity: ActivityRecord) -> dict[int, str]:
         answers = self._answers_cache.get(activity.id)
