@@ -86,7 +86,7 @@ class ChatContext:
         return self._executor
 
     async def db(self, work: Callable[[Session, datetime], T], *, follow_up: bool = True,
-                 together: bool = False) -> T:
+                 together: bool = False, order_key: int = 0) -> T:
         """Runs `work(session, now)` in one transaction; refusal records survive a ServiceError.
 
         Once it committed, `after_commit` hears what it queued or changed (not with `follow_up=False`: the
@@ -103,7 +103,7 @@ class ChatContext:
 
         if self._threaded():
             if together:
-                future = self._group_commit().submit(bound)
+                future = self._group_commit().submit(bound, order_key=order_key)
             else:
                 future = asyncio.get_running_loop().run_in_executor(self._pool(), alone)
             try:
@@ -153,7 +153,7 @@ class ChatContext:
         """Runs `work` for the member bound to the sender (NotBound if there is none); `together`: see `db`."""
         user_id = update.effective_user.id  # type: ignore[union-attr]
         return await self.db(lambda session, now: work(session, actor_for_telegram(session, user_id), now),
-                             together=together)
+                             together=together, order_key=user_id)
 
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE, ChatContext], Awaitable[Any]]

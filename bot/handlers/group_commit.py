@@ -37,15 +37,20 @@ class GroupCommit:
         self._executor = executor
         self._max_running = max_running
         self._lock = threading.Lock()
-        self._queue: list[tuple[Callable[[Session], Any], asyncio.Future]] = []
+        self._queue: list[tuple[int, Callable[[Session], Any], asyncio.Future]] = []
         self._running = 0  # threads started on the queue that have not yet found it empty
 
-    def submit(self, work: Callable[[Session], Any]) -> asyncio.Future[Outcome]:
-        """Queues `work`; the future gets its Outcome once its group has run (on the calling event loop)."""
+    def submit(self, work: Callable[[Session], Any], *, order_key: int = 0) -> asyncio.Future[Outcome]:
+        """Queues `work`; the future gets its Outcome once its group has run (on the calling event loop).
+
+        Each group runs its work in `order_key` order (the presser's Telegram id): two groups running at once
+        then take the rows they share (one member's repeated press) in the same order, so one waits for the
+        other instead of both deadlocking (PostgreSQL aborted one after deadlock_timeout, ~1 s)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome] = loop.create_future()
+        item = (order_key, work, future)
         with self._lock:
-            self._queue.append((work, future))
+            self._queue.append(item)
             start = self._running < self._max_running
             self._running += start
         if start:
@@ -53,7 +58,7 @@ class GroupCommit:
                 self._executor().submit(self._work_queue, loop)
             except BaseException:  # no thread will come (the executor is shut down): take the work back
                 with self._lock:
-                    self._queue.remove((work, future))
+                    self._queue.remove(item)
                     self._running -= 1
                 raise
         return future
@@ -65,13 +70,14 @@ class GroupCommit:
                     self._running -= 1
                     return
                 group, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
+            group.sort(key=lambda item: item[0])  # stable: one member's presses keep their order
             try:
-                outcomes = run_together(self._factory, [work for work, _ in group])
+                outcomes = run_together(self._factory, [work for _, work, _ in group])
             except BaseException as error:  # noqa: BLE001 - every waiting press must hear something
                 outcomes = [Outcome(error=error if isinstance(error, Exception) else RuntimeError(repr(error)))
                             for _ in group]
             try:
-                loop.call_soon_threadsafe(_resolve, [future for _, future in group], outcomes)
+                loop.call_soon_threadsafe(_resolve, [future for _, _, future in group], outcomes)
             except RuntimeError:
                 pass  # the event loop is closed: nobody waits any more
 

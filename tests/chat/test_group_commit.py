@@ -126,3 +126,32 @@ def test_a_refusal_reaches_only_its_own_press(session_factory, world):
             return [answer(outcome) for outcome in await asyncio.gather(*futures)]
 
     assert asyncio.run(burst()) == ["present", "PermissionDenied", "present"]
+
+
+def test_a_group_runs_its_presses_in_the_pressers_order_and_answers_each_its_own(session_factory, world):
+    """Rows two groups share (one member's repeated press) are then taken in one order by both: one group waits
+    for the other instead of both deadlocking. Each press still hears its own answer."""
+    busy, release = threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    def recorded(who: str):  # noqa: ANN202
+        work = press(world, who)
+
+        def run(session):  # noqa: ANN001, ANN202
+            ran.append(who)
+            return work(session)
+        return run
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        group = GroupCommit(session_factory, lambda: pool, max_running=1)
+
+        async def burst() -> list[str]:
+            pool.submit(lambda: (busy.set(), release.wait()))
+            busy.wait()
+            futures = [group.submit(recorded(who), order_key=world.telegram[who]) for who in ("bob", "alice", "bob")]
+            release.set()
+            return [answer(outcome) for outcome in await asyncio.gather(*futures)]
+
+        assert asyncio.run(burst()) == ["present", "present", "already"]
+    by_telegram_id = sorted(("bob", "alice", "bob"), key=lambda who: world.telegram[who])
+    assert ran == by_telegram_id
