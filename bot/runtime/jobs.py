@@ -182,33 +182,33 @@ class RuntimeJobStore(SQLAlchemyJobStore):
         try:
             return self._waiting.result(timeout=self.loop_call_timeout)
         except concurrent.futures.TimeoutError:
-            raise JobStoreUnavailable(f"the database did not answer within {self.loop_call_timeout:g} s") from None
+            raise JobStoreUnavailable(f"the database did not answer within {self.loop_call_timeout:g} s") \
+                from None
 
     def get_due_jobs(self, now: datetime) -> list[Job]:
         # Raising is APScheduler's documented way to say "try again in jobstore_retry_interval".
         return self._bounded(super().get_due_jobs, now)
 
     def get_next_run_time(self) -> datetime | None:
-        try:
-            return self._bounded(super().get_next_run_time)
-        except (JobStoreUnavailable, OSError, SQLAlchemyError) as error:
-            log.warning("job store: next run time unknown (%s); asking again soon", error)
-            return datetime.now(timezone.utc) + LOOP_RETRY
+        return self._or_else(lambda: datetime.now(timezone.utc) + LOOP_RETRY,
+                             "next run time unknown; asking again soon", super().get_next_run_time)
 
     def update_job(self, job: Job) -> None:
-        try:
-            self._bounded(super().update_job, job)
-        except (JobStoreUnavailable, OSError, SQLAlchemyError) as error:
-            # Its stored next run time stays the old one: the job runs again once the database is back,
-            # which is harmless (every job is idempotent and reloads its state when it fires).
-            log.warning("job store: %s not updated (%s)", job.id, error)
+        # Not stored, its next run time stays the old one: the job runs again once the database is back, which
+        # is harmless (every job is idempotent and reloads its state when it fires).
+        self._or_else(lambda: None, f"{job.id} not updated", super().update_job, job)
 
     def remove_job(self, job_id: str) -> None:
-        try:
-            self._bounded(super().remove_job, job_id)
-        except (JobStoreUnavailable, OSError, SQLAlchemyError) as error:
-            log.warning("job store: %s not removed (%s)", job_id, error)
+        self._or_else(lambda: None, f"{job_id} not removed", super().remove_job, job_id)
 
+    def _or_else(self, fallback: Any, what: str, call: Any, *args: Any) -> Any:
+        """`call` bounded; when the database is away, log `what` and answer `fallback()` (APScheduler does not
+        expect these three to fail)."""
+        try:
+            return self._bounded(call, *args)
+        except (JobStoreUnavailable, OSError, SQLAlchemyError) as error:
+            log.warning("job store: %s (%s)", what, error)
+            return fallback()
 
     def _reconstitute_job(self, job_state: bytes) -> Job:
         job = super()._reconstitute_job(job_state)

@@ -11,9 +11,10 @@ Failures before the request reached Telegram (no connection, a connect or pool t
 or a broken connection after the request was written, when Telegram may have delivered the message.
 
 `may_write` (the leader's "is my lease still trusted?") is asked, for every request that carries parameters
-(not getMe at start), at the last moment before its bytes go to the socket, with nothing that can wait in between: aiohttp writes a body in a task of its own, so a
-check made when the send was decided leaves a gap of an event-loop turn in which a process frozen (SIGSTOP,
-a paused VM) keeps every send it had started, and writes them all when it resumes after a standby took over.
+(not getMe at start), at the last moment before its bytes go to the socket, with nothing that can wait in
+between: aiohttp writes a body in a task of its own, so a check made when the send was decided leaves a gap of
+an event-loop turn in which a process frozen (SIGSTOP, a paused VM) keeps every send it had started, and writes
+them all when it resumes after a standby took over.
 """
 
 from __future__ import annotations
@@ -124,11 +125,11 @@ class AiohttpRequest(BaseRequest):
         gated: _GatedBody | None = None
         if request_data is not None:
             files = request_data.multipart_data
-            fenced = self._may_write is not None and bool(request_data.json_parameters)  # not getMe at start
-            if fenced and not self._may_write():  # type: ignore[misc]
+            may_write = self._may_write if request_data.json_parameters else None  # not getMe at start
+            if may_write is not None and not may_write():
                 raise WriteRefused("not sent: this process may no longer send")
-            if fenced and not files:
-                data = gated = _GatedBody(urlencode(request_data.json_parameters).encode(), self._may_write)  # type: ignore[arg-type]
+            if may_write is not None and not files:
+                data = gated = _GatedBody(urlencode(request_data.json_parameters).encode(), may_write)
             elif files:
                 form = aiohttp.FormData()
                 for name, value in request_data.json_parameters.items():

@@ -81,13 +81,19 @@ def test_a_holder_whose_late_renewal_still_landed_takes_a_new_term_for_itself(pa
     assert not second.try_acquire()
 
 
-def test_claims_are_fenced_on_the_current_unexpired_term(pair, session_factory):
-    first, second, _ = pair
+def an_expired_term(pair, session_factory):  # noqa: ANN001, ANN201
+    """Three reminders due; the first holder's term, taken and then run out unrenewed (nobody else holds it yet)."""
+    first = pair[0]
     seed(session_factory, starts="2025-03-15 10:00", now="2025-03-12 09:00", leads="4320")
-    now = at("2025-03-12 10:00")
     assert first.try_acquire()
     old = first.fence
     expire_lease(session_factory)
+    return old, at("2025-03-12 10:00")
+
+
+def test_claims_are_fenced_on_the_current_unexpired_term(pair, session_factory):
+    second = pair[1]
+    old, now = an_expired_term(pair, session_factory)
     with transaction(session_factory) as session:
         assert outbox.claim_due(session, now=now, worker=old.claimer, limit=10, fence=old) == [], \
             "an expired term claims nothing, even before a standby took over"
@@ -104,12 +110,8 @@ def test_claims_are_fenced_on_the_current_unexpired_term(pair, session_factory):
 def test_an_old_term_reclaims_nothing_the_new_term_claimed(pair, session_factory):
     """A leader resumed after a freeze still runs its periodic reclaim until it notices: were that unfenced, it
     would put the new leader's claimed rows back in the queue, and the new leader would claim and send them again."""
-    first, second, _ = pair
-    seed(session_factory, starts="2025-03-15 10:00", now="2025-03-12 09:00", leads="4320")
-    now = at("2025-03-12 10:00")
-    assert first.try_acquire()
-    old = first.fence
-    expire_lease(session_factory)
+    second = pair[1]
+    old, now = an_expired_term(pair, session_factory)
     assert second.try_acquire()
     with transaction(session_factory) as session:
         claimed = outbox.claim_due(session, now=now, worker=second.fence.claimer, limit=10, fence=second.fence)
