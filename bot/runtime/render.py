@@ -21,6 +21,7 @@ from schedules.audience import Audience, Part
 from storage import models
 from storage.outbox_kinds import OutboxKind
 from storage.repositories import activities as activity_repo
+from storage.repositories import members as member_repo
 from storage.repositories.outbox import ClaimedMessage
 from storage.services.views import display_title
 from storage.services import queries
@@ -67,12 +68,9 @@ def _zone_for(session: Session, org_id: int | None, default: ZoneInfo) -> ZoneIn
 
 def _missed_names(session: Session, missed: list[dict[str, Any]]) -> list[str]:
     """The missed members' names as they are now, sorted; rows queued before payloads held ids carry names."""
-    ids = [int(entry["member_id"]) for entry in missed if entry.get("member_id") is not None]
-    current = dict(session.execute(select(models.Member.id, models.Member.name)
-                                   .where(models.Member.id.in_(ids))).all()) if ids else {}
-    names = {current.get(int(entry["member_id"]), "") if entry.get("member_id") is not None
-             else str(entry.get("name", "")) for entry in missed}
-    return sorted(names)
+    current = member_repo.names_by_id(session, (entry.get("member_id") for entry in missed))
+    return sorted(current.get(int(entry["member_id"]), "") if entry.get("member_id") is not None
+                  else str(entry.get("name", "")) for entry in missed)
 
 
 def _moment(value: str | None) -> datetime | None:

@@ -13,6 +13,14 @@ from schedules.roster import MemberStatus
 from storage import models
 
 
+def names_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
+    """The members' names as they are now, by id (ids that are None are skipped)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return dict(session.execute(select(models.Member.id, models.Member.name).where(models.Member.id.in_(wanted))).all())
+
+
 def get_by_member_no(session: Session, member_no: str) -> models.Member | None:
     return session.scalars(select(models.Member).where(models.Member.member_no == member_no)).one_or_none()
 

@@ -112,10 +112,7 @@ def proposal_org(who: Actor, tree: OrgTree) -> int:
     managed = _managed_branches_first(who, tree)
     if managed and tree.is_branch(managed[0]):
         return managed[0]
-    committees = sorted(
-        seat.org for seat in who.seats
-        if roles.sits_on_committee(who.seats, seat.org) and (kind := tree.type_of(seat.org)) is not None and kind.is_upper
-    )
+    committees = sorted(org for org in {seat.org for seat in who.seats} if roles.on_upper_committee(who.seats, org))
     if committees:
         return committees[0]
     raise PermissionDenied(PROPOSAL_REFUSED, actor=who.member_no)

@@ -174,10 +174,6 @@ class PendingProposal:
     proposal: Proposal
 
 
-def _lineage(tree: OrgTree, org_id: int) -> list[str]:
-    return [tree.code[o] for o in reversed(tree.ancestors(org_id))] + [tree.code[org_id]]
-
-
 def waiting_for_other_input(session: Session, telegram_user_id: int, now: datetime) -> bool:
     """The bot is waiting for something else from this account (minutes, a 整改 progress file): a document
     sent now answers that, not a plan."""
@@ -194,7 +190,7 @@ def start_proposal(
     tree = OrgTree.load(session)
     org_id = proposal_org(actor, tree)
     code = tree.code[org_id]
-    proposal = propose_document(config, data, filename, org_code=code, lineage=_lineage(tree, org_id),
+    proposal = propose_document(config, data, filename, org_code=code, lineage=list(tree.lineage_codes(org_id)),
                                 org_type=OrgType(tree.type[org_id]))
     pending = binding_repo.set_pending_input(
         session, actor.telegram_user_id, PENDING_PROPOSAL,
@@ -249,7 +245,7 @@ def decide(
         next(n.name for n in proposal.new if n.key == key)
     edit = None
     if accept:
-        edit = plan_override_edit(config(), code, proposal, keys=[key], lineage=_lineage(tree, org_id))
+        edit = plan_override_edit(config(), code, proposal, keys=[key], lineage=list(tree.lineage_codes(org_id)))
     decided[key] = "accepted" if accept else "rejected"
     pending.payload = {**payload, "decided": decided}
     attendance_repo.add_audit(

@@ -111,13 +111,6 @@ class ItemView:
 # ---- reading ----------------------------------------------------------------------------------------------
 
 
-def _names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    return dict(session.execute(select(models.Member.id, models.Member.name).where(models.Member.id.in_(wanted))).all())
-
-
 def _views(session: Session, rows: Sequence[models.Rectification], tree: OrgTree) -> list[ItemView]:
     ids = [r.id for r in rows]
     notes: dict[int, list[models.RectificationNote]] = {}
@@ -125,7 +118,7 @@ def _views(session: Session, rows: Sequence[models.Rectification], tree: OrgTree
         for note in session.scalars(select(models.RectificationNote).where(
                 models.RectificationNote.rectification_id.in_(ids)).order_by(models.RectificationNote.id)):
             notes.setdefault(note.rectification_id, []).append(note)
-    names = _names(session, [o.member_id for r in rows for o in r.owners]
+    names = member_repo.names_by_id(session, [o.member_id for r in rows for o in r.owners]
                    + [r.closed_by_member_id for r in rows]
                    + [n.member_id for group in notes.values() for n in group])
     return [ItemView(

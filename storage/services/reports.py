@@ -30,6 +30,7 @@ from schedules.completion import (
     periods_overlapping,
 )
 from schedules.roles import Seat as RoleSeat
+from schedules.roster import MemberStatus
 from storage import models
 from storage.repositories import reports as rows
 from storage.repositories.reports import (
@@ -116,7 +117,7 @@ class AttendanceLedger:
     def _holders_by_org(self) -> dict[int, list[tuple[int, frozenset[RoleSeat[int]]]]]:
         grouped: dict[int, list[tuple[int, frozenset[RoleSeat[int]]]]] = defaultdict(list)
         for mid, seats in self.seats.items():
-            if mid in self.members and self.members[mid].status == "active":
+            if mid in self.members and self.members[mid].status == MemberStatus.ACTIVE:
                 for org_id in {seat.org for seat in seats}:
                     grouped[org_id].append((mid, seats))
         return grouped
@@ -162,7 +163,7 @@ class AttendanceLedger:
         """Active members who might be expected at each organisation's meetings, before the audience rule."""
         grouped: dict[int, set[int]] = defaultdict(set)
         for member in self.members.values():
-            if member.status != "active":
+            if member.status != MemberStatus.ACTIVE:
                 continue
             grouped[member.org_id].add(member.id)
             if member.group_id is not None:
@@ -171,7 +172,7 @@ class AttendanceLedger:
                 for ancestor in self._tree.ancestors(member.org_id):
                     grouped[ancestor].add(member.id)  # 双重组织生活, and branch secretaries told from above
         for member_id, seats in self.seats.items():
-            if member_id in self.members and self.members[member_id].status == "active":
+            if member_id in self.members and self.members[member_id].status == MemberStatus.ACTIVE:
                 for seat in seats:
                     grouped[seat.org].add(member_id)
         return grouped
@@ -301,7 +302,7 @@ def _dual_life(
 ) -> tuple[DualLifeEntry, ...]:
     """Meetings of committees above the subtree that expect its leading cadres or upper-seat holders."""
     inside = set(org_ids)
-    own = [m for m in members.values() if m.org_id in inside and m.status == "active"]
+    own = [m for m in members.values() if m.org_id in inside and m.status == MemberStatus.ACTIVE]
     # Every seat of the subtree's members: the upper ones outside the subtree say which committees to look
     # at, and all of them feed the audience rule.
     seats_of = rows.seat_rows_of_members(session, [m.id for m in own])
@@ -404,7 +405,7 @@ class MemberRecord:
         """实到（含代签）÷ 应到 over held meetings."""
         counts = self.counts()
         held = sum(counts.values())
-        return None if held == 0 else (counts["present"] + counts["proxy"]) / held
+        return None if held == 0 else sum(counts[status] for status in models.SIGNED_IN) / held
 
 
 def load_member_record(session: Session, member_no: str, window: Period, zone: ZoneInfo) -> MemberRecord:
@@ -460,8 +461,7 @@ def lineages(session: Session, org_code: str) -> dict[str, tuple[str, ...]]:
     if root_id is None:
         raise UnknownOrganizationError(org_code)
     return {
-        tree.code[org_id]: tuple(tree.code[a] for a in reversed(tree.ancestors(org_id))) + (tree.code[org_id],)
-        for org_id in tree.subtree(root_id)
+        tree.code[org_id]: tree.lineage_codes(org_id) for org_id in tree.subtree(root_id)
     }
 
 

@@ -19,6 +19,7 @@ from storage.outbox_kinds import OutboxKind
 from storage import models
 from storage.repositories import activities as activity_repo
 from storage.repositories import attendance as attendance_repo
+from storage.repositories import members as member_repo
 from storage.repositories import outbox
 from storage.services.actors import Actor, OrgTree, actor_from_member, require_visible
 from storage.services.errors import AlreadyHandled, InvalidInput, NotFound, PermissionDenied
@@ -169,8 +170,7 @@ def records(session: Session, org_ids: Sequence[int], year: int) -> list[TalkRec
     ).order_by(models.HeartToHeartTalk.held_on, models.HeartToHeartTalk.id)).all()
     ids = {r.committee_member_id for r in rows} | {r.member_id for r in rows} | {
         r.recorded_by_member_id for r in rows if r.recorded_by_member_id}
-    names = dict(session.execute(select(models.Member.id, models.Member.name).where(models.Member.id.in_(ids))).all()) \
-        if ids else {}
+    names = member_repo.names_by_id(session, ids)
     tree = OrgTree.load(session)
     return [TalkRecord(r.held_on, tree.name.get(r.org_id, ""), names.get(r.committee_member_id, ""), names.get(r.member_id, ""), r.topic,
                        names.get(r.recorded_by_member_id, "") if r.recorded_by_member_id else "") for r in rows]
