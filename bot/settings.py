@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -104,7 +105,7 @@ class Settings:
             except ValueError:
                 value = None
             whole = name not in WHOLE_NUMBER_VARIABLES or (value is not None and value.is_integer())
-            if value is None or not whole or value < 0 or (value == 0 and not zero_ok) or value != value:
+            if value is None or not math.isfinite(value) or not whole or value < 0 or (value == 0 and not zero_ok):
                 bound = "不小于 0 " if zero_ok else "大于 0 "
                 problems.append((name, f"{name} 应为{bound}的数，而不是 {raw!r}"))
                 env.pop(name)

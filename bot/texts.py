@@ -510,10 +510,6 @@ def activity_field_saved(activity: ActivityView) -> str:
 MINUTES_PHOTO_SAVED = "照片已保存到会议记录。可以继续发送，或发送文字记录。"
 
 
-def proxy_menu(title: str) -> str:
-    return f"为「{title}」代签：请选择未能自己签到的党员（记为由您代签，并留痕）。"
-
-
 def proxy_done(name: str) -> str:
     return f"已为 {name} 代签。"
 
@@ -663,7 +659,6 @@ SCHEDULE_USAGE = {
 SCHEDULE_HEADINGS = {activity_changes.NEW: "🗓 新活动", activity_changes.MOVE: "🔁 调整活动时间", activity_changes.CANCEL: "✖️ 取消活动"}
 SCHEDULE_DISCARDED = "已放弃，没有做任何改动。"
 SCHEDULE_KEPT = "已保留活动，没有取消。"
-SCHEDULE_REPLACED = "✏️ 已修改，请看下方新的确认卡。"
 SCHEDULE_EDIT_PROMPTS = {
     activity_changes.NEW: "✏️ 请直接发送改正后的一句话（活动名称 时间 地点），例如：" + SCHEDULE_EXAMPLES[0],
     activity_changes.MOVE: "✏️ 请直接发送改正后的一句话（活动名称 新时间 [地点]），例如：主题党日 下周五上午9点",
@@ -1402,11 +1397,15 @@ def schema_newer(current: str | None) -> str:
 
 
 def database_failed(shown_url: str, exc: Exception, log_path: object) -> str:
-    return f"数据库 {shown_url} 出错（{type(exc).__name__}），未完成操作；详情已写入 {log_path}"
+    return _not_done(f"数据库 {shown_url} 出错", exc, log_path)
 
 
 def unexpected_failure(exc: BaseException, log_path: object) -> str:
-    return f"意外错误（{type(exc).__name__}），未完成操作；详情已写入 {log_path}"
+    return _not_done("意外错误", exc, log_path)
+
+
+def _not_done(what: str, exc: BaseException, log_path: object) -> str:
+    return f"{what}（{type(exc).__name__}），未完成操作；详情已写入 {log_path}"
 
 
 def error_log_unwritable(path: object) -> str:

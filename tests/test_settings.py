@@ -45,6 +45,8 @@ BAD = [
                  id="horizon-words"),
     pytest.param("BRANCHBOT_CHAT_DB_TIMEOUT_SECONDS", "nan",
                  "BRANCHBOT_CHAT_DB_TIMEOUT_SECONDS 应为大于 0 的数，而不是 'nan'", id="timeout-nan"),
+    pytest.param("BRANCHBOT_POLL_SECONDS", "inf", "BRANCHBOT_POLL_SECONDS 应为不小于 0 的数，而不是 'inf'",
+                 id="poll-infinite"),
     pytest.param("BRANCHBOT_SEND_READ_TIMEOUT_SECONDS", "0",
                  "BRANCHBOT_SEND_READ_TIMEOUT_SECONDS 应为大于 0 的数，而不是 '0'", id="send-read-timeout-zero"),
     pytest.param("BRANCHBOT_AMBIGUOUS_RETRY_SECONDS", "-5",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 import logging
 
 from telegram import Update
@@ -45,12 +46,18 @@ def schedule_group_edit(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, c
     )
 
 
-async def refresh_group_cards(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, activity_id: int) -> None:
-    """After an answer recorded outside a check-in (a leave, its decision, 代签 / 缺席): every group's card of the
-    activity shows the tally as it is now."""
-    cards = await chat.db(lambda session, now: attendance_svc.group_cards(session, activity_id))
-    for chat_id, message_id in cards:
+def edit_group_cards(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, activity_id: int,
+                     cards: Iterable[tuple[int, int]]) -> None:
+    """Every group's card of the activity (chat id, message id) shows the tally as it is now."""
+    for chat_id, message_id in sorted(set(cards)):
         schedule_group_edit(context, chat, chat_id, message_id, activity_id)
+
+
+async def refresh_group_cards(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, activity_id: int) -> None:
+    """After an answer recorded outside a check-in (a leave, its decision, 代签 / 缺席), which reads the cards
+    itself: the same edits."""
+    cards = await chat.db(lambda session, now: attendance_svc.group_cards(session, activity_id))
+    edit_group_cards(context, chat, activity_id, cards)
 
 
 async def _edit_group_later(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, key: tuple[int, int],
@@ -124,11 +131,8 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
         return
     # Every group's announcement shows the tally: a check-in anywhere (most come from the private reminder)
     # refreshes them all, not only the card that was pressed.
-    cards = set(checked.group_cards)
-    if in_group:
-        cards.add((query.message.chat_id, query.message.message_id))
-    for chat_id, message_id in sorted(cards):
-        schedule_group_edit(context, chat, chat_id, message_id, cb.activity_id)
+    pressed = [(query.message.chat_id, query.message.message_id)] if in_group else []
+    edit_group_cards(context, chat, cb.activity_id, [*checked.group_cards, *pressed])
     if in_group:
         await query.answer(texts.checked_in(checked, now, chat.zone))
     elif checked.already:
