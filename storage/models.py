@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from enum import StrEnum
 from typing import Any
 
@@ -186,25 +186,7 @@ class BindingAttempt(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class CheckinWindowInstants:
-    """The check-in window's instants from `starts_at` and the minutes stored beside it (None: the default
-    window), for the entity and for the check-in path's plain row (storage.repositories.attendance)."""
-
-    __slots__ = ()
-    starts_at: datetime
-    checkin_opens_minutes: int | None
-    checkin_closes_minutes: int | None
-
-    @property
-    def checkin_opens_at(self) -> datetime | None:
-        return None if self.checkin_opens_minutes is None else self.starts_at + timedelta(minutes=self.checkin_opens_minutes)
-
-    @property
-    def checkin_closes_at(self) -> datetime | None:
-        return None if self.checkin_closes_minutes is None else self.starts_at + timedelta(minutes=self.checkin_closes_minutes)
-
-
-class Activity(CheckinWindowInstants, Base):
+class Activity(Base):
     """One occurrence of an obligation (or an ad-hoc activity) for one organisation."""
 
     __tablename__ = "activities"

@@ -32,7 +32,7 @@ class CheckinOrg:
 
 
 @dataclass(frozen=True, slots=True)
-class CheckinActivity(models.CheckinWindowInstants):
+class CheckinActivity:
     """The columns of an activity a ✅ 签到 press reads (the rules take it where they take an entity)."""
 
     id: int

@@ -13,6 +13,7 @@ from bot.runtime.plan_source import CatalogPlan
 from bot.settings import PROJECT_CONFIG_DIR
 from schedules.plan import Occurrence
 from storage import models
+from storage.services.views import checkin_window
 from tests.runtime.factories import SHANGHAI, at, make_branch
 
 POLICY = ReminderPolicy(zone=SHANGHAI)
@@ -84,7 +85,7 @@ def test_materialise_is_idempotent_and_only_reminds_bound_members(session):
     again = materialise(session, now=at("2025-03-01 09:00"), policy=POLICY, plan=plan)
     assert (again.created, again.reminders_enqueued) == (0, 0)
     activity = session.scalars(select(models.Activity)).one()
-    assert activity.checkin_opens_at == at("2025-03-15 08:30")
+    assert checkin_window(activity)[0] == at("2025-03-15 08:30")
     assert activity.reminder_leads == "4320,1440,60"
 
 

@@ -16,6 +16,7 @@ from schedules.holiday_notice import parse_notice
 from storage import models
 from storage.models import OutboxState
 from storage.outbox_kinds import OutboxKind
+from storage.services.views import checkin_window
 from tests.runtime.factories import rendered
 from tests.calendar_cut import packages_through_2026  # noqa: F401 - a fixture
 from tests.runtime.factories import SHANGHAI, at, make_branch, members_of
@@ -115,7 +116,7 @@ def test_the_official_arrangement_moves_an_affected_meeting_once_with_its_notice
                       models.Activity.starts_at < at("2027-03-01 00:00")) == [meeting]
     assert (meeting.starts_at, meeting.moved_from, meeting.calendar, meeting.tentative) == (
         at("2027-02-15 09:00"), date(2027, 2, 9), "official", False)
-    assert meeting.checkin_opens_at == at("2027-02-15 08:30")
+    assert checkin_window(meeting)[0] == at("2027-02-15 08:30")
     notices = outbox_rows(session, "change_notice")
     assert sorted(row.member_id for row in notices) == sorted(m.id for m in members_of(session, branch))
     assert {rendered(session, row) for row in notices} == {"📢 通知：「主题党日」由 2月9日 09:00 改为 2月15日 09:00。"}

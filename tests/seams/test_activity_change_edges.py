@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot.cli import main
 from storage import models
+from storage.services.views import checkin_window
 from storage.db import transaction
 from storage.models import Base
 from tests.chat.dialog import press, running_bot
@@ -79,7 +80,7 @@ def observe(session_factory, seeded: dict) -> dict:
     with transaction(session_factory) as session:
         activities = sorted(
             (a.title, a.starts_at.isoformat(), a.ends_at and a.ends_at.isoformat(), a.place, a.status, a.revision,
-             a.source, a.checkin_opens_at and a.checkin_opens_at.isoformat())
+             a.source, checkin_window(a)[0].isoformat())
             for a in session.scalars(select(models.Activity)))
         audit = [(e.action, e.entity, e.entity_id, e.actor_member_id, e.actor_label, e.details)
                  for e in session.scalars(select(models.AuditEntry).order_by(models.AuditEntry.id))]
