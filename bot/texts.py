@@ -21,6 +21,7 @@ from storage.services.views import (
     ActivityView,
     BindingResult,
     CheckInResult,
+    ConfirmResult,
     Invite,
     LeaveDecisionResult,
     LeaveRequest,
@@ -483,15 +484,22 @@ def attendance_recorded(title: str, when: str, status: str, by: str, *, held: bo
     return f"{by}已将您在「{title}」（{when}）的出勤记为缺席。如有误，请联系{by}。"
 
 
-def confirmed(held: bool, title: str, marked_absent: int, absent_names: tuple[str, ...] = ()) -> str:
-    if held and marked_absent:
-        # Also the button's toast, which Telegram caps at 200 characters: name at most ten.
-        who = f"：{'、'.join(absent_names[:10])}{'等' if len(absent_names) > 10 else ''}" if absent_names else ""
-        return (f"已确认「{title}」召开。{marked_absent} 人未答复，已记为缺席{who}。"
-                f"如有人到场，可点“{BUTTON_PROXY}”改为出席。")
-    if held:
-        return f"已确认「{title}」召开。"
-    return f"已记录「{title}」未召开。"
+def confirmed(result: ConfirmResult, *, activity_id: int | None = None, when: str | None = None) -> str:
+    """A confirmation's outcome. In chat (no `activity_id`) it is also the button's toast, which Telegram caps at
+    200 characters: at most ten names, and the 代签 button to correct it. The CLI names the activity by its
+    number and time, and everyone recorded absent."""
+    named = f"「{result.activity.label}」"
+    if activity_id is not None:
+        named += f"（编号 {activity_id}，{when}）"
+    if not result.held:
+        return f"已记录{named}未召开。"
+    if not result.marked_absent:
+        return f"已确认{named}召开。"
+    names = result.absent_names
+    shown = names if activity_id is not None else names[:10]
+    who = f"：{'、'.join(shown)}{'等' if len(shown) < len(names) else ''}" if names else ""
+    correction = "" if activity_id is not None else f"如有人到场，可点“{BUTTON_PROXY}”改为出席。"
+    return f"已确认{named}召开。{result.marked_absent} 人未答复，已记为缺席{who}。{correction}"
 
 
 # What an activity's record holds besides the roll, by field (the chat's buttons and `activity record`).
@@ -1001,15 +1009,6 @@ def cli_told(told: int, corrected_groups: int) -> list[str]:
 
 def cli_field_recorded(field: str, value: str) -> str:
     return f"已记录{ACTIVITY_FIELD_NAMES[field]}：{value.strip()}"
-
-
-def cli_confirmed(result, activity_id: int, when: str) -> str:  # noqa: ANN001 - attendance.ConfirmResult
-    title = f"「{result.activity.label}」（编号 {activity_id}，{when}）"
-    if not result.held:
-        return f"已记录{title}未召开。"
-    if result.marked_absent:
-        return f"已确认{title}召开。{result.marked_absent} 人未答复，已记为缺席：{'、'.join(result.absent_names)}。"
-    return f"已确认{title}召开。"
 
 
 def cli_marked(status: AttendanceStatus, entry: RollEntry, title: str, activity_id: int) -> str:

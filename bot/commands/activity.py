@@ -264,7 +264,7 @@ def confirm(args: argparse.Namespace, settings: Settings) -> int:
         now = parse_now_option(args.now, zone)
         who = operator(session, args.as_member)
         result = attendance_svc.confirm_activity(session, who, activity.id, args.held, now)
-        line = texts.cli_confirmed(result, activity.id, texts.moment(activity.starts_at, zone))
+        line = texts.confirmed(result, activity_id=activity.id, when=texts.moment(activity.starts_at, zone))
         return [line, *_record_fields(session, who, activity.id, args, now)]
 
     print("\n".join(_in_transaction(settings, work)))

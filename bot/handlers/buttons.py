@@ -210,7 +210,7 @@ async def press_held_rest(update: Update, context: ContextTypes.DEFAULT_TYPE, ch
 
 
 async def _confirmed(update: Update, chat: ChatContext, result: ConfirmResult) -> None:
-    message = texts.confirmed(result.held, result.activity.label, result.marked_absent, result.absent_names)
+    message = texts.confirmed(result)
     await update.callback_query.answer(message)
     # Once confirmed, only the record-keeping buttons stay.
     await append_stamp(update, message,
