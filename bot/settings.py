@@ -5,10 +5,11 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import CLOCK_START_ENV, parse_clock_start
@@ -31,23 +32,41 @@ PROJECT_CONFIG_DIR = default_config_dir()
 # BRANCHBOT_TIMEZONE when unset or unusable (the contract's default); the runtime's own defaults use it too.
 DEFAULT_TIMEZONE = ZoneInfo("Asia/Shanghai")
 
-# Runtime tuning read by `branchbot run` (bot.runtime.app.options_from_env) from the snapshot below; checked
-# here so a bad value is refused at start in Chinese, naming the variable. Name → allows zero.
-NUMBER_VARIABLES = {
-    "BRANCHBOT_HORIZON_DAYS": True,
-    "BRANCHBOT_CONCURRENCY": False,
-    "BRANCHBOT_CHAT_CONCURRENCY": False,
-    "BRANCHBOT_POLL_SECONDS": True,
-    "BRANCHBOT_RECLAIM_AFTER_SECONDS": True,
-    "BRANCHBOT_LEADER_RETRY_SECONDS": True,
-    "BRANCHBOT_LEADER_LEASE_SECONDS": False,
-    "BRANCHBOT_CHAT_DB_TIMEOUT_SECONDS": False,
-    "BRANCHBOT_SEND_READ_TIMEOUT_SECONDS": False,
-    "BRANCHBOT_AMBIGUOUS_RETRY_SECONDS": True,
-}
+# Runtime tuning held typed by `Settings` (the one reader of these variables; `bot.runtime.app.service_options`
+# builds the runtime's options from the fields): checked here so a bad value is refused at start in Chinese,
+# naming the variable.
+@dataclass(frozen=True)
+class NumberVariable:
+    field: str  # the Settings field that holds it
+    zero_ok: bool
+    whole: bool = False  # counts something (a number of tasks at once)
+    unit: Callable[[float], object] = float
 
-# Of those, the ones that count something (a number of tasks at once).
-WHOLE_NUMBER_VARIABLES = frozenset({"BRANCHBOT_CONCURRENCY", "BRANCHBOT_CHAT_CONCURRENCY"})
+
+def _days(value: float) -> timedelta:
+    return timedelta(days=value)
+
+
+def _seconds(value: float) -> timedelta:
+    return timedelta(seconds=value)
+
+
+NUMBER_VARIABLES = MappingProxyType({
+    "BRANCHBOT_HORIZON_DAYS": NumberVariable("horizon", zero_ok=True, unit=_days),
+    "BRANCHBOT_CONCURRENCY": NumberVariable("concurrency", zero_ok=False, whole=True, unit=int),
+    "BRANCHBOT_CHAT_CONCURRENCY": NumberVariable("chat_concurrency", zero_ok=False, whole=True, unit=int),
+    "BRANCHBOT_POLL_SECONDS": NumberVariable("poll_seconds", zero_ok=True),
+    "BRANCHBOT_RECLAIM_AFTER_SECONDS": NumberVariable("reclaim_after", zero_ok=True, unit=_seconds),
+    "BRANCHBOT_LEADER_RETRY_SECONDS": NumberVariable("leader_retry_seconds", zero_ok=True),
+    "BRANCHBOT_LEADER_LEASE_SECONDS": NumberVariable("leader_lease", zero_ok=False, unit=_seconds),
+    "BRANCHBOT_CHAT_DB_TIMEOUT_SECONDS": NumberVariable("chat_db_timeout", zero_ok=False),
+    "BRANCHBOT_SEND_READ_TIMEOUT_SECONDS": NumberVariable("send_read_timeout", zero_ok=False),
+    "BRANCHBOT_AMBIGUOUS_RETRY_SECONDS": NumberVariable("ambiguous_retry", zero_ok=True, unit=_seconds),
+})
+RATE_LIMIT_ENV = "BRANCHBOT_RATE_LIMIT"
+_OFF_WORDS = frozenset({"off", "0", "false", "no"})
+# Variables a typed field holds: left out of `Settings.environ`, so nothing can read them a second time.
+TYPED_VARIABLES = frozenset({*NUMBER_VARIABLES, RATE_LIMIT_ENV})
 
 
 class SettingsError(ValueError):
@@ -64,9 +83,20 @@ class Settings:
     quiet_hours: QuietHours = DEFAULT_QUIET_HOURS
     clock_start: datetime | None = None  # testing/sandbox aid: `branchbot run`'s clock starts here
     error_log: Path | None = None  # None: branchbot-errors.log in the temp dir
+    # The runtime's tuning (NUMBER_VARIABLES, BRANCHBOT_RATE_LIMIT); these defaults are the contract's.
     chat_db_timeout: float = 10.0
-    # The environment as read once at start: the runtime's tuning (webhook, limits, leases, sending) is parsed
-    # from this snapshot by the module that owns it, never from os.environ.
+    horizon: timedelta = timedelta(days=60)
+    concurrency: int = 8
+    chat_concurrency: int | None = None  # None: by the database (bot.runtime.app.default_chat_concurrency)
+    poll_seconds: float = 30.0
+    reclaim_after: timedelta = timedelta(seconds=120)
+    leader_retry_seconds: float = 5.0
+    leader_lease: timedelta = timedelta(seconds=20)
+    send_read_timeout: float = 45.0
+    ambiguous_retry: timedelta = timedelta(seconds=60)
+    rate_limit: bool | None = None  # None: unset (on for `branchbot run`, off in the sandbox)
+    # The rest of the environment as read once at start (webhook, health), parsed by the module that owns it,
+    # never from os.environ; the variables a field above holds are not in it.
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     # (variable, Chinese message) for values that could not be used; only `lenient` readings keep them
     problems: tuple[tuple[str, str], ...] = field(default=(), compare=False)
@@ -95,20 +125,23 @@ class Settings:
         except ValueError as exc:
             clock_start = None
             problems.append((CLOCK_START_ENV, str(exc)))
-        for name, zero_ok in NUMBER_VARIABLES.items():
+        tuning: dict[str, object] = {}
+        for name, variable in NUMBER_VARIABLES.items():
             raw = (env.get(name) or "").strip()
             if not raw:
-                env.pop(name, None)  # blank is unset for every reader of the snapshot, not a number to parse
-                continue
+                continue  # blank is unset, not a number to parse
             try:
                 value = float(raw)
             except ValueError:
                 value = None
-            whole = name not in WHOLE_NUMBER_VARIABLES or (value is not None and value.is_integer())
-            if value is None or not math.isfinite(value) or not whole or value < 0 or (value == 0 and not zero_ok):
-                bound = "不小于 0 " if zero_ok else "大于 0 "
+            whole = not variable.whole or (value is not None and value.is_integer())
+            if (value is None or not math.isfinite(value) or not whole or value < 0
+                    or (value == 0 and not variable.zero_ok)):
+                bound = "不小于 0 " if variable.zero_ok else "大于 0 "
                 problems.append((name, f"{name} 应为{bound}的数，而不是 {raw!r}"))
-                env.pop(name)
+            else:
+                tuning[variable.field] = variable.unit(value)
+        rate_limit = (env.get(RATE_LIMIT_ENV) or "").strip().lower()
         if problems and not lenient:
             raise SettingsError("；".join(message for _, message in problems))
         error_log = env.get("BRANCHBOT_ERROR_LOG")
@@ -121,7 +154,8 @@ class Settings:
             quiet_hours=quiet,
             clock_start=clock_start,
             error_log=Path(error_log) if error_log else None,
-            chat_db_timeout=float(env.get("BRANCHBOT_CHAT_DB_TIMEOUT_SECONDS") or 10),
-            environ=env,
+            rate_limit=rate_limit not in _OFF_WORDS if rate_limit else None,
+            environ={name: value for name, value in env.items() if name not in TYPED_VARIABLES},
+            **tuning,  # type: ignore[arg-type]
             problems=tuple(problems),
         )

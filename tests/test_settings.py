@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from datetime import datetime, time, timezone
+from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
-from bot.runtime.app import options_from_env
+from bot.runtime.app import service_options
 from bot.runtime.quiet_hours import QuietHours
-from bot.settings import NUMBER_VARIABLES, Settings, SettingsError
+from bot.settings import NUMBER_VARIABLES, TYPED_VARIABLES, Settings, SettingsError
 
 
 def test_every_value_is_typed_once():
@@ -61,16 +61,60 @@ BAD = [
                   "BRANCHBOT_CHAT_CONCURRENCY": "32"}, 4, 32, id="each-set-on-its-own"),
 ])
 def test_sends_and_chat_updates_at_once_are_set_apart(environ, sends, chat):
-    runtime = options_from_env(Settings.from_env(environ)).runtime
+    runtime = service_options(Settings.from_env(environ)).runtime
     assert (runtime.concurrency, runtime.chat_concurrency) == (sends, chat)
 
 
+# Each tuning variable, as the runtime receives it: (variable, value, where in ServiceOptions, what it holds).
+TUNING = [
+    pytest.param("BRANCHBOT_HORIZON_DAYS", "7", "runtime.horizon", timedelta(days=7), id="horizon"),
+    pytest.param("BRANCHBOT_CONCURRENCY", "3", "runtime.concurrency", 3, id="concurrency"),
+    pytest.param("BRANCHBOT_CHAT_CONCURRENCY", "5", "runtime.chat_concurrency", 5, id="chat-concurrency"),
+    pytest.param("BRANCHBOT_POLL_SECONDS", "0.5", "runtime.poll_seconds", 0.5, id="poll"),
+    pytest.param("BRANCHBOT_RECLAIM_AFTER_SECONDS", "0", "runtime.reclaim_after", timedelta(0), id="reclaim"),
+    pytest.param("BRANCHBOT_LEADER_RETRY_SECONDS", "2", "leader_retry_seconds", 2.0, id="leader-retry"),
+    pytest.param("BRANCHBOT_LEADER_LEASE_SECONDS", "9", "lease", timedelta(seconds=9), id="lease"),
+    pytest.param("BRANCHBOT_SEND_READ_TIMEOUT_SECONDS", "12", "runtime.sending.timeouts.read", 12.0,
+                 id="send-read-timeout"),
+    pytest.param("BRANCHBOT_AMBIGUOUS_RETRY_SECONDS", "0", "runtime.sending.ambiguous_pause", timedelta(0),
+                 id="ambiguous-retry"),
+    pytest.param("BRANCHBOT_RATE_LIMIT", "off", "runtime.limiter_enabled", False, id="rate-limit-off"),
+]
+
+
+def _at(options, path):
+    for name in path.split("."):
+        options = getattr(options, name)
+    return options
+
+
+@pytest.mark.parametrize(("name", "value", "path", "expected"), TUNING)
+def test_the_runtime_takes_each_tuning_value_from_settings(name, value, path, expected):
+    settings = Settings.from_env({name: value})
+    assert (_at(service_options(settings), path), name in settings.environ) == (expected, False)
+
+
+def test_every_number_variable_reaches_the_runtime():
+    assert {param.values[0] for param in TUNING} | {"BRANCHBOT_CHAT_DB_TIMEOUT_SECONDS"} == TYPED_VARIABLES
+
+
+@pytest.mark.parametrize(("environ", "run", "sandbox"), [
+    pytest.param({}, True, False, id="unset"),
+    pytest.param({"BRANCHBOT_RATE_LIMIT": " OFF "}, False, False, id="off"),
+    pytest.param({"BRANCHBOT_RATE_LIMIT": "on"}, True, True, id="on"),
+])
+def test_the_limiter_is_on_for_run_and_off_in_the_sandbox_unless_set(environ, run, sandbox):
+    settings = Settings.from_env(environ)
+    assert (service_options(settings).runtime.limiter_enabled,
+            service_options(settings, limiter_default=False).runtime.limiter_enabled) == (run, sandbox)
+
+
 @pytest.mark.parametrize("name", sorted(NUMBER_VARIABLES))
-def test_a_blank_number_is_unset_for_every_reader(name):
+def test_a_blank_number_is_unset(name):
     """A variable set to spaces (an empty line in an env file) means the default, not a crash at start."""
     settings = Settings.from_env({name: "  "})
-    assert name not in settings.environ
-    blank, unset = options_from_env(settings), options_from_env(Settings.from_env({}))
+    assert settings == Settings.from_env({})
+    blank, unset = service_options(settings), service_options(Settings.from_env({}))
     assert replace(blank, runtime=replace(blank.runtime, worker="")) == replace(unset, runtime=replace(unset.runtime, worker=""))
 
 

@@ -30,13 +30,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_bot(settings: Settings) -> int:
     from bot.clock import clock_starting
-    from bot.runtime.app import options_from_env, serve
+    from bot.runtime.app import serve, service_options
     from bot.runtime.logs import configure_logging, secrets_of
 
     configure_logging(secrets_of(settings.telegram_token))
     try:
         clock = clock_starting(settings.clock_start)
-        options = options_from_env(settings)
+        options = service_options(settings)
     except ValueError as exc:
         print(texts.cli_error(exc), file=sys.stderr)
         return 2

@@ -1,6 +1,7 @@
 """The bot process: the PTB Application (built in one place), leader election and the runtime, until a signal.
 
-Runtime tuning from the environment (all optional; read here because only `branchbot run` needs them):
+Runtime tuning from the environment (all optional; read and checked once by `bot.settings.Settings.from_env`,
+turned into the runtime's options by `service_options`):
 
 - `BRANCHBOT_RATE_LIMIT`: `on` (default; Telegram's 30/s, 1/s per chat, 20/min per group) or `off` (a
   self-hosted Bot API server without flood limits; 429 answers are still honoured).
@@ -29,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -51,7 +52,7 @@ from bot.runtime.materialise import PlanSource
 from bot.runtime.limiter import RateLimiter
 from bot.runtime.notify import OutboxListener
 from bot.runtime.replies import AnsweringUpdateProcessor, ReplyLimiter
-from bot.runtime.sending import SendTimeouts, send_policy_from_env
+from bot.runtime.sending import SendPolicy, SendTimeouts
 from bot.runtime.service import Runtime, RuntimeOptions
 from bot.settings import Settings
 from storage.db import make_engine, make_session_factory
@@ -72,26 +73,26 @@ class ServiceOptions:
     health_listen: tuple[str, int] | None = None
 
 
-def options_from_env(settings: Settings, environ: Mapping[str, str] | None = None) -> ServiceOptions:
-    """The runtime's tuning from the environment `settings` read at start (or `environ`, e.g. the sandbox's)."""
-    env = settings.environ if environ is None else environ
-    limiter = (env.get("BRANCHBOT_RATE_LIMIT") or "on").strip().lower() not in {"off", "0", "false", "no"}
+def service_options(settings: Settings, *, limiter_default: bool = True) -> ServiceOptions:
+    """The runtime's tuning from the values `settings` read and checked at start (bot.settings); the webhook and
+    the health server from the rest of its environment. `limiter_default`: the limiter when
+    BRANCHBOT_RATE_LIMIT is unset (the sandbox's is off)."""
+    env = settings.environ
     runtime = RuntimeOptions(
         zone=settings.timezone,
-        quiet=settings.quiet_hours,  # parsed once, by bot.settings
-        horizon=timedelta(days=float(env.get("BRANCHBOT_HORIZON_DAYS") or 60)),
-        concurrency=int(env.get("BRANCHBOT_CONCURRENCY") or 8),
-        chat_concurrency=int(env.get("BRANCHBOT_CHAT_CONCURRENCY") or default_chat_concurrency(settings.database_url)),
-        limiter_enabled=limiter,
-        poll_seconds=float(env.get("BRANCHBOT_POLL_SECONDS") or 30),
-        reclaim_after=timedelta(seconds=float(env.get("BRANCHBOT_RECLAIM_AFTER_SECONDS") or 120)),
-        sending=send_policy_from_env(env),
+        quiet=settings.quiet_hours,
+        horizon=settings.horizon,
+        concurrency=settings.concurrency,
+        chat_concurrency=settings.chat_concurrency or default_chat_concurrency(settings.database_url),
+        limiter_enabled=limiter_default if settings.rate_limit is None else settings.rate_limit,
+        poll_seconds=settings.poll_seconds,
+        reclaim_after=settings.reclaim_after,
+        sending=SendPolicy(timeouts=SendTimeouts(read=settings.send_read_timeout),
+                           ambiguous_pause=settings.ambiguous_retry),
     )
-    retry = float(env.get("BRANCHBOT_LEADER_RETRY_SECONDS") or 5)
-    lease = timedelta(seconds=float(env.get("BRANCHBOT_LEADER_LEASE_SECONDS") or DEFAULT_LEASE.total_seconds()))
     health = env.get("BRANCHBOT_HEALTH_LISTEN") or None
-    return ServiceOptions(runtime=runtime, leader_retry_seconds=retry, lease=lease,
-                          webhook=webhook_options_from_env(env),
+    return ServiceOptions(runtime=runtime, leader_retry_seconds=settings.leader_retry_seconds,
+                          lease=settings.leader_lease, webhook=webhook_options_from_env(env),
                           health_listen=parse_listen(health, "BRANCHBOT_HEALTH_LISTEN") if health else None)
 
 

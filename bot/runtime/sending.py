@@ -13,13 +13,13 @@ taking 12 s gave 16 extra copies to 15 members). So:
   idempotency key and a bot cannot read its own chat history, so after the pause a retry is the only way
   not to lose the message.
 
-Environment: `BRANCHBOT_SEND_READ_TIMEOUT_SECONDS` (45), `BRANCHBOT_AMBIGUOUS_RETRY_SECONDS` (60).
+Environment: `BRANCHBOT_SEND_READ_TIMEOUT_SECONDS` (45), `BRANCHBOT_AMBIGUOUS_RETRY_SECONDS` (60), read by `bot.settings`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -89,13 +89,6 @@ class SendPolicy:
 
 def _name(error: TelegramError) -> str:
     return f"{type(error).__name__}: {error.message}"
-
-
-def send_policy_from_env(environ: Mapping[str, str]) -> SendPolicy:
-    """The send policy from the environment snapshot bot.settings checked at start (bad values were refused there)."""
-    read = float(environ.get("BRANCHBOT_SEND_READ_TIMEOUT_SECONDS") or SendTimeouts.read)
-    pause = float(environ.get("BRANCHBOT_AMBIGUOUS_RETRY_SECONDS") or 60.0)
-    return SendPolicy(timeouts=SendTimeouts(read=read), ambiguous_pause=timedelta(seconds=pause))
 
 
 def failure_text(error: BaseException, base_url: str | None) -> str:

@@ -16,7 +16,7 @@ from bot import texts
 from bot.clock import ManualClock
 from bot.deployment import DeploymentSource
 from bot.runtime import app as runtime_app
-from bot.runtime.app import RunningBot, options_from_env
+from bot.runtime.app import RunningBot, service_options
 from bot.runtime.leader import leader_lock_for
 from bot.runtime.plan_source import CatalogPlan
 from bot.runtime.service import Runtime
@@ -93,9 +93,7 @@ async def start_bot(settings: Settings, clock: ManualClock, *, plan: object | No
         plan = CatalogPlan(config)
     # The loopback server enforces no flood limits, and pacing sends at 1/s per chat in real seconds would
     # make a month's jump crawl; BRANCHBOT_RATE_LIMIT=on still turns the bot's limiter on when wanted.
-    environ = {**settings.environ}
-    environ.setdefault("BRANCHBOT_RATE_LIMIT", "off")
-    options = options_from_env(settings, environ)
+    options = service_options(settings, limiter_default=False)
     running = await runtime_app.start_bot(settings, clock, factory, options=options.runtime, plan=plan,  # type: ignore[arg-type]
                                           config=config)
 
