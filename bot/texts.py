@@ -1048,13 +1048,10 @@ def cli_rectification_closed(item) -> str:  # noqa: ANN001 - rectification.ItemV
     return f"已销号：#{item.id} {item.problem}，依据：{item.evidence}"
 
 
-def cli_rectifications_written(path: str, count: int) -> str:
-    return f"已写入整改清单 {path}（{count} 项）"
-
-
 CLI_MEMBER_REPORT_FORMATS = "--member 只支持 --format table 或 json"
 CLI_XLSX_NEEDS_OUTPUT = "--format xlsx 需要 --output 文件路径（如 台账.xlsx）"
-# What `report attendance` wrote, for cli_written.
+# What a command wrote, for written.
+WRITTEN_RECTIFICATIONS = "整改清单"
 WRITTEN_LEDGER = "台账"
 WRITTEN_ATTENDANCE_CHART = "出勤率图表"  # the CLI's own words since #8, not the chat caption
 WRITTEN_COMPLETION_CHART = f"{COMPLETION_CHART_CAPTION}图表"
@@ -1064,9 +1061,9 @@ def cli_report_unknown(kind: str) -> str:
     return f"不支持的报表 {kind}"
 
 
-def cli_written(path: str, what: str = "") -> str:
-    """On stderr after a file was written: "已写入台账 台账.xlsx"."""
-    return f"已写入{what} {path}"
+def written(path: object, what: str = "", count: int | None = None) -> str:
+    """After a file was written: "已写入台账 台账.xlsx", "已写入整改清单 整改清单.xlsx（3 项）"."""
+    return f"已写入{what} {path}" + (f"（{count} 项）" if count is not None else "")
 
 
 def cli_day_unreadable(option: str, text: str) -> str:
@@ -1154,7 +1151,7 @@ def notice_file_invalid(problem: object) -> str:
 
 
 def notice_written(target: object) -> str:
-    return f"已写入 {target}。运行中的机器人会在下次检查配置时按正式安排重新排期，并通知各支部书记。"
+    return f"{written(target)}。运行中的机器人会在下次检查配置时按正式安排重新排期，并通知各支部书记。"
 
 
 ROSTER_EMPTY = "名册中还没有组织，请先运行 branchbot roster import 导入名册。"
@@ -1162,10 +1159,6 @@ ROSTER_EMPTY = "名册中还没有组织，请先运行 branchbot roster import 
 
 def roster_unreadable(exc: Exception) -> str:
     return f"无法从数据库读取名册（{type(exc).__name__}）。请先运行 branchbot init 并导入名册。"
-
-
-def cli_written_items(path: object, count: int) -> str:
-    return f"已写入 {path}（{count} 项）"
 
 
 # `branchbot plan`: the year's schedule as a table.
@@ -1234,7 +1227,7 @@ def override_dry_run(path: object, count: int) -> str:
 
 
 def override_written(path: object, count: int) -> str:
-    return f"{cli_written_items(path, count)}；运行中的机器人会在一分钟内按新的设置重新安排。"
+    return f"{written(path, count=count)}；运行中的机器人会在一分钟内按新的设置重新安排。"
 
 
 # `branchbot roster import|export`.

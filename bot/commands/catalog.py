@@ -86,7 +86,7 @@ def _propose(args: argparse.Namespace, settings: Settings) -> int:
         text = fmt.cli_table(proposal)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
-        print(texts.cli_written(args.output), file=sys.stderr)
+        print(texts.written(args.output), file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0

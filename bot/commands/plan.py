@@ -64,7 +64,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             output.write_bytes(text)
         else:
             output.write_text(text, encoding="utf-8")
-        print(texts.cli_written_items(output, len(occurrences)), file=sys.stderr)
+        print(texts.written(output, count=len(occurrences)), file=sys.stderr)
     elif isinstance(text, bytes):
         sys.stdout.buffer.write(text)
         sys.stdout.flush()

@@ -96,5 +96,5 @@ def _export(session, args: argparse.Namespace, settings: Settings) -> int:  # no
     book.remove(book.active)
     extras.rectification_sheet(book)
     book.save(Path(args.output))
-    print(texts.cli_rectifications_written(args.output, len(items)), file=sys.stderr)
+    print(texts.written(args.output, texts.WRITTEN_RECTIFICATIONS, len(items)), file=sys.stderr)
     return 0

@@ -59,7 +59,7 @@ def _emit(text: str, output: str | None) -> None:
     """Text output to --output when given, else to stdout."""
     if output:
         Path(output).write_text(text, encoding="utf-8")
-        print(texts.cli_written(output), file=sys.stderr)
+        print(texts.written(output), file=sys.stderr)
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -123,14 +123,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.format == "xlsx":
         Path(args.output).write_bytes(workbook_bytes(report, extras.writers() if extras else ()))
-        print(texts.cli_written(args.output, texts.WRITTEN_LEDGER), file=sys.stderr)
+        print(texts.written(args.output, texts.WRITTEN_LEDGER), file=sys.stderr)
     else:
         _emit(json.dumps(report_json(report), ensure_ascii=False, indent=2) + "\n" if args.format == "json"
               else report_table(report), args.output)
     if args.chart:
         Path(args.chart).write_bytes(attendance_rate_chart(report))
-        print(texts.cli_written(args.chart, texts.WRITTEN_ATTENDANCE_CHART), file=sys.stderr)
+        print(texts.written(args.chart, texts.WRITTEN_ATTENDANCE_CHART), file=sys.stderr)
     if args.completion_chart:
         Path(args.completion_chart).write_bytes(completion_chart(report))
-        print(texts.cli_written(args.completion_chart, texts.WRITTEN_COMPLETION_CHART), file=sys.stderr)
+        print(texts.written(args.completion_chart, texts.WRITTEN_COMPLETION_CHART), file=sys.stderr)
     return 0
