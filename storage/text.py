@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import String
 
-from storage.services.errors import InvalidInput
+from storage.errors import InvalidInput
 
 # Bidirectional marks, embeddings, overrides and isolates: they reorder what a terminal or a chat shows.
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")

@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from bot.cli import main
 from storage import models
 from storage.db import transaction
+from storage.errors import PermissionDenied
 from storage.services import rectification as rect_svc
 from storage.services.actors import (
     actor_for_member_no, actor_for_telegram, operator_for_member_no, transferred_out_refusal,
 )
-from storage.services.errors import PermissionDenied
 from tests.chat.dialog import running_bot
 from tests.chat.world import MEETING_START, build_world
 

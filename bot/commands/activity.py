@@ -22,11 +22,11 @@ from schedules.catalog import Catalog, parse_duration
 from schedules.timeparse import ParsedTime, TimeParseError, WorkCalendar, parse_time
 from storage import models
 from storage.db import make_engine, make_session_factory, transaction
+from storage.errors import ServiceError
 from storage.repositories import activities as activity_repo
 from storage.services import activity_changes
 from storage.services import attendance as attendance_svc
 from storage.services.actors import OrgTree, actor_for_member_no, operator_for_member_no
-from storage.services.errors import ServiceError
 from storage.services.permissions import Operator, SystemOperator
 from storage.services.views import display_title
 

@@ -20,9 +20,9 @@ from schedules.proposal.documents import SUFFIXES, DocumentError
 from schedules.proposal.model import Proposal
 from schedules.roster import OrgType
 from storage.db import make_engine, make_session_factory, transaction
+from storage.errors import ServiceError
 from storage.services.reports import UnknownOrganizationError
 from storage.repositories.roster import load_roster
-from storage.services.errors import ServiceError
 from storage.services.proposals import plan_override_edit, propose_document, write_override
 
 

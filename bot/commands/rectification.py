@@ -18,11 +18,11 @@ from bot.reports.workbook import _register_styles
 from bot.settings import Settings
 from schedules.completion import year_to_date
 from storage.db import make_engine, make_session_factory, transaction
+from storage.errors import ServiceError
 from storage.repositories import activities as activity_repo
 from storage.services import reports
 from storage.services import rectification as rect_svc
 from storage.services.actors import OrgTree, actor_for_member_no, operator_for_member_no
-from storage.services.errors import ServiceError
 
 EXIT_INVALID = 2
 

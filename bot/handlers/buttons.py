@@ -14,10 +14,10 @@ from bot import keyboards, texts
 from bot.callbacks import Action, Callback, ForgedCallback
 from bot.handlers.common import ChatContext, audit_refusal, bot_username, is_private
 from bot.handlers.routing import ButtonRouter
+from storage.errors import AlreadyHandled, InvalidInput, NotBound, OutsideWindow, PermissionDenied
 from storage.services import activity_changes
 from storage.services import attendance as attendance_svc
 from storage.models import AttendanceStatus
-from storage.services.errors import AlreadyHandled, InvalidInput, NotBound, OutsideWindow, PermissionDenied
 from storage.services.views import ActivityView, ConfirmResult, Roll
 
 log = logging.getLogger("bot.handlers")

@@ -30,9 +30,9 @@ from bot.deployment import DeploymentSource
 from bot.settings import PROJECT_CONFIG_DIR
 from storage import changes
 from storage.changes import Changes
+from storage.errors import ServiceError
 from storage.repositories import attendance as attendance_repo
 from storage.services.actors import Actor, OrgTree, actor_for_telegram
-from storage.services.errors import ServiceError
 from storage.services.runner import Outcome, run_together
 
 log = logging.getLogger("bot.handlers")

@@ -12,10 +12,10 @@ from bot import keyboards, texts
 from bot.callbacks import Action
 from bot.handlers import buttons, rectify, schedule
 from bot.handlers.common import ChatContext, tell
+from storage.errors import NotBound
 from storage.services import attendance as attendance_svc
 from storage.services import binding as binding_svc
 from storage.services import queries
-from storage.services.errors import NotBound
 from storage.services.views import ActivityView, LeaveRequest, MarkedLeave
 
 log = logging.getLogger("bot.handlers")

@@ -20,10 +20,10 @@ from bot.reports.text import report_caption
 from bot.reports.ledger_sheets import load_extras, rectification_caption
 from bot.reports.workbook import workbook_bytes
 from schedules.completion import Period, PeriodError, parse_period, year_to_date
+from storage.errors import InvalidInput
 from storage.services import reports
 from storage.services import permissions
 from storage.services.actors import Actor, OrgTree
-from storage.services.errors import InvalidInput
 
 CALENDAR_PAST = timedelta(days=31)
 CALENDAR_AHEAD = timedelta(days=366)

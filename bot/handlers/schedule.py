@@ -21,9 +21,9 @@ from bot.runtime.materialise import DEFAULT_LEAD_MINUTES, ReminderPolicy, remind
 from schedules.calendar import CalendarUnknownYear, OfficialCalendar
 from schedules.timeparse import TimeParseError, split_schedule_text
 from storage import models
+from storage.errors import InvalidInput
 from storage.services import schedule_cards
 from storage.services.actors import Actor, actor_for_telegram
-from storage.services.errors import InvalidInput
 
 log = logging.getLogger("bot.handlers")
 

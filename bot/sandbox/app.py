@@ -43,11 +43,11 @@ from storage.db import (
     make_session_factory,
     transaction,
 )
+from storage.errors import ServiceError
 from storage.migrate import ensure_schema
 from storage.repositories import bindings as binding_repo
 from storage.roster_io import RosterError
 from storage.services.binding import create_invite
-from storage.services.errors import ServiceError
 from storage.services.permissions import SystemOperator
 from storage.services.runner import run_in_transaction
 

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage import models
+from storage.errors import AlreadyHandled, InvalidInput, NotFound
 from storage.models import ActivityStatus, OutboxState
 from storage.outbox_kinds import OutboxKind
 from storage.repositories import activities as activity_repo
@@ -24,7 +25,6 @@ from storage.repositories import attendance as attendance_repo
 from storage.repositories import outbox
 from storage.services import scheduling
 from storage.services.actors import OrgTree
-from storage.services.errors import AlreadyHandled, InvalidInput, NotFound
 from storage.services.permissions import Operator, SystemOperator, audit_fields, require_may_change_activities
 from storage.services.views import ActivityView
 from storage.text import typed_text

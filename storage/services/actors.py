@@ -14,8 +14,8 @@ from schedules.roles import Role, Seat
 from schedules.roster import Category, MemberStatus, OrgType
 from storage import models
 from storage.db import memo_of
+from storage.errors import NotBound, NotFound, PermissionDenied
 from storage.repositories import bindings as binding_repo
-from storage.services.errors import NotBound, NotFound, PermissionDenied
 
 
 def is_party_category(category: str) -> bool:

@@ -10,6 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schedules.roster import OrgType
+from storage.errors import (
+    AlreadyHandled,
+    InvalidInput,
+    NotFound,
+    OutsideWindow,
+    PermissionDenied,
+    ServiceError,
+)
 from storage.outbox_kinds import OutboxKind
 from storage import models
 from storage.models import SIGNED_IN, ActivityKind, ActivityStatus, AttendanceStatus, LeaveDecision
@@ -27,14 +35,6 @@ from storage.services.permissions import (
     require_leave_decider,
     require_may_see_roll,
     require_runs_activity,
-)
-from storage.services.errors import (
-    AlreadyHandled,
-    InvalidInput,
-    NotFound,
-    OutsideWindow,
-    PermissionDenied,
-    ServiceError,
 )
 from storage.text import typed_text
 from storage.services.views import (

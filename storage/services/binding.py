@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from schedules.roster import MemberStatus
 from storage import models
+from storage.errors import InvalidInput, NotFound, PermissionDenied, ServiceError, Throttled
 from storage.repositories import attendance as attendance_repo
 from storage.repositories import bindings as binding_repo
 from storage.services.actors import Actor, OrgTree, actor_for_telegram, actor_from_member, require_manager
-from storage.services.errors import InvalidInput, NotFound, PermissionDenied, ServiceError, Throttled
 from storage.services.permissions import Operator, SystemOperator, audit_fields
 from storage.text import could_be_stored
 from storage.services.queries import upcoming_for

@@ -16,9 +16,9 @@ from typing import Any, Union
 from sqlalchemy.orm import Session
 
 from schedules import roles
+from storage.errors import InvalidInput, NotFound, PermissionDenied
 from storage.repositories import members as member_repo
 from storage.services.actors import Actor, OrgTree, require_manager, require_visible, visible_org_ids
-from storage.services.errors import InvalidInput, NotFound, PermissionDenied
 
 
 @dataclass(frozen=True, slots=True)

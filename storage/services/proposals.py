@@ -29,10 +29,10 @@ from schedules.proposal.lexicon import Lexicon
 from schedules.proposal.match import offered_to, propose
 from schedules.proposal.model import Proposal
 from schedules.roster import OrgType
+from storage.errors import AlreadyHandled, InvalidInput, PermissionDenied
 from storage.repositories import attendance as attendance_repo
 from storage.repositories import bindings as binding_repo
 from storage.services.actors import Actor, OrgTree
-from storage.services.errors import AlreadyHandled, InvalidInput, PermissionDenied
 from storage.services.permissions import audit_fields, proposal_org
 
 PENDING_PROPOSAL = "catalog_proposal"

@@ -23,12 +23,12 @@ from schedules.completion import (
 from schedules.period_text import period_text_exclusive
 from schedules.roster import MemberStatus
 from storage import models
+from storage.errors import InvalidInput, PermissionDenied
 from storage.models import ActivityKind, ActivityStatus
 from storage.repositories import attendance as attendance_repo
 from storage.services import reports
 from storage.services.actors import Actor, OrgTree, actor_from_member, require_visible, visible_org_ids
 from storage.services.audience import StoredAudience
-from storage.services.errors import InvalidInput, PermissionDenied
 from storage.services.views import ActivityView, MemberYear, checkin_window
 
 # Meetings whose absence calls for a make-up study (补学).

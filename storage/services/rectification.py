@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from schedules import roles
 from schedules.roster import MemberStatus
 from schedules.timeparse import ParsedDay, TimeParseError, parse_deadline
+from storage.errors import AlreadyHandled, InvalidInput, NotFound, PermissionDenied
 from storage.outbox_kinds import OutboxKind
 from storage import models
 from storage.models import OutboxState, RectificationNoteKind, RectificationSource
@@ -28,7 +29,6 @@ from storage.repositories import members as member_repo
 from storage.repositories import outbox
 from storage.services.actors import Actor, OrgTree, require_manager, visible_org_ids
 from storage.services.attendance import approvers_of
-from storage.services.errors import AlreadyHandled, InvalidInput, NotFound, PermissionDenied
 from storage.services.followup import committee_above
 from storage.services.permissions import audit_fields
 from storage.text import typed_text

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import changes
 from storage.changes import Changes
 from storage.db import transaction
-from storage.services.errors import ServiceError
+from storage.errors import ServiceError
 
 T = TypeVar("T")
 

@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from storage import models
+from storage.errors import AlreadyHandled, InvalidInput
 from storage.models import ActivityKind, ActivityStatus
 from storage.repositories import attendance as attendance_repo
 from storage.repositories import bindings as binding_repo
 from storage.services import activity_changes
 from storage.services.activity_changes import CANCEL, MOVE, NEW, Change, Reminders
 from storage.services.actors import Actor, OrgTree
-from storage.services.errors import AlreadyHandled, InvalidInput
 from storage.services.permissions import require_may_change_activities, schedulable_org
 from storage.services.views import ActivityView
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from schedules.roster import Category, MemberStatus
 from schedules.timeparse import ParsedDay, TimeParseError, parse_past_day
+from storage.errors import AlreadyHandled, InvalidInput, NotFound, PermissionDenied
 from storage.outbox_kinds import OutboxKind
 from storage import models
 from storage.repositories import activities as activity_repo
@@ -22,7 +23,6 @@ from storage.repositories import attendance as attendance_repo
 from storage.repositories import members as member_repo
 from storage.repositories import outbox
 from storage.services.actors import Actor, OrgTree, actor_from_member, require_visible
-from storage.services.errors import AlreadyHandled, InvalidInput, NotFound, PermissionDenied
 from storage.services.permissions import audit_fields
 from storage.text import could_be_stored, escaped, typed_text
 

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage import models
+from storage.errors import AlreadyHandled, InvalidInput, NotFound, PermissionDenied
 from storage.models import ActivityKind, ActivityStatus
 from storage.repositories import attendance as attendance_repo
 from storage.services.actors import Actor, OrgTree, require_manager
-from storage.services.errors import AlreadyHandled, InvalidInput, NotFound, PermissionDenied
 from storage.services.permissions import audit_fields
 from storage.services.views import ActivityView
 

@@ -9,12 +9,12 @@ from sqlalchemy import select
 
 from schedules.completion import quarter_period
 from storage import models
+from storage.errors import InvalidInput, NotFound, PermissionDenied, Throttled
 from storage.services import reports
 from storage.services import attendance as attendance_svc
 from storage.services import binding as svc
 from storage.services import queries
 from storage.services.actors import actor_for_member_no, actor_for_telegram
-from storage.services.errors import InvalidInput, NotFound, PermissionDenied, Throttled
 from storage.services.permissions import SystemOperator
 from storage.services.runner import run_in_transaction
 from tests.chat.world import MEETING_START, SHANGHAI, build_world

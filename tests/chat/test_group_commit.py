@@ -13,10 +13,10 @@ from sqlalchemy.exc import OperationalError
 from bot.handlers.group_commit import GroupCommit
 from storage import models
 from storage.db import transaction
+from storage.errors import PermissionDenied
 from storage.repositories import attendance as attendance_repo
 from storage.services import attendance as svc
 from storage.services.actors import actor_for_telegram
-from storage.services.errors import PermissionDenied
 from storage.services.runner import run_together
 from tests.chat.world import MEETING_START, build_world
 

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from storage import models
+from storage.errors import AlreadyHandled, InvalidInput, OutsideWindow, PermissionDenied
 from storage.services import attendance as svc
 from storage.services.actors import actor_for_telegram
-from storage.services.errors import AlreadyHandled, InvalidInput, OutsideWindow, PermissionDenied
 from storage.services.runner import run_in_transaction
 from tests.chat.world import MEETING_START, build_world
 

@@ -11,12 +11,12 @@ from sqlalchemy import select
 from bot import keyboards
 from bot.callbacks import Action
 from bot.handlers import rectify
+from storage.errors import InvalidInput
 from storage.outbox_kinds import OutboxKind
 from storage import models
 from storage.db import transaction
 from storage.services import rectification as rect_svc
 from storage.services.actors import actor_for_telegram
-from storage.services.errors import InvalidInput
 from tests.chat.dialog import press, running_bot
 from tests.chat.world import SHANGHAI, build_world
 

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from bot.settings import PROJECT_CONFIG_DIR as PROJECT_CONFIG
 from storage import models
 from storage.db import transaction
+from storage.errors import AlreadyHandled, PermissionDenied
 from storage.services import schedule_cards as scheduling
 from storage.services.actors import actor_for_telegram
-from storage.services.errors import AlreadyHandled, PermissionDenied
 from tests.runtime.factories import rendered
 from tests.chat.dialog import press, running_bot
 from tests.chat.world import MEETING_START, SHANGHAI, build_world

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from storage import models
 from storage.db import transaction
+from storage.errors import AlreadyHandled, PermissionDenied
 from storage.services import tasks as task_svc
 from storage.services.actors import actor_for_telegram
-from storage.services.errors import AlreadyHandled, PermissionDenied
 from tests.chat.dialog import press, running_bot
 from tests.chat.world import MEETING_START, add_activity, build_world
 

@@ -15,7 +15,7 @@ from bot.deployment import DeploymentError, deployment_at, load_catalog, load_of
 from schedules.catalog import CatalogError, parse_catalog, parse_override
 from schedules.plan import build_plan
 from schedules.roster import Organization, OrgType, Roster
-from storage.services.errors import InvalidInput
+from storage.errors import InvalidInput
 from storage.services.proposals import plan_override_edit, propose_document, write_override
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"

@@ -11,9 +11,9 @@ import pytest
 
 from bot.deployment import deployment_at, load_catalog
 from storage.db import transaction
+from storage.errors import AlreadyHandled, PermissionDenied
 from storage.services import proposals
 from storage.services.actors import actor_for_telegram
-from storage.services.errors import AlreadyHandled, PermissionDenied
 from tests.chat.world import build_world
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"

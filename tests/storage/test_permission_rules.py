@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from schedules.roles import Role, Seat
+from storage.errors import PermissionDenied
 from storage.services.actors import Actor, OrgTree
-from storage.services.errors import PermissionDenied
 from storage.services.permissions import proposal_org, schedulable_org
 
 TREE = OrgTree([

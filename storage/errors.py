@@ -1,4 +1,4 @@
-"""Service errors: each carries the friendly Chinese sentence a user sees and details for the log."""
+"""Refusals of the storage layer (its use cases and the text rule below them): a Chinese sentence and log details."""
 
 from __future__ import annotations
 
