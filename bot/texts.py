@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from schedules.period_text import period_text_exclusive
-from schedules.calendar import TENTATIVE_MARK
+from schedules.calendar import TENTATIVE_MARK, OfficialCalendar
 from schedules.timeparse import SCHEDULE_EXAMPLES
 from schedules.weekdays import weekday_zh
 from bot.reports.summary import org_summaries
@@ -1107,12 +1107,17 @@ CALENDAR_STATUS_HEADING = "节假日安排（各年份）："
 NOTICE_TABLE_HEADERS = ("节日", "放假", "天数", "调休上班")
 
 
-def year_official(source: str) -> str:
-    return f"正式（{PACKAGE_SOURCES.get(source, f'文件 {source}')}）"
-
-
-def calendar_status_line(year: int, status: str) -> str:
-    return f"  {year} 年  {status}"
+def year_line(calendar: OfficialCalendar, year: int) -> str:
+    """One year's arrangement, 正式（来源）, 暂定 or 未知: "2026 年  正式（程序包 chinesecalendar）".
+    A `doctor` finding, and (indented) a line of `calendar status`."""
+    if not calendar.knows(year):
+        state = YEAR_UNKNOWN
+    elif calendar.is_provisional(year):
+        state = YEAR_PROVISIONAL
+    else:
+        source = calendar.source_of(year)
+        state = f"正式（{PACKAGE_SOURCES.get(source, f'文件 {source}')}）"
+    return f"{year} 年  {state}"
 
 
 def _weekday_day(value: date) -> str:
@@ -1326,22 +1331,6 @@ def doctor_database(shown_url: str, revision: str | None) -> str:
 
 def doctor_catalog(config_dir: object, count: int) -> str:
     return f"{config_dir}：{count} 项工作事项"
-
-
-def doctor_year_unknown(year: int) -> str:
-    return f"{year} 年：未知。请按 config/holidays/README.md 提供 {year}.yaml"
-
-
-def doctor_year_provisional(year: int) -> str:
-    return f"{year} 年：暂定（仅按法定假日排期，调休未公布；请用 branchbot calendar import 导入国务院通知）"
-
-
-def doctor_year_estimated(year: int) -> str:
-    return f"{year} 年：暂定（holidays 软件包推算，国务院通知发布后请核对或提供 {year}.yaml）"
-
-
-def doctor_year_official(year: int, source: str) -> str:
-    return f"{year} 年：正式（来源 {source}）"
 
 
 def doctor_quiet_hours(start, end) -> str:  # noqa: ANN001 - datetime.time

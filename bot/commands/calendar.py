@@ -33,15 +33,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 # --- status -----------------------------------------------------------------------------------------------
 
 
-def year_status(calendar: OfficialCalendar, year: int) -> str:
-    """正式（来源）, 暂定 or 未知 for one year, in the words `calendar status` prints."""
-    if not calendar.knows(year):
-        return texts.YEAR_UNKNOWN
-    if calendar.is_provisional(year):
-        return texts.YEAR_PROVISIONAL
-    return texts.year_official(calendar.source_of(year))
-
-
 def status(args: argparse.Namespace, settings: Settings) -> int:
     calendar = load_deployment(settings).calendar  # DeploymentError: the CLI prints it, exit 2
     today = datetime.now(settings.timezone).date()  # the command's one read of the clock
@@ -50,7 +41,7 @@ def status(args: argparse.Namespace, settings: Settings) -> int:
     last = args.year_to if args.year_to is not None else last_known + 1
     print(texts.CALENDAR_STATUS_HEADING)
     for year in range(first, last + 1):
-        print(texts.calendar_status_line(year, year_status(calendar, year)))
+        print("  " + texts.year_line(calendar, year))
     return 0
 
 

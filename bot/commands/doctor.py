@@ -106,15 +106,9 @@ def _calendar(calendar: OfficialCalendar, today) -> list[Finding]:  # noqa: ANN0
     for year in (today.year, today.year + 1):
         if not calendar.knows(year):
             level = FAILED if year == today.year else ATTENTION
-            findings.append(Finding(level, texts.DOCTOR_CALENDAR, texts.doctor_year_unknown(year)))
-            continue
-        source = calendar.source_of(year)
-        if calendar.is_provisional(year):
-            findings.append(Finding(ATTENTION, texts.DOCTOR_CALENDAR, texts.doctor_year_provisional(year)))
-        elif source == "holidays":
-            findings.append(Finding(ATTENTION, texts.DOCTOR_CALENDAR, texts.doctor_year_estimated(year)))
         else:
-            findings.append(Finding(OK, texts.DOCTOR_CALENDAR, texts.doctor_year_official(year, source)))
+            level = ATTENTION if calendar.is_provisional(year) else OK
+        findings.append(Finding(level, texts.DOCTOR_CALENDAR, texts.year_line(calendar, year)))
     return findings
 
 

@@ -38,8 +38,8 @@ def test_a_healthy_polling_deployment_passes_every_check(db_url):
     assert findings[0] == Finding(OK, "数据库", f"{shown} 可连接，结构版本 {head()}")
     assert findings[1:] == [
         Finding(OK, "工作事项目录", f"{PROJECT_CONFIG_DIR}：28 项工作事项"),
-        Finding(OK, "节假日日历", "2025 年：正式（来源 chinesecalendar）"),
-        Finding(OK, "节假日日历", "2026 年：正式（来源 chinesecalendar）"),
+        Finding(OK, "节假日日历", "2025 年  正式（程序包 chinesecalendar）"),
+        Finding(OK, "节假日日历", "2026 年  正式（程序包 chinesecalendar）"),
         Finding(OK, "时区", "Asia/Shanghai（本地时间 2025-06-01 10:00）"),
         Finding(OK, "免打扰时段", "22:00–08:00（其间的提醒顺延）"),
         Finding(OK, "令牌", f"@{username}（{bot_name}）"),
@@ -71,5 +71,5 @@ def test_the_day_checked_and_the_local_time_shown_are_one_reading_of_the_clock(d
     """Half past midnight on New Year's Day in Shanghai (still 31 December in UTC): the calendar is checked for
     the local year and its next, and the time line shows that same moment."""
     findings = diagnose(settings_for(db_url), offline=True, now=datetime(2025, 12, 31, 16, 30, tzinfo=timezone.utc))
-    assert [f.text.split("：")[0] for f in findings if f.topic == "节假日日历"] == ["2026 年", "2027 年"]
+    assert [f.text.split("  ")[0] for f in findings if f.topic == "节假日日历"] == ["2026 年", "2027 年"]
     assert Finding(OK, "时区", "Asia/Shanghai（本地时间 2026-01-01 00:30）") in findings
