@@ -255,7 +255,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return 2
     except SQLAlchemyError as exc:
         if _is_missing_schema(exc):
-            print(texts.cli_error(schema_refusal(settings.database_url) or texts.SCHEMA_MISSING), file=sys.stderr)
+            print(texts.cli_error(schema_refusal(settings.database_url)
+                                  or texts.database_uninitialised(_shown(settings.database_url))), file=sys.stderr)
             return 2
         where = _log_unexpected(exc, settings)
         print(texts.cli_error(texts.database_failed(_shown(settings.database_url), exc, where)), file=sys.stderr)

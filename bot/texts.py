@@ -1237,7 +1237,6 @@ def override_written(path: object, count: int) -> str:
 
 # `branchbot roster import|export`.
 ROSTER_STATUS_LABEL = "状态（重新转入）"  # a member's changed field when a transferred-out member is back
-SCHEMA_MISSING_FOR_ROSTER = "数据库尚未初始化，请先运行 branchbot init 并导入名册。"
 ROSTER_SUMMARY_COLUMNS = ("项目", "数量")
 ROSTER_DRY_RUN = "试运行：数据库没有任何改动。"
 ROSTER_UNCHANGED = "名册与数据库一致，没有改动。"
@@ -1358,15 +1357,13 @@ def doctor_webhook(url: str, pending: int) -> str:
 
 
 # `bot/cli.py`: what every command may answer before or after its own work.
-SCHEMA_MISSING = "数据库尚未初始化，请先运行 branchbot init。"
-
-
 def database_unreachable(shown_url: str, exc: Exception) -> str:
     return f"无法连接数据库 {shown_url}（{type(exc).__name__}），请检查 BRANCHBOT_DATABASE_URL 与数据库服务。"
 
 
-def database_uninitialised(shown_url: str) -> str:
-    return f"数据库 {shown_url} 尚未初始化，请先运行 branchbot init。"
+def database_uninitialised(shown_url: str, *, roster_too: bool = False) -> str:
+    """No schema yet; `roster_too` where the command also needs a roster (`roster export`)."""
+    return f"数据库 {shown_url} 尚未初始化，请先运行 branchbot init{' 并导入名册' if roster_too else ''}。"
 
 
 def schema_older(current: str | None, head: str | None) -> str:

@@ -40,9 +40,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             return _import(Path(args.path), settings, dry_run=args.dry_run)
         return _export(Path(args.path), settings)
     except SQLAlchemyError as exc:
-        shown_url = make_url(settings.database_url).render_as_string(hide_password=True)
-        print(texts.cli_error(texts.roster_database_failed(shown_url, _database_reason(exc))), file=sys.stderr)
+        print(texts.cli_error(texts.roster_database_failed(_shown_url(settings), _database_reason(exc))), file=sys.stderr)
         return 1
+
+
+def _shown_url(settings: Settings) -> str:
+    return make_url(settings.database_url).render_as_string(hide_password=True)
 
 
 def _database_reason(exc: SQLAlchemyError) -> str:
@@ -106,7 +109,7 @@ def _dry_run_on_empty(roster: Roster) -> ImportSummary:
 
 def _export(path: Path, settings: Settings) -> int:
     if current(settings.database_url) is None:
-        print(texts.cli_error(texts.SCHEMA_MISSING_FOR_ROSTER), file=sys.stderr)
+        print(texts.cli_error(texts.database_uninitialised(_shown_url(settings), roster_too=True)), file=sys.stderr)
         return 2
     engine = make_engine(settings.database_url)
     try:
