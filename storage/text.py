@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 
 from sqlalchemy import String
@@ -12,17 +11,12 @@ from storage.errors import InvalidInput
 
 # Bidirectional marks, embeddings, overrides and isolates: they reorder what a terminal or a chat shows.
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-# C0 and C1 controls and DEL (Cc), lone surrogates (Cs), line and paragraph separators (Zl, Zp).
-_HIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
-# The same characters as one pattern, for scanning long text (a test checks it against `is_control`).
+# Characters no stored text may hold, invisible and able to move or recolour what a terminal shows: C0 and C1
+# controls and DEL (Unicode category Cc), lone surrogates (Cs), line and paragraph separators (Zl, Zp) and the bidi
+# controls. The one spelling of that rule, roster and typed text alike (a test checks it against those categories).
 CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029" + "".join(sorted(BIDI_CONTROLS)) + "]")
 # A Text column has no length in the database: its limit is the model's `info={"max_length": N}`.
 MAX_LENGTH = "max_length"
-
-
-def is_control(char: str) -> bool:
-    """Characters no stored text may hold: invisible, and able to move or recolour what a terminal shows."""
-    return char in BIDI_CONTROLS or unicodedata.category(char) in _HIDDEN_CATEGORIES
 
 
 def escaped(text: str, *, keep: str = "") -> str:

@@ -15,7 +15,7 @@ Rules a user can rely on (each message is Chinese, one per bad cell):
   `joined_on`/`full_member_on` and hold no roles. No date lies in the future.
 - Each branch has at most one 书记; upper seats must be on an organisation above the member's branch.
 - Every cell (#18): no control characters (C0, DEL, C1, lone surrogates, line/paragraph separators, bidi marks,
-  embeddings, overrides and isolates: `problems.is_control`); text stored as it is no longer than its database
+  embeddings, overrides and isolates: `storage.text.CONTROLS`); text stored as it is no longer than its database
   column (`columns.Column.max_length`, read from the models), any other cell at most `OTHER_CELL_LIMIT`
   characters. Dates lie between 1921-07-01 (the Party's founding) and today, 换届日期 too. `term_years` is 1–10;
   `group_chat_id` fits the database's 64-bit column. So a file gets the same answer on SQLite and PostgreSQL.

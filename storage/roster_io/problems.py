@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.text import BIDI_CONTROLS, escaped, is_control  # noqa: F401 - the roster's names for the one rule
+from storage.text import escaped
 
 SHOWN_CHARACTERS = 40  # an echoed value longer than this is cut: the row and column already say where it is
 

@@ -21,7 +21,7 @@ from bot.callbacks import Action, Callback, CallbackSigner, ForgedCallback
 from storage.roster_io import RosterError, export_roster, read_roster
 from storage.roster_io.columns import MEMBERS, ORGANIZATIONS
 from storage.roster_io.parse import EARLIEST_DATE
-from storage.roster_io.problems import is_control
+from storage.text import CONTROLS
 from tests.storage.roster_files import BASIC, basic_rows
 
 TODAY = date(2026, 12, 1)
@@ -56,7 +56,7 @@ def _assert_listed(error: RosterError) -> None:
     for problem in error.problems:
         line = str(problem)
         assert LINE.fullmatch(line), line
-        assert not any(is_control(char) for char in line), line
+        assert CONTROLS.search(line) is None, line
         assert len(line) < 400, line
 
 
@@ -68,7 +68,7 @@ def _assert_storable(roster) -> None:  # noqa: ANN001
             for key, limit in limits.items():
                 value = getattr(row, key, None)
                 if isinstance(value, str):
-                    assert len(value) <= limit and not any(is_control(c) for c in value), (key, value)
+                    assert len(value) <= limit and CONTROLS.search(value) is None, (key, value)
                 if isinstance(value, date):
                     assert EARLIEST_DATE <= value <= TODAY, (key, value)
 
@@ -132,7 +132,7 @@ def _answer_xlsx(raw: bytes) -> None:
             roster = read_roster(path, today=TODAY)
         except RosterError as error:
             assert error.problems and all(str(p).startswith("roster.xlsx") for p in error.problems)
-            assert not any(is_control(char) for p in error.problems for char in str(p))
+            assert not any(CONTROLS.search(str(p)) for p in error.problems)
         else:
             _assert_storable(roster)
 
