@@ -647,8 +647,8 @@ BUTTON_TASK_DONE = "✅ 已办结"
 
 
 def task_card(task: TaskView, zone: ZoneInfo) -> str:
-    # a per-member item's title already names its member ("政治生日：李四"); name them only where it does not
-    who = f"（{task.member_name}）" if task.member_name and task.member_name not in task.activity.title else ""
+    # a planned per-member item's title already names its member ("政治生日：李四"); name them only where it does not
+    who = f"（{task.member_name}）" if task.member_name and not task.title_names_member else ""
     lines = [f"📝 {task.activity.title}{who}", f"日期：{moment(task.activity.starts_at, zone)}"]
     if task.items:  # the items themselves are the buttons below: listed once, there
         ticked = sum(item.done for item in task.items)

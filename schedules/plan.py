@@ -407,7 +407,7 @@ class _Planner:
                     month_start = datetime.combine(actual.replace(day=1), entry.time, tzinfo=zone)
                     leads = tuple(sorted({*leads, starts - month_start}, reverse=True))
                 yield Occurrence(
-                    f"{key}:{org.code}:{member.member_no}:{label}", key, f"{template.title}：{member.name}", org.code,
+                    f"{key}:{org.code}:{member.member_no}:{label}", key, subject_title(template.title, member.name), org.code,
                     starts, ends, member.member_no, entry.audience, None if actual == nominal else nominal,
                     entry.kind, entry.requires_confirmation, template.checkin, leads, entry.all_day,
                     template.checklist, detail, *self.standing(actual, nominal),
@@ -517,6 +517,16 @@ def within_orgs(occurrences: Iterable[Occurrence], roster: Roster, org_code: str
     """The occurrences of `org_code` and every organisation below it."""
     codes = roster.subtree_codes(org_code)
     return [o for o in occurrences if o.org_code in codes]
+
+
+def subject_title(title: str, name: str) -> str:
+    """A per-member occurrence's title names its subject: "政治生日：李四"."""
+    return f"{title}：{name}"
+
+
+def names_subject(title: str, name: str) -> bool:
+    """Whether a stored title is one `subject_title` made for `name` (a hand-made or older one may not be)."""
+    return title.endswith(subject_title("", name))
 
 
 def target_of(occurrence: Occurrence) -> Target[str, str]:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from schedules.plan import names_subject
 from storage import models
 from storage.errors import AlreadyHandled, InvalidInput, NotFound, PermissionDenied
 from storage.models import ActivityKind, ActivityStatus
@@ -36,6 +37,7 @@ class TaskView:
     activity: ActivityView
     member_name: str | None  # whose 政治生日 / 转正 it is
     items: tuple[ChecklistEntry, ...]
+    title_names_member: bool = False  # the plan's title already names them ("政治生日：李四")
 
     @property
     def done(self) -> bool:
@@ -61,6 +63,7 @@ def _task_view(session: Session, activity: models.Activity, tree: OrgTree, check
         activity=ActivityView.of(activity, tree.name.get(activity.org_id, "")),
         member_name=member.name if member else None,
         items=tuple(ChecklistEntry(i.id, i.label, i.done_at is not None) for i in items),
+        title_names_member=member is not None and names_subject(activity.title, member.name),
     )
 
 

@@ -18,6 +18,7 @@ from schedules.plan import (
     Occurrence,
     build_plan,
     count_by_obligation,
+    names_subject,
     occurrences_for_member,
     plan_between,
     within_orgs,
@@ -236,6 +237,22 @@ def test_political_birthday(catalog, calendar, joined, year, expected):
         assert (birthday.member_no, birthday.org_code, birthday.key) == ("P1", "B01", f"political_birthday:B01:P1:{year}")
         assert len(birthday.checklist) == 5 and birthday.audience == "member_and_secretary"
         assert birthday.all_day
+
+
+@pytest.mark.parametrize(("title", "name", "named"), [
+    pytest.param("政治生日：李四", "李四", True, id="the-plan-names-the-member"),
+    pytest.param("政治生日", "张三", False, id="a-hand-made-title"),
+    pytest.param("政治生日：张三", "张", False, id="a-name-inside-another-is-not-theirs"),
+    pytest.param("政治生日：李四", "李思", False, id="renamed-since-planned"),
+])
+def test_whether_a_title_names_its_subject(title, name, named):
+    assert names_subject(title, name) is named
+
+
+def test_a_planned_per_member_title_names_its_member(catalog, calendar):
+    [birthday] = of(plan(catalog, calendar), "political_birthday", member_no="S01")
+    [secretary] = [m for m in ROSTER.members if m.member_no == "S01"]
+    assert names_subject(birthday.title, secretary.name)
 
 
 def test_secretary_hears_of_a_political_birthday_at_the_start_of_the_month(catalog, calendar):
