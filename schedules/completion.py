@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from schedules.recurrence import add_months
 from schedules.roster import OrgType
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
 
 
 def _next_month(day: date) -> date:
-    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+    return add_months(day.replace(day=1), 1)
 
 
 def month_period(year: int, month: int) -> Period:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from schedules.recurrence import add_months
 from schedules.weekdays import WEEKDAY_DIGITS
 from schedules.timeparse.model import (
     ParsedTime,
@@ -396,7 +397,7 @@ def _end_day(ge: dict[str, str | None], start: date, today: date, calendar: Work
     """The end's day: a day number, a month-day or a weekday alone follow the start (3月30日至4月2日, 周三至周五)."""
     if ge["bare_day"]:
         number = read_number(ge["bare_day"])
-        day = _add_months(start.replace(day=1), 0 if number >= start.day else 1, number)
+        day = _day_of_month(start.replace(day=1), 0 if number >= start.day else 1, number)
         return _unless_far_wrap(day, start, number < start.day, matched), ""
     month_text, day_text = ((ge["month"], ge["day"]) if ge["month"]
                             else (ge["compact_month"], ge["compact_day"]) if ge["compact_month"] else (None, None))
@@ -505,7 +506,7 @@ def _day_choice(g: dict[str, str | None], today: date, calendar: WorkCalendar | 
     if g["offset_days"]:
         count, unit = read_number(g["offset_days"]), g["offset_unit"] or "天"
         if unit == "月":
-            target = _add_months(today, count, today.day)
+            target = _day_of_month(today, count, today.day)
         else:
             target = today + timedelta(days=count * (7 if unit in ("周", "星期", "礼拜") else 1))
         return _single(target, _compact(g["offset_days"] or "") + ("个" if unit in ("月", "星期", "礼拜") else "") + unit + "后")
@@ -518,12 +519,12 @@ def _day_choice(g: dict[str, str | None], today: date, calendar: WorkCalendar | 
         return _week_choice(g["week_word"], _WEEKDAYS[g["weekday"]], today)
     if g["month_word"]:
         word, day = _compact(g["month_word"]), read_number(g["month_day"])
-        return _single(_add_months(today.replace(day=1), _MONTH_OFFSETS[word], day), f"{word}{day}日")
+        return _single(_day_of_month(today.replace(day=1), _MONTH_OFFSETS[word], day), f"{word}{day}日")
     if g["bare_day"]:
         day = read_number(g["bare_day"])
-        this_month = _add_months(today.replace(day=1), 0, day)
+        this_month = _day_of_month(today.replace(day=1), 0, day)
         try:
-            next_month = _add_months(today.replace(day=1), 1, day)
+            next_month = _day_of_month(today.replace(day=1), 1, day)
         except TimeParseError:  # 31号 when next month has no 31st: only this month's can be meant
             return _single(this_month, "")
         return _DayChoice((this_month, next_month), ("", ""))
@@ -590,7 +591,7 @@ def _ordinal_choice(g: dict[str, str | None], today: date, calendar: WorkCalenda
         pick = lambda year, month: nth_weekday_of_month(year, month, weekday, nth)  # noqa: E731
         what = f"周{WEEKDAY_DIGITS[weekday]}"
     if word in _MONTH_OFFSETS:
-        first = _add_months(today.replace(day=1), _MONTH_OFFSETS[word], 1)
+        first = _day_of_month(today.replace(day=1), _MONTH_OFFSETS[word], 1)
         return _single(functools.partial(pick, first.year, first.month), f"{word}{which}{what}")
     month = read_number(word.rstrip("月份").rstrip("月"))
     if not 1 <= month <= 12:
@@ -660,9 +661,11 @@ def _calendar_date(year: int, month: int, day: int) -> date:
         raise TimeParseError(f"{year}年{month}月{day}日不存在", ("3月5日", "下个月5号", "本月20日")) from None
 
 
-def _add_months(first: date, months: int, day: int) -> date:
-    index = first.year * 12 + (first.month - 1) + months
-    return _calendar_date(index // 12, index % 12 + 1, day)
+def _day_of_month(start: date, months: int, day: int) -> date:
+    """Day `day` of the month `months` after `start`'s (the step: recurrence.add_months); a day that month lacks
+    is a TimeParseError, never moved to its last day."""
+    month = add_months(start.replace(day=1), months)
+    return _calendar_date(month.year, month.month, day)
 
 
 def _time_of_day(g: dict[str, str | None], default_clock: tuple[int, int] | None = None) -> _TimeOfDay:

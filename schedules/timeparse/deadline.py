@@ -81,8 +81,8 @@ def _read(text: str, now: datetime, zone: ZoneInfo, calendar: WorkCalendar | Non
         else:
             which = match.group("which") or "本月"
             offset = 2 if which.startswith("下下") else 1 if which.startswith("下") else 0
-            index = today.year * 12 + today.month - 1 + offset
-            year, month = index // 12, index % 12 + 1
+            stepped = add_months(today.replace(day=1), offset)
+            year, month = stepped.year, stepped.month
             label = f"{which}底" if which != "当月" else "月底"
         return _end_of(last_day_of_month(year, month), label, text, zone)
     if (match := _YEAR_END.fullmatch(text)) is not None:
@@ -91,8 +91,8 @@ def _read(text: str, now: datetime, zone: ZoneInfo, calendar: WorkCalendar | Non
         return _end_of(date(year, 12, 31), f"{year}年底", text, zone)
     if (match := _QUARTER_END.fullmatch(text)) is not None:
         offset = 1 if (match.group("which") or "").startswith("下") else 0
-        index = today.year * 4 + (today.month - 1) // 3 + offset
-        year, quarter = index // 4, index % 4 + 1
+        stepped = add_months(today.replace(day=1), 3 * offset)
+        year, quarter = stepped.year, (stepped.month - 1) // 3 + 1
         return _end_of(last_day_of_month(year, quarter * 3), f"{year}年第{'一二三四'[quarter - 1]}季度末", text, zone)
     if (match := _WITHIN_DAYS.fullmatch(text)) is not None:
         count = read_number(match.group("count"), DEADLINE_EXAMPLES)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from schedules.recurrence import add_months
 from storage import models
 from storage.models import ActivityStatus
 from storage.repositories.organizations import ids_by_code
@@ -179,7 +180,7 @@ def planned_in_same_month(
     """The still-scheduled planned activity of this obligation in the (local) month of `moment`."""
     local = moment.astimezone(zone)
     month_start = datetime(local.year, local.month, 1, tzinfo=zone)
-    next_month = datetime(local.year + (local.month == 12), local.month % 12 + 1, 1, tzinfo=zone)
+    next_month = datetime.combine(add_months(month_start.date(), 1), time(0), tzinfo=zone)
     return session.scalars(
         select(models.Activity).where(
             models.Activity.org_id == org_id, models.Activity.obligation == obligation,
