@@ -14,11 +14,12 @@ from bot import keyboards, texts
 from bot.callbacks import Action, Callback, ForgedCallback
 from bot.handlers.common import ChatContext, audit_refusal, bot_username, is_private
 from bot.handlers.routing import ButtonRouter
-from storage.errors import AlreadyHandled, InvalidInput, NotBound, OutsideWindow, PermissionDenied
-from storage.services import activity_changes
+from storage.errors import AlreadyHandled, NotBound, PermissionDenied
 from storage.services import attendance as attendance_svc
+from storage.services.actors import actor_for_telegram
+from storage.services.attendance import ButtonAnswer
 from storage.models import AttendanceStatus
-from storage.services.views import ActivityView, ConfirmResult, Roll
+from storage.services.views import ActivityView, ConfirmResult, Roll, StaleButton
 
 log = logging.getLogger("bot.handlers")
 
@@ -105,29 +106,24 @@ async def answer_stale(update: Update, chat: ChatContext, stale: ActivityView) -
 async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
     query = update.callback_query
     in_group = not is_private(update)
+    user_id = update.effective_user.id
 
-    def work(session, actor, now):  # noqa: ANN001, ANN202
-        try:
-            return attendance_svc.check_in(session, actor, cb.activity_id, now, via="group" if in_group else "private",
-                                           self_checkin=chat.self_checkin_for), now
-        except (OutsideWindow, InvalidInput):
-            # Refused (outside the window, cancelled): a button made for an older revision says what changed
-            # instead. Asked only then, so a check-in costs no extra read; an old button pressed inside the new
-            # window checks in, which is what the member meant.
-            stale = activity_changes.stale_button(session, cb.activity_id, cb.arg)
-            if stale is None:
-                raise
-            return stale, now
+    def work(session, now):  # noqa: ANN001, ANN202
+        return attendance_svc.answer_button(
+            session, cb.activity_id, cb.arg, ButtonAnswer.CHECK_IN,
+            lambda: attendance_svc.check_in(session, actor_for_telegram(session, user_id), cb.activity_id, now,
+                                            via="group" if in_group else "private",
+                                            self_checkin=chat.self_checkin_for)), now
 
     try:
         # Together: a burst of presses shares transactions (bot.handlers.group_commit); `work` only reads and
         # writes the session, so running it again alone after a neighbour's refusal is harmless.
-        checked, now = await chat.as_member(update, work, together=True)
+        checked, now = await chat.db(work, together=True, order_key=user_id)
     except NotBound as refused:
         await answer_stranger(update, context, chat, refused)
         return
-    if isinstance(checked, ActivityView):
-        await answer_stale(update, chat, checked)
+    if isinstance(checked, StaleButton):
+        await answer_stale(update, chat, checked.activity)
         return
     # Every group's announcement shows the tally: a check-in anywhere (most come from the private reminder)
     # refreshes them all, not only the card that was pressed.
@@ -147,18 +143,24 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
 
 async def press_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
     query = update.callback_query
-    stale = await chat.db(lambda session, now: activity_changes.stale_button(session, cb.activity_id, cb.arg))
-    if stale is not None:
-        await answer_stale(update, chat, stale)
-        return
     private = is_private(update)
     origin = (query.message.chat_id, query.message.message_id) if private else None
     origin_text = getattr(query.message, "text", None) if private else None
+    user_id = update.effective_user.id
+
+    def work(session, now):  # noqa: ANN001, ANN202
+        return attendance_svc.answer_button(
+            session, cb.activity_id, cb.arg, ButtonAnswer.LEAVE,
+            lambda: attendance_svc.begin_leave(session, actor_for_telegram(session, user_id), cb.activity_id, now,
+                                               origin=origin, origin_text=origin_text))
+
     try:
-        activity = await chat.as_member(update, lambda session, actor, now: attendance_svc.begin_leave(
-            session, actor, cb.activity_id, now, origin=origin, origin_text=origin_text))
+        activity = await chat.db(work)
     except NotBound as refused:
         await answer_stranger(update, context, chat, refused)
+        return
+    if isinstance(activity, StaleButton):
+        await answer_stale(update, chat, activity.activity)
         return
     prompt = texts.ask_leave_reason(activity)
     if private:

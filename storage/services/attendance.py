@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from enum import Enum
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -13,6 +15,7 @@ from schedules.roster import OrgType
 from storage.errors import (
     AlreadyHandled,
     InvalidInput,
+    NotBound,
     NotFound,
     OutsideWindow,
     PermissionDenied,
@@ -24,7 +27,7 @@ from storage.models import SIGNED_IN, ActivityKind, ActivityStatus, AttendanceSt
 from storage.repositories import attendance as attendance_repo
 from storage.repositories import bindings as binding_repo
 from storage.repositories import outbox
-from storage.services import reports
+from storage.services import activity_changes, reports
 from storage.services.actors import Actor, OrgTree
 from schedules.audience import Audience
 from storage.services.audience import in_audience
@@ -48,9 +51,11 @@ from storage.services.views import (
     Recipient,
     Roll,
     RollEntry,
+    StaleButton,
     checkin_window,
 )
 
+T = TypeVar("T")
 _UTC = ZoneInfo("UTC")  # a one-activity ledger's window is never read: any zone will do
 PENDING_TTL = timedelta(hours=24)
 PENDING_LEAVE_REASON = "leave_reason"
@@ -178,6 +183,38 @@ def check_in(
         already=already, tally=tally(session, activity, tree) if with_tally else None,
         group_cards=() if already else group_cards(session, activity.id),
     )
+
+
+class ButtonAnswer(Enum):
+    """What a reminder's (or a group card's) button answers, which decides whether a press of a button made
+    for an older revision of the activity still acts (`answer_button`)."""
+
+    CHECK_IN = "check_in"  # acts when the activity as it stands accepts it: inside the new window is what was meant
+    LEAVE = "leave"  # asked for the old time: the member hears what changed before giving a reason
+
+
+# The refusals of a check-in that an older button's press turns into what changed: outside the window,
+# cancelled, or a presser who is not bound (a stale button tells anyone what changed, as a leave's does).
+_STALE_REFUSALS = (OutsideWindow, InvalidInput, NotBound)
+
+
+def answer_button(session: Session, activity_id: int, revision: int, answer: ButtonAnswer,
+                  act: Callable[[], T]) -> T | StaleButton:
+    """May a ✅ 签到 / 📝 请假 button made for `revision` of the activity act: `act()`'s result when it may,
+    else the activity as it stands (`StaleButton`, moved or cancelled since: `activity_changes.stale_button`).
+
+    A check-in asks the revision only when `act` is refused, so a current button costs no extra read; a leave
+    asks first. Other refusals are raised as they are."""
+    if answer is ButtonAnswer.LEAVE:
+        stale = activity_changes.stale_button(session, activity_id, revision)
+        return act() if stale is None else StaleButton(stale)
+    try:
+        return act()
+    except _STALE_REFUSALS:
+        stale = activity_changes.stale_button(session, activity_id, revision)
+        if stale is None:
+            raise
+        return StaleButton(stale)
 
 
 def group_cards(session: Session, activity_id: int) -> tuple[tuple[int, int], ...]:

@@ -179,6 +179,14 @@ class CheckInResult:
 
 
 @dataclass(frozen=True, slots=True)
+class StaleButton:
+    """A ✅ 签到 / 📝 请假 button made for an older revision of its activity that may not act: the activity as it
+    stands now, to say what changed (storage.services.attendance.answer_button)."""
+
+    activity: ActivityView
+
+
+@dataclass(frozen=True, slots=True)
 class LeaveRequest:
     activity: ActivityView
     member_id: int

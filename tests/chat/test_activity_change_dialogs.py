@@ -176,7 +176,15 @@ async def test_a_moved_meeting_opens_check_in_and_calls_the_roll_at_its_new_time
 
 # --- #12.3: the group hears of a move or a cancellation, and old buttons say what changed ----------------
 
-async def test_the_group_is_told_of_a_cancellation_and_old_buttons_say_so(session_factory, world):
+@pytest.mark.parametrize(("presser", "label"), [
+    pytest.param("alice", "✅ 签到", id="a-member-checks-in"),
+    pytest.param("alice", "📝 请假", id="a-member-asks-leave"),
+    # Whoever presses an old button hears what changed, bound or not (a stranger's ✅ 签到 used to be told to bind
+    # first, while their 📝 请假 said what changed).
+    pytest.param("7007", "✅ 签到", id="a-stranger-checks-in"),
+    pytest.param("7007", "📝 请假", id="a-stranger-asks-leave"),
+])
+async def test_the_group_is_told_of_a_cancellation_and_old_buttons_say_so(session_factory, world, presser, label):
     card = "✖️ 取消活动\n活动：主题党日（第一党支部）\n时间：3月15日（周六）09:00\n地点：三楼会议室\n请确认："
     announced = ("📣 主题党日\n时间：3月15日（周六）09:00\n地点：三楼会议室\n议程：学习党章\n组织：第一党支部\n\n"
                  "签到时间：3月15日（周六）08:30 至 11:00\n已签到 0 人 · 请假 0 人 · 未答复 6 人")
@@ -188,7 +196,10 @@ async def test_the_group_is_told_of_a_cancellation_and_old_buttons_say_so(sessio
         await says(chat, "secretary", press("✅ 确认取消活动"), card + "\n\n✅ 已取消「主题党日」。")
         assert [m["text"] for m in await chat.dispatch_group()] == [
             "📢 取消通知：原定 3月15日（周六）09:00 的「主题党日」已取消，原通知作废。"]
-        await says(chat, "alice", press("✅ 签到", chat="group"), stale)
+        if presser == "7007":
+            chat.server.add_user(7007, "路人")
+            chat.server.add_member(chat.group_chat(), 7007)
+        await says(chat, presser, press(label, chat="group"), stale)
         edited = (await chat.expect(announced + "\n\n" + stale)).params
         assert edited.get("reply_markup") is None  # the old post offers no buttons any more
 

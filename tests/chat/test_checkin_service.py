@@ -11,6 +11,7 @@ from storage import models
 from storage.errors import InvalidInput, NotBound, OutsideWindow, PermissionDenied
 from storage.services import attendance as svc
 from storage.services.actors import actor_for_telegram
+from storage.services.views import StaleButton
 from tests.chat.world import MEETING_START, build_world
 
 T = MEETING_START
@@ -122,3 +123,69 @@ def test_two_racing_presses_record_one_check_in(session_factory):
     assert results == {"first": False, "second": True}
     with transaction(session_factory) as session:
         assert len(session.scalars(select(models.Attendance)).all()) == 1
+
+
+# --- whether a ✅ 签到 / 📝 请假 button made for an older revision may act (attendance.answer_button) -------
+
+def _answer(session, world, answer, who, now):
+    """Presses `answer`'s button as `who` (a Telegram user, perhaps unbound), the way the chat's handlers do."""
+    activity_id = world.activities["party_day"]
+
+    def act():
+        actor = actor_for_telegram(session, who)
+        if answer is svc.ButtonAnswer.CHECK_IN:
+            return svc.check_in(session, actor, activity_id, now)
+        return svc.begin_leave(session, actor, activity_id, now)
+
+    return svc.answer_button(session, activity_id, 0, answer, act)
+
+
+def _moved_on(session, world, change):
+    """The activity changes after its buttons were made (revision 0): moved an hour later, or cancelled."""
+    activity = session.get(models.Activity, world.activities["party_day"])
+    if change == "moved":
+        activity.starts_at += timedelta(hours=1)
+    elif change == "cancelled":
+        activity.status = models.ActivityStatus.CANCELLED.value
+    if change != "current":
+        activity.revision = (activity.revision or 0) + 1
+    session.flush()
+
+
+CHECK_IN, LEAVE = svc.ButtonAnswer.CHECK_IN, svc.ButtonAnswer.LEAVE
+
+
+@pytest.mark.parametrize(("answer", "change", "who", "now", "expected"), [
+    pytest.param(CHECK_IN, "current", "alice", T, "acts", id="checkin-current-button-checks-in"),
+    pytest.param(CHECK_IN, "moved", "alice", T + timedelta(hours=1), "acts",
+                 id="checkin-old-button-inside-the-new-window-checks-in"),
+    pytest.param(CHECK_IN, "moved", "alice", T - timedelta(minutes=10), "stale",
+                 id="checkin-old-button-at-the-old-time-says-what-changed"),
+    pytest.param(CHECK_IN, "cancelled", "alice", T, "stale", id="checkin-old-button-of-a-cancelled-meeting"),
+    pytest.param(CHECK_IN, "current", "alice", T - timedelta(minutes=35), OutsideWindow,
+                 id="checkin-current-button-outside-the-window-is-refused"),
+    pytest.param(CHECK_IN, "cancelled", "stranger", T, "stale", id="checkin-old-button-tells-a-stranger-too"),
+    pytest.param(CHECK_IN, "current", "stranger", T, NotBound, id="checkin-current-button-needs-a-bound-member"),
+    pytest.param(CHECK_IN, "moved", "other_member", T - timedelta(minutes=10), PermissionDenied,
+                 id="checkin-old-button-of-someone-elses-meeting-is-refused"),
+    pytest.param(LEAVE, "current", "alice", T - timedelta(days=1), "acts", id="leave-current-button-asks-the-reason"),
+    pytest.param(LEAVE, "moved", "alice", T - timedelta(days=1), "stale",
+                 id="leave-old-button-says-what-changed-before-asking"),
+    pytest.param(LEAVE, "moved", "stranger", T - timedelta(days=1), "stale", id="leave-old-button-tells-a-stranger-too"),
+    pytest.param(LEAVE, "current", "stranger", T - timedelta(days=1), NotBound, id="leave-current-button-needs-a-bound-member"),
+])
+def test_a_button_of_an_older_revision_acts_only_where_its_answer_still_means_it(session, answer, change, who, now,
+                                                                               expected):
+    world = build_world(session)
+    _moved_on(session, world, change)
+    telegram_id = 999 if who == "stranger" else world.telegram[who]
+    if isinstance(expected, type):
+        with pytest.raises(expected):
+            _answer(session, world, answer, telegram_id, now)
+        return
+    result = _answer(session, world, answer, telegram_id, now)
+    assert isinstance(result, StaleButton) == (expected == "stale")
+    view = result.activity if isinstance(result, StaleButton) or answer is CHECK_IN else result
+    assert (view.id, view.revision) == (world.activities["party_day"], 0 if change == "current" else 1)
+    recorded = session.scalars(select(models.Attendance.status)).all()
+    assert recorded == (["present"] if expected == "acts" and answer is CHECK_IN else [])
