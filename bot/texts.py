@@ -1231,8 +1231,10 @@ def override_dry_run(path: object, count: int) -> str:
     return f"（试运行，未写入 {path}：{count} 项）"
 
 
-def override_written(path: object, count: int) -> str:
-    return f"{written(path, count=count)}；运行中的机器人会在一分钟内按新的设置重新安排。"
+def override_written(path: object, count: int, within: timedelta) -> str:
+    """`within`: how often the running bot follows a changed configuration (its reconcile interval)."""
+    minutes = max(1, math.ceil(within.total_seconds() / 60))
+    return f"{written(path, count=count)}；运行中的机器人会在{lead_time(minutes)}内按新的设置重新安排。"
 
 
 # `branchbot roster import|export`.

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import proposal_format as fmt
 from bot import texts
 from bot.deployment import Deployment, load_deployment
+from bot.runtime.jobs import RECONCILE_EVERY
 from bot.settings import Settings
 from schedules.catalog import CatalogError, read_yaml
 from schedules.proposal.documents import SUFFIXES, DocumentError
@@ -122,5 +123,5 @@ def _accept(args: argparse.Namespace, settings: Settings) -> int:
         print(texts.override_dry_run(edit.path, len(edit.changes)))
         return 0
     write_override(edit)
-    print(texts.override_written(edit.path, len(edit.changes)))
+    print(texts.override_written(edit.path, len(edit.changes), RECONCILE_EVERY))
     return 0

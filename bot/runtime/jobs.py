@@ -104,12 +104,17 @@ def obligation_job_id(obligation: str, org_code: str) -> str:
     return f"{OBLIGATION_PREFIX}{obligation}:{org_code}"
 
 
+# How often the running bot looks for a changed roster or configuration and follows it (the `reconcile` job);
+# `catalog accept` tells the operator so (texts.override_written).
+RECONCILE_EVERY = timedelta(minutes=1)
+
+
 def desired_jobs(
     obligations_by_org: Mapping[str, Iterable[str]],
     *,
     obligation_every: timedelta = timedelta(days=1),
     materialise_every: timedelta = timedelta(hours=6),
-    reconcile_every: timedelta = timedelta(minutes=1),
+    reconcile_every: timedelta = RECONCILE_EVERY,
     dispatch_every: timedelta = timedelta(seconds=30),
 ) -> dict[str, JobSpec]:
     """The complete job set for a catalog and roster (pure): one job per enabled obligation per organisation."""

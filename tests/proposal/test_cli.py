@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
 
+from bot import texts
 from bot.cli import main
 from storage import models
 from tests.proposal.plans import docx_bytes
@@ -84,11 +86,21 @@ def test_propose_yaml_can_be_accepted(run, config_dir, plan_file, tmp_path) -> N
     assert not (config_dir / "overrides" / "B01.yaml").exists()
 
 
+@pytest.mark.parametrize(("every", "said"), [
+    pytest.param(timedelta(minutes=1), "1分钟", id="one-minute"),
+    pytest.param(timedelta(seconds=90), "2分钟", id="part-minutes-round-up"),
+    pytest.param(timedelta(seconds=20), "1分钟", id="under-a-minute"),
+    pytest.param(timedelta(hours=1), "1小时", id="an-hour"),
+])
+def test_accept_says_how_soon_the_running_bot_follows(every, said) -> None:
+    assert texts.override_written("B01.yaml", 2, every) == f"已写入 B01.yaml（2 项）；运行中的机器人会在{said}内按新的设置重新安排。"
+
+
 def test_accept_writes_once_and_then_has_nothing_to_do(run, config_dir, plan_file) -> None:  # noqa: ANN001
     code, out, err = run("catalog", "accept", str(plan_file), "--org", "B01", "--only", "dues")
     path = config_dir / "overrides" / "B01.yaml"
     assert code == 0
-    assert out.splitlines()[-1] == f"已写入 {path}（1 项）；运行中的机器人会在一分钟内按新的设置重新安排。"
+    assert out.splitlines()[-1] == f"已写入 {path}（1 项）；运行中的机器人会在1分钟内按新的设置重新安排。"
     assert "提示：无法读取名册" in err
     assert path.read_text(encoding="utf-8").endswith("dues:\n  enabled: true\n  source: 支部2025年计划（2.）\n")
     assert run("catalog", "accept", str(plan_file), "--org", "B01", "--only", "dues")[1] == f"无变化：{path} 已包含这份提议。\n"
