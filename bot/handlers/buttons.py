@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 import logging
 
@@ -13,6 +12,7 @@ from telegram.ext import ContextTypes
 from bot import keyboards, texts
 from bot.callbacks import Action, Callback, ForgedCallback
 from bot.handlers.common import ChatContext, audit_refusal, bot_username, is_private
+from bot.handlers.group_cards import refresh_group_cards
 from bot.handlers.routing import ButtonRouter
 from storage.errors import AlreadyHandled, NotBound, PermissionDenied
 from storage.services import attendance as attendance_svc
@@ -34,55 +34,6 @@ async def append_stamp(update: Update, stamp: str, reply_markup=None) -> None:  
                                                       reply_markup=reply_markup)
     except BadRequest as exc:  # "message is not modified" and the like: the answer was already shown
         log.info("could not edit message: %s", exc)
-
-
-def schedule_group_edit(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, chat_id: int, message_id: int,
-                        activity_id: int) -> None:
-    """Coalesces presses: the group's announcement is edited at most once per `group_edit_delay`."""
-    key = (chat_id, message_id)
-    if key in chat._pending_edits:
-        return
-    chat._pending_edits[key] = asyncio.get_running_loop().create_task(
-        _edit_group_later(context, chat, key, activity_id)
-    )
-
-
-def edit_group_cards(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, activity_id: int,
-                     cards: Iterable[tuple[int, int]]) -> None:
-    """Every group's card of the activity (chat id, message id) shows the tally as it is now."""
-    for chat_id, message_id in sorted(set(cards)):
-        schedule_group_edit(context, chat, chat_id, message_id, activity_id)
-
-
-async def refresh_group_cards(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, activity_id: int) -> None:
-    """After an answer recorded outside a check-in (a leave, its decision, 代签 / 缺席), which reads the cards
-    itself: the same edits."""
-    cards = await chat.db(lambda session, now: attendance_svc.group_cards(session, activity_id))
-    edit_group_cards(context, chat, activity_id, cards)
-
-
-async def _edit_group_later(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, key: tuple[int, int],
-                            activity_id: int) -> None:
-    try:
-        await asyncio.sleep(chat.group_edit_delay)
-        # Presses from here on schedule the next edit; this one reads the tally as it is now.
-        chat._pending_edits.pop(key, None)
-        def state(session, now):  # noqa: ANN001, ANN202
-            view, tally = attendance_svc.announcement_state(session, activity_id)
-            return view, tally, chat.self_checkin_for(session, view.org_id)
-
-        view, tally, self_checkin = await chat.db(state)
-        await context.bot.edit_message_text(
-            texts.group_announcement(view, tally, chat.zone), chat_id=key[0], message_id=key[1],
-            reply_markup=keyboards.group_announcement(chat.signer, activity_id, bot_username(context, chat),
-                                                      self_checkin=self_checkin, revision=view.revision),
-        )
-    except BadRequest as exc:
-        log.info("group announcement %s not edited: %s", key, exc)
-    except Exception:  # noqa: BLE001 - a background edit must never die silently
-        log.exception("group announcement %s could not be updated", key)
-    finally:
-        chat._pending_edits.pop(key, None)
 
 
 async def answer_stranger(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext,
@@ -127,8 +78,9 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
         return
     # Every group's announcement shows the tally: a check-in anywhere (most come from the private reminder)
     # refreshes them all, not only the card that was pressed.
-    pressed = [(query.message.chat_id, query.message.message_id)] if in_group else []
-    edit_group_cards(context, chat, cb.activity_id, [*checked.group_cards, *pressed])
+    if in_group or not checked.already:
+        refresh_group_cards(context, chat, cb.activity_id,
+                            [(query.message.chat_id, query.message.message_id)] if in_group else ())
     if in_group:
         await query.answer(texts.checked_in(checked, now, chat.zone))
     elif checked.already:
@@ -187,7 +139,7 @@ async def press_leave_decision(update: Update, context: ContextTypes.DEFAULT_TYP
     # The member hears of it through the outbox (quiet hours and Telegram's limits apply there).
     await update.callback_query.answer(texts.leave_decided_stamp(result))
     await append_stamp(update, texts.leave_decided_stamp(result))
-    await refresh_group_cards(context, chat, cb.activity_id)
+    refresh_group_cards(context, chat, cb.activity_id)
 
 
 async def press_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
@@ -260,7 +212,7 @@ async def press_mark(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: C
     query = update.callback_query
     await query.answer(texts.marked(entry))
     await redraw_members_card(context, chat, (query.message.chat_id, query.message.message_id), roll)
-    await refresh_group_cards(context, chat, cb.activity_id)
+    refresh_group_cards(context, chat, cb.activity_id)
 
 
 async def press_mark_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext,

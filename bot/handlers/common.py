@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
@@ -34,6 +34,9 @@ from storage.errors import ServiceError
 from storage.repositories import attendance as attendance_repo
 from storage.services.actors import Actor, OrgTree, actor_for_telegram
 from storage.services.runner import Outcome, run_together
+
+if TYPE_CHECKING:
+    from bot.handlers.group_cards import CardRefresh
 
 log = logging.getLogger("bot.handlers")
 T = TypeVar("T")
@@ -69,7 +72,8 @@ class ChatContext:
     # Called once a transaction that queued outbox rows or changed activities has committed (the app wires it:
     # wake the dispatcher, follow those activities up now), so what a person's action causes goes out at once.
     after_commit: Callable[[Changes], None] | None = None
-    _pending_edits: dict[tuple[int, int], asyncio.Task] = field(default_factory=dict, repr=False)
+    # Group cards waiting to be refreshed, by activity id (bot.handlers.group_cards).
+    _card_refreshes: dict[int, CardRefresh] = field(default_factory=dict, repr=False)
     _executor: ThreadPoolExecutor | None = field(default=None, repr=False)
     _group: GroupCommit | None = field(default=None, repr=False)
 

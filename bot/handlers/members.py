@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot import keyboards, texts
 from bot.callbacks import Action
-from bot.handlers import buttons, rectify, schedule
+from bot.handlers import buttons, group_cards, rectify, schedule
 from bot.handlers.common import ChatContext, tell
 from storage.errors import NotBound
 from storage.services import attendance as attendance_svc
@@ -174,7 +174,7 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat:
     elif isinstance(result, LeaveRequest):
         await update.effective_message.reply_text(texts.leave_submitted(result))
         await mark_reminder(context, chat, result)
-        await buttons.refresh_group_cards(context, chat, result.activity.id)
+        group_cards.refresh_group_cards(context, chat, result.activity.id)
     elif isinstance(result, ActivityView):
         await update.effective_message.reply_text(texts.activity_field_saved(result))
     elif isinstance(result, tuple) and isinstance(result[0], MarkedLeave):
@@ -182,7 +182,7 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat:
         await update.effective_message.reply_text(texts.marked(leave.entry))
         if leave.origin is not None:
             await buttons.redraw_members_card(context, chat, leave.origin, roll)
-        await buttons.refresh_group_cards(context, chat, leave.activity_id)
+        group_cards.refresh_group_cards(context, chat, leave.activity_id)
     else:
         await update.effective_message.reply_text(texts.UNKNOWN_TEXT)
 

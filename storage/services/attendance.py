@@ -181,7 +181,6 @@ def check_in(
     return CheckInResult(
         activity=_view(activity, tree), member_name=actor.name, status=AttendanceStatus.PRESENT.value,
         already=already, tally=tally(session, activity, tree) if with_tally else None,
-        group_cards=() if already else group_cards(session, activity.id),
     )
 
 

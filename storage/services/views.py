@@ -174,8 +174,6 @@ class CheckInResult:
     status: str
     already: bool
     tally: LiveTally | None = None
-    # The groups' announcements of the activity, whose tallies this check-in changed: (chat id, message id).
-    group_cards: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

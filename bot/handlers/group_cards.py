@@ -1,0 +1,68 @@
+"""The groups' cards of an activity follow its tally: one coalesced refresh per activity after any answer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot import keyboards, texts
+from bot.handlers.common import ChatContext, bot_username
+from storage.services import attendance as attendance_svc
+
+log = logging.getLogger("bot.handlers")
+
+
+@dataclass
+class CardRefresh:
+    """A refresh waiting out `group_edit_delay`; cards pressed meanwhile that are not delivered announcements
+    (not in the outbox) ride along."""
+
+    task: asyncio.Task | None = None
+    pressed: set[tuple[int, int]] = field(default_factory=set)
+
+
+def refresh_group_cards(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, activity_id: int,
+                        pressed: Iterable[tuple[int, int]] = ()) -> None:
+    """After a check-in, leave request, leave decision, 代签 or 缺席 anywhere: every group's card of the activity
+    shows the tally as it is then, edited at most once per `group_edit_delay` (Telegram: 20 messages a minute
+    per group). Which cards there are is read when the refresh runs, once for the whole burst of answers."""
+    waiting = chat._card_refreshes.get(activity_id)
+    if waiting is not None:
+        waiting.pressed.update(pressed)
+        return
+    waiting = chat._card_refreshes[activity_id] = CardRefresh(pressed=set(pressed))
+    waiting.task = asyncio.get_running_loop().create_task(_refresh_later(context, chat, activity_id, waiting))
+
+
+async def _refresh_later(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, activity_id: int,
+                         waiting: CardRefresh) -> None:
+    try:
+        await asyncio.sleep(chat.group_edit_delay)
+        # Answers from here on schedule the next refresh; this one reads the tally as it is now.
+        chat._card_refreshes.pop(activity_id, None)
+
+        def state(session, now):  # noqa: ANN001, ANN202
+            view, tally = attendance_svc.announcement_state(session, activity_id)
+            return (view, tally, chat.self_checkin_for(session, view.org_id),
+                    attendance_svc.group_cards(session, activity_id))
+
+        view, tally, self_checkin, cards = await chat.db(state)
+        text = texts.group_announcement(view, tally, chat.zone)
+        markup = keyboards.group_announcement(chat.signer, activity_id, bot_username(context, chat),
+                                              self_checkin=self_checkin, revision=view.revision)
+        for chat_id, message_id in sorted({*cards, *waiting.pressed}):
+            try:
+                await context.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id,
+                                                    reply_markup=markup)
+            except BadRequest as exc:  # "message is not modified", deleted by an admin, and the like
+                log.info("group announcement %s not edited: %s", (chat_id, message_id), exc)
+    except Exception:  # noqa: BLE001 - a background edit must never die silently
+        log.exception("group announcements of activity %s could not be updated", activity_id)
+    finally:
+        if chat._card_refreshes.get(activity_id) is waiting:
+            chat._card_refreshes.pop(activity_id, None)
