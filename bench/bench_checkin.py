@@ -286,9 +286,12 @@ async def run(args: argparse.Namespace, url: str) -> None:
 
         # The baseline is a bare PTB handler using the bot's own transport (what our checks and
         # transaction cost on top of the same two Telegram calls); PTB's default httpx transport is shown too.
-        bare = await bare_run(None)
-        bare_same_transport = await bare_run(
-            AiohttpRequest(connection_pool_size=max(16, args.concurrency * 2), pool_timeout=10.0))
+        if args.ours_only:
+            bare = bare_same_transport = ours
+        else:
+            bare = await bare_run(None)
+            bare_same_transport = await bare_run(
+                AiohttpRequest(connection_pool_size=max(16, args.concurrency * 2), pool_timeout=10.0))
     finally:
         server.stop()
     with transaction(factory) as session:
@@ -351,6 +354,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--profile", type=Path, default=None,
                         help="write a pyinstrument report of the measured round (ours) to this file; with "
                              "--db-inline it covers the database work too (pip install -e '.[bench]')")
+    parser.add_argument("--ours-only", action="store_true",
+                        help="skip both bare handlers (to profile ours; the ratios then read 1.0)")
     args = parser.parse_args(argv)
     if args.postgres:
         with scratch_postgres("bench_checkin") as url:
