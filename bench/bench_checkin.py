@@ -31,7 +31,7 @@ from bot.handlers import ChatContext, register
 from bot.runtime.transport import AiohttpRequest
 from loopback import BotApiServer
 from storage import models
-from storage.db import make_engine, make_session_factory, transaction
+from storage.db import is_sqlite, make_engine, make_session_factory, transaction
 
 ZONE = ZoneInfo("Asia/Shanghai")
 START = datetime(2025, 3, 15, 9, 0, tzinfo=ZONE)
@@ -245,7 +245,7 @@ def summary(rounds: list[dict]) -> dict:
 async def run(args: argparse.Namespace, url: str) -> None:
     warm_up_id, first_id = seed(url, args.members, args.rounds)
     activity_ids = [first_id + n for n in range(args.rounds)]
-    engine = make_engine(url, pool_size=args.concurrency + 2) if url.startswith("postgresql") else make_engine(url)
+    engine = make_engine(url, pool_size=args.concurrency + 2) if not is_sqlite(url) else make_engine(url)
     counter = StatementCounter(engine)
     factory = make_session_factory(engine)
     server = Members(args.members) if args.in_process else RemoteMembers(args.members)

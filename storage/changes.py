@@ -16,6 +16,7 @@ from sqlalchemy import event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import models
+from storage.db import is_sqlite
 
 _KEY = "branchbot.changes"
 ORIGIN_KEY = "branchbot.origin"  # in a session factory's `info`: who sends the notifications (a worker id)
@@ -89,7 +90,7 @@ class Notice:
 
 
 def _before_commit(session: Session) -> None:
-    if session.get_bind().dialect.name != "postgresql":
+    if is_sqlite(session):
         return  # SQLite: one process leads and polls (docs/ARCHITECTURE.md, #12.14)
     session.flush()  # the commit's own last flush comes after this hook: record its activities now
     changed = of(session)

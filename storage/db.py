@@ -6,11 +6,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Connection, Engine, create_engine, event
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
-
-from storage import changes
 
 DEFAULT_DATABASE_URL = "sqlite:///branchbot.db"
 # PostgreSQL behind an unreliable network: a connection attempt gives up after 5 s instead of the OS's
@@ -21,6 +20,27 @@ POSTGRES_CONNECT_ARGS = {
     "options": "-c idle_in_transaction_session_timeout=30000",
     "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
 }
+
+
+# Whatever names or reaches a database: its URL, a dialect, an engine or connection, a session or its factory.
+DatabaseTarget = str | URL | Dialect | Engine | Connection | Session | sessionmaker
+
+
+def is_sqlite(target: DatabaseTarget) -> bool:
+    """The one rule for which database this is: SQLite, else PostgreSQL (the only two the project supports)."""
+    if isinstance(target, Dialect):  # first: UTCDateTime asks for every value it binds
+        return target.name == "sqlite"
+    if isinstance(target, (Engine, Connection)):
+        return target.dialect.name == "sqlite"
+    if isinstance(target, Session):
+        return target.get_bind().dialect.name == "sqlite"
+    if isinstance(target, sessionmaker):
+        return target.kw["bind"].dialect.name == "sqlite"
+    if isinstance(target, URL):
+        return target.get_backend_name() == "sqlite"
+    # A URL as written: its backend is the scheme before any "+driver" (read without parsing, so a URL that
+    # is not one yet is answered too; make_engine refuses it later).
+    return target.partition(":")[0].partition("+")[0].strip().lower() == "sqlite"
 
 
 # A connection that was in use this recently is trusted at checkout; an older one is pinged first. Pinging every
@@ -54,7 +74,7 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs) -> Engine:
     """An engine with the settings each backend needs (SQLite: WAL, foreign keys, busy timeout)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    if url.startswith("sqlite"):
+    if is_sqlite(url):
         kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
         engine = create_engine(url, **kwargs)
 
@@ -105,6 +125,8 @@ def make_session_factory(engine: Engine, *, origin: str | None = None) -> sessio
     """Sessions that, on PostgreSQL, tell the leader what they queued or changed when they commit
     (`storage.changes`); `origin` names the sender (the leader ignores its own notifications). Its sessions
     share one `FactoryMemo` (sessionmaker copies `info` shallowly into each session)."""
+    from storage import changes  # here: storage.changes reaches storage.models, which ask is_sqlite above
+
     factory = sessionmaker(engine, expire_on_commit=False, info={changes.ORIGIN_KEY: origin, MEMO_KEY: FactoryMemo()})
     changes.announce_commits(factory)
     return factory

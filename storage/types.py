@@ -8,6 +8,8 @@ from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from storage.db import is_sqlite
+
 
 class NaiveDatetimeError(ValueError):
     """A naive datetime reached the database boundary: the caller forgot its zone."""
@@ -29,7 +31,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None or value.utcoffset() is None:
             raise NaiveDatetimeError(f"naive datetime {value!r} cannot be stored; attach a zone")
         utc = value.astimezone(timezone.utc)
-        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+        return utc.replace(tzinfo=None) if is_sqlite(dialect) else utc
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:

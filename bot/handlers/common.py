@@ -29,6 +29,7 @@ from bot.runtime.replies import ReplyDropped
 from bot.deployment import DeploymentSource
 from bot.settings import PROJECT_CONFIG_DIR
 from storage import changes
+from storage.db import is_sqlite
 from storage.changes import Changes
 from storage.errors import ServiceError
 from storage.repositories import attendance as attendance_repo
@@ -85,7 +86,7 @@ class ChatContext:
         if self._executor is None:
             # SQLite has one writer: parallel writers only meet its busy handler, which sleeps. One thread
             # keeps SQLite busy without waiting; PostgreSQL gets a few connections' worth.
-            workers = 1 if self._is_sqlite() else CHAT_DB_THREADS
+            workers = 1 if is_sqlite(self.session_factory) else CHAT_DB_THREADS
             self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chat-db")
         return self._executor
 
@@ -132,11 +133,8 @@ class ChatContext:
 
     def _threaded(self) -> bool:
         if self.db_in_thread is None:
-            self.db_in_thread = not self._is_sqlite()
+            self.db_in_thread = not is_sqlite(self.session_factory)
         return self.db_in_thread
-
-    def _is_sqlite(self) -> bool:
-        return self.session_factory.kw["bind"].dialect.name == "sqlite"
 
     def self_checkin_for(self, session: Session, org_id: int) -> bool:
         """Whether members of the organisation check themselves in: the deployment's config

@@ -55,7 +55,7 @@ from bot.runtime.replies import AnsweringUpdateProcessor, ReplyLimiter
 from bot.runtime.sending import SendPolicy, SendTimeouts
 from bot.runtime.service import Runtime, RuntimeOptions
 from bot.settings import Settings
-from storage.db import make_engine, make_session_factory
+from storage.db import is_sqlite, make_engine, make_session_factory
 from storage.migrate import ensure_schema
 
 # Threads besides the chat's that may hold a connection at once: the dispatcher's, the lease's, the metrics'
@@ -101,7 +101,7 @@ def default_chat_concurrency(database_url: str) -> int:
     transaction (bench/bench_checkin.py: 0.27 commits per press against 0.44 at 8, CPU per press against the bare
     handler 0.44× against 0.42×, p99 no worse); SQLite has no group commit and runs its work on the event loop,
     where more updates at once only cost CPU."""
-    return 8 if database_url.startswith("sqlite") else 16
+    return 8 if is_sqlite(database_url) else 16
 
 
 def file_base_url(base_url: str) -> str:
@@ -279,7 +279,7 @@ async def serve(
     # metrics' threads busy in a burst, every connection past 5 was closed when returned and opened again for the
     # next update (13 new connections per 300-press burst in bench_webhook, each a TCP+auth handshake in the bot
     # and a fresh PostgreSQL backend with cold caches). Keep enough open for all of them at once.
-    engine = make_engine(settings.database_url, **({} if settings.database_url.startswith("sqlite")
+    engine = make_engine(settings.database_url, **({} if is_sqlite(settings.database_url)
                                                    else {"pool_size": CHAT_DB_THREADS + RUNTIME_DB_THREADS}))
     sessions = make_session_factory(engine, origin=options.runtime.worker)
     state = ServiceState(mode="webhook" if options.webhook else "polling", holder=options.runtime.worker)
@@ -417,7 +417,7 @@ def _listen_for_commits(application: Application, database_url: str, worker: str
     so their confirmations and change notices go out at once; /healthz shows whether it listens (`state`).
     SQLite: None (one process; the dispatcher polls)."""
     after_commit = application.bot_data.get("after_commit")
-    if not database_url.startswith("postgresql") or after_commit is None:
+    if is_sqlite(database_url) or after_commit is None:
         return None
     listener = OutboxListener(database_url, after_commit.heard, own_origin=worker)
     state.listener = listener

@@ -36,7 +36,7 @@ from bot.runtime.render import OutboxRenderers
 from bot.runtime.sending import SendPolicy
 from bot.runtime.transport import WriteRefused
 from bot.settings import DEFAULT_TIMEZONE
-from storage.db import transaction
+from storage.db import is_sqlite, transaction
 from storage.models import OutboxState
 from storage.repositories import outbox
 from storage.repositories.leadership import Fence
@@ -157,7 +157,7 @@ class Dispatcher:
         self._next_tidy = 0.0
         self._marks_conn: Connection | None = None
         self._flush_lock = asyncio.Lock()
-        self._marks_inline = session_factory.kw["bind"].dialect.name == "sqlite"
+        self._marks_inline = is_sqlite(session_factory)
 
     # ---- control -------------------------------------------------------------------------------
 
@@ -463,7 +463,7 @@ class Dispatcher:
         if self._marks_conn is None or self._marks_conn.closed:
             engine = self._sessions.kw["bind"]
             connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            if connection.dialect.name == "postgresql":
+            if not is_sqlite(connection):
                 # The record must be durable against *our* death, which a committed statement is even
                 # before PostgreSQL flushes its WAL (it does so within a fraction of a second); only a
                 # crash of the database server in that instant could let a message go out twice.

@@ -39,6 +39,7 @@ from bot.settings import Settings
 from storage import models
 from storage.db import (
     DEFAULT_DATABASE_URL,
+    is_sqlite,
     make_engine,
     make_session_factory,
     transaction,
@@ -82,7 +83,7 @@ def sandbox_database_url(settings: Settings) -> str:
     deployment uses without configuration, so the sandbox keeps to its own file instead.
     """
     url = settings.database_url
-    if url.startswith("sqlite") and url != DEFAULT_DATABASE_URL:
+    if is_sqlite(url) and url != DEFAULT_DATABASE_URL:
         return url
     return SANDBOX_DATABASE_URL
 

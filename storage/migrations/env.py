@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from storage.db import make_engine
+from storage.db import is_sqlite, make_engine
 from storage.migrate import include_name
 from storage.models import Base
 from storage.types import UTCDateTime
@@ -34,7 +34,7 @@ def _configure(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         # SQLite cannot ALTER most things; batch mode copies the table instead.
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=is_sqlite(connection),
         render_item=render_item,
         include_name=include_name,
         compare_type=True,
@@ -62,7 +62,7 @@ def run_migrations_online() -> None:
     engine = make_engine(_database_url(), poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as connection:
-            sqlite = connection.dialect.name == "sqlite"
+            sqlite = is_sqlite(connection)
             if sqlite:
                 # Batch mode rebuilds a table by copy-and-drop; with foreign keys on, SQLite's DROP TABLE
                 # would fire ON DELETE CASCADE and wipe e.g. attendance when `activities` is rebuilt.

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
 from storage import models
+from storage.db import is_sqlite
 from storage.repositories import audit
 
 # Statements on the check-in path (every press) are built once: building and cache-keying a statement
@@ -65,11 +66,11 @@ _CHECKIN_ACTIVITY = (
     .where(_activities.c.id == bindparam("activity_id"))
 )
 _ORG_AT = len(_CHECKIN_ACTIVITY_COLUMNS)
-_INSERT_ATTENDANCE_IF_ABSENT: dict[str, Executable] = {
+_INSERT_ATTENDANCE_IF_ABSENT: dict[bool, Executable] = {  # by is_sqlite
     # A Core INSERT on the table: the ORM's bulk-insert machinery adds nothing for one row.
     name: dialect.insert(_attendance).on_conflict_do_nothing(index_elements=["activity_id", "member_id"])
     .returning(_attendance.c.id)
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+    for name, dialect in ((False, postgresql), (True, sqlite))
 }
 
 
@@ -110,11 +111,7 @@ def insert_attendance_if_absent(session: Session, **values: object) -> bool:
     Two presses racing each other both reach this statement; the unique key lets exactly one win,
     without a savepoint or a read first.
     """
-    dialect = session.get_bind().dialect.name
-    statement = _INSERT_ATTENDANCE_IF_ABSENT.get(dialect)
-    if statement is None:  # pragma: no cover - the project supports SQLite and PostgreSQL only
-        raise NotImplementedError(dialect)
-    return session.execute(statement, values).first() is not None
+    return session.execute(_INSERT_ATTENDANCE_IF_ABSENT[is_sqlite(session)], values).first() is not None
 
 
 def status_counts(session: Session, activity_id: int) -> dict[str, int]:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage import models
+from storage.db import is_sqlite
 from storage.types import UTCDateTime
 
 SCHEDULER = "scheduler"
@@ -41,21 +42,20 @@ class LeaseView:
 
 def database_now(session: Session) -> ColumnElement[datetime]:
     """The lease clock: PostgreSQL's own clock (one clock for every host); SQLite's hosts share this machine's."""
-    if session.get_bind().dialect.name == "postgresql":
+    if not is_sqlite(session):
         return func.clock_timestamp()
     return literal(datetime.now(timezone.utc), UTCDateTime())
 
 
 def _lease_end(session: Session, lease: timedelta) -> ColumnElement[datetime]:
-    if session.get_bind().dialect.name == "postgresql":
+    if not is_sqlite(session):
         return func.clock_timestamp() + lease
     return literal(datetime.now(timezone.utc) + lease, UTCDateTime())
 
 
 def _ensure_row(session: Session, role: str) -> None:
     table = models.Leadership.__table__
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    insert = sqlite.insert(table) if is_sqlite(session) else postgresql.insert(table)
     session.execute(insert.values(role=role, term=0).on_conflict_do_nothing())
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage import changes, models
+from storage.db import is_sqlite
 from storage.models import ActivityStatus, OutboxState
 from storage.repositories import leadership
 from storage.outbox_kinds import OutboxKind, outbox_kind
@@ -87,13 +88,8 @@ class ClaimedMessage:
 
 
 def _insert_ignoring_duplicates(session: Session):
-    dialect = session.get_bind().dialect.name
     table = models.OutboxMessage.__table__
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    raise NotImplementedError(f"outbox needs SQLite or PostgreSQL, not {dialect}")
+    return (sqlite if is_sqlite(session) else postgresql).insert(table).on_conflict_do_nothing()
 
 
 def enqueue(session: Session, messages: Iterable[NewMessage]) -> int:

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import pytest
 
+from storage.db import is_sqlite
 from tests.runtime.factories import at
 from tests.runtime.process import (
     FIRST_CHAT, kill_survivors, log_text, outbox_states, seed, sends_per_chat, spawn, start_server, stop, wait_until,
@@ -41,7 +42,7 @@ def freeze_outside_a_write(process, url: str) -> None:
     aborts a frozen client's open transaction (idle_in_transaction_session_timeout) and its locks go."""
     for _ in range(50):
         process.send_signal(signal.SIGSTOP)
-        if not url.startswith("sqlite"):
+        if not is_sqlite(url):
             return
         probe = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=0.2)
         try:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.runtime.notify import libpq_url
 from storage import changes
-from storage.db import make_session_factory, transaction
+from storage.db import is_sqlite, make_session_factory, transaction
 from storage.repositories import outbox
 from tests.runtime.factories import at, make_activity, make_branch
 
@@ -21,7 +21,7 @@ MARKER = "end-of-case"
 
 @pytest.fixture
 def pg_engine(engine: Engine) -> Engine:
-    if engine.dialect.name != "postgresql":
+    if is_sqlite(engine):
         pytest.skip("NOTIFY is PostgreSQL's; SQLite deployments poll (docs/ARCHITECTURE.md, #12.14)")
     return engine
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import inspect
 
 from storage import migrate
-from storage.db import make_engine
+from storage.db import is_sqlite, make_engine
 from storage.models import Base
 
 
@@ -53,7 +53,7 @@ def test_the_job_stores_own_table_is_not_ours_to_migrate(db_url):
     with engine.begin() as connection:
         connection.exec_driver_sql(
             "CREATE TABLE apscheduler_jobs (id VARCHAR(191) PRIMARY KEY, next_run_time FLOAT, job_state BYTEA)"
-            if engine.dialect.name == "postgresql"
+            if not is_sqlite(engine)
             else "CREATE TABLE apscheduler_jobs (id VARCHAR(191) PRIMARY KEY, next_run_time FLOAT, job_state BLOB)"
         )
     engine.dispose()
