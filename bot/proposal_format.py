@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import texts
 from bot.texts import BUTTON_PROPOSAL_ACCEPT, BUTTON_PROPOSAL_REJECT
 from schedules.audience import Audience
 from schedules.proposal.model import ActivityProposal, Evidence, NewEntry, ObligationProposal, Proposal, Timing
@@ -78,19 +79,19 @@ def summary(proposal: Proposal, org_name: str | None = None) -> str:
 def cli_table(proposal: Proposal) -> str:
     """`catalog propose --format table`: one block per entry with its timing, state and every quoted sentence."""
     lines = [summary(proposal, proposal.org)]
-    for heading, entries in (("一、对应目录事项", proposal.obligations),
-                             ("二、目录中没有的经常性工作（接受前不启用）", proposal.new)):
+    for heading, entries in ((texts.PROPOSAL_OBLIGATIONS_HEADING, proposal.obligations),
+                             (texts.PROPOSAL_NEW_HEADING, proposal.new)):
         if entries:
             lines += ["", heading]
         for entry in entries:
-            lines.append(f"  {entry.key}  {entry.name}  条目：{sections_zh(entry.evidence)}")
+            lines.append(f"  {entry.key}  {entry.name}  {texts.PROPOSAL_SECTIONS}{sections_zh(entry.evidence)}")
             lines += [f"    {line}" for line in details(entry)]
-            lines += [f"    依据{line}" for line in evidence_lines(entry.evidence)]
+            lines += [f"    {texts.PROPOSAL_EVIDENCE}{line}" for line in evidence_lines(entry.evidence)]
     if proposal.activities:
-        lines += ["", "三、一次性任务（可用 branchbot activity add 安排）"]
+        lines += ["", texts.PROPOSAL_ACTIVITIES_HEADING]
         lines += [f"  {activity_line(activity)}" for activity in proposal.activities]
     if not (proposal.obligations or proposal.new or proposal.activities):
-        lines += ["", "计划中没有找到与工作事项目录对应的内容。"]
+        lines += ["", f"{texts.PROPOSAL_NOTHING_FOUND}。"]
     return "\n".join(lines) + "\n"
 
 
@@ -117,15 +118,15 @@ def chat_card(number: int, entry: ObligationProposal | NewEntry) -> str:
         head = f"{number}. {entry.name}（{entry.key}）"
     else:
         head = f"{number}. 新增：{entry.name}"
-    return "\n".join([head, f"条目：{sections_zh(entry.evidence)}", *details(entry),
-                      *(f"依据{line}" for line in evidence_lines(_short(entry.evidence), CHAT_QUOTES))])
+    return "\n".join([head, f"{texts.PROPOSAL_SECTIONS}{sections_zh(entry.evidence)}", *details(entry),
+                      *(f"{texts.PROPOSAL_EVIDENCE}{line}" for line in evidence_lines(_short(entry.evidence), CHAT_QUOTES))])
 
 
 def chat_activities(activities: list[ActivityProposal]) -> str:
     return "\n".join(["一次性任务（可用 /schedule 逐项安排）：", *(f"· {activity_line(a)}" for a in activities)])
 
 
-NOTHING_FOUND = "计划中没有找到与工作事项目录对应的内容，设置未改动。"
+NOTHING_FOUND = f"{texts.PROPOSAL_NOTHING_FOUND}，设置未改动。"
 PROPOSAL_REJECTED = "❌ 未采纳。"
 UNSUPPORTED_DOCUMENT = "请发送年度计划文件（.docx、.pdf、.txt 或 .md），我会逐项列出对应的工作事项。"
 DOCUMENT_TOO_LARGE = "文件太大了（最多 20 MB），请只发送计划正文。"

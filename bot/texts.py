@@ -1207,6 +1207,15 @@ def plan_notes(moved_from: date | None, detail: str | None, checklist: Sequence[
 
 
 # `branchbot catalog propose|accept`: a plan becomes an organisation's override.
+# `catalog propose --format table` (bot/proposal_format.py lays it out; the chat's cards share 条目 and 依据).
+PROPOSAL_OBLIGATIONS_HEADING = "一、对应目录事项"
+PROPOSAL_NEW_HEADING = "二、目录中没有的经常性工作（接受前不启用）"
+PROPOSAL_ACTIVITIES_HEADING = "三、一次性任务（可用 branchbot activity add 安排）"
+PROPOSAL_NOTHING_FOUND = "计划中没有找到与工作事项目录对应的内容"  # the CLI ends it with 。, the chat says more
+PROPOSAL_SECTIONS = "条目："
+PROPOSAL_EVIDENCE = "依据"
+
+
 def override_without_roster(org_code: str) -> str:
     return f"无法读取名册，按 {org_code} 没有上级组织的覆盖处理。"
 
