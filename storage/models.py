@@ -25,7 +25,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 from storage.outbox_kinds import OutboxKind, outbox_kind
-from storage.text import MAX_LENGTH  # a Text column's limit on what people type (no DDL)
+from storage.text import MAX_LENGTH, ONE_LINE  # a Text column's limit and shape for what people type (no DDL)
 from storage.types import UTCDateTime
 
 # Explicit constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -259,7 +259,7 @@ class Attendance(Base):
     activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     status: Mapped[str] = mapped_column(String(16))
-    leave_reason: Mapped[str | None] = mapped_column(Text, info={MAX_LENGTH: 300})
+    leave_reason: Mapped[str | None] = mapped_column(Text, info={MAX_LENGTH: 300, ONE_LINE: True})
     leave_decision: Mapped[str | None] = mapped_column(String(16))
     decided_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -17,6 +17,11 @@ BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u206
 CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029" + "".join(sorted(BIDI_CONTROLS)) + "]")
 # A Text column has no length in the database: its limit is the model's `info={"max_length": N}`.
 MAX_LENGTH = "max_length"
+# A Text column read as one line (`info={"one_line": True}`), like every String column: a leave reason is one line
+# of the roll.
+ONE_LINE = "one_line"
+# A line break of a one-line text, with the blanks around it: one space.
+_LINE_BREAK = re.compile("[ \u3000]*\n[ \u3000\n]*")
 
 
 def escaped(text: str, *, keep: str = "") -> str:
@@ -65,23 +70,24 @@ def _column(column: object) -> Any:
 
 
 def _is_single_line(column: object) -> bool:
-    column_type = _column(column).type
-    return isinstance(column_type, String) and column_type.length is not None
+    column = _column(column)
+    return (isinstance(column.type, String) and column.type.length is not None) or bool(
+        getattr(column, "info", {}).get(ONE_LINE))
 
 
 def typed_text(text: str | None, column: object, what: str) -> str:
     """A person's text for `column`, as it will be stored; `InvalidInput` saying what is wrong otherwise.
 
-    Surrounding space goes; a tab is a space; a String column is one line (line breaks become a space), a Text
-    column keeps its lines (CR LF and CR become LF). Any other control character is refused, not dropped: the
-    person sees what we would not keep. Then the length is checked against the column, so neither a NUL byte
+    Surrounding space goes; a tab is a space; a String column (or a Text column with `info[ONE_LINE]`) is one
+    line (a line break, with the blanks around it, becomes one space), a Text column keeps its lines (CR LF and
+    CR become LF). Any other control character is refused, not dropped: the person sees what we would not keep. Then the length is checked against the column, so neither a NUL byte
     nor an over-long value reaches the driver (SQLite would store them, PostgreSQL refuses them).
     An empty result is returned as "": each caller words its own "please write …".
     """
     value = (text or "").replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     single_line = _is_single_line(column)
     if single_line:
-        value = value.replace("\n", " ")
+        value = _LINE_BREAK.sub(" ", value)
     value = value.strip(" \n\u3000")
     codes = control_codes(value if single_line else value.replace("\n", ""))
     if codes is not None:

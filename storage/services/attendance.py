@@ -67,8 +67,8 @@ ACTIVITY_FIELDS = {"topic": (models.Activity.topic, "议题"), "lecturer": (mode
 
 
 def leave_reason(text: str | None) -> str:
-    """A leave reason as stored: one line (its spaces and line breaks collapsed), within its column."""
-    reason = " ".join(typed_text(text, models.Attendance.leave_reason, "请假原因").split())
+    """A leave reason as stored (typed text of its one-line column), or a request to write one."""
+    reason = typed_text(text, models.Attendance.leave_reason, "请假原因")
     if not reason:
         raise InvalidInput("请用一句话说明请假原因。")
     return reason
