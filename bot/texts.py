@@ -132,9 +132,15 @@ ACTIVITY_FALLBACK = "活动"  # an activity's title when the activity is gone
 ACTIVITY_GONE = "这项活动已被删除。"
 
 
+def day_with_weekday(value: date) -> str:
+    """'3月15日（周六）': a day as every message, table and notice writes it (with the time: `moment`)."""
+    return f"{day(value)}（{weekday_zh(value)}）"
+
+
 def moment(value: datetime, zone: ZoneInfo) -> str:
+    """'3月15日（周六）09:00'."""
     local = value.astimezone(zone)
-    return f"{local.month}月{local.day}日（{weekday_zh(local)}）{local:%H:%M}"
+    return f"{day_with_weekday(local)}{local:%H:%M}"
 
 
 def moment_range(start: datetime, end: datetime | None, zone: ZoneInfo) -> str:
@@ -1120,15 +1126,11 @@ def year_line(calendar: OfficialCalendar, year: int) -> str:
     return f"{year} 年  {state}"
 
 
-def _weekday_day(value: date) -> str:
-    return f"{day(value)}（{weekday_zh(value)}）"
-
-
 def notice_row(names: Sequence[str], first_day: date, last_day: date, days: int,
                makeup_workdays: Sequence[date]) -> tuple[str, str, str, str]:
     """One holiday of the notice: its names, the days off, how many, the 调休 workdays."""
-    off = _weekday_day(first_day) if days == 1 else f"{_weekday_day(first_day)}至{_weekday_day(last_day)}"
-    workdays = "、".join(_weekday_day(d) for d in makeup_workdays) or "—"
+    off = day_with_weekday(first_day) if days == 1 else f"{day_with_weekday(first_day)}至{day_with_weekday(last_day)}"
+    workdays = "、".join(day_with_weekday(d) for d in makeup_workdays) or "—"
     return "、".join(names), off, str(days), workdays
 
 

@@ -21,7 +21,6 @@ from schedules.audience import Audience
 from bot.deployment import load_deployment, require_roster_match
 from schedules.calendar import TENTATIVE_MARK, CalendarUnknownYear, OfficialCalendar
 from schedules.plan import Occurrence, build_plan, occurrences_for_member, within_orgs
-from schedules.weekdays import weekday_zh
 from schedules.roster import Roster
 from storage.db import make_engine, make_session_factory, transaction
 from storage.services.reports import UnknownMemberError, UnknownOrganizationError
@@ -102,18 +101,16 @@ def render_json(occurrences: Sequence[Occurrence]) -> str:
 
 
 def _when(occurrence: Occurrence, calendar: OfficialCalendar) -> str:
-    start = occurrence.starts_at
-    day = f"{texts.day(start)} {weekday_zh(start)}"
+    """'3月15日（周六）09:00–11:00', as chat writes a moment; a 调休 workday and a tentative date are marked after."""
+    start = occurrence.starts_at  # aware, in the organisation's zone
+    when = texts.day_with_weekday(start) if occurrence.all_day else texts.moment(start, start.tzinfo)
+    if not occurrence.all_day and occurrence.ends_at and occurrence.ends_at.date() == start.date():
+        when += "–" + texts.clock_time(occurrence.ends_at, start.tzinfo)
     if start.weekday() >= 5 and calendar.knows(start.year) and calendar.is_makeup_workday(start.date()):
-        day += texts.MAKEUP_WORKDAY_MARK
+        when += texts.MAKEUP_WORKDAY_MARK
     if occurrence.tentative:
-        day += TENTATIVE_MARK
-    if occurrence.all_day:
-        return day
-    clock = start.strftime("%H:%M")
-    if occurrence.ends_at and occurrence.ends_at.date() == start.date():
-        clock += "–" + occurrence.ends_at.strftime("%H:%M")
-    return f"{day} {clock}"
+        when += TENTATIVE_MARK
+    return when
 
 
 def _row(o: Occurrence, roster: Roster, calendar: OfficialCalendar) -> tuple[str, ...]:
