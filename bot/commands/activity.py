@@ -4,7 +4,6 @@ line, through the chat's use cases, as a recorded operator (`--as MEMBER_NO`, el
 from __future__ import annotations
 
 import argparse
-import getpass
 import re
 import sys
 from datetime import datetime, timedelta
@@ -27,7 +26,7 @@ from storage.repositories import activities as activity_repo
 from storage.services import activity_changes
 from storage.services import attendance as attendance_svc
 from storage.services.actors import OrgTree, actor_for_member_no, operator_for_member_no
-from storage.services.permissions import Operator, SystemOperator
+from storage.services.permissions import Operator, system_operator
 from storage.services.views import display_title
 
 EXIT_INVALID = 2
@@ -87,12 +86,6 @@ def run(args: argparse.Namespace, settings: Settings, actions=None) -> int:  # n
     except ServiceError as exc:  # refused by the use case (permission, state, time): nothing was changed
         print(texts.cli_error(exc.message), file=sys.stderr)
         return EXIT_INVALID
-
-
-def system_operator() -> SystemOperator:
-    """The command line acting without a member's seat (no --as; invite, roster import): named in the audit
-    log after the OS account."""
-    return SystemOperator(f"cli:{getpass.getuser()}")
 
 
 def operator(session: Session, member_no: str | None) -> Operator:

@@ -12,13 +12,13 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot import texts
-from bot.commands.activity import system_operator
 from bot.keyboards import start_link
 from bot.runtime.sending import failure_text
 from bot.settings import Settings
 from storage.db import make_engine, make_session_factory
 from storage.errors import ServiceError
 from storage.services import binding as binding_svc
+from storage.services.permissions import system_operator
 from storage.services.runner import run_in_transaction
 
 log = logging.getLogger(__name__)

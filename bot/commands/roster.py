@@ -14,7 +14,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import texts
-from bot.commands.activity import system_operator
 from bot.settings import Settings
 from bot.terminal import raw, text_console
 from schedules.roster import Roster
@@ -24,6 +23,7 @@ from storage.repositories.roster import load_roster
 from storage.roster_io import ImportSummary, RosterError, export_roster, import_roster, read_roster
 from storage.roster_io.columns import MEMBERS, ORGANIZATIONS
 from storage.roster_io.problems import escaped
+from storage.services.permissions import system_operator
 
 # Below this many members an import takes a blink; a progress bar would only flicker.
 PROGRESS_FROM_MEMBERS = 2000

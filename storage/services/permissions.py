@@ -4,12 +4,13 @@ The roles themselves are `schedules.roles`'; this module applies them to the use
 held, record topic/lecturer/minutes, 代签 and marks on the roll, deciding leave; adding, moving and cancelling
 activities; /report and /calendar; turning a plan into the catalog) and names who acted in the audit log. A
 person acts as an `Actor` (chat: their Telegram account; CLI: `--as MEMBER_NO`, checked the same way); the
-command line without `--as` acts as a `SystemOperator`, which passes every check and is named in
-the audit log.
+command line without `--as` acts as `system_operator()`, a `SystemOperator`, which passes every check and is
+named in the audit log.
 """
 
 from __future__ import annotations
 
+import getpass
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -30,6 +31,12 @@ class SystemOperator:
     name: str = "系统操作员"
     member_id: None = None
     telegram_user_id: None = None
+
+
+def system_operator() -> SystemOperator:
+    """The command line acting without a member's seat (activity commands without --as, invite, roster import):
+    named in the audit log after the OS account, "cli:<user>"."""
+    return SystemOperator(f"cli:{getpass.getuser()}")
 
 
 # Who a use case acts for: a roster member (checked against their seats) or a recorded system operator.
@@ -152,7 +159,7 @@ def require_calendar_access(who: Actor, tree: OrgTree, code: str) -> int:
 
 
 __all__ = [
-    "Operator", "SystemOperator", "audit_fields", "leave_deciders", "require_leave_decider", "require_runs_activity",
+    "Operator", "SystemOperator", "system_operator", "audit_fields", "leave_deciders", "require_leave_decider", "require_runs_activity",
     "require_may_change_activities", "require_may_see_roll", "schedulable_org", "proposal_org", "report_scope",
     "require_calendar_access",
 ]

@@ -19,14 +19,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.commands.activity import operator, system_operator
+from bot.commands.activity import operator
 from bot.deployment import deployment_at
 from storage import models
 from storage.db import make_engine
 from storage.models import AttendanceStatus
 from storage.services import activity_changes, attendance, binding, proposals, rectification, talks, tasks
 from storage.services.actors import actor_for_telegram, actor_from_member
-from storage.services.permissions import Operator, audit_fields
+from storage.services.permissions import Operator, audit_fields, system_operator
 from tests.chat.world import MEETING_START, SHANGHAI, World, add_activity, build_world
 from tests.cli_runner import cli  # noqa: F401  (a fixture)
 from tests.storage.roster_files import BASIC
@@ -253,6 +253,8 @@ def test_the_audit_row_names_who_acted_as_audit_fields_says(session, use_case, e
 COMMANDS = {
     "roster-import": ((), "roster.import"),
     "invite": (("invite", "M002"), "invite.create"),
+    "activity-add-without-as": (("activity", "add", "--org", "B01", "--title", "专题党课",
+                                 "--at", "2030-03-15T09:00:00+08:00"), "activity.new"),
 }
 
 
