@@ -29,6 +29,7 @@ from schedules.timeparse.model import (
     describe_day,
     local_moment,
 )
+from schedules.weekdays import WEEK, WEEKDAY_CHARACTER
 
 __all__ = [
     "PAST_DAY_EXAMPLES", "Deadline", "ParsedDay", "ParsedTime", "ScheduleText", "TimeParseError", "WorkCalendar",
@@ -42,9 +43,9 @@ _ISO = re.compile(
 )
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _TRAILING_PUNCTUATION = " \t\r\n。！？!?，,；;、"
-_EDGE = " \u3000\t\r\n，,。；;：:、（）()【】[]"  # what may stand beside a time: separators and brackets
-_SEPARATORS = " \u3000\t\r\n，,。；;：:、"
+_SEPARATORS = " \u3000\t\r\n，,。；;：:、"  # what separates a title, a time and a place
 _BRACKETS = {"）": "（", ")": "(", "】": "【", "]": "["}  # closing -> opening
+_EDGE = _SEPARATORS + "".join(_BRACKETS) + "".join(_BRACKETS.values())  # what may stand beside a time
 _ENGLISH_FILLER = {"on", "at", "in", "the", "by", "around", "from", "for", "a", "an", "of", "and", "to"}
 _TRAILING_PREPOSITION = re.compile(r"(?:\s+(?:on|at|by|around|from))+$", re.IGNORECASE)  # "meeting on | Friday"
 _BOT_COMMAND = re.compile(r"^/\w+(?:@\w+)?\s*")
@@ -54,7 +55,7 @@ _DEADLINE_WORDS = re.compile(r"(?:月|年)(?:底|末|初|中)|(?:之|以)?前$|�
 # the grammar did not read.
 _TIMEISH = (r"(?:本|这个?|下下?个?|上上?个?)(?:月|周|星期|礼拜)[初底末中旬]?|第\s*[0-9一二三四五六七八九十]+\s*个|最后一个|倒数第"
             r"|工作日|节[前后]|月[底末初]|年[底末]|[0-9一二三四五六七八九十两]+\s*(?:点钟?|时|分钟|小时|个半)"
-            r"|上午|下午|中午|晚上|早上|凌晨|傍晚|今晚|明早|明晚|大?后天|明天|今天|(?:周|星期|礼拜)[一二三四五六日天]"
+            rf"|上午|下午|中午|晚上|早上|凌晨|傍晚|今晚|明早|明晚|大?后天|明天|今天|{WEEK}{WEEKDAY_CHARACTER}"
             r"|(?:到|至|~|-|—)\s*[0-9一二三四五六七八九十两]+\s*(?:点|时|:|日|号)")
 _TRAILING_TIMEISH = re.compile(rf"(?:(?:{_TIMEISH})[的\s]*)+$")
 # A place never starts with words that qualify a time ("左右 党员活动室").
@@ -200,7 +201,7 @@ def _unreadable_chinese(text: str) -> TimeParseError:
         return TimeParseError(f"“{text}”没有写几号，请写明日期", ("下个月5号", "本月20日上午10点", "3月5日"))
     if "周末" in text:
         return TimeParseError("“周末”是周六还是周日？请写明", ("周六上午9点", "下周日下午3点"))
-    if re.search(r"(本|这个?|下下?个?|上上?个?)(周|星期|礼拜)$", text):
+    if re.search(rf"(本|这个?|下下?个?|上上?个?){WEEK}$", text):
         return TimeParseError(f"“{text}”没有写星期几，请写明", ("下周三下午3点", "本周五上午9点"))
     partial = chinese.find_all(text)
     if partial:

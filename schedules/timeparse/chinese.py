@@ -30,7 +30,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from schedules.recurrence import add_months
-from schedules.weekdays import WEEKDAY_DIGITS
+from schedules.weekdays import WEEK, WEEK_WORDS, WEEKDAY_CHARACTER, WEEKDAY_DIGITS
 from schedules.timeparse.model import (
     ParsedTime,
     TimeParseError,
@@ -66,9 +66,7 @@ _SEPARATOR = r"[\s的,，]*"
 _PERIODS = "凌晨|早上|早晨|清晨|上午|中午|午后|下午|傍晚|晚上|晚间|夜里|夜间|早|晚"  # 早8点, 晚7点
 # What joins the two ends of a range: 下午3点到5点, 14:00-16:00, 3月5日至7日.
 CONNECTOR = r"到|至|——|—|–|-|~|〜"
-_WEEK = r"(?:周|星期|礼拜)"
-_WEEKDAY_WORD = f"[{WEEKDAY_DIGITS}天]"  # 周天 is 周日
-_WEEKDAY = rf"(?:{_WEEKDAY_WORD}|[1-7](?![\d.:]))"  # 周3, but not the 3 of "一周 3.15"
+_WEEKDAY = rf"(?:{WEEKDAY_CHARACTER}|[1-7](?![\d.:]))"  # 周3, but not the 3 of "一周 3.15"
 
 _OFFSET_TIME = rf"""
     (?P<offset_time>
@@ -92,24 +90,24 @@ _DAY_AND_TIME = rf"""
           | (?:(?P<ord_year>\d{{4}})\s*年|(?P<ord_year_word>今年|明年))?\s*
                 (?P<ord_month>本月|这个?月|下下个?月|下个?月|{N}\s*月份?)\s*的?\s*
                 (?:第\s*(?P<ord_n>{N})\s*个?|(?P<ord_last>最后一?个)|倒数第\s*(?P<ord_back>{N})\s*个)\s*
-                (?:{_WEEK}(?P<ord_weekday>{_WEEKDAY})|(?P<ord_workday>工作日))
-          | (?P<weeks_ahead>{N})\s*个?\s*{_WEEK}\s*(?:以后|之后|后)\s*的?\s*{_WEEK}(?P<weeks_ahead_weekday>{_WEEKDAY})
-          | (?P<week_workday>本|这个?|下下个?|下个?)\s*(?:周|星期|礼拜)\s*的?\s*(?:(?P<week_workday_last>最后一个)|第一个|首个)\s*工作日
+                (?:{WEEK}(?P<ord_weekday>{_WEEKDAY})|(?P<ord_workday>工作日))
+          | (?P<weeks_ahead>{N})\s*个?\s*{WEEK}\s*(?:以后|之后|后)\s*的?\s*{WEEK}(?P<weeks_ahead_weekday>{_WEEKDAY})
+          | (?P<week_workday>本|这个?|下下个?|下个?)\s*{WEEK}\s*的?\s*(?:(?P<week_workday_last>最后一个)|第一个|首个)\s*工作日
           | (?P<workdays_ahead>{N})\s*个\s*工作日\s*(?:以后|之后|后)
           | (?P<next_workday>下一?个工作日)
           | (?P<iso_year>\d{{4}})[-/.](?P<iso_month>\d{{1,2}})[-/.](?P<iso_day>\d{{1,2}})(?:\s*[日号])?
           | (?P<compact_month>\d{{1,2}})[./-](?P<compact_day>\d{{1,2}})(?:\s*[日号])?(?![\d.]|\s*(?:[点时:]|分钟|小时))
           | (?:(?P<year>\d{{4}}|[零〇一二三四五六七八九]{{4}})\s*年|(?P<year_word>今年|明年))?
             \s*(?P<month>{N})\s*月份?\s*(?P<day>{N})\s*(?:日|号|(?![\d点时分:.]))
-          | (?P<offset_days>{N})\s*个?\s*(?P<offset_unit>天|日|周|星期|礼拜|月)\s*(?:以后|之后|后)
+          | (?P<offset_days>{N})\s*个?\s*(?P<offset_unit>天|日|{WEEK}|月)\s*(?:以后|之后|后)
           | (?P<day_period>今晚|今夜|今早|明早|明晨|明晚|昨晚)
           | (?P<relative_day>大后天|今天|今日|明天|明日|后天|昨天|昨日|前天)
-          | (?P<week_word>本|这个?|下下个?|下个?|上上个?|上个?)?\s*{_WEEK}\s*(?P<weekday>{_WEEKDAY})
+          | (?P<week_word>本|这个?|下下个?|下个?|上上个?|上个?)?\s*{WEEK}\s*(?P<weekday>{_WEEKDAY})
           | (?P<month_word>本月|这个?月|下下个?月|下个?月)\s*(?P<month_day>{N})\s*(?:日|号)
           | (?P<holiday_year>今年|明年|\d{{4}}\s*年)?\s*(?P<holiday_date>{HOLIDAY_PATTERN})(?:当天|那天)?
           | (?P<bare_day>{N})\s*(?:日|号)
         )?
-        (?:\s*[（(]\s*{_WEEK}(?P<stated_weekday>{_WEEKDAY_WORD})\s*[)）])?  # 3月5日（周三）: checked
+        (?:\s*[（(]\s*{WEEK}(?P<stated_weekday>{WEEKDAY_CHARACTER})\s*[)）])?  # 3月5日（周三）: checked
         (?:{_SEPARATOR}(?P<period>{_PERIODS}))?
         (?:{_SEPARATOR}
             (?P<hour>{N})\s*
@@ -508,7 +506,7 @@ def _day_choice(g: dict[str, str | None], today: date, calendar: WorkCalendar | 
         if unit == "月":
             target = _day_of_month(today, count, today.day)
         else:
-            target = today + timedelta(days=count * (7 if unit in ("周", "星期", "礼拜") else 1))
+            target = today + timedelta(days=count * (7 if unit in WEEK_WORDS else 1))
         return _single(target, _compact(g["offset_days"] or "") + ("个" if unit in ("月", "星期", "礼拜") else "") + unit + "后")
     if g["day_period"]:
         offset, _ = _DAY_PERIODS[g["day_period"]]

@@ -25,6 +25,7 @@ from schedules.timeparse.holidays import WorkCalendar, holiday, holiday_span, re
 from schedules.timeparse.model import TimeParseError, describe_day, local_moment
 from schedules.timeparse.numerals import NUMBER_PATTERN as N
 from schedules.timeparse.numerals import read_number
+from schedules.weekdays import WEEK
 
 DEADLINE_EXAMPLES = ("本月底前", "周五前", "3月15日前", "国庆节前", "年底前", "3个工作日内")
 _END_OF_DAY = time(23, 59, 59)
@@ -148,7 +149,7 @@ def _end_of(day: date, label: str, text: str, zone: ZoneInfo) -> Deadline:
 
 
 def _unreadable(text: str, body: str) -> TimeParseError:
-    if re.fullmatch(r"(?:本|这)(?:周|星期|礼拜)内", text):
+    if re.fullmatch(rf"(?:本|这){WEEK}内", text):
         return TimeParseError(f"“{text}”是到周五还是周日？请写明", ("本周五前", "本周日前"))
     if re.search(r"节[前后]", text) and not re.search(chinese.HOLIDAY_PATTERN, text):
         return TimeParseError(f"“{text}”是哪个节日？请写明", ("国庆节前", "春节前", "七一前"))
