@@ -224,9 +224,10 @@ class Obligation(_Strict):
                 raise ValueError("notices_months_before 中的月数应在 1 到 24 之间")
         if self.overdue_every is not None and self.overdue_every <= timedelta(0):
             raise ValueError("overdue_every 必须是正的时长")
-        if self.escalate_after is not None and self.escalate_after < timedelta(0):
-            # A follow-up never comes before what it follows (the deadline, the window's close).
-            raise ValueError("escalate_after 是逾期或签到结束后多久，不能为负")
+        if self.escalate_after is not None and self.escalate_after <= timedelta(0):
+            # A follow-up comes after what it follows (the deadline, the window's close): 0 would tell the upper
+            # committee together with the roll or the overdue notice, before anyone could act on them.
+            raise ValueError("escalate_after 是逾期或签到结束后多久，必须是正的时长（如 3d），不能为 0 或负数")
         if any(lead < timedelta(0) for lead in self.reminders):
             raise ValueError("reminders 是提前量，不能为负")
         if isinstance(self.duration, timedelta) and self.duration <= timedelta(0):

@@ -104,7 +104,10 @@ def _entry(**fields) -> str:
     pytest.param(_entry(colour="red"), ["字段 colour", "不认识的字段"], id="unknown-field"),
     pytest.param(_entry(checkin={"opens": "1h", "closes": "-1h"}), ["closes 必须晚于 opens"], id="window-backwards"),
     pytest.param(_entry(when={"same_day_as": "nothing"}), ["same_day_as", "没有事项 'nothing'"], id="same-day-as-missing"),
-    pytest.param(_entry(escalate_after="-1d"), ["escalate_after", "不能为负"], id="escalation-before-the-close"),
+    pytest.param(_entry(escalate_after="-1d"), ["escalate_after", "必须是正的时长", "不能为 0 或负数"],
+                 id="escalation-before-the-close"),
+    pytest.param(_entry(escalate_after="0d"), ["escalate_after", "必须是正的时长", "不能为 0 或负数"],
+                 id="escalation-with-the-roll"),
     pytest.param("obligations: [1, 2]\n", ["缺少 obligations"], id="obligations-not-a-mapping"),
     pytest.param("obligations:\n  x: {name: [\n", ["不是有效的 YAML"], id="broken-yaml"),
 ])
@@ -145,6 +148,8 @@ def test_override_replaces_fields_and_inherits_down_the_tree():
     pytest.param("theme_party_day:\n  enabled: maybe\n", ["enabled（是否启用）"], id="bad-enabled"),
     pytest.param("theme_party_day: 10\n", ["应为要修改的字段"], id="not-a-mapping"),
     pytest.param("- theme_party_day\n", ["应为 事项键"], id="a-list"),
+    pytest.param("theme_party_day:\n  escalate_after: 0m\n", ["条目 theme_party_day", "escalate_after", "不能为 0 或负数"],
+                 id="escalation-with-the-roll"),
 ])
 def test_malformed_override_is_refused_naming_its_file(text, fragments):
     catalog = parse_catalog(SHIPPED, "catalog.yaml")
