@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -140,10 +140,6 @@ def parse_clock_start(start: str | None) -> datetime | None:
 
 
 def clock_starting(start: datetime | None) -> Clock:
-    """The clock `branchbot run` uses: system time, or an offset clock from `Settings.clock_start`."""
+    """The one choice of `branchbot run`'s clock: system time, or an offset clock from `Settings.clock_start`
+    (the sandbox's manual clock starts there too: `bot.sandbox.app.choose_start`)."""
     return SystemClock() if start is None else OffsetClock(start)
-
-
-def clock_from_env(environ: Mapping[str, str]) -> Clock:
-    """The clock for an environment mapping (BRANCHBOT_CLOCK_START), as `Settings.from_env` reads it."""
-    return clock_starting(parse_clock_start(environ.get(CLOCK_START_ENV)))

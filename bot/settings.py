@@ -66,7 +66,10 @@ NUMBER_VARIABLES = MappingProxyType({
 RATE_LIMIT_ENV = "BRANCHBOT_RATE_LIMIT"
 _OFF_WORDS = frozenset({"off", "0", "false", "no"})
 # Variables a typed field holds: left out of `Settings.environ`, so nothing can read them a second time.
-TYPED_VARIABLES = frozenset({*NUMBER_VARIABLES, RATE_LIMIT_ENV})
+TYPED_VARIABLES = frozenset({
+    "BRANCHBOT_DATABASE_URL", "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "BRANCHBOT_CONFIG_DIR",
+    "BRANCHBOT_TIMEZONE", QUIET_HOURS_ENV, CLOCK_START_ENV, "BRANCHBOT_ERROR_LOG", *NUMBER_VARIABLES, RATE_LIMIT_ENV,
+})
 
 
 class SettingsError(ValueError):

@@ -32,6 +32,8 @@ BAD = [
                  "免打扰时段“25:00-08:00”无法识别：应写作 22:00-08:00，或 off 表示不设", id="quiet-hours"),
     pytest.param("BRANCHBOT_CLOCK_START", "2025-03-14T09:00",
                  "BRANCHBOT_CLOCK_START 必须带时区偏移，例如 2025-03-14T09:00:00+08:00", id="naive-clock-start"),
+    pytest.param("BRANCHBOT_CLOCK_START", "下周三",
+                 "BRANCHBOT_CLOCK_START 无效：'下周三' 不是带时区的 ISO 8601 时间", id="clock-start-words"),
     pytest.param("BRANCHBOT_RECLAIM_AFTER_SECONDS", "-1",
                  "BRANCHBOT_RECLAIM_AFTER_SECONDS 应为不小于 0 的数，而不是 '-1'", id="reclaim-negative"),
     pytest.param("BRANCHBOT_CONCURRENCY", "2.5", "BRANCHBOT_CONCURRENCY 应为大于 0 的数，而不是 '2.5'", id="concurrency"),
@@ -94,8 +96,17 @@ def test_the_runtime_takes_each_tuning_value_from_settings(name, value, path, ex
     assert (_at(service_options(settings), path), name in settings.environ) == (expected, False)
 
 
-def test_every_number_variable_reaches_the_runtime():
-    assert {param.values[0] for param in TUNING} | {"BRANCHBOT_CHAT_DB_TIMEOUT_SECONDS"} == TYPED_VARIABLES
+def test_every_tuning_variable_reaches_the_runtime():
+    assert {param.values[0] for param in TUNING} | {"BRANCHBOT_CHAT_DB_TIMEOUT_SECONDS"} == {
+        *NUMBER_VARIABLES, "BRANCHBOT_RATE_LIMIT"}
+
+
+def test_what_a_field_holds_is_not_left_in_the_environment_to_read_again():
+    """Settings.environ keeps only what no field holds (the webhook's and the health server's variables)."""
+    environ = {name: "1" for name in TYPED_VARIABLES} | {"BRANCHBOT_TIMEZONE": "UTC", "BRANCHBOT_QUIET_HOURS": "off",
+                                                        "BRANCHBOT_CLOCK_START": "2025-03-14T09:00:00+08:00",
+                                                        "BRANCHBOT_HEALTH_LISTEN": "127.0.0.1:9000"}
+    assert Settings.from_env(environ).environ == {"BRANCHBOT_HEALTH_LISTEN": "127.0.0.1:9000"}
 
 
 @pytest.mark.parametrize(("environ", "run", "sandbox"), [

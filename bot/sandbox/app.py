@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import texts
-from bot.clock import CLOCK_START_ENV, ManualClock, parse_clock_start
+from bot.clock import ManualClock
 from bot.deployment import DeploymentError, DeploymentSource
 from bot.sandbox.bot_runtime import BotRuntime, SandboxBusyError, start_bot
 from loopback import BotApiServer, SandboxError
@@ -123,14 +123,12 @@ class SavedClock:
             self.path.write_text(json.dumps({"now": moment.isoformat()}), "utf-8")
 
 
-def choose_start(options: SandboxOptions, saved: datetime | None, environ: dict[str, str], real_now: datetime) -> datetime:
-    """Where the sandbox clock starts: an explicit start wins, else never before the saved time or now."""
+def choose_start(options: SandboxOptions, saved: datetime | None, configured: datetime | None,
+                 real_now: datetime) -> datetime:
+    """Where the sandbox clock starts: an explicit start wins, then `configured` (`Settings.clock_start`, as
+    `branchbot run` reads it), else never before the saved time or now."""
     if options.clock_start is not None:
         return options.clock_start
-    try:
-        configured = parse_clock_start(environ.get(CLOCK_START_ENV))  # read as `branchbot run` reads it
-    except ValueError as exc:
-        raise SandboxStartError(str(exc)) from None
     if configured is not None:
         return configured
     return max(real_now, saved) if saved else real_now
@@ -281,14 +279,12 @@ class Sandbox:
     """The whole sandbox in one process: database, clock, Bot API server, the real bot and the page."""
 
     def __init__(self, settings: Settings, options: SandboxOptions | None = None,
-                 environ: dict[str, str] | None = None,
                  wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
                  config: DeploymentSource | None = None) -> None:
         self.settings = settings
         self.config = config  # the deployment's configuration; read from settings.config_dir at start when None
         self._wall_clock = wall_clock  # real time, only to decide where the sandbox clock starts
         self.options = options or SandboxOptions()
-        self._environ = dict(settings.environ if environ is None else environ)
         self.database_url = sandbox_database_url(settings)
         self.database_path = sqlite_path(self.database_url)
         self.zone = settings.timezone
@@ -331,7 +327,7 @@ class Sandbox:
         if real:
             raise SandboxStartError(texts.sandbox_real_database(self.database_path or self.database_url, real))
 
-        start = choose_start(self.options, self._saved_clock.load(), self._environ, self._wall_clock())
+        start = choose_start(self.options, self._saved_clock.load(), self.settings.clock_start, self._wall_clock())
         self.clock = ManualClock(start, ticking=self.options.clock_ticking)
         self.clock.on_change(self._saved_clock.save)
 

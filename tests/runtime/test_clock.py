@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.clock import CLOCK_START_ENV, ManualClock, OffsetClock, SystemClock, clock_from_env
+from bot.clock import CLOCK_START_ENV, ManualClock, OffsetClock, SystemClock, clock_starting, parse_clock_start
 from tests.runtime.factories import at
 
 
@@ -25,14 +25,14 @@ def test_manual_clock_moves_only_when_told_and_tells_listeners():
 
 
 @pytest.mark.parametrize(
-    ("environ", "kind"),
+    ("value", "kind"),
     [
-        pytest.param({}, SystemClock, id="default-system-time"),
-        pytest.param({CLOCK_START_ENV: "2025-03-14T09:00:00+08:00"}, OffsetClock, id="start-instant"),
+        pytest.param(None, SystemClock, id="default-system-time"),
+        pytest.param("2025-03-14T09:00:00+08:00", OffsetClock, id="start-instant"),
     ],
 )
-def test_clock_from_env(environ, kind):
-    clock = clock_from_env(environ)
+def test_the_run_clock_starts_at_the_configured_instant(value, kind):
+    clock = clock_starting(parse_clock_start(value))
     assert isinstance(clock, kind)
     if kind is OffsetClock:
         assert abs(clock.now() - at("2025-03-14 09:00")) < timedelta(seconds=5)
@@ -41,4 +41,4 @@ def test_clock_from_env(environ, kind):
 @pytest.mark.parametrize("value", ["yesterday", "2025-03-14T09:00:00"])
 def test_a_bad_or_naive_start_instant_is_refused(value):
     with pytest.raises(ValueError, match=CLOCK_START_ENV):
-        clock_from_env({CLOCK_START_ENV: value})
+        parse_clock_start(value)

@@ -23,7 +23,7 @@ START = datetime.fromisoformat("2026-11-16T07:00:00+08:00")  # the demo branch's
 @pytest.fixture
 async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
     settings = Settings.from_env({"BRANCHBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'sandbox.db'}"})
-    running = Sandbox(settings, SandboxOptions(port=0, clock_start=START, clock_ticking=False), environ={})
+    running = Sandbox(settings, SandboxOptions(port=0, clock_start=START, clock_ticking=False))
     await running.start()
     try:
         yield running
@@ -126,7 +126,7 @@ async def test_a_busy_port_is_refused_in_chinese_and_nothing_is_left_running(tmp
         taken.listen()
         port = taken.getsockname()[1]
         settings = Settings.from_env({"BRANCHBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'sandbox.db'}"})
-        sandbox = Sandbox(settings, SandboxOptions(port=port, clock_start=START, clock_ticking=False), environ={})
+        sandbox = Sandbox(settings, SandboxOptions(port=port, clock_start=START, clock_ticking=False))
         with pytest.raises(SandboxStartError, match="端口"):
             await sandbox.start()
     assert sandbox.server is None and sandbox.bot is None
@@ -148,7 +148,7 @@ async def test_a_database_with_real_telegram_accounts_is_refused(tmp_path: Path)
         session.add(models.TelegramBinding(member_id=member.id, telegram_user_id=123456789))
     engine.dispose()
 
-    sandbox = Sandbox(Settings.from_env({"BRANCHBOT_DATABASE_URL": url}), SandboxOptions(port=0, clock_start=START), environ={})
+    sandbox = Sandbox(Settings.from_env({"BRANCHBOT_DATABASE_URL": url}), SandboxOptions(port=0, clock_start=START))
     with pytest.raises(SandboxStartError, match="真实 Telegram 账号"):
         await sandbox.start()
     assert sandbox.server is None
@@ -156,7 +156,7 @@ async def test_a_database_with_real_telegram_accounts_is_refused(tmp_path: Path)
 
 async def test_a_restarted_sandbox_keeps_its_time_bindings_and_keeps_reminding(tmp_path: Path) -> None:
     settings = Settings.from_env({"BRANCHBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'sandbox.db'}"})
-    first = Sandbox(settings, SandboxOptions(port=0, clock_start=START, clock_ticking=False), environ={})
+    first = Sandbox(settings, SandboxOptions(port=0, clock_start=START, clock_ticking=False))
     await first.start()
     try:
         member = next(p for p in first.backend.directory().people if p.member_no == "1007")
@@ -168,7 +168,7 @@ async def test_a_restarted_sandbox_keeps_its_time_bindings_and_keeps_reminding(t
         await first.stop()
 
     # No explicit start this time, and the real clock reads earlier than the sandbox had got to: it continues.
-    again = Sandbox(settings, SandboxOptions(port=0, clock_ticking=False), environ={}, wall_clock=lambda: START)
+    again = Sandbox(settings, SandboxOptions(port=0, clock_ticking=False), wall_clock=lambda: START)
     await again.start()
     try:
         assert again.clock.now() == moved_to
