@@ -13,6 +13,7 @@ from bot import keyboards, texts
 from bot.callbacks import Action, Callback, ForgedCallback
 from bot.handlers.common import ChatContext, audit_refusal, bot_username, is_private
 from bot.handlers.group_cards import refresh_group_cards
+from bot.handlers import reminders
 from bot.handlers.routing import ButtonRouter
 from storage.errors import AlreadyHandled, NotBound, PermissionDenied
 from storage.services import attendance as attendance_svc
@@ -58,18 +59,23 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
     query = update.callback_query
     in_group = not is_private(update)
     user_id = update.effective_user.id
+    pressed = (query.message.chat_id, query.message.message_id)
 
     def work(session, now):  # noqa: ANN001, ANN202
-        return attendance_svc.answer_button(
+        checked = attendance_svc.answer_button(
             session, cb.activity_id, cb.arg, ButtonAnswer.CHECK_IN,
             lambda: attendance_svc.check_in(session, actor_for_telegram(session, user_id), cb.activity_id, now,
                                             via="group" if in_group else "private",
-                                            self_checkin=chat.self_checkin_for)), now
+                                            self_checkin=chat.self_checkin_for))
+        if isinstance(checked, StaleButton):
+            return checked, (), now
+        # The member's other reminders of it show the check-in too (the pressed one is edited as it reads).
+        return checked, reminders.as_sent(session, checked.reminders, chat.zone, besides=pressed), now
 
     try:
         # Together: a burst of presses shares transactions (bot.handlers.group_commit); `work` only reads and
         # writes the session, so running it again alone after a neighbour's refusal is harmless.
-        checked, now = await chat.db(work, together=True, order_key=user_id)
+        checked, others, now = await chat.db(work, together=True, order_key=user_id)
     except NotBound as refused:
         await answer_stranger(update, context, chat, refused)
         return
@@ -79,8 +85,7 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
     # Every group's announcement shows the tally: a check-in anywhere (most come from the private reminder)
     # refreshes them all, not only the card that was pressed.
     if in_group or not checked.already:
-        refresh_group_cards(context, chat, cb.activity_id,
-                            [(query.message.chat_id, query.message.message_id)] if in_group else ())
+        refresh_group_cards(context, chat, cb.activity_id, [pressed] if in_group else ())
     if in_group:
         await query.answer(texts.checked_in(checked, now, chat.zone))
     elif checked.already:
@@ -91,6 +96,7 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
         # bench/bench_checkin.py. The member still sees the toast first.
         await query.answer(texts.checked_in(checked, now, chat.zone))
         await append_stamp(update, texts.checked_in_stamp(now, chat.zone))
+    await reminders.stamp(context, others, texts.checked_in_stamp(now, chat.zone))
 
 
 async def press_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
@@ -117,7 +123,7 @@ async def press_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: 
     prompt = texts.ask_leave_reason(activity)
     if private:
         # Asked at the bottom of the chat, where the answer will be typed; the reminder (perhaps far up) is
-        # marked only once the request is in (members.mark_reminder).
+        # marked only once the request is in (members.mark_reminders).
         await query.answer()
         await context.bot.send_message(query.message.chat_id, prompt)
         return

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
 from telegram import BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import keyboards, texts
 from bot.callbacks import Action
-from bot.handlers import buttons, group_cards, rectify, schedule
+from bot.handlers import buttons, group_cards, reminders, rectify, schedule
 from bot.handlers.common import ChatContext, tell
 from storage.errors import NotBound
 from storage.services import attendance as attendance_svc
@@ -98,13 +100,15 @@ async def checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: Chat
     def work(session, actor, now):  # noqa: ANN001, ANN202
         open_now = queries.open_for_checkin(session, actor, now)
         if len(open_now) == 1:
-            return (attendance_svc.check_in(session, actor, open_now[0].id, now, self_checkin=chat.self_checkin_for),
-                    open_now, now)
+            result = attendance_svc.check_in(session, actor, open_now[0].id, now, self_checkin=chat.self_checkin_for)
+            return (result, reminders.as_sent(session, result.reminders, chat.zone)), open_now, now
         return None, open_now, now
 
-    result, open_now, now = await chat.as_member(update, work)
-    if result is not None:
+    checked, open_now, now = await chat.as_member(update, work)
+    if checked is not None:
+        result, shown = checked
         await update.effective_message.reply_text(texts.checked_in(result, now, chat.zone))
+        await reminders.stamp(context, shown, texts.checked_in_stamp(now, chat.zone))
     else:
         await offer_choice(update, chat, Action.CHECKIN, open_now, texts.NO_OPEN_ACTIVITY,
                            texts.CHOOSE_ACTIVITY_TO_CHECKIN)
@@ -129,21 +133,37 @@ async def me(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatConte
     await update.effective_message.reply_text(texts.my_year(year))
 
 
-async def mark_reminder(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, request: LeaveRequest) -> None:
-    """The reminder where 📝 请假 was pressed now shows the request; ✅ 签到 stays, in case they come after all."""
-    if request.origin is None:
-        return
-    chat_id, message_id = request.origin
-    base = (request.origin_text or "").rstrip()
+@dataclass(frozen=True, slots=True)
+class SubmittedLeave:
+    """A leave request and what its reminders need, read in its transaction: the member's other reminders as
+    they were sent, and whether ✅ 签到 stays under them."""
+
+    request: LeaveRequest
+    others: tuple[reminders.ShownReminder, ...]
+    self_checkin: bool
+
+
+def submitted_leave(session: Session, chat: ChatContext, request: LeaveRequest) -> SubmittedLeave:
+    return SubmittedLeave(request, reminders.as_sent(session, request.reminders, chat.zone, besides=request.origin),
+                          chat.self_checkin_for(session, request.activity.org_id))
+
+
+async def mark_reminders(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, submitted: SubmittedLeave) -> None:
+    """The reminder where 📝 请假 was pressed, and the member's other reminders of the activity, now show the
+    request; ✅ 签到 stays, in case they come after all."""
+    request = submitted.request
     stamp = texts.leave_requested_stamp(request)
-    self_checkin = await chat.db(lambda session, now: chat.self_checkin_for(session, request.activity.org_id))
-    try:
-        await context.bot.edit_message_text(
-            f"{base}\n\n{stamp}" if base else stamp, chat_id=chat_id, message_id=message_id,
-            reply_markup=keyboards.checkin_only(chat.signer, request.activity.id, self_checkin=self_checkin,
-                                                revision=request.activity.revision))
-    except TelegramError:
-        log.info("reminder %s not marked", request.origin, exc_info=True)
+    markup = keyboards.checkin_only(chat.signer, request.activity.id, self_checkin=submitted.self_checkin,
+                                    revision=request.activity.revision)
+    if request.origin is not None:
+        chat_id, message_id = request.origin
+        base = (request.origin_text or "").rstrip()
+        try:
+            await context.bot.edit_message_text(f"{base}\n\n{stamp}" if base else stamp, chat_id=chat_id,
+                                                message_id=message_id, reply_markup=markup)
+        except TelegramError:
+            log.info("reminder %s not marked", request.origin, exc_info=True)
+    await reminders.stamp(context, submitted.others, stamp, markup)
 
 
 async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
@@ -160,6 +180,8 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat:
         result = attendance_svc.submit_pending_text(session, actor, text, now)
         if isinstance(result, MarkedLeave):  # the card it was asked from is drawn again as the roll is now
             return (result, attendance_svc.roll_for(session, actor, result.activity_id, now)), now
+        if isinstance(result, LeaveRequest):
+            return submitted_leave(session, chat, result), now
         return result, now
 
     try:
@@ -171,10 +193,10 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat:
         await schedule.reply_to_edit(update, context, chat, result)
     elif rectify.is_answer(result):
         await rectify.reply_to_answer(update, chat, result, now)
-    elif isinstance(result, LeaveRequest):
-        await update.effective_message.reply_text(texts.leave_submitted(result))
-        await mark_reminder(context, chat, result)
-        group_cards.refresh_group_cards(context, chat, result.activity.id)
+    elif isinstance(result, SubmittedLeave):
+        await update.effective_message.reply_text(texts.leave_submitted(result.request))
+        await mark_reminders(context, chat, result)
+        group_cards.refresh_group_cards(context, chat, result.request.activity.id)
     elif isinstance(result, ActivityView):
         await update.effective_message.reply_text(texts.activity_field_saved(result))
     elif isinstance(result, tuple) and isinstance(result[0], MarkedLeave):

@@ -22,7 +22,7 @@ from storage import models
 from storage.outbox_kinds import OutboxKind
 from storage.repositories import activities as activity_repo
 from storage.repositories import members as member_repo
-from storage.repositories.outbox import ClaimedMessage
+from storage.repositories.outbox import ClaimedMessage, DeliveredMessage
 from storage.services.views import display_title
 from storage.services import queries
 from storage.services.actors import OrgTree, actor_from_member
@@ -59,6 +59,12 @@ class OutboxRenderers:
                now: datetime | None = None) -> tuple[str, Any | None]:
         """(text, reply_markup or None) for a claimed row sent at `now` (default: when it was due)."""
         return self._by_kind[row.kind](session, row, zone, now or row.due_at)
+
+
+def reminder_as_sent(session: Session, delivered: DeliveredMessage, zone: ZoneInfo) -> str:
+    """A delivered reminder's text as it was sent: rendered again as at its claim, when the dispatcher rendered
+    it (the activity as it stands; "3天后" counted from then)."""
+    return CoreViews().reminder(session, delivered.row, zone, delivered.rendered_at)[0]
 
 
 def _zone_for(session: Session, org_id: int | None, default: ZoneInfo) -> ZoneInfo:

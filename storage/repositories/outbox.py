@@ -365,6 +365,33 @@ def delivered_messages(session: Session, activity_id: int, kind: OutboxKind) -> 
         ).order_by(row.id))]
 
 
+@dataclass(frozen=True, slots=True)
+class DeliveredMessage:
+    """A delivered row: where it is in Telegram and what it was rendered from, as at `rendered_at` (its claim,
+    when the dispatcher rendered it), so its text can be written again as it was sent."""
+
+    chat_id: int
+    message_id: int
+    rendered_at: datetime
+    row: ClaimedMessage
+
+
+def delivered_in_chat(session: Session, activity_id: int, kind: OutboxKind, recipient: str,
+                      chat_id: int) -> list[DeliveredMessage]:
+    """The messages of one kind about one activity delivered to `recipient` in `chat_id`, oldest first (for
+    a reminder: the partial unique index on activity and recipient)."""
+    row = models.OutboxMessage
+    return [
+        DeliveredMessage(chat_id=int(values[4]), message_id=int(message_id), rendered_at=claimed_at or sent_at,
+                         row=ClaimedMessage(*values))
+        for *values, message_id, claimed_at, sent_at in session.execute(
+            select(*_CLAIM_COLUMNS, row.telegram_message_id, row.claimed_at, row.sent_at).where(
+                row.activity_id == activity_id, row.kind == kind.value, row.recipient == recipient,
+                row.chat_id == chat_id, row.state == OutboxState.SENT.value, row.telegram_message_id.is_not(None),
+            ).order_by(row.id))
+    ]
+
+
 def move_group_chat(session: Session, old_chat_id: int, new_chat_id: int) -> int:
     """Group messages (no member) addressed to a chat that became a supergroup now go to its new id."""
     row = models.OutboxMessage

@@ -181,6 +181,7 @@ def check_in(
     return CheckInResult(
         activity=_view(activity, tree), member_name=actor.name, status=AttendanceStatus.PRESENT.value,
         already=already, tally=tally(session, activity, tree) if with_tally else None,
+        reminders=() if already else private_reminders(session, actor, activity.id),
     )
 
 
@@ -214,6 +215,15 @@ def answer_button(session: Session, activity_id: int, revision: int, answer: But
         if stale is None:
             raise
         return StaleButton(stale)
+
+
+def private_reminders(session: Session, actor: Actor, activity_id: int) -> tuple[outbox.DeliveredMessage, ...]:
+    """The actor's reminders of the activity delivered in their private chat (a user's id doubles as it), each of
+    which shows their answer once it is given, whichever message (or group card, or command) gave it."""
+    if actor.telegram_user_id is None:
+        return ()
+    return tuple(outbox.delivered_in_chat(session, activity_id, OutboxKind.REMINDER,
+                                          outbox.member_recipient(actor.member_id), actor.telegram_user_id))
 
 
 def group_cards(session: Session, activity_id: int) -> tuple[tuple[int, int], ...]:
@@ -345,6 +355,7 @@ def submit_leave_reason(
     return LeaveRequest(
         activity=_view(activity, tree), member_id=actor.member_id, member_name=actor.name, reason=reason,
         approvers=approvers, origin=origin, origin_text=origin_text,
+        reminders=private_reminders(session, actor, activity.id),
     )
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from schedules.roster import OrgType
 from storage import models
+from storage.repositories.outbox import DeliveredMessage
 
 DEFAULT_OPENS_BEFORE = timedelta(minutes=30)
 DEFAULT_CLOSES_AFTER = timedelta(hours=2)
@@ -174,6 +175,9 @@ class CheckInResult:
     status: str
     already: bool
     tally: LiveTally | None = None
+    # The member's delivered private reminders of the activity, which show the check-in too (none when it was
+    # recorded before: they show it already).
+    reminders: tuple[DeliveredMessage, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +197,7 @@ class LeaveRequest:
     approvers: tuple[Recipient, ...]
     origin: tuple[int, int] | None = None  # (chat id, message id) of the reminder where 📝 请假 was pressed
     origin_text: str | None = None  # that reminder's text, to show the request under it
+    reminders: tuple[DeliveredMessage, ...] = ()  # the member's delivered private reminders, which show it too
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from loopback import BotApiServer
 from storage import models
 from storage.db import transaction
 from storage.outbox_kinds import OutboxKind
+from storage.repositories import outbox
 from storage.repositories.outbox import ClaimedMessage
 from storage.services import followup
 from tests.chat.world import MEMBERS, SHANGHAI, World
@@ -172,6 +173,28 @@ class Dialog:
                 row.state, row.telegram_message_id, row.sent_at = "sent", message.message_id, self.clock.now()
             sent.append(message.to_dict())
         return sent
+
+    async def send_reminder(self, who: str, activity: str, *, lead: int) -> dict:
+        """A reminder as the dispatcher sends one: its outbox row (activity, member, lead) claimed and rendered at
+        the clock's time, sent, and recorded as sent with Telegram's message id (what a later answer finds)."""
+        activity_id, member_id, chat_id = self.world.activities[activity], self.world.members[who], self.user(who)
+        recipient, now = outbox.member_recipient(member_id), self.clock.now()
+        with transaction(self.factory) as session:
+            row = models.OutboxMessage(
+                dedup_key=outbox.reminder_dedup_key(activity_id, recipient, lead), recipient=recipient, due_at=now,
+                kind=OutboxKind.REMINDER, activity_id=activity_id, member_id=member_id, chat_id=chat_id,
+                lead_minutes=lead, state="claimed", claimed_at=now, claimed_by="dialog")
+            session.add(row)
+            session.flush()
+            row_id = row.id
+            text, markup = self.renderers.render(session, ClaimedMessage(
+                id=row.id, kind=row.kind, activity_id=activity_id, member_id=member_id, chat_id=chat_id,
+                recipient=recipient, lead_minutes=lead, due_at=now, priority=0, attempts=0, payload={}), SHANGHAI, now)
+        message = await self.app.bot.send_message(chat_id, text, reply_markup=markup)
+        with transaction(self.factory) as session:
+            row = session.get(models.OutboxMessage, row_id)
+            row.state, row.telegram_message_id, row.sent_at = "sent", message.message_id, self.clock.now()
+        return message.to_dict()
 
     def sweep(self) -> int:
         """The follow-up sweep at the clock's time (the runtime runs it every minute)."""

@@ -189,3 +189,43 @@ def test_a_button_of_an_older_revision_acts_only_where_its_answer_still_means_it
     assert (view.id, view.revision) == (world.activities["party_day"], 0 if change == "current" else 1)
     recorded = session.scalars(select(models.Attendance.status)).all()
     assert recorded == (["present"] if expected == "acts" and answer is CHECK_IN else [])
+
+
+# --- which delivered reminders show the answer (CheckInResult.reminders, LeaveRequest.reminders) -------------
+
+def _reminder(session, world, who, lead, *, activity="party_day", state="sent", chat=None):
+    """alice's (or another's) reminder row as the dispatcher leaves it: sent with Telegram's message id, or not."""
+    member_id = world.members[who]
+    session.add(models.OutboxMessage(
+        dedup_key=f"test:{activity}:{who}:{lead}", recipient=f"member:{member_id}", due_at=T, kind="reminder",
+        activity_id=world.activities[activity], member_id=member_id, lead_minutes=lead,
+        chat_id=world.telegram[who] if chat is None else chat, state=state, claimed_at=T - timedelta(minutes=lead),
+        telegram_message_id=100 + lead if state == "sent" else None))
+    session.flush()
+
+
+def test_a_check_in_names_the_members_delivered_reminders_of_it_once(session):
+    world = build_world(session)
+    _reminder(session, world, "alice", 1440)
+    _reminder(session, world, "alice", 60)
+    _reminder(session, world, "alice", 30, state="pending")  # not delivered: nothing to edit
+    _reminder(session, world, "alice", 15, chat=4242)  # delivered to another chat (an earlier binding)
+    _reminder(session, world, "alice", 10, activity="assembly")  # another activity's
+    _reminder(session, world, "bob", 5)  # another member's
+    alice = actor_for_telegram(session, world.telegram["alice"])
+    first = svc.check_in(session, alice, world.activities["party_day"], T)
+    assert [(r.chat_id, r.message_id, r.row.lead_minutes, r.rendered_at) for r in first.reminders] == [
+        (world.telegram["alice"], 1540, 1440, T - timedelta(days=1)),
+        (world.telegram["alice"], 160, 60, T - timedelta(hours=1))]
+    # Pressed again: the reminders show it already.
+    assert svc.check_in(session, alice, world.activities["party_day"], T).reminders == ()
+
+
+def test_a_leave_request_names_the_members_delivered_reminders_of_it(session):
+    world = build_world(session)
+    _reminder(session, world, "alice", 1440)
+    _reminder(session, world, "bob", 1440)
+    alice = actor_for_telegram(session, world.telegram["alice"])
+    svc.begin_leave(session, alice, world.activities["party_day"], T - timedelta(hours=20))
+    request = svc.submit_pending_text(session, alice, "出差", T - timedelta(hours=20))
+    assert [(r.chat_id, r.message_id) for r in request.reminders] == [(world.telegram["alice"], 1540)]

@@ -378,3 +378,64 @@ async def test_personal_commands_in_the_group_point_to_the_private_chat(session_
         assert record.params["chat_id"] == group
         chat.server.user_sends(chat.user("alice"), "/help", group)
         await chat.expect(MEMBER_HELP)
+
+
+def party_day_reminder(until: str, stamp: str | None = None) -> str:
+    """alice's private reminder of the 主题党日 as sent `until` before it, with the answer's stamp under it."""
+    text = ("⏰ 活动提醒：主题党日\n"
+            f"时间：3月15日（周六）09:00（{until}）\n"
+            "组织：第一党支部\n"
+            "地点：三楼会议室\n"
+            "议程：学习党章\n"
+            "请按时参加；如不能参加，请提前请假。")
+    return text if stamp is None else f"{text}\n\n{stamp}"
+
+
+def labels(message: dict) -> list[str]:
+    return [b["text"] for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+
+
+@pytest.mark.parametrize(("answer", "reply", "pressed_first"), [
+    pytest.param(press("✅ 签到"), "✅ 签到成功：「主题党日」，08:55。", True, id="the-later-reminder"),
+    pytest.param(press("✅ 签到", chat="group"), "✅ 签到成功：「主题党日」，08:55。", False, id="the-groups-card"),
+    pytest.param("/checkin", "✅ 签到成功：「主题党日」，08:55。", False, id="the-checkin-command"),
+])
+async def test_a_check_in_stamps_every_reminder_of_the_member(session_factory, world, answer, reply, pressed_first):
+    """Checked in from one place, every private reminder of that meeting says so and offers no buttons (the
+    earlier one kept ✅ 签到 / 📝 请假 when only the pressed message was stamped)."""
+    stamp = "✅ 已签到（08:55）"
+    async with running_bot(session_factory, world, T - timedelta(days=1)) as chat:
+        earlier = await chat.send_reminder("alice", "party_day", lead=24 * 60)
+        chat.set_now(T - timedelta(hours=1))
+        later = await chat.send_reminder("alice", "party_day", lead=60)
+        await chat.announce("party_day")
+        chat.set_now(T - timedelta(minutes=5))
+        await chat.step("alice", answer, reply)
+        stamped = [(later, "1小时后"), (earlier, "1天后")] if pressed_first else [(earlier, "1天后"), (later, "1小时后")]
+        for message, until in stamped:
+            edit = await chat.expect(party_day_reminder(until, stamp))
+            assert (edit.params["chat_id"], edit.params["message_id"]) == (chat.user("alice"), message["message_id"])
+        shown = chat.server.chat(chat.user("alice"))
+        assert [(shown.message(m["message_id"])["text"], labels(shown.message(m["message_id"])))
+                for m in (earlier, later)] == [(party_day_reminder("1天后", stamp), []),
+                                               (party_day_reminder("1小时后", stamp), [])]
+
+
+async def test_a_leave_request_stamps_every_reminder_of_the_member(session_factory, world):
+    """Asked from the later reminder, the earlier one shows the request too and keeps only ✅ 签到."""
+    stamp = "📝 已请假（原因：单位值班），等待书记审批"
+    async with running_bot(session_factory, world, T - timedelta(days=1)) as chat:
+        earlier = await chat.send_reminder("alice", "party_day", lead=24 * 60)
+        chat.set_now(T - timedelta(hours=1))
+        later = await chat.send_reminder("alice", "party_day", lead=60)
+        await chat.run([
+            ("alice", press("📝 请假"), "📝 您要为「主题党日」请假。请直接回复一句话说明原因："),
+            ("alice", "单位值班", "已提交请假：「主题党日」，原因：单位值班。王书记、李副书记审批后会通知您。"),
+        ])
+        for message, until in [(later, "1小时后"), (earlier, "1天后")]:
+            edit = await chat.expect(party_day_reminder(until, stamp))
+            assert (edit.params["chat_id"], edit.params["message_id"]) == (chat.user("alice"), message["message_id"])
+        shown = chat.server.chat(chat.user("alice"))
+        assert [(shown.message(m["message_id"])["text"], labels(shown.message(m["message_id"])))
+                for m in (earlier, later)] == [(party_day_reminder("1天后", stamp), ["✅ 签到"]),
+                                               (party_day_reminder("1小时后", stamp), ["✅ 签到"])]
