@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clock import NowOptionError, parse_now_option
 from bot.deployment import DeploymentError
 from bot.settings import Settings
+from storage.db import shown_url
 from storage.models import RectificationSource
 
 # Each command lives in bot/commands/<module>.py and exposes `run(args, settings) -> int`.
@@ -256,10 +256,10 @@ def _main(argv: Sequence[str] | None) -> int:
     except SQLAlchemyError as exc:
         if _is_missing_schema(exc):
             print(texts.cli_error(schema_refusal(settings.database_url)
-                                  or texts.database_uninitialised(_shown(settings.database_url))), file=sys.stderr)
+                                  or texts.database_uninitialised(shown_url(settings.database_url))), file=sys.stderr)
             return 2
         where = _log_unexpected(exc, settings)
-        print(texts.cli_error(texts.database_failed(_shown(settings.database_url), exc, where)), file=sys.stderr)
+        print(texts.cli_error(texts.database_failed(shown_url(settings.database_url), exc, where)), file=sys.stderr)
         return 1
     except Exception as exc:  # noqa: BLE001 - the one place a user would otherwise see a traceback
         where = _log_unexpected(exc, settings)
@@ -271,10 +271,6 @@ def _needs_schema(args: argparse.Namespace) -> bool:
     return args.command in NEEDS_SCHEMA
 
 
-def _shown(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
-
-
 def schema_refusal(url: str) -> str | None:
     """One Chinese sentence when the database cannot serve this code yet (None: it can)."""
     from bot import texts
@@ -283,9 +279,9 @@ def schema_refusal(url: str) -> str | None:
     try:
         status = schema_status(url)
     except SQLAlchemyError as exc:
-        return texts.database_unreachable(_shown(url), exc)
+        return texts.database_unreachable(shown_url(url), exc)
     if status.uninitialised:
-        return texts.database_uninitialised(_shown(url))
+        return texts.database_uninitialised(shown_url(url))
     if status.older:
         return texts.schema_older(status.current, status.head)
     if not status.known:

@@ -6,9 +6,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import URL, Connection, Engine, create_engine, event
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///branchbot.db"
@@ -41,6 +41,27 @@ def is_sqlite(target: DatabaseTarget) -> bool:
     # A URL as written: its backend is the scheme before any "+driver" (read without parsing, so a URL that
     # is not one yet is answered too; make_engine refuses it later).
     return target.partition(":")[0].partition("+")[0].strip().lower() == "sqlite"
+
+
+def shown_url(url: str | URL) -> str:
+    """The one way a database URL is shown to people (messages, logs, doctor): the password as `***`, the rest
+    as configured. A URL SQLAlchemy cannot parse is shown as written with its password hidden the same way, so
+    the error about it can still name it."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        return _password_hidden_as_written(str(url))
+
+
+def _password_hidden_as_written(url: str) -> str:
+    """`user:password@` as written, hidden as `user:***@`; the credentials end at the last `@` (a password may hold
+    one) and begin after `//` (else at the start: then a scheme without `//` is hidden too, never a password shown)."""
+    credentials, at, place = url.rpartition("@")
+    if not at:
+        return url
+    start = credentials.find("//") + 2 if "//" in credentials else 0
+    user, colon, _password = credentials[start:].partition(":")
+    return f"{credentials[:start]}{user}:***@{place}" if colon else url
 
 
 # A connection that was in use this recently is trusted at checkout; an older one is pinged first. Pinging every

@@ -25,9 +25,9 @@ def cli_env(db_url, tmp_path, monkeypatch):
 
 
 def shown(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from storage.db import shown_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return shown_url(url)
 
 
 @pytest.mark.parametrize("argv", COMMANDS.values(), ids=COMMANDS.keys())
@@ -56,6 +56,19 @@ def test_an_unreachable_database_is_one_line(monkeypatch, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err == ("错误：无法连接数据库 postgresql+psycopg://nobody:***@127.0.0.1:1/none?connect_timeout=2"
                    "（OperationalError），请检查 BRANCHBOT_DATABASE_URL 与数据库服务。\n")
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    pytest.param(["init"], "错误：无法连接或升级数据库 {url}：ArgumentError: Could not parse SQLAlchemy URL from given URL string\n",
+                 id="init"),
+    pytest.param(["invite", "M001"], "错误：无法连接数据库 {url}（ArgumentError），请检查 BRANCHBOT_DATABASE_URL 与数据库服务。\n",
+                 id="invite"),
+])
+def test_a_url_sqlalchemy_cannot_read_is_named_with_its_password_hidden(monkeypatch, tmp_path, capsys, argv, message):
+    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", "postgresql//bot:s3cret@db/branchbot")
+    monkeypatch.setenv("BRANCHBOT_ERROR_LOG", str(tmp_path / "errors.log"))
+    main(argv)
+    assert capsys.readouterr().err == message.format(url="postgresql//bot:***@db/branchbot")
 
 
 def test_an_unexpected_error_is_one_line_and_the_details_go_to_the_log(cli_env, monkeypatch, capsys):

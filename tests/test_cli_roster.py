@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from bot.cli import main
 from storage import models
+from storage.db import shown_url
 from tests.cli_runner import cli, row_count  # noqa: F401  (cli is a fixture)
 from tests.storage.roster_files import BASIC, basic_rows, member, org, write_roster
 
@@ -105,7 +105,7 @@ def test_user_errors_exit_2_with_a_chinese_reason(cli, args, message):
 
 
 def test_an_export_before_init_names_the_database_and_what_to_do_first(cli, db_url):
-    shown = make_url(db_url).render_as_string(hide_password=True)
+    shown = shown_url(db_url)
     assert cli("roster", "export", "out") == (2, "", f"错误：数据库 {shown} 尚未初始化，请先运行 branchbot init 并导入名册。\n")
 
 

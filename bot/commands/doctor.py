@@ -7,7 +7,6 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import texts
@@ -15,6 +14,7 @@ from bot.deployment import Deployment, DeploymentError, load_deployment
 from bot.runtime.quiet_hours import QUIET_HOURS_ENV
 from bot.settings import Settings
 from schedules.calendar import OfficialCalendar
+from storage.db import shown_url
 
 OK, ATTENTION, FAILED = texts.DOCTOR_OK, texts.DOCTOR_ATTENTION, texts.DOCTOR_FAILED
 
@@ -67,7 +67,7 @@ def _database(settings: Settings) -> Finding:
     from bot.cli import schema_refusal
     from storage.migrate import schema_status
 
-    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    shown = shown_url(settings.database_url)
     refusal = schema_refusal(settings.database_url)
     if refusal is not None:
         return Finding(FAILED, texts.DOCTOR_DATABASE, refusal)

@@ -10,14 +10,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import texts
 from bot.settings import Settings
 from bot.terminal import raw, text_console
 from schedules.roster import Roster
-from storage.db import make_engine, make_session_factory, transaction
+from storage.db import make_engine, make_session_factory, shown_url, transaction
 from storage.migrate import current, ensure_schema
 from storage.repositories.roster import load_roster
 from storage.roster_io import ImportSummary, RosterError, export_roster, import_roster, read_roster
@@ -40,12 +39,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             return _import(Path(args.path), settings, dry_run=args.dry_run)
         return _export(Path(args.path), settings)
     except SQLAlchemyError as exc:
-        print(texts.cli_error(texts.roster_database_failed(_shown_url(settings), _database_reason(exc))), file=sys.stderr)
+        print(texts.cli_error(texts.roster_database_failed(shown_url(settings.database_url), _database_reason(exc))), file=sys.stderr)
         return 1
-
-
-def _shown_url(settings: Settings) -> str:
-    return make_url(settings.database_url).render_as_string(hide_password=True)
 
 
 def _database_reason(exc: SQLAlchemyError) -> str:
@@ -109,7 +104,7 @@ def _dry_run_on_empty(roster: Roster) -> ImportSummary:
 
 def _export(path: Path, settings: Settings) -> int:
     if current(settings.database_url) is None:
-        print(texts.cli_error(texts.database_uninitialised(_shown_url(settings), roster_too=True)), file=sys.stderr)
+        print(texts.cli_error(texts.database_uninitialised(shown_url(settings.database_url), roster_too=True)), file=sys.stderr)
         return 2
     engine = make_engine(settings.database_url)
     try:

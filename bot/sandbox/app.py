@@ -42,6 +42,7 @@ from storage.db import (
     is_sqlite,
     make_engine,
     make_session_factory,
+    shown_url,
     transaction,
 )
 from storage.errors import ServiceError
@@ -406,7 +407,7 @@ def describe_start(sandbox: Sandbox) -> str:
         lines.append(texts.sandbox_demo_loaded(sandbox.demo.organizations, sandbox.demo.members, sandbox.demo.source))
     configured = sandbox.settings.database_url
     if configured != sandbox.database_url and configured != DEFAULT_DATABASE_URL:
-        lines.append(texts.cli_note(texts.sandbox_not_sqlite(make_url(configured).render_as_string(hide_password=True))))
+        lines.append(texts.cli_note(texts.sandbox_not_sqlite(shown_url(configured))))
     lines.append(texts.SANDBOX_STOP_HINT)
     return "\n".join(lines)
 

@@ -6,10 +6,9 @@ from datetime import datetime, timezone
 
 from bot.commands.doctor import ATTENTION, FAILED, OK, Finding, diagnose
 from bot.settings import PROJECT_CONFIG_DIR, Settings
-from sqlalchemy.engine import make_url
 
 from loopback import BotApiServer
-from storage.db import make_engine, make_session_factory, transaction
+from storage.db import make_engine, make_session_factory, shown_url, transaction
 from storage.migrate import head, upgrade
 from tests.runtime.factories import make_branch
 
@@ -34,7 +33,7 @@ def test_a_healthy_polling_deployment_passes_every_check(db_url):
         findings = diagnose(settings_for(db_url, server), offline=False, now=NOW)
         bot_name = server.bot_user["first_name"]
         username = server.bot_username
-    shown = make_url(db_url).render_as_string(hide_password=True)
+    shown = shown_url(db_url)
     assert findings[0] == Finding(OK, "数据库", f"{shown} 可连接，结构版本 {head()}")
     assert findings[1:] == [
         Finding(OK, "工作事项目录", f"{PROJECT_CONFIG_DIR}：28 项工作事项"),
