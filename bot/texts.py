@@ -1157,8 +1157,9 @@ def notice_file_invalid(problem: object) -> str:
     return f"生成的文件未通过检查，未写入：{problem}"
 
 
-def notice_written(target: object) -> str:
-    return f"{written(target)}。运行中的机器人会在下次检查配置时按正式安排重新排期，并通知各支部书记。"
+def notice_written(target: object, within: timedelta) -> str:
+    """`within`: how often the running bot follows a changed configuration (its reconcile interval)."""
+    return f"{written(target)}；运行中的机器人会在{_within(within)}内按正式安排重新排期，并通知各支部书记。"
 
 
 ROSTER_EMPTY = "名册中还没有组织，请先运行 branchbot roster import 导入名册。"
@@ -1244,8 +1245,12 @@ def override_dry_run(path: object, count: int) -> str:
 
 def override_written(path: object, count: int, within: timedelta) -> str:
     """`within`: how often the running bot follows a changed configuration (its reconcile interval)."""
-    minutes = max(1, math.ceil(within.total_seconds() / 60))
-    return f"{written(path, count=count)}；运行中的机器人会在{lead_time(minutes)}内按新的设置重新安排。"
+    return f"{written(path, count=count)}；运行中的机器人会在{_within(within)}内按新的设置重新安排。"
+
+
+def _within(interval: timedelta) -> str:
+    """How soon the running bot follows a written file, in words: whole minutes rounded up, at least 1分钟."""
+    return lead_time(max(1, math.ceil(interval.total_seconds() / 60)))
 
 
 # `branchbot roster import|export`.

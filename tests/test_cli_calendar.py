@@ -59,7 +59,7 @@ def test_import_is_a_dry_run_by_default(cli, config):
 def test_import_writes_the_year_file_and_status_shows_where_each_year_comes_from(cli, config):
     code, out, _ = cli("calendar", "import", str(NOTICES / "2026.txt"), "--write", "--yes")
     target = config / "holidays" / "2026.yaml"
-    assert code == 0 and out.endswith(f"已写入 {target}。运行中的机器人会在下次检查配置时按正式安排重新排期，并通知各支部书记。\n")
+    assert code == 0 and out.endswith(f"已写入 {target}；运行中的机器人会在1分钟内按正式安排重新排期，并通知各支部书记。\n")
     assert load_official_calendar(config / "holidays").source_of(2026) == str(target)
     code, out, _ = cli("calendar", "status", "--from", "2025", "--to", "2028")
     assert code == 0

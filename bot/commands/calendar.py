@@ -12,6 +12,7 @@ from rich.cells import cell_len
 
 from bot import texts
 from bot.deployment import load_deployment
+from bot.runtime.jobs import RECONCILE_EVERY
 from bot.settings import Settings
 from schedules.calendar import (
     CalendarFileError,
@@ -125,5 +126,5 @@ def import_notice(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
-    print(texts.notice_written(target))
+    print(texts.notice_written(target, RECONCILE_EVERY))
     return 0

@@ -105,7 +105,7 @@ def obligation_job_id(obligation: str, org_code: str) -> str:
 
 
 # How often the running bot looks for a changed roster or configuration and follows it (the `reconcile` job);
-# `catalog accept` tells the operator so (texts.override_written).
+# `catalog accept` and `calendar import --write` tell the operator so (texts.override_written, texts.notice_written).
 RECONCILE_EVERY = timedelta(minutes=1)
 
 

@@ -92,8 +92,10 @@ def test_propose_yaml_can_be_accepted(run, config_dir, plan_file, tmp_path) -> N
     pytest.param(timedelta(seconds=20), "1分钟", id="under-a-minute"),
     pytest.param(timedelta(hours=1), "1小时", id="an-hour"),
 ])
-def test_accept_says_how_soon_the_running_bot_follows(every, said) -> None:
+def test_accept_and_calendar_import_say_how_soon_the_running_bot_follows(every, said) -> None:
     assert texts.override_written("B01.yaml", 2, every) == f"已写入 B01.yaml（2 项）；运行中的机器人会在{said}内按新的设置重新安排。"
+    assert texts.notice_written("2026.yaml", every) == (
+        f"已写入 2026.yaml；运行中的机器人会在{said}内按正式安排重新排期，并通知各支部书记。")
 
 
 def test_accept_writes_once_and_then_has_nothing_to_do(run, config_dir, plan_file) -> None:  # noqa: ANN001
