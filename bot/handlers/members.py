@@ -108,6 +108,8 @@ async def checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: Chat
     if checked is not None:
         result, shown = checked
         await update.effective_message.reply_text(texts.checked_in(result, now, chat.zone))
+        if not result.already:  # the groups' cards show the tally, as after a press
+            group_cards.refresh_group_cards(context, chat, result.activity.id)
         await reminders.stamp(context, shown, texts.checked_in_stamp(now, chat.zone))
     else:
         await offer_choice(update, chat, Action.CHECKIN, open_now, texts.NO_OPEN_ACTIVITY,

@@ -439,3 +439,15 @@ async def test_a_leave_request_stamps_every_reminder_of_the_member(session_facto
         assert [(shown.message(m["message_id"])["text"], labels(shown.message(m["message_id"])))
                 for m in (earlier, later)] == [(party_day_reminder("1天后", stamp), ["✅ 签到"]),
                                                (party_day_reminder("1小时后", stamp), ["✅ 签到"])]
+
+
+async def test_checking_in_by_command_updates_the_groups_announcement(session_factory, world):
+    """/checkin is a check-in like a press: the group's card counts it (it kept the old tally before)."""
+    async with running_bot(session_factory, world, T - timedelta(days=1), started=("alice", "bob")) as chat:
+        chat.sweep()
+        [card] = [m for m in await chat.dispatch_group() if m["text"].startswith("📣 主题党日")]
+        chat.set_now(T)
+        await chat.run([("alice", "/checkin", "✅ 签到成功：「主题党日」，09:00。")])
+        edited = await chat.expect(party_day_announcement(signed=1, unanswered=5))
+        assert (edited.params["chat_id"], edited.params["message_id"]) == (chat.group_chat(), card["message_id"])
+        await chat.run([("alice", "/checkin", "您已经签过到了：「主题党日」。")])
