@@ -2,9 +2,10 @@
 
 The dispatcher is transport only (claim, limit, send, mark); everything it must decide about a row against
 the database as it is now happens here, in the dispatcher's transaction: eligibility (the activity still on,
-the member still active, reachable and not answered, a change still worth telling), quiet hours, the
-downtime rule with the reason a reminder came too late, and the notices to secretaries (missed reminders,
-unreachable members). No commits here: the caller owns the transaction.
+the member still active, reachable and not answered, a change still worth telling, a group announcement
+before its window closes), quiet hours, the downtime rule with the reason a reminder came too late, and the
+notices to secretaries (missed reminders, unreachable members). No commits here: the caller owns the
+transaction.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from storage.repositories import members as member_repo
 from storage.repositories import organizations as organization_repo
 from storage.repositories import outbox
 from storage.repositories.outbox import ClaimedMessage, MissedReminder
+from storage.services.followup import announcement_span
 
 # A reminder "on the day" (lead 0, e.g. a political birthday greeting) is due when the item starts; it is
 # still timely for a while after, where a reminder with a lead is pointless once the activity has begun.
@@ -183,6 +185,15 @@ def check_claimed(session: Session, claimed: Sequence[ClaimedMessage], now: date
             if member is not None and (activity.id, member.id) in answered:
                 skip["member already answered"].append(message.id)
                 continue
+        until = None  # a group announcement goes out only until its window closes (`followup.announcement_span`)
+        if message.kind == OutboxKind.GROUP_ANNOUNCEMENT:
+            if activity is None or activity.status != ActivityStatus.SCHEDULED.value:
+                skip["activity cancelled or gone"].append(message.id)
+                continue
+            until = announcement_span(activity)[1]
+            if until <= now:
+                skip["check-in window closed"].append(message.id)
+                continue
         if message.kind == OutboxKind.CHANGE_NOTICE and not _change_left_to_tell(message, activity):
             skip["moved back to what the member last heard"].append(message.id)
             continue
@@ -199,15 +210,16 @@ def check_claimed(session: Session, claimed: Sequence[ClaimedMessage], now: date
             continue
         org = orgs.get(activity.org_id) if activity is not None else None
         local_zone = activity_repo.org_zone(org, zone) if org is not None else zone
-        starts = activity.starts_at if (activity is not None and message.kind == OutboxKind.REMINDER) else None
-        # Now, unless it is quiet hours: then the morning, or (the activity starts before the morning)
-        # the evening before, which has passed, so the reminder is dropped.
+        starts = activity.starts_at if (activity is not None and message.kind == OutboxKind.REMINDER) else until
+        # Now, unless it is quiet hours: then the morning, or (the activity starts, or the announcement's
+        # window closes, before the morning) the evening before, which has passed, so the row is dropped.
         moment = deliver_at(now, starts, local_zone)
         if moment > now:
             deferred[moment].append(message.id)
             continue
         if moment < now:
-            skip["activity starts before quiet hours end"].append(message.id)
+            skip["activity starts before quiet hours end" if until is None
+                 else "check-in window closes before quiet hours end"].append(message.id)
             continue
         result.deliver.append(Deliverable(message, chat_id))
     for reason, ids in skip.items():

@@ -26,8 +26,8 @@ from storage.services.views import (checkin_window, latest_closing_delay, latest
 if TYPE_CHECKING:
     from schedules.catalog import Catalog, Obligation
 
-__all__ = ["Timeline", "enqueue_followups", "escalation_delays", "longest_delay", "next_checkin_opening", "next_moment",
-           "timeline"]
+__all__ = ["Timeline", "announcement_span", "enqueue_followups", "escalation_delays", "longest_delay",
+           "next_checkin_opening", "next_moment", "timeline"]
 
 NAG_AFTER = timedelta(days=1)  # after the window closed, remind the secretary to confirm
 ESCALATE_AFTER = timedelta(days=3)  # then tell the upper organisation's committee (unless the catalog says)
@@ -82,11 +82,24 @@ class Timeline:
         return tuple(m for m in (self.announce, self.opens, self.closes, self.nag, self.escalate) if m is not None)
 
 
+def announcement_span(activity: models.Activity) -> tuple[datetime, datetime]:
+    """When the branch group's announcement of a meeting is due, and until when it may still go out.
+
+    Due a day ahead (ANNOUNCE_BEFORE); when its check-in window closes before that, as the window opens.
+    Useful until the window closes, and never after (the card is for checking in). A due moment already
+    passed when the meeting is followed up (planned or moved at short notice) means as soon as possible:
+    the sweep queues it for now, the dispatcher holds it for quiet hours like any send, and drops it once
+    the window has closed (`storage.services.delivery.check_claimed`)."""
+    opens, closes = checkin_window(activity)
+    usual = activity.starts_at - ANNOUNCE_BEFORE
+    return (usual if usual < closes else opens), closes
+
+
 def timeline(activity: models.Activity, escalate_after: timedelta) -> Timeline:
     """The follow-up timeline of a meeting, the one both the sweep (`enqueue_followups`) and the sandbox's
     clock (`next_moment`) read; `escalate_after` is `escalation_delays(...)(activity)`."""
     opens, closes = checkin_window(activity)
-    announce = activity.starts_at - ANNOUNCE_BEFORE
+    announce = announcement_span(activity)[0]
     if not activity.requires_confirmation:
         return Timeline(announce, opens, closes, None, None)
     return Timeline(announce, opens, closes, closes + NAG_AFTER, closes + escalate_after)
@@ -231,11 +244,11 @@ def enqueue_followups(session: Session, now: datetime, activity_ids: Collection[
     for activity in activities:
         line = timeline(activity, escalate_after(activity))
         chat_id = group_chats.get(activity.org_id) or group_chats.get(tree.parent.get(activity.org_id))
-        if (chat_id is not None and activity.member_id is None and now < line.closes
-                and now > line.announce - ANNOUNCE_QUEUED_AHEAD):
+        announce, until = announcement_span(activity)  # queued from shortly before it is due until then
+        if chat_id is not None and activity.member_id is None and announce - ANNOUNCE_QUEUED_AHEAD < now < until:
             recipient = outbox.chat_recipient(chat_id)
             messages.append(outbox.NewMessage(
-                recipient=recipient, due_at=max(now, line.announce), kind=OutboxKind.GROUP_ANNOUNCEMENT,
+                recipient=recipient, due_at=max(now, announce), kind=OutboxKind.GROUP_ANNOUNCEMENT,
                 activity_id=activity.id, chat_id=chat_id, priority=50,
                 **_keyed(OutboxKind.GROUP_ANNOUNCEMENT, activity, recipient),
             ))

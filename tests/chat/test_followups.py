@@ -190,13 +190,14 @@ DAYS_AHEAD_CLOSES = T - timedelta(days=2)  # 主题党日's window, set to open 
 B01_ROLL = [("roll_summary", "主题党日", "王书记"), ("roll_summary", "主题党日", "李副书记")]
 B01_NAG = [("confirm_nag", "主题党日", "王书记"), ("confirm_nag", "主题党日", "李副书记")]
 B02_ANNOUNCEMENT = [("group_announcement", "第二支部主题党日", -100003)]  # its default window, a day ahead
+B01_ANNOUNCEMENT = [("group_announcement", "主题党日", -100001)]  # as its window opens, the day ahead is too late
 
 
 @pytest.mark.parametrize(("now", "expected", "next_moment"), [
-    pytest.param(DAYS_AHEAD_CLOSES - timedelta(minutes=1), [], DAYS_AHEAD_CLOSES,
-                 id="window-still-open-the-clock-stops-at-its-close"),
+    pytest.param(DAYS_AHEAD_CLOSES - timedelta(minutes=1), B01_ANNOUNCEMENT, DAYS_AHEAD_CLOSES,
+                 id="window-still-open-announced-the-clock-stops-at-its-close"),
     pytest.param(DAYS_AHEAD_CLOSES, B01_ROLL, T - timedelta(days=1),
-                 id="two-days-ahead-the-window-closes-the-roll-goes-out-no-announcement-is-queued-early"),
+                 id="two-days-ahead-the-window-closes-the-roll-goes-out-no-announcement-after-the-close"),
     pytest.param(T - timedelta(days=1), B01_ROLL + B01_NAG + B02_ANNOUNCEMENT, T - timedelta(minutes=30),
                  id="a-day-after-the-close-the-secretaries-are-nagged-b02-announced"),
 ])
