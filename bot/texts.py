@@ -143,6 +143,11 @@ def moment(value: datetime, zone: ZoneInfo) -> str:
     return f"{day_with_weekday(local)}{local:%H:%M}"
 
 
+def moment_with_year(value: datetime, zone: ZoneInfo) -> str:
+    """'2025年3月15日（周六）09:00': `moment` where the year is not obviously this one (the sandbox clock travels)."""
+    return f"{value.astimezone(zone).year}年{moment(value, zone)}"
+
+
 def moment_range(start: datetime, end: datetime | None, zone: ZoneInfo) -> str:
     """'3月12日（周三）15:00至17:00'; an end on another day is written in full; no end: the start alone."""
     if end is None:

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import texts
 from bot.clock import ManualClock
 from schedules.recurrence import last_day_of_month
-from schedules.weekdays import weekday_zh
 from storage.db import transaction
 from storage.repositories import outbox
 
@@ -53,12 +52,6 @@ def end_of_month(now: datetime, zone: ZoneInfo) -> datetime:
             return moment.astimezone(timezone.utc)
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     raise AssertionError("unreachable: next month's end is always ahead")
-
-
-def clock_label(moment: datetime, zone: ZoneInfo) -> str:
-    """How the page shows the sandbox time: `2025-03-14 周五 09:00`."""
-    local = moment.astimezone(zone)
-    return f"{local:%Y-%m-%d} {weekday_zh(local)} {local:%H:%M}"
 
 
 # Other sources of due moments (the scheduler's timers) plug in as: given "after", the earliest moment or None.
@@ -114,7 +107,9 @@ class TimeControl:
         return self.clock.now()
 
     def label(self, moment: datetime | None = None) -> str:
-        return clock_label(moment or self.clock.now(), self.zone)
+        """The sandbox time as the page and its messages show it, in the words of chat (`texts.moment_with_year`);
+        the page reads the machine time from the ISO `now` beside it (its <time datetime>)."""
+        return texts.moment_with_year(moment or self.clock.now(), self.zone)
 
     def next_due(self, after: datetime) -> datetime | None:
         with transaction(self._sessions) as session:

@@ -87,7 +87,7 @@ def message_view(message: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
         "chat_id": message["chat"]["id"],
         "from": {"id": sender.get("id"), "name": _display_name(sender), "is_bot": bool(sender.get("is_bot"))},
         "date": moment.isoformat(),
-        "time_label": moment.astimezone(zone).strftime("%m-%d %H:%M"),
+        "time_label": texts.short_moment(moment, zone),
         "text": message.get("text"),
         "entities": message.get("entities") or [],
         "caption": message.get("caption"),

@@ -105,7 +105,7 @@ def advance_to_next_reminder(page) -> None:  # noqa: ANN001
 def test_member_checks_in_and_the_secretary_gets_the_roll(sandbox: RunningSandbox, browser, artifacts_dir: Path) -> None:  # noqa: ANN001
     member = open_as(browser, sandbox.url, MEMBER)
     secretary = open_as(browser, sandbox.url, SECRETARY)
-    assert "2026-11-16 周一 07:00" in member.get_by_test_id("clock-now").inner_text()
+    assert "2026年11月16日（周一）07:00" in member.get_by_test_id("clock-now").inner_text()
 
     # The member runs the clock forward until a reminder's ✅ 签到 is accepted.
     member_chat = member.locator('[data-chat-type="private"]')

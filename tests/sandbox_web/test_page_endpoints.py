@@ -169,6 +169,7 @@ def test_message_view_keeps_entities_and_both_kinds_of_buttons() -> None:
     assert view["entities"] == [{"type": "bold", "offset": 0, "length": 4}]
     assert view["reply_markup"]["inline_keyboard"][1] == [{"text": "会议材料", "url": "https://example.org/agenda"}]
     assert view["edited"] is False and view["photo_url"] is None
+    assert (view["date"], view["time_label"]) == ("2025-03-14T01:00:00+00:00", "3月14日 09:00")  # machine, people
 
 
 async def test_events_stream_only_the_persons_own_chats(page: PageWorld) -> None:
@@ -202,9 +203,9 @@ async def test_clock_advance_moves_to_the_next_reminder_and_tells_every_page(pag
 
     status, body = await page.post("/api/clock/advance", {"to": "next"})
 
-    assert status == 200 and body["label"] == "2025-03-14 周五 10:30"
+    assert status == 200 and body["label"] == "2025年3月14日（周五）10:30"
     event = await stream.next()
-    assert (event["type"], event["label"]) == ("clock", "2025-03-14 周五 10:30")
+    assert (event["type"], event["label"]) == ("clock", "2025年3月14日（周五）10:30")
     assert (await page.get("/api/clock"))["now"] == body["now"]
     response.close()
 

@@ -114,7 +114,7 @@ async def test_tomorrow_lands_at_eight_and_every_page_sees_the_new_time(sandbox:
 
         result = await page.post("api/clock/advance", {"to": "tomorrow"})
 
-        assert result["label"] == "2026-11-17 周二 08:00"
+        assert result["label"] == "2026年11月17日（周二）08:00"
         assert result["stops"] > 0, "the 16th's reminders, windows and rolls were played on the way"
         clock = await page.next_event(lambda e: e["type"] == "clock" and e["label"] == result["label"])
         assert clock["timezone"] == "Asia/Shanghai"

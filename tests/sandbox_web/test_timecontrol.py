@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot import texts
 from bot.clock import ManualClock
 from bot.sandbox.timecontrol import (
     Target,
     TimeControl,
-    clock_label,
     end_of_month,
     tomorrow_morning,
 )
@@ -54,8 +54,13 @@ def test_month_end_is_the_last_local_evening_minute_of_the_month(now: str, expec
     assert end_of_month(local(now), SHANGHAI) == local(expected)
 
 
-def test_clock_label_is_local_with_chinese_weekday() -> None:
-    assert clock_label(datetime(2025, 3, 14, 1, 0, tzinfo=timezone.utc), SHANGHAI) == "2025-03-14 周五 09:00"
+@pytest.mark.parametrize(("now", "label"), [
+    pytest.param(datetime(2025, 3, 14, 1, 0, tzinfo=timezone.utc), "2025年3月14日（周五）09:00", id="local-time"),
+    pytest.param(datetime(2025, 12, 31, 16, 30, tzinfo=timezone.utc), "2026年1月1日（周四）00:30",
+                 id="local-day-and-year-not-utc"),
+])
+def test_the_clock_reads_like_chat_with_its_year(now: datetime, label: str) -> None:
+    assert texts.moment_with_year(now, SHANGHAI) == label
 
 
 def _add_outbox(session, due_at: datetime, key: str, state: str = "pending") -> None:  # noqa: ANN001
@@ -98,7 +103,7 @@ async def test_next_jumps_just_past_the_earliest_pending_reminder(session_factor
     result = await control.advance(Target.NEXT)
 
     assert clock.now() == local("2025-03-14 09:30:01")
-    assert result.label == "2025-03-14 周五 09:30"
+    assert result.label == "2025年3月14日（周五）09:30"
     assert dispatcher.sent == [("sooner", local("2025-03-14 09:30:01"))]
 
 
