@@ -397,8 +397,7 @@ async def _lead_while_running(
             await runtime.stop()
         finally:
             if listening is not None:
-                listening.cancel()
-                await asyncio.wait({listening}, timeout=5)
+                await listening.stop()  # bounded, also on a frozen link
                 state.listener = None
         state.stopped_leading(runtime)
         if application.bot_data.get("runtime") is runtime:
@@ -412,7 +411,7 @@ async def _start_leading(runtime: Runtime, intake: ChatIntake, options: ServiceO
 
 
 def _listen_for_commits(application: Application, database_url: str, worker: str,
-                        state: ServiceState) -> asyncio.Task | None:
+                        state: ServiceState) -> OutboxListener | None:
     """PostgreSQL: while leading, hear what followers and the command line committed (bot.runtime.notify),
     so their confirmations and change notices go out at once; /healthz shows whether it listens (`state`).
     SQLite: None (one process; the dispatcher polls)."""
@@ -421,7 +420,8 @@ def _listen_for_commits(application: Application, database_url: str, worker: str
         return None
     listener = OutboxListener(database_url, after_commit.heard, own_origin=worker)
     state.listener = listener
-    return asyncio.get_running_loop().create_task(listener.run(), name="outbox-listener")
+    listener.start()
+    return listener
 
 
 async def _wait_to_lead(leadership: LeaseLeadership, stop: asyncio.Event, retry_seconds: float,

@@ -1,5 +1,6 @@
 """The leader's LISTEN connection: hears other processes' notices, not its own; a reset link is survived and,
-listening again, it wakes once for what it may have missed."""
+listening again, it wakes once for what it may have missed; on a frozen link it stops at once and notices the
+freeze within its check's timeout."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import text
 
-from bot.runtime.notify import OutboxListener
+from bot.runtime.notify import STOP_SECONDS, OutboxListener
 from loopback.tcpproxy import TcpProxy
 from storage import changes
 from storage.db import make_engine
@@ -35,7 +36,7 @@ async def test_hears_others_not_itself_and_listens_again_after_a_reset(pg_server
     heard: list[changes.Notice | None] = []
     listener = OutboxListener(through(pg_server_url, proxy), heard.append, own_origin="leader-1",
                               retry_seconds=0.1, max_retry_seconds=0.5)
-    task = asyncio.create_task(listener.run())
+    task = listener.start()
     try:
         await until(lambda: listener.listening, "the first LISTEN")
         for notice in (OWN, FOLLOWER, CLI):
@@ -53,9 +54,54 @@ async def test_hears_others_not_itself_and_listens_again_after_a_reset(pg_server
         assert heard[2:] == [None, CLI]
         assert not task.done(), "a lost connection never ends the listener"
     finally:
+        await listener.stop()
+        proxy.stop()
+
+
+@pytest.mark.parametrize(("check_seconds", "frozen_while"), [
+    pytest.param(60.0, "waiting", id="frozen-while-waiting-for-notices"),
+    pytest.param(0.05, "checking", id="frozen-while-its-liveness-check-is-in-flight"),
+])
+async def test_stops_at_once_on_a_frozen_link(pg_server_url: str, check_seconds: float, frozen_while: str) -> None:
+    proxy = TcpProxy([(urlsplit(pg_server_url).hostname, urlsplit(pg_server_url).port or 5432)]).start()
+    listener = OutboxListener(through(pg_server_url, proxy), lambda _notice: None, own_origin="leader-1",
+                              check_seconds=check_seconds, check_timeout_seconds=60.0)
+    task = listener.start()
+    try:
+        await until(lambda: listener.listening, "the first LISTEN")
+        proxy.stall()
+        if frozen_while == "checking":
+            sent = listener.checks
+            await until(lambda: listener.checks > sent, "a check sent on the frozen link")  # held by the proxy
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        await listener.stop()
+        assert task.done(), "the listener ended, it was not left behind"
+        assert loop.time() - began < STOP_SECONDS
+        assert not listener.listening
+    finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         proxy.stop()
+
+
+async def test_a_frozen_link_is_noticed_within_the_check_s_timeout(pg_server_url: str) -> None:
+    proxy = TcpProxy([(urlsplit(pg_server_url).hostname, urlsplit(pg_server_url).port or 5432)]).start()
+    listener = OutboxListener(through(pg_server_url, proxy), lambda _notice: None, own_origin="leader-1",
+                              check_seconds=0.05, check_timeout_seconds=0.3, retry_seconds=60.0)
+    task = listener.start()
+    try:
+        await until(lambda: listener.listening, "the first LISTEN")
+        proxy.stall()
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        await until(lambda: not listener.listening, "the frozen link noticed")
+        # The check's 0.3 s, not psycopg's server-side cancel through the frozen link (5 s, then 5 s more).
+        assert loop.time() - began < 3.0
+    finally:
+        await listener.stop()
+        proxy.stop()
+    assert task.done()
 
 
 @pytest.mark.parametrize(("payload", "expected"), [
