@@ -158,3 +158,15 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One session, one transaction: committed on success, rolled back on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+@contextmanager
+def command_transaction(url: str) -> Iterator[Session]:
+    """A command line run's one session and transaction on the database at `url` (`transaction`); the engine
+    made for it is disposed of afterwards, whatever happened, so the process leaves no connection open."""
+    engine = make_engine(url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()

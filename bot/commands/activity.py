@@ -20,7 +20,7 @@ from bot.settings import Settings
 from schedules.catalog import Catalog, parse_duration
 from schedules.timeparse import ParsedTime, TimeParseError, WorkCalendar, parse_time
 from storage import models
-from storage.db import make_engine, make_session_factory, transaction
+from storage.db import command_transaction
 from storage.errors import ServiceError
 from storage.repositories import activities as activity_repo
 from storage.services import activity_changes
@@ -214,12 +214,8 @@ def _reminders(settings: Settings) -> activity_changes.Reminders:
 
 def _in_transaction(settings: Settings, work):  # noqa: ANN001, ANN202
     """Runs `work(session)` in one transaction on the configured database: all of it, or nothing."""
-    engine = make_engine(settings.database_url)
-    try:
-        with transaction(make_session_factory(engine)) as session:
-            return work(session)
-    finally:
-        engine.dispose()
+    with command_transaction(settings.database_url) as session:
+        return work(session)
 
 
 def _activity(session: Session, activity_id: int) -> models.Activity:

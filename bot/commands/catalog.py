@@ -20,7 +20,7 @@ from schedules.catalog import CatalogError, read_yaml
 from schedules.proposal.documents import SUFFIXES, DocumentError
 from schedules.proposal.model import Proposal
 from schedules.roster import OrgType
-from storage.db import make_engine, make_session_factory, transaction
+from storage.db import command_transaction
 from storage.errors import ServiceError
 from storage.services.reports import UnknownOrganizationError
 from storage.repositories.roster import load_roster
@@ -46,17 +46,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _lineage(settings: Settings, org_code: str, *, required: bool) -> tuple[list[str], OrgType | None]:
     """The organisation's codes from the top down (its override inherits theirs) and its type, from the roster."""
-    engine = make_engine(settings.database_url)
     try:
-        with transaction(make_session_factory(engine)) as session:
+        with command_transaction(settings.database_url) as session:
             roster = load_roster(session)
     except SQLAlchemyError as exc:
         if required:
             raise CatalogInputError(texts.roster_unreadable(exc)) from None
         print(texts.cli_hint(texts.override_without_roster(org_code)), file=sys.stderr)
         return [org_code], None
-    finally:
-        engine.dispose()
     if org_code not in roster.by_code:
         if required:
             raise CatalogInputError(str(UnknownOrganizationError(org_code)))

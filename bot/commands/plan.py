@@ -22,7 +22,7 @@ from bot.deployment import load_deployment, require_roster_match
 from schedules.calendar import TENTATIVE_MARK, CalendarUnknownYear, OfficialCalendar
 from schedules.plan import Occurrence, build_plan, occurrences_for_member, within_orgs
 from schedules.roster import Roster
-from storage.db import make_engine, make_session_factory, transaction
+from storage.db import command_transaction
 from storage.services.reports import UnknownMemberError, UnknownOrganizationError
 from storage.repositories.roster import load_roster
 
@@ -74,14 +74,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _read_roster(database_url: str) -> Roster:
-    engine = make_engine(database_url)
     try:
-        with transaction(make_session_factory(engine)) as session:
+        with command_transaction(database_url) as session:
             return load_roster(session)
     except SQLAlchemyError as exc:
         raise PlanInputError(texts.roster_unreadable(exc)) from None
-    finally:
-        engine.dispose()
 
 
 def select(occurrences: list[Occurrence], roster: Roster, *, org_code: str | None, member_no: str | None) -> list[Occurrence]:

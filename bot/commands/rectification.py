@@ -17,7 +17,7 @@ from bot.reports.ledger_sheets import LedgerExtras
 from bot.reports.workbook import _register_styles
 from bot.settings import Settings
 from schedules.completion import year_to_date
-from storage.db import make_engine, make_session_factory, transaction
+from storage.db import command_transaction
 from storage.errors import ServiceError
 from storage.repositories import activities as activity_repo
 from storage.services import reports
@@ -28,15 +28,12 @@ EXIT_INVALID = 2
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    engine = make_engine(settings.database_url)
     try:
-        with transaction(make_session_factory(engine)) as session:
+        with command_transaction(settings.database_url) as session:
             return {"add": _add, "list": _list, "close": _close, "export": _export}[args.action](session, args, settings)
     except (InputError, ServiceError, reports.UnknownOrganizationError) as exc:
         print(texts.cli_error(getattr(exc, "message", None) or str(exc)), file=sys.stderr)
         return EXIT_INVALID
-    finally:
-        engine.dispose()
 
 
 def _add(session, args: argparse.Namespace, settings: Settings) -> int:  # noqa: ANN001

@@ -21,7 +21,7 @@ from bot.clock import parse_now_option
 from bot.deployment import load_deployment
 from bot.settings import Settings
 from schedules.completion import Period, PeriodError, parse_period, year_to_date
-from storage.db import make_engine, make_session_factory, transaction
+from storage.db import command_transaction
 from storage.roster_io.parse import parse_date
 from storage.services import reports
 
@@ -78,9 +78,8 @@ def _run_member(args: argparse.Namespace, settings: Settings) -> int:
     if args.format == "xlsx" or args.chart or args.completion_chart:
         print(texts.cli_error(texts.CLI_MEMBER_REPORT_FORMATS), file=sys.stderr)
         return 2
-    engine = make_engine(settings.database_url)
     try:
-        with transaction(make_session_factory(engine)) as session:
+        with command_transaction(settings.database_url) as session:
             zone, now, window = _org_window(session, args, settings)
             record = reports.load_member_record(session, args.member, window, zone)
             if record.org.code not in reports.lineages(session, args.org):
@@ -88,8 +87,6 @@ def _run_member(args: argparse.Namespace, settings: Settings) -> int:
     except (ReportInputError, reports.UnknownOrganizationError, reports.UnknownMemberError, ValueError) as exc:
         print(texts.cli_error(str(exc)), file=sys.stderr)
         return 2
-    finally:
-        engine.dispose()
     _emit(json.dumps(member_json(record), ensure_ascii=False, indent=2) + "\n" if args.format == "json"
           else member_table(record), args.output)
     return 0
@@ -106,9 +103,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     deployment = load_deployment(settings)
     if args.member:
         return _run_member(args, settings)
-    engine = make_engine(settings.database_url)
     try:
-        with transaction(make_session_factory(engine)) as session:
+        with command_transaction(settings.database_url) as session:
             zone, now, window = _org_window(session, args, settings)
             comparison = deployment.reports.comparison_enabled(args.org, reports.ancestor_codes(session, args.org))
             requirements_for = requirements_for_org(session, deployment.catalog, args.org)
@@ -118,8 +114,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except (ReportInputError, reports.UnknownOrganizationError, ValueError) as exc:
         print(texts.cli_error(str(exc)), file=sys.stderr)
         return 2
-    finally:
-        engine.dispose()
 
     if args.format == "xlsx":
         Path(args.output).write_bytes(workbook_bytes(report, extras.writers() if extras else ()))

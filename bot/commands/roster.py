@@ -16,7 +16,7 @@ from bot import texts
 from bot.settings import Settings
 from bot.terminal import raw, text_console
 from schedules.roster import Roster
-from storage.db import make_engine, make_session_factory, shown_url, transaction
+from storage.db import command_transaction, make_engine, make_session_factory, shown_url, transaction
 from storage.migrate import current, ensure_schema
 from storage.repositories.roster import load_roster
 from storage.roster_io import ImportSummary, RosterError, export_roster, import_roster, read_roster
@@ -106,12 +106,8 @@ def _export(path: Path, settings: Settings) -> int:
     if current(settings.database_url) is None:
         print(texts.cli_error(texts.database_uninitialised(shown_url(settings.database_url), roster_too=True)), file=sys.stderr)
         return 2
-    engine = make_engine(settings.database_url)
-    try:
-        with transaction(make_session_factory(engine)) as session:
-            roster = load_roster(session)
-    finally:
-        engine.dispose()
+    with command_transaction(settings.database_url) as session:
+        roster = load_roster(session)
     files = export_roster(roster, path)
     print(texts.roster_exported(len(roster.organizations), len(roster.members)))
     for file in files:
