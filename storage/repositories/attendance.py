@@ -6,12 +6,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Executable, bindparam, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
 from storage import models
 from storage.db import is_sqlite
+from storage.direct import DirectStatement
 from storage.repositories import audit
 
 # Statements on the check-in path (every press) are built once: building and cache-keying a statement
@@ -60,16 +61,16 @@ class CheckinActivity:
 # of the 53 of both entities, and psycopg describes only those (measured with bench/bench_checkin.py).
 _activities, _orgs = models.Activity.__table__, models.Organization.__table__
 _CHECKIN_ACTIVITY_COLUMNS = [_activities.c[name] for name in CheckinActivity.__dataclass_fields__ if name != "org"]
-_CHECKIN_ACTIVITY = (
+_CHECKIN_ACTIVITY = DirectStatement(
     select(*_CHECKIN_ACTIVITY_COLUMNS, _orgs.c.parent_id, _orgs.c.type, _orgs.c.code, _orgs.c.name)
     .join(_orgs, _orgs.c.id == _activities.c.org_id)
     .where(_activities.c.id == bindparam("activity_id"))
 )
 _ORG_AT = len(_CHECKIN_ACTIVITY_COLUMNS)
-_INSERT_ATTENDANCE_IF_ABSENT: dict[bool, Executable] = {  # by is_sqlite
+_INSERT_ATTENDANCE_IF_ABSENT: dict[bool, DirectStatement] = {  # by is_sqlite
     # A Core INSERT on the table: the ORM's bulk-insert machinery adds nothing for one row.
-    name: dialect.insert(_attendance).on_conflict_do_nothing(index_elements=["activity_id", "member_id"])
-    .returning(_attendance.c.id)
+    name: DirectStatement(dialect.insert(_attendance).on_conflict_do_nothing(index_elements=["activity_id", "member_id"])
+                          .returning(_attendance.c.id))
     for name, dialect in ((False, postgresql), (True, sqlite))
 }
 
@@ -88,7 +89,7 @@ def activity_with_org(session: Session, activity_id: int) -> models.Activity | N
 
 def activity_for_checkin(session: Session, activity_id: int) -> CheckinActivity | None:
     """The activity with its organisation, as a plain row: what every ✅ 签到 press reads."""
-    row = session.execute(_CHECKIN_ACTIVITY, {"activity_id": activity_id}).first()
+    row = _CHECKIN_ACTIVITY.first(session, {"activity_id": activity_id})
     if row is None:
         return None
     return CheckinActivity(*row[:_ORG_AT], org=CheckinOrg(row[1], *row[_ORG_AT:]))
@@ -111,7 +112,7 @@ def insert_attendance_if_absent(session: Session, **values: object) -> bool:
     Two presses racing each other both reach this statement; the unique key lets exactly one win,
     without a savepoint or a read first.
     """
-    return session.execute(_INSERT_ATTENDANCE_IF_ABSENT[is_sqlite(session)], values).first() is not None
+    return _INSERT_ATTENDANCE_IF_ABSENT[is_sqlite(session)].first(session, values) is not None
 
 
 def status_counts(session: Session, activity_id: int) -> dict[str, int]:

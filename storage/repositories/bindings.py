@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select
-from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from storage import models
+from storage.direct import DirectStatement
 
 
 def binding_for_telegram(session: Session, telegram_user_id: int) -> models.TelegramBinding | None:
@@ -28,16 +28,16 @@ _MEMBER_COLUMNS = (
 _SEAT_COLUMNS = (_seats.c.org_id, _seats.c.role, _seats.c.upper)
 
 
-def member_seats_for_telegram(session: Session, telegram_user_id: int) -> list[Row]:
+def member_seats_for_telegram(session: Session, telegram_user_id: int) -> list[tuple]:
     """The bound member's columns with one row per seat (seat columns None when they hold none).
 
-    One plain, prebuilt query instead of ORM objects: it runs on every update, and building entities (or
-    even the statement) costs more than the query itself.
+    One plain, prebuilt query run on the driver's cursor instead of ORM objects: it runs on every update, and
+    building entities (or even the statement, or SQLAlchemy's result) costs more than the query itself.
     """
-    return list(session.execute(_MEMBER_SEATS_FOR_TELEGRAM, {"telegram_user_id": telegram_user_id}))
+    return _MEMBER_SEATS_FOR_TELEGRAM.rows(session, {"telegram_user_id": telegram_user_id})
 
 
-_MEMBER_SEATS_FOR_TELEGRAM = (
+_MEMBER_SEATS_FOR_TELEGRAM = DirectStatement(
     select(*_MEMBER_COLUMNS, *_SEAT_COLUMNS)
     .join(_bindings, _bindings.c.member_id == _members.c.id)
     .outerjoin(_seats, _seats.c.member_id == _members.c.id)
