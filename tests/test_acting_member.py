@@ -17,7 +17,8 @@ from storage.services.actors import (
     actor_for_member_no, actor_for_telegram, operator_for_member_no, transferred_out_refusal,
 )
 from tests.chat.dialog import running_bot
-from tests.chat.world import MEETING_START, build_world
+from tests.chat.world import MEETING_START
+from tests.cli_runner import cli_world  # noqa: F401  (a fixture)
 
 AFTER = (MEETING_START + timedelta(hours=3)).isoformat()
 REFUSAL = transferred_out_refusal("王书记", "P001")
@@ -27,12 +28,10 @@ RECTIFY = ["rectification", "add", "--org", "B01", "--problem", "三会一课记
 
 
 @pytest.fixture
-def world(engine, db_url, session_factory, monkeypatch):
-    """The shared world with one open 整改 item, then its secretary P001 transferred out."""
-    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", db_url)
-    monkeypatch.delenv("BRANCHBOT_CONFIG_DIR", raising=False)
+def world(cli_world, session_factory):  # noqa: ANN001, ANN201
+    """The CLI's world with one open 整改 item, then its secretary P001 transferred out."""
+    world = cli_world
     with transaction(session_factory) as session:
-        world = build_world(session)
         world.item = rect_svc.add_item(
             session, actor_for_telegram(session, world.telegram["secretary"]), org_id=world.orgs["B01"],
             problem="记录不全", source=models.RectificationSource.ORGANIZATIONAL_LIFE, measures="补齐",

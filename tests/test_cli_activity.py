@@ -10,15 +10,15 @@ from sqlalchemy import func, select
 from bot.cli import main
 from storage import models
 from storage.db import transaction
+from tests.cli_runner import cli_env  # noqa: F401  (a fixture)
 from tests.runtime.factories import at, make_activity, make_branch
 
 NOW = "2025-03-10T09:00:00+08:00"
 
 
 @pytest.fixture
-def cli(engine, db_url, session_factory, monkeypatch):
-    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", db_url)
-    monkeypatch.delenv("BRANCHBOT_CONFIG_DIR", raising=False)
+def cli(engine, cli_env, session_factory):  # noqa: ANN001, ANN201
+    """B01 with three bound members in the database `branchbot` reads; the tests read it back through this factory."""
     with transaction(session_factory) as session:
         make_branch(session, "B01", members=3)
     return session_factory

@@ -14,23 +14,23 @@ from storage import models
 from storage.db import transaction
 from storage.services import attendance as svc
 from storage.services.actors import actor_for_telegram
-from tests.chat.world import MEETING_START, build_world
+from tests.chat.world import MEETING_START
+from tests.cli_runner import cli_world  # noqa: F401  (a fixture)
 
 T = MEETING_START
 AFTER = (T + timedelta(hours=3)).isoformat()
 
 
 @pytest.fixture
-def world(engine, db_url, session_factory, monkeypatch):
-    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", db_url)
-    monkeypatch.delenv("BRANCHBOT_CONFIG_DIR", raising=False)
+def world(cli_world, session_factory):  # noqa: ANN001, ANN201
+    """The CLI's world with 张三 checked in to the 主题党日 and 李四's leave (生病) waiting for an answer."""
+    world = cli_world
     with transaction(session_factory) as session:
-        world = build_world(session)
         svc.check_in(session, actor_for_telegram(session, world.telegram["alice"]), world.activities["party_day"], T)
         bob = actor_for_telegram(session, world.telegram["bob"])
         svc.begin_leave(session, bob, world.activities["party_day"], T - timedelta(days=1))
         svc.submit_pending_text(session, bob, "生病", T - timedelta(days=1))
-        return world
+    return world
 
 
 def run(world, *argv: str) -> int:  # noqa: ANN001

@@ -8,9 +8,9 @@ from pathlib import Path
 import docx
 import pytest
 
-from bot.cli import main
 from bot.deployment import load_official_calendar
 from tests.calendar_cut import packages_through_2026  # noqa: F401 - a fixture
+from tests.cli_runner import runner
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTICES = ROOT / "tests" / "fixtures" / "holiday_notices"
@@ -38,12 +38,7 @@ def config(tmp_path, monkeypatch):  # noqa: ANN001, ANN201
 
 @pytest.fixture
 def cli(config, capsys):  # noqa: ANN001, ANN201
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+    return runner(capsys)
 
 
 def test_import_is_a_dry_run_by_default(cli, config):

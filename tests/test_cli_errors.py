@@ -6,6 +6,7 @@ import pytest
 
 from bot.cli import main
 from storage.migrate import downgrade, head, upgrade
+from tests.cli_runner import point_cli_at
 
 COMMANDS = {
     "invite": ["invite", "M001"],
@@ -16,10 +17,10 @@ COMMANDS = {
 
 
 @pytest.fixture
-def cli_env(db_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", db_url)
+def cli_env(db_url, tmp_path, monkeypatch):  # noqa: ANN001, ANN201
+    """`branchbot` pointed at the empty test database, its error log and working directory in tmp_path."""
+    point_cli_at(monkeypatch, db_url)
     monkeypatch.setenv("BRANCHBOT_ERROR_LOG", str(tmp_path / "errors.log"))
-    monkeypatch.delenv("BRANCHBOT_CONFIG_DIR", raising=False)
     monkeypatch.chdir(tmp_path)
     return db_url
 

@@ -16,9 +16,7 @@ import pytest
 
 from bot.cli import main
 from bot.settings import PROJECT_CONFIG_DIR
-from storage.db import make_engine, make_session_factory, transaction
-from storage.migrate import upgrade
-from tests.runtime.factories import make_branch
+from tests.cli_runner import migrated_with_branch, point_cli_at
 
 NOW = "2026-03-02T10:00:00+08:00"
 TOKEN = "123456:HOSTILE-CONFIG-TEST"
@@ -104,16 +102,10 @@ def sqlite_url(tmp_path: Path) -> str:
 
 def _deployment(db_url: str, tmp_path: Path, monkeypatch):  # noqa: ANN001, ANN202
     """A database with one branch (B01), a copy of config/, and the environment pointing at both."""
-    upgrade(db_url)
-    engine = make_engine(db_url)
-    with transaction(make_session_factory(engine)) as session:
-        make_branch(session, "B01", members=2)
-    engine.dispose()
+    migrated_with_branch(db_url, members=2)
     config = tmp_path / "config"
     shutil.copytree(PROJECT_CONFIG_DIR, config)
-    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", db_url)
-    monkeypatch.setenv("BRANCHBOT_CONFIG_DIR", str(config))
-    monkeypatch.setenv("BRANCHBOT_TIMEZONE", "Asia/Shanghai")
+    point_cli_at(monkeypatch, db_url, config_dir=config)
     monkeypatch.setenv("BRANCHBOT_ERROR_LOG", str(tmp_path / "errors.log"))
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
     monkeypatch.chdir(tmp_path)  # the sandbox's own database file lands here

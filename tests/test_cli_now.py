@@ -12,9 +12,7 @@ import json
 import pytest
 
 from bot.cli import main
-from storage.db import make_engine, make_session_factory, transaction
-from storage.migrate import upgrade
-from tests.runtime.factories import make_branch
+from tests.cli_runner import cli_env, migrated_with_branch  # noqa: F401  (cli_env is a fixture)
 
 # Every command with --now, with the rest of a valid command line.
 COMMANDS = {
@@ -68,15 +66,8 @@ def test_a_bad_now_is_one_chinese_line_and_exit_2(command, value, monkeypatch, c
 
 
 @pytest.fixture
-def roster(db_url, monkeypatch, tmp_path):  # noqa: ANN001, ANN201
-    upgrade(db_url)
-    engine = make_engine(db_url)
-    with transaction(make_session_factory(engine)) as session:
-        make_branch(session, "B01", members=2)  # B01-1 is its 书记
-    engine.dispose()
-    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", db_url)
-    monkeypatch.setenv("BRANCHBOT_TIMEZONE", "Asia/Shanghai")
-    monkeypatch.delenv("BRANCHBOT_CONFIG_DIR", raising=False)
+def roster(cli_env, monkeypatch, tmp_path):  # noqa: ANN001, ANN201
+    migrated_with_branch(cli_env, members=2)  # B01-1 is its 书记
     monkeypatch.chdir(tmp_path)
 
 

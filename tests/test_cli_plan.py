@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.cli import main
 from tests.calendar_cut import packages_through_2026  # noqa: F401 - a fixture
+from tests.cli_runner import cli_env, runner  # noqa: F401  (cli_env is a fixture)
 from storage import models
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,19 +48,10 @@ def _seed(engine) -> None:  # noqa: ANN001
 
 
 @pytest.fixture
-def cli(engine, db_url, monkeypatch, capsys):  # noqa: ANN001, ANN201
+def cli(engine, cli_env, capsys):  # noqa: ANN001, ANN201
     """Runs `branchbot ARGS…` against a seeded test database; returns (exit code, stdout, stderr)."""
     _seed(engine)
-    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", db_url)
-    monkeypatch.setenv("BRANCHBOT_TIMEZONE", "Asia/Shanghai")
-    monkeypatch.delenv("BRANCHBOT_CONFIG_DIR", raising=False)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+    return runner(capsys)
 
 
 def test_json_lists_the_year_with_the_contract_keys(cli):

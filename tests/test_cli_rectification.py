@@ -14,22 +14,15 @@ from storage import models
 from storage.db import transaction
 from storage.services import talks as talk_svc
 from storage.services.actors import actor_for_member_no
-from tests.chat.world import SHANGHAI, build_world
+from tests.chat.world import SHANGHAI
+from tests.cli_runner import cli_world  # noqa: F401  (a fixture)
 
 NOW = "2025-03-15T10:00:00+08:00"
 ADD = ["rectification", "add", "--org", "B01", "--problem", "三会一课记录不规范", "--source", "组织生活会",
        "--measures", "会后三日内整理记录", "--owner", "P003", "--owner", "P004", "--deadline", "本月底前", "--now", NOW]
 
 
-@pytest.fixture
-def world(engine, db_url, session_factory, monkeypatch):
-    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", db_url)
-    monkeypatch.delenv("BRANCHBOT_CONFIG_DIR", raising=False)
-    with transaction(session_factory) as session:
-        return build_world(session)
-
-
-def test_add_list_close_on_the_command_line(world, session_factory, capsys):
+def test_add_list_close_on_the_command_line(cli_world, session_factory, capsys):
     assert main([*ADD, "--by", "P001"]) == 0
     assert capsys.readouterr().out == ("已登记整改事项 #1：三会一课记录不规范（第一党支部），责任人 张三、李四，"
                                        "时限 本月底（2025年3月31日 星期一）当天结束前\n")
@@ -60,7 +53,7 @@ def test_add_list_close_on_the_command_line(world, session_factory, capsys):
     pytest.param(["--by", "P003"], "错误：只有本支部书记、副书记或上级党组织委员可以登记整改事项。\n", id="not-the-secretary"),
     pytest.param(["--owner", "P102"], "错误：责任人须是本支部的党员。\n", id="owner-of-another-branch"),
 ])
-def test_refusals_change_nothing(world, session_factory, capsys, change, message):
+def test_refusals_change_nothing(cli_world, session_factory, capsys, change, message):
     args = [*ADD, "--by", "P001"]
     flag = change[0]
     if flag in ("--source", "--deadline", "--by"):
@@ -73,11 +66,11 @@ def test_refusals_change_nothing(world, session_factory, capsys, change, message
         assert session.scalars(select(models.Rectification)).all() == []
 
 
-def test_export_and_the_ledger_sheets(world, session_factory, tmp_path, capsys):
+def test_export_and_the_ledger_sheets(cli_world, session_factory, tmp_path, capsys):
     assert main([*ADD, "--by", "P201"]) == 0  # the upper committee raises it
     with transaction(session_factory) as session:
         secretary = actor_for_member_no(session, "P001")
-        talk_svc.record_talk(session, secretary, world.members["alice"], date(2025, 3, 5),
+        talk_svc.record_talk(session, secretary, cli_world.members["alice"], date(2025, 3, 5),
                              datetime(2025, 3, 15, 10, tzinfo=SHANGHAI), topic="思想交流")
     export = tmp_path / "整改清单.xlsx"
     assert main(["rectification", "export", "--org", "D01", "--output", str(export), "--now", NOW]) == 0

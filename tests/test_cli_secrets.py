@@ -12,6 +12,7 @@ import pytest
 from bot import texts
 from bot.cli import main
 from loopback import BotApiServer
+from tests.cli_runner import point_cli_at
 from tests.runtime.process import free_port
 
 TOKEN = "7000000002:AAHostileSecretHalf-0123456789abcdef"
@@ -89,13 +90,12 @@ def test_no_command_prints_the_token(answer: Answer, db_url, tmp_path, monkeypat
         port = free_port() if answer.fault == "unreachable" else server.port
         if answer.fault.startswith("html"):
             server.faults.answer_html(status=int(answer.fault.removeprefix("html-")))
-        monkeypatch.setenv("BRANCHBOT_DATABASE_URL", db_url)
+        point_cli_at(monkeypatch, db_url)
         monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
         monkeypatch.setenv("TELEGRAM_API_BASE_URL", f"http://127.0.0.1:{port}/bot")
         monkeypatch.setenv("BRANCHBOT_ERROR_LOG", str(error_log))
         monkeypatch.setenv("BRANCHBOT_HEALTH_LISTEN", "")
         monkeypatch.delenv("BRANCHBOT_WEBHOOK_URL", raising=False)
-        monkeypatch.delenv("BRANCHBOT_CONFIG_DIR", raising=False)
         sentence = answer.sentence(f"http://127.0.0.1:{port}")
         outcomes, said, codes = {}, {}, {}
         for name, command in COMMANDS.items():

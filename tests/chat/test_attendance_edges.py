@@ -21,6 +21,7 @@ from storage.services.actors import actor_for_telegram
 from tests.runtime.factories import renderers
 from tests.chat.dialog import Dialog, press, running_bot
 from tests.chat.world import MEETING_START, SHANGHAI, build_world
+from tests.cli_runner import point_cli_at
 
 T = MEETING_START
 AFTER = T + timedelta(hours=3)  # the check-in window (until T + 2h) has closed; nothing is confirmed yet
@@ -148,8 +149,7 @@ async def test_chat_and_the_command_line_record_the_same(case, engine, db_url, s
     by_chat = snapshot(session_factory)
 
     world = fresh_world(engine, session_factory, case)
-    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", db_url)
-    monkeypatch.delenv("BRANCHBOT_CONFIG_DIR", raising=False)
+    point_cli_at(monkeypatch, db_url)
     argv = [str(world.activities["party_day"]) if word == "ID" else word for word in case.cli]
     assert main([*argv, "--as", "P001", "--now", case.now.isoformat()]) == 0, capsys.readouterr().err
     by_cli = snapshot(session_factory)

@@ -21,6 +21,7 @@ from storage.services.actors import actor_for_telegram
 from storage.text import BIDI_CONTROLS, CONTROLS
 from tests.chat.dialog import Dialog, press, running_bot
 from tests.chat.world import MEETING_START, build_world
+from tests.cli_runner import cli_world  # noqa: F401  (a fixture)
 
 T = MEETING_START  # Saturday 15 March 2025, 09:00 in Shanghai
 AFTER = T + timedelta(hours=3)  # check-in closed: the secretary may record topic, lecturer and minutes
@@ -216,12 +217,9 @@ LONGEST = "长" * 100_000  # the command line has no 4,096-character limit
                   "--measures", LONGEST, "--owner", "P003", "--deadline", "本月底前", "--by", "P001"],
                  "整改措施太长了：100000 个字，最多 1000 个字。", id="rectification-measures-100k"),
 ])
-def test_the_command_line_refuses_the_same(argv, error, session_factory, db_url, monkeypatch, capsys):
-    with transaction(session_factory) as session:
-        world = build_world(session)
+def test_the_command_line_refuses_the_same(argv, error, session_factory, cli_world, capsys):
+    world = cli_world
     before = stored_text(session_factory)
-    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", db_url)
-    monkeypatch.delenv("BRANCHBOT_CONFIG_DIR", raising=False)
     argv = [str(world.activities["party_day"]) if word == "ID" else word for word in argv]
     extra = ["--now", AFTER.isoformat()] if argv[0] == "activity" else []
     assert main([*argv, *extra]) == 2
@@ -245,18 +243,16 @@ def stored_text(factory) -> dict:  # noqa: ANN001
 HOSTILE_TITLE = "\x1b[2J[bold]党课[/bold]\u202e<b>"
 
 
-def test_terminal_output_escapes_controls_and_shows_markup_as_text(session_factory, db_url, monkeypatch, capsys):
+def test_terminal_output_escapes_controls_and_shows_markup_as_text(session_factory, cli_world, capsys):
     """Rows written before the rule (or by hand) still reach no terminal raw: every printer goes through it."""
+    world = cli_world
     with transaction(session_factory) as session:
-        world = build_world(session)
         activity = session.get(models.Activity, world.activities["party_day"])
         activity.title, activity.status = HOSTILE_TITLE, models.ActivityStatus.HELD.value
         session.get(models.Member, world.members["alice"]).name = "张\x1b[8m三[red]"
         session.add(models.Rectification(
             org_id=world.orgs["B01"], raised_by_org_id=world.orgs["B01"], problem=HOSTILE_TITLE, source="组织生活会",
             measures="措施\x1b[0m", due_on=date(2025, 3, 31), deadline_text="本月底前", created_at=BEFORE))
-    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", db_url)
-    monkeypatch.delenv("BRANCHBOT_CONFIG_DIR", raising=False)
     shown = "\\u001b[2J[bold]党课[/bold]\\u202e<b>"
     for argv, expected in [
         (["report", "attendance", "--org", "B01", "--from", "2025-03-01", "--to", "2025-03-31", "--format", "table"],

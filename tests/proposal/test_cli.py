@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from bot import texts
-from bot.cli import main
 from storage import models
+from tests.cli_runner import runner
 from tests.proposal.plans import docx_bytes
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
@@ -30,12 +30,7 @@ def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def run(capsys):  # noqa: ANN001, ANN201
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+    return runner(capsys)
 
 
 @pytest.fixture

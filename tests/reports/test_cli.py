@@ -12,10 +12,10 @@ import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
-from bot.cli import main
 from bot.commands.report import ReportInputError, resolve_window
 from bot.settings import PROJECT_CONFIG_DIR
 from storage.db import transaction
+from tests.cli_runner import point_cli_at, runner
 from tests.reports.conftest import build_world
 
 NOW = ["--now", "2025-04-02T10:00:00+08:00"]
@@ -28,15 +28,8 @@ def cli(db_url, engine, session_factory, monkeypatch, tmp_path, capsys):
     config = tmp_path / "config"
     config.mkdir()
     shutil.copy(PROJECT_CONFIG_DIR / "catalog.yaml", config / "catalog.yaml")
-    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", db_url)
-    monkeypatch.setenv("BRANCHBOT_CONFIG_DIR", str(config))
-    monkeypatch.setenv("BRANCHBOT_TIMEZONE", "Asia/Shanghai")
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(["report", "attendance", *argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
+    point_cli_at(monkeypatch, db_url, config_dir=config)
+    run = runner(capsys, "report", "attendance")
     run.config = config
     run.tmp = tmp_path
     return run

@@ -17,6 +17,7 @@ from storage.db import transaction
 from storage.models import Base
 from tests.chat.dialog import press, running_bot
 from tests.chat.world import SHANGHAI, build_world
+from tests.cli_runner import cli_env  # noqa: F401  (a fixture)
 
 NOW = datetime(2025, 3, 14, 9, 0, tzinfo=SHANGHAI)  # the day before B01's 主题党日 (15 March, 09:00)
 ANNOUNCEMENT_ID = 77  # the group's announcement of the 主题党日, as Telegram numbered it
@@ -107,22 +108,14 @@ async def through_chat(session_factory, seeded: dict, case: Case, who: str) -> N
         await chat.step(who, press(case.confirm), f"{case.card}\n\n{case.done}")
 
 
-@pytest.fixture
-def cli_env(engine, db_url, monkeypatch):
-    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", db_url)
-    monkeypatch.delenv("BRANCHBOT_CONFIG_DIR", raising=False)
-    monkeypatch.delenv("BRANCHBOT_QUIET_HOURS", raising=False)
-    return engine
-
-
 @pytest.mark.parametrize("operation", list(CASES))
-async def test_cli_and_chat_leave_the_same_rows_audit_and_notices(cli_env, session_factory, operation, capsys):
+async def test_cli_and_chat_leave_the_same_rows_audit_and_notices(cli_env, engine, session_factory, operation, capsys):
     case = CASES[operation]
     seeded = seed(session_factory)
     assert main(["activity", *case.cli, "--as", "P001", "--now", NOW.isoformat()]) == 0
     by_cli = observe(session_factory, seeded)
 
-    seeded = reseed(cli_env, session_factory)
+    seeded = reseed(engine, session_factory)
     await through_chat(session_factory, seeded, case, "secretary")
     by_chat = observe(session_factory, seeded)
 

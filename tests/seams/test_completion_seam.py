@@ -34,6 +34,7 @@ from storage.roster_io.apply import import_roster
 from storage.services import queries
 from storage.services.actors import Actor
 from storage.services.attendance import expected_ids
+from tests.cli_runner import point_cli_at
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 10, 15, 10, tzinfo=SHANGHAI)
@@ -100,9 +101,7 @@ def test_attendance_json_and_workbook_give_the_same_figures(seed, db_url, sessio
         unit_names = dict(session.execute(select(models.Organization.code, models.Organization.name)).all())
         d01 = session.scalars(select(models.Organization.id).where(models.Organization.code == "D01")).one()
     viewer = Actor(0, "0", "党委委员", d01, None, "正式党员", False, frozenset({Seat(d01, Role.SECRETARY, True)}))
-    monkeypatch.setenv("BRANCHBOT_DATABASE_URL", db_url)
-    monkeypatch.setenv("BRANCHBOT_CONFIG_DIR", str(config_dir))
-    monkeypatch.setenv("BRANCHBOT_TIMEZONE", "Asia/Shanghai")
+    point_cli_at(monkeypatch, db_url, config_dir=config_dir)
     compared = 0
     for code in codes:
         for label, start, end in PERIODS:
