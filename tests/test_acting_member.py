@@ -3,7 +3,7 @@ transferred-out member with the same sentence, and the refusal changes nothing."
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -12,12 +12,11 @@ from bot.cli import main
 from storage import models
 from storage.db import transaction
 from storage.errors import PermissionDenied
-from storage.services import rectification as rect_svc
 from storage.services.actors import (
     actor_for_member_no, actor_for_telegram, operator_for_member_no, transferred_out_refusal,
 )
 from tests.chat.dialog import running_bot
-from tests.chat.world import MEETING_START
+from tests.chat.world import MEETING_START, add_rectification
 from tests.cli_runner import cli_world  # noqa: F401  (a fixture)
 
 AFTER = (MEETING_START + timedelta(hours=3)).isoformat()
@@ -32,11 +31,7 @@ def world(cli_world, session_factory):  # noqa: ANN001, ANN201
     """The CLI's world with one open 整改 item, then its secretary P001 transferred out."""
     world = cli_world
     with transaction(session_factory) as session:
-        world.item = rect_svc.add_item(
-            session, actor_for_telegram(session, world.telegram["secretary"]), org_id=world.orgs["B01"],
-            problem="记录不全", source=models.RectificationSource.ORGANIZATIONAL_LIFE, measures="补齐",
-            owner_ids=[world.members["alice"]], deadline=rect_svc.ParsedDay(date(2025, 3, 31), "", "本月底前"),
-            now=MEETING_START).id
+        world.item = add_rectification(session, world, problem="记录不全", measures="补齐")
         session.get(models.Member, world.members["secretary"]).status = "transferred_out"
     return world
 

@@ -18,7 +18,7 @@ from storage.db import transaction
 from storage.services import rectification as rect_svc
 from storage.services.actors import actor_for_telegram
 from tests.chat.dialog import press, running_bot
-from tests.chat.world import SHANGHAI, build_world
+from tests.chat.world import SHANGHAI, add_rectification, build_world
 
 NOW = datetime(2025, 3, 15, 10, 0, tzinfo=SHANGHAI)  # a Saturday; 本月底 is Monday 31 March
 
@@ -29,15 +29,9 @@ def world(session_factory):
         return build_world(session)
 
 
-def add_item(factory, world, *, owners=("alice",), due=date(2025, 3, 31), who="secretary", org="B01",
-             problem="三会一课记录不规范") -> int:
+def add_item(factory, world, *, who="secretary", **fields) -> int:  # noqa: ANN001, ANN003
     with transaction(factory) as session:
-        actor = actor_for_telegram(session, world.telegram[who])
-        item = rect_svc.add_item(
-            session, actor, org_id=world.orgs[org], problem=problem, source=models.RectificationSource.ORGANIZATIONAL_LIFE,
-            measures="会后三日内整理记录", owner_ids=[world.members[o] for o in owners],
-            deadline=rect_svc.ParsedDay(due, "", "本月底前"), now=NOW)
-        return item.id
+        return add_rectification(session, world, by=who, now=NOW, **fields)
 
 
 def labels(message: dict) -> list[str]:

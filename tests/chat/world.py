@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from storage import models
+from storage.services import rectification as rect_svc
+from storage.services.actors import actor_for_telegram
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A Saturday morning in March: B01's 主题党日 starts at 09:00.
@@ -94,3 +97,16 @@ def add_activity(session: Session, world: World, key: str, org: str, title: str,
     session.flush()
     world.activities[key] = row.id
     return row.id
+
+
+def add_rectification(session: Session, world: World, *, by: str = "secretary", org: str = "B01",
+                      owners: Iterable[str] = ("alice",), problem: str = "三会一课记录不规范",
+                      measures: str = "会后三日内整理记录", due: date = date(2025, 3, 31),
+                      now: datetime = MEETING_START) -> int:
+    """A 整改 item from 组织生活会 raised by member `by` (through their Telegram account) for `org`, owned by
+    `owners` (member keys), due `due` as written "本月底前"; returns its id."""
+    item = rect_svc.add_item(
+        session, actor_for_telegram(session, world.telegram[by]), org_id=world.orgs[org], problem=problem,
+        source=models.RectificationSource.ORGANIZATIONAL_LIFE, measures=measures,
+        owner_ids=[world.members[owner] for owner in owners], deadline=rect_svc.ParsedDay(due, "", "本月底前"), now=now)
+    return item.id

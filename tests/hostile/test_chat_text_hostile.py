@@ -16,11 +16,9 @@ from bot import keyboards
 from bot.cli import main
 from storage import models
 from storage.db import transaction
-from storage.services import rectification as rect_svc
-from storage.services.actors import actor_for_telegram
 from storage.text import BIDI_CONTROLS, CONTROLS
 from tests.chat.dialog import Dialog, press, running_bot
-from tests.chat.world import MEETING_START, build_world
+from tests.chat.world import MEETING_START, add_rectification, build_world
 from tests.cli_runner import cli_world  # noqa: F401  (a fixture)
 
 T = MEETING_START  # Saturday 15 March 2025, 09:00 in Shanghai
@@ -69,11 +67,7 @@ async def nothing(chat: Dialog) -> None:
 
 
 def add_item(session, world) -> None:  # noqa: ANN001
-    actor = actor_for_telegram(session, world.telegram["secretary"])
-    rect_svc.add_item(session, actor, org_id=world.orgs["B01"], problem="三会一课记录不规范",
-                      source=models.RectificationSource.ORGANIZATIONAL_LIFE, measures="会后三日内整理记录",
-                      owner_ids=[world.members["alice"]], deadline=rect_svc.ParsedDay(date(2025, 3, 31), "", "本月底前"),
-                      now=BEFORE)
+    add_rectification(session, world, now=BEFORE)
 
 
 @dataclass(frozen=True)

@@ -3,23 +3,16 @@ and the items they own; on both databases."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import pytest
 
 from storage import models
 from storage.services import rectification as rect_svc
 from storage.services.actors import OrgTree, actor_for_member_no, visible_org_ids
-from tests.chat.world import SHANGHAI, build_world
+from tests.chat.world import SHANGHAI, add_rectification, build_world
 
 NOW = datetime(2025, 3, 15, 10, 0, tzinfo=SHANGHAI)
-
-
-def _item(session, world, secretary: str, org: str, owner: str) -> None:  # noqa: ANN001
-    rect_svc.add_item(
-        session, actor_for_member_no(session, secretary), org_id=world.orgs[org], problem=f"{org}的问题",
-        source=models.RectificationSource.ORGANIZATIONAL_LIFE, measures="整改", owner_ids=[world.members[owner]],
-        deadline=rect_svc.ParsedDay(date(2025, 3, 31), "", "本月底前"), now=NOW)
 
 
 @pytest.fixture
@@ -30,8 +23,9 @@ def world(session):
     session.add(models.MemberRole(member_id=world.members["bob"], org_id=world.orgs["B01G1"], role="党小组长", upper=False))
     session.flush()
     session.expire_all()
-    _item(session, world, "P001", "B01", "alice")
-    _item(session, world, "P101", "B02", "other_member")
+    add_rectification(session, world, by="secretary", org="B01", owners=["alice"], problem="B01的问题", now=NOW)
+    add_rectification(session, world, by="other_secretary", org="B02", owners=["other_member"], problem="B02的问题",
+                      now=NOW)
     return world
 
 
