@@ -65,6 +65,22 @@ def answer(outcome) -> str:  # noqa: ANN001
     return "already" if outcome.value.already else "present"
 
 
+def queued_behind_a_busy_thread(session_factory, submit) -> list[str]:  # noqa: ANN001
+    """One database thread, held busy while `submit(group)` queues its presses, then let go: each press's answer."""
+    busy, release = threading.Event(), threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        group = GroupCommit(session_factory, lambda: pool, max_running=1)
+
+        async def burst() -> list[str]:
+            pool.submit(lambda: (busy.set(), release.wait()))
+            busy.wait()
+            futures = submit(group)
+            release.set()
+            return [answer(outcome) for outcome in await asyncio.gather(*futures)]
+
+        return asyncio.run(burst())
+
+
 def present(session_factory, world) -> list[str]:  # noqa: ANN001
     names = {member_id: who for who, member_id in world.members.items()}
     with transaction(session_factory) as session:
@@ -101,20 +117,12 @@ def test_a_refusal_in_a_group_keeps_its_record_and_drops_its_writes(session_fact
 
 def test_presses_queued_while_the_threads_are_busy_go_together(session_factory, world, commits):
     """One database thread, held busy: three presses queue behind it and then run as one group."""
-    busy, release = threading.Event(), threading.Event()
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        group = GroupCommit(session_factory, lambda: pool, max_running=1)
-
-        async def burst() -> list[str]:
-            pool.submit(lambda: (busy.set(), release.wait()))
-            busy.wait()
-            commits.clear()
-            futures = [group.submit(press(world, who)) for who in ("alice", "bob", "alice")]
-            release.set()
-            return [answer(outcome) for outcome in await asyncio.gather(*futures)]
-
-        assert asyncio.run(burst()) == ["present", "present", "already"]
-        assert len(commits) == 1
+    commits.clear()
+    presses = ("alice", "bob", "alice")
+    answers = queued_behind_a_busy_thread(session_factory, lambda group: [
+        group.submit(press(world, who)) for who in presses])
+    assert answers == ["present", "present", "already"]
+    assert len(commits) == 1
     assert present(session_factory, world) == ["alice", "bob"]
 
 
@@ -131,7 +139,6 @@ def test_a_refusal_reaches_only_its_own_press(session_factory, world):
 def test_a_group_runs_its_presses_in_the_pressers_order_and_answers_each_its_own(session_factory, world):
     """Rows two groups share (one member's repeated press) are then taken in one order by both: one group waits
     for the other instead of both deadlocking. Each press still hears its own answer."""
-    busy, release = threading.Event(), threading.Event()
     ran: list[str] = []
 
     def recorded(who: str):  # noqa: ANN202
@@ -142,16 +149,9 @@ def test_a_group_runs_its_presses_in_the_pressers_order_and_answers_each_its_own
             return work(session)
         return run
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        group = GroupCommit(session_factory, lambda: pool, max_running=1)
-
-        async def burst() -> list[str]:
-            pool.submit(lambda: (busy.set(), release.wait()))
-            busy.wait()
-            futures = [group.submit(recorded(who), order_key=world.telegram[who]) for who in ("bob", "alice", "bob")]
-            release.set()
-            return [answer(outcome) for outcome in await asyncio.gather(*futures)]
-
-        assert asyncio.run(burst()) == ["present", "present", "already"]
+    presses = ("bob", "alice", "bob")
+    answers = queued_behind_a_busy_thread(session_factory, lambda group: [
+        group.submit(recorded(who), order_key=world.telegram[who]) for who in presses])
+    assert answers == ["present", "present", "already"]
     by_telegram_id = sorted(("bob", "alice", "bob"), key=lambda who: world.telegram[who])
     assert ran == by_telegram_id
