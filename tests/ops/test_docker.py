@@ -18,7 +18,8 @@ from datetime import timedelta
 import pytest
 
 from tests.runtime.factories import at
-from tests.runtime.process import FIRST_CHAT, PROJECT, outbox_states, seed, sends_per_chat, start_server, wait_until
+from tests.runtime.process import FIRST_CHAT, PROJECT, outbox_states, seed, sends_per_chat, start_server
+from tests.runtime.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 

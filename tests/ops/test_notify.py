@@ -12,7 +12,8 @@ from bot.cli import main
 from loopback import BotApiServer
 from tests.ops.test_webhook import SECRET
 from tests.runtime.factories import at
-from tests.runtime.process import FIRST_CHAT, free_port, log_text, seed, spawn, stop, wait_until
+from tests.runtime.process import FIRST_CHAT, free_port, log_text, seed, spawn, stop
+from tests.runtime.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -19,8 +19,9 @@ from bot.runtime.materialise import ReminderPolicy, enqueue_reminders
 from loopback.tcpproxy import TcpProxy
 from tests.runtime.factories import SHANGHAI, at, make_activity
 from tests.runtime.process import (
-    FIRST_CHAT, kill_survivors, log_text, outbox_states, seed, spawn, start_server, stop, wait_until,
+    FIRST_CHAT, kill_survivors, log_text, outbox_states, seed, spawn, start_server, stop,
 )
+from tests.runtime.waiting import wait_until
 from storage import models
 from sqlalchemy import select, text
 

@@ -15,8 +15,9 @@ from loopback import BotApiServer
 from loopback.tcpproxy import TcpProxy
 from tests.runtime.factories import at
 from tests.runtime.process import (
-    FIRST_CHAT, free_port, kill_survivors, log_text, outbox_states, seed, spawn, stop, wait_until,
+    FIRST_CHAT, free_port, kill_survivors, log_text, outbox_states, seed, spawn, stop,
 )
+from tests.runtime.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -7,9 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -20,10 +18,10 @@ from loopback import BotApiServer
 from storage import models
 from storage.db import make_engine, make_session_factory, transaction
 from tests.runtime.factories import SHANGHAI, make_activity, make_branch
+from tests.runtime.waiting import SAFETY_SECONDS
 
 PROJECT = Path(__file__).resolve().parents[2]
 FIRST_CHAT = 5_000_000
-SAFETY_TIMEOUT = 60.0
 
 
 def free_port() -> int:
@@ -78,18 +76,6 @@ def spawn(url: str, server: BotApiServer, clock_start: datetime, tmp: Path, name
                             stdout=log, stderr=subprocess.STDOUT)
 
 
-def wait_until(condition: Callable[[], bool], what: str, *, alive: subprocess.Popen | None = None,
-               timeout: float = SAFETY_TIMEOUT) -> None:
-    """Poll an observable condition (server requests, database rows); the timeout is only a safety net."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if alive is not None and alive.poll() is not None:
-            raise AssertionError(f"branchbot run exited with {alive.returncode} while waiting for {what}")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
 def sends_per_chat(server: BotApiServer) -> Counter[int]:
     return Counter(int(r.params["chat_id"]) for r in server.calls("sendMessage") if r.ok)
 
@@ -106,7 +92,7 @@ def outbox_states(url: str, activity_id: int | None = None) -> Counter[str]:
         engine.dispose()
 
 
-def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = SAFETY_TIMEOUT) -> int:
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = SAFETY_SECONDS) -> int:
     if process.poll() is None:
         process.send_signal(sig)
     return process.wait(timeout)

@@ -18,6 +18,7 @@ from storage.db import transaction
 from storage.outbox_kinds import OutboxKind
 from storage.repositories import outbox
 from tests.runtime.factories import SHANGHAI, at, make_activity, make_branch, members_of, renderers
+from tests.runtime.waiting import until
 
 # PTB warns when a RetryAfter is built with seconds; the dispatcher reads either form.
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -222,11 +223,7 @@ async def test_stop_hands_back_everything_claimed_but_unsent(session_factory, te
                             concurrency=4, zone=SHANGHAI, poll_seconds=0.5)
     task = asyncio.create_task(dispatcher.run())
 
-    async def claimed_ten() -> None:
-        while dispatcher.held_count() < 10:
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(claimed_ten(), 20)  # only a safety net: the claim is what is awaited
+    await until(lambda: dispatcher.held_count() >= 10, "ten reminders claimed", timeout=20)
     dispatcher.stop()
     gate.set()
     await asyncio.wait_for(task, 20)

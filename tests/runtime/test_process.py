@@ -9,8 +9,9 @@ import pytest
 
 from tests.runtime.factories import at
 from tests.runtime.process import (
-    FIRST_CHAT, kill_survivors, log_text, outbox_states, seed, sends_per_chat, spawn, start_server, stop, wait_until,
+    FIRST_CHAT, kill_survivors, log_text, outbox_states, seed, sends_per_chat, spawn, start_server, stop,
 )
+from tests.runtime.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
