@@ -33,23 +33,22 @@ def numbers(session, ids) -> list[str]:  # noqa: ANN001
     return sorted(session.get(models.Member, i).member_no for i in ids)
 
 
-@pytest.mark.parametrize(("org", "committee", "above"), [
-    pytest.param("D01", ["P201"], [], id="party-committee"),
-    pytest.param("B01", [], ["P201"], id="branch-escalates-to-its-committee"),
-    pytest.param("B01G1", [], ["P201"], id="group-skips-its-branch"),
-    pytest.param("B02", [], ["P201"], id="another-branch-same-committee"),
-    pytest.param("X01", ["P005"], [], id="other-party-committee"),
-    pytest.param("X01B", [], ["P005"], id="other-branch"),
+@pytest.mark.parametrize(("org", "committee", "above", "escalates_to"), [
+    pytest.param("D01", ["P201"], [], None, id="party-committee"),
+    pytest.param("B01", [], ["P201"], "D01", id="branch-escalates-to-its-committee"),
+    pytest.param("B01G1", [], ["P201"], "D01", id="group-skips-its-branch"),
+    pytest.param("B02", [], ["P201"], "D01", id="another-branch-same-committee"),
+    pytest.param("X01", ["P005"], [], None, id="other-party-committee"),
+    pytest.param("X01B", [], ["P005"], "X01", id="other-branch"),
 ])
-def test_upper_committee_of_each_organisation(session, world, org, committee, above):
+def test_upper_committee_of_each_organisation(session, world, org, committee, above, escalates_to):
     tree = OrgTree.load(session)
     org_id = world.orgs[org]
     assert numbers(session, member_repo.upper_committee_ids(session, [org_id])) == committee
     assert numbers(session, committee_above(session, org_id, tree)) == above
-    # committee_above is the look-up asked of the nearest ancestor that has a committee seated.
-    seated = [a for a in tree.ancestors(org_id) if member_repo.upper_committee_ids(session, [a])]
+    # The escalation asks the calendar notice's look-up, of the organisation the table names (the same ids).
     assert committee_above(session, org_id, tree) == (
-        member_repo.upper_committee_ids(session, [seated[0]]) if seated else [])
+        member_repo.upper_committee_ids(session, [world.orgs[escalates_to]]) if escalates_to else [])
 
 
 def test_the_calendar_notice_goes_to_secretaries_and_every_upper_committee(session, world):
