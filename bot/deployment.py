@@ -173,8 +173,11 @@ class Deployment:
 
     def roster_problems(self, org_codes: Iterable[str]) -> list[str]:
         """Lines for configuration that names organisations the roster does not have (an override file, a
-        reports.yaml entry): such an entry would silently do nothing."""
+        reports.yaml entry): such an entry would silently do nothing. None before the first import (an empty
+        roster): then every code is unknown, and the commands say to import first."""
         known = set(org_codes)
+        if not known:
+            return []
         problems = [
             f"{override.source_name}：名册中没有组织 {code}，这些覆盖不会生效（请改正文件名或先导入该组织）"
             for code, override in self.catalog.overrides.items() if code not in known
@@ -216,10 +219,8 @@ def load_deployment(settings: Settings) -> Deployment:
 
 
 def require_roster_match(deployment: Deployment, org_codes: Iterable[str]) -> None:
-    """Refuses (DeploymentError) configuration naming organisations the roster lacks, once a roster is in
-    (before the first import every code is unknown, and the commands say to import first)."""
-    codes = set(org_codes)
-    problems = deployment.roster_problems(codes) if codes else []
+    """Refuses (DeploymentError) configuration naming organisations the roster lacks (`roster_problems`)."""
+    problems = deployment.roster_problems(org_codes)
     if problems:
         raise DeploymentError(problems)
 

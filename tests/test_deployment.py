@@ -9,9 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.deployment import DeploymentError, DeploymentSource, deployment_at
+from bot.commands.run import roster_codes
+from bot.deployment import DeploymentError, DeploymentSource, deployment_at, require_roster_match
 from bot.runtime.plan_source import CatalogPlan
 from bot.settings import PROJECT_CONFIG_DIR, Settings
+from storage.db import command_transaction
+from storage.migrate import upgrade
+from tests.runtime.factories import make_branch
 
 
 class Ticks:
@@ -110,3 +114,35 @@ def test_any_bytes_in_any_file_are_read_or_refused_in_chinese(config_dir, data, 
             target.unlink()
         else:
             target.write_bytes(before)
+
+
+@pytest.mark.parametrize(("codes", "problems"), [
+    pytest.param(set(), [], id="before-the-first-import-nothing-is-refused"),
+    pytest.param({"B01"}, ["X99.yaml：名册中没有组织 X99，这些覆盖不会生效（请改正文件名或先导入该组织）"],
+                 id="an-override-for-an-organisation-the-roster-lacks"),
+    pytest.param({"B01", "X99"}, [], id="every-named-organisation-is-in-the-roster"),
+])
+def test_configuration_is_checked_against_the_roster_once_there_is_one(config_dir, codes, problems):
+    (config_dir / "overrides" / "X99.yaml").write_text("theme_party_day:\n  when: {day: 10}\n", encoding="utf-8")
+    deployment = deployment_at(config_dir)
+    shown = [line.removeprefix(f"{config_dir / 'overrides'}/") for line in deployment.roster_problems(codes)]
+    assert shown == problems
+    if problems:
+        with pytest.raises(DeploymentError):
+            require_roster_match(deployment, codes)
+    else:
+        require_roster_match(deployment, codes)
+
+
+@pytest.mark.parametrize(("schema", "branches", "codes"), [
+    pytest.param(False, (), None, id="not-initialised-cannot-say"),
+    pytest.param(True, (), set(), id="initialised-empty-roster"),
+    pytest.param(True, ("B01", "B02"), {"B01", "B02"}, id="the-roster-s-codes"),
+])
+def test_the_codes_run_and_doctor_check_the_configuration_against(db_url, schema, branches, codes):
+    if schema:
+        upgrade(db_url)
+        with command_transaction(db_url) as session:
+            for code in branches:
+                make_branch(session, code, members=1, bound=False)
+    assert roster_codes(db_url) == codes

@@ -7,8 +7,6 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot import texts
 from bot.deployment import Deployment, DeploymentError, load_deployment
 from bot.runtime.quiet_hours import QUIET_HOURS_ENV
@@ -46,13 +44,15 @@ def diagnose(settings: Settings, *, offline: bool, now: datetime) -> list[Findin
     # Values the settings could not use (read leniently for doctor); quiet hours get their own line below.
     findings += [Finding(FAILED, texts.DOCTOR_ENVIRONMENT, message) for name, message in settings.problems
                  if name != QUIET_HOURS_ENV]
-    roster_codes = _roster_codes(settings)
+    from bot.commands.run import roster_codes  # what `run` checks the configuration against at start
+
+    codes = roster_codes(settings.database_url)
     try:
         deployment = load_deployment(settings)
     except DeploymentError as error:  # the loader's own lines (file, entry, problem) are the findings
         findings += [Finding(FAILED, texts.DOCTOR_CONFIG, problem) for problem in error.problems]
     else:
-        findings += _catalog(deployment, roster_codes)
+        findings += _catalog(deployment, codes)
         findings += _calendar(deployment.calendar, local_now.date())
     findings.append(Finding(OK, texts.DOCTOR_ZONE, texts.doctor_zone(settings.timezone.key, local_now)))
     findings.append(_quiet_hours(settings))
@@ -75,26 +75,12 @@ def _database(settings: Settings) -> Finding:
     return Finding(OK, texts.DOCTOR_DATABASE, texts.doctor_database(shown, status.current))
 
 
-def _roster_codes(settings: Settings) -> set[str] | None:
-    from storage.db import make_engine, make_session_factory, transaction
-    from storage.repositories.roster import load_roster
-
-    engine = make_engine(settings.database_url)
-    try:
-        with transaction(make_session_factory(engine)) as session:
-            return {org.code for org in load_roster(session).organizations}
-    except SQLAlchemyError:
-        return None
-    finally:
-        engine.dispose()
-
-
 def _catalog(deployment: Deployment, roster_codes: set[str] | None) -> list[Finding]:
     findings = [Finding(OK, texts.DOCTOR_CATALOG,
                         texts.doctor_catalog(deployment.config_dir, len(deployment.catalog.obligations)))]
     if roster_codes is not None:
         # The same lines `run` and `plan` refuse with: configuration naming organisations the roster lacks.
-        for problem in deployment.roster_problems(roster_codes) if roster_codes else []:
+        for problem in deployment.roster_problems(roster_codes):
             findings.append(Finding(FAILED, texts.DOCTOR_ORG_CONFIG, problem))
         if not roster_codes:
             findings.append(Finding(ATTENTION, texts.DOCTOR_ROSTER, texts.DOCTOR_ROSTER_EMPTY))

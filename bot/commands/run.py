@@ -44,7 +44,7 @@ def run_bot(settings: Settings) -> int:
     from bot.runtime.plan_source import CatalogPlan
 
     config = DeploymentSource(settings)  # DeploymentError: the CLI prints it, exit 2
-    org_codes = _roster_codes(settings.database_url)
+    org_codes = roster_codes(settings.database_url)
     if org_codes is not None:
         require_roster_match(config.current(), org_codes)
     plan = CatalogPlan(config)
@@ -77,20 +77,16 @@ def run_bot(settings: Settings) -> int:
         return 1
 
 
-def _roster_codes(database_url: str) -> set[str] | None:
-    """The roster's organisation codes, or None while the database cannot say (unreachable, not initialised:
-    `serve` waits for it and migrates)."""
-    from sqlalchemy import select
+def roster_codes(database_url: str) -> set[str] | None:
+    """The roster's organisation codes the configuration is checked against at start (`doctor` checks the same),
+    or None while the database cannot say (unreachable, not initialised: `serve` waits for it and migrates)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from storage import models
-    from storage.db import make_engine
+    from storage.db import command_transaction
+    from storage.repositories.roster import organization_codes
 
-    engine = make_engine(database_url)
     try:
-        with engine.connect() as connection:
-            return set(connection.scalars(select(models.Organization.code)))
+        with command_transaction(database_url) as session:
+            return organization_codes(session)
     except SQLAlchemyError:
         return None
-    finally:
-        engine.dispose()

@@ -11,6 +11,11 @@ from schedules.roster import Category, Member, MemberStatus, Organization, OrgTy
 from storage import models
 
 
+def organization_codes(session: Session) -> set[str]:
+    """The codes of the roster's organisations (what configuration may name), without reading the roster."""
+    return set(session.scalars(select(models.Organization.code)))
+
+
 def load_roster(session: Session, *, include_transferred: bool = False) -> Roster:
     """The whole roster as typed values; transferred-out members only when asked for."""
     # Plain column rows, not ORM objects: a roster of 30,000 members is read on every import and reload.
