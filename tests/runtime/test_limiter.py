@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 
 from bot.runtime.limiter import Limits, RateLimiter
-
-
-class FakeTime:
-    """Monotonic time that only moves when someone sleeps on it."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        await asyncio.sleep(0)
+from tests.runtime.fake_time import FakeTime
 
 
 async def send_times(limiter: RateLimiter, clock: FakeTime, chats: list[int]) -> list[float]:

@@ -6,7 +6,6 @@ counts what reached each chat.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -24,25 +23,12 @@ from bot.runtime.replies import ReplyDropped, ReplyLimiter, answering
 from bot.settings import Settings
 from loopback import BotApiServer
 from tests.runtime.factories import SHANGHAI
+from tests.runtime.fake_time import FakeTime
 from tests.runtime.waiting import until
 
 USER = 4242
 WRONG_CODE = "绑定码不正确，请核对后重新发送，或向支部书记重新索取。"
 THROTTLED = "错误次数过多，请 15 分钟后再试。"
-
-
-class FakeTime:
-    """Monotonic seconds that move only when the limiter sleeps or the test says so."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += max(0.0, seconds)
-        await asyncio.sleep(0)
 
 
 async def test_a_thousand_wrong_codes_get_one_answer_then_one_a_second(session_factory, db_url):
