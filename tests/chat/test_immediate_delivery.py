@@ -20,7 +20,7 @@ from bot.runtime.service import Runtime, RuntimeOptions
 from storage import models
 from storage.db import transaction
 from tests.chat.dialog import Dialog, press, running_bot
-from tests.chat.world import MEETING_START, SHANGHAI, build_world
+from tests.chat.world import MEETING_START, SHANGHAI, add_sent_reminder, build_world
 
 NOW = MEETING_START - timedelta(days=1)  # Friday 14 March 2025, 09:00
 
@@ -51,10 +51,7 @@ async def sent_to(chat: Dialog, chat_id: int, starts: str) -> str:
 async def test_a_change_notice_goes_out_as_soon_as_the_move_is_confirmed(db_url, session_factory):
     with transaction(session_factory) as session:
         world = build_world(session)
-        session.add(models.OutboxMessage(
-            dedup_key="reminder:sent", activity_id=world.activities["party_day"], kind="reminder",
-            recipient=f"member:{world.members['bob']}", member_id=world.members["bob"], due_at=NOW, state="sent",
-            lead_minutes=1440))
+        add_sent_reminder(session, world, "bob", NOW)
     async with bot_with_dispatcher(db_url, session_factory, world) as chat:
         await chat.run([
             ("secretary", "/reschedule 主题党日 下周二上午9点 二楼会议室",

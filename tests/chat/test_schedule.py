@@ -15,7 +15,7 @@ from storage.services import schedule_cards as scheduling
 from storage.services.actors import actor_for_telegram
 from tests.runtime.factories import rendered
 from tests.chat.dialog import press, running_bot
-from tests.chat.world import MEETING_START, SHANGHAI, build_world
+from tests.chat.world import MEETING_START, SHANGHAI, add_sent_reminder, build_world
 
 NOW = MEETING_START - timedelta(days=1)  # Friday 14 March 2025, 09:00
 
@@ -56,11 +56,7 @@ def test_members_cannot_schedule(session):
 
 def test_reschedule_tells_members_who_were_reminded_and_card_is_one_shot(session):
     world = build_world(session)
-    party_day = world.activities["party_day"]
-    session.add(models.OutboxMessage(
-        dedup_key="reminder:x", activity_id=party_day, kind="reminder", recipient=f"member:{world.members['alice']}",
-        member_id=world.members["alice"], due_at=NOW, state="sent", lead_minutes=1440))
-    session.flush()
+    add_sent_reminder(session, world, "alice", NOW)
     secretary = actor_for_telegram(session, world.telegram["secretary"])
     new_time = datetime(2025, 3, 18, 9, 0, tzinfo=SHANGHAI)
     draft = scheduling.draft(session, secretary, scheduling.MOVE, NOW, SHANGHAI, weekdays_only,
@@ -128,10 +124,7 @@ async def test_schedule_dialog(session_factory):
 async def test_reschedule_dialog_tells_the_reminded(session_factory):
     with transaction(session_factory) as session:
         world = build_world(session)
-        session.add(models.OutboxMessage(
-            dedup_key="reminder:sent", activity_id=world.activities["party_day"], kind="reminder",
-            recipient=f"member:{world.members['bob']}", member_id=world.members["bob"], due_at=NOW, state="sent",
-            lead_minutes=1440))
+        add_sent_reminder(session, world, "bob", NOW)
     async with running_bot(session_factory, world, NOW) as chat:
         await chat.run([
             ("secretary", "/reschedule 主题党日 下周二上午9点 二楼会议室", ("🔁 调整活动时间\n"
@@ -215,11 +208,7 @@ TUESDAY, WEDNESDAY = (datetime(2025, 3, day, 9, 0, tzinfo=SHANGHAI) for day in (
 def test_change_notice_after_two_moves_tells_the_current_facts(session, first_sent, second, expected):
     """The notice is written when it is sent, from the activity as it stands: never a stale frozen text."""
     world = build_world(session)
-    party_day = world.activities["party_day"]
-    session.add(models.OutboxMessage(
-        dedup_key="reminder:x", activity_id=party_day, kind="reminder", recipient=f"member:{world.members['alice']}",
-        member_id=world.members["alice"], due_at=NOW, state="sent", lead_minutes=1440))
-    session.flush()
+    add_sent_reminder(session, world, "alice", NOW)
     _move(session, world, TUESDAY)
     if first_sent:
         for row in session.scalars(select(models.OutboxMessage).where(models.OutboxMessage.kind == "change_notice")):

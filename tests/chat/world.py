@@ -110,3 +110,13 @@ def add_rectification(session: Session, world: World, *, by: str = "secretary", 
         source=models.RectificationSource.ORGANIZATIONAL_LIFE, measures=measures,
         owner_ids=[world.members[owner] for owner in owners], deadline=rect_svc.ParsedDay(due, "", "本月底前"), now=now)
     return item.id
+
+
+def add_sent_reminder(session: Session, world: World, who: str, due_at: datetime, *, activity: str = "party_day",
+                      dedup_key: str = "reminder:sent") -> None:
+    """A one-day reminder of `activity` already sent to member `who` (whom a move or a cancellation must tell)."""
+    member_id = world.members[who]
+    session.add(models.OutboxMessage(
+        dedup_key=dedup_key, activity_id=world.activities[activity], kind="reminder", recipient=f"member:{member_id}",
+        member_id=member_id, due_at=due_at, state="sent", lead_minutes=1440))
+    session.flush()

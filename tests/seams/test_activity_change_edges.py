@@ -16,7 +16,7 @@ from storage.services.views import checkin_window
 from storage.db import transaction
 from storage.models import Base
 from tests.chat.dialog import press, running_bot
-from tests.chat.world import SHANGHAI, build_world
+from tests.chat.world import SHANGHAI, add_sent_reminder, build_world
 from tests.cli_runner import cli_env  # noqa: F401  (a fixture)
 
 NOW = datetime(2025, 3, 14, 9, 0, tzinfo=SHANGHAI)  # the day before B01's 主题党日 (15 March, 09:00)
@@ -62,15 +62,11 @@ def seed(session_factory) -> dict:
     """The roster, its activities, a reminder of the 主题党日 already sent to 李四 (bob) and its group post."""
     with transaction(session_factory) as session:
         world = build_world(session)
-        party_day, bob = world.activities["party_day"], world.members["bob"]
         group = session.get(models.Organization, world.orgs["B01"]).group_chat_id
-        session.add_all([
-            models.OutboxMessage(dedup_key="seed:reminder", activity_id=party_day, kind="reminder",
-                                 recipient=f"member:{bob}", member_id=bob, due_at=NOW, state="sent", lead_minutes=1440),
-            models.OutboxMessage(dedup_key="seed:announcement", activity_id=party_day, kind="group_announcement",
-                                 recipient=f"chat:{group}", chat_id=group, due_at=NOW, state="sent",
-                                 telegram_message_id=ANNOUNCEMENT_ID),
-        ])
+        add_sent_reminder(session, world, "bob", NOW, dedup_key="seed:reminder")
+        session.add(models.OutboxMessage(dedup_key="seed:announcement", activity_id=world.activities["party_day"],
+                                         kind="group_announcement", recipient=f"chat:{group}", chat_id=group,
+                                         due_at=NOW, state="sent", telegram_message_id=ANNOUNCEMENT_ID))
     return {"world": world, "group": group}
 
 
