@@ -19,6 +19,7 @@ from storage.repositories.outbox import ClaimedMessage
 from storage.services import followup
 from storage.services.attendance import check_in
 from storage.services.actors import actor_for_telegram
+from tests.chat.replies import PARTY_DAY_ROLL_ONLY_ALICE
 from tests.chat.world import MEETING_START, SHANGHAI, build_world
 
 T = MEETING_START
@@ -107,14 +108,7 @@ def test_roll_summary_renders_through_the_runtime_renderer_with_buttons(session_
                                  chat_id=None, recipient=row.recipient, lead_minutes=0, due_at=row.due_at,
                                  priority=row.priority, attempts=0, payload=row.payload)
         text, markup = renderers.render(session, claimed, SHANGHAI)
-    assert text == ("📋 「主题党日」（3月15日（周六）09:00）签到情况\n"
-                    "已签到（1）：张三\n"
-                    "请假（0）：无\n"
-                    "未签到（5）：王书记、李副书记、李四、赵老、郑新\n"
-                    "其中无法联系（未绑定或已屏蔽，2）：赵老、郑新\n"
-                    "\n"
-                    "签到已结束。请确认活动是否召开，并可记录议题、主讲人和会议记录。\n"
-                    "点“✅ 已召开”后，可为未答复的 5 人逐一代签、登记请假或记为缺席，再确认召开。")
+    assert text == PARTY_DAY_ROLL_ONLY_ALICE
     labels = [button.text for row in markup.inline_keyboard for button in row]
     assert labels == ["✅ 已召开", "❌ 未召开", "记录议题", "记录主讲人", "记录会议记录/照片", "代签"]
 
