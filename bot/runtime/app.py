@@ -338,10 +338,19 @@ async def _schema_when_reachable(url: str, stop: asyncio.Event, retry_seconds: f
             if not announced:
                 log.warning("database unreachable at start (%s); waiting for it", type(error).__name__)
                 announced = True
-        try:
-            await asyncio.wait_for(stop.wait(), retry_seconds)
-        except asyncio.TimeoutError:
-            pass
+        await _stopped_within(stop, retry_seconds)
+
+
+async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
+    """The loops' one pause: up to `seconds`, ended early by `stop` (True: it was set; False: the time ran out).
+    A stop already set answers True even when no time is left (asyncio.wait_for with 0 s would time out first)."""
+    if stop.is_set():
+        return True
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except asyncio.TimeoutError:
+        return False
+    return True
 
 
 async def _lead_while_running(
@@ -452,10 +461,7 @@ async def _wait_to_lead(leadership: LeaseLeadership, stop: asyncio.Event, retry_
                             type(error).__name__)
         else:
             state.role = "unknown"
-        try:
-            await asyncio.wait_for(stop.wait(), retry_seconds)
-        except asyncio.TimeoutError:
-            pass
+        await _stopped_within(stop, retry_seconds)
     return False
 
 
@@ -463,12 +469,8 @@ async def _hold_lease(leadership: LeaseLeadership, stop: asyncio.Event) -> bool:
     """Renew the lease until `stop` (False) or until it is lost or no longer trusted (True)."""
     renewal: asyncio.Future[bool] | None = None
     while True:
-        wait = min(leadership.renew_seconds, leadership.seconds_left())
-        try:
-            await asyncio.wait_for(stop.wait(), wait)
+        if await _stopped_within(stop, min(leadership.renew_seconds, leadership.seconds_left())):
             return False
-        except asyncio.TimeoutError:
-            pass
         if not leadership.valid():
             return True
         if renewal is None:

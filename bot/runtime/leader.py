@@ -14,7 +14,6 @@ kernel when the process exits; an in-memory SQLite database belongs to one proce
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import logging
 import os
@@ -166,26 +165,3 @@ class LeaseLeadership:
                 lease_repo.give_up(session, fence)
         except Exception:  # noqa: BLE001 - the lease then simply runs out
             log.warning("leader: could not hand the lease back; a standby takes over when it runs out")
-
-    # The LeaderLock shape, so `wait_for_leadership` serves both.
-    def still_held(self) -> bool:
-        return self.valid()
-
-
-async def wait_for_leadership(lock: LeaderLock, stop: asyncio.Event, retry_seconds: float) -> bool:
-    """Retry until this process leads (True) or `stop` is set (False); standbys log once."""
-    announced = False
-    while not stop.is_set():
-        try:
-            if await asyncio.to_thread(lock.try_acquire):
-                return True
-        except Exception as error:  # noqa: BLE001 - database unreachable: keep waiting
-            log.warning("leader: could not try the lock (%s); trying again", type(error).__name__)
-        if not announced:
-            log.info("leader: another branchbot scheduler is running on this database; waiting to take over")
-            announced = True
-        try:
-            await asyncio.wait_for(stop.wait(), retry_seconds)
-        except asyncio.TimeoutError:
-            pass
-    return False

@@ -143,3 +143,57 @@ async def test_a_dispatcher_whose_lease_is_no_longer_trusted_sends_nothing_and_h
     with transaction(session_factory) as session:
         states = sorted(session.scalars(select(models.OutboxMessage.state)))
     assert states == ["pending"] * 3
+
+
+class Answers:
+    """A lease whose try_acquire answers in turn (an exception: the database could not be reached)."""
+
+    def __init__(self, *answers: bool | Exception) -> None:
+        self.answers = list(answers)
+
+    def try_acquire(self) -> bool:
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+class PollingIntake:
+    polling = True
+
+    def __init__(self) -> None:
+        self.stopped = 0
+
+    async def stop(self) -> None:
+        self.stopped += 1
+        self.polling = False
+
+
+@pytest.mark.parametrize(("answers", "stop_first", "outcome"), [
+    pytest.param((True,), False, (True, "starting", 0, []), id="the-lease-is-free"),
+    pytest.param((OSError("down"), False, True), False, (True, "follower", 1, []),
+                 id="unreachable-then-another-leads-then-it-is-ours"),
+    pytest.param((False,), True, (False, "starting", 0, [False]), id="stopped-before-trying"),
+])
+async def test_a_standby_tries_for_the_lease_until_it_wins_or_is_stopped(answers, stop_first, outcome):
+    from bot.runtime.app import _wait_to_lead
+    from bot.runtime.health import ServiceState
+
+    lease, intake, state, stop = Answers(*answers), PollingIntake(), ServiceState(mode="polling", holder="h"), asyncio.Event()
+    if stop_first:
+        stop.set()
+    won = await _wait_to_lead(lease, stop, 0, intake, state)
+    assert (won, state.role, intake.stopped, lease.answers) == outcome
+
+
+@pytest.mark.parametrize(("stopped", "expected"), [
+    pytest.param(True, True, id="stop-ends-the-pause"),
+    pytest.param(False, False, id="the-time-runs-out"),
+])
+async def test_the_pause_between_tries(stopped, expected):
+    from bot.runtime.app import _stopped_within
+
+    stop = asyncio.Event()
+    if stopped:
+        stop.set()
+    assert await _stopped_within(stop, 0) is expected
