@@ -37,7 +37,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def spawn(url: str, world: Members, webhook_url: str, port: int, log: Path, concurrency: int) -> subprocess.Popen:
+def spawn(url: str, world: Members, webhook_url: str, port: int, log: Path, concurrency: int,
+          bare: bool = False) -> subprocess.Popen:
+    if bare:
+        return subprocess.Popen([sys.executable, "-m", "bench.bench_webhook", "--serve-bare", str(port), world.token,
+                                 world.base_url, webhook_url, str(concurrency)], cwd=PROJECT,
+                                stdout=log.open("w"), stderr=subprocess.STDOUT)
     env = {**os.environ, "BRANCHBOT_DATABASE_URL": url, "TELEGRAM_BOT_TOKEN": world.token,
            "TELEGRAM_API_BASE_URL": world.base_url, "BRANCHBOT_CLOCK_START": START.isoformat(),
            "BRANCHBOT_HORIZON_DAYS": "0.0001", "BRANCHBOT_RATE_LIMIT": "off",
@@ -87,7 +92,25 @@ async def send_reminders(world: Members, users: list[int], markup) -> list[tuple
     return [(user, message.message_id, data) for user, message in zip(users, sent)]
 
 
-def measure(url: str, members: int, processes: int, concurrency: int, spread: float) -> dict:
+def serve_bare(port: int, token: str, base_url: str, webhook_url: str, concurrency: int) -> None:
+    """The baseline process: a bare python-telegram-bot handler (the same two Telegram calls, no database) in
+    PTB's own webhook server, what any PTB bot pays per press on this machine."""
+    from telegram.ext import ApplicationBuilder, CallbackQueryHandler  # noqa: PLC0415
+
+    from bench.bench_checkin import bare_handler  # noqa: PLC0415
+
+    app = ApplicationBuilder().token(token).base_url(base_url).concurrent_updates(concurrency).build()
+    app.add_handler(CallbackQueryHandler(bare_handler))
+    app.run_webhook(listen="127.0.0.1", port=port, url_path="telegram", secret_token=SECRET,
+                    webhook_url=webhook_url, close_loop=False)
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def measure(url: str, members: int, processes: int, concurrency: int, spread: float, bare: bool = False) -> dict:
     warm_up_id, activity_id = seed(url, members)
     world = Members(members)
     world.server.world.allow_http_webhooks = True
@@ -95,11 +118,12 @@ def measure(url: str, members: int, processes: int, concurrency: int, spread: fl
     proxy = TcpProxy([("127.0.0.1", port) for port in ports]).start()
     webhook_url = f"http://127.0.0.1:{proxy.port}/telegram"
     logs = Path(tempfile.mkdtemp(prefix="bench_webhook_"))
-    running = [spawn(url, world, webhook_url, port, logs / f"bot{i}.log", concurrency) for i, port in enumerate(ports)]
+    running = [spawn(url, world, webhook_url, port, logs / f"bot{i}.log", concurrency, bare)
+               for i, port in enumerate(ports)]
     try:
         for i, process in enumerate(running):
-            wait_for(lambda: "webhook: listening" in (logs / f"bot{i}.log").read_text() or process.poll() is not None,
-                     "a webhook process to listen")
+            wait_for(lambda: (listening(ports[i]) if bare else "webhook: listening" in (logs / f"bot{i}.log").read_text())
+                     or process.poll() is not None, "a webhook process to listen")
             if process.poll() is not None:
                 raise RuntimeError((logs / f"bot{i}.log").read_text()[-2000:])
         signer = CallbackSigner.from_token(world.token)
@@ -132,7 +156,7 @@ def measure(url: str, members: int, processes: int, concurrency: int, spread: fl
         recorded = session.scalar(select(func.count()).select_from(models.Attendance).where(
             models.Attendance.activity_id == activity_id))
     engine.dispose()
-    assert recorded == members, f"{recorded} check-ins recorded for {members} presses"
+    assert recorded == (0 if bare else members), f"{recorded} check-ins recorded for {members} presses"
     per_press = 1000 / members
     total = sum(bots) + database + harness
     return {**timings, "recorded": recorded, "per_process_connections": proxy.per_upstream,
@@ -156,12 +180,23 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--concurrency", type=int, default=16,
                         help="each process's concurrent updates (BRANCHBOT_CHAT_CONCURRENCY; the bot's default: 16)")
     parser.add_argument("--spread", type=float, default=0.0, help="seconds over which the presses are spread")
+    parser.add_argument("--bare", action="store_true",
+                        help="also measure bare python-telegram-bot webhook processes (no database): the machine's "
+                             "ceiling for any PTB bot")
+    parser.add_argument("--serve-bare", nargs=5, metavar=("PORT", "TOKEN", "BASE_URL", "WEBHOOK_URL", "CONCURRENCY"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve_bare:
+        port, token, base_url, webhook_url, concurrency = args.serve_bare
+        serve_bare(int(port), token, base_url, webhook_url, int(concurrency))
+        return
     for count in [int(c) for c in args.processes.split(",")]:
-        with scratch_postgres("branchbot_bench_webhook") as url:
-            figures = measure(url, args.members, count, args.concurrency, args.spread)
-        report("webhook_checkin", database="postgresql", processes=count, members=args.members,
-               concurrency=args.concurrency, spread_s=args.spread, **figures)
+        for bare in (False, True) if args.bare else (False,):
+            with scratch_postgres("branchbot_bench_webhook") as url:
+                figures = measure(url, args.members, count, args.concurrency, args.spread, bare)
+            report("webhook_checkin", database="postgresql", processes=count, members=args.members,
+                   concurrency=args.concurrency, spread_s=args.spread, side="bare PTB" if bare else "branchbot",
+                   **figures)
 
 
 if __name__ == "__main__":
