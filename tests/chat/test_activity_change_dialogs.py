@@ -12,17 +12,11 @@ from storage import models
 from storage.db import transaction
 from storage.repositories.activities import upsert_occurrences
 from tests.chat.dialog import press, running_bot
-from tests.chat.world import SHANGHAI, add_activity, build_world
+from tests.chat.world import SHANGHAI, add_activity
 
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
-
-
-@pytest.fixture
-def world(session_factory):
-    with transaction(session_factory) as session:
-        return build_world(session)
 
 
 def button_data(params: dict, label: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from bot.runtime.materialise import ReminderPolicy, enqueue_reminders
@@ -16,15 +15,9 @@ from storage.db import transaction
 from storage.repositories import activities as activity_repo
 from storage.repositories.roster import load_roster
 from tests.chat.dialog import press, running_bot
-from tests.chat.world import MEETING_START, SHANGHAI, add_activity, build_world
+from tests.chat.world import MEETING_START, SHANGHAI, add_activity
 
 T = MEETING_START
-
-
-@pytest.fixture
-def world(session_factory):
-    with transaction(session_factory) as session:
-        return build_world(session)
 
 
 async def reply(chat, who: str, action, whole: str) -> dict:

@@ -14,12 +14,6 @@ from tests.chat.world import MEETING_START, build_world
 T = MEETING_START
 
 
-@pytest.fixture
-def world(session_factory):
-    with transaction(session_factory) as session:
-        return build_world(session)
-
-
 @pytest.mark.parametrize(
     ("command", "reply"),
     [

@@ -16,17 +16,11 @@ from storage.db import transaction
 from storage.services import attendance as attendance_svc
 from storage.services.actors import actor_for_telegram
 from tests.chat.dialog import press, running_bot
-from tests.chat.world import MEETING_START, build_world
+from tests.chat.world import MEETING_START
 
 T = MEETING_START
 ROOT = Path(__file__).resolve().parents[2]
 REFUSED = "本支部不使用党员自助签到：出席情况由书记点名登记（含代签）。如不能参加，请点“📝 请假”。"
-
-
-@pytest.fixture
-def world(session_factory):
-    with transaction(session_factory) as session:
-        return build_world(session)
 
 
 @pytest.fixture

@@ -13,15 +13,9 @@ from storage.services import binding as binding_svc
 from storage.services.permissions import SystemOperator
 from tests.chat.dialog import press, running_bot
 from tests.chat.replies import MEMBER_HELP, PARTY_DAY_REMINDER_LEAVE_PENDING, PARTY_DAY_ROLL_ONLY_ALICE
-from tests.chat.world import MEETING_START, build_world
+from tests.chat.world import MEETING_START
 
 T = MEETING_START
-
-
-@pytest.fixture
-def world(session_factory):
-    with transaction(session_factory) as session:
-        return build_world(session)
 
 
 def welcome(name: str) -> str:

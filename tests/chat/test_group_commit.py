@@ -18,15 +18,9 @@ from storage.repositories import attendance as attendance_repo
 from storage.services import attendance as svc
 from storage.services.actors import actor_for_telegram
 from storage.services.runner import run_together
-from tests.chat.world import MEETING_START, build_world
+from tests.chat.world import MEETING_START
 
 T = MEETING_START
-
-
-@pytest.fixture
-def world(session_factory):
-    with transaction(session_factory) as session:
-        return build_world(session)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from bot.deployment import load_catalog
 from storage import models
 from storage.db import transaction
 from tests.chat.dialog import Dialog, press, running_bot
-from tests.chat.world import MEETING_START, build_world
+from tests.chat.world import MEETING_START
 from tests.proposal.plans import docx_bytes
 
 T = MEETING_START - timedelta(days=3)
@@ -38,12 +38,6 @@ class RecordingRuntime:
 
     async def reconcile_if_changed(self) -> None:
         self.reconciles += 1
-
-
-@pytest.fixture
-def world(session_factory):
-    with transaction(session_factory) as session:
-        return build_world(session)
 
 
 @pytest.fixture

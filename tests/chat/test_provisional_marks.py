@@ -9,18 +9,18 @@ import pytest
 from storage import models
 from storage.db import transaction
 from tests.chat.dialog import running_bot
-from tests.chat.world import MEETING_START, build_world
+from tests.chat.world import MEETING_START
 
 T = MEETING_START
 
 
 @pytest.fixture
-def world(session_factory):
+def world(world, session_factory):  # noqa: ANN001, ANN201
+    """The shared world with its 主题党日 on a provisional calendar's date."""
     with transaction(session_factory) as session:
-        world = build_world(session)
         party_day = session.get(models.Activity, world.activities["party_day"])
         party_day.calendar, party_day.tentative = "provisional", True
-        return world
+    return world
 
 
 async def test_reminders_and_lists_mark_tentative_dates(session_factory, world):

@@ -18,15 +18,9 @@ from storage.db import transaction
 from storage.services import rectification as rect_svc
 from storage.services.actors import actor_for_telegram
 from tests.chat.dialog import press, running_bot
-from tests.chat.world import SHANGHAI, add_rectification, build_world
+from tests.chat.world import SHANGHAI, add_rectification
 
 NOW = datetime(2025, 3, 15, 10, 0, tzinfo=SHANGHAI)  # a Saturday; 本月底 is Monday 31 March
-
-
-@pytest.fixture
-def world(session_factory):
-    with transaction(session_factory) as session:
-        return build_world(session)
 
 
 def add_item(factory, world, *, who="secretary", **fields) -> int:  # noqa: ANN001, ANN003

@@ -14,16 +14,10 @@ from storage import models
 from storage.db import transaction
 from storage.services import talks as talk_svc
 from tests.chat.dialog import press, running_bot
-from tests.chat.world import SHANGHAI, build_world
+from tests.chat.world import SHANGHAI
 
 NOW = datetime(2025, 12, 10, 10, 0, tzinfo=SHANGHAI)
 EXAMPLES = "例如：今天、昨天、12月5日、2025-12-05"
-
-
-@pytest.fixture
-def world(session_factory):
-    with transaction(session_factory) as session:
-        return build_world(session)
 
 
 async def test_either_side_records_and_the_secretary_sees_progress(session_factory, world):
