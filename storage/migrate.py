@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,15 +14,20 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, make_url, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from storage.db import make_engine
+from storage.db import is_sqlite, make_engine
 from storage.models import Base
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Tables that other libraries own in our database: APScheduler's job store creates and migrates its own.
 FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
+# PostgreSQL's advisory lock key for schema changes (the bytes of "bbschema"). Nothing else of ours takes an
+# advisory lock (the scheduler's leadership is a lease row, storage/repositories/leadership.py), and a
+# one-bigint key never meets a two-int4 key (pg_locks tells them apart), should another tool lock that way.
+SCHEMA_LOCK_KEY = int.from_bytes(b"bbschema", "big")
 
 
 class SchemaMismatchError(RuntimeError):
@@ -112,18 +121,57 @@ def schema_differences(url: str) -> list[tuple]:
         engine.dispose()
 
 
+@contextmanager
+def schema_lock(url: str) -> Iterator[None]:
+    """Hold the database's schema lock: one process at a time checks and changes the schema, so two replicas
+    (or `branchbot init` beside a starting `run`) never both create `alembic_version` or run one revision.
+
+    PostgreSQL: a session-level `pg_advisory_lock` on its own autocommit connection (never idle in a
+    transaction, so `idle_in_transaction_session_timeout` cannot end it however long a migration takes);
+    released in `finally`, and by the server should this process die. SQLite: Alembic's DDL there is not
+    transactional (each CREATE TABLE commits at once), so two processes race as well (measured: "table
+    alembic_version already exists"); an exclusive `flock` on `<database file>.migrate` beside it, where
+    SQLite already writes its -wal and -shm files. An in-memory database belongs to one process: no lock.
+    """
+    if is_sqlite(url):
+        database = make_url(url).database
+        if not database or database == ":memory:":
+            yield
+            return
+        fd = os.open(f"{database}.migrate", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing the file releases the flock
+        return
+    engine = make_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            try:
+                yield
+            finally:
+                try:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK_KEY})
+                except SQLAlchemyError:
+                    pass  # the connection is gone, and with it the lock; closing it below releases it too
+    finally:
+        engine.dispose()
+
+
 def upgrade(url: str, revision: str = "head") -> SchemaChange:
     """Migrate the database up to `revision` (default: the newest)."""
-    before = current(url)
-    command.upgrade(alembic_config(url), revision)
-    return SchemaChange(before, current(url))
+    with schema_lock(url):
+        return _upgrade(url, revision)
 
 
 def downgrade(url: str, revision: str) -> SchemaChange:
     """Migrate the database down to `revision` ("base" removes every table)."""
-    before = current(url)
-    command.downgrade(alembic_config(url), revision)
-    return SchemaChange(before, current(url))
+    with schema_lock(url):
+        before = current(url)
+        command.downgrade(alembic_config(url), revision)
+        return SchemaChange(before, current(url))
 
 
 def ensure_schema(url: str) -> SchemaChange:
@@ -131,20 +179,29 @@ def ensure_schema(url: str) -> SchemaChange:
 
     A database whose tables were made by `Base.metadata.create_all` (tests, early prototypes) has no
     version row; if its tables match the models it is stamped as current instead of failing on
-    "table already exists".
+    "table already exists". The revision is read under the schema lock, so a process that waited for
+    another's migration finds it done.
     """
+    with schema_lock(url):
+        before = current(url)
+        if before is None and _has_application_tables(url):
+            differences = schema_differences(url)
+            if differences:
+                raise SchemaMismatchError(
+                    f"数据库中已有数据表，但没有迁移记录，且与当前模型不一致（{len(differences)} 处差异）"
+                )
+            command.stamp(alembic_config(url), "head")
+            return SchemaChange(None, current(url), adopted=True)
+        if before == head():
+            return SchemaChange(before, before)
+        return _upgrade(url, "head")
+
+
+def _upgrade(url: str, revision: str) -> SchemaChange:
+    """`upgrade` for a caller that holds the schema lock (a second hold would wait on itself on PostgreSQL)."""
     before = current(url)
-    if before is None and _has_application_tables(url):
-        differences = schema_differences(url)
-        if differences:
-            raise SchemaMismatchError(
-                f"数据库中已有数据表，但没有迁移记录，且与当前模型不一致（{len(differences)} 处差异）"
-            )
-        command.stamp(alembic_config(url), "head")
-        return SchemaChange(None, current(url), adopted=True)
-    if before == head():
-        return SchemaChange(before, before)
-    return upgrade(url)
+    command.upgrade(alembic_config(url), revision)
+    return SchemaChange(before, current(url))
 
 
 def _has_application_tables(url: str) -> bool:
