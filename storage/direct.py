@@ -18,7 +18,7 @@ Processor = Callable[[Any], Any] | None
 class _Compiled:
     """One statement compiled for one dialect and one set of parameter names, with its processors."""
 
-    __slots__ = ("sql", "names", "positional", "binds", "results")
+    __slots__ = ("sql", "names", "positional", "binds", "results", "returns_rows")
 
     def __init__(self, statement: Executable, dialect: Dialect, names: tuple[str, ...]) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=list(names))
@@ -34,6 +34,9 @@ class _Compiled:
         self.binds = tuple((name, _bind_processor(compiled, name, dialect)) for name in self.names)
         self.results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
                              for column in statement.exported_columns)  # type: ignore[attr-defined]
+        # Known from the statement, not asked of the cursor: psycopg builds a Column object per column each time
+        # its `description` is read (a third of these statements' CPU, measured with cProfile).
+        self.returns_rows = bool(self.results)
 
     def parameters(self, values: Mapping[str, Any]) -> dict[str, Any] | list[Any]:
         bound = [(name, process(values[name]) if process is not None else values[name])
@@ -90,7 +93,7 @@ class DirectStatement:
             cursor.execute(compiled.sql, parameters)
             if dispatch.after_cursor_execute:
                 dispatch.after_cursor_execute(connection, cursor, compiled.sql, parameters, None, False)
-            fetched = cursor.fetchall() if cursor.description is not None else []
+            fetched = cursor.fetchall() if compiled.returns_rows else []
         except connection.dialect.loaded_dbapi.Error as error:
             # SQLAlchemy's own handling: wraps the error, invalidates on a disconnect, runs handle_error events.
             connection._handle_dbapi_exception(error, compiled.sql, parameters, cursor, None)  # noqa: SLF001
