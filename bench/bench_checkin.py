@@ -12,8 +12,8 @@ import multiprocessing
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Collection
+from datetime import datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -39,9 +39,10 @@ FIRST_USER = 20_000
 WARM_UP = 30  # presses before the measured round, so neither side pays for first-use caches
 
 
-def seed(url: str, members: int, rounds: int = 1) -> tuple[int, int]:
+def seed(url: str, members: int, rounds: int = 1) -> tuple[int, int, int]:
     """One branch, `members` bound members, meetings whose windows are open: the warm-up's and the first
-    measured one's ids are returned; `rounds - 1` more measured ones follow with consecutive ids."""
+    measured one's ids are returned; `rounds - 1` more measured ones follow with consecutive ids. Last, the id
+    of tomorrow's meeting, whose check-in has not opened yet (pressed too early: refused)."""
     engine = make_engine(url)
     models.Base.metadata.create_all(engine)
     with transaction(make_session_factory(engine)) as session:
@@ -63,7 +64,11 @@ def seed(url: str, members: int, rounds: int = 1) -> tuple[int, int]:
                                             starts_at=START))
             session.add(measured[-1])
             session.flush()
-        ids = warm_up.id, measured[0].id
+        tomorrow = models.Activity(occurrence_key="bench:tomorrow", org_id=branch.id, title="支部党员大会",
+                                   starts_at=START + timedelta(days=1))
+        session.add(tomorrow)
+        session.flush()
+        ids = warm_up.id, measured[0].id, tomorrow.id
     engine.dispose()
     return ids
 
@@ -99,9 +104,10 @@ class Members:
         elif event["type"] == "edit":
             self.edits += 1
 
-    def press(self, presses: list[tuple[int, int, str]], spread: float, timeout: float = 60) -> dict:
+    def press(self, presses: list[tuple[int, int, str]], spread: float, edited: int, timeout: float = 60) -> dict:
         """Each (user, message id, data) is pressed in the user's private chat; returns the timings once every
-        press is answered and its message edited (the edit follows the answer: CPU figures include it)."""
+        press is answered and `edited` messages are edited (the edit follows the answer: CPU figures include it;
+        a refused press is only answered)."""
         pressed: dict[str, float] = {}
         edits = self.edits
         first = time.perf_counter()
@@ -119,7 +125,7 @@ class Members:
             time.sleep(0.005)
         latencies = sorted(self.answered[q] - pressed[q] for q in pressed)
         elapsed = max(self.answered[q] for q in pressed) - first
-        while self.edits - edits < len(pressed) and time.perf_counter() < deadline:
+        while self.edits - edits < edited and time.perf_counter() < deadline:
             time.sleep(0.005)
         return {
             "answered": len(pressed),
@@ -158,8 +164,8 @@ class RemoteMembers:
         self._process.start()
         self.token, self.base_url, self.base_file_url = self._conn.recv()
 
-    def press(self, presses: list[tuple[int, int, str]], spread: float) -> dict:
-        self._conn.send(("press", (presses, spread)))
+    def press(self, presses: list[tuple[int, int, str]], spread: float, edited: int) -> dict:
+        self._conn.send(("press", (presses, spread, edited)))
         return self._conn.recv()
 
     def stop(self) -> None:
@@ -169,14 +175,17 @@ class RemoteMembers:
 
 
 async def press_all(world: Members | RemoteMembers, app: Application, users: list[int], markup,  # noqa: ANN001
-                    spread: float, profile: Path | None = None) -> dict:
+                    spread: float, profile: Path | None = None, *, early: Collection[int] = (),
+                    early_markup=None, edited: int | None = None) -> dict:  # noqa: ANN001
     """Sends each user a reminder, then every user presses ✅ 签到 within `spread` seconds; with `profile`, the
-    event loop's thread is sampled by pyinstrument while the presses are handled and the report written there."""
-    data = markup.inline_keyboard[0][0].callback_data
+    event loop's thread is sampled by pyinstrument while the presses are handled and the report written there.
+    The `early` users are sent `early_markup` (tomorrow's meeting) instead; `edited` presses (default: all) edit
+    their message once answered."""
     presses = []
     for user in users:
-        sent = await app.bot.send_message(user, "⏰ 活动提醒：主题党日", reply_markup=markup)
-        presses.append((user, sent.message_id, data))
+        shown = early_markup if user in early else markup
+        sent = await app.bot.send_message(user, "⏰ 活动提醒：主题党日", reply_markup=shown)
+        presses.append((user, sent.message_id, shown.inline_keyboard[0][0].callback_data))
     # CPU this process spent while the presses were handled: steadier than throughput on a shared machine.
     profiler = None
     if profile is not None:
@@ -185,7 +194,7 @@ async def press_all(world: Members | RemoteMembers, app: Application, users: lis
         profiler = Profiler(interval=0.0002, async_mode="disabled")
         profiler.start()
     cpu = time.process_time()
-    timings = await asyncio.to_thread(world.press, presses, spread)
+    timings = await asyncio.to_thread(world.press, presses, spread, len(presses) if edited is None else edited)
     timings["cpu_ms_per_update"] = (time.process_time() - cpu) * 1000 / len(presses)
     if profiler is not None:
         profiler.stop()
@@ -241,7 +250,7 @@ def summary(rounds: list[dict]) -> dict:
 
 
 async def run(args: argparse.Namespace, url: str) -> None:
-    warm_up_id, first_id = seed(url, args.members, args.rounds)
+    warm_up_id, first_id, tomorrow_id = seed(url, args.members, args.rounds)
     activity_ids = [first_id + n for n in range(args.rounds)]
     engine = make_engine(url, pool_size=args.concurrency + 2) if not is_sqlite(url) else make_engine(url)
     counter = StatementCounter(engine)
@@ -258,6 +267,10 @@ async def run(args: argparse.Namespace, url: str) -> None:
                            db_in_thread=args.db_thread)
         register(app, chat, schedule_jobs=False)
         warm = users[:WARM_UP]
+        # Refused presses, spread evenly through the burst: members pressing tomorrow's reminder too early.
+        early = {user for n, user in enumerate(users)
+                 if int((n + 1) * args.refused_share) > int(n * args.refused_share)}
+        early_markup = keyboards.reminder(signer, tomorrow_id)
 
         # The issue's baseline is a bare PTB handler using the bot's own transport (what our checks and
         # transaction cost on top of the same two Telegram calls); PTB's default httpx transport is shown too.
@@ -288,7 +301,8 @@ async def run(args: argparse.Namespace, url: str) -> None:
                     counter.counting = name == "ours"
                     rounds[name].append(await polling(sides[name], lambda name=name: press_all(
                         server, sides[name], users, keyboards.reminder(signer, activity_id), args.spread,
-                        args.profile if name == "ours" and n == 0 else None)))
+                        args.profile if name == "ours" and n == 0 else None, early=early, early_markup=early_markup,
+                        edited=len(users) - len(early) if name == "ours" else None)))
                     counter.counting = False
                     if name == "ours":
                         # The groups' cards are refreshed a moment later: on ours' account, not the next side's.
@@ -306,9 +320,13 @@ async def run(args: argparse.Namespace, url: str) -> None:
     with transaction(factory) as session:
         recorded = session.scalar(select(func.count()).select_from(models.Attendance).where(
             models.Attendance.activity_id.in_(activity_ids)))
+        too_early = session.scalar(select(func.count()).select_from(models.Attendance).where(
+            models.Attendance.activity_id == tomorrow_id))
     engine.dispose()
     presses = args.members * args.rounds
-    assert recorded == presses or args.only == "bare-same", f"{recorded} check-ins recorded for {presses} presses"
+    accepted = (args.members - len(early)) * args.rounds
+    assert (recorded, too_early) == (accepted, 0) or args.only == "bare-same", (
+        f"{recorded} check-ins recorded for {accepted} accepted presses, {too_early} for presses too early")
     ours_s, bare_s, same_s = summary(ours), summary(bare), summary(bare_same_transport)
     report(
         "checkin",
@@ -320,6 +338,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
         server="in-process" if args.in_process else "child process",
         db_in_thread=chat.db_in_thread,
         answered=ours_s["answered"],
+        refused=len(early) * args.rounds,
         presses_took_s=ours_s["press_seconds"],
         recorded=recorded,
         # Primary: CPU of this process per press (the event loop, PTB, the database threads).
@@ -365,6 +384,9 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--profile", type=Path, default=None,
                         help="write a pyinstrument report of the measured round (ours) to this file; with "
                              "--db-inline it covers the database work too (pip install -e '.[bench]')")
+    parser.add_argument("--refused-share", type=float, default=0.0,
+                        help="share of the members (0 to 1) who press tomorrow's reminder instead, too early: "
+                             "refused, spread evenly through the burst")
     parser.add_argument("--only", choices=("ours", "bare-same"), default=None,
                         help="run one side alone, to profile it (the ratios then read 1.0)")
     args = parser.parse_args(argv)

@@ -9,16 +9,18 @@ leader hears what a follower or the command line did (`bot.runtime.notify` liste
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from sqlalchemy import event, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from storage import models
 from storage.db import is_sqlite
 
 _KEY = "branchbot.changes"
+_SAVED_KEY = "branchbot.changes.saved"  # the record as each open SAVEPOINT of the session found it
 ORIGIN_KEY = "branchbot.origin"  # in a session factory's `info`: who sends the notifications (a worker id)
 CHANNEL = "branchbot_outbox"
 # Past this many changed activities a notification says "all" (null): the payload stays far under
@@ -54,10 +56,28 @@ def _after_flush(session: Session, _context: object) -> None:
         of(session).activity_ids.update(changed)
 
 
+def _savepoint_begun(session: Session, transaction: SessionTransaction) -> None:
+    # After the SAVEPOINT's own first flush (of what came before it): the record as it stands outside.
+    if transaction.nested:
+        recorded = of(session)
+        session.info.setdefault(_SAVED_KEY, weakref.WeakKeyDictionary())[transaction] = Changes(
+            recorded.outbox_queued, set(recorded.activity_ids))
+
+
+def _savepoint_rolled_back(session: Session, previous: SessionTransaction) -> None:
+    saved = session.info.get(_SAVED_KEY, {}).pop(previous, None) if previous.nested else None
+    if saved is not None:
+        recorded = of(session)
+        recorded.outbox_queued, recorded.activity_ids = saved.outbox_queued, saved.activity_ids
+
+
 def track_activities(factory: sessionmaker[Session]) -> None:
-    """Sessions of `factory` record which activities they flushed (idempotent)."""
-    if not event.contains(factory, "after_flush", _after_flush):
-        event.listen(factory, "after_flush", _after_flush)
+    """Sessions of `factory` record which activities they flushed (idempotent). A SAVEPOINT rolled back
+    (`Session.begin_nested`) takes back what was recorded inside it: the record is what the commit carries."""
+    for name, listener in (("after_flush", _after_flush), ("after_transaction_create", _savepoint_begun),
+                           ("after_soft_rollback", _savepoint_rolled_back)):
+        if not event.contains(factory, name, listener):
+            event.listen(factory, name, listener)
 
 
 @dataclass(frozen=True)
@@ -90,6 +110,8 @@ class Notice:
 
 
 def _before_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT released (SQLAlchemy calls this hook for those too): the transaction goes on
     if is_sqlite(session):
         return  # SQLite: one process leads and polls (docs/ARCHITECTURE.md, #12.14)
     session.flush()  # the commit's own last flush comes after this hook: record its activities now

@@ -154,9 +154,16 @@ def make_session_factory(engine: Engine, *, origin: str | None = None) -> sessio
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One session, one transaction: committed on success, rolled back on any error."""
+def transaction(factory: sessionmaker[Session], *, savepoints: bool = False) -> Iterator[Session]:
+    """One session, one transaction: committed on success, rolled back on any error.
+
+    With `savepoints` the transaction may hold SAVEPOINTs (`Session.begin_nested`). On SQLite it is then begun
+    at once (BEGIN IMMEDIATE: it takes the one writer's lock now, waiting as a write does): pysqlite begins a
+    transaction only before its first write, and a SAVEPOINT outside a transaction is one of its own whose
+    RELEASE commits, out of reach of the rollback of the rest."""
     with factory() as session, session.begin():
+        if savepoints and is_sqlite(session):
+            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
         yield session
 
 

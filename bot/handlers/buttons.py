@@ -74,7 +74,7 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
 
     try:
         # Together: a burst of presses shares transactions (bot.handlers.group_commit); `work` only reads and
-        # writes the session, so running it again alone after a neighbour's refusal is harmless.
+        # writes the session, so running it again after a neighbour's refusal or failure is harmless.
         checked, others, now = await chat.db(work, together=True, order_key=user_id)
     except NotBound as refused:
         await answer_stranger(update, context, chat, refused)

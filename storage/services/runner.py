@@ -63,22 +63,66 @@ def _alone(factory: sessionmaker[Session], work: Callable[[Session], Any]) -> Ou
     return Outcome(value=value, committed=changes.of(sessions[0]))
 
 
-def run_together(factory: sessionmaker[Session], works: Sequence[Callable[[Session], Any]]) -> list[Outcome]:
-    """Runs `works` in order in one transaction: one checkout, BEGIN and COMMIT for all of them.
-
-    All or nothing: when any of them raises (a refusal included) or the commit fails, the whole transaction
-    is rolled back and each runs again, in order, in its own transaction (`run_in_transaction`), so every
-    outcome, refusal records included, is the one it would have had alone. Only a lost connection is
-    everyone's outcome at once. Meant for short use-cases that touch nothing but the session (they may run
-    twice); the first outcome's `committed` covers the whole group.
-    """
-    if len(works) == 1:
-        return [_alone(factory, works[0])]
+def _in_savepoint(session: Session, work: Callable[[Session], Any]) -> Outcome:
+    """`work` inside a SAVEPOINT of the group's transaction: refused, it is rolled back to it (what it recorded
+    in `storage.changes` too) and its refusal records are written in its place, into the group's commit.
+    Anything else it raises, or its last flush raises at RELEASE, goes up to the group."""
+    savepoint = session.begin_nested()
     try:
-        with transaction(factory) as session:
-            values = [work(session) for work in works]
+        value = work(session)
+    except ServiceError as refused:
+        savepoint.rollback()
+        for write in refused.on_refusal:
+            write(session)
+        return Outcome(error=refused)
+    savepoint.commit()
+    return Outcome(value=value)
+
+
+def _from_savepoints(factory: sessionmaker[Session], works: Sequence[Callable[[Session], Any]],
+                     plain: int) -> list[Outcome]:
+    """The group again in one transaction: the first `plain` as they are (they ran without a refusal a moment
+    ago), each of the rest in a SAVEPOINT. Anything else raised (one of the first `plain` refused now too) sends
+    each back alone."""
+    try:
+        with transaction(factory, savepoints=True) as session:
+            outcomes = [Outcome(value=work(session)) for work in works[:plain]]
+            outcomes += [_in_savepoint(session, work) for work in works[plain:]]
     except Exception as error:  # noqa: BLE001 - rolled back; sorted out one by one below
         if _lost_connection(error):
             return [Outcome(error=error) for _ in works]
+        return [_alone(factory, work) for work in works]
+    first = next((outcome for outcome in outcomes if outcome.error is None), None)
+    if first is not None:
+        first.committed = changes.of(session)
+    return outcomes
+
+
+def run_together(factory: sessionmaker[Session], works: Sequence[Callable[[Session], Any]]) -> list[Outcome]:
+    """Runs `works` in order in one transaction: one checkout, BEGIN and COMMIT for all of them.
+
+    When one of them is refused (a ServiceError: a press too early, or from outside the audience), the
+    transaction is rolled back and the group runs again in one transaction, the refused use-case and those after
+    it each in a SAVEPOINT: a refused one is rolled back to its savepoint and its refusal records are written into
+    the shared transaction, committed as `run_in_transaction` would commit them alone, while the others go on.
+    Savepoints only then: each costs two round trips (SAVEPOINT, RELEASE), which measurably raised every press's
+    CPU when nothing is refused (docs/ARCHITECTURE.md, "Group commit"). Anything else (a failure, or the commit
+    failing) rolls the group back and each runs again, in order, in its own transaction. So every outcome is the
+    one it would have had alone; only a lost connection is everyone's outcome at once. Meant for short use-cases
+    that touch nothing but the session (they may run more than once). The first outcome that has a value carries
+    the group's `committed`.
+    """
+    if len(works) == 1:
+        return [_alone(factory, works[0])]
+    values: list[Any] = []
+    try:
+        with transaction(factory) as session:
+            for work in works:
+                values.append(work(session))
+    except Exception as error:  # noqa: BLE001 - rolled back; sorted out below
+        if _lost_connection(error):
+            return [Outcome(error=error) for _ in works]
+        if isinstance(error, ServiceError) and len(values) < len(works):
+            return _from_savepoints(factory, works, plain=len(values))
         return [_alone(factory, work) for work in works]
     return [Outcome(value=values[0], committed=changes.of(session)), *(Outcome(value=v) for v in values[1:])]

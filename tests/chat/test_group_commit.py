@@ -7,17 +7,18 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, select
 from sqlalchemy.exc import OperationalError
 
 from bot.handlers.group_commit import GroupCommit
-from storage import models
+from storage import changes, models
+from storage.changes import Changes
 from storage.db import transaction
 from storage.errors import PermissionDenied
 from storage.repositories import attendance as attendance_repo
 from storage.services import attendance as svc
 from storage.services.actors import actor_for_telegram
-from storage.services.runner import run_together
+from storage.services.runner import Outcome, run_together
 from tests.chat.world import MEETING_START
 
 T = MEETING_START
@@ -49,6 +50,32 @@ def refused_after_writing(world):  # noqa: ANN001, ANN201
     return work
 
 
+def stranger(_world):  # noqa: ANN001, ANN201
+    """A press from a Telegram account bound to nobody."""
+    def work(session):  # noqa: ANN001, ANN202
+        return svc.check_in(session, actor_for_telegram(session, 999_999), _world.activities["party_day"], T)
+    return work
+
+
+def moving(world):  # noqa: ANN001, ANN201
+    """A use-case that changes an activity (recorded in the commit's Changes)."""
+    def work(session):  # noqa: ANN001, ANN202
+        session.get(models.Activity, world.activities["party_day"]).place = "五楼会议室"
+        session.flush()
+        return "moved"
+    return work
+
+
+def refused_after_changing(world):  # noqa: ANN001, ANN201
+    """Refused after changing an activity and counting an outbox row: the commit must carry neither."""
+    def work(session):  # noqa: ANN001, ANN202
+        session.get(models.Activity, world.activities["group_meeting"]).place = "不该留下"
+        session.flush()
+        changes.outbox_queued(session, 1)
+        raise PermissionDenied("不行。")
+    return work
+
+
 def lost_connection(_session):  # noqa: ANN001, ANN202
     raise OperationalError("SELECT 1", {}, Exception("server closed the connection"), connection_invalidated=True)
 
@@ -56,6 +83,8 @@ def lost_connection(_session):  # noqa: ANN001, ANN202
 def answer(outcome) -> str:  # noqa: ANN001
     if outcome.error is not None:
         return type(outcome.error).__name__
+    if isinstance(outcome.value, str):
+        return outcome.value
     return "already" if outcome.value.already else "present"
 
 
@@ -75,6 +104,13 @@ def queued_behind_a_busy_thread(session_factory, submit) -> list[str]:  # noqa: 
         return asyncio.run(burst())
 
 
+def as_alone(outcome: Outcome) -> object:
+    """What a press heard, whole: the value, or the refusal's kind and sentence."""
+    if outcome.error is not None:
+        return type(outcome.error), getattr(outcome.error, "message", str(outcome.error))
+    return outcome.value
+
+
 def present(session_factory, world) -> list[str]:  # noqa: ANN001
     names = {member_id: who for who, member_id in world.members.items()}
     with transaction(session_factory) as session:
@@ -85,14 +121,21 @@ def present(session_factory, world) -> list[str]:  # noqa: ANN001
     pytest.param(["alice", "bob", "secretary"], ["present", "present", "present"], ["alice", "bob", "secretary"], 1,
                  id="three-presses-one-commit"),
     pytest.param(["alice", "alice"], ["present", "already"], ["alice"], 1, id="same-member-twice-in-one-group"),
-    pytest.param(["alice", "other_member", "bob"], ["present", "PermissionDenied", "present"], ["alice", "bob"], 2,
-                 id="a-refusal-sends-each-back-to-its-own-transaction"),
+    pytest.param(["alice", "other_member", "bob"], ["present", "PermissionDenied", "present"], ["alice", "bob"], 1,
+                 id="a-refusal-costs-only-itself"),
     pytest.param(["alice", "bug", "bob"], ["present", "ZeroDivisionError", "present"], ["alice", "bob"], 2,
                  id="a-failure-sends-each-back-to-its-own-transaction"),
+    pytest.param(["alice", "other_member", "bug"], ["present", "PermissionDenied", "ZeroDivisionError"], ["alice"], 1,
+                 id="a-failure-after-a-refusal-sends-each-back-to-its-own-transaction"),
     pytest.param(["alice", "lost", "bob"], ["OperationalError"] * 3, [], 0, id="a-lost-connection-is-everyones"),
+    pytest.param(["alice", "other_member", "lost"], ["OperationalError"] * 3, [], 0,
+                 id="a-lost-connection-after-a-refusal-is-everyones"),
     pytest.param(["bob"], ["present"], ["bob"], 1, id="a-group-of-one-is-a-plain-transaction"),
 ])
 def test_presses_together(session_factory, world, commits, group, answers, recorded, transactions):
+    """A failure that is not a refusal (a bug) rolls back the group: each runs again alone, so a press whose
+    savepoint was released before it must not have committed (SQLite too: a SAVEPOINT there must not be a
+    transaction of its own)."""
     works = {"bug": lambda _session: 1 / 0, "lost": lost_connection}
     commits.clear()
     outcomes = run_together(session_factory, [works.get(who) or press(world, who) for who in group])
@@ -101,12 +144,71 @@ def test_presses_together(session_factory, world, commits, group, answers, recor
     assert present(session_factory, world) == recorded
 
 
-def test_a_refusal_in_a_group_keeps_its_record_and_drops_its_writes(session_factory, world):
-    outcomes = run_together(session_factory, [press(world, "alice"), refused_after_writing(world)])
-    assert [answer(o) for o in outcomes] == ["present", "PermissionDenied"]
-    assert present(session_factory, world) == ["alice"]
+WORKS = {
+    "alice": lambda world: press(world, "alice"),
+    "bob": lambda world: press(world, "bob"),
+    "bob-too-early": lambda world: press(world, "bob", "group_meeting"),
+    "other_member": lambda world: press(world, "other_member"),
+    "stranger": stranger,
+    "refused_after_writing": refused_after_writing,
+}
+
+
+def ledger(session_factory, world) -> tuple[list[str], list[str]]:  # noqa: ANN001
+    """Who is recorded present, and the audit log's actions."""
     with transaction(session_factory) as session:
-        assert session.scalars(select(models.AuditEntry.action)).all() == ["refused"]
+        return present(session_factory, world), list(session.scalars(select(models.AuditEntry.action)))
+
+
+def forget_presses(session_factory) -> None:  # noqa: ANN001
+    with transaction(session_factory) as session:
+        session.execute(delete(models.Attendance))
+        session.execute(delete(models.AuditEntry))
+
+
+@pytest.mark.parametrize(("group", "answers", "recorded", "audit"), [
+    pytest.param(["alice", "other_member", "bob"], ["present", "PermissionDenied", "present"], ["alice", "bob"], [],
+                 id="not-in-the-audience-in-the-middle"),
+    pytest.param(["alice", "bob-too-early", "secretary"], ["present", "OutsideWindow", "present"],
+                 ["alice", "secretary"], [], id="too-early-in-the-middle"),
+    pytest.param(["alice", "refused_after_writing", "bob"], ["present", "PermissionDenied", "present"],
+                 ["alice", "bob"], ["refused"], id="refused-after-writing-keeps-its-record-and-drops-its-write"),
+    pytest.param(["stranger", "alice"], ["NotBound", "present"], ["alice"], [], id="refused-first"),
+    pytest.param(["alice", "other_member", "alice"], ["present", "PermissionDenied", "already"], ["alice"], [],
+                 id="one-member-twice-around-a-refusal"),
+    pytest.param(["other_member", "refused_after_writing", "stranger"],
+                 ["PermissionDenied", "PermissionDenied", "NotBound"], [], ["refused"], id="every-one-refused"),
+])
+def test_a_refusal_in_a_group_costs_only_itself(session_factory, world, commits, group, answers, recorded, audit):
+    """The others commit together, in one transaction, with the refusal's records; every press hears what it
+    would have heard alone, and the database ends as if each had run alone."""
+    works = [WORKS.get(who, lambda world, who=who: press(world, who))(world) for who in group]
+    commits.clear()
+    together = run_together(session_factory, works)
+    assert (len(commits), [answer(o) for o in together]) == (1, answers)
+    assert ledger(session_factory, world) == (recorded, audit)
+    forget_presses(session_factory)
+    alone = [run_together(session_factory, [work])[0] for work in works]
+    assert [as_alone(o) for o in together] == [as_alone(o) for o in alone]
+    assert ledger(session_factory, world) == (recorded, audit)
+
+
+@pytest.mark.parametrize(("group", "committed"), [
+    pytest.param([moving, refused_after_changing, press], [Changes(activity_ids={"party_day"}), None, None],
+                 id="a-change-then-a-refused-change"),
+    pytest.param([refused_after_changing, moving], [None, Changes(activity_ids={"party_day"})],
+                 id="the-first-to-succeed-carries-the-commit"),
+    pytest.param([refused_after_changing, press], [None, Changes()], id="a-refused-change-leaves-nothing-to-follow"),
+])
+def test_a_refused_savepoint_leaves_nothing_in_what_the_commit_changed(session_factory, world, group, committed):
+    works = [make(world, "alice") if make is press else make(world) for make in group]
+    outcomes = run_together(session_factory, works)
+    ids = {key: world.activities[key] for key in ("party_day", "group_meeting")}
+    assert [o.committed for o in outcomes] == [
+        None if c is None else Changes(c.outbox_queued, {ids[key] for key in c.activity_ids}) for c in committed]
+    with transaction(session_factory) as session:
+        assert [session.get(models.Activity, ids[key]).place for key in ("group_meeting", "party_day")] == [
+            None, "五楼会议室" if moving in group else "三楼会议室"]
 
 
 def test_presses_queued_while_the_threads_are_busy_go_together(session_factory, world, commits):

@@ -69,6 +69,23 @@ def read_only(session: Session, activity_id: int) -> None:
     session.get(models.Activity, activity_id)
 
 
+def in_savepoint(work: Callable[[Session, int], None], *, released: bool,
+                 then: Callable[[Session, int], None] | None = None) -> Callable[[Session, int], None]:
+    """`work` inside a SAVEPOINT, released or rolled back; then, outside it, `then`."""
+    def run(session: Session, activity_id: int) -> None:
+        savepoint = session.begin_nested()
+        work(session, activity_id)
+        savepoint.commit() if released else savepoint.rollback()
+        if then is not None:
+            then(session, activity_id)
+    return run
+
+
+def queue_and_move(session: Session, activity_id: int) -> None:
+    queue_one(session, activity_id)
+    move_it(session, activity_id)
+
+
 class Boom(Exception):
     pass
 
@@ -80,6 +97,13 @@ CASES = [
     ("queued-then-rolled-back", queue_one, False, lambda a: []),
     ("activity-changed-then-rolled-back", move_it, False, lambda a: []),
     ("nothing-changed", read_only, True, lambda a: []),
+    ("changed-in-a-savepoint-released", in_savepoint(queue_and_move, released=True), True,
+     lambda a: [{"from": "proc-A", "outbox": 1, "activities": [a]}]),
+    ("changed-in-a-savepoint-rolled-back", in_savepoint(queue_and_move, released=False), True, lambda a: []),
+    ("a-released-savepoint-is-not-the-commit", in_savepoint(queue_one, released=True, then=move_it), True,
+     lambda a: [{"from": "proc-A", "outbox": 1, "activities": [a]}]),
+    ("only-what-outlived-its-savepoint", in_savepoint(move_it, released=False, then=queue_one), True,
+     lambda a: [{"from": "proc-A", "outbox": 1, "activities": []}]),
 ]
 
 
