@@ -28,6 +28,7 @@ from bot import keyboards
 from bot.callbacks import CallbackSigner
 from bot.clock import ManualClock
 from bot.handlers import ChatContext, register
+from bot.runtime.app import freeze_start_up_objects, serving_interpreter
 from bot.runtime.transport import AiohttpRequest
 from loopback import BotApiServer
 from storage import models
@@ -250,6 +251,7 @@ def summary(rounds: list[dict]) -> dict:
 
 
 async def run(args: argparse.Namespace, url: str) -> None:
+    serving_interpreter()  # the thread switching `branchbot run` uses, for every side alike
     warm_up_id, first_id, tomorrow_id = seed(url, args.members, args.rounds)
     activity_ids = [first_id + n for n in range(args.rounds)]
     engine = make_engine(url, pool_size=args.concurrency + 2) if not is_sqlite(url) else make_engine(url)
@@ -289,6 +291,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
         for side in sides.values():
             await side.initialize()
             await side.start()
+        freeze_start_up_objects()  # as `branchbot run` does once started: for every side alike
         try:
             for name, side in sides.items():
                 await polling(side, lambda side=side: press_all(server, side, warm, keyboards.reminder(

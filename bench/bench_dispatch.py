@@ -37,6 +37,7 @@ from sqlalchemy import func, insert, select
 from telegram.ext import ApplicationBuilder
 
 from bench.harness import report, run_main, scratch_postgres
+from bot.runtime.app import SWITCH_INTERVAL_SECONDS
 from bot.callbacks import CallbackSigner
 from bot.handlers.outbox_views import build_outbox_renderers
 from bot.clock import SystemClock
@@ -53,7 +54,7 @@ from storage.models import Base
 ZONE = ZoneInfo("Asia/Shanghai")
 FIRST_CHAT = 7_000_000
 CONCURRENCY = 8
-SWITCH_INTERVAL = float(os.environ.get("BENCH_SWITCH_INTERVAL", "0.0005"))
+SWITCH_INTERVAL = float(os.environ.get("BENCH_SWITCH_INTERVAL", SWITCH_INTERVAL_SECONDS))  # the run default
 ALL_SCENARIOS = ("bare_ptb", "unlimited_sqlite", "unlimited_postgresql", "limited")
 
 
