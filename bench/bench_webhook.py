@@ -111,7 +111,7 @@ def listening(port: int) -> bool:
 
 
 def measure(url: str, members: int, processes: int, concurrency: int, spread: float, bare: bool = False) -> dict:
-    warm_up_id, activity_id = seed(url, members)
+    warm_up_id, activity_id, _tomorrow = seed(url, members)
     world = Members(members)
     world.server.world.allow_http_webhooks = True
     ports = [free_port() for _ in range(processes)]
