@@ -129,7 +129,7 @@ def measure(url: str, members: int, processes: int, concurrency: int, spread: fl
         signer = CallbackSigner.from_token(world.token)
         users = [FIRST_USER + n for n in range(members)]
         warm = asyncio.run(send_reminders(world, users[:30], keyboards.reminder(signer, warm_up_id)))
-        world.press(warm, 0.0)
+        world.press(warm, 0.0, len(warm))
         presses = asyncio.run(send_reminders(world, users, keyboards.reminder(signer, activity_id)))
         # What the processes burn doing nothing (lease renewals, the dispatcher's and scheduler's polls).
         idle_before = [cpu_seconds(p.pid) for p in running]
@@ -139,7 +139,7 @@ def measure(url: str, members: int, processes: int, concurrency: int, spread: fl
         # this process (the loopback Bot API server and the proxy), while the presses are answered and edited.
         backends = {pid: cpu_seconds(pid) for pid in postgres_backends(url)}
         before = [cpu_seconds(p.pid) for p in running], time.process_time()
-        timings = world.press(presses, spread)
+        timings = world.press(presses, spread, len(presses))
         bots = [cpu_seconds(p.pid) - b for p, b in zip(running, before[0])]
         harness = time.process_time() - before[1]
         # Backends opened during the burst count from zero; one that closed meanwhile is not counted.
