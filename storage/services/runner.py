@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from sqlalchemy import Connection, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
@@ -63,6 +64,43 @@ def _alone(factory: sessionmaker[Session], work: Callable[[Session], Any]) -> Ou
     return Outcome(value=value, committed=changes.of(sessions[0]))
 
 
+# In a pooled connection's `info`: the statements it ran that were not a plain SELECT (one that locks rows counts:
+# alone, its locks would end with its rollback).
+_WRITES_KEY = "branchbot.writes"
+
+
+def _count_writes(connection: Connection, _cursor: object, statement: str, *_rest: object) -> None:
+    if statement.lstrip()[:6].upper() != "SELECT" or " FOR UPDATE" in statement:
+        connection.info[_WRITES_KEY] = connection.info.get(_WRITES_KEY, 0) + 1
+
+
+def _watch_writes(factory: sessionmaker[Session]) -> None:
+    engine = factory.kw["bind"]
+    if not event.contains(engine, "before_cursor_execute", _count_writes):
+        event.listen(engine, "before_cursor_execute", _count_writes)
+
+
+def _marks(session: Session, connection: Connection) -> tuple[int, int, int]:
+    recorded = changes.of(session)
+    return connection.info.get(_WRITES_KEY, 0), recorded.outbox_queued, len(recorded.activity_ids)
+
+
+def _in_place(session: Session, connection: Connection, work: Callable[[Session], Any]) -> Outcome:
+    """`work` straight in the group's transaction. Refused before it wrote anything (it ran nothing but SELECTs
+    on `connection`, left nothing pending in the session and recorded no change), there is nothing to roll back:
+    its refusal records are written in its place, into the group's commit. Refused after writing, or with
+    anything pending (an earlier one's too: counted as its own), the refusal goes up to the group."""
+    before = _marks(session, connection)
+    try:
+        return Outcome(value=work(session))
+    except ServiceError as refused:
+        if _marks(session, connection) != before or session.new or session.dirty or session.deleted:
+            raise
+        for write in refused.on_refusal:
+            write(session)
+        return Outcome(error=refused)
+
+
 def _in_savepoint(session: Session, work: Callable[[Session], Any]) -> Outcome:
     """`work` inside a SAVEPOINT of the group's transaction: refused, it is rolled back to it (what it recorded
     in `storage.changes` too) and its refusal records are written in its place, into the group's commit.
@@ -81,48 +119,56 @@ def _in_savepoint(session: Session, work: Callable[[Session], Any]) -> Outcome:
 
 def _from_savepoints(factory: sessionmaker[Session], works: Sequence[Callable[[Session], Any]],
                      plain: int) -> list[Outcome]:
-    """The group again in one transaction: the first `plain` as they are (they ran without a refusal a moment
-    ago), each of the rest in a SAVEPOINT. Anything else raised (one of the first `plain` refused now too) sends
-    each back alone."""
+    """The group again in one transaction: the first `plain` as they are (they ran without a refusal after
+    writing a moment ago), each of the rest in a SAVEPOINT. Anything else raised (one of the first `plain` refused
+    after writing now) sends each back alone."""
     try:
         with transaction(factory, savepoints=True) as session:
-            outcomes = [Outcome(value=work(session)) for work in works[:plain]]
+            connection = session.connection()
+            outcomes = [_in_place(session, connection, work) for work in works[:plain]]
             outcomes += [_in_savepoint(session, work) for work in works[plain:]]
     except Exception as error:  # noqa: BLE001 - rolled back; sorted out one by one below
         if _lost_connection(error):
             return [Outcome(error=error) for _ in works]
         return [_alone(factory, work) for work in works]
-    first = next((outcome for outcome in outcomes if outcome.error is None), None)
-    if first is not None:
-        first.committed = changes.of(session)
-    return outcomes
+    return _committed_on_first(outcomes, session)
 
 
 def run_together(factory: sessionmaker[Session], works: Sequence[Callable[[Session], Any]]) -> list[Outcome]:
     """Runs `works` in order in one transaction: one checkout, BEGIN and COMMIT for all of them.
 
-    When one of them is refused (a ServiceError: a press too early, or from outside the audience), the
-    transaction is rolled back and the group runs again in one transaction, the refused use-case and those after
-    it each in a SAVEPOINT: a refused one is rolled back to its savepoint and its refusal records are written into
-    the shared transaction, committed as `run_in_transaction` would commit them alone, while the others go on.
-    Savepoints only then: each costs two round trips (SAVEPOINT, RELEASE), which measurably raised every press's
-    CPU when nothing is refused (docs/ARCHITECTURE.md, "Group commit"). Anything else (a failure, or the commit
-    failing) rolls the group back and each runs again, in order, in its own transaction. So every outcome is the
-    one it would have had alone; only a lost connection is everyone's outcome at once. Meant for short use-cases
-    that touch nothing but the session (they may run more than once). The first outcome that has a value carries
-    the group's `committed`.
+    A use-case refused (a ServiceError: a press too early, or from outside the audience) before it wrote
+    anything leaves nothing to roll back: its refusal records are written into the shared transaction, committed
+    as `run_in_transaction` would commit them alone, and the others go on (`_in_place`). One refused after
+    writing rolls the transaction back, and the group runs again in one transaction, that use-case and those
+    after it each in a SAVEPOINT: a refused one is rolled back to its savepoint, its refusal records written in
+    its place. Savepoints only then: each costs two round trips (SAVEPOINT, RELEASE), which measurably raised
+    every press's CPU when nothing is refused (docs/ARCHITECTURE.md, "Group commit"). Anything else (a failure,
+    or the commit failing) rolls the group back and each runs again, in order, in its own transaction. So every
+    outcome is the one it would have had alone; only a lost connection is everyone's outcome at once. Meant for
+    short use-cases that touch nothing but the session (they may run more than once). The first outcome that
+    has a value carries the group's `committed`.
     """
     if len(works) == 1:
         return [_alone(factory, works[0])]
-    values: list[Any] = []
+    _watch_writes(factory)
+    outcomes: list[Outcome] = []
     try:
         with transaction(factory) as session:
+            connection = session.connection()
             for work in works:
-                values.append(work(session))
+                outcomes.append(_in_place(session, connection, work))
     except Exception as error:  # noqa: BLE001 - rolled back; sorted out below
         if _lost_connection(error):
             return [Outcome(error=error) for _ in works]
-        if isinstance(error, ServiceError) and len(values) < len(works):
-            return _from_savepoints(factory, works, plain=len(values))
+        if isinstance(error, ServiceError) and len(outcomes) < len(works):
+            return _from_savepoints(factory, works, plain=len(outcomes))
         return [_alone(factory, work) for work in works]
-    return [Outcome(value=values[0], committed=changes.of(session)), *(Outcome(value=v) for v in values[1:])]
+    return _committed_on_first(outcomes, session)
+
+
+def _committed_on_first(outcomes: list[Outcome], session: Session) -> list[Outcome]:
+    first = next((outcome for outcome in outcomes if outcome.error is None), None)
+    if first is not None:
+        first.committed = changes.of(session)
+    return outcomes

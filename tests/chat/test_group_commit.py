@@ -50,6 +50,14 @@ def refused_after_writing(world):  # noqa: ANN001, ANN201
     return work
 
 
+def refused_keeping_a_record(_world):  # noqa: ANN001, ANN201
+    """Refused before writing anything, keeping an audit row."""
+    def work(session):  # noqa: ANN001, ANN202
+        raise PermissionDenied("不行。").keep(
+            lambda s: attendance_repo.add_audit(s, now=T, action="refused", entity="callback", entity_id=None))
+    return work
+
+
 def stranger(_world):  # noqa: ANN001, ANN201
     """A press from a Telegram account bound to nobody."""
     def work(session):  # noqa: ANN001, ANN202
@@ -133,9 +141,7 @@ def present(session_factory, world) -> list[str]:  # noqa: ANN001
     pytest.param(["bob"], ["present"], ["bob"], 1, id="a-group-of-one-is-a-plain-transaction"),
 ])
 def test_presses_together(session_factory, world, commits, group, answers, recorded, transactions):
-    """A failure that is not a refusal (a bug) rolls back the group: each runs again alone, so a press whose
-    savepoint was released before it must not have committed (SQLite too: a SAVEPOINT there must not be a
-    transaction of its own)."""
+    """A failure that is not a refusal (a bug) rolls back the group: each runs again alone."""
     works = {"bug": lambda _session: 1 / 0, "lost": lost_connection}
     commits.clear()
     outcomes = run_together(session_factory, [works.get(who) or press(world, who) for who in group])
@@ -151,6 +157,8 @@ WORKS = {
     "other_member": lambda world: press(world, "other_member"),
     "stranger": stranger,
     "refused_after_writing": refused_after_writing,
+    "refused_keeping_a_record": refused_keeping_a_record,
+    "bug": lambda _world: lambda _session: 1 / 0,
 }
 
 
@@ -173,6 +181,8 @@ def forget_presses(session_factory) -> None:  # noqa: ANN001
                  ["alice", "secretary"], [], id="too-early-in-the-middle"),
     pytest.param(["alice", "refused_after_writing", "bob"], ["present", "PermissionDenied", "present"],
                  ["alice", "bob"], ["refused"], id="refused-after-writing-keeps-its-record-and-drops-its-write"),
+    pytest.param(["alice", "refused_keeping_a_record", "bob"], ["present", "PermissionDenied", "present"],
+                 ["alice", "bob"], ["refused"], id="refused-before-writing-keeps-its-record"),
     pytest.param(["stranger", "alice"], ["NotBound", "present"], ["alice"], [], id="refused-first"),
     pytest.param(["alice", "other_member", "alice"], ["present", "PermissionDenied", "already"], ["alice"], [],
                  id="one-member-twice-around-a-refusal"),
@@ -251,3 +261,43 @@ def test_a_group_runs_its_presses_in_the_pressers_order_and_answers_each_its_own
     assert answers == ["present", "present", "already"]
     by_telegram_id = sorted(("bob", "alice", "bob"), key=lambda who: world.telegram[who])
     assert ran == by_telegram_id
+
+
+@pytest.mark.parametrize(("group", "runs"), [
+    pytest.param(["alice", "other_member", "bob"], [1, 1, 1], id="refused-before-writing-nothing-runs-again"),
+    pytest.param(["alice", "refused_after_writing", "bob", "refused_keeping_a_record"], [2, 2, 1, 1],
+                 id="refused-after-writing-the-group-runs-again-savepoints-from-it-on"),
+    pytest.param(["alice", "bug", "bob"], [2, 2, 1], id="a-failure-each-runs-again-alone"),
+])
+def test_what_a_refusal_makes_run_again(session_factory, world, group, runs):
+    """A refusal before any write leaves nothing to roll back; after a write, the group runs again once."""
+    ran: list[str] = []
+
+    def counted(who: str):  # noqa: ANN202
+        work = WORKS.get(who, lambda world, who=who: press(world, who))(world)
+
+        def run(session):  # noqa: ANN001, ANN202
+            ran.append(who)
+            return work(session)
+        return run
+
+    run_together(session_factory, [counted(who) for who in group])
+    assert [ran.count(who) for who in group] == runs
+
+
+def test_a_savepoint_released_before_a_failure_commits_nothing(session_factory, world):
+    """Alice's press is refused after writing the first time only: the group runs again with her press in a
+    savepoint, released; then a failure sends each back alone, and she is checked in by her own transaction
+    (SQLite too: its SAVEPOINT outside a transaction would have committed at RELEASE)."""
+    calls: list[int] = []
+
+    def refused_once_after_writing(session):  # noqa: ANN001, ANN202
+        checked = press(world, "alice")(session)
+        calls.append(1)
+        if len(calls) == 1:
+            raise PermissionDenied("先不行。")
+        return checked
+
+    outcomes = run_together(session_factory, [refused_once_after_writing, lambda _session: 1 / 0])
+    assert ([answer(o) for o in outcomes], len(calls)) == (["present", "ZeroDivisionError"], 3)
+    assert present(session_factory, world) == ["alice"]
