@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Executable
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
-
-Processor = Callable[[Any], Any] | None
-
 
 class _Compiled:
     """One statement compiled for one dialect and one set of parameter names, with its processors."""
@@ -31,7 +28,8 @@ class _Compiled:
         self.sql = compiled.string
         self.positional = compiled.positiontup is not None
         self.names = tuple(compiled.positiontup) if self.positional else tuple(compiled.binds)
-        self.binds = tuple((name, _bind_processor(compiled, name, dialect)) for name in self.names)
+        self.binds = tuple((name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+                           for name in self.names)
         self.results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
                              for column in statement.exported_columns)  # type: ignore[attr-defined]
         # Known from the statement, not asked of the cursor: psycopg builds a Column object per column each time
@@ -47,16 +45,12 @@ class _Compiled:
         return tuple(process(value) if process is not None else value for process, value in zip(self.results, row))
 
 
-def _bind_processor(compiled: SQLCompiler, name: str, dialect: Dialect) -> Processor:
-    return compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-
-
 class DirectStatement:
     """A Core statement built once and run on the session's own DBAPI connection and transaction.
 
     SQLAlchemy's execution layer (an execution context, result metadata and a Result per statement) costs two
     to three times the driver's own work for a one-row statement on PostgreSQL: ~100 µs against ~50 µs per
-    statement, and a check-in runs three (bench/bench_checkin.py). Here the statement is compiled once per
+    statement, and a check-in runs four (bench/bench_checkin.py). Here the statement is compiled once per
     dialect, its columns' bind and result processors are applied as SQLAlchemy applies them (UTC datetimes,
     SQLite's booleans), engine cursor events still fire, and a driver error reaches the caller as SQLAlchemy's
     own, a disconnect invalidating the pool as `Connection.execute` does (the edge then answers "busy").

@@ -22,7 +22,7 @@ class CardRefresh:
     """A refresh waiting out `group_edit_delay`; cards pressed meanwhile that are not delivered announcements
     (not in the outbox) ride along."""
 
-    task: asyncio.Task | None = None
+    task: asyncio.Task | None = None  # held here: the event loop keeps only a weak reference to a running task
     pressed: set[tuple[int, int]] = field(default_factory=set)
 
 
