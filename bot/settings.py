@@ -64,7 +64,7 @@ NUMBER_VARIABLES = MappingProxyType({
     "BRANCHBOT_AMBIGUOUS_RETRY_SECONDS": NumberVariable("ambiguous_retry", zero_ok=True, unit=_seconds),
 })
 RATE_LIMIT_ENV = "BRANCHBOT_RATE_LIMIT"
-_OFF_WORDS = frozenset({"off", "0", "false", "no"})
+OFF_WORDS = frozenset({"off", "0", "false", "no"})
 # Variables a typed field holds: left out of `Settings.environ`, so nothing can read them a second time.
 TYPED_VARIABLES = frozenset({
     "BRANCHBOT_DATABASE_URL", "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "BRANCHBOT_CONFIG_DIR",
@@ -157,7 +157,7 @@ class Settings:
             quiet_hours=quiet,
             clock_start=clock_start,
             error_log=Path(error_log) if error_log else None,
-            rate_limit=rate_limit not in _OFF_WORDS if rate_limit else None,
+            rate_limit=rate_limit not in OFF_WORDS if rate_limit else None,
             environ={name: value for name, value in env.items() if name not in TYPED_VARIABLES},
             **tuning,  # type: ignore[arg-type]
             problems=tuple(problems),

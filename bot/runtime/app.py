@@ -68,7 +68,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ServiceOptions:
     runtime: RuntimeOptions
-    leader_retry_seconds: float = 5.0
+    leader_retry_seconds: float = Settings.leader_retry_seconds
     lease: timedelta = DEFAULT_LEASE
     webhook: WebhookOptions | None = None
     health_listen: tuple[str, int] | None = None

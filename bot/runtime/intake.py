@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from telegram.error import Conflict, TelegramError
 from telegram.ext import Application
 
+from bot.settings import OFF_WORDS
+
 log = logging.getLogger(__name__)
 
 # Telegram's rule for setWebhook's secret_token: 1-256 characters A-Z, a-z, 0-9, _ and -.
@@ -57,7 +59,7 @@ def webhook_options_from_env(env: Mapping[str, str]) -> WebhookOptions | None:
                          "每个请求都会核对它")
     host, port = parse_listen(env.get("BRANCHBOT_WEBHOOK_LISTEN") or DEFAULT_WEBHOOK_LISTEN,
                               "BRANCHBOT_WEBHOOK_LISTEN")
-    keep = (env.get("BRANCHBOT_WEBHOOK_DELETE_ON_STOP") or "on").strip().lower() in {"off", "0", "false", "no"}
+    keep = (env.get("BRANCHBOT_WEBHOOK_DELETE_ON_STOP") or "on").strip().lower() in OFF_WORDS
     return WebhookOptions(url=url, host=host, port=port, secret=secret, delete_on_stop=not keep)
 
 

@@ -27,13 +27,14 @@ from datetime import timedelta
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.settings import Settings
 from storage.db import transaction
 from storage.repositories import leadership as lease_repo
 from storage.repositories.leadership import Fence
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LEASE = timedelta(seconds=20)
+DEFAULT_LEASE = Settings.leader_lease  # the contract's default lives with the other settings
 # The holder trusts its lease for this share of it after a renewal started; the rest is the margin in
 # which its last sends finish before a standby may take over.
 TRUSTED_SHARE = 0.75

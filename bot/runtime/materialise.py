@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours, deliverable_at
-from bot.settings import DEFAULT_TIMEZONE
+from bot.settings import DEFAULT_TIMEZONE, Settings
 from schedules.audience import Part, reminder_leads
 from schedules.roster import Roster
 from storage import models
@@ -25,7 +25,7 @@ from storage.services.audience import StoredAudience, target_of
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HORIZON = timedelta(days=60)
+DEFAULT_HORIZON = Settings.horizon  # the contract's default lives with the other settings
 # Lead times for activities created outside the plan (ad hoc, by chat) when none are given: the catalog's
 # defaults, 3 days, 1 day and 1 hour before. Planned activities carry their own (possibly none).
 DEFAULT_LEAD_MINUTES = (3 * 24 * 60, 24 * 60, 60)

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 
 from bot import texts
+from bot.settings import Settings
 from bot.runtime.transport import AiohttpRequest, NotSent
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ class SendTimeouts:
 
     connect: float = 5.0
     write: float = 20.0
-    read: float = 45.0
+    read: float = Settings.send_read_timeout
     pool: float = 10.0
 
     def request(self, pool_size: int, *, may_write: Callable[[], bool] | None = None) -> AiohttpRequest:
@@ -60,7 +61,7 @@ class RetryDecision:
 @dataclass(frozen=True)
 class SendPolicy:
     timeouts: SendTimeouts = field(default_factory=SendTimeouts)
-    ambiguous_pause: timedelta = timedelta(seconds=60)
+    ambiguous_pause: timedelta = Settings.ambiguous_retry
 
     def after_failure(self, error: TelegramError, *, outbox_id: int, chat_id: int, attempt: int,
                       backoff: timedelta, final: bool) -> RetryDecision:

@@ -26,7 +26,7 @@ from bot.runtime.materialise import DEFAULT_HORIZON, MaterialiseReport, PlanSour
 from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
 from bot.runtime.render import OutboxRenderers
 from bot.runtime.sending import SendPolicy
-from bot.settings import DEFAULT_TIMEZONE
+from bot.settings import DEFAULT_TIMEZONE, Settings
 from storage import models
 from storage.db import transaction
 from storage.repositories import outbox
@@ -49,12 +49,12 @@ class RuntimeOptions:
     zone: ZoneInfo = DEFAULT_TIMEZONE
     quiet: QuietHours = DEFAULT_QUIET_HOURS
     horizon: timedelta = DEFAULT_HORIZON
-    concurrency: int = 8  # the dispatcher's sends in flight at once (and the outbox transport's connections)
+    concurrency: int = Settings.concurrency  # the dispatcher's sends in flight at once (and the outbox transport's connections)
     # Chat updates handled at once (PTB's concurrent_updates, and the reply transport's connections): more
     # presses queued together make the check-in's group commit larger (bench/bench_checkin.py on PostgreSQL).
     chat_concurrency: int = 16
     limiter_enabled: bool = True
-    poll_seconds: float = 30.0
+    poll_seconds: float = Settings.poll_seconds
     worker: str = field(default_factory=default_worker_id)
     # Rows another claimer (a previous term) still holds are put back only once claimed this long ago:
     # an old leader cut off from the database may have sent them and record that when it is back.
