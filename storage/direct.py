@@ -42,7 +42,7 @@ class _Compiled:
         return [value for _, value in bound] if self.positional else dict(bound)
 
     def row(self, row: tuple) -> tuple:
-        return tuple(process(value) if process is not None else value for process, value in zip(self.results, row))
+        return tuple(process(value) if process is not None else value for process, value in zip(self.results, row, strict=True))
 
 
 class DirectStatement:
@@ -75,7 +75,10 @@ class DirectStatement:
         return found
 
     def rows(self, session: Session, values: Mapping[str, Any]) -> list[tuple]:
-        """Every row, each value as SQLAlchemy's result would give it."""
+        """Every row, each value as SQLAlchemy's result would give it; what the session holds unsent is flushed
+        first, as `Session.execute` does."""
+        if session.autoflush:
+            session.flush()
         connection = session.connection()
         compiled = self._for(connection.dialect, tuple(values))
         parameters = compiled.parameters(values)
@@ -91,9 +94,10 @@ class DirectStatement:
         except connection.dialect.loaded_dbapi.Error as error:
             # SQLAlchemy's own handling: wraps the error, invalidates on a disconnect, runs handle_error events.
             connection._handle_dbapi_exception(error, compiled.sql, parameters, cursor, None)  # noqa: SLF001
-            raise  # not reached: the handler raises
         finally:
-            cursor.close()
+            # A lost connection is closed by then: closing its cursor would raise instead of the wrapped error.
+            if not connection.invalidated:
+                cursor.close()
         return [compiled.row(row) for row in fetched]
 
     def first(self, session: Session, values: Mapping[str, Any]) -> tuple | None:

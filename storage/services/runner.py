@@ -64,13 +64,13 @@ def _alone(factory: sessionmaker[Session], work: Callable[[Session], Any]) -> Ou
     return Outcome(value=value, committed=changes.of(sessions[0]))
 
 
-# In a pooled connection's `info`: the statements it ran that were not a plain SELECT (one that locks rows counts:
-# alone, its locks would end with its rollback).
+# In a pooled connection's `info`: the statements it ran that were not a plain SELECT (one that locks rows, FOR
+# UPDATE or FOR SHARE, counts: alone, its locks would end with its rollback).
 _WRITES_KEY = "branchbot.writes"
 
 
 def _count_writes(connection: Connection, _cursor: object, statement: str, *_rest: object) -> None:
-    if statement.lstrip()[:6].upper() != "SELECT" or " FOR UPDATE" in statement:
+    if statement.lstrip()[:6].upper() != "SELECT" or " FOR " in statement:
         connection.info[_WRITES_KEY] = connection.info.get(_WRITES_KEY, 0) + 1
 
 

@@ -79,6 +79,13 @@ def test_an_insert_takes_part_in_the_session_transaction(session: Session) -> No
     assert (row.status, row.recorded_at, row.via) == ("present", START, "private")
 
 
+def test_what_the_session_holds_unsent_is_seen(session: Session) -> None:
+    """As with Session.execute: pending changes are flushed before a direct statement runs."""
+    activity = seeded(session)
+    activity.title = "专题党课"  # not flushed yet
+    assert DirectStatement(BY_ID).first(session, {"activity_id": activity.id})[4] == "专题党课"
+
+
 def test_a_statement_missing_a_defaulted_value_is_refused(session: Session) -> None:
     activity = seeded(session)
     member_id = session.scalar(select(models.Member.id))
