@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import multiprocessing
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Collection
@@ -194,13 +196,39 @@ async def press_all(world: Members | RemoteMembers, app: Application, users: lis
 
         profiler = Profiler(interval=0.0002, async_mode="disabled")
         profiler.start()
+    full_collections = FullCollections()
     cpu = time.process_time()
-    timings = await asyncio.to_thread(world.press, presses, spread, len(presses) if edited is None else edited)
+    with full_collections:
+        timings = await asyncio.to_thread(world.press, presses, spread, len(presses) if edited is None else edited)
     timings["cpu_ms_per_update"] = (time.process_time() - cpu) * 1000 / len(presses)
+    timings["full_collection_ms"] = full_collections.longest_ms
     if profiler is not None:
         profiler.stop()
         profile.write_text(profiler.output_text(unicode=True, show_all=False, timeline=False))
     return timings
+
+
+class FullCollections:
+    """The longest full (generation 2) garbage collection while in use, in ms of CPU (gc.callbacks)."""
+
+    def __init__(self) -> None:
+        self.longest_ms = 0.0
+        self._began = 0.0
+
+    def _heard(self, phase: str, info: dict) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._began = time.process_time()
+        else:
+            self.longest_ms = max(self.longest_ms, (time.process_time() - self._began) * 1000)
+
+    def __enter__(self) -> "FullCollections":
+        gc.callbacks.append(self._heard)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        gc.callbacks.remove(self._heard)
 
 
 async def polling(app: Application, work: Callable[[], Awaitable[dict]]) -> dict:
@@ -210,6 +238,19 @@ async def polling(app: Application, work: Callable[[], Awaitable[dict]]) -> dict
         return await work()
     finally:
         await app.updater.stop()
+
+
+def canned(db: Callable[..., Awaitable]) -> Callable[..., Awaitable]:
+    """`ChatContext.db` answering every call with the first call's answer: ours without the database (and its
+    threads), to see what the rest of the handler costs against bare."""
+    first: list = []
+
+    async def answer(work, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        if not first:
+            first.append(await db(work, **kwargs))
+        return first[0]
+
+    return answer
 
 
 async def bare_handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -247,11 +288,14 @@ def summary(rounds: list[dict]) -> dict:
         **{key: statistics.median(r[key] for r in rounds)
            for key in ("updates_per_s", "p50_s", "p99_s", "press_seconds")},
         "answered": sum(r["answered"] for r in rounds),
+        "full_collection_ms": max(r["full_collection_ms"] for r in rounds),
     }
 
 
 async def run(args: argparse.Namespace, url: str) -> None:
     serving_interpreter()  # the thread switching `branchbot run` uses, for every side alike
+    if args.switch_interval is not None:
+        sys.setswitchinterval(args.switch_interval)
     warm_up_id, first_id, tomorrow_id = seed(url, args.members, args.rounds)
     activity_ids = [first_id + n for n in range(args.rounds)]
     engine = make_engine(url, pool_size=args.concurrency + 2) if not is_sqlite(url) else make_engine(url)
@@ -268,6 +312,8 @@ async def run(args: argparse.Namespace, url: str) -> None:
         chat = ChatContext(session_factory=factory, clock=ManualClock(START), zone=ZONE, signer=signer,
                            db_in_thread=args.db_thread)
         register(app, chat, schedule_jobs=False)
+        if args.canned_db:
+            chat.db = canned(chat.db)
         warm = users[:WARM_UP]
         # Refused presses, spread evenly through the burst: members pressing tomorrow's reminder too early.
         early = {user for n, user in enumerate(users)
@@ -291,7 +337,8 @@ async def run(args: argparse.Namespace, url: str) -> None:
         for side in sides.values():
             await side.initialize()
             await side.start()
-        freeze_start_up_objects()  # as `branchbot run` does once started: for every side alike
+        if not args.no_freeze:
+            freeze_start_up_objects()  # as `branchbot run` does once started: for every side alike
         try:
             for name, side in sides.items():
                 await polling(side, lambda side=side: press_all(server, side, warm, keyboards.reminder(
@@ -328,7 +375,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
     engine.dispose()
     presses = args.members * args.rounds
     accepted = (args.members - len(early)) * args.rounds
-    assert (recorded, too_early) == (accepted, 0) or args.only == "bare-same", (
+    assert (recorded, too_early) == (accepted, 0) or args.only == "bare-same" or args.canned_db, (
         f"{recorded} check-ins recorded for {accepted} accepted presses, {too_early} for presses too early")
     ours_s, bare_s, same_s = summary(ours), summary(bare), summary(bare_same_transport)
     report(
@@ -348,6 +395,8 @@ async def run(args: argparse.Namespace, url: str) -> None:
         cpu_ms_per_update=ours_s["cpu_ms_per_update"],
         cpu_ms_per_update_median=ours_s["cpu_ms_per_update_median"],
         cpu_ms_per_round=ours_s["cpu_ms_per_round"],
+        full_collection_ms=ours_s["full_collection_ms"],
+        canned_db=args.canned_db,
         bare_same_transport_cpu_ms_per_round=same_s["cpu_ms_per_round"],
         bare_same_transport_cpu_ms_per_update=same_s["cpu_ms_per_update"],
         bare_same_transport_cpu_ms_per_update_median=same_s["cpu_ms_per_update_median"],
@@ -390,6 +439,12 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--refused-share", type=float, default=0.0,
                         help="share of the members (0 to 1) who press tomorrow's reminder instead, too early: "
                              "refused, spread evenly through the burst")
+    parser.add_argument("--no-freeze", action="store_true",
+                        help="leave the start-up objects to the garbage collector (branchbot run freezes them)")
+    parser.add_argument("--canned-db", action="store_true",
+                        help="ours with the database replaced by the first press's answer (what the rest costs)")
+    parser.add_argument("--switch-interval", type=float, default=None,
+                        help="seconds of the interpreter's switch interval instead of branchbot run's")
     parser.add_argument("--only", choices=("ours", "bare-same"), default=None,
                         help="run one side alone, to profile it (the ratios then read 1.0)")
     args = parser.parse_args(argv)

@@ -13,24 +13,29 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.bench_checkin import FIRST_USER, START, seed
+from bench.bench_checkin import FIRST_USER, START, ZONE, seed
 from bench.harness import report, run_main, scratch_postgres
+from bot.callbacks import CallbackSigner
+from bot.clock import ManualClock
 from bot.deployment import DeploymentSource
+from bot.handlers.common import ChatContext
 from bot.settings import PROJECT_CONFIG_DIR
+from storage.errors import OutsideWindow
 from storage.db import is_sqlite, make_engine, make_session_factory
 from storage.services import attendance
 from storage.services.actors import actor_for_telegram
 from storage.services.runner import run_together
 
 
-def measure(url: str, members: int, rounds: int, group: int) -> dict:
-    warm_up_id, first_id, _tomorrow = seed(url, members, rounds)
+def measure(url: str, members: int, rounds: int, group: int, refused_share: float = 0.0) -> dict:
+    warm_up_id, first_id, tomorrow_id = seed(url, members, rounds)
     engine = make_engine(url)
     factory = make_session_factory(engine)
-    catalog = DeploymentSource.for_dir(PROJECT_CONFIG_DIR).current().catalog
-
-    def self_checkin(_session, _org_id) -> bool:  # noqa: ANN001 - the chat's policy with no override: everyone
-        return not catalog.any_org_setting("self_checkin", False)
+    # The chat's own policy (ChatContext.self_checkin_for), over the project's configuration.
+    self_checkin = ChatContext(session_factory=factory, clock=ManualClock(START), zone=ZONE,
+                               signer=CallbackSigner.from_token("1:bench"),
+                               config=DeploymentSource.for_dir(PROJECT_CONFIG_DIR)).self_checkin_for
+    early = set(range(0, members, round(1 / refused_share))) if refused_share else set()
 
     def press(user: int, activity_id: int):  # noqa: ANN202
         return lambda session: attendance.check_in(session, actor_for_telegram(session, user), activity_id, START,
@@ -40,14 +45,17 @@ def measure(url: str, members: int, rounds: int, group: int) -> dict:
     run_together(factory, [press(user, warm_up_id) for user in users[:group]])
     per_round = []
     for n in range(rounds):
-        presses = [press(user, first_id + n) for user in users]
+        # Every 1/share-th member presses tomorrow's button instead: refused, its check-in not open yet.
+        presses = [press(user, tomorrow_id if i in early else first_id + n) for i, user in enumerate(users)]
         cpu = time.process_time()
         for start in range(0, members, group):
             outcomes = run_together(factory, presses[start:start + group])
-            assert all(outcome.error is None for outcome in outcomes), outcomes
+            assert all(outcome.error is None or isinstance(outcome.error, OutsideWindow) for outcome in outcomes), (
+                outcomes)
         per_round.append((time.process_time() - cpu) * 1000 / members)
     engine.dispose()
     return {"database": "sqlite" if is_sqlite(url) else "postgresql", "members": members, "group": group,
+            "refused": len(early),
             "cpu_ms_per_press": min(per_round), "cpu_ms_per_press_median": statistics.median(per_round),
             "cpu_ms_per_round": [round(value, 3) for value in per_round]}
 
@@ -57,14 +65,17 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--members", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--group", type=int, default=16, help="presses per transaction (group commit's MAX_GROUP)")
+    parser.add_argument("--refused-share", type=float, default=0.0,
+                        help="share of presses refused (tomorrow's meeting, not open yet), e.g. 0.1")
     parser.add_argument("--postgres", action="store_true", help="a throw-away PostgreSQL database (default: SQLite)")
     args = parser.parse_args(argv)
     if args.postgres:
         with scratch_postgres("bench_checkin_db") as url:
-            report("checkin_db", **measure(url, args.members, args.rounds, args.group))
+            report("checkin_db", **measure(url, args.members, args.rounds, args.group, args.refused_share))
         return
     with tempfile.TemporaryDirectory() as folder:
-        report("checkin_db", **measure(f"sqlite:///{Path(folder) / 'bench.db'}", args.members, args.rounds, args.group))
+        report("checkin_db", **measure(f"sqlite:///{Path(folder) / 'bench.db'}", args.members, args.rounds,
+                                         args.group, args.refused_share))
 
 
 if __name__ == "__main__":

@@ -218,7 +218,7 @@ def freeze_start_up_objects() -> None:
     """Once the bot has started, what exists lives as long as the process (modules, SQLAlchemy's metadata and
     statement caches, PTB's handlers, the catalog: ~220,000 objects); moved out of the cyclic collector's reach
     (gc.freeze), a full collection costs ~10 ms of CPU instead of ~160 ms, a pause every update in flight waited
-    behind (bench/bench_checkin.py). Only for a process that starts once: frozen garbage is never collected."""
+    behind (bench/bench_checkin.py's full_collection_ms, with and without --no-freeze). Only for a process that starts once: frozen garbage is never collected."""
     gc.collect()
     gc.freeze()
 
