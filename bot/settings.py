@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import CLOCK_START_ENV, parse_clock_start
 from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QUIET_HOURS_ENV, QuietHours, quiet_hours_from_env
-from storage.db import DEFAULT_DATABASE_URL
+from storage.db import DEFAULT_DATABASE_URL, is_sqlite
 
 
 def default_config_dir() -> Path:
@@ -90,7 +90,7 @@ class Settings:
     chat_db_timeout: float = 10.0
     horizon: timedelta = timedelta(days=60)
     concurrency: int = 8
-    chat_concurrency: int | None = None  # None: by the database (bot.runtime.app.default_chat_concurrency)
+    chat_concurrency: int | None = None  # None: by the database (`chat_updates_at_once`)
     poll_seconds: float = 30.0
     reclaim_after: timedelta = timedelta(seconds=120)
     leader_retry_seconds: float = 5.0
@@ -103,6 +103,17 @@ class Settings:
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     # (variable, Chinese message) for values that could not be used; only `lenient` readings keep them
     problems: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    @property
+    def chat_updates_at_once(self) -> int:
+        """Chat updates handled at once (PTB's concurrent_updates, the reply transport's pool): BRANCHBOT_CHAT_CONCURRENCY,
+        else by the database. On PostgreSQL 16, so more check-ins queue together and share a transaction
+        (bench/bench_checkin.py: 0.27 commits per press against 0.44 at 8, CPU per press against the bare handler 0.44×
+        against 0.42×, p99 no worse); SQLite has no group commit and runs its work on the event loop, where more
+        updates at once only cost CPU."""
+        if self.chat_concurrency is not None:
+            return self.chat_concurrency
+        return 8 if is_sqlite(self.database_url) else 16
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, lenient: bool = False) -> "Settings":

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.runtime.app import service_options
+from bot.clock import ManualClock
+from bot.runtime.app import build_application, service_options
 from bot.runtime.quiet_hours import QuietHours
 from bot.settings import NUMBER_VARIABLES, TYPED_VARIABLES, Settings, SettingsError
 
@@ -59,19 +60,25 @@ BAD = [
 @pytest.mark.parametrize(("environ", "sends", "chat"), [
     pytest.param({"BRANCHBOT_DATABASE_URL": "postgresql+psycopg://db/bot"}, 8, 16, id="postgresql-defaults"),
     pytest.param({"BRANCHBOT_DATABASE_URL": "sqlite:///bot.db"}, 8, 8, id="sqlite-defaults"),
+    pytest.param({}, 8, 8, id="default-database-is-sqlite"),
+    pytest.param({"BRANCHBOT_DATABASE_URL": "sqlite:///bot.db", "BRANCHBOT_CHAT_CONCURRENCY": "16"}, 8, 16,
+                 id="sqlite-set"),
     pytest.param({"BRANCHBOT_DATABASE_URL": "postgresql+psycopg://db/bot", "BRANCHBOT_CONCURRENCY": "4",
                   "BRANCHBOT_CHAT_CONCURRENCY": "32"}, 4, 32, id="each-set-on-its-own"),
 ])
 def test_sends_and_chat_updates_at_once_are_set_apart(environ, sends, chat):
-    runtime = service_options(Settings.from_env(environ)).runtime
-    assert (runtime.concurrency, runtime.chat_concurrency) == (sends, chat)
+    """The Application `branchbot run` and the sandbox build (build_application, as start_bot calls it) handles as
+    many updates at once as the database allows unless BRANCHBOT_CHAT_CONCURRENCY says otherwise."""
+    settings = Settings.from_env(environ | {"TELEGRAM_BOT_TOKEN": "123:TOKEN"})
+    application = build_application(settings, ManualClock(datetime(2025, 3, 1, tzinfo=timezone.utc)))
+    assert (service_options(settings).runtime.concurrency, application.update_processor.max_concurrent_updates) == (
+        sends, chat)
 
 
 # Each tuning variable, as the runtime receives it: (variable, value, where in ServiceOptions, what it holds).
 TUNING = [
     pytest.param("BRANCHBOT_HORIZON_DAYS", "7", "runtime.horizon", timedelta(days=7), id="horizon"),
     pytest.param("BRANCHBOT_CONCURRENCY", "3", "runtime.concurrency", 3, id="concurrency"),
-    pytest.param("BRANCHBOT_CHAT_CONCURRENCY", "5", "runtime.chat_concurrency", 5, id="chat-concurrency"),
     pytest.param("BRANCHBOT_POLL_SECONDS", "0.5", "runtime.poll_seconds", 0.5, id="poll"),
     pytest.param("BRANCHBOT_RECLAIM_AFTER_SECONDS", "0", "runtime.reclaim_after", timedelta(0), id="reclaim"),
     pytest.param("BRANCHBOT_LEADER_RETRY_SECONDS", "2", "leader_retry_seconds", 2.0, id="leader-retry"),
@@ -97,7 +104,8 @@ def test_the_runtime_takes_each_tuning_value_from_settings(name, value, path, ex
 
 
 def test_every_tuning_variable_reaches_the_runtime():
-    assert {param.values[0] for param in TUNING} | {"BRANCHBOT_CHAT_DB_TIMEOUT_SECONDS"} == {
+    """The chat's two (its transaction timeout, its updates at once) reach the Application instead."""
+    assert {param.values[0] for param in TUNING} | {"BRANCHBOT_CHAT_DB_TIMEOUT_SECONDS", "BRANCHBOT_CHAT_CONCURRENCY"} == {
         *NUMBER_VARIABLES, "BRANCHBOT_RATE_LIMIT"}
 
 

@@ -84,7 +84,6 @@ def service_options(settings: Settings, *, limiter_default: bool = True) -> Serv
         quiet=settings.quiet_hours,
         horizon=settings.horizon,
         concurrency=settings.concurrency,
-        chat_concurrency=settings.chat_concurrency or default_chat_concurrency(settings.database_url),
         limiter_enabled=limiter_default if settings.rate_limit is None else settings.rate_limit,
         poll_seconds=settings.poll_seconds,
         reclaim_after=settings.reclaim_after,
@@ -97,14 +96,6 @@ def service_options(settings: Settings, *, limiter_default: bool = True) -> Serv
                           health_listen=parse_listen(health, "BRANCHBOT_HEALTH_LISTEN") if health else None)
 
 
-def default_chat_concurrency(database_url: str) -> int:
-    """Chat updates handled at once unless set: on PostgreSQL 16, so more check-ins queue together and share a
-    transaction (bench/bench_checkin.py: 0.27 commits per press against 0.44 at 8, CPU per press against the bare
-    handler 0.44× against 0.42×, p99 no worse); SQLite has no group commit and runs its work on the event loop,
-    where more updates at once only cost CPU."""
-    return 8 if is_sqlite(database_url) else 16
-
-
 def file_base_url(base_url: str) -> str:
     """PTB's base_file_url for a Bot API base such as http://host:8081/bot → http://host:8081/file/bot."""
     trimmed = base_url.rstrip("/")
@@ -115,15 +106,15 @@ def file_base_url(base_url: str) -> str:
 
 def build_application(
     settings: Settings, clock: Clock, *, session_factory: sessionmaker[Session] | None = None,
-    chat_concurrency: int = 16, schedule_chat_jobs: bool = True, update_latency: Any | None = None,
+    schedule_chat_jobs: bool = True, update_latency: Any | None = None,
     timeouts: SendTimeouts = SendTimeouts(),
     config: DeploymentSource | None = None, limiter: RateLimiter | None = None,
 ) -> Application:
     """The PTB Application: token, optional self-hosted Bot API, job queue, and the chat layer's handlers.
 
     Handlers come from `bot.handlers.register(application, chat)` (given a `ChatContext` on
-    `session_factory`). `application.bot_data` holds the `clock`, the `settings`, the `chat` context and the
-    dispatcher's `renderers` (every outbox kind's, with the chat's buttons: `bot.handlers.outbox_renderers`).
+    `session_factory`), `settings.chat_updates_at_once` updates at a time. `application.bot_data` holds the
+    `clock`, the `settings`, the `chat` context and the dispatcher's `renderers` (every outbox kind's, with the chat's buttons: `bot.handlers.outbox_renderers`).
     `config` is the deployment's configuration the runtime plans from (default: read from `settings`).
     With `limiter` (the dispatcher's, one per process), handler replies are paced and floods get one answer
     (bot.runtime.replies); `shared_limiter(application)` gives it back for the Runtime.
@@ -138,6 +129,7 @@ def build_application(
     # than the rest of a check-in press (bench/bench_checkin.py: ~2 ms less per press). The long poll keeps
     # PTB's own request. Replies run `chat_concurrency` at a time next to the long poll; each gets its own
     # connection. Its timeouts are the sends' (bot.runtime.sending): a reply is a send too.
+    chat_concurrency = settings.chat_updates_at_once
     builder = builder.request(timeouts.request(max(16, chat_concurrency * 2)))
     # Updates are handled `chat_concurrency` at a time (PTB's default is one by one): while one press waits on
     # Telegram, the next one's checks run (bench/bench_checkin.py, SQLite: ~370 -> ~500 presses/s). Safe here:
@@ -255,7 +247,6 @@ async def start_bot(
     """The one way the bot starts, for `branchbot run` and the sandbox alike: build the Application, start the
     Runtime (this process holds the leader lock), then the Application and its polling."""
     application = build_application(settings, clock, session_factory=sessions,
-                                    chat_concurrency=options.chat_concurrency,
                                     timeouts=options.sending.timeouts, config=config,
                                     limiter=RateLimiter(enabled=options.limiter_enabled))
     try:
@@ -306,7 +297,6 @@ async def serve(
     metrics = ServiceMetrics(state, sessions, clock)
     try:
         application = build_application(settings, clock, session_factory=sessions,
-                                        chat_concurrency=options.runtime.chat_concurrency,
                                         update_latency=metrics.update_latency,
                                         timeouts=options.runtime.sending.timeouts, config=config,
                                         limiter=RateLimiter(enabled=options.runtime.limiter_enabled))

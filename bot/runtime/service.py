@@ -50,9 +50,6 @@ class RuntimeOptions:
     quiet: QuietHours = DEFAULT_QUIET_HOURS
     horizon: timedelta = DEFAULT_HORIZON
     concurrency: int = Settings.concurrency  # the dispatcher's sends in flight at once (and the outbox transport's connections)
-    # Chat updates handled at once (PTB's concurrent_updates, and the reply transport's connections): more
-    # presses queued together make the check-in's group commit larger (bench/bench_checkin.py on PostgreSQL).
-    chat_concurrency: int = 16
     limiter_enabled: bool = True
     poll_seconds: float = Settings.poll_seconds
     worker: str = field(default_factory=default_worker_id)
