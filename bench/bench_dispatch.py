@@ -45,7 +45,7 @@ from bot.runtime.app import outbox_bot, telegram_sender
 from bot.settings import Settings
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.limiter import RateLimiter
-from bot.runtime.quiet_hours import QuietHours
+from bot.runtime.quiet_hours import NO_QUIET_HOURS
 from bot.runtime.sending import SendPolicy
 from storage import models
 from storage.db import make_engine, make_session_factory, transaction
@@ -172,7 +172,7 @@ async def run_dispatcher(url: str, server: RemoteServer, members: int, *, limite
         dispatcher = Dispatcher(sessions, telegram_sender(application, sender_bot), SystemClock(),
                                 renderers=renderers, worker="bench",
                                 limiter=RateLimiter(enabled=limited), concurrency=CONCURRENCY, zone=ZONE,
-                                quiet=QuietHours.parse("off"), poll_seconds=0.2,
+                                quiet=NO_QUIET_HOURS, poll_seconds=0.2,
                                 # The loopback's injected 5xx delivers nothing: no pause against doubles.
                                 sending=SendPolicy(ambiguous_pause=timedelta(0)))
         started = time.perf_counter()

@@ -31,7 +31,7 @@ from bot.runtime.app import outbox_bot, telegram_sender
 from bot.handlers.outbox_views import build_outbox_renderers
 from bot.runtime.dispatcher import Dispatcher
 from bot.runtime.limiter import RateLimiter
-from bot.runtime.quiet_hours import QuietHours
+from bot.runtime.quiet_hours import NO_QUIET_HOURS
 from bot.runtime.sending import SendPolicy, SendTimeouts
 from bot.settings import Settings
 from loopback import BotApiServer
@@ -71,7 +71,7 @@ async def run_policy(name: str, policy: SendPolicy, members: int, share: float, 
             dispatcher = Dispatcher(sessions, telegram_sender(None, bot), SystemClock(),  # type: ignore[arg-type]
                                     renderers=build_outbox_renderers(CallbackSigner.from_token(server.token),
                                                                      lambda: None),
-                                    worker="bench", limiter=RateLimiter(enabled=False), zone=ZONE, quiet=QuietHours.parse("off"), poll_seconds=0.2, sending=policy)
+                                    worker="bench", limiter=RateLimiter(enabled=False), zone=ZONE, quiet=NO_QUIET_HOURS, poll_seconds=0.2, sending=policy)
             task = asyncio.create_task(dispatcher.run())
             while dispatcher.stats.sent < members:
                 await asyncio.sleep(0.05)

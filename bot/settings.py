@@ -13,7 +13,7 @@ from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import CLOCK_START_ENV, parse_clock_start
-from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QUIET_HOURS_ENV, QuietHours, quiet_hours_from_env
+from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, NO_QUIET_HOURS, QUIET_HOURS_ENV, QuietHours
 from storage.db import DEFAULT_DATABASE_URL, is_sqlite
 
 
@@ -63,12 +63,45 @@ NUMBER_VARIABLES = MappingProxyType({
     "BRANCHBOT_SEND_READ_TIMEOUT_SECONDS": NumberVariable("send_read_timeout", zero_ok=False),
     "BRANCHBOT_AMBIGUOUS_RETRY_SECONDS": NumberVariable("ambiguous_retry", zero_ok=True, unit=_seconds),
 })
-RATE_LIMIT_ENV = "BRANCHBOT_RATE_LIMIT"
-OFF_WORDS = frozenset({"off", "0", "false", "no"})
+# The words every on/off variable takes (case and spaces aside), as (on, off) pairs; anything else is refused.
+SWITCH_WORDS = (("on", "off"), ("1", "0"), ("true", "false"), ("yes", "no"))
+ON_WORDS = frozenset(on for on, _ in SWITCH_WORDS)
+OFF_WORDS = frozenset(off for _, off in SWITCH_WORDS)
+# The on/off variables `Settings` holds: the field each fills (unset or blank: the field's default).
+SWITCH_VARIABLES = MappingProxyType({
+    "BRANCHBOT_RATE_LIMIT": "rate_limit",
+    "BRANCHBOT_WEBHOOK_DELETE_ON_STOP": "webhook_delete_on_stop",
+})
+# BRANCHBOT_QUIET_HOURS is a window, not a switch, but its "off" is the same words (and "none", which it always took).
+QUIET_HOURS_OFF_WORDS = OFF_WORDS | {"none"}
+
+
+def read_switch(name: str, raw: str) -> bool:
+    """An on/off variable's value: True for an ON_WORDS word, False for an OFF_WORDS one; ValueError naming the
+    variable and the words otherwise."""
+    word = raw.strip().lower()
+    if word in ON_WORDS or word in OFF_WORDS:
+        return word in ON_WORDS
+    (on, off), *others = SWITCH_WORDS
+    synonyms = "、".join(f"{yes}/{no}" for yes, no in others)
+    raise ValueError(f"{name} 应为 {on} 或 {off}（也可写 {synonyms}），而不是 {raw!r}")
+
+
+def read_quiet_hours(raw: str) -> QuietHours:
+    """BRANCHBOT_QUIET_HOURS: blank is the default window, an off word none, else a window ('22:00-08:00')."""
+    text = raw.strip()
+    if not text:
+        return DEFAULT_QUIET_HOURS
+    if text.lower() in QUIET_HOURS_OFF_WORDS:
+        return NO_QUIET_HOURS
+    return QuietHours.parse(text)
+
+
 # Variables a typed field holds: left out of `Settings.environ`, so nothing can read them a second time.
 TYPED_VARIABLES = frozenset({
     "BRANCHBOT_DATABASE_URL", "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "BRANCHBOT_CONFIG_DIR",
-    "BRANCHBOT_TIMEZONE", QUIET_HOURS_ENV, CLOCK_START_ENV, "BRANCHBOT_ERROR_LOG", *NUMBER_VARIABLES, RATE_LIMIT_ENV,
+    "BRANCHBOT_TIMEZONE", QUIET_HOURS_ENV, CLOCK_START_ENV, "BRANCHBOT_ERROR_LOG", *NUMBER_VARIABLES,
+    *SWITCH_VARIABLES,
 })
 
 
@@ -86,7 +119,7 @@ class Settings:
     quiet_hours: QuietHours = DEFAULT_QUIET_HOURS
     clock_start: datetime | None = None  # testing/sandbox aid: `branchbot run`'s clock starts here
     error_log: Path | None = None  # None: branchbot-errors.log in the temp dir
-    # The runtime's tuning (NUMBER_VARIABLES, BRANCHBOT_RATE_LIMIT); these defaults are the contract's.
+    # The runtime's tuning (NUMBER_VARIABLES, SWITCH_VARIABLES); these defaults are the contract's.
     chat_db_timeout: float = 10.0
     horizon: timedelta = timedelta(days=60)
     concurrency: int = 8
@@ -98,6 +131,7 @@ class Settings:
     send_read_timeout: float = 45.0
     ambiguous_retry: timedelta = timedelta(seconds=60)
     rate_limit: bool | None = None  # None: unset (on for `branchbot run`, off in the sandbox)
+    webhook_delete_on_stop: bool = True  # off when several processes share the webhook
     # The rest of the environment as read once at start (webhook, health), parsed by the module that owns it,
     # never from os.environ; the variables a field above holds are not in it.
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -130,7 +164,7 @@ class Settings:
             problems.append(("BRANCHBOT_TIMEZONE",
                              f"BRANCHBOT_TIMEZONE 无效：{zone_name!r} 不是已知的时区名（例如 Asia/Shanghai）"))
         try:
-            quiet = quiet_hours_from_env(env)
+            quiet = read_quiet_hours(env.get(QUIET_HOURS_ENV) or "")
         except ValueError as exc:
             quiet = DEFAULT_QUIET_HOURS
             problems.append((QUIET_HOURS_ENV, str(exc)))
@@ -155,7 +189,14 @@ class Settings:
                 problems.append((name, f"{name} 应为{bound}的数，而不是 {raw!r}"))
             else:
                 tuning[variable.field] = variable.unit(value)
-        rate_limit = (env.get(RATE_LIMIT_ENV) or "").strip().lower()
+        for name, field_name in SWITCH_VARIABLES.items():
+            raw = env.get(name) or ""
+            if not raw.strip():
+                continue  # blank is unset: the field's default
+            try:
+                tuning[field_name] = read_switch(name, raw)
+            except ValueError as exc:
+                problems.append((name, str(exc)))
         if problems and not lenient:
             raise SettingsError("；".join(message for _, message in problems))
         error_log = env.get("BRANCHBOT_ERROR_LOG")
@@ -168,7 +209,6 @@ class Settings:
             quiet_hours=quiet,
             clock_start=clock_start,
             error_log=Path(error_log) if error_log else None,
-            rate_limit=rate_limit not in OFF_WORDS if rate_limit else None,
             environ={name: value for name, value in env.items() if name not in TYPED_VARIABLES},
             **tuning,  # type: ignore[arg-type]
             problems=tuple(problems),

@@ -12,8 +12,9 @@ import pytest
 from bot.cli import main
 from bot.clock import ManualClock
 from bot.runtime.app import build_application, service_options
-from bot.runtime.quiet_hours import QuietHours
-from bot.settings import NUMBER_VARIABLES, TYPED_VARIABLES, Settings, SettingsError
+from bot.runtime.intake import webhook_options
+from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, NO_QUIET_HOURS, QUIET_HOURS_ENV, QuietHours
+from bot.settings import NUMBER_VARIABLES, SWITCH_VARIABLES, TYPED_VARIABLES, Settings, SettingsError
 
 
 def test_every_value_is_typed_once():
@@ -31,6 +32,14 @@ BAD = [
                  "BRANCHBOT_TIMEZONE 无效：'Mars/Olympus' 不是已知的时区名（例如 Asia/Shanghai）", id="zone"),
     pytest.param("BRANCHBOT_QUIET_HOURS", "25:00-08:00",
                  "免打扰时段“25:00-08:00”无法识别：应写作 22:00-08:00，或 off 表示不设", id="quiet-hours"),
+    pytest.param("BRANCHBOT_QUIET_HOURS", "on", "免打扰时段“on”无法识别：应写作 22:00-08:00，或 off 表示不设",
+                 id="quiet-hours-on-is-no-window"),
+    pytest.param("BRANCHBOT_RATE_LIMIT", "maybe",
+                 "BRANCHBOT_RATE_LIMIT 应为 on 或 off（也可写 1/0、true/false、yes/no），而不是 'maybe'",
+                 id="rate-limit-unknown-word"),
+    pytest.param("BRANCHBOT_WEBHOOK_DELETE_ON_STOP", "keep",
+                 "BRANCHBOT_WEBHOOK_DELETE_ON_STOP 应为 on 或 off（也可写 1/0、true/false、yes/no），而不是 'keep'",
+                 id="webhook-delete-unknown-word"),
     pytest.param("BRANCHBOT_CLOCK_START", "2025-03-14T09:00",
                  "BRANCHBOT_CLOCK_START 必须带时区偏移，例如 2025-03-14T09:00:00+08:00", id="naive-clock-start"),
     pytest.param("BRANCHBOT_CLOCK_START", "下周三",
@@ -87,7 +96,6 @@ TUNING = [
                  id="send-read-timeout"),
     pytest.param("BRANCHBOT_AMBIGUOUS_RETRY_SECONDS", "0", "runtime.sending.ambiguous_pause", timedelta(0),
                  id="ambiguous-retry"),
-    pytest.param("BRANCHBOT_RATE_LIMIT", "off", "runtime.limiter_enabled", False, id="rate-limit-off"),
 ]
 
 
@@ -106,7 +114,52 @@ def test_the_runtime_takes_each_tuning_value_from_settings(name, value, path, ex
 def test_every_tuning_variable_reaches_the_runtime():
     """The chat's two (its transaction timeout, its updates at once) reach the Application instead."""
     assert {param.values[0] for param in TUNING} | {"BRANCHBOT_CHAT_DB_TIMEOUT_SECONDS", "BRANCHBOT_CHAT_CONCURRENCY"} == {
-        *NUMBER_VARIABLES, "BRANCHBOT_RATE_LIMIT"}
+        *NUMBER_VARIABLES}
+
+
+WEBHOOK = {"BRANCHBOT_WEBHOOK_URL": "https://bot.example.org/hook", "BRANCHBOT_WEBHOOK_SECRET": "s3cret"}
+
+# Each on/off variable as its reader receives it: (variable, what else it needs set, how it is read).
+SWITCHES = [
+    pytest.param("BRANCHBOT_RATE_LIMIT", {}, lambda settings: service_options(settings).runtime.limiter_enabled,
+                 id="rate-limit"),
+    pytest.param("BRANCHBOT_WEBHOOK_DELETE_ON_STOP", WEBHOOK, lambda settings: webhook_options(settings).delete_on_stop,
+                 id="webhook-delete-on-stop"),
+]
+WORDS = [
+    pytest.param("on", True, id="on"), pytest.param(" ON ", True, id="on-shouted-with-spaces"),
+    pytest.param("1", True, id="one"), pytest.param("true", True, id="true"), pytest.param("Yes", True, id="yes"),
+    pytest.param("off", False, id="off"), pytest.param("0", False, id="zero"),
+    pytest.param("FALSE", False, id="false"), pytest.param("no", False, id="no"),
+]
+
+
+@pytest.mark.parametrize(("word", "value"), WORDS)
+@pytest.mark.parametrize(("name", "needs", "read"), SWITCHES)
+def test_every_on_off_variable_takes_the_same_words(name, needs, read, word, value):
+    assert read(Settings.from_env(needs | {name: word})) is value
+
+
+def test_every_on_off_variable_is_in_the_table():
+    assert {param.values[0] for param in SWITCHES} == set(SWITCH_VARIABLES)
+
+
+@pytest.mark.parametrize(("name", "needs", "read"), SWITCHES)
+def test_an_unset_or_blank_on_off_variable_is_on(name, needs, read):
+    """Both default to on: `branchbot run`'s limiter, deleteWebhook at stop."""
+    assert (read(Settings.from_env(needs)), read(Settings.from_env(needs | {name: "  "}))) == (True, True)
+
+
+@pytest.mark.parametrize(("value", "quiet"), [
+    pytest.param("23:00-07:00", QuietHours(time(23), time(7)), id="window"),
+    pytest.param("23:00–07:00", QuietHours(time(23), time(7)), id="window-with-en-dash"),
+    pytest.param("off", NO_QUIET_HOURS, id="off"), pytest.param(" Off ", NO_QUIET_HOURS, id="off-shouted"),
+    pytest.param("0", NO_QUIET_HOURS, id="zero"), pytest.param("false", NO_QUIET_HOURS, id="false"),
+    pytest.param("no", NO_QUIET_HOURS, id="no"), pytest.param("none", NO_QUIET_HOURS, id="none"),
+    pytest.param("", DEFAULT_QUIET_HOURS, id="empty"), pytest.param("  ", DEFAULT_QUIET_HOURS, id="blank"),
+])
+def test_quiet_hours_are_off_by_the_same_words_as_every_switch(value, quiet):
+    assert Settings.from_env({QUIET_HOURS_ENV: value}).quiet_hours == quiet
 
 
 def test_what_a_field_holds_is_not_left_in_the_environment_to_read_again():
@@ -128,8 +181,8 @@ def test_the_limiter_is_on_for_run_and_off_in_the_sandbox_unless_set(environ, ru
             service_options(settings, limiter_default=False).runtime.limiter_enabled) == (run, sandbox)
 
 
-@pytest.mark.parametrize("name", sorted(NUMBER_VARIABLES))
-def test_a_blank_number_is_unset(name):
+@pytest.mark.parametrize("name", [*sorted(NUMBER_VARIABLES), *sorted(SWITCH_VARIABLES), QUIET_HOURS_ENV])
+def test_a_blank_value_is_unset(name):
     """A variable set to spaces (an empty line in an env file) means the default, not a crash at start."""
     settings = Settings.from_env({name: "  "})
     assert settings == Settings.from_env({})
@@ -154,9 +207,14 @@ def test_every_command_refuses_it_before_anything_else(name, value, message, mon
     assert not (tmp_path / "none.db").exists()
 
 
-def test_doctor_lists_a_bad_value_instead_of_refusing(monkeypatch, capsys, tmp_path):
-    monkeypatch.setenv("BRANCHBOT_CONCURRENCY", "2.5")
+@pytest.mark.parametrize(("name", "value", "message"), [
+    pytest.param("BRANCHBOT_CONCURRENCY", "2.5", "BRANCHBOT_CONCURRENCY 应为大于 0 的数，而不是 '2.5'", id="number"),
+    pytest.param("BRANCHBOT_RATE_LIMIT", "maybe",
+                 "BRANCHBOT_RATE_LIMIT 应为 on 或 off（也可写 1/0、true/false、yes/no），而不是 'maybe'", id="on-off"),
+])
+def test_doctor_lists_a_bad_value_instead_of_refusing(name, value, message, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv(name, value)
     monkeypatch.setenv("BRANCHBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'none.db'}")
     assert main(["doctor", "--offline"]) == 1
     findings = [line.split("  ", 1)[1] for line in capsys.readouterr().out.splitlines() if line.startswith("[错误] 环境变量")]
-    assert findings == ["BRANCHBOT_CONCURRENCY 应为大于 0 的数，而不是 '2.5'"]
+    assert findings == [message]

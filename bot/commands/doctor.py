@@ -115,7 +115,7 @@ async def _telegram(settings: Settings) -> list[Finding]:
 
     from bot.runtime.app import file_base_url
     from bot.runtime.sending import failure_text
-    from bot.runtime.intake import webhook_options_from_env
+    from bot.runtime.intake import webhook_options
 
     if not settings.telegram_token:
         return [Finding(ATTENTION, texts.DOCTOR_TOKEN, texts.DOCTOR_NO_TOKEN)]
@@ -124,7 +124,7 @@ async def _telegram(settings: Settings) -> list[Finding]:
         kwargs = {"base_url": settings.telegram_api_base_url,
                   "base_file_url": file_base_url(settings.telegram_api_base_url)}
     try:
-        webhook = webhook_options_from_env(settings.environ)
+        webhook = webhook_options(settings)
     except ValueError as error:
         return [Finding(FAILED, texts.DOCTOR_WEBHOOK, str(error))]
     bot = Bot(settings.telegram_token, **kwargs)

@@ -47,7 +47,7 @@ from bot.clock import Clock
 from bot.deployment import DeploymentSource
 from bot.handlers.common import CHAT_DB_THREADS, ChatContext
 from bot.runtime.health import ServiceMetrics, ServiceState, TimedUpdateProcessor, start_health_server
-from bot.runtime.intake import ChatIntake, WebhookOptions, parse_listen, webhook_options_from_env
+from bot.runtime.intake import ChatIntake, WebhookOptions, parse_listen, webhook_options
 from bot.runtime.leader import DEFAULT_LEASE, LeaseLeadership
 from bot.runtime.materialise import PlanSource
 from bot.runtime.limiter import RateLimiter
@@ -92,7 +92,7 @@ def service_options(settings: Settings, *, limiter_default: bool = True) -> Serv
     )
     health = env.get("BRANCHBOT_HEALTH_LISTEN") or None
     return ServiceOptions(runtime=runtime, leader_retry_seconds=settings.leader_retry_seconds,
-                          lease=settings.leader_lease, webhook=webhook_options_from_env(env),
+                          lease=settings.leader_lease, webhook=webhook_options(settings),
                           health_listen=parse_listen(health, "BRANCHBOT_HEALTH_LISTEN") if health else None)
 
 

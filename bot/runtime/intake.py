@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,7 +11,7 @@ from urllib.parse import urlsplit
 from telegram.error import Conflict, TelegramError
 from telegram.ext import Application
 
-from bot.settings import OFF_WORDS
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +44,9 @@ def parse_listen(value: str, name: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def webhook_options_from_env(env: Mapping[str, str]) -> WebhookOptions | None:
+def webhook_options(settings: Settings) -> WebhookOptions | None:
     """None (polling) unless BRANCHBOT_WEBHOOK_URL is set; then the secret is required."""
+    env = settings.environ
     url = (env.get("BRANCHBOT_WEBHOOK_URL") or "").strip()
     if not url:
         return None
@@ -59,8 +59,8 @@ def webhook_options_from_env(env: Mapping[str, str]) -> WebhookOptions | None:
                          "每个请求都会核对它")
     host, port = parse_listen(env.get("BRANCHBOT_WEBHOOK_LISTEN") or DEFAULT_WEBHOOK_LISTEN,
                               "BRANCHBOT_WEBHOOK_LISTEN")
-    keep = (env.get("BRANCHBOT_WEBHOOK_DELETE_ON_STOP") or "on").strip().lower() in OFF_WORDS
-    return WebhookOptions(url=url, host=host, port=port, secret=secret, delete_on_stop=not keep)
+    return WebhookOptions(url=url, host=host, port=port, secret=secret,
+                          delete_on_stop=settings.webhook_delete_on_stop)
 
 
 class ChatIntake:

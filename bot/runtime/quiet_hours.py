@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -23,9 +22,7 @@ class QuietHours:
 
     @classmethod
     def parse(cls, text: str) -> "QuietHours":
-        """'22:00-08:00' → QuietHours; an empty string or 'off' disables quiet hours."""
-        if not text or text.strip().lower() in {"off", "none", "0"}:
-            return cls(time(0, 0), time(0, 0))
+        """'22:00-08:00' → QuietHours (the variable's 'off' words are read by bot.settings.read_quiet_hours)."""
         begin, _, finish = text.replace("–", "-").partition("-")
         try:
             return cls(time.fromisoformat(begin.strip()), time.fromisoformat(finish.strip()))
@@ -60,12 +57,7 @@ class QuietHours:
 
 
 DEFAULT_QUIET_HOURS = QuietHours()
-
-
-def quiet_hours_from_env(environ: Mapping[str, str]) -> QuietHours:
-    """The quiet hours of an environment mapping: BRANCHBOT_QUIET_HOURS, default 22:00-08:00; `off` disables
-    them (`Settings.quiet_hours` is this, read once at start)."""
-    return QuietHours.parse(environ.get(QUIET_HOURS_ENV) or "22:00-08:00")
+NO_QUIET_HOURS = QuietHours(time(0, 0), time(0, 0))  # an empty window: nobody is ever held back
 
 
 def deliverable_at(

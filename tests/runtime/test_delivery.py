@@ -7,18 +7,17 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.runtime.quiet_hours import QuietHours, deliverable_at
+from bot.runtime.quiet_hours import NO_QUIET_HOURS, deliverable_at
 from storage import models
 from storage.repositories import outbox
 from storage.services import delivery, scheduling
 from tests.runtime.factories import SHANGHAI, at, make_activity, make_branch, members_of, rendered
 
 NOW = at("2025-03-12 10:00")
-QUIET_OFF = QuietHours.parse("off")
 
 
 def deliver_at(due, starts, zone):  # noqa: ANN001, ANN201
-    return deliverable_at(due, starts, zone, QUIET_OFF)
+    return deliverable_at(due, starts, zone, NO_QUIET_HOURS)
 
 
 @pytest.mark.parametrize(("moves", "delivered", "reason"), [

@@ -6,7 +6,7 @@ from datetime import time
 
 import pytest
 
-from bot.runtime.quiet_hours import QuietHours, deliverable_at, is_quiet
+from bot.runtime.quiet_hours import NO_QUIET_HOURS, QuietHours, deliverable_at, is_quiet
 from tests.runtime.factories import SHANGHAI, at
 
 
@@ -44,8 +44,11 @@ def test_quiet_hours_in_the_organisations_zone():
         pytest.param("22:00-08:00", time(12, 0), False, id="overnight-window-noon"),
         pytest.param("12:00-13:30", time(12, 45), True, id="daytime-window"),
         pytest.param("12:00-13:30", time(13, 30), False, id="daytime-window-end-exclusive"),
-        pytest.param("off", time(3, 0), False, id="disabled"),
     ],
 )
 def test_quiet_hours_parse_and_contains(text, local, quiet):
     assert QuietHours.parse(text).contains(local) is quiet
+
+
+def test_no_quiet_hours_hold_nothing_back():
+    assert [NO_QUIET_HOURS.contains(time(hour)) for hour in (0, 3, 12, 22)] == [False] * 4
