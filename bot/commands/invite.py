@@ -15,11 +15,10 @@ from bot import texts
 from bot.keyboards import start_link
 from bot.runtime.sending import failure_text
 from bot.settings import Settings
-from storage.db import make_engine, make_session_factory
+from storage.db import command_transaction
 from storage.errors import ServiceError
 from storage.services import binding as binding_svc
 from storage.services.permissions import system_operator
-from storage.services.runner import run_in_transaction
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +43,13 @@ def bot_username(settings: Settings) -> str | None:
 
 
 def run(args: argparse.Namespace, settings: Settings, *, now: datetime | None = None) -> int:
-    engine = make_engine(settings.database_url)
     try:
-        invite = run_in_transaction(make_session_factory(engine), lambda session: binding_svc.create_invite(
-            session, args.member_no, now or datetime.now(timezone.utc), days=args.days,
-            created_by=system_operator()))
+        with command_transaction(settings.database_url) as session:
+            invite = binding_svc.create_invite(session, args.member_no, now or datetime.now(timezone.utc),
+                                               days=args.days, created_by=system_operator())
     except ServiceError as refused:
         print(texts.cli_error(refused.message), file=sys.stderr)
         return 2
-    finally:
-        engine.dispose()
     username = bot_username(settings)
     link = start_link(username, invite.code) if username else None
     print(texts.invite_created(invite, link, settings.timezone))
