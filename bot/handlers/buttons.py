@@ -16,7 +16,6 @@ from bot.handlers import reminders
 from bot.handlers.routing import ButtonRouter
 from storage.errors import AlreadyHandled, NotBound, PermissionDenied
 from storage.services import attendance as attendance_svc
-from storage.services.actors import actor_for_telegram
 from storage.services.attendance import ButtonAnswer
 from storage.models import AttendanceStatus
 from storage.services.views import ActivityView, ConfirmResult, Roll, StaleButton
@@ -57,13 +56,12 @@ async def answer_stale(update: Update, chat: ChatContext, stale: ActivityView) -
 async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
     query = update.callback_query
     in_group = not is_private(update)
-    user_id = update.effective_user.id
     pressed = (query.message.chat_id, query.message.message_id)
 
-    def work(session, now):  # noqa: ANN001, ANN202
+    def work(session, member, now):  # noqa: ANN001, ANN202
         checked = attendance_svc.answer_button(
             session, cb.activity_id, cb.arg, ButtonAnswer.CHECK_IN,
-            lambda: attendance_svc.check_in(session, actor_for_telegram(session, user_id), cb.activity_id, now,
+            lambda: attendance_svc.check_in(session, member(), cb.activity_id, now,
                                             via="group" if in_group else "private",
                                             self_checkin=chat.self_checkin_for))
         if isinstance(checked, StaleButton):
@@ -74,7 +72,7 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
     try:
         # Together: a burst of presses shares transactions (bot.handlers.group_commit); `work` only reads and
         # writes the session, so running it again after a neighbour's refusal or failure is harmless.
-        checked, others, now = await chat.db(work, together=True, order_key=user_id)
+        checked, others, now = await chat.for_sender(update, work, together=True)
     except NotBound as refused:
         await answer_stranger(update, context, chat, refused)
         return
@@ -103,16 +101,15 @@ async def press_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: 
     private = is_private(update)
     origin = (query.message.chat_id, query.message.message_id) if private else None
     origin_text = getattr(query.message, "text", None) if private else None
-    user_id = update.effective_user.id
 
-    def work(session, now):  # noqa: ANN001, ANN202
+    def work(session, member, now):  # noqa: ANN001, ANN202
         return attendance_svc.answer_button(
             session, cb.activity_id, cb.arg, ButtonAnswer.LEAVE,
-            lambda: attendance_svc.begin_leave(session, actor_for_telegram(session, user_id), cb.activity_id, now,
+            lambda: attendance_svc.begin_leave(session, member(), cb.activity_id, now,
                                                origin=origin, origin_text=origin_text))
 
     try:
-        activity = await chat.db(work)
+        activity = await chat.for_sender(update, work)
     except NotBound as refused:
         await answer_stranger(update, context, chat, refused)
         return

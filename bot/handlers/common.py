@@ -153,8 +153,16 @@ class ChatContext:
     async def as_member(self, update: Update, work: Callable[[Session, Actor, datetime], T], *,
                         together: bool = False) -> T:
         """Runs `work` for the member bound to the sender (NotBound if there is none); `together`: see `db`."""
+        return await self.for_sender(update, lambda session, member, now: work(session, member(), now),
+                                     together=together)
+
+    async def for_sender(self, update: Update, work: Callable[[Session, Callable[[], Actor], datetime], T], *,
+                         together: bool = False) -> T:
+        """Runs `work` with `member()`, the member bound to the sender, resolved when `work` calls it (NotBound if
+        there is none): for work that checks something else first (an older revision's ✅ 签到 / 📝 请假 tells
+        whoever presses it what changed, bound or not). `together`: see `db`; the sender's id orders the group."""
         user_id = update.effective_user.id  # type: ignore[union-attr]
-        return await self.db(lambda session, now: work(session, actor_for_telegram(session, user_id), now),
+        return await self.db(lambda session, now: work(session, lambda: actor_for_telegram(session, user_id), now),
                              together=together, order_key=user_id)
 
 

@@ -16,7 +16,6 @@ from bot.handlers.common import ChatContext, edge
 from bot.runtime.replies import waiting_out_floods
 from schedules.proposal.documents import SUFFIXES
 from storage.services import proposals as proposal_svc
-from storage.services.actors import actor_for_telegram
 
 log = logging.getLogger("bot.handlers")
 
@@ -43,8 +42,8 @@ async def plan_document(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
         await message.reply_text(fmt.DOCUMENT_TOO_LARGE)
         return
     data = bytes(await (await context.bot.get_file(document.file_id)).download_as_bytearray())
-    pending = await chat.db(lambda session, now: proposal_svc.start_proposal(
-        session, actor_for_telegram(session, user_id), now, chat.config.current(), data, name))
+    pending = await chat.as_member(update, lambda session, actor, now: proposal_svc.start_proposal(
+        session, actor, now, chat.config.current(), data, name))
     proposal = pending.proposal
     entries = [*proposal.obligations, *proposal.new]
     if not entries and not proposal.activities:

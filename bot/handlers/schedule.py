@@ -23,7 +23,7 @@ from schedules.timeparse import TimeParseError, split_schedule_text
 from storage import models
 from storage.errors import InvalidInput
 from storage.services import schedule_cards
-from storage.services.actors import Actor, actor_for_telegram
+from storage.services.actors import Actor
 
 log = logging.getLogger("bot.handlers")
 
@@ -91,16 +91,14 @@ def command(operation: str):  # noqa: ANN201
         if not text.strip():
             await update.effective_message.reply_text(texts.SCHEDULE_USAGE[operation])
             return
-        user_id = update.effective_user.id
 
-        def work(session, now):  # noqa: ANN001, ANN202
-            actor = actor_for_telegram(session, user_id)
+        def work(session, actor, now):  # noqa: ANN001, ANN202
             read = _read(operation, text, chat, now)
             return schedule_cards.draft(session, actor, operation, now, chat.zone, _workdays(chat),
                                         title=read.title, starts_at=read.starts_at, place=read.place,
                                         ends_at=read.ends_at), read
 
-        draft, read = await chat.db(work)
+        draft, read = await chat.as_member(update, work)
         await _show_card(update.effective_message, chat, draft, read)
 
     return handle
