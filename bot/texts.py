@@ -12,7 +12,7 @@ from schedules.calendar import TENTATIVE_MARK, OfficialCalendar
 from schedules.timeparse import SCHEDULE_EXAMPLES
 from schedules.weekdays import weekday_zh
 from bot.reports.summary import org_summaries
-from schedules.completion import BranchCompletion
+from schedules.completion import PERIOD_FORMS_TEXT, BranchCompletion
 from storage.models import AttendanceStatus
 from storage.services.reports import MemberRecord, UnknownOrganizationError
 from storage.services import activity_changes, queries, schedule_cards
@@ -557,7 +557,7 @@ ATTENDANCE_USAGE = queries.ATTENDANCE_USAGE
 HELP_WORDS = ("help", "帮助")  # "/report 帮助": the usage instead of a report
 REPORT_USAGE = (
     "用法：/report [组织编码] [时间段]\n"
-    "时间段可写：本月、上月、本季度、上季度、今年、去年、2025、2025-03、2025Q1；不写为今年以来。\n"
+    f"时间段可写：{PERIOD_FORMS_TEXT}；不写为今年以来。\n"
     "例：/report B01 上季度"
 )
 CALENDAR_USAGE = "用法：/calendar 获取本人的活动日历；/calendar 组织编码 获取本组织的活动日历（.ics，可导入手机日历）。"

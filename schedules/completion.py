@@ -121,6 +121,27 @@ _PERIOD_PATTERNS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+# Periods relative to today, and the other words for them.
+_RELATIVE: dict[str, Callable[[date], Period]] = {
+    "本月": lambda today: month_period(today.year, today.month),
+    "上月": lambda today: period_containing(Cadence.MONTHLY, date(today.year, today.month, 1) - timedelta(days=1)),
+    "本季度": lambda today: period_containing(Cadence.QUARTERLY, today),
+    "上季度": lambda today: period_containing(
+        Cadence.QUARTERLY, period_containing(Cadence.QUARTERLY, today).start - timedelta(days=1)
+    ),
+    "今年": lambda today: year_period(today.year),
+    "去年": lambda today: year_period(today.year - 1),
+}
+_RELATIVE_ALIASES = {"本年": "今年"}
+# What a person may type for a period, one example of each form `parse_period` reads: every usage text and the
+# refusal list these (tests/reports/test_completion.py checks each parses and each rule has one).
+PERIOD_FORMS = (
+    "本月", "上月", "本季度", "上季度", "今年", "去年", "一季度", "12月", "上半年", "下半年",
+    "2025", "2025年", "2025-03", "2025年3月", "2025Q1", "2025年第一季度", "2025H1", "2025年上半年",
+)
+PERIOD_FORMS_TEXT = "、".join(PERIOD_FORMS)
+
+
 class PeriodError(ValueError):
     """A period the user typed that we cannot read; the message is Chinese and says what works."""
 
@@ -131,23 +152,11 @@ def _latest_begun(make: Callable[[int], Period], today: date) -> Period:
 
 
 def parse_period(text: str, *, today: date) -> Period:
-    """Reads 本月/上月/本季度/上季度/今年/去年/上半年/下半年, 一季度, 12月, `2025`, `2025年`, `2025-03`,
-    `2025年3月`, `2025Q1`, `2025年第一季度`, `2025H1`, `2025年上半年`. A period without its year is the
-    latest one that has begun by `today`."""
-    cleaned = text.strip()
-    relative = {
-        "本月": lambda: month_period(today.year, today.month),
-        "上月": lambda: period_containing(Cadence.MONTHLY, date(today.year, today.month, 1) - timedelta(days=1)),
-        "本季度": lambda: period_containing(Cadence.QUARTERLY, today),
-        "上季度": lambda: period_containing(
-            Cadence.QUARTERLY, period_containing(Cadence.QUARTERLY, today).start - timedelta(days=1)
-        ),
-        "今年": lambda: year_period(today.year),
-        "本年": lambda: year_period(today.year),
-        "去年": lambda: year_period(today.year - 1),
-    }
-    if cleaned in relative:
-        return relative[cleaned]()
+    """Reads the forms of PERIOD_FORMS (and their variants: 本年, 2025/03, 第一季度, Q1, 十二月 …). A period without
+    its year is the latest one that has begun by `today`."""
+    cleaned = _RELATIVE_ALIASES.get(text.strip(), text.strip())
+    if cleaned in _RELATIVE:
+        return _RELATIVE[cleaned](today)
     for pattern, kind in _PERIOD_PATTERNS:
         match = pattern.match(cleaned)
         if not match:
@@ -168,10 +177,7 @@ def parse_period(text: str, *, today: date) -> Period:
                 continue
             make = lambda year: month_period(year, month)  # noqa: E731
         return make(int(year_text)) if year_text else _latest_begun(make, today)
-    raise PeriodError(
-        f"无法识别的时间段：“{text}”。可以写：本月、上月、本季度、上季度、一季度、12月、上半年、今年、去年、2025、2025年、"
-        "2025-03、2025年3月、2025Q1、2025年第一季度"
-    )
+    raise PeriodError(f"无法识别的时间段：“{text}”。可以写：{PERIOD_FORMS_TEXT}")
 
 
 def year_to_date(today: date) -> Period:

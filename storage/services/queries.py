@@ -14,6 +14,7 @@ from schedules import roles
 from schedules.completion import (
     Cadence,
     Period,
+    PERIOD_FORMS_TEXT,
     PeriodError,
     Requirement,
     Unit,
@@ -115,7 +116,7 @@ RequirementsOf = Callable[[Session, str], Callable[[Unit], Sequence[Requirement]
 DEFAULT_PERIOD = "本季度"
 ATTENDANCE_USAGE = (
     "用法：/attendance [组织编码或名称|党员编号或姓名] [时间段]，顺序不限，例如 /attendance B01 一季度\n"
-    "时间段可写：本月、上月、本季度、上季度、一季度、12月、上半年、今年、去年、2025年、2025-03、2025Q1；不写为本季度。"
+    f"时间段可写：{PERIOD_FORMS_TEXT}；不写为本季度。"
 )
 
 

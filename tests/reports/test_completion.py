@@ -7,7 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot import texts
+from schedules import completion
 from schedules.completion import (
+    PERIOD_FORMS,
     ActivityFact,
     Cadence,
     CompletionState,
@@ -180,8 +183,38 @@ def test_parse_period(text, expected):
 
 @pytest.mark.parametrize("text", ["2025-13", "下辈子", "25Q1"])
 def test_unreadable_periods_are_refused_in_chinese(text):
-    with pytest.raises(PeriodError, match="无法识别"):
+    with pytest.raises(PeriodError) as refused:
         parse_period(text, today=date(2025, 5, 20))
+    assert str(refused.value) == (f"无法识别的时间段：“{text}”。可以写：本月、上月、本季度、上季度、今年、去年、一季度、12月、"
+                                  "上半年、下半年、2025、2025年、2025-03、2025年3月、2025Q1、2025年第一季度、2025H1、2025年上半年")
+
+
+# What each listed form means on 20 May 2025 (a period without its year: the latest begun).
+FORM_LABELS = {
+    "本月": "2025-05", "上月": "2025-04", "本季度": "2025Q2", "上季度": "2025Q1", "今年": "2025", "去年": "2024",
+    "一季度": "2025Q1", "12月": "2024-12", "上半年": "2025H1", "下半年": "2024H2", "2025": "2025", "2025年": "2025",
+    "2025-03": "2025-03", "2025年3月": "2025-03", "2025Q1": "2025Q1", "2025年第一季度": "2025Q1", "2025H1": "2025H1",
+    "2025年上半年": "2025H1",
+}
+
+
+def test_every_period_form_the_usage_lists_is_read():
+    assert {form: parse_period(form, today=date(2025, 5, 20)).label for form in PERIOD_FORMS} == FORM_LABELS
+
+
+def test_every_rule_the_parser_has_is_listed_in_the_usage():
+    """Each relative word and each pattern has its example in PERIOD_FORMS, so no usage text lists fewer forms."""
+    unlisted_words = set(completion._RELATIVE) - set(PERIOD_FORMS)
+    unlisted_patterns = [pattern.pattern for pattern, _ in completion._PERIOD_PATTERNS
+                         if not any(pattern.match(form) for form in PERIOD_FORMS)]
+    assert (unlisted_words, unlisted_patterns) == (set(), [])
+
+
+@pytest.mark.parametrize("usage", [
+    pytest.param(texts.REPORT_USAGE, id="report"), pytest.param(texts.ATTENDANCE_USAGE, id="attendance")])
+def test_every_usage_lists_every_period_form(usage):
+    listed = usage.split("时间段可写：", 1)[1].split("；", 1)[0]
+    assert listed.split("、") == list(PERIOD_FORMS)
 
 
 def test_year_to_date_and_overlapping_periods():
