@@ -24,13 +24,11 @@ log = logging.getLogger("bot.handlers")
 
 async def append_stamp(update: Update, stamp: str, reply_markup=None) -> None:  # noqa: ANN001
     """Updates the pressed message in place: its text plus the answer, buttons replaced."""
-    message = update.callback_query.message
-    text = (getattr(message, "text", None) or "").rstrip()
+    text = (getattr(update.callback_query.message, "text", None) or "").rstrip()
     if text.endswith(stamp):  # pressed again: the message already says so
         return
     try:
-        await update.callback_query.edit_message_text(f"{text}\n\n{stamp}" if text else stamp,
-                                                      reply_markup=reply_markup)
+        await update.callback_query.edit_message_text(reminders.stamped(text, stamp), reply_markup=reply_markup)
     except BadRequest as exc:  # "message is not modified" and the like: the answer was already shown
         log.info("could not edit message: %s", exc)
 
@@ -119,7 +117,7 @@ async def press_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: 
     prompt = texts.ask_leave_reason(activity)
     if private:
         # Asked at the bottom of the chat, where the answer will be typed; the reminder (perhaps far up) is
-        # marked only once the request is in (members.mark_reminders).
+        # marked only once the request is in (members.text_message).
         await query.answer()
         await context.bot.send_message(query.message.chat_id, prompt)
         return

@@ -137,35 +137,19 @@ async def me(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatConte
 
 @dataclass(frozen=True, slots=True)
 class SubmittedLeave:
-    """A leave request and what its reminders need, read in its transaction: the member's other reminders as
-    they were sent, and whether ✅ 签到 stays under them."""
+    """A leave request and what its reminders need, read in its transaction: the reminder 📝 请假 was pressed
+    under (as it read then) and the member's other reminders (as they were sent), and whether ✅ 签到 stays
+    under them."""
 
     request: LeaveRequest
-    others: tuple[reminders.ShownReminder, ...]
+    reminders: tuple[reminders.ShownReminder, ...]
     self_checkin: bool
 
 
 def submitted_leave(session: Session, chat: ChatContext, request: LeaveRequest) -> SubmittedLeave:
-    return SubmittedLeave(request, reminders.as_sent(session, request.reminders, chat.zone, besides=request.origin),
-                          chat.self_checkin_for(session, request.activity.org_id))
-
-
-async def mark_reminders(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, submitted: SubmittedLeave) -> None:
-    """The reminder where 📝 请假 was pressed, and the member's other reminders of the activity, now show the
-    request; ✅ 签到 stays, in case they come after all."""
-    request = submitted.request
-    stamp = texts.leave_requested_stamp(request)
-    markup = keyboards.checkin_only(chat.signer, request.activity.id, self_checkin=submitted.self_checkin,
-                                    revision=request.activity.revision)
-    if request.origin is not None:
-        chat_id, message_id = request.origin
-        base = (request.origin_text or "").rstrip()
-        try:
-            await context.bot.edit_message_text(f"{base}\n\n{stamp}" if base else stamp, chat_id=chat_id,
-                                                message_id=message_id, reply_markup=markup)
-        except TelegramError:
-            log.info("reminder %s not marked", request.origin, exc_info=True)
-    await reminders.stamp(context, submitted.others, stamp, markup)
+    pressed = () if request.origin is None else (reminders.ShownReminder(*request.origin, request.origin_text or ""),)
+    others = reminders.as_sent(session, request.reminders, chat.zone, besides=request.origin)
+    return SubmittedLeave(request, pressed + others, chat.self_checkin_for(session, request.activity.org_id))
 
 
 async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
@@ -196,8 +180,12 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat:
     elif rectify.is_answer(result):
         await rectify.reply_to_answer(update, chat, result, now)
     elif isinstance(result, SubmittedLeave):
-        await update.effective_message.reply_text(texts.leave_submitted(result.request))
-        await mark_reminders(context, chat, result)
+        request = result.request
+        await update.effective_message.reply_text(texts.leave_submitted(request))
+        # Every reminder of it shows the request; ✅ 签到 stays, in case they come after all.
+        await reminders.stamp(context, result.reminders, texts.leave_requested_stamp(request),
+                              keyboards.checkin_only(chat.signer, request.activity.id, self_checkin=result.self_checkin,
+                                                     revision=request.activity.revision))
         group_cards.refresh_group_cards(context, chat, result.request.activity.id)
     elif isinstance(result, ActivityView):
         await update.effective_message.reply_text(texts.activity_field_saved(result))

@@ -35,12 +35,18 @@ def as_sent(session: Session, reminders: Iterable[DeliveredMessage], zone: ZoneI
                  for r in reminders if (r.chat_id, r.message_id) != besides)
 
 
+def stamped(text: str | None, stamp_text: str) -> str:
+    """A message's text with an answer's stamp under it (the stamp alone under a message without text)."""
+    text = (text or "").rstrip()
+    return f"{text}\n\n{stamp_text}" if text else stamp_text
+
+
 async def stamp(context: ContextTypes.DEFAULT_TYPE, shown: Iterable[ShownReminder], stamp_text: str,
                 reply_markup: Any = None) -> None:
     """Each reminder gets the stamp under its text and `reply_markup` for buttons, as the pressed one does."""
     for reminder in shown:
         try:
-            await context.bot.edit_message_text(f"{reminder.text}\n\n{stamp_text}", chat_id=reminder.chat_id,
+            await context.bot.edit_message_text(stamped(reminder.text, stamp_text), chat_id=reminder.chat_id,
                                                 message_id=reminder.message_id, reply_markup=reply_markup)
         except TelegramError:  # deleted by the member, "message is not modified" and the like
             log.info("reminder %s not stamped", (reminder.chat_id, reminder.message_id), exc_info=True)
