@@ -129,8 +129,6 @@ def present(session_factory, world) -> list[str]:  # noqa: ANN001
     pytest.param(["alice", "bob", "secretary"], ["present", "present", "present"], ["alice", "bob", "secretary"], 1,
                  id="three-presses-one-commit"),
     pytest.param(["alice", "alice"], ["present", "already"], ["alice"], 1, id="same-member-twice-in-one-group"),
-    pytest.param(["alice", "other_member", "bob"], ["present", "PermissionDenied", "present"], ["alice", "bob"], 1,
-                 id="a-refusal-costs-only-itself"),
     pytest.param(["alice", "bug", "bob"], ["present", "ZeroDivisionError", "present"], ["alice", "bob"], 2,
                  id="a-failure-sends-each-back-to-its-own-transaction"),
     pytest.param(["alice", "other_member", "bug"], ["present", "PermissionDenied", "ZeroDivisionError"], ["alice"], 1,
