@@ -45,7 +45,7 @@ def of(session: Session) -> Changes:
     return found
 
 
-def copy_of(session: Session) -> Changes:
+def _copy_of(session: Session) -> Changes:
     """The record as it stands now, apart from what is recorded later."""
     recorded = of(session)
     return Changes(recorded.outbox_queued, set(recorded.activity_ids))
@@ -65,7 +65,7 @@ def _after_flush(session: Session, _context: object) -> None:
 def _savepoint_begun(session: Session, transaction: SessionTransaction) -> None:
     # After the SAVEPOINT's own first flush (of what came before it): the record as it stands outside.
     if transaction.nested:
-        session.info.setdefault(_SAVED_KEY, weakref.WeakKeyDictionary())[transaction] = copy_of(session)
+        session.info.setdefault(_SAVED_KEY, weakref.WeakKeyDictionary())[transaction] = _copy_of(session)
 
 
 def _savepoint_rolled_back(session: Session, previous: SessionTransaction) -> None:
