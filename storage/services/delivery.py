@@ -139,6 +139,10 @@ def _change_left_to_tell(message: ClaimedMessage, activity: models.Activity | No
     return datetime.fromisoformat(before) != activity.starts_at
 
 
+# Kinds that only go out while their activity is still scheduled (a change notice tells of a cancellation).
+_FOR_A_SCHEDULED_ACTIVITY = frozenset({OutboxKind.REMINDER, OutboxKind.GROUP_ANNOUNCEMENT})
+
+
 def check_claimed(session: Session, claimed: Sequence[ClaimedMessage], now: datetime, *, zone: ZoneInfo,
                   deliver_at: DeliverAt, worker: str, watch: Watch) -> Checked:
     """Re-checks each claimed row against the database as it is now; closes or defers what must not go now.
@@ -175,10 +179,11 @@ def check_claimed(session: Session, claimed: Sequence[ClaimedMessage], now: date
     for message in claimed:
         activity = activities.get(message.activity_id) if message.activity_id else None
         member = members.get(message.member_id) if message.member_id else None
+        if message.kind in _FOR_A_SCHEDULED_ACTIVITY and (
+                activity is None or activity.status != ActivityStatus.SCHEDULED.value):
+            skip["activity cancelled or gone"].append(message.id)
+            continue
         if message.kind == OutboxKind.REMINDER:
-            if activity is None or activity.status != ActivityStatus.SCHEDULED.value:
-                skip["activity cancelled or gone"].append(message.id)
-                continue
             if activity.starts_at + on_time_grace(message.lead_minutes) <= now:
                 started.append(message)
                 continue
@@ -187,9 +192,6 @@ def check_claimed(session: Session, claimed: Sequence[ClaimedMessage], now: date
                 continue
         until = None  # a group announcement goes out only until its window closes (`followup.announcement_span`)
         if message.kind == OutboxKind.GROUP_ANNOUNCEMENT:
-            if activity is None or activity.status != ActivityStatus.SCHEDULED.value:
-                skip["activity cancelled or gone"].append(message.id)
-                continue
             until = announcement_span(activity)[1]
             if until <= now:
                 skip["check-in window closed"].append(message.id)
