@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 from telegram import BotCommandScopeChat, Update
@@ -18,7 +19,7 @@ from storage.errors import NotBound
 from storage.services import attendance as attendance_svc
 from storage.services import binding as binding_svc
 from storage.services import queries
-from storage.services.views import ActivityView, LeaveRequest, MarkedLeave
+from storage.services.views import ActivityView, LeaveRequest, MarkedLeave, Roll
 
 log = logging.getLogger("bot.handlers")
 
@@ -152,6 +153,23 @@ def submitted_leave(session: Session, chat: ChatContext, request: LeaveRequest) 
     return SubmittedLeave(request, pressed + others, chat.self_checkin_for(session, request.activity.org_id))
 
 
+@dataclass(frozen=True, slots=True)
+class MarkedOnRoll:
+    """A leave mark typed for the secretary's roll, and the roll its card is drawn again as."""
+
+    leave: MarkedLeave
+    roll: Roll
+
+
+@dataclass(frozen=True, slots=True)
+class TextAnswer:
+    """What a private text answered (an edited card, a 整改 answer, a leave request, a field saved, a leave mark;
+    None: nothing was asked), read at `now`."""
+
+    value: object
+    now: datetime
+
+
 async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
     """A private text that is not a command answers whatever the bot asked for (leave reason, minutes, 整改 …)."""
     text = update.effective_message.text or ""
@@ -159,26 +177,28 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat:
     def work(session, actor, now):  # noqa: ANN001, ANN202
         edited = schedule.answer_edit(session, actor, text, now, chat)
         if edited is not None:
-            return edited, now
+            return TextAnswer(edited, now)
         answered = rectify.answer_text(session, actor, text, now, chat.zone)
         if answered is not None:
-            return answered, now
+            return TextAnswer(answered, now)
         result = attendance_svc.submit_pending_text(session, actor, text, now)
         if isinstance(result, MarkedLeave):  # the card it was asked from is drawn again as the roll is now
-            return (result, attendance_svc.roll_for(session, actor, result.activity_id, now)), now
+            return TextAnswer(MarkedOnRoll(result, attendance_svc.roll_for(session, actor, result.activity_id, now)),
+                              now)
         if isinstance(result, LeaveRequest):
-            return submitted_leave(session, chat, result), now
-        return result, now
+            return TextAnswer(submitted_leave(session, chat, result), now)
+        return TextAnswer(result, now)
 
     try:
-        result, now = await chat.as_member(update, work)
+        answer = await chat.as_member(update, work)
     except NotBound:
         await update.effective_message.reply_text(texts.START_WITHOUT_CODE)
         return
+    result = answer.value
     if isinstance(result, schedule.EditedCard):
         await schedule.reply_to_edit(update, context, chat, result)
     elif rectify.is_answer(result):
-        await rectify.reply_to_answer(update, chat, result, now)
+        await rectify.reply_to_answer(update, chat, result, answer.now)
     elif isinstance(result, SubmittedLeave):
         request = result.request
         await update.effective_message.reply_text(texts.leave_submitted(request))
@@ -186,14 +206,14 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat:
         await reminders.stamp(context, result.reminders, texts.leave_requested_stamp(request),
                               keyboards.checkin_only(chat.signer, request.activity.id, self_checkin=result.self_checkin,
                                                      revision=request.activity.revision))
-        group_cards.refresh_group_cards(context, chat, result.request.activity.id)
+        group_cards.refresh_group_cards(context, chat, request.activity.id)
     elif isinstance(result, ActivityView):
         await update.effective_message.reply_text(texts.activity_field_saved(result))
-    elif isinstance(result, tuple) and isinstance(result[0], MarkedLeave):
-        leave, roll = result
+    elif isinstance(result, MarkedOnRoll):
+        leave = result.leave
         await update.effective_message.reply_text(texts.marked(leave.entry))
         if leave.origin is not None:
-            await buttons.redraw_members_card(context, chat, leave.origin, roll)
+            await buttons.redraw_members_card(context, chat, leave.origin, result.roll)
         group_cards.refresh_group_cards(context, chat, leave.activity_id)
     else:
         await update.effective_message.reply_text(texts.UNKNOWN_TEXT)
