@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot import texts
 from bot.reports.settings import REPORTS_FILE, ReportSettings, ReportSettingsError, parse_report_settings
 from bot.settings import PROJECT_CONFIG_DIR, Settings
 from schedules.calendar import CalendarFileError, OfficialCalendar, build_official_calendar, parse_holiday_file
@@ -178,14 +179,10 @@ class Deployment:
         known = set(org_codes)
         if not known:
             return []
-        problems = [
-            f"{override.source_name}：名册中没有组织 {code}，这些覆盖不会生效（请改正文件名或先导入该组织）"
-            for code, override in self.catalog.overrides.items() if code not in known
-        ]
-        problems += [
-            f"{self.config_dir / REPORTS_FILE}，branch_comparison：名册中没有组织 {code}"
-            for code in sorted(self.reports.branch_comparison) if code not in known
-        ]
+        problems = [texts.override_for_unknown_org(override.source_name, code)
+                    for code, override in self.catalog.overrides.items() if code not in known]
+        problems += [texts.comparison_for_unknown_org(self.config_dir / REPORTS_FILE, code)
+                     for code in sorted(self.reports.branch_comparison) if code not in known]
         return problems
 
 

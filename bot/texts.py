@@ -1232,6 +1232,16 @@ def override_org_not_in_roster(org_code: str) -> str:
     return f"名册中没有组织 {org_code}，这份覆盖在导入该组织后才会生效。"
 
 
+# Configuration naming an organisation the roster lacks (`Deployment.roster_problems`: `plan` and `run` refuse it,
+# `doctor` lists it): an override file, a reports.yaml branch_comparison code.
+def override_for_unknown_org(source_name: str, org_code: str) -> str:
+    return f"{source_name}：名册中没有组织 {org_code}，这些覆盖不会生效（请改正文件名或先导入该组织）"
+
+
+def comparison_for_unknown_org(reports_file: object, org_code: str) -> str:
+    return f"{reports_file}，branch_comparison：名册中没有组织 {org_code}"
+
+
 def document_unsupported(suffix: str, suffixes: Sequence[str]) -> str:
     return f"不支持 {suffix or '无扩展名'} 文件；请使用 {'、'.join(suffixes)}。"
 

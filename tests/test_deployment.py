@@ -118,14 +118,19 @@ def test_any_bytes_in_any_file_are_read_or_refused_in_chinese(config_dir, data, 
 
 @pytest.mark.parametrize(("codes", "problems"), [
     pytest.param(set(), [], id="before-the-first-import-nothing-is-refused"),
-    pytest.param({"B01"}, ["X99.yaml：名册中没有组织 X99，这些覆盖不会生效（请改正文件名或先导入该组织）"],
+    pytest.param({"B01", "X98"}, ["overrides/X99.yaml：名册中没有组织 X99，这些覆盖不会生效（请改正文件名或先导入该组织）"],
                  id="an-override-for-an-organisation-the-roster-lacks"),
-    pytest.param({"B01", "X99"}, [], id="every-named-organisation-is-in-the-roster"),
+    pytest.param({"B01", "X99"}, ["reports.yaml，branch_comparison：名册中没有组织 X98"],
+                 id="a-branch-comparison-for-an-organisation-the-roster-lacks"),
+    pytest.param({"B01"}, ["overrides/X99.yaml：名册中没有组织 X99，这些覆盖不会生效（请改正文件名或先导入该组织）",
+                           "reports.yaml，branch_comparison：名册中没有组织 X98"], id="both"),
+    pytest.param({"B01", "X98", "X99"}, [], id="every-named-organisation-is-in-the-roster"),
 ])
 def test_configuration_is_checked_against_the_roster_once_there_is_one(config_dir, codes, problems):
     (config_dir / "overrides" / "X99.yaml").write_text("theme_party_day:\n  when: {day: 10}\n", encoding="utf-8")
+    (config_dir / "reports.yaml").write_text("branch_comparison: [B01, X98]\n", encoding="utf-8")
     deployment = deployment_at(config_dir)
-    shown = [line.removeprefix(f"{config_dir / 'overrides'}/") for line in deployment.roster_problems(codes)]
+    shown = [line.removeprefix(f"{config_dir}/") for line in deployment.roster_problems(codes)]
     assert shown == problems
     if problems:
         with pytest.raises(DeploymentError):
