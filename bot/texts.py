@@ -176,15 +176,21 @@ def when(activity: ActivityView, zone: ZoneInfo) -> str:
     return moment(activity.starts_at, zone) + (TENTATIVE_MARK if activity.tentative else "")
 
 
-def activity_line(activity: ActivityView, zone: ZoneInfo) -> str:
+IN_PROGRESS_MARK = "（进行中）"
+
+
+def activity_line(activity: ActivityView, zone: ZoneInfo, now: datetime) -> str:
+    """One line of a list of activities; one that has begun and is not over is marked （进行中）, so a meeting
+    listed at a time already passed is not read as a mistake or as the next one to come."""
     place = f"，{activity.place}" if activity.place else ""
-    return f"• {when(activity, zone)} {activity.label}{place}"
+    progress = IN_PROGRESS_MARK if activity.in_progress(now) else ""
+    return f"• {when(activity, zone)}{progress} {activity.label}{place}"
 
 
 # --- binding ------------------------------------------------------------------------------------------
-def welcome_back(name: str, activities: list[ActivityView], zone: ZoneInfo) -> str:
+def welcome_back(name: str, activities: list[ActivityView], zone: ZoneInfo, now: datetime) -> str:
     """/start from a member who is already bound."""
-    return f"您好，{name}同志！您已完成绑定。\n\n" + upcoming(activities, zone) + "\n\n发送 /help 查看可用的命令。"
+    return f"您好，{name}同志！您已完成绑定。\n\n" + upcoming(activities, zone, now) + "\n\n发送 /help 查看可用的命令。"
 
 
 def welcome(result: BindingResult, zone: ZoneInfo) -> str:
@@ -276,10 +282,10 @@ CHOOSE_ACTIVITY_TO_CHECKIN = "现在有多项活动可以签到，请选择："
 CHOOSE_ACTIVITY_TO_LEAVE = "请选择要请假的活动："
 
 
-def upcoming(activities: list[ActivityView], zone: ZoneInfo) -> str:
+def upcoming(activities: list[ActivityView], zone: ZoneInfo, now: datetime) -> str:
     if not activities:
         return NO_UPCOMING
-    return "🗓 您接下来的活动：\n" + "\n".join(activity_line(a, zone) for a in activities)
+    return "🗓 您接下来的活动：\n" + "\n".join(activity_line(a, zone, now) for a in activities)
 
 
 def my_year(year: MemberYear) -> str:
@@ -544,10 +550,10 @@ def nudge(activity: ActivityView, zone: ZoneInfo) -> str:
     return f"🔔 书记提醒您：「{activity.label}」（{moment(activity.starts_at, zone)}）请签到或请假。"
 
 
-def branch_plan(activities: list[ActivityView], zone: ZoneInfo) -> str:
+def branch_plan(activities: list[ActivityView], zone: ZoneInfo, now: datetime) -> str:
     if not activities:
         return "本支部近四周没有安排的活动。"
-    return "🗓 本支部近四周的安排：\n" + "\n".join(activity_line(a, zone) for a in activities)
+    return "🗓 本支部近四周的安排：\n" + "\n".join(activity_line(a, zone, now) for a in activities)
 
 
 # --- committee ----------------------------------------------------------------------------------------

@@ -56,13 +56,13 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatCo
                              committee=result.is_committee)
         return
 
-    known = await chat.db(lambda session, now: binding_svc.resume_binding(
-        session, user.id, update.effective_chat.id, now))
+    known, now = await chat.db(lambda session, now: (binding_svc.resume_binding(
+        session, user.id, update.effective_chat.id, now), now))
     if known is None:
         await update.effective_message.reply_text(texts.START_WITHOUT_CODE)
         return
     actor, upcoming = known
-    await update.effective_message.reply_text(texts.welcome_back(actor.name, upcoming, chat.zone))
+    await update.effective_message.reply_text(texts.welcome_back(actor.name, upcoming, chat.zone, now))
     # Seats change with the roster: a returning secretary gets the menu of what they may do now.
     await scope_commands(context, update.effective_chat.id, secretary=actor.is_secretary_anywhere,
                          committee=actor.is_upper_committee_member)
@@ -83,8 +83,9 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE, chat:
 
 
 async def upcoming(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
-    views = await chat.as_member(update, lambda session, actor, now: queries.upcoming_for(session, actor, now))
-    await update.effective_message.reply_text(texts.upcoming(views, chat.zone))
+    views, now = await chat.as_member(update, lambda session, actor, now: (queries.upcoming_for(session, actor, now),
+                                                                           now))
+    await update.effective_message.reply_text(texts.upcoming(views, chat.zone, now))
 
 
 async def offer_choice(update: Update, chat: ChatContext, action: Action, activities: list[ActivityView],

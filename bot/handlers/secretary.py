@@ -17,8 +17,9 @@ log = logging.getLogger("bot.handlers")
 
 
 async def plan(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
-    views = await chat.as_member(update, lambda session, actor, now: queries.branch_plan(session, actor, now))
-    await update.effective_message.reply_text(texts.branch_plan(views, chat.zone))
+    views, now = await chat.as_member(update, lambda session, actor, now: (queries.branch_plan(session, actor, now),
+                                                                           now))
+    await update.effective_message.reply_text(texts.branch_plan(views, chat.zone, now))
 
 
 async def absent(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:

@@ -96,6 +96,15 @@ class ActivityView:
     def window_open(self, now: datetime) -> bool:
         return self.checkin_opens_at <= now < self.checkin_closes_at
 
+    def in_progress(self, now: datetime) -> bool:
+        """A meeting begun and not over yet: until its end, or, without one, until its check-in window closes (the
+        only length such a meeting has; members may still arrive and check in until then). A task or a notice
+        is due at its moment; it does not take place."""
+        if self.kind != models.ActivityKind.MEETING.value:
+            return False
+        end = self.ends_at if self.ends_at is not None else self.checkin_closes_at
+        return self.starts_at <= now < end
+
 
 @dataclass(frozen=True, slots=True)
 class Recipient:

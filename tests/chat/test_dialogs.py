@@ -349,11 +349,11 @@ async def test_group_leave_from_a_member_who_never_started_the_bot(session_facto
         record = await chat.step("bob", press("📝 请假", chat="group"), "请先点击下方按钮和我开始对话，然后再请假。")
         assert record.params["show_alert"] is True
         assert record.params["url"] == "https://t.me/branchbot_sandbox_bot?start=join"
-        # Following the link opens the chat: a greeting, not a wrong-code refusal.
+        # Following the link opens the chat: a greeting, not a wrong-code refusal (at 09:00 the meeting has begun).
         await chat.run([("bob", "/start join", ("您好，李四同志！您已完成绑定。\n"
                                                 "\n"
                                                 "🗓 您接下来的活动：\n"
-                                                "• 3月15日（周六）09:00 主题党日，三楼会议室\n"
+                                                "• 3月15日（周六）09:00（进行中） 主题党日，三楼会议室\n"
                                                 "\n"
                                                 "发送 /help 查看可用的命令。"))])
 
@@ -439,3 +439,32 @@ async def test_checking_in_by_command_updates_the_groups_announcement(session_fa
         edited = await chat.expect(party_day_announcement(signed=1, unanswered=5))
         assert (edited.params["chat_id"], edited.params["message_id"]) == (chat.group_chat(), card["message_id"])
         await chat.run([("alice", "/checkin", "您已经签过到了：「主题党日」。")])
+
+
+PARTY_DAY_LINE = "• 3月15日（周六）09:00{mark} 主题党日，三楼会议室"
+ALICE_LATER = "\n• 3月18日（周二）09:00 党小组会（第一党小组）\n• 3月25日（周二）09:00 支部党员大会"
+SECRETARY_LATER = ("\n• 3月15日（周六）09:00 转正提醒\n• 3月18日（周二）09:00 党小组会（第一党小组）\n"
+                   "• 3月20日（周四）09:00 支委会\n• 3月25日（周二）09:00 支部党员大会")
+
+
+@pytest.mark.parametrize(("who", "command", "now", "ends_at", "in_progress"), [
+    pytest.param("alice", "/upcoming", T - timedelta(minutes=15), None, False, id="upcoming-not-begun"),
+    pytest.param("alice", "/upcoming", T + timedelta(hours=1), None, True, id="upcoming-begun-without-an-end"),
+    pytest.param("alice", "/upcoming", T + timedelta(minutes=90), T + timedelta(hours=3), True,
+                 id="upcoming-begun-before-its-end"),
+    pytest.param("alice", "/upcoming", T + timedelta(hours=1), T + timedelta(minutes=45), False,
+                 id="upcoming-over-by-its-end-while-check-in-is-open"),
+    # /plan lists the task at the same moment too: a task is due, it does not take place.
+    pytest.param("secretary", "/plan", T + timedelta(hours=1), None, True, id="plan-begun-without-an-end"),
+])
+async def test_a_meeting_in_progress_is_listed_as_such(session_factory, world, who, command, now, ends_at,
+                                                      in_progress):
+    """/upcoming at 10:00 lists the 09:00 meeting still going on: it says so, instead of a time already past."""
+    if ends_at is not None:
+        with transaction(session_factory) as session:
+            session.get(models.Activity, world.activities["party_day"]).ends_at = ends_at
+    head, later = (("🗓 您接下来的活动：\n", ALICE_LATER) if command == "/upcoming"
+                   else ("🗓 本支部近四周的安排：\n", SECRETARY_LATER))
+    expected = head + PARTY_DAY_LINE.format(mark="（进行中）" if in_progress else "") + later
+    async with running_bot(session_factory, world, now) as chat:
+        await chat.run([(who, command, expected)])
