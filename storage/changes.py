@@ -75,13 +75,6 @@ def _savepoint_rolled_back(session: Session, previous: SessionTransaction) -> No
         recorded.outbox_queued, recorded.activity_ids = saved.outbox_queued, saved.activity_ids
 
 
-def track_activities(factory: sessionmaker[Session]) -> None:
-    """Sessions of `factory` record which activities they flushed (idempotent). A SAVEPOINT rolled back
-    (`Session.begin_nested`) takes back what was recorded inside it: the record is what the commit carries."""
-    for name, listener in (("after_flush", _after_flush), ("after_transaction_create", _savepoint_begun),
-                           ("after_soft_rollback", _savepoint_rolled_back)):
-        if not event.contains(factory, name, listener):
-            event.listen(factory, name, listener)
 
 
 @dataclass(frozen=True)
@@ -127,11 +120,16 @@ def _before_commit(session: Session) -> None:
 
 
 def announce_commits(factory: sessionmaker[Session]) -> None:
-    """Sessions of `factory` record their changes and, on PostgreSQL, notify `CHANNEL` when they commit
-    (idempotent)."""
-    track_activities(factory)
-    if not event.contains(factory, "before_commit", _before_commit):
-        event.listen(factory, "before_commit", _before_commit)
+    """Sessions of `factory` record which activities they flushed and, on PostgreSQL, notify `CHANNEL` when they
+    commit. A SAVEPOINT rolled back (`Session.begin_nested`) takes back what was recorded inside it: the record
+    is what the commit carries.
+
+    Called once, by `storage.db.make_session_factory` as it makes the factory, and never guarded by
+    `event.contains`: SQLAlchemy keys a sessionmaker's listeners by `id()` and never forgets a dead one's, so a
+    new factory at a reused address looked wired already and recorded nothing (no NOTIFY, no follow-up)."""
+    for name, listener in (("after_flush", _after_flush), ("after_transaction_create", _savepoint_begun),
+                           ("after_soft_rollback", _savepoint_rolled_back), ("before_commit", _before_commit)):
+        event.listen(factory, name, listener)
 
 
 def changed_ids(notices: Collection[Notice]) -> set[int] | None:

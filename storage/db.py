@@ -91,8 +91,26 @@ def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
             raise DisconnectionError(f"connection failed its ping: {dead}") from dead
 
 
+# In a pooled connection's `info`: how many statements it ran that were not a plain SELECT (one that locks rows,
+# FOR UPDATE or FOR SHARE, counts: its locks end with a rollback too).
+_WRITES_KEY = "branchbot.writes"
+
+
+def _count_writes(connection: Connection, _cursor: object, statement: str, *_rest: object) -> None:
+    if statement.lstrip()[:6].upper() != "SELECT" or " FOR " in statement:
+        connection.info[_WRITES_KEY] = connection.info.get(_WRITES_KEY, 0) + 1
+
+
+def writes_on(connection: Connection) -> int:
+    """How many statements `connection` has run so far that wrote or locked rows (all but plain SELECTs), the
+    driver-level ones of `storage.direct` included: group commit asks whether a refused use-case wrote anything
+    (`storage.services.runner`). Counted on every engine `make_engine` makes, from its first statement."""
+    return connection.info.get(_WRITES_KEY, 0)
+
+
 def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs) -> Engine:
-    """An engine with the settings each backend needs (SQLite: WAL, foreign keys, busy timeout)."""
+    """An engine with the settings each backend needs (SQLite: WAL, foreign keys, busy timeout) that counts the
+    statements that write (`writes_on`)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if is_sqlite(url):
@@ -107,14 +125,16 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs) -> Engine:
                 cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
-
-        return engine
-    connect_args = dict(POSTGRES_CONNECT_ARGS)
-    connect_args.update(kwargs.pop("connect_args", {}))
-    ping_idle = not kwargs.get("pool_pre_ping", False)  # a caller asking for pre-ping gets SQLAlchemy's own
-    engine = create_engine(url, connect_args=connect_args, **kwargs)
-    if ping_idle:
-        _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
+    else:
+        connect_args = dict(POSTGRES_CONNECT_ARGS)
+        connect_args.update(kwargs.pop("connect_args", {}))
+        ping_idle = not kwargs.get("pool_pre_ping", False)  # a caller asking for pre-ping gets SQLAlchemy's own
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
+        if ping_idle:
+            _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
+    # Once, as the engine is made: group commit used to register it from a worker thread on its first group,
+    # behind an `event.contains` check on every group.
+    event.listen(engine, "before_cursor_execute", _count_writes)
     return engine
 
 

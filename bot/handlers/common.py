@@ -28,7 +28,6 @@ from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
 from bot.runtime.replies import ReplyDropped
 from bot.deployment import DeploymentSource
 from bot.settings import PROJECT_CONFIG_DIR
-from storage import changes
 from storage.db import is_sqlite
 from storage.changes import Changes
 from storage.errors import ServiceError
@@ -77,10 +76,6 @@ class ChatContext:
     _card_refreshes: dict[int, CardRefresh] = field(default_factory=dict, repr=False)
     _executor: ThreadPoolExecutor | None = field(default=None, repr=False)
     _group: GroupCommit | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.session_factory is not None:
-            changes.track_activities(self.session_factory)
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:

@@ -7,14 +7,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import changes
 from storage.changes import Changes
-from storage.db import transaction
+from storage.db import transaction, writes_on
 from storage.errors import ServiceError
 
 T = TypeVar("T")
@@ -64,25 +64,9 @@ def _alone(factory: sessionmaker[Session], work: Callable[[Session], Any]) -> Ou
     return Outcome(value=value, committed=changes.of(sessions[0]))
 
 
-# In a pooled connection's `info`: the statements it ran that were not a plain SELECT (one that locks rows, FOR
-# UPDATE or FOR SHARE, counts: alone, its locks would end with its rollback).
-_WRITES_KEY = "branchbot.writes"
-
-
-def _count_writes(connection: Connection, _cursor: object, statement: str, *_rest: object) -> None:
-    if statement.lstrip()[:6].upper() != "SELECT" or " FOR " in statement:
-        connection.info[_WRITES_KEY] = connection.info.get(_WRITES_KEY, 0) + 1
-
-
-def _watch_writes(factory: sessionmaker[Session]) -> None:
-    engine = factory.kw["bind"]
-    if not event.contains(engine, "before_cursor_execute", _count_writes):
-        event.listen(engine, "before_cursor_execute", _count_writes)
-
-
 def _marks(session: Session, connection: Connection) -> tuple[int, int, int]:
     recorded = changes.of(session)
-    return connection.info.get(_WRITES_KEY, 0), recorded.outbox_queued, len(recorded.activity_ids)
+    return writes_on(connection), recorded.outbox_queued, len(recorded.activity_ids)
 
 
 def _in_place(session: Session, connection: Connection, work: Callable[[Session], Any]) -> Outcome:
@@ -151,7 +135,6 @@ def run_together(factory: sessionmaker[Session], works: Sequence[Callable[[Sessi
     """
     if len(works) == 1:
         return [_alone(factory, works[0])]
-    _watch_writes(factory)
     outcomes: list[Outcome] = []
     try:
         with transaction(factory) as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable, Iterator
 
@@ -129,3 +130,19 @@ def test_many_activities_are_notified_as_all() -> None:
     few = changes.Changes(activity_ids={3, 1})
     assert [changes.Notice.parse(changes.Notice.of("x", c).payload()) for c in (many, few)] == [
         changes.Notice("x", 0, None), changes.Notice("x", 0, frozenset({1, 3}))]
+
+
+def test_every_factory_records_its_changes_even_at_a_dropped_ones_address(engine: Engine) -> None:
+    """SQLAlchemy remembers a dropped sessionmaker's listeners by its id(); a new factory made at the same address
+    must still be wired (it once looked wired already and recorded nothing: no NOTIFY, no follow-up)."""
+    activity_id = _seed(make_session_factory(engine))
+    recorded = []
+    for _ in range(20):
+        factory = make_session_factory(engine)
+        with transaction(factory) as session:
+            move_it(session, activity_id)
+            session.flush()
+            recorded.append(changes.of(session).activity_ids)
+        del factory, session
+        gc.collect()  # frees the factory now, so the next one may be made at its address
+    assert recorded == [{activity_id}] * 20
