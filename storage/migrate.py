@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +29,17 @@ FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
 # advisory lock (the scheduler's leadership is a lease row, storage/repositories/leadership.py), and a
 # one-bigint key never meets a two-int4 key (pg_locks tells them apart), should another tool lock that way.
 SCHEMA_LOCK_KEY = int.from_bytes(b"bbschema", "big")
+# How often a process waiting for another's schema change tries the lock again: the wait is a loop of tries, not
+# one blocking call, so a stop (SIGTERM, Ctrl-C) ends it at once instead of after the other's migration.
+LOCK_RETRY_SECONDS = 0.1
 
 
 class SchemaMismatchError(RuntimeError):
     """The database has tables but no migration history, and they do not match the models."""
+
+
+class SchemaWaitStopped(RuntimeError):
+    """The wait for the schema lock (another process changing the schema) was stopped; nothing was changed."""
 
 
 @dataclass(frozen=True)
@@ -121,8 +129,16 @@ def schema_differences(url: str) -> list[tuple]:
         engine.dispose()
 
 
+def _take(try_lock: Callable[[], bool], stop: threading.Event | None) -> None:
+    """Try the lock every LOCK_RETRY_SECONDS until it is taken, or until `stop` is set (SchemaWaitStopped)."""
+    stop = stop if stop is not None else threading.Event()  # never set: wait as long as the other takes
+    while not try_lock():
+        if stop.wait(LOCK_RETRY_SECONDS):
+            raise SchemaWaitStopped("stopped while another process held the schema lock")
+
+
 @contextmanager
-def schema_lock(url: str) -> Iterator[None]:
+def schema_lock(url: str, stop: threading.Event | None = None) -> Iterator[None]:
     """Hold the database's schema lock: one process at a time checks and changes the schema, so two replicas
     (or `branchbot init` beside a starting `run`) never both create `alembic_version` or run one revision.
 
@@ -132,6 +148,9 @@ def schema_lock(url: str) -> Iterator[None]:
     transactional (each CREATE TABLE commits at once), so two processes race as well (measured: "table
     alembic_version already exists"); an exclusive `flock` on `<database file>.migrate` beside it, where
     SQLite already writes its -wal and -shm files. An in-memory database belongs to one process: no lock.
+
+    Either is waited for by trying it again and again (`_take`): `stop` set while waiting ends the wait
+    (SchemaWaitStopped); once the lock is held, the change it guards runs to its end.
     """
     if is_sqlite(url):
         database = make_url(url).database
@@ -139,8 +158,16 @@ def schema_lock(url: str) -> Iterator[None]:
             yield
             return
         fd = os.open(f"{database}.migrate", os.O_RDWR | os.O_CREAT, 0o644)
+
+        def try_flock() -> bool:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return True
+
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            _take(try_flock, stop)
             yield
         finally:
             os.close(fd)  # closing the file releases the flock
@@ -148,7 +175,8 @@ def schema_lock(url: str) -> Iterator[None]:
     engine = make_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
-            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            _take(lambda: connection.execute(text("SELECT pg_try_advisory_lock(:key)"),
+                                             {"key": SCHEMA_LOCK_KEY}).scalar_one(), stop)
             try:
                 yield
             finally:
@@ -174,15 +202,15 @@ def downgrade(url: str, revision: str) -> SchemaChange:
         return SchemaChange(before, current(url))
 
 
-def ensure_schema(url: str) -> SchemaChange:
+def ensure_schema(url: str, stop: threading.Event | None = None) -> SchemaChange:
     """Bring the schema to the newest revision; a no-op when it is there already.
 
     A database whose tables were made by `Base.metadata.create_all` (tests, early prototypes) has no
     version row; if its tables match the models it is stamped as current instead of failing on
     "table already exists". The revision is read under the schema lock, so a process that waited for
-    another's migration finds it done.
+    another's migration finds it done; `stop` set during that wait gives it up (SchemaWaitStopped).
     """
-    with schema_lock(url):
+    with schema_lock(url, stop):
         before = current(url)
         if before is None and _has_application_tables(url):
             differences = schema_differences(url)

@@ -31,6 +31,7 @@ import asyncio
 import gc
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -57,7 +58,7 @@ from bot.runtime.sending import SendPolicy, SendTimeouts
 from bot.runtime.service import Runtime, RuntimeOptions
 from bot.settings import Settings
 from storage.db import is_sqlite, make_engine, make_session_factory
-from storage.migrate import ensure_schema
+from storage.migrate import SchemaWaitStopped, ensure_schema
 
 # Threads besides the chat's that may hold a connection at once: the dispatcher's, the lease's, the metrics'
 # and the scheduler's jobs.
@@ -215,10 +216,6 @@ def freeze_start_up_objects() -> None:
     gc.freeze()
 
 
-def _ensure_schema(url: str) -> None:
-    ensure_schema(url)
-
-
 @dataclass
 class RunningBot:
     """The started Application (handlers, polling) and Runtime (scheduler, materialiser, dispatcher)."""
@@ -338,17 +335,26 @@ async def close_transports(*bots: Bot | None) -> None:
 
 
 async def _schema_when_reachable(url: str, stop: asyncio.Event, retry_seconds: float = 5.0) -> None:
-    """Bring the schema up to date, waiting (not exiting) while the database cannot be reached."""
+    """Bring the schema up to date, waiting (not exiting) while the database cannot be reached; `stop` ends
+    the wait, also for another process's migration (the thread sees it as `stopping`)."""
+    stopping = threading.Event()
+    watch = asyncio.ensure_future(stop.wait())
+    watch.add_done_callback(lambda _: stopping.set())
     announced = False
-    while not stop.is_set():
-        try:
-            await asyncio.to_thread(_ensure_schema, url)
-            return
-        except OperationalError as error:
-            if not announced:
-                log.warning("database unreachable at start (%s); waiting for it", type(error).__name__)
-                announced = True
-        await _stopped_within(stop, retry_seconds)
+    try:
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(ensure_schema, url, stopping)
+                return
+            except SchemaWaitStopped:
+                return
+            except OperationalError as error:
+                if not announced:
+                    log.warning("database unreachable at start (%s); waiting for it", type(error).__name__)
+                    announced = True
+            await _stopped_within(stop, retry_seconds)
+    finally:
+        watch.cancel()
 
 
 async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:

@@ -17,6 +17,7 @@ from bot.runtime.materialise import ReminderPolicy, enqueue_reminders
 from loopback import BotApiServer
 from storage import models
 from storage.db import make_engine, make_session_factory, transaction
+from storage.migrate import ensure_schema
 from tests.runtime.factories import SHANGHAI, make_activity, make_branch
 from tests.runtime.waiting import SAFETY_SECONDS
 
@@ -33,9 +34,7 @@ def free_port() -> int:
 
 def seed(url: str, *, members: int, starts: datetime, now: datetime, leads: str) -> int:
     """Schema, one branch of bound members (chats FIRST_CHAT+1…), one activity with reminders; returns its id."""
-    from bot.runtime.app import _ensure_schema
-
-    _ensure_schema(url)
+    ensure_schema(url)
     engine = make_engine(url)
     try:
         with transaction(make_session_factory(engine)) as session:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.context import SpawnProcess
@@ -16,6 +18,7 @@ from tests.conftest import emptied
 
 RACERS = 2
 SECONDS = 60  # only a hung racer ever waits this long
+HEAD = migrate.head()
 
 
 def _racer(urls: Any, barrier: Any, results: Any) -> None:
@@ -90,3 +93,41 @@ def test_two_processes_migrating_at_once_both_succeed_and_one_finds_it_done(race
     assert answers == sorted([(found, head), (head, head)], key=repr)
     assert migrate.current(url) == head
     assert migrate.schema_differences(url) == []
+
+
+def _answer(work: Any) -> object:
+    """What `work()` came to: the revision it left, or the name of its error."""
+    try:
+        return work().after
+    except Exception as error:  # noqa: BLE001 - the test shows what failed
+        return type(error).__name__
+
+
+@pytest.mark.parametrize(("stopped", "answer", "left"), [
+    pytest.param(True, "SchemaWaitStopped", None, id="stopped-while-waiting-changes-nothing"),
+    pytest.param(False, HEAD, HEAD, id="not-stopped-migrates-once-the-other-is-done"),
+])
+def test_a_stop_ends_the_wait_for_another_process_s_schema_change(db_url, tmp_path, stopped, answer, left):
+    """A waiting `branchbot run` (SIGTERM, Ctrl-C) stops at once, not when another process's migration ends."""
+    url, stop, answers = fresh(db_url, tmp_path), threading.Event(), []
+    waiter = threading.Thread(target=lambda: answers.append(_answer(lambda: migrate.ensure_schema(url, stop))))
+    with migrate.schema_lock(url):  # another process changing the schema, for as long as the test likes
+        waiter.start()
+        if stopped:
+            stop.set()
+            waiter.join(SECONDS)  # only a waiter deaf to the stop waits this long
+            assert (waiter.is_alive(), migrate.current(url)) == (False, None)
+    waiter.join(SECONDS)
+    assert (answers, migrate.current(url)) == ([answer], left)
+    assert migrate.ensure_schema(url).after == HEAD  # the stopped wait left no lock behind
+
+
+async def test_the_bot_s_start_gives_up_waiting_for_the_schema_when_stopped(db_url, tmp_path):
+    from bot.runtime.app import _schema_when_reachable
+
+    url, stop = fresh(db_url, tmp_path), asyncio.Event()
+    with migrate.schema_lock(url):
+        starting = asyncio.create_task(_schema_when_reachable(url, stop))
+        stop.set()
+        await asyncio.wait_for(starting, SECONDS)  # only a start deaf to the stop waits this long
+        assert migrate.current(url) is None
