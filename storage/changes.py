@@ -57,7 +57,10 @@ def outbox_queued(session: Session, count: int) -> None:
 
 
 def _after_flush(session: Session, _context: object) -> None:
-    changed = [obj.id for obj in (*session.new, *session.dirty) if isinstance(obj, models.Activity)]
+    # `dirty` also holds objects whose attributes were set to what they held: no statement wrote them (group
+    # commit relies on that: `storage.services.runner._in_place`), so they changed nothing to follow up.
+    changed = [obj.id for obj in session.new if isinstance(obj, models.Activity)]
+    changed += [obj.id for obj in session.dirty if isinstance(obj, models.Activity) and session.is_modified(obj)]
     if changed:
         of(session).activity_ids.update(changed)
 

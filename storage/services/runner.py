@@ -64,21 +64,18 @@ def _alone(factory: sessionmaker[Session], work: Callable[[Session], Any]) -> Ou
     return Outcome(value=value, committed=changes.of(sessions[0]))
 
 
-def _marks(session: Session, connection: Connection) -> tuple[int, int, int]:
-    recorded = changes.of(session)
-    return writes_on(connection), recorded.outbox_queued, len(recorded.activity_ids)
-
-
 def _in_place(session: Session, connection: Connection, work: Callable[[Session], Any]) -> Outcome:
     """`work` straight in the group's transaction. Refused before it wrote anything (it ran nothing but SELECTs
-    on `connection`, left nothing pending in the session and recorded no change), there is nothing to roll back:
-    its refusal records are written in its place, into the group's commit. Refused after writing, or with
-    anything pending (an earlier one's too: counted as its own), the refusal goes up to the group."""
-    before = _marks(session, connection)
+    on `connection` and left nothing pending in the session), there is nothing to roll back: its refusal records
+    are written in its place, into the group's commit. That covers what `storage.changes` records too: each
+    change it records follows a statement that wrote (the outbox's INSERT, an activity's flush). Refused after
+    writing, or with anything pending (an earlier one's too: counted as its own), the refusal goes up to the
+    group."""
+    writes = writes_on(connection)
     try:
         return Outcome(value=work(session))
     except ServiceError as refused:
-        if _marks(session, connection) != before or session.new or session.dirty or session.deleted:
+        if writes_on(connection) != writes or session.new or session.dirty or session.deleted:
             raise
         for write in refused.on_refusal:
             write(session)

@@ -84,6 +84,16 @@ def refused_after_changing(world):  # noqa: ANN001, ANN201
     return work
 
 
+def refused_after_touching(world):  # noqa: ANN001, ANN201
+    """Refused after setting an activity's place to the one it has and flushing: no statement wrote anything."""
+    def work(session):  # noqa: ANN001, ANN202
+        activity = session.get(models.Activity, world.activities["party_day"])
+        activity.place = activity.place
+        session.flush()
+        raise PermissionDenied("不行。")
+    return work
+
+
 def lost_connection(_session):  # noqa: ANN001, ANN202
     raise OperationalError("SELECT 1", {}, Exception("server closed the connection"), connection_invalidated=True)
 
@@ -207,6 +217,7 @@ def test_a_refusal_in_a_group_costs_only_itself(session_factory, world, commits,
     pytest.param([refused_after_changing, moving], [None, Changes(activity_ids={"party_day"})],
                  id="the-first-to-succeed-carries-the-commit"),
     pytest.param([refused_after_changing, press], [None, Changes()], id="a-refused-change-leaves-nothing-to-follow"),
+    pytest.param([refused_after_touching, press], [None, Changes()], id="a-refused-non-change-leaves-nothing-to-follow"),
 ])
 def test_a_refused_savepoint_leaves_nothing_in_what_the_commit_changed(session_factory, world, group, committed):
     works = [make(world, "alice") if make is press else make(world) for make in group]

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.runtime.notify import libpq_url
-from storage import changes
+from storage import changes, models
 from storage.db import is_sqlite, make_session_factory, transaction
 from storage.repositories import outbox
 from tests.runtime.factories import at, make_activity, make_branch
@@ -137,10 +137,10 @@ def test_every_factory_records_its_changes_even_at_a_dropped_ones_address(engine
     must still be wired (it once looked wired already and recorded nothing: no NOTIFY, no follow-up)."""
     activity_id = _seed(make_session_factory(engine))
     recorded = []
-    for _ in range(20):
+    for n in range(20):
         factory = make_session_factory(engine)
         with transaction(factory) as session:
-            move_it(session, activity_id)
+            session.get(models.Activity, activity_id).title = f"主题党日（第{n}次改）"
             session.flush()
             recorded.append(changes.of(session).activity_ids)
         del factory, session
