@@ -64,19 +64,23 @@ def _alone(factory: sessionmaker[Session], work: Callable[[Session], Any]) -> Ou
     return Outcome(value=value, committed=changes.of(sessions[0]))
 
 
+class _RefusedAfterWriting(Exception):
+    """Raised out of the group's transaction to roll it back: a use-case was refused after it wrote (or left
+    something pending), so its refusal cannot simply take its place in the group's commit."""
+
+
 def _in_place(session: Session, connection: Connection, work: Callable[[Session], Any]) -> Outcome:
     """`work` straight in the group's transaction. Refused before it wrote anything (it ran nothing but SELECTs
     on `connection` and left nothing pending in the session), there is nothing to roll back: its refusal records
     are written in its place, into the group's commit. That covers what `storage.changes` records too: each
     change it records follows a statement that wrote (the outbox's INSERT, an activity's flush). Refused after
-    writing, or with anything pending (an earlier one's too: counted as its own), the refusal goes up to the
-    group."""
+    writing, or with anything pending (an earlier one's too: counted as its own), it is `_RefusedAfterWriting`."""
     writes = writes_on(connection)
     try:
         return Outcome(value=work(session))
     except ServiceError as refused:
         if writes_on(connection) != writes or session.new or session.dirty or session.deleted:
-            raise
+            raise _RefusedAfterWriting from refused
         for write in refused.on_refusal:
             write(session)
         return Outcome(error=refused)
@@ -138,11 +142,12 @@ def run_together(factory: sessionmaker[Session], works: Sequence[Callable[[Sessi
             connection = session.connection()
             for work in works:
                 outcomes.append(_in_place(session, connection, work))
+    except _RefusedAfterWriting:
+        # Rolled back: again, those before the refused one as they are, it and the rest each in a SAVEPOINT.
+        return _from_savepoints(factory, works, plain=len(outcomes))
     except Exception as error:  # noqa: BLE001 - rolled back; sorted out below
         if _lost_connection(error):
             return [Outcome(error=error) for _ in works]
-        if isinstance(error, ServiceError) and len(outcomes) < len(works):
-            return _from_savepoints(factory, works, plain=len(outcomes))
         return [_alone(factory, work) for work in works]
     return _committed_on_first(outcomes, session)
 
