@@ -62,8 +62,6 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
             lambda: attendance_svc.check_in(session, member(), cb.activity_id, now,
                                             via="group" if in_group else "private",
                                             self_checkin=chat.self_checkin_for))
-        if isinstance(checked, StaleButton):
-            return checked, (), now
         # The member's other reminders of it show the check-in too (the pressed one is edited as it reads).
         return checked, reminders.as_sent(session, checked.reminders, chat.zone, besides=pressed), now
 
@@ -74,8 +72,8 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
     except NotBound as refused:
         await answer_stranger(update, context, chat, refused)
         return
-    if isinstance(checked, StaleButton):
-        await answer_stale(update, chat, checked.activity)
+    except StaleButton as stale:
+        await answer_stale(update, chat, stale.activity)
         return
     # Every group's announcement shows the tally: a check-in anywhere (most come from the private reminder)
     # refreshes them all, not only the card that was pressed.
@@ -111,8 +109,8 @@ async def press_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: 
     except NotBound as refused:
         await answer_stranger(update, context, chat, refused)
         return
-    if isinstance(activity, StaleButton):
-        await answer_stale(update, chat, activity.activity)
+    except StaleButton as stale:
+        await answer_stale(update, chat, stale.activity)
         return
     prompt = texts.ask_leave_reason(activity)
     if private:

@@ -199,22 +199,29 @@ _STALE_REFUSALS = (OutsideWindow, InvalidInput, NotBound)
 
 
 def answer_button(session: Session, activity_id: int, revision: int, answer: ButtonAnswer,
-                  act: Callable[[], T]) -> T | StaleButton:
-    """May a ✅ 签到 / 📝 请假 button made for `revision` of the activity act: `act()`'s result when it may,
-    else the activity as it stands (`StaleButton`, moved or cancelled since: `activity_changes.stale_button`).
+                  act: Callable[[], T]) -> T:
+    """May a ✅ 签到 / 📝 请假 button made for `revision` of the activity act: `act()`'s result when it may, else
+    refused with the activity as it stands (`StaleButton`, moved or cancelled since:
+    `activity_changes.stale_button`).
 
     A check-in asks the revision only when `act` is refused, so a current button costs no extra read; a leave
-    asks first. Other refusals are raised as they are."""
+    asks first. Other refusals are raised as they are. A stale check-in is raised as a refusal, never returned,
+    so the transaction it ran in is rolled back like any refusal's (whatever `act` wrote before it was refused
+    is undone, its refusal records kept): it does not matter whether `check_in` refuses before writing."""
     if answer is ButtonAnswer.LEAVE:
         stale = activity_changes.stale_button(session, activity_id, revision)
-        return act() if stale is None else StaleButton(stale)
+        if stale is not None:
+            raise StaleButton(stale)
+        return act()
     try:
         return act()
-    except _STALE_REFUSALS:
+    except _STALE_REFUSALS as refused:
         stale = activity_changes.stale_button(session, activity_id, revision)
         if stale is None:
             raise
-        return StaleButton(stale)
+        outdated = StaleButton(stale)
+        outdated.on_refusal.extend(refused.on_refusal)
+        raise outdated from refused
 
 
 def private_reminders(session: Session, actor: Actor, activity_id: int) -> tuple[outbox.DeliveredMessage, ...]:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from schedules.roster import OrgType
 from storage import models
+from storage.errors import ServiceError
 from storage.repositories.outbox import DeliveredMessage
 
 DEFAULT_OPENS_BEFORE = timedelta(minutes=30)
@@ -189,12 +190,17 @@ class CheckInResult:
     reminders: tuple[DeliveredMessage, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class StaleButton:
-    """A ✅ 签到 / 📝 请假 button made for an older revision of its activity that may not act: the activity as it
-    stands now, to say what changed (storage.services.attendance.answer_button)."""
+class StaleButton(ServiceError):
+    """A ✅ 签到 / 📝 请假 button made for an older revision of its activity that may not act, refused with the
+    activity as it stands now to say what changed (storage.services.attendance.answer_button). A refusal, so
+    whatever the press wrote before it is rolled back; the chat answers it with `bot.texts.stale_button`."""
 
-    activity: ActivityView
+    code = "stale_button"
+
+    def __init__(self, activity: ActivityView) -> None:
+        super().__init__(f"此通知已过时：「{activity.label}」已有变动。", activity_id=activity.id,
+                         revision=activity.revision)
+        self.activity = activity
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,12 @@ import pytest
 from sqlalchemy import select
 
 from storage import models
+from storage.db import transaction
+from storage.repositories import attendance as attendance_repo
 from storage.errors import InvalidInput, NotBound, OutsideWindow, PermissionDenied
 from storage.services import attendance as svc
 from storage.services.actors import actor_for_telegram
+from storage.services.runner import run_together
 from storage.services.views import StaleButton
 from tests.chat.world import MEETING_START, build_world
 
@@ -183,12 +186,50 @@ def test_a_button_of_an_older_revision_acts_only_where_its_answer_still_means_it
         with pytest.raises(expected):
             _answer(session, world, answer, telegram_id, now)
         return
-    result = _answer(session, world, answer, telegram_id, now)
-    assert isinstance(result, StaleButton) == (expected == "stale")
-    view = result.activity if isinstance(result, StaleButton) or answer is CHECK_IN else result
+    if expected == "stale":
+        with pytest.raises(StaleButton) as refused:
+            _answer(session, world, answer, telegram_id, now)
+        view = refused.value.activity
+    else:
+        result = _answer(session, world, answer, telegram_id, now)
+        view = result.activity if answer is CHECK_IN else result
     assert (view.id, view.revision) == (world.activities["party_day"], 0 if change == "current" else 1)
     recorded = session.scalars(select(models.Attendance.status)).all()
     assert recorded == (["present"] if expected == "acts" and answer is CHECK_IN else [])
+
+
+@pytest.mark.parametrize("together", [
+    pytest.param(False, id="alone"),
+    pytest.param(True, id="in-a-group-with-a-press-that-counts"),
+])
+def test_a_stale_press_keeps_nothing_it_wrote_before_it_was_refused(session_factory, world, together):
+    """An older revision's ✅ 签到 is refused with what changed (StaleButton), like any refusal: had the check-in
+    written before refusing, that is rolled back and only its refusal records stay; another press of the same
+    group still counts."""
+    activity_id = world.activities["party_day"]
+    with transaction(session_factory) as session:
+        _moved_on(session, world, "moved")
+
+    def stale_press(session):
+        def refused_after_writing():
+            session.add(models.Attendance(activity_id=activity_id, member_id=world.members["deputy"],
+                                          status="present", recorded_at=T))
+            session.flush()
+            raise OutsideWindow("签到还没开始。").keep(lambda s: attendance_repo.add_audit(
+                s, now=T, action="refused", entity="callback", entity_id=None))
+        return svc.answer_button(session, activity_id, 0, CHECK_IN, refused_after_writing)
+
+    def alice_press(session):
+        actor = actor_for_telegram(session, world.telegram["alice"])
+        return svc.check_in(session, actor, activity_id, T + timedelta(hours=1))
+
+    outcomes = run_together(session_factory, [stale_press, alice_press] if together else [stale_press])
+    assert [type(o.error).__name__ if o.error else o.value.member_name for o in outcomes] == (
+        ["StaleButton", "张三"] if together else ["StaleButton"])
+    with transaction(session_factory) as session:
+        assert (session.scalars(select(models.Attendance.member_id)).all(),
+                session.scalars(select(models.AuditEntry.action)).all()) == (
+            [world.members["alice"]] if together else [], ["refused"])
 
 
 # --- which delivered reminders show the answer (CheckInResult.reminders, LeaveRequest.reminders) -------------
