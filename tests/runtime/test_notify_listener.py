@@ -1,6 +1,6 @@
 """The leader's LISTEN connection: hears other processes' notices, not its own; a reset link is survived and,
 listening again, it wakes once for what it may have missed; on a frozen link it stops at once and notices the
-freeze within its check's timeout."""
+freeze by its own check, sending nothing more through the link."""
 
 from __future__ import annotations
 
@@ -82,7 +82,10 @@ async def test_stops_at_once_on_a_frozen_link(pg_server_url: str, check_seconds:
         proxy.stop()
 
 
-async def test_a_frozen_link_is_noticed_within_the_check_s_timeout(pg_server_url: str) -> None:
+async def test_a_frozen_link_is_noticed_by_its_check_and_nothing_is_sent_through_it(pg_server_url: str) -> None:
+    """The unanswered check ends the connection by closing it. psycopg's own cancel of the query would first ask
+    the server to cancel it over a new connection through the same frozen path (5 s, then 5 s more): the proxy
+    would see that connection."""
     proxy = TcpProxy([(urlsplit(pg_server_url).hostname, urlsplit(pg_server_url).port or 5432)]).start()
     listener = OutboxListener(through(pg_server_url, proxy), lambda _notice: None, own_origin="leader-1",
                               check_seconds=0.05, check_timeout_seconds=0.3, retry_seconds=60.0)
@@ -90,11 +93,8 @@ async def test_a_frozen_link_is_noticed_within_the_check_s_timeout(pg_server_url
     try:
         await until(lambda: listener.listening, "the first LISTEN")
         proxy.stall()
-        loop = asyncio.get_running_loop()
-        began = loop.time()
         await until(lambda: not listener.listening, "the frozen link noticed")
-        # The check's 0.3 s, not psycopg's server-side cancel through the frozen link (5 s, then 5 s more).
-        assert loop.time() - began < 3.0
+        assert proxy.connections == 1, "only the listener's own connection: no cancel request sent through the link"
     finally:
         await listener.stop()
         proxy.stop()
