@@ -153,13 +153,8 @@ def enqueue_reminders(
                 due_by_part[part] = reminder_due_times(
                     activity.starts_at, reminder_leads(target, part, leads), now=now, zone=zones[activity.org_id],
                     quiet=policy.quiet)
-            recipient = outbox.member_recipient(member_id)
-            for lead, due_at in due_by_part[part].items():
-                messages.append(outbox.NewMessage(
-                    dedup_key=outbox.reminder_dedup_key(activity.id, recipient, lead),
-                    recipient=recipient, due_at=due_at, activity_id=activity.id, member_id=member_id,
-                    chat_id=chat_id, lead_minutes=lead, priority=outbox.reminder_priority(lead),
-                ))
+            messages += [outbox.NewMessage.reminder(activity.id, member_id, lead, due_at, chat_id=chat_id)
+                         for lead, due_at in due_by_part[part].items()]
     return outbox.enqueue(session, messages)
 
 

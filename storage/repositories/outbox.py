@@ -57,6 +57,16 @@ class NewMessage:
     priority: int = 100
     payload: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def reminder(cls, activity_id: int, member_id: int, lead_minutes: int, due_at: datetime, *,
+                 chat_id: int | None = None) -> NewMessage:
+        """A member's reminder of an activity at one lead: one per (activity, member, lead), the shorter lead
+        first."""
+        recipient = member_recipient(member_id)
+        return cls(dedup_key=reminder_dedup_key(activity_id, recipient, lead_minutes), recipient=recipient,
+                   due_at=due_at, activity_id=activity_id, member_id=member_id, chat_id=chat_id,
+                   lead_minutes=lead_minutes, priority=reminder_priority(lead_minutes))
+
     def __post_init__(self) -> None:
         # Validated on write: a row of a kind nobody can render would sit in the outbox for ever.
         object.__setattr__(self, "kind", outbox_kind(self.kind))

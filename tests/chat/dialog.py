@@ -30,6 +30,7 @@ from storage.repositories import outbox
 from storage.repositories.outbox import ClaimedMessage
 from storage.services import followup
 from tests.chat.world import MEMBERS, SHANGHAI, World
+from tests.runtime.factories import add_reminder
 
 TEXT_METHODS = {"sendMessage", "editMessageText", "answerCallbackQuery", "editMessageReplyMarkup"}
 
@@ -180,12 +181,8 @@ class Dialog:
         activity_id, member_id, chat_id = self.world.activities[activity], self.world.members[who], self.user(who)
         recipient, now = outbox.member_recipient(member_id), self.clock.now()
         with transaction(self.factory) as session:
-            row = models.OutboxMessage(
-                dedup_key=outbox.reminder_dedup_key(activity_id, recipient, lead), recipient=recipient, due_at=now,
-                kind=OutboxKind.REMINDER, activity_id=activity_id, member_id=member_id, chat_id=chat_id,
-                lead_minutes=lead, state="claimed", claimed_at=now, claimed_by="dialog")
-            session.add(row)
-            session.flush()
+            row = add_reminder(session, activity_id, member_id, lead, now, chat_id=chat_id, state="claimed",
+                               claimed_at=now, claimed_by="dialog")
             row_id = row.id
             text, markup = self.renderers.render(session, ClaimedMessage(
                 id=row.id, kind=row.kind, activity_id=activity_id, member_id=member_id, chat_id=chat_id,

@@ -16,6 +16,7 @@ from storage.services.actors import actor_for_telegram
 from storage.services.runner import run_together
 from storage.services.views import StaleButton
 from tests.chat.world import MEETING_START, build_world
+from tests.runtime.factories import add_reminder
 
 T = MEETING_START
 
@@ -236,13 +237,9 @@ def test_a_stale_press_keeps_nothing_it_wrote_before_it_was_refused(session_fact
 
 def _reminder(session, world, who, lead, *, activity="party_day", state="sent", chat=None):
     """alice's (or another's) reminder row as the dispatcher leaves it: sent with Telegram's message id, or not."""
-    member_id = world.members[who]
-    session.add(models.OutboxMessage(
-        dedup_key=f"test:{activity}:{who}:{lead}", recipient=f"member:{member_id}", due_at=T, kind="reminder",
-        activity_id=world.activities[activity], member_id=member_id, lead_minutes=lead,
-        chat_id=world.telegram[who] if chat is None else chat, state=state, claimed_at=T - timedelta(minutes=lead),
-        telegram_message_id=100 + lead if state == "sent" else None))
-    session.flush()
+    add_reminder(session, world.activities[activity], world.members[who], lead, T,
+                 chat_id=world.telegram[who] if chat is None else chat, state=state,
+                 claimed_at=T - timedelta(minutes=lead), telegram_message_id=100 + lead if state == "sent" else None)
 
 
 def test_a_check_in_names_the_members_delivered_reminders_of_it_once(session):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from storage import models
 from storage.services import rectification as rect_svc
 from storage.services.actors import actor_for_telegram
+from tests.runtime.factories import add_reminder
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A Saturday morning in March: B01's 主题党日 starts at 09:00.
@@ -115,8 +116,5 @@ def add_rectification(session: Session, world: World, *, by: str = "secretary", 
 def add_sent_reminder(session: Session, world: World, who: str, due_at: datetime, *, activity: str = "party_day",
                       dedup_key: str = "reminder:sent") -> None:
     """A one-day reminder of `activity` already sent to member `who` (whom a move or a cancellation must tell)."""
-    member_id = world.members[who]
-    session.add(models.OutboxMessage(
-        dedup_key=dedup_key, activity_id=world.activities[activity], kind="reminder", recipient=f"member:{member_id}",
-        member_id=member_id, due_at=due_at, state="sent", lead_minutes=1440))
-    session.flush()
+    add_reminder(session, world.activities[activity], world.members[who], 1440, due_at, dedup_key=dedup_key,
+                 state="sent")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage import models
+from storage.repositories import outbox
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -47,9 +50,24 @@ def make_activity(session: Session, org: models.Organization, starts_at: datetim
     return activity
 
 
-def members_of(session: Session, org: models.Organization) -> list[models.Member]:
-    from sqlalchemy import select
+def add_reminder(session: Session, activity_id: int, member_id: int, lead_minutes: int, due_at: datetime, *,
+                 chat_id: int | None = None, dedup_key: str | None = None, **as_left: object) -> models.OutboxMessage:
+    """The one way tests make a member's reminder row: queued as the materialiser queues it
+    (`outbox.NewMessage.reminder`, `outbox.enqueue`), then as the dispatcher left it, `as_left` setting its state
+    and what came with it (state="sent", telegram_message_id=…, claimed_at=…). `dedup_key` replaces the
+    materialiser's key, for a row a later queueing must not take for its own. Flushed; returned."""
+    message = outbox.NewMessage.reminder(activity_id, member_id, lead_minutes, due_at, chat_id=chat_id)
+    if dedup_key is not None:
+        message = dataclasses.replace(message, dedup_key=dedup_key)
+    assert outbox.enqueue(session, [message]) == 1, f"a reminder {message.dedup_key} is queued already"
+    row = session.scalars(select(models.OutboxMessage).where(models.OutboxMessage.dedup_key == message.dedup_key)).one()
+    for name, value in as_left.items():
+        setattr(row, name, value)
+    session.flush()
+    return row
 
+
+def members_of(session: Session, org: models.Organization) -> list[models.Member]:
     return list(session.scalars(select(models.Member).where(models.Member.org_id == org.id).order_by(models.Member.member_no)))
 
 

@@ -11,7 +11,7 @@ from bot.runtime.quiet_hours import NO_QUIET_HOURS, deliverable_at
 from storage import models
 from storage.repositories import outbox
 from storage.services import delivery, scheduling
-from tests.runtime.factories import SHANGHAI, at, make_activity, make_branch, members_of, rendered
+from tests.runtime.factories import SHANGHAI, add_reminder, at, make_activity, make_branch, members_of, rendered
 
 NOW = at("2025-03-12 10:00")
 
@@ -33,10 +33,7 @@ def test_a_change_notice_tells_what_changed_since_the_member_last_heard(session,
     org = make_branch(session, members=1)
     activity = make_activity(session, org, at("2025-03-15 09:00"))
     member = members_of(session, org)[0]
-    session.add(models.OutboxMessage(
-        dedup_key="sent", activity_id=activity.id, kind="reminder", recipient=outbox.member_recipient(member.id),
-        member_id=member.id, due_at=NOW - timedelta(days=1), state="sent", lead_minutes=4320))
-    session.flush()
+    add_reminder(session, activity.id, member.id, 4320, NOW - timedelta(days=1), state="sent")
     for moment in moves:
         before = activity.starts_at
         activity.starts_at = at(moment)

@@ -198,10 +198,8 @@ async def test_reminders_falling_due_in_quiet_hours_wait_for_the_morning(session
         org = make_branch(session, members=1)
         activity = make_activity(session, org, at("2025-03-16 09:00"), leads="4320")
         # Enqueued directly at 23:00, as if the plan had not moved it out of quiet hours.
-        recipient = outbox.member_recipient(members_of(session, org)[0].id)
-        outbox.enqueue(session, [outbox.NewMessage(
-            dedup_key="q", recipient=recipient, due_at=at("2025-03-13 23:00"), activity_id=activity.id,
-            member_id=members_of(session, org)[0].id, lead_minutes=4320)])
+        outbox.enqueue(session, [outbox.NewMessage.reminder(activity.id, members_of(session, org)[0].id, 4320,
+                                                            at("2025-03-13 23:00"))])
     async with Running(build(session_factory, telegram, clock)) as dispatcher:
         await settle(dispatcher)
         assert telegram.sent == []
@@ -308,10 +306,8 @@ async def _quiet_hours(session_factory, telegram) -> None:
         org = make_branch(session, members=2)
         activity = make_activity(session, org, at("2025-03-14 08:30"), leads="1440,60")
         member = members_of(session, org)[1]
-        outbox.enqueue(session, [outbox.NewMessage(
-            dedup_key=outbox.reminder_dedup_key(activity.id, outbox.member_recipient(member.id), lead),
-            recipient=outbox.member_recipient(member.id), due_at=due, activity_id=activity.id, member_id=member.id,
-            lead_minutes=lead) for lead, due in ((1440, at("2025-03-13 23:00")), (60, at("2025-03-14 07:30")))])
+        outbox.enqueue(session, [outbox.NewMessage.reminder(activity.id, member.id, lead, due) for lead, due in (
+            (1440, at("2025-03-13 23:00")), (60, at("2025-03-14 07:30")))])
     async with Running(build(session_factory, telegram, clock)) as dispatcher:
         for moment in ("2025-03-13 23:00", "2025-03-14 07:30", "2025-03-14 08:00"):
             clock.set(at(moment))

@@ -14,12 +14,7 @@ from tests.runtime.factories import at, make_activity, make_branch, members_of
 
 
 def reminder(activity, member, lead, due):
-    recipient = outbox.member_recipient(member.id)
-    return outbox.NewMessage(
-        dedup_key=outbox.reminder_dedup_key(activity.id, recipient, lead), recipient=recipient, due_at=due,
-        activity_id=activity.id, member_id=member.id, chat_id=1000 + member.id, lead_minutes=lead,
-        priority=outbox.reminder_priority(lead),
-    )
+    return outbox.NewMessage.reminder(activity.id, member.id, lead, due, chat_id=1000 + member.id)
 
 
 def states(session):
