@@ -1,9 +1,11 @@
-"""What a committed transaction changed that someone waits for: outbox rows queued, activities changed.
+"""What a committed transaction changed that someone waits for: outbox rows queued, activities changed,
+activities whose attendance (their tally) changed.
 
-The chat edge reads it after its transaction committed, to wake the dispatcher and follow up the changed
-activities at once instead of at the next minute's sweep. Recorded in `Session.info` (per session, no globals).
-On PostgreSQL the same transaction also sends `NOTIFY branchbot_outbox` (delivered only if it commits), so the
-leader hears what a follower or the command line did (`bot.runtime.notify` listens).
+The chat edge reads it after its transaction committed, to wake the dispatcher, follow up the changed
+activities at once instead of at the next minute's sweep, and refresh the groups' cards of the changed tallies.
+Recorded in `Session.info` (per session, no globals). On PostgreSQL the same transaction also sends
+`NOTIFY branchbot_outbox` (delivered only if it commits), so the leader hears what a follower or the command line
+did (`bot.runtime.notify` listens).
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from storage.db import is_sqlite
 
 _KEY = "branchbot.changes"
 _SAVED_KEY = "branchbot.changes.saved"  # the record as each open SAVEPOINT of the session found it
-ORIGIN_KEY = "branchbot.origin"  # in a session factory's `info`: who sends the notifications (a worker id)
+# In a session factory's `info`: who sends the notifications, a bot process's worker id; None: the command line.
+ORIGIN_KEY = "branchbot.origin"
 CHANNEL = "branchbot_outbox"
-# Past this many changed activities a notification says "all" (null): the payload stays far under
-# PostgreSQL's 8000 bytes, and the listener follows every meeting up, as the minute's sweep does.
+# Past this many changed activities (or tallies) a notification names none (null): both lists together stay far
+# under PostgreSQL's 8000 bytes. The listener then follows every meeting up, as the minute's sweep does; for
+# tallies it refreshes no card (bot.handlers.AfterCommit.heard says why).
 MAX_NOTIFIED_IDS = 200
 
 
@@ -32,9 +36,19 @@ MAX_NOTIFIED_IDS = 200
 class Changes:
     outbox_queued: int = 0
     activity_ids: set[int] = field(default_factory=set)
+    # Activities an attendance row was written for (check-in, leave, its decision, 代签, 缺席 …): their tally.
+    tallies: set[int] = field(default_factory=set)
+    # (activity id, chat id, message id): group messages showing an activity's tally that an answer of this
+    # transaction was given on; they follow the tally too, even when they are not a delivered announcement.
+    pressed_cards: set[tuple[int, int, int]] = field(default_factory=set)
 
     def __bool__(self) -> bool:
-        return bool(self.outbox_queued or self.activity_ids)
+        return bool(self.outbox_queued or self.activity_ids or self.tallies or self.pressed_cards)
+
+    def worth_notifying(self, origin: str | None) -> bool:
+        """Whether the leader needs to hear of this commit: outbox rows or activities always; tallies only from
+        outside a bot process (a bot process refreshes its own commits' cards, so a check-in sends nothing)."""
+        return bool(self.outbox_queued or self.activity_ids or (self.tallies and origin is None))
 
 
 def of(session: Session) -> Changes:
@@ -48,7 +62,8 @@ def of(session: Session) -> Changes:
 def _copy_of(session: Session) -> Changes:
     """The record as it stands now, apart from what is recorded later."""
     recorded = of(session)
-    return Changes(recorded.outbox_queued, set(recorded.activity_ids))
+    return Changes(recorded.outbox_queued, set(recorded.activity_ids), set(recorded.tallies),
+                   set(recorded.pressed_cards))
 
 
 def outbox_queued(session: Session, count: int) -> None:
@@ -56,13 +71,34 @@ def outbox_queued(session: Session, count: int) -> None:
         of(session).outbox_queued += count
 
 
+def tally_changed(session: Session, activity_id: int) -> None:
+    """An attendance row of the activity was written by a statement the session does not flush (a Core INSERT);
+    rows the session flushes are recorded by themselves."""
+    of(session).tallies.add(activity_id)
+
+
+def card_pressed(session: Session, activity_id: int, chat_id: int, message_id: int) -> None:
+    """An answer was given on this group message showing the activity's tally: it is refreshed with the tally."""
+    recorded = of(session)
+    recorded.tallies.add(activity_id)
+    recorded.pressed_cards.add((activity_id, chat_id, message_id))
+
+
 def _after_flush(session: Session, _context: object) -> None:
     # `dirty` also holds objects whose attributes were set to what they held: no statement wrote them (group
-    # commit relies on that: `storage.services.runner._in_place`), so they changed nothing to follow up.
-    changed = [obj.id for obj in session.new if isinstance(obj, models.Activity)]
-    changed += [obj.id for obj in session.dirty if isinstance(obj, models.Activity) and session.is_modified(obj)]
-    if changed:
-        of(session).activity_ids.update(changed)
+    # commit relies on that: `storage.services.runner._in_place`), so they changed nothing to follow up or show.
+    activities: list[int] = []
+    tallies: list[int] = []
+    written = [*session.new, *session.deleted, *(obj for obj in session.dirty if session.is_modified(obj))]
+    for obj in written:
+        if isinstance(obj, models.Activity):
+            activities.append(obj.id)
+        elif isinstance(obj, models.Attendance):
+            tallies.append(obj.activity_id)
+    if activities or tallies:
+        recorded = of(session)
+        recorded.activity_ids.update(activities)
+        recorded.tallies.update(tallies)
 
 
 def _savepoint_begun(session: Session, transaction: SessionTransaction) -> None:
@@ -76,37 +112,50 @@ def _savepoint_rolled_back(session: Session, previous: SessionTransaction) -> No
     if saved is not None:
         recorded = of(session)
         recorded.outbox_queued, recorded.activity_ids = saved.outbox_queued, saved.activity_ids
+        recorded.tallies, recorded.pressed_cards = saved.tallies, saved.pressed_cards
 
 
+
+
+def _named(ids: set[int]) -> frozenset[int] | None:
+    return frozenset(ids) if len(ids) <= MAX_NOTIFIED_IDS else None
+
+
+def _listed(ids: frozenset[int] | None) -> list[int] | None:
+    return None if ids is None else sorted(ids)
+
+
+def _read_ids(ids: object) -> frozenset[int] | None:
+    return None if ids is None else frozenset(int(i) for i in ids)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
 class Notice:
-    """One `branchbot_outbox` notification: who committed, how many rows, which activities (None: any)."""
+    """One `branchbot_outbox` notification: who committed (None: the command line), how many rows, which
+    activities changed (None: any) and which tallies (None: not named; a sender without the key names none)."""
 
     origin: str | None
     outbox_queued: int
     activity_ids: frozenset[int] | None
+    tallies: frozenset[int] | None = frozenset()
 
     def payload(self) -> str:
         return json.dumps({"from": self.origin, "outbox": self.outbox_queued,
-                           "activities": None if self.activity_ids is None else sorted(self.activity_ids)})
+                           "activities": _listed(self.activity_ids), "tallies": _listed(self.tallies)})
 
     @classmethod
     def of(cls, origin: str | None, changed: Changes) -> Notice:
-        ids = changed.activity_ids
-        return cls(origin, changed.outbox_queued, frozenset(ids) if len(ids) <= MAX_NOTIFIED_IDS else None)
+        return cls(origin, changed.outbox_queued, _named(changed.activity_ids), _named(changed.tallies))
 
     @classmethod
     def parse(cls, payload: str) -> Notice:
         """A payload read back; anything unreadable means "something changed, look at everything"."""
         try:
             data = json.loads(payload)
-            ids = data.get("activities")
-            return cls(data.get("from"), int(data.get("outbox") or 0),
-                       None if ids is None else frozenset(int(i) for i in ids))
+            return cls(data.get("from"), int(data.get("outbox") or 0), _read_ids(data.get("activities")),
+                       _read_ids(data.get("tallies", [])))
         except (ValueError, TypeError, AttributeError):
-            return cls(None, 0, None)
+            return cls(None, 0, None, None)
 
 
 def _before_commit(session: Session) -> None:
@@ -115,17 +164,17 @@ def _before_commit(session: Session) -> None:
     if is_sqlite(session):
         return  # SQLite: one process leads and polls (docs/ARCHITECTURE.md, #12.14)
     session.flush()  # the commit's own last flush comes after this hook: record its activities now
-    changed = of(session)
-    if changed:
-        notice = Notice.of(session.info.get(ORIGIN_KEY), changed)
+    changed, origin = of(session), session.info.get(ORIGIN_KEY)
+    if changed.worth_notifying(origin):
+        notice = Notice.of(origin, changed)
         session.execute(text("SELECT pg_notify(:channel, :payload)"),
                         {"channel": CHANNEL, "payload": notice.payload()})
 
 
 def announce_commits(factory: sessionmaker[Session]) -> None:
-    """Sessions of `factory` record which activities they flushed and, on PostgreSQL, notify `CHANNEL` when they
-    commit. A SAVEPOINT rolled back (`Session.begin_nested`) takes back what was recorded inside it: the record
-    is what the commit carries.
+    """Sessions of `factory` record which activities and attendance rows they flushed and, on PostgreSQL, notify
+    `CHANNEL` when they commit. A SAVEPOINT rolled back (`Session.begin_nested`) takes back what was recorded
+    inside it: the record is what the commit carries.
 
     Called once, by `storage.db.make_session_factory` as it makes the factory, and never guarded by
     `event.contains`: SQLAlchemy keys a sessionmaker's listeners by `id()` and never forgets a dead one's, so a

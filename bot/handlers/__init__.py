@@ -19,7 +19,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from bot import texts
 from bot.handlers import (
-    buttons, committee, members, proposals, rectify, reports, schedule, secretary, tasks, unknown_command,
+    buttons, committee, group_cards, members, proposals, rectify, reports, schedule, secretary, tasks, unknown_command,
 )
 from bot.handlers.common import ChatContext, edge, private_only
 from bot.handlers.outbox_views import build_outbox_renderers
@@ -67,7 +67,9 @@ def outbox_renderers(chat: ChatContext, application: Application | None = None) 
 class AfterCommit:
     """What a person's action causes goes out within seconds, not at the next minute's sweep: once a chat
     transaction that queued outbox rows or changed activities has committed, the changed meetings are followed
-    up at once (their group announcement, roll …) and the leader's dispatcher is woken.
+    up at once (their group announcement, roll …) and the leader's dispatcher is woken; once one changed
+    attendance, the groups' cards of those activities show the tally (`group_cards.refresh_tallies`, the one
+    place that asks for it).
 
     The dispatcher is the runtime's in `application.bot_data["runtime"]` (this process leads); a follower has
     none: on PostgreSQL its commit notifies the leader, whose listener calls `heard` (bot.runtime.notify).
@@ -85,14 +87,26 @@ class AfterCommit:
             runtime.wake_dispatcher()
 
     def committed(self, changes: Changes) -> None:
-        """A chat transaction here committed: its changed activities are followed up."""
-        self._after(set(changes.activity_ids))
+        """A chat transaction here committed: its changed activities are followed up, its tallies shown. A
+        commit that only changed tallies (most check-ins) wakes no dispatcher: it queued nothing."""
+        if changes.outbox_queued or changes.activity_ids:
+            self._after(set(changes.activity_ids))
+        if changes.tallies:
+            group_cards.refresh_tallies(self.application.bot, self.chat, changes.tallies, changes.pressed_cards)
 
     def heard(self, notice: Notice | None) -> None:
         """Another process (a follower, the command line) committed: the same as after a commit here.
-        None, or a notice naming no activities in particular: every meeting is followed up, as the sweep does."""
+        None, or a notice naming no activities in particular: every meeting is followed up, as the sweep does.
+
+        Cards: only the command line's tallies (origin None) are refreshed here; a bot process refreshes its own
+        commits' cards (it answered the press). A notice that names no tallies (None: a reconnection, an
+        unreadable payload, more than `MAX_NOTIFIED_IDS` in one transaction) refreshes no card: which tallies
+        changed is unknown, and finding out would read the cards of every activity with a delivered
+        announcement (hundreds once a plan is out); the next answer to each shows its tally again."""
         ids = None if notice is None else notice.activity_ids
         self._after(None if ids is None else set(ids))
+        if notice is not None and notice.origin is None and notice.tallies:
+            group_cards.refresh_tallies(self.application.bot, self.chat, notice.tallies)
 
     def _after(self, activity_ids: set[int] | None) -> None:
         """Follows up `activity_ids` (None: every meeting; empty: none) and wakes the dispatcher."""

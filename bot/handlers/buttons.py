@@ -11,9 +11,9 @@ from telegram.ext import ContextTypes
 from bot import keyboards, texts
 from bot.callbacks import Action, Callback, ForgedCallback
 from bot.handlers.common import ChatContext, audit_refusal, bot_username, is_private
-from bot.handlers.group_cards import refresh_group_cards
 from bot.handlers import reminders
 from bot.handlers.routing import ButtonRouter
+from storage import changes
 from storage.errors import AlreadyHandled, NotBound, PermissionDenied
 from storage.services import attendance as attendance_svc
 from storage.services.attendance import ButtonAnswer
@@ -62,6 +62,8 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
             lambda: attendance_svc.check_in(session, member(), cb.activity_id, now,
                                             via="group" if in_group else "private",
                                             self_checkin=chat.self_checkin_for))
+        if in_group:  # the pressed card shows the tally after the commit, even if it is not a delivered one
+            changes.card_pressed(session, cb.activity_id, *pressed)
         # The member's other reminders of it show the check-in too (the pressed one is edited as it reads).
         return checked, reminders.as_sent(session, checked.reminders, chat.zone, besides=pressed), now
 
@@ -75,10 +77,6 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
     except StaleButton as stale:
         await answer_stale(update, chat, stale.activity)
         return
-    # Every group's announcement shows the tally: a check-in anywhere (most come from the private reminder)
-    # refreshes them all, not only the card that was pressed.
-    if in_group or not checked.already:
-        refresh_group_cards(context, chat, cb.activity_id, [pressed] if in_group else ())
     if in_group:
         await query.answer(texts.checked_in(checked, now, chat.zone))
     elif checked.already:
@@ -137,7 +135,6 @@ async def press_leave_decision(update: Update, context: ContextTypes.DEFAULT_TYP
     # The member hears of it through the outbox (quiet hours and Telegram's limits apply there).
     await update.callback_query.answer(texts.leave_decided_stamp(result))
     await append_stamp(update, texts.leave_decided_stamp(result))
-    refresh_group_cards(context, chat, cb.activity_id)
 
 
 async def press_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
@@ -210,7 +207,6 @@ async def press_mark(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: C
     query = update.callback_query
     await query.answer(texts.marked(entry))
     await redraw_members_card(context, chat, (query.message.chat_id, query.message.message_id), roll)
-    refresh_group_cards(context, chat, cb.activity_id)
 
 
 async def press_mark_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext,

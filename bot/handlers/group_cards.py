@@ -1,4 +1,4 @@
-"""The groups' cards of an activity follow its tally: one coalesced refresh per activity after any answer."""
+"""The groups' cards of an activity follow its tally: one coalesced refresh per activity after any change of it."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from telegram import Bot
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
 from bot import keyboards, texts
-from bot.handlers.common import ChatContext, bot_username
+from bot.handlers.common import ChatContext
 from storage.services import attendance as attendance_svc
 
 log = logging.getLogger("bot.handlers")
@@ -26,21 +26,32 @@ class CardRefresh:
     pressed: set[tuple[int, int]] = field(default_factory=set)
 
 
-def refresh_group_cards(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, activity_id: int,
-                        pressed: Iterable[tuple[int, int]] = ()) -> None:
-    """After a check-in, leave request, leave decision, 代签 or 缺席 anywhere: every group's card of the activity
-    shows the tally as it is then, edited at most once per `group_edit_delay` (Telegram: 20 messages a minute
-    per group). Which cards there are is read when the refresh runs, once for the whole burst of answers."""
+def refresh_tallies(bot: Bot, chat: ChatContext, tallies: Iterable[int],
+                    pressed: Iterable[tuple[int, int, int]] = ()) -> None:
+    """After a commit that changed these activities' tallies (`storage.changes.Changes.tallies`: a check-in, leave
+    request, leave decision, 代签 or 缺席, from chat or the command line): each one's cards are refreshed, with
+    the group messages answered on (`pressed`: activity id, chat id, message id). Called by
+    `bot.handlers.AfterCommit` only, so no answer has to remember it."""
+    on: dict[int, set[tuple[int, int]]] = {}
+    for activity_id, chat_id, message_id in pressed:
+        on.setdefault(activity_id, set()).add((chat_id, message_id))
+    for activity_id in sorted(tallies):
+        _refresh(bot, chat, activity_id, on.get(activity_id, ()))
+
+
+def _refresh(bot: Bot, chat: ChatContext, activity_id: int, pressed: Iterable[tuple[int, int]]) -> None:
+    """Every group's card of the activity shows the tally as it is then, edited at most once per
+    `group_edit_delay` (Telegram: 20 messages a minute per group). Which cards there are is read when the
+    refresh runs, once for the whole burst of answers."""
     waiting = chat._card_refreshes.get(activity_id)
     if waiting is not None:
         waiting.pressed.update(pressed)
         return
     waiting = chat._card_refreshes[activity_id] = CardRefresh(pressed=set(pressed))
-    waiting.task = asyncio.get_running_loop().create_task(_refresh_later(context, chat, activity_id, waiting))
+    waiting.task = asyncio.get_running_loop().create_task(_refresh_later(bot, chat, activity_id, waiting))
 
 
-async def _refresh_later(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, activity_id: int,
-                         waiting: CardRefresh) -> None:
+async def _refresh_later(bot: Bot, chat: ChatContext, activity_id: int, waiting: CardRefresh) -> None:
     try:
         await asyncio.sleep(chat.group_edit_delay)
         # Answers from here on schedule the next refresh; this one reads the tally as it is now.
@@ -53,12 +64,11 @@ async def _refresh_later(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, 
 
         view, tally, self_checkin, cards = await chat.db(state)
         text = texts.group_announcement(view, tally, chat.zone)
-        markup = keyboards.group_announcement(chat.signer, activity_id, bot_username(context, chat),
+        markup = keyboards.group_announcement(chat.signer, activity_id, chat.bot_username or bot.username,
                                               self_checkin=self_checkin, revision=view.revision)
         for chat_id, message_id in sorted({*cards, *waiting.pressed}):
             try:
-                await context.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id,
-                                                    reply_markup=markup)
+                await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
             except BadRequest as exc:  # "message is not modified", deleted by an admin, and the like
                 log.info("group announcement %s not edited: %s", (chat_id, message_id), exc)
     except Exception:  # noqa: BLE001 - a background edit must never die silently

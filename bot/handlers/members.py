@@ -13,7 +13,7 @@ from telegram.ext import ContextTypes
 
 from bot import keyboards, texts
 from bot.callbacks import Action
-from bot.handlers import buttons, group_cards, reminders, rectify, schedule
+from bot.handlers import buttons, reminders, rectify, schedule
 from bot.handlers.common import ChatContext, tell
 from storage.errors import NotBound
 from storage.services import attendance as attendance_svc
@@ -110,8 +110,6 @@ async def checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: Chat
     if checked is not None:
         result, shown = checked
         await update.effective_message.reply_text(texts.checked_in(result, now, chat.zone))
-        if not result.already:  # the groups' cards show the tally, as after a press
-            group_cards.refresh_group_cards(context, chat, result.activity.id)
         await reminders.stamp(context, shown, texts.checked_in_stamp(now, chat.zone))
     else:
         await offer_choice(update, chat, Action.CHECKIN, open_now, texts.NO_OPEN_ACTIVITY,
@@ -207,7 +205,6 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat:
         await reminders.stamp(context, result.reminders, texts.leave_requested_stamp(request),
                               keyboards.checkin_only(chat.signer, request.activity.id, self_checkin=result.self_checkin,
                                                      revision=request.activity.revision))
-        group_cards.refresh_group_cards(context, chat, request.activity.id)
     elif isinstance(result, ActivityView):
         await update.effective_message.reply_text(texts.activity_field_saved(result))
     elif isinstance(result, MarkedOnRoll):
@@ -215,7 +212,6 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat:
         await update.effective_message.reply_text(texts.marked(leave.entry))
         if leave.origin is not None:
             await buttons.redraw_members_card(context, chat, leave.origin, result.roll)
-        group_cards.refresh_group_cards(context, chat, leave.activity_id)
     else:
         await update.effective_message.reply_text(texts.UNKNOWN_TEXT)
 

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
-from storage import models
+from storage import changes, models
 from storage.db import is_sqlite
 from storage.direct import DirectStatement
 from storage.repositories import audit
@@ -112,7 +112,10 @@ def insert_attendance_if_absent(session: Session, **values: object) -> bool:
     Two presses racing each other both reach this statement; the unique key lets exactly one win,
     without a savepoint or a read first.
     """
-    return _INSERT_ATTENDANCE_IF_ABSENT[is_sqlite(session)].first(session, values) is not None
+    inserted = _INSERT_ATTENDANCE_IF_ABSENT[is_sqlite(session)].first(session, values) is not None
+    if inserted:
+        changes.tally_changed(session, values["activity_id"])  # type: ignore[arg-type]
+    return inserted
 
 
 def status_counts(session: Session, activity_id: int) -> dict[str, int]:

@@ -73,7 +73,8 @@ def _in_place(session: Session, connection: Connection, work: Callable[[Session]
     """`work` straight in the group's transaction. Refused before it wrote anything (it ran nothing but SELECTs
     on `connection` and left nothing pending in the session), there is nothing to roll back: its refusal records
     are written in its place, into the group's commit. That covers what `storage.changes` records too: each
-    change it records follows a statement that wrote (the outbox's INSERT, an activity's flush). Refused after
+    change it records follows a statement that wrote (the outbox's INSERT, an activity's or attendance row's
+    flush, the check-in's INSERT), or a success (a pressed card, recorded once the check-in returned). Refused after
     writing, or with anything pending (an earlier one's too: counted as its own), it is `_RefusedAfterWriting`."""
     writes = writes_on(connection)
     try:

@@ -94,6 +94,16 @@ def refused_after_touching(world):  # noqa: ANN001, ANN201
     return work
 
 
+def refused_after_marking(world):  # noqa: ANN001, ANN201
+    """Refused after writing an attendance row of another meeting: the commit must not name its tally."""
+    def work(session):  # noqa: ANN001, ANN202
+        session.add(models.Attendance(activity_id=world.activities["group_meeting"], member_id=world.members["bob"],
+                                      status="absent", via="secretary"))
+        session.flush()
+        raise PermissionDenied("不行。")
+    return work
+
+
 def lost_connection(_session):  # noqa: ANN001, ANN202
     raise OperationalError("SELECT 1", {}, Exception("server closed the connection"), connection_invalidated=True)
 
@@ -212,19 +222,25 @@ def test_a_refusal_in_a_group_costs_only_itself(session_factory, world, commits,
 
 
 @pytest.mark.parametrize(("group", "committed"), [
-    pytest.param([moving, refused_after_changing, press], [Changes(activity_ids={"party_day"}), None, None],
+    pytest.param([moving, refused_after_changing, press],
+                 [Changes(activity_ids={"party_day"}, tallies={"party_day"}), None, None],
                  id="a-change-then-a-refused-change"),
     pytest.param([refused_after_changing, moving], [None, Changes(activity_ids={"party_day"})],
                  id="the-first-to-succeed-carries-the-commit"),
-    pytest.param([refused_after_changing, press], [None, Changes()], id="a-refused-change-leaves-nothing-to-follow"),
-    pytest.param([refused_after_touching, press], [None, Changes()], id="a-refused-non-change-leaves-nothing-to-follow"),
+    pytest.param([refused_after_changing, press], [None, Changes(tallies={"party_day"})],
+                 id="a-refused-change-leaves-nothing-to-follow-but-the-press-s-tally"),
+    pytest.param([refused_after_touching, press], [None, Changes(tallies={"party_day"})],
+                 id="a-refused-non-change-leaves-nothing-to-follow-but-the-press-s-tally"),
+    pytest.param([press, refused_after_marking], [Changes(tallies={"party_day"}), None],
+                 id="a-refused-mark-leaves-no-tally"),
 ])
 def test_a_refused_savepoint_leaves_nothing_in_what_the_commit_changed(session_factory, world, group, committed):
     works = [make(world, "alice") if make is press else make(world) for make in group]
     outcomes = run_together(session_factory, works)
     ids = {key: world.activities[key] for key in ("party_day", "group_meeting")}
     assert [o.committed for o in outcomes] == [
-        None if c is None else Changes(c.outbox_queued, {ids[key] for key in c.activity_ids}) for c in committed]
+        None if c is None else Changes(c.outbox_queued, {ids[key] for key in c.activity_ids},
+                                       {ids[key] for key in c.tallies}) for c in committed]
     with transaction(session_factory) as session:
         assert [session.get(models.Activity, ids[key]).place for key in ("group_meeting", "party_day")] == [
             None, "五楼会议室" if moving in group else "三楼会议室"]

@@ -102,9 +102,13 @@ async def test_a_frozen_link_is_noticed_by_its_check_and_nothing_is_sent_through
 
 
 @pytest.mark.parametrize(("payload", "expected"), [
-    ("not json", changes.Notice(None, 0, None)),
+    ("not json", changes.Notice(None, 0, None, None)),
     ('{"from": "a", "outbox": 3, "activities": [2, 1]}', changes.Notice("a", 3, frozenset({1, 2}))),
     ('{"from": "a", "activities": null}', changes.Notice("a", 0, None)),
-], ids=["unreadable-means-everything", "ids", "null-means-everything"])
+    ('{"from": null, "outbox": 0, "activities": [], "tallies": [4]}',
+     changes.Notice(None, 0, frozenset(), frozenset({4}))),
+    ('{"from": null, "activities": [], "tallies": null}', changes.Notice(None, 0, frozenset(), None)),
+], ids=["unreadable-means-everything-and-names-no-tally", "ids-without-tallies-name-none", "null-means-everything",
+        "tallies", "null-tallies-are-unnamed"])
 def test_payloads_read_back(payload: str, expected: changes.Notice) -> None:
     assert changes.Notice.parse(payload) == expected

@@ -1,4 +1,5 @@
-"""A transaction that queued outbox rows or changed activities notifies `branchbot_outbox` only when it commits."""
+"""A transaction that queued outbox rows or changed activities notifies `branchbot_outbox` only when it commits; one
+that changed only attendance (a tally) notifies only from the command line (a bot process shows its own)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.runtime.notify import libpq_url
 from storage import changes, models
 from storage.db import is_sqlite, make_session_factory, transaction
+from storage.repositories import attendance as attendance_repo
 from storage.repositories import outbox
 from tests.runtime.factories import at, make_activity, make_branch
 
@@ -64,6 +66,21 @@ def move_it(session: Session, activity_id: int) -> None:
     session.get(models.Activity, activity_id).title = "主题党日（改）"
 
 
+def checked_in(session: Session, activity_id: int) -> None:
+    """A check-in's own statement (a Core INSERT the session does not flush)."""
+    member = session.scalars(select(models.Member)).first()
+    attendance_repo.insert_attendance_if_absent(
+        session, activity_id=activity_id, member_id=member.id, status="present", recorded_at=at("2026-12-10 14:00"),
+        recorded_by_member_id=member.id, via="private")
+
+
+def marked_absent(session: Session, activity_id: int) -> None:
+    """An attendance row the session flushes (代签, 缺席, leave …)."""
+    member = session.scalars(select(models.Member)).first()
+    session.add(models.Attendance(activity_id=activity_id, member_id=member.id, status="absent",
+                                  recorded_at=at("2026-12-10 16:00"), via="secretary"))
+
+
 def read_only(session: Session, activity_id: int) -> None:
     from storage import models
 
@@ -91,28 +108,45 @@ class Boom(Exception):
     pass
 
 
+BOT, CLI = "proc-A", None  # a bot process's worker id; the command line names none
+
+
+def said(origin: str | None, outbox: int = 0, activities: list[int] = (), tallies: list[int] = ()) -> dict:
+    return {"from": origin, "outbox": outbox, "activities": list(activities), "tallies": list(tallies)}
+
+
 CASES = [
-    # (id, what the transaction does, whether it commits, what the listener hears)
-    ("queued-and-committed", queue_one, True, lambda a: [{"from": "proc-A", "outbox": 1, "activities": []}]),
-    ("activity-changed-and-committed", move_it, True, lambda a: [{"from": "proc-A", "outbox": 0, "activities": [a]}]),
-    ("queued-then-rolled-back", queue_one, False, lambda a: []),
-    ("activity-changed-then-rolled-back", move_it, False, lambda a: []),
-    ("nothing-changed", read_only, True, lambda a: []),
-    ("changed-in-a-savepoint-released", in_savepoint(queue_and_move, released=True), True,
-     lambda a: [{"from": "proc-A", "outbox": 1, "activities": [a]}]),
-    ("changed-in-a-savepoint-rolled-back", in_savepoint(queue_and_move, released=False), True, lambda a: []),
-    ("a-released-savepoint-is-not-the-commit", in_savepoint(queue_one, released=True, then=move_it), True,
-     lambda a: [{"from": "proc-A", "outbox": 1, "activities": [a]}]),
-    ("only-what-outlived-its-savepoint", in_savepoint(move_it, released=False, then=queue_one), True,
-     lambda a: [{"from": "proc-A", "outbox": 1, "activities": []}]),
+    # (id, who commits, what the transaction does, whether it commits, what the listener hears)
+    ("queued-and-committed", BOT, queue_one, True, lambda a: [said(BOT, outbox=1)]),
+    ("activity-changed-and-committed", BOT, move_it, True, lambda a: [said(BOT, activities=[a])]),
+    ("queued-then-rolled-back", BOT, queue_one, False, lambda a: []),
+    ("activity-changed-then-rolled-back", BOT, move_it, False, lambda a: []),
+    ("nothing-changed", BOT, read_only, True, lambda a: []),
+    ("changed-in-a-savepoint-released", BOT, in_savepoint(queue_and_move, released=True), True,
+     lambda a: [said(BOT, outbox=1, activities=[a])]),
+    ("changed-in-a-savepoint-rolled-back", BOT, in_savepoint(queue_and_move, released=False), True, lambda a: []),
+    ("a-released-savepoint-is-not-the-commit", BOT, in_savepoint(queue_one, released=True, then=move_it), True,
+     lambda a: [said(BOT, outbox=1, activities=[a])]),
+    ("only-what-outlived-its-savepoint", BOT, in_savepoint(move_it, released=False, then=queue_one), True,
+     lambda a: [said(BOT, outbox=1)]),
+    ("a-bot-s-check-in-tells-nobody", BOT, checked_in, True, lambda a: []),
+    ("a-bot-s-mark-tells-nobody", BOT, marked_absent, True, lambda a: []),
+    ("a-bot-s-tally-rides-along-with-its-queue", BOT, in_savepoint(marked_absent, released=True, then=queue_one),
+     True, lambda a: [said(BOT, outbox=1, tallies=[a])]),
+    ("the-command-line-s-check-in-names-its-tally", CLI, checked_in, True, lambda a: [said(CLI, tallies=[a])]),
+    ("the-command-line-s-mark-names-its-tally", CLI, marked_absent, True, lambda a: [said(CLI, tallies=[a])]),
+    ("the-command-line-s-mark-rolled-back", CLI, marked_absent, False, lambda a: []),
+    ("a-mark-in-a-savepoint-rolled-back", CLI, in_savepoint(marked_absent, released=False, then=read_only), True,
+     lambda a: []),
 ]
 
 
-@pytest.mark.parametrize(("work", "commits", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_notified_only_on_commit(pg_engine: Engine, listener: psycopg.Connection,
+@pytest.mark.parametrize(("origin", "work", "commits", "expected"), [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_notified_only_on_commit(pg_engine: Engine, listener: psycopg.Connection, origin: str | None,
                                  work: Callable[[Session, int], None], commits: bool,
                                  expected: Callable[[int], list[dict]]) -> None:
-    factory = make_session_factory(pg_engine, origin="proc-A")
+    factory = make_session_factory(pg_engine, origin=origin)
     activity_id = _seed(factory)
     heard(listener, pg_engine)  # the seed's own notification is not this case's
     try:
@@ -125,11 +159,13 @@ def test_notified_only_on_commit(pg_engine: Engine, listener: psycopg.Connection
     assert heard(listener, pg_engine) == expected(activity_id)
 
 
-def test_many_activities_are_notified_as_all() -> None:
-    many = changes.Changes(activity_ids=set(range(changes.MAX_NOTIFIED_IDS + 1)))
-    few = changes.Changes(activity_ids={3, 1})
-    assert [changes.Notice.parse(changes.Notice.of("x", c).payload()) for c in (many, few)] == [
-        changes.Notice("x", 0, None), changes.Notice("x", 0, frozenset({1, 3}))]
+def test_many_activities_are_notified_as_all_and_many_tallies_as_unnamed() -> None:
+    many = set(range(changes.MAX_NOTIFIED_IDS + 1))
+    cases = [changes.Changes(activity_ids=many), changes.Changes(activity_ids={3, 1}),
+             changes.Changes(tallies=many), changes.Changes(tallies={5})]
+    assert [changes.Notice.parse(changes.Notice.of("x", c).payload()) for c in cases] == [
+        changes.Notice("x", 0, None), changes.Notice("x", 0, frozenset({1, 3})),
+        changes.Notice("x", 0, frozenset(), None), changes.Notice("x", 0, frozenset(), frozenset({5}))]
 
 
 def test_every_factory_records_its_changes_even_at_a_dropped_ones_address(engine: Engine) -> None:

@@ -1,0 +1,155 @@
+"""The branch group's card follows every change of its activity's tally, through the one after-commit path: each
+answer kind in chat, the command line's (heard by the leader's listener on PostgreSQL; on SQLite, one process,
+shown at the next answer), and nothing else (a plan's new activities, a follower's own commit, a notice naming no
+tally)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+
+from bot.cli import main
+from bot.handlers import AfterCommit, group_cards
+from bot.runtime.notify import OutboxListener
+from storage.changes import MAX_NOTIFIED_IDS, Changes, Notice
+from storage.db import is_sqlite, make_session_factory
+from tests.chat.dialog import Dialog, Press, press, running_bot
+from tests.chat.world import MEETING_START
+from tests.cli_runner import cli_world  # noqa: F401  (a fixture)
+from tests.runtime.waiting import until
+
+T = MEETING_START
+
+
+def card(signed: int, leave: int, unanswered: int) -> str:
+    """The 主题党日's card in the branch group with these figures."""
+    return ("📣 主题党日\n时间：3月15日（周六）09:00\n地点：三楼会议室\n议程：学习党章\n组织：第一党支部\n\n"
+            f"签到时间：3月15日（周六）08:30 至 11:00\n已签到 {signed} 人 · 请假 {leave} 人 · 未答复 {unanswered} 人")
+
+
+async def delivered_card(chat: Dialog) -> dict:
+    """The card as the dispatcher delivers it a day ahead (recorded in the outbox with its message id)."""
+    chat.set_now(T - timedelta(days=1))
+    assert chat.sweep() >= 1
+    [shown] = [m for m in await chat.dispatch_group() if m["text"].startswith("📣 主题党日")]
+    assert shown["text"] == card(0, 0, 6)
+    chat.set_now(T)
+    return shown
+
+
+def act(chat: Dialog, who: str, action: str | Press) -> None:
+    """`who` says or presses something; what the card shows is awaited by the caller (the reply itself may come
+    before or after the card's edit)."""
+    user_id = chat.user(who)
+    if isinstance(action, Press):
+        message_id, data = chat.find_button(user_id, action.label, action.message_id)
+        chat.server.user_presses(user_id, user_id, message_id, data)
+    else:
+        chat.server.user_sends(user_id, action)
+
+
+async def card_reads(chat: Dialog, shown: dict, expected: str) -> None:
+    edited = await chat.expect(expected)
+    assert (edited.method, edited.params["chat_id"], edited.params["message_id"]) == (
+        "editMessageText", chat.group_chat(), shown["message_id"])
+
+
+async def test_each_answer_kind_refreshes_the_card(session_factory, world):
+    async with running_bot(session_factory, world, T, started=("alice", "bob", "secretary", "deputy")) as chat:
+        shown = await delivered_card(chat)
+        await chat.remind("alice", "party_day")
+        act(chat, "alice", press("✅ 签到"))
+        await card_reads(chat, shown, card(1, 0, 5))  # check-in
+
+        await chat.remind("bob", "party_day")
+        await chat.step("bob", press("📝 请假"), "📝 您要为「主题党日」请假。请直接回复一句话说明原因：")
+        act(chat, "bob", "出差在外")
+        await card_reads(chat, shown, card(1, 1, 4))  # leave request
+
+        await chat.dispatch("leave_request", to="secretary")
+        act(chat, "secretary", press("同意"))
+        await card_reads(chat, shown, card(1, 1, 4))  # its decision (the figures stay; the card is read again)
+
+        await chat.deliver("roll_summary", "party_day", to="secretary")
+        await chat.step("secretary", press("代签"), (
+            "👥 「主题党日」未答复（4）：王书记、李副书记、赵老（无法联系）、郑新（无法联系）\n"
+            "下列党员可由您代签或登记（记为由您登记，并留痕）。\n确认召开时，仍未答复的记为缺席。"))
+        act(chat, "secretary", press("代签 赵老"))
+        await card_reads(chat, shown, card(2, 1, 3))  # 代签
+
+        act(chat, "secretary", press("缺席 郑新"))
+        await card_reads(chat, shown, card(2, 1, 3))  # 缺席 (not an answer: the live tally counts it unanswered)
+
+
+async def test_a_command_line_change_edits_the_card_through_the_leader_s_listener(
+        engine, db_url, cli_world):  # noqa: F811
+    if is_sqlite(engine):
+        pytest.skip("NOTIFY is PostgreSQL's (SQLite: test_on_sqlite_a_command_line_change_shows_at_the_next_answer)")
+    leader = make_session_factory(engine, origin="leader-1")  # the bot's own commits are not the command line's
+    async with running_bot(leader, cli_world, T, started=("alice",)) as chat:
+        shown = await delivered_card(chat)
+        listener = OutboxListener(db_url, chat.app.bot_data["after_commit"].heard, own_origin="leader-1")
+        listener.start()
+        try:
+            await until(lambda: listener.listening, "the leader's LISTEN")
+            proxy = ["activity", "proxy", str(cli_world.activities["party_day"]), "P005", "--as", "P001",
+                     "--now", T.isoformat()]
+            assert await asyncio.to_thread(main, proxy) == 0
+            await card_reads(chat, shown, card(1, 0, 5))
+        finally:
+            await listener.stop()
+
+
+async def test_on_sqlite_a_command_line_change_shows_at_the_next_answer(
+        engine, session_factory, cli_world):  # noqa: F811
+    if not is_sqlite(engine):
+        pytest.skip("PostgreSQL's leader hears the command line at once: see the listener's test above")
+    async with running_bot(session_factory, cli_world, T, started=("alice",)) as chat:
+        shown = await delivered_card(chat)
+        assert main(["activity", "proxy", str(cli_world.activities["party_day"]), "P005", "--as", "P001",
+                     "--now", T.isoformat()]) == 0
+        # One process, no NOTIFY: nothing in the bot hears the command line's commit (the documented limit) …
+        await chat.remind("alice", "party_day")
+        act(chat, "alice", press("✅ 签到"))
+        await card_reads(chat, shown, card(2, 0, 4))  # … until the next answer reads the tally again
+
+
+PLAN = frozenset(range(1, 501))  # a new year's plan: 500 activities created in one transaction (notified as "all")
+FEW = frozenset(range(1, MAX_NOTIFIED_IDS + 1))  # as many as a notice names one by one
+
+
+@pytest.mark.parametrize(("heard", "refreshed"), [
+    pytest.param(Notice(None, 1, frozenset({7}), frozenset({7})), [[7]], id="the-command-line-s-tally"),
+    pytest.param(Notice("follower-2", 1, frozenset(), frozenset({7})), [], id="a-follower-shows-its-own"),
+    pytest.param(Notice(None, 0, None), [], id="a-plan-of-many-activities-names-no-tally"),
+    pytest.param(Notice(None, 3, FEW), [], id="new-activities-named-one-by-one-are-no-tally"),
+    pytest.param(Notice(None, 0, frozenset(), None), [], id="too-many-tallies-to-name"),
+    pytest.param(None, [], id="listening-again-after-an-outage"),
+])
+def test_what_the_leader_hears_refreshes_only_named_command_line_tallies(monkeypatch, heard, refreshed):
+    calls: list[list[int]] = []
+    monkeypatch.setattr(group_cards, "refresh_tallies", lambda _bot, _chat, tallies, pressed=(): calls.append(
+        sorted(tallies)))
+    after = AfterCommit(SimpleNamespace(bot=None, bot_data={}), chat=None, follow_up=False)
+    after.heard(heard)
+    assert calls == refreshed
+
+
+@pytest.mark.parametrize(("changes", "refreshed"), [
+    pytest.param(Changes(tallies={3}, pressed_cards={(3, -100, 9)}), [([3], [(3, -100, 9)])],
+                 id="an-answer-with-the-card-it-was-given-on"),
+    pytest.param(Changes(outbox_queued=2, tallies={3, 4}), [([3, 4], [])], id="answers-and-their-notices"),
+    pytest.param(Changes(activity_ids=set(PLAN)), [], id="a-plan-of-many-activities"),
+    pytest.param(Changes(outbox_queued=5), [], id="notices-only"),
+])
+def test_what_a_commit_here_refreshes(monkeypatch, changes, refreshed):
+    calls: list[tuple[list[int], list[tuple[int, int, int]]]] = []
+    monkeypatch.setattr(group_cards, "refresh_tallies", lambda _bot, _chat, tallies, pressed=(): calls.append(
+        (sorted(tallies), sorted(pressed))))
+    after = AfterCommit(SimpleNamespace(bot=None, bot_data={}), chat=None, follow_up=False)
+    after.committed(changes)
+    assert calls == refreshed
+
