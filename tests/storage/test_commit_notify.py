@@ -61,8 +61,6 @@ def queue_one(session: Session, activity_id: int) -> None:
 
 
 def move_it(session: Session, activity_id: int) -> None:
-    from storage import models
-
     session.get(models.Activity, activity_id).title = "主题党日（改）"
 
 
@@ -82,8 +80,6 @@ def marked_absent(session: Session, activity_id: int) -> None:
 
 
 def read_only(session: Session, activity_id: int) -> None:
-    from storage import models
-
     session.get(models.Activity, activity_id)
 
 
