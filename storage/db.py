@@ -188,12 +188,19 @@ def transaction(factory: sessionmaker[Session], *, savepoints: bool = False) -> 
 
 
 @contextmanager
-def command_transaction(url: str) -> Iterator[Session]:
+def command_transaction(url: str, *, dry_run: bool = False) -> Iterator[Session]:
     """A command line run's one session and transaction on the database at `url` (`transaction`); the engine
-    made for it is disposed of afterwards, whatever happened, so the process leaves no connection open."""
+    made for it is disposed of afterwards, whatever happened, so the process leaves no connection open. A
+    `dry_run`'s transaction is rolled back even when its work finished: it sees what it would do, keeps nothing."""
     engine = make_engine(url)
     try:
-        with transaction(make_session_factory(engine)) as session:
+        factory = make_session_factory(engine)
+        if not dry_run:
+            with transaction(factory) as session:
+                yield session
+            return
+        with factory() as session, session.begin() as begun:
             yield session
+            begun.rollback()
     finally:
         engine.dispose()

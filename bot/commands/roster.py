@@ -16,7 +16,7 @@ from bot import texts
 from bot.settings import Settings
 from bot.terminal import raw, text_console
 from schedules.roster import Roster
-from storage.db import command_transaction, make_engine, make_session_factory, shown_url, transaction
+from storage.db import command_transaction, shown_url
 from storage.migrate import current, ensure_schema
 from storage.repositories.roster import load_roster
 from storage.roster_io import ImportSummary, RosterError, export_roster, import_roster, read_roster
@@ -80,17 +80,9 @@ def _apply(roster: Roster, settings: Settings, path: Path, *, now: datetime, dry
     elif current(settings.database_url) is None:
         progress.stop()
         return _dry_run_on_empty(roster)
-    engine = make_engine(settings.database_url)
-    try:
-        factory = make_session_factory(engine)
-        if dry_run:
-            with factory() as session:  # read only, rolled back on close
-                return import_roster(session, roster, now=now, dry_run=True)
-        with transaction(factory) as session:
-            return import_roster(session, roster, now=now, actor_label=system_operator().label, source=str(path),
-                                 progress=progress)
-    finally:
-        engine.dispose()
+    with command_transaction(settings.database_url, dry_run=dry_run) as session:
+        return import_roster(session, roster, now=now, dry_run=dry_run, actor_label=system_operator().label,
+                             source=str(path), progress=progress)
 
 
 def _dry_run_on_empty(roster: Roster) -> ImportSummary:

@@ -1,4 +1,5 @@
-"""A command line run's one transaction (storage.db.command_transaction): all or nothing, and no engine left open."""
+"""A command line run's one transaction (storage.db.command_transaction): all or nothing (a dry run: nothing), and no
+engine left open."""
 
 from __future__ import annotations
 
@@ -37,23 +38,27 @@ def disposed(monkeypatch) -> list[str]:
     return seen
 
 
-def _insert_then(db_url: str, fail: bool) -> None:
-    with command_transaction(db_url) as session:
+def _insert_then(db_url: str, fail: bool, dry_run: bool) -> list[int]:
+    """Inserts a row and returns what the transaction itself then sees, unless it fails first."""
+    with command_transaction(db_url, dry_run=dry_run) as session:
         session.execute(text("INSERT INTO scratch (n) VALUES (1)"))
         if fail:
             raise Refused
+        return list(session.scalars(text("SELECT n FROM scratch")))
 
 
-@pytest.mark.parametrize(("fail", "rows"), [
-    pytest.param(False, [1], id="finished-work-is-committed"),
-    pytest.param(True, [], id="an-error-rolls-all-of-it-back"),
+@pytest.mark.parametrize(("fail", "dry_run", "rows"), [
+    pytest.param(False, False, [1], id="finished-work-is-committed"),
+    pytest.param(True, False, [], id="an-error-rolls-all-of-it-back"),
+    pytest.param(False, True, [], id="a-dry-run-sees-its-work-and-keeps-none-of-it"),
+    pytest.param(True, True, [], id="a-failed-dry-run-keeps-nothing-either"),
 ])
-def test_all_or_nothing_and_the_engine_is_disposed(db_url, scratch, disposed, fail, rows):
+def test_all_or_nothing_and_the_engine_is_disposed(db_url, scratch, disposed, fail, dry_run, rows):
     if fail:
         with pytest.raises(Refused):
-            _insert_then(db_url, fail)
+            _insert_then(db_url, fail, dry_run)
     else:
-        _insert_then(db_url, fail)
+        assert _insert_then(db_url, fail, dry_run) == [1]
     with scratch.connect() as connection:
         assert list(connection.scalars(text("SELECT n FROM scratch"))) == rows
     assert disposed == ["disposed"]
