@@ -118,7 +118,7 @@ async def checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: Chat
 
 async def leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
     def work(session, actor, now):  # noqa: ANN001, ANN202
-        coming = queries.upcoming_for(session, actor, now)
+        coming = queries.answerable_for(session, actor, now)
         if len(coming) == 1:
             return attendance_svc.begin_leave(session, actor, coming[0].id, now), coming
         return None, coming

@@ -30,7 +30,7 @@ from storage.repositories import attendance as attendance_repo
 from storage.services import reports
 from storage.services.actors import Actor, OrgTree, actor_from_member, require_visible, visible_org_ids
 from storage.services.audience import StoredAudience
-from storage.services.views import ActivityView, MemberYear, checkin_window
+from storage.services.views import ActivityView, MemberYear
 
 # Meetings whose absence calls for a make-up study (补学).
 MAKE_UP_OBLIGATIONS = {"general_assembly", "party_lecture", "theme_party_day", "study_day", "group_meeting"}
@@ -46,8 +46,9 @@ def candidate_org_ids(actor: Actor, tree: OrgTree) -> set[int]:
     return orgs
 
 
-def upcoming_for(session: Session, actor: Actor, now: datetime, *, limit: int = 5) -> list[ActivityView]:
-    """The actor's next meetings whose check-in window has not closed yet, earliest first."""
+def _meetings_for(session: Session, actor: Actor, now: datetime, keep: Callable[[ActivityView], bool],
+                  limit: int) -> list[ActivityView]:
+    """The actor's scheduled meetings that `keep` accepts, earliest first, at most `limit` of them."""
     tree = OrgTree.load(session)
     rows = attendance_repo.activities_between(
         session, candidate_org_ids(actor, tree), now - timedelta(days=2), now + LOOKAHEAD,
@@ -56,16 +57,29 @@ def upcoming_for(session: Session, actor: Actor, now: datetime, *, limit: int = 
     audience = StoredAudience(session, tree)
     result = []
     for row in rows:
-        if checkin_window(row)[1] > now and audience.includes(actor, row):
-            result.append(ActivityView.of(row, tree.name.get(row.org_id, "")))
+        view = ActivityView.of(row, tree.name.get(row.org_id, ""))
+        if keep(view) and audience.includes(actor, row):
+            result.append(view)
             if len(result) >= limit:
                 break
     return result
 
 
+def upcoming_for(session: Session, actor: Actor, now: datetime, *, limit: int = 5) -> list[ActivityView]:
+    """/upcoming, /start: the actor's next meetings and those under way, earliest first; a meeting is listed
+    until it is over (`ActivityView.over_at`), whether or not its check-in window is still open."""
+    return _meetings_for(session, actor, now, lambda view: now < view.over_at, limit)
+
+
+def answerable_for(session: Session, actor: Actor, now: datetime) -> list[ActivityView]:
+    """/leave: the actor's meetings they may still answer (`ActivityView.answerable`), earliest first, over or
+    not."""
+    return _meetings_for(session, actor, now, lambda view: view.answerable(now), 20)
+
+
 def open_for_checkin(session: Session, actor: Actor, now: datetime) -> list[ActivityView]:
-    """Meetings for the actor whose check-in window is open right now."""
-    return [view for view in upcoming_for(session, actor, now, limit=20) if view.window_open(now)]
+    """/checkin: the actor's meetings whose check-in window is open right now."""
+    return [view for view in answerable_for(session, actor, now) if view.window_open(now)]
 
 
 def branch_plan(session: Session, actor: Actor, now: datetime, *, weeks: int = 4) -> list[ActivityView]:

@@ -97,14 +97,23 @@ class ActivityView:
     def window_open(self, now: datetime) -> bool:
         return self.checkin_opens_at <= now < self.checkin_closes_at
 
+    def answerable(self, now: datetime) -> bool:
+        """A member may still answer it (check in, ask leave): its check-in window has not closed, whether or not
+        the meeting is over by then."""
+        return now < self.checkin_closes_at
+
+    @property
+    def over_at(self) -> datetime:
+        """When a meeting is over: at its end, or, without one, when its check-in window closes (the only length
+        such a meeting has; members may still arrive and check in until then)."""
+        return self.ends_at if self.ends_at is not None else self.checkin_closes_at
+
     def in_progress(self, now: datetime) -> bool:
-        """A meeting begun and not over yet: until its end, or, without one, until its check-in window closes (the
-        only length such a meeting has; members may still arrive and check in until then). A task or a notice
-        is due at its moment; it does not take place."""
+        """A meeting begun and not over yet (`over_at`). A task or a notice is due at its moment; it does not
+        take place."""
         if self.kind != models.ActivityKind.MEETING.value:
             return False
-        end = self.ends_at if self.ends_at is not None else self.checkin_closes_at
-        return self.starts_at <= now < end
+        return self.starts_at <= now < self.over_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,7 +97,7 @@ def test_invite_input_is_validated(session, member_no, days, error):
     pytest.param("alice", T - timedelta(days=1), ["主题党日", "党小组会", "支部党员大会"], id="member-in-a-group"),
     pytest.param("deputy", T - timedelta(days=1), ["主题党日", "支委会", "支部党员大会"], id="committee-member"),
     pytest.param("activist", T - timedelta(days=1), [], id="activist-is-not-expected"),
-    pytest.param("alice", T + timedelta(hours=3), ["党小组会", "支部党员大会"], id="closed-window-drops-out"),
+    pytest.param("alice", T + timedelta(hours=3), ["党小组会", "支部党员大会"], id="over-meeting-drops-out"),
 ])
 def test_upcoming_lists_only_own_audience(session, who, now, expected):
     world = build_world(session)

@@ -442,29 +442,45 @@ async def test_checking_in_by_command_updates_the_groups_announcement(session_fa
 
 
 PARTY_DAY_LINE = "• 3月15日（周六）09:00{mark} 主题党日，三楼会议室"
-ALICE_LATER = "\n• 3月18日（周二）09:00 党小组会（第一党小组）\n• 3月25日（周二）09:00 支部党员大会"
+ALICE_LATER = "• 3月18日（周二）09:00 党小组会（第一党小组）\n• 3月25日（周二）09:00 支部党员大会"
 SECRETARY_LATER = ("\n• 3月15日（周六）09:00 转正提醒\n• 3月18日（周二）09:00 党小组会（第一党小组）\n"
                    "• 3月20日（周四）09:00 支委会\n• 3月25日（周二）09:00 支部党员大会")
+ALICE_LATER_TITLES = ["党小组会", "支部党员大会"]
+NO_OPEN_ACTIVITY = "现在没有正在签到的活动。发送 /upcoming 查看接下来的活动。"
+UNDER_WAY = PARTY_DAY_LINE.format(mark="（进行中）")
+AT_TEN = "✅ 签到成功：「主题党日」，10:00。"
 
 
-@pytest.mark.parametrize(("who", "command", "now", "ends_at", "in_progress"), [
-    pytest.param("alice", "/upcoming", T - timedelta(minutes=15), None, False, id="upcoming-not-begun"),
-    pytest.param("alice", "/upcoming", T + timedelta(hours=1), None, True, id="upcoming-begun-without-an-end"),
-    pytest.param("alice", "/upcoming", T + timedelta(minutes=90), T + timedelta(hours=3), True,
-                 id="upcoming-begun-before-its-end"),
-    pytest.param("alice", "/upcoming", T + timedelta(hours=1), T + timedelta(minutes=45), False,
-                 id="upcoming-over-by-its-end-while-check-in-is-open"),
-    # /plan lists the task at the same moment too: a task is due, it does not take place.
-    pytest.param("secretary", "/plan", T + timedelta(hours=1), None, True, id="plan-begun-without-an-end"),
+# The 主题党日 from 09:00, its window from 08:30 to 11:00. "listed": its line in /upcoming (None: not listed);
+# "leave": whether /leave offers it; "checkin": the answer to /checkin.
+@pytest.mark.parametrize(("now", "ends_at", "listed", "leave", "checkin"), [
+    pytest.param(T - timedelta(minutes=15), T + timedelta(hours=3), PARTY_DAY_LINE.format(mark=""), True,
+                 "✅ 签到成功：「主题党日」，08:45。", id="before-it-begins"),
+    pytest.param(T + timedelta(hours=1), T + timedelta(hours=3), UNDER_WAY, True, AT_TEN,
+                 id="begun-inside-its-window"),
+    pytest.param(T + timedelta(hours=2, minutes=30), T + timedelta(hours=3), UNDER_WAY, False, NO_OPEN_ACTIVITY,
+                 id="begun-after-its-window-closed-before-its-end"),
+    pytest.param(T + timedelta(hours=1), T + timedelta(minutes=45), None, True, AT_TEN,
+                 id="over-while-its-window-is-open"),
+    pytest.param(T + timedelta(hours=1), None, UNDER_WAY, True, AT_TEN, id="no-end-inside-its-window"),
+    pytest.param(T + timedelta(hours=2, minutes=30), None, None, False, NO_OPEN_ACTIVITY,
+                 id="no-end-over-as-its-window-closes"),
 ])
-async def test_a_meeting_in_progress_is_listed_as_such(session_factory, world, who, command, now, ends_at,
-                                                      in_progress):
-    """/upcoming at 10:00 lists the 09:00 meeting still going on: it says so, instead of a time already past."""
-    if ends_at is not None:
-        with transaction(session_factory) as session:
-            session.get(models.Activity, world.activities["party_day"]).ends_at = ends_at
-    head, later = (("🗓 您接下来的活动：\n", ALICE_LATER) if command == "/upcoming"
-                   else ("🗓 本支部近四周的安排：\n", SECRETARY_LATER))
-    expected = head + PARTY_DAY_LINE.format(mark="（进行中）" if in_progress else "") + later
+async def test_upcoming_lists_a_meeting_until_it_is_over_and_checkin_until_its_window_closes(
+        session_factory, world, now, ends_at, listed, leave, checkin):
+    """/upcoming lists what is coming or under way (until the meeting's end, or without one its window's close);
+    /checkin and /leave offer what can still be answered (until the window closes), over or not."""
+    with transaction(session_factory) as session:
+        session.get(models.Activity, world.activities["party_day"]).ends_at = ends_at
     async with running_bot(session_factory, world, now) as chat:
-        await chat.run([(who, command, expected)])
+        await chat.run([("alice", "/upcoming", "🗓 您接下来的活动：\n" + "\n".join(
+            ([listed] if listed else []) + [ALICE_LATER]))])
+        choice = await chat.step("alice", "/leave", "请选择要请假的活动：")
+        assert labels(choice.params) == (["主题党日"] if leave else []) + ALICE_LATER_TITLES
+        await chat.run([("alice", "/checkin", checkin)])
+
+
+async def test_plan_marks_a_meeting_under_way(session_factory, world):
+    """/plan lists the task due at the same moment without the mark: a task is due, it does not take place."""
+    async with running_bot(session_factory, world, T + timedelta(hours=1)) as chat:
+        await chat.run([("secretary", "/plan", "🗓 本支部近四周的安排：\n" + UNDER_WAY + SECRETARY_LATER)])
