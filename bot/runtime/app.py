@@ -334,27 +334,35 @@ async def close_transports(*bots: Bot | None) -> None:
             await bot.request.shutdown()
 
 
-async def _schema_when_reachable(url: str, stop: asyncio.Event, retry_seconds: float = 5.0) -> None:
-    """Bring the schema up to date, waiting (not exiting) while the database cannot be reached; `stop` ends
-    the wait, also for another process's migration (the thread sees it as `stopping`)."""
+async def ensure_schema_unless_stopped(url: str, stop: asyncio.Event) -> bool:
+    """`ensure_schema` in a worker thread that `stop` ends while it waits for another process's schema change
+    (the thread sees it as `stopping`; nothing changed then): True once the schema is current, False if stopped.
+    The one stoppable wait for the schema, of `branchbot run` and the sandbox."""
     stopping = threading.Event()
     watch = asyncio.ensure_future(stop.wait())
     watch.add_done_callback(lambda _: stopping.set())
-    announced = False
     try:
-        while not stop.is_set():
-            try:
-                await asyncio.to_thread(ensure_schema, url, stopping)
-                return
-            except SchemaWaitStopped:
-                return
-            except OperationalError as error:
-                if not announced:
-                    log.warning("database unreachable at start (%s); waiting for it", type(error).__name__)
-                    announced = True
-            await _stopped_within(stop, retry_seconds)
+        await asyncio.to_thread(ensure_schema, url, stopping)
+        return True
+    except SchemaWaitStopped:
+        return False
     finally:
         watch.cancel()
+
+
+async def _schema_when_reachable(url: str, stop: asyncio.Event, retry_seconds: float = 5.0) -> None:
+    """Bring the schema up to date, waiting (not exiting) while the database cannot be reached; `stop` ends
+    the wait, also for another process's migration."""
+    announced = False
+    while not stop.is_set():
+        try:
+            await ensure_schema_unless_stopped(url, stop)
+            return
+        except OperationalError as error:
+            if not announced:
+                log.warning("database unreachable at start (%s); waiting for it", type(error).__name__)
+                announced = True
+        await _stopped_within(stop, retry_seconds)
 
 
 async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import texts
 from bot.clock import ManualClock
 from bot.deployment import DeploymentError, DeploymentSource
+from bot.runtime.app import ensure_schema_unless_stopped
 from bot.sandbox.bot_runtime import BotRuntime, SandboxBusyError, start_bot
 from loopback import BotApiServer, SandboxError
 from loopback.world import StoredFile
@@ -46,7 +47,6 @@ from storage.db import (
     transaction,
 )
 from storage.errors import ServiceError
-from storage.migrate import ensure_schema
 from storage.repositories import bindings as binding_repo
 from storage.roster_io import RosterError
 from storage.services.binding import create_invite
@@ -303,22 +303,25 @@ class Sandbox:
     def url(self) -> str:
         return f"http://{self.options.host}:{self.port}/"
 
-    async def start(self) -> str:
-        """Starts everything and returns the page's address; a failed start leaves nothing running."""
+    async def start(self, stop: asyncio.Event | None = None) -> str | None:
+        """Starts everything and returns the page's address; a failed start leaves nothing running. None: `stop`
+        was set while the schema waited for another process's change (Ctrl-C ends the wait, not that migration's
+        end), before anything was started."""
         try:
-            return await self._start()
+            return await self._start(stop or asyncio.Event())
         except BaseException:
             await self.stop()
             raise
 
-    async def _start(self) -> str:
+    async def _start(self, stop: asyncio.Event) -> str | None:
         if self.config is None:
             try:
                 self.config = DeploymentSource(self.settings)
             except DeploymentError as exc:
                 raise SandboxStartError(str(exc)) from exc
         try:
-            await asyncio.to_thread(ensure_schema, self.database_url)
+            if not await ensure_schema_unless_stopped(self.database_url, stop):
+                return None
         except Exception as exc:  # noqa: BLE001 - any failure here is a start failure the user must see
             raise SandboxStartError(texts.sandbox_database_failed(self.database_url, exc)) from exc
         self._engine = make_engine(self.database_url)
@@ -423,9 +426,9 @@ async def serve_until_stopped(settings: Settings, options: SandboxOptions) -> in
         except (NotImplementedError, RuntimeError):  # not the main thread, or a platform without signals
             pass
     try:
-        await sandbox.start()
-        print(describe_start(sandbox), flush=True)
-        await stop.wait()
+        if await sandbox.start(stop) is not None:
+            print(describe_start(sandbox), flush=True)
+            await stop.wait()
         print(texts.SANDBOX_STOPPING, flush=True)
     finally:
         await sandbox.stop()

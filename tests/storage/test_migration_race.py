@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from bot.sandbox.app import Sandbox, SandboxOptions
+from bot.settings import Settings
 from storage import migrate
 from storage.db import is_sqlite
 from tests.conftest import emptied
@@ -131,3 +133,14 @@ async def test_the_bot_s_start_gives_up_waiting_for_the_schema_when_stopped(db_u
         stop.set()
         await asyncio.wait_for(starting, SECONDS)  # only a start deaf to the stop waits this long
         assert migrate.current(url) is None
+
+
+async def test_the_sandbox_s_start_gives_up_waiting_for_the_schema_when_stopped(tmp_path):
+    """Ctrl-C in `branchbot sandbox` while another process migrates its (SQLite) database: the same stoppable wait."""
+    url, stop = f"sqlite:///{tmp_path / 'sandbox.db'}", asyncio.Event()
+    sandbox = Sandbox(Settings.from_env({"BRANCHBOT_DATABASE_URL": url}), SandboxOptions(port=0))
+    with migrate.schema_lock(url):
+        starting = asyncio.create_task(sandbox.start(stop))
+        stop.set()
+        page = await asyncio.wait_for(starting, SECONDS)  # only a start deaf to the stop waits this long
+        assert (page, migrate.current(url), sandbox.server, sandbox.bot) == (None, None, None, None)
