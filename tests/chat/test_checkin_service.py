@@ -6,7 +6,11 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from telegram import CallbackQuery, Update, User
 
+from bot.callbacks import CallbackSigner
+from bot.clock import ManualClock
+from bot.handlers.common import ChatContext
 from storage import models
 from storage.db import transaction
 from storage.repositories import attendance as attendance_repo
@@ -15,7 +19,7 @@ from storage.services import attendance as svc
 from storage.services.actors import actor_for_telegram
 from storage.services.runner import run_together
 from storage.services.views import StaleButton
-from tests.chat.world import MEETING_START, build_world
+from tests.chat.world import MEETING_START, SHANGHAI, build_world
 from tests.runtime.factories import add_reminder
 
 T = MEETING_START
@@ -131,17 +135,23 @@ def test_two_racing_presses_record_one_check_in(session_factory):
 
 # --- whether a ✅ 签到 / 📝 请假 button made for an older revision may act (attendance.answer_button) -------
 
-def _answer(session, world, answer, who, now):
-    """Presses `answer`'s button as `who` (a Telegram user, perhaps unbound), the way the chat's handlers do."""
+async def _answer(session_factory, world, answer, who, now):
+    """Presses `answer`'s button as `who` (a Telegram user, perhaps unbound), resolving the member as the chat's
+    handlers do: lazily, through ChatContext.for_sender, once the button's revision was checked."""
     activity_id = world.activities["party_day"]
+    chat = ChatContext(session_factory=session_factory, clock=ManualClock(now), zone=SHANGHAI,
+                       signer=CallbackSigner.from_token("1:TEST"))
+    press = Update(1, callback_query=CallbackQuery("1", User(who, "按键人", is_bot=False), "chat"))
 
-    def act():
-        actor = actor_for_telegram(session, who)
-        if answer is svc.ButtonAnswer.CHECK_IN:
-            return svc.check_in(session, actor, activity_id, now)
-        return svc.begin_leave(session, actor, activity_id, now)
+    act = svc.check_in if answer is svc.ButtonAnswer.CHECK_IN else svc.begin_leave
 
-    return svc.answer_button(session, activity_id, 0, answer, act)
+    def work(session, member, now):  # noqa: ANN001, ANN202
+        return svc.answer_button(session, activity_id, 0, answer, lambda: act(session, member(), activity_id, now))
+
+    try:
+        return await chat.for_sender(press, work)
+    finally:
+        chat.close()
 
 
 def _moved_on(session, world, change):
@@ -178,24 +188,25 @@ CHECK_IN, LEAVE = svc.ButtonAnswer.CHECK_IN, svc.ButtonAnswer.LEAVE
     pytest.param(LEAVE, "moved", "stranger", T - timedelta(days=1), "stale", id="leave-old-button-tells-a-stranger-too"),
     pytest.param(LEAVE, "current", "stranger", T - timedelta(days=1), NotBound, id="leave-current-button-needs-a-bound-member"),
 ])
-def test_a_button_of_an_older_revision_acts_only_where_its_answer_still_means_it(session, answer, change, who, now,
-                                                                               expected):
-    world = build_world(session)
-    _moved_on(session, world, change)
+async def test_a_button_of_an_older_revision_acts_only_where_its_answer_still_means_it(
+        session_factory, world, answer, change, who, now, expected):
+    with transaction(session_factory) as session:
+        _moved_on(session, world, change)
     telegram_id = 999 if who == "stranger" else world.telegram[who]
     if isinstance(expected, type):
         with pytest.raises(expected):
-            _answer(session, world, answer, telegram_id, now)
+            await _answer(session_factory, world, answer, telegram_id, now)
         return
     if expected == "stale":
         with pytest.raises(StaleButton) as refused:
-            _answer(session, world, answer, telegram_id, now)
+            await _answer(session_factory, world, answer, telegram_id, now)
         view = refused.value.activity
     else:
-        result = _answer(session, world, answer, telegram_id, now)
+        result = await _answer(session_factory, world, answer, telegram_id, now)
         view = result.activity if answer is CHECK_IN else result
     assert (view.id, view.revision) == (world.activities["party_day"], 0 if change == "current" else 1)
-    recorded = session.scalars(select(models.Attendance.status)).all()
+    with transaction(session_factory) as session:
+        recorded = session.scalars(select(models.Attendance.status)).all()
     assert recorded == (["present"] if expected == "acts" and answer is CHECK_IN else [])
 
 
