@@ -35,6 +35,10 @@ from storage.services.views import ActivityView, MemberYear
 # Meetings whose absence calls for a make-up study (补学).
 MAKE_UP_OBLIGATIONS = {"general_assembly", "party_lecture", "theme_party_day", "study_day", "group_meeting"}
 LOOKAHEAD = timedelta(days=400)
+# How long ago a meeting still on or still answerable may have begun (its end or window close comes later).
+BEGUN_LOOKBACK = timedelta(days=2)
+# A task or a notice is due at its moment; /plan keeps it a while after, as something that came just now.
+RECENTLY_DUE = timedelta(hours=2)
 
 
 def candidate_org_ids(actor: Actor, tree: OrgTree) -> set[int]:
@@ -51,7 +55,7 @@ def _meetings_for(session: Session, actor: Actor, now: datetime, keep: Callable[
     """The actor's scheduled meetings that `keep` accepts, earliest first, at most `limit` of them."""
     tree = OrgTree.load(session)
     rows = attendance_repo.activities_between(
-        session, candidate_org_ids(actor, tree), now - timedelta(days=2), now + LOOKAHEAD,
+        session, candidate_org_ids(actor, tree), now - BEGUN_LOOKBACK, now + LOOKAHEAD,
         kinds=[ActivityKind.MEETING.value], statuses=[ActivityStatus.SCHEDULED.value], member_id=actor.member_id,
     )
     audience = StoredAudience(session, tree)
@@ -83,17 +87,25 @@ def open_for_checkin(session: Session, actor: Actor, now: datetime) -> list[Acti
 
 
 def branch_plan(session: Session, actor: Actor, now: datetime, *, weeks: int = 4) -> list[ActivityView]:
-    """/plan: what the actor's branch (and its groups) has scheduled in the next weeks; an item about one
-    member (政治生日, 转正 …) only for that member and the people it is for (schedules.audience)."""
+    """/plan: what the actor's branch (and its groups) has scheduled in the next weeks, a meeting until it is
+    over (`ActivityView.over_at`, as /upcoming), a task or notice until `RECENTLY_DUE` after its moment; an item
+    about one member (政治生日, 转正 …) only for that member and the people it is for (schedules.audience)."""
     tree = OrgTree.load(session)
     org_ids = tree.with_groups([actor.org_id]) | actor.managed_org_ids
     rows = attendance_repo.activities_between(
-        session, org_ids, now - timedelta(hours=2), now + timedelta(weeks=weeks),
+        session, org_ids, now - BEGUN_LOOKBACK, now + timedelta(weeks=weeks),
         statuses=[ActivityStatus.SCHEDULED.value],
     )
     audience = StoredAudience(session, tree)
-    return [ActivityView.of(row, tree.name.get(row.org_id, "")) for row in rows
-            if row.member_id in (None, actor.member_id) or audience.includes(actor, row)]
+    views = [(row, ActivityView.of(row, tree.name.get(row.org_id, ""))) for row in rows]
+    return [view for row, view in views if _still_planned(view, now)
+            and (row.member_id in (None, actor.member_id) or audience.includes(actor, row))]
+
+
+def _still_planned(view: ActivityView, now: datetime) -> bool:
+    if view.kind == ActivityKind.MEETING.value:
+        return now < view.over_at
+    return view.starts_at >= now - RECENTLY_DUE
 
 
 def my_year(session: Session, actor: Actor, now: datetime, zone: ZoneInfo) -> MemberYear:

@@ -443,8 +443,6 @@ async def test_checking_in_by_command_updates_the_groups_announcement(session_fa
 
 PARTY_DAY_LINE = "• 3月15日（周六）09:00{mark} 主题党日，三楼会议室"
 ALICE_LATER = "• 3月18日（周二）09:00 党小组会（第一党小组）\n• 3月25日（周二）09:00 支部党员大会"
-SECRETARY_LATER = ("\n• 3月15日（周六）09:00 转正提醒\n• 3月18日（周二）09:00 党小组会（第一党小组）\n"
-                   "• 3月20日（周四）09:00 支委会\n• 3月25日（周二）09:00 支部党员大会")
 ALICE_LATER_TITLES = ["党小组会", "支部党员大会"]
 NO_OPEN_ACTIVITY = "现在没有正在签到的活动。发送 /upcoming 查看接下来的活动。"
 UNDER_WAY = PARTY_DAY_LINE.format(mark="（进行中）")
@@ -480,7 +478,22 @@ async def test_upcoming_lists_a_meeting_until_it_is_over_and_checkin_until_its_w
         await chat.run([("alice", "/checkin", checkin)])
 
 
-async def test_plan_marks_a_meeting_under_way(session_factory, world):
-    """/plan lists the task due at the same moment without the mark: a task is due, it does not take place."""
-    async with running_bot(session_factory, world, T + timedelta(hours=1)) as chat:
-        await chat.run([("secretary", "/plan", "🗓 本支部近四周的安排：\n" + UNDER_WAY + SECRETARY_LATER)])
+SECRETARY_NEXT = ("• 3月18日（周二）09:00 党小组会（第一党小组）\n• 3月20日（周四）09:00 支委会\n"
+                  "• 3月25日（周二）09:00 支部党员大会")
+PROMOTION_TASK = "• 3月15日（周六）09:00 转正提醒"
+
+
+# /plan as /upcoming: the 主题党日 until it is over; the 转正提醒 due at 09:00 (a task, never under way) for two
+# hours after.
+@pytest.mark.parametrize(("now", "ends_at", "listed"), [
+    pytest.param(T + timedelta(hours=1), None, [UNDER_WAY, PROMOTION_TASK], id="begun-without-an-end"),
+    pytest.param(T + timedelta(hours=2, minutes=30), T + timedelta(hours=3), [UNDER_WAY],
+                 id="begun-more-than-two-hours-ago-before-its-end"),
+    pytest.param(T + timedelta(hours=1), T + timedelta(minutes=45), [PROMOTION_TASK], id="over-by-its-end"),
+])
+async def test_plan_lists_a_meeting_until_it_is_over_and_a_task_a_while_after_it_was_due(
+        session_factory, world, now, ends_at, listed):
+    with transaction(session_factory) as session:
+        session.get(models.Activity, world.activities["party_day"]).ends_at = ends_at
+    async with running_bot(session_factory, world, now) as chat:
+        await chat.run([("secretary", "/plan", "🗓 本支部近四周的安排：\n" + "\n".join(listed + [SECRETARY_NEXT]))])
