@@ -21,7 +21,7 @@ from bot import texts
 from bot.handlers import (
     buttons, committee, group_cards, members, proposals, rectify, reports, schedule, secretary, tasks, unknown_command,
 )
-from bot.handlers.common import ChatContext, edge, private_only
+from bot.handlers.common import ChatContext, bot_username, edge, private_only
 from bot.handlers.outbox_views import build_outbox_renderers
 from bot.runtime.render import OutboxRenderers
 from storage.changes import Changes, Notice
@@ -54,12 +54,7 @@ def outbox_renderers(chat: ChatContext, application: Application | None = None) 
     """Every outbox kind's renderer, with this chat's signer, bot name and check-in setting (for the dispatcher)."""
 
     def username() -> str | None:
-        if chat.bot_username is None and application is not None:
-            try:
-                chat.bot_username = application.bot.username  # known once the application is initialised
-            except RuntimeError:
-                return None
-        return chat.bot_username
+        return chat.bot_username if application is None else bot_username(application.bot, chat)
 
     return build_outbox_renderers(chat.signer, username, chat.self_checkin_for)
 
@@ -129,7 +124,6 @@ class AfterCommit:
 
 async def publish_commands(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
     """The default command menu (members); secretaries' and committees' menus are set per chat at binding."""
-    chat.bot_username = chat.bot_username or context.bot.username
     try:
         await context.bot.set_my_commands(texts.MEMBER_COMMANDS, scope=BotCommandScopeDefault())
     except TelegramError:
@@ -161,7 +155,6 @@ def register(application: Application, chat: ChatContext, *, schedule_jobs: bool
         await publish_commands(context, chat)
 
     async def sweep(context: ContextTypes.DEFAULT_TYPE) -> None:
-        chat.bot_username = chat.bot_username or context.bot.username
         try:
             created = await chat.db(lambda session, now: (
                 followup.enqueue_followups(session, now, catalog=chat.config.current().catalog)

@@ -36,7 +36,7 @@ async def append_stamp(update: Update, stamp: str, reply_markup=None) -> None:  
 async def answer_stranger(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext,
                           refused: NotBound) -> None:
     """Someone in the group who is not bound: a link that opens a private chat with the bot."""
-    username = bot_username(context, chat)
+    username = bot_username(context.bot, chat)
     if is_private(update) or not username:
         raise refused
     await update.callback_query.answer(texts.start_chat_first(username), show_alert=True,
@@ -120,7 +120,7 @@ async def press_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: 
     try:
         await context.bot.send_message(query.from_user.id, prompt)
     except Forbidden:
-        username = bot_username(context, chat)
+        username = bot_username(context.bot, chat)
         await query.answer(texts.LEAVE_IN_PRIVATE_FIRST, show_alert=True,
                            url=keyboards.start_link(username, keyboards.START_CHAT_PAYLOAD) if username else None)
         return

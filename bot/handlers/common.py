@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
-from telegram import Update
+from telegram import Bot, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
@@ -55,7 +55,7 @@ class ChatContext:
     clock: Clock
     zone: ZoneInfo
     signer: CallbackSigner
-    bot_username: str | None = None  # filled in from getMe at start-up when not given
+    bot_username: str | None = None  # a fixed @name (tests); else getMe's, asked through `bot_username`
     # The deployment's configuration (catalog, overrides, calendar, reports.yaml, lexicon): the same source the
     # runtime plans from, so an edit reaches the scheduler and every chat command together.
     config: DeploymentSource = field(default_factory=lambda: DeploymentSource.for_dir(PROJECT_CONFIG_DIR, lazy=True))
@@ -164,9 +164,13 @@ class ChatContext:
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE, ChatContext], Awaitable[Any]]
 
 
-def bot_username(context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> str | None:
-    """The bot's @name for t.me links: configured, or learnt from getMe at start-up."""
-    return chat.bot_username or context.bot.username
+def bot_username(bot: Bot, chat: ChatContext) -> str | None:
+    """The bot's @name, for t.me links and for telling a command addressed to it: `chat`'s fixed one, else the one
+    getMe gave `bot` at start-up (None before: the dispatcher's renderers may ask while the bot is initialised)."""
+    try:
+        return chat.bot_username or bot.username
+    except RuntimeError:  # PTB: the bot has not called getMe yet
+        return None
 
 
 def is_private(update: Update) -> bool:

@@ -11,7 +11,7 @@ from telegram import Bot
 from telegram.error import BadRequest
 
 from bot import keyboards, texts
-from bot.handlers.common import ChatContext
+from bot.handlers.common import ChatContext, bot_username
 from storage.services import attendance as attendance_svc
 
 log = logging.getLogger("bot.handlers")
@@ -64,7 +64,7 @@ async def _refresh_later(bot: Bot, chat: ChatContext, activity_id: int, waiting:
 
         view, tally, self_checkin, cards = await chat.db(state)
         text = texts.group_announcement(view, tally, chat.zone)
-        markup = keyboards.group_announcement(chat.signer, activity_id, chat.bot_username or bot.username,
+        markup = keyboards.group_announcement(chat.signer, activity_id, bot_username(bot, chat),
                                               self_checkin=self_checkin, revision=view.revision)
         for chat_id, message_id in sorted({*cards, *waiting.pressed}):
             try:

@@ -36,6 +36,6 @@ async def invite(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatC
     member_no = context.args[0]
     created = await chat.as_member(update, lambda session, actor, now: binding_svc.create_invite(
         session, member_no, now, created_by=actor))
-    username = bot_username(context, chat)
+    username = bot_username(context.bot, chat)
     link = keyboards.start_link(username, created.code) if username else None
     await update.effective_message.reply_text(texts.invite_created(created, link, chat.zone))

@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot import texts
-from bot.handlers.common import ChatContext, edge, is_private
+from bot.handlers.common import ChatContext, bot_username, edge, is_private
 
 
 def known_commands(application: Application) -> list[str]:
@@ -29,11 +29,11 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE, ch
         return
     word = message.text.split()[0][1:]
     name, _, addressee = word.partition("@")
+    own = (bot_username(context.bot, chat) or "").lower()
     if not is_private(update):
-        own = (chat.bot_username or context.bot.username or "").lower()
         if addressee.lower() != own:
             return  # in a group, a command without our @name may be another bot's
-    elif addressee and addressee.lower() != (chat.bot_username or context.bot.username or "").lower():
+    elif addressee and addressee.lower() != own:
         return
     await message.reply_text(texts.unknown_command(name, nearest_command(name, known_commands(context.application))))
 
