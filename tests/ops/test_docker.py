@@ -2,8 +2,8 @@
 PostgreSQL and the loopback Bot API, it delivers every due reminder once and stops cleanly on `docker stop`.
 
 Skipped, with the reason, where no daemon runs or no Python base image can be had. Docker Hub may be out of
-reach: BRANCHBOT_DOCKER_PYTHON_IMAGE names a local image with python3 and its venv module instead (for example
-a Debian bookworm root file system with python3-venv, imported with `docker import`). The container shares the
+reach: BRANCHBOT_DOCKER_PYTHON_IMAGE names a local image with python3 and its venv module instead, and without
+it the image scripts/docker-base-image.sh makes (Debian bookworm from the Debian mirror) is used when present. The container shares the
 host's network (`--network host`), so it reaches PostgreSQL and the loopback server on 127.0.0.1 only.
 """
 
@@ -23,7 +23,9 @@ from tests.runtime.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
-BASE_IMAGE = os.environ.get("BRANCHBOT_DOCKER_PYTHON_IMAGE", "python:3.11-slim")
+# Tried in this order: the one named, Docker Hub's, the one scripts/docker-base-image.sh makes.
+BASE_IMAGES = ([os.environ["BRANCHBOT_DOCKER_PYTHON_IMAGE"]] if os.environ.get("BRANCHBOT_DOCKER_PYTHON_IMAGE")
+               else ["python:3.11-slim", "branchbot-base:bookworm-python3"])
 IMAGE = "branchbot:test"
 MEMBERS = 5
 NOW = at("2025-03-12 10:00")
@@ -40,13 +42,14 @@ def image() -> str:
     try:
         if docker("info", timeout=10, check=False).returncode != 0:
             pytest.skip("no Docker daemon answers here (`docker info` fails)")
-        if docker("image", "inspect", BASE_IMAGE, check=False).returncode != 0 and \
-                docker("pull", BASE_IMAGE, timeout=300, check=False).returncode != 0:
-            pytest.skip(f"the base image {BASE_IMAGE} is neither here nor pullable "
-                        "(set BRANCHBOT_DOCKER_PYTHON_IMAGE to a local image with python3 and venv)")
+        base = next((candidate for candidate in BASE_IMAGES if docker("image", "inspect", candidate, check=False)
+                     .returncode == 0 or docker("pull", candidate, timeout=300, check=False).returncode == 0), None)
+        if base is None:
+            pytest.skip(f"none of the base images {BASE_IMAGES} is here or pullable (run scripts/docker-base-image.sh, "
+                        "or set BRANCHBOT_DOCKER_PYTHON_IMAGE to a local image with python3 and venv)")
     except subprocess.TimeoutExpired:
         pytest.skip("the Docker daemon does not answer in time")
-    built = docker("build", "--network", "host", "--build-arg", f"PYTHON_IMAGE={BASE_IMAGE}",
+    built = docker("build", "--network", "host", "--build-arg", f"PYTHON_IMAGE={base}",
                    "-f", "deploy/Dockerfile", "-t", IMAGE, str(PROJECT), timeout=1200, check=False)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     return IMAGE
