@@ -32,6 +32,7 @@ from bot.clock import ManualClock
 from bot.handlers import ChatContext, register
 from bot.runtime.app import freeze_start_up_objects, serving_interpreter
 from bot.runtime.transport import AiohttpRequest
+from bot.settings import Settings
 from loopback import BotApiServer
 from storage import models
 from storage.db import is_sqlite, make_engine, make_session_factory, transaction
@@ -296,6 +297,8 @@ async def run(args: argparse.Namespace, url: str) -> None:
     serving_interpreter()  # the thread switching `branchbot run` uses, for every side alike
     if args.switch_interval is not None:
         sys.setswitchinterval(args.switch_interval)
+    if args.concurrency is None:  # as `branchbot run` takes it: by the database
+        args.concurrency = Settings(database_url=url).chat_updates_at_once
     warm_up_id, first_id, tomorrow_id = seed(url, args.members, args.rounds)
     activity_ids = [first_id + n for n in range(args.rounds)]
     engine = make_engine(url, pool_size=args.concurrency + 2) if not is_sqlite(url) else make_engine(url)
@@ -422,7 +425,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--members", type=int, default=300)
     parser.add_argument("--spread", type=float, default=0.0,
                         help="seconds over which the presses arrive (0: all at once, the harder case)")
-    parser.add_argument("--concurrency", type=int, default=8, help="PTB concurrent_updates")
+    parser.add_argument("--concurrency", type=int, default=None,
+                        help="PTB concurrent_updates (default: branchbot run's, Settings.chat_updates_at_once)")
     parser.add_argument("--postgres", action="store_true",
                         help="run on a throw-away PostgreSQL database (default: a temporary SQLite file)")
     parser.add_argument("--db-thread", dest="db_thread", action="store_true", default=None,

@@ -235,7 +235,9 @@ def enqueue_followups(session: Session, now: datetime, activity_ids: Collection[
     )
     if activity_ids is not None:
         query = query.where(models.Activity.id.in_(list(activity_ids)))
-    activities = session.scalars(query).all()
+    # In meeting order: the messages are queued (and, due together, sent) in the order the meetings come, not
+    # in whatever order the table's rows happen to lie.
+    activities = session.scalars(query.order_by(models.Activity.starts_at, models.Activity.id)).all()
     group_chats = dict(session.execute(
         select(models.Organization.id, models.Organization.group_chat_id).where(
             models.Organization.group_chat_id.is_not(None))
