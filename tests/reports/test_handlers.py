@@ -66,9 +66,10 @@ async def sent_file(server: BotApiServer, method: str, key: str) -> tuple[bytes,
     return server.file_bytes(file_id), message
 
 
-async def said(server: BotApiServer, text: str) -> None:
+async def reply(server: BotApiServer) -> str:
+    """The text of the bot's next message."""
     record = await server.next_bot_request(method="sendMessage", timeout=30)
-    assert text in record.params["text"], record.params["text"]
+    return record.params["text"]
 
 
 @pytest.fixture
@@ -97,22 +98,29 @@ async def test_secretary_gets_the_workbook_and_two_charts(session_factory, confi
 
 
 REFUSALS = [
-    # (who, where, says, bot answers)
-    ("M002", "private", "/report", "报表只向支部委员和上级党组织委员提供"),
-    ("M010", "private", "/report B01", "您只能查看本组织及下级组织的情况"),
-    ("M001", "private", "/report B01 下辈子", "无法识别"),
-    ("M002", "private", "/calendar B02", "只能获取本人所在组织或所管理组织的日历"),
-    ("M001", "private", "/calendar X99", "没有组织编码 X99"),
-    ("M001", "group", "/report B01", "请在与我的私聊中发送 /report"),
-    ("M001", "group", "/calendar", "个人日历请在与我的私聊中发送"),
+    # (who, where, says, the bot's whole answer)
+    ("M002", "private", "/report", "报表只向支部委员和上级党组织委员提供。"),
+    ("M010", "private", "/report B01", "您只能查看本组织及下级组织的情况。"),
+    ("M001", "private", "/report B01 下辈子", (
+        "无法识别“下辈子”。\n"
+        "用法：/report [组织编码] [时间段]\n"
+        "时间段可写：本月、上月、本季度、上季度、今年、去年、一季度、12月、上半年、下半年、2025、2025年、2025-03、2025年3月、"
+        "2025Q1、2025年第一季度、2025H1、2025年上半年；不写为今年以来。\n"
+        "例：/report B01 上季度")),
+    ("M002", "private", "/calendar B02", "只能获取本人所在组织或所管理组织的日历。"),
+    ("M001", "private", "/calendar X99", "没有组织编码 X99。"),
+    ("M001", "group", "/report B01", "台账含党员个人的出勤情况，请在与我的私聊中发送 /report。"),
+    ("M001", "group", "/calendar", "个人日历请在与我的私聊中发送 /calendar 获取。"),
 ]
 
 
 async def test_refusals_are_clear_and_send_nothing(session_factory, config_dir):
     async with running_bot(session_factory, config_dir) as server:
-        for who, where, says, answer in REFUSALS:
+        answers = []
+        for who, where, says, _ in REFUSALS:
             server.user_sends(USERS[who], says, chat_id=GROUP if where == "group" else None)
-            await said(server, answer)
+            answers.append((says, await reply(server)))
+        assert answers == [(says, answer) for _, _, says, answer in REFUSALS]
         assert server.calls("sendDocument") == [] and server.calls("sendPhoto") == []
 
 
