@@ -303,7 +303,9 @@ async def run(args: argparse.Namespace, url: str) -> None:
     activity_ids = [first_id + n for n in range(args.rounds)]
     engine = make_engine(url, pool_size=args.concurrency + 2) if not is_sqlite(url) else make_engine(url)
     counter = StatementCounter(engine)
-    factory = make_session_factory(engine)
+    # A worker's sessions, as `branchbot run` makes them: a check-in's commit then notifies nobody (only the
+    # command line's tallies go to the leader: storage.changes).
+    factory = make_session_factory(engine, origin="bench-worker")
     server = Members(args.members) if args.in_process else RemoteMembers(args.members)
     try:
         users = [FIRST_USER + n for n in range(args.members)]

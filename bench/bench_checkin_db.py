@@ -30,7 +30,9 @@ from storage.services.runner import run_together
 def measure(url: str, members: int, rounds: int, group: int, refused_share: float = 0.0) -> dict:
     warm_up_id, first_id, tomorrow_id = seed(url, members, rounds)
     engine = make_engine(url)
-    factory = make_session_factory(engine)
+    # A worker's sessions, as `branchbot run` makes them: a check-in's commit then notifies nobody (only the
+    # command line's tallies go to the leader: storage.changes).
+    factory = make_session_factory(engine, origin="bench-worker")
     # The chat's own policy (ChatContext.self_checkin_for), over the project's configuration.
     self_checkin = ChatContext(session_factory=factory, clock=ManualClock(START), zone=ZONE,
                                signer=CallbackSigner.from_token("1:bench"),
