@@ -161,8 +161,10 @@ def clock_time(value: datetime, zone: ZoneInfo) -> str:
     return f"{value.astimezone(zone):%H:%M}"
 
 
-def activity_card(activity: ActivityView, zone: ZoneInfo, mark: str = "📌") -> str:
-    lines = [f"{mark} {activity.label}", f"时间：{when(activity, zone)}"]
+def activity_card(activity: ActivityView, zone: ZoneInfo, mark: str = "📌", now: datetime | None = None) -> str:
+    """An activity's card; given `now`, one that has begun and is not over says so, as a list's line does."""
+    progress = IN_PROGRESS_MARK if now is not None and activity.in_progress(now) else ""
+    lines = [f"{mark} {activity.label}", f"时间：{when(activity, zone)}{progress}"]
     if activity.place:
         lines.append(f"地点：{activity.place}")
     if activity.agenda:
@@ -193,10 +195,10 @@ def welcome_back(name: str, activities: list[ActivityView], zone: ZoneInfo, now:
     return f"您好，{name}同志！您已完成绑定。\n\n" + upcoming(activities, zone, now) + "\n\n发送 /help 查看可用的命令。"
 
 
-def welcome(result: BindingResult, zone: ZoneInfo) -> str:
+def welcome(result: BindingResult, zone: ZoneInfo, now: datetime) -> str:
     text = f"欢迎您，{result.member_name}同志！您已绑定到{result.org_name}。"
     if result.next_activity:
-        text += f"\n\n您接下来的活动：\n{activity_card(result.next_activity, zone)}"
+        text += f"\n\n您接下来的活动：\n{activity_card(result.next_activity, zone, now=now)}"
     else:
         text += "\n\n近期没有需要您参加的活动。"
     return text + "\n\n发送 /help 查看可用的命令。"

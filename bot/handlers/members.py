@@ -47,11 +47,11 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatCo
     user = update.effective_user
     code = context.args[0] if context.args else None
     if code and code != keyboards.START_CHAT_PAYLOAD:
-        result = await chat.db(lambda session, now: binding_svc.redeem_invite(
+        result, now = await chat.db(lambda session, now: (binding_svc.redeem_invite(
             session, code, telegram_user_id=user.id, private_chat_id=update.effective_chat.id,
             username=user.username, now=now,
-        ))
-        await update.effective_message.reply_text(texts.welcome(result, chat.zone))
+        ), now))
+        await update.effective_message.reply_text(texts.welcome(result, chat.zone, now))
         await scope_commands(context, update.effective_chat.id, secretary=result.is_secretary,
                              committee=result.is_committee)
         return

@@ -18,9 +18,10 @@ from tests.chat.world import MEETING_START
 T = MEETING_START
 
 
-def welcome(name: str) -> str:
-    """The answer to a first /start with a valid code: who they are, where, and their next activity."""
-    return (f"欢迎您，{name}同志！您已绑定到第一党支部。\n\n您接下来的活动：\n📌 主题党日\n时间：3月15日（周六）09:00\n"
+def welcome(name: str, progress: str = "") -> str:
+    """The answer to a first /start with a valid code: who they are, where, and their next activity (marked
+    `progress`, （进行中）, when it has begun)."""
+    return (f"欢迎您，{name}同志！您已绑定到第一党支部。\n\n您接下来的活动：\n📌 主题党日\n时间：3月15日（周六）09:00{progress}\n"
             "地点：三楼会议室\n议程：学习党章\n组织：第一党支部\n\n发送 /help 查看可用的命令。")
 
 
@@ -48,6 +49,16 @@ async def test_binding_dialog(session_factory, world):
                                      "\n"
                                      "发送 /help 查看可用的命令。")),
         ])
+
+
+@pytest.mark.parametrize(("at", "progress"), [
+    pytest.param(T - timedelta(minutes=1), "", id="before-it-begins"),
+    pytest.param(T + timedelta(minutes=30), "（进行中）", id="while-it-is-under-way"),
+])
+async def test_the_welcome_says_when_the_next_meeting_is_under_way(session_factory, world, at, progress):
+    code = new_code(session_factory)
+    async with running_bot(session_factory, world, at) as chat:
+        await chat.run([("5005", f"/start {code}", welcome("郑新", progress))])
 
 
 async def test_secretary_invites_in_chat(session_factory, world, monkeypatch):
