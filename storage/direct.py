@@ -82,7 +82,8 @@ class DirectStatement:
         connection = session.connection()
         compiled = self._for(connection.dialect, tuple(values))
         parameters = compiled.parameters(values)
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        # The pool's DBAPI connection: the driver's own, or SQLAlchemy's adapter of an async one (bench_checkin_db --async-driver).
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         dispatch = connection.dispatch
         try:
             if dispatch.before_cursor_execute:
