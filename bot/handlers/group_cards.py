@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from telegram import Bot
 from telegram.error import BadRequest
@@ -39,34 +40,44 @@ def refresh_tallies(bot: Bot, chat: ChatContext, tallies: Iterable[int],
         _refresh(bot, chat, activity_id, on.get(activity_id, ()))
 
 
-def _refresh(bot: Bot, chat: ChatContext, activity_id: int, pressed: Iterable[tuple[int, int]]) -> None:
+def _refresh(bot: Bot, chat: ChatContext, activity_id: int, pressed: Iterable[tuple[int, int]],
+             delay: float | None = None) -> None:
     """Every group's card of the activity shows the tally as it is then, edited at most once per
-    `group_edit_delay` (Telegram: 20 messages a minute per group). Which cards there are is read when the
-    refresh runs, once for the whole burst of answers."""
+    `group_edit_delay` (Telegram: 20 messages a minute per group) by all processes together: the refresh claims
+    the cards' edits in the database (`attendance.claim_group_cards`), and cards another process edited too
+    recently are refreshed again once they are free, so the last tally is always shown. Which cards there are
+    is read when the refresh runs, once for the whole burst of answers."""
     waiting = chat._card_refreshes.get(activity_id)
     if waiting is not None:
         waiting.pressed.update(pressed)
         return
     waiting = chat._card_refreshes[activity_id] = CardRefresh(pressed=set(pressed))
-    waiting.task = asyncio.get_running_loop().create_task(_refresh_later(bot, chat, activity_id, waiting))
+    waiting.task = asyncio.get_running_loop().create_task(_refresh_later(
+        bot, chat, activity_id, waiting, chat.group_edit_delay if delay is None else delay))
 
 
-async def _refresh_later(bot: Bot, chat: ChatContext, activity_id: int, waiting: CardRefresh) -> None:
+async def _refresh_later(bot: Bot, chat: ChatContext, activity_id: int, waiting: CardRefresh, delay: float) -> None:
     try:
-        await asyncio.sleep(chat.group_edit_delay)
+        await asyncio.sleep(delay)
         # Answers from here on schedule the next refresh; this one reads the tally as it is now.
         chat._card_refreshes.pop(activity_id, None)
+        every = timedelta(seconds=chat.group_edit_delay)
 
         def state(session, now):  # noqa: ANN001, ANN202
             view, tally = attendance_svc.announcement_state(session, activity_id)
             return (view, tally, chat.self_checkin_for(session, view.org_id),
-                    attendance_svc.group_cards(session, activity_id))
+                    attendance_svc.claim_group_cards(session, activity_id, now, every))
 
         view, tally, self_checkin, cards = await chat.db(state)
+        if cards.held:
+            # Another process edited these within the delay: refreshed again once they are free (cards pressed
+            # here that are no announcement are edited now, by this process alone).
+            wait = max((cards.free_at - chat.clock.now()).total_seconds(), 0.0)
+            _refresh(bot, chat, activity_id, (), delay=wait)
         text = texts.group_announcement(view, tally, chat.zone)
         markup = keyboards.group_announcement(chat.signer, activity_id, bot_username(bot, chat),
                                               self_checkin=self_checkin, revision=view.revision)
-        for chat_id, message_id in sorted({*cards, *waiting.pressed}):
+        for chat_id, message_id in sorted({*cards.claimed, *(waiting.pressed - set(cards.held))}):
             try:
                 await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
             except BadRequest as exc:  # "message is not modified", deleted by an admin, and the like

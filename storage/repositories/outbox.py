@@ -366,14 +366,38 @@ def activity_messages(session: Session, activity_id: int, kind: OutboxKind,
     return list(session.scalars(query.order_by(row.id)))
 
 
-def delivered_messages(session: Session, activity_id: int, kind: OutboxKind) -> list[tuple[int, int]]:
-    """(chat id, Telegram message id) of the messages of one kind about one activity that were delivered."""
+@dataclass(frozen=True, slots=True)
+class EditClaim:
+    """The delivered messages of one kind about one activity, split by who may edit them now."""
+
+    claimed: tuple[tuple[int, int], ...] = ()  # (chat id, message id): this refresh edits them
+    held: tuple[tuple[int, int], ...] = ()  # edited by another refresh (maybe another process) too recently
+    free_at: datetime | None = None  # when every held one may be edited again
+
+
+def claim_edits(session: Session, activity_id: int, kind: OutboxKind, now: datetime,
+                every: timedelta) -> EditClaim:
+    """Claims the edits of the delivered messages of one kind about one activity: each is edited at most once
+    per `every`, across all processes on the database (their `edited_at` is the last claim). Read once per
+    refresh, never per press; the update claims only rows still free when it runs (PostgreSQL re-checks the
+    condition on a row another transaction just claimed), so two processes never both win one."""
     row = models.OutboxMessage
-    return [(int(chat_id), int(message_id)) for chat_id, message_id in session.execute(
-        select(row.chat_id, row.telegram_message_id).where(
-            row.activity_id == activity_id, row.kind == kind.value, row.state == OutboxState.SENT.value,
-            row.chat_id.is_not(None), row.telegram_message_id.is_not(None),
-        ).order_by(row.id))]
+    cards = session.execute(select(row.id, row.chat_id, row.telegram_message_id, row.edited_at).where(
+        row.activity_id == activity_id, row.kind == kind.value, row.state == OutboxState.SENT.value,
+        row.chat_id.is_not(None), row.telegram_message_id.is_not(None),
+    ).order_by(row.id)).all()
+    cutoff = now - every
+    free = [card.id for card in cards if card.edited_at is None or card.edited_at <= cutoff]
+    won: set[int] = set()
+    if free:
+        won = set(session.scalars(update(row).where(
+            row.id.in_(free), or_(row.edited_at.is_(None), row.edited_at <= cutoff),
+        ).values(edited_at=now).returning(row.id).execution_options(synchronize_session=False)))
+    held = [card for card in cards if card.id not in won]
+    # A card lost to a claim made after it was read was claimed at about `now`.
+    free_at = max((card.edited_at + every if card.id not in free else now + every for card in held), default=None)
+    return EditClaim(claimed=tuple((int(c.chat_id), int(c.telegram_message_id)) for c in cards if c.id in won),
+                     held=tuple((int(c.chat_id), int(c.telegram_message_id)) for c in held), free_at=free_at)
 
 
 @dataclass(frozen=True, slots=True)

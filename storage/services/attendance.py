@@ -233,9 +233,11 @@ def private_reminders(session: Session, actor: Actor, activity_id: int) -> tuple
                                           outbox.member_recipient(actor.member_id), actor.telegram_user_id))
 
 
-def group_cards(session: Session, activity_id: int) -> tuple[tuple[int, int], ...]:
-    """The groups' announcements of an activity (chat id, message id), whose tallies follow every answer."""
-    return tuple(outbox.delivered_messages(session, activity_id, OutboxKind.GROUP_ANNOUNCEMENT))
+def claim_group_cards(session: Session, activity_id: int, now: datetime, every: timedelta) -> outbox.EditClaim:
+    """The groups' announcements of an activity (chat id, message id), whose tallies follow every answer: those
+    this refresh may edit now, at most once per `every` across processes (Telegram: 20 messages a minute per
+    group), and those edited too recently."""
+    return outbox.claim_edits(session, activity_id, OutboxKind.GROUP_ANNOUNCEMENT, now, every)
 
 
 def _leave_closed(activity: models.Activity, now: datetime) -> bool:

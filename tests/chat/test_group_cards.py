@@ -12,10 +12,13 @@ from types import SimpleNamespace
 import pytest
 
 from bot.cli import main
+from bot import texts
 from bot.handlers import AfterCommit, group_cards
+from bot.handlers.common import ChatContext
 from bot.runtime.notify import OutboxListener
 from storage.changes import MAX_NOTIFIED_IDS, Changes, Notice
-from storage.db import is_sqlite, make_session_factory
+from storage.db import is_sqlite, make_session_factory, transaction
+from storage.services import attendance as attendance_svc
 from tests.chat.dialog import Dialog, Press, press, running_bot
 from tests.chat.world import MEETING_START
 from tests.cli_runner import cli_world  # noqa: F401  (a fixture)
@@ -115,6 +118,67 @@ async def test_on_sqlite_a_command_line_change_shows_at_the_next_answer(
         await chat.remind("alice", "party_day")
         act(chat, "alice", press("✅ 签到"))
         await card_reads(chat, shown, card(2, 0, 4))  # … until the next answer reads the tally again
+
+
+DELAY = 0.05  # seconds: the group edit delay of both "processes" below (the clock, frozen, says when it passed)
+
+
+def card_now(chat: Dialog) -> str:
+    """The card as the database's tally reads now."""
+    with transaction(chat.factory) as session:
+        view, tally = attendance_svc.announcement_state(session, chat.world.activities["party_day"])
+    return texts.group_announcement(view, tally, chat.chat.zone)
+
+
+async def test_two_processes_edit_a_card_once_per_delay_then_with_the_final_tally(
+        monkeypatch, session_factory, world):
+    claims: list[bool] = []  # whether each refresh's claim found a card edited too recently (by either process)
+
+    def claim(*args):  # noqa: ANN002, ANN202
+        claimed = claim_group_cards(*args)
+        claims.append(bool(claimed.held))
+        return claimed
+
+    claim_group_cards = attendance_svc.claim_group_cards
+    monkeypatch.setattr(attendance_svc, "claim_group_cards", claim)
+
+    async def a_refresh_waits(what: str) -> None:
+        seen = len(claims)
+        await until(lambda: any(claims[seen:]), what)
+
+    async with running_bot(session_factory, world, T, started=("alice", "bob")) as chat:
+        shown = await delivered_card(chat)
+        activity = world.activities["party_day"]
+        first = chat.chat
+        first.group_edit_delay = DELAY
+        # A second `branchbot run` on the same database, answering through the same bot.
+        second = ChatContext(session_factory=session_factory, clock=chat.clock, zone=first.zone, signer=first.signer,
+                             config=first.config, group_edit_delay=DELAY)
+        edits = lambda: [call.params["text"] for call in chat.server.calls("editMessageText")  # noqa: E731
+                         if (call.params["chat_id"], call.params["message_id"]) == (chat.group_chat(), shown["message_id"])]
+        try:
+            await chat.remind("alice", "party_day")
+            act(chat, "alice", press("✅ 签到"))  # answered by the first process …
+            await until(lambda: card_now(chat) == card(1, 0, 5), "alice's check-in")
+            group_cards.refresh_tallies(chat.app.bot, second, {activity})  # … and the second hears of one too
+            await card_reads(chat, shown, card(1, 0, 5))
+            await a_refresh_waits("the refresh that lost the claim")  # the clock still says T: within the delay
+            assert edits() == [card(1, 0, 5)]
+
+            await chat.remind("bob", "party_day")
+            act(chat, "bob", press("✅ 签到"))
+            await until(lambda: card_now(chat) == card(2, 0, 4), "bob's check-in")
+            await a_refresh_waits("bob's refresh, within the delay")
+            assert edits() == [card(1, 0, 5)]
+
+            chat.set_now(T + timedelta(seconds=3))
+            await card_reads(chat, shown, card(2, 0, 4))  # the final tally, once the delay has passed
+            assert edits() == [card(1, 0, 5), card(2, 0, 4)]
+        finally:
+            # The clock stays frozen, so a refresh still waiting for it would wait for ever: not this test's.
+            for task in asyncio.all_tasks():
+                if task.get_coro().__name__ == "_refresh_later":
+                    task.cancel()
 
 
 PLAN = frozenset(range(1, 501))  # a new year's plan: 500 activities created in one transaction (notified as "all")
