@@ -111,15 +111,27 @@ class ChatContext:
                 # "busy" (the server aborts the stalled transaction: idle_in_transaction_session_timeout).
                 outcome = await asyncio.wait_for(asyncio.shield(future), self.db_timeout)
             except asyncio.TimeoutError:
+                # The work may still commit, and in a group only the first outcome carries the commit (every
+                # press's tallies and follow-ups): it is still heard once it comes, though nobody waits for it.
+                if follow_up:
+                    future.add_done_callback(self._heard_late)
                 raise PoolTimeoutError(f"database did not answer within {self.db_timeout:.0f} s") from None
         else:
             outcome = alone()
+        if follow_up:
+            self._heard(outcome)
         if outcome.error is not None:
             raise outcome.error
-        # `committed` was read after the commit: its last flush is recorded too.
-        if follow_up and self.after_commit is not None and outcome.committed:
-            self.after_commit(outcome.committed)
         return outcome.value
+
+    def _heard(self, outcome: Outcome) -> None:
+        # `committed` was read after the commit: its last flush is recorded too.
+        if self.after_commit is not None and outcome.committed:
+            self.after_commit(outcome.committed)
+
+    def _heard_late(self, future: asyncio.Future[Outcome]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            self._heard(future.result())
 
     def _group_commit(self) -> GroupCommit:
         if self._group is None:

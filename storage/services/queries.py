@@ -75,15 +75,15 @@ def upcoming_for(session: Session, actor: Actor, now: datetime, *, limit: int = 
     return _meetings_for(session, actor, now, lambda view: now < view.over_at, limit)
 
 
-def answerable_for(session: Session, actor: Actor, now: datetime) -> list[ActivityView]:
-    """/leave: the actor's meetings they may still answer (`ActivityView.answerable`), earliest first, over or
-    not."""
-    return _meetings_for(session, actor, now, lambda view: view.answerable(now), 20)
+def answerable_for(session: Session, actor: Actor, now: datetime, *, limit: int = 5) -> list[ActivityView]:
+    """/leave: the actor's next `limit` meetings they may still answer (`ActivityView.answerable`), earliest
+    first, over or not (as many as /upcoming lists: one button each)."""
+    return _meetings_for(session, actor, now, lambda view: view.answerable(now), limit)
 
 
 def open_for_checkin(session: Session, actor: Actor, now: datetime) -> list[ActivityView]:
-    """/checkin: the actor's meetings whose check-in window is open right now."""
-    return [view for view in answerable_for(session, actor, now) if view.window_open(now)]
+    """/checkin: the actor's meetings whose check-in window is open right now (among the next 20 answerable)."""
+    return [view for view in answerable_for(session, actor, now, limit=20) if view.window_open(now)]
 
 
 def branch_plan(session: Session, actor: Actor, now: datetime, *, weeks: int = 4) -> list[ActivityView]:

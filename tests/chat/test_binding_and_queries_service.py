@@ -17,7 +17,7 @@ from storage.services import queries
 from storage.services.actors import actor_for_member_no, actor_for_telegram
 from storage.services.permissions import SystemOperator
 from storage.services.runner import run_in_transaction
-from tests.chat.world import MEETING_START, SHANGHAI, build_world
+from tests.chat.world import MEETING_START, SHANGHAI, add_activity, build_world
 
 T = MEETING_START
 NEW_ACCOUNT = 5005
@@ -110,6 +110,19 @@ def test_open_for_checkin_is_the_activity_in_its_window(session):
     alice = actor_for_telegram(session, world.telegram["alice"])
     assert [v.title for v in queries.open_for_checkin(session, alice, T)] == ["主题党日"]
     assert queries.open_for_checkin(session, alice, T - timedelta(hours=1)) == []
+
+
+@pytest.mark.parametrize(("ask", "expected"), [
+    pytest.param(queries.upcoming_for, 5, id="upcoming-lists-the-next-five"),
+    pytest.param(queries.answerable_for, 5, id="leave-offers-as-many-buttons"),
+    pytest.param(queries.open_for_checkin, 0, id="checkin-only-what-is-open-now"),
+])
+def test_a_long_year_ahead_is_listed_a_few_at_a_time(session, ask, expected):
+    world = build_world(session)
+    for week in range(1, 9):
+        add_activity(session, world, f"weekly-{week}", "B01", f"学习会{week}", T + timedelta(weeks=week))
+    alice = actor_for_telegram(session, world.telegram["alice"])
+    assert len(ask(session, alice, T + timedelta(days=1))) == expected
 
 
 def test_my_year_counts_and_owed_make_up_study(session):

@@ -9,7 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import delete, event, select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from bot.callbacks import CallbackSigner
+from bot.clock import ManualClock
+from bot.handlers.common import ChatContext
 from bot.handlers.group_commit import GroupCommit
 from storage import changes, models
 from storage.changes import Changes
@@ -325,4 +329,30 @@ def test_a_savepoint_released_before_a_failure_commits_nothing(session_factory, 
 
     outcomes = run_together(session_factory, [refused_once_after_writing, lambda _session: 1 / 0])
     assert ([answer(o) for o in outcomes], len(calls)) == (["present", "ZeroDivisionError"], 3)
+    assert present(session_factory, world) == ["alice"]
+
+
+def test_a_press_that_timed_out_still_has_its_commit_heard(session_factory, world):
+    """The member was told the system is busy, but the work committed a moment later: what it changed (in a
+    group, every press's tallies ride on one outcome) is still heard, so the cards still show the tally."""
+    async def scenario() -> list[Changes]:
+        chat = ChatContext(session_factory=session_factory, clock=ManualClock(T), zone=T.tzinfo,
+                           signer=CallbackSigner.from_token("1:test"), db_in_thread=True, db_timeout=0)
+        heard: list[Changes] = []
+        done = asyncio.Event()
+        chat.after_commit = lambda committed: (heard.append(committed), done.set())
+        release = threading.Event()
+
+        def slow_press(session, _now):  # noqa: ANN001, ANN202
+            release.wait(10)
+            return press(world, "alice")(session)
+
+        with pytest.raises(PoolTimeoutError):
+            await chat.db(slow_press, together=True)
+        release.set()
+        await asyncio.wait_for(done.wait(), 10)
+        return heard
+
+    heard = asyncio.run(scenario())
+    assert [committed.tallies for committed in heard] == [{world.activities["party_day"]}]
     assert present(session_factory, world) == ["alice"]
