@@ -101,10 +101,26 @@ def _count_writes(connection: Connection, _cursor: object, statement: str, *_res
         connection.info[_WRITES_KEY] = connection.info.get(_WRITES_KEY, 0) + 1
 
 
+# An engine execution option (every connection of the engine inherits it): its writes are counted.
+_COUNTED_OPTION = "branchbot_counts_writes"
+
+
+def count_writes(engine: Engine) -> None:
+    """`engine` counts the statements that write from now on (idempotent: told by the engine's own execution
+    option, not `event.contains`). `make_engine` and `make_session_factory` see to it for every engine."""
+    if not engine.get_execution_options().get(_COUNTED_OPTION):
+        event.listen(engine, "before_cursor_execute", _count_writes)
+        engine.update_execution_options(**{_COUNTED_OPTION: True})
+
+
 def writes_on(connection: Connection) -> int:
     """How many statements `connection` has run so far that wrote or locked rows (all but plain SELECTs), the
     driver-level ones of `storage.direct` included: group commit asks whether a refused use-case wrote anything
-    (`storage.services.runner`). Counted on every engine `make_engine` makes, from its first statement."""
+    (`storage.services.runner`). Refused on an engine that does not count (`count_writes`): "nothing counted"
+    would read as "wrote nothing", and a refused use-case's writes would be committed with its refusal."""
+    if not connection.get_execution_options().get(_COUNTED_OPTION):
+        raise RuntimeError("this engine does not count its writes: make it with storage.db.make_engine "
+                           "(or give it storage.db.count_writes)")
     return connection.info.get(_WRITES_KEY, 0)
 
 
@@ -134,7 +150,7 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs) -> Engine:
             _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
     # Once, as the engine is made: group commit used to register it from a worker thread on its first group,
     # behind an `event.contains` check on every group.
-    event.listen(engine, "before_cursor_execute", _count_writes)
+    count_writes(engine)
     return engine
 
 
@@ -164,10 +180,13 @@ def memo_of(session: Session) -> FactoryMemo | None:
 
 def make_session_factory(engine: Engine, *, origin: str | None = None) -> sessionmaker[Session]:
     """Sessions that, on PostgreSQL, tell the leader what they queued or changed when they commit
-    (`storage.changes`); `origin` names the sender (the leader ignores its own notifications). Its sessions
-    share one `FactoryMemo` (sessionmaker copies `info` shallowly into each session)."""
+    (`storage.changes`); `origin` names the sending bot process (the leader ignores its own notifications), and
+    None is the command line, whose tally changes the leader shows on the group cards (a bot process shows its
+    own): a bot-side factory must name itself. Its engine counts its writes (`count_writes`: group commit asks).
+    Its sessions share one `FactoryMemo` (sessionmaker copies `info` shallowly into each session)."""
     from storage import changes  # here: storage.changes reaches storage.models, which ask is_sqlite above
 
+    count_writes(engine)
     factory = sessionmaker(engine, expire_on_commit=False, info={changes.ORIGIN_KEY: origin, MEMO_KEY: FactoryMemo()})
     changes.announce_commits(factory)
     return factory

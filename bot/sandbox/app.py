@@ -325,7 +325,7 @@ class Sandbox:
         except Exception as exc:  # noqa: BLE001 - any failure here is a start failure the user must see
             raise SandboxStartError(texts.sandbox_database_failed(self.database_url, exc)) from exc
         self._engine = make_engine(self.database_url)
-        factory = make_session_factory(self._engine)
+        factory = make_session_factory(self._engine, origin="sandbox")
         with transaction(factory) as session:
             real = real_accounts_bound(session)
         if real:

@@ -87,7 +87,7 @@ async def start_bot(settings: Settings, clock: ManualClock, *, plan: object | No
     if not await asyncio.to_thread(lock.try_acquire):
         engine.dispose()
         raise SandboxBusyError(texts.SANDBOX_DATABASE_BUSY)
-    factory = make_session_factory(engine)
+    factory = make_session_factory(engine, origin="sandbox")
     config = config if config is not None else DeploymentSource(settings)
     if plan is None:
         plan = CatalogPlan(config)

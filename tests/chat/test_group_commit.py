@@ -7,7 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import delete, event, select
+from sqlalchemy import create_engine, delete, event, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
@@ -17,7 +17,7 @@ from bot.handlers.common import ChatContext
 from bot.handlers.group_commit import GroupCommit
 from storage import changes, models
 from storage.changes import Changes
-from storage.db import transaction
+from storage.db import make_session_factory, transaction, writes_on
 from storage.errors import PermissionDenied
 from storage.repositories import attendance as attendance_repo
 from storage.services import attendance as svc
@@ -356,3 +356,25 @@ def test_a_press_that_timed_out_still_has_its_commit_heard(session_factory, worl
     heard = asyncio.run(scenario())
     assert [committed.tallies for committed in heard] == [{world.activities["party_day"]}]
     assert present(session_factory, world) == ["alice"]
+
+
+def test_writes_are_counted_on_every_factorys_engine_and_never_guessed(db_url):
+    """Group commit asks whether a refused use-case wrote: an engine made without make_engine counts once a
+    session factory is made on it, and one that counts nothing is refused rather than read as 'wrote nothing'."""
+    uncounted = create_engine(db_url)
+    with uncounted.connect() as connection, pytest.raises(RuntimeError, match="does not count its writes"):
+        writes_on(connection)
+    factory = make_session_factory(uncounted, origin="test")
+    with factory() as session, session.begin():
+        connection = session.connection()
+        before = writes_on(connection)
+        connection.exec_driver_sql("SELECT 1")
+        connection.exec_driver_sql("CREATE TEMPORARY TABLE scratch (x INTEGER)")
+        assert writes_on(connection) == before + 1
+    make_session_factory(uncounted, origin="again")  # a second factory does not count each write twice
+    with factory() as session, session.begin():
+        connection = session.connection()
+        before = writes_on(connection)
+        connection.exec_driver_sql("CREATE TEMPORARY TABLE scratch2 (x INTEGER)")
+        assert writes_on(connection) == before + 1
+    uncounted.dispose()
