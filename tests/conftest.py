@@ -65,28 +65,40 @@ def emptied(url: str) -> str:
 class _SchemaReady:
     """The models' tables, without rows, on the run's PostgreSQL database, made by `create_all` once.
 
-    Dropping and creating the schema took 0.3-0.7 s per test on a loaded 2-core machine (the quick path: ~0.05 s);
-    a test that finds the tables as the models make them (no other table, no other column: a migration test
-    leaves `alembic_version`) only has its rows deleted and its sequences restarted, in one round trip. Anything
-    else (a test that emptied the schema, or changed it) gets the schema made again."""
+    Dropping and creating the schema took 0.3-0.7 s per test on a loaded 2-core machine (the quick path: ~0.05 s).
+    A test that finds the schema as the models make it (the same fingerprint: tables, columns, indexes,
+    constraints, enum labels; a migration test leaves `alembic_version`) only has its rows deleted and its
+    sequences restarted, in one round trip. Anything else (a test that emptied the schema, or changed it) gets
+    the schema made again."""
+
+    # What the schema is, as one value: tables, columns (type, default, nullability), indexes, constraints and
+    # enum labels. A test that changed any of them (a migration, a downgrade) leaves another fingerprint.
+    FINGERPRINT_SQL = """
+        SELECT md5(string_agg(part, ' ' ORDER BY part)) FROM (
+            SELECT 'table ' || tablename AS part FROM pg_tables WHERE schemaname = 'public'
+            UNION ALL SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' '
+                || coalesce(column_default, '') || ' ' || is_nullable
+                FROM information_schema.columns WHERE table_schema = 'public'
+            UNION ALL SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = 'public'
+            UNION ALL SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+                FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+            UNION ALL SELECT 'enum ' || t.typname || ' ' || string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder)
+                FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
+                WHERE t.typnamespace = 'public'::regnamespace GROUP BY t.typname
+        ) parts"""
 
     def __init__(self) -> None:
         tables = Base.metadata.sorted_tables
-        self.tables = {table.name for table in tables}
-        self.columns = sum(len(table.columns) for table in tables)
         self.clear_sql = "".join(f'DELETE FROM "{table.name}";' for table in reversed(tables))
         self.restart_sql = ""  # the sequences, read once the tables exist
-        self.made = False
+        self.fingerprint: str | None = None  # the schema as create_all made it
         self._engine: Engine | None = None
 
     def matches(self, conn) -> bool:  # noqa: ANN001
-        found = {row[0] for row in conn.exec_driver_sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-        columns = conn.exec_driver_sql(
-            "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public'").scalar_one()
-        return found == self.tables and columns == self.columns
+        return conn.exec_driver_sql(self.FINGERPRINT_SQL).scalar_one() == self.fingerprint
 
     def prepare(self, url: str) -> None:
-        if self.made:
+        if self.fingerprint is not None:
             if self._engine is None:  # one pooled connection for the quick path (pre-pinged: tests cut backends)
                 self._engine = make_engine(url, pool_size=1, pool_pre_ping=True)
             with self._engine.begin() as conn:
@@ -100,10 +112,11 @@ class _SchemaReady:
             with engine.connect() as conn:
                 sequences = [row[0] for row in conn.exec_driver_sql(
                     "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")]
+                fingerprint = conn.exec_driver_sql(self.FINGERPRINT_SQL).scalar_one()
         finally:
             engine.dispose()
         self.restart_sql = "".join(f'ALTER SEQUENCE "{name}" RESTART;' for name in sequences)
-        self.made = True
+        self.fingerprint = fingerprint
 
     def close(self) -> None:
         if self._engine is not None:
