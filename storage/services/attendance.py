@@ -53,6 +53,7 @@ from storage.services.views import (
     RollEntry,
     StaleButton,
     checkin_window,
+    still_answerable,
 )
 
 T = TypeVar("T")
@@ -240,11 +241,6 @@ def claim_group_cards(session: Session, activity_id: int, now: datetime, every: 
     return outbox.claim_edits(session, activity_id, OutboxKind.GROUP_ANNOUNCEMENT, now, every)
 
 
-def _leave_closed(activity: models.Activity, now: datetime) -> bool:
-    """Leave is asked for until the check-in window closes, and only while the activity is still scheduled."""
-    return now >= checkin_window(activity)[1] or activity.status != ActivityStatus.SCHEDULED
-
-
 def begin_leave(
     session: Session, actor: Actor, activity_id: int, now: datetime, *, origin: tuple[int, int] | None = None,
     origin_text: str | None = None,
@@ -258,7 +254,7 @@ def begin_leave(
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id)
     _require_meeting_for(session, actor, activity, tree)
-    if _leave_closed(activity, now):
+    if not still_answerable(activity, now):
         raise OutsideWindow(f"「{activity.title}」已经结束，不能再请假。", activity_id=activity.id)
     row = attendance_repo.attendance_row(session, activity.id, actor.member_id)
     if row is not None and row.status in SIGNED_IN:
@@ -339,7 +335,7 @@ def submit_leave_reason(
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id)
     _require_meeting_for(session, actor, activity, tree)
-    if _leave_closed(activity, now):
+    if not still_answerable(activity, now):
         raise _ending_the_wait(OutsideWindow(f"「{activity.title}」已经结束，不能再请假。", activity_id=activity.id), actor)
     row = attendance_repo.attendance_row(session, activity.id, actor.member_id)
     if row is None:
@@ -569,7 +565,7 @@ def current_roll(session: Session, actor: Actor, now: datetime) -> Roll:
         kinds=[ActivityKind.MEETING.value], statuses=[ActivityStatus.SCHEDULED.value],
     )
     for row in rows:
-        if checkin_window(row)[1] > now:
+        if still_answerable(row, now):
             return _roll(session, row, tree)
     raise NotFound("近期没有需要签到的活动。")
 
@@ -579,7 +575,7 @@ def remind_unanswered(session: Session, actor: Actor, activity_id: int, now: dat
     tree = OrgTree.load(session)
     activity = _load_activity(session, activity_id)
     require_runs_activity(actor, tree, activity.org_id)
-    if activity.status != ActivityStatus.SCHEDULED or now >= checkin_window(activity)[1]:
+    if not still_answerable(activity, now):
         raise OutsideWindow(f"「{activity.title}」的签到已经结束，无需再提醒。")
     # The one pressing the button is never nudged about their own meeting.
     waiting = [e for e in _roll(session, activity, tree).unanswered if e.reachable and e.member_id != actor.member_id]

@@ -31,6 +31,18 @@ def checkin_window(activity: models.Activity) -> tuple[datetime, datetime]:
     return opens, closes
 
 
+def _answerable(status: str, closes: datetime, now: datetime) -> bool:
+    # The one rule, over the values both a stored activity and its view carry.
+    return status == models.ActivityStatus.SCHEDULED and now < closes
+
+
+def still_answerable(activity: models.Activity, now: datetime) -> bool:
+    """Whether members may still answer the activity (check in, ask leave, be reminded to): while it is scheduled
+    and its check-in window has not closed, whether or not the meeting is over by then (`ActivityView.answerable`
+    is the same rule on a view)."""
+    return _answerable(activity.status, checkin_window(activity)[1], now)
+
+
 def longest_opening_lead(earliest_opens_minutes: int | None) -> timedelta:
     """How long before its start a window opens at most, among windows whose smallest stored opening is
     `earliest_opens_minutes` (None: none has its own); those without their own open by the default."""
@@ -98,9 +110,9 @@ class ActivityView:
         return self.checkin_opens_at <= now < self.checkin_closes_at
 
     def answerable(self, now: datetime) -> bool:
-        """A member may still answer it (check in, ask leave): its check-in window has not closed, whether or not
-        the meeting is over by then."""
-        return now < self.checkin_closes_at
+        """A member may still answer it (`still_answerable`): scheduled, its check-in window not closed, whether or
+        not the meeting is over by then."""
+        return _answerable(self.status, self.checkin_closes_at, now)
 
     @property
     def over_at(self) -> datetime:
