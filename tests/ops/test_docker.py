@@ -9,46 +9,26 @@ host's network (`--network host`), so it reaches PostgreSQL and the loopback ser
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import uuid
 from datetime import timedelta
 
 import pytest
 
+from tests.ops.containers import docker, python_base_image
 from tests.runtime.factories import at
 from tests.runtime.process import FIRST_CHAT, PROJECT, outbox_states, seed, sends_per_chat, start_server
 from tests.runtime.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
-# Tried in this order: the one named, Docker Hub's, the one scripts/docker-base-image.sh makes.
-BASE_IMAGES = ([os.environ["BRANCHBOT_DOCKER_PYTHON_IMAGE"]] if os.environ.get("BRANCHBOT_DOCKER_PYTHON_IMAGE")
-               else ["python:3.11-slim", "branchbot-base:bookworm-python3"])
 IMAGE = "branchbot:test"
 MEMBERS = 5
 NOW = at("2025-03-12 10:00")
 
 
-def docker(*args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=check)
-
-
 @pytest.fixture(scope="module")
 def image() -> str:
-    if shutil.which("docker") is None:
-        pytest.skip("no docker client on this machine")
-    try:
-        if docker("info", timeout=10, check=False).returncode != 0:
-            pytest.skip("no Docker daemon answers here (`docker info` fails)")
-        base = next((candidate for candidate in BASE_IMAGES if docker("image", "inspect", candidate, check=False)
-                     .returncode == 0 or docker("pull", candidate, timeout=300, check=False).returncode == 0), None)
-        if base is None:
-            pytest.skip(f"none of the base images {BASE_IMAGES} is here or pullable (run scripts/docker-base-image.sh, "
-                        "or set BRANCHBOT_DOCKER_PYTHON_IMAGE to a local image with python3 and venv)")
-    except subprocess.TimeoutExpired:
-        pytest.skip("the Docker daemon does not answer in time")
+    base = python_base_image()
     built = docker("build", "--network", "host", "--build-arg", f"PYTHON_IMAGE={base}",
                    "-f", "deploy/Dockerfile", "-t", IMAGE, str(PROJECT), timeout=1200, check=False)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
