@@ -15,10 +15,14 @@ DEFAULT_DATABASE_URL = "sqlite:///branchbot.db"
 # PostgreSQL behind an unreliable network: a connection attempt gives up after 5 s instead of the OS's
 # minutes, and the server aborts a transaction whose client went silent for 30 s (a stalled link), so
 # its row locks do not block the next leader and nothing half-done commits long after the caller gave up.
+# Text travels as UTF-8 whatever the database's encoding: on a SQL_ASCII database (a cluster made without a
+# locale) the client encoding would otherwise be SQL_ASCII too, psycopg would return text as bytes, and the
+# first connection failed in SQLAlchemy's version check (a TypeError).
 POSTGRES_CONNECT_ARGS = {
     "connect_timeout": 5,
     "options": "-c idle_in_transaction_session_timeout=30000",
     "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
+    "client_encoding": "UTF8",
 }
 
 
