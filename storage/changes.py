@@ -110,9 +110,7 @@ def _savepoint_begun(session: Session, transaction: SessionTransaction) -> None:
 def _savepoint_rolled_back(session: Session, previous: SessionTransaction) -> None:
     saved = session.info.get(_SAVED_KEY, {}).pop(previous, None) if previous.nested else None
     if saved is not None:
-        recorded = of(session)
-        recorded.outbox_queued, recorded.activity_ids = saved.outbox_queued, saved.activity_ids
-        recorded.tallies, recorded.pressed_cards = saved.tallies, saved.pressed_cards
+        session.info[_KEY] = saved  # the record as the SAVEPOINT found it, every field alike
 
 
 

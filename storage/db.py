@@ -111,7 +111,7 @@ _COUNTED_OPTION = "branchbot_counts_writes"
 
 def count_writes(engine: Engine) -> None:
     """`engine` counts the statements that write from now on (idempotent: told by the engine's own execution
-    option, not `event.contains`). `make_engine` and `make_session_factory` see to it for every engine."""
+    option, not `event.contains`). `make_session_factory` sees to it for every factory's engine."""
     if not engine.get_execution_options().get(_COUNTED_OPTION):
         event.listen(engine, "before_cursor_execute", _count_writes)
         engine.update_execution_options(**{_COUNTED_OPTION: True})
@@ -129,8 +129,7 @@ def writes_on(connection: Connection) -> int:
 
 
 def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs) -> Engine:
-    """An engine with the settings each backend needs (SQLite: WAL, foreign keys, busy timeout) that counts the
-    statements that write (`writes_on`)."""
+    """An engine with the settings each backend needs (SQLite: WAL, foreign keys, busy timeout)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if is_sqlite(url):
@@ -152,9 +151,6 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs) -> Engine:
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         if ping_idle:
             _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
-    # Once, as the engine is made: group commit used to register it from a worker thread on its first group,
-    # behind an `event.contains` check on every group.
-    count_writes(engine)
     return engine
 
 

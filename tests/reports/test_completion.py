@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import texts
 from schedules import completion
 from schedules.completion import (
     PERIOD_FORMS,
@@ -208,13 +207,6 @@ def test_every_rule_the_parser_has_is_listed_in_the_usage():
     unlisted_patterns = [pattern.pattern for pattern, _ in completion._PERIOD_PATTERNS
                          if not any(pattern.match(form) for form in PERIOD_FORMS)]
     assert (unlisted_words, unlisted_patterns) == (set(), [])
-
-
-@pytest.mark.parametrize("usage", [
-    pytest.param(texts.REPORT_USAGE, id="report"), pytest.param(texts.ATTENDANCE_USAGE, id="attendance")])
-def test_every_usage_lists_every_period_form(usage):
-    listed = usage.split("时间段可写：", 1)[1].split("；", 1)[0]
-    assert listed.split("、") == list(PERIOD_FORMS)
 
 
 def test_year_to_date_and_overlapping_periods():

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import text
 
-from bot.runtime.notify import STOP_SECONDS, OutboxListener
+from bot.runtime.notify import OutboxListener
 from loopback.tcpproxy import TcpProxy
 from storage import changes
 from storage.db import make_engine

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session
 
+from storage.errors import OutsideWindow
 from storage.models import AttendanceStatus
 from storage.services import attendance as svc
 from storage.services.actors import actor_for_telegram
@@ -73,6 +74,7 @@ class Case:
     before: tuple[Step, ...]  # committed first, each in its own transaction
     answer: Step  # the transaction whose commit is looked at
     names_tally: bool
+    refused: type[Exception] | None = None  # the answer's refusal; None: it succeeds
 
 
 CASES = {
@@ -85,7 +87,7 @@ CASES = {
     "leave-recorded-by-the-secretary": Case((), mark(AttendanceStatus.LEAVE, "住院"), True),
     "absent": Case((), mark(AttendanceStatus.ABSENT), True),
     "confirmed-held-with-the-rest-absent": Case((check_in,), confirm_held, True),
-    "refused-check-in": Case((), check_in_a_day_early, False),
+    "refused-check-in": Case((), check_in_a_day_early, False, refused=OutsideWindow),
     "new-activities": Case((), new_activities, False),
     "a-read": Case((), read_roll, False),
 }
@@ -99,7 +101,6 @@ def test_which_commits_name_a_tally(session_factory, case: Case) -> None:
         [done] = run_together(session_factory, [lambda session, step=step: step(session, world)])
         assert done.error is None
     [outcome] = run_together(session_factory, [lambda session: case.answer(session, world)])
-    if case.names_tally:
-        assert outcome.error is None
+    assert type(outcome.error) is case.refused if case.refused else outcome.error is None, outcome.error
     tallies = outcome.committed.tallies if outcome.committed is not None else set()
     assert tallies == ({world.activities["party_day"]} if case.names_tally else set())

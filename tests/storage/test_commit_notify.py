@@ -168,15 +168,19 @@ def test_every_factory_records_its_changes_even_at_a_dropped_ones_address(engine
     """SQLAlchemy remembers a dropped sessionmaker's listeners by its id(); a new factory made at the same address
     must still be wired (it once looked wired already and recorded nothing: no NOTIFY, no follow-up)."""
     activity_id = _seed(make_session_factory(engine))
-    recorded, addresses = [], []
-    for n in range(20):
+    recorded, addresses = [], set()
+    reused = 0
+    for n in range(200):  # until a few factories were made at a dropped one's address (the allocator decides)
         factory = make_session_factory(engine)
-        addresses.append(id(factory))
+        reused += id(factory) in addresses
+        addresses.add(id(factory))
         with transaction(factory) as session:
             session.get(models.Activity, activity_id).title = f"主题党日（第{n}次改）"
             session.flush()
             recorded.append(changes.of(session).activity_ids)
         del factory, session
         gc.collect()  # frees the factory now, so the next one may be made at its address
-    assert len(set(addresses)) < len(addresses), "no factory was made at a dropped one's address: nothing tested"
-    assert recorded == [{activity_id}] * 20
+        if reused >= 3:
+            break
+    assert reused >= 3, "no factory was made at a dropped one's address: nothing tested"
+    assert recorded == [{activity_id}] * len(recorded)

@@ -124,12 +124,17 @@ def test_a_stop_ends_the_wait_for_another_process_s_schema_change(db_url, tmp_pa
     assert migrate.ensure_schema(url).after == HEAD  # the stopped wait left no lock behind
 
 
-async def test_the_bot_s_start_gives_up_waiting_for_the_schema_when_stopped(db_url, tmp_path):
+async def test_the_bot_s_start_gives_up_waiting_for_the_schema_when_stopped(db_url, tmp_path, monkeypatch):
     from bot.runtime.app import _schema_when_reachable
 
     url, stop = fresh(db_url, tmp_path), asyncio.Event()
+    waiting, take = threading.Event(), migrate._take
+    monkeypatch.setattr(migrate, "_take", lambda *args: (waiting.set(), take(*args))[1])
     with migrate.schema_lock(url):
         starting = asyncio.create_task(_schema_when_reachable(url, stop))
+        # Stopped only once it waits for the lock: a stop before the start began would prove nothing.
+        await asyncio.wait_for(asyncio.to_thread(waiting.wait, SECONDS), SECONDS + 1)
+        assert waiting.is_set()
         stop.set()
         await asyncio.wait_for(starting, SECONDS)  # only a start deaf to the stop waits this long
         assert migrate.current(url) is None
