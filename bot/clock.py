@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
@@ -77,6 +78,7 @@ class ManualClock(_Listeners):
         self._base = _require_aware(start)
         self._ticking = ticking
         self._mark = time.monotonic()
+        self._sleepers: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
 
     def now(self) -> datetime:
         with self._lock:
@@ -89,8 +91,35 @@ class ManualClock(_Listeners):
             self._base = _require_aware(moment)
             self._mark = time.monotonic()
             new_now = self._base
+            sleepers, self._sleepers = self._sleepers, []
+        for loop, moved in sleepers:
+            loop.call_soon_threadsafe(_resolve, moved)
         self._notify(new_now)
         return new_now
+
+    async def sleep(self, seconds: float) -> None:
+        """Returns once this clock reads `seconds` later than now: when it is moved there (`set`, `advance`) or,
+        ticking, when real time has carried it there. The injectable sleep of work timed by this clock (a frozen
+        clock's sleeper waits for the test to move it, never for wall-clock time); like `asyncio.sleep`, it yields
+        to the loop at least once."""
+        due = self.now() + timedelta(seconds=max(seconds, 0.0))
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(0)
+        while True:
+            moved: asyncio.Future[None] = loop.create_future()
+            with self._lock:
+                self._sleepers.append((loop, moved))  # before reading the time: a move in between still wakes it
+            left = (due - self.now()).total_seconds()
+            try:
+                if left <= 0:
+                    return
+                await asyncio.wait_for(moved, left if self._ticking else None)
+            except asyncio.TimeoutError:
+                pass
+            finally:
+                with self._lock:
+                    if (loop, moved) in self._sleepers:
+                        self._sleepers.remove((loop, moved))
 
     def advance(self, delta: timedelta | None = None, **units: float) -> datetime:
         """Move forward by `delta` or by keyword units (`days=1`, `minutes=30`)."""
@@ -98,6 +127,11 @@ class ManualClock(_Listeners):
         if step < timedelta(0):
             raise ValueError("the clock does not run backwards")
         return self.set(self.now() + step)
+
+
+def _resolve(moved: asyncio.Future[None]) -> None:
+    if not moved.done():
+        moved.set_result(None)
 
 
 NOW_EXAMPLE = "2025-03-03T10:00:00+08:00"

@@ -62,6 +62,9 @@ class ChatContext:
     quiet: QuietHours = DEFAULT_QUIET_HOURS  # reminders queued from chat honour the deployment's quiet hours
     # Group announcements are edited at most once per this many seconds (Telegram: 20 messages/min per group).
     group_edit_delay: float = 3.0
+    # How the group cards' refresh waits out `group_edit_delay` (bot.handlers.group_cards): real seconds; tests pass
+    # their clock's `ManualClock.sleep`, so a refresh waits until the test moves the clock.
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     # Where database work runs. None: PostgreSQL in worker threads (network round trips overlap), SQLite on
     # the event loop (a local file answers in about a millisecond, and thread hand-offs cost more than that:
     # measured with bench/bench_checkin.py).

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from telegram import Bot
 from telegram.error import BadRequest
@@ -23,6 +23,7 @@ class CardRefresh:
     """A refresh waiting out `group_edit_delay`; cards pressed meanwhile that are not delivered announcements
     (not in the outbox) ride along."""
 
+    due: datetime  # when it runs (by `chat.clock`): `group_edit_delay` after the answer, or when held cards are free
     task: asyncio.Task | None = None  # held here: the event loop keeps only a weak reference to a running task
     pressed: set[tuple[int, int]] = field(default_factory=set)
 
@@ -41,24 +42,25 @@ def refresh_tallies(bot: Bot, chat: ChatContext, tallies: Iterable[int],
 
 
 def _refresh(bot: Bot, chat: ChatContext, activity_id: int, pressed: Iterable[tuple[int, int]],
-             delay: float | None = None) -> None:
+             at: datetime | None = None) -> None:
     """Every group's card of the activity shows the tally as it is then, edited at most once per
     `group_edit_delay` (Telegram: 20 messages a minute per group) by all processes together: the refresh claims
     the cards' edits in the database (`attendance.claim_group_cards`), and cards another process edited too
     recently are refreshed again once they are free, so the last tally is always shown. Which cards there are
-    is read when the refresh runs, once for the whole burst of answers."""
+    is read when the refresh runs, once for the whole burst of answers. It waits with `chat.sleep` and reads the
+    time from `chat.clock`, both injected by the runtime (a test's clock drives both)."""
     waiting = chat._card_refreshes.get(activity_id)
     if waiting is not None:
         waiting.pressed.update(pressed)
         return
-    waiting = chat._card_refreshes[activity_id] = CardRefresh(pressed=set(pressed))
-    waiting.task = asyncio.get_running_loop().create_task(_refresh_later(
-        bot, chat, activity_id, waiting, chat.group_edit_delay if delay is None else delay))
+    due = chat.clock.now() + timedelta(seconds=chat.group_edit_delay) if at is None else at
+    waiting = chat._card_refreshes[activity_id] = CardRefresh(due=due, pressed=set(pressed))
+    waiting.task = asyncio.get_running_loop().create_task(_refresh_later(bot, chat, activity_id, waiting))
 
 
-async def _refresh_later(bot: Bot, chat: ChatContext, activity_id: int, waiting: CardRefresh, delay: float) -> None:
+async def _refresh_later(bot: Bot, chat: ChatContext, activity_id: int, waiting: CardRefresh) -> None:
     try:
-        await asyncio.sleep(delay)
+        await chat.sleep(max((waiting.due - chat.clock.now()).total_seconds(), 0.0))
         # Answers from here on schedule the next refresh; this one reads the tally as it is now.
         chat._card_refreshes.pop(activity_id, None)
         every = timedelta(seconds=chat.group_edit_delay)
@@ -72,8 +74,7 @@ async def _refresh_later(bot: Bot, chat: ChatContext, activity_id: int, waiting:
         if cards.held:
             # Another process edited these within the delay: refreshed again once they are free (cards pressed
             # here that are no announcement are edited now, by this process alone).
-            wait = max((cards.free_at - chat.clock.now()).total_seconds(), 0.0)
-            _refresh(bot, chat, activity_id, (), delay=wait)
+            _refresh(bot, chat, activity_id, (), at=cards.free_at)
         text = texts.group_announcement(view, tally, chat.zone)
         markup = keyboards.group_announcement(chat.signer, activity_id, bot_username(bot, chat),
                                               self_checkin=self_checkin, revision=view.revision)

@@ -214,8 +214,9 @@ class Dialog:
 @asynccontextmanager
 async def running_bot(factory: sessionmaker[Session], world: World, now: datetime, *,
                       started: tuple[str, ...] | None = None, schedule_jobs: bool = False,
-                      config_dir: Path | None = None) -> AsyncIterator[Dialog]:
-    """A loopback server with the roster's users (and B01's group), and the bot polling it."""
+                      config_dir: Path | None = None, group_edit_delay: float = 0) -> AsyncIterator[Dialog]:
+    """A loopback server with the roster's users (and B01's group), and the bot polling it. The bot's waits (the
+    group cards' `group_edit_delay`) are on the test's clock: they end when the test moves it."""
     clock = ManualClock(now)
     async with BotApiServer(strict=True, clock=clock) as server:
         for key, (_, name, *_rest) in MEMBERS.items():
@@ -230,7 +231,8 @@ async def running_bot(factory: sessionmaker[Session], world: World, now: datetim
         app = (ApplicationBuilder().token(server.token).base_url(server.base_url)
                .base_file_url(server.base_file_url).build())
         chat = ChatContext(session_factory=factory, clock=clock, zone=SHANGHAI,
-                           signer=CallbackSigner.from_token(server.token), group_edit_delay=0,
+                           signer=CallbackSigner.from_token(server.token),
+                           group_edit_delay=group_edit_delay, sleep=clock.sleep,
                            **({"config": DeploymentSource.for_dir(config_dir)} if config_dir is not None else {}))
         register(app, chat, schedule_jobs=schedule_jobs)
         await app.initialize()

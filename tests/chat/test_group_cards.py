@@ -120,7 +120,7 @@ async def test_on_sqlite_a_command_line_change_shows_at_the_next_answer(
         await card_reads(chat, shown, card(2, 0, 4))  # … until the next answer reads the tally again
 
 
-DELAY = 0.05  # seconds: the group edit delay of both "processes" below (the clock, frozen, says when it passed)
+DELAY = timedelta(seconds=3)  # the group edit delay of both "processes" below; it passes only as the test moves the clock
 
 
 def card_now(chat: Dialog) -> str:
@@ -132,53 +132,75 @@ def card_now(chat: Dialog) -> str:
 
 async def test_two_processes_edit_a_card_once_per_delay_then_with_the_final_tally(
         monkeypatch, session_factory, world):
-    claims: list[bool] = []  # whether each refresh's claim found a card edited too recently (by either process)
+    claims: list[tuple[object, bool]] = []  # each refresh's claim: its time, and whether it found the card held
 
-    def claim(*args):  # noqa: ANN002, ANN202
-        claimed = claim_group_cards(*args)
-        claims.append(bool(claimed.held))
+    def claim(session, activity_id, now, every):  # noqa: ANN001, ANN202
+        claimed = claim_group_cards(session, activity_id, now, every)
+        claims.append((now, bool(claimed.held)))
         return claimed
 
     claim_group_cards = attendance_svc.claim_group_cards
     monkeypatch.setattr(attendance_svc, "claim_group_cards", claim)
 
-    async def a_refresh_waits(what: str) -> None:
-        seen = len(claims)
-        await until(lambda: any(claims[seen:]), what)
-
-    async with running_bot(session_factory, world, T, started=("alice", "bob")) as chat:
+    async with running_bot(session_factory, world, T, started=("alice", "bob"),
+                           group_edit_delay=DELAY.total_seconds()) as chat:
         shown = await delivered_card(chat)
         activity = world.activities["party_day"]
         first = chat.chat
-        first.group_edit_delay = DELAY
-        # A second `branchbot run` on the same database, answering through the same bot.
+        # A second `branchbot run` on the same database, answering through the same bot, waiting on the same clock.
+        waits: list[float] = []  # the seconds the second process's refreshes wait, each on the clock
+
+        async def sleep(seconds: float) -> None:
+            waits.append(seconds)
+            await chat.clock.sleep(seconds)
+
         second = ChatContext(session_factory=session_factory, clock=chat.clock, zone=first.zone, signer=first.signer,
-                             config=first.config, group_edit_delay=DELAY)
+                             config=first.config, group_edit_delay=DELAY.total_seconds(), sleep=sleep)
         edits = lambda: [call.params["text"] for call in chat.server.calls("editMessageText")  # noqa: E731
                          if (call.params["chat_id"], call.params["message_id"]) == (chat.group_chat(), shown["message_id"])]
+
+        async def answered(who: str, tally: str) -> None:
+            """`who` checks in through the first process, whose refresh is then waiting for the clock."""
+            await chat.remind(who, "party_day")
+            act(chat, who, press("✅ 签到"))
+            await until(lambda: card_now(chat) == tally and activity in first._card_refreshes, f"{who}'s check-in")
+
+        async def claimed(count: int) -> None:
+            await until(lambda: len(claims) >= count, f"{count} claims")
+            assert len(claims) == count
+
         try:
-            await chat.remind("alice", "party_day")
-            act(chat, "alice", press("✅ 签到"))  # answered by the first process …
-            await until(lambda: card_now(chat) == card(1, 0, 5), "alice's check-in")
-            group_cards.refresh_tallies(chat.app.bot, second, {activity})  # … and the second hears of one too
+            await answered("alice", card(1, 0, 5))  # at T: the first process refreshes at T + delay …
+            chat.set_now(T + DELAY / 2)
+            group_cards.refresh_tallies(chat.app.bot, second, {activity})  # … the second at T + 1.5 delays
+            await until(lambda: waits == [DELAY.total_seconds()], "the second's refresh waiting")
+            assert claims == [] and edits() == []  # nobody refreshes before the clock says so
+
+            chat.set_now(T + DELAY)
             await card_reads(chat, shown, card(1, 0, 5))
-            await a_refresh_waits("the refresh that lost the claim")  # the clock still says T: within the delay
+            assert claims == [(T + DELAY, False)]
+
+            await answered("bob", card(2, 0, 4))  # the first process refreshes again at T + 2 delays
+            chat.set_now(T + DELAY * 3 / 2)
+            await claimed(2)
+            assert claims[1] == (T + DELAY * 3 / 2, True)  # the second's: edited by the first half a delay ago
+            # … so it comes back when the card is free, half a delay later
+            await until(lambda: waits == [DELAY.total_seconds(), DELAY.total_seconds() / 2], "the second's return")
+            assert second._card_refreshes[activity].due == T + DELAY * 2
             assert edits() == [card(1, 0, 5)]
 
-            await chat.remind("bob", "party_day")
-            act(chat, "bob", press("✅ 签到"))
-            await until(lambda: card_now(chat) == card(2, 0, 4), "bob's check-in")
-            await a_refresh_waits("bob's refresh, within the delay")
-            assert edits() == [card(1, 0, 5)]
-
-            chat.set_now(T + timedelta(seconds=3))
-            await card_reads(chat, shown, card(2, 0, 4))  # the final tally, once the delay has passed
+            chat.set_now(T + DELAY * 2)  # both come back; one edits the final tally, the other finds it just edited
+            await card_reads(chat, shown, card(2, 0, 4))
+            await claimed(4)
+            assert sorted(claims[2:], key=lambda c: c[1]) == [(T + DELAY * 2, False), (T + DELAY * 2, True)]
+            await until(lambda: [activity in c._card_refreshes for c in (first, second)].count(True) == 1,
+                        "the held one's return")
             assert edits() == [card(1, 0, 5), card(2, 0, 4)]
         finally:
-            # The clock stays frozen, so a refresh still waiting for it would wait for ever: not this test's.
-            for task in asyncio.all_tasks():
-                if task.get_coro().__name__ == "_refresh_later":
-                    task.cancel()
+            # The one that found it just edited waits for the clock, which stays here: not this test's.
+            for context in (first, second):
+                for waiting in list(context._card_refreshes.values()):
+                    waiting.task.cancel()
 
 
 PLAN = frozenset(range(1, 501))  # a new year's plan: 500 activities created in one transaction (notified as "all")
