@@ -53,12 +53,14 @@ from storage.services.views import (
     RollEntry,
     StaleButton,
     checkin_window,
+    listed_since,
     still_answerable,
 )
 
 T = TypeVar("T")
 _UTC = ZoneInfo("UTC")  # a one-activity ledger's window is never read: any zone will do
 PENDING_TTL = timedelta(hours=24)
+ROLL_LOOKAHEAD = timedelta(days=60)  # /absent: the next meeting to answer when none is open, this far ahead
 PENDING_LEAVE_REASON = "leave_reason"
 PENDING_ACTIVITY_FIELD = "activity_field"  # topic, lecturer or minutes of a held activity
 PENDING_MARKED_LEAVE = "marked_leave"  # the secretary types the reason of a leave they record for a member
@@ -561,7 +563,7 @@ def current_roll(session: Session, actor: Actor, now: datetime) -> Roll:
     if not managed:
         raise PermissionDenied("只有支部书记、副书记或组织委员可以查看未答复名单。", actor=actor.member_no)
     rows = attendance_repo.activities_between(
-        session, managed, now - timedelta(days=1), now + timedelta(days=60),
+        session, managed, listed_since(session, now, managed), now + ROLL_LOOKAHEAD,
         kinds=[ActivityKind.MEETING.value], statuses=[ActivityStatus.SCHEDULED.value],
     )
     for row in rows:

@@ -30,13 +30,11 @@ from storage.repositories import attendance as attendance_repo
 from storage.services import reports
 from storage.services.actors import Actor, OrgTree, actor_from_member, require_visible, visible_org_ids
 from storage.services.audience import StoredAudience
-from storage.services.views import ActivityView, MemberYear
+from storage.services.views import ActivityView, MemberYear, listed_since
 
 # Meetings whose absence calls for a make-up study (补学).
 MAKE_UP_OBLIGATIONS = {"general_assembly", "party_lecture", "theme_party_day", "study_day", "group_meeting"}
 LOOKAHEAD = timedelta(days=400)
-# How long ago a meeting still on or still answerable may have begun (its end or window close comes later).
-BEGUN_LOOKBACK = timedelta(days=2)
 # A task or a notice is due at its moment; /plan keeps it a while after, as something that came just now.
 RECENTLY_DUE = timedelta(hours=2)
 
@@ -52,10 +50,12 @@ def candidate_org_ids(actor: Actor, tree: OrgTree) -> set[int]:
 
 def _meetings_for(session: Session, actor: Actor, now: datetime, keep: Callable[[ActivityView], bool],
                   limit: int) -> list[ActivityView]:
-    """The actor's scheduled meetings that `keep` accepts, earliest first, at most `limit` of them."""
+    """The actor's scheduled meetings that `keep` accepts, earliest first, at most `limit` of them: among those
+    begun since `views.listed_since` (however long a meeting or its window lasts) or still to come."""
     tree = OrgTree.load(session)
+    org_ids = candidate_org_ids(actor, tree)
     rows = attendance_repo.activities_between(
-        session, candidate_org_ids(actor, tree), now - BEGUN_LOOKBACK, now + LOOKAHEAD,
+        session, org_ids, listed_since(session, now, org_ids, member_id=actor.member_id), now + LOOKAHEAD,
         kinds=[ActivityKind.MEETING.value], statuses=[ActivityStatus.SCHEDULED.value], member_id=actor.member_id,
     )
     audience = StoredAudience(session, tree)
@@ -93,7 +93,7 @@ def branch_plan(session: Session, actor: Actor, now: datetime, *, weeks: int = 4
     tree = OrgTree.load(session)
     org_ids = tree.with_groups([actor.org_id]) | actor.managed_org_ids
     rows = attendance_repo.activities_between(
-        session, org_ids, now - BEGUN_LOOKBACK, now + timedelta(weeks=weeks),
+        session, org_ids, min(listed_since(session, now, org_ids), now - RECENTLY_DUE), now + timedelta(weeks=weeks),
         statuses=[ActivityStatus.SCHEDULED.value],
     )
     audience = StoredAudience(session, tree)

@@ -489,6 +489,46 @@ async def test_upcoming_lists_a_meeting_until_it_is_over_and_checkin_until_its_w
         await chat.run([("alice", "/checkin", checkin)])
 
 
+LATER_THAN_THE_GROUP_MEETING = "• 3月25日（周二）09:00 支部党员大会"
+FIVE_DAYS, FOUR_DAYS = timedelta(days=5), timedelta(days=4)
+
+
+# The 主题党日 made a training of several days (集中轮训): from 3月15日 09:00 for five days (or without an end),
+# its window open for four. No fixed lookback drops it while it is under way or still answerable.
+@pytest.mark.parametrize("ends_at", [pytest.param(T + FIVE_DAYS, id="five-days"),
+                                     pytest.param(None, id="no-end-a-four-day-window")])
+async def test_a_meeting_of_several_days_stays_listed_while_it_is_under_way_and_answerable(
+        session_factory, world, ends_at):
+    with transaction(session_factory) as session:
+        activity = session.get(models.Activity, world.activities["party_day"])
+        activity.ends_at, activity.checkin_closes_minutes = ends_at, int(FOUR_DAYS.total_seconds() // 60)
+    async with running_bot(session_factory, world, T + timedelta(days=2, hours=12)) as chat:
+        await chat.run([("alice", "/upcoming", "🗓 您接下来的活动：\n" + UNDER_WAY + "\n" + ALICE_LATER)])
+        choice = await chat.step("alice", "/leave", "请选择要请假的活动：")
+        assert labels(choice.params) == ["主题党日", *ALICE_LATER_TITLES]
+        await chat.run([
+            ("alice", "/checkin", "✅ 签到成功：「主题党日」，21:00。"),
+            ("secretary", "/absent", ("📋 「主题党日」（3月15日（周六）09:00）签到情况\n"
+                                      "已签到（1）：张三\n"
+                                      "请假（0）：无\n"
+                                      "未签到（5）：王书记、李副书记、李四、赵老、郑新\n"
+                                      "其中无法联系（未绑定或已屏蔽，2）：赵老、郑新")),
+        ])
+
+
+async def test_a_meeting_of_several_days_is_listed_under_way_after_its_window_closed_until_its_end(
+        session_factory, world):
+    with transaction(session_factory) as session:
+        activity = session.get(models.Activity, world.activities["party_day"])
+        activity.ends_at, activity.checkin_closes_minutes = T + FIVE_DAYS, int(FOUR_DAYS.total_seconds() // 60)
+    async with running_bot(session_factory, world, T + timedelta(days=4, hours=12)) as chat:
+        await chat.run([("alice", "/upcoming", "🗓 您接下来的活动：\n" + UNDER_WAY + "\n" + LATER_THAN_THE_GROUP_MEETING)])
+        await chat.run([("alice", "/checkin", NO_OPEN_ACTIVITY),
+                         ("alice", "/leave", "📝 您要为「支部党员大会」请假。请直接回复一句话说明原因：")])
+        chat.set_now(T + FIVE_DAYS)
+        await chat.run([("alice", "/upcoming", "🗓 您接下来的活动：\n" + LATER_THAN_THE_GROUP_MEETING)])
+
+
 SECRETARY_NEXT = ("• 3月18日（周二）09:00 党小组会（第一党小组）\n• 3月20日（周四）09:00 支委会\n"
                   "• 3月25日（周二）09:00 支部党员大会")
 PROMOTION_TASK = "• 3月15日（周六）09:00 转正提醒"
@@ -501,6 +541,7 @@ PROMOTION_TASK = "• 3月15日（周六）09:00 转正提醒"
     pytest.param(T + timedelta(hours=2, minutes=30), T + timedelta(hours=3), [UNDER_WAY],
                  id="begun-more-than-two-hours-ago-before-its-end"),
     pytest.param(T + timedelta(hours=1), T + timedelta(minutes=45), [PROMOTION_TASK], id="over-by-its-end"),
+    pytest.param(T + timedelta(days=2, hours=12), T + FIVE_DAYS, [UNDER_WAY], id="a-training-of-five-days"),
 ])
 async def test_plan_lists_a_meeting_until_it_is_over_and_a_task_a_while_after_it_was_due(
         session_factory, world, now, ends_at, listed):
