@@ -52,6 +52,7 @@ from storage.services.views import (
     Roll,
     RollEntry,
     StaleButton,
+    checkin_open,
     checkin_window,
     listed_since,
     still_answerable,
@@ -154,18 +155,8 @@ def check_in(
     _require_meeting_for(session, actor, activity, tree)
     if self_checkin is not None and not self_checkin(session, activity.org_id):
         raise PermissionDenied(SELF_CHECKIN_OFF, activity_id=activity.id, actor=actor.member_no)
-    opens, closes = checkin_window(activity)
-    if now < opens:
-        raise OutsideWindow(
-            f"「{activity.title}」的签到还没开始，开放时间为活动开始前 "
-            f"{int((activity.starts_at - opens).total_seconds() // 60)} 分钟。",
-            activity_id=activity.id, opens=opens.isoformat(),
-        )
-    if now >= closes or activity.status in (ActivityStatus.HELD, ActivityStatus.NOT_HELD):
-        # Whoever runs the branch records late arrivals themself (代签 on the roll); others ask them.
-        late = "如需补签，可在 /absent 名单中代签。" if _runs_for(actor, activity, tree) else "如需补签，请联系支部书记。"
-        raise OutsideWindow(f"「{activity.title}」的签到已经结束。{late}",
-                            activity_id=activity.id, closes=closes.isoformat())
+    if not checkin_open(activity, now):
+        raise _checkin_refusal(actor, activity, tree, now)
     already = False
     inserted = attendance_repo.insert_attendance_if_absent(
         session, activity_id=activity.id, member_id=actor.member_id, status=AttendanceStatus.PRESENT.value,
@@ -186,6 +177,23 @@ def check_in(
         already=already, tally=tally(session, activity, tree) if with_tally else None,
         reminders=() if already else private_reminders(session, actor, activity.id),
     )
+
+
+def _checkin_refusal(actor: Actor, activity: attendance_repo.CheckinActivity, tree: OrgTree,
+                     now: datetime) -> OutsideWindow:
+    """Why a check-in `views.checkin_open` refuses is not open, in the words the member reads: not yet (with when
+    it opens), or over (closed, held or not held; a cancelled one `_require_meeting_for` refused already)."""
+    opens, closes = checkin_window(activity)
+    if still_answerable(activity, now):  # answerable, not open: the window opens later
+        return OutsideWindow(
+            f"「{activity.title}」的签到还没开始，开放时间为活动开始前 "
+            f"{int((activity.starts_at - opens).total_seconds() // 60)} 分钟。",
+            activity_id=activity.id, opens=opens.isoformat(),
+        )
+    # Whoever runs the branch records late arrivals themself (代签 on the roll); others ask them.
+    late = "如需补签，可在 /absent 名单中代签。" if _runs_for(actor, activity, tree) else "如需补签，请联系支部书记。"
+    return OutsideWindow(f"「{activity.title}」的签到已经结束。{late}", activity_id=activity.id,
+                         closes=closes.isoformat())
 
 
 class ButtonAnswer(Enum):

@@ -82,8 +82,9 @@ def answerable_for(session: Session, actor: Actor, now: datetime, *, limit: int 
 
 
 def open_for_checkin(session: Session, actor: Actor, now: datetime) -> list[ActivityView]:
-    """/checkin: the actor's meetings whose check-in window is open right now (among the next 20 answerable)."""
-    return [view for view in answerable_for(session, actor, now, limit=20) if view.window_open(now)]
+    """/checkin: the actor's meetings they may check in to right now (`ActivityView.checkin_open`, among the next
+    20 answerable)."""
+    return [view for view in answerable_for(session, actor, now, limit=20) if view.checkin_open(now)]
 
 
 def branch_plan(session: Session, actor: Actor, now: datetime, *, weeks: int = 4) -> list[ActivityView]:

@@ -47,6 +47,13 @@ def still_answerable(activity: models.Activity, now: datetime) -> bool:
     return _answerable(activity.status, checkin_window(activity)[1], now)
 
 
+def checkin_open(activity: models.Activity, now: datetime) -> bool:
+    """Whether a member may check in to the activity now: still answerable (`still_answerable`) and its window
+    open (`ActivityView.checkin_open` is the same rule on a view). Not yet open: `now` is before the window's
+    opening (`checkin_window`); else it is closed, held, not held or cancelled."""
+    return still_answerable(activity, now) and checkin_window(activity)[0] <= now
+
+
 def longest_opening_lead(earliest_opens_minutes: int | None) -> timedelta:
     """How long before its start a window opens at most, among windows whose smallest stored opening is
     `earliest_opens_minutes` (None: none has its own); those without their own open by the default."""
@@ -123,8 +130,9 @@ class ActivityView:
             tentative=bool(activity.tentative), revision=activity.revision or 0,
         )
 
-    def window_open(self, now: datetime) -> bool:
-        return self.checkin_opens_at <= now < self.checkin_closes_at
+    def checkin_open(self, now: datetime) -> bool:
+        """A member may check in now (`checkin_open`): still answerable and its window open."""
+        return self.answerable(now) and self.checkin_opens_at <= now
 
     def answerable(self, now: datetime) -> bool:
         """A member may still answer it (`still_answerable`): scheduled, its check-in window not closed, whether or

@@ -18,7 +18,8 @@ from storage.errors import InvalidInput, NotBound, OutsideWindow, PermissionDeni
 from storage.services import attendance as svc
 from storage.services.actors import actor_for_telegram
 from storage.services.runner import run_together
-from storage.services.views import StaleButton
+from storage.services import queries
+from storage.services.views import StaleButton, checkin_open, still_answerable
 from tests.chat.world import MEETING_START, SHANGHAI, build_world
 from tests.runtime.factories import add_reminder
 
@@ -62,6 +63,31 @@ def test_check_in_is_refused(session, who, activity, now, error, message):
         svc.check_in(session, actor, world.activities[activity], now)
     assert refused.value.message == message
     assert session.scalars(select(models.Attendance)).all() == []
+
+
+@pytest.mark.parametrize("status", ["scheduled", "held", "not_held"])
+@pytest.mark.parametrize("now", [T - timedelta(minutes=31), T - timedelta(minutes=30), T + timedelta(hours=1),
+                                 T + timedelta(hours=1, minutes=59), T + timedelta(hours=2)],
+                         ids=["before-it-opens", "as-it-opens", "inside", "just-before-it-closes", "as-it-closes"])
+def test_a_check_in_is_accepted_exactly_when_the_one_rule_and_checkin_say_it_is_open(session, status, now):
+    """`check_in` asks `views.checkin_open`, as /checkin's list does (`queries.open_for_checkin`): a press, the
+    command and the rule agree at every moment; a refusal says not yet only while the meeting is still answerable."""
+    world = build_world(session)
+    activity = session.get(models.Activity, world.activities["party_day"])
+    activity.status = status
+    session.flush()
+    actor = actor_for_telegram(session, world.telegram["alice"])
+    listed = [view.id for view in queries.open_for_checkin(session, actor, now)] == [activity.id]
+    try:
+        svc.check_in(session, actor, activity.id, now)
+    except OutsideWindow as refused:
+        accepted, said = False, refused.message
+    else:
+        accepted, said = True, None
+    assert accepted == listed == checkin_open(activity, now) == (status == "scheduled" and T - timedelta(minutes=30) <= now < T + timedelta(hours=2))
+    if not accepted:
+        assert said == ("「主题党日」的签到还没开始，开放时间为活动开始前 30 分钟。" if still_answerable(activity, now)
+                        else "「主题党日」的签到已经结束。如需补签，请联系支部书记。")
 
 
 def test_second_press_is_idempotent(session):
