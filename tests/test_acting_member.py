@@ -13,10 +13,10 @@ from storage import models
 from storage.db import transaction
 from storage.errors import PermissionDenied
 from storage.services.actors import (
-    actor_for_member_no, actor_for_telegram, operator_for_member_no, transferred_out_refusal,
+    actor_for_member_no, operator_for_member_no, transferred_out_refusal,
 )
 from tests.chat.dialog import running_bot
-from tests.chat.world import MEETING_START, add_rectification
+from tests.chat.world import MEETING_START, actor, add_rectification
 from tests.cli_runner import cli_world  # noqa: F401  (a fixture)
 
 AFTER = (MEETING_START + timedelta(hours=3)).isoformat()
@@ -44,7 +44,7 @@ def test_the_command_line_names_the_member_and_chat_speaks_to_them():
 def test_the_services_refuse_the_same_way(world, session_factory):
     with transaction(session_factory) as session:
         with pytest.raises(PermissionDenied) as by_chat:
-            actor_for_telegram(session, world.telegram["secretary"])
+            actor(session, world, "secretary")
         with pytest.raises(PermissionDenied) as by_number:
             operator_for_member_no(session, "P001")
         # Naming a member (an owner, whom to 代签) is not acting as them: the look-up still finds them.

@@ -13,8 +13,7 @@ from bot.cli import main
 from storage import models
 from storage.db import transaction
 from storage.services import attendance as svc
-from storage.services.actors import actor_for_telegram
-from tests.chat.world import MEETING_START
+from tests.chat.world import MEETING_START, actor
 from tests.cli_runner import cli_world  # noqa: F401  (a fixture)
 
 T = MEETING_START
@@ -26,8 +25,8 @@ def world(cli_world, session_factory):  # noqa: ANN001, ANN201
     """The CLI's world with 张三 checked in to the 主题党日 and 李四's leave (生病) waiting for an answer."""
     world = cli_world
     with transaction(session_factory) as session:
-        svc.check_in(session, actor_for_telegram(session, world.telegram["alice"]), world.activities["party_day"], T)
-        bob = actor_for_telegram(session, world.telegram["bob"])
+        svc.check_in(session, actor(session, world, "alice"), world.activities["party_day"], T)
+        bob = actor(session, world, "bob")
         svc.begin_leave(session, bob, world.activities["party_day"], T - timedelta(days=1))
         svc.submit_pending_text(session, bob, "生病", T - timedelta(days=1))
     return world

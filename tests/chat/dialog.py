@@ -89,8 +89,9 @@ class Dialog:
                         return message["message_id"], button["callback_data"]
         raise AssertionError(f"no button {label!r} in chat {chat_id}: {self.server.chat(chat_id).messages}")
 
-    async def step(self, who: str, action: str | Press, expected: str) -> Any:
-        """Acts as `who` and waits for the bot's request whose whole text is `expected`."""
+    def act(self, who: str, action: str | Press) -> None:
+        """`who` says something to the bot or presses a button; what follows is awaited by the caller (`step`, or
+        a test whose answers may come in either order, such as a reply and a group card's edit)."""
         user_id = self.user(who)
         if isinstance(action, Press):
             chat_id = self.group_chat() if action.chat == "group" else user_id
@@ -98,6 +99,10 @@ class Dialog:
             self.server.user_presses(user_id, chat_id, message_id, data)
         else:
             self.server.user_sends(user_id, action)
+
+    async def step(self, who: str, action: str | Press, expected: str) -> Any:
+        """Acts as `who` and waits for the bot's request whose whole text is `expected`."""
+        self.act(who, action)
         return await self.expect(expected)
 
     async def expect(self, expected: str) -> Any:

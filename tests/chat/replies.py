@@ -33,3 +33,10 @@ PARTY_DAY_ROLL_ONLY_ALICE = ("📋 「主题党日」（3月15日（周六）09:
                              "\n"
                              "签到已结束。请确认活动是否召开，并可记录议题、主讲人和会议记录。\n"
                              "点“✅ 已召开”后，可为未答复的 5 人逐一代签、登记请假或记为缺席，再确认召开。")
+
+
+def party_day_card(signed: int, leave: int, unanswered: int) -> str:
+    """The 主题党日's card in B01's group with these figures (its tally is edited as people answer)."""
+    return ("📣 主题党日\n时间：3月15日（周六）09:00\n地点：三楼会议室\n议程：学习党章\n组织：第一党支部\n\n"
+            f"签到时间：3月15日（周六）08:30 至 11:00\n已签到 {signed} 人 · 请假 {leave} 人 · 未答复 {unanswered} 人")
+

@@ -12,6 +12,7 @@ from storage import models
 from storage.db import transaction
 from storage.repositories.activities import upsert_occurrences
 from tests.chat.dialog import press, running_bot
+from tests.chat.replies import party_day_card
 from tests.chat.world import SHANGHAI, add_activity
 
 
@@ -180,8 +181,7 @@ async def test_a_moved_meeting_opens_check_in_and_calls_the_roll_at_its_new_time
 ])
 async def test_the_group_is_told_of_a_cancellation_and_old_buttons_say_so(session_factory, world, presser, label):
     card = "✖️ 取消活动\n活动：主题党日（第一党支部）\n时间：3月15日（周六）09:00\n地点：三楼会议室\n请确认："
-    announced = ("📣 主题党日\n时间：3月15日（周六）09:00\n地点：三楼会议室\n议程：学习党章\n组织：第一党支部\n\n"
-                 "签到时间：3月15日（周六）08:30 至 11:00\n已签到 0 人 · 请假 0 人 · 未答复 6 人")
+    announced = party_day_card(signed=0, leave=0, unanswered=6)
     stale = "⚠️ 此通知已过时：「主题党日」已取消。"
     async with running_bot(session_factory, world, at("2025-03-14 09:00")) as chat:
         chat.sweep()

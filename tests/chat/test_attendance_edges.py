@@ -17,10 +17,9 @@ from storage.db import transaction
 from storage.models import Base
 from storage.repositories.outbox import ClaimedMessage
 from storage.services import attendance as svc
-from storage.services.actors import actor_for_telegram
 from tests.runtime.factories import renderers
 from tests.chat.dialog import Dialog, press, running_bot
-from tests.chat.world import MEETING_START, SHANGHAI, build_world
+from tests.chat.world import MEETING_START, SHANGHAI, actor, build_world
 from tests.cli_runner import point_cli_at
 
 T = MEETING_START
@@ -30,11 +29,11 @@ NOTICE_KINDS = (OutboxKind.ATTENDANCE_RECORDED.value, OutboxKind.LEAVE_DECISION.
 
 
 def alice_checks_in(session, world) -> None:
-    svc.check_in(session, actor_for_telegram(session, world.telegram["alice"]), world.activities["party_day"], T)
+    svc.check_in(session, actor(session, world, "alice"), world.activities["party_day"], T)
 
 
 def alice_asks_leave(session, world) -> None:
-    alice = actor_for_telegram(session, world.telegram["alice"])
+    alice = actor(session, world, "alice")
     svc.begin_leave(session, alice, world.activities["party_day"], T - timedelta(days=1))
     svc.submit_pending_text(session, alice, "出差在外", T - timedelta(days=1))
 

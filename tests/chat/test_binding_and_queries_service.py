@@ -17,7 +17,7 @@ from storage.services import queries
 from storage.services.actors import actor_for_member_no, actor_for_telegram
 from storage.services.permissions import SystemOperator
 from storage.services.runner import run_in_transaction
-from tests.chat.world import MEETING_START, SHANGHAI, add_activity, build_world
+from tests.chat.world import MEETING_START, SHANGHAI, actor, add_activity, build_world
 
 T = MEETING_START
 NEW_ACCOUNT = 5005
@@ -75,12 +75,12 @@ def test_repeated_wrong_codes_are_throttled_then_allowed_again(session_factory):
 
 def test_secretary_invites_only_own_branch(session):
     world = build_world(session)
-    secretary = actor_for_telegram(session, world.telegram["secretary"])
+    secretary = actor(session, world, "secretary")
     assert svc.create_invite(session, "P007", T, created_by=secretary).member_name == "郑新"
     with pytest.raises(PermissionDenied):
         svc.create_invite(session, "P102", T, created_by=secretary)
     with pytest.raises(PermissionDenied):
-        svc.create_invite(session, "P007", T, created_by=actor_for_telegram(session, world.telegram["alice"]))
+        svc.create_invite(session, "P007", T, created_by=actor(session, world, "alice"))
 
 
 @pytest.mark.parametrize(("member_no", "days", "error"), [
@@ -101,13 +101,13 @@ def test_invite_input_is_validated(session, member_no, days, error):
 ])
 def test_upcoming_lists_only_own_audience(session, who, now, expected):
     world = build_world(session)
-    views = queries.upcoming_for(session, actor_for_telegram(session, world.telegram[who]), now)
+    views = queries.upcoming_for(session, actor(session, world, who), now)
     assert [v.title for v in views] == expected
 
 
 def test_open_for_checkin_is_the_activity_in_its_window(session):
     world = build_world(session)
-    alice = actor_for_telegram(session, world.telegram["alice"])
+    alice = actor(session, world, "alice")
     assert [v.title for v in queries.open_for_checkin(session, alice, T)] == ["主题党日"]
     assert queries.open_for_checkin(session, alice, T - timedelta(hours=1)) == []
 
@@ -121,17 +121,17 @@ def test_a_long_year_ahead_is_listed_a_few_at_a_time(session, ask, expected):
     world = build_world(session)
     for week in range(1, 9):
         add_activity(session, world, f"weekly-{week}", "B01", f"学习会{week}", T + timedelta(weeks=week))
-    alice = actor_for_telegram(session, world.telegram["alice"])
+    alice = actor(session, world, "alice")
     assert len(ask(session, alice, T + timedelta(days=1))) == expected
 
 
 def test_my_year_counts_and_owed_make_up_study(session):
     world = build_world(session)
-    secretary = actor_for_telegram(session, world.telegram["secretary"])
-    attendance_svc.check_in(session, actor_for_telegram(session, world.telegram["bob"]),
+    secretary = actor(session, world, "secretary")
+    attendance_svc.check_in(session, actor(session, world, "bob"),
                             world.activities["party_day"], T)
     attendance_svc.confirm_activity(session, secretary, world.activities["party_day"], True, T + timedelta(hours=2))
-    year = queries.my_year(session, actor_for_telegram(session, world.telegram["alice"]), T + timedelta(days=1), SHANGHAI)
+    year = queries.my_year(session, actor(session, world, "alice"), T + timedelta(days=1), SHANGHAI)
     assert (year.expected, year.present, year.absent, year.political_birthday) == (1, 0, 1, "03-20")
     assert year.owed == ("主题党日",)
     assert year.party_age_years == 4
@@ -139,11 +139,11 @@ def test_my_year_counts_and_owed_make_up_study(session):
 
 def test_attendance_for_committee_is_the_ledgers_report(session):
     world = build_world(session)
-    secretary = actor_for_telegram(session, world.telegram["secretary"])
-    attendance_svc.check_in(session, actor_for_telegram(session, world.telegram["alice"]),
+    secretary = actor(session, world, "secretary")
+    attendance_svc.check_in(session, actor(session, world, "alice"),
                             world.activities["party_day"], T)
     attendance_svc.confirm_activity(session, secretary, world.activities["party_day"], True, T + timedelta(hours=2))
-    committee = actor_for_telegram(session, world.telegram["committee"])
+    committee = actor(session, world, "committee")
     now = T + timedelta(days=20)
     answer = queries.attendance(session, committee, ["D01", "2025Q1"], now, SHANGHAI)
     assert answer.report is not None and answer.report.root.code == "D01"
@@ -160,7 +160,7 @@ def test_attendance_for_committee_is_the_ledgers_report(session):
 def test_attendance_stays_inside_own_tree(session, who, words):
     world = build_world(session)
     with pytest.raises(PermissionDenied):
-        queries.attendance(session, actor_for_telegram(session, world.telegram[who]), words, T, SHANGHAI)
+        queries.attendance(session, actor(session, world, who), words, T, SHANGHAI)
 
 
 def test_actor_for_member_no_is_found_or_refused(session):

@@ -8,7 +8,7 @@ import pytest
 
 from storage.db import transaction
 from tests.chat.dialog import press, running_bot
-from tests.chat.replies import PARTY_DAY_REMINDER_LEAVE_PENDING
+from tests.chat.replies import PARTY_DAY_REMINDER_LEAVE_PENDING, party_day_card
 from tests.chat.world import MEETING_START, build_world
 
 T = MEETING_START
@@ -109,14 +109,7 @@ async def test_invite_usage_shows_a_member_number_of_the_roster_kind(session_fac
 async def test_group_announcement_starts_with_one_mark(session_factory, world):
     async with running_bot(session_factory, world, T, started=("alice", "bob", "secretary")) as chat:
         announcement = await chat.announce("party_day")
-        assert announcement["text"] == ("📣 主题党日\n"
-                                        "时间：3月15日（周六）09:00\n"
-                                        "地点：三楼会议室\n"
-                                        "议程：学习党章\n"
-                                        "组织：第一党支部\n"
-                                        "\n"
-                                        "签到时间：3月15日（周六）08:30 至 11:00\n"
-                                        "已签到 0 人 · 请假 0 人 · 未答复 6 人")
+        assert announcement["text"] == party_day_card(signed=0, leave=0, unanswered=6)
 
 
 async def test_a_checklist_is_listed_once_and_a_tick_can_be_undone(session_factory):

@@ -20,7 +20,7 @@ from storage.services.actors import actor_for_telegram
 from storage.services.runner import run_together
 from storage.services import queries
 from storage.services.views import StaleButton, checkin_open, still_answerable
-from tests.chat.world import MEETING_START, SHANGHAI, build_world
+from tests.chat.world import MEETING_START, SHANGHAI, actor, build_world
 from tests.runtime.factories import add_reminder
 
 T = MEETING_START
@@ -35,8 +35,8 @@ T = MEETING_START
 ])
 def test_member_checks_in_inside_window(session, who, activity, now):
     world = build_world(session)
-    actor = actor_for_telegram(session, world.telegram[who])
-    result = svc.check_in(session, actor, world.activities[activity], now)
+    member = actor(session, world, who)
+    result = svc.check_in(session, member, world.activities[activity], now)
     assert (result.status, result.already) == ("present", False)
     row = session.scalars(select(models.Attendance).where(
         models.Attendance.activity_id == world.activities[activity])).one()
@@ -58,9 +58,9 @@ def test_member_checks_in_inside_window(session, who, activity, now):
 ])
 def test_check_in_is_refused(session, who, activity, now, error, message):
     world = build_world(session)
-    actor = actor_for_telegram(session, world.telegram[who])
+    member = actor(session, world, who)
     with pytest.raises(error) as refused:
-        svc.check_in(session, actor, world.activities[activity], now)
+        svc.check_in(session, member, world.activities[activity], now)
     assert refused.value.message == message
     assert session.scalars(select(models.Attendance)).all() == []
 
@@ -76,10 +76,10 @@ def test_a_check_in_is_accepted_exactly_when_the_one_rule_and_checkin_say_it_is_
     activity = session.get(models.Activity, world.activities["party_day"])
     activity.status = status
     session.flush()
-    actor = actor_for_telegram(session, world.telegram["alice"])
-    listed = [view.id for view in queries.open_for_checkin(session, actor, now)] == [activity.id]
+    member = actor(session, world, "alice")
+    listed = [view.id for view in queries.open_for_checkin(session, member, now)] == [activity.id]
     try:
-        svc.check_in(session, actor, activity.id, now)
+        svc.check_in(session, member, activity.id, now)
     except OutsideWindow as refused:
         accepted, said = False, refused.message
     else:
@@ -92,9 +92,9 @@ def test_a_check_in_is_accepted_exactly_when_the_one_rule_and_checkin_say_it_is_
 
 def test_second_press_is_idempotent(session):
     world = build_world(session)
-    actor = actor_for_telegram(session, world.telegram["alice"])
-    first = svc.check_in(session, actor, world.activities["party_day"], T)
-    second = svc.check_in(session, actor, world.activities["party_day"], T + timedelta(minutes=5))
+    member = actor(session, world, "alice")
+    first = svc.check_in(session, member, world.activities["party_day"], T)
+    second = svc.check_in(session, member, world.activities["party_day"], T + timedelta(minutes=5))
     assert (first.already, second.already) == (False, True)
     rows = session.scalars(select(models.Attendance)).all()
     assert [(r.status, r.recorded_at) for r in rows] == [("present", T)]
@@ -103,7 +103,7 @@ def test_second_press_is_idempotent(session):
 def test_group_press_reports_the_tally(session):
     world = build_world(session)
     for who in ("alice", "bob"):
-        result = svc.check_in(session, actor_for_telegram(session, world.telegram[who]),
+        result = svc.check_in(session, actor(session, world, who),
                               world.activities["party_day"], T, via="group", with_tally=True)
     # B01 expects its 6 party members: secretary, deputy, alice, bob, offline and unbound (not the activist).
     assert (result.tally.expected, result.tally.present, result.tally.leave) == (6, 2, 0)
@@ -121,7 +121,7 @@ def test_transferred_member_is_refused(session):
     session.get(models.Member, world.members["alice"]).status = "transferred_out"
     session.flush()
     with pytest.raises(PermissionDenied):
-        actor_for_telegram(session, world.telegram["alice"])
+        actor(session, world, "alice")
 
 
 def test_two_racing_presses_record_one_check_in(session_factory):
@@ -144,9 +144,9 @@ def test_two_racing_presses_record_one_check_in(session_factory):
     def second() -> None:
         first_inserted.wait(timeout=10)
         with transaction(session_factory) as session:
-            actor = actor_for_telegram(session, user)
+            member = actor_for_telegram(session, user)
             second_started.set()
-            results["second"] = svc.check_in(session, actor, activity_id, T + timedelta(seconds=1)).already
+            results["second"] = svc.check_in(session, member, activity_id, T + timedelta(seconds=1)).already
 
     second_started = threading.Event()
     threads = [threading.Thread(target=first), threading.Thread(target=second)]
@@ -258,8 +258,8 @@ def test_a_stale_press_keeps_nothing_it_wrote_before_it_was_refused(session_fact
         return svc.answer_button(session, activity_id, 0, CHECK_IN, refused_after_writing)
 
     def alice_press(session):
-        actor = actor_for_telegram(session, world.telegram["alice"])
-        return svc.check_in(session, actor, activity_id, T + timedelta(hours=1))
+        member = actor(session, world, "alice")
+        return svc.check_in(session, member, activity_id, T + timedelta(hours=1))
 
     outcomes = run_together(session_factory, [stale_press, alice_press] if together else [stale_press])
     assert [type(o.error).__name__ if o.error else o.value.member_name for o in outcomes] == (
@@ -287,7 +287,7 @@ def test_a_check_in_names_the_members_delivered_reminders_of_it_once(session):
     _reminder(session, world, "alice", 15, chat=4242)  # delivered to another chat (an earlier binding)
     _reminder(session, world, "alice", 10, activity="assembly")  # another activity's
     _reminder(session, world, "bob", 5)  # another member's
-    alice = actor_for_telegram(session, world.telegram["alice"])
+    alice = actor(session, world, "alice")
     first = svc.check_in(session, alice, world.activities["party_day"], T)
     assert [(r.chat_id, r.message_id, r.row.lead_minutes, r.rendered_at) for r in first.reminders] == [
         (world.telegram["alice"], 1540, 1440, T - timedelta(days=1)),
@@ -300,7 +300,7 @@ def test_a_leave_request_names_the_members_delivered_reminders_of_it(session):
     world = build_world(session)
     _reminder(session, world, "alice", 1440)
     _reminder(session, world, "bob", 1440)
-    alice = actor_for_telegram(session, world.telegram["alice"])
+    alice = actor(session, world, "alice")
     svc.begin_leave(session, alice, world.activities["party_day"], T - timedelta(hours=20))
     request = svc.submit_pending_text(session, alice, "出差", T - timedelta(hours=20))
     assert [(r.chat_id, r.message_id) for r in request.reminders] == [(world.telegram["alice"], 1540)]

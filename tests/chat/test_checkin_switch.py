@@ -14,9 +14,8 @@ from bot.deployment import DeploymentSource
 from storage import models
 from storage.db import transaction
 from storage.services import attendance as attendance_svc
-from storage.services.actors import actor_for_telegram
 from tests.chat.dialog import press, running_bot
-from tests.chat.world import MEETING_START
+from tests.chat.world import MEETING_START, actor
 
 T = MEETING_START
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +59,7 @@ async def test_reminders_carry_leave_only_and_check_in_is_refused(session_factor
                                     "📝 已请假（原因：出差），等待书记审批"))
         assert "reply_markup" not in edited.params or not labels(edited.params)
     with transaction(session_factory) as session:
-        secretary = actor_for_telegram(session, world.telegram["secretary"])
+        secretary = actor(session, world, "secretary")
         attendance_svc.proxy_sign(session, secretary, world.activities["party_day"], world.members["alice"], T)
         rows = session.execute(select(models.Attendance.member_id, models.Attendance.status)).all()
         assert sorted(rows) == sorted([(world.members["alice"], "proxy"), (world.members["bob"], "leave")])
@@ -69,7 +68,7 @@ async def test_reminders_carry_leave_only_and_check_in_is_refused(session_factor
 def test_confirming_a_meeting_needs_no_photo_minutes_or_check_in(session_factory, world):
     """The rules forbid making photos or records a required proof: the secretary's word confirms a meeting."""
     with transaction(session_factory) as session:
-        secretary = actor_for_telegram(session, world.telegram["secretary"])
+        secretary = actor(session, world, "secretary")
         result = attendance_svc.confirm_activity(session, secretary, world.activities["party_day"], True,
                                                  T + timedelta(hours=3))
         activity = session.get(models.Activity, world.activities["party_day"])

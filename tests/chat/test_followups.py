@@ -18,9 +18,8 @@ from storage import models
 from storage.repositories.outbox import ClaimedMessage
 from storage.services import followup
 from storage.services.attendance import check_in
-from storage.services.actors import actor_for_telegram
 from tests.chat.replies import PARTY_DAY_ROLL_ONLY_ALICE
-from tests.chat.world import MEETING_START, SHANGHAI, build_world
+from tests.chat.world import MEETING_START, SHANGHAI, actor, build_world
 
 T = MEETING_START
 CLOSES = T + timedelta(hours=2)
@@ -97,7 +96,7 @@ def test_sweep_is_idempotent_and_confirmed_activities_are_left_alone(session):
 def test_roll_summary_renders_through_the_runtime_renderer_with_buttons(session_factory):
     with session_factory.begin() as session:
         world = build_world(session)
-        check_in(session, actor_for_telegram(session, world.telegram["alice"]), world.activities["party_day"], T)
+        check_in(session, actor(session, world, "alice"), world.activities["party_day"], T)
         followup.enqueue_followups(session, CLOSES)
     chat = ChatContext(session_factory=session_factory, clock=ManualClock(CLOSES), zone=SHANGHAI,
                        signer=CallbackSigner.from_token("1:TEST"), bot_username="branchbot_test_bot")
@@ -134,11 +133,11 @@ def test_leave_request_is_rendered_as_it_stands_when_sent(session, then, expecte
     chat = ChatContext(session_factory=None, clock=ManualClock(T), zone=SHANGHAI,  # type: ignore[arg-type]
                        signer=CallbackSigner.from_token("1:TEST"), bot_username="branchbot_test_bot")
     renderers = outbox_renderers(chat)
-    alice = actor_for_telegram(session, world.telegram["alice"])
+    alice = actor(session, world, "alice")
     svc.begin_leave(session, alice, world.activities["party_day"], T - timedelta(days=1))
     svc.submit_pending_text(session, alice, "出差", T - timedelta(days=1))
     if then == "decided":
-        svc.decide_leave(session, actor_for_telegram(session, world.telegram["secretary"]),
+        svc.decide_leave(session, actor(session, world, "secretary"),
                          world.activities["party_day"], world.members["alice"], True, T - timedelta(hours=20))
     elif then == "checked_in":
         check_in(session, alice, world.activities["party_day"], T)

@@ -19,7 +19,8 @@ from bot.runtime.notify import OutboxListener
 from storage.changes import MAX_NOTIFIED_IDS, Changes, Notice
 from storage.db import is_sqlite, make_session_factory, transaction
 from storage.services import attendance as attendance_svc
-from tests.chat.dialog import Dialog, Press, press, running_bot
+from tests.chat.dialog import Dialog, press, running_bot
+from tests.chat.replies import party_day_card
 from tests.chat.world import MEETING_START
 from tests.cli_runner import cli_world  # noqa: F401  (a fixture)
 from tests.runtime.waiting import until
@@ -27,31 +28,14 @@ from tests.runtime.waiting import until
 T = MEETING_START
 
 
-def card(signed: int, leave: int, unanswered: int) -> str:
-    """The 主题党日's card in the branch group with these figures."""
-    return ("📣 主题党日\n时间：3月15日（周六）09:00\n地点：三楼会议室\n议程：学习党章\n组织：第一党支部\n\n"
-            f"签到时间：3月15日（周六）08:30 至 11:00\n已签到 {signed} 人 · 请假 {leave} 人 · 未答复 {unanswered} 人")
-
-
 async def delivered_card(chat: Dialog) -> dict:
     """The card as the dispatcher delivers it a day ahead (recorded in the outbox with its message id)."""
     chat.set_now(T - timedelta(days=1))
     assert chat.sweep() >= 1
     [shown] = [m for m in await chat.dispatch_group() if m["text"].startswith("📣 主题党日")]
-    assert shown["text"] == card(0, 0, 6)
+    assert shown["text"] == party_day_card(0, 0, 6)
     chat.set_now(T)
     return shown
-
-
-def act(chat: Dialog, who: str, action: str | Press) -> None:
-    """`who` says or presses something; what the card shows is awaited by the caller (the reply itself may come
-    before or after the card's edit)."""
-    user_id = chat.user(who)
-    if isinstance(action, Press):
-        message_id, data = chat.find_button(user_id, action.label, action.message_id)
-        chat.server.user_presses(user_id, user_id, message_id, data)
-    else:
-        chat.server.user_sends(user_id, action)
 
 
 async def card_reads(chat: Dialog, shown: dict, expected: str) -> None:
@@ -64,27 +48,27 @@ async def test_each_answer_kind_refreshes_the_card(session_factory, world):
     async with running_bot(session_factory, world, T, started=("alice", "bob", "secretary", "deputy")) as chat:
         shown = await delivered_card(chat)
         await chat.remind("alice", "party_day")
-        act(chat, "alice", press("✅ 签到"))
-        await card_reads(chat, shown, card(1, 0, 5))  # check-in
+        chat.act("alice", press("✅ 签到"))
+        await card_reads(chat, shown, party_day_card(1, 0, 5))  # check-in
 
         await chat.remind("bob", "party_day")
         await chat.step("bob", press("📝 请假"), "📝 您要为「主题党日」请假。请直接回复一句话说明原因：")
-        act(chat, "bob", "出差在外")
-        await card_reads(chat, shown, card(1, 1, 4))  # leave request
+        chat.act("bob", "出差在外")
+        await card_reads(chat, shown, party_day_card(1, 1, 4))  # leave request
 
         await chat.dispatch("leave_request", to="secretary")
-        act(chat, "secretary", press("同意"))
-        await card_reads(chat, shown, card(1, 1, 4))  # its decision (the figures stay; the card is read again)
+        chat.act("secretary", press("同意"))
+        await card_reads(chat, shown, party_day_card(1, 1, 4))  # its decision (the figures stay; the card is read again)
 
         await chat.deliver("roll_summary", "party_day", to="secretary")
         await chat.step("secretary", press("代签"), (
             "👥 「主题党日」未答复（4）：王书记、李副书记、赵老（无法联系）、郑新（无法联系）\n"
             "下列党员可由您代签或登记（记为由您登记，并留痕）。\n确认召开时，仍未答复的记为缺席。"))
-        act(chat, "secretary", press("代签 赵老"))
-        await card_reads(chat, shown, card(2, 1, 3))  # 代签
+        chat.act("secretary", press("代签 赵老"))
+        await card_reads(chat, shown, party_day_card(2, 1, 3))  # 代签
 
-        act(chat, "secretary", press("缺席 郑新"))
-        await card_reads(chat, shown, card(2, 1, 3))  # 缺席 (not an answer: the live tally counts it unanswered)
+        chat.act("secretary", press("缺席 郑新"))
+        await card_reads(chat, shown, party_day_card(2, 1, 3))  # 缺席 (not an answer: the live tally counts it unanswered)
 
 
 async def test_a_command_line_change_edits_the_card_through_the_leader_s_listener(
@@ -101,7 +85,7 @@ async def test_a_command_line_change_edits_the_card_through_the_leader_s_listene
             proxy = ["activity", "proxy", str(cli_world.activities["party_day"]), "P005", "--as", "P001",
                      "--now", T.isoformat()]
             assert await asyncio.to_thread(main, proxy) == 0
-            await card_reads(chat, shown, card(1, 0, 5))
+            await card_reads(chat, shown, party_day_card(1, 0, 5))
         finally:
             await listener.stop()
 
@@ -116,8 +100,8 @@ async def test_on_sqlite_a_command_line_change_shows_at_the_next_answer(
                      "--now", T.isoformat()]) == 0
         # One process, no NOTIFY: nothing in the bot hears the command line's commit (the documented limit) …
         await chat.remind("alice", "party_day")
-        act(chat, "alice", press("✅ 签到"))
-        await card_reads(chat, shown, card(2, 0, 4))  # … until the next answer reads the tally again
+        chat.act("alice", press("✅ 签到"))
+        await card_reads(chat, shown, party_day_card(2, 0, 4))  # … until the next answer reads the tally again
 
 
 DELAY = timedelta(seconds=3)  # the group edit delay of both "processes" below; it passes only as the test moves the clock
@@ -162,7 +146,7 @@ async def test_two_processes_edit_a_card_once_per_delay_then_with_the_final_tall
         async def answered(who: str, tally: str) -> None:
             """`who` checks in through the first process, whose refresh is then waiting for the clock."""
             await chat.remind(who, "party_day")
-            act(chat, who, press("✅ 签到"))
+            chat.act(who, press("✅ 签到"))
             await until(lambda: card_now(chat) == tally and activity in first._card_refreshes, f"{who}'s check-in")
 
         async def claimed(count: int) -> None:
@@ -170,32 +154,32 @@ async def test_two_processes_edit_a_card_once_per_delay_then_with_the_final_tall
             assert len(claims) == count
 
         try:
-            await answered("alice", card(1, 0, 5))  # at T: the first process refreshes at T + delay …
+            await answered("alice", party_day_card(1, 0, 5))  # at T: the first process refreshes at T + delay …
             chat.set_now(T + DELAY / 2)
             group_cards.refresh_tallies(chat.app.bot, second, {activity})  # … the second at T + 1.5 delays
             await until(lambda: waits == [DELAY.total_seconds()], "the second's refresh waiting")
             assert claims == [] and edits() == []  # nobody refreshes before the clock says so
 
             chat.set_now(T + DELAY)
-            await card_reads(chat, shown, card(1, 0, 5))
+            await card_reads(chat, shown, party_day_card(1, 0, 5))
             assert claims == [(T + DELAY, False)]
 
-            await answered("bob", card(2, 0, 4))  # the first process refreshes again at T + 2 delays
+            await answered("bob", party_day_card(2, 0, 4))  # the first process refreshes again at T + 2 delays
             chat.set_now(T + DELAY * 3 / 2)
             await claimed(2)
             assert claims[1] == (T + DELAY * 3 / 2, True)  # the second's: edited by the first half a delay ago
             # … so it comes back when the card is free, half a delay later
             await until(lambda: waits == [DELAY.total_seconds(), DELAY.total_seconds() / 2], "the second's return")
             assert second._card_refreshes[activity].due == T + DELAY * 2
-            assert edits() == [card(1, 0, 5)]
+            assert edits() == [party_day_card(1, 0, 5)]
 
             chat.set_now(T + DELAY * 2)  # both come back; one edits the final tally, the other finds it just edited
-            await card_reads(chat, shown, card(2, 0, 4))
+            await card_reads(chat, shown, party_day_card(2, 0, 4))
             await claimed(4)
             assert sorted(claims[2:], key=lambda c: c[1]) == [(T + DELAY * 2, False), (T + DELAY * 2, True)]
             await until(lambda: [activity in c._card_refreshes for c in (first, second)].count(True) == 1,
                         "the held one's return")
-            assert edits() == [card(1, 0, 5), card(2, 0, 4)]
+            assert edits() == [party_day_card(1, 0, 5), party_day_card(2, 0, 4)]
         finally:
             # The one that found it just edited waits for the clock, which stays here: not this test's.
             for context in (first, second):

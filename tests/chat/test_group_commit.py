@@ -23,7 +23,7 @@ from storage.repositories import attendance as attendance_repo
 from storage.services import attendance as svc
 from storage.services.actors import actor_for_telegram
 from storage.services.runner import Outcome, run_together
-from tests.chat.world import MEETING_START
+from tests.chat.world import MEETING_START, actor
 
 T = MEETING_START
 
@@ -38,8 +38,8 @@ def commits(engine) -> list[int]:
 
 def press(world, who: str, activity: str = "party_day"):  # noqa: ANN001, ANN201
     def work(session):  # noqa: ANN001, ANN202
-        actor = actor_for_telegram(session, world.telegram[who])
-        return svc.check_in(session, actor, world.activities[activity], T)
+        member = actor(session, world, who)
+        return svc.check_in(session, member, world.activities[activity], T)
     return work
 
 

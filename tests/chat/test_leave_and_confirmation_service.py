@@ -12,13 +12,9 @@ from storage.errors import AlreadyHandled, InvalidInput, OutsideWindow, Permissi
 from storage.services import attendance as svc
 from storage.services.actors import actor_for_telegram
 from storage.services.runner import run_in_transaction
-from tests.chat.world import MEETING_START, build_world
+from tests.chat.world import MEETING_START, actor, build_world
 
 T = MEETING_START
-
-
-def actor(session, world, who):
-    return actor_for_telegram(session, world.telegram[who])
 
 
 def ask_leave(session, world, who="alice", reason="出差在外", now=T - timedelta(days=1)):

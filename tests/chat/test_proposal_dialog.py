@@ -99,9 +99,7 @@ async def test_rejecting_changes_nothing_and_a_card_is_handled_once(session_fact
         await dialog.expect(("一次性任务（可用 /schedule 逐项安排）：\n"
                              "· 7月：开展党史知识竞赛（〔3.〕）"))
         await dialog.step("secretary", press("❌ 不要"), "❌ 未采纳。")
-        message_id, data = dialog.find_button(dialog.user("secretary"), "✅ 接受")
-        dialog.server.user_presses(dialog.user("secretary"), dialog.user("secretary"), message_id, data)
-        await dialog.expect("这一项已经处理过了。")
+        await dialog.step("secretary", press("✅ 接受"), "这一项已经处理过了。")
     assert not (config_dir / "overrides" / "B01.yaml").exists()
 
 

@@ -16,9 +16,8 @@ from storage.outbox_kinds import OutboxKind
 from storage import models
 from storage.db import transaction
 from storage.services import rectification as rect_svc
-from storage.services.actors import actor_for_telegram
 from tests.chat.dialog import press, running_bot
-from tests.chat.world import SHANGHAI, add_rectification
+from tests.chat.world import SHANGHAI, actor, add_rectification
 
 NOW = datetime(2025, 3, 15, 10, 0, tzinfo=SHANGHAI)  # a Saturday; 本月底 is Monday 31 March
 
@@ -114,7 +113,7 @@ async def test_owner_hears_seven_days_and_one_day_before_and_reports_progress(se
 def test_a_progress_photos_caption_is_typed_text_too(session_factory, world, caption, refusal):
     item_id = add_item(session_factory, world, owners=("alice",))
     with transaction(session_factory) as session:
-        alice = actor_for_telegram(session, world.telegram["alice"])
+        alice = actor(session, world, "alice")
         with pytest.raises(InvalidInput) as refused:
             rect_svc.add_note(session, alice, item_id, NOW, text=caption, file_id="photo-1",
                               kind=models.RectificationNoteKind.PHOTO)

@@ -12,10 +12,9 @@ from storage import models
 from storage.db import transaction
 from storage.errors import AlreadyHandled, PermissionDenied
 from storage.services import schedule_cards as scheduling
-from storage.services.actors import actor_for_telegram
 from tests.runtime.factories import rendered
 from tests.chat.dialog import press, running_bot
-from tests.chat.world import MEETING_START, SHANGHAI, add_sent_reminder, build_world
+from tests.chat.world import MEETING_START, SHANGHAI, actor, add_sent_reminder, build_world
 
 NOW = MEETING_START - timedelta(days=1)  # Friday 14 March 2025, 09:00
 
@@ -33,7 +32,7 @@ def weekdays_only(day: date) -> bool:
 ])
 def test_draft_warnings(session, starts_at, expected):
     world = build_world(session)
-    secretary = actor_for_telegram(session, world.telegram["secretary"])
+    secretary = actor(session, world, "secretary")
     draft = scheduling.draft(session, secretary, scheduling.NEW, NOW, SHANGHAI, weekdays_only,
                              title="专题党课", starts_at=starts_at, place="三楼会议室")
     assert list(draft.warnings) == expected
@@ -41,7 +40,7 @@ def test_draft_warnings(session, starts_at, expected):
 
 def test_unknown_year_is_a_warning_not_a_guess(session):
     world = build_world(session)
-    secretary = actor_for_telegram(session, world.telegram["secretary"])
+    secretary = actor(session, world, "secretary")
     draft = scheduling.draft(session, secretary, scheduling.NEW, NOW, SHANGHAI, lambda day: None,
                              title="党课", starts_at=datetime(2025, 3, 19, 15, 0, tzinfo=SHANGHAI))
     assert list(draft.warnings) == ["⚠️ 系统还不知道 2025 年的法定节假日安排，无法判断这天是否上班。"]
@@ -50,14 +49,14 @@ def test_unknown_year_is_a_warning_not_a_guess(session):
 def test_members_cannot_schedule(session):
     world = build_world(session)
     with pytest.raises(PermissionDenied):
-        scheduling.draft(session, actor_for_telegram(session, world.telegram["alice"]), scheduling.NEW, NOW,
+        scheduling.draft(session, actor(session, world, "alice"), scheduling.NEW, NOW,
                          SHANGHAI, weekdays_only, title="党课", starts_at=NOW + timedelta(days=5))
 
 
 def test_reschedule_tells_members_who_were_reminded_and_card_is_one_shot(session):
     world = build_world(session)
     add_sent_reminder(session, world, "alice", NOW)
-    secretary = actor_for_telegram(session, world.telegram["secretary"])
+    secretary = actor(session, world, "secretary")
     new_time = datetime(2025, 3, 18, 9, 0, tzinfo=SHANGHAI)
     draft = scheduling.draft(session, secretary, scheduling.MOVE, NOW, SHANGHAI, weekdays_only,
                              title="主题党日", starts_at=new_time)
@@ -168,7 +167,7 @@ def test_the_cards_calendar_is_the_deployments_own(tmp_path):
 
 
 def _move(session, world, to: datetime | None, place: str | None = None) -> None:
-    secretary = actor_for_telegram(session, world.telegram["secretary"])
+    secretary = actor(session, world, "secretary")
     operation = scheduling.MOVE if to is not None else scheduling.CANCEL
     draft = scheduling.draft(session, secretary, operation, NOW, SHANGHAI, weekdays_only, title="主题党日",
                              starts_at=to, place=place)

@@ -11,9 +11,8 @@ from storage import models
 from storage.db import transaction
 from storage.errors import AlreadyHandled, PermissionDenied
 from storage.services import tasks as task_svc
-from storage.services.actors import actor_for_telegram
 from tests.chat.dialog import press, running_bot
-from tests.chat.world import MEETING_START, add_activity, build_world
+from tests.chat.world import MEETING_START, actor, add_activity, build_world
 
 T = MEETING_START
 FIVE = ["建立政治生日台账", "赠送政治生日贺卡", "开展一次谈心谈话", "重温一次入党誓词", "进行一次走访慰问"]
@@ -32,7 +31,7 @@ def with_birthday(session):
 
 def test_ticking_every_item_finishes_the_task(session):
     world = with_birthday(session)
-    secretary = actor_for_telegram(session, world.telegram["secretary"])
+    secretary = actor(session, world, "secretary")
     tasks = task_svc.open_tasks(session, secretary, T, checklist_for)
     birthday = next(t for t in tasks if t.activity.title == "政治生日")
     assert (birthday.member_name, [i.label for i in birthday.items]) == ("张三", FIVE)
@@ -47,10 +46,10 @@ def test_ticking_every_item_finishes_the_task(session):
 @pytest.mark.parametrize("who", [pytest.param("alice", id="member"), pytest.param("other_secretary", id="other-branch")])
 def test_only_the_branch_secretary_ticks(session, who):
     world = with_birthday(session)
-    secretary = actor_for_telegram(session, world.telegram["secretary"])
+    secretary = actor(session, world, "secretary")
     item = task_svc.open_tasks(session, secretary, T, checklist_for)[-1].items[0]
     with pytest.raises(PermissionDenied):
-        task_svc.tick(session, actor_for_telegram(session, world.telegram[who]), item.id, T, checklist_for)
+        task_svc.tick(session, actor(session, world, who), item.id, T, checklist_for)
 
 
 async def test_tasks_dialog(session_factory):

@@ -11,12 +11,17 @@ from sqlalchemy.orm import Session
 
 from storage import models
 from storage.services import rectification as rect_svc
-from storage.services.actors import actor_for_telegram
+from storage.services.actors import Actor, actor_for_telegram
 from tests.runtime.factories import add_reminder
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A Saturday morning in March: B01's 主题党日 starts at 09:00.
 MEETING_START = datetime(2025, 3, 15, 9, 0, tzinfo=SHANGHAI)
+
+
+def actor(session: Session, world: World, who: str) -> Actor:
+    """`who` as their bound Telegram account acts in chat."""
+    return actor_for_telegram(session, world.telegram[who])
 
 
 @dataclass
@@ -107,7 +112,7 @@ def add_rectification(session: Session, world: World, *, by: str = "secretary", 
     """A 整改 item from 组织生活会 raised by member `by` (through their Telegram account) for `org`, owned by
     `owners` (member keys), due `due` as written "本月底前"; returns its id."""
     item = rect_svc.add_item(
-        session, actor_for_telegram(session, world.telegram[by]), org_id=world.orgs[org], problem=problem,
+        session, actor(session, world, by), org_id=world.orgs[org], problem=problem,
         source=models.RectificationSource.ORGANIZATIONAL_LIFE, measures=measures,
         owner_ids=[world.members[owner] for owner in owners], deadline=rect_svc.ParsedDay(due, "", "本月底前"), now=now)
     return item.id

@@ -25,9 +25,9 @@ from storage import models
 from storage.db import make_engine
 from storage.models import AttendanceStatus
 from storage.services import activity_changes, attendance, binding, proposals, rectification, talks, tasks
-from storage.services.actors import actor_for_telegram, actor_from_member
+from storage.services.actors import actor_from_member
 from storage.services.permissions import Operator, audit_fields, system_operator
-from tests.chat.world import MEETING_START, SHANGHAI, World, add_activity, build_world
+from tests.chat.world import MEETING_START, SHANGHAI, World, actor, add_activity, build_world
 from tests.cli_runner import cli  # noqa: F401  (a fixture)
 from tests.storage.roster_files import BASIC
 
@@ -55,7 +55,7 @@ def member(session: Session, world: World, key: str) -> models.Member:
 
 
 def chat_actor(session: Session, world: World, key: str) -> Operator:
-    return actor_for_telegram(session, world.telegram[key])
+    return actor(session, world, key)
 
 
 # --- the use cases, each as the edges call it -------------------------------------------------------------

@@ -14,16 +14,11 @@ from sqlalchemy.orm import Session
 from storage.errors import OutsideWindow
 from storage.models import AttendanceStatus
 from storage.services import attendance as svc
-from storage.services.actors import actor_for_telegram
 from storage.services.runner import run_together
-from tests.chat.world import MEETING_START, World, add_activity, build_world
+from tests.chat.world import MEETING_START, World, actor, add_activity, build_world
 
 T = MEETING_START
 Step = Callable[[Session, World], object]
-
-
-def actor(session: Session, world: World, who: str):  # noqa: ANN201
-    return actor_for_telegram(session, world.telegram[who])
 
 
 def check_in(session: Session, world: World) -> object:
