@@ -12,6 +12,7 @@ from pathlib import Path
 from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot import texts
 from bot.clock import CLOCK_START_ENV, parse_clock_start
 from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, NO_QUIET_HOURS, QUIET_HOURS_ENV, QuietHours
 from storage.db import DEFAULT_DATABASE_URL, is_sqlite
@@ -82,9 +83,7 @@ def read_switch(name: str, raw: str) -> bool:
     word = raw.strip().lower()
     if word in ON_WORDS or word in OFF_WORDS:
         return word in ON_WORDS
-    (on, off), *others = SWITCH_WORDS
-    synonyms = "、".join(f"{yes}/{no}" for yes, no in others)
-    raise ValueError(f"{name} 应为 {on} 或 {off}（也可写 {synonyms}），而不是 {raw!r}")
+    raise ValueError(texts.switch_variable_refusal(name, raw, SWITCH_WORDS))
 
 
 def read_quiet_hours(raw: str) -> QuietHours:
@@ -161,8 +160,7 @@ class Settings:
             zone = ZoneInfo(zone_name)
         except (ZoneInfoNotFoundError, ValueError):
             zone = DEFAULT_TIMEZONE
-            problems.append(("BRANCHBOT_TIMEZONE",
-                             f"BRANCHBOT_TIMEZONE 无效：{zone_name!r} 不是已知的时区名（例如 Asia/Shanghai）"))
+            problems.append(("BRANCHBOT_TIMEZONE", texts.zone_variable_refusal("BRANCHBOT_TIMEZONE", zone_name)))
         try:
             quiet = read_quiet_hours(env.get(QUIET_HOURS_ENV) or "")
         except ValueError as exc:
@@ -185,8 +183,8 @@ class Settings:
             whole = not variable.whole or (value is not None and value.is_integer())
             if (value is None or not math.isfinite(value) or not whole or value < 0
                     or (value == 0 and not variable.zero_ok)):
-                bound = "不小于 0 " if variable.zero_ok else "大于 0 "
-                problems.append((name, f"{name} 应为{bound}的数，而不是 {raw!r}"))
+                problems.append((name, texts.number_variable_refusal(name, raw, zero_ok=variable.zero_ok,
+                                                                     whole=variable.whole)))
             else:
                 tuning[variable.field] = variable.unit(value)
         for name, field_name in SWITCH_VARIABLES.items():
@@ -198,7 +196,7 @@ class Settings:
             except ValueError as exc:
                 problems.append((name, str(exc)))
         if problems and not lenient:
-            raise SettingsError("；".join(message for _, message in problems))
+            raise SettingsError(texts.variable_refusals(message for _, message in problems))
         error_log = env.get("BRANCHBOT_ERROR_LOG")
         return cls(
             database_url=env.get("BRANCHBOT_DATABASE_URL") or DEFAULT_DATABASE_URL,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 import math
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -1329,6 +1329,29 @@ def roster_details(summary, member_labels: dict[str, str], org_labels: dict[str,
 
 def more_lines(count: int) -> str:
     return f"……另有 {count} 条"
+
+
+# The environment's refusals (`bot.settings.Settings.from_env`: `branchbot run` refuses to start, `doctor` lists
+# them): each names its variable and echoes the value it could not use.
+def zone_variable_refusal(name: str, value: str) -> str:
+    return f"{name} 无效：{value!r} 不是已知的时区名（例如 Asia/Shanghai）"
+
+
+def number_variable_refusal(name: str, raw: str, *, zero_ok: bool, whole: bool) -> str:
+    bound = "不小于 0 " if zero_ok else "大于 0 "
+    return f"{name} 应为{bound}的{'整数' if whole else '数'}，而不是 {raw!r}"
+
+
+def switch_variable_refusal(name: str, raw: str, words: Sequence[tuple[str, str]]) -> str:
+    """`words`: the (on, off) pairs a switch takes (`bot.settings.SWITCH_WORDS`), the first one named first."""
+    (on, off), *others = words
+    synonyms = "、".join(f"{yes}/{no}" for yes, no in others)
+    return f"{name} 应为 {on} 或 {off}（也可写 {synonyms}），而不是 {raw!r}"
+
+
+def variable_refusals(refusals: Iterable[str]) -> str:
+    """Every bad variable's refusal in the one line a command prints."""
+    return "；".join(refusals)
 
 
 # `branchbot doctor`: one line per check, "[level] topic  finding".

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from datetime import datetime, time, timedelta, timezone
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import settings as settings_module
 from bot.cli import main
 from bot.clock import ManualClock
 from bot.runtime.app import build_application, service_options
@@ -46,10 +48,10 @@ BAD = [
                  "BRANCHBOT_CLOCK_START 无效：'下周三' 不是带时区的 ISO 8601 时间", id="clock-start-words"),
     pytest.param("BRANCHBOT_RECLAIM_AFTER_SECONDS", "-1",
                  "BRANCHBOT_RECLAIM_AFTER_SECONDS 应为不小于 0 的数，而不是 '-1'", id="reclaim-negative"),
-    pytest.param("BRANCHBOT_CONCURRENCY", "2.5", "BRANCHBOT_CONCURRENCY 应为大于 0 的数，而不是 '2.5'", id="concurrency"),
-    pytest.param("BRANCHBOT_CHAT_CONCURRENCY", "0", "BRANCHBOT_CHAT_CONCURRENCY 应为大于 0 的数，而不是 '0'",
+    pytest.param("BRANCHBOT_CONCURRENCY", "2.5", "BRANCHBOT_CONCURRENCY 应为大于 0 的整数，而不是 '2.5'", id="concurrency"),
+    pytest.param("BRANCHBOT_CHAT_CONCURRENCY", "0", "BRANCHBOT_CHAT_CONCURRENCY 应为大于 0 的整数，而不是 '0'",
                  id="chat-concurrency-zero"),
-    pytest.param("BRANCHBOT_CHAT_CONCURRENCY", "1.5", "BRANCHBOT_CHAT_CONCURRENCY 应为大于 0 的数，而不是 '1.5'",
+    pytest.param("BRANCHBOT_CHAT_CONCURRENCY", "1.5", "BRANCHBOT_CHAT_CONCURRENCY 应为大于 0 的整数，而不是 '1.5'",
                  id="chat-concurrency-fraction"),
     pytest.param("BRANCHBOT_LEADER_LEASE_SECONDS", "0",
                  "BRANCHBOT_LEADER_LEASE_SECONDS 应为大于 0 的数，而不是 '0'", id="lease-zero"),
@@ -198,6 +200,13 @@ def test_a_bad_value_is_refused_naming_the_variable(name, value, message):
     assert Settings.from_env({name: value}, lenient=True).problems == ((name, message),)
 
 
+def test_the_settings_hold_no_sentence_of_their_own():
+    """What a bad variable is refused with is worded in bot/texts.py (one home for every sentence people read):
+    bot/settings.py holds no Chinese."""
+    source = Path(settings_module.__file__).read_text(encoding="utf-8")
+    assert [line for line in source.splitlines() if re.search(r"[\u3000-\u9fff\uff00-\uffef]", line)] == []
+
+
 @pytest.mark.parametrize(("name", "value", "message"), BAD)
 def test_every_command_refuses_it_before_anything_else(name, value, message, monkeypatch, capsys, tmp_path):
     monkeypatch.setenv(name, value)
@@ -208,7 +217,7 @@ def test_every_command_refuses_it_before_anything_else(name, value, message, mon
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [
-    pytest.param("BRANCHBOT_CONCURRENCY", "2.5", "BRANCHBOT_CONCURRENCY 应为大于 0 的数，而不是 '2.5'", id="number"),
+    pytest.param("BRANCHBOT_CONCURRENCY", "2.5", "BRANCHBOT_CONCURRENCY 应为大于 0 的整数，而不是 '2.5'", id="number"),
     pytest.param("BRANCHBOT_RATE_LIMIT", "maybe",
                  "BRANCHBOT_RATE_LIMIT 应为 on 或 off（也可写 1/0、true/false、yes/no），而不是 'maybe'", id="on-off"),
 ])
