@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
 
 from telegram import Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
+from sqlalchemy.orm import Session
 
 from bot import keyboards, texts
 from bot.callbacks import Action, Callback, ForgedCallback
@@ -16,11 +20,13 @@ from bot.handlers.routing import ButtonRouter
 from storage import changes
 from storage.errors import AlreadyHandled, NotBound, PermissionDenied
 from storage.services import attendance as attendance_svc
+from storage.services.actors import Actor
 from storage.services.attendance import ButtonAnswer
 from storage.models import AttendanceStatus
 from storage.services.views import ActivityView, ConfirmResult, Roll, StaleButton
 
 log = logging.getLogger("bot.handlers")
+T = TypeVar("T")
 
 async def append_stamp(update: Update, stamp: str, reply_markup=None) -> None:  # noqa: ANN001
     """Updates the pressed message in place: its text plus the answer, buttons replaced."""
@@ -51,6 +57,20 @@ async def answer_stale(update: Update, chat: ChatContext, stale: ActivityView) -
     await append_stamp(update, stamp)
 
 
+async def for_presser(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext,
+                      work: Callable[[Session, Callable[[], Actor], datetime], T], *, together: bool = False) -> T | None:
+    """A ✅ 签到 / 📝 请假 press's `work` for whoever pressed it (`ChatContext.for_sender`); a stranger is asked to
+    bind first (`answer_stranger`) and an older revision's button says what changed (`answer_stale`): then the
+    press is answered and None comes back."""
+    try:
+        return await chat.for_sender(update, work, together=together)
+    except NotBound as refused:
+        await answer_stranger(update, context, chat, refused)
+    except StaleButton as stale:
+        await answer_stale(update, chat, stale.activity)
+    return None
+
+
 async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
     query = update.callback_query
     in_group = not is_private(update)
@@ -67,16 +87,12 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
         # The member's other reminders of it show the check-in too (the pressed one is edited as it reads).
         return checked, reminders.as_sent(session, checked.reminders, chat.zone, besides=pressed), now
 
-    try:
-        # Together: a burst of presses shares transactions (bot.handlers.group_commit); `work` only reads and
-        # writes the session, so running it again after a neighbour's refusal or failure is harmless.
-        checked, others, now = await chat.for_sender(update, work, together=True)
-    except NotBound as refused:
-        await answer_stranger(update, context, chat, refused)
+    # Together: a burst of presses shares transactions (bot.handlers.group_commit); `work` only reads and writes
+    # the session, so running it again after a neighbour's refusal or failure is harmless.
+    answered = await for_presser(update, context, chat, work, together=True)
+    if answered is None:
         return
-    except StaleButton as stale:
-        await answer_stale(update, chat, stale.activity)
-        return
+    checked, others, now = answered
     if in_group:
         await query.answer(texts.checked_in(checked, now, chat.zone))
     elif checked.already:
@@ -102,13 +118,8 @@ async def press_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: 
             lambda: attendance_svc.begin_leave(session, member(), cb.activity_id, now,
                                                origin=origin, origin_text=origin_text))
 
-    try:
-        activity = await chat.for_sender(update, work)
-    except NotBound as refused:
-        await answer_stranger(update, context, chat, refused)
-        return
-    except StaleButton as stale:
-        await answer_stale(update, chat, stale.activity)
+    activity = await for_presser(update, context, chat, work)
+    if activity is None:
         return
     prompt = texts.ask_leave_reason(activity)
     if private:
