@@ -1,5 +1,5 @@
 """What a committed transaction changed that someone waits for: outbox rows queued, activities changed,
-activities whose attendance (their tally) changed.
+activities whose attendance (their tally) changed, organisations whose members changed (the 应到 of their cards).
 
 The chat edge reads it after its transaction committed, to wake the dispatcher, follow up the changed
 activities at once instead of at the next minute's sweep, and refresh the groups' cards of the changed tallies.
@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from storage import models
@@ -26,10 +26,14 @@ _SAVED_KEY = "branchbot.changes.saved"  # the record as each open SAVEPOINT of t
 # In a session factory's `info`: who sends the notifications, a bot process's worker id; None: the command line.
 ORIGIN_KEY = "branchbot.origin"
 CHANNEL = "branchbot_outbox"
-# Past this many changed activities (or tallies) a notification names none (null): both lists together stay far
-# under PostgreSQL's 8000 bytes. The listener then follows every meeting up, as the minute's sweep does; for
-# tallies it refreshes no card (bot.handlers.AfterCommit.heard says why).
+# Past this many changed activities (or tallies, or organisations) a notification names none (null): the lists
+# together stay far under PostgreSQL's 8000 bytes. The listener then follows every meeting up, as the minute's
+# sweep does; for tallies it refreshes no card (bot.handlers.AfterCommit.heard says why); for organisations it
+# refreshes the cards still answerable of every organisation.
 MAX_NOTIFIED_IDS = 200
+# What of a member the audience rule reads (storage.services.actors.person_of and the member's status): a write
+# of any of these may change who a card counts (its 应到); a name, a binding or `unreachable_since` does not.
+AUDIENCE_COLUMNS = ("org_id", "group_id", "category", "leading_cadre", "status")
 
 
 @dataclass
@@ -41,14 +45,19 @@ class Changes:
     # (activity id, chat id, message id): group messages showing an activity's tally that an answer of this
     # transaction was given on; they follow the tally too, even when they are not a delivered announcement.
     pressed_cards: set[tuple[int, int, int]] = field(default_factory=set)
+    # Organisations whose members changed as the audience rule sees them (a member added, moved, transferred out,
+    # their category, 领导干部 or seats): before and after, each member's organisation, group and seats. The cards
+    # counting their members may show another 应到 (storage.services.attendance.cards_counting finds them).
+    roster_orgs: set[int] = field(default_factory=set)
 
     def __bool__(self) -> bool:
-        return bool(self.outbox_queued or self.activity_ids or self.tallies or self.pressed_cards)
+        return bool(self.outbox_queued or self.activity_ids or self.tallies or self.pressed_cards or self.roster_orgs)
 
     def worth_notifying(self, origin: str | None) -> bool:
-        """Whether the leader needs to hear of this commit: outbox rows or activities always; tallies only from
-        outside a bot process (a bot process refreshes its own commits' cards, so a check-in sends nothing)."""
-        return bool(self.outbox_queued or self.activity_ids or (self.tallies and origin is None))
+        """Whether the leader needs to hear of this commit: outbox rows or activities always; tallies and roster
+        changes only from outside a bot process (a bot process refreshes its own commits' cards, so a check-in
+        sends nothing)."""
+        return bool(self.outbox_queued or self.activity_ids or ((self.tallies or self.roster_orgs) and origin is None))
 
 
 def of(session: Session) -> Changes:
@@ -63,7 +72,7 @@ def _copy_of(session: Session) -> Changes:
     """The record as it stands now, apart from what is recorded later."""
     recorded = of(session)
     return Changes(recorded.outbox_queued, set(recorded.activity_ids), set(recorded.tallies),
-                   set(recorded.pressed_cards))
+                   set(recorded.pressed_cards), set(recorded.roster_orgs))
 
 
 def outbox_queued(session: Session, count: int) -> None:
@@ -75,6 +84,12 @@ def tally_changed(session: Session, activity_id: int) -> None:
     """An attendance row of the activity was written by a statement the session does not flush (a Core INSERT);
     rows the session flushes are recorded by themselves."""
     of(session).tallies.add(activity_id)
+
+
+def roster_changed(session: Session, org_ids: Collection[int]) -> None:
+    """Members of these organisations were written by statements the session does not flush (the roster import's
+    bulk INSERTs and UPDATEs); members and seats the session flushes are recorded by themselves."""
+    of(session).roster_orgs.update(org_ids)
 
 
 def card_pressed(session: Session, activity_id: int, chat_id: int, message_id: int) -> None:
@@ -89,16 +104,36 @@ def _after_flush(session: Session, _context: object) -> None:
     # commit relies on that: `storage.services.runner._in_place`), so they changed nothing to follow up or show.
     activities: list[int] = []
     tallies: list[int] = []
+    roster: set[int] = set()
     written = [*session.new, *session.deleted, *(obj for obj in session.dirty if session.is_modified(obj))]
     for obj in written:
         if isinstance(obj, models.Activity):
             activities.append(obj.id)
         elif isinstance(obj, models.Attendance):
             tallies.append(obj.activity_id)
-    if activities or tallies:
+        elif isinstance(obj, models.Member):
+            roster.update(_orgs_of_member(obj, new_or_gone=obj in session.new or obj in session.deleted))
+        elif isinstance(obj, models.MemberRole):
+            roster.update(_values_before_and_after(obj, "org_id"))
+    if activities or tallies or roster:
         recorded = of(session)
         recorded.activity_ids.update(activities)
         recorded.tallies.update(tallies)
+        recorded.roster_orgs.update(roster)
+
+
+def _values_before_and_after(obj: object, column: str) -> set[int]:
+    history = inspect(obj).attrs[column].history
+    return {value for value in (*history.deleted, *history.unchanged, *history.added) if value is not None}
+
+
+def _orgs_of_member(member: models.Member, *, new_or_gone: bool) -> set[int]:
+    """A member's organisation and group, before and after, when the write changes who counts them (their seats
+    are `MemberRole` rows, recorded by themselves)."""
+    state = inspect(member)
+    if not new_or_gone and not any(state.attrs[column].history.has_changes() for column in AUDIENCE_COLUMNS):
+        return set()
+    return _values_before_and_after(member, "org_id") | _values_before_and_after(member, "group_id")
 
 
 def _savepoint_begun(session: Session, transaction: SessionTransaction) -> None:
@@ -130,30 +165,35 @@ def _read_ids(ids: object) -> frozenset[int] | None:
 @dataclass(frozen=True)
 class Notice:
     """One `branchbot_outbox` notification: who committed (None: the command line), how many rows, which
-    activities changed (None: any) and which tallies (None: not named; a sender without the key names none)."""
+    activities changed (None: any), which tallies (None: not named; a sender without the key names none) and
+    the organisations whose members changed (None: too many to name; a sender without the key names none)."""
 
     origin: str | None
     outbox_queued: int
     activity_ids: frozenset[int] | None
     tallies: frozenset[int] | None = frozenset()
+    roster_orgs: frozenset[int] | None = frozenset()
 
     def payload(self) -> str:
         return json.dumps({"from": self.origin, "outbox": self.outbox_queued,
-                           "activities": _listed(self.activity_ids), "tallies": _listed(self.tallies)})
+                           "activities": _listed(self.activity_ids), "tallies": _listed(self.tallies),
+                           "roster": _listed(self.roster_orgs)})
 
     @classmethod
     def of(cls, origin: str | None, changed: Changes) -> Notice:
-        return cls(origin, changed.outbox_queued, _named(changed.activity_ids), _named(changed.tallies))
+        return cls(origin, changed.outbox_queued, _named(changed.activity_ids), _named(changed.tallies),
+                   _named(changed.roster_orgs))
 
     @classmethod
     def parse(cls, payload: str) -> Notice:
-        """A payload read back; anything unreadable means "something changed, look at everything"."""
+        """A payload read back; anything unreadable means "something changed, look at everything" (but no card:
+        which tallies or rosters changed is unknown)."""
         try:
             data = json.loads(payload)
             return cls(data.get("from"), int(data.get("outbox") or 0), _read_ids(data.get("activities")),
-                       _read_ids(data.get("tallies", [])))
+                       _read_ids(data.get("tallies", [])), _read_ids(data.get("roster", [])))
         except (ValueError, TypeError, AttributeError):
-            return cls(None, 0, None, None)
+            return cls(None, 0, None, None, frozenset())
 
 
 def _before_commit(session: Session) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from datetime import timedelta
 
 from telegram import BotCommandScopeDefault
@@ -25,6 +26,7 @@ from bot.handlers.common import ChatContext, bot_username, edge, private_only
 from bot.handlers.outbox_views import build_outbox_renderers
 from bot.runtime.render import OutboxRenderers
 from storage.changes import Changes, Notice
+from storage.services import attendance as attendance_svc
 from storage.services import followup
 
 log = logging.getLogger("bot.handlers")
@@ -64,7 +66,8 @@ class AfterCommit:
     transaction that queued outbox rows or changed activities has committed, the changed meetings are followed
     up at once (their group announcement, roll …) and the leader's dispatcher is woken; once one changed
     attendance, the groups' cards of those activities show the tally (`group_cards.refresh_tallies`, the one
-    place that asks for it).
+    place that asks for it); once one changed members (a roster import: `Changes.roster_orgs`), the cards that
+    count them (`attendance.cards_counting`) show their new 应到 the same way.
 
     The dispatcher is the runtime's in `application.bot_data["runtime"]` (this process leads); a follower has
     none: on PostgreSQL its commit notifies the leader, whose listener calls `heard` (bot.runtime.notify).
@@ -88,6 +91,8 @@ class AfterCommit:
             self._after(set(changes.activity_ids))
         if changes.tallies:
             group_cards.refresh_tallies(self.application.bot, self.chat, changes.tallies, changes.pressed_cards)
+        if changes.roster_orgs:
+            self._in_background(self._roster_cards(set(changes.roster_orgs)))
 
     def heard(self, notice: Notice | None) -> None:
         """Another process (a follower, the command line) committed: the same as after a commit here.
@@ -97,19 +102,38 @@ class AfterCommit:
         commits' cards (it answered the press). A notice that names no tallies (None: a reconnection, an
         unreadable payload, more than `MAX_NOTIFIED_IDS` in one transaction) refreshes no card: which tallies
         changed is unknown, and finding out would read the cards of every activity with a delivered
-        announcement (hundreds once a plan is out); the next answer to each shows its tally again."""
+        announcement (hundreds once a plan is out); the next answer to each shows its tally again. The command
+        line's roster changes refresh the cards counting those organisations' members (naming none, None: too many
+        organisations, every card still answerable: few at any moment)."""
         ids = None if notice is None else notice.activity_ids
         self._after(None if ids is None else set(ids))
         if notice is not None and notice.origin is None and notice.tallies:
             group_cards.refresh_tallies(self.application.bot, self.chat, notice.tallies)
+        if notice is not None and notice.origin is None and notice.roster_orgs != frozenset():
+            orgs = notice.roster_orgs
+            self._in_background(self._roster_cards(None if orgs is None else set(orgs)))
 
     def _after(self, activity_ids: set[int] | None) -> None:
         """Follows up `activity_ids` (None: every meeting; empty: none) and wakes the dispatcher."""
         if self.follow_up and (activity_ids is None or activity_ids):
-            task = asyncio.get_running_loop().create_task(self._follow_up(activity_ids))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._in_background(self._follow_up(activity_ids))
         self.wake()
+
+    def _in_background(self, work: Coroutine[object, object, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)  # held: the event loop keeps only a weak reference to a running task
+        task.add_done_callback(self._tasks.discard)
+
+    async def _roster_cards(self, org_ids: set[int] | None) -> None:
+        """The cards counting members of `org_ids` (None: any) are refreshed like a changed tally's."""
+        try:
+            tallies = await self.chat.db(lambda session, now: attendance_svc.cards_counting(session, org_ids, now),
+                                         follow_up=False)
+        except Exception:  # noqa: BLE001 - the next answer to each card shows its 应到; the log has the details
+            log.exception("cards of organisations %s could not be found", "all" if org_ids is None else sorted(org_ids))
+            return
+        if tallies:
+            group_cards.refresh_tallies(self.application.bot, self.chat, tallies)
 
     async def _follow_up(self, activity_ids: set[int] | None) -> None:
         try:

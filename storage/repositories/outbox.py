@@ -366,6 +366,19 @@ def activity_messages(session: Session, activity_id: int, kind: OutboxKind,
     return list(session.scalars(query.order_by(row.id)))
 
 
+def delivered_about(session: Session, kind: OutboxKind, org_ids: Iterable[int], since: datetime) -> list[models.Activity]:
+    """The scheduled activities of these organisations starting from `since` that have a delivered message of
+    `kind` (in a chat, with its message id), earliest first."""
+    row, activity = models.OutboxMessage, models.Activity
+    delivered = select(row.id).where(row.activity_id == activity.id, row.kind == kind.value,
+                                     row.state == OutboxState.SENT.value, row.chat_id.is_not(None),
+                                     row.telegram_message_id.is_not(None)).exists()
+    return list(session.scalars(select(activity).where(
+        activity.org_id.in_(list(set(org_ids))), activity.starts_at >= since,
+        activity.status == ActivityStatus.SCHEDULED.value, delivered,
+    ).order_by(activity.starts_at, activity.id)))
+
+
 @dataclass(frozen=True, slots=True)
 class EditClaim:
     """The delivered messages of one kind about one activity, split by who may edit them now."""

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from schedules.roles import seats_of_member
 from schedules.roster import Member, MemberStatus, Organization, Roster
-from storage import models
+from storage import changes, models
 from storage.repositories import audit
 from storage.repositories.members import ids_by_member_no
 from storage.repositories.organizations import ids_by_code, referenced_org_ids
@@ -27,6 +27,9 @@ from storage.roster_io.parse import ProgressCallback
 from storage.roster_io.problems import RosterError, RosterProblem
 
 MEMBER_FIELDS = tuple(f.name for f in fields(Member) if f.name != "member_no")
+# The fields of a roster member the audience rule reads (storage.changes.AUDIENCE_COLUMNS, and the seats): a change
+# of one may change who a card counts.
+AUDIENCE_FIELDS = frozenset({"org_code", "group_code", "category", "leading_cadre", "roles", "upper_roles", "status"})
 ORG_FIELDS = tuple(f.name for f in fields(Organization) if f.name != "code")
 _CHUNK = 2000  # rows per progress step and per IN (...) list
 T = TypeVar("T")
@@ -106,6 +109,9 @@ class ImportPlan:
     members_changed: list[tuple[int, Member, tuple[str, ...]]] = field(default_factory=list)
     members_transferred: list[tuple[int, Member]] = field(default_factory=list)
     members_unchanged: int = 0
+    # Organisations (stored ones: a new one has no activity yet) whose members change as the audience rule sees
+    # them: each such member's organisation, group and seats, before and after (storage.changes.roster_orgs).
+    roster_orgs: set[int] = field(default_factory=set)
 
     def summary(self, *, dry_run: bool) -> ImportSummary:
         return ImportSummary(
@@ -144,6 +150,11 @@ def plan_import(session: Session, roster: Roster) -> ImportPlan:
         staying_refs.update(org_ids[code] for code in (member.org_code, member.group_code) if code)
         if member.is_active:
             plan.members_transferred.append((member_ids[member.member_no], member))
+    counted = [*plan.members_added, *(m for _, m in plan.members_transferred)]
+    for _, member, differing in plan.members_changed:
+        if AUDIENCE_FIELDS & set(differing):
+            counted += [member, stored_members[member.member_no]]
+    plan.roster_orgs = {org_ids[code] for member in counted for code in _codes_counting(member) if code in org_ids}
 
     if not roster.members and plan.members_transferred:
         # An empty members sheet is far likelier a wrong file than a whole organisation leaving at once.
@@ -193,6 +204,7 @@ def apply_import(
             session.execute(update(models.Organization).where(models.Organization.id.in_(chunk)).values(parent_id=None))
         for chunk in _chunks(removed_ids):
             session.execute(delete(models.Organization).where(models.Organization.id.in_(chunk)))
+    changes.roster_changed(session, plan.roster_orgs)  # bulk statements: the session's flush does not see them
     summary = plan.summary(dry_run=False)
     audit.record(
         session, action="roster.import", entity="roster", at=now, actor_label=actor_label,
@@ -237,6 +249,11 @@ def _compare(
         else:
             unchanged += 1
     return added, changed, unchanged
+
+
+def _codes_counting(member: Member) -> set[str]:
+    """Where a roster member is counted: their organisation, group and seats."""
+    return {code for code in (member.org_code, member.group_code) if code} | {seat.org for seat in seats_of_member(member)}
 
 
 def _changed_fields(old: Any, new: Any, names: Iterable[str]) -> tuple[str, ...]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import TypeVar
@@ -242,6 +242,25 @@ def private_reminders(session: Session, actor: Actor, activity_id: int) -> tuple
         return ()
     return tuple(outbox.delivered_in_chat(session, activity_id, OutboxKind.REMINDER,
                                           outbox.member_recipient(actor.member_id), actor.telegram_user_id))
+
+
+def cards_counting(session: Session, org_ids: Collection[int] | None, now: datetime) -> set[int]:
+    """The activities whose groups' cards count members of these organisations (None: of any), found after a roster
+    change (`storage.changes.Changes.roster_orgs`) so their 应到 follows it: meetings of the organisations, of those
+    above them (双重组织生活, a committee's) and of those right under them (a 党小组's, one for the secretary and the
+    committee above), still answerable (`still_answerable`: a closed card's figures are history), with a delivered
+    group announcement."""
+    tree = OrgTree.load(session)
+    if org_ids is None:
+        related = set(tree.code)
+    else:
+        related = {near for org_id in org_ids
+                   for near in (org_id, *tree.ancestors(org_id), *tree.children.get(org_id, ()))}
+    if not related:
+        return set()
+    announced = outbox.delivered_about(session, OutboxKind.GROUP_ANNOUNCEMENT, related,
+                                       listed_since(session, now, related))
+    return {activity.id for activity in announced if still_answerable(activity, now)}
 
 
 def claim_group_cards(session: Session, activity_id: int, now: datetime, every: timedelta) -> outbox.EditClaim:

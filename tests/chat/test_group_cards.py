@@ -6,6 +6,7 @@ tally)."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -16,8 +17,13 @@ from bot import texts
 from bot.handlers import AfterCommit, group_cards
 from bot.handlers.common import ChatContext
 from bot.runtime.notify import OutboxListener
+from schedules.roster import Category, Member, Roster
+from sqlalchemy import select
+from storage import changes, models
 from storage.changes import MAX_NOTIFIED_IDS, Changes, Notice
 from storage.db import is_sqlite, make_session_factory, transaction
+from storage.repositories.roster import load_roster
+from storage.roster_io import import_roster
 from storage.services import attendance as attendance_svc
 from tests.chat.dialog import Dialog, press, running_bot
 from tests.chat.replies import party_day_card
@@ -223,3 +229,103 @@ def test_what_a_commit_here_refreshes(monkeypatch, changes, refreshed):
     after.committed(changes)
     assert calls == refreshed
 
+
+
+# --- the roster: a member added, moved or transferred out changes the cards' 应到 ----------------------------------
+
+NEWCOMER = Member("P099", "孙新", "B01", Category.FULL)
+
+
+def roster_with(session, *, add: tuple[Member, ...] = (), leave: tuple[str, ...] = (), move: dict | None = None):  # noqa: ANN001, ANN201
+    """The stored roster with members added, some left out (transferred out by the import) and some moved."""
+    stored = load_roster(session)
+    members = [replace(m, **(move or {}).get(m.member_no, {})) for m in stored.members if m.member_no not in leave]
+    return Roster(stored.organizations, (*members, *add))
+
+
+async def imported(chat: Dialog, **change) -> None:  # noqa: ANN003
+    """A roster import in one of the bot's transactions (as the sandbox imports): through its after-commit path."""
+    await chat.chat.db(lambda session, now: import_roster(session, roster_with(session, **change), now=now))
+
+
+async def test_a_roster_import_in_the_bot_refreshes_the_cards_that_count_its_members(session_factory, world):
+    async with running_bot(session_factory, world, T, started=("alice",)) as chat:
+        shown = await delivered_card(chat)  # 应到 6 (the activist does not count at a 主题党日)
+        await imported(chat, add=(NEWCOMER,))
+        await card_reads(chat, shown, party_day_card(0, 0, 7))  # a member added to the branch
+        await imported(chat, leave=("P004",))
+        await card_reads(chat, shown, party_day_card(0, 0, 6))  # one transferred out
+        await imported(chat, move={"P099": {"org_code": "B02"}})
+        await card_reads(chat, shown, party_day_card(0, 0, 5))  # one moved to another branch
+        await imported(chat, move={"P006": {"category": Category.CANDIDATE}})  # 发展对象: not at a 主题党日 either
+        await imported(chat, move={"P006": {"category": Category.PROBATIONARY}})
+        await card_reads(chat, shown, party_day_card(0, 0, 6))  # an activist admitted
+
+
+async def test_a_command_line_roster_import_edits_the_card_through_the_leader_s_listener(engine, db_url, cli_world):  # noqa: F811
+    if is_sqlite(engine):
+        pytest.skip("NOTIFY is PostgreSQL's (SQLite, one process: a card shows the new 应到 at its next answer)")
+    leader = make_session_factory(engine, origin="leader-1")
+    async with running_bot(leader, cli_world, T, started=("alice",)) as chat:
+        shown = await delivered_card(chat)
+        listener = OutboxListener(db_url, chat.app.bot_data["after_commit"].heard, own_origin="leader-1")
+        listener.start()
+        try:
+            await until(lambda: listener.listening, "the leader's LISTEN")
+
+            def import_from_the_command_line() -> None:  # its factory has no origin, as `branchbot roster import`'s
+                command_line = make_session_factory(engine)
+                with transaction(command_line) as session:
+                    import_roster(session, roster_with(session, leave=("P004",)), now=T, actor_label="cli:test")
+
+            await asyncio.to_thread(import_from_the_command_line)
+            await card_reads(chat, shown, party_day_card(0, 0, 5))
+        finally:
+            await listener.stop()
+
+
+def org_id(session, code: str) -> int:  # noqa: ANN001
+    return session.scalar(select(models.Organization.id).where(models.Organization.code == code))
+
+
+def test_a_roster_import_records_where_its_members_are_counted(session_factory, world):
+    with transaction(session_factory) as session:
+        import_roster(session, roster_with(session, add=(replace(NEWCOMER, group_code="B01G1"),), leave=("P007",),
+                                           move={"P005": {"name": "赵老师"}}), now=T)  # a new name counts nobody anew
+        assert changes.of(session).roster_orgs == {org_id(session, "B01"), org_id(session, "B01G1")}
+    with transaction(session_factory) as session:
+        import_roster(session, roster_with(session, move={"P005": {"name": "赵老"}}), now=T)
+        assert changes.of(session).roster_orgs == set()
+
+
+def test_a_member_written_through_the_session_records_their_organisations_before_and_after(session_factory, world):
+    with transaction(session_factory) as session:
+        member = session.get(models.Member, world.members["alice"])
+        member.unreachable_since = T  # not what the audience rule reads
+        session.flush()
+        assert changes.of(session).roster_orgs == set()
+        member.org_id, member.group_id = org_id(session, "B02"), None
+        session.flush()
+        assert changes.of(session).roster_orgs == {org_id(session, code) for code in ("B01", "B01G1", "B02")}
+
+
+@pytest.mark.parametrize(("heard", "found"), [
+    pytest.param(Notice(None, 0, frozenset(), frozenset(), frozenset({4})), [{4}], id="the-command-line-s-roster"),
+    pytest.param(Notice(None, 0, frozenset(), frozenset(), None), [None], id="too-many-organisations-to-name"),
+    pytest.param(Notice("follower-2", 0, frozenset(), frozenset(), frozenset({4})), [], id="a-follower-shows-its-own"),
+    pytest.param(Notice(None, 0, frozenset()), [], id="no-roster-change"),
+])
+async def test_what_the_leader_hears_of_a_roster_refreshes(monkeypatch, heard, found):
+    asked: list[set[int] | None] = []
+
+    async def db(work, *, follow_up=True):  # noqa: ANN001, ANN202
+        return work("session", T)
+
+    monkeypatch.setattr(attendance_svc, "cards_counting", lambda _session, orgs, _now: asked.append(orgs) or {9})
+    refreshed: list[list[int]] = []
+    monkeypatch.setattr(group_cards, "refresh_tallies", lambda _bot, _chat, tallies, pressed=(): refreshed.append(
+        sorted(tallies)))
+    after = AfterCommit(SimpleNamespace(bot=None, bot_data={}), chat=SimpleNamespace(db=db), follow_up=False)
+    after.heard(heard)
+    await until(lambda: not after._tasks, "the look-up")
+    assert (asked, refreshed) == (found, [[9]] * len(found))

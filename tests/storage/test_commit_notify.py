@@ -104,11 +104,25 @@ class Boom(Exception):
     pass
 
 
+ORG = object()  # the seed's branch, whose id the case learns once seeded
 BOT, CLI = "proc-A", None  # a bot process's worker id; the command line names none
 
 
-def said(origin: str | None, outbox: int = 0, activities: list[int] = (), tallies: list[int] = ()) -> dict:
-    return {"from": origin, "outbox": outbox, "activities": list(activities), "tallies": list(tallies)}
+def said(origin: str | None, outbox: int = 0, activities: list[int] = (), tallies: list[int] = (),
+         roster: list[int] = ()) -> dict:
+    return {"from": origin, "outbox": outbox, "activities": list(activities), "tallies": list(tallies),
+            "roster": list(roster)}
+
+
+def moved_a_member(session: Session, activity_id: int) -> None:
+    """A member moved through the session (the roster import's bulk statements say so themselves)."""
+    member = session.scalars(select(models.Member)).first()
+    member.category = "预备党员"
+
+
+def renamed_a_member(session: Session, activity_id: int) -> None:
+    member = session.scalars(select(models.Member)).first()
+    member.name = "改名"
 
 
 CASES = [
@@ -132,6 +146,10 @@ CASES = [
     ("the-command-line-s-check-in-names-its-tally", CLI, checked_in, True, lambda a: [said(CLI, tallies=[a])]),
     ("the-command-line-s-mark-names-its-tally", CLI, marked_absent, True, lambda a: [said(CLI, tallies=[a])]),
     ("the-command-line-s-mark-rolled-back", CLI, marked_absent, False, lambda a: []),
+    ("the-command-line-s-roster-change-names-its-organisation", CLI, moved_a_member, True,
+     lambda a: [said(CLI, roster=[ORG])]),
+    ("a-bot-s-roster-change-tells-nobody", BOT, moved_a_member, True, lambda a: []),
+    ("a-new-name-is-no-roster-change", CLI, renamed_a_member, True, lambda a: []),
     ("a-mark-in-a-savepoint-rolled-back", CLI, in_savepoint(marked_absent, released=False, then=read_only), True,
      lambda a: []),
 ]
@@ -144,6 +162,8 @@ def test_notified_only_on_commit(pg_engine: Engine, listener: psycopg.Connection
                                  expected: Callable[[int], list[dict]]) -> None:
     factory = make_session_factory(pg_engine, origin=origin)
     activity_id = _seed(factory)
+    with transaction(factory) as session:
+        org = session.get(models.Activity, activity_id).org_id
     heard(listener, pg_engine)  # the seed's own notification is not this case's
     try:
         with transaction(factory) as session:
@@ -152,16 +172,20 @@ def test_notified_only_on_commit(pg_engine: Engine, listener: psycopg.Connection
                 raise Boom
     except Boom:
         pass
-    assert heard(listener, pg_engine) == expected(activity_id)
+    assert heard(listener, pg_engine) == [
+        {**payload, "roster": [org if i is ORG else i for i in payload["roster"]]} for payload in expected(activity_id)]
 
 
 def test_many_activities_are_notified_as_all_and_many_tallies_as_unnamed() -> None:
     many = set(range(changes.MAX_NOTIFIED_IDS + 1))
     cases = [changes.Changes(activity_ids=many), changes.Changes(activity_ids={3, 1}),
-             changes.Changes(tallies=many), changes.Changes(tallies={5})]
+             changes.Changes(tallies=many), changes.Changes(tallies={5}),
+             changes.Changes(roster_orgs=many), changes.Changes(roster_orgs={2})]
     assert [changes.Notice.parse(changes.Notice.of("x", c).payload()) for c in cases] == [
         changes.Notice("x", 0, None), changes.Notice("x", 0, frozenset({1, 3})),
-        changes.Notice("x", 0, frozenset(), None), changes.Notice("x", 0, frozenset(), frozenset({5}))]
+        changes.Notice("x", 0, frozenset(), None), changes.Notice("x", 0, frozenset(), frozenset({5})),
+        changes.Notice("x", 0, frozenset(), frozenset(), None),
+        changes.Notice("x", 0, frozenset(), frozenset(), frozenset({2}))]
 
 
 def test_every_factory_records_its_changes_even_at_a_dropped_ones_address(engine: Engine) -> None:
