@@ -26,11 +26,10 @@ from loopback import BotApiServer
 from storage import models
 from storage.db import transaction
 from storage.outbox_kinds import OutboxKind
-from storage.repositories import outbox
 from storage.repositories.outbox import ClaimedMessage
 from storage.services import followup
 from tests.chat.world import MEMBERS, SHANGHAI, World
-from tests.runtime.factories import add_reminder
+from tests.runtime.factories import add_reminder, as_claimed
 
 TEXT_METHODS = {"sendMessage", "editMessageText", "answerCallbackQuery", "editMessageReplyMarkup"}
 
@@ -147,11 +146,7 @@ class Dialog:
                 models.OutboxMessage.state == "pending").order_by(models.OutboxMessage.id)).all()
             rendered = []
             for row in rows:
-                claimed = ClaimedMessage(
-                    id=row.id, kind=row.kind, activity_id=row.activity_id, member_id=member_id, chat_id=None,
-                    recipient=row.recipient, lead_minutes=row.lead_minutes, due_at=row.due_at, priority=row.priority,
-                    attempts=0, payload=row.payload)
-                rendered.append(self.renderers.render(session, claimed, SHANGHAI))
+                rendered.append(self.renderers.render(session, as_claimed(row), SHANGHAI))
                 row.state = "sent"
         sent = []
         for text, markup in rendered:
@@ -167,10 +162,7 @@ class Dialog:
             rows = session.scalars(select(models.OutboxMessage).where(
                 models.OutboxMessage.chat_id == chat_id, models.OutboxMessage.member_id.is_(None),
                 models.OutboxMessage.state == "pending").order_by(models.OutboxMessage.id)).all()
-            rendered = [(row.id, self.renderers.render(session, ClaimedMessage(
-                id=row.id, kind=row.kind, activity_id=row.activity_id, member_id=None, chat_id=chat_id,
-                recipient=row.recipient, lead_minutes=row.lead_minutes, due_at=row.due_at, priority=row.priority,
-                attempts=0, payload=row.payload), SHANGHAI)) for row in rows]
+            rendered = [(row.id, self.renderers.render(session, as_claimed(row), SHANGHAI)) for row in rows]
         sent = []
         for row_id, (text, markup) in rendered:
             message = await self.app.bot.send_message(chat_id, text, reply_markup=markup)
@@ -184,14 +176,12 @@ class Dialog:
         """A reminder as the dispatcher sends one: its outbox row (activity, member, lead) claimed and rendered at
         the clock's time, sent, and recorded as sent with Telegram's message id (what a later answer finds)."""
         activity_id, member_id, chat_id = self.world.activities[activity], self.world.members[who], self.user(who)
-        recipient, now = outbox.member_recipient(member_id), self.clock.now()
+        now = self.clock.now()
         with transaction(self.factory) as session:
             row = add_reminder(session, activity_id, member_id, lead, now, chat_id=chat_id, state="claimed",
                                claimed_at=now, claimed_by="dialog")
             row_id = row.id
-            text, markup = self.renderers.render(session, ClaimedMessage(
-                id=row.id, kind=row.kind, activity_id=activity_id, member_id=member_id, chat_id=chat_id,
-                recipient=recipient, lead_minutes=lead, due_at=now, priority=0, attempts=0, payload={}), SHANGHAI, now)
+            text, markup = self.renderers.render(session, as_claimed(row), SHANGHAI, now)
         message = await self.app.bot.send_message(chat_id, text, reply_markup=markup)
         with transaction(self.factory) as session:
             row = session.get(models.OutboxMessage, row_id)

@@ -15,9 +15,8 @@ from storage.outbox_kinds import OutboxKind
 from storage import models
 from storage.db import transaction
 from storage.models import Base
-from storage.repositories.outbox import ClaimedMessage
 from storage.services import attendance as svc
-from tests.runtime.factories import renderers
+from tests.runtime.factories import rendered
 from tests.chat.dialog import Dialog, press, running_bot
 from tests.chat.world import MEETING_START, SHANGHAI, actor, build_world
 from tests.cli_runner import point_cli_at
@@ -119,11 +118,7 @@ def snapshot(factory) -> dict:  # noqa: ANN001
         notices = []
         for row in session.scalars(select(models.OutboxMessage).where(models.OutboxMessage.kind.in_(NOTICE_KINDS))
                                    .order_by(models.OutboxMessage.member_id)):
-            claimed = ClaimedMessage(
-                id=row.id, kind=row.kind, activity_id=row.activity_id, member_id=row.member_id, chat_id=None,
-                recipient=row.recipient, lead_minutes=row.lead_minutes, due_at=row.due_at, priority=row.priority,
-                attempts=0, payload=row.payload)
-            notices.append((row.kind, no[row.member_id], renderers().render(session, claimed, SHANGHAI)[0]))
+            notices.append((row.kind, no[row.member_id], rendered(session, row)))
         return {
             "attendance": attendance, "audit": audit, "notices": notices,
             "activity": (activity.status, named(activity.confirmed_by_member_id), activity.topic),

@@ -15,10 +15,10 @@ from bot.clock import ManualClock
 from bot.deployment import load_catalog
 from bot.settings import PROJECT_CONFIG_DIR
 from storage import models
-from storage.repositories.outbox import ClaimedMessage
 from storage.services import followup
 from storage.services.attendance import check_in
 from tests.chat.replies import PARTY_DAY_ROLL_ONLY_ALICE
+from tests.runtime.factories import as_claimed
 from tests.chat.world import MEETING_START, SHANGHAI, actor, build_world
 
 T = MEETING_START
@@ -103,10 +103,7 @@ def test_roll_summary_renders_through_the_runtime_renderer_with_buttons(session_
     renderers = outbox_renderers(chat)
     with session_factory() as session:
         row = session.scalars(select(models.OutboxMessage).where(models.OutboxMessage.kind == "roll_summary")).first()
-        claimed = ClaimedMessage(id=row.id, kind=row.kind, activity_id=row.activity_id, member_id=row.member_id,
-                                 chat_id=None, recipient=row.recipient, lead_minutes=0, due_at=row.due_at,
-                                 priority=row.priority, attempts=0, payload=row.payload)
-        text, markup = renderers.render(session, claimed, SHANGHAI)
+        text, markup = renderers.render(session, as_claimed(row), SHANGHAI)
     assert text == PARTY_DAY_ROLL_ONLY_ALICE
     labels = [button.text for row in markup.inline_keyboard for button in row]
     assert labels == ["✅ 已召开", "❌ 未召开", "记录议题", "记录主讲人", "记录会议记录/照片", "代签"]
@@ -115,10 +112,7 @@ def test_roll_summary_renders_through_the_runtime_renderer_with_buttons(session_
 def render_queued(session, renderers, kind, member_id):
     row = session.scalars(select(models.OutboxMessage).where(
         models.OutboxMessage.kind == kind, models.OutboxMessage.member_id == member_id)).one()
-    claimed = ClaimedMessage(id=row.id, kind=row.kind, activity_id=row.activity_id, member_id=member_id, chat_id=None,
-                             recipient=row.recipient, lead_minutes=0, due_at=row.due_at, priority=row.priority,
-                             attempts=0, payload=row.payload)
-    return renderers.render(session, claimed, SHANGHAI)
+    return renderers.render(session, as_claimed(row), SHANGHAI)
 
 
 @pytest.mark.parametrize(("then", "expected", "has_buttons"), [

@@ -79,11 +79,14 @@ def renderers():  # noqa: ANN201
     return build_outbox_renderers(CallbackSigner.from_token("1:TEST"), lambda: "branchbot_test_bot")
 
 
+def as_claimed(row: models.OutboxMessage) -> outbox.ClaimedMessage:
+    """A stored outbox row as the dispatcher's claim hands it on (`outbox.claim`), to render it as sent."""
+    return outbox.ClaimedMessage(
+        id=row.id, kind=row.kind, activity_id=row.activity_id, member_id=row.member_id, chat_id=row.chat_id,
+        recipient=row.recipient, lead_minutes=row.lead_minutes, due_at=row.due_at, priority=row.priority,
+        attempts=row.attempts, payload=row.payload, last_error=row.last_error)
+
+
 def rendered(session: Session, row: models.OutboxMessage, now: datetime | None = None) -> str:
     """The text a stored outbox row reads as when the dispatcher sends it (at `now`, default when due)."""
-    from storage.repositories.outbox import ClaimedMessage
-
-    claimed = ClaimedMessage(id=row.id, kind=row.kind, activity_id=row.activity_id, member_id=row.member_id,
-                             chat_id=row.chat_id, recipient=row.recipient, lead_minutes=row.lead_minutes,
-                             due_at=row.due_at, priority=row.priority, attempts=row.attempts, payload=row.payload)
-    return renderers().render(session, claimed, SHANGHAI, now)[0]
+    return renderers().render(session, as_claimed(row), SHANGHAI, now)[0]
