@@ -27,11 +27,11 @@ from storage.errors import OutsideWindow
 from storage.db import is_sqlite, make_engine, make_session_factory
 from storage.services import attendance
 from storage.services.actors import actor_for_telegram
-from storage.services.runner import run_together
+from storage.services.runner import ReadAhead, run_together
 
 
 def measure(url: str, members: int, rounds: int, group: int, refused_share: float = 0.0,
-            async_driver: bool = False) -> dict:
+            async_driver: bool = False, read_ahead: bool = True) -> dict:
     warm_up_id, first_id, tomorrow_id = seed(url, members, rounds)
     if async_driver:
         return asyncio.run(_measure_async(url, members, rounds, group, warm_up_id, first_id))
@@ -49,20 +49,27 @@ def measure(url: str, members: int, rounds: int, group: int, refused_share: floa
         return lambda session: attendance.check_in(session, actor_for_telegram(session, user), activity_id, START,
                                                    self_checkin=self_checkin)
 
+    def ahead(user: int, activity_id: int) -> ReadAhead | None:
+        # What the chat's press gives group commit (bot.handlers.buttons.press_checkin).
+        return ReadAhead(attendance.read_check_ins_ahead, (user, activity_id)) if read_ahead else None
+
     users = [FIRST_USER + n for n in range(members)]
-    run_together(factory, [press(user, warm_up_id) for user in users[:group]])
+    run_together(factory, [press(user, warm_up_id) for user in users[:group]],
+                 [ahead(user, warm_up_id) for user in users[:group]])
     per_round = []
     for n in range(rounds):
         # Every 1/share-th member presses tomorrow's button instead: refused, its check-in not open yet.
-        presses = [press(user, tomorrow_id if i in early else first_id + n) for i, user in enumerate(users)]
+        pressed = [(user, tomorrow_id if i in early else first_id + n) for i, user in enumerate(users)]
+        presses = [press(user, activity_id) for user, activity_id in pressed]
+        aheads = [ahead(user, activity_id) for user, activity_id in pressed]
         cpu = time.process_time()
         for start in range(0, members, group):
-            outcomes = run_together(factory, presses[start:start + group])
+            outcomes = run_together(factory, presses[start:start + group], aheads[start:start + group])
             assert all(outcome.error is None or isinstance(outcome.error, OutsideWindow) for outcome in outcomes), (
                 outcomes)
         per_round.append((time.process_time() - cpu) * 1000 / members)
     engine.dispose()
-    return _figures(url, members, group, len(early), per_round)
+    return {**_figures(url, members, group, len(early), per_round), "read_ahead": read_ahead}
 
 
 def _figures(url: str, members: int, group: int, refused: int, per_round: list[float], driver: str = "sync") -> dict:
@@ -114,6 +121,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--postgres", action="store_true", help="a throw-away PostgreSQL database (default: SQLite)")
     parser.add_argument("--async-driver", action="store_true",
                         help="PostgreSQL through psycopg's async connection on an event loop (no refusals)")
+    parser.add_argument("--no-read-ahead", dest="read_ahead", action="store_false",
+                        help="each press reads its seats, activity and reminders itself (no KeyedRead.read_ahead)")
     args = parser.parse_args(argv)
     if args.async_driver and (not args.postgres or args.refused_share):
         parser.error("--async-driver needs --postgres and no --refused-share (refusals need the write counter, "
@@ -121,11 +130,11 @@ def main(argv: list[str]) -> None:
     if args.postgres:
         with scratch_postgres("bench_checkin_db") as url:
             report("checkin_db", **measure(url, args.members, args.rounds, args.group, args.refused_share,
-                                           args.async_driver))
+                                           args.async_driver, args.read_ahead))
         return
     with tempfile.TemporaryDirectory() as folder:
         report("checkin_db", **measure(f"sqlite:///{Path(folder) / 'bench.db'}", args.members, args.rounds,
-                                         args.group, args.refused_share))
+                                         args.group, args.refused_share, read_ahead=args.read_ahead))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from storage.errors import AlreadyHandled, NotBound, PermissionDenied
 from storage.services import attendance as attendance_svc
 from storage.services.actors import Actor
 from storage.services.attendance import ButtonAnswer
+from storage.services.runner import ReadAhead
 from storage.models import AttendanceStatus
 from storage.services.views import ActivityView, ConfirmResult, Roll, StaleButton
 
@@ -58,12 +59,13 @@ async def answer_stale(update: Update, chat: ChatContext, stale: ActivityView) -
 
 
 async def for_presser(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext,
-                      work: Callable[[Session, Callable[[], Actor], datetime], T], *, together: bool = False) -> T | None:
+                      work: Callable[[Session, Callable[[], Actor], datetime], T], *, together: bool = False,
+                      ahead: Callable[[int], ReadAhead] | None = None) -> T | None:
     """A ✅ 签到 / 📝 请假 press's `work` for whoever pressed it (`ChatContext.for_sender`); a stranger is asked to
     bind first (`answer_stranger`) and an older revision's button says what changed (`answer_stale`): then the
-    press is answered and None comes back."""
+    press is answered and None comes back. `together` and `ahead`: see `ChatContext.for_sender`."""
     try:
-        return await chat.for_sender(update, work, together=together)
+        return await chat.for_sender(update, work, together=together, ahead=ahead)
     except NotBound as refused:
         await answer_stranger(update, context, chat, refused)
     except StaleButton as stale:
@@ -88,8 +90,10 @@ async def press_checkin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
         return checked, reminders.as_sent(session, checked.reminders, chat.zone, besides=pressed), now
 
     # Together: a burst of presses shares transactions (bot.handlers.group_commit); `work` only reads and writes
-    # the session, so running it again after a neighbour's refusal or failure is harmless.
-    answered = await for_presser(update, context, chat, work, together=True)
+    # the session, so running it again after a neighbour's refusal or failure is harmless. What it reads is read
+    # for the whole group at once (`ahead`).
+    answered = await for_presser(update, context, chat, work, together=True, ahead=lambda user: ReadAhead(
+        attendance_svc.read_check_ins_ahead, (user, cb.activity_id)))
     if answered is None:
         return
     checked, others, now = answered

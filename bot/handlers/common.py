@@ -33,7 +33,7 @@ from storage.changes import Changes
 from storage.errors import ServiceError
 from storage.repositories import attendance as attendance_repo
 from storage.services.actors import Actor, OrgTree, actor_for_telegram
-from storage.services.runner import Outcome, run_together
+from storage.services.runner import Outcome, ReadAhead, run_together
 
 if TYPE_CHECKING:
     from bot.handlers.group_cards import CardRefresh
@@ -89,13 +89,14 @@ class ChatContext:
         return self._executor
 
     async def db(self, work: Callable[[Session, datetime], T], *, follow_up: bool = True,
-                 together: bool = False, order_key: int = 0) -> T:
+                 together: bool = False, order_key: int = 0, ahead: ReadAhead | None = None) -> T:
         """Runs `work(session, now)` in one transaction; refusal records survive a ServiceError.
 
         Once it committed, `after_commit` hears what it queued or changed (not with `follow_up=False`: the
         follow-up's own transaction, which must not follow itself up). With `together` (PostgreSQL's threads
         only), work arriving while the threads are busy shares a transaction (`GroupCommit`): only for short
-        work that touches nothing but the session, since it may run twice."""
+        work that touches nothing but the session, since it may run twice; what it will read, `ahead`, is read
+        for its whole group at once."""
         now = self.clock.now()
 
         def bound(session: Session) -> T:
@@ -106,7 +107,7 @@ class ChatContext:
 
         if self._threaded():
             if together:
-                future = self._group_commit().submit(bound, order_key=order_key)
+                future = self._group_commit().submit(bound, order_key=order_key, ahead=ahead)
             else:
                 future = asyncio.get_running_loop().run_in_executor(self._pool(), alone)
             try:
@@ -167,13 +168,15 @@ class ChatContext:
                                      together=together)
 
     async def for_sender(self, update: Update, work: Callable[[Session, Callable[[], Actor], datetime], T], *,
-                         together: bool = False) -> T:
+                         together: bool = False, ahead: Callable[[int], ReadAhead] | None = None) -> T:
         """Runs `work` with `member()`, the member bound to the sender, resolved when `work` calls it (NotBound if
         there is none): for work that checks something else first (an older revision's ✅ 签到 / 📝 请假 tells
-        whoever presses it what changed, bound or not). `together`: see `db`; the sender's id orders the group."""
+        whoever presses it what changed, bound or not). `together`: see `db`; the sender's id orders the group,
+        and `ahead(sender's id)` is what `work` will read."""
         user_id = update.effective_user.id  # type: ignore[union-attr]
         return await self.db(lambda session, now: work(session, lambda: actor_for_telegram(session, user_id), now),
-                             together=together, order_key=user_id)
+                             together=together, order_key=user_id,
+                             ahead=ahead(user_id) if ahead is not None else None)
 
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE, ChatContext], Awaitable[Any]]

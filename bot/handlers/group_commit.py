@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.services.runner import Outcome, run_together
+from storage.services.runner import Outcome, ReadAhead, run_together
 
 # A group larger than this is split: one long transaction would hold its first press's answer back.
 MAX_GROUP = 16
@@ -37,18 +37,20 @@ class GroupCommit:
         self._executor = executor
         self._max_running = max_running
         self._lock = threading.Lock()
-        self._queue: list[tuple[int, Callable[[Session], Any], asyncio.Future]] = []
+        self._queue: list[tuple[int, Callable[[Session], Any], asyncio.Future, ReadAhead | None]] = []
         self._running = 0  # threads started on the queue that have not yet found it empty
 
-    def submit(self, work: Callable[[Session], Any], *, order_key: int = 0) -> asyncio.Future[Outcome]:
-        """Queues `work`; the future gets its Outcome once its group has run (on the calling event loop).
+    def submit(self, work: Callable[[Session], Any], *, order_key: int = 0,
+               ahead: ReadAhead | None = None) -> asyncio.Future[Outcome]:
+        """Queues `work`; the future gets its Outcome once its group has run (on the calling event loop). What it
+        will read, `ahead`, is read for its whole group at once (`run_together`).
 
         Each group runs its work in `order_key` order (the presser's Telegram id): two groups running at once
         then take the rows they share (one member's repeated press) in the same order, so one waits for the
         other instead of both deadlocking (PostgreSQL aborted one after deadlock_timeout, ~1 s)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome] = loop.create_future()
-        item = (order_key, work, future)
+        item = (order_key, work, future, ahead)
         with self._lock:
             self._queue.append(item)
             start = self._running < self._max_running
@@ -72,12 +74,13 @@ class GroupCommit:
                 group, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
             group.sort(key=lambda item: item[0])  # stable: one member's presses keep their order
             try:
-                outcomes = run_together(self._factory, [work for _, work, _ in group])
+                outcomes = run_together(self._factory, [work for _, work, _, _ in group],
+                                        [ahead for _, _, _, ahead in group])
             except BaseException as error:  # noqa: BLE001 - every waiting press must hear something
                 outcomes = [Outcome(error=error if isinstance(error, Exception) else RuntimeError(repr(error)))
                             for _ in group]
             try:
-                loop.call_soon_threadsafe(_resolve, [future for _, _, future in group], outcomes)
+                loop.call_soon_threadsafe(_resolve, [future for _, _, future, _ in group], outcomes)
             except RuntimeError:
                 pass  # the event loop is closed: nobody waits any more
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from storage import changes, models
 from storage.db import is_sqlite
-from storage.direct import DirectStatement
+from storage.direct import DirectStatement, KeyedRead
 from storage.repositories import audit
 
 # Statements on the check-in path (every press) are built once: building and cache-keying a statement
@@ -61,10 +61,10 @@ class CheckinActivity:
 # of the 53 of both entities, and psycopg describes only those (measured with bench/bench_checkin.py).
 _activities, _orgs = models.Activity.__table__, models.Organization.__table__
 _CHECKIN_ACTIVITY_COLUMNS = [_activities.c[name] for name in CheckinActivity.__dataclass_fields__ if name != "org"]
-_CHECKIN_ACTIVITY = DirectStatement(
+_CHECKIN_ACTIVITY = KeyedRead(
     select(*_CHECKIN_ACTIVITY_COLUMNS, _orgs.c.parent_id, _orgs.c.type, _orgs.c.code, _orgs.c.name)
-    .join(_orgs, _orgs.c.id == _activities.c.org_id)
-    .where(_activities.c.id == bindparam("activity_id"))
+    .join(_orgs, _orgs.c.id == _activities.c.org_id),
+    {"activity_id": _activities.c.id},
 )
 _ORG_AT = len(_CHECKIN_ACTIVITY_COLUMNS)
 _INSERT_ATTENDANCE_IF_ABSENT: dict[bool, DirectStatement] = {  # by is_sqlite
@@ -88,11 +88,18 @@ def activity_with_org(session: Session, activity_id: int) -> models.Activity | N
 
 
 def activity_for_checkin(session: Session, activity_id: int) -> CheckinActivity | None:
-    """The activity with its organisation, as a plain row: what every ✅ 签到 press reads."""
+    """The activity with its organisation, as a plain row: what every ✅ 签到 press reads (answered from what
+    `read_activities_ahead` read, where it read this one)."""
     row = _CHECKIN_ACTIVITY.first(session, {"activity_id": activity_id})
     if row is None:
         return None
     return CheckinActivity(*row[:_ORG_AT], org=CheckinOrg(row[1], *row[_ORG_AT:]))
+
+
+def read_activities_ahead(session: Session, activity_ids: Iterable[int]) -> None:
+    """`activity_for_checkin` of each id in one statement, answered once per id given (an id given three times,
+    three times) later in this session."""
+    _CHECKIN_ACTIVITY.read_ahead(session, [(activity_id,) for activity_id in activity_ids])
 
 
 def attendance_row(session: Session, activity_id: int, member_id: int) -> models.Attendance | None:

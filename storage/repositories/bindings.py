@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from storage import models
-from storage.direct import DirectStatement
+from storage.direct import KeyedRead
 
 
 def binding_for_telegram(session: Session, telegram_user_id: int) -> models.TelegramBinding | None:
@@ -32,16 +32,24 @@ def member_seats_for_telegram(session: Session, telegram_user_id: int) -> list[t
     """The bound member's columns with one row per seat (seat columns None when they hold none).
 
     One plain, prebuilt query run on the driver's cursor instead of ORM objects: it runs on every update, and
-    building entities (or even the statement, or SQLAlchemy's result) costs more than the query itself.
+    building entities (or even the statement, or SQLAlchemy's result) costs more than the query itself. Answered
+    from what `read_member_seats_ahead` read, where it read this account's.
     """
     return _MEMBER_SEATS_FOR_TELEGRAM.rows(session, {"telegram_user_id": telegram_user_id})
 
 
-_MEMBER_SEATS_FOR_TELEGRAM = DirectStatement(
+def read_member_seats_ahead(session: Session, telegram_user_ids: Iterable[int]) -> dict[int, list[tuple]]:
+    """`member_seats_for_telegram` of several accounts in one statement, each answered once later in this session;
+    the rows by account are returned too."""
+    found = _MEMBER_SEATS_FOR_TELEGRAM.read_ahead(session, [(user,) for user in telegram_user_ids])
+    return {user: rows for (user,), rows in found.items()}
+
+
+_MEMBER_SEATS_FOR_TELEGRAM = KeyedRead(
     select(*_MEMBER_COLUMNS, *_SEAT_COLUMNS)
     .join(_bindings, _bindings.c.member_id == _members.c.id)
-    .outerjoin(_seats, _seats.c.member_id == _members.c.id)
-    .where(_bindings.c.telegram_user_id == bindparam("telegram_user_id"))
+    .outerjoin(_seats, _seats.c.member_id == _members.c.id),
+    {"telegram_user_id": _bindings.c.telegram_user_id},
 )
 
 

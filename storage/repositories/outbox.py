@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from storage import changes, models
 from storage.db import is_sqlite
-from storage.direct import DirectStatement
+from storage.direct import KeyedRead
 from storage.models import ActivityStatus, OutboxState
 from storage.repositories import leadership
 from storage.outbox_kinds import OutboxKind, outbox_kind
@@ -428,24 +428,35 @@ def delivered_in_chat(session: Session, activity_id: int, kind: OutboxKind, reci
                       chat_id: int) -> list[DeliveredMessage]:
     """The messages of one kind about one activity delivered to `recipient` in `chat_id`, oldest first (for
     a reminder: the partial unique index on activity and recipient). Read on every ✅ 签到 press: prebuilt,
-    run on the driver's cursor (storage.direct)."""
-    return [
-        DeliveredMessage(chat_id=int(values[4]), message_id=int(message_id), rendered_at=claimed_at or sent_at,
-                         row=ClaimedMessage(*values))
-        for *values, message_id, claimed_at, sent_at in _DELIVERED_IN_CHAT.rows(session, {
-            "activity_id": activity_id, "kind": kind.value, "recipient": recipient, "chat_id": chat_id,
-            "state": OutboxState.SENT.value})
-    ]
+    run on the driver's cursor (storage.direct), or answered from what `read_delivered_ahead` read."""
+    return _delivered(_DELIVERED_IN_CHAT.rows(session, {
+        "activity_id": activity_id, "recipient": recipient, "chat_id": chat_id, **_delivered_fixed(kind)}))
+
+
+def read_delivered_ahead(session: Session, kind: OutboxKind, asked: Iterable[tuple[int, str, int]]) -> None:
+    """`delivered_in_chat` of each (activity id, recipient, chat id) in one statement, answered once per time
+    asked later in this session."""
+    _DELIVERED_IN_CHAT.read_ahead(session, asked, _delivered_fixed(kind))
+
+
+def _delivered_fixed(kind: OutboxKind) -> dict[str, str]:
+    return {"kind": kind.value, "state": OutboxState.SENT.value}
+
+
+def _delivered(rows: list[tuple]) -> list[DeliveredMessage]:
+    return [DeliveredMessage(chat_id=int(values[4]), message_id=int(message_id), rendered_at=claimed_at or sent_at,
+                             row=ClaimedMessage(*values))
+            for *values, message_id, claimed_at, sent_at in rows]
 
 
 _outbox = models.OutboxMessage.__table__
-_DELIVERED_IN_CHAT = DirectStatement(
+_DELIVERED_IN_CHAT = KeyedRead(
     select(*(_outbox.c[column.key] for column in _CLAIM_COLUMNS), _outbox.c.telegram_message_id,
            _outbox.c.claimed_at, _outbox.c.sent_at)
-    .where(_outbox.c.activity_id == bindparam("activity_id"), _outbox.c.kind == bindparam("kind"),
-           _outbox.c.recipient == bindparam("recipient"), _outbox.c.chat_id == bindparam("chat_id"),
-           _outbox.c.state == bindparam("state"), _outbox.c.telegram_message_id.is_not(None))
-    .order_by(_outbox.c.id)
+    .where(_outbox.c.kind == bindparam("kind"), _outbox.c.state == bindparam("state"),
+           _outbox.c.telegram_message_id.is_not(None))
+    .order_by(_outbox.c.id),
+    {"activity_id": _outbox.c.activity_id, "recipient": _outbox.c.recipient, "chat_id": _outbox.c.chat_id},
 )
 
 

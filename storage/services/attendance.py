@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import TypeVar
@@ -261,6 +261,18 @@ def cards_counting(session: Session, org_ids: Collection[int] | None, now: datet
     announced = outbox.delivered_about(session, OutboxKind.GROUP_ANNOUNCEMENT, related,
                                        listed_since(session, now, related))
     return {activity.id for activity in announced if still_answerable(activity, now)}
+
+
+def read_check_ins_ahead(session: Session, presses: Sequence[tuple[int, int]]) -> None:
+    """What a group of ✅ 签到 presses (Telegram user id, activity id) will read, in one statement each for the
+    lot: the pressers' seats (`actor_for_telegram`), the activities (`check_in`) and each presser's reminders
+    of theirs (`private_reminders`). Each press then reads its own from the session instead of the database
+    (storage.direct.KeyedRead); a check-in writes none of these."""
+    seats = binding_repo.read_member_seats_ahead(session, [user for user, _ in presses])
+    attendance_repo.read_activities_ahead(session, [activity_id for _, activity_id in presses])
+    outbox.read_delivered_ahead(session, OutboxKind.REMINDER, [
+        (activity_id, outbox.member_recipient(rows[0][0]), user)
+        for user, activity_id in presses if (rows := seats[user])])
 
 
 def claim_group_cards(session: Session, activity_id: int, now: datetime, every: timedelta) -> outbox.EditClaim:

@@ -33,6 +33,25 @@ def run_in_transaction(factory: sessionmaker[Session], work: Callable[[Session],
         raise
 
 
+@dataclass(frozen=True, slots=True)
+class ReadAhead:
+    """What one use-case of a group will read, by `key`, and how to read it for the whole group at once:
+    `read(session, keys)` runs first in the group's transaction with the keys of every use-case that gives the
+    same `read` (storage.direct.KeyedRead keeps the answers for their reads)."""
+
+    read: Callable[[Session, list[Any]], None]
+    key: Any
+
+
+def _read_ahead(session: Session, ahead: Sequence[ReadAhead | None]) -> None:
+    by_read: dict[Callable[[Session, list[Any]], None], list[Any]] = {}
+    for each in ahead:
+        if each is not None:
+            by_read.setdefault(each.read, []).append(each.key)
+    for read, keys in by_read.items():
+        read(session, keys)
+
+
 @dataclass(slots=True)
 class Outcome:
     """What one use-case of a group came to: its value or its error, and what its commit changed (None: it
@@ -120,7 +139,8 @@ def _from_savepoints(factory: sessionmaker[Session], works: Sequence[Callable[[S
     return _committed_on_first(outcomes, session)
 
 
-def run_together(factory: sessionmaker[Session], works: Sequence[Callable[[Session], Any]]) -> list[Outcome]:
+def run_together(factory: sessionmaker[Session], works: Sequence[Callable[[Session], Any]],
+                 ahead: Sequence[ReadAhead | None] = ()) -> list[Outcome]:
     """Runs `works` in order in one transaction: one checkout, BEGIN and COMMIT for all of them.
 
     A use-case refused (a ServiceError: a press too early, or from outside the audience) before it wrote
@@ -134,6 +154,10 @@ def run_together(factory: sessionmaker[Session], works: Sequence[Callable[[Sessi
     outcome is the one it would have had alone; only a lost connection is everyone's outcome at once. Meant for
     short use-cases that touch nothing but the session (they may run more than once). The first outcome that
     has a value carries the group's `committed`.
+
+    `ahead` (by use-case, None where one reads nothing ahead): what the group reads at once before its first
+    run, each use-case then reading its own from the session. Only the first run reads ahead: a run again after
+    a refusal or a failure reads the database as the use-case alone would.
     """
     if len(works) == 1:
         return [_alone(factory, works[0])]
@@ -141,6 +165,7 @@ def run_together(factory: sessionmaker[Session], works: Sequence[Callable[[Sessi
     try:
         with transaction(factory) as session:
             connection = session.connection()
+            _read_ahead(session, ahead)
             for work in works:
                 outcomes.append(_in_place(session, connection, work))
     except _RefusedAfterWriting:

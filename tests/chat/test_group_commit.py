@@ -22,7 +22,7 @@ from storage.errors import PermissionDenied
 from storage.repositories import attendance as attendance_repo
 from storage.services import attendance as svc
 from storage.services.actors import actor_for_telegram
-from storage.services.runner import Outcome, run_together
+from storage.services.runner import Outcome, ReadAhead, run_together
 from tests.chat.world import MEETING_START, actor
 
 T = MEETING_START
@@ -259,6 +259,34 @@ def test_presses_queued_while_the_threads_are_busy_go_together(session_factory, 
     assert answers == ["present", "present", "already"]
     assert len(commits) == 1
     assert present(session_factory, world) == ["alice", "bob"]
+
+
+def checking_in(world, who: str, activity: str = "party_day") -> ReadAhead:  # noqa: ANN001
+    """What the chat's press gives group commit to read ahead (bot.handlers.buttons.press_checkin)."""
+    return ReadAhead(svc.read_check_ins_ahead, (world.telegram[who], world.activities[activity]))
+
+
+@pytest.mark.parametrize(("group", "answers", "statements_run"), [
+    # Alone, a press reads its seats, its activity and its reminders, then inserts: 4 statements.
+    pytest.param(["alice", "bob", "secretary"], ["present"] * 3, 3 + 3, id="three-reads-for-the-group"),
+    pytest.param(["alice", "other_member", "bob"], ["present", "PermissionDenied", "present"], 3 + 2,
+                 id="a-refused-one-reads-nothing-more"),
+    # Run again in savepoints after a refusal that wrote: each reads for itself, as alone.
+    pytest.param(["alice", "refused_after_writing", "bob"], ["present", "PermissionDenied", "present"], None,
+                 id="run-again-reads-the-database"),
+])
+def test_a_group_reads_ahead_what_its_presses_read(session_factory, world, engine, group, answers, statements_run):
+    works = [WORKS[who](world) if who in WORKS else press(world, who) for who in group]
+    ahead = [checking_in(world, who) if who in world.telegram else None for who in group]
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, statement, *_rest: seen.append(statement))
+    outcomes = run_together(session_factory, works, ahead)
+    assert [answer(o) for o in outcomes] == answers
+    # The rows' statements: not the commit's NOTIFY of the tallies (PostgreSQL), nor BEGIN and COMMIT.
+    statements = [s for s in seen if s.lstrip()[:6].upper() in ("SELECT", "INSERT", "UPDATE") and "pg_notify" not in s]
+    if statements_run is not None:
+        assert len(statements) == statements_run, "\n".join(s[:100] for s in statements)
+    assert present(session_factory, world) == sorted(who for who, said in zip(group, answers) if said == "present")
 
 
 def test_a_refusal_reaches_only_its_own_press(session_factory, world):
