@@ -2,7 +2,9 @@
 
 Runs its own event loop in a thread, so the process under test (a subprocess) and the test both see a real
 network path: `TcpProxy(upstreams).start()`, point the client at `proxy.port`, then `reset()`, `stall()`,
-`heal()`. Several upstreams are used round-robin per connection (a load balancer in front of processes).
+`heal()`. Several upstreams are used round-robin per connection (a load balancer in front of processes);
+`route(upstreams)` replaces them (the balancer's configuration reloaded: containers whose addresses are known only
+once they run, or one that came back on a new address).
 """
 
 from __future__ import annotations
@@ -63,6 +65,10 @@ class TcpProxy:
         if self._thread is not None:
             self._thread.join(10)
 
+    def route(self, upstreams: list[tuple[str, int]]) -> None:
+        """New connections go round-robin over `upstreams` (counted afresh in `per_upstream`); open ones stay."""
+        self._call(self._route, list(upstreams))
+
     def reset(self) -> None:
         """Every open connection gets a TCP RST; new ones are reset as soon as they are accepted."""
         self._call(self._set_mode, "reset")
@@ -106,6 +112,11 @@ class TcpProxy:
             for link in list(self._links):
                 self._abort(link)
 
+    def _route(self, upstreams: list[tuple[str, int]]) -> None:
+        self.upstreams = upstreams
+        self.per_upstream = [0] * len(upstreams)
+        self._next = itertools.cycle(range(len(upstreams)))
+
     def _close_all(self) -> None:
         for link in list(self._links):
             self._abort(link)
@@ -141,6 +152,9 @@ class TcpProxy:
         self._links.add(link)
         await self._healed.wait()  # a stalled link accepts, then connects upstream only when healed
         if link not in self._links:
+            return
+        if not self.upstreams:  # nowhere to go yet: refused, as a balancer with no backend refuses
+            self._abort(link)
             return
         index = next(self._next)
         self.per_upstream[index] += 1
