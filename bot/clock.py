@@ -10,6 +10,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from bot import texts
+
 # Testing/sandbox aid: an ISO 8601 instant (with offset) at which `branchbot run` starts its clock.
 # The clock then runs forward at normal speed from there. Never set it in production.
 CLOCK_START_ENV = "BRANCHBOT_CLOCK_START"
@@ -152,7 +154,7 @@ def parse_now_option(text: str | None, zone: ZoneInfo, clock: Clock | None = Non
     except ValueError:
         moment = None
     if moment is None:
-        raise NowOptionError(f"--now “{text}”不是 ISO 8601 时间，例如 {NOW_EXAMPLE}（不带时区偏移时按组织所在时区理解）")
+        raise NowOptionError(texts.now_option_refusal(text, example=NOW_EXAMPLE))
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
 
@@ -167,9 +169,9 @@ def parse_clock_start(start: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(start)
     except ValueError as exc:
-        raise ValueError(f"{CLOCK_START_ENV} 无效：{start!r} 不是带时区的 ISO 8601 时间") from exc
+        raise ValueError(texts.clock_start_refusal(CLOCK_START_ENV, start)) from exc
     if moment.tzinfo is None:
-        raise ValueError(f"{CLOCK_START_ENV} 必须带时区偏移，例如 2025-03-14T09:00:00+08:00")
+        raise ValueError(texts.clock_start_without_offset(CLOCK_START_ENV, example="2025-03-14T09:00:00+08:00"))
     return moment
 
 

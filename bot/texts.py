@@ -1349,6 +1349,35 @@ def switch_variable_refusal(name: str, raw: str, words: Sequence[tuple[str, str]
     return f"{name} 应为 {on} 或 {off}（也可写 {synonyms}），而不是 {raw!r}"
 
 
+def clock_start_refusal(name: str, value: str) -> str:
+    return f"{name} 无效：{value!r} 不是带时区的 ISO 8601 时间"
+
+
+def clock_start_without_offset(name: str, *, example: str) -> str:
+    return f"{name} 必须带时区偏移，例如 {example}"
+
+
+def quiet_hours_refusal(text: str) -> str:
+    return f"免打扰时段“{text}”无法识别：应写作 22:00-08:00，或 off 表示不设"
+
+
+def listen_address_refusal(name: str, value: str) -> str:
+    return f"{name} 应为 主机:端口（例如 127.0.0.1:8443），而不是 {value!r}"
+
+
+def webhook_url_refusal(name: str, url: str) -> str:
+    return f"{name} 应为完整的 https:// 地址，而不是 {url!r}"
+
+
+def webhook_secret_missing(name: str) -> str:
+    return f"Webhook 模式必须设置 {name}（1–256 个字符，只含 A-Z a-z 0-9 _ -），每个请求都会核对它"
+
+
+def now_option_refusal(text: str, *, example: str) -> str:
+    """`--now` of every command (`bot.clock.parse_now_option`)."""
+    return f"--now “{text}”不是 ISO 8601 时间，例如 {example}（不带时区偏移时按组织所在时区理解）"
+
+
 def variable_refusals(refusals: Iterable[str]) -> str:
     """Every bad variable's refusal in the one line a command prints."""
     return "；".join(refusals)

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot import settings as settings_module
+from bot import clock as clock_module, settings as settings_module
 from bot.cli import main
 from bot.clock import ManualClock
 from bot.runtime.app import build_application, service_options
+from bot.runtime import intake as intake_module, quiet_hours as quiet_hours_module
 from bot.runtime.intake import webhook_options
 from bot.runtime.quiet_hours import DEFAULT_QUIET_HOURS, NO_QUIET_HOURS, QUIET_HOURS_ENV, QuietHours
 from bot.settings import NUMBER_VARIABLES, SWITCH_VARIABLES, TYPED_VARIABLES, Settings, SettingsError
@@ -200,10 +201,12 @@ def test_a_bad_value_is_refused_naming_the_variable(name, value, message):
     assert Settings.from_env({name: value}, lenient=True).problems == ((name, message),)
 
 
-def test_the_settings_hold_no_sentence_of_their_own():
-    """What a bad variable is refused with is worded in bot/texts.py (one home for every sentence people read):
-    bot/settings.py holds no Chinese."""
-    source = Path(settings_module.__file__).read_text(encoding="utf-8")
+@pytest.mark.parametrize("module", [settings_module, clock_module, intake_module, quiet_hours_module],
+                         ids=lambda module: module.__name__)
+def test_what_reads_the_environment_holds_no_sentence_of_its_own(module):
+    """What a bad variable (or `--now`) is refused with is worded in bot/texts.py (one home for every sentence people
+    read): the modules that read them hold no Chinese."""
+    source = Path(module.__file__).read_text(encoding="utf-8")
     assert [line for line in source.splitlines() if re.search(r"[\u3000-\u9fff\uff00-\uffef]", line)] == []
 
 

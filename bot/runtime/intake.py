@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from telegram.error import Conflict, TelegramError
 from telegram.ext import Application
 
+from bot import texts
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def parse_listen(value: str, name: str) -> tuple[str, int]:
     """`host:port` (IPv6 as `[::]:port`) into its parts; a Chinese error naming `name` otherwise."""
     host, sep, port = value.strip().rpartition(":")
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"{name} 应为 主机:端口（例如 127.0.0.1:8443），而不是 {value!r}")
+        raise ValueError(texts.listen_address_refusal(name, value))
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
@@ -52,11 +53,10 @@ def webhook_options(settings: Settings) -> WebhookOptions | None:
         return None
     parts = urlsplit(url)
     if parts.scheme not in {"https", "http"} or not parts.netloc:
-        raise ValueError(f"BRANCHBOT_WEBHOOK_URL 应为完整的 https:// 地址，而不是 {url!r}")
+        raise ValueError(texts.webhook_url_refusal("BRANCHBOT_WEBHOOK_URL", url))
     secret = env.get("BRANCHBOT_WEBHOOK_SECRET") or ""
     if not SECRET_TOKEN.fullmatch(secret):
-        raise ValueError("Webhook 模式必须设置 BRANCHBOT_WEBHOOK_SECRET（1–256 个字符，只含 A-Z a-z 0-9 _ -），"
-                         "每个请求都会核对它")
+        raise ValueError(texts.webhook_secret_missing("BRANCHBOT_WEBHOOK_SECRET"))
     host, port = parse_listen(env.get("BRANCHBOT_WEBHOOK_LISTEN") or DEFAULT_WEBHOOK_LISTEN,
                               "BRANCHBOT_WEBHOOK_LISTEN")
     return WebhookOptions(url=url, host=host, port=port, secret=secret,

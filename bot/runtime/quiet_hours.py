@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import texts
+
 # Configures quiet hours for everything that schedules reminders (`branchbot run`, `activity add`).
 QUIET_HOURS_ENV = "BRANCHBOT_QUIET_HOURS"
 
@@ -27,7 +29,7 @@ class QuietHours:
         try:
             return cls(time.fromisoformat(begin.strip()), time.fromisoformat(finish.strip()))
         except ValueError:
-            raise ValueError(f"免打扰时段“{text}”无法识别：应写作 22:00-08:00，或 off 表示不设") from None
+            raise ValueError(texts.quiet_hours_refusal(text)) from None
 
     @property
     def enabled(self) -> bool:
