@@ -6,6 +6,8 @@ tally)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
 from types import SimpleNamespace
@@ -77,23 +79,31 @@ async def test_each_answer_kind_refreshes_the_card(session_factory, world):
         await card_reads(chat, shown, party_day_card(2, 1, 3))  # 缺席 (not an answer: the live tally counts it unanswered)
 
 
-async def test_a_command_line_change_edits_the_card_through_the_leader_s_listener(
-        engine, db_url, cli_world):  # noqa: F811
-    if is_sqlite(engine):
-        pytest.skip("NOTIFY is PostgreSQL's (SQLite: test_on_sqlite_a_command_line_change_shows_at_the_next_answer)")
-    leader = make_session_factory(engine, origin="leader-1")  # the bot's own commits are not the command line's
-    async with running_bot(leader, cli_world, T, started=("alice",)) as chat:
+@asynccontextmanager
+async def leading(engine, db_url: str, world) -> AsyncIterator[tuple[Dialog, dict]]:  # noqa: ANN001
+    """The PostgreSQL leader's bot with its card delivered and its listener hearing what other processes commit
+    (the bot's own commits are not the command line's: its factory names its origin)."""
+    leader = make_session_factory(engine, origin="leader-1")
+    async with running_bot(leader, world, T, started=("alice",)) as chat:
         shown = await delivered_card(chat)
         listener = OutboxListener(db_url, chat.app.bot_data["after_commit"].heard, own_origin="leader-1")
         listener.start()
         try:
             await until(lambda: listener.listening, "the leader's LISTEN")
-            proxy = ["activity", "proxy", str(cli_world.activities["party_day"]), "P005", "--as", "P001",
-                     "--now", T.isoformat()]
-            assert await asyncio.to_thread(main, proxy) == 0
-            await card_reads(chat, shown, party_day_card(1, 0, 5))
+            yield chat, shown
         finally:
             await listener.stop()
+
+
+async def test_a_command_line_change_edits_the_card_through_the_leader_s_listener(
+        engine, db_url, cli_world):  # noqa: F811
+    if is_sqlite(engine):
+        pytest.skip("NOTIFY is PostgreSQL's (SQLite: test_on_sqlite_a_command_line_change_shows_at_the_next_answer)")
+    async with leading(engine, db_url, cli_world) as (chat, shown):
+        proxy = ["activity", "proxy", str(cli_world.activities["party_day"]), "P005", "--as", "P001",
+                 "--now", T.isoformat()]
+        assert await asyncio.to_thread(main, proxy) == 0
+        await card_reads(chat, shown, party_day_card(1, 0, 5))
 
 
 async def test_on_sqlite_a_command_line_change_shows_at_the_next_answer(
@@ -265,23 +275,14 @@ async def test_a_roster_import_in_the_bot_refreshes_the_cards_that_count_its_mem
 async def test_a_command_line_roster_import_edits_the_card_through_the_leader_s_listener(engine, db_url, cli_world):  # noqa: F811
     if is_sqlite(engine):
         pytest.skip("NOTIFY is PostgreSQL's (SQLite, one process: a card shows the new 应到 at its next answer)")
-    leader = make_session_factory(engine, origin="leader-1")
-    async with running_bot(leader, cli_world, T, started=("alice",)) as chat:
-        shown = await delivered_card(chat)
-        listener = OutboxListener(db_url, chat.app.bot_data["after_commit"].heard, own_origin="leader-1")
-        listener.start()
-        try:
-            await until(lambda: listener.listening, "the leader's LISTEN")
+    async with leading(engine, db_url, cli_world) as (chat, shown):
+        def import_from_the_command_line() -> None:  # its factory has no origin, as `branchbot roster import`'s
+            command_line = make_session_factory(engine)
+            with transaction(command_line) as session:
+                import_roster(session, roster_with(session, leave=("P004",)), now=T, actor_label="cli:test")
 
-            def import_from_the_command_line() -> None:  # its factory has no origin, as `branchbot roster import`'s
-                command_line = make_session_factory(engine)
-                with transaction(command_line) as session:
-                    import_roster(session, roster_with(session, leave=("P004",)), now=T, actor_label="cli:test")
-
-            await asyncio.to_thread(import_from_the_command_line)
-            await card_reads(chat, shown, party_day_card(0, 0, 5))
-        finally:
-            await listener.stop()
+        await asyncio.to_thread(import_from_the_command_line)
+        await card_reads(chat, shown, party_day_card(0, 0, 5))
 
 
 def org_id(session, code: str) -> int:  # noqa: ANN001
