@@ -185,15 +185,21 @@ def _checkin_refusal(actor: Actor, activity: attendance_repo.CheckinActivity, tr
     it opens), or over (closed, held or not held; a cancelled one `_require_meeting_for` refused already)."""
     opens, closes = checkin_window(activity)
     if still_answerable(activity, now):  # answerable, not open: the window opens later
-        return OutsideWindow(
-            f"「{activity.title}」的签到还没开始，开放时间为活动开始前 "
-            f"{int((activity.starts_at - opens).total_seconds() // 60)} 分钟。",
-            activity_id=activity.id, opens=opens.isoformat(),
-        )
+        return OutsideWindow(f"「{activity.title}」的签到还没开始，开放时间为{_opening(activity.starts_at, opens)}。",
+                             activity_id=activity.id, opens=opens.isoformat())
     # Whoever runs the branch records late arrivals themself (代签 on the roll); others ask them.
     late = "如需补签，可在 /absent 名单中代签。" if _runs_for(actor, activity, tree) else "如需补签，请联系支部书记。"
     return OutsideWindow(f"「{activity.title}」的签到已经结束。{late}", activity_id=activity.id,
                          closes=closes.isoformat())
+
+
+def _opening(starts_at: datetime, opens: datetime) -> str:
+    """When a window opens, said from the start: before it (the default), as it starts, or after it (a window a
+    deployment opens late, `checkin_opens_minutes` > 0)."""
+    minutes = round((starts_at - opens).total_seconds() / 60)
+    if minutes > 0:
+        return f"活动开始前 {minutes} 分钟"
+    return "活动开始时" if minutes == 0 else f"活动开始后 {-minutes} 分钟"
 
 
 class ButtonAnswer(Enum):

@@ -65,6 +65,21 @@ def test_check_in_is_refused(session, who, activity, now, error, message):
     assert session.scalars(select(models.Attendance)).all() == []
 
 
+@pytest.mark.parametrize(("opens_minutes", "message"), [
+    pytest.param(-45, "「主题党日」的签到还没开始，开放时间为活动开始前 45 分钟。", id="before-the-start"),
+    pytest.param(0, "「主题党日」的签到还没开始，开放时间为活动开始时。", id="at-the-start"),
+    pytest.param(15, "「主题党日」的签到还没开始，开放时间为活动开始后 15 分钟。", id="after-the-start"),
+])
+def test_too_early_says_when_the_window_opens_from_the_start(session, opens_minutes, message):
+    world = build_world(session)
+    activity = session.get(models.Activity, world.activities["party_day"])
+    activity.checkin_opens_minutes = opens_minutes
+    session.flush()
+    with pytest.raises(OutsideWindow) as refused:
+        svc.check_in(session, actor(session, world, "alice"), activity.id, T + timedelta(minutes=opens_minutes - 1))
+    assert refused.value.message == message
+
+
 @pytest.mark.parametrize("status", ["scheduled", "held", "not_held"])
 @pytest.mark.parametrize("now", [T - timedelta(minutes=31), T - timedelta(minutes=30), T + timedelta(hours=1),
                                  T + timedelta(hours=1, minutes=59), T + timedelta(hours=2)],
