@@ -24,12 +24,14 @@ PARTY_DAY_REMINDER_LEAVE_PENDING = ("⏰ 活动提醒：主题党日\n"
                                     "\n"
                                     "📝 已请假（原因：单位值班），等待书记审批")
 
-# The secretary's roll of B01's 主题党日 when only 张三 (alice) checked in and nobody asked for leave.
-PARTY_DAY_ROLL_ONLY_ALICE = ("📋 「主题党日」（3月15日（周六）09:00）签到情况\n"
-                             "已签到（1）：张三\n"
-                             "请假（0）：无\n"
-                             "未签到（5）：王书记、李副书记、李四、赵老、郑新\n"
-                             "其中无法联系（未绑定或已屏蔽，2）：赵老、郑新\n"
+# The roll of B01's 主题党日 when only 张三 (alice) checked in and nobody asked for leave: /absent's, and the
+# secretary's once the check-in has closed.
+PARTY_DAY_ABSENT_ONLY_ALICE = ("📋 「主题党日」（3月15日（周六）09:00）签到情况\n"
+                               "已签到（1）：张三\n"
+                               "请假（0）：无\n"
+                               "未签到（5）：王书记、李副书记、李四、赵老、郑新\n"
+                               "其中无法联系（未绑定或已屏蔽，2）：赵老、郑新")
+PARTY_DAY_ROLL_ONLY_ALICE = (PARTY_DAY_ABSENT_ONLY_ALICE + "\n"
                              "\n"
                              "签到已结束。请确认活动是否召开，并可记录议题、主讲人和会议记录。\n"
                              "点“✅ 已召开”后，可为未答复的 5 人逐一代签、登记请假或记为缺席，再确认召开。")
