@@ -6,10 +6,11 @@ front of both replicas' published webhook ports; the loopback server's webhook p
 replica leads (/healthz on each), a burst of ✅ 签到 presses on the reminders the leader sent reaches both replicas
 and every press is answered once and recorded once, an update with a wrong secret is refused (403) and handled
 never, killing the leader's container (`docker kill`) makes the other replica lead and reminders queued after it
-go out once (those sent before are not sent again), the killed replica started again follows, and `docker compose
-down` stops both with exit 0 and leaves the webhook set (the compose file sets BRANCHBOT_WEBHOOK_DELETE_ON_STOP
-off). Skips, with the reason, where no daemon, compose tool or base image is here (tests/ops/containers.py);
-images as for tests/ops/test_compose.py. tests/ops/compose.webhook.yaml publishes the ports and sets the clock.
+go out once (those sent before are not sent again), the killed replica started again follows, the new leader frozen
+past its lease (`docker pause`) hands over the same way and follows once thawed, and `docker compose down` stops
+both with exit 0 and leaves the webhook set (the compose file sets BRANCHBOT_WEBHOOK_DELETE_ON_STOP off). Skips,
+with the reason, where no daemon, compose tool or base image is here (tests/ops/containers.py); images as for
+tests/ops/test_compose.py. tests/ops/compose.webhook.yaml publishes the ports and sets the clock.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ STARTS = NOW + timedelta(minutes=20)  # check-in is open from 30 minutes before 
 LEAD = "20"  # the reminder is due at NOW
 MEMBERS = 60
 SECRET = "s3cret-Token_1"
-FIRST, SECOND = "主题党日", "支部党员大会"
+FIRST, SECOND, THIRD = "主题党日", "支部党员大会", "专题组织生活会"
 MEMBER_CHATS = [FIRST_CHAT + index for index in range(1, MEMBERS + 1)]
 
 
@@ -81,7 +82,7 @@ def reminders(server: BotApiServer, title: str) -> Counter[int]:
 
 def replies(server: BotApiServer, chat: int) -> list[str]:
     return [r.params["text"] for r in server.calls("sendMessage") if r.ok and int(r.params["chat_id"]) == chat
-            and FIRST not in r.params["text"] and SECOND not in r.params["text"]]
+            and not any(title in r.params["text"] for title in (FIRST, SECOND, THIRD))]
 
 
 def handled_updates(metrics_port: int) -> float:
@@ -198,6 +199,17 @@ def test_two_webhook_replicas_behind_a_proxy_answer_once_and_one_leads_with_take
         server.user_sends(late, "/help")
         wait_until(lambda: len(replies(server, late)) == 1, "an update after the restart answered")
 
+        # The new leader frozen past its lease (`docker pause`): the restarted replica leads and reminds once; thawed,
+        # the frozen one finds its lease gone and follows, sending nothing more.
+        docker("pause", follower.container)
+        began = time.monotonic()
+        wait_until(lambda: leader.role() == "leader", "the restarted replica leading", timeout=60)
+        measured["takeover_from_frozen_s"] = round(time.monotonic() - began, 2)
+        third = add_activity(database_url, THIRD)
+        wait_until(lambda: len(reminders(server, THIRD)) == MEMBERS, "every member's third reminder")
+        docker("unpause", follower.container)
+        wait_until(lambda: follower.role() == "follower", "the thawed replica following", timeout=60)
+
         # `docker compose down`: both stop with exit 0; the webhook stays set for the next deployment.
         waiting = subprocess.Popen(["docker", "wait", *[r.container for r in replicas]], stdout=subprocess.PIPE,
                                    text=True)
@@ -214,6 +226,7 @@ def test_two_webhook_replicas_behind_a_proxy_answer_once_and_one_leads_with_take
         # Nothing lost, nothing doubled, checked again once everything has stopped.
         assert reminders(server, FIRST) == Counter({chat: 1 for chat in MEMBER_CHATS})
         assert reminders(server, SECOND) == Counter({chat: 1 for chat in MEMBER_CHATS})
+        assert reminders(server, THIRD) == Counter({chat: 1 for chat in MEMBER_CHATS})
         answers = Counter(r.params["callback_query_id"] for r in server.calls("answerCallbackQuery") if r.ok)
         assert {answers[q] for q in queries} == {1}
         assert len(replies(server, stranger)) == 1 and len(replies(server, late)) == 1
