@@ -138,6 +138,9 @@ class KeyedRead:
                           for i in range(self.WIDTH)))
         self._many = DirectStatement(base.add_columns(*columns).where(among))
         self._width = len(columns)
+        # Rows are matched to the keys asked by equality in Python: a key of another type than the column's
+        # ("5" for 5) would match no row and be answered "none" where the database would find one.
+        self._key_types = tuple(_python_type(column) for column in columns)
 
     def rows(self, session: Session, values: Mapping[str, Any]) -> list[tuple]:
         """The rows for `values` (every key and fixed parameter): an answer read ahead for them, else the database's."""
@@ -145,6 +148,8 @@ class KeyedRead:
         if ahead:
             answers = ahead.get((self, *sorted(values.items())))
             if answers:
+                if session.autoflush:  # as the read itself would (`DirectStatement.rows`): what follows sees a clean session
+                    session.flush()
                 return answers.pop()
         return self._one.rows(session, values)
 
@@ -158,6 +163,9 @@ class KeyedRead:
         key asked (a key asked twice is answered twice); the rows by key are returned as well."""
         fixed = dict(fixed or {})
         asked = [tuple(key) for key in keys]
+        for key in asked:
+            if not all(isinstance(value, kind) for value, kind in zip(key, self._key_types, strict=True)):
+                raise TypeError(f"keys of {self.key_names} are {[kind.__name__ for kind in self._key_types]}: {key!r}")
         found: dict[tuple, list[tuple]] = {key: [] for key in asked}
         distinct = list(found)
         for start in range(0, len(distinct), self.WIDTH):
@@ -175,3 +183,10 @@ class KeyedRead:
             values = {**fixed, **dict(zip(self.key_names, key, strict=True))}
             ahead.setdefault((self, *sorted(values.items())), []).append(list(found[key]))
         return found
+
+
+def _python_type(column: ColumnElement) -> type:
+    try:
+        return column.type.python_type
+    except NotImplementedError:  # a type that does not say: any value is taken as it is
+        return object

@@ -266,26 +266,28 @@ def checking_in(world, who: str, activity: str = "party_day") -> ReadAhead:  # n
     return ReadAhead(svc.read_check_ins_ahead, (world.telegram[who], world.activities[activity]))
 
 
-@pytest.mark.parametrize(("group", "answers", "statements_run"), [
+@pytest.mark.parametrize(("group", "answers", "statements_run", "seats_read"), [
     # Alone, a press reads its seats, its activity and its reminders, then inserts: 4 statements.
-    pytest.param(["alice", "bob", "secretary"], ["present"] * 3, 3 + 3, id="three-reads-for-the-group"),
-    pytest.param(["alice", "other_member", "bob"], ["present", "PermissionDenied", "present"], 3 + 2,
+    pytest.param(["alice", "bob", "secretary"], ["present"] * 3, 3 + 3, 1, id="three-reads-for-the-group"),
+    pytest.param(["alice", "other_member", "bob"], ["present", "PermissionDenied", "present"], 3 + 2, 1,
                  id="a-refused-one-reads-nothing-more"),
-    # Run again in savepoints after a refusal that wrote: each reads for itself, as alone.
-    pytest.param(["alice", "refused_after_writing", "bob"], ["present", "PermissionDenied", "present"], None,
+    # Run again in savepoints after a refusal that wrote: alice and bob each read their seats again, as alone.
+    pytest.param(["alice", "refused_after_writing", "bob"], ["present", "PermissionDenied", "present"], None, 1 + 2,
                  id="run-again-reads-the-database"),
 ])
-def test_a_group_reads_ahead_what_its_presses_read(session_factory, world, engine, group, answers, statements_run):
+def test_a_group_reads_ahead_what_its_presses_read(session_factory, world, engine, group, answers, statements_run,
+                                                     seats_read):
     works = [WORKS[who](world) if who in WORKS else press(world, who) for who in group]
     ahead = [checking_in(world, who) if who in world.telegram else None for who in group]
     seen: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda _c, _cur, statement, *_rest: seen.append(statement))
     outcomes = run_together(session_factory, works, ahead)
     assert [answer(o) for o in outcomes] == answers
-    # The rows' statements: not the commit's NOTIFY of the tallies (PostgreSQL), nor BEGIN and COMMIT.
+    # The rows' statements: not the commit's NOTIFY of the tallies (PostgreSQL), nor BEGIN, COMMIT or SAVEPOINT.
     statements = [s for s in seen if s.lstrip()[:6].upper() in ("SELECT", "INSERT", "UPDATE") and "pg_notify" not in s]
     if statements_run is not None:
         assert len(statements) == statements_run, "\n".join(s[:100] for s in statements)
+    assert sum(s.lstrip().startswith("SELECT members.id") for s in statements) == seats_read
     assert present(session_factory, world) == sorted(who for who, said in zip(group, answers) if said == "present")
 
 

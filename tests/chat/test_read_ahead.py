@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event
 
+from storage import models
 from storage.db import transaction
 from storage.direct import KeyedRead
 from storage.outbox_kinds import OutboxKind
@@ -124,3 +125,21 @@ def test_more_keys_than_one_statement_holds(session_factory, world, statements):
         assert [binding_repo.member_seats_for_telegram(session, user) for user in users[1:]] == [[]] * (len(users) - 1)
         assert binding_repo.member_seats_for_telegram(session, users[0])[0][1] == "P003"
         assert statements == []
+
+
+def test_a_key_of_another_type_than_its_column_is_refused(session_factory, world):
+    """Matched in Python, "5" would find no row where the database finds activity 5: refused, not answered "none"."""
+    with transaction(session_factory) as session, pytest.raises(TypeError):
+        attendance_repo.read_activities_ahead(session, [str(world.activities["party_day"])])
+
+
+def test_an_answer_flushes_what_the_session_holds_as_the_read_would(session_factory, world):
+    """A press that turned a leave into presence left an update pending: the next read, answered or not, sends it
+    (group commit then sees a clean session when a later press is refused before writing)."""
+    with transaction(session_factory) as session:
+        attendance_repo.read_activities_ahead(session, [world.activities["party_day"]])
+        party_day = session.get(models.Activity, world.activities["party_day"])
+        party_day.place = "五楼会议室"
+        assert session.dirty
+        attendance_repo.activity_for_checkin(session, world.activities["party_day"])
+        assert not session.dirty
