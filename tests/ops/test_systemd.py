@@ -5,8 +5,9 @@ schema, the bot leads and answers /healthz, a SIGKILL is followed by a restart (
 service (DynamicUser, ProtectSystem=strict) writes its error log and caches where the unit says, and `systemctl
 stop` ends with exit status 0.
 
-scripts/systemd-rootfs.sh makes the root filesystem and a wheelhouse of the dependencies (for an offline install
-in seconds) in a cache folder outside the checkout; this test only asks it whether they are ready (`--check`) and
+scripts/systemd-rootfs.sh makes the root filesystem, a wheelhouse of the dependencies (for an offline install) and
+their venv at /opt/branchbot in it, in a cache folder outside the checkout; this test only asks it whether they are
+ready (`--check`) and
 never builds them. Skipped, with the reason, where not root, where systemd-nspawn is missing, where they are not
 ready, or where the container does not boot. The container shares the host's network (no --private-network): it
 reaches PostgreSQL and the loopback server on 127.0.0.1, and the host reaches its /healthz there.
@@ -167,7 +168,8 @@ def healthy_leader(port: int) -> bool:
 
 
 def test_the_unit_runs_the_bot_restarts_it_and_stops_it_cleanly(machine, pg_url):
-    # As the unit's header says; the wheelhouse only keeps pip off the network.
+    # As the unit's header says, on a machine that has the dependencies already (scripts/systemd-rootfs.sh installed
+    # them into /opt/branchbot from the wheelhouse, which keeps pip off the network): pip adds the project.
     machine.run("sh", "-c", "python3 -m venv /opt/branchbot && "
                 "/opt/branchbot/bin/pip install -q /root/wheels/branchbot-*.whl",
                 env={"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": "/root/wheelhouse"}, timeout=300)
