@@ -31,9 +31,6 @@ CHANNEL = "branchbot_outbox"
 # sweep does; for tallies it refreshes no card (bot.handlers.AfterCommit.heard says why); for organisations it
 # refreshes the cards still answerable of every organisation.
 MAX_NOTIFIED_IDS = 200
-# What of a member the audience rule reads (storage.services.actors.person_of and the member's status): a write
-# of any of these may change who a card counts (its 应到); a name, a binding or `unreachable_since` does not.
-AUDIENCE_COLUMNS = ("org_id", "group_id", "category", "leading_cadre", "status")
 
 
 @dataclass
@@ -128,10 +125,11 @@ def _values_before_and_after(obj: object, column: str) -> set[int]:
 
 
 def _orgs_of_member(member: models.Member, *, new_or_gone: bool) -> set[int]:
-    """A member's organisation and group, before and after, when the write changes who counts them (their seats
-    are `MemberRole` rows, recorded by themselves)."""
+    """A member's organisation and group, before and after, when the write changes who counts them: a column the
+    audience rule reads (`models.MEMBER_AUDIENCE_COLUMNS`; a name, a binding or `unreachable_since` is none). Their
+    seats are `MemberRole` rows, recorded by themselves."""
     state = inspect(member)
-    if not new_or_gone and not any(state.attrs[column].history.has_changes() for column in AUDIENCE_COLUMNS):
+    if not new_or_gone and not any(state.attrs[column].history.has_changes() for column in models.MEMBER_AUDIENCE_COLUMNS):
         return set()
     return _values_before_and_after(member, "org_id") | _values_before_and_after(member, "group_id")
 

@@ -132,6 +132,13 @@ class Member(Base):
     )
 
 
+# What of a member the audience rule reads, its one declaration: the columns `storage.services.actors.person_of`
+# makes a `Person` of, and the status (only active members are counted); their seats are `MemberRole` rows. A write
+# of one may change who an activity counts (its 应到): storage.changes notices exactly these, storage.roster_io.apply
+# the roster fields they come from. tests/seams/test_audience_columns_seam.py checks it against the ledger.
+MEMBER_AUDIENCE_COLUMNS = ("org_id", "group_id", "category", "leading_cadre", "status")
+
+
 class MemberRole(Base):
     """A seat: 书记 of the member's own branch, 党小组长 of a group, or 委员 of an upper committee."""
 

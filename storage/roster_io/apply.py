@@ -27,9 +27,13 @@ from storage.roster_io.parse import ProgressCallback
 from storage.roster_io.problems import RosterError, RosterProblem
 
 MEMBER_FIELDS = tuple(f.name for f in fields(Member) if f.name != "member_no")
-# The fields of a roster member the audience rule reads (storage.changes.AUDIENCE_COLUMNS, and the seats): a change
-# of one may change who a card counts.
-AUDIENCE_FIELDS = frozenset({"org_code", "group_code", "category", "leading_cadre", "roles", "upper_roles", "status"})
+# The roster fields the audience rule reads: those a stored member's audience columns come from
+# (`models.MEMBER_AUDIENCE_COLUMNS`; an organisation and a group are stored by id, named by code), and the seats
+# (`member_roles` rows). A change of one may change who a card counts.
+_FIELD_OF_COLUMN = {"org_id": "org_code", "group_id": "group_code"}
+SEAT_FIELDS = ("roles", "upper_roles")
+AUDIENCE_FIELDS = frozenset({_FIELD_OF_COLUMN.get(column, column) for column in models.MEMBER_AUDIENCE_COLUMNS}
+                            | set(SEAT_FIELDS))
 ORG_FIELDS = tuple(f.name for f in fields(Organization) if f.name != "code")
 _CHUNK = 2000  # rows per progress step and per IN (...) list
 T = TypeVar("T")

@@ -29,7 +29,8 @@ def is_party_category(category: str) -> bool:
 def person_of(member_id: int, org_id: int, group_id: int | None, category: str, leading_cadre: bool,
               seats: frozenset[Seat[int]]) -> Person[int, int]:
     """A stored member as the audience rule (schedules.audience) sees them: chat's `Actor.person` and the
-    ledger's 应到 (`storage.services.reports`) both build it here."""
+    ledger's 应到 (`storage.services.reports`) both build it here. The member columns it reads (and the status)
+    are declared once, `models.MEMBER_AUDIENCE_COLUMNS`: a new one goes there too."""
     return Person(member_id, org_id, group_id, is_party_category(category), bool(leading_cadre), seats)
 
 

@@ -252,16 +252,15 @@ def private_reminders(session: Session, actor: Actor, activity_id: int) -> tuple
 
 def cards_counting(session: Session, org_ids: Collection[int] | None, now: datetime) -> set[int]:
     """The activities whose groups' cards count members of these organisations (None: of any), found after a roster
-    change (`storage.changes.Changes.roster_orgs`) so their 应到 follows it: meetings of the organisations, of those
-    above them (双重组织生活, a committee's) and of those right under them (a 党小组's, one for the secretary and the
-    committee above), still answerable (`still_answerable`: a closed card's figures are history), with a delivered
-    group announcement."""
+    change (`storage.changes.Changes.roster_orgs`) so their 应到 follows it: meetings of the organisations whose
+    meetings may count their members (`reports.meeting_orgs_counting`, the ledger's candidates reversed: their own,
+    those above them, those right under them), still answerable (`still_answerable`: a closed card's figures are
+    history), with a delivered group announcement."""
     tree = OrgTree.load(session)
     if org_ids is None:
         related = set(tree.code)
     else:
-        related = {near for org_id in org_ids
-                   for near in (org_id, *tree.ancestors(org_id), *tree.children.get(org_id, ()))}
+        related = {near for org_id in org_ids for near in reports.meeting_orgs_counting(tree, org_id)}
     if not related:
         return set()
     announced = outbox.delivered_about(session, OutboxKind.GROUP_ANNOUNCEMENT, related,

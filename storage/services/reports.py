@@ -80,6 +80,23 @@ class DualLifeEntry:
     status: str | None  # present / leave / absent / proxy; None while the meeting is not confirmed held
 
 
+def meeting_orgs_counting(tree: OrgTree, org_id: int, *, above: bool = True, below: bool = True) -> list[int]:
+    """The organisations whose meetings' candidates (the ledger's, `AttendanceLedger._candidates_by_org` and
+    `expected_ids`, before the audience rule) may include a member placed at `org_id` (their organisation, their
+    group or a seat's): its own; with `above`, those over it (a leading cadre's 双重组织生活, a branch secretary told
+    from above: the ledger asks it only for them); with `below`, those right under it (secretary_and_upper_committee:
+    the committee above sits in the meeting's parent; the ledger adds the parent's candidates for that audience).
+    Reversed, `storage.services.attendance.cards_counting` asks it with both for the organisations a roster change
+    touched, so the cards it refreshes are those whose 应到 may have moved (tests/seams/test_audience_columns_seam.py
+    checks both directions agree)."""
+    found = [org_id]
+    if above:
+        found.extend(tree.ancestors(org_id))
+    if below:
+        found.extend(tree.children.get(org_id, ()))
+    return found
+
+
 @dataclass(frozen=True)
 class AttendanceLedger:
     """Everything a 台账 needs for one organisation subtree and one period, already loaded."""
@@ -165,16 +182,18 @@ class AttendanceLedger:
         for member in self.members.values():
             if member.status != MemberStatus.ACTIVE:
                 continue
-            grouped[member.org_id].add(member.id)
+            # 双重组织生活, and branch secretaries told from above: their organisation's ancestors.
+            above = bool(member.leading_cadre) or member.id in self.secretaries_of(member.org_id)
+            for org in meeting_orgs_counting(self._tree, member.org_id, above=above, below=False):
+                grouped[org].add(member.id)
             if member.group_id is not None:
-                grouped[member.group_id].add(member.id)
-            if member.leading_cadre or member.id in self.secretaries_of(member.org_id):
-                for ancestor in self._tree.ancestors(member.org_id):
-                    grouped[ancestor].add(member.id)  # 双重组织生活, and branch secretaries told from above
+                for org in meeting_orgs_counting(self._tree, member.group_id, above=False, below=False):
+                    grouped[org].add(member.id)
         for member_id, seats in self.seats.items():
             if member_id in self.members and self.members[member_id].status == MemberStatus.ACTIVE:
                 for seat in seats:
-                    grouped[seat.org].add(member_id)
+                    for org in meeting_orgs_counting(self._tree, seat.org, above=False, below=False):
+                        grouped[org].add(member_id)
         return grouped
 
     def expected_ids(self, activity: ActivityRecord) -> list[int]:
@@ -190,6 +209,7 @@ class AttendanceLedger:
             candidates.add(activity.member_id)
         parent = self._tree.parent_of(activity.org_id)
         if target.audience is Audience.SECRETARY_AND_UPPER_COMMITTEE and parent is not None:
+            # `meeting_orgs_counting`'s `below`: the committee above sits in the parent.
             candidates |= self._candidates_by_org.get(parent, set())
         people = self._people
         expected = {mid for mid in candidates
