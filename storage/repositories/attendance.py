@@ -156,7 +156,7 @@ def meeting_reach(session: Session, now: datetime, org_ids: Iterable[int], *,
     """Over the scheduled meetings of these organisations (or for this member, as `activities_between` reads
     them): the largest stored window close (minutes from the start; None: none has its own), and the earliest start
     among those whose own end is still to come at `now` (None: none). How far back a meeting still on or still
-    answerable may have begun follows from them (`views.listed_since`)."""
+    answerable may have begun follows from them (`queries.listed_since`)."""
     a = models.Activity
     condition = a.org_id.in_(list(set(org_ids)))
     if member_id is not None:

@@ -28,6 +28,7 @@ from storage.repositories import attendance as attendance_repo
 from storage.repositories import bindings as binding_repo
 from storage.repositories import outbox
 from storage.services import activity_changes, reports
+from storage.services.queries import listed_since
 from storage.services.actors import Actor, OrgTree
 from schedules.audience import Audience
 from storage.services.audience import in_audience
@@ -54,7 +55,6 @@ from storage.services.views import (
     StaleButton,
     checkin_open,
     checkin_window,
-    listed_since,
     still_answerable,
 )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -30,13 +30,26 @@ from storage.repositories import attendance as attendance_repo
 from storage.services import reports
 from storage.services.actors import Actor, OrgTree, actor_from_member, require_visible, visible_org_ids
 from storage.services.audience import StoredAudience
-from storage.services.views import ActivityView, MemberYear, listed_since
+from storage.services.views import ActivityView, MemberYear, latest_closing_delay
 
 # Meetings whose absence calls for a make-up study (补学).
 MAKE_UP_OBLIGATIONS = {"general_assembly", "party_lecture", "theme_party_day", "study_day", "group_meeting"}
 LOOKAHEAD = timedelta(days=400)
 # A task or a notice is due at its moment; /plan keeps it a while after, as something that came just now.
 RECENTLY_DUE = timedelta(hours=2)
+
+
+def listed_since(session: Session, now: datetime, org_ids: Iterable[int], *, member_id: int | None = None) -> datetime:
+    """The earliest start a meeting of these organisations (or for this member) that a list may still show at
+    `now` can have: the lower bound of /upcoming, /start, /plan, /checkin, /leave and /absent's look-ups, each of
+    which then asks its own rule of each meeting (`ActivityView.over_at`, `views.still_answerable`). A meeting is still on
+    until its own end: the earliest start among the scheduled meetings whose end is still to come (a training of
+    several days); still answerable until its window closes, at most `views.latest_closing_delay` after its start over
+    the stored windows. No fixed lookback: a meeting that lasts longer, or whose window stays open longer, stays
+    listed."""
+    latest_closes, earliest_unended = attendance_repo.meeting_reach(session, now, org_ids, member_id=member_id)
+    since = now - latest_closing_delay(latest_closes)
+    return since if earliest_unended is None else min(since, earliest_unended)
 
 
 def candidate_org_ids(actor: Actor, tree: OrgTree) -> set[int]:
@@ -51,7 +64,7 @@ def candidate_org_ids(actor: Actor, tree: OrgTree) -> set[int]:
 def _meetings_for(session: Session, actor: Actor, now: datetime, keep: Callable[[ActivityView], bool],
                   limit: int) -> list[ActivityView]:
     """The actor's scheduled meetings that `keep` accepts, earliest first, at most `limit` of them: among those
-    begun since `views.listed_since` (however long a meeting or its window lasts) or still to come."""
+    begun since `listed_since` (however long a meeting or its window lasts) or still to come."""
     tree = OrgTree.load(session)
     org_ids = candidate_org_ids(actor, tree)
     rows = attendance_repo.activities_between(

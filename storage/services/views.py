@@ -1,17 +1,15 @@
-"""Typed, read-only results the services hand to the chat layer (no ORM objects leak out)."""
+"""Typed, read-only results the services hand to the chat layer (no ORM objects leak out), and the pure rules
+they answer by (still answerable, the check-in window, how long one may stay open); no query: a look-up, such as
+the lower bound of the lists (`listed_since`), is `storage.services.queries`'."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-
-from sqlalchemy.orm import Session
 
 from schedules.roster import OrgType
 from storage import models
 from storage.errors import ServiceError
-from storage.repositories import attendance as attendance_repo
 from storage.repositories.outbox import DeliveredMessage
 
 DEFAULT_OPENS_BEFORE = timedelta(minutes=30)
@@ -70,19 +68,6 @@ def latest_closing_delay(latest_closes_minutes: int | None) -> timedelta:
     """How long after its start a window closes at most, among windows whose largest stored closing is
     `latest_closes_minutes` (None: none has its own)."""
     return max(closes_offset(None), closes_offset(latest_closes_minutes))
-
-
-def listed_since(session: Session, now: datetime, org_ids: Iterable[int], *, member_id: int | None = None) -> datetime:
-    """The earliest start a meeting of these organisations (or for this member) that a list may still show at
-    `now` can have: the lower bound of /upcoming, /start, /plan, /checkin, /leave and /absent's look-ups, each of
-    which then asks its own rule of each meeting (`ActivityView.over_at`, `still_answerable`). A meeting is still on
-    until its own end: the earliest start among the scheduled meetings whose end is still to come (a training of
-    several days); still answerable until its window closes, at most `latest_closing_delay` after its start over
-    the stored windows. No fixed lookback: a meeting that lasts longer, or whose window stays open longer, stays
-    listed."""
-    latest_closes, earliest_unended = attendance_repo.meeting_reach(session, now, org_ids, member_id=member_id)
-    since = now - latest_closing_delay(latest_closes)
-    return since if earliest_unended is None else min(since, earliest_unended)
 
 
 def display_title(activity: models.Activity) -> str:
