@@ -927,6 +927,107 @@ CLI_NO_REMINDERS = "该事项按目录不发提醒"
 CLI_RECORD_NOTHING = "请至少给出 --topic、--lecturer 或 --minutes 之一"
 
 
+# `branchbot --help` and every command's `--help` (bot.cli.build_parser), by command path and then option or
+# argument ("activity add --at", "catalog accept PROPOSAL"); a help shared by several commands is under the first.
+CLI_DESCRIPTION = "branchbot：把党组织年度计划中的经常性工作变成定时提醒、签到与台账。"
+CLI_OUTPUT_HELP = "写入文件而不是标准输出"
+CLI_AS_HELP = "以该党员的身份操作（按其职务检查权限）；不写则以系统操作员 cli:<用户名> 记入审计日志"
+CLI_HELP = {
+    "init": "创建或升级数据库结构（可重复执行）",
+    "roster": "导入或导出组织与党员名册",
+    "roster import": "导入名册：文件夹（organizations.csv、members.csv）或 .xlsx",
+    "roster import --dry-run": "只检查并报告，不写入数据库",
+    "roster export": "导出名册（格式同导入）",
+    "plan": "显示一年的工作安排",
+    "plan --org": "组织编码；默认全部组织",
+    "plan --member": "党员编号：只看与该党员有关的安排",
+    "run": "运行机器人与定时任务（未设置 TELEGRAM_BOT_TOKEN 时运行沙盒）",
+    "sandbox": "在本机浏览器中体验完整的机器人（无需 Telegram）",
+    "sandbox --no-demo": "数据库为空时也不载入演示名册",
+    "invite": "为党员生成一次性绑定码和链接",
+    "invite --days": "有效天数（默认 7 天）",
+    "activity": "管理活动",
+    "activity add": "新增临时活动或调整后的活动",
+    "activity add --at": "时间：自然语言（如 下周三下午3点）或 ISO 8601",
+    "activity add --remind": f"提前提醒，如 {REMIND_EXAMPLE}",
+    "activity add --obligation": "对应的工作事项键，如 party_lecture",
+    "activity move": "调整活动时间（已收到提醒的党员和支部群会收到改期通知）",
+    "activity move --at": "新时间：自然语言（如 下周四下午2点半）或 ISO 8601；可写时间段",
+    "activity move --remind": "新的提前提醒，如 1d,1h（不写则保留原来的）",
+    "activity cancel": "取消活动（已收到提醒的党员和支部群会收到取消通知）",
+    "doctor": "检查部署：数据库、令牌、Webhook、工作事项目录、日历覆盖、时区与免打扰时段",
+    "doctor --offline": "不联系 Telegram（跳过令牌与 Webhook 检查）",
+    "parse-time": "把一句中文时间解析为具体时刻",
+    "parse-time --now": "以此时刻为“现在”（ISO 8601）",
+    "parse-time --deadline": "按期限解读（本月底前、周五前、国庆节前），输出截止时刻",
+    "calendar": "节假日安排：各年份的状态，导入国务院办公厅的通知",
+    "calendar status": "各年份的节假日安排：正式（来源）、暂定或未知",
+    "calendar status --from": "从哪一年起（默认去年）",
+    "calendar status --to": "到哪一年（默认最后一个已知年份的下一年）",
+    "calendar import": "读取《关于YYYY年部分节假日安排的通知》（文本文件或 .docx），显示解析结果；加 --write 写入",
+    "calendar import NOTICE": "通知全文：文本文件或 .docx",
+    "calendar import --write": "写入 config/holidays/YYYY.yaml（默认只试运行）",
+    "calendar import --yes": "写入前不再询问确认",
+    "report": "报表",
+    "report attendance": "出勤与完成情况",
+    "report attendance --org": "组织编码；包含其下属全部组织",
+    "report attendance --from": "开始日期（如 2025-01-01），或单独给出时间段：2025、2025Q1、2025-03",
+    "report attendance --to": "结束日期（含当天）；默认今天",
+    "report attendance --output": CLI_OUTPUT_HELP + "（xlsx 必须指定）",
+    "report attendance --chart": "同时写出出勤率图表（PNG）到此路径",
+    "report attendance --completion-chart": "同时写出三会一课完成情况图表（PNG）到此路径",
+    "report attendance --member": "党员编号：只看该党员（须属于 --org 及其下级组织）的出勤",
+    "rectification": "问题整改（销号管理）：登记、查看、销号、导出",
+    "rectification add": "登记整改事项",
+    "rectification add --org": "整改的党支部编码",
+    "rectification add --problem": "存在的问题",
+    "rectification add --measures": "整改措施",
+    "rectification add --owner": "责任人党员编号（可重复）",
+    "rectification add --deadline": "整改时限，如 本月底前、6月30日前、2025-06-30",
+    "rectification add --by": "登记人党员编号（本支部书记或上级党组织委员）",
+    "rectification list": "列出整改事项",
+    "rectification list --org": "组织编码；包含其下属全部支部",
+    "rectification list --all": "包括已销号的事项",
+    "rectification close": "销号（只有本支部书记、副书记或组织委员）",
+    "rectification close ITEM": "整改事项编号",
+    "rectification close --evidence": "销号依据",
+    "rectification close --by": "销号人党员编号",
+    "rectification export": "导出整改清单（xlsx）",
+    "rectification export --output": "如 整改清单.xlsx",
+    "catalog": "按年度计划文件提议并接受工作事项",
+    "catalog propose": "读计划文件（.docx、.pdf、.txt、.md），列出对应的事项及依据",
+    "catalog propose --org": "组织编码：对照该组织现在的设置（是否启用）",
+    "catalog accept": "把提议写入组织的覆盖文件（显示改动，可重复执行）",
+    "catalog accept PROPOSAL": "catalog propose 输出的 .json/.yaml，或计划文件本身",
+    "catalog accept --org": "组织编码：写入 config/overrides/<组织编码>.yaml",
+    "catalog accept --only": "只接受这些事项键（逗号分隔）；默认全部",
+    "catalog accept --dry-run": "只显示改动，不写入",
+    "activity confirm": "确认活动是否召开（召开时未答复的党员记为缺席，并通知本人）",
+    "activity confirm --held": "已召开",
+    "activity confirm --not-held": "未召开",
+    "activity record": "记录活动的议题、主讲人或会议记录",
+    "activity record --minutes": "会议记录（文字）",
+    "activity proxy": "为党员代签，或登记请假、缺席（留痕，并通知本人）",
+    "activity proxy --leave": "登记请假（记为已准假）及原因",
+    "activity proxy --absent": "记为缺席",
+    "activity roll": "签到情况：已签到、请假、未签到（含无法联系的党员）",
+    "leave": "审批请假",
+    "leave approve MEMBER_NO": "请假党员的编号",
+    "activity move ACTIVITY_ID": "活动编号（或用 --org 和 --title 指明）",
+    "activity move --title": "活动名称（包含即可）：该组织下一次待开展的同名活动",
+}
+
+
+def cli_source_help(sources: Iterable[str]) -> str:
+    """`rectification add --source`: the sources a 整改 item may name (storage.models.RectificationSource)."""
+    return "问题来源：" + "、".join(sources)
+
+
+def cli_leave_decision_help(approved: bool) -> str:
+    """`leave approve` and `leave refuse`."""
+    return f"{BUTTON_APPROVE if approved else BUTTON_REJECT}党员的请假（通知本人）"
+
+
 def remind_unreadable(part: str) -> str:
     return f"--remind 中的“{part}”无法识别：请用天（d）、小时（h）、分钟（m），例如 {REMIND_EXAMPLE}"
 
