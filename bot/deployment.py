@@ -40,11 +40,7 @@ class DeploymentError(ValueError):
 
     def __init__(self, problems: Iterable[str]) -> None:
         self.problems = list(problems)
-        if len(self.problems) == 1:
-            text = f"配置有误：{self.problems[0]}"
-        else:
-            text = "配置有误：\n" + "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(text)
+        super().__init__(texts.config_problems(self.problems))
 
 
 # --- reading one file ------------------------------------------------------------------------------------
@@ -55,12 +51,11 @@ def read_config_text(path: Path, error: Callable[[list[str]], Exception]) -> str
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise error([f"{path}：无法读取（{exc.strerror or type(exc).__name__}）"]) from None
+        raise error([texts.config_unreadable(path, exc.strerror or type(exc).__name__)]) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise error([f"{path}：不是 UTF-8 编码的文本（第 {exc.start + 1} 个字节 0x{data[exc.start]:02X} 无法解码），"
-                     "请另存为 UTF-8"]) from None
+        raise error([texts.config_not_utf8(path, exc.start + 1, data[exc.start])]) from None
 
 
 def _catalog_error(problems: list[str]) -> CatalogError:
@@ -82,7 +77,7 @@ def load_catalog(config_dir: Path) -> Catalog:
     """config/catalog.yaml and config/overrides/<ORG_CODE>.yaml (CatalogError naming the file otherwise)."""
     path = Path(config_dir) / CATALOG_FILE
     if not path.is_file():
-        raise CatalogError([f"{path}：找不到工作事项目录文件"])
+        raise CatalogError([texts.catalog_file_missing(path)])
     catalog = parse_catalog(read_config_text(path, _catalog_error), str(path))
     overrides_dir = Path(config_dir) / OVERRIDES_DIR
     if overrides_dir.is_dir():
@@ -122,7 +117,7 @@ def load_lexicon(config_dir: Path, catalog: Catalog) -> Lexicon:
     """config/proposal_lexicon.yaml compiled against `catalog` (compiling is pure: schedules.proposal.lexicon)."""
     path = Path(config_dir) / LEXICON_FILE
     if not path.is_file():
-        raise CatalogError([f"{path}：找不到计划词表文件"])
+        raise CatalogError([texts.lexicon_file_missing(path)])
     return build_lexicon(catalog, read_config_text(path, _catalog_error), str(path))
 
 
@@ -169,7 +164,7 @@ class Deployment:
 
     def require_lexicon(self) -> Lexicon:
         if self.lexicon is None:
-            raise CatalogError([f"{self.config_dir / LEXICON_FILE}：找不到计划词表文件"])
+            raise CatalogError([texts.lexicon_file_missing(self.config_dir / LEXICON_FILE)])
         return self.lexicon
 
     def roster_problems(self, org_codes: Iterable[str]) -> list[str]:

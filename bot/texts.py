@@ -1584,6 +1584,31 @@ def error_log_unwritable(path: object) -> str:
     return f"（无法写入日志文件 {path}）"
 
 
+# ---- the deployment's configuration files (bot/deployment.py): one line per problem, naming the file -------
+def config_problems(problems: Sequence[str]) -> str:
+    """`DeploymentError`: one problem on the line, several listed beneath."""
+    if len(problems) == 1:
+        return f"配置有误：{problems[0]}"
+    return "配置有误：\n" + "\n".join(f"  - {p}" for p in problems)
+
+
+def config_unreadable(path: object, reason: str) -> str:
+    return f"{path}：无法读取（{reason}）"
+
+
+def config_not_utf8(path: object, position: int, byte: int) -> str:
+    """`position` counts from 1; `byte` is the one that does not decode."""
+    return f"{path}：不是 UTF-8 编码的文本（第 {position} 个字节 0x{byte:02X} 无法解码），请另存为 UTF-8"
+
+
+def catalog_file_missing(path: object) -> str:
+    return f"{path}：找不到工作事项目录文件"
+
+
+def lexicon_file_missing(path: object) -> str:
+    return f"{path}：找不到计划词表文件"
+
+
 # ---- the sandbox (`branchbot sandbox`: the bot in a browser page) -----------------------------------------
 SANDBOX_NOTHING_DUE = "没有待发送的提醒或待执行的任务。"
 SANDBOX_DATABASE_BUSY = "另一个沙盒（或 branchbot run）正在使用这个数据库；请先停止它，或设置另一个 BRANCHBOT_DATABASE_URL"

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli as cli_module, clock as clock_module, settings as settings_module
+from bot import (cli as cli_module, clock as clock_module, deployment as deployment_module,
+                 settings as settings_module)
 from bot.cli import main
 from bot.clock import ManualClock
 from bot.runtime.app import build_application, service_options
@@ -202,7 +203,7 @@ def test_a_bad_value_is_refused_naming_the_variable(name, value, message):
 
 
 # Modules whose every sentence is worded in bot/texts.py; add a module here once its wording has moved there.
-WORDED_IN_TEXTS = [settings_module, clock_module, intake_module, quiet_hours_module, cli_module]
+WORDED_IN_TEXTS = [settings_module, clock_module, intake_module, quiet_hours_module, cli_module, deployment_module]
 
 
 @pytest.mark.parametrize("module", WORDED_IN_TEXTS, ids=lambda module: module.__name__)
