@@ -243,10 +243,13 @@ def activity_ledger_rows(session: Session, activity_id: int, zone: ZoneInfo) -> 
     record = ActivityRecord(*row, marks=tuple(marks.get(activity_id, ())))
     orgs = _subtree_orgs(session, record.org_id)
     org_ids = [org.id for org in orgs]
-    seats = _seats_in(session, org_ids)
+    root = next(org for org in orgs if org.id == record.org_id)
+    # The seats of the organisation above too: its committee is expected at some of this one's activities
+    # (secretary_and_upper_committee), wherever its members belong, as their reminders and the committee's own
+    # ledger say.
+    seats = _seats_in(session, [*org_ids, root.parent_id] if root.parent_id is not None else org_ids)
     extra = {mark.member_id for mark in record.marks} | ({record.member_id} if record.member_id else set())
     members = _load_members(session, org_ids, extra, seats)
-    root = next(org for org in orgs if org.id == record.org_id)
     day = _aware(record.starts_at).astimezone(zone).date()
     found = LedgerRows(root, {org.id: org for org in orgs}, members, seats, (record,))
     return found, record, Period(day, day + timedelta(days=1), "")
