@@ -920,6 +920,8 @@ def cli_error(message: object) -> str:
 
 
 REMIND_EXAMPLE = "3d,1d,1h,30m"
+# `activity add|move --at` examples when the parser has none of its own for what it refused.
+AT_EXAMPLES = ("2025-03-20T15:00+08:00", "2025-03-20 15:00", "下周三下午3点", "明天上午9点")
 REMIND_EMPTY = f"--remind 为空：例如 {REMIND_EXAMPLE}"
 CLI_ACTIVITY_UNNAMED = "请写明活动编号，或用 --org 和 --title 指明组织和活动名称"
 CLI_TITLE_EMPTY = "--title 不能为空"
@@ -1207,6 +1209,11 @@ def file_missing(path: object) -> str:
     return f"找不到文件 {path}"
 
 
+def file_missing_sentence(path: object) -> str:
+    """`file_missing` ended as a sentence (`calendar import`'s refusal carries it whole)."""
+    return file_missing(path) + "。"
+
+
 def file_overwritten(path: object) -> str:
     return f"{path} 已存在，将被覆盖。"
 
@@ -1238,6 +1245,11 @@ def year_line(calendar: OfficialCalendar, year: int) -> str:
         source = calendar.source_of(year)
         state = f"正式（{PACKAGE_SOURCES.get(source, f'文件 {source}')}）"
     return f"{year} 年  {state}"
+
+
+def notice_heading(title: str) -> str:
+    """`calendar import`'s first line: the notice's title as it is cited."""
+    return f"《{title}》"
 
 
 def notice_row(names: Sequence[str], first_day: date, last_day: date, days: int,
@@ -1297,6 +1309,11 @@ def plan_provisional(year: int) -> str:
 
 def plan_next_year_unknown(year: int) -> str:
     return f"尚不知道 {year} 年的节假日安排，{year} 年元旦前的节假日廉政提醒未列入。"
+
+
+def plan_org(name: str, code: str) -> str:
+    """A `plan` row's organisation: its name (or code when the roster lacks it) and code."""
+    return f"{name}（{code}）"
 
 
 def plan_title(year: int, org_code: str | None) -> str:

@@ -32,7 +32,6 @@ from storage.services.views import display_title
 EXIT_INVALID = 2
 # Chinese units accepted in --remind, spelled the catalog's way before parsing ("分钟" before "分").
 _CHINESE_UNITS = (("分钟", "m"), ("小时", "h"), ("天", "d"), ("分", "m"))
-AT_EXAMPLES = ("2025-03-20T15:00+08:00", "2025-03-20 15:00", "下周三下午3点", "明天上午9点")
 
 
 class InputError(ValueError):
@@ -66,7 +65,7 @@ def parse_at(text: str, now: datetime, zone: ZoneInfo, calendar: WorkCalendar | 
     try:
         return parse_time(text, now, zone, calendar)
     except TimeParseError as exc:
-        raise InputError(texts.time_unreadable(text, exc.message, exc.examples or AT_EXAMPLES)) from None
+        raise InputError(texts.time_unreadable(text, exc.message, exc.examples or texts.AT_EXAMPLES)) from None
 
 
 def _catalog_leads(catalog: Catalog, obligation: str) -> tuple[int, ...]:
@@ -209,7 +208,7 @@ def _reminders(settings: Settings) -> activity_changes.Reminders:
 
 
 
-# --- the record of a held activity: confirm, record, 代签 and marks, the roll ------------------------------
+# --- the record of a held activity: confirm, record, proxy check-ins and marks, the roll ---------
 
 
 def _in_transaction(settings: Settings, work):  # noqa: ANN001, ANN202
@@ -246,7 +245,7 @@ def _record_fields(session: Session, who: Operator, activity_id: int, args: argp
 
 def confirm(args: argparse.Namespace, settings: Settings) -> int:
     """`activity confirm ID --held|--not-held [--topic …] [--lecturer …] [--minutes …]`: held records whoever
-    has not answered absent (and tells them), as ✅ 确认召开 does in chat."""
+    has not answered absent (and tells them), as the chat's confirm-held button does."""
     def work(session: Session) -> list[str]:
         activity = _activity(session, args.activity_id)
         zone = activity_repo.org_zone(activity.org, settings.timezone)
@@ -275,8 +274,9 @@ def record(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def proxy(args: argparse.Namespace, settings: Settings) -> int:
-    """`activity proxy ID MEMBER_NO [--leave REASON | --absent]`: 代签 (present), a leave the operator records
-    (approved), or absent: the chat's 代签 / 请假 / 缺席 beside a member's name on the roll."""
+    """`activity proxy ID MEMBER_NO [--leave REASON | --absent]`: a proxy check-in (present), a leave the
+    operator records (approved), or absent: the chat's proxy, leave and absent buttons beside a member's name on
+    the roll."""
     status = (models.AttendanceStatus.LEAVE if args.leave is not None
               else models.AttendanceStatus.ABSENT if args.absent else models.AttendanceStatus.PROXY)
 
@@ -305,7 +305,7 @@ def roll(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def decide_leave(args: argparse.Namespace, settings: Settings) -> int:
-    """`leave approve|refuse ID MEMBER_NO`: the leave card's 同意 / 不同意, checked as `--as`; the member is told."""
+    """`leave approve|refuse ID MEMBER_NO`: the leave card's approve / refuse buttons, checked as `--as`; the member is told."""
     approve = args.action == "approve"
 
     def work(session: Session) -> str:

@@ -75,7 +75,7 @@ def notice_table(notice: HolidayNotice) -> str:
     for item in notice.items:
         rows.append(texts.notice_row(item.names, item.first_day, item.last_day, item.days, item.makeup_workdays))
     widths = [max(cell_len(row[i]) for row in rows) for i in range(3)]
-    lines = [f"《{notice.title}》"]
+    lines = [texts.notice_heading(notice.title)]
     for row in rows:
         cells = [cell + " " * (width - cell_len(cell)) for cell, width in zip(row, widths)]
         lines.append("  ".join([*cells, row[3]]))
@@ -96,7 +96,7 @@ def import_notice(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.notice)
     try:
         if not path.is_file():
-            raise NoticeError(texts.file_missing(path) + "。")
+            raise NoticeError(texts.file_missing_sentence(path))
         notice = parse_notice(read_notice_text(path))
     except NoticeError as exc:
         print(texts.cli_error(texts.notice_refused(exc)), file=sys.stderr)

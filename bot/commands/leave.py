@@ -1,4 +1,4 @@
-"""`branchbot leave approve|refuse ACTIVITY_ID MEMBER_NO`: the approver's 同意 / 不同意 at the command line."""
+"""`branchbot leave approve|refuse ACTIVITY_ID MEMBER_NO`: the approver's approve / refuse at the command line."""
 
 from __future__ import annotations
 

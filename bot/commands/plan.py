@@ -98,7 +98,8 @@ def render_json(occurrences: Sequence[Occurrence]) -> str:
 
 
 def _when(occurrence: Occurrence, calendar: OfficialCalendar) -> str:
-    """'3月15日（周六）09:00–11:00', as chat writes a moment; a 调休 workday and a tentative date are marked after."""
+    """A moment as chat writes it (`texts.moment`, then the end's clock time); a makeup workday and a tentative
+    date are marked after."""
     start = occurrence.starts_at  # aware, in the organisation's zone
     when = texts.day_with_weekday(start) if occurrence.all_day else texts.moment(start, start.tzinfo)
     if not occurrence.all_day and occurrence.ends_at and occurrence.ends_at.date() == start.date():
@@ -113,7 +114,7 @@ def _when(occurrence: Occurrence, calendar: OfficialCalendar) -> str:
 def _row(o: Occurrence, roster: Roster, calendar: OfficialCalendar) -> tuple[str, ...]:
     org = roster.by_code.get(o.org_code)
     return (
-        _when(o, calendar), f"{org.name if org else o.org_code}（{o.org_code}）", o.title,
+        _when(o, calendar), texts.plan_org(org.name if org else o.org_code, o.org_code), o.title,
         texts.PLAN_KINDS.get(o.kind, o.kind), Audience.of(o.audience).label,
         texts.plan_notes(o.moved_from, o.detail, o.checklist),
     )

@@ -1,4 +1,4 @@
-"""`branchbot rectification add|list|close|export`: 整改 items from the command line, through the chat's services."""
+"""`branchbot rectification add|list|close|export`: rectification items from the command line, through the chat's services."""
 
 from __future__ import annotations
 
