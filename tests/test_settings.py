@@ -206,7 +206,11 @@ WORDED_IN_TEXTS = [
     "bot.commands.activity", "bot.commands.calendar", "bot.commands.catalog", "bot.commands.doctor",
     "bot.commands.init", "bot.commands.invite", "bot.commands.leave", "bot.commands.parse_time", "bot.commands.plan",
     "bot.commands.rectification", "bot.commands.report", "bot.commands.roster", "bot.commands.run",
-    "bot.commands.sandbox",
+    "bot.commands.sandbox", "bot.handlers",
+    *(f"bot.handlers.{name}" for name in (
+        "buttons", "committee", "common", "group_cards", "group_commit", "members", "outbox_views",
+        "proposals", "rectify", "reminders", "reports", "routing", "schedule", "secretary", "tasks",
+        "unknown_command")),
 ]
 # Chinese such a module may keep: vocabulary its own rule parses or names (input forms, units, column headers),
 # not wording people read. Each entry is the start of the line, stripped.
@@ -220,6 +224,7 @@ VOCABULARY_LINES = {
     ),
     "bot.commands.report": ("\"\"\"A day written as the roster writes dates",),  # the date forms it parses
     "bot.commands.roster": ("# Per table: \"name\" is 组织名称",),  # the roster's column headers
+    "bot.handlers.rectify": ("who, when, topic = args[0], (args[1] if len(args) > 1 else \"今天\")",),  # /talk's day
 }
 
 
@@ -227,7 +232,7 @@ VOCABULARY_LINES = {
 def test_what_reads_the_environment_holds_no_sentence_of_its_own(name):
     """What a bad variable (or `--now`) is refused with is worded in bot/texts.py (one home for every sentence people
     read): the modules that read them hold no Chinese, nor do the others listed in WORDED_IN_TEXTS (the CLI's help,
-    the commands), vocabulary aside (VOCABULARY_LINES)."""
+    the commands, the chat handlers), vocabulary aside (VOCABULARY_LINES)."""
     source = Path(importlib.import_module(name).__file__).read_text(encoding="utf-8")
     allowed = VOCABULARY_LINES.get(name, ())
     assert [line for line in source.splitlines() if re.search(r"[\u3000-\u9fff\uff00-\uffef]", line)

@@ -67,7 +67,7 @@ class AfterCommit:
     up at once (their group announcement, roll …) and the leader's dispatcher is woken; once one changed
     attendance, the groups' cards of those activities show the tally (`group_cards.refresh_tallies`, the one
     place that asks for it); once one changed members (a roster import: `Changes.roster_orgs`), the cards that
-    count them (`attendance.cards_counting`) show their new 应到 the same way.
+    count them (`attendance.cards_counting`) show their new expected count the same way.
 
     The dispatcher is the runtime's in `application.bot_data["runtime"]` (this process leads); a follower has
     none: on PostgreSQL its commit notifies the leader, whose listener calls `heard` (bot.runtime.notify).
@@ -129,7 +129,7 @@ class AfterCommit:
         try:
             tallies = await self.chat.db(lambda session, now: attendance_svc.cards_counting(session, org_ids, now),
                                          follow_up=False)
-        except Exception:  # noqa: BLE001 - the next answer to each card shows its 应到; the log has the details
+        except Exception:  # noqa: BLE001 - the next answer to each card shows its expected count; details logged
             log.exception("cards of organisations %s could not be found", "all" if org_ids is None else sorted(org_ids))
             return
         if tallies:

@@ -51,7 +51,7 @@ async def answer_stranger(update: Update, context: ContextTypes.DEFAULT_TYPE, ch
 
 
 async def answer_stale(update: Update, chat: ChatContext, stale: ActivityView) -> None:
-    """A 签到 / 请假 button made before its activity moved or was cancelled: it answers with what changed,
+    """A check-in / leave button made before its activity moved or was cancelled: it answers with what changed,
     and its message loses its buttons and says so (a group's old announcement stops offering the old time)."""
     stamp = texts.stale_button(stale, chat.zone)
     await update.callback_query.answer(stamp[:200], show_alert=True)
@@ -61,7 +61,7 @@ async def answer_stale(update: Update, chat: ChatContext, stale: ActivityView) -
 async def for_presser(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext,
                       work: Callable[[Session, Callable[[], Actor], datetime], T], *, together: bool = False,
                       ahead: Callable[[int], ReadAhead] | None = None) -> T | None:
-    """A ✅ 签到 / 📝 请假 press's `work` for whoever pressed it (`ChatContext.for_sender`); a stranger is asked to
+    """A check-in / leave press's `work` for whoever pressed it (`ChatContext.for_sender`); a stranger is asked to
     bind first (`answer_stranger`) and an older revision's button says what changed (`answer_stale`): then the
     press is answered and None comes back. `together` and `ahead`: see `ChatContext.for_sender`."""
     try:
@@ -153,8 +153,8 @@ async def press_leave_decision(update: Update, context: ContextTypes.DEFAULT_TYP
 
 
 async def press_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
-    """✅ 已召开 / ❌ 未召开 under a roll. While anyone has not answered, ✅ first brings the card of those
-    members (代签 / 请假 / 缺席 each), whose ✅ 确认召开 records the rest absent (press_held_rest)."""
+    """Held / not held under a roll. While anyone has not answered, held first brings the card of those
+    members (proxy / leave / absent each), whose confirm-held records the rest absent (press_held_rest)."""
     held = cb.action is Action.HELD
     result = await chat.as_member(update, lambda session, actor, now: attendance_svc.confirm_activity(
         session, actor, cb.activity_id, held, now, unanswered_absent=not held))
@@ -211,7 +211,7 @@ async def redraw_members_card(context: ContextTypes.DEFAULT_TYPE, chat: ChatCont
 
 
 async def press_mark(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
-    """代签 / 缺席 beside a member's name."""
+    """Proxy / absent beside a member's name."""
     status = AttendanceStatus.PROXY if cb.action is Action.PROXY else AttendanceStatus.ABSENT
 
     def work(session, actor, now):  # noqa: ANN001, ANN202
@@ -226,7 +226,7 @@ async def press_mark(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: C
 
 async def press_mark_leave(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext,
                            cb: Callback) -> None:
-    """请假 beside a member's name: the reason is asked at the bottom of the chat; the card is redrawn once it
+    """Leave beside a member's name: the reason is asked at the bottom of the chat; the card is redrawn once it
     is in (members.text_message)."""
     query = update.callback_query
     origin = (query.message.chat_id, query.message.message_id)

@@ -150,7 +150,7 @@ class ChatContext:
     def self_checkin_for(self, session: Session, org_id: int) -> bool:
         """Whether members of the organisation check themselves in: the deployment's config
         (`organization.self_checkin` in config/overrides, inherited down the tree). Without any override
-        turning it off no tree is read: this runs on every ✅ 签到 press."""
+        turning it off no tree is read: this runs on every check-in press."""
         catalog = self.config.current().catalog
         if not catalog.any_org_setting("self_checkin", False):
             return True
@@ -170,7 +170,7 @@ class ChatContext:
     async def for_sender(self, update: Update, work: Callable[[Session, Callable[[], Actor], datetime], T], *,
                          together: bool = False, ahead: Callable[[int], ReadAhead] | None = None) -> T:
         """Runs `work` with `member()`, the member bound to the sender, resolved when `work` calls it (NotBound if
-        there is none): for work that checks something else first (an older revision's ✅ 签到 / 📝 请假 tells
+        there is none): for work that checks something else first (an older revision's check-in / leave button tells
         whoever presses it what changed, bound or not). `together`: see `db`; the sender's id orders the group,
         and `ahead(sender's id)` is what `work` will read."""
         user_id = update.effective_user.id  # type: ignore[union-attr]

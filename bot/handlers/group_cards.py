@@ -31,7 +31,7 @@ class CardRefresh:
 def refresh_tallies(bot: Bot, chat: ChatContext, tallies: Iterable[int],
                     pressed: Iterable[tuple[int, int, int]] = ()) -> None:
     """After a commit that changed these activities' tallies (`storage.changes.Changes.tallies`: a check-in, leave
-    request, leave decision, 代签 or 缺席, from chat or the command line): each one's cards are refreshed, with
+    request, leave decision, proxy or absent mark, from chat or the command line): each one's cards are refreshed, with
     the group messages answered on (`pressed`: activity id, chat id, message id). Called by
     `bot.handlers.AfterCommit` only, so no answer has to remember it."""
     on: dict[int, set[tuple[int, int]]] = {}

@@ -137,9 +137,9 @@ async def me(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatConte
 
 @dataclass(frozen=True, slots=True)
 class SubmittedLeave:
-    """A leave request and what its reminders need, read in its transaction: the reminder 📝 请假 was pressed
-    under (as it read then) and the member's other reminders (as they were sent), and whether ✅ 签到 stays
-    under them."""
+    """A leave request and what its reminders need, read in its transaction: the reminder whose leave button was
+    pressed (as it read then) and the member's other reminders (as they were sent), and whether the check-in
+    button stays under them."""
 
     request: LeaveRequest
     reminders: tuple[reminders.ShownReminder, ...]
@@ -162,7 +162,7 @@ class MarkedOnRoll:
 
 @dataclass(frozen=True, slots=True)
 class TextAnswer:
-    """What a private text answered (an edited card, a 整改 answer, a leave request, a field saved, a leave mark;
+    """What a private text answered (an edited card, a rectify answer, a leave request, a field saved, a leave mark;
     None: nothing was asked), read at `now`."""
 
     value: object
@@ -170,7 +170,7 @@ class TextAnswer:
 
 
 async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
-    """A private text that is not a command answers whatever the bot asked for (leave reason, minutes, 整改 …)."""
+    """A private text that is not a command answers whatever the bot asked for (leave reason, minutes, rectify …)."""
     text = update.effective_message.text or ""
 
     def work(session, actor, now):  # noqa: ANN001, ANN202
@@ -201,7 +201,7 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat:
     elif isinstance(result, SubmittedLeave):
         request = result.request
         await update.effective_message.reply_text(texts.leave_submitted(request))
-        # Every reminder of it shows the request; ✅ 签到 stays, in case they come after all.
+        # Every reminder of it shows the request; check-in stays, in case they come after all.
         await reminders.stamp(context, result.reminders, texts.leave_requested_stamp(request),
                               keyboards.checkin_only(chat.signer, request.activity.id, self_checkin=result.self_checkin,
                                                      revision=request.activity.revision))
@@ -217,7 +217,7 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat:
 
 
 async def photo_message(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext) -> None:
-    """A photo or file sent while the bot waits for one: a 整改 progress note, or the minutes of an activity."""
+    """A photo or file sent while the bot waits for one: a rectify progress note, or the minutes of an activity."""
     message = update.effective_message
     is_photo = bool(message.photo)
     file_id = message.photo[-1].file_id if is_photo else message.document.file_id

@@ -39,7 +39,7 @@ class OutboxViews:
         return self._bot_username()
 
     def reminder_markup(self, session: Session, row: ClaimedMessage, activity: models.Activity) -> Any:
-        """✅ 签到 / 📝 请假 under a private reminder of a meeting (签到 is re-checked against the window on press)."""
+        """Check-in / leave under a private reminder of a meeting (check-in is re-checked against the window)."""
         if activity.kind != models.ActivityKind.MEETING.value or row.member_id is None:
             return None
         return keyboards.reminder(self.signer, activity.id, self_checkin=self.self_checkin(session, activity.org_id),
@@ -137,6 +137,6 @@ def build_outbox_renderers(signer: CallbackSigner, bot_username: Callable[[], st
     return OutboxRenderers({
         **CoreViews(views.reminder_markup).renderers(),
         **views.renderers(),
-        **NoticeViews(signer).renderers(),  # 整改 and 谈心谈话 notices
+        **NoticeViews(signer).renderers(),  # rectification and heart-to-heart talk notices
     })
 

@@ -1,4 +1,4 @@
-"""/rectify, /rectifications, /talk, /talks and their buttons and notices: 问题整改 and 谈心谈话 in chat."""
+"""/rectify, /rectifications, /talk, /talks and their buttons and notices: rectification and talks in chat."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from storage.services import talks as talk_svc
 from storage.services.actors import Actor, OrgTree
 
 log = logging.getLogger("bot.handlers")
-MAX_CARDS = 20  # cards per /rectifications; the rest are in the 台账's 整改清单
+MAX_CARDS = 20  # cards per /rectifications; the rest are in the ledger's rectification sheet
 
 
 def deadline_rules(chat: ChatContext) -> rect_svc.DeadlineRules:
@@ -35,7 +35,7 @@ def deadline_rules(chat: ChatContext) -> rect_svc.DeadlineRules:
 
 
 def enqueue_notices(session: Session, now: datetime, chat: ChatContext) -> int:
-    """The sweep's share for 整改 and 谈心谈话 (idempotent: stable dedup keys)."""
+    """The sweep's share for rectification and talks (idempotent: stable dedup keys)."""
     return (rect_svc.enqueue_reminders(session, now, deadline_rules(chat), chat.zone)
             + talk_svc.enqueue_owed_reminders(session, now, chat.zone))
 
@@ -125,7 +125,7 @@ async def press_item(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: C
 
 
 def answer_text(session: Session, actor: Actor, text: str, now: datetime, zone: ZoneInfo) -> Any:
-    """A private text for a 整改 draft or answer; None when the bot waits for something else."""
+    """A private text for a rectification draft or answer; None when the bot waits for something else."""
     if rect_svc.waits_for_draft_text(session, actor, now):
         return rect_svc.draft_text(session, actor, text, now, now.astimezone(zone).date())
     return rect_svc.submit_pending(session, actor, now, text=text)
@@ -159,7 +159,7 @@ async def talk(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatCon
     if not args:
         await update.effective_message.reply_text(texts.TALK_USAGE)
         return
-    who, when, topic = args[0], (args[1] if len(args) > 1 else "今天"), " ".join(args[2:]) or None
+    who, when, topic = args[0], (args[1] if len(args) > 1 else "今天"), " ".join(args[2:]) or None  # the day parsed
 
     def work(session: Session, actor: Actor, now: datetime) -> tuple[talk_svc.Recorded, int]:
         other = talk_svc.find_colleague(session, actor, who)
@@ -192,7 +192,7 @@ async def press_talk(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: C
         log.info("talk reminder not edited: %s", exc)
 
 
-# ---- how the outbox kinds of 整改 and 谈心谈话 read when sent -------------------------------------------------
+# ---- how the outbox kinds of rectification and talks read when sent -------------------------------------------
 
 
 class NoticeViews:

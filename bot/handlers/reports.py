@@ -1,4 +1,4 @@
-"""/report (台账 workbook and charts) and /calendar (.ics feed) in chat: choose, check permission, send."""
+"""/report (ledger workbook and charts) and /calendar (.ics feed) in chat: choose, check permission, send."""
 
 from __future__ import annotations
 

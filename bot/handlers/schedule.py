@@ -48,7 +48,7 @@ class _Reading:
     ends_at: datetime | None = None
     place: str | None = None
     reading: str | None = None
-    question: str | None = None  # "是指 2027年3月8日 吗？": the card then asks before it is confirmed
+    question: str | None = None  # which year is meant (texts.schedule_year_question): asked before it is confirmed
 
 
 def _parse(operation: str, text: str, now: datetime, zone: ZoneInfo, calendar: OfficialCalendar) -> _Reading:
@@ -129,7 +129,7 @@ async def press_discard(update: Update, context: ContextTypes.DEFAULT_TYPE, chat
 
 
 async def press_edit(update: Update, context: ContextTypes.DEFAULT_TYPE, chat: ChatContext, cb: Callback) -> None:
-    """✏️ 修改: the corrected sentence is asked for at the bottom of the chat; the card stays until it comes."""
+    """The edit button: the corrected sentence is asked for at the bottom of the chat; the card stays until it comes."""
     message = update.callback_query.message
     edit = await chat.as_member(update, lambda session, actor, now: schedule_cards.begin_edit(
         session, actor, cb.arg, now, card=(message.chat_id, message.message_id)))

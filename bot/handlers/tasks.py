@@ -1,4 +1,4 @@
-"""/tasks: the secretary's checklists (政治生日 "五个一", 转正, 换届 …), ticked off with buttons."""
+"""/tasks: the secretary's checklists (political birthday, full membership, re-election …), ticked off with buttons."""
 
 from __future__ import annotations
 
