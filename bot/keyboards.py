@@ -22,7 +22,7 @@ def start_link(bot_username: str, payload: str | None = None) -> str:
 
 
 def _answers(signer: CallbackSigner, activity_id: int, self_checkin: bool, revision: int) -> list[InlineKeyboardButton]:
-    """✅ 签到 / 📝 请假, carrying the activity's revision: pressed after a move or a cancellation, they say what
+    """Check-in / leave, carrying the activity's revision: pressed after a move or a cancellation, they say what
     changed instead of acting on the old time."""
     buttons = [InlineKeyboardButton(texts.BUTTON_CHECKIN, callback_data=signer.button(Action.CHECKIN, activity_id, revision))]
     buttons.append(InlineKeyboardButton(texts.BUTTON_LEAVE, callback_data=signer.button(Action.LEAVE, activity_id, revision)))
@@ -30,7 +30,7 @@ def _answers(signer: CallbackSigner, activity_id: int, self_checkin: bool, revis
 
 
 def reminder(signer: CallbackSigner, activity_id: int, *, self_checkin: bool = True, revision: int = 0) -> InlineKeyboardMarkup:
-    """The private reminder's buttons: ✅ 签到 and 📝 请假 (the server checks the window on press); 请假 alone
+    """The private reminder's buttons: check-in and leave (the server checks the window on press); leave alone
     where the organisation switched self check-in off."""
     return InlineKeyboardMarkup([_answers(signer, activity_id, self_checkin, revision)])
 
@@ -71,7 +71,7 @@ def leave_decision(signer: CallbackSigner, activity_id: int, member_id: int) -> 
 def roll_actions(
     signer: CallbackSigner, activity: ActivityView, *, closing: bool, confirmed: bool = False
 ) -> InlineKeyboardMarkup:
-    """The secretary's buttons under a roll: confirm (once closed, until `confirmed`), record details, 代签, remind."""
+    """The secretary's buttons under a roll: confirm (once closed, until `confirmed`), record details, proxy, remind."""
     rows = []
     if closing and not confirmed:
         rows.append([
@@ -96,8 +96,8 @@ ROLL_MEMBER_ROWS = 30
 
 
 def roll_members(signer: CallbackSigner, roll: Roll) -> InlineKeyboardMarkup | None:
-    """Beside each member who is not present: 代签, 请假 (unless on leave), 缺席 (unless recorded absent); then,
-    while the meeting may be confirmed, ✅ 确认召开 (naming how many will be recorded absent). As members are
+    """Beside each member who is not present: proxy, leave (unless on leave), absent (unless recorded absent);
+    then, while the meeting may be confirmed, confirm-held (naming how many will be recorded absent). As members are
     handled the card is drawn again, so those beyond the first rows come up."""
     activity_id = roll.activity.id
     rows = []
@@ -119,7 +119,7 @@ def roll_members(signer: CallbackSigner, roll: Roll) -> InlineKeyboardMarkup | N
 
 def schedule_card(signer: CallbackSigner, draft_id: int, cancelling: bool = False) -> InlineKeyboardMarkup:
     """Under a /schedule, /reschedule or /cancel card, each button acting on that card's own draft: carry it
-    out, ✏️ correct its sentence, or drop it (under a /cancel card "取消" alone could mean either)."""
+    out, edit its sentence, or drop it (under a /cancel card a bare "cancel" could mean either)."""
     if cancelling:
         return InlineKeyboardMarkup([[
             InlineKeyboardButton(texts.BUTTON_SCHEDULE_CONFIRM_CANCEL,
@@ -146,7 +146,7 @@ def proposal_card(signer: CallbackSigner, pending_id: int, index: int) -> Inline
 
 def task(signer: CallbackSigner, task: TaskView) -> InlineKeyboardMarkup | None:
     """A /tasks card: a button per checklist item, ☐ or ☑, that ticks or unticks it (even once all are done, so a
-    slip can be undone); or one ✅ 已办结 for a task without a checklist."""
+    slip can be undone); or one done button for a task without a checklist."""
     if not task.items:
         if task.done:
             return None
@@ -160,14 +160,14 @@ def task(signer: CallbackSigner, task: TaskView) -> InlineKeyboardMarkup | None:
 
 
 def rectify_sources(signer: CallbackSigner, sources) -> InlineKeyboardMarkup:  # noqa: ANN001
-    """/rectify step 2: one button per source (组织生活会, 民主生活会, 巡察, 党建督查, 述职评议)."""
+    """/rectify step 2: one button per source (storage.models.RectificationSource)."""
     buttons = [InlineKeyboardButton(str(s), callback_data=signer.button(Action.RECTIFY_SOURCE, 0, i))
                for i, s in enumerate(sources)]
     return InlineKeyboardMarkup([buttons[i:i + 3] for i in range(0, len(buttons), 3)])
 
 
 def rectify_owners(signer: CallbackSigner, candidates) -> InlineKeyboardMarkup:  # noqa: ANN001
-    """/rectify step 4: members of the branch (chosen ones ticked) and 完成."""
+    """/rectify step 4: members of the branch (chosen ones ticked) and done."""
     buttons = [InlineKeyboardButton(("☑️ " if chosen else "") + name,
                                     callback_data=signer.button(Action.RECTIFY_OWNER, 0, member_id))
                for member_id, name, chosen in candidates]

@@ -1737,6 +1737,8 @@ def page_already_bound(name: str) -> str:
 
 # ---- talking to the Bot API (branchbot run, doctor, invite): one sentence, never the token ----
 
+# How `bot.runtime.sending.shown_address` shows a Bot API address with neither scheme nor host.
+EMPTY_ADDRESS = "（空）"
 TELEGRAM_TOKEN_REJECTED = "Telegram 拒绝了机器人令牌：请检查 TELEGRAM_BOT_TOKEN 是否正确、是否已被撤销（可向 @BotFather 查看）。"
 
 

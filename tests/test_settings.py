@@ -202,7 +202,10 @@ def test_a_bad_value_is_refused_naming_the_variable(name, value, message):
 
 # Modules whose every sentence is worded in bot/texts.py; add a module here once its wording has moved there.
 WORDED_IN_TEXTS = [
-    "bot.settings", "bot.clock", "bot.runtime.intake", "bot.runtime.quiet_hours", "bot.cli", "bot.deployment",
+    "bot.settings", "bot.clock", "bot.cli", "bot.deployment", "bot.keyboards", "bot.runtime",
+    *(f"bot.runtime.{name}" for name in (
+        "app", "dispatcher", "health", "intake", "jobs", "leader", "limiter", "logs", "loops", "materialise",
+        "notify", "plan_source", "quiet_hours", "render", "replies", "sending", "service", "transport")),
     "bot.commands.activity", "bot.commands.calendar", "bot.commands.catalog", "bot.commands.doctor",
     "bot.commands.init", "bot.commands.invite", "bot.commands.leave", "bot.commands.parse_time", "bot.commands.plan",
     "bot.commands.rectification", "bot.commands.report", "bot.commands.roster", "bot.commands.run",

@@ -12,7 +12,7 @@ turned into the runtime's options by `service_options`):
 - `BRANCHBOT_LEADER_RETRY_SECONDS`: how often a standby tries to take over (default 5).
 - `BRANCHBOT_LEADER_LEASE_SECONDS`: the scheduler lease (default 20): a dead or frozen leader is replaced
   after at most this long; it stops sending a quarter of it before that.
-- `BRANCHBOT_CHAT_DB_TIMEOUT_SECONDS`: a chat transaction longer than this answers 系统繁忙 (default 10).
+- `BRANCHBOT_CHAT_DB_TIMEOUT_SECONDS`: a chat transaction longer than this answers `texts.DATABASE_BUSY` (default 10).
 - `BRANCHBOT_RECLAIM_AFTER_SECONDS`: rows a previous leader claimed go back to the queue once claimed this
   long ago (default 120): a leader cut off from the database records what it sent when it is back, so
   an outage shorter than this doubles nothing; after a crash those reminders wait this long.

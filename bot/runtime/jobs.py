@@ -164,7 +164,7 @@ class RuntimeJobStore(SQLAlchemyJobStore):
         self._waiting: concurrent.futures.Future[Any] | None = None
 
     # APScheduler's asyncio scheduler asks its stores synchronously, on the event loop. A stalled database
-    # would then hold the whole bot (chat could not even answer 系统繁忙) until it came back: on the loop,
+    # would then hold the whole bot (chat could not even answer DATABASE_BUSY) until it came back: on the loop,
     # each call waits at most `loop_call_timeout`, and none is started while an earlier one still waits.
 
     def _bounded(self, call: Any, *args: Any) -> Any:

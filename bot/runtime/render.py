@@ -31,7 +31,7 @@ from storage.services.audience import StoredAudience, target_of
 
 # (session, claimed row, the deployment's zone, the moment it is sent) -> (text, reply_markup or None)
 Renderer = Callable[[Session, ClaimedMessage, ZoneInfo, datetime], tuple[str, Any]]
-# (session, row, activity) -> reply_markup or None: the buttons under a reminder (✅ 签到 / 📝 请假).
+# (session, row, activity) -> reply_markup or None: the buttons under a reminder (check-in / leave).
 ReminderMarkup = Callable[[Session, ClaimedMessage, models.Activity], Any]
 
 
@@ -63,7 +63,7 @@ class OutboxRenderers:
 
 def reminder_as_sent(session: Session, delivered: DeliveredMessage, zone: ZoneInfo) -> str:
     """A delivered reminder's text as it was sent: rendered again as at its claim, when the dispatcher rendered
-    it (the activity as it stands; "3天后" counted from then)."""
+    it (the activity as it stands; `texts.until` counted from then)."""
     return CoreViews().reminder(session, delivered.row, zone, delivered.rendered_at)[0]
 
 
@@ -180,7 +180,7 @@ class CoreViews:
 
 def _render_personal_item(session: Session, row: ClaimedMessage, activity: models.Activity,
                           org: models.Organization | None, zone: ZoneInfo) -> str | None:
-    """A political birthday is a greeting to its member on the day, and the "五个一" to the secretary at
+    """A political birthday is a greeting to its member on the day, and the checklist to the secretary at
     the start of the month (schedules.audience decides who is which); other per-member items read as
     reminders (None)."""
     recipient = session.get(models.Member, row.member_id)

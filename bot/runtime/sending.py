@@ -120,4 +120,4 @@ def shown_address(base_url: str | None) -> str:
     """The Bot API's scheme, host and port only: a path (or user info) could carry a token."""
     parts = urlsplit(base_url or DEFAULT_BOT_API)
     netloc = parts.netloc.rpartition("@")[2]  # user info dropped: it may be a credential
-    return f"{parts.scheme}://{netloc}" if parts.scheme else netloc or "（空）"
+    return f"{parts.scheme}://{netloc}" if parts.scheme else netloc or texts.EMPTY_ADDRESS
