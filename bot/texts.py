@@ -1631,6 +1631,11 @@ SANDBOX_NOTHING_DUE = "没有待发送的提醒或待执行的任务。"
 SANDBOX_DATABASE_BUSY = "另一个沙盒（或 branchbot run）正在使用这个数据库；请先停止它，或设置另一个 BRANCHBOT_DATABASE_URL"
 
 
+def sandbox_seats(seats: Sequence[str]) -> str:
+    """The seats shown beside a person's name in the sandbox's list (bot.sandbox.people)."""
+    return "、".join(seats)
+
+
 def sandbox_group_title(org_name: str) -> str:
     """A branch's group chat as the sandbox names it."""
     return f"{org_name}群"

@@ -343,7 +343,7 @@ class Sandbox:
         with transaction(factory) as session:
             assign_missing_group_chats(session)
 
-        # The server's default bot identity (branchbot_sandbox_bot, 支部助手（沙盒）) is the sandbox's bot.
+        # The server's default bot identity (branchbot_sandbox_bot, loopback.server.DEFAULT_BOT_NAME) is the sandbox's bot.
         self.server = BotApiServer(token=SANDBOX_BOT_TOKEN, host=LOOPBACK, port=0, clock=self.clock)
         await self.server.start()
         time_control = TimeControl(self.clock, self.zone, factory, settle=self._settle)
@@ -359,7 +359,7 @@ class Sandbox:
             self.bot = await start_bot(bot_settings, self.clock, config=self.config)
         except SandboxBusyError as exc:
             raise SandboxStartError(str(exc)) from exc
-        # The first plan is in the database before the address is printed, so "下一个提醒" finds it at once.
+        # The first plan is in the database before the address is printed, so the page's next-reminder button finds it at once.
         await self.bot.runtime.materialise_now()
         for source in self.bot.due_sources:
             time_control.add_source(source)

@@ -47,11 +47,11 @@ class Person:
     name: str
     org_code: str
     org_name: str
-    title: str  # e.g. "书记" or "党委委员"; empty for a plain member
+    title: str  # e.g. the secretary or a committee member seat; empty for a plain member
     is_secretary: bool
     is_committee: bool
     bound: bool
-    group_chat_ids: tuple[int, ...]  # the branch, 党小组 and upper committee groups this person sits in
+    group_chat_ids: tuple[int, ...]  # the branch, party group and upper committee groups this person sits in
 
     @property
     def username(self) -> str:
@@ -94,7 +94,7 @@ class Directory:
 
 
 def assign_missing_group_chats(session: Session) -> int:
-    """Gives every branch and 党小组 without a group chat a stable sandbox one; returns how many changed.
+    """Gives every branch and party group without a group chat a stable sandbox one; returns how many changed.
 
     Only ever called on the sandbox database, so the bot has a group to announce in.
     """
@@ -115,7 +115,7 @@ def _title(member: models.Member, org_by_id: dict[int, models.Organization]) -> 
                    key=lambda seat: (org_by_id[seat.org].code, _ROLE_ORDER.index(seat.role)))
     parts = [role.value for role in _ROLE_ORDER if role in own]
     parts += [f"{org_by_id[seat.org].type}{seat.role.value}" for seat in upper]
-    return "、".join(parts[:2]), actor.is_secretary_anywhere, actor.is_upper_committee_member
+    return texts.sandbox_seats(parts[:2]), actor.is_secretary_anywhere, actor.is_upper_committee_member
 
 
 def load_directory(session: Session) -> Directory:
@@ -140,7 +140,7 @@ def load_directory(session: Session) -> Directory:
         taken.add(user_id)
         title, is_secretary, is_committee = _title(member, org_by_id)
         org = org_by_id[member.org_id]
-        # Their branch and 党小组, then the group of every upper committee they sit on.
+        # Their branch and party group, then the group of every upper committee they sit on.
         seat_orgs = [r.org_id for r in member.roles if r.upper]
         groups = tuple(dict.fromkeys(
             org_by_id[org_id].group_chat_id

@@ -20,12 +20,12 @@ from storage.repositories import outbox
 
 log = logging.getLogger(__name__)
 
-# "明天" lands at the start of a working morning; "月底" just before the month turns.
+# The page's tomorrow button lands at the start of a working morning; month-end just before the month turns.
 MORNING = time(8, 0)
 MONTH_END = time(23, 59)
 # A jump never walks through more stops than this, so a runaway plan cannot hang the page.
 MAX_STOPS = 2_000
-# "下一个提醒" looks this many due moments ahead for one that makes the bot say something.
+# The page's next-reminder button looks this many due moments ahead for one that makes the bot say something.
 MAX_NEXT_STOPS = 200
 
 
@@ -97,7 +97,7 @@ class TimeControl:
         self.progress_probe: Callable[[], int] | None = None
 
     def add_source(self, source: DueSource, *, landmark: bool = False) -> None:
-        """Another kind of due moment; a landmark (e.g. a check-in window opening) ends "下一个提醒" even
+        """Another kind of due moment; a landmark (e.g. a check-in window opening) ends a next-reminder jump even
         when the bot says nothing there, because a person may act at that moment."""
         self._sources.append(source)
         if landmark:
