@@ -1626,6 +1626,19 @@ def lexicon_file_missing(path: object) -> str:
     return f"{path}：找不到计划词表文件"
 
 
+# config/reports.yaml (bot.reports.settings.parse_report_settings)
+def reports_settings_not_mapping(source_name: str) -> str:
+    return f"{source_name}：应为键值对，例如 branch_comparison: [D01]"
+
+
+def reports_settings_unknown_fields(source_name: str, fields: Sequence[str]) -> str:
+    return f"{source_name}：不认识的字段 {'、'.join(fields)}（可用：branch_comparison）"
+
+
+def reports_settings_codes_not_list(source_name: str) -> str:
+    return f"{source_name}：branch_comparison 应为组织编码列表，例如 [D01, D02]"
+
+
 # ---- the sandbox (`branchbot sandbox`: the bot in a browser page) -----------------------------------------
 SANDBOX_NOTHING_DUE = "没有待发送的提醒或待执行的任务。"
 SANDBOX_DATABASE_BUSY = "另一个沙盒（或 branchbot run）正在使用这个数据库；请先停止它，或设置另一个 BRANCHBOT_DATABASE_URL"

@@ -204,6 +204,7 @@ def test_a_bad_value_is_refused_naming_the_variable(name, value, message):
 WORDED_IN_TEXTS = [
     "bot.settings", "bot.clock", "bot.cli", "bot.deployment", "bot.keyboards", "bot.runtime", "bot.sandbox",
     *(f"bot.sandbox.{name}" for name in ("app", "bot_runtime", "demo", "people", "timecontrol", "web")),
+    "bot", "bot.callbacks", "bot.terminal", "bot.reports", "bot.reports.requirements", "bot.reports.settings",
     *(f"bot.runtime.{name}" for name in (
         "app", "dispatcher", "health", "intake", "jobs", "leader", "limiter", "logs", "loops", "materialise",
         "notify", "plan_source", "quiet_hours", "render", "replies", "sending", "service", "transport")),

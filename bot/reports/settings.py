@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from bot import texts
+
 REPORTS_FILE = "reports.yaml"
 
 
@@ -28,12 +30,11 @@ def parse_report_settings(data: Any, source_name: str) -> ReportSettings:
     """The validated settings from the parsed YAML of config/reports.yaml (read by `bot.deployment`)."""
     data = {} if data is None else data
     if not isinstance(data, dict):
-        raise ReportSettingsError(f"{source_name}：应为键值对，例如 branch_comparison: [D01]")
+        raise ReportSettingsError(texts.reports_settings_not_mapping(source_name))
     unknown = set(data) - {"branch_comparison"}
     if unknown:
-        raise ReportSettingsError(
-            f"{source_name}：不认识的字段 {'、'.join(sorted(map(str, unknown)))}（可用：branch_comparison）")
+        raise ReportSettingsError(texts.reports_settings_unknown_fields(source_name, sorted(map(str, unknown))))
     codes = data.get("branch_comparison") or []
     if not isinstance(codes, list) or not all(isinstance(code, (str, int)) for code in codes):
-        raise ReportSettingsError(f"{source_name}：branch_comparison 应为组织编码列表，例如 [D01, D02]")
+        raise ReportSettingsError(texts.reports_settings_codes_not_list(source_name))
     return ReportSettings(frozenset(str(code) for code in codes))
