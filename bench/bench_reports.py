@@ -20,7 +20,7 @@ from bot.reports.workbook import workbook_bytes
 from schedules.completion import evaluate_completion, quarter_period, summarise_by_branch, year_period
 from storage import models
 from storage.db import make_engine, make_session_factory, transaction
-from storage.services import reports
+from storage.services import queries, reports
 
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 1, 10, tzinfo=ZONE)
@@ -314,6 +314,18 @@ def time_backend(backend: str, url: str, shape: Shape, repeats: int, generated: 
             quarter_times.append(time.perf_counter() - started)
     with transaction(factory) as session, measure() as memory:
         org_quarter_completion(session, "ROOT", year, 2)
+    # The lists' lower bound (queries.listed_since: /upcoming, /checkin, /leave, /absent, /plan) for one branch with
+    # its groups, over every activity the shape made: one pass through the organisations' index.
+    since_times = []
+    for _ in range(repeats):
+        code = f"B{rng.randrange(shape.branches):04d}"
+        with transaction(factory) as session:
+            org_ids = list(session.scalars(select(models.Organization.id).where(models.Organization.code.like(f"{code}%"))))
+            started = time.perf_counter()
+            queries.listed_since(session, NOW, org_ids)
+            since_times.append(time.perf_counter() - started)
+    with transaction(factory) as session:
+        activities = session.scalar(select(func.count()).select_from(models.Activity))
     engine.dispose()
     report(
         "reports",
@@ -329,6 +341,8 @@ def time_backend(backend: str, url: str, shape: Shape, repeats: int, generated: 
         org_quarter_max_ms=max(quarter_times) * 1000,
         org_quarter_verdicts=units,
         org_quarter_peak_python_mb=memory.peak_python_mb,
+        activities=activities,
+        branch_listed_since_median_ms=statistics.median(since_times) * 1000,
         target_branch_year_ms=100,
         target_org_quarter_ms=1000,
     )
