@@ -5,10 +5,10 @@
 #               wheel offline (dependencies.txt: the pyproject dependencies they were built for), ~2 min; the rootfs's
 #               /opt/branchbot is a venv with them installed (as a machine that ran the unit's install once has it),
 #               so the test's `pip install branchbot-*.whl` adds the project only (seconds, not ~50 s under load).
-# Both live in a cache folder outside the checkout: BRANCHBOT_SYSTEMD_CACHE, default ~/.cache/branchbot/systemd.
+# All three live in a cache folder outside the checkout: BRANCHBOT_SYSTEMD_CACHE, default ~/.cache/branchbot/systemd.
 # Each part is made again only when it is missing or stale; made, the script prints the folder at once.
 # Usage (root): bash scripts/systemd-rootfs.sh [--check]
-#   --check builds nothing: prints the folder and exits 0 when both parts are ready, else says why and exits 3.
+#   --check builds nothing: prints the folder and exits 0 when all three are ready, else says why and exits 3.
 set -euo pipefail
 checkout=$(cd "$(dirname "$0")/.." && pwd)
 cache=${BRANCHBOT_SYSTEMD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/branchbot/systemd}

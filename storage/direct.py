@@ -115,7 +115,8 @@ class KeyedRead:
     """A prebuilt read of the rows whose key columns equal its key parameters (`base` gives the rest: columns,
     joins, fixed criteria, order), which can also be read ahead for several keys in one statement.
 
-    `read_ahead` reads the rows of many keys at once (`(key columns) IN (...)`, `WIDTH` keys a statement, the
+    `read_ahead` reads the rows of many keys at once (`key IN (...)`, or `(a = … AND b = …) OR …` for a composite
+    key; `WIDTH` keys a statement, the
     last repeated to fill it so the statement is prepared once) and keeps, in the session, one answer per key
     asked; each later `rows` call with that key and those fixed values takes one of them instead of a round
     trip. So a group of ✅ 签到 presses reads its pressers' seats, its activity and their reminders in three
@@ -175,9 +176,9 @@ class KeyedRead:
             for i, key in enumerate(chunk):
                 values.update({f"{name}_{i}": value for name, value in zip(self.key_names, key, strict=True)})
             for row in self._many.rows(session, values):
-                rows = found.get(row[-self._width:])
-                if rows is not None:
-                    rows.append(row[:-self._width])
+                # Every row matches a key asked (the keys are typed as their columns): a miss is an error, never
+                # an answer of "no rows".
+                found[row[-self._width:]].append(row[:-self._width])
         ahead = session.info.setdefault(_AHEAD, {})
         for key in asked:
             values = {**fixed, **dict(zip(self.key_names, key, strict=True))}

@@ -181,8 +181,8 @@ def check_in(
 
 def _checkin_refusal(actor: Actor, activity: attendance_repo.CheckinActivity, tree: OrgTree,
                      now: datetime) -> OutsideWindow:
-    """Why a check-in `views.checkin_open` refuses is not open, in the words the member reads: not yet (with when
-    it opens), or over (closed, held or not held; a cancelled one `_require_meeting_for` refused already)."""
+    """Why `views.checkin_open` refused a check-in, in the words the member reads: not yet (with when it opens), or
+    over (closed, held or not held; a cancelled one `_require_meeting_for` refused already)."""
     opens, closes = checkin_window(activity)
     if still_answerable(activity, now):  # answerable, not open: the window opens later
         return OutsideWindow(f"「{activity.title}」的签到还没开始，开放时间为{_opening(activity.starts_at, opens)}。",
