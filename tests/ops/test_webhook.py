@@ -17,6 +17,7 @@ from tests.runtime.factories import at
 from tests.runtime.process import (
     FIRST_CHAT, free_port, kill_survivors, log_text, outbox_states, seed, spawn, stop,
 )
+from tests.ops.webhook_checks import wrong_secret_refused_then_handled_once
 from tests.runtime.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -58,15 +59,7 @@ def test_two_webhook_processes_answer_and_one_leads_with_takeover(pg_url, tmp_pa
         assert all(len(replies(server, user)) == 1 for user in users), "each update handled once"
         assert min(proxy.per_upstream) >= 1, f"both processes received updates: {proxy.per_upstream}"
 
-        server.webhook_secret_override = "not-the-secret"
-        stranger = FIRST_CHAT + 30
-        server.user_sends(stranger, "/help")
-        refused_update = server.world.next_update_id - 1
-        wait_until(lambda: (refused_update, 403) in server.webhook_deliveries, "a refused delivery")
-        assert replies(server, stranger) == [], "an update with the wrong secret is never handled"
-        server.webhook_secret_override = None
-        wait_until(lambda: len(replies(server, stranger)) == 1, "the same update, with the right secret, handled once")
-        assert (refused_update, 200) in server.webhook_deliveries
+        wrong_secret_refused_then_handled_once(server, FIRST_CHAT + 30, replies)
 
         leader = next(p for name, p in zip(("a", "b"), processes) if "this process runs the scheduler" in log_text(tmp_path, name))
         other_name = "b" if leader is processes[0] else "a"
